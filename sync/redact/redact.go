@@ -1,0 +1,192 @@
+// Package redact hides crmsync's secrets (the RetailCRM API key and the
+// Bitrix24 webhook's secret segment) in every text that leaves the process:
+// errors, log records, status output and dry-run reports.
+package redact
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Mask is what a secret is replaced with.
+const Mask = "***"
+
+// minSecretLen keeps trivially short values (an empty key, "1") from turning
+// every occurrence of a common substring into a mask.
+const minSecretLen = 4
+
+// webhookPath matches the secret segment of an inbound-webhook path,
+// /rest/<user id>/<secret>/, wherever it appears in a text.
+var webhookPath = regexp.MustCompile(`/rest/(\d+)/([^/\s"'?#]+)`)
+
+// Redactor replaces known secret values, and anything shaped like a webhook
+// secret, with Mask. The zero value masks webhook-shaped paths only.
+type Redactor struct {
+	secrets []string
+}
+
+// New returns a Redactor for the given secrets. Empty and very short values
+// are ignored. For a webhook URL pass the URL itself: its secret segment is
+// extracted.
+func New(secrets ...string) *Redactor {
+	r := &Redactor{}
+	for _, s := range secrets {
+		r.add(s)
+	}
+	return r
+}
+
+func (r *Redactor) add(s string) {
+	s = strings.TrimSpace(s)
+	if seg := WebhookSecret(s); seg != "" {
+		s = seg
+	}
+	if len(s) < minSecretLen {
+		return
+	}
+	variants := []string{s, url.QueryEscape(s), url.PathEscape(s)}
+	for _, v := range variants {
+		if !contains(r.secrets, v) {
+			r.secrets = append(r.secrets, v)
+		}
+	}
+	// Longest first, so a secret that contains another is masked whole.
+	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// String returns s with every secret masked.
+func (r *Redactor) String(s string) string {
+	if r != nil {
+		for _, sec := range r.secrets {
+			if strings.Contains(s, sec) {
+				s = strings.ReplaceAll(s, sec, Mask)
+			}
+		}
+	}
+	return webhookPath.ReplaceAllStringFunc(s, func(m string) string {
+		sub := webhookPath.FindStringSubmatch(m)
+		if sub[2] == Mask {
+			return m
+		}
+		return "/rest/" + sub[1] + "/" + Mask
+	})
+}
+
+// Error wraps err so that its text is redacted while errors.Is and errors.As
+// still see the original chain. A nil error stays nil.
+func (r *Redactor) Error(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &redactedError{err: err, msg: r.String(err.Error())}
+}
+
+type redactedError struct {
+	err error
+	msg string
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// WebhookSecret returns the secret segment of a Bitrix24 inbound-webhook URL
+// (https://portal/rest/USER_ID/SECRET/), or "" when raw is not shaped so.
+func WebhookSecret(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	for i := 0; i+2 < len(parts); i++ {
+		if parts[i] == "rest" && parts[i+2] != "" {
+			return parts[i+2]
+		}
+	}
+	// The URL may end right after the secret: /rest/1/SECRET.
+	if n := len(parts); n >= 3 && parts[n-3] == "rest" {
+		return parts[n-1]
+	}
+	return ""
+}
+
+// WebhookURL returns the webhook URL with its secret segment masked, for
+// display: https://portal/rest/1/***/.
+func WebhookURL(raw string) string {
+	return New().String(raw)
+}
+
+// Handler wraps an slog.Handler so that the message and every string
+// attribute value (including errors and nested groups) are redacted.
+func (r *Redactor) Handler(h slog.Handler) slog.Handler {
+	return &handler{next: h, r: r}
+}
+
+type handler struct {
+	next slog.Handler
+	r    *Redactor
+}
+
+func (h *handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+
+func (h *handler) Handle(ctx context.Context, rec slog.Record) error {
+	out := slog.NewRecord(rec.Time, rec.Level, h.r.String(rec.Message), rec.PC)
+	rec.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(h.attr(a))
+		return true
+	})
+	return h.next.Handle(ctx, out)
+}
+
+func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	clean := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		clean[i] = h.attr(a)
+	}
+	return &handler{next: h.next.WithAttrs(clean), r: h.r}
+}
+
+func (h *handler) WithGroup(name string) slog.Handler {
+	return &handler{next: h.next.WithGroup(name), r: h.r}
+}
+
+func (h *handler) attr(a slog.Attr) slog.Attr {
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, h.r.String(v.String()))
+	case slog.KindGroup:
+		group := v.Group()
+		clean := make([]any, len(group))
+		for i, g := range group {
+			clean[i] = h.attr(g)
+		}
+		return slog.Group(a.Key, clean...)
+	case slog.KindAny:
+		if err, ok := v.Any().(error); ok {
+			return slog.String(a.Key, h.r.String(err.Error()))
+		}
+		return slog.String(a.Key, h.r.String(v.String()))
+	default:
+		return slog.Attr{Key: a.Key, Value: v}
+	}
+}
+
+// IsRedacted reports whether err's text went through a Redactor.
+func IsRedacted(err error) bool {
+	var re *redactedError
+	return errors.As(err, &re)
+}
