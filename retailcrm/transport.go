@@ -1,0 +1,112 @@
+package retailcrm
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// transportError is a failure to get any answer: connection refused, reset,
+// attempt timeout. Retried for reads only.
+type transportError struct {
+	Endpoint string
+	Err      error
+}
+
+func (e *transportError) Error() string { return fmt.Sprintf("retailcrm: %s: %v", e.Endpoint, e.Err) }
+func (e *transportError) Unwrap() error { return e.Err }
+
+func (c *Client) get(ctx context.Context, path string, query url.Values, out responder) error {
+	return c.do(ctx, http.MethodGet, path, query, nil, out)
+}
+
+func (c *Client) post(ctx context.Context, path string, form url.Values, out responder) error {
+	return c.do(ctx, http.MethodPost, path, nil, form, out)
+}
+
+// do runs one API call: pace, send, classify, retry where safe. Every error
+// it returns is redacted.
+func (c *Client) do(ctx context.Context, method, path string, query, form url.Values, out responder) error {
+	endpoint := method + " " + path
+	b := c.retry.backoff()
+	var err error
+	attempt := 1
+	for ; ; attempt++ {
+		if werr := c.limiter.Wait(ctx); werr != nil {
+			if err == nil {
+				err = fmt.Errorf("retailcrm: %s: %w", endpoint, werr)
+			}
+			break
+		}
+		err = c.attempt(ctx, method, path, query, form, out)
+		if err == nil {
+			return nil
+		}
+		if attempt >= c.retry.MaxAttempts || !retryable(ctx, method, err) {
+			break
+		}
+		delay := b.NextBackOff()
+		c.log.LogAttrs(ctx, slog.LevelWarn, "retailcrm: retrying",
+			slog.String("endpoint", endpoint),
+			slog.Int("attempt", attempt),
+			slog.Duration("delay", delay),
+			slog.String("error", c.red.String(err.Error())))
+		if sleep(ctx, delay) != nil {
+			break
+		}
+	}
+	if attempt > 1 {
+		err = fmt.Errorf("%w (after %d attempts)", err, attempt)
+	}
+	return c.red.Error(err)
+}
+
+// attempt sends one request under the per-attempt timeout and decodes it.
+func (c *Client) attempt(ctx context.Context, method, path string, query, form url.Values, out responder) error {
+	endpoint := method + " " + path
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	u := *c.base
+	u.Path = c.base.Path + path
+	u.RawPath = ""
+	u.RawQuery = query.Encode()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(actx, method, u.String(), body)
+	if err != nil {
+		return fmt.Errorf("retailcrm: %s: %w", endpoint, err)
+	}
+	req.Header.Set("X-API-KEY", c.key)
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Accept", "application/json")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("retailcrm: %s: %w", endpoint, ctx.Err())
+		}
+		return &transportError{Endpoint: endpoint, Err: err}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodySize+1))
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("retailcrm: %s: %w", endpoint, ctx.Err())
+		}
+		return &transportError{Endpoint: endpoint, Err: fmt.Errorf("reading body: %w", err)}
+	}
+	if len(data) > maxBodySize {
+		return &DecodeError{Endpoint: endpoint, HTTPStatus: resp.StatusCode,
+			Err: fmt.Errorf("body larger than %d bytes", maxBodySize)}
+	}
+	return decodeResponse(endpoint, resp.StatusCode, resp.Header.Get("Content-Type"), data, out)
+}

@@ -1,0 +1,114 @@
+package retailcrm
+
+// Sources of history records.
+const (
+	SourceAPI     = "api"
+	SourceUser    = "user"
+	SourceCode    = "code"
+	SourceRule    = "rule"
+	SourceCombine = "combine"
+	SourceSplit   = "split"
+)
+
+// HistoryUser is the manager behind a source "user" record.
+type HistoryUser struct {
+	ID int64 `json:"id"`
+}
+
+// HistoryAPIKey says whether an "api" record was made with the key of the
+// request that reads the history.
+type HistoryAPIKey struct {
+	Current bool `json:"current"`
+}
+
+// HistoryItem is the order line a order_product.* record refers to.
+type HistoryItem struct {
+	ID    int64  `json:"id"`
+	Offer *Offer `json:"offer,omitempty"`
+}
+
+// HistoryRecord is one change of an order. Order is a full snapshot only on
+// the record with Created set; otherwise it holds {id, externalId?,
+// managerId, site, status}, status being the value after this record.
+type HistoryRecord struct {
+	ID         int64          `json:"id"`
+	CreatedAt  DateTime       `json:"createdAt"`
+	Created    bool           `json:"created,omitempty"`
+	Deleted    bool           `json:"deleted,omitempty"`
+	Source     string         `json:"source"`
+	User       *HistoryUser   `json:"user,omitempty"`
+	APIKey     *HistoryAPIKey `json:"apiKey,omitempty"`
+	Field      string         `json:"field"`
+	OldValue   Value          `json:"oldValue"`
+	NewValue   Value          `json:"newValue"`
+	Order      *Order         `json:"order,omitempty"`
+	Item       *HistoryItem   `json:"item,omitempty"`
+	Payment    *Payment       `json:"payment,omitempty"`
+	CombinedTo *Order         `json:"combinedTo,omitempty"`
+}
+
+// OwnChange reports a record made through the API with the current key,
+// i.e. an echo of this client's own write.
+func (r *HistoryRecord) OwnChange() bool {
+	return r.Source == SourceAPI && r.APIKey != nil && r.APIKey.Current
+}
+
+// OrderID returns the id of the record's order, or 0.
+func (r *HistoryRecord) OrderID() int64 {
+	if r.Order == nil {
+		return 0
+	}
+	return r.Order.ID
+}
+
+// CustomerHistoryRecord is one change of a customer.
+type CustomerHistoryRecord struct {
+	ID         int64          `json:"id"`
+	CreatedAt  DateTime       `json:"createdAt"`
+	Created    bool           `json:"created,omitempty"`
+	Deleted    bool           `json:"deleted,omitempty"`
+	Source     string         `json:"source"`
+	User       *HistoryUser   `json:"user,omitempty"`
+	APIKey     *HistoryAPIKey `json:"apiKey,omitempty"`
+	Field      string         `json:"field"`
+	OldValue   Value          `json:"oldValue"`
+	NewValue   Value          `json:"newValue"`
+	Customer   *Customer      `json:"customer,omitempty"`
+	CombinedTo *Customer      `json:"combinedTo,omitempty"`
+}
+
+// OwnChange reports a record made through the API with the current key.
+func (r *CustomerHistoryRecord) OwnChange() bool {
+	return r.Source == SourceAPI && r.APIKey != nil && r.APIKey.Current
+}
+
+// OrdersHistoryPage is one answer of /orders/history.
+type OrdersHistoryPage struct {
+	GeneratedAt DateTime        `json:"generatedAt"`
+	History     []HistoryRecord `json:"history"`
+	Pagination  Pagination      `json:"pagination"`
+}
+
+// LastID returns the id of the page's last record (the next sinceId), or
+// 0 for an empty page.
+func (p *OrdersHistoryPage) LastID() int64 {
+	if len(p.History) == 0 {
+		return 0
+	}
+	return p.History[len(p.History)-1].ID
+}
+
+// CustomersHistoryPage is one answer of /customers/history.
+type CustomersHistoryPage struct {
+	GeneratedAt DateTime                `json:"generatedAt"`
+	History     []CustomerHistoryRecord `json:"history"`
+	Pagination  Pagination              `json:"pagination"`
+}
+
+// LastID returns the id of the page's last record, or 0.
+func (p *CustomersHistoryPage) LastID() int64 {
+	if len(p.History) == 0 {
+		return 0
+	}
+	return p.History[len(p.History)-1].ID
+}
