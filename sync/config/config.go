@@ -1,0 +1,143 @@
+// Package config loads and validates crmsync's YAML configuration (SPEC §4).
+//
+// Scalars come from one *viper.Viper, so a bound flag beats a CRMSYNC_*
+// environment variable, which beats the file, which beats the default. The
+// mapping and rules sections are data keyed by case-sensitive codes (Bitrix24
+// stage ids such as C1:NEW), which viper would fold to lower case, so they are
+// decoded from the YAML directly.
+package config
+
+import (
+	"time"
+)
+
+// Config is a loaded, validated configuration.
+type Config struct {
+	// File is the configuration file that was read, or "" when none was found.
+	File string
+	// Searched lists the places looked at when no --config was given.
+	Searched []string
+
+	DB          string
+	PhoneRegion string
+	RetailCRM   RetailCRM
+	Bitrix      Bitrix
+	Mapping     Mapping
+	Rules       []Rule
+	Alerts      Alerts
+}
+
+// RetailCRM is the retailcrm section.
+type RetailCRM struct {
+	URL    string
+	APIKey string
+	Sites  []string
+	Rate   float64
+}
+
+// Bitrix is the bitrix section.
+type Bitrix struct {
+	WebhookURL   string
+	Rate         float64
+	Burst        int
+	Entity       string
+	CategoryID   int
+	OriginatorID string
+	AssignedByID int
+	CAFile       string
+}
+
+// Entity kinds crmsync can create in Bitrix24.
+const (
+	EntityDeal = "deal"
+	EntityLead = "lead"
+)
+
+// Mapping is the mapping section. Keys keep their case.
+type Mapping struct {
+	// Statuses maps a RetailCRM status code, or "group:<code>", to a stage.
+	Statuses map[string]string
+	// Stages maps a Bitrix24 stage to a RetailCRM status code.
+	Stages        map[string]string
+	OrderMethods  map[string]string
+	DealFields    map[string]string
+	ContactFields map[string]string
+}
+
+// Rule is one entry of the rules section, kept as decoded YAML until the
+// rules engine interprets it.
+type Rule struct {
+	Index int
+	On    string
+	If    map[string]any
+	Do    map[string]any
+}
+
+// Alerts is the alerts section.
+type Alerts struct {
+	NotifyUserIDs []int
+}
+
+// Defaults, as documented in SPEC §4.
+const (
+	DefaultDB            = "./crmsync.db"
+	DefaultRetailCRMRate = 8.0
+	DefaultBitrixRate    = 2.0
+	DefaultBitrixBurst   = 50
+	DefaultOriginatorID  = "retailcrm"
+	DefaultPhoneRegion   = "RU"
+)
+
+// DefaultStatuses is the status mapping used when the file names none.
+func DefaultStatuses() map[string]string {
+	return map[string]string{
+		"new":            "NEW",
+		"group:approval": "PREPARATION",
+		"group:complete": "WON",
+		"group:cancel":   "LOSE",
+	}
+}
+
+// HTTPTimeout is a sane upper bound for one API call; the clients use their own
+// defaults below it.
+const HTTPTimeout = 90 * time.Second
+
+// Secrets returns the values that must never be printed.
+func (c *Config) Secrets() []string {
+	return []string{c.RetailCRM.APIKey, c.Bitrix.WebhookURL}
+}
+
+// StageFor returns the stage mapped to a RetailCRM status: the exact status
+// code first, then its group.
+func (m Mapping) StageFor(status, group string) (string, bool) {
+	if s, ok := m.Statuses[status]; ok {
+		return s, true
+	}
+	if group != "" {
+		if s, ok := m.Statuses["group:"+group]; ok {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// StatusForStage returns the RetailCRM status a Bitrix24 stage maps back to:
+// mapping.stages first, else the inverse of the exact (non-group) status
+// entries when exactly one status maps to that stage. Group entries never map
+// back implicitly: a group names many statuses.
+func (m Mapping) StatusForStage(stage string) (string, bool) {
+	if s, ok := m.Stages[stage]; ok {
+		return s, true
+	}
+	found := ""
+	for status, st := range m.Statuses {
+		if st != stage || len(status) > 6 && status[:6] == "group:" {
+			continue
+		}
+		if found != "" {
+			return "", false // ambiguous
+		}
+		found = status
+	}
+	return found, found != ""
+}

@@ -1,0 +1,373 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+const exampleYAML = `
+db: ./shop.db
+phone_region: kz
+retailcrm:
+  url: https://example.retailcrm.ru/
+  api_key: rcrm-key-123456
+  sites: [shop, outlet]
+  rate: 5
+bitrix:
+  webhook_url: https://example.bitrix24.ru/rest/7/hooksecret123
+  rate: 5
+  burst: 250
+  entity: deal
+  category_id: 1
+  originator_id: shop-rcrm
+  assigned_by_id: 12
+mapping:
+  statuses:
+    new: C1:NEW
+    Client-Confirmed: C1:PREPARATION
+    group:complete: C1:WON
+    group:cancel: C1:LOSE
+  stages:
+    C1:EXECUTING: assembling
+  order_methods:
+    phone: CALL
+    shopping-cart: WEB
+  deal_fields:
+    UF_CRM_DELIVERY: delivery.code
+  contact_fields:
+    UF_CRM_NPS: customFields.nps
+rules:
+  - on: created
+    if: { method: phone }
+    do:
+      task: { title: "Call back about order {{.Number}}", responsible_id: 7, deadline: 2h }
+  - on: status_group:cancel
+    do:
+      notify: { user_ids: [7], message: "Order {{.Number}} cancelled" }
+alerts:
+  notify_user_ids: [1, 7]
+`
+
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func load(t *testing.T, body string) (*Config, error) {
+	t.Helper()
+	p := writeFile(t, t.TempDir(), "crmsync.yaml", body)
+	return Load(viper.New(), Options{File: p})
+}
+
+func TestLoadExample(t *testing.T) {
+	t.Parallel()
+	cfg, err := load(t, exampleYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		DB:          "./shop.db",
+		PhoneRegion: "KZ",
+		RetailCRM:   RetailCRM{URL: "https://example.retailcrm.ru", APIKey: "rcrm-key-123456", Sites: []string{"shop", "outlet"}, Rate: 5},
+		Bitrix: Bitrix{WebhookURL: "https://example.bitrix24.ru/rest/7/hooksecret123/", Rate: 5, Burst: 250, Entity: "deal",
+			CategoryID: 1, OriginatorID: "shop-rcrm", AssignedByID: 12},
+		Mapping: Mapping{
+			Statuses:      map[string]string{"new": "C1:NEW", "Client-Confirmed": "C1:PREPARATION", "group:complete": "C1:WON", "group:cancel": "C1:LOSE"},
+			Stages:        map[string]string{"C1:EXECUTING": "assembling"},
+			OrderMethods:  map[string]string{"phone": "CALL", "shopping-cart": "WEB"},
+			DealFields:    map[string]string{"UF_CRM_DELIVERY": "delivery.code"},
+			ContactFields: map[string]string{"UF_CRM_NPS": "customFields.nps"},
+		},
+		Rules: []Rule{
+			{Index: 0, On: "created", If: map[string]any{"method": "phone"},
+				Do: map[string]any{"task": map[string]any{"title": "Call back about order {{.Number}}", "responsible_id": 7, "deadline": "2h"}}},
+			{Index: 1, On: "status_group:cancel",
+				Do: map[string]any{"notify": map[string]any{"user_ids": []any{7}, "message": "Order {{.Number}} cancelled"}}},
+		},
+		Alerts: Alerts{NotifyUserIDs: []int{1, 7}},
+	}
+	if diff := cmp.Diff(want, cfg, cmpIgnoreFile()); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+	if err := cfg.RequireAPIs(); err != nil {
+		t.Errorf("RequireAPIs: %v", err)
+	}
+	if s, ok := cfg.Mapping.StageFor("Client-Confirmed", "approval"); !ok || s != "C1:PREPARATION" {
+		t.Errorf("StageFor exact = %q %v", s, ok)
+	}
+	if s, ok := cfg.Mapping.StageFor("complete", "complete"); !ok || s != "C1:WON" {
+		t.Errorf("StageFor group = %q %v", s, ok)
+	}
+	if _, ok := cfg.Mapping.StageFor("client-confirmed", ""); ok {
+		t.Error("status codes must be case-sensitive")
+	}
+}
+
+func cmpIgnoreFile() cmp.Option {
+	return cmp.FilterPath(func(p cmp.Path) bool {
+		s := p.String()
+		return s == "File" || s == "Searched"
+	}, cmp.Ignore())
+}
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(viper.New(), Options{SearchPath: []string{filepath.Join(t.TempDir(), "none.yaml")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.File != "" || cfg.DB != DefaultDB || cfg.Bitrix.Rate != 2 || cfg.Bitrix.Burst != 50 || cfg.RetailCRM.Rate != 8 ||
+		cfg.Bitrix.Entity != "deal" || cfg.Bitrix.OriginatorID != "retailcrm" || cfg.PhoneRegion != "RU" {
+		t.Errorf("defaults wrong: %+v", cfg)
+	}
+	if diff := cmp.Diff(DefaultStatuses(), cfg.Mapping.Statuses); diff != "" {
+		t.Errorf("default statuses: %s", diff)
+	}
+	err = cfg.RequireAPIs()
+	for _, want := range []string{"retailcrm.url: required", "CRMSYNC_RETAILCRM_API_KEY", "bitrix.webhook_url: required", "no configuration file found"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("RequireAPIs error %v lacks %q", err, want)
+		}
+	}
+	if !errors.Is(err, ErrInvalid) {
+		t.Error("not ErrInvalid")
+	}
+}
+
+// Not parallel: uses the process environment.
+func TestPrecedenceFlagEnvFileDefault(t *testing.T) {
+	body := "db: file.db\nbitrix:\n  rate: 3\n  burst: 40\nretailcrm:\n  api_key: from-file-key\n"
+	p := writeFile(t, t.TempDir(), "crmsync.yaml", body)
+	t.Setenv("CRMSYNC_DB", "env.db")
+	t.Setenv("CRMSYNC_BITRIX_RATE", "4")
+	t.Setenv("CRMSYNC_RETAILCRM_API_KEY", "from-env-key")
+	t.Setenv("CRMSYNC_BITRIX_WEBHOOK_URL", "https://p.bitrix24.ru/rest/1/envsecret/")
+	t.Setenv("CRMSYNC_ALERTS_NOTIFY_USER_IDS", "3, 4")
+
+	v := viper.New()
+	Prepare(v)
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	fs.String("db", "", "")
+	if err := v.BindPFlag("db", fs.Lookup("db")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(v, Options{File: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DB != "env.db" {
+		t.Errorf("env should beat file: db=%q", cfg.DB)
+	}
+	if cfg.Bitrix.Rate != 4 || cfg.Bitrix.Burst != 40 || cfg.RetailCRM.Rate != 8 {
+		t.Errorf("rate=%v burst=%v rcrm rate=%v", cfg.Bitrix.Rate, cfg.Bitrix.Burst, cfg.RetailCRM.Rate)
+	}
+	if cfg.RetailCRM.APIKey != "from-env-key" || cfg.Bitrix.WebhookURL != "https://p.bitrix24.ru/rest/1/envsecret/" {
+		t.Errorf("nested env keys not read: %+v", cfg.RetailCRM)
+	}
+	if diff := cmp.Diff([]int{3, 4}, cfg.Alerts.NotifyUserIDs); diff != "" {
+		t.Error(diff)
+	}
+
+	if err := fs.Parse([]string{"--db", "flag.db"}); err != nil {
+		t.Fatal(err)
+	}
+	v2 := viper.New()
+	Prepare(v2)
+	if err := v2.BindPFlag("db", fs.Lookup("db")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = Load(v2, Options{File: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DB != "flag.db" {
+		t.Errorf("flag should beat env: db=%q", cfg.DB)
+	}
+}
+
+func TestSearchOrder(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	local := writeFile(t, dir, "a/crmsync.yaml", "db: local.db\n")
+	xdg := writeFile(t, dir, "xdg/crmsync/crmsync.yaml", "db: xdg.db\n")
+	cfg, err := Load(viper.New(), Options{SearchPath: []string{local, xdg}})
+	if err != nil || cfg.DB != "local.db" || cfg.File != local {
+		t.Fatalf("first file should win: %v %+v", err, cfg)
+	}
+	cfg, err = Load(viper.New(), Options{SearchPath: []string{filepath.Join(dir, "missing.yaml"), xdg}})
+	if err != nil || cfg.DB != "xdg.db" {
+		t.Fatalf("second file should be used: %v %+v", err, cfg)
+	}
+	paths := DefaultSearchPath()
+	if paths[0] != "crmsync.yaml" || paths[len(paths)-1] != "/etc/crmsync/crmsync.yaml" {
+		t.Errorf("default search path %v", paths)
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body string
+		want       []string
+		notWant    []string
+	}{
+		{"unknown key with suggestion", "retailcrm:\n  api_kee: x\n", []string{"retailcrm.api_kee: unknown key (line 2); did you mean retailcrm.api_key?"}, nil},
+		{"unknown top key", "colour: red\n", []string{"colour: unknown key"}, nil},
+		{"wrong type", "bitrix:\n  rate: fast\n", []string{`bitrix.rate: must be a number, got "fast"`}, nil},
+		{"wrong int", "bitrix:\n  burst: 2.5\n", []string{"bitrix.burst: must be a whole number"}, nil},
+		{"section as scalar", "bitrix: yes\n", []string{"bitrix: must be a section of keys"}, nil},
+		{"bad webhook", "bitrix:\n  webhook_url: https://p.bitrix24.ru/rest/abc/topsecret77/\n",
+			[]string{"bitrix.webhook_url: must look like https://PORTAL/rest/USER_ID/SECRET/"}, []string{"topsecret77"}},
+		{"http webhook refused", "bitrix:\n  webhook_url: http://p.bitrix24.ru/rest/1/topsecret77/\n",
+			[]string{"bitrix.webhook_url: must look like", "plain http:// is refused"}, []string{"topsecret77"}},
+		{"http retailcrm refused", "retailcrm:\n  url: http://shop.retailcrm.ru\n", []string{"retailcrm.url: plain http:// is refused"}, nil},
+		{"retailcrm path", "retailcrm:\n  url: https://shop.retailcrm.ru/api/v5\n", []string{"retailcrm.url: must be the account's base URL without a path"}, nil},
+		{"stage shape", "mapping:\n  statuses:\n    new: new stage\n", []string{`mapping.statuses.new: "new stage" is not a Bitrix24 stage id`}, nil},
+		{"stage funnel", "bitrix:\n  category_id: 2\nmapping:\n  statuses:\n    new: C1:NEW\n", []string{`mapping.statuses.new: stage "C1:NEW" belongs to funnel 1, but bitrix.category_id is 2`}, nil},
+		{"default-funnel stage in funnel", "bitrix:\n  category_id: 3\nmapping:\n  statuses:\n    new: NEW\n", []string{"write it as C3:NEW"}, nil},
+		{"empty group", "mapping:\n  statuses:\n    'group:': WON\n", []string{"mapping.statuses.group:: a group entry needs the group code"}, nil},
+		{"status value not scalar", "mapping:\n  statuses:\n    new: [NEW]\n", []string{"mapping.statuses.new: must be a string value"}, nil},
+		{"stages to group", "mapping:\n  stages:\n    WON: group:complete\n", []string{"mapping.stages.WON: must name one RetailCRM status, not a group"}, nil},
+		{"deal field", "mapping:\n  deal_fields:\n    uf_crm_x: delivery.code\n", []string{`"uf_crm_x" is not a Bitrix24 field name`}, nil},
+		{"entity", "bitrix:\n  entity: company\n", []string{`bitrix.entity: must be deal or lead, got "company"`}, nil},
+		{"rate zero", "bitrix:\n  rate: 0\n", []string{"bitrix.rate: must be a positive number"}, nil},
+		{"phone region", "phone_region: XX\n", []string{`phone_region: unknown region "XX"`}, nil},
+		{"rule trigger", "rules:\n  - on: paid\n    do: { comment: x }\n", []string{`rules[0].on: unknown trigger "paid"`}, nil},
+		{"rule action", "rules:\n  - on: created\n    do: { email: x }\n", []string{"rules[0].do.email: unknown action"}, nil},
+		{"rule without do", "rules:\n  - on: created\n", []string{"rules[0].do: missing"}, nil},
+		{"alerts ids", "alerts:\n  notify_user_ids: [0, x]\n", []string{"alerts.notify_user_ids[0]: must be a Bitrix24 user id", `alerts.notify_user_ids[1]: must be a whole number, got "x"`}, nil},
+		{"ca file", "bitrix:\n  ca_file: /nonexistent/ca.pem\n", []string{"bitrix.ca_file: cannot read /nonexistent/ca.pem"}, nil},
+		{"top not mapping", "- a\n- b\n", []string{"not valid YAML", "top level must be a mapping"}, nil},
+		{"malformed", "bitrix:\n  rate: 2\n   burst: 4\n", []string{"not valid YAML", "line 3"}, nil},
+		{"duplicate key", "mapping:\n  statuses:\n    new: NEW\n    new: WON\n", []string{"not valid YAML", "already defined"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := load(t, tt.body)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("%v is not ErrInvalid", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			for _, nw := range tt.notWant {
+				if strings.Contains(err.Error(), nw) {
+					t.Errorf("error %q contains %q", err, nw)
+				}
+			}
+		})
+	}
+}
+
+func TestLoopbackHTTPAllowed(t *testing.T) {
+	t.Parallel()
+	cfg, err := load(t, "retailcrm:\n  url: http://127.0.0.1:8080\nbitrix:\n  webhook_url: http://localhost:9090/rest/1/abc123\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RetailCRM.URL != "http://127.0.0.1:8080" || cfg.Bitrix.WebhookURL != "http://localhost:9090/rest/1/abc123/" {
+		t.Errorf("%+v %+v", cfg.RetailCRM, cfg.Bitrix)
+	}
+}
+
+func TestMissingExplicitFile(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "nope.yaml")
+	_, err := Load(viper.New(), Options{File: p})
+	if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "no such file") {
+		t.Fatalf("err = %v", err)
+	}
+	_, err = Load(viper.New(), Options{File: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Fatalf("dir err = %v", err)
+	}
+}
+
+func TestEmptyFileIsDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := load(t, "# nothing yet\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DB != DefaultDB {
+		t.Errorf("db %q", cfg.DB)
+	}
+}
+
+func TestStatusForStage(t *testing.T) {
+	t.Parallel()
+	m := Mapping{
+		Statuses: map[string]string{"new": "NEW", "client-confirmed": "PREPARATION", "assembling": "PREPARATION", "group:complete": "WON", "complete": "WON"},
+		Stages:   map[string]string{"EXECUTING": "delivering"},
+	}
+	tests := []struct {
+		stage, want string
+		ok          bool
+	}{
+		{"NEW", "new", true},
+		{"EXECUTING", "delivering", true},
+		{"PREPARATION", "", false}, // two statuses map there
+		{"WON", "complete", true},  // the group entry is ignored
+		{"LOSE", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := m.StatusForStage(tt.stage)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("StatusForStage(%s) = %q %v, want %q %v", tt.stage, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestKeysAndEnvNames(t *testing.T) {
+	t.Parallel()
+	if got := EnvName("retailcrm.api_key"); got != "CRMSYNC_RETAILCRM_API_KEY" {
+		t.Error(got)
+	}
+	if got := EnvName("bitrix.webhook_url"); got != "CRMSYNC_BITRIX_WEBHOOK_URL" {
+		t.Error(got)
+	}
+	if len(Keys()) != 21 {
+		t.Errorf("keys: %v", Keys())
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	f.Add(exampleYAML)
+	f.Add("bitrix:\n  rate: fast\n")
+	f.Add("- a\n")
+	f.Add("mapping: {statuses: {new: C1:NEW}}\nbitrix: {category_id: 1}\n")
+	f.Fuzz(func(t *testing.T, body string) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "c.yaml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Load(viper.New(), Options{File: p})
+		if err != nil && !errors.Is(err, ErrInvalid) {
+			t.Fatalf("error not ErrInvalid: %v", err)
+		}
+		if err == nil && cfg == nil {
+			t.Fatal("nil config without error")
+		}
+	})
+}

@@ -1,0 +1,312 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+)
+
+// ErrInvalid is wrapped by every configuration error, so callers map all of
+// them to one exit code with errors.Is.
+var ErrInvalid = errors.New("invalid configuration")
+
+// EnvPrefix is the prefix of every configuration environment variable.
+const EnvPrefix = "CRMSYNC"
+
+// FileName is the configuration file's base name.
+const FileName = "crmsync.yaml"
+
+// FieldError is one problem with one key.
+type FieldError struct {
+	Key     string
+	Problem string
+}
+
+func (e *FieldError) Error() string { return e.Key + ": " + e.Problem }
+
+// Errors is every problem found in one configuration, reported together so a
+// user fixes them in one go.
+type Errors struct {
+	File   string
+	Fields []*FieldError
+}
+
+func (e *Errors) Error() string {
+	lines := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		lines[i] = f.Error()
+	}
+	prefix := "configuration"
+	if e.File != "" {
+		prefix = "config " + e.File
+	}
+	if len(lines) == 1 {
+		return prefix + ": " + lines[0]
+	}
+	return prefix + ":\n  " + strings.Join(lines, "\n  ")
+}
+
+func (e *Errors) Unwrap() error { return ErrInvalid }
+
+func (e *Errors) add(key, format string, args ...any) {
+	e.Fields = append(e.Fields, &FieldError{Key: key, Problem: fmt.Sprintf(format, args...)})
+}
+
+func (e *Errors) err() error {
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
+
+// Options say where Load looks.
+type Options struct {
+	// File is --config (or CRMSYNC_CONFIG); when set it must exist.
+	File string
+	// SearchPath overrides the default search order; nil means DefaultSearchPath.
+	SearchPath []string
+}
+
+// DefaultSearchPath is SPEC §4's order: ./crmsync.yaml,
+// $XDG_CONFIG_HOME/crmsync/crmsync.yaml, /etc/crmsync/crmsync.yaml.
+func DefaultSearchPath() []string {
+	xdg := os.Getenv("XDG_CONFIG_HOME")
+	if xdg == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			xdg = filepath.Join(home, ".config")
+		}
+	}
+	paths := []string{filepath.Join(".", FileName)}
+	if xdg != "" {
+		paths = append(paths, filepath.Join(xdg, "crmsync", FileName))
+	}
+	return append(paths, filepath.Join("/etc", "crmsync", FileName))
+}
+
+// Prepare registers defaults and the environment on v. Call it before
+// binding flags; Load calls it too and it is idempotent.
+func Prepare(v *viper.Viper) {
+	v.SetEnvPrefix(EnvPrefix)
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	for _, k := range schema() {
+		if k.def != nil {
+			v.SetDefault(k.path, k.def)
+		} else if k.kind.scalar() {
+			// A key viper knows is looked up in the environment.
+			v.SetDefault(k.path, "")
+		}
+	}
+}
+
+// Load finds and reads the configuration file, layers the environment and
+// any flags bound to v on top, and validates the result. It returns every
+// problem at once as *Errors (errors.Is(err, ErrInvalid)). Credentials are not
+// required here; see RequireAPIs.
+func Load(v *viper.Viper, opts Options) (*Config, error) {
+	Prepare(v)
+	cfg := &Config{}
+	problems := &Errors{}
+
+	path, searched, err := locate(opts)
+	cfg.Searched = searched
+	if err != nil {
+		return nil, err
+	}
+	var root *yaml.Node
+	if path != "" {
+		cfg.File = path
+		problems.File = path
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: cannot read it: %w: %w", path, err, ErrInvalid)
+		}
+		root, err = parseYAML(data)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: not valid YAML: %s: %w", path, yamlProblem(err), ErrInvalid)
+		}
+		checkKeys(root, problems)
+		v.SetConfigType("yaml")
+		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+			return nil, fmt.Errorf("config %s: not valid YAML: %s: %w", path, yamlProblem(err), ErrInvalid)
+		}
+	}
+
+	readScalars(v, cfg, problems)
+	readSections(root, cfg, problems)
+	validate(cfg, problems)
+	if err := problems.err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// RequireAPIs reports the settings a command that talks to both APIs cannot
+// run without.
+func (c *Config) RequireAPIs() error {
+	problems := &Errors{File: c.File}
+	for _, k := range []struct{ key, value string }{
+		{"retailcrm.url", c.RetailCRM.URL},
+		{"retailcrm.api_key", c.RetailCRM.APIKey},
+		{"bitrix.webhook_url", c.Bitrix.WebhookURL},
+	} {
+		if k.value == "" {
+			where := "in " + FileName
+			if c.File != "" {
+				where = "in " + c.File
+			}
+			problems.add(k.key, "required: set it %s or in %s", where, EnvName(k.key))
+		}
+	}
+	if c.File == "" && len(problems.Fields) > 0 {
+		problems.add("config", "no configuration file found (looked at %s); pass --config FILE", strings.Join(c.Searched, ", "))
+	}
+	return problems.err()
+}
+
+// EnvName is the environment variable for a key path.
+func EnvName(path string) string {
+	return EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(path, ".", "_"))
+}
+
+func locate(opts Options) (string, []string, error) {
+	if opts.File != "" {
+		st, err := os.Stat(opts.File)
+		switch {
+		case err != nil:
+			return "", nil, fmt.Errorf("config %s: %w: %w", opts.File, errors.Unwrap(err), ErrInvalid)
+		case st.IsDir():
+			return "", nil, fmt.Errorf("config %s: is a directory, expected a YAML file: %w", opts.File, ErrInvalid)
+		}
+		return opts.File, nil, nil
+	}
+	search := opts.SearchPath
+	if search == nil {
+		search = DefaultSearchPath()
+	}
+	for _, p := range search {
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p, search, nil
+		}
+	}
+	return "", search, nil
+}
+
+func parseYAML(data []byte) (*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, nil // empty file: all defaults
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return nil, nil
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("line %d: the top level must be a mapping of keys (db:, retailcrm:, bitrix:, ...)", root.Line)
+	}
+	return root, nil
+}
+
+// yamlProblem turns a YAML parser's message into one line without the
+// parsers' prefixes.
+func yamlProblem(err error) string {
+	msg := err.Error()
+	for _, prefix := range []string{"While parsing config: ", "yaml: ", "unmarshal errors:"} {
+		msg = strings.TrimPrefix(strings.TrimSpace(msg), prefix)
+	}
+	return strings.Join(strings.Fields(msg), " ")
+}
+
+// checkKeys reports keys the schema does not know, with a suggestion.
+func checkKeys(root *yaml.Node, problems *Errors) {
+	if root == nil {
+		return
+	}
+	known := map[string]keySpec{}
+	sections := map[string]bool{}
+	for _, k := range schema() {
+		known[k.path] = k
+		if i := strings.IndexByte(k.path, '.'); i > 0 {
+			sections[k.path[:i]] = true
+		}
+	}
+	var walk func(n *yaml.Node, prefix string)
+	walk = func(n *yaml.Node, prefix string) {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i], n.Content[i+1]
+			path := key.Value
+			if prefix != "" {
+				path = prefix + "." + key.Value
+			}
+			if _, ok := known[path]; ok {
+				continue
+			}
+			if sections[path] {
+				switch val.Kind {
+				case yaml.MappingNode:
+					walk(val, path)
+				case yaml.ScalarNode:
+					if val.Tag != "!!null" {
+						problems.add(path, "must be a section of keys, got %q (line %d)", val.Value, val.Line)
+					}
+				default:
+					problems.add(path, "must be a section of keys (line %d)", val.Line)
+				}
+				continue
+			}
+			msg := fmt.Sprintf("unknown key (line %d)", key.Line)
+			if s := suggest(path, known); s != "" {
+				msg += "; did you mean " + s + "?"
+			}
+			problems.add(path, "%s", msg)
+		}
+	}
+	walk(root, "")
+}
+
+// suggest returns the known key closest to path, if it is close enough to be
+// a typo.
+func suggest(path string, known map[string]keySpec) string {
+	best, bestDist := "", 4
+	names := make([]string, 0, len(known))
+	for k := range known {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if d := editDistance(path, k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,250 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/viper"
+)
+
+type kind int
+
+const (
+	kString kind = iota
+	kFloat
+	kInt
+	kStringList
+	kIntList
+	kStringMap // decoded from YAML without case folding
+	kRules     // decoded from YAML without case folding
+)
+
+func (k kind) scalar() bool { return k == kString || k == kFloat || k == kInt }
+
+func (k kind) String() string {
+	switch k {
+	case kFloat:
+		return "a number"
+	case kInt:
+		return "a whole number"
+	case kStringList:
+		return "a list of strings"
+	case kIntList:
+		return "a list of whole numbers"
+	case kStringMap:
+		return "a mapping of keys to strings"
+	case kRules:
+		return "a list of rules"
+	default:
+		return "a string"
+	}
+}
+
+type keySpec struct {
+	path string
+	kind kind
+	def  any
+}
+
+// schema lists every configuration key. It is a function, not a variable, so
+// nothing can change it at run time.
+func schema() []keySpec {
+	return []keySpec{
+		{"db", kString, DefaultDB},
+		{"phone_region", kString, DefaultPhoneRegion},
+		{"retailcrm.url", kString, nil},
+		{"retailcrm.api_key", kString, nil},
+		{"retailcrm.sites", kStringList, nil},
+		{"retailcrm.rate", kFloat, DefaultRetailCRMRate},
+		{"bitrix.webhook_url", kString, nil},
+		{"bitrix.rate", kFloat, DefaultBitrixRate},
+		{"bitrix.burst", kInt, DefaultBitrixBurst},
+		{"bitrix.entity", kString, EntityDeal},
+		{"bitrix.category_id", kInt, 0},
+		{"bitrix.originator_id", kString, DefaultOriginatorID},
+		{"bitrix.assigned_by_id", kInt, 0},
+		{"bitrix.ca_file", kString, nil},
+		{"mapping.statuses", kStringMap, nil},
+		{"mapping.stages", kStringMap, nil},
+		{"mapping.order_methods", kStringMap, nil},
+		{"mapping.deal_fields", kStringMap, nil},
+		{"mapping.contact_fields", kStringMap, nil},
+		{"rules", kRules, nil},
+		{"alerts.notify_user_ids", kIntList, nil},
+	}
+}
+
+// Keys returns every configuration key path, for documentation and tests.
+func Keys() []string {
+	s := schema()
+	out := make([]string, len(s))
+	for i, k := range s {
+		out[i] = k.path
+	}
+	return out
+}
+
+// readScalars fills cfg from v (flag > env > file > default) with strict
+// type checks.
+func readScalars(v *viper.Viper, cfg *Config, p *Errors) {
+	str := func(key string) string { return asString(v.Get(key), key, p) }
+	cfg.DB = str("db")
+	cfg.PhoneRegion = strings.ToUpper(str("phone_region"))
+	cfg.RetailCRM.URL = str("retailcrm.url")
+	cfg.RetailCRM.APIKey = str("retailcrm.api_key")
+	cfg.RetailCRM.Sites = asStringList(v.Get("retailcrm.sites"), "retailcrm.sites", p)
+	cfg.RetailCRM.Rate = asFloat(v.Get("retailcrm.rate"), "retailcrm.rate", p)
+	cfg.Bitrix.WebhookURL = str("bitrix.webhook_url")
+	cfg.Bitrix.Rate = asFloat(v.Get("bitrix.rate"), "bitrix.rate", p)
+	cfg.Bitrix.Burst = asInt(v.Get("bitrix.burst"), "bitrix.burst", p)
+	cfg.Bitrix.Entity = strings.ToLower(str("bitrix.entity"))
+	cfg.Bitrix.CategoryID = asInt(v.Get("bitrix.category_id"), "bitrix.category_id", p)
+	cfg.Bitrix.OriginatorID = str("bitrix.originator_id")
+	cfg.Bitrix.AssignedByID = asInt(v.Get("bitrix.assigned_by_id"), "bitrix.assigned_by_id", p)
+	cfg.Bitrix.CAFile = str("bitrix.ca_file")
+	cfg.Alerts.NotifyUserIDs = asIntList(v.Get("alerts.notify_user_ids"), "alerts.notify_user_ids", p)
+}
+
+func asString(val any, key string, p *Errors) string {
+	switch x := val.(type) {
+	case nil:
+		return ""
+	case string:
+		return strings.TrimSpace(x)
+	case int, int64, float64, bool:
+		return fmt.Sprint(x)
+	default:
+		p.add(key, "must be %s, got %s", kString, describe(val))
+		return ""
+	}
+}
+
+func asFloat(val any, key string, p *Errors) float64 {
+	switch x := val.(type) {
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			p.add(key, "must be a finite number")
+			return 0
+		}
+		return x
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			p.add(key, "must be %s, got %q", kFloat, x)
+			return 0
+		}
+		return f
+	default:
+		p.add(key, "must be %s, got %s", kFloat, describe(val))
+		return 0
+	}
+}
+
+func asInt(val any, key string, p *Errors) int {
+	switch x := val.(type) {
+	case int:
+		return x
+	case int64:
+		return int(x)
+	case float64:
+		if x != math.Trunc(x) || math.Abs(x) > math.MaxInt32 {
+			p.add(key, "must be %s, got %v", kInt, x)
+			return 0
+		}
+		return int(x)
+	case string:
+		n, err := strconv.Atoi(strings.TrimSpace(x))
+		if err != nil {
+			p.add(key, "must be %s, got %q", kInt, x)
+			return 0
+		}
+		return n
+	default:
+		p.add(key, "must be %s, got %s", kInt, describe(val))
+		return 0
+	}
+}
+
+// asStringList accepts a YAML list or, from the environment, a comma- or
+// space-separated string.
+func asStringList(val any, key string, p *Errors) []string {
+	switch x := val.(type) {
+	case nil:
+		return nil
+	case string:
+		return splitList(x)
+	case []any:
+		out := make([]string, 0, len(x))
+		for i, item := range x {
+			switch it := item.(type) {
+			case string:
+				if s := strings.TrimSpace(it); s != "" {
+					out = append(out, s)
+				}
+			case int, int64, float64:
+				out = append(out, fmt.Sprint(it))
+			default:
+				p.add(fmt.Sprintf("%s[%d]", key, i), "must be a string, got %s", describe(item))
+			}
+		}
+		return out
+	default:
+		p.add(key, "must be %s, got %s", kStringList, describe(val))
+		return nil
+	}
+}
+
+func asIntList(val any, key string, p *Errors) []int {
+	var items []any
+	switch x := val.(type) {
+	case nil:
+		return nil
+	case string:
+		for _, s := range splitList(x) {
+			items = append(items, s)
+		}
+	case []any:
+		items = x
+	case int, int64, float64:
+		items = []any{x}
+	default:
+		p.add(key, "must be %s, got %s", kIntList, describe(val))
+		return nil
+	}
+	out := make([]int, 0, len(items))
+	for i, item := range items {
+		before := len(p.Fields)
+		n := asInt(item, fmt.Sprintf("%s[%d]", key, i), p)
+		if len(p.Fields) == before {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func splitList(s string) []string {
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+	if len(fields) == 0 {
+		return nil
+	}
+	return fields
+}
+
+func describe(val any) string {
+	switch val.(type) {
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	case bool:
+		return fmt.Sprintf("a boolean (%v)", val)
+	default:
+		return fmt.Sprintf("%v", val)
+	}
+}

@@ -1,0 +1,276 @@
+package config
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+var (
+	// Stage ids: NEW, WON, UC_A1B2C3 in the default funnel; C1:NEW in funnel 1.
+	stagePattern = regexp.MustCompile(`^(C(\d+):)?[A-Z0-9_]+$`)
+	// Bitrix24 field names: TITLE, COMMENTS, UF_CRM_DELIVERY.
+	fieldPattern = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+	// Order paths: delivery.code, customFields.nps, customer.phones.0.number.
+	orderPathPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$`)
+	// Source ids: WEB, CALL, UC_X1, 1.
+	sourcePattern = regexp.MustCompile(`^[A-Za-z0-9_|]+$`)
+	webhookPath   = regexp.MustCompile(`^/rest/([0-9]+)/([^/]+)/?$`)
+)
+
+// Rule vocabulary. Plain triggers stand alone; valued triggers take
+// a code after a colon (status:complete).
+const (
+	plainTriggerList   = "created,returned,repeat_purchase"
+	valuedTriggerList  = "status,status_group,method"
+	ruleActionList     = "task,notify,comment,workflow,stage"
+	ruleConditionsList = "method,site,status_group,amount_over,amount_under"
+)
+
+func list(s string) []string { return strings.Split(s, ",") }
+
+func validate(c *Config, p *Errors) {
+	if strings.TrimSpace(c.DB) == "" {
+		p.add("db", "must not be empty")
+	}
+	if c.PhoneRegion != "" && phonenumbers.GetCountryCodeForRegion(c.PhoneRegion) == 0 {
+		p.add("phone_region", "unknown region %q; use a two-letter ISO code such as RU, KZ, DE", c.PhoneRegion)
+	}
+
+	if c.RetailCRM.URL != "" {
+		if u, msg := checkURL(c.RetailCRM.URL); msg != "" {
+			p.add("retailcrm.url", "%s; use the account's base URL, e.g. https://example.retailcrm.ru", msg)
+		} else if u.Path != "" && u.Path != "/" {
+			p.add("retailcrm.url", "must be the account's base URL without a path (got path %q); crmsync adds /api/v5 itself", u.Path)
+		} else {
+			c.RetailCRM.URL = u.Scheme + "://" + u.Host
+		}
+	}
+	if c.RetailCRM.Rate <= 0 || c.RetailCRM.Rate > 100 {
+		p.add("retailcrm.rate", "must be between 0 and 100 requests per second, got %v", c.RetailCRM.Rate)
+	}
+	for i, s := range c.RetailCRM.Sites {
+		if strings.ContainsAny(s, " \t/?&") {
+			p.add(fmt.Sprintf("retailcrm.sites[%d]", i), "%q is not a store code", s)
+		}
+	}
+
+	if c.Bitrix.WebhookURL != "" {
+		const shape = "must look like https://PORTAL/rest/USER_ID/SECRET/"
+		u, msg := checkURL(c.Bitrix.WebhookURL)
+		switch {
+		case msg != "":
+			p.add("bitrix.webhook_url", "%s (%s)", shape, msg)
+		case !webhookPath.MatchString(u.Path):
+			// The value is not echoed: it may hold the secret.
+			p.add("bitrix.webhook_url", "%s (the path of the URL given for %s is not /rest/USER_ID/SECRET/)", shape, u.Host)
+		default:
+			c.Bitrix.WebhookURL = u.Scheme + "://" + u.Host + strings.TrimSuffix(u.Path, "/") + "/"
+		}
+	}
+	if c.Bitrix.Rate <= 0 || c.Bitrix.Rate > 1000 {
+		p.add("bitrix.rate", "must be a positive number of requests per second (2 on most plans, 5 on Enterprise), got %v", c.Bitrix.Rate)
+	}
+	if c.Bitrix.Burst < 1 {
+		p.add("bitrix.burst", "must be at least 1 (50 on most plans, 250 on Enterprise), got %d", c.Bitrix.Burst)
+	}
+	if c.Bitrix.Entity != EntityDeal && c.Bitrix.Entity != EntityLead {
+		p.add("bitrix.entity", "must be deal or lead, got %q", c.Bitrix.Entity)
+	}
+	if c.Bitrix.CategoryID < 0 {
+		p.add("bitrix.category_id", "must be 0 (the default funnel) or a funnel id, got %d", c.Bitrix.CategoryID)
+	}
+	if c.Bitrix.Entity == EntityLead && c.Bitrix.CategoryID != 0 {
+		p.add("bitrix.category_id", "leads have no funnels; remove it or use entity: deal")
+	}
+	if c.Bitrix.OriginatorID == "" {
+		p.add("bitrix.originator_id", "must not be empty: it keys every deal and contact crmsync creates")
+	} else if len(c.Bitrix.OriginatorID) > 255 {
+		p.add("bitrix.originator_id", "must be at most 255 characters")
+	}
+	if c.Bitrix.AssignedByID < 0 {
+		p.add("bitrix.assigned_by_id", "must be a user id, or 0 for the webhook's user, got %d", c.Bitrix.AssignedByID)
+	}
+	if c.Bitrix.CAFile != "" {
+		checkCAFile(c.Bitrix.CAFile, p)
+	}
+
+	validateMapping(c, p)
+	validateRules(c.Rules, p)
+	for i, id := range c.Alerts.NotifyUserIDs {
+		if id <= 0 {
+			p.add(fmt.Sprintf("alerts.notify_user_ids[%d]", i), "must be a Bitrix24 user id (a positive number), got %d", id)
+		}
+	}
+}
+
+// checkURL parses an API URL and refuses plain http except on loopback,
+// where the fake servers run.
+func checkURL(raw string) (*url.URL, string) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, "not an http(s) URL"
+	}
+	if u.User != nil {
+		return nil, "must not contain a user name or password"
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, "must not contain a query or fragment"
+	}
+	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
+		return nil, "plain http:// is refused (the key would cross the network in clear text); use https://"
+	}
+	return u, ""
+}
+
+// IsLoopback reports whether host names this machine.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func checkCAFile(path string, p *Errors) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		p.add("bitrix.ca_file", "cannot read %s: %v", path, unwrapPathError(err))
+		return
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(data) {
+		p.add("bitrix.ca_file", "%s holds no PEM certificate", path)
+	}
+}
+
+func unwrapPathError(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func validateMapping(c *Config, p *Errors) {
+	m := c.Mapping
+	checkStage := func(key, stage string) {
+		sub := stagePattern.FindStringSubmatch(stage)
+		if sub == nil {
+			p.add(key, "%q is not a Bitrix24 stage id (like NEW, WON, UC_ABC123, or C1:NEW in funnel 1)", stage)
+			return
+		}
+		if c.Bitrix.Entity == EntityLead {
+			if sub[1] != "" {
+				p.add(key, "%q is a deal-funnel stage; leads use status ids like NEW, IN_PROCESS, JUNK", stage)
+			}
+			return
+		}
+		funnel := 0
+		if sub[2] != "" {
+			funnel, _ = strconv.Atoi(sub[2])
+		}
+		if funnel != c.Bitrix.CategoryID {
+			if funnel == 0 {
+				p.add(key, "stage %q is in the default funnel, but bitrix.category_id is %d; write it as C%d:%s", stage, c.Bitrix.CategoryID, c.Bitrix.CategoryID, stage)
+			} else {
+				p.add(key, "stage %q belongs to funnel %d, but bitrix.category_id is %d", stage, funnel, c.Bitrix.CategoryID)
+			}
+		}
+	}
+	for _, code := range sortedKeys(m.Statuses) {
+		key := "mapping.statuses." + code
+		if strings.HasPrefix(code, "group:") && strings.TrimPrefix(code, "group:") == "" {
+			p.add(key, "a group entry needs the group code, like group:complete")
+			continue
+		}
+		if strings.ContainsAny(code, " \t") {
+			p.add(key, "%q is not a RetailCRM status code", code)
+			continue
+		}
+		checkStage(key, m.Statuses[code])
+	}
+	for _, stage := range sortedKeys(m.Stages) {
+		key := "mapping.stages." + stage
+		checkStage(key, stage)
+		status := m.Stages[stage]
+		switch {
+		case status == "":
+			p.add(key, "must name a RetailCRM status code")
+		case strings.HasPrefix(status, "group:"):
+			p.add(key, "must name one RetailCRM status, not a group (%q)", status)
+		}
+	}
+	for _, method := range sortedKeys(m.OrderMethods) {
+		if !sourcePattern.MatchString(m.OrderMethods[method]) {
+			p.add("mapping.order_methods."+method, "%q is not a Bitrix24 SOURCE_ID (like WEB, CALL, STORE)", m.OrderMethods[method])
+		}
+	}
+	for section, fields := range map[string]map[string]string{"mapping.deal_fields": m.DealFields, "mapping.contact_fields": m.ContactFields} {
+		for _, field := range sortedKeys(fields) {
+			key := section + "." + field
+			if !fieldPattern.MatchString(field) {
+				p.add(key, "%q is not a Bitrix24 field name (upper case, like UF_CRM_DELIVERY)", field)
+			}
+			if !orderPathPattern.MatchString(fields[field]) {
+				p.add(key, "%q is not an order path (like delivery.code or customFields.nps)", fields[field])
+			}
+		}
+	}
+}
+
+func validateRules(rules []Rule, p *Errors) {
+	for _, r := range rules {
+		key := fmt.Sprintf("rules[%d]", r.Index)
+		if r.On == "" {
+			p.add(key+".on", "missing; one of %s, or %s:<code>", strings.Join(list(plainTriggerList), ", "), strings.Join(list(valuedTriggerList), ":<code>, "))
+		} else if !validTrigger(r.On) {
+			p.add(key+".on", "unknown trigger %q; one of %s, or %s:<code>", r.On, strings.Join(list(plainTriggerList), ", "), strings.Join(list(valuedTriggerList), ":<code>, "))
+		}
+		for _, cond := range sortedKeys(r.If) {
+			if !contains(list(ruleConditionsList), cond) {
+				p.add(key+".if."+cond, "unknown condition; one of %s", strings.Join(list(ruleConditionsList), ", "))
+			}
+		}
+		if len(r.Do) == 0 {
+			p.add(key+".do", "missing; a rule needs at least one action (%s)", strings.Join(list(ruleActionList), ", "))
+		}
+		for _, action := range sortedKeys(r.Do) {
+			if !contains(list(ruleActionList), action) {
+				p.add(key+".do."+action, "unknown action; one of %s", strings.Join(list(ruleActionList), ", "))
+			}
+		}
+	}
+}
+
+func validTrigger(on string) bool {
+	if contains(list(plainTriggerList), on) {
+		return true
+	}
+	name, value, ok := strings.Cut(on, ":")
+	return ok && value != "" && contains(list(valuedTriggerList), name)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
