@@ -1,0 +1,181 @@
+package bitrix
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// Status is a crm.status.list row (a stage, source, ...).
+type Status struct {
+	ID         ID     `json:"ID"`
+	EntityID   string `json:"ENTITY_ID"`
+	StatusID   string `json:"STATUS_ID"`
+	Name       string `json:"NAME"`
+	Sort       ID     `json:"SORT"`
+	CategoryID ID     `json:"CATEGORY_ID"`
+	// Semantics: "" in progress, "S" success, "F" failure.
+	Semantics string `json:"SEMANTICS"`
+}
+
+// UnmarshalJSON reads the row loosely (SEMANTICS may be null, numbers strings).
+func (s *Status) UnmarshalJSON(b []byte) error {
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return err
+	}
+	*s = Status{ID: r.ID(), EntityID: r.String("ENTITY_ID"), StatusID: r.String("STATUS_ID"), Name: r.String("NAME"),
+		Sort: r.IDField("SORT"), CategoryID: r.IDField("CATEGORY_ID"), Semantics: r.String("SEMANTICS")}
+	return nil
+}
+
+// DealStageEntityID is the crm.status ENTITY_ID of a deal funnel's stages.
+func DealStageEntityID(categoryID ID) string {
+	if categoryID == 0 {
+		return "DEAL_STAGE"
+	}
+	return "DEAL_STAGE_" + categoryID.String()
+}
+
+// StatusListCmd builds crm.status.list.
+func StatusListCmd(filter map[string]any) Cmd {
+	p := map[string]any{}
+	if len(filter) > 0 {
+		p["filter"] = filter
+	}
+	p["order"] = map[string]string{"SORT": "ASC"}
+	return Cmd{Method: "crm.status.list", Params: p}
+}
+
+// StatusList reads directory entries, e.g. {"ENTITY_ID": "DEAL_STAGE"}.
+func (c *Client) StatusList(ctx context.Context, filter map[string]any) ([]Status, error) {
+	var out []Status
+	resp, err := c.Run(ctx, StatusListCmd(filter), nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeList(resp.Result, &out); err != nil {
+		return nil, fmt.Errorf("%w: crm.status.list: %w", ErrBadResponse, err)
+	}
+	return out, nil
+}
+
+// Category is a funnel of crm.category.list.
+type Category struct {
+	ID           ID     `json:"id"`
+	Name         string `json:"name"`
+	Sort         ID     `json:"sort"`
+	EntityTypeID ID     `json:"entityTypeId"`
+	IsDefault    bool   `json:"-"`
+}
+
+// UnmarshalJSON reads isDefault as "Y"/"N" or a boolean.
+func (c *Category) UnmarshalJSON(b []byte) error {
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return err
+	}
+	*c = Category{ID: r.IDField("id"), Name: r.String("name"), Sort: r.IDField("sort"),
+		EntityTypeID: r.IDField("entityTypeId"), IsDefault: r.Bool("isDefault")}
+	return nil
+}
+
+// CategoryListCmd builds crm.category.list.
+func CategoryListCmd(entityTypeID int) Cmd {
+	return Cmd{Method: "crm.category.list", Params: map[string]any{"entityTypeId": entityTypeID}}
+}
+
+// CategoryList reads the funnels of an entity type (2 = deals).
+func (c *Client) CategoryList(ctx context.Context, entityTypeID int) ([]Category, error) {
+	resp, err := c.Run(ctx, CategoryListCmd(entityTypeID), nil)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeCategories(resp.Result)
+}
+
+// DecodeCategories decodes {"categories": [...]}.
+func DecodeCategories(raw json.RawMessage) ([]Category, error) {
+	var wrap map[string]json.RawMessage
+	if err := decodeObject(raw, &wrap); err != nil {
+		return nil, fmt.Errorf("%w: crm.category.list: %w", ErrBadResponse, err)
+	}
+	var out []Category
+	if err := decodeList(wrap["categories"], &out); err != nil {
+		return nil, fmt.Errorf("%w: crm.category.list: %w", ErrBadResponse, err)
+	}
+	return out, nil
+}
+
+// UserField is a crm.deal.userfield.list row.
+type UserField struct {
+	ID         ID     `json:"ID"`
+	EntityID   string `json:"ENTITY_ID"`
+	FieldName  string `json:"FIELD_NAME"`
+	UserTypeID string `json:"USER_TYPE_ID"`
+	Multiple   bool   `json:"-"`
+	Mandatory  bool   `json:"-"`
+	Raw        Record `json:"-"`
+}
+
+// UnmarshalJSON reads the row loosely.
+func (u *UserField) UnmarshalJSON(b []byte) error {
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return err
+	}
+	*u = UserField{ID: r.ID(), EntityID: r.String("ENTITY_ID"), FieldName: r.String("FIELD_NAME"),
+		UserTypeID: r.String("USER_TYPE_ID"), Multiple: r.Bool("MULTIPLE"), Mandatory: r.Bool("MANDATORY"), Raw: r}
+	return nil
+}
+
+// DealUserFieldListCmd builds crm.deal.userfield.list.
+func DealUserFieldListCmd(filter map[string]any) Cmd {
+	p := map[string]any{}
+	if len(filter) > 0 {
+		p["filter"] = filter
+	}
+	return Cmd{Method: "crm.deal.userfield.list", Params: p}
+}
+
+// DealUserFieldList reads deal user fields, e.g. {"FIELD_NAME": "UF_CRM_X"}.
+func (c *Client) DealUserFieldList(ctx context.Context, filter map[string]any) ([]UserField, error) {
+	resp, err := c.Run(ctx, DealUserFieldListCmd(filter), nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []UserField
+	if err := decodeList(resp.Result, &out); err != nil {
+		return nil, fmt.Errorf("%w: crm.deal.userfield.list: %w", ErrBadResponse, err)
+	}
+	return out, nil
+}
+
+// DealUserFieldAddCmd builds crm.deal.userfield.add; FIELD_NAME gets the
+// UF_CRM_ prefix from the portal.
+func DealUserFieldAddCmd(fields Fields) Cmd {
+	return Cmd{Method: "crm.deal.userfield.add", Params: map[string]any{"fields": map[string]any(fields)}}
+}
+
+// DealUserFieldAdd creates a deal user field (CRM administrators only).
+func (c *Client) DealUserFieldAdd(ctx context.Context, fields Fields) (ID, error) {
+	var id ID
+	_, err := c.Run(ctx, DealUserFieldAddCmd(fields), &id)
+	return id, err
+}
+
+// ScopeCmd builds scope.
+func ScopeCmd() Cmd { return Cmd{Method: "scope", Params: map[string]any{}} }
+
+// Scope lists the webhook's scopes.
+func (c *Client) Scope(ctx context.Context) ([]string, error) {
+	var out []string
+	resp, err := c.Run(ctx, ScopeCmd(), nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeList(resp.Result, &out); err != nil {
+		return nil, fmt.Errorf("%w: scope: %w", ErrBadResponse, err)
+	}
+	return out, nil
+}

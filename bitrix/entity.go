@@ -1,0 +1,309 @@
+package bitrix
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// Entity is a legacy CRM entity family (crm.<entity>.*).
+type Entity string
+
+// Entities crmsync writes.
+const (
+	EntityDeal    Entity = "deal"
+	EntityContact Entity = "contact"
+	EntityLead    Entity = "lead"
+)
+
+// Entity type ids of crm.item/stagehistory/category methods.
+const (
+	EntityTypeLead    = 1
+	EntityTypeDeal    = 2
+	EntityTypeContact = 3
+)
+
+// PageSize is the fixed page size of list methods.
+const PageSize = 50
+
+// Params are the "params" of a write (REGISTER_SONET_EVENT, ...).
+type Params map[string]any
+
+// ListRequest is the common shape of *.list calls.
+type ListRequest struct {
+	Filter map[string]any    // operators as key prefixes: @, !@, >, >=, <, <=, =, !, %
+	Select []string          // multifields (PHONE, EMAIL) only when named
+	Order  map[string]string // e.g. {"ID": "ASC"}
+	Start  int               // offset; -1 skips counting (no total/next)
+}
+
+func (l ListRequest) params() map[string]any {
+	p := map[string]any{"start": l.Start}
+	if len(l.Filter) > 0 {
+		p["filter"] = l.Filter
+	}
+	if len(l.Select) > 0 {
+		p["select"] = l.Select
+	}
+	if len(l.Order) > 0 {
+		p["order"] = l.Order
+	}
+	return p
+}
+
+// ListPage is one page of rows.
+type ListPage struct {
+	Rows    []Record
+	Total   int
+	Next    int
+	HasNext bool
+}
+
+func withParams(p map[string]any, params Params) map[string]any {
+	if len(params) > 0 {
+		p["params"] = map[string]any(params)
+	}
+	return p
+}
+
+// AddCmd builds crm.<e>.add.
+func AddCmd(e Entity, fields Fields, params Params) Cmd {
+	return Cmd{Method: "crm." + string(e) + ".add", Params: withParams(map[string]any{"fields": map[string]any(fields)}, params)}
+}
+
+// UpdateCmd builds crm.<e>.update. Send only changed fields; a multifield row
+// without ID is added, not matched.
+func UpdateCmd(e Entity, id ID, fields Fields, params Params) Cmd {
+	return Cmd{Method: "crm." + string(e) + ".update", Params: withParams(map[string]any{"id": id, "fields": map[string]any(fields)}, params)}
+}
+
+// GetCmd builds crm.<e>.get.
+func GetCmd(e Entity, id ID) Cmd {
+	return Cmd{Method: "crm." + string(e) + ".get", Params: map[string]any{"id": id}}
+}
+
+// ListCmd builds crm.<e>.list.
+func ListCmd(e Entity, req ListRequest) Cmd {
+	return Cmd{Method: "crm." + string(e) + ".list", Params: req.params()}
+}
+
+// FieldsCmd builds crm.<e>.fields.
+func FieldsCmd(e Entity) Cmd {
+	return Cmd{Method: "crm." + string(e) + ".fields", Params: map[string]any{}}
+}
+
+// Run executes cmd as a plain call and decodes its result into out.
+func (c *Client) Run(ctx context.Context, cmd Cmd, out any) (*Response, error) {
+	return c.Call(ctx, cmd.Method, cmd.Params, out)
+}
+
+// Add creates an entity and returns its id.
+func (c *Client) Add(ctx context.Context, e Entity, fields Fields, params Params) (ID, error) {
+	var id ID
+	_, err := c.Run(ctx, AddCmd(e, fields, params), &id)
+	return id, err
+}
+
+// Update changes an entity.
+func (c *Client) Update(ctx context.Context, e Entity, id ID, fields Fields, params Params) error {
+	cmd := UpdateCmd(e, id, fields, params)
+	resp, err := c.Run(ctx, cmd, nil)
+	if err != nil {
+		return err
+	}
+	return DecodeTrue(cmd.Method, resp.Result)
+}
+
+// Get reads one entity.
+func (c *Client) Get(ctx context.Context, e Entity, id ID) (Record, error) {
+	var r Record
+	if _, err := c.Run(ctx, GetCmd(e, id), &r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// List reads one page.
+func (c *Client) List(ctx context.Context, e Entity, req ListRequest) (*ListPage, error) {
+	cmd := ListCmd(e, req)
+	resp, err := c.Run(ctx, cmd, nil)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := DecodeRows(resp.Result)
+	if err != nil {
+		return nil, fmt.Errorf("bitrix: %s: %w", cmd.Method, err)
+	}
+	return &ListPage{Rows: rows, Total: resp.Total, Next: resp.Next, HasNext: resp.HasNext}, nil
+}
+
+// ListAll walks every row matching req.Filter in ascending ID order with the
+// fast pattern (filter >ID, order ID ASC, start -1), calling fn per row.
+func (c *Client) ListAll(ctx context.Context, e Entity, req ListRequest, fn func(Record) error) error {
+	return listAll(req, func(r ListRequest) ([]Record, error) {
+		page, err := c.List(ctx, e, r)
+		if err != nil {
+			return nil, err
+		}
+		return page.Rows, nil
+	}, fn)
+}
+
+// listAll drives >ID paging over any list method.
+func listAll(req ListRequest, page func(ListRequest) ([]Record, error), fn func(Record) error) error {
+	filter := map[string]any{}
+	for k, v := range req.Filter {
+		filter[k] = v
+	}
+	var last ID
+	if v, ok := filter[">ID"]; ok {
+		if id, err := ParseID(fmt.Sprint(v)); err == nil {
+			last = id
+		}
+	}
+	sel := req.Select
+	if len(sel) > 0 && !contains(sel, "ID") && !contains(sel, "*") {
+		sel = append([]string{"ID"}, sel...)
+	}
+	for {
+		filter[">ID"] = last
+		rows, err := page(ListRequest{Filter: filter, Select: sel, Order: map[string]string{"ID": "ASC"}, Start: -1})
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if id := r.ID(); id > last {
+				last = id
+			}
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(rows) < PageSize {
+			return nil
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Fields describes the entity's fields (crm.<e>.fields).
+func (c *Client) Fields(ctx context.Context, e Entity) (map[string]FieldInfo, error) {
+	var raw map[string]FieldInfo
+	resp, err := c.Run(ctx, FieldsCmd(e), nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeObject(resp.Result, &raw); err != nil {
+		return nil, fmt.Errorf("%w: crm.%s.fields: %w", ErrBadResponse, e, err)
+	}
+	return raw, nil
+}
+
+// FieldInfo is one entry of crm.<e>.fields.
+type FieldInfo struct {
+	Type        string `json:"type"`
+	IsRequired  bool   `json:"isRequired"`
+	IsReadOnly  bool   `json:"isReadOnly"`
+	IsImmutable bool   `json:"isImmutable"`
+	IsMultiple  bool   `json:"isMultiple"`
+	IsDynamic   bool   `json:"isDynamic"`
+	Title       string `json:"title"`
+	StatusType  string `json:"statusType,omitempty"`
+}
+
+// DecodeID decodes a write result holding a new id (number or string).
+func DecodeID(raw json.RawMessage) (ID, error) {
+	var id ID
+	if err := json.Unmarshal(raw, &id); err != nil {
+		return 0, fmt.Errorf("%w: id: %w", ErrBadResponse, err)
+	}
+	return id, nil
+}
+
+// DecodeRows decodes a list result ([] or an index-keyed object).
+func DecodeRows(raw json.RawMessage) ([]Record, error) {
+	var rows []Record
+	if err := decodeList(raw, &rows); err != nil {
+		return nil, fmt.Errorf("%w: rows: %w", ErrBadResponse, err)
+	}
+	return rows, nil
+}
+
+// DecodeTrue checks an update's result (true, "1", 1, "Y").
+func DecodeTrue(method string, raw json.RawMessage) error {
+	switch rawText(raw) {
+	case "true", "1", "Y":
+		return nil
+	}
+	return &APIError{Method: method, Description: "portal answered " + truncate(string(raw), 40)}
+}
+
+// Deal, contact and lead shortcuts.
+
+// DealAdd creates a deal.
+func (c *Client) DealAdd(ctx context.Context, fields Fields, params Params) (ID, error) {
+	return c.Add(ctx, EntityDeal, fields, params)
+}
+
+// DealUpdate changes a deal; a missing id is ErrNotFound.
+func (c *Client) DealUpdate(ctx context.Context, id ID, fields Fields, params Params) error {
+	return c.Update(ctx, EntityDeal, id, fields, params)
+}
+
+// DealGet reads a deal.
+func (c *Client) DealGet(ctx context.Context, id ID) (Record, error) {
+	return c.Get(ctx, EntityDeal, id)
+}
+
+// DealList reads a page of deals.
+func (c *Client) DealList(ctx context.Context, req ListRequest) (*ListPage, error) {
+	return c.List(ctx, EntityDeal, req)
+}
+
+// ContactAdd creates a contact.
+func (c *Client) ContactAdd(ctx context.Context, fields Fields, params Params) (ID, error) {
+	return c.Add(ctx, EntityContact, fields, params)
+}
+
+// ContactUpdate changes a contact.
+func (c *Client) ContactUpdate(ctx context.Context, id ID, fields Fields, params Params) error {
+	return c.Update(ctx, EntityContact, id, fields, params)
+}
+
+// ContactGet reads a contact (with PHONE and EMAIL rows).
+func (c *Client) ContactGet(ctx context.Context, id ID) (Record, error) {
+	return c.Get(ctx, EntityContact, id)
+}
+
+// ContactList reads a page of contacts.
+func (c *Client) ContactList(ctx context.Context, req ListRequest) (*ListPage, error) {
+	return c.List(ctx, EntityContact, req)
+}
+
+// LeadAdd creates a lead.
+func (c *Client) LeadAdd(ctx context.Context, fields Fields, params Params) (ID, error) {
+	return c.Add(ctx, EntityLead, fields, params)
+}
+
+// LeadUpdate changes a lead.
+func (c *Client) LeadUpdate(ctx context.Context, id ID, fields Fields, params Params) error {
+	return c.Update(ctx, EntityLead, id, fields, params)
+}
+
+// LeadList reads a page of leads.
+func (c *Client) LeadList(ctx context.Context, req ListRequest) (*ListPage, error) {
+	return c.List(ctx, EntityLead, req)
+}
+
+// DealFields describes deal fields (crm.deal.fields).
+func (c *Client) DealFields(ctx context.Context) (map[string]FieldInfo, error) {
+	return c.Fields(ctx, EntityDeal)
+}

@@ -1,0 +1,94 @@
+package bitrix
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// limiter mirrors the portal's leaky bucket (burst X, drain Y per second) as a
+// token bucket: tokens = X - level, so a request is sent only when the
+// portal's counter is below the block threshold. After a QUERY_LIMIT_EXCEEDED
+// (another integration shares the budget) it halves the drain rate for a
+// cool-down period and empties its tokens.
+type limiter struct {
+	mu       sync.Mutex
+	clock    Clock
+	lim      *rate.Limiter
+	base     float64 // configured drain, requests per second
+	cur      float64
+	min      float64
+	cooldown time.Duration
+	slowTill time.Time
+}
+
+func newLimiter(clock Clock, ratePerSec float64, burst int, cooldown time.Duration) *limiter {
+	l := &limiter{clock: clock, base: ratePerSec, cur: ratePerSec, cooldown: cooldown, min: ratePerSec / 8}
+	lim := rate.Limit(ratePerSec)
+	if ratePerSec <= 0 {
+		lim = rate.Inf
+	}
+	l.lim = rate.NewLimiter(lim, burst)
+	// Start full (tokens = burst), i.e. assume the portal's counter is 0.
+	l.lim.AllowN(clock.Now(), 0)
+	return l
+}
+
+// wait blocks until one request may be sent.
+func (l *limiter) wait(ctx context.Context) error {
+	if l.base <= 0 {
+		return ctx.Err()
+	}
+	l.mu.Lock()
+	now := l.clock.Now()
+	if l.cur < l.base && !l.slowTill.IsZero() && now.After(l.slowTill) {
+		// Recover step by step: double the rate per quiet cool-down period.
+		l.cur = min(l.base, l.cur*2)
+		l.lim.SetLimitAt(now, rate.Limit(l.cur))
+		if l.cur < l.base {
+			l.slowTill = now.Add(l.cooldown)
+		}
+	}
+	res := l.lim.ReserveN(now, 1)
+	l.mu.Unlock()
+	if !res.OK() {
+		return context.Canceled
+	}
+	d := res.DelayFrom(now)
+	if d <= 0 {
+		return nil
+	}
+	if err := l.clock.Sleep(ctx, d); err != nil {
+		res.CancelAt(l.clock.Now())
+		return err
+	}
+	return nil
+}
+
+// penalize reacts to a QUERY_LIMIT_EXCEEDED answer and returns the minimum
+// wait before the next attempt: one drain interval at the lowered rate.
+func (l *limiter) penalize() time.Duration {
+	if l.base <= 0 {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock.Now()
+	l.cur = max(l.min, l.cur/2)
+	l.lim.SetLimitAt(now, rate.Limit(l.cur))
+	l.slowTill = now.Add(l.cooldown)
+	// The portal thinks its bucket is full: drop our spare tokens.
+	if tok := int(l.lim.TokensAt(now)); tok > 0 {
+		l.lim.ReserveN(now, tok)
+	}
+	return time.Duration(float64(time.Second) / l.cur)
+}
+
+// rate returns the current effective drain rate.
+func (l *limiter) rate() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cur
+}

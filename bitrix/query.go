@@ -1,0 +1,181 @@
+package bitrix
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Ref is a batch reference such as $result[c0] or $result[c0][0][ID]. It is
+// written into a query unescaped so the portal substitutes it.
+type Ref string
+
+// ResultRef builds $result[cmd][p0][p1]... referring to an earlier command of
+// the same batch.
+func ResultRef(cmd string, path ...any) Ref {
+	var b strings.Builder
+	b.WriteString("$result[")
+	b.WriteString(cmd)
+	b.WriteString("]")
+	for _, p := range path {
+		fmt.Fprintf(&b, "[%v]", p)
+	}
+	return Ref(b.String())
+}
+
+// BuildQuery encodes params the way PHP's http_build_query does:
+// nested maps and slices become key[sub][0]=v, booleans 1/0, nil values and
+// empty arrays are dropped. Keys are sorted so the output is deterministic;
+// every value is URL-encoded once, except Ref values.
+func BuildQuery(params map[string]any) (string, error) {
+	norm, err := normalize(params)
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	m, _ := norm.(map[string]any)
+	for _, k := range sortedKeys(m) {
+		if err := appendQuery(&parts, url.QueryEscape(k), m[k]); err != nil {
+			return "", err
+		}
+	}
+	return strings.Join(parts, "&"), nil
+}
+
+func appendQuery(parts *[]string, prefix string, v any) error {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case Ref:
+		*parts = append(*parts, prefix+"="+string(x))
+	case string:
+		*parts = append(*parts, prefix+"="+url.QueryEscape(x))
+	case json.Number:
+		*parts = append(*parts, prefix+"="+url.QueryEscape(x.String()))
+	case bool:
+		if x {
+			*parts = append(*parts, prefix+"=1")
+		} else {
+			*parts = append(*parts, prefix+"=0")
+		}
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			if err := appendQuery(parts, prefix+"["+url.QueryEscape(k)+"]", x[k]); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if err := appendQuery(parts, prefix+"["+strconv.Itoa(i)+"]", e); err != nil {
+				return err
+			}
+		}
+	default:
+		return fmt.Errorf("%w: cannot encode %T in a query", ErrInvalidBatch, v)
+	}
+	return nil
+}
+
+// sortedKeys orders keys as strings, except that all-numeric keys sort
+// numerically so list-like maps keep their order.
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, ea := strconv.Atoi(keys[i])
+		b, eb := strconv.Atoi(keys[j])
+		if ea == nil && eb == nil {
+			return a < b
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
+}
+
+// normalize turns arbitrary Go values into nil, Ref, string, json.Number,
+// bool, map[string]any and []any. Structs go through encoding/json so their
+// tags apply.
+func normalize(v any) (any, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case Ref, string, bool, json.Number:
+		return x, nil
+	case ID:
+		return json.Number(x.String()), nil
+	case int:
+		return json.Number(strconv.Itoa(x)), nil
+	case int64:
+		return json.Number(strconv.FormatInt(x, 10)), nil
+	case float64:
+		return json.Number(strconv.FormatFloat(x, 'f', -1, 64)), nil
+	case json.RawMessage:
+		return normalizeJSON(x)
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return nil, nil
+		}
+		return normalize(rv.Elem().Interface())
+	case reflect.String:
+		return rv.String(), nil
+	case reflect.Bool:
+		return rv.Bool(), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return json.Number(strconv.FormatInt(rv.Int(), 10)), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return json.Number(strconv.FormatUint(rv.Uint(), 10)), nil
+	case reflect.Float32, reflect.Float64:
+		return json.Number(strconv.FormatFloat(rv.Float(), 'f', -1, 64)), nil
+	case reflect.Map:
+		if rv.Type().Key().Kind() != reflect.String {
+			return nil, fmt.Errorf("%w: map key %s is not a string", ErrInvalidBatch, rv.Type().Key())
+		}
+		out := make(map[string]any, rv.Len())
+		it := rv.MapRange()
+		for it.Next() {
+			n, err := normalize(it.Value().Interface())
+			if err != nil {
+				return nil, err
+			}
+			out[it.Key().String()] = n
+		}
+		return out, nil
+	case reflect.Slice, reflect.Array:
+		out := make([]any, rv.Len())
+		for i := range out {
+			n, err := normalize(rv.Index(i).Interface())
+			if err != nil {
+				return nil, err
+			}
+			out[i] = n
+		}
+		return out, nil
+	case reflect.Struct:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
+		}
+		return normalizeJSON(b)
+	}
+	return nil, fmt.Errorf("%w: cannot encode %T in a query", ErrInvalidBatch, v)
+}
+
+func normalizeJSON(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var out any
+	if err := dec.Decode(&out); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidBatch, err)
+	}
+	return out, nil
+}
