@@ -1,0 +1,46 @@
+package retailcrmtest
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/crmsync/crmsync/retailcrm"
+)
+
+// The fake hands out and stores deep copies so a test's later edits of a
+// value never change server state behind its back.
+
+func cloneCustomer(c *retailcrm.Customer) *retailcrm.Customer {
+	if c == nil {
+		return nil
+	}
+	cp := *c
+	cp.Phones = slices.Clone(c.Phones)
+	cp.CustomFields = maps.Clone(c.CustomFields)
+	return &cp
+}
+
+func cloneOrder(o *retailcrm.Order) *retailcrm.Order {
+	cp := *o
+	cp.Customer = cloneCustomer(o.Customer)
+	cp.Contact = cloneCustomer(o.Contact)
+	cp.Items = slices.Clone(o.Items)
+	for i := range cp.Items {
+		cp.Items[i].Prices = slices.Clone(cp.Items[i].Prices)
+		if off := cp.Items[i].Offer; off != nil {
+			o2 := *off
+			cp.Items[i].Offer = &o2
+		}
+	}
+	if o.Delivery != nil {
+		d := *o.Delivery
+		if d.Address != nil {
+			a := *d.Address
+			d.Address = &a
+		}
+		cp.Delivery = &d
+	}
+	cp.Payments = slices.Clone(o.Payments)
+	cp.CustomFields = maps.Clone(o.CustomFields)
+	return &cp
+}

@@ -1,0 +1,14 @@
+// Package retailcrmtest is a strict, stateful fake of the RetailCRM API v5
+// for tests, served by net/http/httptest.
+//
+// It holds orders, customers, their history and reference data, answers the
+// endpoints crmsync uses with the shapes the real service sends (payments as
+// an object in /orders and an array in history snapshots, customFields as
+// [] when empty, partial history snapshots), and rejects what the real
+// service rejects: a wrong or missing key, page together with
+// filter[sinceId], page sizes other than 20/50/100, wrong methods, edits
+// without a form body. Tests act as a shop manager through UpdateOrder,
+// read the final state with Order, count requests per path and inject
+// faults (503, HTML 5xx, truncated JSON, slow answers, dropped
+// connections) with a fixed seed so runs repeat.
+package retailcrmtest

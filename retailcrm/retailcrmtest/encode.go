@@ -1,0 +1,229 @@
+package retailcrmtest
+
+import (
+	"encoding/json"
+	"sort"
+	"strconv"
+
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/shopspring/decimal"
+)
+
+// The encoders build the JSON the real service sends, by hand, because the
+// shape depends on the context: /orders sends payments as an object keyed
+// by id, history snapshots as an array; empty customFields are [].
+
+type shape int
+
+const (
+	shapeList     shape = iota // /orders, /orders/{id}, edit answer
+	shapeSnapshot              // full snapshot in a created history record
+)
+
+func num(d decimal.Decimal) json.Number { return json.Number(d.String()) }
+
+func putStr(m map[string]any, k, v string) {
+	if v != "" {
+		m[k] = v
+	}
+}
+
+func putDate(m map[string]any, k string, v retailcrm.DateTime) {
+	if !v.IsZero() {
+		m[k] = v.String()
+	}
+}
+
+func customFieldsJSON(c retailcrm.CustomFields) any {
+	if len(c) == 0 {
+		return []any{}
+	}
+	out := make(map[string]json.RawMessage, len(c))
+	for k, v := range c {
+		out[k] = v
+	}
+	return out
+}
+
+func customerJSON(c *retailcrm.Customer) map[string]any {
+	typ := c.Type
+	if typ == "" {
+		typ = "customer"
+	}
+	m := map[string]any{
+		"type":        typ,
+		"id":          c.ID,
+		"isContact":   false,
+		"vip":         false,
+		"bad":         false,
+		"tags":        []any{},
+		"ordersCount": c.OrdersCount,
+		"totalSumm":   num(c.TotalSumm),
+		"averageSumm": num(c.AverageSumm),
+	}
+	putStr(m, "externalId", c.ExternalID)
+	putStr(m, "site", c.Site)
+	putStr(m, "firstName", c.FirstName)
+	putStr(m, "lastName", c.LastName)
+	putStr(m, "patronymic", c.Patronymic)
+	putStr(m, "email", c.Email)
+	putDate(m, "createdAt", c.CreatedAt)
+	if c.ManagerID != 0 {
+		m["managerId"] = c.ManagerID
+	}
+	phones := make([]map[string]string, 0, len(c.Phones))
+	for _, p := range c.Phones {
+		phones = append(phones, map[string]string{"number": p.Number})
+	}
+	m["phones"] = phones
+	m["customFields"] = customFieldsJSON(c.CustomFields)
+	return m
+}
+
+func offerJSON(o *retailcrm.Offer) map[string]any {
+	m := map[string]any{"id": o.ID}
+	putStr(m, "externalId", o.ExternalID)
+	putStr(m, "xmlId", o.XMLID)
+	putStr(m, "name", o.Name)
+	putStr(m, "displayName", o.DisplayName)
+	putStr(m, "article", o.Article)
+	return m
+}
+
+func itemJSON(it retailcrm.Item) map[string]any {
+	prices := make([]map[string]any, 0, len(it.Prices))
+	for _, p := range it.Prices {
+		prices = append(prices, map[string]any{"price": num(p.Price), "quantity": num(p.Quantity)})
+	}
+	m := map[string]any{
+		"id":            it.ID,
+		"initialPrice":  num(it.InitialPrice),
+		"discountTotal": num(it.DiscountTotal),
+		"quantity":      num(it.Quantity),
+		"prices":        prices,
+		"properties":    []any{},
+	}
+	putStr(m, "status", it.Status)
+	if it.Offer != nil {
+		m["offer"] = offerJSON(it.Offer)
+	}
+	return m
+}
+
+func paymentJSON(p retailcrm.Payment) map[string]any {
+	m := map[string]any{"id": p.ID, "amount": num(p.Amount)}
+	putStr(m, "type", p.Type)
+	putStr(m, "status", p.Status)
+	putStr(m, "externalId", p.ExternalID)
+	putDate(m, "paidAt", p.PaidAt)
+	return m
+}
+
+func deliveryJSON(d *retailcrm.Delivery) map[string]any {
+	m := map[string]any{"cost": num(d.Cost), "netCost": num(d.NetCost)}
+	putStr(m, "code", d.Code)
+	putDate(m, "date", d.Date)
+	if a := d.Address; a != nil {
+		am := map[string]any{}
+		putStr(am, "index", a.Index)
+		putStr(am, "countryIso", a.CountryISO)
+		putStr(am, "region", a.Region)
+		putStr(am, "city", a.City)
+		putStr(am, "street", a.Street)
+		putStr(am, "building", a.Building)
+		putStr(am, "flat", a.Flat)
+		putStr(am, "text", a.Text)
+		putStr(am, "notes", a.Notes)
+		m["address"] = am
+	}
+	return m
+}
+
+// orderJSON encodes a full order in the given shape.
+func orderJSON(o *retailcrm.Order, sh shape) map[string]any {
+	m := map[string]any{
+		"slug":               o.ID,
+		"id":                 o.ID,
+		"number":             o.Number,
+		"site":               o.Site,
+		"status":             o.Status,
+		"summ":               num(o.Summ),
+		"totalSumm":          num(o.TotalSumm),
+		"prepaySum":          num(o.PrepaySum),
+		"purchaseSumm":       num(o.PurchaseSumm),
+		"bonusesCreditTotal": 0,
+		"bonusesChargeTotal": 0,
+		"call":               false,
+		"expired":            false,
+		"fromApi":            false,
+	}
+	putStr(m, "externalId", o.ExternalID)
+	putStr(m, "orderMethod", o.OrderMethod)
+	putStr(m, "orderType", o.OrderType)
+	putDate(m, "createdAt", o.CreatedAt)
+	putDate(m, "statusUpdatedAt", o.StatusUpdatedAt)
+	putStr(m, "firstName", o.FirstName)
+	putStr(m, "lastName", o.LastName)
+	putStr(m, "patronymic", o.Patronymic)
+	putStr(m, "phone", o.Phone)
+	putStr(m, "email", o.Email)
+	putStr(m, "customerComment", o.CustomerComment)
+	putStr(m, "managerComment", o.ManagerComment)
+	if sh == shapeList {
+		// /orders carries currency and statusComment; snapshots do not.
+		putStr(m, "currency", o.Currency)
+		m["statusComment"] = o.StatusComment
+	}
+	if o.ManagerID != 0 {
+		m["managerId"] = o.ManagerID
+	}
+	if o.Customer != nil {
+		m["customer"] = customerJSON(o.Customer)
+	}
+	if o.Contact != nil {
+		m["contact"] = customerJSON(o.Contact)
+	} else if o.Customer != nil && sh == shapeList {
+		m["contact"] = customerJSON(o.Customer)
+	}
+	items := make([]map[string]any, 0, len(o.Items))
+	for _, it := range o.Items {
+		items = append(items, itemJSON(it))
+	}
+	m["items"] = items
+	if o.Delivery != nil {
+		m["delivery"] = deliveryJSON(o.Delivery)
+	}
+	pays := append([]retailcrm.Payment(nil), o.Payments...)
+	sort.Slice(pays, func(i, j int) bool { return pays[i].ID < pays[j].ID })
+	if sh == shapeList {
+		obj := make(map[string]any, len(pays))
+		for _, p := range pays {
+			obj[strconv.FormatInt(p.ID, 10)] = paymentJSON(p)
+		}
+		m["payments"] = obj
+	} else if len(pays) > 0 {
+		list := make([]map[string]any, 0, len(pays))
+		for _, p := range pays {
+			list = append(list, paymentJSON(p))
+		}
+		m["payments"] = list
+	}
+	m["customFields"] = customFieldsJSON(o.CustomFields)
+	return m
+}
+
+// partialJSON is the snapshot of a non-create history record.
+func partialJSON(o *retailcrm.Order) map[string]any {
+	m := map[string]any{"id": o.ID, "site": o.Site, "status": o.Status}
+	putStr(m, "externalId", o.ExternalID)
+	if o.ManagerID != 0 {
+		m["managerId"] = o.ManagerID
+	}
+	return m
+}
+
+func partialCustomerJSON(c *retailcrm.Customer) map[string]any {
+	m := map[string]any{"id": c.ID, "site": c.Site}
+	putStr(m, "externalId", c.ExternalID)
+	return m
+}

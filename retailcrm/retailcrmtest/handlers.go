@@ -1,0 +1,298 @@
+package retailcrmtest
+
+import (
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/crmsync/crmsync/retailcrm"
+)
+
+const msgInputErrors = "Errors in the input parameters"
+
+func writeParamError(w http.ResponseWriter, e *paramError) {
+	writeError(w, http.StatusBadRequest, msgInputErrors, map[string]string{e.param: e.msg})
+}
+
+// requireScopeLocked answers 403 "Access denied." when the key lacks scope.
+func (s *Server) requireScopeLocked(w http.ResponseWriter, scope string) bool {
+	if slices.Contains(s.scopes, scope) {
+		return true
+	}
+	writeError(w, http.StatusForbidden, "Access denied.", nil)
+	return false
+}
+
+func (s *Server) siteVisibleLocked(site string) bool {
+	return s.siteAccess != retailcrm.SiteAccessSelective || slices.Contains(s.sitesAvail, site)
+}
+
+func (s *Server) handleCredentials(w http.ResponseWriter, _ *http.Request, _ string) {
+	s.mu.Lock()
+	body := map[string]any{
+		"success":        true,
+		"scopes":         slices.Clone(s.scopes),
+		"credentials":    []string{"/api/integration-modules/{code}", "/api/integration-modules/{code}/edit"},
+		"siteAccess":     s.siteAccess,
+		"sitesAvailable": slices.Clone(s.sitesAvail),
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, body)
+}
+
+func (s *Server) handleSettings(w http.ResponseWriter, _ *http.Request, _ string) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"success": true,
+		"settings": map[string]any{
+			"default_currency": map[string]string{"value": "RUB", "updated_at": "2020-12-02 14:54:16"},
+			"system_language":  map[string]string{"value": "RU", "updated_at": "2020-02-19 16:29:25"},
+			"timezone":         map[string]string{"value": s.opts.Timezone, "updated_at": "2021-02-08 08:29:40"},
+		},
+	})
+}
+
+func (s *Server) handleReference(w http.ResponseWriter, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.requireScopeLocked(w, "reference_read") {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, referenceMembers[name]: s.referenceLocked(name)})
+}
+
+func (s *Server) handleOrders(w http.ResponseWriter, r *http.Request, _ string) {
+	q := r.URL.Query()
+	limit, perr := limitParam(q)
+	if perr == nil {
+		var p int
+		p, perr = pageParam(q)
+		if perr == nil {
+			s.listOrders(w, q, limit, p)
+			return
+		}
+	}
+	writeParamError(w, perr)
+}
+
+func (s *Server) listOrders(w http.ResponseWriter, q map[string][]string, limit, pageNo int) {
+	ids, perr := intListParam(q, "filter[ids][]")
+	if perr != nil {
+		writeParamError(w, perr)
+		return
+	}
+	from, hasFrom, perr := timeParam(q, "filter[createdAtFrom]", false, s.loc)
+	if perr != nil {
+		writeParamError(w, perr)
+		return
+	}
+	to, hasTo, perr := timeParam(q, "filter[createdAtTo]", true, s.loc)
+	if perr != nil {
+		writeParamError(w, perr)
+		return
+	}
+	sites := q["filter[sites][]"]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.requireScopeLocked(w, "order_read") {
+		return
+	}
+	var match []*retailcrm.Order
+	consider := func(o *retailcrm.Order) {
+		if !s.siteVisibleLocked(o.Site) || (len(sites) > 0 && !slices.Contains(sites, o.Site)) {
+			return
+		}
+		if hasFrom || hasTo {
+			at, err := o.CreatedAt.In(s.loc)
+			if err != nil || (hasFrom && at.Before(from)) || (hasTo && at.After(to)) {
+				return
+			}
+		}
+		match = append(match, o)
+	}
+	if len(ids) > 0 {
+		seen := map[int64]bool{}
+		for _, id := range ids {
+			if o := s.orders[id]; o != nil && !seen[id] {
+				seen[id] = true
+				consider(o)
+			}
+		}
+	} else {
+		for _, o := range s.orders {
+			consider(o)
+		}
+	}
+	sort.Slice(match, func(i, j int) bool { return match[i].ID < match[j].ID })
+	pageItems, pagination := page(match, limit, pageNo)
+	orders := make([]map[string]any, 0, len(pageItems))
+	for _, o := range pageItems {
+		orders = append(orders, orderJSON(o, shapeList))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "pagination": pagination, "orders": orders})
+}
+
+func (s *Server) handleOrdersHistory(w http.ResponseWriter, r *http.Request, key string) {
+	s.serveHistory(w, r, key, "order_read", "order", "filter[orderId]")
+}
+
+func (s *Server) handleCustomersHistory(w http.ResponseWriter, r *http.Request, key string) {
+	s.serveHistory(w, r, key, "customer_read", "customer", "filter[customerId]")
+}
+
+// serveHistory answers /orders/history and /customers/history.
+func (s *Server) serveHistory(w http.ResponseWriter, r *http.Request, key, scope, entity, entityParam string) {
+	q := r.URL.Query()
+	if q.Has("filter[sinceId]") && q.Has("page") {
+		// Since 15.05.23 RetailCRM rejects this combination.
+		writeError(w, http.StatusBadRequest, msgInputErrors, map[string]string{
+			"page": "The parameters page and filter[sinceId] cannot be used together. Move filter[sinceId] instead of page.",
+		})
+		return
+	}
+	limit, perr := limitParam(q)
+	var pageNo int
+	var sinceID, entityID int64
+	var hasEntity bool
+	var from, to time.Time
+	var hasFrom, hasTo bool
+	if perr == nil {
+		pageNo, perr = pageParam(q)
+	}
+	if perr == nil {
+		sinceID, _, perr = intParam(q, "filter[sinceId]")
+	}
+	if perr == nil {
+		entityID, hasEntity, perr = intParam(q, entityParam)
+	}
+	if perr == nil {
+		from, hasFrom, perr = timeParam(q, "filter[startDate]", false, s.loc)
+	}
+	if perr == nil {
+		to, hasTo, perr = timeParam(q, "filter[endDate]", true, s.loc)
+	}
+	if perr != nil {
+		writeParamError(w, perr)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.requireScopeLocked(w, scope) {
+		return
+	}
+	all := s.orderHist
+	if entity == "customer" {
+		all = s.custHist
+	}
+	// Records are stored by ascending id; skip to sinceId by binary search.
+	start := sort.Search(len(all), func(i int) bool { return all[i].id > sinceID })
+	var match []*histRec
+	for i := start; i < len(all); i++ {
+		h := &all[i]
+		if hasEntity && h.entityID != entityID {
+			continue
+		}
+		if (hasFrom && h.at.Before(from)) || (hasTo && h.at.After(to)) {
+			continue
+		}
+		if site, _ := h.snapshot["site"].(string); site != "" && !s.siteVisibleLocked(site) {
+			continue
+		}
+		match = append(match, h)
+	}
+	pageItems, pagination := page(match, limit, pageNo)
+	records := make([]map[string]any, 0, len(pageItems))
+	for _, h := range pageItems {
+		records = append(records, h.encode(entity, key))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"success":     true,
+		"generatedAt": s.now().Format(retailcrm.LayoutDateTime),
+		"history":     records,
+		"pagination":  pagination,
+	})
+}
+
+func (s *Server) handleOrderStatuses(w http.ResponseWriter, r *http.Request, _ string) {
+	q := r.URL.Query()
+	ids, perr := intListParam(q, "ids[]")
+	if perr != nil {
+		writeParamError(w, perr)
+		return
+	}
+	ext := q["externalIds[]"]
+	if len(ids)+len(ext) > 500 {
+		writeParamError(w, badParam("ids", "Too many ids, 500 at most."))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.requireScopeLocked(w, "order_read") {
+		return
+	}
+	out := []map[string]any{}
+	add := func(o *retailcrm.Order) {
+		if o == nil || !s.siteVisibleLocked(o.Site) {
+			return
+		}
+		m := map[string]any{"id": o.ID, "status": o.Status, "group": s.statuses[o.Status].Group}
+		putStr(m, "externalId", o.ExternalID)
+		out = append(out, m)
+	}
+	for _, id := range ids {
+		add(s.orders[id])
+	}
+	for _, e := range ext {
+		for _, o := range s.orders {
+			if o.ExternalID == e {
+				add(o)
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "orders": out})
+}
+
+// findOrderLocked resolves the {id} path segment by=id or by=externalId
+// (the default), within site when given.
+func (s *Server) findOrderLocked(idSeg, by, site string) (*retailcrm.Order, *paramError) {
+	switch by {
+	case "id":
+		id, err := strconv.ParseInt(idSeg, 10, 64)
+		if err != nil {
+			return nil, nil
+		}
+		o := s.orders[id]
+		if o == nil || (site != "" && o.Site != site) {
+			return nil, nil
+		}
+		return o, nil
+	case "", "externalId":
+		for _, o := range s.orders {
+			if o.ExternalID == idSeg && (site == "" || o.Site == site) {
+				return o, nil
+			}
+		}
+		return nil, nil
+	}
+	return nil, badParam("by", "The value you selected is not a valid choice (id, externalId).")
+}
+
+func (s *Server) handleOrderGet(w http.ResponseWriter, r *http.Request, idSeg string) {
+	q := r.URL.Query()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.requireScopeLocked(w, "order_read") {
+		return
+	}
+	o, perr := s.findOrderLocked(idSeg, q.Get("by"), q.Get("site"))
+	if perr != nil {
+		writeParamError(w, perr)
+		return
+	}
+	if o == nil || !s.siteVisibleLocked(o.Site) {
+		writeError(w, http.StatusNotFound, "Not found", nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "order": orderJSON(o, shapeList)})
+}

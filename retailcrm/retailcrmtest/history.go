@@ -1,0 +1,203 @@
+package retailcrmtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"github.com/crmsync/crmsync/retailcrm"
+)
+
+// histRec is one stored history record. apiKey.current depends on who
+// reads, so records are encoded per request.
+type histRec struct {
+	id       int64
+	at       time.Time
+	entityID int64 // order or customer id
+	source   string
+	userID   int64
+	byKey    string // key of the API request that caused it
+	created  bool
+	deleted  bool
+	field    string
+	old, new any
+	snapshot map[string]any // "order" or "customer"
+}
+
+// actor says who makes a change.
+type actor struct {
+	source string
+	userID int64
+	key    string
+}
+
+func (s *Server) now() time.Time { return s.opts.Now().In(s.loc) }
+
+func (h *histRec) encode(entity, readerKey string) map[string]any {
+	m := map[string]any{
+		"id":        h.id,
+		"createdAt": h.at.Format(retailcrm.LayoutDateTime),
+		"source":    h.source,
+		"field":     h.field,
+		"oldValue":  h.old,
+		"newValue":  h.new,
+		entity:      h.snapshot,
+	}
+	if h.created {
+		m["created"] = true
+	}
+	if h.deleted {
+		m["deleted"] = true
+	}
+	switch h.source {
+	case retailcrm.SourceUser:
+		m["user"] = map[string]any{"id": h.userID}
+	case retailcrm.SourceAPI:
+		m["apiKey"] = map[string]any{"current": h.byKey != "" && h.byKey == readerKey}
+	}
+	return m
+}
+
+func code(v string) any {
+	if v == "" {
+		return nil
+	}
+	return map[string]string{"code": v}
+}
+
+func idValue(v int64) any {
+	if v == 0 {
+		return nil
+	}
+	return map[string]int64{"id": v}
+}
+
+func text(v string) any {
+	if v == "" {
+		return nil
+	}
+	return v
+}
+
+// orderChange is one history-worthy difference between two order states.
+type orderChange struct {
+	field    string
+	old, new any
+}
+
+// diffOrder lists the changes of the fields the fake records, in the order
+// RetailCRM tends to write them (status first).
+func diffOrder(a, b *retailcrm.Order) []orderChange {
+	var out []orderChange
+	add := func(field string, changed bool, old, new any) {
+		if changed {
+			out = append(out, orderChange{field, old, new})
+		}
+	}
+	add("status", a.Status != b.Status, code(a.Status), code(b.Status))
+	add("status_comment", a.StatusComment != b.StatusComment, text(a.StatusComment), text(b.StatusComment))
+	add("manager", a.ManagerID != b.ManagerID, idValue(a.ManagerID), idValue(b.ManagerID))
+	add("manager_comment", a.ManagerComment != b.ManagerComment, text(a.ManagerComment), text(b.ManagerComment))
+	add("customer_comment", a.CustomerComment != b.CustomerComment, text(a.CustomerComment), text(b.CustomerComment))
+	add("order_method", a.OrderMethod != b.OrderMethod, code(a.OrderMethod), code(b.OrderMethod))
+	add("first_name", a.FirstName != b.FirstName, text(a.FirstName), text(b.FirstName))
+	add("last_name", a.LastName != b.LastName, text(a.LastName), text(b.LastName))
+	add("patronymic", a.Patronymic != b.Patronymic, text(a.Patronymic), text(b.Patronymic))
+	add("phone", a.Phone != b.Phone, text(a.Phone), text(b.Phone))
+	add("email", a.Email != b.Email, text(a.Email), text(b.Email))
+	var da, db retailcrm.Delivery
+	if a.Delivery != nil {
+		da = *a.Delivery
+	}
+	if b.Delivery != nil {
+		db = *b.Delivery
+	}
+	add("delivery_type", da.Code != db.Code, code(da.Code), code(db.Code))
+	add("delivery_cost", !da.Cost.Equal(db.Cost), num(da.Cost), num(db.Cost))
+	add("summ", !a.Summ.Equal(b.Summ), num(a.Summ), num(b.Summ))
+	add("total_summ", !a.TotalSumm.Equal(b.TotalSumm), num(a.TotalSumm), num(b.TotalSumm))
+	var ca, cb int64
+	if a.Customer != nil {
+		ca = a.Customer.ID
+	}
+	if b.Customer != nil {
+		cb = b.Customer.ID
+	}
+	add("customer", ca != cb, idValue(ca), idValue(cb))
+	for _, k := range sortedKeys(unionKeys(a.CustomFields, b.CustomFields)) {
+		va, vb := a.CustomFields[k], b.CustomFields[k]
+		add("custom_"+k, !bytes.Equal(va, vb), rawOrNil(va), rawOrNil(vb))
+	}
+	return out
+}
+
+func unionKeys(a, b retailcrm.CustomFields) map[string]struct{} {
+	out := map[string]struct{}{}
+	for k := range a {
+		out[k] = struct{}{}
+	}
+	for k := range b {
+		out[k] = struct{}{}
+	}
+	return out
+}
+
+func rawOrNil(v json.RawMessage) any {
+	if len(v) == 0 {
+		return nil
+	}
+	return v
+}
+
+// recordOrderChanges appends records for the changes between before and
+// after, made by who at now.
+func (s *Server) recordOrderChangesLocked(before, after *retailcrm.Order, who actor) int {
+	changes := diffOrder(before, after)
+	at := s.now()
+	for _, c := range changes {
+		s.orderHist = append(s.orderHist, histRec{
+			id: s.nextHistID, at: at, entityID: after.ID,
+			source: who.source, userID: who.userID, byKey: who.key,
+			field: c.field, old: c.old, new: c.new,
+			snapshot: partialJSON(after),
+		})
+		s.nextHistID++
+	}
+	return len(changes)
+}
+
+func diffCustomer(a, b *retailcrm.Customer) []orderChange {
+	var out []orderChange
+	add := func(field string, changed bool, old, new any) {
+		if changed {
+			out = append(out, orderChange{field, old, new})
+		}
+	}
+	add("first_name", a.FirstName != b.FirstName, text(a.FirstName), text(b.FirstName))
+	add("last_name", a.LastName != b.LastName, text(a.LastName), text(b.LastName))
+	add("patronymic", a.Patronymic != b.Patronymic, text(a.Patronymic), text(b.Patronymic))
+	add("email", a.Email != b.Email, text(a.Email), text(b.Email))
+	add("manager", a.ManagerID != b.ManagerID, idValue(a.ManagerID), idValue(b.ManagerID))
+	// Phones are recorded one record per added or removed number.
+	have := map[string]bool{}
+	for _, p := range a.Phones {
+		have[p.Number] = true
+	}
+	keep := map[string]bool{}
+	for _, p := range b.Phones {
+		keep[p.Number] = true
+		if !have[p.Number] {
+			out = append(out, orderChange{"phones", nil, map[string]string{"number": p.Number}})
+		}
+	}
+	for _, p := range a.Phones {
+		if !keep[p.Number] {
+			out = append(out, orderChange{"phones", map[string]string{"number": p.Number}, nil})
+		}
+	}
+	for _, k := range sortedKeys(unionKeys(a.CustomFields, b.CustomFields)) {
+		va, vb := a.CustomFields[k], b.CustomFields[k]
+		add("custom_"+k, !bytes.Equal(va, vb), rawOrNil(va), rawOrNil(vb))
+	}
+	return out
+}

@@ -1,0 +1,58 @@
+package retailcrmtest
+
+import "time"
+
+// Defaults of a Server.
+const (
+	DefaultAPIKey   = "fake-retailcrm-key-0123456789"
+	DefaultTimezone = "Europe/Moscow"
+	DefaultSite     = "shop"
+	// DefaultUserID is the manager behind UpdateOrder's history records.
+	DefaultUserID = 19
+)
+
+// Options configure a Server. The zero value is usable.
+type Options struct {
+	// APIKey is the key requests must send in X-API-KEY.
+	APIKey string
+	// ExtraKeys are also accepted; history made with them shows
+	// apiKey.current false to APIKey (another integration's key).
+	ExtraKeys []string
+	// Timezone is the account zone (settings.timezone), an IANA name.
+	Timezone string
+	// Sites are the store codes; default one store, DefaultSite.
+	Sites []string
+	// Scopes of the key; default order_read, order_write, customer_read,
+	// customer_write, reference_read.
+	Scopes []string
+	// Seed makes probabilistic faults repeatable.
+	Seed uint64
+	// RPS, when > 0, answers 503 to requests above that rate (burst RPS).
+	RPS float64
+	// Now is the clock for history createdAt; default time.Now.
+	Now func() time.Time
+	// UserID is the manager id on records written by UpdateOrder.
+	UserID int64
+}
+
+func (o Options) withDefaults() Options {
+	if o.APIKey == "" {
+		o.APIKey = DefaultAPIKey
+	}
+	if o.Timezone == "" {
+		o.Timezone = DefaultTimezone
+	}
+	if len(o.Sites) == 0 {
+		o.Sites = []string{DefaultSite}
+	}
+	if o.Scopes == nil {
+		o.Scopes = []string{"order_read", "order_write", "customer_read", "customer_write", "reference_read"}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.UserID == 0 {
+		o.UserID = DefaultUserID
+	}
+	return o
+}

@@ -1,0 +1,145 @@
+package retailcrmtest
+
+import (
+	"slices"
+
+	"github.com/crmsync/crmsync/retailcrm"
+)
+
+// referenceMembers maps /reference/<name> to its JSON member.
+var referenceMembers = map[string]string{
+	"statuses":       "statuses",
+	"status-groups":  "statusGroups",
+	"order-methods":  "orderMethods",
+	"delivery-types": "deliveryTypes",
+	"payment-types":  "paymentTypes",
+	"sites":          "sites",
+}
+
+// seedReferences installs a small, typical account: the standard status
+// groups with a few statuses each, two order methods, two delivery and two
+// payment types, and the configured stores.
+func (s *Server) seedReferences() {
+	groups := []struct{ code, name string }{
+		{"new", "Новый"}, {"approval", "Согласование"}, {"assembling", "Комплектация"},
+		{"delivery", "Доставка"}, {"complete", "Выполнен"}, {"cancel", "Отменен"},
+	}
+	for i, g := range groups {
+		s.groups[g.code] = retailcrm.StatusGroup{Name: g.name, Code: g.code, Active: true,
+			Ordering: (i + 1) * 10, Process: g.code != "new" && g.code != "complete" && g.code != "cancel"}
+	}
+	for _, st := range []retailcrm.Status{
+		{Code: "new", Name: "Новый", Group: "new"},
+		{Code: "client-confirmed", Name: "Согласовано с клиентом", Group: "approval"},
+		{Code: "prepayed", Name: "Предоплата поступила", Group: "approval"},
+		{Code: "assembling", Name: "Комплектуется", Group: "assembling"},
+		{Code: "send-to-delivery", Name: "Передан в доставку", Group: "delivery"},
+		{Code: "delivering", Name: "Доставляется", Group: "delivery"},
+		{Code: "complete", Name: "Выполнен", Group: "complete"},
+		{Code: "cancel-other", Name: "Отменен", Group: "cancel"},
+		{Code: "no-call", Name: "Недозвон", Group: "cancel"},
+	} {
+		st.Active = true
+		s.addStatusLocked(st)
+	}
+	s.methods["phone"] = retailcrm.OrderMethod{Name: "По телефону", Code: "phone", Active: true, DefaultForCRM: true}
+	s.methods["shopping-cart"] = retailcrm.OrderMethod{Name: "Через корзину", Code: "shopping-cart", Active: true, DefaultForAPI: true}
+	s.deliveries["courier"] = retailcrm.DeliveryType{Name: "Курьер", Code: "courier", Active: true}
+	s.deliveries["self-delivery"] = retailcrm.DeliveryType{Name: "Самовывоз", Code: "self-delivery", Active: true}
+	s.paymentTypes["cash"] = retailcrm.PaymentType{Name: "Наличные", Code: "cash", Active: true}
+	s.paymentTypes["bank-card"] = retailcrm.PaymentType{Name: "Банковская карта", Code: "bank-card", Active: true}
+	for i, code := range s.opts.Sites {
+		s.sites[code] = retailcrm.Site{ID: int64(i + 1), Name: code, Code: code,
+			URL: "https://" + code + ".example.com", Currency: "RUB", CountryISO: "RU", DefaultForCRM: i == 0}
+	}
+}
+
+func (s *Server) addStatusLocked(st retailcrm.Status) {
+	if old, ok := s.statuses[st.Code]; ok && old.Group != st.Group {
+		if g, ok := s.groups[old.Group]; ok {
+			g.Statuses = slices.DeleteFunc(slices.Clone(g.Statuses), func(c string) bool { return c == st.Code })
+			s.groups[old.Group] = g
+		}
+	}
+	s.statuses[st.Code] = st
+	g, ok := s.groups[st.Group]
+	if !ok {
+		g = retailcrm.StatusGroup{Name: st.Group, Code: st.Group, Active: true, Ordering: 100 + len(s.groups)}
+	}
+	if !slices.Contains(g.Statuses, st.Code) {
+		g.Statuses = append(slices.Clone(g.Statuses), st.Code)
+	}
+	s.groups[st.Group] = g
+}
+
+// AddStatus adds or replaces an order status; its group is created when
+// missing and lists the status.
+func (s *Server) AddStatus(st retailcrm.Status) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.addStatusLocked(st)
+}
+
+// AddStatusGroup adds or replaces a status group (its Statuses list is
+// kept in step by AddStatus).
+func (s *Server) AddStatusGroup(g retailcrm.StatusGroup) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.groups[g.Code]; ok && len(g.Statuses) == 0 {
+		g.Statuses = old.Statuses
+	}
+	s.groups[g.Code] = g
+}
+
+// AddOrderMethod adds or replaces an order method.
+func (s *Server) AddOrderMethod(m retailcrm.OrderMethod) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.methods[m.Code] = m
+}
+
+// AddDeliveryType adds or replaces a delivery type.
+func (s *Server) AddDeliveryType(d retailcrm.DeliveryType) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deliveries[d.Code] = d
+}
+
+// AddPaymentType adds or replaces a payment type.
+func (s *Server) AddPaymentType(p retailcrm.PaymentType) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.paymentTypes[p.Code] = p
+}
+
+// SetCredentials replaces the key's scopes and store access as
+// /api/credentials reports and the handlers enforce. sitesAvailable nil
+// means every store.
+func (s *Server) SetCredentials(scopes []string, siteAccess string, sitesAvailable []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scopes = append([]string(nil), scopes...)
+	s.siteAccess = siteAccess
+	if sitesAvailable == nil {
+		sitesAvailable = s.opts.Sites
+	}
+	s.sitesAvail = append([]string(nil), sitesAvailable...)
+}
+
+func (s *Server) referenceLocked(name string) any {
+	switch name {
+	case "statuses":
+		return s.statuses
+	case "status-groups":
+		return s.groups
+	case "order-methods":
+		return s.methods
+	case "delivery-types":
+		return s.deliveries
+	case "payment-types":
+		return s.paymentTypes
+	case "sites":
+		return s.sites
+	}
+	return nil
+}

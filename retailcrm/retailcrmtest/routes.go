@@ -1,0 +1,121 @@
+package retailcrmtest
+
+import (
+	"net/http"
+	"strings"
+)
+
+const ordersPrefix = "/api/v5/orders/"
+
+// orderPath splits /api/v5/orders/{id}[/edit] into id and tail.
+func orderPath(path string) (id, tail string, ok bool) {
+	rest, ok := strings.CutPrefix(path, ordersPrefix)
+	if !ok || rest == "" {
+		return "", "", false
+	}
+	id, tail, _ = strings.Cut(rest, "/")
+	if tail != "" {
+		tail = "/" + tail
+	}
+	return id, tail, true
+}
+
+type route struct {
+	method  string
+	handler func(w http.ResponseWriter, r *http.Request, key string)
+}
+
+// resolve finds the handler of a path; ok is false for unknown paths.
+func (s *Server) resolve(path string) (route, bool) {
+	switch path {
+	case "/api/credentials":
+		return route{http.MethodGet, s.handleCredentials}, true
+	case "/api/v5/settings":
+		return route{http.MethodGet, s.handleSettings}, true
+	case "/api/v5/orders":
+		return route{http.MethodGet, s.handleOrders}, true
+	case "/api/v5/orders/history":
+		return route{http.MethodGet, s.handleOrdersHistory}, true
+	case "/api/v5/customers/history":
+		return route{http.MethodGet, s.handleCustomersHistory}, true
+	case "/api/v5/orders/statuses":
+		return route{http.MethodGet, s.handleOrderStatuses}, true
+	}
+	if ref, ok := strings.CutPrefix(path, "/api/v5/reference/"); ok {
+		if _, known := referenceMembers[ref]; known {
+			return route{http.MethodGet, func(w http.ResponseWriter, r *http.Request, _ string) {
+				s.handleReference(w, ref)
+			}}, true
+		}
+		return route{}, false
+	}
+	if id, tail, ok := orderPath(path); ok && id != "" {
+		switch tail {
+		case "":
+			return route{http.MethodGet, func(w http.ResponseWriter, r *http.Request, _ string) {
+				s.handleOrderGet(w, r, id)
+			}}, true
+		case "/edit":
+			return route{http.MethodPost, func(w http.ResponseWriter, r *http.Request, key string) {
+				s.handleOrderEdit(w, r, id, key)
+			}}, true
+		}
+	}
+	return route{}, false
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.record(r)
+	if s.limiter != nil && !s.limiter.Allow() {
+		s.countFault(FaultRateLimit)
+		writeRateLimited(w)
+		return
+	}
+	if f := s.pickFault(r); f != nil {
+		if !s.applyFault(w, r, f) {
+			return
+		}
+	}
+	s.serveAPI(w, r)
+}
+
+// serveAPI is the fault-free behaviour.
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	rt, ok := s.resolve(r.URL.Path)
+	if !ok {
+		writeError(w, http.StatusNotFound, "API method not found", nil)
+		return
+	}
+	if r.Method != rt.method {
+		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed", nil)
+		return
+	}
+	key, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	rt.handler(w, r, key)
+}
+
+// authenticate accepts the key from the header or, like the real service,
+// from an apiKey parameter (tests check the client never uses the latter).
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
+	key := r.Header.Get("X-API-KEY")
+	if key == "" {
+		key = r.Form.Get("apiKey")
+	}
+	if key == "" {
+		writeError(w, http.StatusForbidden, `"apiKey" is missing.`, nil)
+		return "", false
+	}
+	if key == s.opts.APIKey {
+		return key, true
+	}
+	for _, k := range s.opts.ExtraKeys {
+		if key == k {
+			return key, true
+		}
+	}
+	writeError(w, http.StatusForbidden, `Wrong "apiKey" value.`, nil)
+	return "", false
+}

@@ -1,0 +1,258 @@
+package retailcrmtest
+
+import (
+	"fmt"
+
+	"github.com/crmsync/crmsync/retailcrm"
+)
+
+// otherIntegrationKey marks changes made through the API by someone else
+// (the shop's website module), so apiKey.current is false for every reader.
+const otherIntegrationKey = "\x00other-integration"
+
+// CreateOrder stores a new order as the shop's website would create it
+// through the API with its own key, and writes the created history record
+// with a full snapshot. Missing id, number, site, status, dates and
+// currency are filled; a customer with id 0 is created. It returns the
+// stored order.
+func (s *Server) CreateOrder(o retailcrm.Order) retailcrm.Order {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return *cloneOrder(s.createOrderLocked(o, actor{source: retailcrm.SourceAPI, key: otherIntegrationKey}))
+}
+
+// CreateOrderByUser is CreateOrder made by a manager in the CRM (source
+// "user").
+func (s *Server) CreateOrderByUser(o retailcrm.Order) retailcrm.Order {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return *cloneOrder(s.createOrderLocked(o, actor{source: retailcrm.SourceUser, userID: s.opts.UserID}))
+}
+
+func (s *Server) createOrderLocked(in retailcrm.Order, who actor) *retailcrm.Order {
+	o := cloneOrder(&in)
+	if o.ID == 0 || s.orders[o.ID] != nil {
+		for s.orders[s.nextOrderID] != nil {
+			s.nextOrderID++
+		}
+		o.ID = s.nextOrderID
+	}
+	if o.ID >= s.nextOrderID {
+		s.nextOrderID = o.ID + 1
+	}
+	if o.Number == "" {
+		o.Number = fmt.Sprintf("%dA", o.ID)
+	}
+	if o.Site == "" {
+		o.Site = s.opts.Sites[0]
+	}
+	if o.Status == "" {
+		o.Status = "new"
+	}
+	if o.Currency == "" {
+		o.Currency = "RUB"
+	}
+	now := retailcrm.NewDateTime(s.now())
+	if o.CreatedAt.IsZero() {
+		o.CreatedAt = now
+	}
+	if o.StatusUpdatedAt.IsZero() {
+		o.StatusUpdatedAt = now
+	}
+	if o.Customer != nil {
+		c := s.customers[o.Customer.ID]
+		if c == nil {
+			c = s.addCustomerLocked(*o.Customer, who)
+		}
+		c.OrdersCount++
+		c.TotalSumm = c.TotalSumm.Add(o.TotalSumm)
+		o.Customer = cloneCustomer(c)
+	}
+	s.orders[o.ID] = o
+	s.orderHist = append(s.orderHist, histRec{
+		id: s.nextHistID, at: s.now(), entityID: o.ID,
+		source: who.source, userID: who.userID, byKey: who.key,
+		created: true, field: "status", old: nil, new: code(o.Status),
+		snapshot: orderJSON(o, shapeSnapshot),
+	})
+	s.nextHistID++
+	return o
+}
+
+// UpdateOrder changes an order as a manager in the CRM would: fn edits a
+// copy, and every changed field the fake tracks (status, comments,
+// manager, names, phone, email, order method, delivery type and cost,
+// sums, customer, custom fields) becomes a history record with source
+// "user". Changing the status also sets statusUpdatedAt.
+func (s *Server) UpdateOrder(id int64, fn func(*retailcrm.Order)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.updateOrderLocked(id, fn, actor{source: retailcrm.SourceUser, userID: s.opts.UserID})
+	return err
+}
+
+// UpdateOrderBy is UpdateOrder with another source ("code" for system
+// automation, "rule" for triggers, "api" for a foreign integration).
+func (s *Server) UpdateOrderBy(source string, id int64, fn func(*retailcrm.Order)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	who := actor{source: source}
+	switch source {
+	case retailcrm.SourceUser:
+		who.userID = s.opts.UserID
+	case retailcrm.SourceAPI:
+		who.key = otherIntegrationKey
+	}
+	_, err := s.updateOrderLocked(id, fn, who)
+	return err
+}
+
+func (s *Server) updateOrderLocked(id int64, fn func(*retailcrm.Order), who actor) (*retailcrm.Order, error) {
+	cur := s.orders[id]
+	if cur == nil {
+		return nil, fmt.Errorf("retailcrmtest: no order %d", id)
+	}
+	next := cloneOrder(cur)
+	fn(next)
+	next.ID = cur.ID
+	if next.Status != cur.Status {
+		if _, ok := s.statuses[next.Status]; !ok {
+			return nil, fmt.Errorf("retailcrmtest: unknown status %q", next.Status)
+		}
+		next.StatusUpdatedAt = retailcrm.NewDateTime(s.now())
+	}
+	s.recordOrderChangesLocked(cur, next, who)
+	s.orders[id] = next
+	return next, nil
+}
+
+// DeleteOrder removes an order and writes a deleted history record.
+func (s *Server) DeleteOrder(id int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.orders[id]
+	if o == nil {
+		return fmt.Errorf("retailcrmtest: no order %d", id)
+	}
+	delete(s.orders, id)
+	s.orderHist = append(s.orderHist, histRec{
+		id: s.nextHistID, at: s.now(), entityID: id,
+		source: retailcrm.SourceUser, userID: s.opts.UserID,
+		deleted: true, field: "id", old: id, new: nil,
+		snapshot: partialJSON(o),
+	})
+	s.nextHistID++
+	return nil
+}
+
+// Order returns a copy of the stored order.
+func (s *Server) Order(id int64) (retailcrm.Order, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.orders[id]
+	if o == nil {
+		return retailcrm.Order{}, false
+	}
+	return *cloneOrder(o), true
+}
+
+// OrderCount returns the number of stored orders.
+func (s *Server) OrderCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.orders)
+}
+
+// LastHistoryID returns the id of the newest order history record (0 when
+// none): the history head.
+func (s *Server) LastHistoryID() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.orderHist) == 0 {
+		return 0
+	}
+	return s.orderHist[len(s.orderHist)-1].id
+}
+
+// AddCustomer stores a customer (created through the API by another
+// integration) and writes its created record; id 0 gets a new id.
+func (s *Server) AddCustomer(c retailcrm.Customer) retailcrm.Customer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return *cloneCustomer(s.addCustomerLocked(c, actor{source: retailcrm.SourceAPI, key: otherIntegrationKey}))
+}
+
+func (s *Server) addCustomerLocked(in retailcrm.Customer, who actor) *retailcrm.Customer {
+	c := cloneCustomer(&in)
+	if c.ID == 0 || s.customers[c.ID] != nil {
+		for s.customers[s.nextCustID] != nil {
+			s.nextCustID++
+		}
+		c.ID = s.nextCustID
+	}
+	if c.ID >= s.nextCustID {
+		s.nextCustID = c.ID + 1
+	}
+	if c.Site == "" {
+		c.Site = s.opts.Sites[0]
+	}
+	if c.Type == "" {
+		c.Type = "customer"
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = retailcrm.NewDateTime(s.now())
+	}
+	s.customers[c.ID] = c
+	s.custHist = append(s.custHist, histRec{
+		id: s.nextCustHist, at: s.now(), entityID: c.ID,
+		source: who.source, userID: who.userID, byKey: who.key,
+		created: true, field: "id", old: nil, new: c.ID,
+		snapshot: customerJSON(c),
+	})
+	s.nextCustHist++
+	return c
+}
+
+// UpdateCustomer changes a customer as a manager would; changed names,
+// email, manager, phones and custom fields become customer history
+// records with source "user". Orders keep their copy of the customer
+// updated too.
+func (s *Server) UpdateCustomer(id int64, fn func(*retailcrm.Customer)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.customers[id]
+	if cur == nil {
+		return fmt.Errorf("retailcrmtest: no customer %d", id)
+	}
+	next := cloneCustomer(cur)
+	fn(next)
+	next.ID = cur.ID
+	at := s.now()
+	for _, ch := range diffCustomer(cur, next) {
+		s.custHist = append(s.custHist, histRec{
+			id: s.nextCustHist, at: at, entityID: id,
+			source: retailcrm.SourceUser, userID: s.opts.UserID,
+			field: ch.field, old: ch.old, new: ch.new,
+			snapshot: partialCustomerJSON(next),
+		})
+		s.nextCustHist++
+	}
+	s.customers[id] = next
+	for _, o := range s.orders {
+		if o.Customer != nil && o.Customer.ID == id {
+			o.Customer = cloneCustomer(next)
+		}
+	}
+	return nil
+}
+
+// Customer returns a copy of the stored customer.
+func (s *Server) Customer(id int64) (retailcrm.Customer, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.customers[id]
+	if c == nil {
+		return retailcrm.Customer{}, false
+	}
+	return *cloneCustomer(c), true
+}
