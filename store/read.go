@@ -1,0 +1,538 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/sync/redact"
+)
+
+// queryer is what *sql.DB and *sql.Tx share.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// reader holds the read methods, promoted to both Store and Tx so a
+// transaction reads its own writes.
+type reader struct {
+	q   queryer
+	red *redact.Redactor
+	now func() time.Time
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// ms is the stored form of a time: unix milliseconds, UTC by definition.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func fromNullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}
+
+// orNow returns t, or the store's clock when t is zero.
+func (r *reader) orNow(t time.Time) time.Time {
+	if t.IsZero() {
+		return r.now()
+	}
+	return t
+}
+
+// mask is applied to every free text before it is stored.
+func (r *reader) mask(s string) string { return r.red.String(s) }
+
+// idsJSON passes a whole id list as one parameter, expanded by json_each,
+// so no query hits SQLite's variable limit and no chunking is needed.
+func idsJSON(ids []int64) string {
+	b, _ := json.Marshal(ids) // []int64 always marshals
+	return string(b)
+}
+
+// Cursor returns the named cursor's value; ok is false when it was never set.
+func (r *reader) Cursor(ctx context.Context, name string) (value string, ok bool, err error) {
+	err = r.q.QueryRowContext(ctx, `SELECT value FROM cursors WHERE name = ?`, name).Scan(&value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("read cursor %q: %w", name, err)
+	}
+	return value, true, nil
+}
+
+// Cursors returns every cursor, by name.
+func (r *reader) Cursors(ctx context.Context) ([]Cursor, error) {
+	return r.cursors(ctx, `SELECT name, value, updated_at FROM cursors ORDER BY name`)
+}
+
+// CursorsWithPrefix returns the cursors whose name starts with prefix, e.g.
+// "comments:".
+func (r *reader) CursorsWithPrefix(ctx context.Context, prefix string) ([]Cursor, error) {
+	// substr avoids LIKE's wildcard escaping.
+	return r.cursors(ctx, `SELECT name, value, updated_at FROM cursors
+		WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name`, prefix)
+}
+
+func (r *reader) cursors(ctx context.Context, query string, args ...any) ([]Cursor, error) {
+	rows, err := r.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read cursors: %w", err)
+	}
+	defer rows.Close()
+	var out []Cursor
+	for rows.Next() {
+		var c Cursor
+		var at int64
+		if err := rows.Scan(&c.Name, &c.Value, &at); err != nil {
+			return nil, fmt.Errorf("read cursors: %w", err)
+		}
+		c.UpdatedAt = fromMS(at)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read cursors: %w", err)
+	}
+	return out, nil
+}
+
+const orderLinkCols = `order_id, site, number, entity_type, entity_id, contact_id, customer_id, content_hash, synced_at`
+
+func scanOrderLink(sc interface{ Scan(...any) error }) (OrderLink, error) {
+	var l OrderLink
+	var et string
+	var at int64
+	err := sc.Scan(&l.OrderID, &l.Site, &l.Number, &et, &l.EntityID, &l.ContactID, &l.CustomerID, &l.ContentHash, &at)
+	l.EntityType = EntityType(et)
+	l.SyncedAt = fromMS(at)
+	return l, err
+}
+
+// OrderLink returns the link of one order; ok is false when there is none.
+func (r *reader) OrderLink(ctx context.Context, orderID int64) (link OrderLink, ok bool, err error) {
+	link, err = scanOrderLink(r.q.QueryRowContext(ctx, `SELECT `+orderLinkCols+` FROM order_links WHERE order_id = ?`, orderID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return OrderLink{}, false, nil
+	}
+	if err != nil {
+		return OrderLink{}, false, fmt.Errorf("read order link %d: %w", orderID, err)
+	}
+	return link, true, nil
+}
+
+// OrderLinks returns the links of the given orders that exist, by order id.
+func (r *reader) OrderLinks(ctx context.Context, orderIDs []int64) (map[int64]OrderLink, error) {
+	out := make(map[int64]OrderLink, len(orderIDs))
+	if len(orderIDs) == 0 {
+		return out, nil
+	}
+	err := r.orderLinks(ctx, `SELECT `+orderLinkCols+` FROM order_links
+		WHERE order_id IN (SELECT value FROM json_each(?))`, func(l OrderLink) { out[l.OrderID] = l }, idsJSON(orderIDs))
+	return out, err
+}
+
+// OrderLinksByEntity returns the links of the given Bitrix24 deals (or
+// leads), by entity id; push uses it to map stage moves back to orders.
+func (r *reader) OrderLinksByEntity(ctx context.Context, et EntityType, entityIDs []int64) (map[int64]OrderLink, error) {
+	out := make(map[int64]OrderLink, len(entityIDs))
+	if len(entityIDs) == 0 {
+		return out, nil
+	}
+	err := r.orderLinks(ctx, `SELECT `+orderLinkCols+` FROM order_links
+		WHERE entity_type = ? AND entity_id IN (SELECT value FROM json_each(?))
+		ORDER BY order_id`, func(l OrderLink) {
+		if _, dup := out[l.EntityID]; !dup { // lowest order id wins
+			out[l.EntityID] = l
+		}
+	}, string(entityTypeOrDeal(et)), idsJSON(entityIDs))
+	return out, err
+}
+
+// OrderLinksByCustomer returns the links of a customer's orders, by order id
+// ascending (repeat-purchase detection).
+func (r *reader) OrderLinksByCustomer(ctx context.Context, customerID int64) ([]OrderLink, error) {
+	var out []OrderLink
+	err := r.orderLinks(ctx, `SELECT `+orderLinkCols+` FROM order_links
+		WHERE customer_id = ? ORDER BY order_id`, func(l OrderLink) { out = append(out, l) }, customerID)
+	return out, err
+}
+
+func (r *reader) orderLinks(ctx context.Context, query string, each func(OrderLink), args ...any) error {
+	rows, err := r.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("read order links: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		l, err := scanOrderLink(rows)
+		if err != nil {
+			return fmt.Errorf("read order links: %w", err)
+		}
+		each(l)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read order links: %w", err)
+	}
+	return nil
+}
+
+const customerLinkCols = `customer_id, contact_id, email, phone, content_hash, synced_at`
+
+func scanCustomerLink(sc interface{ Scan(...any) error }) (CustomerLink, error) {
+	var l CustomerLink
+	var at int64
+	err := sc.Scan(&l.CustomerID, &l.ContactID, &l.Email, &l.Phone, &l.ContentHash, &at)
+	l.SyncedAt = fromMS(at)
+	return l, err
+}
+
+// CustomerLink returns the link of one customer; ok is false when there is
+// none.
+func (r *reader) CustomerLink(ctx context.Context, customerID int64) (link CustomerLink, ok bool, err error) {
+	link, err = scanCustomerLink(r.q.QueryRowContext(ctx, `SELECT `+customerLinkCols+` FROM customer_links WHERE customer_id = ?`, customerID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return CustomerLink{}, false, nil
+	}
+	if err != nil {
+		return CustomerLink{}, false, fmt.Errorf("read customer link %d: %w", customerID, err)
+	}
+	return link, true, nil
+}
+
+// CustomerLinks returns the links of the given customers that exist.
+func (r *reader) CustomerLinks(ctx context.Context, customerIDs []int64) (map[int64]CustomerLink, error) {
+	out := make(map[int64]CustomerLink, len(customerIDs))
+	if len(customerIDs) == 0 {
+		return out, nil
+	}
+	err := r.customerLinks(ctx, `SELECT `+customerLinkCols+` FROM customer_links
+		WHERE customer_id IN (SELECT value FROM json_each(?))`, func(l CustomerLink) { out[l.CustomerID] = l }, idsJSON(customerIDs))
+	return out, err
+}
+
+// CustomerLinksByEmail returns the links with this email (normalised the
+// same way as when stored), by customer id.
+func (r *reader) CustomerLinksByEmail(ctx context.Context, email string) ([]CustomerLink, error) {
+	email = NormalizeEmail(email)
+	if email == "" {
+		return nil, nil
+	}
+	var out []CustomerLink
+	err := r.customerLinks(ctx, `SELECT `+customerLinkCols+` FROM customer_links
+		WHERE email = ? ORDER BY customer_id`, func(l CustomerLink) { out = append(out, l) }, email)
+	return out, err
+}
+
+// CustomerLinksByPhone returns the links with this (normalised) phone.
+func (r *reader) CustomerLinksByPhone(ctx context.Context, phone string) ([]CustomerLink, error) {
+	phone = strings.TrimSpace(phone)
+	if phone == "" {
+		return nil, nil
+	}
+	var out []CustomerLink
+	err := r.customerLinks(ctx, `SELECT `+customerLinkCols+` FROM customer_links
+		WHERE phone = ? ORDER BY customer_id`, func(l CustomerLink) { out = append(out, l) }, phone)
+	return out, err
+}
+
+func (r *reader) customerLinks(ctx context.Context, query string, each func(CustomerLink), args ...any) error {
+	rows, err := r.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("read customer links: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		l, err := scanCustomerLink(rows)
+		if err != nil {
+			return fmt.Errorf("read customer links: %w", err)
+		}
+		each(l)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read customer links: %w", err)
+	}
+	return nil
+}
+
+// NormalizeEmail is the form emails are stored and looked up in: trimmed and
+// lower-case.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// CountLinks counts the links held.
+func (r *reader) CountLinks(ctx context.Context) (LinkCounts, error) {
+	var c LinkCounts
+	err := r.q.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM order_links),
+		(SELECT count(*) FROM order_links WHERE entity_type = 'deal'),
+		(SELECT count(*) FROM order_links WHERE entity_type = 'lead'),
+		(SELECT count(*) FROM customer_links)`).Scan(&c.Orders, &c.Deals, &c.Leads, &c.Customers)
+	if err != nil {
+		return LinkCounts{}, fmt.Errorf("count links: %w", err)
+	}
+	return c, nil
+}
+
+const runCols = `id, command, started_at, ended_at, result, counters, pid, message`
+
+func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
+	var run Run
+	var started int64
+	var ended sql.NullInt64
+	var result, counters string
+	if err := sc.Scan(&run.ID, &run.Command, &started, &ended, &result, &counters, &run.PID, &run.Message); err != nil {
+		return Run{}, err
+	}
+	run.StartedAt = fromMS(started)
+	run.EndedAt = fromNullMS(ended)
+	run.Result = RunResult(result)
+	if err := json.Unmarshal([]byte(counters), &run.Counters); err != nil {
+		return Run{}, fmt.Errorf("run %d counters: %w", run.ID, err)
+	}
+	return run, nil
+}
+
+// Run returns one run, or an error wrapping ErrNotFound.
+func (r *reader) Run(ctx context.Context, id int64) (Run, error) {
+	run, err := scanRun(r.q.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Run{}, fmt.Errorf("run %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Run{}, fmt.Errorf("read run %d: %w", id, err)
+	}
+	return run, nil
+}
+
+// LastRuns returns the latest run of each command, by command name.
+func (r *reader) LastRuns(ctx context.Context) ([]Run, error) {
+	return r.runs(ctx, `SELECT `+runCols+` FROM runs
+		WHERE id IN (SELECT max(id) FROM runs GROUP BY command) ORDER BY command`)
+}
+
+// Runs returns the latest runs, newest first, optionally of one command
+// only (command ""). limit 0 means 20.
+func (r *reader) Runs(ctx context.Context, command string, limit int) ([]Run, error) {
+	if limit <= 0 {
+		limit = 20
+	}
+	return r.runs(ctx, `SELECT `+runCols+` FROM runs
+		WHERE ?1 = '' OR command = ?1 ORDER BY id DESC LIMIT ?2`, command, limit)
+}
+
+func (r *reader) runs(ctx context.Context, query string, args ...any) ([]Run, error) {
+	rows, err := r.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		run, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read runs: %w", err)
+		}
+		out = append(out, run)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read runs: %w", err)
+	}
+	return out, nil
+}
+
+const failureCols = `id, kind, key, attempts, last_error, payload, first_failed_at, last_failed_at, next_attempt_at, parked, skipped`
+
+func scanFailure(sc interface{ Scan(...any) error }) (Failure, error) {
+	var f Failure
+	var first, last, next int64
+	err := sc.Scan(&f.ID, &f.Kind, &f.Key, &f.Attempts, &f.LastError, &f.Payload, &first, &last, &next, &f.Parked, &f.Skipped)
+	f.FirstFailedAt, f.LastFailedAt, f.NextAttemptAt = fromMS(first), fromMS(last), fromMS(next)
+	return f, err
+}
+
+// Failure returns the failure recorded for (kind, key); ok is false when
+// there is none.
+func (r *reader) Failure(ctx context.Context, kind, key string) (f Failure, ok bool, err error) {
+	f, err = scanFailure(r.q.QueryRowContext(ctx, `SELECT `+failureCols+` FROM failures WHERE kind = ? AND key = ?`, kind, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Failure{}, false, nil
+	}
+	if err != nil {
+		return Failure{}, false, fmt.Errorf("read failure %s %s: %w", kind, key, err)
+	}
+	return f, true, nil
+}
+
+// Failures lists failures matching the filter, oldest first.
+func (r *reader) Failures(ctx context.Context, filter FailureFilter) ([]Failure, error) {
+	var where []string
+	var args []any
+	if filter.Kind != "" {
+		where = append(where, "kind = ?")
+		args = append(args, filter.Kind)
+	}
+	if filter.ParkedOnly {
+		where = append(where, "parked = 1")
+	}
+	if !filter.Due.IsZero() {
+		where = append(where, "parked = 0 AND next_attempt_at <= ?")
+		args = append(args, ms(filter.Due))
+	}
+	if !filter.IncludeSkipped {
+		where = append(where, "skipped = 0")
+	}
+	query := `SELECT ` + failureCols + ` FROM failures`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY id"
+	rows, err := r.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read failures: %w", err)
+	}
+	defer rows.Close()
+	var out []Failure
+	for rows.Next() {
+		f, err := scanFailure(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read failures: %w", err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read failures: %w", err)
+	}
+	return out, nil
+}
+
+// Events lists events matching the filter, newest first.
+func (r *reader) Events(ctx context.Context, filter EventFilter) ([]Event, error) {
+	limit := filter.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var where []string
+	var args []any
+	if filter.RunID != 0 {
+		where = append(where, "run_id = ?")
+		args = append(args, filter.RunID)
+	}
+	if filter.OrderID != 0 {
+		where = append(where, "order_id = ?")
+		args = append(args, filter.OrderID)
+	}
+	if !filter.Since.IsZero() {
+		where = append(where, "at >= ?")
+		args = append(args, ms(filter.Since))
+	}
+	query := `SELECT id, coalesce(run_id, 0), source, source_id, coalesce(order_id, 0), action, result, message, at FROM events`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limit)
+	rows, err := r.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var src, res string
+		var at int64
+		if err := rows.Scan(&e.ID, &e.RunID, &src, &e.SourceID, &e.OrderID, &e.Action, &res, &e.Message, &at); err != nil {
+			return nil, fmt.Errorf("read events: %w", err)
+		}
+		e.Source, e.Result, e.At = Source(src), Result(res), fromMS(at)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	return out, nil
+}
+
+// LedgerHas reports whether crmsync wrote exactly this value to this field
+// (at any time still in the ledger): the echo test.
+func (r *reader) LedgerHas(ctx context.Context, side Side, entity string, entityID int64, field, value string) (bool, error) {
+	var one int
+	err := r.q.QueryRowContext(ctx, `SELECT 1 FROM ledger
+		WHERE side = ? AND entity = ? AND entity_id = ? AND field = ? AND value = ? LIMIT 1`,
+		string(side), entity, entityID, field, r.mask(value)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read ledger: %w", err)
+	}
+	return true, nil
+}
+
+// LedgerLatest returns the last value crmsync wrote to this field; ok is
+// false when it never did.
+func (r *reader) LedgerLatest(ctx context.Context, side Side, entity string, entityID int64, field string) (e LedgerEntry, ok bool, err error) {
+	var s string
+	var at int64
+	err = r.q.QueryRowContext(ctx, `SELECT id, side, entity, entity_id, field, value, remote_id, written_at FROM ledger
+		WHERE side = ? AND entity = ? AND entity_id = ? AND field = ?
+		ORDER BY written_at DESC, id DESC LIMIT 1`,
+		string(side), entity, entityID, field).Scan(&e.ID, &s, &e.Entity, &e.EntityID, &e.Field, &e.Value, &e.RemoteID, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return LedgerEntry{}, false, nil
+	}
+	if err != nil {
+		return LedgerEntry{}, false, fmt.Errorf("read ledger: %w", err)
+	}
+	e.Side, e.WrittenAt = Side(s), fromMS(at)
+	return e, true, nil
+}
+
+// LedgerHasRemoteID reports whether crmsync created the remote object with
+// this id (e.g. a timeline comment), so it is not carried back.
+func (r *reader) LedgerHasRemoteID(ctx context.Context, side Side, entity string, remoteID int64) (bool, error) {
+	var one int
+	err := r.q.QueryRowContext(ctx, `SELECT 1 FROM ledger
+		WHERE side = ? AND entity = ? AND remote_id = ? LIMIT 1`, string(side), entity, remoteID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read ledger: %w", err)
+	}
+	return true, nil
+}
+
+// RuleFired returns the record of a rule's action for an event; ok is false
+// when it has not fired.
+func (r *reader) RuleFired(ctx context.Context, ruleKey, eventKey, action string) (f RuleFire, ok bool, err error) {
+	var at int64
+	err = r.q.QueryRowContext(ctx, `SELECT rule_key, event_key, action, result_id, fired_at FROM rule_fires
+		WHERE rule_key = ? AND event_key = ? AND action = ?`, ruleKey, eventKey, action).
+		Scan(&f.RuleKey, &f.EventKey, &f.Action, &f.ResultID, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return RuleFire{}, false, nil
+	}
+	if err != nil {
+		return RuleFire{}, false, fmt.Errorf("read rule fire: %w", err)
+	}
+	f.FiredAt = fromMS(at)
+	return f, true, nil
+}
+
+func entityTypeOrDeal(et EntityType) EntityType {
+	if et == "" {
+		return EntityDeal
+	}
+	return et
+}

@@ -1,0 +1,691 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/crmsync/crmsync/sync/redact"
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		lockHelper()
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock {
+	return &clock{t: time.Date(2026, 11, 29, 14, 0, 0, 0, time.UTC)}
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func openTest(t *testing.T, opts Options) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "crmsync.db")
+	s, err := Open(context.Background(), path, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s, path
+}
+
+func mustTx(t *testing.T, s *Store, fn func(tx *Tx) error) {
+	t.Helper()
+	if err := s.Tx(context.Background(), fn); err != nil {
+		t.Fatalf("Tx: %v", err)
+	}
+}
+
+func TestOpenMigratesFromEmpty(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := openTest(t, Options{})
+	v, err := s.SchemaVersion(ctx)
+	if err != nil || v != SupportedSchemaVersion() || v < 1 {
+		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, SupportedSchemaVersion())
+	}
+	var mode string
+	var appID, fk int
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT journal_mode FROM pragma_journal_mode),
+		(SELECT application_id FROM pragma_application_id), (SELECT foreign_keys FROM pragma_foreign_keys)`).Scan(&mode, &appID, &fk); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" || appID != applicationID || fk != 1 {
+		t.Errorf("journal_mode=%s application_id=%#x foreign_keys=%d", mode, appID, fk)
+	}
+	for _, table := range []string{"cursors", "order_links", "customer_links", "events", "runs", "failures", "ledger", "rule_fires"} {
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+			t.Errorf("table %s: %v", table, err)
+		}
+	}
+}
+
+func TestReopenIsIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crmsync.db")
+	for i := range 3 {
+		s, err := Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		if i == 0 {
+			mustTx(t, s, func(tx *Tx) error { return tx.SetCursor(ctx, CursorOrdersHistory, "42") })
+		}
+		v, _, err := s.Cursor(ctx, CursorOrdersHistory)
+		if err != nil || v != "42" {
+			t.Errorf("open %d: cursor = %q, %v", i, v, err)
+		}
+		if sv, _ := s.SchemaVersion(ctx); sv != SupportedSchemaVersion() {
+			t.Errorf("open %d: version %d", i, sv)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestConcurrentFirstOpen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crmsync.db")
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			s, err := Open(ctx, path, Options{})
+			if err == nil {
+				err = s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("opener %d: %v", i, err)
+		}
+	}
+}
+
+// rawExec runs statements on the file bypassing Open's checks.
+func rawExec(t *testing.T, path string, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+func TestSchemaTooNew(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, ro := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "crmsync.db")
+		s, err := Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Close()
+		rawExec(t, path, "PRAGMA user_version = 99")
+		_, err = Open(ctx, path, Options{ReadOnly: ro})
+		if !errors.Is(err, ErrSchemaTooNew) {
+			t.Fatalf("readOnly=%v: err = %v, want ErrSchemaTooNew", ro, err)
+		}
+		for _, want := range []string{path, "99", "upgrade crmsync", "supports up to 1"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q lacks %q", err, want)
+			}
+		}
+	}
+}
+
+func TestCorruptFile(t *testing.T) {
+	t.Parallel()
+	random := make([]byte, 8192)
+	for i := range random {
+		random[i] = byte(i*7919 + i>>3)
+	}
+	header := append([]byte("SQLite format 3\x00"), random[:4080]...)
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"random bytes", random},
+		{"text", []byte(strings.Repeat("db: ./crmsync.db\nphone_region: RU\n", 20))},
+		{"bad header", header},
+	}
+	for _, tc := range tests {
+		for _, ro := range []bool{false, true} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				path := filepath.Join(t.TempDir(), "crmsync.db")
+				if err := os.WriteFile(path, tc.data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				s, err := Open(context.Background(), path, Options{ReadOnly: ro})
+				if err == nil {
+					_ = s.Close()
+					t.Fatal("Open succeeded on a corrupt file")
+				}
+				if !errors.Is(err, ErrCorrupt) {
+					t.Fatalf("readOnly=%v: err = %v, want ErrCorrupt", ro, err)
+				}
+				for _, want := range []string{path, "backup", "move it aside"} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error %q lacks %q", err, want)
+					}
+				}
+				if got, _ := os.ReadFile(path); string(got) != string(tc.data) {
+					t.Error("Open modified the corrupt file")
+				}
+			})
+		}
+	}
+}
+
+func TestForeignDatabase(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "other.db")
+	rawExec(t, path, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+	_, err := Open(context.Background(), path, Options{})
+	if !errors.Is(err, ErrForeign) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("err = %v, want ErrForeign naming the file", err)
+	}
+}
+
+func TestReadOnlyMissingFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "none.db")
+	_, err := Open(context.Background(), path, Options{ReadOnly: true})
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("err = %v, want fs.ErrNotExist", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Error("read-only open created the file")
+	}
+}
+
+func TestReadOnlyOldSchema(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "empty.db")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), path, Options{ReadOnly: true})
+	if !errors.Is(err, ErrSchemaTooOld) {
+		t.Fatalf("err = %v, want ErrSchemaTooOld", err)
+	}
+}
+
+func TestFileMode(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, path := openTest(t, Options{})
+	mustTx(t, s, func(tx *Tx) error { return tx.SetCursor(ctx, "x", "1") })
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatalf("stat %s: %v", p, err)
+		}
+		if m := fi.Mode().Perm(); m != 0o600 {
+			t.Errorf("%s mode = %o, want 600", filepath.Base(p), m)
+		}
+	}
+
+	// An existing world-readable file loses its "other" bits.
+	loose := filepath.Join(t.TempDir(), "loose.db")
+	if err := os.WriteFile(loose, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(loose, 0o644); err != nil { // umask may have narrowed it
+		t.Fatal(err)
+	}
+	s2, err := Open(ctx, loose, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if fi, _ := os.Stat(loose); fi.Mode().Perm() != 0o640 {
+		t.Errorf("loose file mode = %o, want 640", fi.Mode().Perm())
+	}
+}
+
+func TestLoadMigrations(t *testing.T) {
+	t.Parallel()
+	ok := fstest.MapFS{
+		"migrations/0001_init.sql": {Data: []byte("CREATE TABLE a (x)")},
+		"migrations/0002_more.sql": {Data: []byte("CREATE TABLE b (x)")},
+	}
+	m, err := loadMigrations(ok)
+	if err != nil || len(m) != 2 || m[1].name != "0002_more.sql" {
+		t.Fatalf("loadMigrations = %v, %v", m, err)
+	}
+	for name, fsys := range map[string]fstest.MapFS{
+		"gap":      {"migrations/0001_a.sql": {}, "migrations/0003_c.sql": {}},
+		"unnumber": {"migrations/init.sql": {}},
+		"zero":     {"migrations/0000_a.sql": {}},
+	} {
+		if _, err := loadMigrations(fsys); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	if len(migrations) == 0 {
+		t.Fatal("no embedded migrations")
+	}
+}
+
+func fileHash(t *testing.T, path string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(b)
+}
+
+func TestReadOnlyLeavesFileUnchanged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crmsync.db")
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustTx(t, s, func(tx *Tx) error {
+		if err := tx.SetCursor(ctx, CursorOrdersHistory, "7"); err != nil {
+			return err
+		}
+		return tx.PutOrderLink(ctx, OrderLink{OrderID: 1, EntityID: 10})
+	})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := fileHash(t, path)
+	fiBefore, _ := os.Stat(path)
+
+	ro, err := Open(ctx, path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := ro.Cursor(ctx, CursorOrdersHistory); err != nil || !ok || v != "7" {
+		t.Errorf("Cursor = %q %v %v", v, ok, err)
+	}
+	if _, ok, err := ro.OrderLink(ctx, 1); err != nil || !ok {
+		t.Errorf("OrderLink = %v %v", ok, err)
+	}
+	if _, err := ro.Failures(ctx, FailureFilter{}); err != nil {
+		t.Error(err)
+	}
+	if err := ro.Tx(ctx, func(tx *Tx) error { return nil }); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("Tx on read-only = %v, want ErrReadOnly", err)
+	}
+	if _, err := ro.StartRun(ctx, "pull", 1); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("StartRun on read-only = %v, want ErrReadOnly", err)
+	}
+	// Even bypassing the Go-level guard, SQLite refuses to write.
+	if _, err := ro.db.ExecContext(ctx, `DELETE FROM cursors`); err == nil {
+		t.Error("raw write succeeded on a read-only store")
+	}
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fileHash(t, path) != before {
+		t.Error("read-only open changed the database file")
+	}
+	if fi, _ := os.Stat(path); !fi.ModTime().Equal(fiBefore.ModTime()) {
+		t.Error("read-only open touched the database file's mtime")
+	}
+}
+
+func TestReadOnlyBesideWriter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, path := openTest(t, Options{})
+	mustTx(t, s, func(tx *Tx) error { return tx.SetCursor(ctx, "c", "1") })
+	ro, err := Open(ctx, path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	mustTx(t, s, func(tx *Tx) error { return tx.SetCursor(ctx, "c", "2") })
+	if v, _, err := ro.Cursor(ctx, "c"); err != nil || v != "2" {
+		t.Errorf("reader sees %q, %v; want the committed 2", v, err)
+	}
+}
+
+func TestSecretsNeverReachTheFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const apiKey = "rcrm-KEY-0123456789abcdef"
+	const webhook = "https://shop.bitrix24.ru/rest/1/whsecret77xyz/"
+	red := redact.New(apiKey, webhook)
+	s, path := openTest(t, Options{Redactor: red})
+	leak := "GET https://shop.retailcrm.ru/api/v5/orders?apiKey=" + apiKey + " via " + webhook + "crm.deal.add failed"
+	var runID int64
+	runID, err := s.StartRun(ctx, "pull", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustTx(t, s, func(tx *Tx) error {
+		if _, err := tx.AddEvent(ctx, Event{RunID: runID, Source: SourceBitrix, SourceID: apiKey, Action: "deal.add", Result: ResultFailed, Message: leak}); err != nil {
+			return err
+		}
+		if _, _, err := tx.RecordFailure(ctx, FailureReport{Kind: "order", Key: "1", Error: leak, Payload: leak, MaxAttempts: 5}); err != nil {
+			return err
+		}
+		if err := tx.AddLedger(ctx, LedgerEntry{Side: SideBitrix, Entity: "comment", EntityID: 1, Field: "COMMENT", Value: leak}); err != nil {
+			return err
+		}
+		_, err := tx.MarkRuleFired(ctx, RuleFire{RuleKey: "r", EventKey: "e", Action: "task", ResultID: apiKey})
+		return err
+	})
+	if err := s.FinishRun(ctx, runID, RunFailed, nil, leak); err != nil {
+		t.Fatal(err)
+	}
+	// The ledger still matches the value as written.
+	if ok, err := s.LedgerHas(ctx, SideBitrix, "comment", 1, "COMMENT", leak); err != nil || !ok {
+		t.Errorf("LedgerHas(leak) = %v, %v", ok, err)
+	}
+	evs, err := s.Events(ctx, EventFilter{RunID: runID})
+	if err != nil || len(evs) != 1 || !strings.Contains(evs[0].Message, redact.Mask) {
+		t.Fatalf("events = %+v, %v", evs, err)
+	}
+
+	check := func(stage string) {
+		for _, p := range []string{path, path + "-wal"} {
+			b, err := os.ReadFile(p)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, secret := range []string{apiKey, "whsecret77xyz"} {
+				if strings.Contains(string(b), secret) {
+					t.Errorf("%s: %s contains %q", stage, filepath.Base(p), secret)
+				}
+			}
+		}
+	}
+	check("before checkpoint")
+	if err := s.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after checkpoint")
+}
+
+func TestTxRollsBackTogether(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := openTest(t, Options{})
+	boom := errors.New("boom")
+	writeAll := func(tx *Tx) error {
+		steps := []func() error{
+			func() error { return tx.SetCursor(ctx, CursorOrdersHistory, "100") },
+			func() error { return tx.PutOrderLink(ctx, OrderLink{OrderID: 1, EntityID: 11, ContactID: 5}) },
+			func() error { return tx.PutCustomerLink(ctx, CustomerLink{CustomerID: 3, ContactID: 5}) },
+			func() error {
+				_, err := tx.AddEvent(ctx, Event{Source: SourceRetailCRM, Action: "deal.add", Result: ResultOK})
+				return err
+			},
+			func() error {
+				_, _, err := tx.RecordFailure(ctx, FailureReport{Kind: "order", Key: "2", Error: "x", MaxAttempts: 3})
+				return err
+			},
+			func() error {
+				return tx.AddLedger(ctx, LedgerEntry{Side: SideBitrix, Entity: "deal", EntityID: 11, Field: "STAGE_ID", Value: "NEW"})
+			},
+			func() error {
+				_, err := tx.MarkRuleFired(ctx, RuleFire{RuleKey: "r", EventKey: "e", Action: "a"})
+				return err
+			},
+		}
+		for _, step := range steps {
+			if err := step(); err != nil {
+				return err
+			}
+		}
+		// The transaction reads its own writes.
+		if v, ok, err := tx.Cursor(ctx, CursorOrdersHistory); err != nil || !ok || v != "100" {
+			t.Errorf("in-tx cursor = %q %v %v", v, ok, err)
+		}
+		return nil
+	}
+
+	tests := []struct {
+		name string
+		fn   func(tx *Tx) error
+	}{
+		{"error", func(tx *Tx) error {
+			if err := writeAll(tx); err != nil {
+				return err
+			}
+			return boom
+		}},
+		{"panic", func(tx *Tx) error {
+			if err := writeAll(tx); err != nil {
+				return err
+			}
+			panic(boom)
+		}},
+	}
+	for _, tc := range tests {
+		err := func() (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = p.(error)
+				}
+			}()
+			return s.Tx(ctx, tc.fn)
+		}()
+		if !errors.Is(err, boom) {
+			t.Fatalf("%s: Tx = %v, want boom", tc.name, err)
+		}
+		if got := snapshot(t, s); got != (counts{}) {
+			t.Errorf("%s: after rollback %+v, want nothing", tc.name, got)
+		}
+	}
+	mustTx(t, s, writeAll)
+	want := counts{cursors: 1, orders: 1, customers: 1, events: 1, failures: 1, ledger: 1, fires: 1}
+	if got := snapshot(t, s); got != want {
+		t.Errorf("after commit %+v, want %+v", got, want)
+	}
+}
+
+type counts struct{ cursors, orders, customers, events, failures, ledger, fires int }
+
+func snapshot(t *testing.T, s *Store) counts {
+	t.Helper()
+	var c counts
+	err := s.db.QueryRow(`SELECT (SELECT count(*) FROM cursors), (SELECT count(*) FROM order_links),
+		(SELECT count(*) FROM customer_links), (SELECT count(*) FROM events), (SELECT count(*) FROM failures),
+		(SELECT count(*) FROM ledger), (SELECT count(*) FROM rule_fires)`).
+		Scan(&c.cursors, &c.orders, &c.customers, &c.events, &c.failures, &c.ledger, &c.fires)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestBackoff(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		attempts int
+		want     time.Duration
+	}{
+		{0, time.Minute}, {1, time.Minute}, {2, 2 * time.Minute}, {3, 4 * time.Minute},
+		{9, 256 * time.Minute}, {10, 6 * time.Hour}, {11, 6 * time.Hour}, {1000, 6 * time.Hour},
+	}
+	for _, tc := range tests {
+		if got := Backoff(tc.attempts); got != tc.want {
+			t.Errorf("Backoff(%d) = %v, want %v", tc.attempts, got, tc.want)
+		}
+	}
+}
+
+func TestFailureBackoffAndParking(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := newClock()
+	s, _ := openTest(t, Options{Now: clk.Now})
+	start := clk.Now()
+	record := func(msg string) (Failure, bool) {
+		t.Helper()
+		var f Failure
+		var parkedNow bool
+		mustTx(t, s, func(tx *Tx) (err error) {
+			f, parkedNow, err = tx.RecordFailure(ctx, FailureReport{Kind: "order", Key: "1042", Error: msg, MaxAttempts: 3})
+			return err
+		})
+		return f, parkedNow
+	}
+	steps := []struct {
+		advance   time.Duration
+		attempts  int
+		wait      time.Duration
+		parked    bool
+		parkedNow bool
+	}{
+		{0, 1, time.Minute, false, false},
+		{time.Minute, 2, 2 * time.Minute, false, false},
+		{2 * time.Minute, 3, 4 * time.Minute, true, true},
+		{4 * time.Minute, 4, 8 * time.Minute, true, false}, // still parked, no second alert
+	}
+	for i, st := range steps {
+		clk.Add(st.advance)
+		f, parkedNow := record("unmapped status")
+		if f.Attempts != st.attempts || f.Parked != st.parked || parkedNow != st.parkedNow {
+			t.Errorf("step %d: attempts=%d parked=%v parkedNow=%v", i, f.Attempts, f.Parked, parkedNow)
+		}
+		if got := f.NextAttemptAt.Sub(clk.Now()); got != st.wait {
+			t.Errorf("step %d: next attempt in %v, want %v", i, got, st.wait)
+		}
+		if !f.FirstFailedAt.Equal(start) || !f.LastFailedAt.Equal(clk.Now()) || f.LastError != "unmapped status" {
+			t.Errorf("step %d: %+v", i, f)
+		}
+		if i == 0 {
+			// Not due before its backoff ends, due after.
+			if due, _ := s.Failures(ctx, FailureFilter{Due: clk.Now()}); len(due) != 0 {
+				t.Errorf("due immediately: %+v", due)
+			}
+			if due, _ := s.Failures(ctx, FailureFilter{Due: clk.Now().Add(time.Minute)}); len(due) != 1 {
+				t.Errorf("not due after backoff: %+v", due)
+			}
+		}
+	}
+	// Parked items are not due, whatever the time.
+	if due, _ := s.Failures(ctx, FailureFilter{Due: clk.Now().Add(24 * time.Hour)}); len(due) != 0 {
+		t.Errorf("parked failure is due: %+v", due)
+	}
+	if parked, _ := s.Failures(ctx, FailureFilter{ParkedOnly: true, Kind: "order"}); len(parked) != 1 {
+		t.Errorf("parked = %+v", parked)
+	}
+	if other, _ := s.Failures(ctx, FailureFilter{Kind: "stage"}); len(other) != 0 {
+		t.Errorf("kind filter: %+v", other)
+	}
+	// Success clears it.
+	mustTx(t, s, func(tx *Tx) error { return tx.ClearFailure(ctx, "order", "1042") })
+	if _, ok, _ := s.Failure(ctx, "order", "1042"); ok {
+		t.Error("failure survived ClearFailure")
+	}
+}
+
+func TestRetryAndSkip(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := newClock()
+	s, _ := openTest(t, Options{Now: clk.Now})
+	var ids []int64
+	mustTx(t, s, func(tx *Tx) error {
+		for _, key := range []string{"1", "2", "3"} {
+			for range 2 {
+				f, _, err := tx.RecordFailure(ctx, FailureReport{Kind: "order", Key: key, Error: "bad", MaxAttempts: 2})
+				if err != nil {
+					return err
+				}
+				if !f.Parked {
+					continue
+				}
+				ids = append(ids, f.ID)
+			}
+		}
+		return nil
+	})
+	if len(ids) != 3 {
+		t.Fatalf("parked ids = %v", ids)
+	}
+
+	skipped, err := s.SkipFailures(ctx, []int64{ids[0], 9999})
+	if err != nil || !cmp.Equal(skipped, []int64{ids[0]}) {
+		t.Fatalf("SkipFailures = %v, %v", skipped, err)
+	}
+	if parked, _ := s.Failures(ctx, FailureFilter{ParkedOnly: true}); len(parked) != 2 {
+		t.Errorf("skipped one still listed as parked: %+v", parked)
+	}
+	if all, _ := s.Failures(ctx, FailureFilter{IncludeSkipped: true}); len(all) != 3 {
+		t.Errorf("IncludeSkipped lists %d", len(all))
+	}
+
+	clk.Add(time.Hour)
+	retried, err := s.RetryFailures(ctx, []int64{ids[1]})
+	if err != nil || !cmp.Equal(retried, []int64{ids[1]}) {
+		t.Fatalf("RetryFailures = %v, %v", retried, err)
+	}
+	due, _ := s.Failures(ctx, FailureFilter{Due: clk.Now()})
+	if len(due) != 1 || due[0].ID != ids[1] || due[0].Parked || due[0].Attempts != 0 {
+		t.Errorf("due after retry = %+v", due)
+	}
+
+	// No ids: every parked, unskipped one.
+	retried, err = s.RetryFailures(ctx, nil)
+	if err != nil || !cmp.Equal(retried, []int64{ids[2]}) {
+		t.Errorf("RetryFailures(all) = %v, %v", retried, err)
+	}
+	// A skipped item that fails again starts over.
+	mustTx(t, s, func(tx *Tx) error {
+		f, parkedNow, err := tx.RecordFailure(ctx, FailureReport{Kind: "order", Key: "1", Error: "again", MaxAttempts: 2})
+		if f.Attempts != 1 || f.Skipped || f.Parked || parkedNow {
+			t.Errorf("refail after skip: %+v parkedNow=%v", f, parkedNow)
+		}
+		return err
+	})
+}

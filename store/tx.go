@@ -1,0 +1,210 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Tx is one write transaction, handed to the function given to Store.Tx.
+// It also has every read method, which sees the transaction's own writes.
+// It must not be used after that function returns.
+type Tx struct {
+	reader
+	tx *sql.Tx
+}
+
+// SetCursor stores a cursor's value.
+func (t *Tx) SetCursor(ctx context.Context, name, value string) error {
+	if name == "" {
+		return fmt.Errorf("set cursor: empty name")
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+		name, value, ms(t.now()))
+	if err != nil {
+		return fmt.Errorf("set cursor %q: %w", name, err)
+	}
+	return nil
+}
+
+// DeleteCursor removes a cursor (e.g. a finished backfill's).
+func (t *Tx) DeleteCursor(ctx context.Context, name string) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM cursors WHERE name = ?`, name); err != nil {
+		return fmt.Errorf("delete cursor %q: %w", name, err)
+	}
+	return nil
+}
+
+// PutOrderLink inserts or replaces an order's link.
+func (t *Tx) PutOrderLink(ctx context.Context, l OrderLink) error {
+	if l.OrderID == 0 || l.EntityID == 0 {
+		return fmt.Errorf("put order link: order id %d and entity id %d must be set", l.OrderID, l.EntityID)
+	}
+	et := entityTypeOrDeal(l.EntityType)
+	if et != EntityDeal && et != EntityLead {
+		return fmt.Errorf("put order link %d: unknown entity type %q", l.OrderID, et)
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO order_links (`+orderLinkCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (order_id) DO UPDATE SET site = excluded.site, number = excluded.number,
+			entity_type = excluded.entity_type, entity_id = excluded.entity_id,
+			contact_id = excluded.contact_id, customer_id = excluded.customer_id,
+			content_hash = excluded.content_hash, synced_at = excluded.synced_at`,
+		l.OrderID, l.Site, l.Number, string(et), l.EntityID, l.ContactID, l.CustomerID, l.ContentHash, ms(t.orNow(l.SyncedAt)))
+	if err != nil {
+		return fmt.Errorf("put order link %d: %w", l.OrderID, err)
+	}
+	return nil
+}
+
+// DeleteOrderLink forgets an order's link (e.g. its deal was deleted).
+func (t *Tx) DeleteOrderLink(ctx context.Context, orderID int64) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM order_links WHERE order_id = ?`, orderID); err != nil {
+		return fmt.Errorf("delete order link %d: %w", orderID, err)
+	}
+	return nil
+}
+
+// PutCustomerLink inserts or replaces a customer's link. The email is
+// stored normalised (NormalizeEmail).
+func (t *Tx) PutCustomerLink(ctx context.Context, l CustomerLink) error {
+	if l.CustomerID == 0 || l.ContactID == 0 {
+		return fmt.Errorf("put customer link: customer id %d and contact id %d must be set", l.CustomerID, l.ContactID)
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO customer_links (`+customerLinkCols+`) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (customer_id) DO UPDATE SET contact_id = excluded.contact_id, email = excluded.email,
+			phone = excluded.phone, content_hash = excluded.content_hash, synced_at = excluded.synced_at`,
+		l.CustomerID, l.ContactID, NormalizeEmail(l.Email), strings.TrimSpace(l.Phone), l.ContentHash, ms(t.orNow(l.SyncedAt)))
+	if err != nil {
+		return fmt.Errorf("put customer link %d: %w", l.CustomerID, err)
+	}
+	return nil
+}
+
+// DeleteCustomerLink forgets a customer's link.
+func (t *Tx) DeleteCustomerLink(ctx context.Context, customerID int64) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM customer_links WHERE customer_id = ?`, customerID); err != nil {
+		return fmt.Errorf("delete customer link %d: %w", customerID, err)
+	}
+	return nil
+}
+
+func nullInt(v int64) sql.NullInt64 { return sql.NullInt64{Int64: v, Valid: v != 0} }
+
+// AddEvent appends to the event log and returns the event's id. The
+// message is redacted.
+func (t *Tx) AddEvent(ctx context.Context, e Event) (int64, error) {
+	if e.Source == "" || e.Action == "" || e.Result == "" {
+		return 0, fmt.Errorf("add event: source, action and result must be set")
+	}
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO events (run_id, source, source_id, order_id, action, result, message, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		nullInt(e.RunID), string(e.Source), t.mask(e.SourceID), nullInt(e.OrderID), e.Action, string(e.Result), t.mask(e.Message), ms(t.orNow(e.At)))
+	if err != nil {
+		return 0, fmt.Errorf("add event %s: %w", e.Action, err)
+	}
+	return res.LastInsertId()
+}
+
+// Backoff is the wait after the given number of failed attempts:
+// 1m·2^(attempts-1), capped at 6h.
+func Backoff(attempts int) time.Duration {
+	const base, ceiling = time.Minute, 6 * time.Hour
+	if attempts < 1 {
+		attempts = 1
+	}
+	if attempts > 10 { // 2^9 min already exceeds the cap; avoids overflow
+		return ceiling
+	}
+	return min(base<<(attempts-1), ceiling)
+}
+
+// RecordFailure notes a failed attempt of an item: the first one inserts
+// it, later ones count up, and the next attempt is scheduled by Backoff. The
+// item is parked when its attempts reach r.MaxAttempts; parkedNow is true
+// only on the attempt that parked it, so one alert is sent per parking. A
+// failure after an operator's skip starts over from one attempt. The error
+// text and payload are redacted.
+func (t *Tx) RecordFailure(ctx context.Context, r FailureReport) (f Failure, parkedNow bool, err error) {
+	if r.Kind == "" || r.Key == "" {
+		return Failure{}, false, fmt.Errorf("record failure: kind and key must be set")
+	}
+	prev, ok, err := t.Failure(ctx, r.Kind, r.Key)
+	if err != nil {
+		return Failure{}, false, err
+	}
+	now := t.now()
+	attempts := 1
+	first := now
+	if ok && !prev.Skipped {
+		attempts = prev.Attempts + 1
+		first = prev.FirstFailedAt
+	}
+	parked := r.MaxAttempts > 0 && attempts >= r.MaxAttempts
+	parkedNow = parked && !(ok && prev.Parked && !prev.Skipped)
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO failures
+		(kind, key, attempts, last_error, payload, first_failed_at, last_failed_at, next_attempt_at, parked, skipped)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+		ON CONFLICT (kind, key) DO UPDATE SET attempts = excluded.attempts, last_error = excluded.last_error,
+			payload = excluded.payload, first_failed_at = excluded.first_failed_at,
+			last_failed_at = excluded.last_failed_at, next_attempt_at = excluded.next_attempt_at,
+			parked = excluded.parked, skipped = 0`,
+		r.Kind, r.Key, attempts, t.mask(r.Error), t.mask(r.Payload), ms(first), ms(now), ms(now.Add(Backoff(attempts))), parked)
+	if err != nil {
+		return Failure{}, false, fmt.Errorf("record failure %s %s: %w", r.Kind, r.Key, err)
+	}
+	f, _, err = t.Failure(ctx, r.Kind, r.Key)
+	return f, parkedNow, err
+}
+
+// ClearFailure forgets an item's failure after it succeeded. Clearing an
+// item that never failed is not an error.
+func (t *Tx) ClearFailure(ctx context.Context, kind, key string) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM failures WHERE kind = ? AND key = ?`, kind, key); err != nil {
+		return fmt.Errorf("clear failure %s %s: %w", kind, key, err)
+	}
+	return nil
+}
+
+// AddLedger records a value crmsync wrote. The value is redacted (and so is
+// the value LedgerHas compares, so the two still match).
+func (t *Tx) AddLedger(ctx context.Context, e LedgerEntry) error {
+	if e.Side == "" || e.Entity == "" || e.Field == "" {
+		return fmt.Errorf("add ledger: side, entity and field must be set")
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO ledger (side, entity, entity_id, field, value, remote_id, written_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		string(e.Side), e.Entity, e.EntityID, e.Field, t.mask(e.Value), e.RemoteID, ms(t.orNow(e.WrittenAt)))
+	if err != nil {
+		return fmt.Errorf("add ledger %s %s %d: %w", e.Side, e.Entity, e.EntityID, err)
+	}
+	return nil
+}
+
+// MarkRuleFired records that a rule's action ran for an event. It returns
+// false, changing nothing, when that was already recorded.
+func (t *Tx) MarkRuleFired(ctx context.Context, f RuleFire) (bool, error) {
+	if f.RuleKey == "" || f.EventKey == "" || f.Action == "" {
+		return false, fmt.Errorf("mark rule fired: rule key, event key and action must be set")
+	}
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO rule_fires (rule_key, event_key, action, result_id, fired_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		f.RuleKey, f.EventKey, f.Action, t.mask(f.ResultID), ms(t.orNow(f.FiredAt)))
+	if err != nil {
+		return false, fmt.Errorf("mark rule fired %s/%s/%s: %w", f.RuleKey, f.EventKey, f.Action, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// encodeCounters stores nil as {} so readers always get an object.
+func encodeCounters(c map[string]int64) (string, error) {
+	if c == nil {
+		return "{}", nil
+	}
+	b, err := json.Marshal(c)
+	return string(b), err
+}

@@ -1,0 +1,201 @@
+package store
+
+import "time"
+
+// Cursor is one named position in a stream.
+type Cursor struct {
+	Name      string
+	Value     string
+	UpdatedAt time.Time
+}
+
+// Cursor names shared by the commands. Per-deal comment cursors use
+// CommentsCursor.
+const (
+	CursorOrdersHistory    = "orders_history"
+	CursorCustomersHistory = "customers_history"
+	CursorStageHistory     = "stagehistory"
+	CursorBackfill         = "backfill"
+)
+
+// CommentsCursor names the timeline-comment cursor of one deal.
+func CommentsCursor(dealID int64) string { return "comments:" + itoa(dealID) }
+
+// EntityType is the Bitrix24 entity an order is linked to.
+type EntityType string
+
+// Entity types an order can be linked to.
+const (
+	EntityDeal EntityType = "deal"
+	EntityLead EntityType = "lead"
+)
+
+// OrderLink ties a RetailCRM order to its Bitrix24 deal (or lead).
+type OrderLink struct {
+	OrderID     int64 // RetailCRM order id
+	Site        string
+	Number      string
+	EntityType  EntityType // "" is stored as EntityDeal
+	EntityID    int64      // Bitrix24 deal or lead id
+	ContactID   int64      // 0 when none
+	CustomerID  int64      // RetailCRM customer id, 0 when none
+	ContentHash string     // hash of the last desired state applied
+	SyncedAt    time.Time  // zero means now when written
+}
+
+// CustomerLink ties a RetailCRM customer to its Bitrix24 contact.
+type CustomerLink struct {
+	CustomerID  int64 // RetailCRM customer id
+	ContactID   int64
+	Email       string // normalised: trimmed, lower-case
+	Phone       string // normalised by the caller (E.164 where known)
+	ContentHash string
+	SyncedAt    time.Time
+}
+
+// LinkCounts is how many links the store holds.
+type LinkCounts struct {
+	Orders    int64
+	Deals     int64 // orders linked to deals
+	Leads     int64 // orders linked to leads
+	Customers int64
+}
+
+// Source is where an event came from.
+type Source string
+
+// Event sources.
+const (
+	SourceRetailCRM Source = "retailcrm"
+	SourceBitrix    Source = "bitrix"
+	SourceCrmsync   Source = "crmsync"
+)
+
+// Result is the outcome of one logged action.
+type Result string
+
+// Event results.
+const (
+	ResultOK       Result = "ok"
+	ResultFailed   Result = "failed"
+	ResultSkipped  Result = "skipped"
+	ResultDryRun   Result = "dry-run"
+	ResultConflict Result = "conflict"
+)
+
+// Event is one row of the event log.
+type Event struct {
+	ID       int64
+	RunID    int64 // 0 when not part of a run
+	Source   Source
+	SourceID string // e.g. the history record id
+	OrderID  int64  // 0 when not about an order
+	Action   string // e.g. deal.add, contact.update, status.push, parked
+	Result   Result
+	Message  string
+	At       time.Time // zero means now when written
+}
+
+// EventFilter selects events; zero fields do not filter. Newest first.
+type EventFilter struct {
+	RunID   int64
+	OrderID int64
+	Since   time.Time
+	Limit   int // 0 means 100
+}
+
+// RunResult is a run's state.
+type RunResult string
+
+// Run results.
+const (
+	RunRunning     RunResult = "running"
+	RunOK          RunResult = "ok"
+	RunPartial     RunResult = "partial" // finished, some items parked
+	RunFailed      RunResult = "failed"
+	RunInterrupted RunResult = "interrupted"
+)
+
+// Run is one execution of a command.
+type Run struct {
+	ID        int64
+	Command   string
+	StartedAt time.Time
+	EndedAt   time.Time // zero while running (or when the process died)
+	Result    RunResult
+	Counters  map[string]int64
+	PID       int
+	Message   string // error of a failed run
+}
+
+// Failure is an item that failed and is retried with backoff, or parked.
+type Failure struct {
+	ID            int64
+	Kind          string // order, customer, stage, comment, ...
+	Key           string // e.g. the order id as text
+	Attempts      int
+	LastError     string
+	Payload       string // what a retry needs beyond the key, if anything
+	FirstFailedAt time.Time
+	LastFailedAt  time.Time
+	NextAttemptAt time.Time
+	Parked        bool // attempts exhausted: waits for retry or skip
+	Skipped       bool // acknowledged by an operator: never retried
+}
+
+// FailureReport is one failed attempt, as given to Tx.RecordFailure.
+type FailureReport struct {
+	Kind    string
+	Key     string
+	Error   string
+	Payload string
+	// MaxAttempts parks the item when its attempt count reaches it; 0 or
+	// less never parks.
+	MaxAttempts int
+}
+
+// FailureFilter selects failures. By default every failure not skipped is
+// listed, oldest first.
+type FailureFilter struct {
+	Kind           string    // only this kind
+	ParkedOnly     bool      // only parked ones
+	Due            time.Time // only unparked ones whose next attempt is at or before Due
+	IncludeSkipped bool      // list acknowledged ones too
+}
+
+// Side is the system crmsync wrote to.
+type Side string
+
+// Sides.
+const (
+	SideRetailCRM Side = "retailcrm"
+	SideBitrix    Side = "bitrix"
+)
+
+// LedgerEntry is a value crmsync wrote, kept to recognise its echo.
+type LedgerEntry struct {
+	ID        int64
+	Side      Side
+	Entity    string // order, deal, contact, comment
+	EntityID  int64
+	Field     string
+	Value     string
+	RemoteID  int64     // e.g. the timeline comment id; 0 when none
+	WrittenAt time.Time // zero means now when written
+}
+
+// RuleFire records that a business rule's action ran for an event.
+type RuleFire struct {
+	RuleKey  string
+	EventKey string
+	Action   string
+	ResultID string // e.g. the task id created
+	FiredAt  time.Time
+}
+
+// PruneResult counts rows removed by Prune.
+type PruneResult struct {
+	Events int64
+	Ledger int64
+	Runs   int64
+}
