@@ -59,6 +59,17 @@ func (e *Errors) add(key, format string, args ...any) {
 	e.Fields = append(e.Fields, &FieldError{Key: key, Problem: fmt.Sprintf(format, args...)})
 }
 
+// has reports whether key already has a problem, so one mistake is not
+// reported twice (a wrong type, then a range check on the zero value).
+func (e *Errors) has(key string) bool {
+	for _, f := range e.Fields {
+		if f.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
 func (e *Errors) err() error {
 	if len(e.Fields) == 0 {
 		return nil

@@ -54,6 +54,8 @@ func schema() []keySpec {
 	return []keySpec{
 		{"db", kString, DefaultDB},
 		{"phone_region", kString, DefaultPhoneRegion},
+		{"log_format", kString, "text"},
+		{"log_level", kString, "info"},
 		{"retailcrm.url", kString, nil},
 		{"retailcrm.api_key", kString, nil},
 		{"retailcrm.sites", kStringList, nil},

@@ -54,7 +54,7 @@ func validate(c *Config, p *Errors) {
 			c.RetailCRM.URL = u.Scheme + "://" + u.Host
 		}
 	}
-	if c.RetailCRM.Rate <= 0 || c.RetailCRM.Rate > 100 {
+	if !p.has("retailcrm.rate") && (c.RetailCRM.Rate <= 0 || c.RetailCRM.Rate > 100) {
 		p.add("retailcrm.rate", "must be between 0 and 100 requests per second, got %v", c.RetailCRM.Rate)
 	}
 	for i, s := range c.RetailCRM.Sites {
@@ -76,10 +76,10 @@ func validate(c *Config, p *Errors) {
 			c.Bitrix.WebhookURL = u.Scheme + "://" + u.Host + strings.TrimSuffix(u.Path, "/") + "/"
 		}
 	}
-	if c.Bitrix.Rate <= 0 || c.Bitrix.Rate > 1000 {
+	if !p.has("bitrix.rate") && (c.Bitrix.Rate <= 0 || c.Bitrix.Rate > 1000) {
 		p.add("bitrix.rate", "must be a positive number of requests per second (2 on most plans, 5 on Enterprise), got %v", c.Bitrix.Rate)
 	}
-	if c.Bitrix.Burst < 1 {
+	if !p.has("bitrix.burst") && c.Bitrix.Burst < 1 {
 		p.add("bitrix.burst", "must be at least 1 (50 on most plans, 250 on Enterprise), got %d", c.Bitrix.Burst)
 	}
 	if c.Bitrix.Entity != EntityDeal && c.Bitrix.Entity != EntityLead {

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/config"
+	"github.com/crmsync/crmsync/sync/redact"
+)
+
+// streams are the process's standard files; tests pass buffers.
+type streams struct {
+	in  io.Reader
+	out io.Writer // the command's output only
+	err io.Writer // logs and errors
+}
+
+// globalOptions are SPEC §3's global flags.
+type globalOptions struct {
+	configFile string
+	db         string
+	logFormat  string
+	logLevel   string
+	quiet      bool
+	verbose    bool
+}
+
+// app is what every command shares: the streams, the one viper instance,
+// the loaded configuration, the redactor and the logger. Nothing here is
+// global; run builds one app per invocation.
+type app struct {
+	streams
+	v        *viper.Viper
+	global   globalOptions
+	sig      *signals
+	redactor *redact.Redactor
+	log      *slog.Logger
+
+	cfg    *config.Config
+	cfgErr error
+
+	// ran is set once cobra has parsed flags and arguments and handed over
+	// to crmsync's own code; an error before that is a usage error.
+	ran bool
+}
+
+// run executes one crmsync invocation and returns its exit code.
+func run(ctx context.Context, args []string, st streams, sig *signals) int {
+	a := &app{streams: st, v: viper.New(), sig: sig, redactor: redact.New()}
+	a.log = slog.New(a.redactor.Handler(slog.NewTextHandler(st.err, nil)))
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(st.in)
+	root.SetOut(st.out)
+	root.SetErr(st.err)
+
+	err := root.ExecuteContext(ctx)
+	if err != nil && !a.ran {
+		err = &usageError{err: err}
+	}
+	code := exitCode(err, sig.interrupted())
+	if err != nil && !errors.Is(err, errPending) {
+		a.printError(err, code)
+	}
+	return code
+}
+
+func (a *app) printError(err error, code int) {
+	msg := a.redactor.String(err.Error())
+	msg = strings.TrimPrefix(msg, "crmsync ") // "crmsync skip: ..." reads as "crmsync: skip: ..."
+	switch code {
+	case exitUsage:
+		fmt.Fprintf(a.err, "crmsync: %s\nRun 'crmsync --help' for usage.\n", msg)
+	case exitInterrupted:
+		fmt.Fprintln(a.err, "crmsync: interrupted; the next run continues from the last committed page")
+	default:
+		fmt.Fprintf(a.err, "crmsync: %s\n", msg)
+	}
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "crmsync",
+		Short: "Keep a RetailCRM account and a Bitrix24 portal in sync",
+		Long: `crmsync reads what changed in RetailCRM since its last run and writes it to
+Bitrix24 as contacts and deals (pull), carries deal stages and manager comments
+back to the orders (push), and remembers where it stopped in an SQLite database.
+Run it from cron or a systemd timer every few minutes.
+
+Configuration comes from crmsync.yaml (--config, else ./crmsync.yaml, else
+$XDG_CONFIG_HOME/crmsync/crmsync.yaml, else /etc/crmsync/crmsync.yaml) and from
+CRMSYNC_* environment variables; flags beat the environment, which beats the file.
+
+Exit codes: 0 ok; 1 error; 2 usage error (or pending changes with
+--detailed-exitcode); 3 finished but some items were parked; 4 configuration or
+authentication error; 5 another run holds the lock; 130 interrupted.`,
+		Example: `  crmsync check
+  crmsync backfill --since 2025-01-01
+  crmsync pull --dry-run
+  crmsync status --json`,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			a.ran = true
+			return a.setup()
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err: err} })
+
+	f := root.PersistentFlags()
+	f.StringVar(&a.global.configFile, "config", "", "configuration file (default: ./crmsync.yaml, $XDG_CONFIG_HOME/crmsync/crmsync.yaml, /etc/crmsync/crmsync.yaml)")
+	f.StringVar(&a.global.db, "db", "", "SQLite database file (default from config: ./crmsync.db)")
+	f.StringVar(&a.global.logFormat, "log-format", "", "log format on stderr: text or json (default text)")
+	f.StringVar(&a.global.logLevel, "log-level", "", "log level: debug, info, warn or error (default info)")
+	f.BoolVarP(&a.global.quiet, "quiet", "q", false, "log only warnings and errors")
+	f.BoolVarP(&a.global.verbose, "verbose", "v", false, "log debug detail")
+	root.MarkFlagsMutuallyExclusive("quiet", "verbose")
+	config.Prepare(a.v)
+	for key, flag := range map[string]string{"db": "db", "log_format": "log-format", "log_level": "log-level"} {
+		// Flag > env > file > default, by viper's own precedence.
+		_ = a.v.BindPFlag(key, f.Lookup(flag))
+	}
+
+	root.AddCommand(
+		a.pullCmd(),
+		a.pushCmd(),
+		a.backfillCmd(),
+		a.statusCmd(),
+		a.checkCmd(),
+		a.retryCmd(),
+		a.skipCmd(),
+		a.versionCmd(),
+		a.completionCmd(),
+	)
+	return root
+}
+
+// setup loads the configuration and builds the redactor and logger. A bad
+// configuration is kept in cfgErr, not returned: status, retry and skip work
+// without one, and the commands that need it ask through config().
+func (a *app) setup() error {
+	file := a.global.configFile
+	if file == "" {
+		file = os.Getenv(config.EnvPrefix + "_CONFIG")
+	}
+	a.cfg, a.cfgErr = config.Load(a.v, config.Options{File: file})
+
+	secrets := []string{a.v.GetString("retailcrm.api_key"), a.v.GetString("bitrix.webhook_url")}
+	if a.cfg != nil {
+		secrets = append(secrets, a.cfg.Secrets()...)
+	}
+	a.redactor = redact.New(secrets...)
+
+	logger, err := a.newLogger()
+	if err != nil {
+		return err
+	}
+	a.log = logger
+	if a.cfgErr == nil {
+		a.log.Debug("configuration loaded", "file", a.cfg.File, "db", a.cfg.DB)
+	}
+	return nil
+}
+
+func (a *app) newLogger() (*slog.Logger, error) {
+	level := slog.LevelInfo
+	name := strings.ToLower(a.v.GetString("log_level"))
+	switch name {
+	case "", "info":
+	case "debug":
+		level = slog.LevelDebug
+	case "warn", "warning":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	default:
+		return nil, &usageError{err: fmt.Errorf("--log-level: %q is not one of debug, info, warn, error", name)}
+	}
+	if a.global.verbose {
+		level = slog.LevelDebug
+	}
+	if a.global.quiet {
+		level = slog.LevelWarn
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
+	switch format := strings.ToLower(a.v.GetString("log_format")); format {
+	case "", "text":
+		h = slog.NewTextHandler(a.err, opts)
+	case "json":
+		h = slog.NewJSONHandler(a.err, opts)
+	default:
+		return nil, &usageError{err: fmt.Errorf("--log-format: %q is not one of text, json", format)}
+	}
+	return slog.New(a.redactor.Handler(h)), nil
+}
+
+// config returns the validated configuration; needAPIs also requires the
+// credentials of both services.
+func (a *app) config(needAPIs bool) (*config.Config, error) {
+	if a.cfgErr != nil {
+		return nil, a.cfgErr
+	}
+	if needAPIs {
+		if err := a.cfg.RequireAPIs(); err != nil {
+			return nil, err
+		}
+	}
+	return a.cfg, nil
+}
+
+// dbPath is --db, else CRMSYNC_DB, else the file's db, else the default —
+// available even when the rest of the configuration is broken.
+func (a *app) dbPath() string {
+	if a.cfg != nil {
+		return a.cfg.DB
+	}
+	if p := a.v.GetString("db"); p != "" {
+		return p
+	}
+	return config.DefaultDB
+}
+
+// openStore opens the database for a command that writes to it.
+func (a *app) openStore(ctx context.Context) (*store.Store, error) {
+	return store.Open(ctx, a.dbPath(), store.Options{Redactor: a.redactor})
+}
+
+// openStoreReadOnly opens an existing database without changing it. ok is
+// false when there is no database yet.
+func (a *app) openStoreReadOnly(ctx context.Context) (st *store.Store, ok bool, err error) {
+	path := a.dbPath()
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	st, err = store.Open(ctx, path, store.Options{Redactor: a.redactor, ReadOnly: true})
+	if errors.Is(err, store.ErrSchemaTooOld) {
+		// An empty file or an older schema: migrating is cheap and safe.
+		st, err = a.openStore(ctx)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return st, true, nil
+}
+
+// lock takes the database's single-run lock for command.
+func (a *app) lock(ctx context.Context, command string) (*store.RunLock, error) {
+	return store.Lock(ctx, a.dbPath(), command)
+}
+
+// noArgs is cobra.NoArgs with a usage error, so the exit code is 2.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return &usageError{err: fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
+	}
+	return nil
+}

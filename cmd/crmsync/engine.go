@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// runOptions are the flags shared by the commands that move data.
+type runOptions struct {
+	dryRun           bool
+	detailedExitcode bool
+	json             bool
+	maxItems         int
+	maxDuration      time.Duration
+}
+
+func (o *runOptions) addFlags(cmd *cobra.Command, limits bool) {
+	f := cmd.Flags()
+	f.BoolVar(&o.dryRun, "dry-run", false, "plan and print the changes as a diff report; write nothing to either API or the database")
+	f.BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "with --dry-run: exit 2 when changes are pending, 0 when there are none")
+	f.BoolVar(&o.json, "json", false, "with --dry-run: print the report as JSON")
+	if limits {
+		f.IntVar(&o.maxItems, "max-items", 0, "stop after this many items (0: no limit)")
+		f.DurationVar(&o.maxDuration, "max-duration", 0, "stop starting new pages after this long, e.g. 4m (0: no limit)")
+	}
+}
+
+func (o *runOptions) validate(cmd *cobra.Command) error {
+	switch {
+	case o.detailedExitcode && !o.dryRun:
+		return &usageError{err: fmt.Errorf("%s: --detailed-exitcode needs --dry-run", cmd.CommandPath())}
+	case o.json && !o.dryRun:
+		return &usageError{err: fmt.Errorf("%s: --json goes with --dry-run", cmd.CommandPath())}
+	case o.maxItems < 0:
+		return &usageError{err: fmt.Errorf("%s: --max-items must not be negative", cmd.CommandPath())}
+	case o.maxDuration < 0:
+		return &usageError{err: fmt.Errorf("%s: --max-duration must not be negative", cmd.CommandPath())}
+	}
+	return nil
+}
+
+// errEngineMissing is what a command whose engine is not part of this build
+// answers: an honest failure, never a pretend success.
+type errEngineMissing struct{ command string }
+
+func (e *errEngineMissing) Error() string {
+	return fmt.Sprintf("%s: the %s engine is not built in this version of crmsync; nothing was read or written", e.command, e.command)
+}
+
+// prepareRun does what every data-moving command does first: validate the
+// configuration (exit 4) and take the database's run lock (exit 5).
+func (a *app) prepareRun(ctx context.Context, command string, dryRun bool) (release func(), err error) {
+	if _, err := a.config(true); err != nil {
+		return nil, err
+	}
+	if dryRun {
+		// A dry run writes nothing, so it needs no lock.
+		return func() {}, nil
+	}
+	lock, err := a.lock(ctx, command)
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		if err := lock.Release(); err != nil {
+			a.log.Warn("releasing the run lock", "err", err)
+		}
+	}, nil
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func (a *app) skipCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "skip ID...",
+		Short: "Acknowledge parked failures so they are no longer retried",
+		Long: `skip marks failures as acknowledged: they are not retried and no longer count
+as parked in status. Use it for orders that should never reach Bitrix24. The
+event log keeps their history; crmsync retry ID brings one back.`,
+		Example: `  crmsync skip 12
+  crmsync skip 12 15 16`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return &usageError{err: fmt.Errorf("%s: name at least one failure id (see crmsync status --failed)", cmd.CommandPath())}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ids, err := parseIDs(cmd, args)
+			if err != nil {
+				return err
+			}
+			release, err := a.lockOnly(cmd, "skip")
+			if err != nil {
+				return err
+			}
+			defer release()
+			st, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			changed, err := st.SkipFailures(cmd.Context(), ids)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "skipped %d failure(s)\n", len(changed))
+			if miss := missing(ids, changed); len(miss) > 0 {
+				return fmt.Errorf("skip: no failure with id %v (see crmsync status --failed)", miss)
+			}
+			return nil
+		},
+	}
+}
