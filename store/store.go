@@ -12,6 +12,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -63,6 +64,12 @@ type Options struct {
 	// migration runs and the file's bytes are not modified. The database
 	// must exist.
 	ReadOnly bool
+	// Scratch opens a private in-memory copy of the database as it is at
+	// open time: reads see the file's data, writes succeed but never reach
+	// the file and vanish on Close. It lets --dry-run plan through exactly
+	// the code a real run uses. A missing file or an older schema gives a
+	// migrated copy; the file is never created or changed.
+	Scratch bool
 	// BusyTimeout overrides DefaultBusyTimeout.
 	BusyTimeout time.Duration
 }
@@ -71,8 +78,10 @@ type Options struct {
 type Store struct {
 	reader
 	db       *sql.DB
+	pin      *sql.Conn // Scratch only: keeps the in-memory copy alive
 	path     string
 	readOnly bool
+	scratch  bool
 }
 
 // Open opens (creating and migrating when needed) the database at path.
@@ -88,27 +97,78 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if busy <= 0 {
 		busy = DefaultBusyTimeout
 	}
-	if err := prepareFile(path, opts.ReadOnly); err != nil {
+	if opts.ReadOnly && opts.Scratch {
+		return nil, errors.New("store: ReadOnly and Scratch exclude each other")
+	}
+	s := &Store{
+		reader:   reader{red: opts.Redactor, now: now},
+		path:     path,
+		readOnly: opts.ReadOnly,
+		scratch:  opts.Scratch,
+	}
+	var err error
+	if opts.Scratch {
+		err = s.openScratch(ctx, busy)
+	} else {
+		err = s.openFile(busy)
+	}
+	if err == nil {
+		s.q = s.db
+		err = s.init(ctx)
+	}
+	if err != nil {
+		_ = s.Close()
 		return nil, err
 	}
-	db, err := sql.Open("sqlite", dsn(path, opts.ReadOnly, busy))
+	return s, nil
+}
+
+func (s *Store) openFile(busy time.Duration) error {
+	if err := prepareFile(s.path, s.readOnly); err != nil {
+		return err
+	}
+	db, err := sql.Open("sqlite", dsn(s.path, s.readOnly, busy))
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return fmt.Errorf("open database %s: %w", s.path, err)
 	}
 	// A handful of connections lets status-like reads run beside a write
 	// transaction; SQLite serialises the writers anyway.
 	db.SetMaxOpenConns(4)
-	s := &Store{
-		reader:   reader{q: db, red: opts.Redactor, now: now},
-		db:       db,
-		path:     path,
-		readOnly: opts.ReadOnly,
+	s.db = db
+	return nil
+}
+
+// openScratch copies the file into a named in-memory database (SQLite's
+// memdb VFS), which every connection of the pool shares while one of them,
+// the pin, stays open. VACUUM INTO reads a consistent snapshot, WAL
+// included, through a read-only connection.
+func (s *Store) openScratch(ctx context.Context, busy time.Duration) error {
+	name := "file:/crmsync-scratch-" + rand.Text() + "?vfs=memdb"
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", name+"&"+q.Encode())
+	if err != nil {
+		return fmt.Errorf("open scratch copy of %s: %w", s.path, err)
 	}
-	if err := s.init(ctx); err != nil {
-		_ = db.Close()
-		return nil, err
+	db.SetMaxOpenConns(4)
+	s.db = db
+	if s.pin, err = db.Conn(ctx); err != nil {
+		return fmt.Errorf("open scratch copy of %s: %w", s.path, err)
 	}
-	return s, nil
+	if _, err := os.Stat(s.path); errors.Is(err, fs.ErrNotExist) {
+		return nil // an empty copy, migrated by init
+	}
+	src, err := sql.Open("sqlite", dsn(s.path, true, busy))
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", s.path, err)
+	}
+	defer src.Close()
+	if _, err := src.ExecContext(ctx, "VACUUM INTO ?", name); err != nil {
+		return s.classify("copy to scratch", err)
+	}
+	return nil
 }
 
 // prepareFile creates the database file with mode 0600 before SQLite sees
@@ -257,6 +317,12 @@ func (s *Store) classify(op string, err error) error {
 // Close closes the database. In WAL mode the last writer to close folds the
 // WAL back into the main file.
 func (s *Store) Close() error {
+	if s.pin != nil {
+		_ = s.pin.Close()
+	}
+	if s.db == nil {
+		return nil
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close database %s: %w", s.path, err)
 	}
@@ -268,6 +334,9 @@ func (s *Store) Path() string { return s.path }
 
 // ReadOnly reports whether the store was opened read-only.
 func (s *Store) ReadOnly() bool { return s.readOnly }
+
+// Scratch reports whether the store is an in-memory copy (Options.Scratch).
+func (s *Store) Scratch() bool { return s.scratch }
 
 // SchemaVersion returns the database's user_version.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
