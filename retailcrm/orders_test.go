@@ -30,7 +30,7 @@ func sampleOrder() retailcrm.Order {
 			Offer: &retailcrm.Offer{ID: 9, Name: "Tea"}}},
 		Delivery: &retailcrm.Delivery{Code: "courier", Cost: dec("200"),
 			Address: &retailcrm.Address{City: "Moscow", Text: "Tverskaya 1"}},
-		Payments: retailcrm.Payments{{ID: 5, Type: "cash", Amount: dec("0.1")}, {ID: 3, Type: "bank-card", Amount: dec("2090")}},
+		Payments:     retailcrm.Payments{{ID: 5, Type: "cash", Amount: dec("0.1")}, {ID: 3, Type: "bank-card", Amount: dec("2090")}},
 		CustomFields: retailcrm.CustomFields{"nps": []byte("9")},
 	}
 }
