@@ -160,13 +160,15 @@ func New(webhookURL string, opts ...Option) (*Client, error) {
 	red := redact.New(webhookURL)
 	u, err := url.Parse(strings.TrimSpace(webhookURL))
 	if err != nil {
-		return nil, fmt.Errorf("%w: webhook URL %s does not parse", ErrConfig, redact.WebhookURL(webhookURL))
+		return nil, fmt.Errorf("%w: webhook URL does not parse", ErrConfig)
 	}
+	// A malformed URL may hold the secret anywhere: show only its host.
+	shown := u.Scheme + "://" + u.Host + "/…"
 	if err := checkScheme(u); err != nil {
-		return nil, fmt.Errorf("%w: webhook URL %s: %w", ErrConfig, redact.WebhookURL(webhookURL), err)
+		return nil, fmt.Errorf("%w: webhook URL %s: %w", ErrConfig, shown, err)
 	}
-	if !webhookPathRe.MatchString(u.Path) || u.RawQuery != "" {
-		return nil, fmt.Errorf("%w: webhook URL %s is not https://PORTAL/rest/USER_ID/SECRET/", ErrConfig, redact.WebhookURL(webhookURL))
+	if !webhookPathRe.MatchString(u.Path) || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("%w: webhook URL %s is not https://PORTAL/rest/USER_ID/SECRET/", ErrConfig, shown)
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"

@@ -1,0 +1,318 @@
+package bitrixtest
+
+import (
+	"strconv"
+	"strings"
+)
+
+var knownFields = map[string][]string{
+	"deal": {"ID", "TITLE", "TYPE_ID", "CATEGORY_ID", "STAGE_ID", "STAGE_SEMANTIC_ID", "IS_NEW", "IS_RECURRING",
+		"IS_RETURN_CUSTOMER", "IS_REPEATED_APPROACH", "PROBABILITY", "CURRENCY_ID", "OPPORTUNITY", "IS_MANUAL_OPPORTUNITY",
+		"TAX_VALUE", "COMPANY_ID", "CONTACT_ID", "QUOTE_ID", "BEGINDATE", "CLOSEDATE", "OPENED", "CLOSED", "COMMENTS",
+		"ASSIGNED_BY_ID", "CREATED_BY_ID", "MODIFY_BY_ID", "DATE_CREATE", "DATE_MODIFY", "MOVED_BY_ID", "MOVED_TIME",
+		"SOURCE_ID", "SOURCE_DESCRIPTION", "LEAD_ID", "ADDITIONAL_INFO", "LOCATION_ID", "ORIGINATOR_ID", "ORIGIN_ID",
+		"UTM_SOURCE", "UTM_MEDIUM", "UTM_CAMPAIGN", "UTM_CONTENT", "UTM_TERM", "LAST_ACTIVITY_TIME"},
+	"contact": {"ID", "HONORIFIC", "NAME", "SECOND_NAME", "LAST_NAME", "BIRTHDATE", "TYPE_ID", "SOURCE_ID",
+		"SOURCE_DESCRIPTION", "POST", "COMMENTS", "OPENED", "EXPORT", "HAS_PHONE", "HAS_EMAIL", "ASSIGNED_BY_ID",
+		"CREATED_BY_ID", "MODIFY_BY_ID", "DATE_CREATE", "DATE_MODIFY", "COMPANY_ID", "LEAD_ID", "ORIGINATOR_ID",
+		"ORIGIN_ID", "ORIGIN_VERSION", "UTM_SOURCE", "UTM_MEDIUM", "UTM_CAMPAIGN", "UTM_CONTENT", "UTM_TERM",
+		"LAST_ACTIVITY_TIME"},
+	"lead": {"ID", "TITLE", "HONORIFIC", "NAME", "SECOND_NAME", "LAST_NAME", "COMPANY_TITLE", "COMPANY_ID",
+		"CONTACT_ID", "IS_RETURN_CUSTOMER", "BIRTHDATE", "SOURCE_ID", "SOURCE_DESCRIPTION", "STATUS_ID",
+		"STATUS_DESCRIPTION", "STATUS_SEMANTIC_ID", "POST", "ADDRESS", "CURRENCY_ID", "OPPORTUNITY",
+		"IS_MANUAL_OPPORTUNITY", "OPENED", "COMMENTS", "ASSIGNED_BY_ID", "CREATED_BY_ID", "MODIFY_BY_ID",
+		"DATE_CREATE", "DATE_MODIFY", "ORIGINATOR_ID", "ORIGIN_ID", "UTM_SOURCE", "UTM_MEDIUM", "UTM_CAMPAIGN",
+		"UTM_CONTENT", "UTM_TERM"},
+}
+
+// Fields the API never lets a caller write.
+var readOnly = map[string]bool{"ID": true, "STAGE_SEMANTIC_ID": true, "STATUS_SEMANTIC_ID": true, "DATE_CREATE": true,
+	"DATE_MODIFY": true, "CREATED_BY_ID": true, "MODIFY_BY_ID": true, "MOVED_BY_ID": true, "MOVED_TIME": true,
+	"IS_NEW": true, "HAS_PHONE": true, "HAS_EMAIL": true, "CLOSED": true}
+
+var multiFields = []string{"PHONE", "EMAIL", "WEB", "IM", "LINK"}
+
+func isMultiField(name string) bool {
+	for _, m := range multiFields {
+		if m == name {
+			return true
+		}
+	}
+	return false
+}
+
+func isKnown(kind, name string) bool {
+	for _, f := range knownFields[kind] {
+		if f == name {
+			return true
+		}
+	}
+	return false
+}
+
+func ufEntity(kind string) string { return "CRM_" + strings.ToUpper(kind) }
+
+func (d *store) userField(kind, name string) *UserField {
+	for _, uf := range d.userFields {
+		if uf.EntityID == ufEntity(kind) && uf.FieldName == name {
+			return uf
+		}
+	}
+	return nil
+}
+
+// legacy renders an input scalar as the legacy API stores it.
+func legacy(name string, v any) any {
+	if v == nil {
+		return nil
+	}
+	switch x := v.(type) {
+	case bool:
+		if x {
+			return "Y"
+		}
+		return "N"
+	case map[string]any, []any:
+		out := []any{}
+		for _, e := range List(x) {
+			out = append(out, Str(e))
+		}
+		return out
+	}
+	s := Str(v)
+	if name == "OPPORTUNITY" || name == "TAX_VALUE" {
+		if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+			return strconv.FormatFloat(f, 'f', 2, 64)
+		}
+	}
+	return s
+}
+
+// add creates a row from "fields" values, applying defaults.
+func (d *store) add(kind string, fields map[string]any) (int64, *apiErr) {
+	t := d.entities[kind]
+	t.next++
+	id := t.next
+	now := d.nowString()
+	r := &Row{ID: id, Fields: map[string]any{"ID": strconv.FormatInt(id, 10)}, Multi: map[string][]MultiRow{}}
+	user := strconv.FormatInt(d.s.opts.UserID, 10)
+	r.Fields["ASSIGNED_BY_ID"], r.Fields["CREATED_BY_ID"], r.Fields["MODIFY_BY_ID"] = user, user, user
+	r.Fields["DATE_CREATE"], r.Fields["DATE_MODIFY"] = now, now
+	r.Fields["OPENED"] = "Y"
+	d.apply(kind, r, fields, true)
+	switch kind {
+	case "deal":
+		if Str(r.Fields["TITLE"]) == "" {
+			r.Fields["TITLE"] = "Deal #" + r.Fields["ID"].(string)
+		}
+		cat, _ := intParam(r.Fields["CATEGORY_ID"])
+		if _, ok := d.categories[cat]; !ok {
+			cat = 0
+		}
+		r.Fields["CATEGORY_ID"] = strconv.FormatInt(cat, 10)
+		st := d.stage(cat, Str(r.Fields["STAGE_ID"]))
+		if st == nil {
+			st = d.firstStage(stageEntity(cat))
+		}
+		r.Fields["STAGE_ID"] = st.StatusID
+		r.Fields["STAGE_SEMANTIC_ID"] = semanticID(st)
+		r.Fields["CLOSED"] = yn(st.Semantics != "")
+		setDefault(r.Fields, "OPPORTUNITY", "0.00")
+		setDefault(r.Fields, "CURRENCY_ID", "RUB")
+		setDefault(r.Fields, "IS_RETURN_CUSTOMER", "N")
+		setDefault(r.Fields, "IS_MANUAL_OPPORTUNITY", "N")
+		d.history = append(d.history, &HistoryRow{ID: d.newID(), EntityTypeID: 2, TypeID: 1, OwnerID: id, CategoryID: cat,
+			StageID: st.StatusID, SemanticID: semanticID(st), Created: d.s.clock.Now()})
+	case "lead":
+		if Str(r.Fields["TITLE"]) == "" {
+			r.Fields["TITLE"] = "Lead #" + r.Fields["ID"].(string)
+		}
+		st := d.status("STATUS", Str(r.Fields["STATUS_ID"]))
+		if st == nil {
+			st = d.firstStage("STATUS")
+		}
+		r.Fields["STATUS_ID"], r.Fields["STATUS_SEMANTIC_ID"] = st.StatusID, semanticID(st)
+		r.Fields["IS_RETURN_CUSTOMER"] = yn(Str(r.Fields["CONTACT_ID"]) != "" || Str(r.Fields["COMPANY_ID"]) != "")
+		d.history = append(d.history, &HistoryRow{ID: d.newID(), EntityTypeID: 1, TypeID: 1, OwnerID: id,
+			StageID: st.StatusID, SemanticID: semanticID(st), Created: d.s.clock.Now()})
+	}
+	t.rows[id] = r
+	return id, nil
+}
+
+func setDefault(m map[string]any, k string, v any) {
+	if Str(m[k]) == "" {
+		m[k] = v
+	}
+}
+
+func yn(b bool) string {
+	if b {
+		return "Y"
+	}
+	return "N"
+}
+
+func stageEntity(cat int64) string {
+	if cat == 0 {
+		return "DEAL_STAGE"
+	}
+	return "DEAL_STAGE_" + strconv.FormatInt(cat, 10)
+}
+
+// apply writes fields into r: unknown and read-only fields are ignored
+// silently (as the portal does), CATEGORY_ID only on add, multifields with
+// the portal's add/update/delete rules.
+func (d *store) apply(kind string, r *Row, fields map[string]any, isAdd bool) {
+	for k, v := range fields {
+		name := strings.ToUpper(k)
+		switch {
+		case isMultiField(name) && kind != "deal":
+			d.applyMulti(r, name, v)
+		case name == "CONTACT_IDS" && kind == "deal":
+			ids := List(v)
+			if len(ids) > 0 {
+				r.Fields["CONTACT_ID"] = Str(ids[0])
+			}
+		case strings.HasPrefix(name, "UF_"):
+			if d.userField(kind, name) != nil {
+				r.Fields[name] = legacy(name, v)
+			}
+		case readOnly[name]:
+		case name == "CATEGORY_ID" && !isAdd:
+		case name == "STAGE_ID" && !isAdd:
+			d.setStage(r, Str(v), d.s.opts.UserID, false)
+		case name == "STATUS_ID" && !isAdd && kind == "lead":
+			d.setStage(r, Str(v), d.s.opts.UserID, true)
+		case isKnown(kind, name):
+			r.Fields[name] = legacy(name, v)
+		}
+	}
+	if kind != "deal" {
+		r.Fields["HAS_PHONE"] = yn(len(r.Multi["PHONE"]) > 0)
+		r.Fields["HAS_EMAIL"] = yn(len(r.Multi["EMAIL"]) > 0)
+	}
+}
+
+// applyMulti: a row without ID is added (so an existing value resent without
+// its ID becomes a duplicate row); {ID, VALUE} updates; {ID, DELETE: Y},
+// {ID, VALUE: ""} and a bare {ID} delete; unmentioned rows stay.
+func (d *store) applyMulti(r *Row, typ string, v any) {
+	for _, item := range List(v) {
+		m := asMap(item)
+		if m == nil {
+			if s := Str(item); s != "" {
+				m = map[string]any{"VALUE": s}
+			} else {
+				continue
+			}
+		}
+		rowID, hasID := intParam(m["ID"])
+		val, hasVal := m["VALUE"]
+		vt := Str(m["VALUE_TYPE"])
+		if !hasID || rowID == 0 {
+			if Str(val) == "" {
+				continue
+			}
+			if vt == "" {
+				vt = "WORK"
+			}
+			d.nextMulti++
+			r.Multi[typ] = append(r.Multi[typ], MultiRow{ID: d.nextMulti, TypeID: typ, ValueType: vt, Value: Str(val)})
+			continue
+		}
+		rows := r.Multi[typ]
+		for i := range rows {
+			if rows[i].ID != rowID {
+				continue
+			}
+			if truthy(m["DELETE"]) || !hasVal || Str(val) == "" {
+				r.Multi[typ] = append(rows[:i:i], rows[i+1:]...)
+			} else {
+				rows[i].Value = Str(val)
+				if vt != "" {
+					rows[i].ValueType = vt
+				}
+			}
+			break
+		}
+	}
+}
+
+// setStage moves a deal (or lead) and writes a stage-history row.
+func (d *store) setStage(r *Row, stageID string, userID int64, lead bool) {
+	if lead {
+		st := d.status("STATUS", stageID)
+		if st == nil || Str(r.Fields["STATUS_ID"]) == stageID {
+			return
+		}
+		r.Fields["STATUS_ID"], r.Fields["STATUS_SEMANTIC_ID"] = st.StatusID, semanticID(st)
+		d.history = append(d.history, &HistoryRow{ID: d.newID(), EntityTypeID: 1, TypeID: moveType(st), OwnerID: r.ID,
+			StageID: st.StatusID, SemanticID: semanticID(st), Created: d.s.clock.Now()})
+		return
+	}
+	cat, _ := intParam(r.Fields["CATEGORY_ID"])
+	st := d.stage(cat, stageID)
+	if st == nil || Str(r.Fields["STAGE_ID"]) == stageID {
+		return
+	}
+	now := d.nowString()
+	r.Fields["STAGE_ID"], r.Fields["STAGE_SEMANTIC_ID"] = st.StatusID, semanticID(st)
+	r.Fields["CLOSED"] = yn(st.Semantics != "")
+	r.Fields["MOVED_BY_ID"], r.Fields["MOVED_TIME"] = strconv.FormatInt(userID, 10), now
+	r.Fields["DATE_MODIFY"], r.Fields["MODIFY_BY_ID"] = now, strconv.FormatInt(userID, 10)
+	d.history = append(d.history, &HistoryRow{ID: d.newID(), EntityTypeID: 2, TypeID: moveType(st), OwnerID: r.ID,
+		CategoryID: cat, StageID: st.StatusID, SemanticID: semanticID(st), Created: d.s.clock.Now()})
+}
+
+func moveType(st *Status) int {
+	if st.Semantics != "" {
+		return 3
+	}
+	return 2
+}
+
+// render produces the API view of a row: legacy strings, multifields as
+// [{ID, VALUE_TYPE, VALUE, TYPE_ID}] only when named in select (or for get).
+func (d *store) render(kind string, r *Row, sel []string, get bool) map[string]any {
+	out := map[string]any{}
+	all := get || len(sel) == 0
+	uf := get || len(sel) == 0
+	named := map[string]bool{}
+	for _, s := range sel {
+		switch s {
+		case "*":
+			all = true
+		case "UF_*":
+			uf = true
+		default:
+			named[strings.ToUpper(s)] = true
+		}
+	}
+	for _, f := range knownFields[kind] {
+		if all || named[f] {
+			out[f] = r.Fields[f]
+		}
+	}
+	for _, ufd := range d.userFields {
+		if ufd.EntityID == ufEntity(kind) && (uf || named[ufd.FieldName]) {
+			out[ufd.FieldName] = r.Fields[ufd.FieldName]
+		}
+	}
+	if kind != "deal" {
+		for _, m := range multiFields {
+			if !(get || named[m]) || len(r.Multi[m]) == 0 {
+				continue
+			}
+			rows := make([]any, 0, len(r.Multi[m]))
+			for _, mr := range r.Multi[m] {
+				rows = append(rows, map[string]any{"ID": strconv.FormatInt(mr.ID, 10), "VALUE_TYPE": mr.ValueType, "VALUE": mr.Value, "TYPE_ID": mr.TypeID})
+			}
+			out[m] = rows
+		}
+	}
+	if len(named) > 0 && !all {
+		out["ID"] = r.Fields["ID"]
+	}
+	return out
+}

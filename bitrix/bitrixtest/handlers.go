@@ -1,0 +1,551 @@
+package bitrixtest
+
+import (
+	"strconv"
+	"strings"
+)
+
+type handler func(s *Server, p map[string]any) (*result, *apiErr)
+
+var handlers map[string]handler
+
+func init() {
+	handlers = map[string]handler{
+		"crm.duplicate.findbycomm":  (*Server).findByComm,
+		"crm.status.list":           (*Server).statusList,
+		"crm.category.list":         (*Server).categoryList,
+		"crm.stagehistory.list":     (*Server).stageHistoryList,
+		"crm.timeline.comment.add":  (*Server).commentAdd,
+		"crm.timeline.comment.list": (*Server).commentList,
+		"tasks.task.add":            (*Server).taskAdd,
+		"im.notify.system.add":      (*Server).notifyAdd,
+		"im.notify.personal.add":    (*Server).notifyAdd,
+		"bizproc.workflow.start":    (*Server).workflowStart,
+		"crm.deal.userfield.list":   (*Server).userFieldList,
+		"crm.deal.userfield.add":    (*Server).userFieldAdd,
+		"scope":                     (*Server).scope,
+	}
+	for _, kind := range []string{"deal", "contact", "lead"} {
+		k := kind
+		handlers["crm."+k+".add"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.entityAdd(k, p) }
+		handlers["crm."+k+".update"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.entityUpdate(k, p) }
+		handlers["crm."+k+".get"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.entityGet(k, p) }
+		handlers["crm."+k+".list"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.entityList(k, p) }
+		handlers["crm."+k+".fields"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.entityFields(k) }
+	}
+}
+
+func ok(v any) (*result, *apiErr) { return &result{value: v}, nil }
+
+func (s *Server) entityAdd(kind string, p map[string]any) (*result, *apiErr) {
+	f, has := getCI(p, "fields")
+	fields := asMap(f)
+	if !has || fields == nil {
+		return nil, legacyErr("Parameter 'fields' must be array.")
+	}
+	id, e := s.data.add(kind, fields)
+	if e != nil {
+		return nil, e
+	}
+	return ok(id)
+}
+
+func (s *Server) entityUpdate(kind string, p map[string]any) (*result, *apiErr) {
+	rawID, _ := getCI(p, "id")
+	id, valid := intParam(rawID)
+	if !valid || id <= 0 {
+		return nil, legacyErr("ID is not defined or invalid.")
+	}
+	r, exists := s.data.entities[kind].rows[id]
+	if !exists {
+		if kind == "contact" {
+			return nil, legacyErr("Contact is not found")
+		}
+		return nil, legacyErr("Not found")
+	}
+	f, _ := getCI(p, "fields")
+	fields := asMap(f)
+	if fields == nil {
+		return nil, legacyErr("Parameter 'fields' must be array.")
+	}
+	s.data.apply(kind, r, fields, false)
+	r.Fields["DATE_MODIFY"] = s.data.nowString()
+	return ok(true)
+}
+
+func (s *Server) entityGet(kind string, p map[string]any) (*result, *apiErr) {
+	rawID, _ := getCI(p, "id")
+	id, valid := intParam(rawID)
+	if !valid || id <= 0 {
+		return nil, legacyErr("ID is not defined or invalid.")
+	}
+	r, exists := s.data.entities[kind].rows[id]
+	if !exists {
+		return nil, legacyErr("Not found")
+	}
+	return ok(s.data.render(kind, r, nil, true))
+}
+
+func (s *Server) rowGetter(kind string, r *Row) getter {
+	return func(f string) []string {
+		if isMultiField(f) && kind != "deal" {
+			var out []string
+			for _, m := range r.Multi[f] {
+				out = append(out, m.Value)
+			}
+			return out
+		}
+		v := r.Fields[f]
+		if l, isList := v.([]any); isList {
+			out := make([]string, len(l))
+			for i, e := range l {
+				out[i] = Str(e)
+			}
+			return out
+		}
+		return []string{Str(v)}
+	}
+}
+
+func (s *Server) entityList(kind string, p map[string]any) (*result, *apiErr) {
+	fv, hasFilter := getCI(p, "filter")
+	filter := asMap(fv)
+	if hasFilter && filter == nil && Str(fv) != "" {
+		return nil, legacyErr("Parameter 'filter' must be array.")
+	}
+	var sel []string
+	if sv, has := getCI(p, "select"); has {
+		for _, e := range List(sv) {
+			sel = append(sel, Str(e))
+		}
+	}
+	ov, _ := getCI(p, "order")
+	t := s.data.entities[kind]
+	var rows []*Row
+	for _, id := range t.sortedIDs() {
+		r := t.rows[id]
+		if matches(filter, s.rowGetter(kind, r)) {
+			rows = append(rows, r)
+		}
+	}
+	sortRows(rows, asMap(ov), func(r *Row) getter { return s.rowGetter(kind, r) })
+	start, _ := getCI(p, "start")
+	rows, res := page(rows, start)
+	out := make([]any, len(rows))
+	for i, r := range rows {
+		out[i] = s.data.render(kind, r, sel, false)
+	}
+	res.value = out
+	return res, nil
+}
+
+func (s *Server) entityFields(kind string) (*result, *apiErr) {
+	out := map[string]any{}
+	for _, f := range knownFields[kind] {
+		info := map[string]any{"type": "string", "isRequired": false, "isReadOnly": readOnly[f], "isImmutable": f == "CATEGORY_ID",
+			"isMultiple": false, "isDynamic": false, "title": f}
+		if f == "STAGE_ID" {
+			info["type"], info["statusType"] = "crm_status", "DEAL_STAGE"
+		}
+		out[f] = info
+	}
+	if kind != "deal" {
+		for _, m := range multiFields {
+			out[m] = map[string]any{"type": "crm_multifield", "isRequired": false, "isReadOnly": false, "isImmutable": false,
+				"isMultiple": true, "isDynamic": false, "title": m}
+		}
+	}
+	for _, uf := range s.data.userFields {
+		if uf.EntityID == ufEntity(kind) {
+			out[uf.FieldName] = map[string]any{"type": uf.UserTypeID, "isRequired": false, "isReadOnly": false,
+				"isImmutable": false, "isMultiple": uf.Multiple, "isDynamic": true, "title": uf.FieldName}
+		}
+	}
+	return ok(out)
+}
+
+func (s *Server) findByComm(p map[string]any) (*result, *apiErr) {
+	typ := strings.ToUpper(Str(p["type"]))
+	if typ == "" {
+		return nil, &apiErr{status: 400, code: "Communication type is not defined", desc: "Parameter 'type' is required."}
+	}
+	if typ != "PHONE" && typ != "EMAIL" {
+		return nil, &apiErr{status: 400, code: "Communication type is not supported", desc: "Parameter 'type' is invalid."}
+	}
+	values := List(p["values"])
+	if len(values) == 0 {
+		return nil, &apiErr{status: 400, code: "Values are not defined", desc: "Parameter 'values' is required."}
+	}
+	if len(values) > 20 {
+		return nil, &apiErr{status: 400, code: "Too many values", desc: "Parameter 'values' can contain not more than 20 items."}
+	}
+	norm := func(v string) string {
+		if typ == "EMAIL" {
+			return strings.ToLower(strings.TrimSpace(v))
+		}
+		var b strings.Builder
+		for _, r := range v {
+			if r >= '0' && r <= '9' {
+				b.WriteRune(r)
+			}
+		}
+		return b.String()
+	}
+	want := map[string]bool{}
+	for _, v := range values {
+		if n := norm(Str(v)); n != "" {
+			want[n] = true
+		}
+	}
+	kinds := []string{"LEAD", "CONTACT", "COMPANY"}
+	if et := strings.ToUpper(Str(p["entity_type"])); et != "" {
+		kinds = []string{et}
+	}
+	out := newOmap()
+	for _, k := range kinds {
+		t := s.data.entities[strings.ToLower(k)]
+		if t == nil {
+			continue
+		}
+		var ids []any
+		for _, id := range t.sortedIDs() {
+			for _, m := range t.rows[id].Multi[typ] {
+				if want[norm(m.Value)] {
+					ids = append(ids, id)
+					break
+				}
+			}
+		}
+		if len(ids) > 0 {
+			out.set(k, ids)
+		}
+	}
+	return ok(out)
+}
+
+func (s *Server) statusList(p map[string]any) (*result, *apiErr) {
+	fv, _ := getCI(p, "filter")
+	filter := asMap(fv)
+	var rows []*Status
+	for _, st := range s.data.statuses {
+		g := statusGetter(st)
+		if matches(filter, g) {
+			rows = append(rows, st)
+		}
+	}
+	ov, _ := getCI(p, "order")
+	sortRows(rows, asMap(ov), statusGetter)
+	out := make([]any, len(rows))
+	for i, st := range rows {
+		var sem, cat any
+		extra := "process"
+		if st.Semantics != "" {
+			sem = st.Semantics
+			extra = map[string]string{"S": "success", "F": "failure"}[st.Semantics]
+		}
+		if st.CategoryID != 0 {
+			cat = strconv.FormatInt(st.CategoryID, 10)
+		}
+		out[i] = map[string]any{"ID": strconv.FormatInt(st.ID, 10), "ENTITY_ID": st.EntityID, "STATUS_ID": st.StatusID,
+			"NAME": st.Name, "NAME_INIT": "", "SORT": strconv.Itoa(st.Sort), "SYSTEM": "N", "CATEGORY_ID": cat,
+			"COLOR": "#39A8EF", "SEMANTICS": sem, "EXTRA": map[string]any{"SEMANTICS": extra, "COLOR": "#39A8EF"}}
+	}
+	return ok(out)
+}
+
+func statusGetter(st *Status) getter {
+	return func(f string) []string {
+		switch f {
+		case "ID":
+			return []string{strconv.FormatInt(st.ID, 10)}
+		case "ENTITY_ID":
+			return []string{st.EntityID}
+		case "STATUS_ID":
+			return []string{st.StatusID}
+		case "NAME":
+			return []string{st.Name}
+		case "SORT":
+			return []string{strconv.Itoa(st.Sort)}
+		case "CATEGORY_ID":
+			return []string{strconv.FormatInt(st.CategoryID, 10)}
+		case "SEMANTICS":
+			return []string{st.Semantics}
+		}
+		return nil
+	}
+}
+
+func (s *Server) categoryList(p map[string]any) (*result, *apiErr) {
+	et, _ := intParam(p["entityTypeId"])
+	if et == 0 {
+		return nil, codeErr(400, "NOT_FOUND", "Smart process not found")
+	}
+	var out []any
+	if et == 2 {
+		ids := make([]int64, 0, len(s.data.categories))
+		for id := range s.data.categories {
+			ids = append(ids, id)
+		}
+		sortRows(ids, nil, func(id int64) getter {
+			return func(string) []string { return []string{strconv.FormatInt(id, 10)} }
+		})
+		for _, id := range ids {
+			c := s.data.categories[id]
+			out = append(out, map[string]any{"id": c.ID, "name": c.Name, "sort": c.Sort, "entityTypeId": 2, "isDefault": yn(c.ID == 0)})
+		}
+	}
+	if out == nil {
+		out = []any{}
+	}
+	return &result{value: map[string]any{"categories": out}, total: len(out), hasTot: true}, nil
+}
+
+func (s *Server) stageHistoryList(p map[string]any) (*result, *apiErr) {
+	et, _ := intParam(p["entityTypeId"])
+	if et != 1 && et != 2 {
+		return nil, &apiErr{status: 400, code: 0, desc: "entity is not supported"}
+	}
+	fv, _ := getCI(p, "filter")
+	filter := asMap(fv)
+	var rows []*HistoryRow
+	for _, h := range s.data.history {
+		if int64(h.EntityTypeID) == et && matches(filter, historyGetter(h)) {
+			rows = append(rows, h)
+		}
+	}
+	ov, _ := getCI(p, "order")
+	sortRows(rows, asMap(ov), historyGetter)
+	start, _ := getCI(p, "start")
+	rows, res := page(rows, start)
+	items := make([]any, len(rows))
+	for i, h := range rows {
+		row := map[string]any{"ID": h.ID, "TYPE_ID": h.TypeID, "OWNER_ID": h.OwnerID, "CREATED_TIME": h.Created.Format("2006-01-02T15:04:05-07:00")}
+		if et == 2 {
+			row["CATEGORY_ID"], row["STAGE_ID"], row["STAGE_SEMANTIC_ID"] = h.CategoryID, h.StageID, h.SemanticID
+		} else {
+			row["STATUS_ID"], row["STATUS_SEMANTIC_ID"] = h.StageID, h.SemanticID
+		}
+		items[i] = row
+	}
+	res.value = map[string]any{"items": items}
+	return res, nil
+}
+
+func historyGetter(h *HistoryRow) getter {
+	return func(f string) []string {
+		switch f {
+		case "ID":
+			return []string{strconv.FormatInt(h.ID, 10)}
+		case "TYPE_ID":
+			return []string{strconv.Itoa(h.TypeID)}
+		case "OWNER_ID":
+			return []string{strconv.FormatInt(h.OwnerID, 10)}
+		case "CATEGORY_ID":
+			return []string{strconv.FormatInt(h.CategoryID, 10)}
+		case "STAGE_ID", "STATUS_ID":
+			return []string{h.StageID}
+		case "STAGE_SEMANTIC_ID", "STATUS_SEMANTIC_ID":
+			return []string{h.SemanticID}
+		case "CREATED_TIME":
+			return []string{h.Created.Format("2006-01-02T15:04:05-07:00")}
+		}
+		return nil
+	}
+}
+
+func (s *Server) commentAdd(p map[string]any) (*result, *apiErr) {
+	fields := asMap(p["fields"])
+	if fields == nil {
+		// crm ≥ 23.100.0 reads only lowercase "fields".
+		return nil, codeErr(400, "INVALID_ARG_VALUE", "Parameter 'fields' is required")
+	}
+	et := strings.ToLower(Str(fields["ENTITY_TYPE"]))
+	eid, _ := intParam(fields["ENTITY_ID"])
+	if et == "" || eid <= 0 {
+		return nil, codeErr(400, "INVALID_ARG_VALUE", "Entity type or id is not specified")
+	}
+	t := s.data.entities[et]
+	if t == nil || t.rows[eid] == nil {
+		return nil, codeErr(400, "OWNER_NOT_FOUND", "Owner entity is not found")
+	}
+	text := Str(fields["COMMENT"])
+	if strings.TrimSpace(text) == "" {
+		return nil, codeErr(400, "INVALID_ARG_VALUE", "Empty comment message")
+	}
+	return ok(s.data.addComment(et, eid, s.opts.UserID, text))
+}
+
+func (s *Server) commentList(p map[string]any) (*result, *apiErr) {
+	filter := asMap(p["filter"])
+	if Str(filter["ENTITY_ID"]) == "" || Str(filter["ENTITY_TYPE"]) == "" {
+		return nil, codeErr(400, "INVALID_ARG_VALUE", "ENTITY_ID and ENTITY_TYPE are required in filter")
+	}
+	get := func(c *CommentRow) getter {
+		return func(f string) []string {
+			switch f {
+			case "ID":
+				return []string{strconv.FormatInt(c.ID, 10)}
+			case "ENTITY_ID":
+				return []string{strconv.FormatInt(c.EntityID, 10)}
+			case "ENTITY_TYPE":
+				return []string{c.EntityType}
+			case "AUTHOR_ID":
+				return []string{strconv.FormatInt(c.AuthorID, 10)}
+			case "CREATED":
+				return []string{c.Created.Format("2006-01-02T15:04:05-07:00")}
+			}
+			return nil
+		}
+	}
+	lf := map[string]any{}
+	for k, v := range filter {
+		if strings.EqualFold(k, "ENTITY_TYPE") {
+			v = strings.ToLower(Str(v))
+		}
+		lf[k] = v
+	}
+	var rows []*CommentRow
+	for _, c := range s.data.comments {
+		if matches(lf, get(c)) {
+			rows = append(rows, c)
+		}
+	}
+	sortRows(rows, asMap(p["order"]), get)
+	rows, res := page(rows, p["start"])
+	out := make([]any, len(rows))
+	for i, c := range rows {
+		out[i] = map[string]any{"ID": strconv.FormatInt(c.ID, 10), "ENTITY_ID": strconv.FormatInt(c.EntityID, 10),
+			"ENTITY_TYPE": c.EntityType, "CREATED": c.Created.Format("2006-01-02T15:04:05-07:00"), "COMMENT": c.Comment,
+			"AUTHOR_ID": strconv.FormatInt(c.AuthorID, 10), "FILES": map[string]any{}}
+	}
+	res.value = out
+	return res, nil
+}
+
+func (s *Server) taskAdd(p map[string]any) (*result, *apiErr) {
+	fv, _ := getCI(p, "fields")
+	fields := asMap(fv)
+	if strings.TrimSpace(Str(fields["TITLE"])) == "" {
+		return nil, codeErr(400, "ERROR_CORE", "Task title is not specified<br>")
+	}
+	if resp, _ := intParam(fields["RESPONSIBLE_ID"]); resp <= 0 {
+		return nil, codeErr(400, "ERROR_CORE", "Assignee is not specified<br>")
+	}
+	t := &TaskRow{ID: s.data.newID(), Fields: map[string]any{}}
+	for k, v := range fields {
+		t.Fields[k] = v
+	}
+	s.data.tasks = append(s.data.tasks, t)
+	id := strconv.FormatInt(t.ID, 10)
+	return ok(map[string]any{"task": map[string]any{"id": id, "title": Str(fields["TITLE"]),
+		"responsibleId": Str(fields["RESPONSIBLE_ID"]), "createdBy": strconv.FormatInt(s.opts.UserID, 10), "status": "2"}})
+}
+
+func (s *Server) notifyAdd(p map[string]any) (*result, *apiErr) {
+	uid, _ := intParam(firstOf(p, "USER_ID"))
+	msg := Str(firstOf(p, "MESSAGE"))
+	if uid <= 0 {
+		return nil, codeErr(400, "USER_ID_EMPTY", "Recipient user_id not specified")
+	}
+	if strings.TrimSpace(msg) == "" {
+		return nil, codeErr(400, "MESSAGE_EMPTY", "Message can't be empty")
+	}
+	n := &NotifyRow{ID: s.data.newID(), UserID: uid, Message: msg, Params: map[string]any{}}
+	for k, v := range p {
+		n.Params[k] = v
+	}
+	s.data.notes = append(s.data.notes, n)
+	return ok(n.ID)
+}
+
+func firstOf(p map[string]any, key string) any {
+	v, _ := getCI(p, key)
+	return v
+}
+
+func (s *Server) workflowStart(p map[string]any) (*result, *apiErr) {
+	tid, _ := intParam(firstOf(p, "TEMPLATE_ID"))
+	if tid <= 0 {
+		return nil, codeErr(400, "ERROR_WRONG_WORKFLOW_ID", "Empty TEMPLATE_ID")
+	}
+	var doc []string
+	for _, e := range List(firstOf(p, "DOCUMENT_ID")) {
+		doc = append(doc, Str(e))
+	}
+	if len(doc) != 3 || doc[0] == "" || doc[2] == "" {
+		return nil, codeErr(400, "ERROR_WRONG_DOCUMENT_ID", "Empty DOCUMENT_ID")
+	}
+	wf := &WorkflowRow{ID: "66e81a64" + strconv.FormatInt(s.data.newID(), 16) + ".56521481", TemplateID: tid, DocumentID: doc,
+		Parameters: asMap(firstOf(p, "PARAMETERS"))}
+	s.data.workflows = append(s.data.workflows, wf)
+	return ok(wf.ID)
+}
+
+func (s *Server) userFieldList(p map[string]any) (*result, *apiErr) {
+	fv, _ := getCI(p, "filter")
+	filter := asMap(fv)
+	var out []any
+	for _, uf := range s.data.userFields {
+		if uf.EntityID != "CRM_DEAL" {
+			continue
+		}
+		g := func(f string) []string {
+			switch f {
+			case "ID":
+				return []string{strconv.FormatInt(uf.ID, 10)}
+			case "FIELD_NAME":
+				return []string{uf.FieldName}
+			case "USER_TYPE_ID":
+				return []string{uf.UserTypeID}
+			case "ENTITY_ID":
+				return []string{uf.EntityID}
+			}
+			return nil
+		}
+		filterNoLang := map[string]any{}
+		for k, v := range filter {
+			if !strings.EqualFold(k, "LANG") {
+				filterNoLang[k] = v
+			}
+		}
+		if matches(filterNoLang, g) {
+			out = append(out, map[string]any{"ID": strconv.FormatInt(uf.ID, 10), "ENTITY_ID": uf.EntityID,
+				"FIELD_NAME": uf.FieldName, "USER_TYPE_ID": uf.UserTypeID, "XML_ID": nil, "SORT": "100",
+				"MULTIPLE": yn(uf.Multiple), "MANDATORY": "N"})
+		}
+	}
+	if out == nil {
+		out = []any{}
+	}
+	return &result{value: out, total: len(out), hasTot: true}, nil
+}
+
+func (s *Server) userFieldAdd(p map[string]any) (*result, *apiErr) {
+	fv, _ := getCI(p, "fields")
+	fields := asMap(fv)
+	name := strings.ToUpper(Str(fields["FIELD_NAME"]))
+	typ := Str(fields["USER_TYPE_ID"])
+	if name == "" || typ == "" {
+		return nil, codeErr(400, "ERROR_CORE", "FIELD_NAME and USER_TYPE_ID are required")
+	}
+	if !strings.HasPrefix(name, "UF_CRM_") {
+		name = "UF_CRM_" + name
+	}
+	for _, r := range name {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') || len(name) > 50 {
+			return nil, codeErr(400, "ERROR_CORE", "Invalid field name")
+		}
+	}
+	if s.data.userField("deal", name) != nil {
+		return nil, codeErr(400, "ERROR_CORE", "Field already exists")
+	}
+	return ok(s.data.addUserField("CRM_DEAL", name, typ, truthy(fields["MULTIPLE"])))
+}
+
+func (s *Server) scope(map[string]any) (*result, *apiErr) {
+	out := make([]any, len(s.opts.Scopes))
+	for i, sc := range s.opts.Scopes {
+		out[i] = sc
+	}
+	return ok(out)
+}

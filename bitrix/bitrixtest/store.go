@@ -1,0 +1,222 @@
+package bitrixtest
+
+import (
+	"sort"
+	"strconv"
+	"time"
+)
+
+// MultiRow is one stored PHONE/EMAIL/WEB/IM row.
+type MultiRow struct {
+	ID        int64
+	TypeID    string // PHONE, EMAIL, ...
+	ValueType string
+	Value     string
+}
+
+// Row is one stored deal, contact or lead. Scalars are kept as the legacy
+// API shows them (strings, or nil); Multi holds the multifield rows.
+type Row struct {
+	ID     int64
+	Fields map[string]any
+	Multi  map[string][]MultiRow
+}
+
+// Str returns a scalar field as text.
+func (r Row) Str(name string) string { return Str(r.Fields[name]) }
+
+// Values returns a multifield's values in row order.
+func (r Row) Values(typ string) []string {
+	var out []string
+	for _, m := range r.Multi[typ] {
+		out = append(out, m.Value)
+	}
+	return out
+}
+
+func (r *Row) clone() Row {
+	c := Row{ID: r.ID, Fields: map[string]any{}, Multi: map[string][]MultiRow{}}
+	for k, v := range r.Fields {
+		c.Fields[k] = v
+	}
+	for k, v := range r.Multi {
+		c.Multi[k] = append([]MultiRow(nil), v...)
+	}
+	return c
+}
+
+// Status is a crm.status row.
+type Status struct {
+	ID         int64
+	EntityID   string // DEAL_STAGE, DEAL_STAGE_1, STATUS, SOURCE
+	StatusID   string
+	Name       string
+	Sort       int
+	CategoryID int64
+	Semantics  string // "", "S", "F"
+}
+
+// Category is a deal funnel.
+type Category struct {
+	ID   int64
+	Name string
+	Sort int
+}
+
+// UserField is a crm.<entity>.userfield row.
+type UserField struct {
+	ID         int64
+	EntityID   string // CRM_DEAL
+	FieldName  string
+	UserTypeID string
+	Multiple   bool
+}
+
+// HistoryRow is a crm.stagehistory.list row.
+type HistoryRow struct {
+	ID           int64
+	EntityTypeID int // 1 lead, 2 deal
+	TypeID       int // 1 created, 2 moved, 3 moved to final
+	OwnerID      int64
+	CategoryID   int64
+	StageID      string
+	SemanticID   string
+	Created      time.Time
+}
+
+// CommentRow is a timeline comment.
+type CommentRow struct {
+	ID         int64
+	EntityType string
+	EntityID   int64
+	AuthorID   int64
+	Comment    string
+	Created    time.Time
+}
+
+// TaskRow is a created task.
+type TaskRow struct {
+	ID     int64
+	Fields map[string]any
+}
+
+// NotifyRow is a sent notification.
+type NotifyRow struct {
+	ID      int64
+	UserID  int64
+	Message string
+	Params  map[string]any
+}
+
+// WorkflowRow is a started workflow.
+type WorkflowRow struct {
+	ID         string
+	TemplateID int64
+	DocumentID []string
+	Parameters map[string]any
+}
+
+type table struct {
+	rows map[int64]*Row
+	next int64
+}
+
+func (t *table) sortedIDs() []int64 {
+	ids := make([]int64, 0, len(t.rows))
+	for id := range t.rows {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
+type store struct {
+	s          *Server
+	entities   map[string]*table // deal, contact, lead
+	nextMulti  int64
+	statuses   []*Status
+	nextStatus int64
+	categories map[int64]*Category
+	userFields []*UserField
+	nextUF     int64
+	history    []*HistoryRow
+	comments   []*CommentRow
+	tasks      []*TaskRow
+	notes      []*NotifyRow
+	workflows  []*WorkflowRow
+	nextID     int64 // comments, tasks, notifications
+}
+
+func newStore(s *Server) *store {
+	d := &store{s: s, entities: map[string]*table{}, categories: map[int64]*Category{}, nextMulti: 200, nextStatus: 100, nextUF: 5000, nextID: 900}
+	for _, e := range []string{"deal", "contact", "lead"} {
+		d.entities[e] = &table{rows: map[int64]*Row{}, next: 0}
+	}
+	d.categories[0] = &Category{ID: 0, Name: "General", Sort: 300}
+	for i, st := range []struct{ id, name, sem string }{
+		{"NEW", "New", ""}, {"PREPARATION", "Document preparation", ""}, {"PREPAYMENT_INVOICE", "Prepayment invoice", ""},
+		{"EXECUTING", "In progress", ""}, {"FINAL_INVOICE", "Final invoice", ""}, {"WON", "Deal successful", "S"},
+		{"LOSE", "Deal lost", "F"}, {"APOLOGY", "Analyze failure", "F"},
+	} {
+		d.addStatus("DEAL_STAGE", st.id, st.name, st.sem, (i+1)*10, 0)
+	}
+	for i, st := range []struct{ id, name, sem string }{
+		{"NEW", "Unassigned", ""}, {"IN_PROCESS", "In progress", ""}, {"PROCESSED", "Processed", ""},
+		{"JUNK", "Junk lead", "F"}, {"CONVERTED", "Good lead", "S"},
+	} {
+		d.addStatus("STATUS", st.id, st.name, st.sem, (i+1)*10, 0)
+	}
+	for i, src := range []string{"CALL", "EMAIL", "WEB", "ADVERTISING", "PARTNER", "RECOMMENDATION", "OTHER"} {
+		d.addStatus("SOURCE", src, src, "", (i+1)*10, 0)
+	}
+	return d
+}
+
+func (d *store) addStatus(entityID, statusID, name, sem string, sort int, cat int64) *Status {
+	d.nextStatus++
+	st := &Status{ID: d.nextStatus, EntityID: entityID, StatusID: statusID, Name: name, Sort: sort, CategoryID: cat, Semantics: sem}
+	d.statuses = append(d.statuses, st)
+	return st
+}
+
+// stage finds a deal stage by id within the category's directory.
+func (d *store) stage(categoryID int64, stageID string) *Status {
+	ent := "DEAL_STAGE"
+	if categoryID != 0 {
+		ent = "DEAL_STAGE_" + strconv.FormatInt(categoryID, 10)
+	}
+	return d.status(ent, stageID)
+}
+
+func (d *store) status(entityID, statusID string) *Status {
+	for _, st := range d.statuses {
+		if st.EntityID == entityID && st.StatusID == statusID {
+			return st
+		}
+	}
+	return nil
+}
+
+func (d *store) firstStage(entityID string) *Status {
+	var best *Status
+	for _, st := range d.statuses {
+		if st.EntityID == entityID && (best == nil || st.Sort < best.Sort) {
+			best = st
+		}
+	}
+	return best
+}
+
+func semanticID(st *Status) string {
+	if st == nil || st.Semantics == "" {
+		return "P"
+	}
+	return st.Semantics
+}
+
+func (d *store) nowString() string { return d.s.clock.Now().Format("2006-01-02T15:04:05-07:00") }
+
+func (d *store) newID() int64 {
+	d.nextID++
+	return d.nextID
+}

@@ -1,0 +1,218 @@
+package bitrix_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+)
+
+func TestNewValidatesWebhookURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{
+		{"https://example.bitrix24.ru/rest/1/abcdef123/", true},
+		{"https://example.bitrix24.ru/rest/1/abcdef123", true},
+		{"http://127.0.0.1:8080/rest/1/abcdef123/", true},
+		{"http://localhost/rest/1/abcdef123/", true},
+		{"http://example.bitrix24.ru/rest/1/abcdef123/", false},
+		{"ftp://example.bitrix24.ru/rest/1/abcdef123/", false},
+		{"https://example.bitrix24.ru/rest/abcdef123/", false},
+		{"https://example.bitrix24.ru/rest/1/abcdef123/crm.deal.list", false},
+		{"https://example.bitrix24.ru/rest/1/abcdef123/?x=1", false},
+	} {
+		_, err := bitrix.New(tc.url)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err %v", tc.url, err)
+		}
+		if err != nil {
+			if !errors.Is(err, bitrix.ErrConfig) || strings.Contains(err.Error(), "abcdef123") {
+				t.Errorf("%s: bad error %q", tc.url, err)
+			}
+		}
+	}
+}
+
+func TestDealLifecycle(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, bitrixtest.Options{})
+	ctx := context.Background()
+	p.srv.SeedUserField("CRM_DEAL", "UF_CRM_DELIVERY", "string", false)
+	id, err := p.c.DealAdd(ctx, bitrix.Fields{"TITLE": "Order 1042", "ORIGINATOR_ID": "retailcrm", "ORIGIN_ID": "1042",
+		"OPPORTUNITY": 1890, "CURRENCY_ID": "RUB", "STAGE_ID": "NEW", "UF_CRM_DELIVERY": "courier", "UF_CRM_TYPO": "x"},
+		bitrix.Params{"REGISTER_SONET_EVENT": "N"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := p.c.DealGet(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.String("OPPORTUNITY") != "1890.00" || d.String("ORIGIN_ID") != "1042" || d.String("UF_CRM_DELIVERY") != "courier" || d.Has("UF_CRM_TYPO") {
+		t.Fatalf("deal %v", d)
+	}
+	if err := p.c.DealUpdate(ctx, id, bitrix.Fields{"STAGE_ID": "WON", "CATEGORY_ID": 5, "NOPE": 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	row, _ := p.srv.Deal(int64(id))
+	if row.Str("STAGE_ID") != "WON" || row.Str("CATEGORY_ID") != "0" || row.Str("STAGE_SEMANTIC_ID") != "S" {
+		t.Fatalf("row %v", row.Fields)
+	}
+	err = p.c.DealUpdate(ctx, 99999, bitrix.Fields{"TITLE": "x"}, nil)
+	if !errors.Is(err, bitrix.ErrNotFound) {
+		t.Fatalf("update of missing deal: %v", err)
+	}
+	if _, err := p.c.DealGet(ctx, 0); !errors.Is(err, bitrix.ErrBadRequest) {
+		t.Fatalf("get id 0: %v", err)
+	}
+	hist, err := p.c.StageHistorySince(ctx, bitrix.EntityTypeDeal, 0, map[string]any{"OWNER_ID": id}, 0)
+	if err != nil || len(hist) != 2 || hist[1].StageID != "WON" || hist[1].TypeID != 3 {
+		t.Fatalf("history %+v %v", hist, err)
+	}
+}
+
+func TestDealListFiltersAndPaging(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, bitrixtest.Options{Unlimited: true})
+	ctx := context.Background()
+	for i := 1; i <= 120; i++ {
+		p.srv.SeedDeal(map[string]any{"TITLE": fmt.Sprintf("Order %d", i), "ORIGINATOR_ID": "retailcrm", "ORIGIN_ID": fmt.Sprint(1000 + i), "OPPORTUNITY": i})
+	}
+	page, err := p.c.DealList(ctx, bitrix.ListRequest{Filter: map[string]any{"ORIGINATOR_ID": "retailcrm", "@ORIGIN_ID": []string{"1042", "1017", "9999"}},
+		Select: []string{"ID", "ORIGIN_ID", "STAGE_ID"}})
+	if err != nil || len(page.Rows) != 2 || page.Total != 2 {
+		t.Fatalf("%+v %v", page, err)
+	}
+	if page.Rows[0].String("ORIGIN_ID") != "1017" || page.Rows[0].Has("TITLE") {
+		t.Fatalf("select not honoured: %v", page.Rows[0])
+	}
+	page, err = p.c.DealList(ctx, bitrix.ListRequest{Filter: map[string]any{">OPPORTUNITY": 10}, Start: 50})
+	if err != nil || page.Total != 110 || !page.HasNext || page.Next != 100 || len(page.Rows) != 50 {
+		t.Fatalf("paging: total %d next %d rows %d err %v", page.Total, page.Next, len(page.Rows), err)
+	}
+	var seen []bitrix.ID
+	err = p.c.ListAll(ctx, bitrix.EntityDeal, bitrix.ListRequest{Filter: map[string]any{"!@ORIGIN_ID": []string{"1001"}}, Select: []string{"ORIGIN_ID"}},
+		func(r bitrix.Record) error { seen = append(seen, r.ID()); return nil })
+	if err != nil || len(seen) != 119 || seen[0] != 2 || seen[118] != 120 {
+		t.Fatalf("list all: %d rows, err %v", len(seen), err)
+	}
+	if n := p.srv.Stats().PerMethod["crm.deal.list"]; n != 2+3 {
+		t.Fatalf("list requests %d, want 5", n)
+	}
+}
+
+func TestContactMultifieldDuplicateTrap(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, bitrixtest.Options{})
+	ctx := context.Background()
+	id, err := p.c.ContactAdd(ctx, bitrix.Fields{"NAME": "Anna", "PHONE": []any{bitrix.NewMultifield("+7 (900) 111-22-33", "MOBILE")},
+		"EMAIL": []any{bitrix.NewMultifield("Anna@Example.com", "")}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := p.c.ContactGet(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phones := c.Multi("PHONE")
+	if len(phones) != 1 || phones[0].ValueType != "MOBILE" || phones[0].ID == 0 {
+		t.Fatalf("phones %+v", phones)
+	}
+	// The trap: resending an existing value without its row ID adds a row.
+	if err := p.c.ContactUpdate(ctx, id, bitrix.Fields{"PHONE": []any{bitrix.NewMultifield("+7 (900) 111-22-33", "MOBILE")}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	row, _ := p.srv.Contact(int64(id))
+	if len(row.Multi["PHONE"]) != 2 {
+		t.Fatalf("fake must duplicate a row sent without ID, got %v", row.Multi["PHONE"])
+	}
+	// MissingValues sends only what is new.
+	have := c.Multi("PHONE")
+	add := bitrix.MissingValues(have, []string{"8 900 111 22 33", "+79001112233", "+7 900 555-00-00"}, bitrix.NormalizePhone)
+	if len(add) != 2 { // 8900... differs from 7900... in digits; +7900 1112233 is present
+		t.Fatalf("missing %v", add)
+	}
+	// Update, delete by DELETE=Y, by empty VALUE and by bare ID.
+	rows := row.Multi["PHONE"]
+	err = p.c.ContactUpdate(ctx, id, bitrix.Fields{"PHONE": []any{
+		bitrix.UpdateMultifield(bitrix.ID(rows[0].ID), "+7 900 000-00-01", ""),
+		bitrix.DeleteMultifield(bitrix.ID(rows[1].ID)),
+	}, "EMAIL": []any{map[string]any{"ID": c.Multi("EMAIL")[0].ID}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, _ = p.srv.Contact(int64(id))
+	if len(row.Multi["PHONE"]) != 1 || row.Multi["PHONE"][0].Value != "+7 900 000-00-01" || len(row.Multi["EMAIL"]) != 0 {
+		t.Fatalf("after update: %+v", row.Multi)
+	}
+	if err := p.c.ContactUpdate(ctx, 4242, bitrix.Fields{"NAME": "x"}, nil); !errors.Is(err, bitrix.ErrNotFound) {
+		t.Fatalf("missing contact: %v", err)
+	}
+	// Multifields come back from list only when named.
+	page, err := p.c.ContactList(ctx, bitrix.ListRequest{Filter: map[string]any{"PHONE": "+7 900 000-00-01"}})
+	if err != nil || len(page.Rows) != 1 || page.Rows[0].Has("PHONE") {
+		t.Fatalf("list without select: %+v %v", page, err)
+	}
+	page, err = p.c.ContactList(ctx, bitrix.ListRequest{Select: []string{"ID", "NAME", "PHONE", "EMAIL"}})
+	if err != nil || len(page.Rows[0].Multi("PHONE")) != 1 {
+		t.Fatalf("list with select: %+v %v", page, err)
+	}
+}
+
+func TestFindByComm(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, bitrixtest.Options{})
+	ctx := context.Background()
+	a := p.srv.SeedContact(map[string]any{"NAME": "A", "EMAIL": []string{"Anna@Example.com"}, "PHONE": []string{"+7 900 111-22-33"}})
+	b := p.srv.SeedContact(map[string]any{"NAME": "B", "EMAIL": []string{"b@example.com"}})
+	m, err := p.c.FindByComm(ctx, bitrix.CommEmail, []string{" anna@example.com"}, "CONTACT")
+	if err != nil || len(m["CONTACT"]) != 1 || m["CONTACT"][0] != bitrix.ID(a) {
+		t.Fatalf("%v %v", m, err)
+	}
+	m, err = p.c.FindByComm(ctx, bitrix.CommPhone, []string{"79001112233"}, "CONTACT")
+	if err != nil || len(m["CONTACT"]) != 1 {
+		t.Fatalf("phone %v %v", m, err)
+	}
+	m, err = p.c.FindByComm(ctx, bitrix.CommEmail, []string{"nobody@example.com"}, "CONTACT")
+	if err != nil || len(m) != 0 {
+		t.Fatalf("no match should be empty: %v %v", m, err)
+	}
+	values := make([]string, 45)
+	for i := range values {
+		values[i] = fmt.Sprintf("x%d@example.com", i)
+	}
+	values[44] = "B@example.com"
+	before := p.srv.Stats().PerMethod["crm.duplicate.findbycomm"]
+	m, err = p.c.FindByComm(ctx, bitrix.CommEmail, values, "CONTACT")
+	if err != nil || len(m["CONTACT"]) != 1 || m["CONTACT"][0] != bitrix.ID(b) {
+		t.Fatalf("split: %v %v", m, err)
+	}
+	if n := p.srv.Stats().PerMethod["crm.duplicate.findbycomm"] - before; n != 3 {
+		t.Fatalf("45 values took %d calls, want 3", n)
+	}
+	// More than 20 values in one raw call is refused.
+	_, err = p.c.Call(ctx, "crm.duplicate.findbycomm", map[string]any{"type": "EMAIL", "values": values}, nil)
+	if !errors.Is(err, bitrix.ErrBadRequest) {
+		t.Fatalf("21+ values: %v", err)
+	}
+}
+
+func TestFindByCommGetLosesParameters(t *testing.T) {
+	t.Parallel()
+	srv := bitrixtest.NewT(t, bitrixtest.Options{Unlimited: true})
+	resp, err := newHTTPClient(t).Get(srv.WebhookURL() + "crm.duplicate.findbycomm?type=EMAIL&values[]=a@b.c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body := readAll(t, resp.Body)
+	if resp.StatusCode != 400 || !strings.Contains(body, "Communication type is not defined") {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+}

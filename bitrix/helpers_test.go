@@ -1,0 +1,58 @@
+package bitrix_test
+
+import (
+	"bytes"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+)
+
+// pair is a client and a fake portal sharing a virtual clock.
+type pair struct {
+	c     *bitrix.Client
+	srv   *bitrixtest.Server
+	clock *bitrixtest.Clock
+	logs  *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newPair(t testing.TB, sopts bitrixtest.Options, copts ...bitrix.Option) *pair {
+	t.Helper()
+	clock := bitrixtest.NewClock(time.Time{})
+	if sopts.Clock == nil {
+		sopts.Clock = clock
+	}
+	srv := bitrixtest.NewT(t, sopts)
+	logs := &syncBuffer{}
+	base := []bitrix.Option{
+		bitrix.WithClock(clock),
+		bitrix.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		bitrix.WithRetry(bitrix.RetryPolicy{InitialDelay: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond}),
+		bitrix.WithTimeout(5 * time.Second),
+	}
+	c, err := bitrix.New(srv.WebhookURL(), append(base, copts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pair{c: c, srv: srv, clock: clock, logs: logs}
+}
