@@ -82,6 +82,7 @@ type Store struct {
 	path     string
 	readOnly bool
 	scratch  bool
+	busy     time.Duration
 }
 
 // Open opens (creating and migrating when needed) the database at path.
@@ -105,6 +106,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		path:     path,
 		readOnly: opts.ReadOnly,
 		scratch:  opts.Scratch,
+		busy:     busy,
 	}
 	var err error
 	if opts.Scratch {
@@ -229,7 +231,7 @@ func dsn(path string, readOnly bool, busy time.Duration) string {
 
 // init checks the file and brings the schema up to date.
 func (s *Store) init(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
+	if err := s.ping(ctx); err != nil {
 		return s.classify("open", err)
 	}
 	if s.readOnly {
@@ -246,6 +248,26 @@ func (s *Store) init(ctx context.Context) error {
 		return nil
 	}
 	return s.migrate(ctx)
+}
+
+// ping opens the first connection. Switching a new file to WAL needs an
+// exclusive lock, and SQLite answers SQLITE_BUSY at once, without the busy
+// handler, when another process opens the same new file at that moment; so
+// that case is retried here, as long as the busy timeout.
+func (s *Store) ping(ctx context.Context) error {
+	deadline := time.Now().Add(s.busy)
+	for {
+		err := s.db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 func (s *Store) header(ctx context.Context, q queryer) (version, appID, tables int, err error) {
