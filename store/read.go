@@ -72,6 +72,20 @@ func (r *reader) Cursor(ctx context.Context, name string) (value string, ok bool
 	return value, true, nil
 }
 
+// CursorInt returns a numeric cursor; ok is false when it was never set. A
+// value that is not an integer is an error.
+func (r *reader) CursorInt(ctx context.Context, name string) (value int64, ok bool, err error) {
+	s, ok, err := r.Cursor(ctx, name)
+	if err != nil || !ok {
+		return 0, ok, err
+	}
+	value, err = strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("cursor %q: %w", name, err)
+	}
+	return value, true, nil
+}
+
 // Cursors returns every cursor, by name.
 func (r *reader) Cursors(ctx context.Context) ([]Cursor, error) {
 	return r.cursors(ctx, `SELECT name, value, updated_at FROM cursors ORDER BY name`)

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/sync/redact"
@@ -324,16 +325,65 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // classify turns SQLite's "not a database"/"malformed" codes into ErrCorrupt
-// with the path and the fix.
+// with the path and the fix, and names the path in any other error.
 func (s *Store) classify(op string, err error) error {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff {
-		case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
-			return fmt.Errorf("database %s: %w (%w); restore it from a backup or move it aside: the remote keys are the truth, so a fresh database creates no duplicates", s.path, ErrCorrupt, err)
-		}
+	if c := s.corrupt(err); c != nil {
+		return c
 	}
 	return fmt.Errorf("database %s: %s: %w", s.path, op, err)
+}
+
+// corrupt returns err wrapped with ErrCorrupt, the path and the fix when
+// SQLite reported a damaged file, or nil.
+func (s *Store) corrupt(err error) error {
+	var se *sqlite.Error
+	if errors.Is(err, ErrCorrupt) || !errors.As(err, &se) {
+		return nil
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
+		return fmt.Errorf("database %s: %w (%w); restore it from a backup or move it aside: the remote keys are the truth, so a fresh database creates no duplicates", s.path, ErrCorrupt, err)
+	}
+	return nil
+}
+
+// orCorrupt returns err, upgraded to an ErrCorrupt error when SQLite
+// reported a damaged file, so the caller can tell the operator the fix.
+func (s *Store) orCorrupt(err error) error {
+	if c := s.corrupt(err); c != nil {
+		return c
+	}
+	return err
+}
+
+// Check runs SQLite's quick integrity check (time proportional to the
+// file's size); a damaged file gives an ErrCorrupt error.
+func (s *Store) Check(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, "PRAGMA quick_check")
+	if err != nil {
+		return s.classify("integrity check", err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return s.classify("integrity check", err)
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.classify("integrity check", err)
+	}
+	if len(problems) > 0 {
+		if len(problems) > 3 {
+			problems = append(problems[:3], "...")
+		}
+		return fmt.Errorf("database %s: %w (%s); restore it from a backup or move it aside: the remote keys are the truth, so a fresh database creates no duplicates", s.path, ErrCorrupt, strings.Join(problems, "; "))
+	}
+	return nil
 }
 
 // Close closes the database. In WAL mode the last writer to close folds the
@@ -385,23 +435,24 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 }
 
 // Tx runs fn in one write transaction: everything fn writes is committed
-// together, or nothing is when fn returns an error (which Tx returns as is).
+// together, or nothing is when fn returns an error (which Tx returns as is,
+// unless it reports a damaged file: then it also wraps ErrCorrupt).
 func (s *Store) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	if s.readOnly {
 		return fmt.Errorf("database %s: %w", s.path, ErrReadOnly)
 	}
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("database %s: begin: %w", s.path, err)
+		return s.classify("begin", err)
 	}
 	// Rolls back on error and on panic; a no-op after Commit.
 	defer func() { _ = sqlTx.Rollback() }()
 	tx := &Tx{reader: reader{q: sqlTx, red: s.red, now: s.now}, tx: sqlTx}
 	if err := fn(tx); err != nil {
-		return err
+		return s.orCorrupt(err)
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("database %s: commit: %w", s.path, err)
+		return s.classify("commit", err)
 	}
 	return nil
 }

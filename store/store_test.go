@@ -689,3 +689,77 @@ func TestRetryAndSkip(t *testing.T) {
 		return err
 	})
 }
+
+func TestCheckFindsDamagedPages(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crmsync.db")
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustTx(t, s, func(tx *Tx) error {
+		for i := int64(1); i <= 2000; i++ {
+			if err := tx.PutOrderLink(ctx, OrderLink{OrderID: i, EntityID: i, Number: strings.Repeat("n", 40)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err := s.Check(ctx); err != nil {
+		t.Fatalf("Check on a healthy file: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Leave page 1 (header and schema) intact; scribble over the rest.
+	for i := 4096 * 3; i < len(b); i++ {
+		b[i] = byte(i * 31)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(ctx, path, Options{})
+	if err == nil {
+		defer s.Close()
+		err = s.Check(ctx)
+	}
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("err = %v, want ErrCorrupt naming the file", err)
+	}
+	if s != nil {
+		// A write through Tx that trips over the damage says so too.
+		err := s.Tx(ctx, func(tx *Tx) error {
+			return tx.PutOrderLink(ctx, OrderLink{OrderID: 1500, EntityID: 1})
+		})
+		if err != nil && !errors.Is(err, ErrCorrupt) {
+			t.Errorf("Tx on damaged file = %v, want ErrCorrupt", err)
+		}
+	}
+}
+
+func TestCursorInt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := openTest(t, Options{})
+	mustTx(t, s, func(tx *Tx) error {
+		if err := tx.SetCursorInt(ctx, CursorOrdersHistory, 1<<40); err != nil {
+			return err
+		}
+		return tx.SetCursor(ctx, "bad", "x1")
+	})
+	if v, ok, err := s.CursorInt(ctx, CursorOrdersHistory); err != nil || !ok || v != 1<<40 {
+		t.Errorf("CursorInt = %d %v %v", v, ok, err)
+	}
+	if _, ok, err := s.CursorInt(ctx, "missing"); err != nil || ok {
+		t.Errorf("CursorInt(missing) = %v %v", ok, err)
+	}
+	if _, _, err := s.CursorInt(ctx, "bad"); err == nil {
+		t.Error("CursorInt(bad) succeeded")
+	}
+}

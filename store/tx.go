@@ -31,6 +31,11 @@ func (t *Tx) SetCursor(ctx context.Context, name, value string) error {
 	return nil
 }
 
+// SetCursorInt stores a numeric cursor, such as a history record id.
+func (t *Tx) SetCursorInt(ctx context.Context, name string, value int64) error {
+	return t.SetCursor(ctx, name, itoa(value))
+}
+
 // DeleteCursor removes a cursor (e.g. a finished backfill's).
 func (t *Tx) DeleteCursor(ctx context.Context, name string) error {
 	if _, err := t.tx.ExecContext(ctx, `DELETE FROM cursors WHERE name = ?`, name); err != nil {
