@@ -8,6 +8,11 @@
 //
 // Every text the store persists passes through the configured redactor, as a
 // last line of defence against secrets reaching the database file.
+//
+// Three ways to open it: read-write (the default; creates and migrates the
+// file), ReadOnly (status: never writes the file) and Scratch (dry runs and
+// tests: an in-memory copy that accepts writes and forgets them). One run
+// at a time per database is enforced by Lock, separately from Open.
 package store
 
 import (
@@ -437,6 +442,10 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 // Tx runs fn in one write transaction: everything fn writes is committed
 // together, or nothing is when fn returns an error (which Tx returns as is,
 // unless it reports a damaged file: then it also wraps ErrCorrupt).
+//
+// Inside fn use tx's own read methods, which see its writes; the Store's
+// write methods (StartRun, RetryFailures, ...) must not be called there:
+// they need a transaction of their own and would wait for this one.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	if s.readOnly {
 		return fmt.Errorf("database %s: %w", s.path, ErrReadOnly)
