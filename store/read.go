@@ -429,6 +429,19 @@ func (r *reader) Failures(ctx context.Context, filter FailureFilter) ([]Failure,
 	return out, nil
 }
 
+// CountFailures counts failures by state.
+func (r *reader) CountFailures(ctx context.Context) (FailureCounts, error) {
+	var c FailureCounts
+	err := r.q.QueryRowContext(ctx, `SELECT
+		coalesce(sum(skipped = 0 AND parked = 0), 0),
+		coalesce(sum(skipped = 0 AND parked = 1), 0),
+		coalesce(sum(skipped = 1), 0) FROM failures`).Scan(&c.Retrying, &c.Parked, &c.Skipped)
+	if err != nil {
+		return FailureCounts{}, fmt.Errorf("count failures: %w", err)
+	}
+	return c, nil
+}
+
 // Events lists events matching the filter, newest first.
 func (r *reader) Events(ctx context.Context, filter EventFilter) ([]Event, error) {
 	limit := filter.Limit

@@ -675,6 +675,9 @@ func TestRetryAndSkip(t *testing.T) {
 		t.Errorf("due after retry = %+v", due)
 	}
 
+	if c, err := s.CountFailures(ctx); err != nil || c != (FailureCounts{Retrying: 1, Parked: 1, Skipped: 1}) {
+		t.Errorf("CountFailures = %+v, %v", c, err)
+	}
 	// No ids: every parked, unskipped one.
 	retried, err = s.RetryFailures(ctx, nil)
 	if err != nil || !cmp.Equal(retried, []int64{ids[2]}) {

@@ -143,6 +143,13 @@ type Failure struct {
 	Skipped       bool // acknowledged by an operator: never retried
 }
 
+// FailureCounts summarises the failures table for status.
+type FailureCounts struct {
+	Retrying int64 // waiting for their next attempt
+	Parked   int64 // attempts exhausted, waiting for retry or skip
+	Skipped  int64 // acknowledged by an operator
+}
+
 // FailureReport is one failed attempt, as given to Tx.RecordFailure.
 type FailureReport struct {
 	Kind    string
