@@ -33,7 +33,8 @@ var (
 	ErrOutcomeUnknown = errors.New("bitrix: outcome of write unknown")
 	// ErrInvalidBatch: the batch cannot be built as asked.
 	ErrInvalidBatch = errors.New("bitrix: invalid batch")
-	// ErrConfig: the client cannot be built from the given options.
+	// ErrConfig: the client cannot be built from the given options, or the
+	// portal points elsewhere (a redirect that is refused).
 	ErrConfig = errors.New("bitrix: invalid configuration")
 )
 

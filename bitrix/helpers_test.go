@@ -56,3 +56,7 @@ func newPair(t testing.TB, sopts bitrixtest.Options, copts ...bitrix.Option) *pa
 	}
 	return &pair{c: c, srv: srv, clock: clock, logs: logs}
 }
+
+func newTextLogger(w *syncBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}

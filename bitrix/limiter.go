@@ -8,6 +8,14 @@ import (
 	"golang.org/x/time/rate"
 )
 
+// burstMargin is the part of the portal's bucket the client leaves unused.
+// In steady state the portal's counter would otherwise sit right at the
+// threshold, and any network jitter that bunches two requests together
+// would be refused; a margin of m absorbs m/rate seconds of jitter.
+func burstMargin(burst int) int {
+	return min(max(2, burst/10), burst-1)
+}
+
 // limiter mirrors the portal's leaky bucket (burst X, drain Y per second) as a
 // token bucket: tokens = X - level, so a request is sent only when the
 // portal's counter is below the block threshold. After a QUERY_LIMIT_EXCEEDED
@@ -30,7 +38,7 @@ func newLimiter(clock Clock, ratePerSec float64, burst int, cooldown time.Durati
 	if ratePerSec <= 0 {
 		lim = rate.Inf
 	}
-	l.lim = rate.NewLimiter(lim, burst)
+	l.lim = rate.NewLimiter(lim, burst-burstMargin(burst))
 	// Start full (tokens = burst), i.e. assume the portal's counter is 0.
 	l.lim.AllowN(clock.Now(), 0)
 	return l

@@ -43,7 +43,7 @@ func (c *Client) send(ctx context.Context, method string, body []byte) (*rawAnsw
 		return nil, err
 	}
 	if loc != "" {
-		return nil, &ResponseError{HTTPStatus: ans.status, Method: method, Reason: "redirected twice"}
+		return nil, fmt.Errorf("%w: %s: redirected twice; check bitrix.webhook_url", ErrConfig, method)
 	}
 	// Keep using the new address for the rest of the run.
 	nb := *next
@@ -60,13 +60,13 @@ func (c *Client) send(ctx context.Context, method string, body []byte) (*rawAnsw
 func (c *Client) checkRedirect(from *url.URL, loc string) (*url.URL, error) {
 	u, err := from.Parse(loc)
 	if err != nil {
-		return nil, &ResponseError{Method: "redirect", Reason: "unparsable Location"}
+		return nil, fmt.Errorf("%w: redirect with an unparsable Location", ErrConfig)
 	}
 	if err := checkScheme(u); err != nil {
-		return nil, c.red.Error(fmt.Errorf("%w: redirect to %s refused: %w", ErrBadResponse, redact.WebhookURL(u.String()), err))
+		return nil, c.red.Error(fmt.Errorf("%w: redirect to %s refused: %w", ErrConfig, redact.WebhookURL(u.String()), err))
 	}
 	if u.Path != from.Path || u.RawQuery != "" {
-		return nil, c.red.Error(fmt.Errorf("%w: redirect to %s refused: path differs from the webhook's", ErrBadResponse, redact.WebhookURL(u.String())))
+		return nil, c.red.Error(fmt.Errorf("%w: redirect to %s refused: path differs from the webhook's", ErrConfig, redact.WebhookURL(u.String())))
 	}
 	return u, nil
 }
@@ -98,7 +98,7 @@ func (c *Client) post(ctx context.Context, method string, target *url.URL, body 
 	case http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
 		loc := resp.Header.Get("Location")
 		if loc == "" {
-			return nil, "", &ResponseError{HTTPStatus: resp.StatusCode, Method: method, Reason: "redirect without Location"}
+			return nil, "", fmt.Errorf("%w: %s: redirect without Location", ErrConfig, method)
 		}
 		return &rawAnswer{status: resp.StatusCode}, loc, nil
 	}
