@@ -98,38 +98,39 @@ func (s *Server) listOrders(w http.ResponseWriter, q map[string][]string, limit,
 	if !s.requireScopeLocked(w, "order_read") {
 		return
 	}
-	var match []*retailcrm.Order
-	consider := func(o *retailcrm.Order) {
+	match := func(o *retailcrm.Order) bool {
 		if !s.siteVisibleLocked(o.Site) || (len(sites) > 0 && !slices.Contains(sites, o.Site)) {
-			return
+			return false
 		}
 		if hasFrom || hasTo {
 			at, err := o.CreatedAt.In(s.loc)
 			if err != nil || (hasFrom && at.Before(from)) || (hasTo && at.After(to)) {
-				return
+				return false
 			}
 		}
-		match = append(match, o)
+		return true
 	}
+	candidates := s.orderIDs // ascending, the fake's list order
 	if len(ids) > 0 {
-		seen := map[int64]bool{}
-		for _, id := range ids {
-			if o := s.orders[id]; o != nil && !seen[id] {
-				seen[id] = true
-				consider(o)
-			}
-		}
-	} else {
-		for _, o := range s.orders {
-			consider(o)
-		}
+		candidates = slices.Clone(ids)
+		slices.Sort(candidates)
+		candidates = slices.Compact(candidates)
 	}
-	sort.Slice(match, func(i, j int) bool { return match[i].ID < match[j].ID })
-	pageItems, pagination := page(match, limit, pageNo)
-	orders := make([]map[string]any, 0, len(pageItems))
-	for _, o := range pageItems {
-		orders = append(orders, orderJSON(o, shapeList))
+	// Count every match but encode only the requested page, so paging
+	// through 100k orders stays linear.
+	skip, total := (pageNo-1)*limit, 0
+	orders := make([]map[string]any, 0, limit)
+	for _, id := range candidates {
+		o := s.orders[id]
+		if o == nil || !match(o) {
+			continue
+		}
+		if total >= skip && len(orders) < limit {
+			orders = append(orders, orderJSON(o, shapeList))
+		}
+		total++
 	}
+	_, _, pagination := pageBounds(total, limit, pageNo)
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "pagination": pagination, "orders": orders})
 }
 
@@ -187,25 +188,31 @@ func (s *Server) serveHistory(w http.ResponseWriter, r *http.Request, key, scope
 	}
 	// Records are stored by ascending id; skip to sinceId by binary search.
 	start := sort.Search(len(all), func(i int) bool { return all[i].id > sinceID })
-	var match []*histRec
-	for i := start; i < len(all); i++ {
-		h := &all[i]
-		if hasEntity && h.entityID != entityID {
-			continue
-		}
-		if (hasFrom && h.at.Before(from)) || (hasTo && h.at.After(to)) {
-			continue
-		}
-		if site, _ := h.snapshot["site"].(string); site != "" && !s.siteVisibleLocked(site) {
-			continue
-		}
-		match = append(match, h)
+	keep := func(h *histRec) bool {
+		return (!hasEntity || h.entityID == entityID) &&
+			(!hasFrom || !h.at.Before(from)) && (!hasTo || !h.at.After(to)) &&
+			(h.site == "" || s.siteVisibleLocked(h.site))
 	}
-	pageItems, pagination := page(match, limit, pageNo)
-	records := make([]map[string]any, 0, len(pageItems))
-	for _, h := range pageItems {
-		records = append(records, h.encode(entity, key))
+	skip, total := (pageNo-1)*limit, 0
+	records := make([]map[string]any, 0, limit)
+	if !hasEntity && !hasFrom && !hasTo && s.siteAccess != retailcrm.SiteAccessSelective {
+		// Nothing to filter: the page is a slice (the walk by sinceId).
+		total = len(all) - start
+		from, to, _ := pageBounds(total, limit, pageNo)
+		for i := start + from; i < start+to; i++ {
+			records = append(records, all[i].encode(entity, key))
+		}
+	} else {
+		for i := start; i < len(all); i++ {
+			if h := &all[i]; keep(h) {
+				if total >= skip && len(records) < limit {
+					records = append(records, h.encode(entity, key))
+				}
+				total++
+			}
+		}
 	}
+	_, _, pagination := pageBounds(total, limit, pageNo)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"success":     true,
 		"generatedAt": s.now().Format(retailcrm.LayoutDateTime),

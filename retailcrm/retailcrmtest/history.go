@@ -3,6 +3,7 @@ package retailcrmtest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/crmsync/crmsync/retailcrm"
@@ -21,7 +22,10 @@ type histRec struct {
 	deleted  bool
 	field    string
 	old, new any
-	snapshot map[string]any // "order" or "customer"
+	site     string
+	// snapshot is the encoded "order" or "customer" member, kept as bytes
+	// because fakes with 100k orders hold one full snapshot per order.
+	snapshot json.RawMessage
 }
 
 // actor says who makes a change.
@@ -29,6 +33,14 @@ type actor struct {
 	source string
 	userID int64
 	key    string
+}
+
+func rawJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("retailcrmtest: encoding snapshot: %v", err))
+	}
+	return b
 }
 
 func (s *Server) now() time.Time { return s.opts.Now().In(s.loc) }
@@ -159,7 +171,7 @@ func (s *Server) recordOrderChangesLocked(before, after *retailcrm.Order, who ac
 			id: s.nextHistID, at: at, entityID: after.ID,
 			source: who.source, userID: who.userID, byKey: who.key,
 			field: c.field, old: c.old, new: c.new,
-			snapshot: partialJSON(after),
+			site: after.Site, snapshot: rawJSON(partialJSON(after)),
 		})
 		s.nextHistID++
 	}

@@ -3,7 +3,6 @@ package retailcrmtest
 import (
 	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
 	"time"
 
@@ -91,16 +90,15 @@ func timeParam(q url.Values, name string, upper bool, loc *time.Location) (time.
 	return t, true, nil
 }
 
-// page cuts items to one page and builds the pagination block.
-func page[T any](items []T, limit, pageNo int) ([]T, map[string]any) {
-	total := len(items)
-	pages := (total + limit - 1) / limit
-	from := min((pageNo-1)*limit, total)
-	to := min(from+limit, total)
-	return slices.Clone(items[from:to]), map[string]any{
+// pageBounds returns the index range [from, to) of page pageNo among total
+// items and the pagination block.
+func pageBounds(total, limit, pageNo int) (from, to int, block map[string]any) {
+	from = min((pageNo-1)*limit, total)
+	to = min(from+limit, total)
+	return from, to, map[string]any{
 		"limit":          limit,
 		"totalCount":     total,
 		"currentPage":    pageNo,
-		"totalPageCount": pages,
+		"totalPageCount": (total + limit - 1) / limit,
 	}
 }

@@ -27,6 +27,7 @@ type Server struct {
 	mu sync.Mutex
 	// state
 	orders       map[int64]*retailcrm.Order
+	orderIDs     []int64 // ascending
 	customers    map[int64]*retailcrm.Customer
 	orderHist    []histRec
 	custHist     []histRec

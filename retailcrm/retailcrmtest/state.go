@@ -2,6 +2,7 @@ package retailcrmtest
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/crmsync/crmsync/retailcrm"
 )
@@ -69,11 +70,17 @@ func (s *Server) createOrderLocked(in retailcrm.Order, who actor) *retailcrm.Ord
 		o.Customer = cloneCustomer(c)
 	}
 	s.orders[o.ID] = o
+	if n := len(s.orderIDs); n == 0 || s.orderIDs[n-1] < o.ID {
+		s.orderIDs = append(s.orderIDs, o.ID)
+	} else {
+		i, _ := slices.BinarySearch(s.orderIDs, o.ID)
+		s.orderIDs = slices.Insert(s.orderIDs, i, o.ID)
+	}
 	s.orderHist = append(s.orderHist, histRec{
 		id: s.nextHistID, at: s.now(), entityID: o.ID,
 		source: who.source, userID: who.userID, byKey: who.key,
 		created: true, field: "status", old: nil, new: code(o.Status),
-		snapshot: orderJSON(o, shapeSnapshot),
+		site: o.Site, snapshot: rawJSON(orderJSON(o, shapeSnapshot)),
 	})
 	s.nextHistID++
 	return o
@@ -135,11 +142,14 @@ func (s *Server) DeleteOrder(id int64) error {
 		return fmt.Errorf("retailcrmtest: no order %d", id)
 	}
 	delete(s.orders, id)
+	if i, ok := slices.BinarySearch(s.orderIDs, id); ok {
+		s.orderIDs = slices.Delete(s.orderIDs, i, i+1)
+	}
 	s.orderHist = append(s.orderHist, histRec{
 		id: s.nextHistID, at: s.now(), entityID: id,
 		source: retailcrm.SourceUser, userID: s.opts.UserID,
 		deleted: true, field: "id", old: id, new: nil,
-		snapshot: partialJSON(o),
+		site: o.Site, snapshot: rawJSON(partialJSON(o)),
 	})
 	s.nextHistID++
 	return nil
@@ -207,7 +217,7 @@ func (s *Server) addCustomerLocked(in retailcrm.Customer, who actor) *retailcrm.
 		id: s.nextCustHist, at: s.now(), entityID: c.ID,
 		source: who.source, userID: who.userID, byKey: who.key,
 		created: true, field: "id", old: nil, new: c.ID,
-		snapshot: customerJSON(c),
+		site: c.Site, snapshot: rawJSON(customerJSON(c)),
 	})
 	s.nextCustHist++
 	return c
@@ -233,7 +243,7 @@ func (s *Server) UpdateCustomer(id int64, fn func(*retailcrm.Customer)) error {
 			id: s.nextCustHist, at: at, entityID: id,
 			source: retailcrm.SourceUser, userID: s.opts.UserID,
 			field: ch.field, old: ch.old, new: ch.new,
-			snapshot: partialCustomerJSON(next),
+			site: next.Site, snapshot: rawJSON(partialCustomerJSON(next)),
 		})
 		s.nextCustHist++
 	}
