@@ -34,33 +34,34 @@ func (c *Client) do(ctx context.Context, method, path string, query, form url.Va
 	endpoint := method + " " + path
 	b := c.retry.backoff()
 	var err error
-	attempt := 1
-	for ; ; attempt++ {
+	attempts := 0
+	for {
 		if werr := c.limiter.Wait(ctx); werr != nil {
 			if err == nil {
 				err = fmt.Errorf("retailcrm: %s: %w", endpoint, werr)
 			}
 			break
 		}
+		attempts++
 		err = c.attempt(ctx, method, path, query, form, out)
 		if err == nil {
 			return nil
 		}
-		if attempt >= c.retry.MaxAttempts || !retryable(ctx, method, err) {
+		if attempts >= c.retry.MaxAttempts || !retryable(ctx, method, err) {
 			break
 		}
 		delay := b.NextBackOff()
 		c.log.LogAttrs(ctx, slog.LevelWarn, "retailcrm: retrying",
 			slog.String("endpoint", endpoint),
-			slog.Int("attempt", attempt),
+			slog.Int("attempt", attempts),
 			slog.Duration("delay", delay),
 			slog.String("error", c.red.String(err.Error())))
 		if sleep(ctx, delay) != nil {
 			break
 		}
 	}
-	if attempt > 1 {
-		err = fmt.Errorf("%w (after %d attempts)", err, attempt)
+	if attempts > 1 {
+		err = fmt.Errorf("%w (after %d attempts)", err, attempts)
 	}
 	return c.red.Error(err)
 }
