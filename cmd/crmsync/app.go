@@ -125,7 +125,6 @@ authentication error; 5 another run holds the lock; 130 interrupted.`,
 	f.StringVar(&a.global.logLevel, "log-level", "", "log level: debug, info, warn or error (default info)")
 	f.BoolVarP(&a.global.quiet, "quiet", "q", false, "log only warnings and errors")
 	f.BoolVarP(&a.global.verbose, "verbose", "v", false, "log debug detail")
-	root.MarkFlagsMutuallyExclusive("quiet", "verbose")
 	config.Prepare(a.v)
 	for key, flag := range map[string]string{"db": "db", "log_format": "log-format", "log_level": "log-level"} {
 		// Flag > env > file > default, by viper's own precedence.
@@ -150,6 +149,9 @@ authentication error; 5 another run holds the lock; 130 interrupted.`,
 // configuration is kept in cfgErr, not returned: status, retry and skip work
 // without one, and the commands that need it ask through config().
 func (a *app) setup() error {
+	if a.global.quiet && a.global.verbose {
+		return &usageError{err: errors.New("--quiet and --verbose contradict each other; give one")}
+	}
 	file := a.global.configFile
 	if file == "" {
 		file = os.Getenv(config.EnvPrefix + "_CONFIG")

@@ -98,7 +98,7 @@ func (a *app) runChecks(ctx context.Context, cfg *config.Config) *checkReport {
 	}
 	rep.add("config", "ok", "configuration is valid ("+file+")", "")
 
-	rc, err := a.newRetailCRM(cfg)
+	rc, err := a.newRetailCRM(cfg, interactive)
 	if err != nil {
 		rep.add("retailcrm", "fail", err.Error(), "fix retailcrm.url and retailcrm.api_key")
 	} else {
@@ -132,7 +132,7 @@ func (a *app) runChecks(ctx context.Context, cfg *config.Config) *checkReport {
 		}
 	}
 
-	bx, err := a.newBitrix(cfg)
+	bx, err := a.newBitrix(cfg, interactive)
 	if err != nil {
 		rep.add("bitrix", "fail", err.Error(), "fix bitrix.webhook_url")
 		return rep

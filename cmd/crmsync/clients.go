@@ -6,28 +6,47 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/sync/config"
 )
 
+// patience says how long a command waits out failing calls: a scheduled
+// sync retries patiently, an interactive check answers within seconds.
+type patience int
+
+const (
+	patient patience = iota
+	interactive
+)
+
 // newRetailCRM builds the RetailCRM client from the configuration.
-func (a *app) newRetailCRM(cfg *config.Config) (*retailcrm.Client, error) {
-	return retailcrm.New(cfg.RetailCRM.URL, cfg.RetailCRM.APIKey,
+func (a *app) newRetailCRM(cfg *config.Config, p patience) (*retailcrm.Client, error) {
+	opts := []retailcrm.Option{
 		retailcrm.WithRate(cfg.RetailCRM.Rate),
 		retailcrm.WithVersion(readVersion().Version),
 		retailcrm.WithLogger(a.log),
-	)
+	}
+	if p == interactive {
+		opts = append(opts, retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 2, InitialDelay: 300 * time.Millisecond, MaxDelay: time.Second}),
+			retailcrm.WithTimeout(20*time.Second))
+	}
+	return retailcrm.New(cfg.RetailCRM.URL, cfg.RetailCRM.APIKey, opts...)
 }
 
 // newBitrix builds the Bitrix24 client, trusting bitrix.ca_file in addition
 // to the system roots for an on-premise portal with a private CA.
-func (a *app) newBitrix(cfg *config.Config) (*bitrix.Client, error) {
+func (a *app) newBitrix(cfg *config.Config, p patience) (*bitrix.Client, error) {
 	opts := []bitrix.Option{
 		bitrix.WithRate(cfg.Bitrix.Rate, cfg.Bitrix.Burst),
 		bitrix.WithVersion(readVersion().Version),
 		bitrix.WithLogger(a.log),
+	}
+	if p == interactive {
+		opts = append(opts, bitrix.WithRetry(bitrix.RetryPolicy{MaxAttempts: 2, InitialDelay: 300 * time.Millisecond, MaxDelay: time.Second}),
+			bitrix.WithTimeout(20*time.Second))
 	}
 	if cfg.Bitrix.CAFile != "" {
 		pool, err := x509.SystemCertPool()

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/store"
+)
+
+// seedStore fills a database with one of everything status shows.
+func seedStore(t *testing.T, path string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	err = st.Tx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetCursor(ctx, store.CursorOrdersHistory, "7137"); err != nil {
+			return err
+		}
+		for _, l := range []store.OrderLink{
+			{OrderID: 1042, Site: "shop", Number: "1042A", EntityType: store.EntityDeal, EntityID: 77, ContactID: 5, ContentHash: "h1"},
+			{OrderID: 1043, Site: "shop", Number: "1043A", EntityType: store.EntityLead, EntityID: 78, ContentHash: "h2"},
+		} {
+			if err := tx.PutOrderLink(ctx, l); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutCustomerLink(ctx, store.CustomerLink{CustomerID: 311, ContactID: 5, Email: "anna@example.com"}); err != nil {
+			return err
+		}
+		if _, _, err := tx.RecordFailure(ctx, store.FailureReport{Kind: "order", Key: "1050", Error: `unmapped status "weird"`, MaxAttempts: 1}); err != nil {
+			return err
+		}
+		_, _, err := tx.RecordFailure(ctx, store.FailureReport{Kind: "order", Key: "1051", Error: "Bitrix24 answered 400: bad field", MaxAttempts: 5})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := st.StartRun(ctx, "pull", 4242)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishRun(ctx, id, store.RunPartial, map[string]int64{"orders": 12, "parked": 2, backlogCounter: 340}, ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStatusOnMissingDatabaseCreatesNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "fresh.db")
+	for _, args := range [][]string{{"status"}, {"status", "--json"}, {"status", "--failed"}} {
+		r := runInProcess(t, append([]string{"--db", db, "--config", writeConfig(t, dir, "")}, args...)...)
+		r.mustCode(t, exitOK)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Fatalf("status created the database: %v", err)
+	}
+	r := runInProcess(t, "--db", db, "--config", writeConfig(t, dir, ""), "status", "--json")
+	var rep statusReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("status --json is not JSON: %v\n%s", err, r.stdout)
+	}
+	if rep.Exists || len(rep.Cursors) != 0 || rep.Failures.Items == nil || rep.Runs == nil {
+		t.Errorf("unexpected report %+v", rep)
+	}
+}
+
+func TestStatusOnFreshEmptyDatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "empty.db")
+	st, err := store.Open(context.Background(), db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	r := runInProcess(t, "--db", db, "--config", writeConfig(t, dir, ""), "status")
+	r.mustCode(t, exitOK)
+	for _, want := range []string{"(schema ", "Cursors:\n  none yet", "Last runs:\n  none yet", "Links: 0 orders", "Failures: 0 parked"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("status lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestStatusReportsEverything(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "s.db")
+	seedStore(t, db)
+	cfg := writeConfig(t, dir, validConfig("https://shop.retailcrm.ru", "https://shop.bitrix24.ru/rest/1/statussecret9/"))
+
+	r := runInProcess(t, "--db", db, "--config", cfg, "status", "--json")
+	r.mustCode(t, exitOK)
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &raw); err != nil {
+		t.Fatal(err)
+	}
+	// The field names are a contract.
+	for _, k := range []string{"database", "exists", "schema_version", "config", "cursors", "runs", "links", "failures", "backlog"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("status --json lacks %q", k)
+		}
+	}
+	var rep statusReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Cursors) != 1 || rep.Cursors[0].Name != "orders_history" || rep.Cursors[0].Value != "7137" {
+		t.Errorf("cursors %+v", rep.Cursors)
+	}
+	if len(rep.Runs) != 1 || rep.Runs[0].Command != "pull" || rep.Runs[0].Result != "partial" || rep.Runs[0].Counters["orders"] != 12 || rep.Runs[0].EndedAt == nil {
+		t.Errorf("runs %+v", rep.Runs)
+	}
+	if rep.Links != (statusLinks{Orders: 2, Deals: 1, Leads: 1, Customers: 1}) {
+		t.Errorf("links %+v", rep.Links)
+	}
+	if rep.Failures.Parked != 1 || rep.Failures.Pending != 1 || len(rep.Failures.Items) != 2 {
+		t.Errorf("failures %+v", rep.Failures)
+	}
+	if rep.Failures.Items[0].LastError != `unmapped status "weird"` || !rep.Failures.Items[0].Parked || rep.Failures.Items[0].NextAttemptAt != nil {
+		t.Errorf("parked failure %+v", rep.Failures.Items[0])
+	}
+	if next := rep.Failures.Items[1].NextAttemptAt; next == nil || !next.After(time.Now().Add(-time.Minute)) {
+		t.Errorf("pending failure has no next attempt: %+v", rep.Failures.Items[1])
+	}
+	if n := rep.Backlog["orders_history"]; n == nil || *n != 340 {
+		t.Errorf("backlog %v", rep.Backlog)
+	}
+	if rep.Config == nil || rep.Config.BitrixWebhookURL != "https://shop.bitrix24.ru/rest/1/***/" {
+		t.Errorf("config %+v", rep.Config)
+	}
+	if strings.Contains(r.stdout, "statussecret9") || strings.Contains(r.stdout, "rcrm-secret-key-0001") {
+		t.Error("status --json shows a secret")
+	}
+
+	text := runInProcess(t, "--db", db, "--config", cfg, "status")
+	text.mustCode(t, exitOK)
+	for _, want := range []string{"orders_history", "7137", "pull", "partial", "orders=12", "Links: 2 orders (1 deals, 1 leads), 1 customers",
+		"Backlog: about 340", "Failures: 1 parked, 1 waiting for a retry", `unmapped status "weird"`, "https://shop.bitrix24.ru/rest/1/***/"} {
+		if !strings.Contains(text.stdout, want) {
+			t.Errorf("status text lacks %q:\n%s", want, text.stdout)
+		}
+	}
+	failed := runInProcess(t, "--db", db, "--config", cfg, "status", "--failed")
+	failed.mustCode(t, exitOK)
+	if !strings.Contains(failed.stdout, "order 1050") || !strings.Contains(failed.stdout, "attempts 1") || strings.Contains(failed.stdout, "Cursors") {
+		t.Errorf("status --failed:\n%s", failed.stdout)
+	}
+}
+
+func TestStatusLeavesDatabaseUnchanged(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "ro.db")
+	seedStore(t, db)
+	before, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runInProcess(t, "--db", db, "--config", writeConfig(t, dir, ""), "status", "--json").mustCode(t, exitOK)
+	after, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(before) != string(after) {
+		t.Error("status changed the database file")
+	}
+}
+
+func TestRetryAndSkip(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "r.db")
+	seedStore(t, db)
+	cfg := writeConfig(t, dir, "")
+	status := func() statusReport {
+		r := runInProcess(t, "--db", db, "--config", cfg, "status", "--json")
+		r.mustCode(t, exitOK)
+		var rep statusReport
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	rep := status()
+	parked := rep.Failures.Items[0].ID
+	pending := rep.Failures.Items[1].ID
+
+	r := runInProcess(t, "--db", db, "--config", cfg, "retry")
+	r.mustCode(t, exitOK)
+	if !strings.Contains(r.stdout, "re-queued 1 failure(s)") {
+		t.Errorf("retry output %q", r.stdout)
+	}
+	if rep := status(); rep.Failures.Parked != 0 || rep.Failures.Pending != 2 {
+		t.Errorf("after retry: %+v", rep.Failures)
+	}
+
+	r = runInProcess(t, "--db", db, "--config", cfg, "skip", itoa(parked), itoa(pending))
+	r.mustCode(t, exitOK)
+	if !strings.Contains(r.stdout, "skipped 2 failure(s)") {
+		t.Errorf("skip output %q", r.stdout)
+	}
+	if rep := status(); len(rep.Failures.Items) != 0 {
+		t.Errorf("after skip: %+v", rep.Failures)
+	}
+
+	r = runInProcess(t, "--db", db, "--config", cfg, "skip", "999")
+	r.mustCode(t, exitError)
+	if !strings.Contains(r.stderr, "no failure with id [999]") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+	r = runInProcess(t, "--db", db, "--config", cfg, "retry", itoa(parked))
+	r.mustCode(t, exitOK)
+	if rep := status(); rep.Failures.Pending != 1 {
+		t.Errorf("retry of a skipped id should bring it back: %+v", rep.Failures)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
