@@ -88,6 +88,20 @@ func (d DateTime) MarshalJSON() ([]byte, error) {
 	return json.Marshal(d.raw)
 }
 
+// formatFilterDate renders an order-list bound: "Y-m-d" when t is midnight
+// in the account zone (the list's documented granularity is a date; an
+// upper date bound covers that whole day), else "Y-m-d H:i:s".
+func formatFilterDate(t time.Time, loc *time.Location) (string, error) {
+	if loc == nil {
+		return "", ErrNoLocation
+	}
+	t = t.In(loc)
+	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+		return t.Format(LayoutDate), nil
+	}
+	return t.Format(LayoutDateTime), nil
+}
+
 // formatFilterTime renders t for a filter parameter in the account zone.
 func formatFilterTime(t time.Time, loc *time.Location) (string, error) {
 	if loc == nil {

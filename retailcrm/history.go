@@ -24,10 +24,18 @@ type HistoryFilter struct {
 	StartDate, EndDate time.Time
 	// Limit is 20, 50 or 100; 0 means HistoryLimit.
 	Limit int
+	// OrderID limits OrdersHistory to one order (filter[orderId]).
+	OrderID int64
+	// CustomerID limits CustomersHistory to one customer
+	// (filter[customerId]).
+	CustomerID int64
 }
 
-func (f HistoryFilter) query(loc *time.Location) (url.Values, error) {
+func (f HistoryFilter) query(loc *time.Location, entityParam string, entityID int64) (url.Values, error) {
 	q := url.Values{}
+	if entityID > 0 {
+		q.Set(entityParam, strconv.FormatInt(entityID, 10))
+	}
 	limit := f.Limit
 	if limit == 0 {
 		limit = HistoryLimit
@@ -72,7 +80,7 @@ type customersHistoryResponse struct {
 // OrdersHistory reads one page of /api/v5/orders/history, sorted by id
 // ascending. An empty History means the walk has caught up.
 func (c *Client) OrdersHistory(ctx context.Context, f HistoryFilter) (*OrdersHistoryPage, error) {
-	q, err := f.query(c.loc)
+	q, err := f.query(c.loc, "filter[orderId]", f.OrderID)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +94,7 @@ func (c *Client) OrdersHistory(ctx context.Context, f HistoryFilter) (*OrdersHis
 // CustomersHistory reads one page of /api/v5/customers/history, with the
 // same rules as OrdersHistory.
 func (c *Client) CustomersHistory(ctx context.Context, f HistoryFilter) (*CustomersHistoryPage, error) {
-	q, err := f.query(c.loc)
+	q, err := f.query(c.loc, "filter[customerId]", f.CustomerID)
 	if err != nil {
 		return nil, err
 	}

@@ -195,6 +195,11 @@ func TestCustomersHistory(t *testing.T) {
 	if err != nil || len(p.History) != 0 {
 		t.Errorf("after the head: %v %+v", err, p)
 	}
+	other := fake.AddCustomer(retailcrm.Customer{FirstName: "Boris"})
+	p, err = c.CustomersHistory(context.Background(), retailcrm.HistoryFilter{CustomerID: other.ID})
+	if err != nil || len(p.History) != 1 || p.History[0].Customer.ID != other.ID {
+		t.Errorf("by customer: %v %+v", err, p)
+	}
 }
 
 func TestHistoryLimits(t *testing.T) {
@@ -208,6 +213,10 @@ func TestHistoryLimits(t *testing.T) {
 		if err != nil || len(p.History) != min(limit, 60) || p.Pagination.Limit != limit {
 			t.Errorf("limit %d: %v, %d records, %+v", limit, err, len(p.History), p.Pagination)
 		}
+	}
+	p, err := c.OrdersHistory(context.Background(), retailcrm.HistoryFilter{OrderID: 7})
+	if err != nil || len(p.History) != 1 || p.History[0].OrderID() != 7 {
+		t.Errorf("by order: %v %+v", err, p)
 	}
 	before := fake.TotalRequests()
 	if _, err := c.OrdersHistory(context.Background(), retailcrm.HistoryFilter{Limit: 250}); err == nil {

@@ -17,8 +17,9 @@ const MaxOrderIDs = 100
 type OrdersFilter struct {
 	IDs   []int64
 	Sites []string
-	// CreatedAtFrom, CreatedAtTo bound createdAt, formatted in the client's
-	// account zone (WithLocation).
+	// CreatedAtFrom, CreatedAtTo bound createdAt, converted to the client's
+	// account zone (WithLocation). A bound at midnight is sent as a date
+	// (Y-m-d; the upper one then includes that whole day).
 	CreatedAtFrom, CreatedAtTo time.Time
 	// Limit is 20, 50 or 100; 0 means 100 (the API's own default, 20,
 	// would silently cut a list of ids).
@@ -56,7 +57,7 @@ func (f OrdersFilter) query(loc *time.Location) (url.Values, error) {
 		if t.IsZero() {
 			continue
 		}
-		s, err := formatFilterTime(t, loc)
+		s, err := formatFilterDate(t, loc)
 		if err != nil {
 			return nil, err
 		}

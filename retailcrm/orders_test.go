@@ -116,6 +116,16 @@ func TestOrdersListFilters(t *testing.T) {
 			}
 		})
 	}
+	// Midnight bounds go out as dates; the upper one covers its whole day.
+	day := time.Date(2024, 3, 2, 0, 0, 0, 0, moscow)
+	p, err := c.Orders(ctx, retailcrm.OrdersFilter{CreatedAtFrom: day, CreatedAtTo: day})
+	if err != nil || p.Pagination.TotalCount != 24 {
+		t.Errorf("one day: %v %+v", err, p.Pagination)
+	}
+	log := fake.RequestLog()
+	if q := log[len(log)-1].Query; q.Get("filter[createdAtFrom]") != "2024-03-02" || q.Get("filter[createdAtTo]") != "2024-03-02" {
+		t.Errorf("bounds sent as %v", q)
+	}
 	if _, err := c.Orders(ctx, retailcrm.OrdersFilter{IDs: make([]int64, 101)}); err == nil {
 		t.Error("101 ids accepted for one page")
 	}
