@@ -126,6 +126,13 @@ func (s *Server) SetCredentials(scopes []string, siteAccess string, sitesAvailab
 	s.sitesAvail = append([]string(nil), sitesAvailable...)
 }
 
+func nonNil(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
+}
+
 func (s *Server) referenceLocked(name string) any {
 	switch name {
 	case "statuses":
@@ -135,7 +142,13 @@ func (s *Server) referenceLocked(name string) any {
 	case "order-methods":
 		return s.methods
 	case "delivery-types":
-		return s.deliveries
+		// Encoded by hand so defaultCost is a JSON number, as sent.
+		out := make(map[string]any, len(s.deliveries))
+		for k, d := range s.deliveries {
+			out[k] = map[string]any{"name": d.Name, "code": d.Code, "active": d.Active,
+				"defaultCost": num(d.DefaultCost), "paymentTypes": nonNil(d.PaymentTypes), "sites": nonNil(d.Sites)}
+		}
+		return out
 	case "payment-types":
 		return s.paymentTypes
 	case "sites":
