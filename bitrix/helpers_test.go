@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"log/slog"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/bitrix"
@@ -36,8 +35,13 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newPair(t testing.TB, sopts bitrixtest.Options, copts ...bitrix.Option) *pair {
-	t.Helper()
+// tb is what newPair needs; *testing.T, *testing.B and *rapid.T have it.
+type tb interface {
+	Fatal(args ...any)
+	Cleanup(func())
+}
+
+func newPair(t tb, sopts bitrixtest.Options, copts ...bitrix.Option) *pair {
 	clock := bitrixtest.NewClock(time.Time{})
 	if sopts.Clock == nil {
 		sopts.Clock = clock
