@@ -1,11 +1,13 @@
 package retailcrm
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -88,6 +90,25 @@ func (c *Client) Orders(ctx context.Context, f OrdersFilter) (*OrdersPage, error
 		return nil, err
 	}
 	return &r.OrdersPage, nil
+}
+
+// OrdersByID fetches the current state of the given orders, 100 ids per
+// request (pull calls it once per history page). Missing ids are skipped;
+// the result is in id order.
+func (c *Client) OrdersByID(ctx context.Context, ids []int64) ([]Order, error) {
+	uniq := slices.Clone(ids)
+	slices.Sort(uniq)
+	uniq = slices.Compact(uniq)
+	out := make([]Order, 0, len(uniq))
+	for chunk := range slices.Chunk(uniq, MaxOrderIDs) {
+		p, err := c.Orders(ctx, OrdersFilter{IDs: chunk, Limit: MaxOrderIDs})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Orders...)
+	}
+	slices.SortFunc(out, func(a, b Order) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 type orderResponse struct {

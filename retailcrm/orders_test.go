@@ -230,3 +230,23 @@ func TestReferencesAndAccountFromFake(t *testing.T) {
 	_, err = c.Statuses(ctx)
 	assertAPIError(t, err, http.StatusForbidden, "Access denied.", []error{retailcrm.ErrAuth}, nil)
 }
+
+func TestOrdersByID(t *testing.T) {
+	t.Parallel()
+	fake, c := newFake(t, retailcrmtest.Options{})
+	var ids []int64
+	for range 230 {
+		ids = append(ids, fake.CreateOrder(retailcrm.Order{}).ID)
+	}
+	ids = append(ids, ids[5], 99999) // a duplicate and a missing id
+	got, err := c.OrdersByID(context.Background(), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 230 || got[0].ID != 1 || got[229].ID != 230 {
+		t.Errorf("got %d orders", len(got))
+	}
+	if n := fake.Requests("/api/v5/orders"); n != 3 {
+		t.Errorf("requests = %d, want 3 (100 ids each)", n)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // transportError is a failure to get any answer: connection refused, reset,
@@ -90,6 +91,7 @@ func (c *Client) attempt(ctx context.Context, method, path string, query, form u
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -104,6 +106,13 @@ func (c *Client) attempt(ctx context.Context, method, path string, query, form u
 			return fmt.Errorf("retailcrm: %s: %w", endpoint, ctx.Err())
 		}
 		return &transportError{Endpoint: endpoint, Err: fmt.Errorf("reading body: %w", err)}
+	}
+	if c.log.Enabled(ctx, slog.LevelDebug) {
+		c.log.LogAttrs(ctx, slog.LevelDebug, "retailcrm: request",
+			slog.String("endpoint", endpoint),
+			slog.Int("status", resp.StatusCode),
+			slog.Int("bytes", len(data)),
+			slog.Duration("duration", time.Since(start)))
 	}
 	if len(data) > maxBodySize {
 		return &DecodeError{Endpoint: endpoint, HTTPStatus: resp.StatusCode,
