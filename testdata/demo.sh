@@ -1,19 +1,43 @@
 #!/bin/sh
-# make demo: show crmsync working on a fresh machine.
+# make demo: run crmsync against the bundled fake RetailCRM and Bitrix24
+# servers (bin/crmsync-sandbox) and show what it did.
 set -eu
 BIN=${BIN:-bin}
 DEMO_DIR=${DEMO_DIR:-$BIN/demo}
+bin=$(cd "$BIN" && pwd)
 rm -rf "$DEMO_DIR"
 mkdir -p "$DEMO_DIR"
-crmsync="$(cd "$BIN" && pwd)/crmsync"
+cd "$DEMO_DIR"
 
-echo "== $("$crmsync" version)"
-if [ ! -x "$BIN/crmsync-sandbox" ]; then
-	echo "== the fake-server sandbox is not built in this version; showing the local commands"
-	cd "$DEMO_DIR"
-	echo "== crmsync status (fresh database)"
-	"$crmsync" --db demo.db status
-	echo "== crmsync pull (the sync engine is not built yet in this version)"
-	"$crmsync" --db demo.db pull || echo "(exit code $?)"
-	exit 0
-fi
+"$bin/crmsync-sandbox" --config crmsync.yaml --db demo.db >sandbox.out 2>sandbox.err &
+sandbox=$!
+trap 'kill $sandbox 2>/dev/null || true' EXIT INT TERM
+i=0
+until [ -s crmsync.yaml ] && grep -q "are up" sandbox.err 2>/dev/null; do
+	i=$((i + 1))
+	if [ $i -gt 100 ]; then echo "sandbox did not start:"; cat sandbox.err; exit 1; fi
+	sleep 0.1
+done
+
+bold='' plain=''
+if [ -t 1 ]; then bold=$(printf '\033[1m') plain=$(printf '\033[0m'); fi
+say() { printf '\n%s%s%s\n' "$bold" "$*" "$plain"; }
+step() { say "\$ crmsync $*"; }
+# crmsync's own exit code is part of the show (3 = some orders parked).
+crm() { step "$@"; "$bin/crmsync" --config crmsync.yaml "$@" || echo "(exit code $?)"; }
+fakes() { kill -USR2 $sandbox; sleep 0.3; tail -n 3 sandbox.out | sed 's/^/    /'; }
+
+echo "$("$bin/crmsync" version)"
+sed 's/^crmsync-sandbox: /sandbox: /' sandbox.err
+crm check
+crm pull --dry-run --max-items 5
+crm pull
+echo "  what the fake Bitrix24 portal now holds:"; fakes
+crm pull
+say "(meanwhile managers in RetailCRM move some orders and take a new one)"
+kill -USR1 $sandbox; sleep 0.3; grep '^manager:' sandbox.out | sed 's/^/    /'
+crm pull --dry-run
+crm pull
+crm push
+crm status
+echo; echo "  the fake Bitrix24 portal at the end:"; fakes

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/viper"
+
+	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+	"github.com/crmsync/crmsync/sync/config"
+)
+
+func TestSeededShopIsRealisticAndRepeatable(t *testing.T) {
+	t.Parallel()
+	o := options{size: shopSize{Orders: 200, Customers: 80}, seed: 7, rate: 2, burst: 50}
+	a, b := start(o), start(o)
+	defer a.close()
+	defer b.close()
+	if a.summary != b.summary {
+		t.Errorf("same seed, different shops: %+v vs %+v", a.summary, b.summary)
+	}
+	s := a.summary
+	if s.Orders != 200 || s.Customers != 80 || s.RepeatCustomers < 10 || s.Cancelled == 0 || s.Returned == 0 || s.InBitrix < 3 {
+		t.Errorf("shop lacks variety: %+v", s)
+	}
+	if got := a.rc.OrderCount(); got != 200 {
+		t.Errorf("fake holds %d orders", got)
+	}
+	if got := len(a.bx.Contacts()); got != s.InBitrix {
+		t.Errorf("bitrix contacts %d, want %d", got, s.InBitrix)
+	}
+	o1, _ := a.rc.Order(1)
+	o2, _ := b.rc.Order(1)
+	if o1.Number != o2.Number || !o1.TotalSumm.Equal(o2.TotalSumm) || o1.Status != o2.Status {
+		t.Errorf("order 1 differs between runs: %+v vs %+v", o1, o2)
+	}
+}
+
+func TestConfigIsValidForCrmsync(t *testing.T) {
+	t.Parallel()
+	sb := start(options{size: shopSize{Orders: 5, Customers: 3}, seed: 1, rate: 2, burst: 50})
+	defer sb.close()
+	p := filepath.Join(t.TempDir(), "crmsync.yaml")
+	if err := os.WriteFile(p, []byte(sb.config("x.db")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(viper.New(), config.Options{File: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.RequireAPIs(); err != nil {
+		t.Fatal(err)
+	}
+	if stage, ok := cfg.Mapping.StageFor("delivering", "delivery"); !ok || stage != "EXECUTING" {
+		t.Errorf("delivery group not mapped: %q", stage)
+	}
+	if _, ok := cfg.Mapping.StageFor("awaiting-stock", "hold"); ok {
+		t.Error("the sandbox's unmapped status must stay unmapped: it shows parking")
+	}
+}
+
+func TestActivityWritesHistory(t *testing.T) {
+	t.Parallel()
+	rc := retailcrmtest.NewServer(retailcrmtest.Options{})
+	defer rc.Close()
+	bx := bitrixtest.New(bitrixtest.Options{})
+	defer bx.Close()
+	sh := &shop{rng: rand.New(rand.NewPCG(3, 4)), now: time.Now(), site: retailcrmtest.DefaultSite}
+	size := shopSize{Orders: 60, Customers: 20}
+	sh.seed(rc, bx, size)
+	before := rc.LastHistoryID()
+	done := sh.activity(rc, size)
+	if len(done) < 3 {
+		t.Fatalf("too little activity: %v", done)
+	}
+	if rc.LastHistoryID() <= before {
+		t.Error("activity wrote no history")
+	}
+	if rc.OrderCount() != 61 {
+		t.Errorf("no new order: %d", rc.OrderCount())
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	if code := run([]string{"--orders", "0"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "at least 1") {
+		t.Errorf("bad flags: %d %q", code, errb.String())
+	}
+	if code := run([]string{"--bogus"}, &out, &errb); code != 2 {
+		t.Errorf("unknown flag: %d", code)
+	}
+}
