@@ -82,6 +82,10 @@ func (c *Client) do(ctx context.Context, method string, body []byte, read bool, 
 			c.ops.observe(method, resp.Time)
 			return resp, nil
 		}
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Time != nil {
+			c.ops.observe(method, ae.Time)
+		}
 		if ctx.Err() != nil {
 			// Cancelled while the request was in flight: a write may have run.
 			if !read && !errors.Is(err, ErrQueryLimit) {
@@ -154,5 +158,9 @@ func (c *Client) once(ctx context.Context, method string, body []byte) (*Respons
 // retryableFailure: server errors, malformed bodies and transport failures
 // (including a per-request timeout); the caller decides by read/write.
 func retryableFailure(err error) bool {
+	var re *ResponseError
+	if errors.As(err, &re) && re.HTTPStatus >= 300 && re.HTTPStatus < 500 {
+		return false // an HTML 404/403 page: wrong address, not a passing fault
+	}
 	return errors.Is(err, ErrServer) || errors.Is(err, ErrBadResponse) || errors.Is(err, ErrTransport)
 }

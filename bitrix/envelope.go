@@ -163,7 +163,14 @@ func DecodeEnvelope(method string, status int, body []byte) (*Response, error) {
 	env.Result, env.Error, env.ErrorDescription = keys["result"], keys["error"], keys["error_description"]
 	env.Total, env.Next, env.Time = keys["total"], keys["next"], keys["time"]
 	if _, isErr := keys["error"]; isErr {
-		return nil, &APIError{HTTPStatus: status, Code: rawText(env.Error), Description: rawText(env.ErrorDescription), Method: method}
+		ae := &APIError{HTTPStatus: status, Code: rawText(env.Error), Description: rawText(env.ErrorDescription), Method: method}
+		if len(env.Time) > 0 {
+			var t Time
+			if t.UnmarshalJSON(env.Time) == nil {
+				ae.Time = &t
+			}
+		}
+		return nil, ae
 	}
 	if status >= 300 {
 		return nil, &ResponseError{HTTPStatus: status, Method: method, Reason: "error status without error envelope", Snippet: snippet(trimmed)}

@@ -50,6 +50,9 @@ type APIError struct {
 	Code        string // raw "error" value as text; may be "", a number or a sentence
 	Description string
 	Method      string
+	// Time is the envelope's time object when the error answer had one
+	// (a 429 carries the operating_reset_at to wait for).
+	Time *Time
 }
 
 func (e *APIError) Error() string {

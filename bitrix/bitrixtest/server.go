@@ -204,10 +204,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.stats.Requests++
 	s.stats.PerMethod[method]++
+	start := s.clock.Now()
 	if userID != itoa(s.opts.UserID) || secret != s.opts.Secret {
 		s.stats.Unauthorized++
+		t := s.timeObject(method, start, 0)
 		s.mu.Unlock()
-		writeJSON(w, 401, map[string]any{"error": "NO_AUTH_FOUND", "error_description": "Wrong authorization data"}, nil)
+		writeJSON(w, 401, map[string]any{"error": "NO_AUTH_FOUND", "error_description": "Wrong authorization data"}, t)
 		return
 	}
 	fault := s.pickFault(method)
@@ -219,11 +221,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.allow() {
 		s.stats.QueryLimit503++
+		t := s.timeObject(method, start, 0)
 		s.mu.Unlock()
-		writeJSON(w, 503, map[string]any{"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}, nil)
+		writeJSON(w, 503, map[string]any{"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}, t)
 		return
 	}
-	start := s.clock.Now()
 	if e := s.checkOperating(method); e != nil {
 		s.stats.OperationLimit429++
 		t := s.timeObject(method, start, 0)
