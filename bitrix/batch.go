@@ -75,14 +75,34 @@ func (b *Batch) Cmd(key string) (Cmd, bool) {
 	return c, ok
 }
 
-// refRe finds $result[key] references, literal or URL-encoded once.
-var refRe = regexp.MustCompile(`(?:\$|%24)result(?:_[a-z]+)?(?:\[|%5B)([^\]%&=]+)(?:\]|%5D)`)
+// refKeyRe extracts the command key of a Ref.
+var refKeyRe = regexp.MustCompile(`^\$result(?:_[a-z]+)?\[([^\]]+)\]`)
 
-// refsOf returns the command keys a query refers to.
-func refsOf(query string) []string {
+// refsOf returns the command keys that Ref values in params point to. Only
+// Ref values count: a customer's text that happens to look like a reference
+// is data, not a dependency.
+func refsOf(params map[string]any) []string {
 	var out []string
-	for _, m := range refRe.FindAllStringSubmatch(query, -1) {
-		out = append(out, m[1])
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case Ref:
+			if m := refKeyRe.FindStringSubmatch(string(x)); m != nil {
+				out = append(out, m[1])
+			}
+		case map[string]any:
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	norm, err := normalize(params)
+	if err == nil {
+		walk(norm)
 	}
 	return out
 }
@@ -109,7 +129,7 @@ func (b *Batch) plan(max int) ([][]string, map[string]string, error) {
 			return nil, nil, fmt.Errorf("command %q: %w", k, err)
 		}
 		queries[k] = q
-		for _, ref := range refsOf(q) {
+		for _, ref := range refsOf(b.cmds[k].Params) {
 			j, ok := index[ref]
 			if !ok || j == i {
 				return nil, nil, fmt.Errorf("%w: command %q refers to %q, which is not an earlier command of the batch", ErrInvalidBatch, k, ref)

@@ -298,3 +298,19 @@ func TestFakeBatchLimits(t *testing.T) {
 		t.Fatalf("%d %s", status, body)
 	}
 }
+
+// Text that merely looks like a reference is data: it creates no dependency
+// and does not stop the batch from being built.
+func TestBatchTextLookingLikeReference(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, bitrixtest.Options{})
+	b := bitrix.NewBatch(false)
+	mustAdd(t, b, "a", bitrix.AddCmd(bitrix.EntityDeal, bitrix.Fields{"COMMENTS": "price is $result[zz] today"}, nil))
+	res, err := p.c.Batch(context.Background(), b)
+	if err != nil || res.Get("a").Status != bitrix.Done {
+		t.Fatalf("%v", err)
+	}
+	if d := p.srv.Deals()[0]; d.Str("COMMENTS") != "price is $result[zz] today" {
+		t.Fatalf("%q", d.Str("COMMENTS"))
+	}
+}
