@@ -62,13 +62,14 @@ func (e *APIError) Error() string {
 		b.WriteString(e.Method)
 		b.WriteString(": ")
 	}
+	desc := htmlBreaks.Replace(e.Description)
 	switch {
-	case e.Code != "" && e.Description != "":
-		fmt.Fprintf(&b, "%s: %s", e.Code, e.Description)
+	case e.Code != "" && desc != "":
+		fmt.Fprintf(&b, "%s: %s", e.Code, desc)
 	case e.Code != "":
 		b.WriteString(e.Code)
-	case e.Description != "":
-		b.WriteString(e.Description)
+	case desc != "":
+		b.WriteString(desc)
 	default:
 		b.WriteString("unspecified error")
 	}
@@ -77,6 +78,9 @@ func (e *APIError) Error() string {
 	}
 	return b.String()
 }
+
+// htmlBreaks tidies descriptions such as "Task title is not specified<br>".
+var htmlBreaks = strings.NewReplacer("<br>", " ", "<br/>", " ", "<br />", " ")
 
 // Is reports whether the error belongs to target's class.
 func (e *APIError) Is(target error) bool {
