@@ -63,6 +63,9 @@ nothing. Exit 0 when everything is fine, 4 otherwise.`,
 				return err
 			}
 			rep := a.runChecks(cmd.Context(), cfg)
+			if err := cmd.Context().Err(); err != nil {
+				return fmt.Errorf("check: %w", err) // interrupted: the findings are incomplete
+			}
 			if opts.json {
 				if err := writeJSON(a.out, a.redactor, rep); err != nil {
 					return err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 
 	"github.com/crmsync/crmsync/bitrix"
@@ -38,12 +37,11 @@ var errParked = errors.New("finished, but some items were parked (see crmsync st
 func exitCode(err error, interrupted bool) int {
 	var ue *usageError
 	switch {
-	case err == nil && interrupted:
+	case interrupted:
+		// Whatever the run returned on its way out, a signal stopped it.
 		return exitInterrupted
 	case err == nil:
 		return exitOK
-	case interrupted && errors.Is(err, context.Canceled):
-		return exitInterrupted
 	case errors.As(err, &ue), errors.Is(err, errPending):
 		return exitUsage
 	case errors.Is(err, store.ErrLocked):
@@ -54,8 +52,6 @@ func exitCode(err error, interrupted bool) int {
 		return exitConfig
 	case errors.Is(err, errParked):
 		return exitParked
-	case interrupted:
-		return exitInterrupted
 	default:
 		return exitError
 	}
