@@ -120,8 +120,10 @@ func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.hc = hc
 // WithTimeout sets the per-request timeout (default 75 s).
 func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
 
-// WithRate sets the leaky bucket: drain in requests per second and burst.
-// A rate <= 0 disables client-side pacing.
+// WithRate sets the portal's leaky bucket: drain in requests per second and
+// block threshold (burst). The client paces at that drain and keeps 10% of
+// the burst (at least 2) unused so network jitter never tips the portal's
+// counter over. A rate <= 0 disables client-side pacing.
 func WithRate(perSecond float64, burst int) Option {
 	return func(c *config) { c.rate, c.burst = perSecond, burst }
 }
