@@ -164,6 +164,20 @@ func (c *Client) DealUserFieldAdd(ctx context.Context, fields Fields) (ID, error
 	return id, err
 }
 
+// UserFieldAddCmd builds crm.<entity>.userfield.add for deals, contacts or
+// leads; FIELD_NAME gets the UF_CRM_ prefix from the portal.
+func UserFieldAddCmd(e Entity, fields Fields) Cmd {
+	return Cmd{Method: "crm." + string(e) + ".userfield.add", Params: map[string]any{"fields": map[string]any(fields)}}
+}
+
+// UserFieldAdd creates a user field of a deal, contact or lead (CRM
+// administrators only).
+func (c *Client) UserFieldAdd(ctx context.Context, e Entity, fields Fields) (ID, error) {
+	var id ID
+	_, err := c.Run(ctx, UserFieldAddCmd(e, fields), &id)
+	return id, err
+}
+
 // ScopeCmd builds scope.
 func ScopeCmd() Cmd { return Cmd{Method: "scope", Params: map[string]any{}} }
 

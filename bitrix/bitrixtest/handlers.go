@@ -21,8 +21,6 @@ func init() {
 		"im.notify.system.add":      (*Server).notifyAdd,
 		"im.notify.personal.add":    (*Server).notifyAdd,
 		"bizproc.workflow.start":    (*Server).workflowStart,
-		"crm.deal.userfield.list":   (*Server).userFieldList,
-		"crm.deal.userfield.add":    (*Server).userFieldAdd,
 		"scope":                     (*Server).scope,
 	}
 	for _, kind := range []string{"deal", "contact", "lead"} {
@@ -32,6 +30,8 @@ func init() {
 		handlers["crm."+k+".get"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.entityGet(k, p) }
 		handlers["crm."+k+".list"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.entityList(k, p) }
 		handlers["crm."+k+".fields"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.entityFields(k) }
+		handlers["crm."+k+".userfield.list"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.userFieldList(k, p) }
+		handlers["crm."+k+".userfield.add"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.userFieldAdd(k, p) }
 	}
 }
 
@@ -481,12 +481,12 @@ func (s *Server) workflowStart(p map[string]any) (*result, *apiErr) {
 	return ok(wf.ID)
 }
 
-func (s *Server) userFieldList(p map[string]any) (*result, *apiErr) {
+func (s *Server) userFieldList(kind string, p map[string]any) (*result, *apiErr) {
 	fv, _ := getCI(p, "filter")
 	filter := asMap(fv)
 	var out []any
 	for _, uf := range s.data.userFields {
-		if uf.EntityID != "CRM_DEAL" {
+		if uf.EntityID != ufEntity(kind) {
 			continue
 		}
 		g := func(f string) []string {
@@ -520,7 +520,7 @@ func (s *Server) userFieldList(p map[string]any) (*result, *apiErr) {
 	return &result{value: out, total: len(out), hasTot: true}, nil
 }
 
-func (s *Server) userFieldAdd(p map[string]any) (*result, *apiErr) {
+func (s *Server) userFieldAdd(kind string, p map[string]any) (*result, *apiErr) {
 	fv, _ := getCI(p, "fields")
 	fields := asMap(fv)
 	name := strings.ToUpper(Str(fields["FIELD_NAME"]))
@@ -536,10 +536,10 @@ func (s *Server) userFieldAdd(p map[string]any) (*result, *apiErr) {
 			return nil, codeErr(400, "ERROR_CORE", "Invalid field name")
 		}
 	}
-	if s.data.userField("deal", name) != nil {
+	if s.data.userField(kind, name) != nil {
 		return nil, codeErr(400, "ERROR_CORE", "Field already exists")
 	}
-	return ok(s.data.addUserField("CRM_DEAL", name, typ, truthy(fields["MULTIPLE"])))
+	return ok(s.data.addUserField(ufEntity(kind), name, typ, truthy(fields["MULTIPLE"])))
 }
 
 func (s *Server) scope(map[string]any) (*result, *apiErr) {
