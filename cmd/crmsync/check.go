@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,26 +13,46 @@ import (
 
 type checkOptions struct {
 	json bool
+	fix  bool
+	init bool
 }
 
 // finding is one line of the check report.
 type finding struct {
 	Check  string `json:"check"`
-	Status string `json:"status"` // ok, warn, fail
+	Status string `json:"status"` // ok, warn, fail, fixed
 	Detail string `json:"detail"`
 	Fix    string `json:"fix,omitempty"`
 }
 
+// The JSON document of `check --json`; fields are only ever added.
 type checkReport struct {
 	OK       bool      `json:"ok"`
 	Findings []finding `json:"findings"`
 }
 
+const (
+	checkOK    = "ok"
+	checkWarn  = "warn"
+	checkFail  = "fail"
+	checkFixed = "fixed"
+)
+
 func (r *checkReport) add(check, status, detail, fix string) {
 	r.Findings = append(r.Findings, finding{Check: check, Status: status, Detail: detail, Fix: fix})
-	if status == "fail" {
+	if status == checkFail {
 		r.OK = false
 	}
+}
+
+func (r *checkReport) failures() int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.Status == checkFail {
+			n++
+		}
+	}
+	return n
 }
 
 // errCheckFailed makes check exit 4 after printing its report.
@@ -42,28 +61,42 @@ type errCheckFailed struct{ n int }
 func (e *errCheckFailed) Error() string { return fmt.Sprintf("check: %d problem(s) found", e.n) }
 func (e *errCheckFailed) Unwrap() error { return config.ErrInvalid }
 
-// RetailCRM scopes crmsync cannot work without.
-func requiredScopes() []string { return []string{"order_read", "order_write", "reference_read"} }
-
 func (a *app) checkCmd() *cobra.Command {
 	opts := &checkOptions{}
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Validate the configuration and reach both APIs",
 		Long: `check validates crmsync.yaml and the environment, then reaches RetailCRM and
-Bitrix24 with the configured credentials and reports, each with a fix: the API
-key's scopes, the account's time zone, and the webhook's scopes. It writes
-nothing. Exit 0 when everything is fine, 4 otherwise.`,
+Bitrix24 with the configured credentials and reports, each with a fix:
+  - the API key's scopes and store access, the account's time zone;
+  - RetailCRM statuses that no mapping covers, and mapping entries that name
+    statuses, groups or stores RetailCRM does not have;
+  - the webhook's scopes (crm, plus task, im or bizproc when rules or alerts
+    use them), the funnel, mapped stages missing from it, sources;
+  - fields named in mapping.deal_fields / contact_fields that do not exist.
+With --fix it creates the missing UF_CRM_* user fields the mapping needs.
+With --init it prints a starter configuration whose status mapping is derived
+from both live dictionaries (RetailCRM status groups → Bitrix24 stage
+semantics). It writes nothing else. Exit 0 when everything is fine, 4 otherwise.`,
 		Example: `  crmsync check
-  crmsync --config /etc/crmsync/shop.yaml check`,
+  crmsync check --fix
+  CRMSYNC_RETAILCRM_URL=https://shop.retailcrm.ru CRMSYNC_RETAILCRM_API_KEY=... \
+    CRMSYNC_BITRIX_WEBHOOK_URL=https://shop.bitrix24.ru/rest/1/.../ crmsync check --init > crmsync.yaml`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.init && opts.fix {
+				return &usageError{err: fmt.Errorf("check: --init and --fix do not go together")}
+			}
 			cfg, err := a.config(true)
 			if err != nil {
 				return err
 			}
-			rep := a.runChecks(cmd.Context(), cfg)
-			if err := cmd.Context().Err(); err != nil {
+			ctx := cmd.Context()
+			if opts.init {
+				return a.checkInit(ctx, cfg)
+			}
+			rep := a.runChecks(ctx, cfg, opts.fix)
+			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("check: %w", err) // interrupted: the findings are incomplete
 			}
 			if opts.json {
@@ -78,115 +111,40 @@ nothing. Exit 0 when everything is fine, 4 otherwise.`,
 				}
 			}
 			if !rep.OK {
-				n := 0
-				for _, f := range rep.Findings {
-					if f.Status == "fail" {
-						n++
-					}
-				}
-				return &errCheckFailed{n: n}
+				return &errCheckFailed{n: rep.failures()}
 			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&opts.json, "json", false, "print the findings as JSON")
+	cmd.Flags().BoolVar(&opts.fix, "fix", false, "create missing UF_CRM_* user fields named in mapping.deal_fields and mapping.contact_fields")
+	cmd.Flags().BoolVar(&opts.init, "init", false, "print a starter configuration derived from both live dictionaries")
 	return cmd
 }
 
-func (a *app) runChecks(ctx context.Context, cfg *config.Config) *checkReport {
+func (a *app) runChecks(ctx context.Context, cfg *config.Config, fix bool) *checkReport {
 	rep := &checkReport{OK: true, Findings: []finding{}}
 	file := cfg.File
 	if file == "" {
 		file = "environment only"
 	}
-	rep.add("config", "ok", "configuration is valid ("+file+")", "")
-
-	rc, err := a.newRetailCRM(cfg, interactive)
-	if err != nil {
-		rep.add("retailcrm", "fail", err.Error(), "fix retailcrm.url and retailcrm.api_key")
-	} else {
-		creds, err := rc.Credentials(ctx)
-		if err != nil {
-			rep.add("retailcrm.credentials", "fail", err.Error(), "check retailcrm.url and that retailcrm.api_key is active")
-		} else {
-			var missing []string
-			for _, s := range requiredScopes() {
-				if !slices.Contains(creds.Scopes, s) {
-					missing = append(missing, s)
-				}
-			}
-			if len(missing) > 0 {
-				rep.add("retailcrm.scopes", "fail", "the API key lacks "+strings.Join(missing, ", "),
-					"in RetailCRM: Settings → Integration → API keys, allow "+strings.Join(missing, ", "))
-			} else {
-				rep.add("retailcrm.scopes", "ok", "the API key has "+strings.Join(requiredScopes(), ", "), "")
-			}
-		}
-		settings, err := rc.Settings(ctx)
-		switch {
-		case err != nil:
-			rep.add("retailcrm.timezone", "warn", "cannot read /api/v5/settings: "+err.Error(), "dates are read in UTC until the settings are readable")
-		default:
-			if _, lerr := settings.Location(); lerr != nil {
-				rep.add("retailcrm.timezone", "warn", lerr.Error(), "")
-			} else {
-				rep.add("retailcrm.timezone", "ok", "account time zone "+settings.Timezone, "")
-			}
-		}
-	}
-
-	bx, err := a.newBitrix(cfg, interactive)
-	if err != nil {
-		rep.add("bitrix", "fail", err.Error(), "fix bitrix.webhook_url")
-		return rep
-	}
-	scopes, err := bx.Scope(ctx)
-	if err != nil {
-		rep.add("bitrix.webhook", "fail", err.Error(), "check bitrix.webhook_url; an administrator who edits a webhook regenerates its secret")
-		return rep
-	}
-	need := []string{"crm"}
-	for _, r := range cfg.Rules {
-		for action := range r.Do {
-			switch action {
-			case "task":
-				need = append(need, "task")
-			case "notify":
-				need = append(need, "im")
-			case "workflow":
-				need = append(need, "bizproc")
-			}
-		}
-	}
-	if len(cfg.Alerts.NotifyUserIDs) > 0 {
-		need = append(need, "im")
-	}
-	slices.Sort(need)
-	need = slices.Compact(need)
-	var missing []string
-	for _, s := range need {
-		if !slices.Contains(scopes, s) {
-			missing = append(missing, s)
-		}
-	}
-	if len(missing) > 0 {
-		rep.add("bitrix.scopes", "fail", "the webhook lacks the scope(s) "+strings.Join(missing, ", "),
-			"in Bitrix24: Developer resources → Inbound webhook, tick "+strings.Join(missing, ", "))
-	} else {
-		rep.add("bitrix.scopes", "ok", "the webhook has "+strings.Join(need, ", "), "")
-	}
+	rep.add("config", checkOK, "configuration is valid ("+file+")", "")
+	a.checkRetailCRM(ctx, cfg, rep)
+	a.checkBitrix(ctx, cfg, rep, fix)
 	return rep
 }
 
 func writeCheckText(w io.Writer, rep *checkReport) {
+	marks := map[string]string{checkOK: "ok  ", checkWarn: "WARN", checkFail: "FAIL", checkFixed: "FIX "}
 	for _, f := range rep.Findings {
-		mark := map[string]string{"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}[f.Status]
-		fmt.Fprintf(w, "%s %-22s %s\n", mark, f.Check, f.Detail)
+		fmt.Fprintf(w, "%s %-22s %s\n", marks[f.Status], f.Check, f.Detail)
 		if f.Fix != "" {
 			fmt.Fprintf(w, "     %-22s fix: %s\n", "", f.Fix)
 		}
 	}
 	if rep.OK {
 		fmt.Fprintln(w, "everything needed is in place")
+	} else {
+		fmt.Fprintf(w, "%d problem(s) to fix before syncing\n", rep.failures())
 	}
 }

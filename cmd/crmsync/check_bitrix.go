@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/sync/config"
+)
+
+func (a *app) checkBitrix(ctx context.Context, cfg *config.Config, rep *checkReport, fix bool) {
+	bx, err := a.newBitrix(cfg, interactive)
+	if err != nil {
+		rep.add("bitrix", checkFail, err.Error(), "fix bitrix.webhook_url")
+		return
+	}
+	var scopes []string
+	resp, err := bx.Run(ctx, bitrix.ScopeCmd(), &scopes)
+	if err != nil {
+		rep.add("bitrix.webhook", checkFail, err.Error(), "check bitrix.webhook_url; an administrator who edits a webhook regenerates its secret")
+		return
+	}
+	if off := portalOffset(resp.Time); off != "" {
+		rep.add("bitrix.timezone", checkOK, "portal time zone UTC"+off+" (stage history times are read with it)", "")
+	}
+	need := neededScopes(cfg)
+	var missing []string
+	for _, s := range need {
+		if !slices.Contains(scopes, s) {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		rep.add("bitrix.scopes", checkFail, "the webhook lacks the scope(s) "+strings.Join(missing, ", "),
+			"in Bitrix24: Developer resources → Inbound webhook, tick "+strings.Join(missing, ", "))
+	} else {
+		rep.add("bitrix.scopes", checkOK, "the webhook has "+strings.Join(need, ", "), "")
+	}
+	if !slices.Contains(scopes, "crm") {
+		return
+	}
+	checkStages(ctx, bx, cfg, rep)
+	checkSources(ctx, bx, cfg, rep)
+	checkFields(ctx, bx, cfg, rep, fix)
+}
+
+// neededScopes are the webhook scopes the configuration uses.
+func neededScopes(cfg *config.Config) []string {
+	need := []string{"crm"}
+	for _, r := range cfg.Rules {
+		for action := range r.Do {
+			switch action {
+			case "task":
+				need = append(need, "task")
+			case "notify":
+				need = append(need, "im")
+			case "workflow":
+				need = append(need, "bizproc")
+			}
+		}
+	}
+	if len(cfg.Alerts.NotifyUserIDs) > 0 {
+		need = append(need, "im")
+	}
+	slices.Sort(need)
+	return slices.Compact(need)
+}
+
+// stageDirectory is the crm.status ENTITY_ID of the configured entity's
+// stages.
+func stageDirectory(cfg *config.Config) string {
+	if cfg.Bitrix.Entity == config.EntityLead {
+		return "STATUS"
+	}
+	return bitrix.DealStageEntityID(bitrix.ID(cfg.Bitrix.CategoryID))
+}
+
+func checkStages(ctx context.Context, bx *bitrix.Client, cfg *config.Config, rep *checkReport) {
+	if cfg.Bitrix.Entity == config.EntityDeal && cfg.Bitrix.CategoryID > 0 {
+		cats, err := bx.CategoryList(ctx, 2)
+		if err != nil {
+			rep.add("bitrix.funnel", checkFail, err.Error(), "")
+			return
+		}
+		if !slices.ContainsFunc(cats, func(c bitrix.Category) bool { return int(c.ID) == cfg.Bitrix.CategoryID }) {
+			rep.add("bitrix.funnel", checkFail, fmt.Sprintf("bitrix.category_id %d: the portal has no such deal funnel", cfg.Bitrix.CategoryID),
+				"use a funnel id from CRM → Deals → funnels, or 0 for the default funnel")
+			return
+		}
+	}
+	dir := stageDirectory(cfg)
+	rows, err := bx.StatusList(ctx, map[string]any{"ENTITY_ID": dir})
+	if err != nil {
+		rep.add("bitrix.stages", checkFail, err.Error(), "")
+		return
+	}
+	have := map[string]bool{}
+	for _, r := range rows {
+		have[r.StatusID] = true
+	}
+	var missing []string
+	for _, key := range sortedKeys(cfg.Mapping.Statuses) {
+		if st := cfg.Mapping.Statuses[key]; !have[st] {
+			missing = append(missing, key+" → "+st)
+		}
+	}
+	for _, st := range sortedKeys(cfg.Mapping.Stages) {
+		if !have[st] {
+			missing = append(missing, "stages."+st)
+		}
+	}
+	if len(missing) > 0 {
+		ids := make([]string, 0, len(rows))
+		for _, r := range rows {
+			ids = append(ids, r.StatusID)
+		}
+		rep.add("bitrix.stages", checkFail, "mapped stages missing from "+dir+": "+strings.Join(missing, ", "),
+			"use stage ids of this funnel: "+strings.Join(ids, ", "))
+	} else {
+		rep.add("bitrix.stages", checkOK, fmt.Sprintf("every mapped stage exists in %s (%d stages)", dir, len(rows)), "")
+	}
+}
+
+func checkSources(ctx context.Context, bx *bitrix.Client, cfg *config.Config, rep *checkReport) {
+	if len(cfg.Mapping.OrderMethods) == 0 {
+		return
+	}
+	rows, err := bx.StatusList(ctx, map[string]any{"ENTITY_ID": "SOURCE"})
+	if err != nil {
+		rep.add("bitrix.sources", checkWarn, err.Error(), "")
+		return
+	}
+	have := map[string]bool{}
+	for _, r := range rows {
+		have[r.StatusID] = true
+	}
+	var missing []string
+	for _, m := range sortedKeys(cfg.Mapping.OrderMethods) {
+		if src := cfg.Mapping.OrderMethods[m]; !have[src] {
+			missing = append(missing, m+" → "+src)
+		}
+	}
+	if len(missing) > 0 {
+		rep.add("bitrix.sources", checkWarn, "mapping.order_methods names sources the portal does not list: "+strings.Join(missing, ", "),
+			"use SOURCE ids from CRM settings → Sources")
+	} else {
+		rep.add("bitrix.sources", checkOK, "every mapped source exists", "")
+	}
+}
+
+// checkFields reports mapped fields the portal lacks; with fix it creates
+// the missing UF_CRM_* ones as string fields.
+func checkFields(ctx context.Context, bx *bitrix.Client, cfg *config.Config, rep *checkReport, fix bool) {
+	owner := bitrix.EntityDeal
+	if cfg.Bitrix.Entity == config.EntityLead {
+		owner = bitrix.EntityLead
+	}
+	for _, part := range []struct {
+		entity bitrix.Entity
+		key    string
+		fields map[string]string
+	}{
+		{owner, "mapping.deal_fields", cfg.Mapping.DealFields},
+		{bitrix.EntityContact, "mapping.contact_fields", cfg.Mapping.ContactFields},
+	} {
+		if len(part.fields) == 0 {
+			continue
+		}
+		existing, err := bx.Fields(ctx, part.entity)
+		if err != nil {
+			rep.add(part.key, checkFail, err.Error(), "")
+			continue
+		}
+		var missing []string
+		for _, f := range sortedKeys(part.fields) {
+			if _, ok := existing[f]; !ok {
+				missing = append(missing, f)
+			}
+		}
+		if len(missing) == 0 {
+			rep.add(part.key, checkOK, fmt.Sprintf("every mapped %s field exists", part.entity), "")
+			continue
+		}
+		var creatable, impossible []string
+		for _, f := range missing {
+			if strings.HasPrefix(f, "UF_CRM_") {
+				creatable = append(creatable, f)
+			} else {
+				impossible = append(impossible, f)
+			}
+		}
+		if len(impossible) > 0 {
+			rep.add(part.key, checkFail, fmt.Sprintf("the %s has no field(s) %s", part.entity, strings.Join(impossible, ", ")),
+				"fix the names (Bitrix24 ignores unknown fields silently)")
+		}
+		if len(creatable) == 0 {
+			continue
+		}
+		if !fix {
+			rep.add(part.key, checkFail, fmt.Sprintf("the %s user field(s) %s do not exist", part.entity, strings.Join(creatable, ", ")),
+				"run crmsync check --fix to create them (needs a CRM administrator's webhook)")
+			continue
+		}
+		for _, f := range creatable {
+			_, err := bx.UserFieldAdd(ctx, part.entity, bitrix.Fields{
+				"FIELD_NAME": strings.TrimPrefix(f, "UF_CRM_"), "USER_TYPE_ID": "string",
+				"LABEL": "RetailCRM: " + part.fields[f], "XML_ID": "crmsync_" + strings.ToLower(f),
+			})
+			if err != nil {
+				rep.add(part.key, checkFail, fmt.Sprintf("creating %s %s: %v", part.entity, f, err), "create it by hand in CRM settings → fields")
+			} else {
+				rep.add(part.key, checkFixed, fmt.Sprintf("created the %s user field %s", part.entity, f), "")
+			}
+		}
+	}
+}
+
+// portalOffset reads the portal's UTC offset from a response's time object.
+func portalOffset(t *bitrix.Time) string {
+	if t == nil || t.DateStart == "" {
+		return ""
+	}
+	ts, err := time.Parse(time.RFC3339, t.DateStart)
+	if err != nil {
+		return ""
+	}
+	return ts.Format("-07:00")
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/sync/config"
+)
+
+// RetailCRM scopes crmsync cannot work without.
+func requiredScopes() []string { return []string{"order_read", "order_write", "reference_read"} }
+
+func (a *app) checkRetailCRM(ctx context.Context, cfg *config.Config, rep *checkReport) {
+	rc, err := a.newRetailCRM(cfg, interactive)
+	if err != nil {
+		rep.add("retailcrm", checkFail, err.Error(), "fix retailcrm.url and retailcrm.api_key")
+		return
+	}
+	creds, err := rc.Credentials(ctx)
+	if err != nil {
+		rep.add("retailcrm.credentials", checkFail, err.Error(), "check retailcrm.url and that retailcrm.api_key is active")
+		return
+	}
+	if missing := creds.MissingScopes(requiredScopes()...); len(missing) > 0 {
+		rep.add("retailcrm.scopes", checkFail, "the API key lacks "+strings.Join(missing, ", "),
+			"in RetailCRM: Settings → Integration → API keys, allow "+strings.Join(missing, ", "))
+	} else {
+		rep.add("retailcrm.scopes", checkOK, "the API key has "+strings.Join(requiredScopes(), ", "), "")
+	}
+
+	settings, err := rc.Settings(ctx)
+	if err != nil {
+		rep.add("retailcrm.timezone", checkWarn, "cannot read /api/v5/settings: "+err.Error(), "allow the key to read settings; until then dates are read in UTC")
+	} else if _, lerr := settings.Location(); lerr != nil {
+		rep.add("retailcrm.timezone", checkWarn, lerr.Error(), "")
+	} else {
+		rep.add("retailcrm.timezone", checkOK, "account time zone "+settings.Timezone, "")
+	}
+
+	if len(cfg.RetailCRM.Sites) > 0 {
+		checkSites(ctx, rc, creds, cfg, rep)
+	}
+	if !creds.HasScope("reference_read") {
+		return // the dictionaries below need it; already reported
+	}
+	checkStatuses(ctx, rc, cfg, rep)
+	if len(cfg.Mapping.OrderMethods) > 0 {
+		methods, err := rc.OrderMethods(ctx)
+		if err != nil {
+			rep.add("retailcrm.order_methods", checkFail, err.Error(), "")
+		} else {
+			var unknown []string
+			for _, m := range sortedKeys(cfg.Mapping.OrderMethods) {
+				if _, ok := methods[m]; !ok {
+					unknown = append(unknown, m)
+				}
+			}
+			if len(unknown) > 0 {
+				rep.add("retailcrm.order_methods", checkWarn, "mapping.order_methods names methods RetailCRM does not have: "+strings.Join(unknown, ", "),
+					"use codes from RetailCRM: Settings → Order methods ("+strings.Join(sortedKeys(methods), ", ")+")")
+			}
+		}
+	}
+}
+
+func checkSites(ctx context.Context, rc *retailcrm.Client, creds *retailcrm.Credentials, cfg *config.Config, rep *checkReport) {
+	sites, err := rc.Sites(ctx)
+	if err != nil {
+		rep.add("retailcrm.sites", checkFail, err.Error(), "")
+		return
+	}
+	var unknown, denied []string
+	for _, s := range cfg.RetailCRM.Sites {
+		if _, ok := sites[s]; !ok {
+			unknown = append(unknown, s)
+		} else if creds.SiteAccess == retailcrm.SiteAccessSelective && !slices.Contains(creds.SitesAvailable, s) {
+			denied = append(denied, s)
+		}
+	}
+	switch {
+	case len(unknown) > 0:
+		rep.add("retailcrm.sites", checkFail, "retailcrm.sites names stores RetailCRM does not have: "+strings.Join(unknown, ", "),
+			"use store codes from: "+strings.Join(sortedKeys(sites), ", "))
+	case len(denied) > 0:
+		rep.add("retailcrm.sites", checkFail, "the API key may not read the stores "+strings.Join(denied, ", "),
+			"give the key access to them, or remove them from retailcrm.sites")
+	default:
+		rep.add("retailcrm.sites", checkOK, "stores "+strings.Join(cfg.RetailCRM.Sites, ", ")+" exist and are readable", "")
+	}
+}
+
+// checkStatuses reports active statuses no mapping covers, and mapping keys
+// that name statuses or groups RetailCRM does not have.
+func checkStatuses(ctx context.Context, rc *retailcrm.Client, cfg *config.Config, rep *checkReport) {
+	statuses, err := rc.Statuses(ctx)
+	if err != nil {
+		rep.add("retailcrm.statuses", checkFail, err.Error(), "")
+		return
+	}
+	groups, err := rc.StatusGroups(ctx)
+	if err != nil {
+		rep.add("retailcrm.statuses", checkFail, err.Error(), "")
+		return
+	}
+	var unmapped []string
+	for _, code := range sortedKeys(statuses) {
+		st := statuses[code]
+		if !st.Active {
+			continue
+		}
+		if _, ok := cfg.Mapping.StageFor(code, st.Group); !ok {
+			unmapped = append(unmapped, fmt.Sprintf("%s (group %s)", code, st.Group))
+		}
+	}
+	if len(unmapped) > 0 {
+		rep.add("mapping.statuses", checkFail, "no stage for the RetailCRM status(es) "+strings.Join(unmapped, ", ")+"; orders in them would be parked",
+			"add them, or their group as group:<code>, to mapping.statuses")
+	} else {
+		rep.add("mapping.statuses", checkOK, fmt.Sprintf("all %d active RetailCRM statuses map to a stage", countActive(statuses)), "")
+	}
+	var unknown []string
+	for _, key := range sortedKeys(cfg.Mapping.Statuses) {
+		if g, ok := strings.CutPrefix(key, "group:"); ok {
+			if _, ok := groups[g]; !ok {
+				unknown = append(unknown, key)
+			}
+		} else if _, ok := statuses[key]; !ok {
+			unknown = append(unknown, key)
+		}
+	}
+	for _, stage := range sortedKeys(cfg.Mapping.Stages) {
+		if _, ok := statuses[cfg.Mapping.Stages[stage]]; !ok {
+			unknown = append(unknown, "stages."+stage+" → "+cfg.Mapping.Stages[stage])
+		}
+	}
+	if len(unknown) > 0 {
+		rep.add("mapping.statuses", checkFail, "the mapping names statuses or groups RetailCRM does not have: "+strings.Join(unknown, ", "),
+			"status codes are case-sensitive; RetailCRM has groups "+strings.Join(sortedKeys(groups), ", "))
+	}
+}
+
+func countActive(statuses map[string]retailcrm.Status) int {
+	n := 0
+	for _, s := range statuses {
+		if s.Active {
+			n++
+		}
+	}
+	return n
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/viper"
+
+	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+	"github.com/crmsync/crmsync/sync/config"
+)
+
+// fakes are both fake services for one test.
+type fakes struct {
+	rc *retailcrmtest.Server
+	bx *bitrixtest.Server
+}
+
+func newFakes(t *testing.T, rcOpts retailcrmtest.Options, bxOpts bitrixtest.Options) fakes {
+	t.Helper()
+	bxOpts.Unlimited = true
+	return fakes{rc: retailcrmtest.New(t, rcOpts), bx: bitrixtest.NewT(t, bxOpts)}
+}
+
+// fullMapping covers every status group of the fake RetailCRM.
+const fullMapping = `mapping:
+  statuses:
+    new: NEW
+    group:approval: PREPARATION
+    group:assembling: PREPAYMENT_INVOICE
+    group:delivery: EXECUTING
+    group:complete: WON
+    group:cancel: LOSE
+`
+
+func (f fakes) config(extra string) string {
+	return fmt.Sprintf("retailcrm:\n  url: %s\n  api_key: %s\nbitrix:\n  webhook_url: %s\n", f.rc.URL(), f.rc.APIKey(), f.bx.WebhookURL()) + extra
+}
+
+func checkJSON(t *testing.T, r result) checkReport {
+	t.Helper()
+	var rep checkReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("check --json: %v\n%s\n%s", err, r.stdout, r.stderr)
+	}
+	return rep
+}
+
+func findingOf(rep checkReport, check string) []finding {
+	var out []finding
+	for _, f := range rep.Findings {
+		if f.Check == check {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func TestCheckAllGood(t *testing.T) {
+	t.Parallel()
+	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, f.config(fullMapping+"  order_methods:\n    phone: CALL\n"))
+	r := runInProcess(t, "--config", cfg, "check")
+	r.mustCode(t, exitOK)
+	for _, want := range []string{"retailcrm.scopes", "account time zone Europe/Moscow", "all 9 active RetailCRM statuses map to a stage",
+		"bitrix.scopes", "every mapped stage exists in DEAL_STAGE", "everything needed is in place"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("check output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	rep := checkJSON(t, runInProcess(t, "--config", cfg, "check", "--json"))
+	if !rep.OK || len(rep.Findings) < 6 {
+		t.Errorf("report %+v", rep)
+	}
+}
+
+func TestCheckFindsProblems(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		rcOpts retailcrmtest.Options
+		bxOpts bitrixtest.Options
+		extra  string
+		check  string
+		want   string
+	}{
+		{"key lacks a scope", retailcrmtest.Options{Scopes: []string{"order_read", "reference_read"}}, bitrixtest.Options{}, fullMapping,
+			"retailcrm.scopes", "the API key lacks order_write"},
+		{"webhook lacks a scope", retailcrmtest.Options{}, bitrixtest.Options{Scopes: []string{"crm"}}, fullMapping + "alerts:\n  notify_user_ids: [1]\n",
+			"bitrix.scopes", "the webhook lacks the scope(s) im"},
+		{"unmapped statuses", retailcrmtest.Options{}, bitrixtest.Options{}, "",
+			"mapping.statuses", "no stage for the RetailCRM status(es) assembling (group assembling)"},
+		{"mapping names an unknown status", retailcrmtest.Options{}, bitrixtest.Options{}, fullMapping + "    Complete: WON\n",
+			"mapping.statuses", "names statuses or groups RetailCRM does not have: Complete"},
+		{"stage missing from funnel", retailcrmtest.Options{}, bitrixtest.Options{}, strings.Replace(fullMapping, "new: NEW", "new: UC_NOPE", 1),
+			"bitrix.stages", "mapped stages missing from DEAL_STAGE: new → UC_NOPE"},
+		{"funnel missing", retailcrmtest.Options{}, bitrixtest.Options{}, "",
+			"bitrix.funnel", "bitrix.category_id 7: the portal has no such deal funnel"},
+		{"standard field misspelt", retailcrmtest.Options{}, bitrixtest.Options{}, fullMapping + "  deal_fields:\n    COMMENTZ: customerComment\n",
+			"mapping.deal_fields", "the deal has no field(s) COMMENTZ"},
+		{"user field missing", retailcrmtest.Options{}, bitrixtest.Options{}, fullMapping + "  deal_fields:\n    UF_CRM_DELIVERY: delivery.code\n",
+			"mapping.deal_fields", "run crmsync check --fix"},
+		{"unknown store", retailcrmtest.Options{}, bitrixtest.Options{}, "",
+			"retailcrm.sites", "names stores RetailCRM does not have: outlet"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakes(t, tt.rcOpts, tt.bxOpts)
+			body := f.config(tt.extra)
+			switch tt.name {
+			case "funnel missing":
+				body = strings.Replace(body, "bitrix:\n", "bitrix:\n  category_id: 7\n", 1) + "mapping:\n  statuses:\n    group:new: C7:NEW\n"
+			case "unknown store":
+				body = strings.Replace(body, "retailcrm:\n", "retailcrm:\n  sites: [outlet]\n", 1) + fullMapping
+			}
+			cfg := writeConfig(t, t.TempDir(), body)
+			r := runInProcess(t, "--config", cfg, "check", "--json")
+			r.mustCode(t, exitConfig)
+			rep := checkJSON(t, r)
+			found := false
+			for _, fd := range findingOf(rep, tt.check) {
+				if fd.Status == checkFail && strings.Contains(fd.Detail+" "+fd.Fix, tt.want) {
+					found = true
+				}
+			}
+			if !found || rep.OK {
+				t.Errorf("no failing %s finding with %q in %+v", tt.check, tt.want, rep.Findings)
+			}
+		})
+	}
+}
+
+func TestCheckFixCreatesUserFields(t *testing.T) {
+	t.Parallel()
+	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	cfg := writeConfig(t, t.TempDir(), f.config(fullMapping+"  deal_fields:\n    UF_CRM_DELIVERY: delivery.code\n  contact_fields:\n    UF_CRM_RCRM_ID: customer.id\n"))
+	runInProcess(t, "--config", cfg, "check").mustCode(t, exitConfig)
+	r := runInProcess(t, "--config", cfg, "check", "--fix")
+	r.mustCode(t, exitOK)
+	if !strings.Contains(r.stdout, "created the deal user field UF_CRM_DELIVERY") || !strings.Contains(r.stdout, "created the contact user field UF_CRM_RCRM_ID") {
+		t.Errorf("--fix output:\n%s", r.stdout)
+	}
+	runInProcess(t, "--config", cfg, "check").mustCode(t, exitOK)
+}
+
+func TestCheckInitWritesAWorkingConfig(t *testing.T) {
+	t.Parallel()
+	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	dir := t.TempDir()
+	r := runInProcess(t, "--config", writeConfig(t, dir, f.config("")), "check", "--init")
+	r.mustCode(t, exitOK)
+	if strings.Contains(r.stdout, f.rc.APIKey()) || strings.Contains(r.stdout, f.bx.Secret()) {
+		t.Fatalf("--init printed a secret:\n%s", r.stdout)
+	}
+	for _, want := range []string{"group:complete: WON", "group:cancel: LOSE", "group:new: NEW", `"phone": CALL`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("--init lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	// Filled in with the secrets, the generated file passes check.
+	generated := strings.Replace(r.stdout, `api_key: ""`, "api_key: "+f.rc.APIKey(), 1)
+	generated = strings.Replace(generated, `webhook_url: ""`, "webhook_url: "+f.bx.WebhookURL(), 1)
+	p := filepath.Join(dir, "generated.yaml")
+	if err := os.WriteFile(p, []byte(generated), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.Load(viper.New(), config.Options{File: p}); err != nil {
+		t.Fatalf("generated config does not load: %v\n%s", err, generated)
+	}
+	runInProcess(t, "--config", p, "check").mustCode(t, exitOK)
+}
