@@ -1,7 +1,13 @@
 package main
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/spf13/cobra"
+
+	"github.com/crmsync/crmsync/store"
+	pullsync "github.com/crmsync/crmsync/sync"
 )
 
 type pullOptions struct {
@@ -34,9 +40,67 @@ writing nothing to either API or the database.`,
 				return err
 			}
 			defer release()
-			return &errEngineMissing{command: "pull"}
+			return a.runPull(cmd.Context(), opts)
 		},
 	}
 	opts.addFlags(cmd, true)
 	return cmd
+}
+
+// runPull runs the pull engine and turns its outcome into output and an
+// error for the exit-code ladder.
+func (a *app) runPull(ctx context.Context, opts *pullOptions) error {
+	cfg, err := a.config(true)
+	if err != nil {
+		return err
+	}
+	rc, err := a.newRetailCRM(cfg, patient)
+	if err != nil {
+		return err
+	}
+	bx, err := a.newBitrix(cfg, patient)
+	if err != nil {
+		return err
+	}
+	// A dry run plans against a private in-memory copy of the database:
+	// the engine commits as usual, the file stays byte-for-byte the same.
+	st, err := store.Open(ctx, a.dbPath(), store.Options{Redactor: a.redactor, Scratch: opts.dryRun})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	prog := a.newProgress("pull")
+	eng, err := pullsync.New(pullsync.Options{
+		Config: cfg, RetailCRM: rc, Bitrix: bx, Store: st,
+		DryRun: opts.dryRun, MaxItems: opts.maxItems, MaxDuration: opts.maxDuration,
+		Logger: a.log, Progress: prog.update,
+	})
+	if err != nil {
+		return err
+	}
+	res, err := eng.Pull(ctx)
+	prog.done()
+	if res != nil && opts.dryRun && err == nil {
+		if perr := a.printReport(res.Report, opts.json); perr != nil {
+			return perr
+		}
+	}
+	if res != nil && !a.global.quiet {
+		fmt.Fprintln(a.err, a.redactor.String("crmsync: pull: "+res.Report.Summary.Line()))
+	}
+	if err != nil {
+		return fmt.Errorf("pull: %w", err)
+	}
+	if n := res.Parked(); n > 0 {
+		if opts.dryRun {
+			a.log.Warn("dry run: some orders would be parked", "count", n)
+		} else {
+			return fmt.Errorf("pull: %d order(s) could not be synced: %w", n, errParked)
+		}
+	}
+	if opts.dryRun && opts.detailedExitcode && res.Report.Pending() {
+		return errPending
+	}
+	return nil
 }

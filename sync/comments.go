@@ -1,0 +1,104 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/crmsync/crmsync/retailcrm"
+)
+
+// commentRuleKey marks the built-in "history record → timeline comment"
+// rule in the store's record of fired rules.
+const commentRuleKey = "builtin:timeline"
+
+func historyEventKey(recordID int64) string { return "history:" + strconv.FormatInt(recordID, 10) }
+
+// comments returns the timeline comments an order's history records ask
+// for and that were not written before: status changes (who, when, old →
+// new, with a note on cancellations), returned items, and changed customer
+// or manager comments.
+func (e *Engine) comments(ctx context.Context, it *item) ([]pendingComment, error) {
+	if it.events == nil {
+		return nil, nil
+	}
+	var out []pendingComment
+	for _, r := range it.events.records {
+		text := e.commentText(&r)
+		if text == "" {
+			continue
+		}
+		_, fired, err := e.store.RuleFired(ctx, commentRuleKey, historyEventKey(r.ID), "comment")
+		if err != nil {
+			return nil, fmt.Errorf("reading fired comments: %w", err)
+		}
+		if fired {
+			continue
+		}
+		out = append(out, pendingComment{recordID: r.ID, text: text})
+	}
+	return out, nil
+}
+
+func (e *Engine) commentText(r *retailcrm.HistoryRecord) string {
+	who := "RetailCRM"
+	switch {
+	case r.User != nil && r.User.ID != 0:
+		who = fmt.Sprintf("RetailCRM user %d", r.User.ID)
+	case r.Source != "":
+		who = "RetailCRM (" + r.Source + ")"
+	}
+	when := ""
+	if !r.CreatedAt.IsZero() {
+		when = " at " + r.CreatedAt.String()
+	}
+	switch r.Field {
+	case "status":
+		if r.Created {
+			return ""
+		}
+		oldCode, newCode := r.OldValue.Code(), r.NewValue.Code()
+		if newCode == "" || oldCode == newCode {
+			return ""
+		}
+		text := fmt.Sprintf("Order status changed: %s → %s (by %s%s)", statusLabel(oldCode), newCode, who, when)
+		switch e.mapper.groups[newCode] {
+		case "cancel":
+			text += ". The order was cancelled."
+		case "complete":
+			text += ". The order was completed."
+		}
+		return clean(text)
+	case "order_product.status":
+		code := r.NewValue.Code()
+		if !strings.Contains(strings.ToLower(code), "return") {
+			return ""
+		}
+		name := "an item"
+		if r.Item != nil && r.Item.Offer != nil && r.Item.Offer.Name != "" {
+			name = strconv.Quote(r.Item.Offer.Name)
+		} else if r.Item != nil {
+			name = fmt.Sprintf("item %d", r.Item.ID)
+		}
+		return clean(fmt.Sprintf("Return registered: %s moved to %s (by %s%s)", name, code, who, when))
+	case "customer_comment", "manager_comment":
+		v := clean(r.NewValue.String())
+		if v == "" {
+			return ""
+		}
+		label := "Customer comment"
+		if r.Field == "manager_comment" {
+			label = "Manager comment"
+		}
+		return fmt.Sprintf("%s (by %s%s): %s", label, who, when, v)
+	}
+	return ""
+}
+
+func statusLabel(code string) string {
+	if code == "" {
+		return "(none)"
+	}
+	return code
+}

@@ -1,0 +1,529 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/config"
+)
+
+// RetailCRM is what the engine reads from RetailCRM (*retailcrm.Client).
+type RetailCRM interface {
+	OrdersHistory(ctx context.Context, f retailcrm.HistoryFilter) (*retailcrm.OrdersHistoryPage, error)
+	Orders(ctx context.Context, f retailcrm.OrdersFilter) (*retailcrm.OrdersPage, error)
+	Statuses(ctx context.Context) (map[string]retailcrm.Status, error)
+}
+
+// Bitrix is what the engine calls on Bitrix24 (*bitrix.Client): every read
+// and write goes through batch.
+type Bitrix interface {
+	Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error)
+}
+
+// Options configure an Engine.
+type Options struct {
+	Config    *config.Config
+	RetailCRM RetailCRM
+	Bitrix    Bitrix
+	// Store is the database. For a dry run open it with Options.Scratch:
+	// the engine commits as usual and the file stays as it was.
+	Store *store.Store
+	// DryRun routes every Bitrix24 write to a recorder; the report lists
+	// what a real run would do.
+	DryRun bool
+	// MaxItems stops the run between pages after this many orders (0: no limit).
+	MaxItems int
+	// MaxDuration stops starting new pages after this long (0: no limit).
+	MaxDuration time.Duration
+	// MaxAttempts parks a failing order after this many attempts (default 5);
+	// the parking sends one alert.
+	MaxAttempts int
+	// KeepChanges keeps every change in the Result's report also in a real
+	// run (a dry run always does).
+	KeepChanges bool
+	// Logger receives warnings and debug detail (default: discard).
+	Logger *slog.Logger
+	// Progress, when set, is called after every page.
+	Progress func(Progress)
+	// Now is the clock (default time.Now); Sleep waits between write rounds
+	// (default: a timer honouring ctx).
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+	// RetryDelay is the base pause before resending writes that were not
+	// executed (default 1 s; grows linearly per round).
+	RetryDelay time.Duration
+	// RunCommand is the command name recorded with StartRun (default "pull").
+	RunCommand string
+}
+
+// Progress is reported after every page.
+type Progress struct {
+	Pages    int
+	Orders   int
+	Cursor   int64
+	Backlog  int64
+	Elapsed  time.Duration
+	Parked   int
+	Requests int
+}
+
+// Result is what Pull did.
+type Result struct {
+	RunID  int64
+	Report *Report
+}
+
+// Parked reports how many items were parked (or set aside for a retry) by
+// this run.
+func (r *Result) Parked() int { return len(r.Report.Parked) }
+
+// Engine runs pulls. It is used for one run.
+type Engine struct {
+	cfg    *config.Config
+	rc     RetailCRM
+	bx     Bitrix
+	store  *store.Store
+	gate   gate
+	mapper *mapper
+	log    *slog.Logger
+	opts   Options
+	now    func() time.Time
+	sleep  func(ctx context.Context, d time.Duration) error
+
+	retryDelay time.Duration
+	sum        Summary
+	report     *Report
+	runID      int64
+	sent       *[]sentCmd // recorded writes (tests)
+	// beforeCommit is a test hook called before each page's commit; an
+	// error aborts the run there (crash injection).
+	beforeCommit func(page int) error
+}
+
+// New builds an engine.
+func New(opts Options) (*Engine, error) {
+	if opts.Config == nil || opts.RetailCRM == nil || opts.Bitrix == nil || opts.Store == nil {
+		return nil, errors.New("sync: Config, RetailCRM, Bitrix and Store are required")
+	}
+	e := &Engine{cfg: opts.Config, rc: opts.RetailCRM, bx: opts.Bitrix, store: opts.Store, opts: opts,
+		log: opts.Logger, now: opts.Now, sleep: opts.Sleep, retryDelay: opts.RetryDelay}
+	if e.log == nil {
+		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.sleep == nil {
+		e.sleep = sleepCtx
+	}
+	if e.retryDelay == 0 {
+		e.retryDelay = time.Second
+	}
+	if e.opts.MaxAttempts <= 0 {
+		e.opts.MaxAttempts = 5
+	}
+	if e.opts.RunCommand == "" {
+		e.opts.RunCommand = "pull"
+	}
+	region := opts.Config.PhoneRegion
+	if region == "" {
+		region = config.DefaultPhoneRegion
+	}
+	e.mapper = &mapper{cfg: opts.Config, norm: normalizer{region: region}}
+	if opts.DryRun {
+		e.gate = newDryGate(nil)
+	} else {
+		e.gate = &liveGate{bx: opts.Bitrix}
+	}
+	e.report = &Report{Version: ReportVersion, DryRun: opts.DryRun}
+	return e, nil
+}
+
+// recordWrites makes the gate keep every write it passes (tests).
+func (e *Engine) recordWrites() *[]sentCmd {
+	rec := &[]sentCmd{}
+	e.sent = rec
+	switch g := e.gate.(type) {
+	case *liveGate:
+		g.rec = rec
+	case *dryGate:
+		g.rec = rec
+	}
+	return rec
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func timeDuration(n int) time.Duration { return time.Duration(n) }
+
+func (e *Engine) addChange(c Change) {
+	if e.opts.DryRun || e.opts.KeepChanges {
+		e.report.Changes = append(e.report.Changes, c)
+	}
+}
+
+// Pull runs one pull: parked and failed orders that are due first, then the
+// order history from the stored cursor, page by page, until it is empty or
+// a limit is reached. The run is recorded with StartRun/FinishRun. An error
+// means the run stopped; every page committed before it stays committed.
+func (e *Engine) Pull(ctx context.Context) (*Result, error) {
+	start := e.now()
+	runID, err := e.store.StartRun(ctx, e.opts.RunCommand, os.Getpid())
+	if err != nil {
+		return nil, fmt.Errorf("recording the run: %w", err)
+	}
+	e.runID = runID
+	res := &Result{RunID: runID, Report: e.report}
+	err = e.pull(ctx, start)
+	e.report.Summary = e.sum
+	result := store.RunOK
+	msg := ""
+	switch {
+	case err != nil && (errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled)):
+		result, msg = store.RunInterrupted, err.Error()
+	case err != nil:
+		result, msg = store.RunFailed, err.Error()
+	case len(e.report.Parked) > 0:
+		result = store.RunPartial
+	}
+	// The run's record is written even when ctx was cancelled.
+	if ferr := e.store.FinishRun(context.WithoutCancel(ctx), runID, result, e.sum.Counters(), msg); ferr != nil && err == nil {
+		err = fmt.Errorf("recording the run's end: %w", ferr)
+	}
+	return res, err
+}
+
+func (e *Engine) pull(ctx context.Context, start time.Time) error {
+	statuses, err := e.rc.Statuses(ctx)
+	e.sum.RetailCRMRequest++
+	if err != nil {
+		return fmt.Errorf("reading RetailCRM statuses: %w", err)
+	}
+	e.mapper.groups = make(map[string]string, len(statuses))
+	for code, st := range statuses {
+		e.mapper.groups[code] = st.Group
+	}
+	if err := e.retryDue(ctx); err != nil {
+		return err
+	}
+	cursor, _, err := e.store.CursorInt(ctx, store.CursorOrdersHistory)
+	if err != nil {
+		return fmt.Errorf("reading the history cursor: %w", err)
+	}
+	e.report.Cursor = CursorSummary{From: cursor, To: cursor}
+	for {
+		if e.opts.MaxItems > 0 && e.sum.OrdersSeen >= e.opts.MaxItems {
+			e.sum.Stopped = "max-items"
+			return nil
+		}
+		if e.opts.MaxDuration > 0 && e.now().Sub(start) >= e.opts.MaxDuration {
+			e.sum.Stopped = "max-duration"
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		page, err := e.rc.OrdersHistory(ctx, retailcrm.HistoryFilter{SinceID: cursor, Limit: retailcrm.HistoryLimit})
+		e.sum.RetailCRMRequest++
+		if err != nil {
+			return fmt.Errorf("reading RetailCRM order history after id %d: %w", cursor, err)
+		}
+		if len(page.History) == 0 {
+			e.sum.Backlog = 0
+			return nil
+		}
+		e.sum.Backlog = page.Pagination.TotalCount
+		next := page.LastID()
+		if next <= cursor {
+			return fmt.Errorf("RetailCRM order history did not advance past id %d", cursor)
+		}
+		if err := e.processPage(ctx, page.History, next); err != nil {
+			return err
+		}
+		cursor = next
+		e.report.Cursor.To = cursor
+		e.sum.Pages++
+		if e.opts.Progress != nil {
+			e.opts.Progress(Progress{Pages: e.sum.Pages, Orders: e.sum.OrdersSeen, Cursor: cursor,
+				Backlog: max(page.Pagination.TotalCount-int64(len(page.History)), 0), Elapsed: e.now().Sub(start),
+				Parked: len(e.report.Parked), Requests: e.sum.BitrixRequests + e.sum.RetailCRMRequest})
+		}
+	}
+}
+
+// processPage syncs the orders of one history page and commits the page.
+func (e *Engine) processPage(ctx context.Context, recs []retailcrm.HistoryRecord, cursor int64) error {
+	e.sum.HistoryRecords += len(recs)
+	kept, dropped := filterEchoes(recs)
+	e.sum.EchoesDropped += dropped
+	ids, events := groupByOrder(kept)
+	orders, err := e.fetchOrders(ctx, ids)
+	if err != nil {
+		return err
+	}
+	e.sum.OrdersSeen += len(ids)
+	var notes []store.Event
+	var list []*retailcrm.Order
+	for _, id := range ids {
+		o, ok := orders[id]
+		if !ok {
+			msg := "order no longer exists in RetailCRM; its deal is left as it is"
+			if !events[id].deleted {
+				msg = "order not returned by RetailCRM (deleted, or a store outside retailcrm.sites); skipped"
+			}
+			notes = append(notes, store.Event{Source: store.SourceRetailCRM, SourceID: "order:" + strconv.FormatInt(id, 10),
+				OrderID: id, Action: "order.skip", Result: store.ResultSkipped, Message: msg})
+			continue
+		}
+		if !e.siteAllowed(o.Site) {
+			continue
+		}
+		list = append(list, o)
+	}
+	return e.syncOrders(ctx, list, events, &cursor, notes)
+}
+
+func (e *Engine) siteAllowed(site string) bool {
+	if len(e.cfg.RetailCRM.Sites) == 0 {
+		return true
+	}
+	return contains(e.cfg.RetailCRM.Sites, site)
+}
+
+// fetchOrders reads the current full orders, 100 ids a call.
+func (e *Engine) fetchOrders(ctx context.Context, ids []int64) (map[int64]*retailcrm.Order, error) {
+	out := make(map[int64]*retailcrm.Order, len(ids))
+	for i := 0; i < len(ids); i += retailcrm.MaxOrderIDs {
+		part := ids[i:min(i+retailcrm.MaxOrderIDs, len(ids))]
+		page, err := e.rc.Orders(ctx, retailcrm.OrdersFilter{IDs: part, Limit: retailcrm.MaxOrderIDs})
+		e.sum.RetailCRMRequest++
+		if err != nil {
+			return nil, fmt.Errorf("reading %d RetailCRM orders: %w", len(part), err)
+		}
+		for j := range page.Orders {
+			o := &page.Orders[j]
+			out[o.ID] = o
+		}
+	}
+	return out, nil
+}
+
+// syncOrders processes orders in chunks of 50 and commits them (with the
+// cursor, when given) in one transaction.
+func (e *Engine) syncOrders(ctx context.Context, orders []*retailcrm.Order, events map[int64]*orderEvents, cursor *int64, notes []store.Event) error {
+	var chunks []*chunkResult
+	for i := 0; i < len(orders); i += bitrix.PageSize {
+		cr, err := e.processChunk(ctx, orders[i:min(i+bitrix.PageSize, len(orders))], events)
+		if err != nil {
+			return err
+		}
+		chunks = append(chunks, cr)
+	}
+	if e.beforeCommit != nil {
+		if err := e.beforeCommit(e.sum.Pages + 1); err != nil {
+			return err
+		}
+	}
+	var alerts []store.Failure
+	err := e.store.Tx(ctx, func(tx *store.Tx) error {
+		alerts = alerts[:0]
+		for _, n := range notes {
+			n.RunID = e.runID
+			if _, err := tx.AddEvent(ctx, n); err != nil {
+				return err
+			}
+		}
+		for _, ch := range chunks {
+			parked, err := e.commitChunk(ctx, tx, ch)
+			if err != nil {
+				return err
+			}
+			alerts = append(alerts, parked...)
+		}
+		if cursor != nil {
+			return tx.SetCursorInt(ctx, store.CursorOrdersHistory, *cursor)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	for _, ch := range chunks {
+		for _, it := range ch.items {
+			if it.err != nil {
+				e.report.Parked = append(e.report.Parked, ParkedItem{Kind: "order", Key: strconv.FormatInt(it.order.ID, 10),
+					OrderID: it.order.ID, Reason: it.err.Error()})
+				e.sum.Parked++
+			}
+		}
+	}
+	if len(alerts) > 0 {
+		e.alert(ctx, alerts)
+	}
+	return nil
+}
+
+func (e *Engine) result() store.Result {
+	if e.opts.DryRun {
+		return store.ResultDryRun
+	}
+	return store.ResultOK
+}
+
+// commitChunk writes a chunk's links, events and failures; it returns the
+// failures parked just now (one alert each).
+func (e *Engine) commitChunk(ctx context.Context, tx *store.Tx, ch *chunkResult) ([]store.Failure, error) {
+	for _, c := range ch.customers {
+		if !c.done || c.err != nil || c.contactID == 0 {
+			continue
+		}
+		l := store.CustomerLink{CustomerID: c.state.customerID, ContactID: c.contactID, ContentHash: c.state.hash}
+		if len(c.state.emails) > 0 {
+			l.Email = c.state.emails[0]
+		}
+		if len(c.state.phones) > 0 {
+			l.Phone = c.state.phones[0]
+		}
+		if err := tx.PutCustomerLink(ctx, l); err != nil {
+			return nil, err
+		}
+		if c.action != "" {
+			if _, err := tx.AddEvent(ctx, store.Event{RunID: e.runID, Source: store.SourceRetailCRM,
+				SourceID: "customer:" + strconv.FormatInt(c.state.customerID, 10), Action: c.action, Result: e.result(),
+				Message: fmt.Sprintf("contact %d for customer %d", c.contactID, c.state.customerID)}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var parked []store.Failure
+	for _, it := range ch.items {
+		key := strconv.FormatInt(it.order.ID, 10)
+		if it.err != nil {
+			f, now, err := tx.RecordFailure(ctx, store.FailureReport{Kind: "order", Key: key, Error: it.err.Error(),
+				MaxAttempts: e.opts.MaxAttempts})
+			if err != nil {
+				return nil, err
+			}
+			if now {
+				parked = append(parked, f)
+			}
+			if _, err := tx.AddEvent(ctx, store.Event{RunID: e.runID, Source: store.SourceRetailCRM, SourceID: "order:" + key,
+				OrderID: it.order.ID, Action: "parked", Result: store.ResultFailed, Message: it.err.Error()}); err != nil {
+				return nil, err
+			}
+			// A deal written before a later step failed stays linked.
+			if !it.dealDone || it.dealID == 0 {
+				continue
+			}
+		}
+		if it.dealID != 0 && it.dealDone {
+			hash := it.deal.hash
+			if it.err != nil {
+				hash = "" // comments still owed: plan it again next time
+			}
+			if err := tx.PutOrderLink(ctx, store.OrderLink{OrderID: it.order.ID, Site: it.order.Site, Number: it.order.Number,
+				EntityType: store.EntityType(e.mapper.entity()), EntityID: it.dealID, ContactID: it.cust.contactID,
+				CustomerID: it.cust.state.customerID, ContentHash: hash}); err != nil {
+				return nil, err
+			}
+		}
+		if it.err != nil {
+			continue
+		}
+		if err := tx.ClearFailure(ctx, "order", key); err != nil {
+			return nil, err
+		}
+		if it.action != "" {
+			if _, err := tx.AddEvent(ctx, store.Event{RunID: e.runID, Source: store.SourceRetailCRM, SourceID: "order:" + key,
+				OrderID: it.order.ID, Action: it.action, Result: e.result(),
+				Message: fmt.Sprintf("%s %d for order %s", e.mapper.entity(), it.dealID, orderName(it.order))}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return parked, nil
+}
+
+// retryDue syncs the failed orders whose next attempt is due, before the
+// history: their current state is read and planned like any other order.
+func (e *Engine) retryDue(ctx context.Context) error {
+	due, err := e.store.Failures(ctx, store.FailureFilter{Kind: "order", Due: e.now()})
+	if err != nil {
+		return fmt.Errorf("reading failures: %w", err)
+	}
+	var ids []int64
+	for _, f := range due {
+		id, err := strconv.ParseInt(f.Key, 10, 64)
+		if err == nil && id > 0 {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	orders, err := e.fetchOrders(ctx, ids)
+	if err != nil {
+		return err
+	}
+	var list []*retailcrm.Order
+	var notes []store.Event
+	for _, id := range ids {
+		o, ok := orders[id]
+		if !ok {
+			notes = append(notes, store.Event{Source: store.SourceCrmsync, SourceID: "order:" + strconv.FormatInt(id, 10),
+				OrderID: id, Action: "retry.skip", Result: store.ResultSkipped, Message: "order no longer exists in RetailCRM"})
+			continue
+		}
+		list = append(list, o)
+	}
+	e.sum.OrdersRetried += len(list)
+	e.log.Info("retrying failed orders", "count", len(list))
+	return e.syncOrders(ctx, list, nil, nil, notes)
+}
+
+// alert tells alerts.notify_user_ids about items parked just now.
+func (e *Engine) alert(ctx context.Context, parked []store.Failure) {
+	users := e.cfg.Alerts.NotifyUserIDs
+	if len(users) == 0 {
+		return
+	}
+	b := bitrix.NewBatch(false)
+	for i, f := range parked {
+		msg := fmt.Sprintf("crmsync: RetailCRM %s %s could not be synced after %d attempts and is parked: %s. Run crmsync status --failed, then crmsync retry or skip.",
+			f.Kind, f.Key, f.Attempts, oneLine(f.LastError))
+		for j, u := range users {
+			k := "n" + strconv.Itoa(i) + "_" + strconv.Itoa(j)
+			if err := b.Add(k, bitrix.NotifySystemAddCmd(bitrix.ID(u), msg, nil)); err != nil {
+				e.log.Warn("building alert", "err", err)
+				return
+			}
+			e.addChange(Change{Op: OpNotify, Entity: "notification", EntityID: int64(u), Text: msg})
+		}
+	}
+	res, err := e.gate.write(ctx, b)
+	if res != nil {
+		e.sum.BitrixRequests += res.Requests
+		e.sum.Alerts += len(res.ByStatus(bitrix.Done))
+	}
+	if err != nil {
+		e.log.Warn("sending parking alerts", "err", err)
+	}
+}

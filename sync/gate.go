@@ -1,0 +1,197 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	stdsync "sync"
+
+	"github.com/crmsync/crmsync/bitrix"
+)
+
+// gate is the one door every Bitrix24 write goes through. The live gate
+// sends; the dry-run gate records and answers as the portal would, with
+// placeholder ids, so planning runs unchanged (a restic-style decorator).
+type gate interface {
+	write(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error)
+	// overlay returns rows the gate created or changed, to merge into
+	// lookups (dry runs only); nil for the live gate.
+	overlay() *overlay
+}
+
+// sentCmd is a write as it left the gate, kept when recording is on (tests
+// compare what a dry run announced with what a real run sent).
+type sentCmd struct {
+	Key string
+	Cmd bitrix.Cmd
+}
+
+type liveGate struct {
+	bx  Bitrix
+	mu  stdsync.Mutex
+	rec *[]sentCmd
+}
+
+func (g *liveGate) write(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
+	if g.rec != nil {
+		g.mu.Lock()
+		for _, k := range b.Keys() {
+			c, _ := b.Cmd(k)
+			*g.rec = append(*g.rec, sentCmd{Key: k, Cmd: c})
+		}
+		g.mu.Unlock()
+	}
+	return g.bx.Batch(ctx, b)
+}
+
+func (g *liveGate) overlay() *overlay { return nil }
+
+// dryGate records writes instead of sending them.
+type dryGate struct {
+	mu     stdsync.Mutex
+	nextID int64
+	rec    *[]sentCmd
+	ov     *overlay
+}
+
+// dryIDBase is where placeholder ids start: far above real ids, so a
+// placeholder is never mistaken for an existing entity.
+const dryIDBase = 1 << 40
+
+func newDryGate(rec *[]sentCmd) *dryGate {
+	return &dryGate{nextID: dryIDBase, rec: rec, ov: newOverlay()}
+}
+
+func (g *dryGate) overlay() *overlay { return g.ov }
+
+func (g *dryGate) write(_ context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	res := &bitrix.BatchResult{Keys: b.Keys(), Results: map[string]*bitrix.CmdResult{}, Requests: 0}
+	for _, k := range b.Keys() {
+		c, _ := b.Cmd(k)
+		if g.rec != nil {
+			*g.rec = append(*g.rec, sentCmd{Key: k, Cmd: c})
+		}
+		cr := &bitrix.CmdResult{Key: k, Cmd: c, Status: bitrix.Done}
+		switch c.Method {
+		case "crm.deal.update", "crm.contact.update", "crm.lead.update":
+			cr.Result = json.RawMessage("true")
+			g.ov.update(entityOfMethod(c.Method), c.Params)
+		default:
+			g.nextID++
+			cr.Result = json.RawMessage(strconv.FormatInt(g.nextID, 10))
+			if e := entityOfMethod(c.Method); e != "" {
+				g.ov.add(e, g.nextID, c.Params)
+			}
+		}
+		res.Results[k] = cr
+	}
+	return res, nil
+}
+
+// entityOfMethod returns the entity of crm.<e>.add/update, or "".
+func entityOfMethod(m string) bitrix.Entity {
+	switch m {
+	case "crm.deal.add", "crm.deal.update":
+		return bitrix.EntityDeal
+	case "crm.contact.add", "crm.contact.update":
+		return bitrix.EntityContact
+	case "crm.lead.add", "crm.lead.update":
+		return bitrix.EntityLead
+	}
+	return ""
+}
+
+// overlay holds the entities a dry run pretended to create or change, as
+// portal rows, so later pages of the same dry run plan against them.
+type overlay struct {
+	rows map[bitrix.Entity]map[int64]bitrix.Record
+}
+
+func newOverlay() *overlay { return &overlay{rows: map[bitrix.Entity]map[int64]bitrix.Record{}} }
+
+func (o *overlay) table(e bitrix.Entity) map[int64]bitrix.Record {
+	t := o.rows[e]
+	if t == nil {
+		t = map[int64]bitrix.Record{}
+		o.rows[e] = t
+	}
+	return t
+}
+
+func (o *overlay) add(e bitrix.Entity, id int64, params map[string]any) {
+	rec := bitrix.Record{"ID": jsonString(strconv.FormatInt(id, 10))}
+	o.table(e)[id] = rec
+	o.apply(rec, params)
+}
+
+func (o *overlay) update(e bitrix.Entity, params map[string]any) {
+	id, _ := params["id"].(bitrix.ID)
+	t := o.table(e)
+	rec := t[int64(id)]
+	if rec == nil {
+		rec = bitrix.Record{"ID": jsonString(id.String())}
+		t[int64(id)] = rec
+	}
+	o.apply(rec, params)
+}
+
+func (o *overlay) apply(rec bitrix.Record, params map[string]any) {
+	fields, _ := params["fields"].(map[string]any)
+	for k, v := range fields {
+		switch k {
+		case bitrix.FieldEmail, bitrix.FieldPhone:
+			var rows []bitrix.Multifield
+			_ = rec.Decode(k, &rows)
+			if list, ok := v.([]map[string]any); ok {
+				for _, r := range list {
+					s, _ := r["VALUE"].(string)
+					rows = append(rows, bitrix.Multifield{Value: s, TypeID: k, ValueType: "WORK"})
+				}
+			}
+			b, _ := json.Marshal(rows)
+			rec[k] = b
+		case bitrix.FieldContactIDs:
+			if ids, ok := v.([]bitrix.ID); ok && len(ids) > 0 {
+				rec[bitrix.FieldContactID] = jsonString(ids[0].String())
+			}
+		default:
+			rec[k] = jsonString(toString(v))
+		}
+	}
+}
+
+// lookup returns the overlay's rows of e matching pred.
+func (o *overlay) lookup(e bitrix.Entity, pred func(bitrix.Record) bool) []bitrix.Record {
+	var out []bitrix.Record
+	for _, r := range o.rows[e] {
+		if pred(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func jsonString(s string) json.RawMessage {
+	b, _ := json.Marshal(s)
+	return b
+}
+
+func toString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case bitrix.ID:
+		return x.String()
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case int:
+		return strconv.Itoa(x)
+	case nil:
+		return ""
+	default:
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+}

@@ -1,0 +1,61 @@
+package sync
+
+import (
+	"github.com/crmsync/crmsync/retailcrm"
+)
+
+// orderEvents are the kept history records of one order in one page.
+type orderEvents struct {
+	orderID int64
+	records []retailcrm.HistoryRecord
+	deleted bool
+}
+
+// filterEchoes drops the records that echo crmsync's own writes (source api
+// with the current key), except where an earlier foreign record of the same
+// page changed the same field of the same order: then the final value is
+// ours, but the foreign change still has to be carried over.
+func filterEchoes(recs []retailcrm.HistoryRecord) (kept []retailcrm.HistoryRecord, dropped int) {
+	type key struct {
+		order int64
+		field string
+	}
+	foreign := map[key]bool{}
+	kept = make([]retailcrm.HistoryRecord, 0, len(recs))
+	for _, r := range recs {
+		k := key{r.OrderID(), r.Field}
+		if r.OwnChange() && !foreign[k] && r.Field != "external_id" {
+			dropped++
+			continue
+		}
+		if !r.OwnChange() {
+			foreign[k] = true
+		}
+		kept = append(kept, r)
+	}
+	return kept, dropped
+}
+
+// groupByOrder groups records by order id in order of first appearance.
+// Records without an order are ignored.
+func groupByOrder(recs []retailcrm.HistoryRecord) ([]int64, map[int64]*orderEvents) {
+	var ids []int64
+	byID := map[int64]*orderEvents{}
+	for _, r := range recs {
+		id := r.OrderID()
+		if id == 0 {
+			continue
+		}
+		ev := byID[id]
+		if ev == nil {
+			ev = &orderEvents{orderID: id}
+			byID[id] = ev
+			ids = append(ids, id)
+		}
+		ev.records = append(ev.records, r)
+		if r.Deleted {
+			ev.deleted = true
+		}
+	}
+	return ids, byID
+}

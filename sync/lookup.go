@@ -1,0 +1,372 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/crmsync/crmsync/bitrix"
+)
+
+// contactSelect names the contact fields lookups read: every scalar field,
+// user fields, and the multifields (never returned unless named).
+var contactSelect = []string{"*", "UF_*", bitrix.FieldPhone, bitrix.FieldEmail}
+
+var dealSelect = []string{"*", "UF_*"}
+
+// read runs a batch of read commands and fails on any failed command: a
+// read that fails is a configuration or portal problem, not an item's.
+func (e *Engine) read(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
+	if b.Len() == 0 {
+		return &bitrix.BatchResult{Results: map[string]*bitrix.CmdResult{}}, nil
+	}
+	res, err := e.bx.Batch(ctx, b)
+	if res != nil {
+		e.sum.BitrixRequests += res.Requests
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bitrix lookup: %w", err)
+	}
+	for _, k := range res.Keys {
+		cr := res.Results[k]
+		if cr.Status != bitrix.Done {
+			return nil, fmt.Errorf("bitrix lookup %s (%s): %s: %w", k, cr.Cmd.Method, cr.Status, cr.Err)
+		}
+	}
+	return res, nil
+}
+
+func idStrings(ids []int64) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = strconv.FormatInt(id, 10)
+	}
+	return out
+}
+
+// byOriginCmd lists the entities with our originator and one of the origin ids.
+func (e *Engine) byOriginCmd(ent bitrix.Entity, originIDs []int64, sel []string) bitrix.Cmd {
+	return bitrix.ListCmd(ent, bitrix.ListRequest{
+		Filter: map[string]any{bitrix.FieldOriginatorID: e.mapper.originator(), "@" + bitrix.FieldOriginID: idStrings(originIDs)},
+		Select: sel,
+		Order:  map[string]string{"ID": "ASC"},
+	})
+}
+
+func byIDCmd(ent bitrix.Entity, ids []int64, sel []string) bitrix.Cmd {
+	return bitrix.ListCmd(ent, bitrix.ListRequest{
+		Filter: map[string]any{"@ID": idStrings(ids)},
+		Select: sel,
+		Order:  map[string]string{"ID": "ASC"},
+	})
+}
+
+// rowsOf decodes list results of the given keys.
+func rowsOf(res *bitrix.BatchResult, keys []string) ([]bitrix.Record, error) {
+	var out []bitrix.Record
+	for _, k := range keys {
+		cr := res.Get(k)
+		if cr == nil {
+			continue
+		}
+		rows, err := bitrix.DecodeRows(cr.Result)
+		if err != nil {
+			return nil, fmt.Errorf("bitrix lookup %s: %w", k, err)
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
+}
+
+// addBatch adds commands under key prefix p with numbered suffixes, ≤ 50
+// ids per command.
+func addChunked(b *bitrix.Batch, prefix string, ids []int64, mk func([]int64) bitrix.Cmd) ([]string, error) {
+	var keys []string
+	for i := 0; i < len(ids); i += bitrix.PageSize {
+		k := prefix + strconv.Itoa(i/bitrix.PageSize)
+		if err := b.Add(k, mk(ids[i:min(i+bitrix.PageSize, len(ids))])); err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// lookup finds, in one batch, the deals of the orders that need work (by
+// ORIGIN_ID) and the contacts of the customers that need work (by link id,
+// by ORIGIN_ID, by e-mail and by phone), then reads the rows of contacts
+// found only by duplicate search in a second batch.
+func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) error {
+	ent := e.mapper.entity()
+	var orderIDs []int64
+	for _, it := range items {
+		if it.err == nil && it.needDeal {
+			orderIDs = append(orderIDs, it.order.ID)
+		}
+	}
+	var work, linked, unlinked []*customer
+	for _, c := range custs {
+		if !c.needWork {
+			continue
+		}
+		work = append(work, c)
+		if c.link != nil && c.link.ContactID != 0 {
+			linked = append(linked, c)
+		} else {
+			unlinked = append(unlinked, c)
+		}
+	}
+	b := bitrix.NewBatch(false)
+	dealKeys, err := addChunked(b, "ld", orderIDs, func(ids []int64) bitrix.Cmd { return e.byOriginCmd(ent, ids, dealSelect) })
+	if err != nil {
+		return err
+	}
+	custIDs := make([]int64, 0, len(work))
+	for _, c := range work {
+		custIDs = append(custIDs, c.state.customerID)
+	}
+	originKeys, err := addChunked(b, "lo", custIDs, func(ids []int64) bitrix.Cmd {
+		return e.byOriginCmd(bitrix.EntityContact, ids, contactSelect)
+	})
+	if err != nil {
+		return err
+	}
+	linkIDs := make([]int64, 0, len(linked))
+	for _, c := range linked {
+		linkIDs = append(linkIDs, c.link.ContactID)
+	}
+	linkKeys, err := addChunked(b, "li", linkIDs, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect) })
+	if err != nil {
+		return err
+	}
+	var emails, phones []string
+	for _, c := range unlinked {
+		emails = union(emails, c.state.emails)
+		for _, p := range c.state.phones {
+			phones = union(phones, phoneVariants(p))
+		}
+	}
+	var dupKeys []string
+	for i, cmd := range bitrix.FindByCommCmds(bitrix.CommEmail, emails, "CONTACT") {
+		k := "fe" + strconv.Itoa(i)
+		if err := b.Add(k, cmd); err != nil {
+			return err
+		}
+		dupKeys = append(dupKeys, k)
+	}
+	var phoneKeys []string
+	for i, cmd := range bitrix.FindByCommCmds(bitrix.CommPhone, phones, "CONTACT") {
+		k := "fp" + strconv.Itoa(i)
+		if err := b.Add(k, cmd); err != nil {
+			return err
+		}
+		phoneKeys = append(phoneKeys, k)
+	}
+	res, err := e.read(ctx, b)
+	if err != nil {
+		return err
+	}
+
+	// Deals by ORIGIN_ID; the lowest id wins when there are several.
+	dealRows, err := rowsOf(res, dealKeys)
+	if err != nil {
+		return err
+	}
+	if ov := e.gate.overlay(); ov != nil {
+		dealRows = mergeOverlay(ov, ent, dealRows, func(r bitrix.Record) bool {
+			return r.String(bitrix.FieldOriginatorID) == e.mapper.originator() && containsID(orderIDs, r.String(bitrix.FieldOriginID))
+		})
+	}
+	deals := map[string]bitrix.Record{}
+	for _, r := range dealRows {
+		o := r.String(bitrix.FieldOriginID)
+		if cur, ok := deals[o]; !ok || r.ID() < cur.ID() {
+			deals[o] = r
+		}
+	}
+	for _, it := range items {
+		if it.err != nil || !it.needDeal {
+			continue
+		}
+		if r, ok := deals[strconv.FormatInt(it.order.ID, 10)]; ok {
+			it.remote, it.dealID = r, int64(r.ID())
+		}
+	}
+
+	// Contacts: ORIGIN_ID first, then the linked id.
+	originRows, err := rowsOf(res, originKeys)
+	if err != nil {
+		return err
+	}
+	linkRows, err := rowsOf(res, linkKeys)
+	if err != nil {
+		return err
+	}
+	if ov := e.gate.overlay(); ov != nil {
+		originRows = mergeOverlay(ov, bitrix.EntityContact, originRows, func(r bitrix.Record) bool {
+			return r.String(bitrix.FieldOriginatorID) == e.mapper.originator() && containsID(custIDs, r.String(bitrix.FieldOriginID))
+		})
+		linkRows = mergeOverlay(ov, bitrix.EntityContact, linkRows, func(r bitrix.Record) bool { return containsID(linkIDs, r.String("ID")) })
+	}
+	byOrigin := map[string]bitrix.Record{}
+	for _, r := range originRows {
+		o := r.String(bitrix.FieldOriginID)
+		if cur, ok := byOrigin[o]; !ok || r.ID() < cur.ID() {
+			byOrigin[o] = r
+		}
+	}
+	byID := map[int64]bitrix.Record{}
+	for _, r := range linkRows {
+		byID[int64(r.ID())] = r
+	}
+	for _, c := range work {
+		if r, ok := byOrigin[strconv.FormatInt(c.state.customerID, 10)]; ok {
+			c.remote, c.contactID = r, int64(r.ID())
+		} else if c.link != nil {
+			if r, ok := byID[c.link.ContactID]; ok {
+				c.remote, c.contactID = r, int64(r.ID())
+			} else {
+				c.contactID = 0 // the linked contact is gone
+			}
+		}
+	}
+
+	// Duplicate search for the unlinked rest. The portal answers per
+	// command (up to 20 values), not per value, so the rows of every contact
+	// found are read and matched by their own e-mails and phones.
+	need := map[int64]bool{}
+	for _, k := range append(dupKeys, phoneKeys...) {
+		m, err := bitrix.DecodeDuplicates(res.Get(k).Result)
+		if err != nil {
+			return fmt.Errorf("bitrix lookup %s: %w", k, err)
+		}
+		for _, id := range m["CONTACT"] {
+			need[int64(id)] = true
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(need))
+	for id := range need {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	b2 := bitrix.NewBatch(false)
+	keys2, err := addChunked(b2, "lm", ids, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect) })
+	if err != nil {
+		return err
+	}
+	res2, err := e.read(ctx, b2)
+	if err != nil {
+		return err
+	}
+	rows, err := rowsOf(res2, keys2)
+	if err != nil {
+		return err
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].ID() < rows[j].ID() })
+	for _, c := range unlinked {
+		if c.remote != nil {
+			continue
+		}
+		if r := e.matchDuplicate(c, rows); r != nil {
+			c.remote, c.contactID = r, int64(r.ID())
+		}
+	}
+	return nil
+}
+
+// matchDuplicate picks the contact a customer matches: by e-mail first,
+// then by phone; among several, one not claimed by another originator, then
+// the lowest id (rows come sorted by id).
+func (e *Engine) matchDuplicate(c *customer, rows []bitrix.Record) bitrix.Record {
+	emails := map[string]bool{}
+	for _, v := range c.state.emails {
+		emails[e.mapper.norm.emailKey(v)] = true
+	}
+	phones := map[string]bool{}
+	for _, v := range c.state.phones {
+		phones[e.mapper.norm.phoneKey(v)] = true
+	}
+	for _, pass := range []struct {
+		field string
+		want  map[string]bool
+		key   func(string) string
+	}{{bitrix.FieldEmail, emails, e.mapper.norm.emailKey}, {bitrix.FieldPhone, phones, e.mapper.norm.phoneKey}} {
+		var best bitrix.Record
+		for _, r := range rows {
+			hit := false
+			for _, m := range r.Multi(pass.field) {
+				if k := pass.key(m.Value); k != "" && pass.want[k] {
+					hit = true
+					break
+				}
+			}
+			if !hit {
+				continue
+			}
+			orig := r.String(bitrix.FieldOriginatorID)
+			if best == nil || (best.String(bitrix.FieldOriginatorID) != "" && orig == "") {
+				best = r
+			}
+		}
+		if best != nil {
+			return best
+		}
+	}
+	return nil
+}
+
+// phoneVariants are the forms a normalised phone is searched by: the
+// portal's duplicate search compares digits, and numbers may be stored
+// with a trunk prefix instead of the country code (8 915… for +7 915…).
+func phoneVariants(p string) []string {
+	out := []string{p}
+	if len(p) == 12 && p[:2] == "+7" {
+		out = append(out, "8"+p[2:])
+	}
+	return out
+}
+
+func containsID(ids []int64, s string) bool {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return false
+	}
+	for _, v := range ids {
+		if v == id {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeOverlay adds a dry run's pretended rows to looked-up rows: a row of
+// the overlay replaces the portal's row of the same id.
+func mergeOverlay(ov *overlay, ent bitrix.Entity, rows []bitrix.Record, pred func(bitrix.Record) bool) []bitrix.Record {
+	extra := ov.lookup(ent, pred)
+	if len(extra) == 0 {
+		return rows
+	}
+	byID := map[bitrix.ID]int{}
+	for i, r := range rows {
+		byID[r.ID()] = i
+	}
+	for _, x := range extra {
+		if i, ok := byID[x.ID()]; ok {
+			merged := bitrix.Record{}
+			for k, v := range rows[i] {
+				merged[k] = v
+			}
+			for k, v := range x {
+				merged[k] = v
+			}
+			rows[i] = merged
+			continue
+		}
+		rows = append(rows, x)
+	}
+	return rows
+}

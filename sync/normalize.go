@@ -1,0 +1,66 @@
+package sync
+
+import (
+	"fmt"
+	"net/mail"
+	"strings"
+	"unicode"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// normalizer turns e-mails and phones into the forms crmsync compares and
+// searches by: e-mails trimmed and lower-cased, phones in E.164 when the
+// number parses for the configured region, else their digits.
+type normalizer struct {
+	region string
+}
+
+// email normalises an address and reports whether it is a plain valid one.
+func (n normalizer) email(raw string) (string, error) {
+	s := strings.ToLower(strings.TrimSpace(raw))
+	if s == "" {
+		return "", nil
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
+		return "", fmt.Errorf("invalid email %q", raw)
+	}
+	return s, nil
+}
+
+// phone normalises a phone number: E.164 when it parses as a valid number
+// (numbers without a country code are read in the configured region), else
+// "+"-less digits; "" when too short to be a phone.
+func (n normalizer) phone(raw string) string {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return ""
+	}
+	if num, err := phonenumbers.Parse(s, n.region); err == nil && phonenumbers.IsValidNumber(num) {
+		return phonenumbers.Format(num, phonenumbers.E164)
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			break // extension ("ext. 12", "доб. 3")
+		}
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() < 5 {
+		return ""
+	}
+	return b.String()
+}
+
+// emailKey is the comparison form of a stored e-mail (never an error).
+func (n normalizer) emailKey(raw string) string { return strings.ToLower(strings.TrimSpace(raw)) }
+
+// phoneKey is the comparison form of a stored phone: its E.164 form, so
+// "8 (915) 123-45-67" and "+7 915 1234567" are the same number.
+func (n normalizer) phoneKey(raw string) string {
+	p := n.phone(raw)
+	return strings.TrimPrefix(p, "+")
+}

@@ -1,0 +1,335 @@
+package sync
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
+
+// ReportVersion is the version of the JSON report document. Fields are only
+// ever added; a rename or removal would bump it.
+const ReportVersion = 1
+
+// Operations of a Change.
+const (
+	OpCreate  = "create"
+	OpUpdate  = "update"
+	OpComment = "comment"
+	OpNotify  = "notify"
+)
+
+// Report is what a run did (or, in a dry run, would do): one Change per
+// Bitrix24 write, the orders left unchanged, and the items parked.
+type Report struct {
+	Version   int           `json:"version"`
+	DryRun    bool          `json:"dry_run"`
+	Changes   []Change      `json:"changes"`
+	Unchanged int           `json:"unchanged"`
+	Parked    []ParkedItem  `json:"parked"`
+	Summary   Summary       `json:"summary"`
+	Cursor    CursorSummary `json:"cursor"`
+}
+
+// Change is one write to Bitrix24.
+type Change struct {
+	Op          string        `json:"op"`     // create, update, comment, notify
+	Entity      string        `json:"entity"` // deal, lead, contact, comment, notification
+	EntityID    int64         `json:"entity_id,omitempty"`
+	OrderID     int64         `json:"order_id,omitempty"`
+	OrderNumber string        `json:"order_number,omitempty"`
+	Site        string        `json:"site,omitempty"`
+	CustomerID  int64         `json:"customer_id,omitempty"`
+	Fields      []FieldChange `json:"fields,omitempty"`
+	Text        string        `json:"text,omitempty"`
+}
+
+// FieldChange is one field's old and new value; Old is nil for a new
+// entity, Added lists values appended to a multifield (PHONE, EMAIL).
+type FieldChange struct {
+	Field string   `json:"field"`
+	Old   *string  `json:"old"`
+	New   string   `json:"new"`
+	Added []string `json:"added,omitempty"`
+}
+
+// ParkedItem is an item set aside with its reason.
+type ParkedItem struct {
+	Kind    string `json:"kind"`
+	Key     string `json:"key"`
+	OrderID int64  `json:"order_id,omitempty"`
+	Reason  string `json:"reason"`
+}
+
+// CursorSummary is where the history cursor stood before and after.
+type CursorSummary struct {
+	From int64 `json:"from"`
+	To   int64 `json:"to"`
+}
+
+// Summary counts a run's work.
+type Summary struct {
+	Pages            int    `json:"pages"`
+	HistoryRecords   int    `json:"history_records"`
+	EchoesDropped    int    `json:"echoes_dropped"`
+	OrdersSeen       int    `json:"orders_seen"`
+	OrdersRetried    int    `json:"orders_retried"`
+	ContactsCreated  int    `json:"contacts_created"`
+	ContactsUpdated  int    `json:"contacts_updated"`
+	ContactsReused   int    `json:"contacts_reused"`
+	DealsCreated     int    `json:"deals_created"`
+	DealsUpdated     int    `json:"deals_updated"`
+	DealsUnchanged   int    `json:"deals_unchanged"`
+	Comments         int    `json:"comments"`
+	Parked           int    `json:"parked"`
+	Alerts           int    `json:"alerts"`
+	BitrixRequests   int    `json:"bitrix_requests"`
+	RetailCRMRequest int    `json:"retailcrm_requests"`
+	Backlog          int64  `json:"backlog"`
+	Stopped          string `json:"stopped,omitempty"` // why the run stopped early: max-items, max-duration
+}
+
+// Pending reports whether the report holds changes to make.
+func (r *Report) Pending() bool { return len(r.Changes) > 0 }
+
+// Counters returns the summary as run counters for the store.
+func (s Summary) Counters() map[string]int64 {
+	return map[string]int64{
+		"pages": int64(s.Pages), "history_records": int64(s.HistoryRecords), "echoes_dropped": int64(s.EchoesDropped),
+		"orders_seen": int64(s.OrdersSeen), "orders_retried": int64(s.OrdersRetried),
+		"contacts_created": int64(s.ContactsCreated), "contacts_updated": int64(s.ContactsUpdated),
+		"contacts_reused": int64(s.ContactsReused), "deals_created": int64(s.DealsCreated),
+		"deals_updated": int64(s.DealsUpdated), "deals_unchanged": int64(s.DealsUnchanged),
+		"comments": int64(s.Comments), "parked": int64(s.Parked), "alerts": int64(s.Alerts),
+		"bitrix_requests": int64(s.BitrixRequests), "retailcrm_requests": int64(s.RetailCRMRequest),
+		"backlog": s.Backlog,
+	}
+}
+
+// Line is the one-line summary printed at the end of a run.
+func (s Summary) Line() string {
+	line := fmt.Sprintf("orders seen %d; contacts created %d, updated %d, reused %d; deals created %d, updated %d, unchanged %d; comments %d; parked %d; requests: bitrix %d, retailcrm %d",
+		s.OrdersSeen, s.ContactsCreated, s.ContactsUpdated, s.ContactsReused, s.DealsCreated, s.DealsUpdated,
+		s.DealsUnchanged, s.Comments, s.Parked, s.BitrixRequests, s.RetailCRMRequest)
+	if s.Stopped != "" {
+		line += "; stopped early: " + s.Stopped
+	}
+	return line
+}
+
+// WriteJSON writes the report as one JSON document.
+func (r *Report) WriteJSON(w io.Writer) error {
+	out := *r
+	out.Version = ReportVersion
+	if out.Changes == nil {
+		out.Changes = []Change{}
+	}
+	if out.Parked == nil {
+		out.Parked = []ParkedItem{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// WriteText writes the diff report, one line per change:
+//
+//   - deal    order 1042 (site shop)  TITLE="Order 1042" STAGE_ID=NEW OPPORTUNITY=1890.00 RUB
+//     ~ deal    order 1017 (#877)       STAGE_ID: PREPARATION → WON; OPPORTUNITY: 1500.00 → 1450.00
+//   - contact customer 311            NAME="Anna" EMAIL=anna@example.com
+//     = 37 orders unchanged
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	for _, c := range r.Changes {
+		b.WriteString(c.line())
+		b.WriteByte('\n')
+	}
+	for _, p := range r.Parked {
+		fmt.Fprintf(&b, "! %-7s %-22s parked: %s\n", p.Kind, p.Kind+" "+p.Key, oneLine(p.Reason))
+	}
+	fmt.Fprintf(&b, "= %d orders unchanged\n", r.Unchanged)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (c Change) subject() string {
+	switch {
+	case c.Entity == "contact":
+		return fmt.Sprintf("customer %d", c.CustomerID)
+	case c.OrderID != 0:
+		num := c.OrderNumber
+		if num == "" {
+			num = strconv.FormatInt(c.OrderID, 10)
+		}
+		return "order " + num
+	}
+	return ""
+}
+
+func (c Change) line() string {
+	subj := c.subject()
+	switch c.Op {
+	case OpCreate:
+		if c.Site != "" && c.Entity != "contact" {
+			subj += " (site " + c.Site + ")"
+		}
+		parts := make([]string, 0, len(c.Fields))
+		for _, f := range c.Fields {
+			if f.Field == "CURRENCY_ID" || hiddenInText[f.Field] {
+				continue
+			}
+			v := showValue(f.Field, f.New)
+			if f.Field == "OPPORTUNITY" {
+				if cur := fieldValue(c.Fields, "CURRENCY_ID"); cur != "" {
+					v += " " + cur
+				}
+			}
+			parts = append(parts, f.Field+"="+v)
+		}
+		return fmt.Sprintf("+ %-7s %-22s %s", c.Entity, subj, strings.Join(parts, " "))
+	case OpUpdate:
+		if c.EntityID != 0 {
+			subj += fmt.Sprintf(" (#%d)", c.EntityID)
+		}
+		parts := make([]string, 0, len(c.Fields))
+		for _, f := range c.Fields {
+			if len(f.Added) > 0 {
+				vals := make([]string, len(f.Added))
+				for i, a := range f.Added {
+					vals[i] = showValue(f.Field, a)
+				}
+				parts = append(parts, f.Field+": +"+strings.Join(vals, " +"))
+				continue
+			}
+			old := "(empty)"
+			if f.Old != nil && *f.Old != "" {
+				old = showValue(f.Field, *f.Old)
+			}
+			parts = append(parts, fmt.Sprintf("%s: %s → %s", f.Field, old, showValue(f.Field, f.New)))
+		}
+		return fmt.Sprintf("~ %-7s %-22s %s", c.Entity, subj, strings.Join(parts, "; "))
+	case OpComment:
+		if c.EntityID != 0 && c.EntityID < dryIDBase {
+			subj += fmt.Sprintf(" (#%d)", c.EntityID)
+		}
+		return fmt.Sprintf("+ %-7s %-22s %s", "comment", subj, strconv.Quote(oneLine(c.Text)))
+	default:
+		return fmt.Sprintf("+ %-7s %-22s %s", c.Entity, subj, strconv.Quote(oneLine(c.Text)))
+	}
+}
+
+func fieldValue(fs []FieldChange, name string) string {
+	for _, f := range fs {
+		if f.Field == name {
+			return f.New
+		}
+	}
+	return ""
+}
+
+// hiddenInText are bookkeeping fields of a new entity that the text report
+// leaves out (the JSON report has them).
+var hiddenInText = map[string]bool{"ORIGINATOR_ID": true, "ORIGIN_ID": true, "IS_MANUAL_OPPORTUNITY": true,
+	"SOURCE_DESCRIPTION": true, "CATEGORY_ID": true, "ASSIGNED_BY_ID": true}
+
+// textFields are shown quoted; codes, ids, amounts and addresses are not.
+var textFields = map[string]bool{"TITLE": true, "NAME": true, "LAST_NAME": true, "SECOND_NAME": true,
+	"COMMENTS": true, "SOURCE_DESCRIPTION": true}
+
+func showValue(field, v string) string {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= dryIDBase && strings.HasSuffix(field, "_ID") {
+		return "(new)"
+	}
+	if textFields[field] || strings.ContainsAny(v, " \t\n\"=;") || v == "" {
+		return strconv.Quote(oneLine(v))
+	}
+	return v
+}
+
+// oneLine shortens text for a one-line report.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 80 {
+		s = string(r[:77]) + "..."
+	}
+	return s
+}
+
+// fieldOrder puts the fields a reader looks for first.
+var fieldOrder = map[string]int{"TITLE": 1, "STAGE_ID": 2, "STATUS_ID": 2, "OPPORTUNITY": 3, "CURRENCY_ID": 4,
+	"CONTACT_ID": 5, "NAME": 1, "LAST_NAME": 2, "SECOND_NAME": 3, "EMAIL": 4, "PHONE": 5}
+
+func sortFields(fs []FieldChange) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		oi, oj := fieldOrder[fs[i].Field], fieldOrder[fs[j].Field]
+		if oi == 0 {
+			oi = 100
+		}
+		if oj == 0 {
+			oj = 100
+		}
+		if oi != oj {
+			return oi < oj
+		}
+		return fs[i].Field < fs[j].Field
+	})
+}
+
+// sameValue is the field differ's equality: amounts compare as numbers,
+// everything else as trimmed text.
+func sameValue(field, a, b string) bool {
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	if a == b {
+		return true
+	}
+	if field == "OPPORTUNITY" || field == "TAX_VALUE" {
+		da, ea := decimal.NewFromString(a)
+		db, eb := decimal.NewFromString(b)
+		return ea == nil && eb == nil && da.Equal(db)
+	}
+	return false
+}
+
+// diffFields compares a desired state with a remote row: only fields with a
+// non-empty desired value that differs are changes (an empty source value
+// never wipes a filled field).
+func diffFields(desired map[string]string, remote func(string) (string, bool)) []FieldChange {
+	var out []FieldChange
+	for k, v := range desired {
+		if v == "" {
+			continue
+		}
+		old, has := remote(k)
+		if has && sameValue(k, old, v) {
+			continue
+		}
+		fc := FieldChange{Field: k, New: v}
+		if has {
+			o := old
+			fc.Old = &o
+		} else {
+			empty := ""
+			fc.Old = &empty
+		}
+		out = append(out, fc)
+	}
+	sortFields(out)
+	return out
+}
+
+// createFields lists a new entity's fields for the report.
+func createFields(desired map[string]string) []FieldChange {
+	out := make([]FieldChange, 0, len(desired))
+	for k, v := range desired {
+		if v == "" {
+			continue
+		}
+		out = append(out, FieldChange{Field: k, New: v})
+	}
+	sortFields(out)
+	return out
+}

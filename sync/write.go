@@ -1,0 +1,202 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/crmsync/crmsync/bitrix"
+)
+
+// maxWriteRounds bounds how often commands that were not executed, or whose
+// outcome stayed unknown, are sent again within one chunk.
+const maxWriteRounds = 5
+
+// fatal reports errors that end the run instead of one item.
+func fatal(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, bitrix.ErrAuth) || errors.Is(err, bitrix.ErrOverload) || errors.Is(err, bitrix.ErrConfig) ||
+		errors.Is(err, bitrix.ErrInvalidBatch)
+}
+
+// resolver checks commands whose outcome is unknown: it returns the result
+// of those that did happen (found by a lookup) so they are not sent again.
+type resolver func(ctx context.Context, cmds map[string]bitrix.Cmd) (map[string]json.RawMessage, error)
+
+// writeAll sends writes through the gate until each is done or failed.
+// Not-executed commands are resent; commands with an unknown outcome are
+// resolved first (a lookup by ORIGIN_ID, or of the deal's comments) and
+// resent only when the lookup shows they did not happen. A batch is never
+// replayed whole.
+func (e *Engine) writeAll(ctx context.Context, b *bitrix.Batch, resolve resolver) (map[string]*bitrix.CmdResult, error) {
+	final := map[string]*bitrix.CmdResult{}
+	pending := b
+	var lastErr error
+	for round := 0; pending.Len() > 0; round++ {
+		if round >= maxWriteRounds {
+			return nil, fmt.Errorf("bitrix: %d writes still not done after %d rounds: %w", pending.Len(), round, lastErr)
+		}
+		if round > 0 {
+			if err := e.sleep(ctx, e.retryDelay*timeDuration(round)); err != nil {
+				return nil, err
+			}
+		}
+		res, err := e.gate.write(ctx, pending)
+		if res != nil {
+			e.sum.BitrixRequests += res.Requests
+		}
+		if err != nil {
+			lastErr = err
+			if fatal(err) || res == nil {
+				return nil, fmt.Errorf("bitrix writes: %w", err)
+			}
+			e.log.Warn("bitrix: write batch failed; checking each command", "err", err)
+		}
+		next := bitrix.NewBatch(false)
+		unknown := map[string]bitrix.Cmd{}
+		for _, k := range res.Keys {
+			cr := res.Results[k]
+			switch cr.Status {
+			case bitrix.Done, bitrix.Failed:
+				final[k] = cr
+			case bitrix.Unknown:
+				unknown[k] = cr.Cmd
+			default:
+				if cr.Err != nil {
+					lastErr = cr.Err
+				}
+				if err := next.Add(k, cr.Cmd); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if len(unknown) > 0 {
+			found := map[string]json.RawMessage{}
+			if resolve != nil {
+				found, err = resolve(ctx, unknown)
+				if err != nil {
+					return nil, err
+				}
+			}
+			for _, k := range pending.Keys() {
+				cmd, ok := unknown[k]
+				if !ok {
+					continue
+				}
+				if raw, ok := found[k]; ok {
+					final[k] = &bitrix.CmdResult{Key: k, Cmd: cmd, Status: bitrix.Done, Result: raw}
+					continue
+				}
+				if err := next.Add(k, cmd); err != nil {
+					return nil, err
+				}
+			}
+		}
+		pending = next
+	}
+	return final, nil
+}
+
+// resolveByOrigin finds adds of entity ent that happened, by ORIGIN_ID.
+// Updates set fixed values, so an unknown update is simply resent.
+func (e *Engine) resolveByOrigin(ent bitrix.Entity) resolver {
+	return func(ctx context.Context, cmds map[string]bitrix.Cmd) (map[string]json.RawMessage, error) {
+		keyByOrigin := map[string]string{}
+		var ids []int64
+		for k, c := range cmds {
+			if !strings.HasSuffix(c.Method, ".add") {
+				continue
+			}
+			fields, _ := c.Params["fields"].(map[string]any)
+			o, _ := fields[bitrix.FieldOriginID].(string)
+			id, err := strconv.ParseInt(o, 10, 64)
+			if err != nil {
+				continue
+			}
+			keyByOrigin[o] = k
+			ids = append(ids, id)
+		}
+		out := map[string]json.RawMessage{}
+		if len(ids) == 0 {
+			return out, nil
+		}
+		b := bitrix.NewBatch(false)
+		keys, err := addChunked(b, "ru", ids, func(ids []int64) bitrix.Cmd { return e.byOriginCmd(ent, ids, []string{"ID", bitrix.FieldOriginID}) })
+		if err != nil {
+			return nil, err
+		}
+		res, err := e.read(ctx, b)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := rowsOf(res, keys)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			k, ok := keyByOrigin[r.String(bitrix.FieldOriginID)]
+			if !ok {
+				continue
+			}
+			if _, done := out[k]; !done {
+				out[k] = json.RawMessage(r.ID().String())
+			}
+		}
+		return out, nil
+	}
+}
+
+// resolveComments finds comments that were written after all, by reading
+// the newest comments of their deals.
+func (e *Engine) resolveComments(ctx context.Context, cmds map[string]bitrix.Cmd) (map[string]json.RawMessage, error) {
+	b := bitrix.NewBatch(false)
+	keyOf := map[string]string{}
+	for k, c := range cmds {
+		fields, _ := c.Params["fields"].(map[string]any)
+		id := toString(fields["ENTITY_ID"])
+		typ := toString(fields["ENTITY_TYPE"])
+		eid, err := bitrix.ParseID(id)
+		if err != nil {
+			continue
+		}
+		lk := "r" + k
+		if err := b.Add(lk, bitrix.TimelineCommentListCmd(typ, eid, bitrix.ListRequest{Order: map[string]string{"ID": "DESC"}})); err != nil {
+			return nil, err
+		}
+		keyOf[lk] = k
+	}
+	res, err := e.read(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]json.RawMessage{}
+	for lk, k := range keyOf {
+		list, err := bitrix.DecodeComments(res.Get(lk).Result)
+		if err != nil {
+			return nil, fmt.Errorf("bitrix lookup %s: %w", lk, err)
+		}
+		fields, _ := cmds[k].Params["fields"].(map[string]any)
+		text := toString(fields["COMMENT"])
+		for _, c := range list {
+			if c.Comment == text {
+				out[k] = json.RawMessage(c.ID.String())
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// cmdError describes a failed command for the parking reason.
+func cmdError(cr *bitrix.CmdResult) error {
+	if cr == nil {
+		return errors.New("bitrix: write was not sent")
+	}
+	if cr.Err != nil {
+		return fmt.Errorf("bitrix %s: %w", cr.Cmd.Method, cr.Err)
+	}
+	return fmt.Errorf("bitrix %s: %s", cr.Cmd.Method, cr.Status)
+}

@@ -1,0 +1,312 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/store"
+)
+
+// sonet keeps the activity feed quiet for crmsync's writes.
+var sonet = bitrix.Params{"REGISTER_SONET_EVENT": "N"}
+
+// writeContacts creates or updates the contacts of the customers that need
+// it, in one batch.
+func (e *Engine) writeContacts(ctx context.Context, custs []*customer) error {
+	b := bitrix.NewBatch(false)
+	changes := map[string]Change{}
+	for _, c := range custs {
+		if !c.needWork || c.err != nil {
+			continue
+		}
+		k := contactKey(c.state.customerID)
+		if c.remote == nil {
+			fields := bitrix.Fields{}
+			for f, v := range c.state.fields {
+				fields[f] = v
+			}
+			fields[bitrix.FieldOriginatorID] = e.mapper.originator()
+			fields[bitrix.FieldOriginID] = strconv.FormatInt(c.state.customerID, 10)
+			if len(c.state.emails) > 0 {
+				fields[bitrix.FieldEmail] = multiRows(c.state.emails)
+			}
+			if len(c.state.phones) > 0 {
+				fields[bitrix.FieldPhone] = multiRows(c.state.phones)
+			}
+			if e.cfg.Bitrix.AssignedByID > 0 {
+				fields[bitrix.FieldAssignedByID] = e.cfg.Bitrix.AssignedByID
+			}
+			if err := b.Add(k, bitrix.AddCmd(bitrix.EntityContact, fields, sonet)); err != nil {
+				return err
+			}
+			rep := createFields(c.state.fields)
+			if len(c.state.emails) > 0 {
+				rep = append(rep, FieldChange{Field: bitrix.FieldEmail, New: joinComma(c.state.emails)})
+			}
+			if len(c.state.phones) > 0 {
+				rep = append(rep, FieldChange{Field: bitrix.FieldPhone, New: joinComma(c.state.phones)})
+			}
+			rep = append(rep, FieldChange{Field: bitrix.FieldOriginatorID, New: e.mapper.originator()},
+				FieldChange{Field: bitrix.FieldOriginID, New: strconv.FormatInt(c.state.customerID, 10)})
+			sortFields(rep)
+			changes[k] = Change{Op: OpCreate, Entity: "contact", CustomerID: c.state.customerID, Fields: rep}
+			continue
+		}
+		r := c.remote
+		diff := diffFields(c.state.fields, remoteGetter(r))
+		fields := bitrix.Fields{}
+		for _, fc := range diff {
+			fields[fc.Field] = fc.New
+		}
+		if r.String(bitrix.FieldOriginatorID) == "" {
+			// Claim a contact found by e-mail or phone, so that it is found
+			// by ORIGIN_ID from now on, even without the database.
+			o := strconv.FormatInt(c.state.customerID, 10)
+			fields[bitrix.FieldOriginatorID] = e.mapper.originator()
+			fields[bitrix.FieldOriginID] = o
+			empty := ""
+			diff = append(diff, FieldChange{Field: bitrix.FieldOriginatorID, Old: &empty, New: e.mapper.originator()},
+				FieldChange{Field: bitrix.FieldOriginID, Old: &empty, New: o})
+		}
+		if add := bitrix.MissingValues(r.Multi(bitrix.FieldEmail), c.state.emails, e.mapper.norm.emailKey); len(add) > 0 {
+			fields[bitrix.FieldEmail] = multiRows(add)
+			diff = append(diff, FieldChange{Field: bitrix.FieldEmail, New: joinComma(add), Added: add})
+		}
+		if add := bitrix.MissingValues(r.Multi(bitrix.FieldPhone), c.state.phones, e.mapper.norm.phoneKey); len(add) > 0 {
+			fields[bitrix.FieldPhone] = multiRows(add)
+			diff = append(diff, FieldChange{Field: bitrix.FieldPhone, New: joinComma(add), Added: add})
+		}
+		if len(fields) == 0 {
+			c.done = true
+			e.sum.ContactsReused++
+			continue
+		}
+		sortFields(diff)
+		if err := b.Add(k, bitrix.UpdateCmd(bitrix.EntityContact, bitrix.ID(c.contactID), fields, sonet)); err != nil {
+			return err
+		}
+		changes[k] = Change{Op: OpUpdate, Entity: "contact", EntityID: c.contactID, CustomerID: c.state.customerID, Fields: diff}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	results, err := e.writeAll(ctx, b, e.resolveByOrigin(bitrix.EntityContact))
+	if err != nil {
+		return err
+	}
+	for _, c := range custs {
+		k := contactKey(c.state.customerID)
+		ch, ok := changes[k]
+		if !ok {
+			continue
+		}
+		cr := results[k]
+		if cr == nil || cr.Status != bitrix.Done {
+			c.err = cmdError(cr)
+			continue
+		}
+		if ch.Op == OpCreate {
+			id, err := bitrix.DecodeID(cr.Result)
+			if err != nil || id == 0 {
+				c.err = fmt.Errorf("bitrix crm.contact.add: no id in answer: %v", err)
+				continue
+			}
+			c.contactID = int64(id)
+			c.action = "contact.add"
+			e.sum.ContactsCreated++
+		} else {
+			c.action = "contact.update"
+			e.sum.ContactsUpdated++
+		}
+		c.done = true
+		e.addChange(ch)
+	}
+	return nil
+}
+
+func multiRows(values []string) []map[string]any {
+	out := make([]map[string]any, len(values))
+	for i, v := range values {
+		out[i] = bitrix.NewMultifield(v, "WORK")
+	}
+	return out
+}
+
+func remoteGetter(r bitrix.Record) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		if !r.Has(k) {
+			return "", false
+		}
+		return r.String(k), true
+	}
+}
+
+// writeDeals creates or updates the deals (or leads) of the orders that
+// need it, in one batch.
+func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
+	ent := e.mapper.entity()
+	b := bitrix.NewBatch(false)
+	changes := map[string]Change{}
+	for _, it := range items {
+		if it.err != nil || !it.needDeal {
+			continue
+		}
+		if it.cust.contactID == 0 {
+			it.err = fmt.Errorf("%w: order %s: no contact for customer %d", errBadOrder, orderName(it.order), it.cust.state.customerID)
+			continue
+		}
+		k := dealKey(it.order.ID)
+		desired := map[string]string{}
+		for f, v := range it.deal.fields {
+			desired[f] = v
+		}
+		desired[bitrix.FieldContactID] = strconv.FormatInt(it.cust.contactID, 10)
+		base := Change{Entity: string(ent), OrderID: it.order.ID, OrderNumber: it.order.Number, Site: it.order.Site,
+			CustomerID: it.cust.state.customerID}
+		if it.remote == nil {
+			fields := bitrix.Fields{}
+			for f, v := range it.deal.fields {
+				fields[f] = v
+			}
+			rep := createFields(desired)
+			if ent == bitrix.EntityDeal {
+				fields[bitrix.FieldContactIDs] = []bitrix.ID{bitrix.ID(it.cust.contactID)}
+				fields[bitrix.FieldCategoryID] = e.cfg.Bitrix.CategoryID
+				if e.cfg.Bitrix.CategoryID != 0 {
+					rep = append(rep, FieldChange{Field: bitrix.FieldCategoryID, New: strconv.Itoa(e.cfg.Bitrix.CategoryID)})
+				}
+			} else {
+				fields[bitrix.FieldContactID] = it.cust.contactID
+			}
+			if e.cfg.Bitrix.AssignedByID > 0 {
+				fields[bitrix.FieldAssignedByID] = e.cfg.Bitrix.AssignedByID
+				rep = append(rep, FieldChange{Field: bitrix.FieldAssignedByID, New: strconv.Itoa(e.cfg.Bitrix.AssignedByID)})
+			}
+			sortFields(rep)
+			if err := b.Add(k, bitrix.AddCmd(ent, fields, sonet)); err != nil {
+				return err
+			}
+			base.Op, base.Fields = OpCreate, rep
+			changes[k] = base
+			continue
+		}
+		diff := diffFields(desired, remoteGetter(it.remote))
+		if len(diff) == 0 {
+			it.dealDone = true
+			if len(it.comments) == 0 {
+				it.unchanged = true
+			}
+			continue
+		}
+		fields := bitrix.Fields{}
+		for _, fc := range diff {
+			fields[fc.Field] = fc.New
+		}
+		if err := b.Add(k, bitrix.UpdateCmd(ent, bitrix.ID(it.dealID), fields, sonet)); err != nil {
+			return err
+		}
+		base.Op, base.EntityID, base.Fields = OpUpdate, it.dealID, diff
+		changes[k] = base
+	}
+	if b.Len() > 0 {
+		results, err := e.writeAll(ctx, b, e.resolveByOrigin(ent))
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			k := dealKey(it.order.ID)
+			ch, ok := changes[k]
+			if !ok {
+				continue
+			}
+			cr := results[k]
+			if cr == nil || cr.Status != bitrix.Done {
+				it.err = fmt.Errorf("%w: order %s: %w", errBadOrder, orderName(it.order), cmdError(cr))
+				continue
+			}
+			if ch.Op == OpCreate {
+				id, err := bitrix.DecodeID(cr.Result)
+				if err != nil || id == 0 {
+					it.err = fmt.Errorf("%w: order %s: bitrix %s.add: no id in answer: %v", errBadOrder, orderName(it.order), ent, err)
+					continue
+				}
+				it.dealID = int64(id)
+				it.action = string(ent) + ".add"
+				e.sum.DealsCreated++
+			} else {
+				it.action = string(ent) + ".update"
+				e.sum.DealsUpdated++
+			}
+			it.dealDone = true
+			e.addChange(ch)
+		}
+	}
+	for _, it := range items {
+		if it.unchanged {
+			e.sum.DealsUnchanged++
+			e.report.Unchanged++
+		}
+	}
+	return nil
+}
+
+// writeComments adds the timeline comments of the chunk's orders in one
+// batch, then records them at once so that a later run never repeats one.
+func (e *Engine) writeComments(ctx context.Context, items []*item) error {
+	ent := e.mapper.entity()
+	b := bitrix.NewBatch(false)
+	byKey := map[string]*pendingComment{}
+	itemOf := map[string]*item{}
+	for _, it := range items {
+		if it.err != nil || !it.dealDone || it.dealID == 0 {
+			continue
+		}
+		for i := range it.comments {
+			pc := &it.comments[i]
+			k := commentKey(pc.recordID)
+			if err := b.Add(k, bitrix.TimelineCommentAddCmd(string(ent), bitrix.ID(it.dealID), pc.text)); err != nil {
+				return err
+			}
+			byKey[k], itemOf[k] = pc, it
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	results, err := e.writeAll(ctx, b, e.resolveComments)
+	if err != nil {
+		return err
+	}
+	keys := b.Keys()
+	sort.Strings(keys)
+	var fired []store.RuleFire
+	for _, k := range b.Keys() {
+		cr := results[k]
+		it := itemOf[k]
+		if cr == nil || cr.Status != bitrix.Done {
+			it.err = fmt.Errorf("%w: order %s: timeline comment: %w", errBadOrder, orderName(it.order), cmdError(cr))
+			continue
+		}
+		pc := byKey[k]
+		pc.done = true
+		e.sum.Comments++
+		e.addChange(Change{Op: OpComment, Entity: "comment", EntityID: it.dealID, OrderID: it.order.ID,
+			OrderNumber: it.order.Number, Site: it.order.Site, Text: pc.text})
+		id, _ := bitrix.DecodeID(cr.Result)
+		fired = append(fired, store.RuleFire{RuleKey: commentRuleKey, EventKey: historyEventKey(pc.recordID),
+			Action: "comment", ResultID: id.String()})
+	}
+	// Recorded right away, outside the page's transaction: a comment is not
+	// idempotent, and a crash before the page commits must not repeat it.
+	return e.store.Tx(ctx, func(tx *store.Tx) error {
+		for _, f := range fired {
+			if _, err := tx.MarkRuleFired(ctx, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
