@@ -63,10 +63,12 @@ func (e *Engine) commentText(r *retailcrm.HistoryRecord) string {
 			return ""
 		}
 		text := fmt.Sprintf("Order status changed: %s → %s (by %s%s)", statusLabel(oldCode), newCode, who, when)
-		switch e.mapper.groups[newCode] {
-		case "cancel":
+		switch group := e.mapper.groups[newCode]; {
+		case strings.Contains(strings.ToLower(newCode), "return") || strings.Contains(strings.ToLower(group), "return"):
+			text += ". Return registered."
+		case group == "cancel":
 			text += ". The order was cancelled."
-		case "complete":
+		case group == "complete":
 			text += ". The order was completed."
 		}
 		return clean(text)

@@ -137,3 +137,9 @@ func (e *env) dealsByOrigin() map[string][]bitrixtest.Row {
 	}
 	return out
 }
+
+func openStore(e *env) (*store.Store, error) {
+	return store.Open(context.Background(), e.dbPath, store.Options{})
+}
+
+func storeFailureFilter() store.FailureFilter { return store.FailureFilter{} }

@@ -1,0 +1,219 @@
+package sync
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/retailcrm"
+)
+
+func dealOf(t *testing.T, e *env, orderID int64) map[string]any {
+	t.Helper()
+	ds := e.dealsByOrigin()[strconv.FormatInt(orderID, 10)]
+	if len(ds) != 1 {
+		t.Fatalf("order %d has %d deals", orderID, len(ds))
+	}
+	return ds[0].Fields
+}
+
+func commentsOf(e *env, dealID string) []string {
+	var out []string
+	for _, c := range e.bx.Comments() {
+		if strconv.FormatInt(c.EntityID, 10) == dealID {
+			out = append(out, c.Comment)
+		}
+	}
+	return out
+}
+
+func TestStatusChangesCancellationsAndReturnsMoveStagesWithComments(t *testing.T) {
+	e := newEnv(t)
+	e.rc.AddStatus(retailcrm.Status{Code: "return", Name: "Возврат", Group: "cancel", Active: true})
+	c := &retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"}
+	o1 := e.rc.CreateOrder(order(c, "100"))
+	o2 := e.rc.CreateOrder(order(c, "200"))
+	o3 := e.rc.CreateOrder(order(c, "300"))
+	e.pull()
+
+	set := func(id int64, status string) {
+		t.Helper()
+		if err := e.rc.UpdateOrder(id, func(o *retailcrm.Order) { o.Status = status }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(o1.ID, "client-confirmed")
+	set(o1.ID, "complete")
+	set(o2.ID, "cancel-other")
+	set(o3.ID, "return")
+	if err := e.rc.UpdateOrder(o3.ID, func(o *retailcrm.Order) { o.ManagerComment = "Customer 🙂 sent it back" }); err != nil {
+		t.Fatal(err)
+	}
+	before := e.writes()
+	res := e.pull()
+	if res.Parked() != 0 {
+		t.Fatalf("parked: %+v", res.Report.Parked)
+	}
+	d1, d2, d3 := dealOf(t, e, o1.ID), dealOf(t, e, o2.ID), dealOf(t, e, o3.ID)
+	if d1["STAGE_ID"] != "WON" || d2["STAGE_ID"] != "LOSE" || d3["STAGE_ID"] != "LOSE" {
+		t.Errorf("stages %v %v %v", d1["STAGE_ID"], d2["STAGE_ID"], d3["STAGE_ID"])
+	}
+	if !strings.Contains(d3["COMMENTS"].(string), "Customer 🙂 sent it back") {
+		t.Errorf("manager comment not carried: %q", d3["COMMENTS"])
+	}
+	c1 := commentsOf(e, d1["ID"].(string))
+	if len(c1) != 2 || !strings.Contains(c1[0], "new → client-confirmed") || !strings.Contains(c1[1], "client-confirmed → complete") {
+		t.Errorf("order 1 comments %q", c1)
+	}
+	if c2 := commentsOf(e, d2["ID"].(string)); len(c2) != 1 || !strings.Contains(c2[0], "cancelled") {
+		t.Errorf("order 2 comments %q", c2)
+	}
+	c3 := commentsOf(e, d3["ID"].(string))
+	if len(c3) != 2 || !strings.Contains(c3[0], "Return registered") || !strings.Contains(c3[1], "🙂") {
+		t.Errorf("order 3 comments %q", c3)
+	}
+	// 3 deal updates + 5 comments, and nothing else.
+	if w := e.writes() - before; w != 8 {
+		t.Errorf("%d writes, want 8", w)
+	}
+	if res.Report.Summary.DealsUpdated != 3 || res.Report.Summary.Comments != 5 {
+		t.Errorf("summary %+v", res.Report.Summary)
+	}
+	// Nothing new: nothing written.
+	before = e.writes()
+	e.pull()
+	if w := e.writes() - before; w != 0 {
+		t.Errorf("idle run wrote %d", w)
+	}
+}
+
+func TestLostDatabaseCreatesNoDuplicates(t *testing.T) {
+	e := newEnv(t)
+	for i := range 7 {
+		c := &retailcrm.Customer{FirstName: "C" + strconv.Itoa(i), Email: "c" + strconv.Itoa(i%3) + "@example.com"}
+		o := e.rc.CreateOrder(order(c, "10"))
+		if i%2 == 0 {
+			if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	e.pull()
+	deals, contacts, comments := len(e.bx.Deals()), len(e.bx.Contacts()), len(e.bx.Comments())
+	if err := os.Remove(e.dbPath); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(e.dbPath + "-wal")
+	os.Remove(e.dbPath + "-shm")
+	before := e.writes()
+	res := e.pull()
+	if len(e.bx.Deals()) != deals || len(e.bx.Contacts()) != contacts {
+		t.Errorf("after losing the database: %d deals (was %d), %d contacts (was %d)", len(e.bx.Deals()), deals, len(e.bx.Contacts()), contacts)
+	}
+	for origin, ds := range e.dealsByOrigin() {
+		if len(ds) != 1 {
+			t.Errorf("ORIGIN_ID %s: %d deals", origin, len(ds))
+		}
+	}
+	if w := e.writes() - before; w != len(e.bx.Comments())-comments {
+		t.Errorf("replay wrote %d commands (comments %d → %d)", w, comments, len(e.bx.Comments()))
+	}
+	if res.Report.Summary.DealsCreated != 0 || res.Report.Summary.ContactsCreated != 0 {
+		t.Errorf("summary %+v", res.Report.Summary)
+	}
+}
+
+func TestBadOrdersAreParkedWhileGoodOnesSync(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.Alerts.NotifyUserIDs = []int{7}
+	e.rc.AddStatus(retailcrm.Status{Code: "weird", Name: "Weird", Group: "weird-group", Active: true})
+	good := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Good", Email: "good@example.com"}, "1"))
+	noCust := e.rc.CreateOrder(retailcrm.Order{FirstName: "Nobody", TotalSumm: money("5")})
+	badMail := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Bad", Email: "not an email@"}, "2"))
+	long := order(&retailcrm.Customer{FirstName: "Long", Email: "long@example.com"}, "3")
+	long.CustomerComment = string([]rune(strings.Repeat("Очень длинный комментарий. ", 190))[:4999]) + "!"
+	longO := e.rc.CreateOrder(long)
+	emoji := order(&retailcrm.Customer{FirstName: "Эмодзи 🎉", Email: "emoji@example.com"}, "4")
+	emoji.CustomerComment = "Подарок 🎁 для мамы"
+	emojiO := e.rc.CreateOrder(emoji)
+	unknown := order(&retailcrm.Customer{FirstName: "Unknown", Email: "u@example.com"}, "6")
+	unknown.Status = "weird"
+	unknownO := e.rc.CreateOrder(unknown)
+
+	res := e.pull(func(o *Options) { o.MaxAttempts = 2 })
+	reasons := map[int64]string{}
+	for _, p := range res.Report.Parked {
+		reasons[p.OrderID] = p.Reason
+	}
+	if len(reasons) != 3 {
+		t.Fatalf("parked %+v", res.Report.Parked)
+	}
+	for id, want := range map[int64]string{noCust.ID: "has no customer", badMail.ID: "invalid email", unknownO.ID: `status "weird" (group "weird-group") is not mapped`} {
+		if !strings.Contains(reasons[id], want) {
+			t.Errorf("order %d reason %q lacks %q", id, reasons[id], want)
+		}
+	}
+	for _, o := range []retailcrm.Order{good, longO, emojiO} {
+		dealOf(t, e, o.ID)
+	}
+	if c := dealOf(t, e, longO.ID)["COMMENTS"].(string); !strings.Contains(c, long.CustomerComment) {
+		t.Errorf("long comment cut: %d bytes", len(c))
+	}
+	if c := dealOf(t, e, emojiO.ID)["COMMENTS"].(string); !strings.Contains(c, "🎁") {
+		t.Errorf("emoji lost: %q", c)
+	}
+	st, err := openStore(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := st.Failures(context.Background(), storeFailureFilter())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if len(fs) != 3 {
+		t.Errorf("failures %+v", fs)
+	}
+	if len(e.bx.Notifications()) != 0 {
+		t.Errorf("alert before the last attempt")
+	}
+
+	// The next run retries them first; the second failure parks them and
+	// sends one alert each; later runs leave them alone.
+	e.clock.Advance(0)
+	res = e.pull(func(o *Options) {
+		o.MaxAttempts = 2
+		o.Now = func() time.Time { return time.Now().Add(24 * time.Hour) }
+	})
+	if res.Report.Summary.OrdersRetried != 3 {
+		t.Errorf("retried %d", res.Report.Summary.OrdersRetried)
+	}
+	if n := len(e.bx.Notifications()); n != 3 {
+		t.Errorf("%d alerts, want 3", n)
+	}
+	res = e.pull(func(o *Options) {
+		o.MaxAttempts = 2
+		o.Now = func() time.Time { return time.Now().Add(48 * time.Hour) }
+	})
+	if res.Report.Summary.OrdersRetried != 0 || len(e.bx.Notifications()) != 3 {
+		t.Errorf("parked items retried again: %+v, %d alerts", res.Report.Summary, len(e.bx.Notifications()))
+	}
+
+	// Fixing the status mapping and re-queueing syncs the order.
+	e.cfg.Mapping.Statuses["weird"] = "PREPARATION"
+	st, _ = openStore(e)
+	if _, err := st.RetryFailures(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	res = e.pull()
+	if dealOf(t, e, unknownO.ID)["STAGE_ID"] != "PREPARATION" {
+		t.Error("re-queued order not synced")
+	}
+	if res.Parked() != 2 {
+		t.Errorf("parked %+v", res.Report.Parked)
+	}
+}
