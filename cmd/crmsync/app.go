@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -31,8 +32,9 @@ type globalOptions struct {
 	db         string
 	logFormat  string
 	logLevel   string
-	quiet      bool
-	verbose    bool
+	quiet       bool
+	verbose     bool
+	metricsFile string
 }
 
 // app is what every command shares: the streams, the one viper instance,
@@ -45,6 +47,7 @@ type app struct {
 	sig      *signals
 	redactor *redact.Redactor
 	log      *slog.Logger
+	apis     *apiCounters
 
 	cfg    *config.Config
 	cfgErr error
@@ -56,7 +59,7 @@ type app struct {
 
 // run executes one crmsync invocation and returns its exit code.
 func run(ctx context.Context, args []string, st streams, sig *signals) int {
-	a := &app{streams: st, v: viper.New(), sig: sig, redactor: redact.New()}
+	a := &app{streams: st, v: viper.New(), sig: sig, redactor: redact.New(), apis: newAPICounters()}
 	a.log = slog.New(a.redactor.Handler(slog.NewTextHandler(st.err, nil)))
 	root := a.rootCmd()
 	root.SetArgs(args)
@@ -64,7 +67,8 @@ func run(ctx context.Context, args []string, st streams, sig *signals) int {
 	root.SetOut(st.out)
 	root.SetErr(st.err)
 
-	err := root.ExecuteContext(ctx)
+	started := time.Now()
+	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil && !a.ran {
 		err = &usageError{err: err}
 	}
@@ -72,6 +76,7 @@ func run(ctx context.Context, args []string, st streams, sig *signals) int {
 	if err != nil && !errors.Is(err, errPending) {
 		a.printError(err, code)
 	}
+	a.writeMetrics(ctx, cmd, code, started)
 	return code
 }
 
@@ -125,6 +130,7 @@ authentication error; 5 another run holds the lock; 130 interrupted.`,
 	f.StringVar(&a.global.logLevel, "log-level", "", "log level: debug, info, warn or error (default info)")
 	f.BoolVarP(&a.global.quiet, "quiet", "q", false, "log only warnings and errors")
 	f.BoolVarP(&a.global.verbose, "verbose", "v", false, "log debug detail")
+	f.StringVar(&a.global.metricsFile, "metrics-file", "", "after pull, push or backfill, write Prometheus metrics to this file (node_exporter textfile collector)")
 	config.Prepare(a.v)
 	for key, flag := range map[string]string{"db": "db", "log_format": "log-format", "log_level": "log-level"} {
 		// Flag > env > file > default, by viper's own precedence.

@@ -25,6 +25,7 @@ const (
 // newRetailCRM builds the RetailCRM client from the configuration.
 func (a *app) newRetailCRM(cfg *config.Config, p patience) (*retailcrm.Client, error) {
 	opts := []retailcrm.Option{
+		retailcrm.WithHTTPClient(&http.Client{Transport: a.apis.transport("retailcrm", nil)}),
 		retailcrm.WithRate(cfg.RetailCRM.Rate),
 		retailcrm.WithVersion(readVersion().Version),
 		retailcrm.WithLogger(a.log),
@@ -48,6 +49,7 @@ func (a *app) newBitrix(cfg *config.Config, p patience) (*bitrix.Client, error) 
 		opts = append(opts, bitrix.WithRetry(bitrix.RetryPolicy{MaxAttempts: 2, InitialDelay: 300 * time.Millisecond, MaxDelay: time.Second}),
 			bitrix.WithTimeout(20*time.Second))
 	}
+	var base http.RoundTripper
 	if cfg.Bitrix.CAFile != "" {
 		pool, err := x509.SystemCertPool()
 		if err != nil {
@@ -60,7 +62,8 @@ func (a *app) newBitrix(cfg *config.Config, p patience) (*bitrix.Client, error) 
 		pool.AppendCertsFromPEM(pem)
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-		opts = append(opts, bitrix.WithHTTPClient(&http.Client{Transport: tr}))
+		base = tr
 	}
+	opts = append(opts, bitrix.WithHTTPClient(&http.Client{Transport: a.apis.transport("bitrix", base)}))
 	return bitrix.New(cfg.Bitrix.WebhookURL, opts...)
 }

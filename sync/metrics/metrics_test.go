@@ -1,0 +1,122 @@
+package metrics
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+func sample() Run {
+	start := time.Date(2026, 11, 29, 14, 0, 0, 0, time.UTC)
+	return Run{
+		Command: "pull", Started: start, Ended: start.Add(90 * time.Second), Result: "partial", ExitCode: 3,
+		Counters: map[string]int64{"orders": 120, "deals.created": 40, "parked": 2},
+		APIs: map[string]API{
+			"retailcrm": {Requests: 7},
+			"bitrix":    {Requests: 12, RateLimited: 1, TimeLimited: 0, ServerError: 2},
+		},
+		Parked: 2, Retrying: 1, Backlog: 340,
+	}
+}
+
+func TestFileParsesWithThePrometheusParser(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "crmsync-pull.prom")
+	if err := WriteFile(path, sample()); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(f)
+	if err != nil {
+		t.Fatalf("not valid text format: %v", err)
+	}
+	value := func(name string, labels map[string]string) float64 {
+		t.Helper()
+		mf, ok := families[name]
+		if !ok {
+			t.Fatalf("no %s", name)
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			got := map[string]string{}
+			for _, l := range m.GetLabel() {
+				got[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if got[k] != v {
+					continue next
+				}
+			}
+			return m.GetGauge().GetValue()
+		}
+		t.Fatalf("no %s with %v", name, labels)
+		return 0
+	}
+	checks := []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"crmsync_last_run_duration_seconds", map[string]string{"command": "pull"}, 90},
+		{"crmsync_last_run_exit_code", nil, 3},
+		{"crmsync_last_run_result", map[string]string{"result": "partial"}, 1},
+		{"crmsync_last_run_result", map[string]string{"result": "ok"}, 0},
+		{"crmsync_last_run_items", map[string]string{"counter": "deals.created"}, 40},
+		{"crmsync_last_run_api_requests", map[string]string{"api": "bitrix"}, 12},
+		{"crmsync_last_run_api_errors", map[string]string{"api": "bitrix", "code": "503"}, 1},
+		{"crmsync_last_run_api_errors", map[string]string{"api": "bitrix", "code": "5xx"}, 2},
+		{"crmsync_failures_parked", nil, 2},
+		{"crmsync_cursor_lag_records", nil, 340},
+		{"crmsync_last_run_timestamp_seconds", nil, float64(sample().Ended.Unix())},
+	}
+	for _, c := range checks {
+		if got := value(c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v %v", st.Mode(), err)
+	}
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*"))
+	if len(left) != 0 {
+		t.Errorf("temporary files left behind: %v", left)
+	}
+}
+
+func TestUnknownBacklogIsOmitted(t *testing.T) {
+	t.Parallel()
+	r := sample()
+	r.Backlog = -1
+	path := filepath.Join(t.TempDir(), "m.prom")
+	if err := WriteFile(path, r); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	f, _ := os.Open(path)
+	defer f.Close()
+	families, err := parser.TextToMetricFamilies(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := families["crmsync_cursor_lag_records"]; ok {
+		t.Errorf("lag written though unknown:\n%s", data)
+	}
+}
+
+func TestWriteFileFailsCleanly(t *testing.T) {
+	t.Parallel()
+	if err := WriteFile(filepath.Join(t.TempDir(), "missing-dir", "m.prom"), sample()); err == nil {
+		t.Error("writing into a missing directory succeeded")
+	}
+}
