@@ -28,10 +28,10 @@ type streams struct {
 
 // globalOptions are SPEC §3's global flags.
 type globalOptions struct {
-	configFile string
-	db         string
-	logFormat  string
-	logLevel   string
+	configFile  string
+	db          string
+	logFormat   string
+	logLevel    string
 	quiet       bool
 	verbose     bool
 	metricsFile string
