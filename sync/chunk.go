@@ -43,9 +43,10 @@ type customer struct {
 
 // pendingComment is a timeline comment a history record asks for.
 type pendingComment struct {
-	recordID int64
-	text     string
-	done     bool
+	recordID  int64
+	text      string
+	done      bool
+	uncertain bool // sent by a run that stopped before recording it
 }
 
 // chunkResult is what one chunk did, for the page's commit.

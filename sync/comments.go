@@ -13,6 +13,14 @@ import (
 // rule in the store's record of fired rules.
 const commentRuleKey = "builtin:timeline"
 
+// A comment's intent is recorded before it is sent and its success after:
+// an intent without success (a crash in between) means the comment may
+// exist, so the deal's timeline is read before sending it again.
+const (
+	actionCommentIntent = "comment-intent"
+	actionComment       = "comment"
+)
+
 func historyEventKey(recordID int64) string { return "history:" + strconv.FormatInt(recordID, 10) }
 
 // comments returns the timeline comments an order's history records ask
@@ -29,14 +37,18 @@ func (e *Engine) comments(ctx context.Context, it *item) ([]pendingComment, erro
 		if text == "" {
 			continue
 		}
-		_, fired, err := e.store.RuleFired(ctx, commentRuleKey, historyEventKey(r.ID), "comment")
+		_, fired, err := e.store.RuleFired(ctx, commentRuleKey, historyEventKey(r.ID), actionComment)
 		if err != nil {
 			return nil, fmt.Errorf("reading fired comments: %w", err)
 		}
 		if fired {
 			continue
 		}
-		out = append(out, pendingComment{recordID: r.ID, text: text})
+		_, intended, err := e.store.RuleFired(ctx, commentRuleKey, historyEventKey(r.ID), actionCommentIntent)
+		if err != nil {
+			return nil, fmt.Errorf("reading fired comments: %w", err)
+		}
+		out = append(out, pendingComment{recordID: r.ID, text: text, uncertain: intended})
 	}
 	return out, nil
 }

@@ -254,12 +254,15 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 }
 
 // writeComments adds the timeline comments of the chunk's orders in one
-// batch, then records them at once so that a later run never repeats one.
+// batch. Each comment's intent is recorded before the batch and its
+// success right after it, outside the page's transaction: a comment is not
+// idempotent, so a crash in between is resolved by reading the timeline.
 func (e *Engine) writeComments(ctx context.Context, items []*item) error {
 	ent := e.mapper.entity()
 	b := bitrix.NewBatch(false)
 	byKey := map[string]*pendingComment{}
 	itemOf := map[string]*item{}
+	uncertain := map[string]bitrix.Cmd{}
 	for _, it := range items {
 		if it.err != nil || !it.dealDone || it.dealID == 0 {
 			continue
@@ -267,23 +270,55 @@ func (e *Engine) writeComments(ctx context.Context, items []*item) error {
 		for i := range it.comments {
 			pc := &it.comments[i]
 			k := commentKey(pc.recordID)
-			if err := b.Add(k, bitrix.TimelineCommentAddCmd(string(ent), bitrix.ID(it.dealID), pc.text)); err != nil {
+			cmd := bitrix.TimelineCommentAddCmd(string(ent), bitrix.ID(it.dealID), pc.text)
+			byKey[k], itemOf[k] = pc, it
+			if pc.uncertain {
+				uncertain[k] = cmd
+			}
+			if err := b.Add(k, cmd); err != nil {
 				return err
 			}
-			byKey[k], itemOf[k] = pc, it
 		}
 	}
 	if b.Len() == 0 {
 		return nil
 	}
-	results, err := e.writeAll(ctx, b, e.resolveComments)
-	if err != nil {
+	results := map[string]*bitrix.CmdResult{}
+	if len(uncertain) > 0 {
+		found, err := e.resolveComments(ctx, uncertain)
+		if err != nil {
+			return err
+		}
+		if len(found) > 0 {
+			rest := bitrix.NewBatch(false)
+			for _, k := range b.Keys() {
+				cmd, _ := b.Cmd(k)
+				if raw, ok := found[k]; ok {
+					results[k] = &bitrix.CmdResult{Key: k, Cmd: cmd, Status: bitrix.Done, Result: raw}
+					continue
+				}
+				if err := rest.Add(k, cmd); err != nil {
+					return err
+				}
+			}
+			b = rest
+		}
+	}
+	if err := e.markComments(ctx, b.Keys(), byKey, actionCommentIntent, nil); err != nil {
 		return err
 	}
-	keys := b.Keys()
-	sort.Strings(keys)
-	var fired []store.RuleFire
-	for _, k := range b.Keys() {
+	if b.Len() > 0 {
+		sent, err := e.writeAll(ctx, b, e.resolveComments)
+		if err != nil {
+			return err
+		}
+		for k, v := range sent {
+			results[k] = v
+		}
+	}
+	var done []string
+	ids := map[string]string{}
+	for _, k := range sortedKeys(byKey) {
 		cr := results[k]
 		it := itemOf[k]
 		if cr == nil || cr.Status != bitrix.Done {
@@ -296,17 +331,33 @@ func (e *Engine) writeComments(ctx context.Context, items []*item) error {
 		e.addChange(Change{Op: OpComment, Entity: "comment", EntityID: it.dealID, OrderID: it.order.ID,
 			OrderNumber: it.order.Number, Site: it.order.Site, Text: pc.text})
 		id, _ := bitrix.DecodeID(cr.Result)
-		fired = append(fired, store.RuleFire{RuleKey: commentRuleKey, EventKey: historyEventKey(pc.recordID),
-			Action: "comment", ResultID: id.String()})
+		ids[k] = id.String()
+		done = append(done, k)
 	}
-	// Recorded right away, outside the page's transaction: a comment is not
-	// idempotent, and a crash before the page commits must not repeat it.
+	return e.markComments(ctx, done, byKey, actionComment, ids)
+}
+
+// markComments records an action for comments in a transaction of its own.
+func (e *Engine) markComments(ctx context.Context, keys []string, byKey map[string]*pendingComment, action string, ids map[string]string) error {
+	if len(keys) == 0 {
+		return nil
+	}
 	return e.store.Tx(ctx, func(tx *store.Tx) error {
-		for _, f := range fired {
-			if _, err := tx.MarkRuleFired(ctx, f); err != nil {
+		for _, k := range keys {
+			if _, err := tx.MarkRuleFired(ctx, store.RuleFire{RuleKey: commentRuleKey, EventKey: historyEventKey(byKey[k].recordID),
+				Action: action, ResultID: ids[k]}); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -1,0 +1,299 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+)
+
+// snapshot renders the portal's state keyed by ORIGIN_IDs, so portals
+// with different entity ids compare equal when they hold the same data.
+func snapshot(bx *bitrixtest.Server) string {
+	contactOrigin := map[string]string{}
+	var lines []string
+	for _, c := range bx.Contacts() {
+		id := strconv.FormatInt(c.ID, 10)
+		contactOrigin[id] = c.Str("ORIGIN_ID")
+		emails, phones := c.Values("EMAIL"), c.Values("PHONE")
+		sort.Strings(emails)
+		sort.Strings(phones)
+		lines = append(lines, fmt.Sprintf("contact %s|%s|%s|%s|%v|%v", c.Str("ORIGIN_ID"), c.Str("NAME"), c.Str("LAST_NAME"),
+			c.Str("ORIGINATOR_ID"), emails, phones))
+	}
+	comments := map[string][]string{}
+	for _, c := range bx.Comments() {
+		text := c.Comment
+		if i := strings.Index(text, " (by"); i > 0 {
+			text = text[:i]
+		}
+		comments[strconv.FormatInt(c.EntityID, 10)] = append(comments[strconv.FormatInt(c.EntityID, 10)], text)
+	}
+	for _, d := range bx.Deals() {
+		id := strconv.FormatInt(d.ID, 10)
+		lines = append(lines, fmt.Sprintf("deal %s|%s|%s|%s|%s|%s|contact %s|%q", d.Str("ORIGIN_ID"), d.Str("TITLE"),
+			d.Str("STAGE_ID"), d.Str("OPPORTUNITY"), d.Str("CURRENCY_ID"), d.Str("SOURCE_DESCRIPTION"),
+			contactOrigin[d.Str("CONTACT_ID")], comments[id]))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// script is a reproducible set of shop activity.
+type script struct {
+	customers int
+	orders    []scriptOrder
+}
+
+type scriptOrder struct {
+	customer int
+	total    int
+	statuses []string
+	comment  string
+}
+
+var scriptStatuses = []string{"client-confirmed", "assembling", "delivering", "complete", "cancel-other"}
+
+func (s script) apply(t testing.TB, rc *retailcrmtest.Server) {
+	custs := make([]*retailcrm.Customer, s.customers)
+	for i := range custs {
+		custs[i] = &retailcrm.Customer{FirstName: "Name" + strconv.Itoa(i), Email: fmt.Sprintf("c%d@example.com", i),
+			Phones: []retailcrm.Phone{{Number: fmt.Sprintf("+7 916 %03d-00-%02d", i, i%100)}}}
+	}
+	var ids []int64
+	for _, so := range s.orders {
+		c := custs[so.customer]
+		o := rc.CreateOrder(order(c, strconv.Itoa(so.total)))
+		if c.ID == 0 {
+			custs[so.customer] = o.Customer
+		}
+		ids = append(ids, o.ID)
+	}
+	for i, so := range s.orders {
+		for _, st := range so.statuses {
+			if err := rc.UpdateOrder(ids[i], func(o *retailcrm.Order) { o.Status = st }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if so.comment != "" {
+			if err := rc.UpdateOrder(ids[i], func(o *retailcrm.Order) { o.ManagerComment = so.comment }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func fixedScript() script {
+	s := script{customers: 6}
+	for i := range 20 {
+		so := scriptOrder{customer: i % 6, total: 100 + i}
+		if i%3 == 0 {
+			so.statuses = []string{"client-confirmed", "complete"}
+		}
+		if i%5 == 0 {
+			so.statuses = append(so.statuses, "cancel-other")
+			so.comment = "note " + strconv.Itoa(i)
+		}
+		s.orders = append(s.orders, so)
+	}
+	return s
+}
+
+// pagedHistory serves history in pages of the given sizes (cycling), to
+// chunk the same history differently.
+type pagedHistory struct {
+	RetailCRM
+	sizes []int
+	n     int
+}
+
+func (p *pagedHistory) OrdersHistory(ctx context.Context, f retailcrm.HistoryFilter) (*retailcrm.OrdersHistoryPage, error) {
+	page, err := p.RetailCRM.OrdersHistory(ctx, f)
+	if err != nil || len(p.sizes) == 0 {
+		return page, err
+	}
+	size := p.sizes[p.n%len(p.sizes)]
+	p.n++
+	if size < len(page.History) {
+		page.History = page.History[:size]
+	}
+	return page, nil
+}
+
+func TestAnyChunkingGivesTheSameFinalState(t *testing.T) {
+	ref := newEnv(t)
+	sc := fixedScript()
+	sc.apply(t, ref.rc)
+	ref.pull()
+	want := snapshot(ref.bx)
+
+	rapid.Check(t, func(rt *rapid.T) {
+		e := newEnv(t)
+		sc.apply(t, e.rc)
+		sizes := rapid.SliceOfN(rapid.IntRange(1, 100), 1, 8).Draw(rt, "page sizes")
+		pauses := rapid.IntRange(0, 3).Draw(rt, "runs with max-items")
+		for i := 0; i < pauses; i++ {
+			e.pull(func(o *Options) {
+				o.RetailCRM = &pagedHistory{RetailCRM: e.rcc, sizes: sizes}
+				o.MaxItems = 1 + i*7
+			})
+		}
+		e.pull(func(o *Options) { o.RetailCRM = &pagedHistory{RetailCRM: e.rcc, sizes: sizes} })
+		if got := snapshot(e.bx); got != want {
+			rt.Fatalf("final state differs with page sizes %v:\n%s\nwant\n%s", sizes, got, want)
+		}
+	})
+}
+
+// crashingBitrix sends the n-th write batch and then "crashes": the answer
+// is lost and the run ends there.
+type crashingBitrix struct {
+	Bitrix
+	after  int
+	writes int
+}
+
+var errCrash = errors.New("simulated crash")
+
+func (c *crashingBitrix) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
+	write := false
+	for _, k := range b.Keys() {
+		cmd, _ := b.Cmd(k)
+		if !bitrix.IsReadMethod(cmd.Method) {
+			write = true
+		}
+	}
+	if !write {
+		return c.Bitrix.Batch(ctx, b)
+	}
+	c.writes++
+	if c.writes < c.after {
+		return c.Bitrix.Batch(ctx, b)
+	}
+	if _, err := c.Bitrix.Batch(ctx, b); err != nil {
+		return nil, err
+	}
+	return nil, errCrash
+}
+
+func TestCrashAfterAnyBitrixWriteLosesAndDuplicatesNothing(t *testing.T) {
+	ref := newEnv(t)
+	sc := fixedScript()
+	sc.apply(t, ref.rc)
+	ref.pull()
+	want := snapshot(ref.bx)
+
+	for after := 1; ; after++ {
+		e := newEnv(t)
+		sc.apply(t, e.rc)
+		crash := &crashingBitrix{Bitrix: e.bxc, after: after}
+		eng, st := e.engine(false, func(o *Options) { o.Bitrix = crash })
+		_, err := eng.Pull(context.Background())
+		st.Close()
+		if err == nil {
+			if after == 1 {
+				t.Fatal("no write batch at all")
+			}
+			break // fewer write batches than after: every crash point was tried
+		}
+		if !errors.Is(err, errCrash) {
+			t.Fatalf("crash after write batch %d: %v", after, err)
+		}
+		// A crash between the Bitrix24 write and the commit: the next run
+		// finds what was written by ORIGIN_ID and finishes the job.
+		e.pull()
+		if got := snapshot(e.bx); got != want {
+			t.Fatalf("crash after write batch %d: final state\n%s\nwant\n%s", after, got, want)
+		}
+		before := e.writes()
+		e.pull()
+		if w := e.writes() - before; w != 0 {
+			t.Errorf("crash after write batch %d: a third run wrote %d", after, w)
+		}
+	}
+}
+
+func TestFaultsReachTheFaultFreeState(t *testing.T) {
+	ref := newEnv(t)
+	sc := fixedScript()
+	sc.apply(t, ref.rc)
+	ref.pull()
+	want := snapshot(ref.bx)
+
+	for _, tc := range []struct {
+		name string
+		bx   []bitrixtest.Fault
+		rc   []retailcrmtest.Fault
+	}{
+		{name: "503s", bx: []bitrixtest.Fault{{Kind: bitrixtest.FaultQueryLimit, Probability: 0.3}},
+			rc: []retailcrmtest.Fault{{Kind: retailcrmtest.FaultRateLimit, Probability: 0.3}}},
+		{name: "html 5xx", bx: []bitrixtest.Fault{{Kind: bitrixtest.FaultHTML502, Probability: 0.25}, {Kind: bitrixtest.FaultInternalError, Probability: 0.1}},
+			rc: []retailcrmtest.Fault{{Kind: retailcrmtest.FaultServerError, Probability: 0.25}}},
+		{name: "truncated json", bx: []bitrixtest.Fault{{Kind: bitrixtest.FaultTruncated, Probability: 0.25}, {Kind: bitrixtest.FaultHTML200, Probability: 0.1}},
+			rc: []retailcrmtest.Fault{{Kind: retailcrmtest.FaultTruncated, Probability: 0.25}}},
+		{name: "dropped connections", bx: []bitrixtest.Fault{{Kind: bitrixtest.FaultDrop, Probability: 0.25}},
+			rc: []retailcrmtest.Fault{{Kind: retailcrmtest.FaultDrop, Probability: 0.2}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			sc.apply(t, e.rc)
+			for _, f := range tc.bx {
+				e.bx.AddFault(f)
+			}
+			for _, f := range tc.rc {
+				e.rc.InjectFault(f)
+			}
+			var err error
+			for run := 0; run < 30; run++ {
+				eng, st := e.engine(false)
+				_, err = eng.Pull(context.Background())
+				st.Close()
+				if err == nil {
+					break
+				}
+			}
+			if err != nil {
+				t.Fatalf("never finished: %v", err)
+			}
+			e.bx.ClearFaults()
+			e.rc.ClearFaults()
+			e.pull()
+			if got := snapshot(e.bx); got != want {
+				t.Fatalf("final state\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestFiftyNewOrdersCostAtMostFiveBitrixRequests(t *testing.T) {
+	for _, existing := range []bool{false, true} {
+		t.Run(fmt.Sprintf("existing contacts %v", existing), func(t *testing.T) {
+			e := newEnv(t)
+			for i := range 50 {
+				email := fmt.Sprintf("buyer%d@example.com", i)
+				if existing {
+					e.bx.SeedContact(map[string]any{"NAME": "B", "EMAIL": []string{email}})
+				}
+				e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Buyer", Email: email,
+					Phones: []retailcrm.Phone{{Number: fmt.Sprintf("+7 916 100-%02d-%02d", i, i)}}}, "10"))
+			}
+			before := e.bx.Stats().Requests
+			res := e.pull()
+			n := e.bx.Stats().Requests - before
+			if n > 5 || res.Report.Summary.DealsCreated != 50 {
+				t.Errorf("%d Bitrix24 requests for 50 new orders; summary %+v", n, res.Report.Summary)
+			}
+			t.Logf("%d requests", n)
+		})
+	}
+}
