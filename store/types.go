@@ -18,8 +18,11 @@ const (
 	CursorBackfill         = "backfill"
 )
 
+// CommentsCursorPrefix starts the name of every per-deal comment cursor.
+const CommentsCursorPrefix = "comments:"
+
 // CommentsCursor names the timeline-comment cursor of one deal.
-func CommentsCursor(dealID int64) string { return "comments:" + itoa(dealID) }
+func CommentsCursor(dealID int64) string { return CommentsCursorPrefix + itoa(dealID) }
 
 // EntityType is the Bitrix24 entity an order is linked to.
 type EntityType string

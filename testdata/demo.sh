@@ -24,7 +24,19 @@ if [ -t 1 ]; then bold=$(printf '\033[1m') plain=$(printf '\033[0m'); fi
 say() { printf '\n%s%s%s\n' "$bold" "$*" "$plain"; }
 step() { say "\$ crmsync $*"; }
 # crmsync's own exit code is part of the show (3 = some orders parked).
-crm() { step "$@"; "$bin/crmsync" --config crmsync.yaml "$@" || echo "(exit code $?)"; }
+# Long reports are cut to their first lines.
+crm() {
+	step "$@"
+	code=0
+	"$bin/crmsync" --config crmsync.yaml "$@" >out.txt 2>&1 || code=$?
+	n=$(wc -l <out.txt)
+	if [ "$n" -gt 40 ]; then
+		head -n 20 out.txt; echo "    ... $((n - 24)) more lines ..."; tail -n 4 out.txt
+	else
+		cat out.txt
+	fi
+	[ $code -eq 0 ] || echo "(exit code $code)"
+}
 fakes() { kill -USR2 $sandbox; sleep 0.3; tail -n 3 sandbox.out | sed 's/^/    /'; }
 
 echo "$("$bin/crmsync" version)"

@@ -141,6 +141,12 @@ mapping:
     group:complete: WON
     group:cancel: LOSE
     return: APOLOGY
+  stages:                       # what managers' stage moves in Bitrix24 become in RetailCRM
+    PREPARATION: client-confirmed
+    PREPAYMENT_INVOICE: assembling
+    EXECUTING: delivering
+    WON: complete
+    LOSE: cancel-other
   order_methods:
     phone: CALL
     shopping-cart: WEB

@@ -33,12 +33,14 @@ type shop struct {
 
 // The catalogue the generator draws from. Functions, not variables, so
 // nothing can change them while a sandbox runs.
-func firstNames() []string {
-	return []string{"Анна", "Мария", "Елена", "Ольга", "Ирина", "Дмитрий", "Алексей", "Сергей", "Иван", "Павел", "Наталья", "Татьяна", "Андрей", "Михаил", "Юлия"}
-}
-
-func lastNames() []string {
-	return []string{"Иванова", "Смирнова", "Кузнецова", "Попова", "Соколова", "Лебедев", "Козлов", "Новиков", "Морозов", "Волков", "Соловьева", "Васильева", "Зайцев", "Павлов", "Семенова"}
+// people returns name lists by gender, so that first and last names agree.
+func people(female bool) (first, last []string) {
+	if female {
+		return []string{"Анна", "Мария", "Елена", "Ольга", "Ирина", "Наталья", "Татьяна", "Юлия"},
+			[]string{"Иванова", "Смирнова", "Кузнецова", "Попова", "Соколова", "Соловьева", "Васильева", "Семенова"}
+	}
+	return []string{"Дмитрий", "Алексей", "Сергей", "Иван", "Павел", "Андрей", "Михаил"},
+		[]string{"Лебедев", "Козлов", "Новиков", "Морозов", "Волков", "Зайцев", "Павлов"}
 }
 
 type product struct{ name, price string }
@@ -108,7 +110,8 @@ func (s *shop) seed(rc *retailcrmtest.Server, bx *bitrixtest.Server, size shopSi
 
 	customers := make([]retailcrm.Customer, 0, size.Customers)
 	for i := 0; i < size.Customers; i++ {
-		first, last := pick(s.rng, firstNames()), pick(s.rng, lastNames())
+		firsts, lasts := people(s.rng.IntN(2) == 0)
+		first, last := pick(s.rng, firsts), pick(s.rng, lasts)
 		digits := fmt.Sprintf("9%02d%07d", s.rng.IntN(100), s.rng.IntN(10_000_000))
 		c := retailcrm.Customer{
 			Type: "customer", Site: s.site, FirstName: first, LastName: last,

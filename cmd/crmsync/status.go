@@ -29,6 +29,9 @@ type statusReport struct {
 	SchemaVersion int             `json:"schema_version"`
 	Config        *statusConfig   `json:"config,omitempty"`
 	Cursors       []statusCursor  `json:"cursors"`
+	// CommentCursors counts the per-deal timeline cursors of push, which
+	// are too many to list.
+	CommentCursors int `json:"comment_cursors"`
 	Runs          []statusRun     `json:"runs"`
 	Links         statusLinks     `json:"links"`
 	Failures      statusFailures  `json:"failures"`
@@ -155,6 +158,10 @@ func (a *app) buildStatus(ctx context.Context, opts *statusOptions) (*statusRepo
 		return nil, err
 	}
 	for _, c := range cursors {
+		if strings.HasPrefix(c.Name, store.CommentsCursorPrefix) {
+			rep.CommentCursors++
+			continue
+		}
 		rep.Cursors = append(rep.Cursors, statusCursor{Name: c.Name, Value: c.Value, UpdatedAt: c.UpdatedAt})
 	}
 
@@ -251,6 +258,9 @@ func writeStatusText(w io.Writer, rep *statusReport, failedOnly bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, c := range rep.Cursors {
 		fmt.Fprintf(tw, "  %s\t%s\tupdated %s\n", c.Name, c.Value, c.UpdatedAt.UTC().Format(textTime))
+	}
+	if rep.CommentCursors > 0 {
+		fmt.Fprintf(tw, "  comments\t(per deal)\t%d deals followed\n", rep.CommentCursors)
 	}
 	tw.Flush()
 
