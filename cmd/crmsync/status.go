@@ -24,18 +24,18 @@ type statusOptions struct {
 // The JSON document of `status --json`. Field names are a contract: add
 // fields, never rename them.
 type statusReport struct {
-	Database      string          `json:"database"`
-	Exists        bool            `json:"exists"`
-	SchemaVersion int             `json:"schema_version"`
-	Config        *statusConfig   `json:"config,omitempty"`
-	Cursors       []statusCursor  `json:"cursors"`
+	Database      string         `json:"database"`
+	Exists        bool           `json:"exists"`
+	SchemaVersion int            `json:"schema_version"`
+	Config        *statusConfig  `json:"config,omitempty"`
+	Cursors       []statusCursor `json:"cursors"`
 	// CommentCursors counts the per-deal timeline cursors of push, which
 	// are too many to list.
-	CommentCursors int `json:"comment_cursors"`
-	Runs          []statusRun     `json:"runs"`
-	Links         statusLinks     `json:"links"`
-	Failures      statusFailures  `json:"failures"`
-	Backlog       map[string]*int `json:"backlog"`
+	CommentCursors int             `json:"comment_cursors"`
+	Runs           []statusRun     `json:"runs"`
+	Links          statusLinks     `json:"links"`
+	Failures       statusFailures  `json:"failures"`
+	Backlog        map[string]*int `json:"backlog"`
 }
 
 type statusConfig struct {
