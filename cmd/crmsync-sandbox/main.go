@@ -13,7 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/signal"
 	"sort"
@@ -22,11 +21,12 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/cmd/crmsync-sandbox/shop"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 )
 
 type options struct {
-	size       shopSize
+	size       shop.Size
 	seed       uint64
 	configPath string
 	dbPath     string
@@ -88,7 +88,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 0
 		case sig := <-usr:
 			if sig == syscall.SIGUSR1 {
-				for _, line := range sb.shop.activity(sb.rc, o.size) {
+				for _, line := range sb.shop.Activity(sb.rc, o.size) {
 					fmt.Fprintf(stdout, "manager: %s\n", line)
 				}
 			} else {
@@ -102,16 +102,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 type sandbox struct {
 	rc      *retailcrmtest.Server
 	bx      *bitrixtest.Server
-	shop    *shop
-	summary seedSummary
+	shop    *shop.Shop
+	summary shop.Summary
 }
 
 func start(o options) *sandbox {
 	rc := retailcrmtest.NewServer(retailcrmtest.Options{APIKey: "sandbox-api-key-" + fmt.Sprint(o.seed), Seed: o.seed, Timezone: "Europe/Moscow"})
 	bx := bitrixtest.New(bitrixtest.Options{Secret: fmt.Sprintf("sandboxhook%04d", o.seed), Rate: o.rate, Burst: o.burst, Seed: o.seed})
-	sh := &shop{rng: rand.New(rand.NewPCG(o.seed, o.seed*7919)), now: time.Now(), site: retailcrmtest.DefaultSite}
+	sh := shop.New(o.seed, time.Now(), retailcrmtest.DefaultSite)
 	sb := &sandbox{rc: rc, bx: bx, shop: sh}
-	sb.summary = sh.seed(rc, bx, o.size)
+	sb.summary = sh.Seed(rc, bx, o.size)
 	return sb
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,13 +11,14 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/cmd/crmsync-sandbox/shop"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 	"github.com/crmsync/crmsync/sync/config"
 )
 
 func TestSeededShopIsRealisticAndRepeatable(t *testing.T) {
 	t.Parallel()
-	o := options{size: shopSize{Orders: 200, Customers: 80}, seed: 7, rate: 2, burst: 50}
+	o := options{size: shop.Size{Orders: 200, Customers: 80}, seed: 7, rate: 2, burst: 50}
 	a, b := start(o), start(o)
 	defer a.close()
 	defer b.close()
@@ -44,7 +44,7 @@ func TestSeededShopIsRealisticAndRepeatable(t *testing.T) {
 
 func TestConfigIsValidForCrmsync(t *testing.T) {
 	t.Parallel()
-	sb := start(options{size: shopSize{Orders: 5, Customers: 3}, seed: 1, rate: 2, burst: 50})
+	sb := start(options{size: shop.Size{Orders: 5, Customers: 3}, seed: 1, rate: 2, burst: 50})
 	defer sb.close()
 	p := filepath.Join(t.TempDir(), "crmsync.yaml")
 	if err := os.WriteFile(p, []byte(sb.config("x.db")), 0o600); err != nil {
@@ -71,11 +71,11 @@ func TestActivityWritesHistory(t *testing.T) {
 	defer rc.Close()
 	bx := bitrixtest.New(bitrixtest.Options{})
 	defer bx.Close()
-	sh := &shop{rng: rand.New(rand.NewPCG(3, 4)), now: time.Now(), site: retailcrmtest.DefaultSite}
-	size := shopSize{Orders: 60, Customers: 20}
-	sh.seed(rc, bx, size)
+	sh := shop.New(3, time.Now(), retailcrmtest.DefaultSite)
+	size := shop.Size{Orders: 60, Customers: 20}
+	sh.Seed(rc, bx, size)
 	before := rc.LastHistoryID()
-	done := sh.activity(rc, size)
+	done := sh.Activity(rc, size)
 	if len(done) < 3 {
 		t.Fatalf("too little activity: %v", done)
 	}

@@ -1,4 +1,9 @@
-package main
+// Package shop generates a realistic, repeatable online shop in the fake
+// RetailCRM and Bitrix24 servers: customers (some already in Bitrix24, typed
+// in by hand), repeat purchases, cancellations, a return, an unmapped status,
+// and the managers' day-to-day activity. The sandbox and the crash and
+// benchmark campaigns share it.
+package shop
 
 import (
 	"fmt"
@@ -13,22 +18,27 @@ import (
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 )
 
-// shopSize says how big the seeded shop is.
-type shopSize struct {
+// Size says how big the seeded shop is.
+type Size struct {
 	Orders    int
 	Customers int
 }
 
-// seedSummary tells the person what the sandbox holds.
-type seedSummary struct {
+// Summary tells the person what the sandbox holds.
+type Summary struct {
 	Orders, Customers, RepeatCustomers, Cancelled, Returned, Unmapped, InBitrix int
 }
 
-// shop generates a realistic, repeatable shop from one seed.
-type shop struct {
+// Shop generates a realistic, repeatable shop from one seed.
+type Shop struct {
 	rng  *rand.Rand
 	now  time.Time
 	site string
+}
+
+// New returns a generator: the same seed and now give the same shop.
+func New(seed uint64, now time.Time, site string) *Shop {
+	return &Shop{rng: rand.New(rand.NewPCG(seed, seed*7919)), now: now, site: site}
 }
 
 // The catalogue the generator draws from. Functions, not variables, so
@@ -71,7 +81,7 @@ func statusPlan() []struct {
 	}
 }
 
-func (s *shop) pickStatus() string {
+func (s *Shop) pickStatus() string {
 	plan := statusPlan()
 	total := 0
 	for _, p := range plan {
@@ -88,7 +98,7 @@ func (s *shop) pickStatus() string {
 }
 
 // phone writes one number in one of the formats shops really receive.
-func (s *shop) phone(digits string) string {
+func (s *Shop) phone(digits string) string {
 	switch s.rng.IntN(4) {
 	case 0:
 		return "+7" + digits
@@ -101,10 +111,10 @@ func (s *shop) phone(digits string) string {
 	}
 }
 
-// seed fills both fakes: RetailCRM customers and orders, and a few contacts
+// Seed fills both fakes: RetailCRM customers and orders, and a few contacts
 // that already exist in Bitrix24 (matched later by email or phone).
-func (s *shop) seed(rc *retailcrmtest.Server, bx *bitrixtest.Server, size shopSize) seedSummary {
-	var sum seedSummary
+func (s *Shop) Seed(rc *retailcrmtest.Server, bx *bitrixtest.Server, size Size) Summary {
+	var sum Summary
 	rc.AddStatus(retailcrm.Status{Code: "return", Name: "Возврат", Group: "cancel", Active: true})
 	rc.AddStatus(retailcrm.Status{Code: "awaiting-stock", Name: "Ждёт поступления", Group: "hold", Active: true})
 
@@ -162,7 +172,7 @@ func (s *shop) seed(rc *retailcrmtest.Server, bx *bitrixtest.Server, size shopSi
 	return sum
 }
 
-func (s *shop) order(n int, c retailcrm.Customer, status string, created time.Time) retailcrm.Order {
+func (s *Shop) order(n int, c retailcrm.Customer, status string, created time.Time) retailcrm.Order {
 	lines := 1 + s.rng.IntN(3)
 	total := decimal.Zero
 	items := make([]retailcrm.Item, 0, lines)
@@ -206,10 +216,10 @@ func (s *shop) order(n int, c retailcrm.Customer, status string, created time.Ti
 	}
 }
 
-// activity is what a shop's managers do between two sync runs: confirm and
+// Activity is what a shop's managers do between two sync runs: confirm and
 // ship orders, complete some, cancel one, and take a new order from a
 // returning customer.
-func (s *shop) activity(rc *retailcrmtest.Server, size shopSize) []string {
+func (s *Shop) Activity(rc *retailcrmtest.Server, size Size) []string {
 	next := map[string]string{"new": "client-confirmed", "client-confirmed": "assembling", "prepayed": "assembling",
 		"assembling": "send-to-delivery", "send-to-delivery": "delivering", "delivering": "complete"}
 	var done []string
