@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"sort"
 	"strconv"
@@ -61,8 +62,6 @@ type scriptOrder struct {
 	statuses []string
 	comment  string
 }
-
-var scriptStatuses = []string{"client-confirmed", "assembling", "delivering", "complete", "cancel-other"}
 
 func (s script) apply(t testing.TB, rc *retailcrmtest.Server) {
 	custs := make([]*retailcrm.Customer, s.customers)
@@ -137,6 +136,7 @@ func TestAnyChunkingGivesTheSameFinalState(t *testing.T) {
 	ref.pull()
 	want := snapshot(ref.bx)
 
+	limitRapidChecks(30)
 	rapid.Check(t, func(rt *rapid.T) {
 		e := newEnv(t)
 		sc.apply(t, e.rc)
@@ -153,6 +153,16 @@ func TestAnyChunkingGivesTheSameFinalState(t *testing.T) {
 			rt.Fatalf("final state differs with page sizes %v:\n%s\nwant\n%s", sizes, got, want)
 		}
 	})
+}
+
+// limitRapidChecks lowers rapid's default of 100 checks (each builds two
+// fake servers and a database) unless -rapid.checks was given.
+func limitRapidChecks(n int) {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "rapid.checks" })
+	if f := flag.Lookup("rapid.checks"); f != nil && !set {
+		_ = f.Value.Set(strconv.Itoa(n))
+	}
 }
 
 // crashingBitrix sends the n-th write batch and then "crashes": the answer
