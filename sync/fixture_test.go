@@ -1,0 +1,133 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+	"github.com/crmsync/crmsync/store"
+)
+
+// fixtureRetailCRM serves a recorded history page and the orders of its
+// snapshots (full where the page has one, else the partial snapshot).
+type fixtureRetailCRM struct {
+	page   *retailcrm.OrdersHistoryPage
+	orders map[int64]retailcrm.Order
+}
+
+func (f *fixtureRetailCRM) OrdersHistory(_ context.Context, h retailcrm.HistoryFilter) (*retailcrm.OrdersHistoryPage, error) {
+	out := &retailcrm.OrdersHistoryPage{Pagination: f.page.Pagination}
+	for _, r := range f.page.History {
+		if r.ID > h.SinceID && len(out.History) < retailcrm.HistoryLimit {
+			out.History = append(out.History, r)
+		}
+	}
+	return out, nil
+}
+
+func (f *fixtureRetailCRM) Orders(_ context.Context, of retailcrm.OrdersFilter) (*retailcrm.OrdersPage, error) {
+	out := &retailcrm.OrdersPage{}
+	for _, id := range of.IDs {
+		if o, ok := f.orders[id]; ok {
+			out.Orders = append(out.Orders, o)
+		}
+	}
+	return out, nil
+}
+
+func (f *fixtureRetailCRM) Statuses(context.Context) (map[string]retailcrm.Status, error) {
+	return map[string]retailcrm.Status{
+		"new": {Code: "new", Group: "new"}, "client-confirmed": {Code: "client-confirmed", Group: "approval"},
+		"complete": {Code: "complete", Group: "complete"}, "cancel-other": {Code: "cancel-other", Group: "cancel"},
+	}, nil
+}
+
+func TestRealHistoryPageFixture(t *testing.T) {
+	path := filepath.Join("..", "..", "shared", "fixtures", "retailcrm", "orders_history.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Skipf("fixture not available: %v", err)
+	}
+	var page retailcrm.OrdersHistoryPage
+	if err := json.Unmarshal(raw, &page); err != nil {
+		t.Fatalf("decoding %s: %v", path, err)
+	}
+	if len(page.History) == 0 {
+		t.Fatal("empty fixture")
+	}
+	fx := &fixtureRetailCRM{page: &page, orders: map[int64]retailcrm.Order{}}
+	for _, r := range page.History {
+		if r.Order == nil {
+			continue
+		}
+		if _, have := fx.orders[r.Order.ID]; !have || r.Created {
+			fx.orders[r.Order.ID] = *r.Order
+		}
+	}
+	e := newEnv(t)
+	var logs bytes.Buffer
+	eng, st := e.engine(false, keepChanges, func(o *Options) {
+		o.RetailCRM = fx
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	res, err := eng.Pull(context.Background())
+	if err != nil {
+		t.Fatalf("pull over the fixture: %v", err)
+	}
+	cur, _, err := st.CursorInt(context.Background(), store.CursorOrdersHistory)
+	if err != nil || cur != page.LastID() {
+		t.Errorf("cursor %d (%v), want %d", cur, err, page.LastID())
+	}
+	s := res.Report.Summary
+	t.Logf("fixture: %+v; parked %d", s, len(res.Report.Parked))
+	if s.HistoryRecords != len(page.History) || s.DealsCreated == 0 {
+		t.Errorf("summary %+v", s)
+	}
+	for _, p := range res.Report.Parked {
+		if p.Reason == "" {
+			t.Errorf("parked without a reason: %+v", p)
+		}
+	}
+}
+
+func TestSecretsNeverReachOutput(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.RetailCRM.APIKey = e.rc.APIKey()
+	e.cfg.Bitrix.WebhookURL = e.bx.WebhookURL()
+	e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"}, "1"))
+	e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Bad", Email: "bad@"}, "1"))
+	e.bx.AddFault(bitrixtest.Fault{Kind: bitrixtest.FaultHTML502, Next: 2})
+	e.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Count: 1})
+	var logs bytes.Buffer
+	for _, dry := range []bool{true, false} {
+		eng, st := e.engine(dry, keepChanges, func(o *Options) {
+			o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		})
+		res, err := eng.Pull(context.Background())
+		st.Close()
+		if err != nil {
+			logs.WriteString(err.Error())
+		}
+		if res != nil {
+			_ = res.Report.WriteText(&logs)
+			_ = res.Report.WriteJSON(&logs)
+		}
+	}
+	db, _ := os.ReadFile(e.dbPath)
+	wal, _ := os.ReadFile(e.dbPath + "-wal")
+	for _, secret := range []string{e.rc.APIKey(), e.bx.Secret()} {
+		for name, text := range map[string]string{"logs and reports": logs.String(), "database": string(db) + string(wal)} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s contain the secret %q", name, secret)
+			}
+		}
+	}
+}
