@@ -18,7 +18,7 @@ import (
 
 // env is a test's pair of fakes, clients and database.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	rc     *retailcrmtest.Server
 	bx     *bitrixtest.Server
 	rcc    *retailcrm.Client
@@ -28,7 +28,9 @@ type env struct {
 	clock  *bitrixtest.Clock
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvTB(t) }
+
+func newEnvTB(t testing.TB) *env {
 	t.Helper()
 	clock := bitrixtest.NewClock(time.Time{})
 	e := &env{t: t, clock: clock}
