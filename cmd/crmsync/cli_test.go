@@ -145,7 +145,7 @@ func TestConfigErrorsExit4(t *testing.T) {
 
 func TestEnginesNotBuiltSayNoAndExit1(t *testing.T) {
 	t.Parallel()
-	for _, c := range []string{"push", "backfill"} {
+	for _, c := range []string{"backfill"} {
 		t.Run(c, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()

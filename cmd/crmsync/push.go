@@ -1,7 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+
 	"github.com/spf13/cobra"
+
+	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/push"
 )
 
 type pushOptions struct {
@@ -17,9 +26,16 @@ func (a *app) pushCmd() *cobra.Command {
 deal's latest stage to a RetailCRM status (mapping.stages, else the inverse of
 mapping.statuses) and writes it to the order; new timeline comments written by
 people are appended to the order's manager comment once each. Values crmsync
-wrote itself are never echoed back.`,
+wrote itself are never echoed back. When the order's status and the deal's
+stage both changed since the last sync, the later change wins and the decision
+is logged. Stages without a mapping are reported, never dropped silently.
+
+--max-items counts stage-history rows read plus deals scanned for comments.
+With --dry-run it plans exactly as a real run and prints the status changes and
+comments it would write, writing nothing to either API or the database.`,
 		Example: `  crmsync push
-  crmsync push --dry-run`,
+  crmsync push --max-duration 2m
+  crmsync push --dry-run --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.validate(cmd); err != nil {
@@ -30,9 +46,78 @@ wrote itself are never echoed back.`,
 				return err
 			}
 			defer release()
-			return &errEngineMissing{command: "push"}
+			return a.runPush(cmd.Context(), opts)
 		},
 	}
 	opts.addFlags(cmd, true)
 	return cmd
+}
+
+// runPush runs the push engine and turns its outcome into output and an
+// error for the exit-code ladder.
+func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
+	cfg, err := a.config(true)
+	if err != nil {
+		return err
+	}
+	rc, err := a.newRetailCRM(cfg, patient)
+	if err != nil {
+		return err
+	}
+	bx, err := a.newBitrix(cfg, patient)
+	if err != nil {
+		return err
+	}
+	// A dry run works on a private in-memory copy of the database: the
+	// engine commits as usual, the file stays as it was.
+	st, err := store.Open(ctx, a.dbPath(), store.Options{Redactor: a.redactor, Scratch: opts.dryRun})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	eng, err := push.New(push.Deps{RetailCRM: rc, Bitrix: bx, Store: st, Mapping: cfg.Mapping,
+		Entity: cfg.Bitrix.Entity, Originator: cfg.Bitrix.OriginatorID, Logger: a.log})
+	if err != nil {
+		return err
+	}
+	rep, err := eng.Run(ctx, push.Options{DryRun: opts.dryRun, MaxItems: opts.maxItems,
+		MaxDuration: opts.maxDuration, PID: os.Getpid()})
+	if rep != nil && opts.dryRun && err == nil {
+		if perr := a.printPushReport(rep, opts.json); perr != nil {
+			return perr
+		}
+	}
+	if rep != nil && !a.global.quiet {
+		fmt.Fprintln(a.err, a.redactor.String("crmsync: push: "+rep.Summary.Line()))
+	}
+	if err != nil {
+		return fmt.Errorf("push: %w", err)
+	}
+	if n := len(rep.Parked); n > 0 {
+		if opts.dryRun {
+			a.log.Warn("dry run: some items would be parked", "count", n)
+		} else {
+			return fmt.Errorf("push: %d item(s) could not be written: %w", n, errParked)
+		}
+	}
+	if opts.dryRun && opts.detailedExitcode && rep.Pending() {
+		return errPending
+	}
+	return nil
+}
+
+// printPushReport writes the dry-run report, redacted, to stdout.
+func (a *app) printPushReport(r *push.Report, asJSON bool) error {
+	var buf bytes.Buffer
+	var err error
+	if asJSON {
+		err = r.WriteJSON(&buf)
+	} else {
+		err = r.WriteText(&buf)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(a.out, a.redactor.String(buf.String()))
+	return err
 }

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+	"github.com/crmsync/crmsync/store"
+)
+
+const pushTestKey = "rcrm-secret-key-0001"
+
+// pushFixture is a shop with linked orders and deals, and a config file.
+type pushFixture struct {
+	dir, cfg, db string
+	rc           *retailcrmtest.Server
+	bx           *bitrixtest.Server
+}
+
+func newPushFixture(t *testing.T) *pushFixture {
+	t.Helper()
+	f := &pushFixture{dir: t.TempDir()}
+	f.rc = retailcrmtest.New(t, retailcrmtest.Options{APIKey: pushTestKey})
+	f.bx = bitrixtest.NewT(t, bitrixtest.Options{Unlimited: true})
+	f.db = filepath.Join(f.dir, "push.db")
+	f.cfg = writeConfig(t, f.dir, fmt.Sprintf(`retailcrm:
+  url: %s
+  api_key: %s
+bitrix:
+  webhook_url: %s
+  rate: 100
+mapping:
+  statuses:
+    new: NEW
+    complete: WON
+  stages:
+    EXECUTING: no-such-status
+`, f.rc.URL(), pushTestKey, f.bx.WebhookURL()))
+	return f
+}
+
+// link creates an order and its deal and links them in the database.
+func (f *pushFixture) link(t *testing.T) (orderID, dealID int64) {
+	t.Helper()
+	o := f.rc.CreateOrder(retailcrm.Order{Site: retailcrmtest.DefaultSite, Status: "new"})
+	dealID = f.bx.SeedDeal(map[string]any{"TITLE": "Order", "STAGE_ID": "NEW", "ORIGINATOR_ID": "retailcrm",
+		"ORIGIN_ID": strconv.FormatInt(o.ID, 10)})
+	ctx := context.Background()
+	st, err := store.Open(ctx, f.db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Tx(ctx, func(tx *store.Tx) error {
+		return tx.PutOrderLink(ctx, store.OrderLink{OrderID: o.ID, Site: o.Site, EntityType: store.EntityDeal, EntityID: dealID})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return o.ID, dealID
+}
+
+func (f *pushFixture) run(t *testing.T, args ...string) result {
+	t.Helper()
+	return runInProcess(t, append([]string{"--config", f.cfg, "--db", f.db, "push"}, args...)...)
+}
+
+func TestPushWritesStatusesAndComments(t *testing.T) {
+	t.Parallel()
+	f := newPushFixture(t)
+	o1, d1 := f.link(t)
+	if err := f.bx.MoveDeal(d1, "WON", 7); err != nil {
+		t.Fatal(err)
+	}
+	f.bx.AddComment("deal", d1, 7, "Client asked for a call")
+	r := f.run(t)
+	r.mustCode(t, exitOK)
+	o, _ := f.rc.Order(o1)
+	if o.Status != "complete" || !strings.Contains(o.ManagerComment, "user 7] Client asked for a call") {
+		t.Errorf("order %+v", o)
+	}
+	if strings.Contains(r.stderr, pushTestKey) || strings.Contains(r.stderr, f.bx.Secret()) {
+		t.Error("a secret reached the output")
+	}
+	if !strings.Contains(r.stderr, "statuses pushed 1") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+	// status shows the push run.
+	s := runInProcess(t, "--config", f.cfg, "--db", f.db, "status", "--json")
+	s.mustCode(t, exitOK)
+	var rep statusReport
+	if err := json.Unmarshal([]byte(s.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, run := range rep.Runs {
+		if run.Command == "push" && run.Result == "ok" && run.Counters["statuses_pushed"] == 1 && run.Counters["comments_pushed"] == 1 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no push run in status: %+v", rep.Runs)
+	}
+	// Nothing new: a second run writes nothing.
+	edits := f.rc.Requests("/api/v5/orders/{id}/edit")
+	f.run(t).mustCode(t, exitOK)
+	if got := f.rc.Requests("/api/v5/orders/{id}/edit"); got != edits {
+		t.Errorf("second run made %d edits", got-edits)
+	}
+}
+
+func TestPushParksRejectedStatusExit3(t *testing.T) {
+	t.Parallel()
+	f := newPushFixture(t)
+	o1, d1 := f.link(t)
+	o2, d2 := f.link(t)
+	if err := f.bx.MoveDeal(d1, "EXECUTING", 7); err != nil { // maps to a status RetailCRM rejects
+		t.Fatal(err)
+	}
+	if err := f.bx.MoveDeal(d2, "WON", 7); err != nil {
+		t.Fatal(err)
+	}
+	r := f.run(t)
+	r.mustCode(t, exitParked)
+	if o, _ := f.rc.Order(o2); o.Status != "complete" {
+		t.Errorf("the run did not go on after the parked item: %q", o.Status)
+	}
+	s := runInProcess(t, "--config", f.cfg, "--db", f.db, "status", "--failed")
+	s.mustCode(t, exitOK)
+	if !strings.Contains(s.stdout, "stage "+strconv.FormatInt(o1, 10)) || !strings.Contains(s.stdout, "no-such-status") {
+		t.Errorf("status --failed:\n%s", s.stdout)
+	}
+}
+
+func TestPushDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
+	f := newPushFixture(t)
+	o1, d1 := f.link(t)
+	if err := f.bx.MoveDeal(d1, "WON", 7); err != nil {
+		t.Fatal(err)
+	}
+	f.bx.AddComment("deal", d1, 7, "Wants delivery on Friday")
+	before, err := os.ReadFile(f.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := f.run(t, "--dry-run", "--detailed-exitcode")
+	r.mustCode(t, exitUsage) // changes pending
+	if !strings.Contains(r.stdout, "status: new → complete (stage WON)") || !strings.Contains(r.stdout, "Wants delivery on Friday") {
+		t.Errorf("dry-run report:\n%s", r.stdout)
+	}
+	j := f.run(t, "--dry-run", "--json")
+	j.mustCode(t, exitOK)
+	var doc struct {
+		DryRun  bool `json:"dry_run"`
+		Changes []struct {
+			Op        string `json:"op"`
+			OrderID   int64  `json:"order_id"`
+			NewStatus string `json:"new_status"`
+		} `json:"changes"`
+	}
+	if err := json.Unmarshal([]byte(j.stdout), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, j.stdout)
+	}
+	if !doc.DryRun || len(doc.Changes) != 2 || doc.Changes[0].OrderID != o1 || doc.Changes[0].NewStatus != "complete" {
+		t.Errorf("json %+v", doc)
+	}
+	if n := f.rc.Requests("/api/v5/orders/{id}/edit"); n != 0 {
+		t.Errorf("dry run made %d edits", n)
+	}
+	after, err := os.ReadFile(f.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(before) != string(after) {
+		t.Error("dry run changed the database file")
+	}
+	if o, _ := f.rc.Order(o1); o.Status != "new" || o.ManagerComment != "" {
+		t.Errorf("order changed: %+v", o)
+	}
+}

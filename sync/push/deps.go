@@ -1,0 +1,53 @@
+package push
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/config"
+)
+
+// RetailCRM is what push needs of the RetailCRM client (*retailcrm.Client
+// satisfies it).
+type RetailCRM interface {
+	// OrdersByID reads the current orders, 100 ids per request.
+	OrdersByID(ctx context.Context, ids []int64) ([]retailcrm.Order, error)
+	// EditOrder writes the patch to the order (by=id, site).
+	EditOrder(ctx context.Context, id int64, site string, patch retailcrm.OrderPatch) (*retailcrm.EditResult, error)
+	// Settings reads the account time zone.
+	Settings(ctx context.Context) (*retailcrm.Settings, error)
+	// Statuses reads the status reference (code → group).
+	Statuses(ctx context.Context) (map[string]retailcrm.Status, error)
+}
+
+// Bitrix is what push needs of the Bitrix24 client (*bitrix.Client
+// satisfies it).
+type Bitrix interface {
+	StageHistoryList(ctx context.Context, entityTypeID int, req bitrix.ListRequest) (*bitrix.StageHistoryPage, error)
+	Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error)
+}
+
+// Deps are the engine's dependencies.
+type Deps struct {
+	RetailCRM RetailCRM
+	Bitrix    Bitrix
+	// Store is the database; a dry run passes a scratch copy
+	// (store.Options{Scratch: true}).
+	Store *store.Store
+	// Mapping maps stages to statuses (Mapping.StatusForStage) and statuses
+	// to stages (Mapping.StageFor, to see that an order already agrees).
+	Mapping config.Mapping
+	// Entity is config.EntityDeal (default) or config.EntityLead.
+	Entity string
+	// Originator is bitrix.originator_id; deals with recent activity are
+	// looked up by it.
+	Originator string
+	// Logger receives progress and warnings; nil discards.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}

@@ -1,0 +1,250 @@
+package push
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/config"
+)
+
+// Command is the run name push records in the runs table.
+const Command = "push"
+
+// DefaultMaxAttempts is how many times an item failing with a transient
+// error (5xx, an answer lost on the way) is tried before it is parked.
+const DefaultMaxAttempts = 5
+
+// Options configure one run.
+type Options struct {
+	// DryRun plans and reports without writing to RetailCRM. The engine's
+	// store should then be a scratch copy, so nothing reaches the file.
+	DryRun bool
+	// MaxItems stops the run after this many items: stage-history rows read
+	// plus deals scanned for comments (0: no limit).
+	MaxItems int
+	// MaxDuration stops starting new pages and batches after this long.
+	MaxDuration time.Duration
+	// MaxAttempts parks an item after this many transient failures
+	// (0: DefaultMaxAttempts). Validation errors park at once.
+	MaxAttempts int
+	// PID is recorded with the run.
+	PID int
+}
+
+// Engine pushes Bitrix24 stage moves and comments to RetailCRM.
+type Engine struct {
+	deps         Deps
+	rc           *countingRetailCRM
+	bx           *countingBitrix
+	st           *store.Store
+	log          *slog.Logger
+	now          func() time.Time
+	et           store.EntityType
+	entityTypeID int
+	timeline     string
+	ledgerEntity string
+}
+
+// New checks the dependencies and returns an engine.
+func New(d Deps) (*Engine, error) {
+	if d.RetailCRM == nil || d.Bitrix == nil || d.Store == nil {
+		return nil, errors.New("push: RetailCRM, Bitrix and Store are required")
+	}
+	e := &Engine{deps: d, rc: &countingRetailCRM{next: d.RetailCRM}, bx: &countingBitrix{next: d.Bitrix}, st: d.Store,
+		log: d.Logger, now: d.Now}
+	if e.log == nil {
+		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	switch d.Entity {
+	case "", config.EntityDeal:
+		e.et, e.entityTypeID, e.timeline, e.ledgerEntity = store.EntityDeal, bitrix.EntityTypeDeal, bitrix.TimelineDeal, "deal"
+	case config.EntityLead:
+		e.et, e.entityTypeID, e.timeline, e.ledgerEntity = store.EntityLead, bitrix.EntityTypeLead, bitrix.TimelineLead, "lead"
+	default:
+		return nil, fmt.Errorf("push: bitrix.entity %q is not deal or lead", d.Entity)
+	}
+	return e, nil
+}
+
+// run is the state of one Run.
+type run struct {
+	*Engine
+	opts     Options
+	gate     gate
+	rep      *Report
+	runID    int64
+	start    time.Time
+	deadline time.Time
+	items    int
+
+	loc      *time.Location
+	locErr   error
+	locDone  bool
+	groups   map[string]string
+	groupErr error
+
+	unmapped  map[string]int
+	seenDeals map[int64]bool
+	retrying  map[string]bool // kind:orderID of failures retried this run
+	prevRun   time.Time       // start of the previous push run; zero if none
+}
+
+// Run performs one push run and returns its report. The report is filled
+// as far as the run got even when an error is returned. A run that parked
+// items returns no error: check Report.Parked.
+func (e *Engine) Run(ctx context.Context, opts Options) (*Report, error) {
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultMaxAttempts
+	}
+	r := &run{Engine: e, opts: opts, rep: &Report{Version: ReportVersion, DryRun: opts.DryRun},
+		start: e.now(), unmapped: map[string]int{}, seenDeals: map[int64]bool{}, retrying: map[string]bool{}}
+	r.gate = liveGate{rc: e.rc}
+	if opts.DryRun {
+		r.gate = dryGate{}
+	}
+	if opts.MaxDuration > 0 {
+		r.deadline = r.start.Add(opts.MaxDuration)
+	}
+	prev, err := e.st.Runs(ctx, Command, 1)
+	if err != nil {
+		return r.rep, err
+	}
+	if len(prev) > 0 {
+		r.prevRun = prev[0].StartedAt
+	}
+	if r.runID, err = e.st.StartRun(ctx, Command, opts.PID); err != nil {
+		return r.rep, err
+	}
+	err = r.run(ctx)
+	r.rep.Summary.RetailCRMRequests = int(e.rc.n.Load())
+	r.rep.Summary.BitrixRequests = int(e.bx.n.Load())
+	result, msg := store.RunOK, ""
+	switch {
+	case err != nil && ctx.Err() != nil:
+		result, msg = store.RunInterrupted, err.Error()
+	case err != nil:
+		result, msg = store.RunFailed, err.Error()
+	case len(r.rep.Parked) > 0:
+		result = store.RunPartial
+	}
+	if ferr := e.st.FinishRun(context.WithoutCancel(ctx), r.runID, result, r.rep.Counters(), msg); ferr != nil && err == nil {
+		err = ferr
+	}
+	e.log.Info("push finished", "dry_run", opts.DryRun, "summary", r.rep.Summary.Line())
+	return r.rep, err
+}
+
+func (r *run) run(ctx context.Context) error {
+	stageRetry, commentRetry, err := r.dueFailures(ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.pushStages(ctx, stageRetry); err != nil {
+		return err
+	}
+	return r.pushComments(ctx, commentRetry)
+}
+
+// stopped reports whether a run limit has been reached, noting which.
+func (r *run) stopped() bool {
+	switch {
+	case r.opts.MaxItems > 0 && r.items >= r.opts.MaxItems:
+		r.rep.Summary.Stopped = "max-items"
+	case !r.deadline.IsZero() && !r.now().Before(r.deadline):
+		r.rep.Summary.Stopped = "max-duration"
+	default:
+		return false
+	}
+	return true
+}
+
+// budget is how many more items the run may take (a large number when
+// there is no limit).
+func (r *run) budget() int {
+	if r.opts.MaxItems <= 0 {
+		return 1 << 30
+	}
+	return max(r.opts.MaxItems-r.items, 0)
+}
+
+// location is the RetailCRM account's time zone, read once per run.
+func (r *run) location(ctx context.Context) (*time.Location, error) {
+	if !r.locDone {
+		r.locDone = true
+		s, err := r.rc.Settings(ctx)
+		if err == nil {
+			r.loc, err = s.Location()
+		}
+		if err != nil {
+			r.locErr = fmt.Errorf("reading the RetailCRM account time zone: %w", err)
+			r.log.Warn("cannot time order status changes; conflicts keep the order's status", "err", r.locErr)
+		}
+	}
+	return r.loc, r.locErr
+}
+
+// statusGroup returns the group of a RetailCRM status ("" when unknown);
+// the status reference is read once per run, and only when the mapping has
+// group entries.
+func (r *run) statusGroup(ctx context.Context, status string) string {
+	if r.groups == nil && r.groupErr == nil {
+		ref, err := r.rc.Statuses(ctx)
+		if err != nil {
+			r.groupErr = err
+			r.log.Warn("reading RetailCRM statuses; group mappings are not applied this run", "err", err)
+			return ""
+		}
+		r.groups = make(map[string]string, len(ref))
+		for code, s := range ref {
+			r.groups[code] = s.Group
+		}
+	}
+	return r.groups[status]
+}
+
+// hasGroupMappings reports whether mapping.statuses has group: entries.
+func hasGroupMappings(m config.Mapping) bool {
+	for k := range m.Statuses {
+		if len(k) > 6 && k[:6] == "group:" {
+			return true
+		}
+	}
+	return false
+}
+
+// agrees reports whether the order's status already maps to the stage, so
+// nothing needs writing (e.g. "complete-paid" in group complete and WON).
+func (r *run) agrees(ctx context.Context, status, stage string) bool {
+	group := ""
+	if hasGroupMappings(r.deps.Mapping) {
+		group = r.statusGroup(ctx, status)
+	}
+	s, ok := r.deps.Mapping.StageFor(status, group)
+	return ok && s == stage
+}
+
+// isPermanent reports an answer about one order (not about the
+// account or the connection): the item is parked at once.
+func isPermanent(err error) bool {
+	return errors.Is(err, retailcrm.ErrValidation) || errors.Is(err, retailcrm.ErrNotFound)
+}
+
+// isTransient reports an answer that may differ on a later try; the item
+// is retried with backoff. Other errors stop the run.
+func isTransient(err error) bool {
+	var ae *retailcrm.APIError
+	if errors.As(err, &ae) && (errors.Is(err, retailcrm.ErrAuth) || errors.Is(err, retailcrm.ErrAccountNotFound)) {
+		return false
+	}
+	return errors.Is(err, retailcrm.ErrServer) || errors.Is(err, retailcrm.ErrDecode)
+}

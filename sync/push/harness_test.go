@@ -1,0 +1,162 @@
+package push_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/config"
+	"github.com/crmsync/crmsync/sync/push"
+)
+
+// testMapping: NEW ↔ new, WON ↔ complete, EXECUTING → assembling,
+// PREPARATION only through a group (never maps back), LOSE unmapped.
+func testMapping() config.Mapping {
+	return config.Mapping{
+		Statuses: map[string]string{"new": "NEW", "complete": "WON", "group:approval": "PREPARATION", "group:complete": "WON"},
+		Stages:   map[string]string{"EXECUTING": "assembling"},
+	}
+}
+
+// clock is a settable clock shared by both fakes and the engine.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type harness struct {
+	t       *testing.T
+	ctx     context.Context
+	clk     *clock
+	rc      *retailcrmtest.Server
+	bx      *bitrixtest.Server
+	rcc     *retailcrm.Client
+	bxc     *bitrix.Client
+	st      *store.Store
+	dbPath  string
+	mapping config.Mapping
+	logs    *strings.Builder
+	logMu   sync.Mutex
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	ctx := t.Context()
+	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	rc := retailcrmtest.New(t, retailcrmtest.Options{Now: clk.Now})
+	bx := bitrixtest.NewT(t, bitrixtest.Options{Unlimited: true, Clock: clk})
+	rcc, err := retailcrm.New(rc.URL(), rc.APIKey(), retailcrm.WithRate(1000),
+		retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bxc, err := bitrix.New(bx.WebhookURL(), bitrix.WithRate(1000, 1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, ctx: ctx, clk: clk, rc: rc, bx: bx, rcc: rcc, bxc: bxc, mapping: testMapping(), logs: &strings.Builder{}}
+	h.dbPath = filepath.Join(t.TempDir(), "crmsync.db")
+	h.st = h.open(false)
+	return h
+}
+
+func (h *harness) open(scratch bool) *store.Store {
+	h.t.Helper()
+	st, err := store.Open(h.ctx, h.dbPath, store.Options{Now: h.clk.Now, Scratch: scratch})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// linked creates an order in RetailCRM and its deal in Bitrix24 at stage,
+// links them as pull would (the link synced now) and records the stage in
+// the ledger as pull's write.
+func (h *harness) linked(status, stage string) (orderID, dealID int64) {
+	h.t.Helper()
+	o := h.rc.CreateOrder(retailcrm.Order{Site: retailcrmtest.DefaultSite, Status: status, FirstName: "Anna",
+		ManagerComment: "Deliver after 6 pm"})
+	dealID = h.bx.SeedDeal(map[string]any{"TITLE": "Order " + o.Number, "STAGE_ID": stage,
+		"ORIGINATOR_ID": "retailcrm", "ORIGIN_ID": strconv.FormatInt(o.ID, 10)})
+	err := h.st.Tx(h.ctx, func(tx *store.Tx) error {
+		if err := tx.PutOrderLink(h.ctx, store.OrderLink{OrderID: o.ID, Site: o.Site, Number: o.Number,
+			EntityType: store.EntityDeal, EntityID: dealID, SyncedAt: h.clk.Now()}); err != nil {
+			return err
+		}
+		return tx.AddLedger(h.ctx, store.LedgerEntry{Side: store.SideBitrix, Entity: "deal", EntityID: dealID,
+			Field: "STAGE_ID", Value: stage, WrittenAt: h.clk.Now()})
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.clk.Advance(time.Minute)
+	return o.ID, dealID
+}
+
+func (h *harness) engine(st *store.Store) *push.Engine {
+	h.t.Helper()
+	e, err := push.New(push.Deps{RetailCRM: h.rcc, Bitrix: h.bxc, Store: st, Mapping: h.mapping,
+		Originator: "retailcrm", Logger: slog.New(slog.NewTextHandler(h, nil)), Now: h.clk.Now})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return e
+}
+
+// Write collects the engine's log.
+func (h *harness) Write(p []byte) (int, error) {
+	h.logMu.Lock()
+	defer h.logMu.Unlock()
+	return h.logs.Write(p)
+}
+
+func (h *harness) push(opts push.Options) *push.Report {
+	h.t.Helper()
+	rep, err := h.engine(h.st).Run(h.ctx, opts)
+	if err != nil {
+		h.t.Fatalf("push: %v\nlog:\n%s", err, h.logs.String())
+	}
+	return rep
+}
+
+func (h *harness) move(dealID int64, stage string) {
+	h.t.Helper()
+	if err := h.bx.MoveDeal(dealID, stage, 7); err != nil {
+		h.t.Fatal(err)
+	}
+	h.clk.Advance(time.Minute)
+}
+
+func (h *harness) order(id int64) retailcrm.Order {
+	h.t.Helper()
+	o, ok := h.rc.Order(id)
+	if !ok {
+		h.t.Fatalf("order %d missing", id)
+	}
+	return o
+}
+
+func (h *harness) edits() int { return h.rc.Requests("/api/v5/orders/{id}/edit") }

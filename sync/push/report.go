@@ -1,0 +1,236 @@
+package push
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// ReportVersion is the version of the JSON report. Fields are only ever
+// added; a rename or removal would bump it.
+const ReportVersion = 1
+
+// Operations of a Change.
+const (
+	OpStatus  = "status"
+	OpComment = "comment"
+)
+
+// Report is what a push run did (or, dry, would do).
+type Report struct {
+	Version   int           `json:"version"`
+	DryRun    bool          `json:"dry_run"`
+	Changes   []Change      `json:"changes"`
+	Conflicts []Conflict    `json:"conflicts"`
+	Unmapped  []Unmapped    `json:"unmapped_stages"`
+	Parked    []ParkedItem  `json:"parked"`
+	Summary   Summary       `json:"summary"`
+	Cursor    CursorSummary `json:"cursor"`
+}
+
+// Change is one write to a RetailCRM order.
+type Change struct {
+	Op          string `json:"op"` // status, comment
+	OrderID     int64  `json:"order_id"`
+	OrderNumber string `json:"order_number,omitempty"`
+	Site        string `json:"site,omitempty"`
+	DealID      int64  `json:"deal_id"`
+	Stage       string `json:"stage,omitempty"`      // status: the deal's stage
+	OldStatus   string `json:"old_status,omitempty"` // status: before
+	NewStatus   string `json:"new_status,omitempty"` // status: after
+	Text        string `json:"text,omitempty"`       // comment: the lines appended
+	Comments    int    `json:"comments,omitempty"`   // comment: how many timeline comments
+}
+
+// Conflict is a decision between an order's status and its deal's stage
+// that both changed since the last sync; the later change won.
+type Conflict struct {
+	OrderID     int64  `json:"order_id"`
+	DealID      int64  `json:"deal_id"`
+	Status      string `json:"status"`       // the order's status
+	StatusTime  string `json:"status_time"`  // RetailCRM statusUpdatedAt, account zone
+	Stage       string `json:"stage"`        // the deal's stage
+	StageTime   string `json:"stage_time"`   // Bitrix24 stage-history time, portal zone
+	Winner      string `json:"winner"`       // bitrix (stage pushed) or retailcrm (status kept)
+	PushedValue string `json:"pushed_value"` // the status written when bitrix won
+}
+
+// Unmapped is a stage with no RetailCRM status, seen on some deals.
+type Unmapped struct {
+	Stage string `json:"stage"`
+	Deals int    `json:"deals"`
+}
+
+// ParkedItem is an item set aside with RetailCRM's answer.
+type ParkedItem struct {
+	Kind    string `json:"kind"` // stage, comment
+	OrderID int64  `json:"order_id"`
+	DealID  int64  `json:"deal_id,omitempty"`
+	Reason  string `json:"reason"`
+}
+
+// CursorSummary is where the stage-history cursor stood before and after.
+type CursorSummary struct {
+	From int64 `json:"from"`
+	To   int64 `json:"to"`
+}
+
+// Summary counts a run's work.
+type Summary struct {
+	StageRows         int    `json:"stage_rows"`
+	DealsMoved        int    `json:"deals_moved"`
+	EchoesDropped     int    `json:"echoes_dropped"`
+	UnmappedStages    int    `json:"unmapped_stages"`
+	StatusesPushed    int    `json:"statuses_pushed"`
+	StatusesUnchanged int    `json:"statuses_unchanged"`
+	Conflicts         int    `json:"conflicts"`
+	ConflictsLost     int    `json:"conflicts_lost"`
+	DealsScanned      int    `json:"deals_scanned"`
+	CommentsPushed    int    `json:"comments_pushed"`
+	CommentsOwn       int    `json:"comments_own"`
+	CommentsPresent   int    `json:"comments_present"`
+	Retried           int    `json:"retried"`
+	Failed            int    `json:"failed"`
+	Parked            int    `json:"parked"`
+	RetailCRMRequests int    `json:"retailcrm_requests"`
+	BitrixRequests    int    `json:"bitrix_requests"`
+	Stopped           string `json:"stopped,omitempty"` // why the run stopped early: max-items, max-duration
+}
+
+// Pending reports whether the report holds writes.
+func (r *Report) Pending() bool { return len(r.Changes) > 0 }
+
+// Counters returns the summary as run counters for the store; each
+// unmapped stage also gets a counter "unmapped_stage:<stage>" (deals).
+func (r *Report) Counters() map[string]int64 {
+	s := r.Summary
+	c := map[string]int64{
+		"stage_rows": int64(s.StageRows), "deals_moved": int64(s.DealsMoved), "echoes_dropped": int64(s.EchoesDropped),
+		"unmapped_stages": int64(s.UnmappedStages), "statuses_pushed": int64(s.StatusesPushed),
+		"statuses_unchanged": int64(s.StatusesUnchanged), "conflicts": int64(s.Conflicts),
+		"conflicts_lost": int64(s.ConflictsLost), "deals_scanned": int64(s.DealsScanned),
+		"comments_pushed": int64(s.CommentsPushed), "comments_own": int64(s.CommentsOwn),
+		"comments_present": int64(s.CommentsPresent), "retried": int64(s.Retried), "failed": int64(s.Failed),
+		"parked": int64(s.Parked), "retailcrm_requests": int64(s.RetailCRMRequests), "bitrix_requests": int64(s.BitrixRequests),
+	}
+	for _, u := range r.Unmapped {
+		c["unmapped_stage:"+u.Stage] = int64(u.Deals)
+	}
+	return c
+}
+
+// Line is the one-line summary of a run.
+func (s Summary) Line() string {
+	line := fmt.Sprintf("stage moves %d (echoes %d, unmapped %d); statuses pushed %d, unchanged %d; conflicts %d (order kept %d); comments pushed %d from %d deals; parked %d; requests: retailcrm %d, bitrix %d",
+		s.DealsMoved, s.EchoesDropped, s.UnmappedStages, s.StatusesPushed, s.StatusesUnchanged, s.Conflicts, s.ConflictsLost,
+		s.CommentsPushed, s.DealsScanned, s.Parked, s.RetailCRMRequests, s.BitrixRequests)
+	if s.Stopped != "" {
+		line += "; stopped early: " + s.Stopped
+	}
+	return line
+}
+
+// WriteJSON writes the report as one JSON document.
+func (r *Report) WriteJSON(w io.Writer) error {
+	out := *r
+	out.Version = ReportVersion
+	if out.Changes == nil {
+		out.Changes = []Change{}
+	}
+	if out.Conflicts == nil {
+		out.Conflicts = []Conflict{}
+	}
+	if out.Unmapped == nil {
+		out.Unmapped = []Unmapped{}
+	}
+	if out.Parked == nil {
+		out.Parked = []ParkedItem{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// WriteText writes the report one line per change:
+//
+//	~ status  order 1042 (#1042, site shop)  deal 877  status: new → complete (stage WON)
+//	+ comment order 1042 (#1042, site shop)  deal 877  "[2026-01-02 15:04 user 7] Called, all fine"
+//	? stage   LOSE                           no RetailCRM status mapped (2 deals); set mapping.stages
+//	! stage   order 1017                     parked: retailcrm: ... Status "x" does not exist.
+//	= 3 stage moves unchanged, 1 echo dropped, 0 conflicts
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	for _, c := range r.Changes {
+		b.WriteString(c.line())
+		b.WriteByte('\n')
+	}
+	for _, c := range r.Conflicts {
+		fmt.Fprintf(&b, "%s %-7s %-30s %s\n", "*", "conflict", fmt.Sprintf("order %d", c.OrderID), c.describe())
+	}
+	unmapped := append([]Unmapped(nil), r.Unmapped...)
+	sort.Slice(unmapped, func(i, j int) bool { return unmapped[i].Stage < unmapped[j].Stage })
+	for _, u := range unmapped {
+		fmt.Fprintf(&b, "? %-7s %-30s no RetailCRM status mapped (%d deals); set mapping.stages\n", "stage", u.Stage, u.Deals)
+	}
+	for _, p := range r.Parked {
+		fmt.Fprintf(&b, "! %-7s %-30s parked: %s\n", p.Kind, fmt.Sprintf("order %d", p.OrderID), oneLine(p.Reason))
+	}
+	s := r.Summary
+	fmt.Fprintf(&b, "= %d stage moves unchanged, %d echoes dropped, %d conflicts\n", s.StatusesUnchanged, s.EchoesDropped, s.Conflicts)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (c Change) subject() string {
+	var meta []string
+	if c.OrderNumber != "" {
+		meta = append(meta, "#"+c.OrderNumber)
+	}
+	if c.Site != "" {
+		meta = append(meta, "site "+c.Site)
+	}
+	s := fmt.Sprintf("order %d", c.OrderID)
+	if len(meta) > 0 {
+		s += " (" + strings.Join(meta, ", ") + ")"
+	}
+	return s
+}
+
+func (c Change) line() string {
+	switch c.Op {
+	case OpStatus:
+		old := c.OldStatus
+		if old == "" {
+			old = "(none)"
+		}
+		return fmt.Sprintf("~ %-7s %-30s deal %d  status: %s → %s (stage %s)", OpStatus, c.subject(), c.DealID, old, c.NewStatus, c.Stage)
+	default:
+		return fmt.Sprintf("+ %-7s %-30s deal %d  %q", OpComment, c.subject(), c.DealID, oneLine(c.Text))
+	}
+}
+
+func (c Conflict) describe() string {
+	if c.Winner == winnerBitrix {
+		return fmt.Sprintf("stage %s (Bitrix24 %s) is newer than status %s (RetailCRM %s): status set to %s",
+			c.Stage, c.StageTime, c.Status, c.StatusTime, c.PushedValue)
+	}
+	return fmt.Sprintf("status %s (RetailCRM %s) is newer than stage %s (Bitrix24 %s): status kept",
+		c.Status, c.StatusTime, c.Stage, c.StageTime)
+}
+
+// Winners of a conflict.
+const (
+	winnerBitrix    = "bitrix"
+	winnerRetailCRM = "retailcrm"
+)
+
+// oneLine folds a text onto one line for the text report.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ⏎ ")), " ")
+	if r := []rune(s); len(r) > 160 {
+		s = string(r[:157]) + "..."
+	}
+	return s
+}

@@ -1,0 +1,254 @@
+package push
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/store"
+)
+
+// roundPages is how many stage-history pages (50 rows each) are read before
+// the moves are applied and the cursor is committed.
+const roundPages = 10
+
+// move is the latest stage of one deal.
+type move struct {
+	DealID int64
+	RowID  int64 // 0 for a retried failure
+	Stage  string
+	At     time.Time
+	AtRaw  string
+	retry  bool
+}
+
+// pushStages walks the stage history from the cursor in rounds: read up to
+// roundPages pages, apply the latest move of each linked deal, commit the
+// cursor. Retried failures join the first round.
+func (r *run) pushStages(ctx context.Context, retry map[int64]stagePayload) error {
+	cursor, _, err := r.st.CursorInt(ctx, store.CursorStageHistory)
+	if err != nil {
+		return err
+	}
+	r.rep.Cursor = CursorSummary{From: cursor, To: cursor}
+	pending := map[int64]move{}
+	for _, p := range retry {
+		at, _ := time.Parse(time.RFC3339, p.At)
+		pending[p.DealID] = move{DealID: p.DealID, Stage: p.Stage, At: at, AtRaw: p.At, retry: true}
+	}
+	for {
+		var rows []bitrix.StageHistoryRow
+		short := true
+		if !r.stopped() {
+			if rows, short, err = r.readRound(ctx, cursor); err != nil {
+				return err
+			}
+		}
+		if len(rows) == 0 && len(pending) == 0 {
+			break
+		}
+		for _, row := range rows {
+			r.seenDeals[int64(row.OwnerID)] = true
+			m, err := r.rowMove(row)
+			if err != nil {
+				r.log.Warn("skipping a stage-history row", "row", int64(row.ID), "err", err)
+				continue
+			}
+			if prev, ok := pending[m.DealID]; !ok || prev.retry || m.RowID > prev.RowID {
+				pending[m.DealID] = m
+			}
+		}
+		if err := r.applyMoves(ctx, pending); err != nil {
+			return err
+		}
+		pending = map[int64]move{}
+		if len(rows) > 0 {
+			cursor = int64(rows[len(rows)-1].ID)
+			if err := r.st.Tx(ctx, func(tx *store.Tx) error {
+				return tx.SetCursorInt(ctx, store.CursorStageHistory, cursor)
+			}); err != nil {
+				return err
+			}
+			r.rep.Cursor.To = cursor
+		}
+		if short {
+			break
+		}
+	}
+	return r.reportUnmapped(ctx)
+}
+
+// readRound reads up to roundPages pages after cursor, within the run's
+// item budget; short is true when the history is exhausted.
+func (r *run) readRound(ctx context.Context, cursor int64) (rows []bitrix.StageHistoryRow, short bool, err error) {
+	after := cursor
+	for range roundPages {
+		if r.stopped() {
+			return rows, true, nil
+		}
+		page, err := r.bx.StageHistoryList(ctx, r.entityTypeID, bitrix.ListRequest{
+			Filter: map[string]any{">ID": after}, Order: map[string]string{"ID": "ASC"}, Start: -1})
+		if err != nil {
+			return nil, false, fmt.Errorf("reading Bitrix24 stage history after %d: %w", after, err)
+		}
+		got := page.Rows
+		slices.SortFunc(got, func(a, b bitrix.StageHistoryRow) int { return int(a.ID - b.ID) })
+		if n := r.budget(); len(got) > n {
+			got = got[:n]
+		}
+		r.items += len(got)
+		r.rep.Summary.StageRows += len(got)
+		rows = append(rows, got...)
+		if len(got) > 0 {
+			after = int64(got[len(got)-1].ID)
+		}
+		if len(page.Rows) < bitrix.PageSize || len(got) < len(page.Rows) {
+			return rows, true, nil
+		}
+	}
+	return rows, false, nil
+}
+
+// rowMove reads a stage-history row.
+func (r *run) rowMove(row bitrix.StageHistoryRow) (move, error) {
+	stage := row.StageID
+	if r.et == store.EntityLead {
+		stage = row.StatusID
+	}
+	if row.OwnerID <= 0 || stage == "" {
+		return move{}, fmt.Errorf("row %d has no owner or stage", int64(row.ID))
+	}
+	at, err := time.Parse(time.RFC3339, row.CreatedTime)
+	if err != nil {
+		return move{}, fmt.Errorf("row %d of deal %d: CREATED_TIME %q: %w", int64(row.ID), int64(row.OwnerID), row.CreatedTime, err)
+	}
+	return move{DealID: int64(row.OwnerID), RowID: int64(row.ID), Stage: stage, At: at, AtRaw: row.CreatedTime}, nil
+}
+
+// candidate is a move that maps to a status and is not an echo.
+type candidate struct {
+	move
+	link   store.OrderLink
+	status string
+}
+
+// applyMoves pushes the moves of linked deals.
+func (r *run) applyMoves(ctx context.Context, moves map[int64]move) error {
+	dealIDs := make([]int64, 0, len(moves))
+	for id := range moves {
+		dealIDs = append(dealIDs, id)
+	}
+	slices.Sort(dealIDs)
+	links, err := r.st.OrderLinksByEntity(ctx, r.et, dealIDs)
+	if err != nil {
+		return err
+	}
+	var cands []candidate
+	for _, id := range dealIDs {
+		m, link := moves[id], links[id]
+		if link.OrderID == 0 {
+			continue // not a deal crmsync links to an order
+		}
+		r.rep.Summary.DealsMoved++
+		echo, err := r.isEcho(ctx, m)
+		if err != nil {
+			return err
+		}
+		if echo {
+			r.rep.Summary.EchoesDropped++
+			if err := r.resolved(ctx, KindStage, link.OrderID); err != nil {
+				return err
+			}
+			continue
+		}
+		status, ok := r.deps.Mapping.StatusForStage(m.Stage)
+		if !ok {
+			r.unmapped[m.Stage]++
+			if err := r.resolved(ctx, KindStage, link.OrderID); err != nil {
+				return err
+			}
+			continue
+		}
+		cands = append(cands, candidate{move: m, link: link, status: status})
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	orders, err := r.readOrders(ctx, orderIDsOf(cands))
+	if err != nil {
+		return err
+	}
+	for _, c := range cands {
+		if err := r.pushStatus(ctx, c, orders[c.link.OrderID]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isEcho reports a move to the stage crmsync itself last set on the deal.
+func (r *run) isEcho(ctx context.Context, m move) (bool, error) {
+	fields := []string{"STAGE_ID"}
+	if r.et == store.EntityLead {
+		fields = append(fields, "STATUS_ID")
+	}
+	for _, f := range fields {
+		e, ok, err := r.st.LedgerLatest(ctx, store.SideBitrix, r.ledgerEntity, m.DealID, f)
+		if err != nil {
+			return false, err
+		}
+		if ok && e.Value == m.Stage {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func orderIDsOf(cands []candidate) []int64 {
+	ids := make([]int64, len(cands))
+	for i, c := range cands {
+		ids[i] = c.link.OrderID
+	}
+	return ids
+}
+
+// reportUnmapped logs and records each unmapped stage once per run.
+func (r *run) reportUnmapped(ctx context.Context) error {
+	if len(r.unmapped) == 0 {
+		return nil
+	}
+	stages := make([]string, 0, len(r.unmapped))
+	for s := range r.unmapped {
+		stages = append(stages, s)
+	}
+	sort.Strings(stages)
+	return r.st.Tx(ctx, func(tx *store.Tx) error {
+		for _, s := range stages {
+			n := r.unmapped[s]
+			msg := fmt.Sprintf("stage %s of %d deal(s) has no RetailCRM status: add it to mapping.stages", s, n)
+			r.log.Warn("unmapped stage", "stage", s, "deals", n)
+			r.rep.Unmapped = append(r.rep.Unmapped, Unmapped{Stage: s, Deals: n})
+			r.rep.Summary.UnmappedStages += n
+			if _, err := tx.AddEvent(ctx, store.Event{RunID: r.runID, Source: store.SourceBitrix, SourceID: "stage " + s,
+				Action: "stage.unmapped", Result: store.ResultSkipped, Message: msg}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// resolved forgets a retried failure of the order once a later move (or
+// the order itself) made it moot.
+func (r *run) resolved(ctx context.Context, kind string, orderID int64) error {
+	if !r.retrying[kind+":"+strconv.FormatInt(orderID, 10)] {
+		return nil
+	}
+	return r.st.Tx(ctx, func(tx *store.Tx) error {
+		return tx.ClearFailure(ctx, kind, strconv.FormatInt(orderID, 10))
+	})
+}

@@ -1,0 +1,147 @@
+package push_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/push"
+)
+
+func TestStageMovesArriveAsStatuses(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	o1, d1 := h.linked("new", "NEW")
+	o2, d2 := h.linked("new", "NEW")
+	unlinked := h.bx.SeedDeal(map[string]any{"TITLE": "not ours", "STAGE_ID": "NEW"})
+	h.move(d1, "WON")
+	h.move(d2, "PREPARATION")
+	h.move(d2, "EXECUTING") // the latest move of a deal wins
+	h.move(unlinked, "WON")
+
+	rep := h.push(push.Options{})
+	if got := h.order(o1).Status; got != "complete" {
+		t.Errorf("order %d status %q, want complete", o1, got)
+	}
+	if got := h.order(o2).Status; got != "assembling" {
+		t.Errorf("order %d status %q, want assembling", o2, got)
+	}
+	if n := h.edits(); n != 2 {
+		t.Errorf("%d edits, want 2 (one per order)", n)
+	}
+	if rep.Summary.StatusesPushed != 2 || len(rep.Changes) != 2 {
+		t.Errorf("summary %+v changes %+v", rep.Summary, rep.Changes)
+	}
+	for _, req := range h.rc.RequestLog() {
+		if strings.HasSuffix(req.Path, "/edit") {
+			if req.Form.Get("by") != "id" || req.Form.Get("site") != "shop" || !strings.Contains(req.Form.Get("order"), `"status"`) {
+				t.Errorf("edit form %v", req.Form)
+			}
+		}
+	}
+	cur, ok, err := h.st.CursorInt(h.ctx, store.CursorStageHistory)
+	if err != nil || !ok || cur != rep.Cursor.To || cur == 0 {
+		t.Errorf("cursor %d %v %v, report %+v", cur, ok, err, rep.Cursor)
+	}
+	// push's writes are in the ledger, for pull to recognise their echo.
+	if has, _ := h.st.LedgerHas(h.ctx, store.SideRetailCRM, "order", o1, "status", "complete"); !has {
+		t.Error("status write not in the ledger")
+	}
+
+	// A second run reads from the cursor and sends nothing.
+	before := h.edits()
+	rep = h.push(push.Options{})
+	if h.edits() != before || rep.Summary.StageRows != 0 || len(rep.Changes) != 0 {
+		t.Errorf("second run wrote: edits %d→%d, %+v", before, h.edits(), rep.Summary)
+	}
+	runs, err := h.st.Runs(h.ctx, push.Command, 2)
+	if err != nil || len(runs) != 2 || runs[1].Result != store.RunOK || runs[1].Counters["statuses_pushed"] != 2 {
+		t.Errorf("runs %+v %v", runs, err)
+	}
+}
+
+func TestOrderAlreadyAgreesIsNotRewritten(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	// prepayed is in group approval → PREPARATION; moving the deal back to
+	// PREPARATION must not touch it, and WON for a complete order is a no-op.
+	o1, d1 := h.linked("new", "NEW")
+	if err := h.rc.UpdateOrder(o1, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
+		t.Fatal(err)
+	}
+	h.move(d1, "WON")
+	rep := h.push(push.Options{})
+	if h.edits() != 0 || rep.Summary.StatusesUnchanged != 1 {
+		t.Errorf("edits %d, %+v", h.edits(), rep.Summary)
+	}
+}
+
+func TestUnmappedStagesAreReported(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	_, d1 := h.linked("new", "NEW")
+	_, d2 := h.linked("new", "NEW")
+	_, d3 := h.linked("new", "NEW")
+	h.move(d1, "LOSE")
+	h.move(d2, "LOSE")
+	h.move(d3, "PREPARATION") // only a group entry maps there: never back
+	rep := h.push(push.Options{})
+	if h.edits() != 0 {
+		t.Errorf("%d edits for unmapped stages", h.edits())
+	}
+	want := map[string]int{"LOSE": 2, "PREPARATION": 1}
+	if len(rep.Unmapped) != 2 {
+		t.Fatalf("unmapped %+v", rep.Unmapped)
+	}
+	for _, u := range rep.Unmapped {
+		if want[u.Stage] != u.Deals {
+			t.Errorf("unmapped %+v", u)
+		}
+	}
+	runs, _ := h.st.Runs(h.ctx, push.Command, 1)
+	if runs[0].Counters["unmapped_stage:LOSE"] != 2 || runs[0].Counters["unmapped_stages"] != 3 {
+		t.Errorf("counters %v", runs[0].Counters)
+	}
+	events, _ := h.st.Events(h.ctx, store.EventFilter{RunID: runs[0].ID})
+	n := 0
+	for _, e := range events {
+		if e.Action == "stage.unmapped" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d unmapped events, want one per stage: %+v", n, events)
+	}
+	var b strings.Builder
+	_ = rep.WriteText(&b)
+	if !strings.Contains(b.String(), "LOSE") || !strings.Contains(b.String(), "mapping.stages") {
+		t.Errorf("text report:\n%s", b.String())
+	}
+}
+
+func TestStageSetByPullIsNotPushedBack(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	o1, d1 := h.linked("new", "NEW")
+	// pull moves the deal to WON (the order went complete) and records it.
+	if err := h.rc.UpdateOrder(o1, func(o *retailcrm.Order) { o.Status = "cancel-other" }); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.bxc.Update(h.ctx, bitrix.EntityDeal, bitrix.ID(d1), bitrix.Fields{"STAGE_ID": "WON"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.Tx(h.ctx, func(tx *store.Tx) error {
+		return tx.AddLedger(h.ctx, store.LedgerEntry{Side: store.SideBitrix, Entity: "deal", EntityID: d1, Field: "STAGE_ID", Value: "WON"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rep := h.push(push.Options{})
+	if h.edits() != 0 || rep.Summary.EchoesDropped != 1 {
+		t.Errorf("echo pushed back: edits %d, %+v", h.edits(), rep.Summary)
+	}
+	if got := h.order(o1).Status; got != "cancel-other" {
+		t.Errorf("status %q", got)
+	}
+}
