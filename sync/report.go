@@ -149,7 +149,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		b.WriteByte('\n')
 	}
 	for _, p := range r.Parked {
-		fmt.Fprintf(&b, "! %-7s %-22s parked: %s\n", p.Kind, p.Kind+" "+p.Key, oneLine(p.Reason))
+		fmt.Fprintf(&b, "! %-7s %-23s parked: %s\n", p.Kind, p.Kind+" "+p.Key, oneLine(p.Reason))
 	}
 	fmt.Fprintf(&b, "= %d orders unchanged\n", r.Unchanged)
 	_, err := io.WriteString(w, b.String())
@@ -190,7 +190,7 @@ func (c Change) line() string {
 			}
 			parts = append(parts, f.Field+"="+v)
 		}
-		return fmt.Sprintf("+ %-7s %-22s %s", c.Entity, subj, strings.Join(parts, " "))
+		return fmt.Sprintf("+ %-7s %-23s %s", c.Entity, subj, strings.Join(parts, " "))
 	case OpUpdate:
 		if c.EntityID != 0 {
 			subj += fmt.Sprintf(" (#%d)", c.EntityID)
@@ -211,14 +211,14 @@ func (c Change) line() string {
 			}
 			parts = append(parts, fmt.Sprintf("%s: %s → %s", f.Field, old, showValue(f.Field, f.New)))
 		}
-		return fmt.Sprintf("~ %-7s %-22s %s", c.Entity, subj, strings.Join(parts, "; "))
+		return fmt.Sprintf("~ %-7s %-23s %s", c.Entity, subj, strings.Join(parts, "; "))
 	case OpComment:
 		if c.EntityID != 0 && c.EntityID < dryIDBase {
 			subj += fmt.Sprintf(" (#%d)", c.EntityID)
 		}
-		return fmt.Sprintf("+ %-7s %-22s %s", "comment", subj, strconv.Quote(oneLine(c.Text)))
+		return fmt.Sprintf("+ %-7s %-23s %s", "comment", subj, strconv.Quote(oneLine(c.Text)))
 	default:
-		return fmt.Sprintf("+ %-7s %-22s %s", c.Entity, subj, strconv.Quote(oneLine(c.Text)))
+		return fmt.Sprintf("+ %-7s %-23s %s", c.Entity, subj, strconv.Quote(oneLine(c.Text)))
 	}
 }
 

@@ -1,0 +1,113 @@
+package sync
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync/retailcrm"
+)
+
+func TestNormalizer(t *testing.T) {
+	n := normalizer{region: "RU"}
+	for in, want := range map[string]string{
+		"+7 (915) 123-45-67": "+79151234567", "8 915 123 45 67": "+79151234567", "9151234567": "+79151234567",
+		"+44 20 7946 0958": "+442079460958", "12-34": "", "": "", "+7 915 123-45-67 доб. 12": "+79151234567",
+	} {
+		if got := n.phone(in); got != want {
+			t.Errorf("phone(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if n.phoneKey("8 (915) 123-45-67") != n.phoneKey("+7 915 1234567") {
+		t.Error("the same number in two formats compares different")
+	}
+	for in, ok := range map[string]bool{" Anna@Example.COM ": true, "not an email@": false, "a@b": false,
+		"Anna <a@example.com>": false, "": true, "x@example.com": true} {
+		_, err := n.email(in)
+		if (err == nil) != ok {
+			t.Errorf("email(%q): err %v", in, err)
+		}
+	}
+}
+
+func rec(id, order int64, field, source string, current bool) retailcrm.HistoryRecord {
+	r := retailcrm.HistoryRecord{ID: id, Field: field, Source: source, Order: &retailcrm.Order{ID: order}}
+	if source == "api" {
+		r.APIKey = &retailcrm.HistoryAPIKey{Current: current}
+	}
+	return r
+}
+
+func TestFilterEchoes(t *testing.T) {
+	recs := []retailcrm.HistoryRecord{
+		rec(1, 10, "status", "api", true),          // our own write: dropped
+		rec(2, 11, "status", "user", false),        // foreign
+		rec(3, 11, "status", "api", true),          // ours after a foreign change of the same field: kept
+		rec(4, 11, "manager_comment", "api", true), // ours, other field: dropped
+		rec(5, 12, "status", "api", false),         // another integration: kept
+	}
+	kept, dropped := filterEchoes(recs)
+	var ids []int64
+	for _, r := range kept {
+		ids = append(ids, r.ID)
+	}
+	if dropped != 2 || len(ids) != 3 || ids[0] != 2 || ids[1] != 3 || ids[2] != 5 {
+		t.Errorf("kept %v, dropped %d", ids, dropped)
+	}
+	order, byID := groupByOrder(kept)
+	if len(order) != 2 || order[0] != 11 || len(byID[11].records) != 2 {
+		t.Errorf("groups %v", order)
+	}
+}
+
+func TestReportText(t *testing.T) {
+	old := "PREPARATION"
+	oldSum := "1500.00"
+	r := &Report{Changes: []Change{
+		{Op: OpCreate, Entity: "deal", OrderID: 1042, OrderNumber: "1042", Site: "shop", Fields: []FieldChange{
+			{Field: "TITLE", New: "Order 1042"}, {Field: "STAGE_ID", New: "NEW"}, {Field: "OPPORTUNITY", New: "1890.00"},
+			{Field: "CURRENCY_ID", New: "RUB"}, {Field: "ORIGIN_ID", New: "1042"}}},
+		{Op: OpUpdate, Entity: "deal", EntityID: 877, OrderID: 1017, OrderNumber: "1017", Fields: []FieldChange{
+			{Field: "STAGE_ID", Old: &old, New: "WON"}, {Field: "OPPORTUNITY", Old: &oldSum, New: "1450.00"}}},
+		{Op: OpCreate, Entity: "contact", CustomerID: 311, Fields: []FieldChange{{Field: "NAME", New: "Anna"}, {Field: "EMAIL", New: "anna@example.com"}}},
+	}, Unchanged: 37}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	// Byte for byte the example of SPEC §3.
+	want := `+ deal    order 1042 (site shop)  TITLE="Order 1042" STAGE_ID=NEW OPPORTUNITY=1890.00 RUB
+~ deal    order 1017 (#877)       STAGE_ID: PREPARATION → WON; OPPORTUNITY: 1500.00 → 1450.00
++ contact customer 311            NAME="Anna" EMAIL=anna@example.com
+= 37 orders unchanged
+`
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+	b.Reset()
+	if err := r.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"version", "dry_run", "changes", "unchanged", "parked", "summary", "cursor"} {
+		if _, ok := doc[k]; !ok {
+			t.Errorf("JSON report lacks %q", k)
+		}
+	}
+	if !strings.Contains(b.String(), `"old": "PREPARATION"`) {
+		t.Errorf("JSON %s", b.String())
+	}
+}
+
+func TestDiffFieldsNeverWipesAndComparesAmounts(t *testing.T) {
+	remote := map[string]string{"OPPORTUNITY": "1500.00", "COMMENTS": "keep me", "TITLE": "Order 1"}
+	get := func(k string) (string, bool) { v, ok := remote[k]; return v, ok }
+	diff := diffFields(map[string]string{"OPPORTUNITY": "1500", "COMMENTS": "", "TITLE": "Order 2", "SOURCE_ID": "WEB"}, get)
+	if len(diff) != 2 || diff[0].Field != "TITLE" || diff[1].Field != "SOURCE_ID" {
+		t.Errorf("diff %+v", diff)
+	}
+}
