@@ -160,3 +160,5 @@ func (h *harness) order(id int64) retailcrm.Order {
 }
 
 func (h *harness) edits() int { return h.rc.Requests("/api/v5/orders/{id}/edit") }
+
+func strconvFormat(n int64) string { return strconv.FormatInt(n, 10) }

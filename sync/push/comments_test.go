@@ -1,0 +1,178 @@
+package push_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/push"
+)
+
+func TestCommentsArriveOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	o1, d1 := h.linked("new", "NEW")
+	// A comment crmsync (pull) wrote on the deal is never carried back.
+	own := h.bx.AddComment("deal", d1, 1, "Status changed: new → approval")
+	if err := h.st.Tx(h.ctx, func(tx *store.Tx) error {
+		return tx.AddLedger(h.ctx, store.LedgerEntry{Side: store.SideBitrix, Entity: "comment", EntityID: d1,
+			Field: "COMMENT", Value: "Status changed: new → approval", RemoteID: own})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.bx.AddComment("deal", d1, 7, "Client asked to call back")
+	h.clk.Advance(time.Minute)
+	h.bx.AddComment("deal", d1, 8, "  Called: delivery on Friday  ")
+	h.move(d1, "WON") // the deal has activity this run
+
+	rep := h.push(push.Options{})
+	got := h.order(o1).ManagerComment
+	want := "Deliver after 6 pm\n[2026-03-02 09:01 user 7] Client asked to call back\n[2026-03-02 09:02 user 8] Called: delivery on Friday"
+	if got != want {
+		t.Errorf("manager comment\n got %q\nwant %q", got, want)
+	}
+	if rep.Summary.CommentsPushed != 2 || rep.Summary.CommentsOwn != 1 {
+		t.Errorf("summary %+v", rep.Summary)
+	}
+	if has, _ := h.st.LedgerHas(h.ctx, store.SideRetailCRM, "order", o1, "managerComment",
+		"[2026-03-02 09:01 user 7] Client asked to call back\n[2026-03-02 09:02 user 8] Called: delivery on Friday"); !has {
+		t.Error("appended text not in the ledger")
+	}
+
+	// The deal stays active (push's own events); nothing new → no edit.
+	edits := h.edits()
+	h.push(push.Options{})
+	if h.edits() != edits || h.order(o1).ManagerComment != want {
+		t.Errorf("comments appended twice: %q", h.order(o1).ManagerComment)
+	}
+
+	// A new comment arrives once, after the ones before.
+	h.bx.AddComment("deal", d1, 7, "Paid by card")
+	h.move(d1, "EXECUTING")
+	h.push(push.Options{})
+	h.push(push.Options{})
+	got = h.order(o1).ManagerComment
+	if strings.Count(got, "Paid by card") != 1 || !strings.HasPrefix(got, want+"\n") {
+		t.Errorf("manager comment %q", got)
+	}
+}
+
+func TestCommentsOfQuietDealsAreFoundThroughPullActivity(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	o1, d1 := h.linked("new", "NEW")
+	h.push(push.Options{}) // a first run: nothing to do
+	h.bx.AddComment("deal", d1, 7, "Discount agreed")
+	// pull touched the order since (an event about it).
+	if err := h.st.Tx(h.ctx, func(tx *store.Tx) error {
+		_, err := tx.AddEvent(h.ctx, store.Event{Source: store.SourceRetailCRM, OrderID: o1, Action: "deal.update", Result: store.ResultOK})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.clk.Advance(time.Minute)
+	h.push(push.Options{})
+	if !strings.Contains(h.order(o1).ManagerComment, "Discount agreed") {
+		t.Errorf("comment not carried: %q", h.order(o1).ManagerComment)
+	}
+}
+
+func TestCommentBatchReadsFiftyDealsPerRequest(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	var deals []int64
+	for range 120 {
+		_, d := h.linked("new", "NEW")
+		h.bx.AddComment("deal", d, 7, "note")
+		deals = append(deals, d)
+	}
+	for _, d := range deals {
+		if err := h.bx.MoveDeal(d, "WON", 7); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := h.bx.Stats()
+	rep := h.push(push.Options{})
+	after := h.bx.Stats()
+	batches := after.PerMethod["batch"] - before.PerMethod["batch"]
+	if batches != 3 { // ceil(120/50)
+		t.Errorf("%d batch requests for 120 deals, want 3", batches)
+	}
+	if rep.Summary.CommentsPushed != 120 || rep.Summary.StatusesPushed != 120 {
+		t.Errorf("summary %+v", rep.Summary)
+	}
+}
+
+func TestCrashAfterEditDoesNotDoubleAppend(t *testing.T) {
+	t.Parallel()
+	t.Run("answer lost", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		o1, d1 := h.linked("new", "NEW")
+		h.bx.AddComment("deal", d1, 7, "Fragile, pack twice")
+		// The edit applies, its answer is cut off: the outcome is unknown.
+		h.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultTruncated, Path: "/api/v5/orders/{id}/edit", Count: 1})
+		activity(h, o1)
+		rep := h.push(push.Options{})
+		if rep.Summary.Failed != 1 || len(rep.Parked) != 0 {
+			t.Fatalf("summary %+v", rep.Summary)
+		}
+		if strings.Count(h.order(o1).ManagerComment, "Fragile") != 1 {
+			t.Fatalf("comment %q", h.order(o1).ManagerComment)
+		}
+		// The retry reads the order first and finds the line there.
+		h.clk.Advance(2 * time.Minute)
+		edits := h.edits()
+		rep = h.push(push.Options{})
+		if h.edits() != edits || strings.Count(h.order(o1).ManagerComment, "Fragile") != 1 {
+			t.Errorf("appended twice: %q", h.order(o1).ManagerComment)
+		}
+		if rep.Summary.CommentsPresent != 1 {
+			t.Errorf("summary %+v", rep.Summary)
+		}
+		if fs, _ := h.st.Failures(h.ctx, store.FailureFilter{}); len(fs) != 0 {
+			t.Errorf("failure not cleared: %+v", fs)
+		}
+	})
+	t.Run("process died before the commit", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		o1, d1 := h.linked("new", "NEW")
+		h.bx.AddComment("deal", d1, 7, "Gift wrap")
+		activity(h, o1)
+		// A dry run computes the exact text; a real run that died after the
+		// edit left exactly that text in RetailCRM and nothing in the store.
+		dry, err := h.engine(h.open(true)).Run(h.ctx, push.Options{DryRun: true})
+		if err != nil || len(dry.Changes) != 1 {
+			t.Fatalf("dry run %+v %v", dry, err)
+		}
+		text := "Deliver after 6 pm\n" + dry.Changes[0].Text
+		if _, err := h.rcc.EditOrder(h.ctx, o1, "shop", retailcrm.OrderPatch{ManagerComment: &text}); err != nil {
+			t.Fatal(err)
+		}
+		edits := h.edits()
+		h.push(push.Options{})
+		if h.edits() != edits || h.order(o1).ManagerComment != text {
+			t.Errorf("appended again: %q", h.order(o1).ManagerComment)
+		}
+		// The cursor moved: a later run does not even consider it.
+		cur, ok, _ := h.st.CursorInt(h.ctx, store.CommentsCursor(d1))
+		if !ok || cur == 0 {
+			t.Error("comment cursor not stored")
+		}
+	})
+}
+
+// activity records a pull event about the order, so its deal is scanned.
+func activity(h *harness, orderID int64) {
+	h.t.Helper()
+	if err := h.st.Tx(h.ctx, func(tx *store.Tx) error {
+		_, err := tx.AddEvent(h.ctx, store.Event{Source: store.SourceRetailCRM, OrderID: orderID, Action: "deal.update", Result: store.ResultOK})
+		return err
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+}
