@@ -307,3 +307,61 @@ func TestFiftyNewOrdersCostAtMostFiveBitrixRequests(t *testing.T) {
 		})
 	}
 }
+
+// lostAnswers sends every write batch but loses the answer of the first
+// `lose` ones: each command's outcome is unknown to the engine.
+type lostAnswers struct {
+	Bitrix
+	lose int
+}
+
+func (l *lostAnswers) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
+	write := false
+	for _, k := range b.Keys() {
+		if cmd, _ := b.Cmd(k); !bitrix.IsReadMethod(cmd.Method) {
+			write = true
+		}
+	}
+	res, err := l.Bitrix.Batch(ctx, b)
+	if !write || l.lose == 0 || err != nil {
+		return res, err
+	}
+	l.lose--
+	lost := &bitrix.OutcomeUnknownError{Method: "batch", Err: errors.New("connection reset")}
+	for _, cr := range res.Results {
+		cr.Status, cr.Err, cr.Result = bitrix.Unknown, lost, nil
+	}
+	return res, lost
+}
+
+func TestLostAnswersAreResolvedBeforeResending(t *testing.T) {
+	e := newEnv(t)
+	c := &retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com", Phones: []retailcrm.Phone{{Number: "+7 916 555-44-33"}}}
+	o := e.rc.CreateOrder(order(c, "10"))
+	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
+		t.Fatal(err)
+	}
+	// Every write batch of the first run loses its answer once: contact
+	// add, deal add and comment are found by lookups, not sent twice.
+	e.pull(func(op *Options) { op.Bitrix = &lostAnswers{Bitrix: e.bxc, lose: 3} })
+	if len(e.bx.Contacts()) != 1 || len(e.bx.Deals()) != 1 || len(e.bx.Comments()) != 1 {
+		t.Fatalf("%d contacts, %d deals, %d comments", len(e.bx.Contacts()), len(e.bx.Deals()), len(e.bx.Comments()))
+	}
+	// A contact update adding a phone loses its answer: it is not resent.
+	if err := e.rc.UpdateCustomer(o.Customer.ID, func(c *retailcrm.Customer) {
+		c.Phones = append(c.Phones, retailcrm.Phone{Number: "+7 916 777-00-11"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.TotalSumm = money("11") }); err != nil {
+		t.Fatal(err)
+	}
+	e.pull(func(op *Options) { op.Bitrix = &lostAnswers{Bitrix: e.bxc, lose: 2} })
+	ct := e.bx.Contacts()[0]
+	if v := ct.Values("PHONE"); len(v) != 2 {
+		t.Errorf("phones %v", v)
+	}
+	if d := dealOf(t, e, o.ID); d["OPPORTUNITY"] != "11.00" {
+		t.Errorf("deal %+v", d)
+	}
+}

@@ -101,9 +101,15 @@ func (e *Engine) writeAll(ctx context.Context, b *bitrix.Batch, resolve resolver
 }
 
 // resolveByOrigin finds adds of entity ent that happened, by ORIGIN_ID.
-// Updates set fixed values, so an unknown update is simply resent.
+// Updates of scalar fields set fixed values, so such an unknown update is
+// simply resent; an update that adds PHONE or EMAIL rows is not idempotent
+// (a row without ID is appended), so the contact is read first.
 func (e *Engine) resolveByOrigin(ent bitrix.Entity) resolver {
 	return func(ctx context.Context, cmds map[string]bitrix.Cmd) (map[string]json.RawMessage, error) {
+		out, err := e.resolveMultiUpdates(ctx, cmds)
+		if err != nil {
+			return nil, err
+		}
 		keyByOrigin := map[string]string{}
 		var ids []int64
 		for k, c := range cmds {
@@ -119,7 +125,6 @@ func (e *Engine) resolveByOrigin(ent bitrix.Entity) resolver {
 			keyByOrigin[o] = k
 			ids = append(ids, id)
 		}
-		out := map[string]json.RawMessage{}
 		if len(ids) == 0 {
 			return out, nil
 		}
@@ -147,6 +152,70 @@ func (e *Engine) resolveByOrigin(ent bitrix.Entity) resolver {
 		}
 		return out, nil
 	}
+}
+
+// resolveMultiUpdates reports the contact updates with multifield rows
+// whose values the contact already holds: they happened.
+func (e *Engine) resolveMultiUpdates(ctx context.Context, cmds map[string]bitrix.Cmd) (map[string]json.RawMessage, error) {
+	out := map[string]json.RawMessage{}
+	idOf := map[string]int64{}
+	var ids []int64
+	for k, c := range cmds {
+		fields, _ := c.Params["fields"].(map[string]any)
+		if c.Method != "crm.contact.update" || (fields[bitrix.FieldEmail] == nil && fields[bitrix.FieldPhone] == nil) {
+			continue
+		}
+		id, _ := c.Params["id"].(bitrix.ID)
+		idOf[k] = int64(id)
+		ids = append(ids, int64(id))
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	b := bitrix.NewBatch(false)
+	keys, err := addChunked(b, "rm", ids, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect) })
+	if err != nil {
+		return nil, err
+	}
+	res, err := e.read(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := rowsOf(res, keys)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]bitrix.Record{}
+	for _, r := range rows {
+		byID[int64(r.ID())] = r
+	}
+	for k, id := range idOf {
+		r, ok := byID[id]
+		if !ok {
+			continue
+		}
+		fields, _ := cmds[k].Params["fields"].(map[string]any)
+		applied := true
+		for _, mf := range []struct {
+			name string
+			key  func(string) string
+		}{{bitrix.FieldEmail, e.mapper.norm.emailKey}, {bitrix.FieldPhone, e.mapper.norm.phoneKey}} {
+			rowsIn, _ := fields[mf.name].([]map[string]any)
+			var want []string
+			for _, row := range rowsIn {
+				if v, ok := row["VALUE"].(string); ok {
+					want = append(want, v)
+				}
+			}
+			if len(bitrix.MissingValues(r.Multi(mf.name), want, mf.key)) > 0 {
+				applied = false
+			}
+		}
+		if applied {
+			out[k] = json.RawMessage("true")
+		}
+	}
+	return out, nil
 }
 
 // resolveComments finds comments that were written after all, by reading
