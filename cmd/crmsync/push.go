@@ -76,7 +76,8 @@ func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
 	}
 	defer st.Close()
 	eng, err := push.New(push.Deps{RetailCRM: rc, Bitrix: bx, Store: st, Mapping: cfg.Mapping,
-		Entity: cfg.Bitrix.Entity, Originator: cfg.Bitrix.OriginatorID, Logger: a.log})
+		Entity: cfg.Bitrix.Entity, Originator: cfg.Bitrix.OriginatorID,
+		WebhookUserID: push.WebhookUserID(cfg.Bitrix.WebhookURL), Logger: a.log})
 	if err != nil {
 		return err
 	}

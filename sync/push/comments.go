@@ -239,11 +239,16 @@ func (r *run) newLines(ctx context.Context, d *dealComments, cs []bitrix.Comment
 	slices.SortFunc(cs, func(a, b bitrix.Comment) int { return int(a.ID - b.ID) })
 	for _, c := range cs {
 		d.maxID = max(d.maxID, int64(c.ID))
-		own, err := r.st.LedgerHasRemoteID(ctx, store.SideBitrix, "comment", int64(c.ID))
-		if err != nil {
-			return err
+		own := r.deps.WebhookUserID > 0 && int64(c.AuthorID) == r.deps.WebhookUserID
+		if !own {
+			var err error
+			own, err = r.st.LedgerHasRemoteID(ctx, store.SideBitrix, "comment", int64(c.ID))
+			if err != nil {
+				return err
+			}
 		}
 		if !own {
+			var err error
 			own, err = r.st.LedgerHas(ctx, store.SideBitrix, "comment", d.dealID, "COMMENT", c.Comment)
 			if err != nil {
 				return err

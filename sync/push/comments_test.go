@@ -16,7 +16,9 @@ func TestCommentsArriveOnce(t *testing.T) {
 	h := newHarness(t)
 	o1, d1 := h.linked("new", "NEW")
 	// A comment crmsync (pull) wrote on the deal is never carried back.
-	own := h.bx.AddComment("deal", d1, 1, "Status changed: new → approval")
+	// By the ledger (whoever the author), and by the webhook user as author.
+	own := h.bx.AddComment("deal", d1, 5, "Status changed: new → approval")
+	h.bx.AddComment("deal", d1, 1, "Written by crmsync, lost from the ledger by a crash")
 	if err := h.st.Tx(h.ctx, func(tx *store.Tx) error {
 		return tx.AddLedger(h.ctx, store.LedgerEntry{Side: store.SideBitrix, Entity: "comment", EntityID: d1,
 			Field: "COMMENT", Value: "Status changed: new → approval", RemoteID: own})
@@ -34,7 +36,7 @@ func TestCommentsArriveOnce(t *testing.T) {
 	if got != want {
 		t.Errorf("manager comment\n got %q\nwant %q", got, want)
 	}
-	if rep.Summary.CommentsPushed != 2 || rep.Summary.CommentsOwn != 1 {
+	if rep.Summary.CommentsPushed != 2 || rep.Summary.CommentsOwn != 2 {
 		t.Errorf("summary %+v", rep.Summary)
 	}
 	if has, _ := h.st.LedgerHas(h.ctx, store.SideRetailCRM, "order", o1, "managerComment",

@@ -119,7 +119,7 @@ func (h *harness) linked(status, stage string) (orderID, dealID int64) {
 func (h *harness) engine(st *store.Store) *push.Engine {
 	h.t.Helper()
 	e, err := push.New(push.Deps{RetailCRM: h.rcc, Bitrix: h.bxc, Store: st, Mapping: h.mapping,
-		Originator: "retailcrm", Logger: slog.New(slog.NewTextHandler(h, nil)), Now: h.clk.Now})
+		Originator: "retailcrm", WebhookUserID: push.WebhookUserID(h.bx.WebhookURL()), Logger: slog.New(slog.NewTextHandler(h, nil)), Now: h.clk.Now})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -1,0 +1,122 @@
+package push_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/retailcrm"
+	pullsync "github.com/crmsync/crmsync/sync"
+	"github.com/crmsync/crmsync/sync/config"
+	"github.com/crmsync/crmsync/sync/push"
+)
+
+// TestNoEchoRoundTrip runs the real pull engine and push against the same
+// fakes and database: pull → push → (people work in Bitrix24) → push →
+// pull → push. After the people's changes have gone across once, the second
+// round sends nothing in either direction.
+func TestNoEchoRoundTrip(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mapping = config.Mapping{Statuses: map[string]string{
+		"new": "NEW", "group:approval": "PREPARATION", "complete": "WON", "group:complete": "WON", "group:cancel": "LOSE",
+	}}
+	cust := h.rc.AddCustomer(retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com",
+		Phones: []retailcrm.Phone{{Number: "+79001234567"}}})
+	o := h.rc.CreateOrder(retailcrm.Order{Site: "shop", Status: "new", Customer: &cust, FirstName: "Anna",
+		OrderMethod: "shopping-cart", ManagerComment: "VIP"})
+	h.clk.Advance(time.Minute)
+
+	pull := func() int {
+		t.Helper()
+		before := bitrixWrites(h)
+		eng, err := pullsync.New(pullsync.Options{Config: &config.Config{PhoneRegion: "RU",
+			Bitrix: config.Bitrix{Entity: config.EntityDeal, OriginatorID: "retailcrm"}, Mapping: h.mapping},
+			RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Now: h.clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := eng.Pull(h.ctx); err != nil {
+			t.Fatalf("pull: %v", err)
+		}
+		h.clk.Advance(time.Minute)
+		return bitrixWrites(h) - before
+	}
+	pushRun := func() int {
+		t.Helper()
+		before := h.edits()
+		h.push(push.Options{})
+		h.clk.Advance(time.Minute)
+		return h.edits() - before
+	}
+
+	if n := pull(); n == 0 {
+		t.Fatal("the first pull wrote nothing to Bitrix24")
+	}
+	deals := h.bx.Deals()
+	if len(deals) != 1 {
+		t.Fatalf("deals %+v", deals)
+	}
+	dealID := int64(deals[0].ID)
+	if n := pushRun(); n != 0 {
+		t.Errorf("push echoed pull's writes: %d RetailCRM edits; order %+v", n, h.order(o.ID))
+	}
+
+	// People work on the deal.
+	h.move(dealID, "WON")
+	h.bx.AddComment("deal", dealID, 7, "Delivered, client happy")
+	h.clk.Advance(time.Minute)
+	if n := pushRun(); n != 2 {
+		t.Errorf("push made %d edits, want 2 (status, comment)", n)
+	}
+	got := h.order(o.ID)
+	if got.Status != "complete" || got.ManagerComment != "VIP\n[2026-03-02 09:0"+got.ManagerComment[len("VIP\n[2026-03-02 09:0"):] {
+		t.Errorf("order %+v", got)
+	}
+
+	// Second round: both directions are quiet.
+	if n := pull(); n != 0 {
+		t.Errorf("pull echoed push's writes: %d Bitrix24 writes", n)
+	}
+	if n := pushRun(); n != 0 {
+		t.Errorf("push wrote %d edits in the quiet round", n)
+	}
+	if n := pull(); n != 0 {
+		t.Errorf("pull wrote %d in the quiet round", n)
+	}
+	if d, _ := h.bx.Deal(dealID); d.Str("STAGE_ID") != "WON" {
+		t.Errorf("deal stage %q", d.Str("STAGE_ID"))
+	}
+
+	// A manager reopens the order: pull moves the deal and comments on it;
+	// push carries neither back.
+	setStatus(h, o.ID, "new")
+	if n := pull(); n == 0 {
+		t.Fatal("pull did not carry the reopened order")
+	}
+	before := h.order(o.ID)
+	if n := pushRun(); n != 0 {
+		t.Errorf("push echoed pull's stage or comment: %d edits\nbefore %q\nafter  %q\ncomments %+v",
+			n, before.ManagerComment, h.order(o.ID).ManagerComment, h.bx.Comments())
+	}
+	if n := pull(); n != 0 {
+		t.Errorf("pull wrote %d in the last quiet round", n)
+	}
+}
+
+// bitrixWrites counts the write commands the portal ran.
+func bitrixWrites(h *harness) int {
+	s := h.bx.Stats()
+	n := 0
+	for m, c := range s.CommandsPerMethod {
+		if !bitrix.IsReadMethod(m) {
+			n += c
+		}
+	}
+	for m, c := range s.PerMethod {
+		if !bitrix.IsReadMethod(m) && m != "batch" {
+			n += c
+		}
+	}
+	return n
+}
