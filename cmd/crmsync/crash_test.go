@@ -1,0 +1,250 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/cmd/crmsync-sandbox/shop"
+	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+)
+
+// campaignNow fixes the fakes' clock so that every run of the campaign sees
+// the same history, timestamps included.
+var campaignNow = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+
+// campaignShop is the shop every run of a campaign starts from.
+func campaignShop(t *testing.T, size shop.Size) fakes {
+	t.Helper()
+	rc := retailcrmtest.New(t, retailcrmtest.Options{Now: func() time.Time { return campaignNow }, Seed: 11})
+	// A real bucket, generous enough to keep the campaign short but strict
+	// enough that a run spans many requests.
+	bx := bitrixtest.NewT(t, bitrixtest.Options{Rate: 200, Burst: 50, Seed: 11})
+	shop.New(5, campaignNow, retailcrmtest.DefaultSite).Seed(rc, bx, size)
+	return fakes{rc: rc, bx: bx}
+}
+
+func (f fakes) campaignConfig(t *testing.T, dir string) string {
+	t.Helper()
+	return writeConfig(t, dir, fmt.Sprintf(`retailcrm:
+  url: %s
+  api_key: %s
+  rate: 100
+bitrix:
+  webhook_url: %s
+  rate: 150
+  burst: 40
+%s    return: APOLOGY
+`, f.rc.URL(), f.rc.APIKey(), f.bx.WebhookURL(), fullMapping))
+}
+
+// startBinary starts the test binary as crmsync without waiting.
+func startBinary(t *testing.T, dir string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), asMainEnv+"=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// pullToCompletion runs pull until a run finishes (0, or 3 for the orders
+// the shop parks on purpose).
+func pullToCompletion(t *testing.T, dir, cfg, db string) {
+	t.Helper()
+	for i := 0; i < 5; i++ {
+		r := runBinary(t, dir, nil, "--config", cfg, "--db", db, "-q", "pull")
+		if r.code == exitOK || r.code == exitParked {
+			return
+		}
+		t.Logf("pull exited %d: %s", r.code, r.stderr)
+	}
+	t.Fatal("pull did not complete in 5 runs")
+}
+
+// portalState is the fake portal reduced to what must be the same after any
+// crash: keyed by ORIGIN_ID (or, for contacts a manager typed in, by their id,
+// which seeding fixes), never by the ids the portal handed out.
+type portalState struct {
+	Deals      map[string]dealState
+	Contacts   map[string]contactState
+	Duplicates []string
+}
+
+type dealState struct {
+	Title, Stage, Amount, Currency, Contact string
+	Comments                                []string
+}
+
+type contactState struct {
+	Name, LastName string
+	Phones, Emails []string // duplicates kept: a duplicate row must show
+}
+
+func snapshot(bx *bitrixtest.Server) portalState {
+	st := portalState{Deals: map[string]dealState{}, Contacts: map[string]contactState{}}
+	contactKey := map[int64]string{}
+	for _, c := range bx.Contacts() {
+		key := bitrixtest.Str(c.Fields["ORIGIN_ID"])
+		if key == "" {
+			key = fmt.Sprintf("manual:%d", c.ID)
+		}
+		contactKey[c.ID] = key
+		cs := contactState{Name: bitrixtest.Str(c.Fields["NAME"]), LastName: bitrixtest.Str(c.Fields["LAST_NAME"])}
+		for _, m := range c.Multi["PHONE"] {
+			cs.Phones = append(cs.Phones, m.Value)
+		}
+		for _, m := range c.Multi["EMAIL"] {
+			cs.Emails = append(cs.Emails, m.Value)
+		}
+		sort.Strings(cs.Phones)
+		sort.Strings(cs.Emails)
+		if _, dup := st.Contacts[key]; dup {
+			st.Duplicates = append(st.Duplicates, "contact "+key)
+		}
+		st.Contacts[key] = cs
+	}
+	comments := map[int64][]string{}
+	for _, c := range bx.Comments() {
+		if c.EntityType == "deal" {
+			comments[c.EntityID] = append(comments[c.EntityID], c.Comment)
+		}
+	}
+	for _, d := range bx.Deals() {
+		key := bitrixtest.Str(d.Fields["ORIGIN_ID"])
+		ds := dealState{Title: bitrixtest.Str(d.Fields["TITLE"]), Stage: bitrixtest.Str(d.Fields["STAGE_ID"]),
+			Amount: bitrixtest.Str(d.Fields["OPPORTUNITY"]), Currency: bitrixtest.Str(d.Fields["CURRENCY_ID"]),
+			Comments: comments[d.ID]}
+		var cid int64
+		fmt.Sscan(bitrixtest.Str(d.Fields["CONTACT_ID"]), &cid)
+		ds.Contact = contactKey[cid]
+		sort.Strings(ds.Comments)
+		if _, dup := st.Deals[key]; dup {
+			st.Duplicates = append(st.Duplicates, "deal "+key)
+		}
+		st.Deals[key] = ds
+	}
+	sort.Strings(st.Duplicates)
+	return st
+}
+
+// TestPullSurvivesSIGKILL kills the real binary at seeded moments of a pull,
+// runs it to completion, and requires the fake portal to end exactly as after
+// a run that was never interrupted: no duplicate deal, contact, multifield
+// row or comment, and nothing missing.
+func TestPullSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash campaign")
+	}
+	t.Parallel()
+	size := shop.Size{Orders: 600, Customers: 200}
+
+	ref := campaignShop(t, size)
+	refDir := t.TempDir()
+	start := time.Now()
+	pullToCompletion(t, refDir, ref.campaignConfig(t, refDir), filepath.Join(refDir, "ref.db"))
+	took := time.Since(start)
+	want := snapshot(ref.bx)
+	if len(want.Duplicates) > 0 || len(want.Deals) < size.Orders-10 {
+		t.Fatalf("reference run is wrong: %d deals, duplicates %v", len(want.Deals), want.Duplicates)
+	}
+	t.Logf("reference pull: %v, %d deals, %d contacts", took, len(want.Deals), len(want.Contacts))
+
+	// The comparison must be able to fail: a duplicate deal, a duplicate
+	// phone row and a lost comment each show up.
+	for name, spoil := range map[string]func(*portalState){
+		"duplicate deal":  func(p *portalState) { p.Duplicates = append(p.Duplicates, "deal 1") },
+		"duplicate phone": func(p *portalState) { spoilContact(p) },
+		"lost comment":    func(p *portalState) { spoilComment(p) },
+	} {
+		spoiled := snapshot(ref.bx)
+		spoil(&spoiled)
+		if cmp.Equal(want, spoiled) {
+			t.Fatalf("the comparison does not notice a %s", name)
+		}
+	}
+
+	rng := rand.New(rand.NewPCG(20261129, 1))
+	const points = 20
+	for i := 0; i < points; i++ {
+		// Spread the kills over the whole run: lookups, writes and commits.
+		at := time.Duration(float64(took) * (0.05 + 0.9*float64(i)/points) * (0.8 + 0.4*rng.Float64()))
+		t.Run(fmt.Sprintf("kill_at_%s", at.Round(time.Millisecond)), func(t *testing.T) {
+			f := campaignShop(t, size)
+			dir := t.TempDir()
+			cfg, db := f.campaignConfig(t, dir), filepath.Join(dir, "crash.db")
+			cmd := startBinary(t, dir, "--config", cfg, "--db", db, "-q", "pull")
+			time.Sleep(at)
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			_ = cmd.Wait()
+			pullToCompletion(t, dir, cfg, db)
+			got := snapshot(f.bx)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("portal after a kill at %v differs from the uninterrupted run (-want +got):\n%s", at, truncate(diff, 4000))
+			}
+		})
+	}
+
+	// Killed, and then the database is lost too: the remote keys are the
+	// truth, so the next runs still create nothing twice.
+	t.Run("kill_then_lose_database", func(t *testing.T) {
+		f := campaignShop(t, size)
+		dir := t.TempDir()
+		cfg, db := f.campaignConfig(t, dir), filepath.Join(dir, "lost.db")
+		cmd := startBinary(t, dir, "--config", cfg, "--db", db, "-q", "pull")
+		time.Sleep(took / 2)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+		files, _ := filepath.Glob(db + "*")
+		for _, p := range files {
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pullToCompletion(t, dir, cfg, db)
+		if diff := cmp.Diff(want, snapshot(f.bx)); diff != "" {
+			t.Errorf("portal after a kill and a lost database differs (-want +got):\n%s", truncate(diff, 4000))
+		}
+	})
+}
+
+func spoilContact(p *portalState) {
+	for k, c := range p.Contacts {
+		if len(c.Phones) > 0 {
+			c.Phones = append(c.Phones, c.Phones[0])
+			p.Contacts[k] = c
+			return
+		}
+	}
+}
+
+func spoilComment(p *portalState) {
+	for k, d := range p.Deals {
+		if len(d.Comments) > 0 {
+			d.Comments = d.Comments[1:]
+			p.Deals[k] = d
+			return
+		}
+	}
+	// No comments at all would itself be wrong for this shop.
+	p.Deals["none"] = dealState{}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "\n... " + fmt.Sprint(strings.Count(s[n:], "\n")) + " more lines"
+}
