@@ -198,17 +198,17 @@ func (r *run) readComments(ctx context.Context, deals []int64) (map[int64]*dealC
 		more := map[int64]int{}
 		for id := range next {
 			cr := res.Get("d" + strconv.FormatInt(id, 10))
-			if cr.Status != bitrix.Done {
-				r.log.Warn("reading a deal's comments failed; it is scanned again next run", "deal", id, "err", cr.Err)
-				delete(found, id)
-				delete(rows, id)
-				continue
-			}
 			cs, err := bitrix.DecodeComments(cr.Result)
+			if cr.Status != bitrix.Done {
+				err = cr.Err
+			}
 			if err != nil {
-				r.log.Warn("undecodable comments; the deal is scanned again next run", "deal", id, "err", err)
 				delete(found, id)
 				delete(rows, id)
+				cause := fmt.Errorf("reading the comments of deal %d (scanned again next run): %w", id, err)
+				if err := r.skipEvent(ctx, "deal "+strconv.FormatInt(id, 10), "comment.read", cause); err != nil {
+					return nil, err
+				}
 				continue
 			}
 			reachedOld := false

@@ -47,7 +47,7 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	clk     *clock
 	rc      *retailcrmtest.Server
@@ -61,7 +61,7 @@ type harness struct {
 	logMu   sync.Mutex
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	ctx := t.Context()
 	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}

@@ -55,7 +55,9 @@ func (r *run) pushStages(ctx context.Context, retry map[int64]stagePayload) erro
 			r.seenDeals[int64(row.OwnerID)] = true
 			m, err := r.rowMove(row)
 			if err != nil {
-				r.log.Warn("skipping a stage-history row", "row", int64(row.ID), "err", err)
+				if err := r.skipEvent(ctx, "stagehistory "+strconv.FormatInt(int64(row.ID), 10), "stage.read", err); err != nil {
+					return err
+				}
 				continue
 			}
 			if prev, ok := pending[m.DealID]; !ok || prev.retry || m.RowID > prev.RowID {
@@ -250,5 +252,15 @@ func (r *run) resolved(ctx context.Context, kind string, orderID int64) error {
 	}
 	return r.st.Tx(ctx, func(tx *store.Tx) error {
 		return tx.ClearFailure(ctx, kind, strconv.FormatInt(orderID, 10))
+	})
+}
+
+// skipEvent logs and records an item left out because its data is bad.
+func (r *run) skipEvent(ctx context.Context, sourceID, action string, cause error) error {
+	r.log.Warn("skipped: bad data", "item", sourceID, "err", cause)
+	return r.st.Tx(ctx, func(tx *store.Tx) error {
+		_, err := tx.AddEvent(ctx, store.Event{RunID: r.runID, Source: store.SourceBitrix, SourceID: sourceID,
+			Action: action, Result: store.ResultSkipped, Message: cause.Error()})
+		return err
 	})
 }

@@ -115,6 +115,12 @@ func (r *run) conflict(ctx context.Context, c candidate, o *retailcrm.Order) (*C
 	if o.StatusUpdatedAt.IsZero() {
 		return nil, nil
 	}
+	// A wall-clock time is at most 14 hours ahead of its instant: a status
+	// older than that before the last sync needs no time zone to judge.
+	if raw, err := o.StatusUpdatedAt.In(time.UTC); err == nil && !c.link.SyncedAt.IsZero() &&
+		raw.Add(14*time.Hour).Before(c.link.SyncedAt) {
+		return nil, nil
+	}
 	if last, ok, err := r.st.LedgerLatest(ctx, store.SideRetailCRM, "order", o.ID, "status"); err != nil {
 		return nil, err
 	} else if ok && last.Value == o.Status {
