@@ -77,7 +77,8 @@ func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
 	defer st.Close()
 	eng, err := push.New(push.Deps{RetailCRM: rc, Bitrix: bx, Store: st, Mapping: cfg.Mapping,
 		Entity: cfg.Bitrix.Entity, Originator: cfg.Bitrix.OriginatorID,
-		WebhookUserID: push.WebhookUserID(cfg.Bitrix.WebhookURL), Logger: a.log})
+		WebhookUserID: push.WebhookUserID(cfg.Bitrix.WebhookURL), NotifyUserIDs: userIDs(cfg.Alerts.NotifyUserIDs),
+		Logger: a.log})
 	if err != nil {
 		return err
 	}
@@ -121,4 +122,12 @@ func (a *app) printPushReport(r *push.Report, asJSON bool) error {
 	}
 	_, err = io.WriteString(a.out, a.redactor.String(buf.String()))
 	return err
+}
+
+func userIDs(ids []int) []int64 {
+	out := make([]int64, len(ids))
+	for i, id := range ids {
+		out[i] = int64(id)
+	}
+	return out
 }

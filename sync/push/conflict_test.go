@@ -222,3 +222,29 @@ func TestRunLimits(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconvFormat(n) }
+
+func TestParkedItemAlertsOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mapping.Stages["FINAL_INVOICE"] = "no-such-status"
+	_, d1 := h.linked("new", "NEW")
+	h.move(d1, "FINAL_INVOICE")
+	e, err := push.New(push.Deps{RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Mapping: h.mapping,
+		NotifyUserIDs: []int64{7, 9}, Now: h.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Run(h.ctx, push.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	notes := h.bx.Notifications()
+	if len(notes) != 2 || !strings.Contains(notes[0].Message, "no-such-status") {
+		t.Fatalf("notifications %+v", notes)
+	}
+	if _, err := e.Run(h.ctx, push.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.bx.Notifications()); n != 2 {
+		t.Errorf("%d notifications after a second run, want still 2", n)
+	}
+}

@@ -54,6 +54,9 @@ type Deps struct {
 	// comments by that user are never carried back, even when a crash kept
 	// them out of the ledger. 0 relies on the ledger alone.
 	WebhookUserID int64
+	// NotifyUserIDs (alerts.notify_user_ids) are told, once, about each
+	// item a run parks.
+	NotifyUserIDs []int64
 	// Logger receives progress and warnings; nil discards.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.

@@ -96,6 +96,8 @@ type run struct {
 	unmapped  map[string]int
 	seenDeals map[int64]bool
 	retrying  map[string]bool // kind:orderID of failures retried this run
+
+	newlyParked []ParkedItem // parked by this run: one alert each
 	prevRun   time.Time       // start of the previous push run; zero if none
 }
 
@@ -149,10 +151,14 @@ func (r *run) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := r.pushStages(ctx, stageRetry); err != nil {
-		return err
+	err = r.pushStages(ctx, stageRetry)
+	if err == nil {
+		err = r.pushComments(ctx, commentRetry)
 	}
-	return r.pushComments(ctx, commentRetry)
+	if aerr := r.alert(context.WithoutCancel(ctx)); aerr != nil && err == nil {
+		err = aerr
+	}
+	return err
 }
 
 // stopped reports whether a run limit has been reached, noting which.

@@ -94,14 +94,14 @@ func (r *run) failItem(ctx context.Context, kind string, orderID, dealID int64, 
 	if err != nil {
 		return fmt.Errorf("order %d: encoding retry payload: %w", orderID, err)
 	}
-	var parked bool
+	var parked, parkedNow bool
 	err = r.st.Tx(ctx, func(tx *store.Tx) error {
-		f, _, err := tx.RecordFailure(ctx, store.FailureReport{Kind: kind, Key: strconv.FormatInt(orderID, 10),
+		f, now, err := tx.RecordFailure(ctx, store.FailureReport{Kind: kind, Key: strconv.FormatInt(orderID, 10),
 			Error: reason, Payload: string(pl), MaxAttempts: attempts})
 		if err != nil {
 			return err
 		}
-		parked = f.Parked
+		parked, parkedNow = f.Parked, now
 		action := kind + ".push"
 		if _, err := tx.AddEvent(ctx, store.Event{RunID: r.runID, Source: store.SourceBitrix, SourceID: "deal " + strconv.FormatInt(dealID, 10),
 			OrderID: orderID, Action: action, Result: store.ResultFailed, Message: reason}); err != nil {
@@ -116,7 +116,11 @@ func (r *run) failItem(ctx context.Context, kind string, orderID, dealID int64, 
 		return err
 	}
 	if parked {
-		r.rep.Parked = append(r.rep.Parked, ParkedItem{Kind: kind, OrderID: orderID, DealID: dealID, Reason: reason})
+		item := ParkedItem{Kind: kind, OrderID: orderID, DealID: dealID, Reason: reason}
+		r.rep.Parked = append(r.rep.Parked, item)
+		if parkedNow {
+			r.newlyParked = append(r.newlyParked, item)
+		}
 		r.rep.Summary.Parked++
 		r.log.Warn("item parked", "kind", kind, "order", orderID, "deal", dealID, "reason", reason)
 	} else {

@@ -155,10 +155,11 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteText writes the report one line per change:
 //
-//	~ status  order 1042 (#1042, site shop)  deal 877  status: new → complete (stage WON)
-//	+ comment order 1042 (#1042, site shop)  deal 877  "[2026-01-02 15:04 user 7] Called, all fine"
-//	? stage   LOSE                           no RetailCRM status mapped (2 deals); set mapping.stages
-//	! stage   order 1017                     parked: retailcrm: ... Status "x" does not exist.
+//	~ status   order 1042 (#1042, site shop)  deal 877  status: new → complete (stage WON)
+//	+ comment  order 1042 (#1042, site shop)  deal 877  "[2026-01-02 15:04 user 7] Called, all fine"
+//	* conflict order 1017                     status cancel (RetailCRM ...) is newer than stage WON (Bitrix24 ...): status kept
+//	? stage    LOSE                           no RetailCRM status mapped (2 deals); set mapping.stages
+//	! stage    order 1017                     parked: order 1017 (deal 870): retailcrm: ... Status "x" does not exist.
 //	= 3 stage moves unchanged, 1 echo dropped, 0 conflicts
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
@@ -167,18 +168,18 @@ func (r *Report) WriteText(w io.Writer) error {
 		b.WriteByte('\n')
 	}
 	for _, c := range r.Conflicts {
-		fmt.Fprintf(&b, "%s %-7s %-30s %s\n", "*", "conflict", fmt.Sprintf("order %d", c.OrderID), c.describe())
+		fmt.Fprintf(&b, "* %-8s %-30s %s\n", "conflict", fmt.Sprintf("order %d", c.OrderID), c.describe())
 	}
 	unmapped := append([]Unmapped(nil), r.Unmapped...)
 	sort.Slice(unmapped, func(i, j int) bool { return unmapped[i].Stage < unmapped[j].Stage })
 	for _, u := range unmapped {
-		fmt.Fprintf(&b, "? %-7s %-30s no RetailCRM status mapped (%d deals); set mapping.stages\n", "stage", u.Stage, u.Deals)
+		fmt.Fprintf(&b, "? %-8s %-30s no RetailCRM status mapped (%s); set mapping.stages\n", "stage", u.Stage, plural(u.Deals, "deal"))
 	}
 	for _, p := range r.Parked {
-		fmt.Fprintf(&b, "! %-7s %-30s parked: %s\n", p.Kind, fmt.Sprintf("order %d", p.OrderID), oneLine(p.Reason))
+		fmt.Fprintf(&b, "! %-8s %-30s parked: %s\n", p.Kind, fmt.Sprintf("order %d", p.OrderID), oneLine(p.Reason))
 	}
 	s := r.Summary
-	fmt.Fprintf(&b, "= %d stage moves unchanged, %d echoes dropped, %d conflicts\n", s.StatusesUnchanged, s.EchoesDropped, s.Conflicts)
+	fmt.Fprintf(&b, "= %s unchanged, %s dropped, %s\n", plural(s.StatusesUnchanged, "stage move"), plural(s.EchoesDropped, "echo"), plural(s.Conflicts, "conflict"))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -205,9 +206,9 @@ func (c Change) line() string {
 		if old == "" {
 			old = "(none)"
 		}
-		return fmt.Sprintf("~ %-7s %-30s deal %d  status: %s → %s (stage %s)", OpStatus, c.subject(), c.DealID, old, c.NewStatus, c.Stage)
+		return fmt.Sprintf("~ %-8s %-30s deal %d  status: %s → %s (stage %s)", OpStatus, c.subject(), c.DealID, old, c.NewStatus, c.Stage)
 	default:
-		return fmt.Sprintf("+ %-7s %-30s deal %d  %q", OpComment, c.subject(), c.DealID, oneLine(c.Text))
+		return fmt.Sprintf("+ %-8s %-30s deal %d  %q", OpComment, c.subject(), c.DealID, oneLine(c.Text))
 	}
 }
 
@@ -233,4 +234,15 @@ func oneLine(s string) string {
 		s = string(r[:157]) + "..."
 	}
 	return s
+}
+
+// plural renders "1 deal", "2 deals", "0 echoes".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	if strings.HasSuffix(noun, "o") {
+		return fmt.Sprintf("%d %ses", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -146,9 +146,6 @@ func (r *run) conflict(ctx context.Context, c candidate, o *retailcrm.Order) (*C
 		return nil, nil // the status was synced to the deal after it changed
 	}
 	out.StatusTime = statusAt.Format("2006-01-02 15:04:05 MST")
-	if !c.At.IsZero() {
-		out.StageTime = c.At.Format(time.RFC3339)
-	}
 	if c.At.After(statusAt) {
 		out.Winner, out.PushedValue = winnerBitrix, c.status
 	}

@@ -1,0 +1,54 @@
+package push
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/store"
+)
+
+// maxAlertItems bounds how many parked items one notification lists.
+const maxAlertItems = 10
+
+// alert tells alerts.notify_user_ids about the items this run parked: one
+// notification per user per run, in one batch request. A dry run sends
+// nothing. A failed notification is logged and recorded, never fatal.
+func (r *run) alert(ctx context.Context) error {
+	if len(r.newlyParked) == 0 || len(r.deps.NotifyUserIDs) == 0 || r.opts.DryRun {
+		return nil
+	}
+	var msg strings.Builder
+	fmt.Fprintf(&msg, "crmsync push parked %d item(s); see crmsync status --failed:", len(r.newlyParked))
+	for i, p := range r.newlyParked {
+		if i == maxAlertItems {
+			fmt.Fprintf(&msg, "\n… and %d more", len(r.newlyParked)-i)
+			break
+		}
+		fmt.Fprintf(&msg, "\n- %s of order %d: %s", p.Kind, p.OrderID, oneLine(p.Reason))
+	}
+	b := bitrix.NewBatch(false)
+	for _, u := range r.deps.NotifyUserIDs {
+		if err := b.Add("u"+strconv.FormatInt(u, 10), bitrix.NotifySystemAddCmd(bitrix.ID(u), msg.String(), nil)); err != nil {
+			return err
+		}
+	}
+	res, err := r.bx.Batch(ctx, b)
+	result, note := store.ResultOK, fmt.Sprintf("parked items notified to users %v", r.deps.NotifyUserIDs)
+	if err == nil {
+		for _, cr := range res.ByStatus(bitrix.Failed) {
+			err = cr.Err
+		}
+	}
+	if err != nil {
+		result, note = store.ResultFailed, fmt.Sprintf("notifying users %v about parked items: %v", r.deps.NotifyUserIDs, err)
+		r.log.Warn("alert not sent", "err", err)
+	}
+	return r.st.Tx(ctx, func(tx *store.Tx) error {
+		_, err := tx.AddEvent(ctx, store.Event{RunID: r.runID, Source: store.SourceCrmsync, Action: "alert",
+			Result: result, Message: note})
+		return err
+	})
+}
