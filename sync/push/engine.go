@@ -98,7 +98,7 @@ type run struct {
 	retrying  map[string]bool // kind:orderID of failures retried this run
 
 	newlyParked []ParkedItem // parked by this run: one alert each
-	prevRun   time.Time       // start of the previous push run; zero if none
+	prevRun     time.Time    // start of the previous push run; zero if none
 }
 
 // Run performs one push run and returns its report. The report is filled
