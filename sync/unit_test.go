@@ -111,3 +111,28 @@ func TestDiffFieldsNeverWipesAndComparesAmounts(t *testing.T) {
 		t.Errorf("diff %+v", diff)
 	}
 }
+
+func TestCommentTexts(t *testing.T) {
+	e := &Engine{mapper: &mapper{groups: map[string]string{"cancel-other": "cancel", "complete": "complete"}}}
+	val := func(s string) retailcrm.Value { return retailcrm.NewValue([]byte(s)) }
+	for _, tc := range []struct {
+		r    retailcrm.HistoryRecord
+		want string
+	}{
+		{retailcrm.HistoryRecord{Field: "status", Source: "user", User: &retailcrm.HistoryUser{ID: 19},
+			OldValue: val(`{"code":"new"}`), NewValue: val(`{"code":"cancel-other"}`)},
+			"Order status changed: new → cancel-other (by RetailCRM user 19). The order was cancelled."},
+		{retailcrm.HistoryRecord{Field: "status", Created: true, NewValue: val(`{"code":"new"}`)}, ""},
+		{retailcrm.HistoryRecord{Field: "order_product.status", Source: "code", NewValue: val(`{"code":"returned"}`),
+			Item: &retailcrm.HistoryItem{ID: 5, Offer: &retailcrm.Offer{Name: "Kettle"}}},
+			`Return registered: "Kettle" moved to returned (by RetailCRM (code))`},
+		{retailcrm.HistoryRecord{Field: "order_product.status", NewValue: val(`{"code":"assembling"}`)}, ""},
+		{retailcrm.HistoryRecord{Field: "manager_comment", Source: "user", NewValue: val(`"call after 6"`)},
+			"Manager comment (by RetailCRM (user)): call after 6"},
+		{retailcrm.HistoryRecord{Field: "delivery_cost", NewValue: val(`300`)}, ""},
+	} {
+		if got := e.commentText(&tc.r); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.r.Field, got, tc.want)
+		}
+	}
+}
