@@ -1,0 +1,67 @@
+package push_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/push"
+)
+
+func TestAccountErrorStopsTheRunWithoutMovingTheCursor(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	o1, d1 := h.linked("new", "NEW")
+	h.move(d1, "WON")
+	h.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultHTML405, Path: "/api/v5/orders/{id}/edit", Count: 1})
+	_, err := h.engine(h.st).Run(h.ctx, push.Options{})
+	if !errors.Is(err, retailcrm.ErrAccountNotFound) {
+		t.Fatalf("err %v, want ErrAccountNotFound", err)
+	}
+	if _, ok, _ := h.st.CursorInt(h.ctx, store.CursorStageHistory); ok {
+		t.Error("the cursor passed a move that was not applied")
+	}
+	runs, _ := h.st.Runs(h.ctx, push.Command, 1)
+	if runs[0].Result != store.RunFailed || runs[0].Message == "" {
+		t.Errorf("run %+v", runs[0])
+	}
+	// Next run: the same move goes through.
+	h.push(push.Options{})
+	if h.order(o1).Status != "complete" {
+		t.Error("move lost after the failed run")
+	}
+}
+
+func TestBitrixFailureStopsTheRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	_, d1 := h.linked("new", "NEW")
+	h.move(d1, "WON")
+	h.bx.AddFault(bitrixtest.Fault{Kind: bitrixtest.FaultOverload, Method: "crm.stagehistory.list", Next: 1})
+	if _, err := h.engine(h.st).Run(h.ctx, push.Options{}); err == nil {
+		t.Fatal("no error")
+	}
+	if h.edits() != 0 {
+		t.Error("wrote despite the failed read")
+	}
+}
+
+func TestInterruptedRunIsRecorded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	_, d1 := h.linked("new", "NEW")
+	h.move(d1, "WON")
+	ctx, cancel := context.WithCancel(h.ctx)
+	cancel()
+	if _, err := h.engine(h.st).Run(ctx, push.Options{}); err == nil {
+		t.Fatal("no error")
+	}
+	runs, _ := h.st.Runs(h.ctx, push.Command, 1)
+	if len(runs) == 1 && runs[0].Result == store.RunRunning {
+		t.Errorf("run left running: %+v", runs)
+	}
+}
