@@ -192,7 +192,14 @@ func (r *run) applyMoves(ctx context.Context, moves map[int64]move) error {
 	return nil
 }
 
-// isEcho reports a move to the stage crmsync itself last set on the deal.
+// echoTolerance is how much later than crmsync's own write its echo row
+// may be timed (clock skew between crmsync's host and the portal, request
+// latency).
+const echoTolerance = 5 * time.Minute
+
+// isEcho reports a move to the stage crmsync itself last set on the deal,
+// timed no later than that write (within echoTolerance). A person moving
+// the deal back to that stage later is not an echo.
 func (r *run) isEcho(ctx context.Context, m move) (bool, error) {
 	fields := []string{"STAGE_ID"}
 	if r.et == store.EntityLead {
@@ -203,7 +210,7 @@ func (r *run) isEcho(ctx context.Context, m move) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if ok && e.Value == m.Stage {
+		if ok && e.Value == m.Stage && (m.At.IsZero() || !m.At.After(e.WrittenAt.Add(echoTolerance))) {
 			return true, nil
 		}
 	}

@@ -3,6 +3,7 @@ package push_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
@@ -143,5 +144,22 @@ func TestStageSetByPullIsNotPushedBack(t *testing.T) {
 	}
 	if got := h.order(o1).Status; got != "cancel-other" {
 		t.Errorf("status %q", got)
+	}
+}
+
+func TestMovingBackToPullsStageLaterIsNotAnEcho(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	o1, d1 := h.linked("new", "NEW") // pull set NEW
+	h.move(d1, "WON")
+	h.push(push.Options{})
+	if h.order(o1).Status != "complete" {
+		t.Fatal("WON not pushed")
+	}
+	h.clk.Advance(time.Hour)
+	h.move(d1, "NEW") // a person reopens the deal, long after pull's write
+	rep := h.push(push.Options{})
+	if h.order(o1).Status != "new" || rep.Summary.EchoesDropped != 0 {
+		t.Errorf("status %q, %+v", h.order(o1).Status, rep.Summary)
 	}
 }
