@@ -131,11 +131,11 @@ func (r *run) rowMove(row bitrix.StageHistoryRow) (move, error) {
 	return move{DealID: int64(row.OwnerID), RowID: int64(row.ID), Stage: stage, At: at, AtRaw: row.CreatedTime}, nil
 }
 
-// candidate is a move that maps to a status and is not an echo.
+// candidate is a move of a linked deal that is not an echo.
 type candidate struct {
 	move
 	link   store.OrderLink
-	status string
+	status string // "" when the stage maps to no status
 }
 
 // applyMoves pushes the moves of linked deals.
@@ -167,14 +167,7 @@ func (r *run) applyMoves(ctx context.Context, moves map[int64]move) error {
 			}
 			continue
 		}
-		status, ok := r.deps.Mapping.StatusForStage(m.Stage)
-		if !ok {
-			r.unmapped[m.Stage]++
-			if err := r.resolved(ctx, KindStage, link.OrderID); err != nil {
-				return err
-			}
-			continue
-		}
+		status, _ := r.deps.Mapping.StatusForStage(m.Stage) // "" when unmapped
 		cands = append(cands, candidate{move: m, link: link, status: status})
 	}
 	if len(cands) == 0 {

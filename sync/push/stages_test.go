@@ -163,3 +163,20 @@ func TestMovingBackToPullsStageLaterIsNotAnEcho(t *testing.T) {
 		t.Errorf("status %q, %+v", h.order(o1).Status, rep.Summary)
 	}
 }
+
+func TestUnmappedStageTheOrderAgreesWithIsNotReported(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	// Without a ledger entry (say pull crashed before recording it), the
+	// move to PREPARATION for an order in group approval is still nothing
+	// to push and nothing to report.
+	o1, d1 := h.linked("new", "NEW")
+	setStatus(h, o1, "client-confirmed")
+	if err := h.bx.MoveDeal(d1, "PREPARATION", 1); err != nil {
+		t.Fatal(err)
+	}
+	rep := h.push(push.Options{})
+	if len(rep.Unmapped) != 0 || rep.Summary.StatusesUnchanged != 1 || h.edits() != 0 {
+		t.Errorf("unmapped %+v, %+v", rep.Unmapped, rep.Summary)
+	}
+}
