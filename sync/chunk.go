@@ -37,8 +37,10 @@ type customer struct {
 	contactID int64
 	remote    bitrix.Record
 	err       error
-	done      bool   // the contact is in its desired state
-	action    string // contact.add, contact.update, ""
+	done      bool          // the contact is in its desired state
+	action    string        // contact.add, contact.update, ""
+	dupOf     *customer     // shares an e-mail or phone with a contact created in the same chunk
+	created   bitrix.Fields // the fields of the contact created for it
 }
 
 // pendingComment is a timeline comment a history record asks for.

@@ -118,3 +118,35 @@ func TestDryRunAnnouncesExactlyWhatTheRealRunDoes(t *testing.T) {
 		t.Errorf("after the real run a dry run still finds %v", normChanges(again.Report.Changes))
 	}
 }
+
+func TestDryRunAcrossPagesPlansAgainstItsOwnPretendedWrites(t *testing.T) {
+	e := newEnv(t)
+	var first retailcrm.Order
+	for i := range 120 {
+		o := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "P", Email: "p" + strconv.Itoa(i%40) + "@example.com"}, "1"))
+		if i == 0 {
+			first = o
+		}
+	}
+	if err := e.rc.UpdateOrder(first.ID, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
+		t.Fatal(err)
+	}
+	eng, st := e.engine(true)
+	dry, err := eng.Pull(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if dry.Report.Summary.Pages != 2 {
+		t.Fatalf("pages %d", dry.Report.Summary.Pages)
+	}
+	real := e.pull(keepChanges)
+	d, r := normChanges(dry.Report.Changes), normChanges(real.Report.Changes)
+	if strings.Join(d, "\n") != strings.Join(r, "\n") {
+		t.Errorf("dry run announced\n%s\nreal run did\n%s", strings.Join(d, "\n"), strings.Join(r, "\n"))
+	}
+	// 120 customers with 40 e-mails: one contact per e-mail.
+	if real.Report.Summary.DealsCreated != 120 || real.Report.Summary.ContactsCreated != 40 || real.Report.Summary.Comments != 1 {
+		t.Errorf("summary %+v", real.Report.Summary)
+	}
+}

@@ -245,26 +245,34 @@ func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) e
 			need[int64(id)] = true
 		}
 	}
-	if len(need) == 0 {
+	var rows []bitrix.Record
+	if len(need) > 0 {
+		ids := make([]int64, 0, len(need))
+		for id := range need {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		b2 := bitrix.NewBatch(false)
+		keys2, err := addChunked(b2, "lm", ids, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect) })
+		if err != nil {
+			return err
+		}
+		res2, err := e.read(ctx, b2)
+		if err != nil {
+			return err
+		}
+		if rows, err = rowsOf(res2, keys2); err != nil {
+			return err
+		}
+	}
+	if ov := e.gate.overlay(); ov != nil {
+		// A dry run's pretended contacts are found by e-mail and phone too.
+		rows = mergeOverlay(ov, bitrix.EntityContact, rows, func(r bitrix.Record) bool {
+			return need[int64(r.ID())] || int64(r.ID()) >= dryIDBase
+		})
+	}
+	if len(rows) == 0 {
 		return nil
-	}
-	ids := make([]int64, 0, len(need))
-	for id := range need {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	b2 := bitrix.NewBatch(false)
-	keys2, err := addChunked(b2, "lm", ids, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect) })
-	if err != nil {
-		return err
-	}
-	res2, err := e.read(ctx, b2)
-	if err != nil {
-		return err
-	}
-	rows, err := rowsOf(res2, keys2)
-	if err != nil {
-		return err
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].ID() < rows[j].ID() })
 	for _, c := range unlinked {

@@ -365,3 +365,21 @@ func TestLostAnswersAreResolvedBeforeResending(t *testing.T) {
 		t.Errorf("deal %+v", d)
 	}
 }
+
+func TestPortalLimitIsNeverHit(t *testing.T) {
+	e := newEnv(t)
+	// A cloud portal's limit (2 requests/s, burst 50) on the virtual clock
+	// shared with the client, so pacing costs no real time.
+	e.bx.SetLimits(2, 50)
+	c, err := bitrix.New(e.bx.WebhookURL(), bitrix.WithRate(2, 50), bitrix.WithClock(e.clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "L", Email: fmt.Sprintf("l%d@example.com", i)}, "1"))
+	}
+	e.pull(func(o *Options) { o.Bitrix = c })
+	if s := e.bx.Stats(); s.QueryLimit503 != 0 || len(e.bx.Deals()) != 300 {
+		t.Errorf("%d QUERY_LIMIT_EXCEEDED answers, %d deals", s.QueryLimit503, len(e.bx.Deals()))
+	}
+}

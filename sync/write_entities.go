@@ -14,14 +14,83 @@ import (
 var sonet = bitrix.Params{"REGISTER_SONET_EVENT": "N"}
 
 // writeContacts creates or updates the contacts of the customers that need
-// it, in one batch.
+// it, in one batch. Customers of the chunk that would create contacts with
+// a shared e-mail or phone are matched to the first one's new contact, as
+// the duplicate search would match them in a later chunk, in a second
+// batch: the result does not depend on how orders fall into chunks.
 func (e *Engine) writeContacts(ctx context.Context, custs []*customer) error {
-	b := bitrix.NewBatch(false)
-	changes := map[string]Change{}
+	var first, deferred []*customer
+	owner := map[string]*customer{}
 	for _, c := range custs {
 		if !c.needWork || c.err != nil {
 			continue
 		}
+		if c.remote == nil {
+			var dup *customer
+			keys := e.commKeys(c.state)
+			for _, k := range keys {
+				if p, ok := owner[k]; ok && dup == nil {
+					dup = p
+				}
+			}
+			if dup != nil {
+				c.dupOf = dup
+				deferred = append(deferred, c)
+				continue
+			}
+			for _, k := range keys {
+				owner[k] = c
+			}
+		}
+		first = append(first, c)
+	}
+	if err := e.applyContacts(ctx, first); err != nil {
+		return err
+	}
+	var second []*customer
+	for _, c := range deferred {
+		p := c.dupOf
+		if p.err != nil || p.contactID == 0 {
+			c.err = fmt.Errorf("contact of customer %d (same e-mail or phone) was not created: %w", p.state.customerID, p.err)
+			continue
+		}
+		c.contactID, c.remote = p.contactID, createdRecord(p.contactID, p.created)
+		second = append(second, c)
+	}
+	return e.applyContacts(ctx, second)
+}
+
+// claimedByOther reports a contact that carries crmsync's key for another
+// customer (two RetailCRM customers sharing an e-mail or phone).
+func (e *Engine) claimedByOther(c *customer, r bitrix.Record) bool {
+	return r.String(bitrix.FieldOriginatorID) == e.mapper.originator() &&
+		r.String(bitrix.FieldOriginID) != strconv.FormatInt(c.state.customerID, 10)
+}
+
+// commKeys are the normalised e-mails and phones of a contact.
+func (e *Engine) commKeys(st *contactState) []string {
+	var out []string
+	for _, v := range st.emails {
+		out = append(out, "e:"+e.mapper.norm.emailKey(v))
+	}
+	for _, v := range st.phones {
+		out = append(out, "p:"+e.mapper.norm.phoneKey(v))
+	}
+	return out
+}
+
+// createdRecord is a contact as crmsync just created it, to plan against.
+func createdRecord(id int64, fields bitrix.Fields) bitrix.Record {
+	ov := newOverlay()
+	ov.add(bitrix.EntityContact, id, map[string]any{"fields": map[string]any(fields)})
+	return ov.rows[bitrix.EntityContact][id]
+}
+
+// applyContacts plans and writes one batch of contact adds and updates.
+func (e *Engine) applyContacts(ctx context.Context, custs []*customer) error {
+	b := bitrix.NewBatch(false)
+	changes := map[string]Change{}
+	for _, c := range custs {
 		k := contactKey(c.state.customerID)
 		if c.remote == nil {
 			fields := bitrix.Fields{}
@@ -39,6 +108,7 @@ func (e *Engine) writeContacts(ctx context.Context, custs []*customer) error {
 			if e.cfg.Bitrix.AssignedByID > 0 {
 				fields[bitrix.FieldAssignedByID] = e.cfg.Bitrix.AssignedByID
 			}
+			c.created = fields
 			if err := b.Add(k, bitrix.AddCmd(bitrix.EntityContact, fields, sonet)); err != nil {
 				return err
 			}
@@ -56,7 +126,13 @@ func (e *Engine) writeContacts(ctx context.Context, custs []*customer) error {
 			continue
 		}
 		r := c.remote
-		diff := diffFields(c.state.fields, remoteGetter(r))
+		var diff []FieldChange
+		if !e.claimedByOther(c, r) {
+			// A contact another customer's sync owns keeps its name and
+			// fields (they would flip with every order); it only gains the
+			// missing e-mails and phones.
+			diff = diffFields(c.state.fields, remoteGetter(r))
+		}
 		fields := bitrix.Fields{}
 		for _, fc := range diff {
 			fields[fc.Field] = fc.New
@@ -269,6 +345,12 @@ func (e *Engine) writeComments(ctx context.Context, items []*item) error {
 		}
 		for i := range it.comments {
 			pc := &it.comments[i]
+			if it.link == nil && it.remote != nil {
+				// The deal existed without a local link (a lost database,
+				// or a crash before the commit): its timeline may already
+				// hold the comment.
+				pc.uncertain = true
+			}
 			k := commentKey(pc.recordID)
 			cmd := bitrix.TimelineCommentAddCmd(string(ent), bitrix.ID(it.dealID), pc.text)
 			byKey[k], itemOf[k] = pc, it
