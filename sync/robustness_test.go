@@ -61,6 +61,9 @@ type scriptOrder struct {
 	total    int
 	statuses []string
 	comment  string
+	// twin, when > 0, makes the order's customer a new RetailCRM customer
+	// sharing the e-mail of customer twin-1, with a phone of its own.
+	twin int
 }
 
 func (s script) apply(t testing.TB, rc *retailcrmtest.Server) {
@@ -70,7 +73,14 @@ func (s script) apply(t testing.TB, rc *retailcrmtest.Server) {
 			Phones: []retailcrm.Phone{{Number: fmt.Sprintf("+7 916 %03d-00-%02d", i, i%100)}}}
 	}
 	var ids []int64
-	for _, so := range s.orders {
+	for i, so := range s.orders {
+		if so.twin > 0 {
+			twin := &retailcrm.Customer{FirstName: "Twin" + strconv.Itoa(i), Email: fmt.Sprintf("C%d@Example.com", so.twin-1),
+				Phones: []retailcrm.Phone{{Number: fmt.Sprintf("+7 917 %03d-11-22", i)}}}
+			o := rc.CreateOrder(order(twin, strconv.Itoa(so.total)))
+			ids = append(ids, o.ID)
+			continue
+		}
 		c := custs[so.customer]
 		o := rc.CreateOrder(order(c, strconv.Itoa(so.total)))
 		if c.ID == 0 {
@@ -105,6 +115,9 @@ func fixedScript() script {
 		}
 		s.orders = append(s.orders, so)
 	}
+	for i := range 3 {
+		s.orders = append(s.orders, scriptOrder{twin: i + 1, total: 7, statuses: []string{"complete"}})
+	}
 	return s
 }
 
@@ -135,6 +148,12 @@ func TestAnyChunkingGivesTheSameFinalState(t *testing.T) {
 	sc.apply(t, ref.rc)
 	ref.pull()
 	want := snapshot(ref.bx)
+	if n := len(ref.bx.Contacts()); n != 6 {
+		t.Fatalf("%d contacts for 6 e-mails", n)
+	}
+	if !strings.Contains(want, "+79170211122") {
+		t.Fatalf("a twin's phone was not added:\n%s", want)
+	}
 
 	limitRapidChecks(30)
 	rapid.Check(t, func(rt *rapid.T) {
