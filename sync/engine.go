@@ -21,6 +21,7 @@ type RetailCRM interface {
 	OrdersHistory(ctx context.Context, f retailcrm.HistoryFilter) (*retailcrm.OrdersHistoryPage, error)
 	Orders(ctx context.Context, f retailcrm.OrdersFilter) (*retailcrm.OrdersPage, error)
 	Statuses(ctx context.Context) (map[string]retailcrm.Status, error)
+	CustomersHistory(ctx context.Context, f retailcrm.HistoryFilter) (*retailcrm.CustomersHistoryPage, error)
 }
 
 // Bitrix is what the engine calls on Bitrix24 (*bitrix.Client): every read
@@ -230,12 +231,8 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 	}
 	e.report.Cursor = CursorSummary{From: cursor, To: cursor}
 	for {
-		if e.opts.MaxItems > 0 && e.sum.OrdersSeen >= e.opts.MaxItems {
-			e.sum.Stopped = "max-items"
-			return nil
-		}
-		if e.opts.MaxDuration > 0 && e.now().Sub(start) >= e.opts.MaxDuration {
-			e.sum.Stopped = "max-duration"
+		if stop := e.limitReached(start); stop != "" {
+			e.sum.Stopped = stop
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -248,7 +245,7 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 		}
 		if len(page.History) == 0 {
 			e.sum.Backlog = 0
-			return nil
+			return e.pullCustomers(ctx, start)
 		}
 		e.sum.Backlog = page.Pagination.TotalCount
 		next := page.LastID()
@@ -267,6 +264,20 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 				Parked: len(e.report.Parked), Requests: e.sum.BitrixRequests + e.sum.RetailCRMRequest})
 		}
 	}
+}
+
+// timeSource is when the run started.
+type timeSource = time.Time
+
+// limitReached names the run limit reached, or "".
+func (e *Engine) limitReached(start time.Time) string {
+	switch {
+	case e.opts.MaxItems > 0 && e.sum.OrdersSeen+e.sum.CustomersSeen >= e.opts.MaxItems:
+		return "max-items"
+	case e.opts.MaxDuration > 0 && e.now().Sub(start) >= e.opts.MaxDuration:
+		return "max-duration"
+	}
+	return ""
 }
 
 // processPage syncs the orders of one history page and commits the page.

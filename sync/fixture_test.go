@@ -43,6 +43,10 @@ func (f *fixtureRetailCRM) Orders(_ context.Context, of retailcrm.OrdersFilter) 
 	return out, nil
 }
 
+func (f *fixtureRetailCRM) CustomersHistory(context.Context, retailcrm.HistoryFilter) (*retailcrm.CustomersHistoryPage, error) {
+	return &retailcrm.CustomersHistoryPage{}, nil
+}
+
 func (f *fixtureRetailCRM) Statuses(context.Context) (map[string]retailcrm.Status, error) {
 	return map[string]retailcrm.Status{
 		"new": {Code: "new", Group: "new"}, "client-confirmed": {Code: "client-confirmed", Group: "approval"},

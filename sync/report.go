@@ -78,6 +78,8 @@ type Summary struct {
 	EchoesDropped    int    `json:"echoes_dropped"`
 	OrdersSeen       int    `json:"orders_seen"`
 	OrdersRetried    int    `json:"orders_retried"`
+	CustomerRecords  int    `json:"customer_history_records"`
+	CustomersSeen    int    `json:"customers_changed"`
 	ContactsCreated  int    `json:"contacts_created"`
 	ContactsUpdated  int    `json:"contacts_updated"`
 	ContactsReused   int    `json:"contacts_reused"`
@@ -101,6 +103,7 @@ func (s Summary) Counters() map[string]int64 {
 	return map[string]int64{
 		"pages": int64(s.Pages), "history_records": int64(s.HistoryRecords), "echoes_dropped": int64(s.EchoesDropped),
 		"orders_seen": int64(s.OrdersSeen), "orders_retried": int64(s.OrdersRetried),
+		"customer_history_records": int64(s.CustomerRecords), "customers_changed": int64(s.CustomersSeen),
 		"contacts_created": int64(s.ContactsCreated), "contacts_updated": int64(s.ContactsUpdated),
 		"contacts_reused": int64(s.ContactsReused), "deals_created": int64(s.DealsCreated),
 		"deals_updated": int64(s.DealsUpdated), "deals_unchanged": int64(s.DealsUnchanged),

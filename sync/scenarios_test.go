@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm"
 )
 
@@ -217,3 +218,44 @@ func TestBadOrdersAreParkedWhileGoodOnesSync(t *testing.T) {
 		t.Errorf("parked %+v", res.Report.Parked)
 	}
 }
+
+func TestCustomerChangesWithoutOrderChangesReachTheContact(t *testing.T) {
+	e := newEnv(t)
+	c := &retailcrm.Customer{FirstName: "Ann", LastName: "Smit", Email: "ann@example.com", Phones: []retailcrm.Phone{{Number: "+7 916 555-44-33"}}}
+	o := e.rc.CreateOrder(order(c, "10"))
+	stranger := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "S", Email: "s@example.com"}, "1"))
+	e.pull()
+	if err := e.rc.UpdateCustomer(o.Customer.ID, func(c *retailcrm.Customer) {
+		c.LastName = "Smith"
+		c.Email = "ann.smith@example.com"
+		c.Phones = append(c.Phones, retailcrm.Phone{Number: "8 (916) 777-00-11"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rc.UpdateCustomer(stranger.Customer.ID, func(c *retailcrm.Customer) { c.LastName = "X" }); err != nil {
+		t.Fatal(err)
+	}
+	before := e.writes()
+	res := e.pull()
+	if w := e.writes() - before; w != 2 {
+		t.Errorf("%d writes, want 2 contact updates", w)
+	}
+	if res.Report.Summary.CustomerRecords == 0 || res.Report.Summary.ContactsUpdated != 2 {
+		t.Errorf("summary %+v", res.Report.Summary)
+	}
+	var ann bitrixtestRow
+	for _, ct := range e.bx.Contacts() {
+		if ct.Str("ORIGIN_ID") == strconv.FormatInt(o.Customer.ID, 10) {
+			ann = ct
+		}
+	}
+	if ann.Str("LAST_NAME") != "Smith" || len(ann.Values("EMAIL")) != 2 || len(ann.Values("PHONE")) != 2 {
+		t.Errorf("contact %+v %v %v", ann.Fields, ann.Values("EMAIL"), ann.Values("PHONE"))
+	}
+	before = e.writes()
+	e.pull()
+	if w := e.writes() - before; w != 0 {
+		t.Errorf("idle run wrote %d", w)
+	}
+}
+type bitrixtestRow = bitrixtest.Row

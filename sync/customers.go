@@ -1,0 +1,143 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/store"
+)
+
+// pullCustomers carries customer changes made without an order change (a
+// new phone, a corrected e-mail or name) to the linked contacts (SPEC §1.7):
+// /customers/history from its own cursor, 100 records a page. Customers
+// without a link are left alone; their first synced order creates the
+// contact from current data. The customer's current data is read through
+// the latest linked order, whose customer block RetailCRM keeps current.
+func (e *Engine) pullCustomers(ctx context.Context, start timeSource) error {
+	cursor, _, err := e.store.CursorInt(ctx, store.CursorCustomersHistory)
+	if err != nil {
+		return fmt.Errorf("reading the customers history cursor: %w", err)
+	}
+	for {
+		if stop := e.limitReached(start); stop != "" {
+			e.sum.Stopped = stop
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		page, err := e.rc.CustomersHistory(ctx, retailcrm.HistoryFilter{SinceID: cursor, Limit: retailcrm.HistoryLimit})
+		e.sum.RetailCRMRequest++
+		if err != nil {
+			return fmt.Errorf("reading RetailCRM customers history after id %d: %w", cursor, err)
+		}
+		if len(page.History) == 0 {
+			return nil
+		}
+		next := page.LastID()
+		if next <= cursor {
+			return fmt.Errorf("RetailCRM customers history did not advance past id %d", cursor)
+		}
+		if err := e.processCustomerPage(ctx, page.History, next); err != nil {
+			return err
+		}
+		cursor = next
+	}
+}
+
+func (e *Engine) processCustomerPage(ctx context.Context, recs []retailcrm.CustomerHistoryRecord, cursor int64) error {
+	e.sum.CustomerRecords += len(recs)
+	seen := map[int64]bool{}
+	var ids []int64
+	for _, r := range recs {
+		if r.OwnChange() || r.Customer == nil || r.Customer.ID == 0 || seen[r.Customer.ID] {
+			continue
+		}
+		seen[r.Customer.ID] = true
+		ids = append(ids, r.Customer.ID)
+	}
+	links, err := e.store.CustomerLinks(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("reading customer links: %w", err)
+	}
+	// The latest linked order of each linked customer.
+	orderOf := map[int64]int64{}
+	var orderIDs []int64
+	for _, id := range ids {
+		if _, ok := links[id]; !ok {
+			continue
+		}
+		ols, err := e.store.OrderLinksByCustomer(ctx, id)
+		if err != nil {
+			return fmt.Errorf("reading order links: %w", err)
+		}
+		if len(ols) == 0 {
+			continue
+		}
+		oid := ols[len(ols)-1].OrderID
+		orderOf[id] = oid
+		orderIDs = append(orderIDs, oid)
+	}
+	orders, err := e.fetchOrders(ctx, orderIDs)
+	if err != nil {
+		return err
+	}
+	var custs []*customer
+	for _, id := range ids {
+		o, ok := orders[orderOf[id]]
+		if !ok {
+			continue
+		}
+		c := customerOf(o)
+		if c == nil || c.ID != id {
+			continue // the order now belongs to someone else
+		}
+		var doc map[string]any
+		if len(e.cfg.Mapping.ContactFields) > 0 {
+			doc = orderDoc(o)
+		}
+		st, err := e.mapper.desireContact(o, c, doc)
+		if err != nil {
+			e.log.Warn("customer change not synced", "customer", id, "err", err)
+			continue
+		}
+		l := links[id]
+		cu := &customer{state: st, link: &l, contactID: l.ContactID}
+		cu.needWork = l.ContentHash != st.hash
+		if !cu.needWork {
+			continue
+		}
+		custs = append(custs, cu)
+	}
+	sort.Slice(custs, func(i, j int) bool { return custs[i].state.customerID < custs[j].state.customerID })
+	e.sum.CustomersSeen += len(custs)
+	var done []*customer
+	for i := 0; i < len(custs); i += 50 {
+		part := custs[i:min(i+50, len(custs))]
+		if err := e.lookup(ctx, nil, part); err != nil {
+			return err
+		}
+		if err := e.writeContacts(ctx, part); err != nil {
+			return err
+		}
+		done = append(done, part...)
+	}
+	return e.store.Tx(ctx, func(tx *store.Tx) error {
+		if _, err := e.commitChunk(ctx, tx, &chunkResult{customers: done}); err != nil {
+			return err
+		}
+		for _, c := range done {
+			if c.err != nil {
+				if _, err := tx.AddEvent(ctx, store.Event{RunID: e.runID, Source: store.SourceRetailCRM,
+					SourceID: "customer:" + strconv.FormatInt(c.state.customerID, 10), Action: "contact.update",
+					Result: store.ResultFailed, Message: c.err.Error()}); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.SetCursorInt(ctx, store.CursorCustomersHistory, cursor)
+	})
+}
