@@ -258,4 +258,5 @@ func TestCustomerChangesWithoutOrderChangesReachTheContact(t *testing.T) {
 		t.Errorf("idle run wrote %d", w)
 	}
 }
+
 type bitrixtestRow = bitrixtest.Row
