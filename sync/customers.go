@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/store"
@@ -16,7 +17,7 @@ import (
 // without a link are left alone; their first synced order creates the
 // contact from current data. The customer's current data is read through
 // the latest linked order, whose customer block RetailCRM keeps current.
-func (e *Engine) pullCustomers(ctx context.Context, start timeSource) error {
+func (e *Engine) pullCustomers(ctx context.Context, start time.Time) error {
 	cursor, _, err := e.store.CursorInt(ctx, store.CursorCustomersHistory)
 	if err != nil {
 		return fmt.Errorf("reading the customers history cursor: %w", err)

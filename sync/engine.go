@@ -173,8 +173,6 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func timeDuration(n int) time.Duration { return time.Duration(n) }
-
 func (e *Engine) addChange(c Change) {
 	if e.opts.DryRun || e.opts.KeepChanges {
 		e.report.Changes = append(e.report.Changes, c)
@@ -265,9 +263,6 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 		}
 	}
 }
-
-// timeSource is when the run started.
-type timeSource = time.Time
 
 // limitReached names the run limit reached, or "".
 func (e *Engine) limitReached(start time.Time) string {

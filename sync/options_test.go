@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
@@ -172,5 +173,27 @@ func TestInterruptedRunCommitsNothingHalfDone(t *testing.T) {
 				t.Errorf("after the interruption\n%s\nwant\n%s", got, want)
 			}
 		})
+	}
+}
+
+func TestMaxDurationStopsBetweenPages(t *testing.T) {
+	e := newEnv(t)
+	for range 150 {
+		e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "X", Email: "x@example.com"}, "1"))
+	}
+	start := time.Now()
+	calls := 0
+	res := e.pull(func(o *Options) {
+		o.MaxDuration = time.Minute
+		o.Now = func() time.Time {
+			calls++
+			if calls > 3 {
+				return start.Add(2 * time.Minute)
+			}
+			return start
+		}
+	})
+	if res.Report.Summary.Pages != 1 || res.Report.Summary.Stopped != "max-duration" {
+		t.Errorf("summary %+v", res.Report.Summary)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/crmsync/crmsync/bitrix"
 )
@@ -40,7 +41,7 @@ func (e *Engine) writeAll(ctx context.Context, b *bitrix.Batch, resolve resolver
 			return nil, fmt.Errorf("bitrix: %d writes still not done after %d rounds: %w", pending.Len(), round, lastErr)
 		}
 		if round > 0 {
-			if err := e.sleep(ctx, e.retryDelay*timeDuration(round)); err != nil {
+			if err := e.sleep(ctx, e.retryDelay*time.Duration(round)); err != nil {
 				return nil, err
 			}
 		}
