@@ -402,3 +402,46 @@ func TestPortalLimitIsNeverHit(t *testing.T) {
 		t.Errorf("%d QUERY_LIMIT_EXCEEDED answers, %d deals", s.QueryLimit503, len(e.bx.Deals()))
 	}
 }
+
+// failingCommands answers the first write batch's commands with an error
+// from result_error, as the portal would, without running them.
+type failingCommands struct {
+	Bitrix
+	code string
+	done bool
+}
+
+func (f *failingCommands) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
+	write := false
+	for _, k := range b.Keys() {
+		if cmd, _ := b.Cmd(k); !bitrix.IsReadMethod(cmd.Method) {
+			write = true
+		}
+	}
+	if !write || f.done {
+		return f.Bitrix.Batch(ctx, b)
+	}
+	f.done = true
+	res := &bitrix.BatchResult{Keys: b.Keys(), Results: map[string]*bitrix.CmdResult{}, Requests: 1}
+	for _, k := range b.Keys() {
+		cmd, _ := b.Cmd(k)
+		res.Results[k] = &bitrix.CmdResult{Key: k, Cmd: cmd, Status: bitrix.Failed,
+			Err: &bitrix.APIError{Code: f.code, Description: "refused", Method: cmd.Method}}
+	}
+	return res, nil
+}
+
+func TestPerCommandLimitsAreRetriedAndAuthErrorsStopTheRun(t *testing.T) {
+	e := newEnv(t)
+	e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "A", Email: "a@example.com"}, "1"))
+	eng, st := e.engine(false, func(o *Options) { o.Bitrix = &failingCommands{Bitrix: e.bxc, code: "INVALID_CREDENTIALS"} })
+	_, err := eng.Pull(context.Background())
+	st.Close()
+	if !errors.Is(err, bitrix.ErrAuth) {
+		t.Fatalf("err %v, want ErrAuth", err)
+	}
+	res := e.pull(func(o *Options) { o.Bitrix = &failingCommands{Bitrix: e.bxc, code: "OPERATION_TIME_LIMIT"} })
+	if res.Parked() != 0 || len(e.bx.Deals()) != 1 {
+		t.Errorf("parked %+v, %d deals", res.Report.Parked, len(e.bx.Deals()))
+	}
+}

@@ -60,10 +60,21 @@ func (e *Engine) writeAll(ctx context.Context, b *bitrix.Batch, resolve resolver
 		unknown := map[string]bitrix.Cmd{}
 		for _, k := range res.Keys {
 			cr := res.Results[k]
-			switch cr.Status {
-			case bitrix.Done, bitrix.Failed:
+			switch {
+			case cr.Status == bitrix.Failed && errors.Is(cr.Err, bitrix.ErrAuth):
+				// Every other write would fail the same way: a configuration
+				// problem (exit 4), not the item's.
+				return nil, fmt.Errorf("bitrix %s: %w", cr.Cmd.Method, cr.Err)
+			case cr.Status == bitrix.Failed && (errors.Is(cr.Err, bitrix.ErrOperationTimeLimit) || errors.Is(cr.Err, bitrix.ErrQueryLimit)):
+				// Refused before running: the client pauses the method; send
+				// it again next round.
+				lastErr = cr.Err
+				if err := next.Add(k, cr.Cmd); err != nil {
+					return nil, err
+				}
+			case cr.Status == bitrix.Done || cr.Status == bitrix.Failed:
 				final[k] = cr
-			case bitrix.Unknown:
+			case cr.Status == bitrix.Unknown:
 				unknown[k] = cr.Cmd
 			default:
 				if cr.Err != nil {
