@@ -72,6 +72,9 @@ func (e *Engine) prepare(ctx context.Context, orders []*retailcrm.Order, events 
 			continue
 		}
 		it.deal = deal
+		if err := e.markRepeat(ctx, o, deal); err != nil {
+			return nil, nil, err
+		}
 		c := custs[contact.customerID]
 		if c == nil {
 			c = &customer{state: contact}
@@ -132,6 +135,33 @@ func (e *Engine) prepare(ctx context.Context, orders []*retailcrm.Order, events 
 		}
 	}
 	return items, custs, nil
+}
+
+// markRepeat marks the deal of a customer's second and later order as a
+// repeat purchase (IS_RETURN_CUSTOMER): an order of the same customer with a
+// smaller id is linked, or was seen earlier in this run.
+func (e *Engine) markRepeat(ctx context.Context, o *retailcrm.Order, deal *dealState) error {
+	if e.mapper.entity() != bitrix.EntityDeal {
+		return nil // a lead's flag is set by the portal from CONTACT_ID
+	}
+	cid := deal.customerID
+	first, ok := e.firstOrder[cid]
+	if !ok {
+		links, err := e.store.OrderLinksByCustomer(ctx, cid)
+		if err != nil {
+			return fmt.Errorf("reading the orders of customer %d: %w", cid, err)
+		}
+		first = o.ID
+		for _, l := range links {
+			first = min(first, l.OrderID)
+		}
+	}
+	e.firstOrder[cid] = min(first, o.ID)
+	if first < o.ID {
+		deal.fields[bitrix.FieldIsReturnCustomer] = "Y"
+		deal.rehash()
+	}
+	return nil
 }
 
 func mergeContact(a, b *contactState) *contactState {

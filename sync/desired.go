@@ -185,8 +185,13 @@ func (m *mapper) desireDeal(o *retailcrm.Order, c *retailcrm.Customer, doc map[s
 	for field, path := range m.cfg.Mapping.DealFields {
 		setIf(f, field, clean(lookupPath(doc, path)))
 	}
-	st.hash = hashState(string(m.entity()), f, "customer", strconv.FormatInt(c.ID, 10))
+	st.rehash()
 	return st, nil
+}
+
+// rehash recomputes the hash after a field changed.
+func (d *dealState) rehash() {
+	d.hash = hashState("deal", d.fields, "customer", strconv.FormatInt(d.customerID, 10))
 }
 
 // dealComments is the deal's COMMENTS text: delivery, payment and the

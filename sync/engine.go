@@ -101,6 +101,7 @@ type Engine struct {
 	sleep  func(ctx context.Context, d time.Duration) error
 
 	retryDelay time.Duration
+	firstOrder map[int64]int64 // customer id → smallest order id known
 	sum        Summary
 	report     *Report
 	runID      int64
@@ -116,7 +117,7 @@ func New(opts Options) (*Engine, error) {
 		return nil, errors.New("sync: Config, RetailCRM, Bitrix and Store are required")
 	}
 	e := &Engine{cfg: opts.Config, rc: opts.RetailCRM, bx: opts.Bitrix, store: opts.Store, opts: opts,
-		log: opts.Logger, now: opts.Now, sleep: opts.Sleep, retryDelay: opts.RetryDelay}
+		log: opts.Logger, now: opts.Now, sleep: opts.Sleep, retryDelay: opts.RetryDelay, firstOrder: map[int64]int64{}}
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

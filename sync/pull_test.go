@@ -2,7 +2,6 @@ package sync
 
 import (
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/crmsync/crmsync/retailcrm"
@@ -51,6 +50,10 @@ func TestFreshSyncMatchesExistingContactsAndRepeatCustomers(t *testing.T) {
 	if c3 != c4 || c3 == "" {
 		t.Errorf("Clara's orders have contacts %q and %q", c3, c4)
 	}
+	// A repeat purchase is marked on the second order's deal only.
+	if r3, r4 := deals[strconv.FormatInt(o3.ID, 10)][0].Str("IS_RETURN_CUSTOMER"), deals[strconv.FormatInt(o4.ID, 10)][0].Str("IS_RETURN_CUSTOMER"); r3 != "N" || r4 != "Y" {
+		t.Errorf("IS_RETURN_CUSTOMER of Clara's orders: %q, %q", r3, r4)
+	}
 	if n := len(e.bx.Contacts()); n != 3 {
 		t.Errorf("%d contacts, want 3", n)
 	}
@@ -79,5 +82,4 @@ func TestFreshSyncMatchesExistingContactsAndRepeatCustomers(t *testing.T) {
 	if res.Report.Summary.BitrixRequests != 0 {
 		t.Errorf("second run made %d Bitrix24 requests", res.Report.Summary.BitrixRequests)
 	}
-	_ = strings.Contains
 }
