@@ -24,6 +24,9 @@ type move struct {
 	At     time.Time
 	AtRaw  string
 	retry  bool
+	// earlier are the deal's rows before this one in the same round,
+	// oldest first (to tell crmsync's own write from a later move back).
+	earlier []move
 }
 
 // pushStages walks the stage history from the cursor in rounds: read up to
@@ -60,9 +63,11 @@ func (r *run) pushStages(ctx context.Context, retry map[int64]stagePayload) erro
 				}
 				continue
 			}
-			if prev, ok := pending[m.DealID]; !ok || prev.retry || m.RowID > prev.RowID {
-				pending[m.DealID] = m
+			// Rows come in ascending order: m is the deal's latest so far.
+			if prev, ok := pending[m.DealID]; ok && !prev.retry {
+				m.earlier = append(prev.earlier, move{DealID: prev.DealID, RowID: prev.RowID, Stage: prev.Stage, At: prev.At, AtRaw: prev.AtRaw})
 			}
+			pending[m.DealID] = m
 		}
 		if err := r.applyMoves(ctx, pending); err != nil {
 			return err
@@ -156,7 +161,7 @@ func (r *run) applyMoves(ctx context.Context, moves map[int64]move) error {
 			continue // not a deal crmsync links to an order
 		}
 		r.rep.Summary.DealsMoved++
-		echo, err := r.isEcho(ctx, m)
+		echo, err := r.isEcho(ctx, link.OrderID, m)
 		if err != nil {
 			return err
 		}
@@ -190,24 +195,87 @@ func (r *run) applyMoves(ctx context.Context, moves map[int64]move) error {
 // latency).
 const echoTolerance = 5 * time.Minute
 
-// isEcho reports a move to the stage crmsync itself last set on the deal,
-// timed no later than that write (within echoTolerance). A person moving
-// the deal back to that stage later is not an echo.
-func (r *run) isEcho(ctx context.Context, m move) (bool, error) {
+// isEcho reports whether the move is the stage-history row of crmsync's
+// own last stage write on the deal (pull's, recorded in the ledger). Each
+// write has one such row: the deal's first row with the stage written,
+// timed within echoTolerance of the write. A later move back to the
+// same stage is a person's and is pushed. Once seen, a write's echo is
+// marked in the event log (action stage.echo), so a later run does not take
+// another row for it.
+func (r *run) isEcho(ctx context.Context, orderID int64, m move) (bool, error) {
+	e, ok, err := r.lastStageWrite(ctx, m.DealID)
+	if err != nil || !ok {
+		return false, err
+	}
+	lo, hi := e.WrittenAt.Add(-echoTolerance), e.WrittenAt.Add(echoTolerance)
+	inWindow := func(x move) bool { return !x.At.IsZero() && !x.At.Before(lo) && !x.At.After(hi) }
+	// No row can come between a write and its echo, so the echo is the
+	// first row of that stage in the window: if an earlier row of this
+	// round is, m is a later move (and that row's echo is now seen).
+	for _, x := range m.earlier {
+		if x.Stage == e.Value && inWindow(x) {
+			seen, err := r.echoSeen(ctx, orderID, e)
+			if err != nil || seen {
+				return false, err
+			}
+			return false, r.markEcho(ctx, orderID, m.DealID, e)
+		}
+	}
+	if m.Stage != e.Value || !inWindow(m) {
+		return false, nil
+	}
+	seen, err := r.echoSeen(ctx, orderID, e)
+	if err != nil || seen {
+		return false, err
+	}
+	return true, r.markEcho(ctx, orderID, m.DealID, e)
+}
+
+// lastStageWrite returns crmsync's last stage write on the deal.
+func (r *run) lastStageWrite(ctx context.Context, dealID int64) (store.LedgerEntry, bool, error) {
 	fields := []string{"STAGE_ID"}
 	if r.et == store.EntityLead {
 		fields = append(fields, "STATUS_ID")
 	}
+	var last store.LedgerEntry
+	found := false
 	for _, f := range fields {
-		e, ok, err := r.st.LedgerLatest(ctx, store.SideBitrix, r.ledgerEntity, m.DealID, f)
+		e, ok, err := r.st.LedgerLatest(ctx, store.SideBitrix, r.ledgerEntity, dealID, f)
 		if err != nil {
-			return false, err
+			return store.LedgerEntry{}, false, err
 		}
-		if ok && e.Value == m.Stage && (m.At.IsZero() || !m.At.After(e.WrittenAt.Add(echoTolerance))) {
+		if ok && (!found || e.WrittenAt.After(last.WrittenAt)) {
+			last, found = e, true
+		}
+	}
+	return last, found, nil
+}
+
+const actionEcho = "stage.echo"
+
+func echoSourceID(e store.LedgerEntry) string { return "ledger " + strconv.FormatInt(e.ID, 10) }
+
+// echoSeen reports whether the echo of ledger entry e was already seen.
+func (r *run) echoSeen(ctx context.Context, orderID int64, e store.LedgerEntry) (bool, error) {
+	events, err := r.st.Events(ctx, store.EventFilter{OrderID: orderID, Limit: 500})
+	if err != nil {
+		return false, err
+	}
+	for _, ev := range events {
+		if ev.Action == actionEcho && ev.SourceID == echoSourceID(e) {
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+func (r *run) markEcho(ctx context.Context, orderID, dealID int64, e store.LedgerEntry) error {
+	return r.st.Tx(ctx, func(tx *store.Tx) error {
+		_, err := tx.AddEvent(ctx, store.Event{RunID: r.runID, Source: store.SourceBitrix, SourceID: echoSourceID(e),
+			OrderID: orderID, Action: actionEcho, Result: store.ResultSkipped,
+			Message: fmt.Sprintf("deal %d stage %s is crmsync's own write; not pushed back", dealID, e.Value)})
+		return err
+	})
 }
 
 func orderIDsOf(cands []candidate) []int64 {
