@@ -100,8 +100,13 @@ func TestCommentBatchReadsFiftyDealsPerRequest(t *testing.T) {
 	rep := h.push(push.Options{})
 	after := h.bx.Stats()
 	batches := after.PerMethod["batch"] - before.PerMethod["batch"]
-	if batches != 3 { // ceil(120/50)
-		t.Errorf("%d batch requests for 120 deals, want 3", batches)
+	// One for the deals' current stages (120 deals, 3 list commands), then
+	// ceil(120/50) = 3 for their comments.
+	if batches != 4 {
+		t.Errorf("%d batch requests for 120 deals, want 4", batches)
+	}
+	if n := after.CommandsPerMethod["crm.timeline.comment.list"] - before.CommandsPerMethod["crm.timeline.comment.list"]; n != 120 {
+		t.Errorf("%d comment list commands, want 120", n)
 	}
 	if rep.Summary.CommentsPushed != 120 || rep.Summary.StatusesPushed != 120 {
 		t.Errorf("summary %+v", rep.Summary)

@@ -82,6 +82,7 @@ type Summary struct {
 	StageRows         int    `json:"stage_rows"`
 	DealsMoved        int    `json:"deals_moved"`
 	EchoesDropped     int    `json:"echoes_dropped"`
+	Superseded        int    `json:"superseded"` // moves older than crmsync's last stage write on the deal
 	UnmappedStages    int    `json:"unmapped_stages"`
 	StatusesPushed    int    `json:"statuses_pushed"`
 	StatusesUnchanged int    `json:"statuses_unchanged"`
@@ -107,7 +108,7 @@ func (r *Report) Pending() bool { return len(r.Changes) > 0 }
 func (r *Report) Counters() map[string]int64 {
 	s := r.Summary
 	c := map[string]int64{
-		"stage_rows": int64(s.StageRows), "deals_moved": int64(s.DealsMoved), "echoes_dropped": int64(s.EchoesDropped),
+		"stage_rows": int64(s.StageRows), "deals_moved": int64(s.DealsMoved), "echoes_dropped": int64(s.EchoesDropped), "superseded": int64(s.Superseded),
 		"unmapped_stages": int64(s.UnmappedStages), "statuses_pushed": int64(s.StatusesPushed),
 		"statuses_unchanged": int64(s.StatusesUnchanged), "conflicts": int64(s.Conflicts),
 		"conflicts_lost": int64(s.ConflictsLost), "deals_scanned": int64(s.DealsScanned),

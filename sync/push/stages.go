@@ -161,12 +161,16 @@ func (r *run) applyMoves(ctx context.Context, moves map[int64]move) error {
 			continue // not a deal crmsync links to an order
 		}
 		r.rep.Summary.DealsMoved++
-		echo, err := r.isEcho(ctx, link.OrderID, m)
+		v, err := r.classify(ctx, link.OrderID, m)
 		if err != nil {
 			return err
 		}
-		if echo {
-			r.rep.Summary.EchoesDropped++
+		if v != verdictPerson {
+			if v == verdictEcho {
+				r.rep.Summary.EchoesDropped++
+			} else {
+				r.rep.Summary.Superseded++
+			}
 			if err := r.resolved(ctx, KindStage, link.OrderID); err != nil {
 				return err
 			}
@@ -175,6 +179,28 @@ func (r *run) applyMoves(ctx context.Context, moves map[int64]move) error {
 		status, _ := r.deps.Mapping.StatusForStage(m.Stage) // "" when unmapped
 		cands = append(cands, candidate{move: m, link: link, status: status})
 	}
+	if len(cands) == 0 {
+		return nil
+	}
+	// Only the deal's current stage is pushed: a move the deal has left
+	// since (a later row beyond this round, or crmsync's own later write)
+	// would set the order back.
+	current, err := r.currentStages(ctx, cands)
+	if err != nil {
+		return err
+	}
+	kept := cands[:0]
+	for _, c := range cands {
+		if stage, ok := current[c.DealID]; !ok || stage != c.Stage {
+			r.rep.Summary.Superseded++
+			if err := r.resolved(ctx, KindStage, c.link.OrderID); err != nil {
+				return err
+			}
+			continue
+		}
+		kept = append(kept, c)
+	}
+	cands = kept
 	if len(cands) == 0 {
 		return nil
 	}
@@ -195,40 +221,55 @@ func (r *run) applyMoves(ctx context.Context, moves map[int64]move) error {
 // latency).
 const echoTolerance = 5 * time.Minute
 
-// isEcho reports whether the move is the stage-history row of crmsync's
-// own last stage write on the deal (pull's, recorded in the ledger). Each
-// write has one such row: the deal's first row with the stage written,
-// timed within echoTolerance of the write. A later move back to the
-// same stage is a person's and is pushed. Once seen, a write's echo is
-// marked in the event log (action stage.echo), so a later run does not take
-// another row for it.
-func (r *run) isEcho(ctx context.Context, orderID int64, m move) (bool, error) {
+// verdict is what a stage move is, seen from crmsync's own writes.
+type verdict int
+
+const (
+	// verdictPerson: a move by a person, to push.
+	verdictPerson verdict = iota
+	// verdictEcho: the stage-history row of crmsync's own stage write.
+	verdictEcho
+	// verdictSuperseded: older than crmsync's last stage write on the
+	// deal, which reflected the order as it was then: the deal no longer
+	// stands there and the order must not go back.
+	verdictSuperseded
+)
+
+// classify tells an echo and a superseded move from a person's move,
+// against crmsync's last stage write on the deal (pull's, in the ledger).
+// Each write has one echo row: the deal's first row with the stage written,
+// timed within echoTolerance of the write (no row can come between a write
+// and its echo). A later move back to that stage is a person's. Once seen,
+// a write's echo is marked in the event log (action stage.echo), so a later
+// run does not take another row for it.
+func (r *run) classify(ctx context.Context, orderID int64, m move) (verdict, error) {
 	e, ok, err := r.lastStageWrite(ctx, m.DealID)
 	if err != nil || !ok {
-		return false, err
+		return verdictPerson, err
 	}
 	lo, hi := e.WrittenAt.Add(-echoTolerance), e.WrittenAt.Add(echoTolerance)
+	if !m.At.IsZero() && m.At.Before(lo) {
+		return verdictSuperseded, nil
+	}
 	inWindow := func(x move) bool { return !x.At.IsZero() && !x.At.Before(lo) && !x.At.After(hi) }
-	// No row can come between a write and its echo, so the echo is the
-	// first row of that stage in the window: if an earlier row of this
-	// round is, m is a later move (and that row's echo is now seen).
 	for _, x := range m.earlier {
 		if x.Stage == e.Value && inWindow(x) {
+			// That earlier row is the echo; m came after it.
 			seen, err := r.echoSeen(ctx, orderID, e)
 			if err != nil || seen {
-				return false, err
+				return verdictPerson, err
 			}
-			return false, r.markEcho(ctx, orderID, m.DealID, e)
+			return verdictPerson, r.markEcho(ctx, orderID, m.DealID, e)
 		}
 	}
 	if m.Stage != e.Value || !inWindow(m) {
-		return false, nil
+		return verdictPerson, nil
 	}
 	seen, err := r.echoSeen(ctx, orderID, e)
 	if err != nil || seen {
-		return false, err
+		return verdictPerson, err
 	}
-	return true, r.markEcho(ctx, orderID, m.DealID, e)
+	return verdictEcho, r.markEcho(ctx, orderID, m.DealID, e)
 }
 
 // lastStageWrite returns crmsync's last stage write on the deal.
@@ -331,4 +372,48 @@ func (r *run) skipEvent(ctx context.Context, sourceID, action string, cause erro
 			Action: action, Result: store.ResultSkipped, Message: cause.Error()})
 		return err
 	})
+}
+
+// currentStages reads the current stage of the candidates' deals: one
+// list command per 50 deals, all in one batch request (up to 2,500 deals).
+// A deal missing from the answer (deleted) has no entry.
+func (r *run) currentStages(ctx context.Context, cands []candidate) (map[int64]string, error) {
+	entity, field := bitrix.EntityDeal, "STAGE_ID"
+	if r.et == store.EntityLead {
+		entity, field = bitrix.EntityLead, "STATUS_ID"
+	}
+	ids := make([]int64, len(cands))
+	for i, c := range cands {
+		ids[i] = c.DealID
+	}
+	out := make(map[int64]string, len(ids))
+	for batchIDs := range slices.Chunk(ids, bitrix.PageSize*bitrix.MaxBatchCommands) {
+		b := bitrix.NewBatch(false)
+		n := 0
+		for chunk := range slices.Chunk(batchIDs, bitrix.PageSize) {
+			list := make([]string, len(chunk))
+			for i, id := range chunk {
+				list[i] = strconv.FormatInt(id, 10)
+			}
+			if err := b.Add("s"+strconv.Itoa(n), bitrix.ListCmd(entity, bitrix.ListRequest{
+				Filter: map[string]any{"@ID": list}, Select: []string{"ID", field}, Start: -1})); err != nil {
+				return nil, err
+			}
+			n++
+		}
+		res, err := r.bx.Batch(ctx, b)
+		if err != nil {
+			return nil, fmt.Errorf("reading the current stages of %d Bitrix24 %ss: %w", len(batchIDs), entity, err)
+		}
+		for _, k := range res.Keys {
+			var rows []bitrix.Record
+			if err := res.Get(k).Decode(&rows); err != nil {
+				return nil, fmt.Errorf("reading the current stages of Bitrix24 %ss: %w", entity, err)
+			}
+			for _, row := range rows {
+				out[int64(row.ID())] = row.String(field)
+			}
+		}
+	}
+	return out, nil
 }
