@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/bitrix"
@@ -377,7 +378,7 @@ func (e *Engine) syncOrders(ctx context.Context, orders []*retailcrm.Order, even
 		for _, it := range ch.items {
 			if it.err != nil {
 				e.report.Parked = append(e.report.Parked, ParkedItem{Kind: "order", Key: strconv.FormatInt(it.order.ID, 10),
-					OrderID: it.order.ID, Reason: it.err.Error()})
+					OrderID: it.order.ID, Reason: reason(it.err)})
 				e.sum.Parked++
 			}
 		}
@@ -386,6 +387,12 @@ func (e *Engine) syncOrders(ctx context.Context, orders []*retailcrm.Order, even
 		e.alert(ctx, alerts)
 	}
 	return nil
+}
+
+// reason is a parking reason without the generic "cannot sync order"
+// prefix: the text names the order and what is wrong with it.
+func reason(err error) string {
+	return strings.TrimPrefix(err.Error(), errBadOrder.Error()+": ")
 }
 
 func (e *Engine) result() store.Result {
@@ -424,7 +431,7 @@ func (e *Engine) commitChunk(ctx context.Context, tx *store.Tx, ch *chunkResult)
 	for _, it := range ch.items {
 		key := strconv.FormatInt(it.order.ID, 10)
 		if it.err != nil {
-			f, now, err := tx.RecordFailure(ctx, store.FailureReport{Kind: "order", Key: key, Error: it.err.Error(),
+			f, now, err := tx.RecordFailure(ctx, store.FailureReport{Kind: "order", Key: key, Error: reason(it.err),
 				MaxAttempts: e.opts.MaxAttempts})
 			if err != nil {
 				return nil, err
@@ -433,7 +440,7 @@ func (e *Engine) commitChunk(ctx context.Context, tx *store.Tx, ch *chunkResult)
 				parked = append(parked, f)
 			}
 			if _, err := tx.AddEvent(ctx, store.Event{RunID: e.runID, Source: store.SourceRetailCRM, SourceID: "order:" + key,
-				OrderID: it.order.ID, Action: "parked", Result: store.ResultFailed, Message: it.err.Error()}); err != nil {
+				OrderID: it.order.ID, Action: "parked", Result: store.ResultFailed, Message: reason(it.err)}); err != nil {
 				return nil, err
 			}
 			// A deal written before a later step failed stays linked.

@@ -152,7 +152,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		b.WriteByte('\n')
 	}
 	for _, p := range r.Parked {
-		fmt.Fprintf(&b, "! %-7s %-23s parked: %s\n", p.Kind, p.Kind+" "+p.Key, oneLine(p.Reason))
+		fmt.Fprintf(&b, "! %-7s %-23s parked: %s\n", p.Kind, p.Kind+" "+p.Key, strings.Join(strings.Fields(p.Reason), " "))
 	}
 	fmt.Fprintf(&b, "= %d orders unchanged\n", r.Unchanged)
 	_, err := io.WriteString(w, b.String())
