@@ -247,7 +247,8 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 			e.sum.Backlog = 0
 			return e.pullCustomers(ctx, start)
 		}
-		e.sum.Backlog = page.Pagination.TotalCount
+		// totalCount counts the records after the cursor, this page's included.
+		e.sum.Backlog = max(page.Pagination.TotalCount-int64(len(page.History)), 0)
 		next := page.LastID()
 		if next <= cursor {
 			return fmt.Errorf("RetailCRM order history did not advance past id %d", cursor)
@@ -260,7 +261,7 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 		e.sum.Pages++
 		if e.opts.Progress != nil {
 			e.opts.Progress(Progress{Pages: e.sum.Pages, Orders: e.sum.OrdersSeen, Cursor: cursor,
-				Backlog: max(page.Pagination.TotalCount-int64(len(page.History)), 0), Elapsed: e.now().Sub(start),
+				Backlog: e.sum.Backlog, Elapsed: e.now().Sub(start),
 				Parked: len(e.report.Parked), Requests: e.sum.BitrixRequests + e.sum.RetailCRMRequest})
 		}
 	}

@@ -99,7 +99,7 @@ func TestMaxItemsStopsBetweenPages(t *testing.T) {
 		e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "X", Email: "x@example.com"}, "1"))
 	}
 	res := e.pull(func(o *Options) { o.MaxItems = 10 })
-	if res.Report.Summary.Pages != 1 || res.Report.Summary.Stopped != "max-items" || res.Report.Summary.Backlog != 150 {
+	if res.Report.Summary.Pages != 1 || res.Report.Summary.Stopped != "max-items" || res.Report.Summary.Backlog != 50 {
 		t.Errorf("summary %+v", res.Report.Summary)
 	}
 	if n := len(e.bx.Deals()); n != 100 {
