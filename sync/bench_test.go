@@ -48,7 +48,7 @@ func benchPull(b *testing.B, n int) {
 	res := e.pull()
 	elapsed := time.Since(start)
 	b.ReportMetric(float64(e.bx.Stats().Requests-bx0)/float64(n), "bitrix-req/new-order")
-	b.ReportMetric(float64(e.rc.TotalRequests()-rc0)/float64(res.Report.Summary.HistoryRecords), "retailcrm-req/record")
+	b.ReportMetric(float64(e.rc.TotalRequests()-rc0)/float64(res.Report.Summary.HistoryRecords+res.Report.Summary.CustomerRecords), "retailcrm-req/record")
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "orders/s")
 
 	// Updated orders: a status change each.
@@ -60,7 +60,7 @@ func benchPull(b *testing.B, n int) {
 	bx1, rc1 := e.bx.Stats().Requests, e.rc.TotalRequests()
 	res = e.pull()
 	b.ReportMetric(float64(e.bx.Stats().Requests-bx1)/float64(n), "bitrix-req/updated-order")
-	b.ReportMetric(float64(e.rc.TotalRequests()-rc1)/float64(res.Report.Summary.HistoryRecords), "retailcrm-req/record-updates")
+	b.ReportMetric(float64(e.rc.TotalRequests()-rc1)/float64(res.Report.Summary.HistoryRecords+res.Report.Summary.CustomerRecords), "retailcrm-req/record-updates")
 
 	// Unchanged orders: a change crmsync does not map (the manager).
 	for _, id := range ids {
