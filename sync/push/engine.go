@@ -142,7 +142,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Report, error) {
 	if ferr := e.st.FinishRun(context.WithoutCancel(ctx), r.runID, result, r.rep.Counters(), msg); ferr != nil && err == nil {
 		err = ferr
 	}
-	e.log.Info("push finished", "dry_run", opts.DryRun, "summary", r.rep.Summary.Line())
+	e.log.Debug("push finished", "dry_run", opts.DryRun, "summary", r.rep.Summary.Line())
 	return r.rep, err
 }
 
