@@ -289,6 +289,9 @@ func sameValue(field, a, b string) bool {
 	if a == b {
 		return true
 	}
+	if field == "COMMENTS" && normText(a) == normText(b) {
+		return true // the portal may store line breaks as <br>
+	}
 	if field == "OPPORTUNITY" || field == "TAX_VALUE" {
 		da, ea := decimal.NewFromString(a)
 		db, eb := decimal.NewFromString(b)
@@ -296,6 +299,11 @@ func sameValue(field, a, b string) bool {
 	}
 	return false
 }
+
+var brReplacer = strings.NewReplacer("<br>", "\n", "<br/>", "\n", "<br />", "\n", "<BR>", "\n", "\r\n", "\n")
+
+// normText compares free text by its words, ignoring how lines break.
+func normText(s string) string { return strings.Join(strings.Fields(brReplacer.Replace(s)), " ") }
 
 // diffFields compares a desired state with a remote row: only fields with a
 // non-empty desired value that differs are changes (an empty source value

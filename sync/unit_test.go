@@ -136,3 +136,18 @@ func TestCommentTexts(t *testing.T) {
 		}
 	}
 }
+
+func TestSameValue(t *testing.T) {
+	for _, tc := range []struct {
+		field, a, b string
+		same        bool
+	}{
+		{"OPPORTUNITY", "1890", "1890.00", true}, {"OPPORTUNITY", "1890.01", "1890.00", false},
+		{"COMMENTS", "Delivery: courier<br>Payment: cash", "Delivery: courier\nPayment: cash", true},
+		{"TITLE", "Order 1", "Order  1", false}, {"STAGE_ID", " WON", "WON", true},
+	} {
+		if got := sameValue(tc.field, tc.a, tc.b); got != tc.same {
+			t.Errorf("sameValue(%s, %q, %q) = %v", tc.field, tc.a, tc.b, got)
+		}
+	}
+}
