@@ -64,6 +64,7 @@ func (r *run) pushComments(ctx context.Context, retry map[int64]commentPayload) 
 		}
 		return int(a - b)
 	})
+	scanned := 0
 	for chunk := range slices.Chunk(deals, bitrix.MaxBatchCommands) {
 		if r.stopped() {
 			break
@@ -78,7 +79,9 @@ func (r *run) pushComments(ctx context.Context, retry map[int64]commentPayload) 
 		if err := r.appendComments(ctx, chunk, links, found, retryByDeal); err != nil {
 			return err
 		}
+		scanned += len(chunk)
 	}
+	r.rep.Summary.CommentsComplete = scanned == len(deals)
 	return nil
 }
 

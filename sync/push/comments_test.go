@@ -183,3 +183,23 @@ func activity(h *harness, orderID int64) {
 		h.t.Fatal(err)
 	}
 }
+
+func TestActivityOfAnIncompleteRunIsScannedAgain(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.push(push.Options{}) // a complete run
+	o1, d1 := h.linked("new", "NEW")
+	h.bx.AddComment("deal", d1, 7, "Call on Monday")
+	activity(h, o1)
+	h.clk.Advance(10 * time.Minute)
+	// This run stops before the comments (its only item is the stage row).
+	rep := h.push(push.Options{MaxItems: 1})
+	if rep.Summary.CommentsComplete || rep.Summary.DealsScanned != 0 {
+		t.Fatalf("summary %+v", rep.Summary)
+	}
+	h.clk.Advance(10 * time.Minute)
+	rep = h.push(push.Options{})
+	if !strings.Contains(h.order(o1).ManagerComment, "Call on Monday") || !rep.Summary.CommentsComplete {
+		t.Errorf("activity lost after an incomplete run: %q, %+v", h.order(o1).ManagerComment, rep.Summary)
+	}
+}

@@ -98,7 +98,7 @@ type run struct {
 	retrying  map[string]bool // kind:orderID of failures retried this run
 
 	newlyParked []ParkedItem // parked by this run: one alert each
-	prevRun     time.Time    // start of the previous push run; zero if none
+	prevRun     time.Time    // start of the last push run that scanned every active deal; zero if none
 }
 
 // Run performs one push run and returns its report. The report is filled
@@ -117,12 +117,9 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Report, error) {
 	if opts.MaxDuration > 0 {
 		r.deadline = r.start.Add(opts.MaxDuration)
 	}
-	prev, err := e.st.Runs(ctx, Command, 1)
-	if err != nil {
+	var err error
+	if r.prevRun, err = e.lastCompleteRun(ctx); err != nil {
 		return r.rep, err
-	}
-	if len(prev) > 0 {
-		r.prevRun = prev[0].StartedAt
 	}
 	if r.runID, err = e.st.StartRun(ctx, Command, opts.PID); err != nil {
 		return r.rep, err
@@ -144,6 +141,22 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	e.log.Debug("push finished", "dry_run", opts.DryRun, "summary", r.rep.Summary.Line())
 	return r.rep, err
+}
+
+// lastCompleteRun is the start of the latest push run that scanned every
+// deal with activity for comments (not stopped by an error or a limit):
+// activity since then is what the next run scans.
+func (e *Engine) lastCompleteRun(ctx context.Context) (time.Time, error) {
+	runs, err := e.st.Runs(ctx, Command, 50)
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, run := range runs {
+		if (run.Result == store.RunOK || run.Result == store.RunPartial) && run.Counters[counterComplete] == 1 {
+			return run.StartedAt, nil
+		}
+	}
+	return time.Time{}, nil
 }
 
 func (r *run) run(ctx context.Context) error {

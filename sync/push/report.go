@@ -98,7 +98,13 @@ type Summary struct {
 	RetailCRMRequests int    `json:"retailcrm_requests"`
 	BitrixRequests    int    `json:"bitrix_requests"`
 	Stopped           string `json:"stopped,omitempty"` // why the run stopped early: max-items, max-duration
+	// CommentsComplete: every deal with activity was scanned for comments.
+	CommentsComplete bool `json:"comments_complete"`
 }
+
+// counterComplete is the run counter of Summary.CommentsComplete; the next
+// run scans the activity since the last run that has it.
+const counterComplete = "comments_complete"
 
 // Pending reports whether the report holds writes.
 func (r *Report) Pending() bool { return len(r.Changes) > 0 }
@@ -115,6 +121,9 @@ func (r *Report) Counters() map[string]int64 {
 		"comments_pushed": int64(s.CommentsPushed), "comments_own": int64(s.CommentsOwn),
 		"comments_present": int64(s.CommentsPresent), "retried": int64(s.Retried), "failed": int64(s.Failed),
 		"parked": int64(s.Parked), "retailcrm_requests": int64(s.RetailCRMRequests), "bitrix_requests": int64(s.BitrixRequests),
+	}
+	if s.CommentsComplete {
+		c[counterComplete] = 1
 	}
 	for _, u := range r.Unmapped {
 		c["unmapped_stage:"+u.Stage] = int64(u.Deals)
