@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/cmd/crmsync-sandbox/shop"
+	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+	"github.com/crmsync/crmsync/store"
+)
+
+// limit is a fake portal's leaky bucket; the zero value is an unlimited
+// portal (overhead runs must measure crmsync, not the bucket).
+type limit struct {
+	rate  float64
+	burst int
+}
+
+func (l limit) unlimited() bool { return l.rate <= 0 }
+
+func (l limit) String() string {
+	if l.unlimited() {
+		return "unlimited"
+	}
+	return fmt.Sprintf("%g rps / %d burst", l.rate, l.burst)
+}
+
+// env is one seeded shop in both fakes, a configuration pointing crmsync at
+// them and a fresh database, all in its own directory.
+type env struct {
+	rc    *retailcrmtest.Server
+	bx    *bitrixtest.Server
+	shop  *shop.Shop
+	size  shop.Size
+	now   time.Time
+	seed  uint64
+	dir   string
+	cfg   string
+	db    string
+	limit limit
+}
+
+// customersFor keeps the shop's shape (repeat buyers) at every size.
+func customersFor(orders int) int { return max(1, orders*2/5) }
+
+// newEnv seeds a shop of the given size. The fakes run in this process, so
+// the crmsync child's resource figures are its own.
+func newEnv(dir string, orders int, l limit, seed uint64) (*env, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("bench directory: %w", err)
+	}
+	now := time.Now().Truncate(time.Second)
+	e := &env{
+		rc:    retailcrmtest.NewServer(retailcrmtest.Options{Seed: seed}),
+		bx:    newPortal(l, seed),
+		size:  shop.Size{Orders: orders, Customers: customersFor(orders)},
+		now:   now,
+		seed:  seed,
+		dir:   dir,
+		cfg:   filepath.Join(dir, "crmsync.yaml"),
+		db:    filepath.Join(dir, "crmsync.db"),
+		limit: l,
+	}
+	e.shop = shop.New(seed, now, retailcrmtest.DefaultSite)
+	e.shop.Seed(e.rc, e.bx, e.size)
+	if err := os.WriteFile(e.cfg, []byte(e.config()), 0o600); err != nil {
+		e.close()
+		return nil, fmt.Errorf("writing the configuration: %w", err)
+	}
+	return e, nil
+}
+
+func newPortal(l limit, seed uint64) *bitrixtest.Server {
+	if l.unlimited() {
+		return bitrixtest.New(bitrixtest.Options{Unlimited: true, Seed: seed})
+	}
+	return bitrixtest.New(bitrixtest.Options{Rate: l.rate, Burst: l.burst, Seed: seed})
+}
+
+func (e *env) close() {
+	e.rc.Close()
+	e.bx.Close()
+}
+
+// config points crmsync at the fakes. Against an unlimited portal the
+// client's own limits are set as high as validation allows, so that the
+// figures are the engine's and not a pacing delay.
+func (e *env) config() string {
+	rate, burst := 1000.0, 1000
+	if !e.limit.unlimited() {
+		rate, burst = e.limit.rate, e.limit.burst
+	}
+	return fmt.Sprintf(`db: %s
+log_level: error
+retailcrm:
+  url: %s
+  api_key: %s
+  rate: 100
+bitrix:
+  webhook_url: %s
+  rate: %g
+  burst: %d
+mapping:
+  statuses:
+    new: NEW
+    group:approval: PREPARATION
+    group:assembling: PREPAYMENT_INVOICE
+    group:delivery: EXECUTING
+    group:complete: WON
+    group:cancel: LOSE
+    return: APOLOGY
+  stages:
+    PREPARATION: client-confirmed
+    PREPAYMENT_INVOICE: assembling
+    EXECUTING: delivering
+    WON: complete
+    LOSE: cancel-other
+  order_methods:
+    phone: CALL
+    shopping-cart: WEB
+`, e.db, e.rc.URL(), e.rc.APIKey(), e.bx.WebhookURL(), rate, burst)
+}
+
+// resetHistoryCursor makes the next pull replay the whole order history,
+// as a restored backup or a hand-moved cursor would.
+func (e *env) resetHistoryCursor(ctx context.Context) error {
+	st, err := store.Open(ctx, e.db, store.Options{})
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", e.db, err)
+	}
+	err = st.Tx(ctx, func(tx *store.Tx) error {
+		return tx.SetCursorInt(ctx, store.CursorOrdersHistory, 0)
+	})
+	if cerr := st.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("resetting the history cursor: %w", err)
+	}
+	return nil
+}

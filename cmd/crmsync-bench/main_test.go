@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestQuick runs the driver end to end at smoke sizes and checks that the
+// table has every row and the figures SPEC §7 fixes regardless of size.
+func TestQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds crmsync and runs it a dozen times")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	var stdout, stderr bytes.Buffer
+	if code := run(ctx, []string{"-quick", "-out", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	file, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := string(file)
+	if table != stdout.String() {
+		t.Error("the file and stdout differ")
+	}
+	for _, row := range []string{
+		"Bitrix24 requests per new order", "Bitrix24 requests per changed order", "Bitrix24 requests per unchanged order",
+		"Bitrix24 requests per pushed stage change", "RetailCRM requests per history record",
+		"| 2 rps / 50 burst |", "| 5 rps / 250 burst |", "Allocations per order", "Growth from 300 to 1000",
+	} {
+		if !strings.Contains(table, row) {
+			t.Errorf("no row %q in\n%s", row, table)
+		}
+	}
+
+	// crmsync and the plain client: figures, then ratios.
+	cells := func(prefix string) []string {
+		for _, line := range strings.Split(table, "\n") {
+			if strings.HasPrefix(line, "| "+prefix) {
+				return strings.Split(line, "|")
+			}
+		}
+		t.Fatalf("no row %q", prefix)
+		return nil
+	}
+	num := regexp.MustCompile(`^\s*([0-9.]+)`)
+	value := func(cell string) float64 {
+		m := num.FindStringSubmatch(cell)
+		if m == nil {
+			t.Fatalf("no number in %q", cell)
+		}
+		v, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if c := cells("Bitrix24 requests per unchanged order"); value(c[2]) != 0 {
+		t.Errorf("requests per unchanged order = %s, want 0", c[2])
+	}
+	for _, row := range []string{"Bitrix24 requests per new order", "Bitrix24 requests per changed order",
+		"Bitrix24 requests per pushed stage change", "RetailCRM requests per history record"} {
+		c := cells(row)
+		if ours, plain := value(c[2]), value(c[3]); ours <= 0 || plain <= ours {
+			t.Errorf("%s: crmsync %v, plain client %v: want 0 < crmsync < plain", row, ours, plain)
+		}
+	}
+	if c := cells("Bitrix24 requests per new order"); value(c[2]) > targetNewOrder {
+		t.Errorf("requests per new order %s above SPEC's %v", c[2], targetNewOrder)
+	}
+	for _, l := range []string{"2 rps / 50 burst", "5 rps / 250 burst"} {
+		if c := cells(l); value(c[6]) != 0 {
+			t.Errorf("%s: %s answers 503", l, c[6])
+		}
+	}
+	for _, n := range []string{"300", "1000"} {
+		if c := cells(n + " |"); value(c[5]) <= 0 {
+			t.Errorf("%s orders: peak RSS %q", n, c[5])
+		}
+	}
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// table is everything one run measured.
+type table struct {
+	when     time.Time
+	quick    bool
+	machine  string
+	version  string
+	ops      *opsResult
+	limits   []*throughputResult
+	overhead []*overheadResult
+	allocs   *allocsResult
+}
+
+// SPEC §7's targets.
+const (
+	targetNewOrder  = 0.1
+	targetPerRecord = 0.03
+	targetShare     = 0.9 // within 10% of what the limit allows
+	targetWall100k  = 2 * time.Minute
+	targetRSS       = 150 << 20
+)
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+// ratio is plain / crmsync; a crmsync figure of zero makes it unbounded.
+func ratio(plain, ours count) string {
+	switch {
+	case ours.requests == 0 && plain.requests == 0:
+		return "–"
+	case ours.requests == 0:
+		return "∞ (crmsync sends none)"
+	}
+	return fmt.Sprintf("%.0f×", plain.per()/ours.per())
+}
+
+func per(c count) string {
+	return fmt.Sprintf("%.3f (%d / %d)", c.per(), c.requests, c.ops)
+}
+
+func (t *table) markdown() string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("# crmsync benchmarks\n\n")
+	if t.quick {
+		w("> **Quick (smoke) run: sizes too small for the figures to mean much.** Run `make bench` for real ones.\n\n")
+	}
+	w("Written by `make bench` (`go run ./cmd/crmsync-bench`; see README.md, *Figures*) on %s: %s; crmsync `%s`.\n",
+		t.when.Format("2006-01-02 15:04 MST"), t.machine, t.version)
+	w("crmsync runs as a child process (`GOMAXPROCS=%d`, SPEC §7's two cores) against the strict fake servers, which run in the\n", childProcs)
+	w("driver's process; every figure below comes from this one run, so compare ratios, not absolute times, across machines.\n\n")
+	t.opsSection(w)
+	t.limitSection(w)
+	t.overheadSection(w)
+	return b.String()
+}
+
+func (t *table) opsSection(w func(string, ...any)) {
+	o := t.ops
+	w("## Requests per operation\n\n")
+	w("A seeded shop of %d orders (%d customers, some already typed into Bitrix24, repeat buyers, cancellations, a return,\n", o.orders, customersFor(o.orders))
+	w("orders in an unmapped status that crmsync parks), unlimited fakes. The *plain client* is what a hand-written integration does, one\n")
+	w("call per operation: per order in the history it reads the order, finds the buyer by e-mail, then by phone, adds the contact\n")
+	w("when neither matches, adds the deal and its comment; a known order's deal is written again; a stage move is read from the\n")
+	w("stage history, its deal fetched, the order written. It runs against its own portal, seeded alike, over the same RetailCRM history.\n")
+	if o.newMode == modeFirstPull {
+		w("New orders are measured through **`pull` over fresh history**: this build's `crmsync backfill` answers that its engine is not built.\n")
+	}
+	w("\n| figure | crmsync | plain client | plain / crmsync | SPEC §7 |\n|---|---:|---:|---:|---|\n")
+	w("| Bitrix24 requests per new order (%s) | %s | %s | %s | ≤ %.1f: %s |\n", o.newMode, per(o.newOrder), per(o.plainNewOrder),
+		ratio(o.plainNewOrder, o.newOrder), targetNewOrder, verdict(o.newOrder.per() <= targetNewOrder))
+	w("| Bitrix24 requests per changed order (pull after managers moved %d orders on) | %s | %s | %s | |\n", o.changed.ops,
+		per(o.changed), per(o.plainChanged), ratio(o.plainChanged, o.changed))
+	w("| Bitrix24 requests per unchanged order (pull again over the same history, cursor reset) | %s | %s | %s | 0: %s |\n",
+		per(o.unchanged), per(o.plainUnchanged), ratio(o.plainUnchanged, o.unchanged), verdict(o.unchanged.requests == 0))
+	w("| Bitrix24 requests per pushed stage change (push after managers moved %d deals) | %s | %s | %s | |\n", o.pushed.ops,
+		per(o.pushed), per(o.plainPushed), ratio(o.plainPushed, o.pushed))
+	w("| RetailCRM requests per history record (the repeat pull, whole history) | %s | %s | %s | ≤ %.2f: %s |\n",
+		per(o.record), per(o.plainRecord), ratio(o.plainRecord, o.record), targetPerRecord, verdict(o.record.per() <= targetPerRecord))
+	w("\n")
+}
+
+func (t *table) limitSection(w func(string, ...any)) {
+	w("## Throughput under the portal's request limit\n\n")
+	w("A fresh shop imported (%s) through a fake portal with a leaky bucket, crmsync configured for the same limit\n", t.limits[0].mode)
+	w("(`bitrix.rate`, `bitrix.burst`); the order count is sized from the requests per new order above to take about 40 s.\n")
+	w("*Share of the limit* is requests sent / (burst + rate × seconds): 100%% means no second of the allowance was left unused.\n\n")
+	w("| portal limit | orders | seconds | orders / min | Bitrix24 requests | 503 QUERY_LIMIT_EXCEEDED | share of the limit | limit's shortest time | SPEC §7 |\n")
+	w("|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, l := range t.limits {
+		target := ""
+		if l.limit == (limit{2, 50}) {
+			target = fmt.Sprintf("0 × 503: %s; ≥ %.0f%%: %s", verdict(l.refused == 0), targetShare*100, verdict(l.share() >= targetShare))
+		}
+		w("| %s | %d | %.1f | %.0f | %d | %d | %.0f%% | %.1f s | %s |\n", l.limit, l.orders, l.wall.Seconds(), l.perMinute(),
+			l.requests, l.refused, 100*l.share(), l.ideal().Seconds(), target)
+	}
+	w("\n")
+}
+
+func (t *table) overheadSection(w func(string, ...any)) {
+	w("## Engine overhead\n\n")
+	w("A fresh shop imported (%s) against unlimited fakes. CPU is the child's user + system time and peak RSS its `ru_maxrss`;\n", t.overhead[0].mode)
+	w("the fakes are not in either. Allocations come from an in-process first pull of %d orders with every allocation profiled,\n", t.allocs.orders)
+	w("the fakes' share (stacks through the fake servers and the HTTP server) taken out.\n\n")
+	w("| orders | wall | CPU | CPU / wall | peak RSS | orders / s | µs CPU / order | SPEC §7 |\n|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, r := range t.overhead {
+		target := fmt.Sprintf("RSS < 150 MB: %s", verdict(r.maxRSS < targetRSS))
+		if r.orders == 100_000 {
+			target = fmt.Sprintf("< 2 min: %s; %s", verdict(r.wall < targetWall100k), target)
+		}
+		w("| %d | %.1f s | %.1f s | %.2f | %s | %.0f | %.0f | %s |\n", r.orders, r.wall.Seconds(), r.cpu.Seconds(),
+			r.cpu.Seconds()/r.wall.Seconds(), rss(r.maxRSS), float64(r.orders)/r.wall.Seconds(),
+			float64(r.cpu.Microseconds())/float64(r.orders), target)
+	}
+	a := t.allocs
+	w("\nAllocations per order (in process, %d orders): **%.0f** objects, %.1f KB (the fakes' own %.0f objects per order left out).\n",
+		a.orders, a.perOrder(), a.bytesPerOrder()/1024, float64(a.fakes.objects)/float64(a.orders))
+	if n := len(t.overhead); n >= 2 {
+		lo, hi := t.overhead[n-2], t.overhead[n-1]
+		x := float64(hi.orders) / float64(lo.orders)
+		timeGrowth := hi.wall.Seconds() / lo.wall.Seconds() / x
+		rssGrowth := float64(hi.maxRSS) / float64(lo.maxRSS)
+		w("\nGrowth from %d to %d orders (×%.0f): wall time per order ×%.2f, CPU per order ×%.2f (linear: 1.00); peak RSS ×%.2f (flat: 1.00).\n",
+			lo.orders, hi.orders, x, timeGrowth, hi.cpu.Seconds()/lo.cpu.Seconds()/x, rssGrowth)
+		if !math.IsNaN(timeGrowth) && (timeGrowth > 1.25 || rssGrowth > 1.5) {
+			w("**Not linear/flat**: see the figures above.\n")
+		}
+	}
+}
+
+func rss(b int64) string {
+	if b == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f MB", mb(b))
+}
