@@ -60,6 +60,14 @@ func (e *Engine) processCustomerPage(ctx context.Context, recs []retailcrm.Custo
 		seen[r.Customer.ID] = true
 		ids = append(ids, r.Customer.ID)
 	}
+	return e.syncCustomers(ctx, ids, &cursor)
+}
+
+// syncCustomers brings the contacts of linked customers up to date and
+// commits their links (and the customers history cursor, when given).
+// A customer whose contact cannot be written is set aside as a failure of
+// kind "customer" and retried like an order.
+func (e *Engine) syncCustomers(ctx context.Context, ids []int64, cursor *int64) error {
 	links, err := e.store.CustomerLinks(ctx, ids)
 	if err != nil {
 		return fmt.Errorf("reading customer links: %w", err)
@@ -87,35 +95,38 @@ func (e *Engine) processCustomerPage(ctx context.Context, recs []retailcrm.Custo
 		return err
 	}
 	var custs []*customer
+	var settled []int64 // nothing to do: clear any failure
 	for _, id := range ids {
 		o, ok := orders[orderOf[id]]
 		if !ok {
+			settled = append(settled, id)
 			continue
 		}
 		c := customerOf(o)
 		if c == nil || c.ID != id {
+			settled = append(settled, id)
 			continue // the order now belongs to someone else
 		}
 		var doc map[string]any
 		if len(e.cfg.Mapping.ContactFields) > 0 {
 			doc = orderDoc(o)
 		}
-		st, err := e.mapper.desireContact(o, c, doc)
-		if err != nil {
-			e.log.Warn("customer change not synced", "customer", id, "err", err)
-			continue
-		}
 		l := links[id]
-		cu := &customer{state: st, link: &l, contactID: l.ContactID}
-		cu.needWork = l.ContentHash != st.hash
-		if !cu.needWork {
-			continue
+		cu := &customer{link: &l, contactID: l.ContactID}
+		cu.state, cu.err = e.mapper.desireContact(o, c, doc)
+		if cu.err == nil {
+			cu.needWork = l.ContentHash != cu.state.hash
+			if !cu.needWork {
+				settled = append(settled, id)
+				continue
+			}
+		} else {
+			cu.state = &contactState{customerID: id}
 		}
 		custs = append(custs, cu)
 	}
 	sort.Slice(custs, func(i, j int) bool { return custs[i].state.customerID < custs[j].state.customerID })
 	e.sum.CustomersSeen += len(custs)
-	var done []*customer
 	for i := 0; i < len(custs); i += 50 {
 		part := custs[i:min(i+50, len(custs))]
 		if err := e.lookup(ctx, nil, part); err != nil {
@@ -124,21 +135,74 @@ func (e *Engine) processCustomerPage(ctx context.Context, recs []retailcrm.Custo
 		if err := e.writeContacts(ctx, part); err != nil {
 			return err
 		}
-		done = append(done, part...)
 	}
-	return e.store.Tx(ctx, func(tx *store.Tx) error {
-		if _, err := e.commitChunk(ctx, tx, &chunkResult{customers: done}); err != nil {
+	var alerts []store.Failure
+	err = e.store.Tx(ctx, func(tx *store.Tx) error {
+		alerts = alerts[:0]
+		if _, err := e.commitChunk(ctx, tx, &chunkResult{customers: custs}); err != nil {
 			return err
 		}
-		for _, c := range done {
-			if c.err != nil {
-				if _, err := tx.AddEvent(ctx, store.Event{RunID: e.runID, Source: store.SourceRetailCRM,
-					SourceID: "customer:" + strconv.FormatInt(c.state.customerID, 10), Action: "contact.update",
-					Result: store.ResultFailed, Message: c.err.Error()}); err != nil {
-					return err
-				}
+		for _, id := range settled {
+			if err := tx.ClearFailure(ctx, "customer", strconv.FormatInt(id, 10)); err != nil {
+				return err
 			}
 		}
-		return tx.SetCursorInt(ctx, store.CursorCustomersHistory, cursor)
+		for _, c := range custs {
+			key := strconv.FormatInt(c.state.customerID, 10)
+			if c.err == nil {
+				if err := tx.ClearFailure(ctx, "customer", key); err != nil {
+					return err
+				}
+				continue
+			}
+			f, now, err := tx.RecordFailure(ctx, store.FailureReport{Kind: "customer", Key: key, Error: reason(c.err),
+				MaxAttempts: e.opts.MaxAttempts})
+			if err != nil {
+				return err
+			}
+			if now {
+				alerts = append(alerts, f)
+			}
+			if _, err := tx.AddEvent(ctx, store.Event{RunID: e.runID, Source: store.SourceRetailCRM,
+				SourceID: "customer:" + key, Action: "parked", Result: store.ResultFailed, Message: reason(c.err)}); err != nil {
+				return err
+			}
+		}
+		if cursor != nil {
+			return tx.SetCursorInt(ctx, store.CursorCustomersHistory, *cursor)
+		}
+		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	for _, c := range custs {
+		if c.err != nil {
+			e.report.Parked = append(e.report.Parked, ParkedItem{Kind: "customer", Key: strconv.FormatInt(c.state.customerID, 10),
+				Reason: reason(c.err)})
+			e.sum.Parked++
+		}
+	}
+	if len(alerts) > 0 {
+		e.alert(ctx, alerts)
+	}
+	return nil
+}
+
+// retryCustomers retries failed customers that are due.
+func (e *Engine) retryCustomers(ctx context.Context) error {
+	due, err := e.store.Failures(ctx, store.FailureFilter{Kind: "customer", Due: e.now()})
+	if err != nil {
+		return fmt.Errorf("reading failures: %w", err)
+	}
+	var ids []int64
+	for _, f := range due {
+		if id, err := strconv.ParseInt(f.Key, 10, 64); err == nil && id > 0 {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return e.syncCustomers(ctx, ids, nil)
 }

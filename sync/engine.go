@@ -225,6 +225,9 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 	if err := e.retryDue(ctx); err != nil {
 		return err
 	}
+	if err := e.retryCustomers(ctx); err != nil {
+		return err
+	}
 	cursor, _, err := e.store.CursorInt(ctx, store.CursorOrdersHistory)
 	if err != nil {
 		return fmt.Errorf("reading the history cursor: %w", err)

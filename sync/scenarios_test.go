@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/store"
 )
 
 func dealOf(t *testing.T, e *env, orderID int64) map[string]any {
@@ -260,3 +261,25 @@ func TestCustomerChangesWithoutOrderChangesReachTheContact(t *testing.T) {
 }
 
 type bitrixtestRow = bitrixtest.Row
+
+func TestFailedCustomerChangeIsParkedAndRetried(t *testing.T) {
+	e := newEnv(t)
+	o := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "10"))
+	e.pull()
+	if err := e.rc.UpdateCustomer(o.Customer.ID, func(c *retailcrm.Customer) { c.LastName = "Lee" }); err != nil {
+		t.Fatal(err)
+	}
+	res := e.pull(func(op *Options) { op.Bitrix = &failingCommands{Bitrix: e.bxc, code: "ERROR_CORE"} })
+	if len(res.Report.Parked) != 1 || res.Report.Parked[0].Kind != "customer" {
+		t.Fatalf("parked %+v", res.Report.Parked)
+	}
+	res = e.pull(func(op *Options) { op.Now = func() time.Time { return time.Now().Add(24 * time.Hour) } })
+	if res.Parked() != 0 || e.bx.Contacts()[0].Str("LAST_NAME") != "Lee" {
+		t.Errorf("retry: parked %+v, contact %+v", res.Report.Parked, e.bx.Contacts()[0].Fields)
+	}
+	st, _ := openStore(e)
+	defer st.Close()
+	if fs, _ := st.Failures(context.Background(), store.FailureFilter{}); len(fs) != 0 {
+		t.Errorf("failures left %+v", fs)
+	}
+}
