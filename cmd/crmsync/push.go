@@ -29,6 +29,9 @@ people are appended to the order's manager comment once each. Values crmsync
 wrote itself are never echoed back. When the order's status and the deal's
 stage both changed since the last sync, the later change wins and the decision
 is logged. Stages without a mapping are reported, never dropped silently.
+Comments are read only for deals with recent activity, 50 deals per request.
+Comments by the webhook's own user count as crmsync's: give the webhook a
+Bitrix24 user of its own. The first run reads the stage history from its start.
 
 --max-items counts stage-history rows read plus deals scanned for comments.
 With --dry-run it plans exactly as a real run and prints the status changes and
