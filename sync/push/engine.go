@@ -124,9 +124,10 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Report, error) {
 	if r.runID, err = e.st.StartRun(ctx, Command, opts.PID); err != nil {
 		return r.rep, err
 	}
+	rc0, bx0 := e.rc.n.Load(), e.bx.n.Load()
 	err = r.run(ctx)
-	r.rep.Summary.RetailCRMRequests = int(e.rc.n.Load())
-	r.rep.Summary.BitrixRequests = int(e.bx.n.Load())
+	r.rep.Summary.RetailCRMRequests = int(e.rc.n.Load() - rc0)
+	r.rep.Summary.BitrixRequests = int(e.bx.n.Load() - bx0)
 	result, msg := store.RunOK, ""
 	switch {
 	case err != nil && ctx.Err() != nil:
