@@ -203,3 +203,44 @@ func TestActivityOfAnIncompleteRunIsScannedAgain(t *testing.T) {
 		t.Errorf("activity lost after an incomplete run: %q, %+v", h.order(o1).ManagerComment, rep.Summary)
 	}
 }
+
+func TestFailedCommentLinesGoWithTheNextAppend(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	o1, d1 := h.linked("new", "NEW")
+	h.bx.AddComment("deal", d1, 7, "First note")
+	activity(h, o1)
+	h.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Path: "/api/v5/orders/{id}/edit", Count: 1})
+	rep := h.push(push.Options{})
+	if rep.Summary.Failed != 1 || strings.Contains(h.order(o1).ManagerComment, "First note") {
+		t.Fatalf("summary %+v, comment %q", rep.Summary, h.order(o1).ManagerComment)
+	}
+	// Before the retry is due, another comment comes: both go in one edit.
+	h.bx.AddComment("deal", d1, 7, "Second note")
+	activity(h, o1)
+	edits := h.edits()
+	h.push(push.Options{})
+	mc := h.order(o1).ManagerComment
+	if h.edits() != edits+1 || strings.Count(mc, "First note") != 1 || strings.Count(mc, "Second note") != 1 ||
+		strings.Index(mc, "First note") > strings.Index(mc, "Second note") {
+		t.Errorf("edits %d, comment %q", h.edits()-edits, mc)
+	}
+	if fs, _ := h.st.Failures(h.ctx, store.FailureFilter{}); len(fs) != 0 {
+		t.Errorf("failure left: %+v", fs)
+	}
+}
+
+func TestDeletedOrderParksItsComments(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	o1, d1 := h.linked("new", "NEW")
+	h.bx.AddComment("deal", d1, 7, "Note")
+	activity(h, o1)
+	if err := h.rc.DeleteOrder(o1); err != nil {
+		t.Fatal(err)
+	}
+	rep := h.push(push.Options{})
+	if len(rep.Parked) != 1 || rep.Parked[0].Kind != push.KindComment || !strings.Contains(rep.Parked[0].Reason, "not found") {
+		t.Errorf("parked %+v", rep.Parked)
+	}
+}
