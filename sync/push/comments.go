@@ -102,9 +102,18 @@ func (r *run) activeDeals(ctx context.Context, retry map[int64]commentPayload) (
 	if err != nil {
 		return nil, err
 	}
+	// push's own events are not activity: they would rescan its own work.
+	runs, err := r.st.Runs(ctx, Command, 100)
+	if err != nil {
+		return nil, err
+	}
+	own := map[int64]bool{r.runID: true}
+	for _, run := range runs {
+		own[run.ID] = true
+	}
 	var orderIDs []int64
 	for _, e := range events {
-		if e.OrderID != 0 && e.RunID != r.runID {
+		if e.OrderID != 0 && !own[e.RunID] {
 			orderIDs = append(orderIDs, e.OrderID)
 		}
 	}

@@ -44,7 +44,7 @@ func TestCommentsArriveOnce(t *testing.T) {
 		t.Error("appended text not in the ledger")
 	}
 
-	// The deal stays active (push's own events); nothing new → no edit.
+	// Nothing new: no edit.
 	edits := h.edits()
 	h.push(push.Options{})
 	if h.edits() != edits || h.order(o1).ManagerComment != want {

@@ -180,3 +180,19 @@ func TestUnmappedStageTheOrderAgreesWithIsNotReported(t *testing.T) {
 		t.Errorf("unmapped %+v, %+v", rep.Unmapped, rep.Summary)
 	}
 }
+
+func TestIdleRunCostsTwoBitrixRequests(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for range 60 {
+		h.linked("new", "NEW")
+	}
+	h.push(push.Options{})
+	h.clk.Advance(3 * time.Minute)
+	rep := h.push(push.Options{})
+	// One stage-history page, one list of recently active deals; nothing
+	// from RetailCRM, and push's own work of the last run is not rescanned.
+	if rep.Summary.BitrixRequests != 2 || rep.Summary.RetailCRMRequests != 0 || rep.Summary.DealsScanned != 0 {
+		t.Errorf("idle run: %+v", rep.Summary)
+	}
+}
