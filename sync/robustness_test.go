@@ -155,7 +155,7 @@ func TestAnyChunkingGivesTheSameFinalState(t *testing.T) {
 		t.Fatalf("a twin's phone was not added:\n%s", want)
 	}
 
-	limitRapidChecks(30)
+	limitRapidChecks(20)
 	rapid.Check(t, func(rt *rapid.T) {
 		e := newEnv(t)
 		sc.apply(t, e.rc)
