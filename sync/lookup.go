@@ -11,9 +11,9 @@ import (
 
 // contactSelect names the contact fields lookups read: every scalar field,
 // user fields, and the multifields (never returned unless named).
-var contactSelect = []string{"*", "UF_*", bitrix.FieldPhone, bitrix.FieldEmail}
+func contactSelect() []string { return []string{"*", "UF_*", bitrix.FieldPhone, bitrix.FieldEmail} }
 
-var dealSelect = []string{"*", "UF_*"}
+func dealSelect() []string { return []string{"*", "UF_*"} }
 
 // read runs a batch of read commands and fails on any failed command: a
 // read that fails is a configuration or portal problem, not an item's.
@@ -118,7 +118,7 @@ func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) e
 		}
 	}
 	b := bitrix.NewBatch(false)
-	dealKeys, err := addChunked(b, "ld", orderIDs, func(ids []int64) bitrix.Cmd { return e.byOriginCmd(ent, ids, dealSelect) })
+	dealKeys, err := addChunked(b, "ld", orderIDs, func(ids []int64) bitrix.Cmd { return e.byOriginCmd(ent, ids, dealSelect()) })
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) e
 		custIDs = append(custIDs, c.state.customerID)
 	}
 	originKeys, err := addChunked(b, "lo", custIDs, func(ids []int64) bitrix.Cmd {
-		return e.byOriginCmd(bitrix.EntityContact, ids, contactSelect)
+		return e.byOriginCmd(bitrix.EntityContact, ids, contactSelect())
 	})
 	if err != nil {
 		return err
@@ -136,7 +136,7 @@ func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) e
 	for _, c := range linked {
 		linkIDs = append(linkIDs, c.link.ContactID)
 	}
-	linkKeys, err := addChunked(b, "li", linkIDs, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect) })
+	linkKeys, err := addChunked(b, "li", linkIDs, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect()) })
 	if err != nil {
 		return err
 	}
@@ -253,7 +253,7 @@ func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) e
 		}
 		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 		b2 := bitrix.NewBatch(false)
-		keys2, err := addChunked(b2, "lm", ids, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect) })
+		keys2, err := addChunked(b2, "lm", ids, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect()) })
 		if err != nil {
 			return err
 		}

@@ -185,7 +185,7 @@ func (e *Engine) resolveMultiUpdates(ctx context.Context, cmds map[string]bitrix
 		return out, nil
 	}
 	b := bitrix.NewBatch(false)
-	keys, err := addChunked(b, "rm", ids, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect) })
+	keys, err := addChunked(b, "rm", ids, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect()) })
 	if err != nil {
 		return nil, err
 	}

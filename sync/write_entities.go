@@ -11,7 +11,7 @@ import (
 )
 
 // sonet keeps the activity feed quiet for crmsync's writes.
-var sonet = bitrix.Params{"REGISTER_SONET_EVENT": "N"}
+func sonet() bitrix.Params { return bitrix.Params{"REGISTER_SONET_EVENT": "N"} }
 
 // writeContacts creates or updates the contacts of the customers that need
 // it, in one batch. Customers of the chunk that would create contacts with
@@ -109,7 +109,7 @@ func (e *Engine) applyContacts(ctx context.Context, custs []*customer) error {
 				fields[bitrix.FieldAssignedByID] = e.cfg.Bitrix.AssignedByID
 			}
 			c.created = fields
-			if err := b.Add(k, bitrix.AddCmd(bitrix.EntityContact, fields, sonet)); err != nil {
+			if err := b.Add(k, bitrix.AddCmd(bitrix.EntityContact, fields, sonet())); err != nil {
 				return err
 			}
 			rep := createFields(c.state.fields)
@@ -161,7 +161,7 @@ func (e *Engine) applyContacts(ctx context.Context, custs []*customer) error {
 			continue
 		}
 		sortFields(diff)
-		if err := b.Add(k, bitrix.UpdateCmd(bitrix.EntityContact, bitrix.ID(c.contactID), fields, sonet)); err != nil {
+		if err := b.Add(k, bitrix.UpdateCmd(bitrix.EntityContact, bitrix.ID(c.contactID), fields, sonet())); err != nil {
 			return err
 		}
 		changes[k] = Change{Op: OpUpdate, Entity: "contact", EntityID: c.contactID, CustomerID: c.state.customerID, Fields: diff}
@@ -262,7 +262,7 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 				rep = append(rep, FieldChange{Field: bitrix.FieldAssignedByID, New: strconv.Itoa(e.cfg.Bitrix.AssignedByID)})
 			}
 			sortFields(rep)
-			if err := b.Add(k, bitrix.AddCmd(ent, fields, sonet)); err != nil {
+			if err := b.Add(k, bitrix.AddCmd(ent, fields, sonet())); err != nil {
 				return err
 			}
 			base.Op, base.Fields = OpCreate, rep
@@ -281,7 +281,7 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 		for _, fc := range diff {
 			fields[fc.Field] = fc.New
 		}
-		if err := b.Add(k, bitrix.UpdateCmd(ent, bitrix.ID(it.dealID), fields, sonet)); err != nil {
+		if err := b.Add(k, bitrix.UpdateCmd(ent, bitrix.ID(it.dealID), fields, sonet())); err != nil {
 			return err
 		}
 		base.Op, base.EntityID, base.Fields = OpUpdate, it.dealID, diff
