@@ -54,7 +54,9 @@ func (e *Engine) processCustomerPage(ctx context.Context, recs []retailcrm.Custo
 	seen := map[int64]bool{}
 	var ids []int64
 	for _, r := range recs {
-		if r.OwnChange() || r.Customer == nil || r.Customer.ID == 0 || seen[r.Customer.ID] {
+		// A created record needs nothing: a customer reaches Bitrix24 with
+		// its first order, read with current data.
+		if r.OwnChange() || r.Created || r.Customer == nil || r.Customer.ID == 0 || seen[r.Customer.ID] {
 			continue
 		}
 		seen[r.Customer.ID] = true
