@@ -24,6 +24,7 @@ type item struct {
 	dealID    int64
 	remote    bitrix.Record // the deal as found by ORIGIN_ID
 	comments  []pendingComment
+	actions   []pendingAction
 	dealDone  bool // the deal is in its desired state (written or unchanged)
 	unchanged bool
 	action    string // deal.add, deal.update, "" when nothing was written
@@ -119,6 +120,9 @@ func (e *Engine) prepare(ctx context.Context, orders []*retailcrm.Order, events 
 			return nil, nil, err
 		}
 		it.comments = cs
+		if it.actions, err = e.ruleActions(ctx, it); err != nil {
+			return nil, nil, err
+		}
 		et := store.EntityType(e.mapper.entity())
 		linkType := store.EntityDeal
 		if it.link != nil && it.link.EntityType != "" {
@@ -129,7 +133,7 @@ func (e *Engine) prepare(ctx context.Context, orders []*retailcrm.Order, events 
 		if !it.needDeal {
 			it.dealID = it.link.EntityID
 			it.dealDone = true
-			if len(it.comments) == 0 {
+			if len(it.comments) == 0 && len(it.actions) == 0 {
 				it.unchanged = true
 			}
 		}
@@ -230,6 +234,9 @@ func (e *Engine) processChunk(ctx context.Context, orders []*retailcrm.Order, ev
 		return nil, err
 	}
 	if err := e.writeComments(ctx, items); err != nil {
+		return nil, err
+	}
+	if err := e.writeRuleActions(ctx, items); err != nil {
 		return nil, err
 	}
 	return res, nil

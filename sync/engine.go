@@ -103,6 +103,7 @@ type Engine struct {
 
 	retryDelay time.Duration
 	firstOrder map[int64]int64 // customer id → smallest order id known
+	rules      []*rule
 	sum        Summary
 	report     *Report
 	runID      int64
@@ -142,6 +143,11 @@ func New(opts Options) (*Engine, error) {
 		region = config.DefaultPhoneRegion
 	}
 	e.mapper = &mapper{cfg: opts.Config, norm: normalizer{region: region}}
+	rules, err := compileRules(opts.Config.Rules)
+	if err != nil {
+		return nil, err
+	}
+	e.rules = rules
 	if opts.DryRun {
 		e.gate = newDryGate(nil)
 	} else {

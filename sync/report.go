@@ -21,6 +21,7 @@ const (
 	OpUpdate  = "update"
 	OpComment = "comment"
 	OpNotify  = "notify"
+	OpRule    = "rule" // an action of a configured rule; Entity names it (task, notify, comment, workflow, stage)
 )
 
 // Report is what a run did (or, in a dry run, would do): one Change per
@@ -87,6 +88,7 @@ type Summary struct {
 	DealsUpdated     int    `json:"deals_updated"`
 	DealsUnchanged   int    `json:"deals_unchanged"`
 	Comments         int    `json:"comments"`
+	RuleActions      int    `json:"rule_actions"`
 	Parked           int    `json:"parked"`
 	Alerts           int    `json:"alerts"`
 	BitrixRequests   int    `json:"bitrix_requests"`
@@ -107,7 +109,7 @@ func (s Summary) Counters() map[string]int64 {
 		"contacts_created": int64(s.ContactsCreated), "contacts_updated": int64(s.ContactsUpdated),
 		"contacts_reused": int64(s.ContactsReused), "deals_created": int64(s.DealsCreated),
 		"deals_updated": int64(s.DealsUpdated), "deals_unchanged": int64(s.DealsUnchanged),
-		"comments": int64(s.Comments), "parked": int64(s.Parked), "alerts": int64(s.Alerts),
+		"comments": int64(s.Comments), "rule_actions": int64(s.RuleActions), "parked": int64(s.Parked), "alerts": int64(s.Alerts),
 		"bitrix_requests": int64(s.BitrixRequests), "retailcrm_requests": int64(s.RetailCRMRequest),
 		"backlog": s.Backlog,
 	}
@@ -220,6 +222,11 @@ func (c Change) line() string {
 			subj += fmt.Sprintf(" (#%d)", c.EntityID)
 		}
 		return fmt.Sprintf("+ %-7s %-23s %s", "comment", subj, strconv.Quote(oneLine(c.Text)))
+	case OpRule:
+		if c.EntityID != 0 && c.EntityID < dryIDBase {
+			subj += fmt.Sprintf(" (#%d)", c.EntityID)
+		}
+		return fmt.Sprintf("+ %-7s %-23s %s", c.Entity, subj, strconv.Quote(oneLine(c.Text)))
 	default:
 		return fmt.Sprintf("+ %-7s %-23s %s", c.Entity, subj, strconv.Quote(oneLine(c.Text)))
 	}

@@ -272,7 +272,7 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 		diff := diffFields(desired, remoteGetter(it.remote))
 		if len(diff) == 0 {
 			it.dealDone = true
-			if len(it.comments) == 0 {
+			if len(it.comments) == 0 && len(it.actions) == 0 {
 				it.unchanged = true
 			}
 			continue
