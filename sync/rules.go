@@ -271,7 +271,6 @@ type pendingAction struct {
 	action   ruleAction
 	eventKey string
 	data     ruleData
-	fired    bool // recorded as done
 	intended bool // recorded as about to be sent by a run that did not finish
 }
 
