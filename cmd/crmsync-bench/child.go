@@ -26,7 +26,7 @@ type childRun struct {
 	code   int
 	wall   time.Duration
 	cpu    time.Duration // user + sys of the child alone
-	maxRSS int64         // bytes; the fakes live in the driver, so this is crmsync's
+	maxRSS int64         // bytes, VmHWM; the fakes live in the driver, so this is crmsync's
 	stderr string
 	seen   int // "orders seen N" from the summary line, -1 when absent
 }
@@ -60,8 +60,12 @@ func runCrmsync(ctx context.Context, bin string, e *env, args ...string) (childR
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()
-	err := cmd.Run()
-	r := childRun{wall: time.Since(start), stderr: stderr.String(), seen: ordersSeen(stderr.String())}
+	if err := cmd.Start(); err != nil {
+		return childRun{}, fmt.Errorf("crmsync %s: %w", strings.Join(args, " "), err)
+	}
+	peak := watchPeakRSS(cmd.Process.Pid)
+	err := cmd.Wait()
+	r := childRun{wall: time.Since(start), stderr: stderr.String(), seen: ordersSeen(stderr.String()), maxRSS: peak.finish()}
 	var exitErr *exec.ExitError
 	switch {
 	case err == nil:
@@ -72,7 +76,6 @@ func runCrmsync(ctx context.Context, bin string, e *env, args ...string) (childR
 	ps := cmd.ProcessState
 	r.code = ps.ExitCode()
 	r.cpu = ps.UserTime() + ps.SystemTime()
-	r.maxRSS = maxRSS(ps)
 	if r.code != exitOK && r.code != exitParked {
 		return r, fmt.Errorf("crmsync %s: exit %d: %s", strings.Join(args, " "), r.code, tail(r.stderr, 800))
 	}

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
@@ -42,6 +44,11 @@ type env struct {
 	cfg   string
 	db    string
 	limit limit
+	// rcURL and webhook are what crmsync is pointed at: the fakes, or
+	// timing proxies in front of them (see timeFakes).
+	rcURL, webhook string
+	clock          *busyClock
+	proxies        []*httptest.Server
 }
 
 // customersFor keeps the shop's shape (repeat buyers) at every size.
@@ -65,13 +72,40 @@ func newEnv(dir string, orders int, l limit, seed uint64) (*env, error) {
 		db:    filepath.Join(dir, "crmsync.db"),
 		limit: l,
 	}
+	e.rcURL, e.webhook = e.rc.URL(), e.bx.WebhookURL()
 	e.shop = shop.New(seed, now, retailcrmtest.DefaultSite)
 	e.shop.Seed(e.rc, e.bx, e.size)
-	if err := os.WriteFile(e.cfg, []byte(e.config()), 0o600); err != nil {
+	if err := e.writeConfig(); err != nil {
 		e.close()
-		return nil, fmt.Errorf("writing the configuration: %w", err)
+		return nil, err
 	}
 	return e, nil
+}
+
+func (e *env) writeConfig() error {
+	if err := os.WriteFile(e.cfg, []byte(e.config()), 0o600); err != nil {
+		return fmt.Errorf("writing the configuration: %w", err)
+	}
+	return nil
+}
+
+// timeFakes puts timing proxies in front of both fakes, so that the time
+// crmsync waits for them can be taken out of its wall time.
+func (e *env) timeFakes() error {
+	e.clock = &busyClock{}
+	rc, err := timedProxy(e.clock, e.rc.URL())
+	if err != nil {
+		return err
+	}
+	e.proxies = append(e.proxies, rc)
+	bx, err := timedProxy(e.clock, e.bx.URL())
+	if err != nil {
+		return err
+	}
+	e.proxies = append(e.proxies, bx)
+	e.rcURL = rc.URL
+	e.webhook = bx.URL + strings.TrimPrefix(e.bx.WebhookURL(), e.bx.URL())
+	return e.writeConfig()
 }
 
 func newPortal(l limit, seed uint64) *bitrixtest.Server {
@@ -82,6 +116,9 @@ func newPortal(l limit, seed uint64) *bitrixtest.Server {
 }
 
 func (e *env) close() {
+	for _, p := range e.proxies {
+		p.Close()
+	}
 	e.rc.Close()
 	e.bx.Close()
 }
@@ -122,7 +159,7 @@ mapping:
   order_methods:
     phone: CALL
     shopping-cart: WEB
-`, e.db, e.rc.URL(), e.rc.APIKey(), e.bx.WebhookURL(), rate, burst)
+`, e.db, e.rcURL, e.rc.APIKey(), e.webhook, rate, burst)
 }
 
 // resetHistoryCursor makes the next pull replay the whole order history,

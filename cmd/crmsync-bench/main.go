@@ -21,6 +21,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -41,7 +43,16 @@ type options struct {
 	keep      bool
 	seed      uint64
 	limitTime time.Duration
+	parts     map[string]bool
+	profile   string
 }
+
+// The parts of a run, for -parts.
+const (
+	partOps      = "ops"
+	partLimits   = "limits"
+	partOverhead = "overhead"
+)
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("crmsync-bench", flag.ContinueOnError)
@@ -54,8 +65,22 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (databases, configurations)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated shops")
 	fs.DurationVar(&o.limitTime, "limit-time", 40*time.Second, "target length of each rate-limited run")
+	parts := fs.String("parts", "ops,limits,overhead", "which parts to run (limits needs ops for its sizing)")
+	fs.StringVar(&o.profile, "cpuprofile", "", "write the driver's CPU profile (the fakes' side) to this file")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	o.parts = map[string]bool{}
+	for _, p := range strings.Split(*parts, ",") {
+		switch p = strings.TrimSpace(p); p {
+		case partOps, partLimits, partOverhead:
+			o.parts[p] = true
+		default:
+			return nil, fmt.Errorf("-parts: unknown part %q (ops, limits, overhead)", p)
+		}
+	}
+	if o.parts[partLimits] && !o.parts[partOps] {
+		return nil, fmt.Errorf("-parts: limits needs ops (its runs are sized from the requests per new order)")
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
@@ -74,6 +99,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
+	if o.profile != "" {
+		stopProfile, err := startProfile(o.profile)
+		if err != nil {
+			fmt.Fprintln(stderr, "crmsync-bench:", err)
+			return 1
+		}
+		defer stopProfile()
+	}
 	t, err := measure(ctx, o, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "crmsync-bench:", err)
@@ -89,4 +122,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "crmsync-bench: wrote %s\n", o.out)
 	}
 	return 0
+}
+
+// startProfile profiles this process: the fakes, which is where the time
+// goes when the child's CPU is well below its wall time.
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -62,16 +62,25 @@ func measure(ctx context.Context, o *options, log io.Writer) (*table, error) {
 	p := makePlan(o)
 	t := &table{when: time.Now().UTC(), quick: o.quick, machine: machine(), version: binVersion(ctx, b.bin)}
 
-	if t.ops, err = measureOps(ctx, b, p.opsOrders, p.opsChanges); err != nil {
-		return nil, fmt.Errorf("requests per operation: %w", err)
+	if o.parts[partOps] {
+		if t.ops, err = measureOps(ctx, b, p.opsOrders, p.opsChanges); err != nil {
+			return nil, fmt.Errorf("requests per operation: %w", err)
+		}
 	}
 	for _, l := range p.limits {
+		if !o.parts[partLimits] {
+			break
+		}
 		n := ordersForLimit(l, t.ops.newOrder.per(), o.limitTime, p.limitMin, p.limitMax)
 		r, err := measureThroughput(ctx, b, l, n)
 		if err != nil {
 			return nil, fmt.Errorf("throughput at %s: %w", l, err)
 		}
 		t.limits = append(t.limits, r)
+	}
+	if !o.parts[partOverhead] {
+		b.logf("done")
+		return t, nil
 	}
 	if t.allocs, err = measureAllocs(ctx, b, p.allocsOrders); err != nil {
 		return nil, fmt.Errorf("allocations: %w", err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"time"
 )
@@ -61,9 +60,15 @@ func (t *table) markdown() string {
 		t.when.Format("2006-01-02 15:04 MST"), t.machine, t.version)
 	w("crmsync runs as a child process (`GOMAXPROCS=%d`, SPEC §7's two cores) against the strict fake servers, which run in the\n", childProcs)
 	w("driver's process; every figure below comes from this one run, so compare ratios, not absolute times, across machines.\n\n")
-	t.opsSection(w)
-	t.limitSection(w)
-	t.overheadSection(w)
+	if t.ops != nil {
+		t.opsSection(w)
+	}
+	if len(t.limits) > 0 {
+		t.limitSection(w)
+	}
+	if t.allocs != nil {
+		t.overheadSection(w)
+	}
 	return b.String()
 }
 
@@ -112,17 +117,21 @@ func (t *table) limitSection(w func(string, ...any)) {
 
 func (t *table) overheadSection(w func(string, ...any)) {
 	w("## Engine overhead\n\n")
-	w("A fresh shop imported (%s) against unlimited fakes. CPU is the child's user + system time and peak RSS its `ru_maxrss`;\n", t.overhead[0].mode)
-	w("the fakes are not in either. Allocations come from an in-process first pull of %d orders with every allocation profiled,\n", t.allocs.orders)
-	w("the fakes' share (stacks through the fake servers and the HTTP server) taken out.\n\n")
-	w("| orders | wall | CPU | CPU / wall | peak RSS | orders / s | µs CPU / order | SPEC §7 |\n|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	w("A fresh shop imported (%s) against unlimited fakes. CPU is the child's user + system time; peak RSS its VmHWM, sampled\n", t.overhead[0].mode)
+	w("every 5 ms (Linux's `ru_maxrss` would carry over the driver's own memory, fakes and all). The fakes are test servers that scan\n")
+	w("every row per list filter, so at large sizes crmsync mostly waits for them: *waiting* is the time some request to a fake was\n")
+	w("in flight (timed by a proxy in front of each), and *crmsync's own* is wall minus waiting — the time a portal answering at once\n")
+	w("would leave. Allocations come from an in-process first pull of %d orders with every allocation profiled, the fakes' share\n", t.allocs.orders)
+	w("(stacks through the fake servers and the HTTP server) taken out.\n\n")
+	w("| orders | wall | waiting for the fakes | crmsync's own | CPU | peak RSS | orders / s (own) | µs CPU / order | SPEC §7 |\n")
+	w("|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range t.overhead {
-		target := fmt.Sprintf("RSS < 150 MB: %s", verdict(r.maxRSS < targetRSS))
+		target := fmt.Sprintf("RSS < 150 MB: %s", verdict(r.maxRSS > 0 && r.maxRSS < targetRSS))
 		if r.orders == 100_000 {
-			target = fmt.Sprintf("< 2 min: %s; %s", verdict(r.wall < targetWall100k), target)
+			target = fmt.Sprintf("own < 2 min: %s (wall: %s); %s", verdict(r.own() < targetWall100k), verdict(r.wall < targetWall100k), target)
 		}
-		w("| %d | %.1f s | %.1f s | %.2f | %s | %.0f | %.0f | %s |\n", r.orders, r.wall.Seconds(), r.cpu.Seconds(),
-			r.cpu.Seconds()/r.wall.Seconds(), rss(r.maxRSS), float64(r.orders)/r.wall.Seconds(),
+		w("| %d | %.1f s | %.1f s | %.1f s | %.1f s | %s | %.0f | %.0f | %s |\n", r.orders, r.wall.Seconds(), r.fakes.Seconds(),
+			r.own().Seconds(), r.cpu.Seconds(), rss(r.maxRSS), float64(r.orders)/r.own().Seconds(),
 			float64(r.cpu.Microseconds())/float64(r.orders), target)
 	}
 	a := t.allocs
@@ -131,12 +140,13 @@ func (t *table) overheadSection(w func(string, ...any)) {
 	if n := len(t.overhead); n >= 2 {
 		lo, hi := t.overhead[n-2], t.overhead[n-1]
 		x := float64(hi.orders) / float64(lo.orders)
-		timeGrowth := hi.wall.Seconds() / lo.wall.Seconds() / x
-		rssGrowth := float64(hi.maxRSS) / float64(lo.maxRSS)
-		w("\nGrowth from %d to %d orders (×%.0f): wall time per order ×%.2f, CPU per order ×%.2f (linear: 1.00); peak RSS ×%.2f (flat: 1.00).\n",
-			lo.orders, hi.orders, x, timeGrowth, hi.cpu.Seconds()/lo.cpu.Seconds()/x, rssGrowth)
-		if !math.IsNaN(timeGrowth) && (timeGrowth > 1.25 || rssGrowth > 1.5) {
-			w("**Not linear/flat**: see the figures above.\n")
+		own := hi.own().Seconds() / lo.own().Seconds() / x
+		cpu := hi.cpu.Seconds() / lo.cpu.Seconds() / x
+		mem := float64(hi.maxRSS) / float64(lo.maxRSS)
+		w("\nGrowth from %d to %d orders (×%.0f): crmsync's own time per order ×%.2f, CPU per order ×%.2f (linear: 1.00);\n", lo.orders, hi.orders, x, own, cpu)
+		w("peak RSS ×%.2f (flat: 1.00); wall time per order ×%.2f, the fakes' scans included.\n", mem, hi.wall.Seconds()/lo.wall.Seconds()/x)
+		if own > 1.25 || cpu > 1.25 || mem > 1.5 {
+			w("\n**Not linear in time or not flat in memory**: see the figures above.\n")
 		}
 	}
 }
