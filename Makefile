@@ -37,6 +37,7 @@ demo: build
 
 ## bench: benchmarks; figures go to BENCHMARKS.md.
 bench:
+	$(GO) run ./cmd/crmsync-bench -out BENCHMARKS.md $(BENCHFLAGS)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 clean:

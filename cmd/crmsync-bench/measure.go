@@ -24,8 +24,8 @@ type plan struct {
 
 func makePlan(o *options) plan {
 	if o.quick {
-		return plan{opsOrders: 300, opsChanges: 20, limits: []limit{{2, 50}, {5, 250}},
-			limitMin: 200, limitMax: 200, overhead: []int{300, 1000}, allocsOrders: 300}
+		return plan{opsOrders: 200, opsChanges: 20, limits: []limit{{2, 50}, {5, 250}},
+			limitMin: 200, limitMax: 200, overhead: []int{300, 1000}, allocsOrders: 150}
 	}
 	p := plan{opsOrders: 2000, opsChanges: 100, limits: []limit{{2, 50}, {5, 250}},
 		limitMin: 200, limitMax: 50_000, allocsOrders: 1000}
