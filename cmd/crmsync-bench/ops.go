@@ -37,6 +37,9 @@ type opsResult struct {
 	unchanged, plainUnchanged count
 	pushed, plainPushed       count
 	record, plainRecord       count // RetailCRM requests per history record
+
+	// What crmsync asked the portal in each measured run.
+	newMix, changedMix, pushMix methodMix
 }
 
 // nextStatus is how managers move an order on in RetailCRM.
@@ -81,13 +84,14 @@ func measureOps(ctx context.Context, b *bench, orders, k int) (*opsResult, error
 	plainReq := func() int { return plainBx.Stats().Requests }
 
 	// New orders.
-	n0 := bxReq()
+	n0, s0 := bxReq(), e.bx.Stats()
 	r, mode, err := b.importOrders(ctx, e)
 	if err != nil {
 		return nil, err
 	}
 	res.newMode = mode
 	res.newOrder = count{bxReq() - n0, orders}
+	res.newMix = mixBetween(s0, e.bx.Stats())
 	p0 := plainReq()
 	if err := pl.sync(ctx, false); err != nil {
 		return nil, err
@@ -100,11 +104,12 @@ func measureOps(ctx context.Context, b *bench, orders, k int) (*opsResult, error
 	if err != nil {
 		return nil, err
 	}
-	n0 = bxReq()
+	n0, s0 = bxReq(), e.bx.Stats()
 	if _, err := b.crmsync(ctx, e, "pull"); err != nil {
 		return nil, err
 	}
 	res.changed = count{bxReq() - n0, changed}
+	res.changedMix = mixBetween(s0, e.bx.Stats())
 	p0 = plainReq()
 	if err := pl.sync(ctx, false); err != nil {
 		return nil, err
@@ -146,11 +151,12 @@ func measureOps(ctx context.Context, b *bench, orders, k int) (*opsResult, error
 	if err != nil {
 		return nil, err
 	}
-	n0 = bxReq()
+	n0, s0 = bxReq(), e.bx.Stats()
 	if _, err := b.crmsync(ctx, e, "push"); err != nil {
 		return nil, err
 	}
 	res.pushed = count{bxReq() - n0, moved}
+	res.pushMix = mixBetween(s0, e.bx.Stats())
 	p0 = plainReq()
 	if err := pl.push(ctx, statusOf()); err != nil {
 		return nil, err

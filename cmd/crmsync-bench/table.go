@@ -94,7 +94,10 @@ func (t *table) opsSection(w func(string, ...any)) {
 		per(o.pushed), per(o.plainPushed), ratio(o.plainPushed, o.pushed))
 	w("| RetailCRM requests per history record (the repeat pull, whole history) | %s | %s | %s | ≤ %.2f: %s |\n",
 		per(o.record), per(o.plainRecord), ratio(o.plainRecord, o.record), targetPerRecord, verdict(o.record.per() <= targetPerRecord))
-	w("\n")
+	w("\nWhat crmsync asked the portal:\n\n")
+	w("- new orders (%s) — %s\n", o.newMode, o.newMix)
+	w("- changed orders — %s\n", o.changedMix)
+	w("- pushed stage changes — %s\n\n", o.pushMix)
 }
 
 func (t *table) limitSection(w func(string, ...any)) {
