@@ -87,7 +87,11 @@ func (a *app) runPull(ctx context.Context, opts *pullOptions) error {
 		}
 	}
 	if res != nil && !a.global.quiet {
-		fmt.Fprintln(a.err, a.redactor.String("crmsync: pull: "+res.Report.Summary.Line()))
+		prefix := "crmsync: pull: "
+		if opts.dryRun {
+			prefix = "crmsync: pull (dry run, nothing written): "
+		}
+		fmt.Fprintln(a.err, a.redactor.String(prefix+res.Report.Summary.Line()))
 	}
 	if err != nil {
 		return fmt.Errorf("pull: %w", err)
