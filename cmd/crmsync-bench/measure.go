@@ -61,6 +61,8 @@ func measure(ctx context.Context, o *options, log io.Writer) (*table, error) {
 	}
 	p := makePlan(o)
 	t := &table{when: time.Now().UTC(), quick: o.quick, machine: machine(), version: binVersion(ctx, b.bin)}
+	t.load[0] = loadAverage()
+	defer func() { t.load[1] = loadAverage() }()
 
 	if o.parts[partOps] {
 		if t.ops, err = measureOps(ctx, b, p.opsOrders, p.opsChanges); err != nil {
@@ -108,4 +110,18 @@ func binVersion(ctx context.Context, bin string) string {
 	}
 	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 	return line
+}
+
+// loadAverage is the 1-minute load average, "n/a" without /proc: it tells
+// the reader how much else the machine was doing.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "n/a"
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return "n/a"
+	}
+	return f[0]
 }
