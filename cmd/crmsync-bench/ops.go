@@ -40,6 +40,10 @@ type opsResult struct {
 
 	// What crmsync asked the portal in each measured run.
 	newMix, changedMix, pushMix methodMix
+	// idlePush is a push with nothing moved (the run that takes the stage
+	// history's head): what every scheduled push costs at rest.
+	idlePush    int
+	idlePushMix methodMix
 }
 
 // nextStatus is how managers move an order on in RetailCRM.
@@ -141,9 +145,11 @@ func measureOps(ctx context.Context, b *bench, orders, k int) (*opsResult, error
 
 	// Pushed stage changes. A first push takes the stage history's head, so
 	// that the measured run carries only the managers' moves.
+	n0, s0 = bxReq(), e.bx.Stats()
 	if _, err := b.crmsync(ctx, e, "push"); err != nil {
 		return nil, err
 	}
+	res.idlePush, res.idlePushMix = bxReq()-n0, mixBetween(s0, e.bx.Stats())
 	if err := pl.markStages(ctx); err != nil {
 		return nil, err
 	}

@@ -99,7 +99,8 @@ func (t *table) opsSection(w func(string, ...any)) {
 	w("\nWhat crmsync asked the portal:\n\n")
 	w("- new orders (%s) — %s\n", o.newMode, o.newMix)
 	w("- changed orders — %s\n", o.changedMix)
-	w("- pushed stage changes — %s\n\n", o.pushMix)
+	w("- pushed stage changes — %s\n", o.pushMix)
+	w("- the push before the moves, with nothing to push: %d requests — %s\n\n", o.idlePush, o.idlePushMix)
 }
 
 func (t *table) limitSection(w func(string, ...any)) {
