@@ -82,6 +82,7 @@ type statusFailure struct {
 	Key           string     `json:"key"`
 	Attempts      int        `json:"attempts"`
 	LastError     string     `json:"last_error"`
+	Reason        string     `json:"reason"` // the same as last_error, in SPEC's word
 	FirstFailedAt time.Time  `json:"first_failed_at"`
 	LastFailedAt  time.Time  `json:"last_failed_at"`
 	NextAttemptAt *time.Time `json:"next_attempt_at"`
@@ -132,6 +133,7 @@ func (a *app) buildStatus(ctx context.Context, opts *statusOptions) (*statusRepo
 		Database: a.dbPath(),
 		Cursors:  []statusCursor{},
 		Runs:     []statusRun{},
+		LastRuns: map[string]statusRun{},
 		Backlog:  map[string]*int{store.CursorOrdersHistory: nil},
 		Failures: statusFailures{Items: []statusFailure{}},
 	}
@@ -187,6 +189,7 @@ func (a *app) buildStatus(ctx context.Context, opts *statusOptions) (*statusRepo
 			}
 		}
 		rep.Runs = append(rep.Runs, sr)
+		rep.LastRuns[sr.Command] = sr
 	}
 
 	counts, err := st.CountLinks(ctx)
@@ -205,7 +208,7 @@ func (a *app) buildStatus(ctx context.Context, opts *statusOptions) (*statusRepo
 		} else {
 			rep.Failures.Pending++
 		}
-		sf := statusFailure{ID: f.ID, Kind: f.Kind, Key: f.Key, Attempts: f.Attempts, LastError: f.LastError,
+		sf := statusFailure{ID: f.ID, Kind: f.Kind, Key: f.Key, Attempts: f.Attempts, LastError: f.LastError, Reason: f.LastError,
 			FirstFailedAt: f.FirstFailedAt, LastFailedAt: f.LastFailedAt, Parked: f.Parked}
 		if !f.Parked && !f.NextAttemptAt.IsZero() {
 			next := f.NextAttemptAt

@@ -108,7 +108,7 @@ func TestStatusReportsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The field names are a contract.
-	for _, k := range []string{"database", "exists", "schema_version", "config", "cursors", "runs", "links", "failures", "backlog"} {
+	for _, k := range []string{"database", "exists", "schema_version", "config", "cursors", "runs", "last_runs", "links", "failures", "backlog"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("status --json lacks %q", k)
 		}
@@ -122,6 +122,9 @@ func TestStatusReportsEverything(t *testing.T) {
 	}
 	if len(rep.Runs) != 1 || rep.Runs[0].Command != "pull" || rep.Runs[0].Result != "partial" || rep.Runs[0].Counters["orders"] != 12 || rep.Runs[0].EndedAt == nil {
 		t.Errorf("runs %+v", rep.Runs)
+	}
+	if rep.LastRuns["pull"].Counters["orders"] != 12 {
+		t.Errorf("last_runs %+v", rep.LastRuns)
 	}
 	if rep.Links != (statusLinks{Orders: 2, Deals: 1, Leads: 1, Customers: 1}) {
 		t.Errorf("links %+v", rep.Links)
