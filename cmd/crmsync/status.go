@@ -31,11 +31,13 @@ type statusReport struct {
 	Cursors       []statusCursor `json:"cursors"`
 	// CommentCursors counts the per-deal timeline cursors of push, which
 	// are too many to list.
-	CommentCursors int             `json:"comment_cursors"`
-	Runs           []statusRun     `json:"runs"`
-	Links          statusLinks     `json:"links"`
-	Failures       statusFailures  `json:"failures"`
-	Backlog        map[string]*int `json:"backlog"`
+	CommentCursors int         `json:"comment_cursors"`
+	Runs           []statusRun `json:"runs"`
+	// LastRuns is Runs keyed by command, for scripts that ask for one.
+	LastRuns map[string]statusRun `json:"last_runs"`
+	Links    statusLinks          `json:"links"`
+	Failures statusFailures       `json:"failures"`
+	Backlog  map[string]*int      `json:"backlog"`
 }
 
 type statusConfig struct {
