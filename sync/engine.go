@@ -192,14 +192,20 @@ func (e *Engine) addChange(c Change) {
 // a limit is reached. The run is recorded with StartRun/FinishRun. An error
 // means the run stopped; every page committed before it stays committed.
 func (e *Engine) Pull(ctx context.Context) (*Result, error) {
+	return e.record(ctx, e.opts.RunCommand, e.pull)
+}
+
+// record runs body as one recorded run of command: StartRun before,
+// FinishRun with the counters and the outcome after (pull and backfill).
+func (e *Engine) record(ctx context.Context, command string, body func(ctx context.Context, start time.Time) error) (*Result, error) {
 	start := e.now()
-	runID, err := e.store.StartRun(ctx, e.opts.RunCommand, os.Getpid())
+	runID, err := e.store.StartRun(ctx, command, os.Getpid())
 	if err != nil {
 		return nil, fmt.Errorf("recording the run: %w", err)
 	}
 	e.runID = runID
 	res := &Result{RunID: runID, Report: e.report}
-	err = e.pull(ctx, start)
+	err = body(ctx, start)
 	e.report.Summary = e.sum
 	result := store.RunOK
 	msg := ""
@@ -347,6 +353,18 @@ func (e *Engine) fetchOrders(ctx context.Context, ids []int64) (map[int64]*retai
 // syncOrders processes orders in chunks of 50 and commits them (with the
 // cursor, when given) in one transaction.
 func (e *Engine) syncOrders(ctx context.Context, orders []*retailcrm.Order, events map[int64]*orderEvents, cursor *int64, notes []store.Event) error {
+	var save func(tx *store.Tx) error
+	if cursor != nil {
+		save = func(tx *store.Tx) error { return tx.SetCursorInt(ctx, store.CursorOrdersHistory, *cursor) }
+	}
+	return e.applyOrders(ctx, orders, events, notes, save)
+}
+
+// applyOrders plans and writes orders in chunks of 50 and commits their
+// links, events and failures in one transaction; save, when set, stores the
+// caller's position (a cursor) in that same transaction, so a position is
+// never ahead of the effects it stands for.
+func (e *Engine) applyOrders(ctx context.Context, orders []*retailcrm.Order, events map[int64]*orderEvents, notes []store.Event, save func(tx *store.Tx) error) error {
 	var chunks []*chunkResult
 	for i := 0; i < len(orders); i += bitrix.PageSize {
 		cr, err := e.processChunk(ctx, orders[i:min(i+bitrix.PageSize, len(orders))], events)
@@ -376,8 +394,8 @@ func (e *Engine) syncOrders(ctx context.Context, orders []*retailcrm.Order, even
 			}
 			alerts = append(alerts, parked...)
 		}
-		if cursor != nil {
-			return tx.SetCursorInt(ctx, store.CursorOrdersHistory, *cursor)
+		if save != nil {
+			return save(tx)
 		}
 		return nil
 	})
