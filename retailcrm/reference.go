@@ -50,6 +50,11 @@ func (c *Client) Statuses(ctx context.Context) (map[string]Status, error) {
 	return getReference[Status](ctx, c, "/api/v5/reference/statuses", "statuses")
 }
 
+// ProductStatuses reads the order line statuses keyed by code.
+func (c *Client) ProductStatuses(ctx context.Context) (map[string]ProductStatus, error) {
+	return getReference[ProductStatus](ctx, c, "/api/v5/reference/product-statuses", "productStatuses")
+}
+
 // StatusGroups reads the status groups keyed by code.
 func (c *Client) StatusGroups(ctx context.Context) (map[string]StatusGroup, error) {
 	return getReference[StatusGroup](ctx, c, "/api/v5/reference/status-groups", "statusGroups")

@@ -17,6 +17,17 @@ type Status struct {
 	Group    string `json:"group"`
 }
 
+// ProductStatus is an order line status (reference/product-statuses).
+// CancelStatus marks statuses that take the line out of the order, such as
+// returned. Codes may be empty strings.
+type ProductStatus struct {
+	Name         string `json:"name"`
+	Code         string `json:"code"`
+	Active       bool   `json:"active"`
+	Ordering     int    `json:"ordering"`
+	CancelStatus bool   `json:"cancelStatus"`
+}
+
 // StatusGroup is a group of order statuses (reference/status-groups).
 type StatusGroup struct {
 	Name     string   `json:"name"`

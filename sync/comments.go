@@ -33,7 +33,7 @@ func (e *Engine) comments(ctx context.Context, it *item) ([]pendingComment, erro
 	}
 	var out []pendingComment
 	for _, r := range it.events.records {
-		text := e.commentText(&r)
+		text := e.commentText(it.order, &r)
 		if text == "" {
 			continue
 		}
@@ -53,7 +53,7 @@ func (e *Engine) comments(ctx context.Context, it *item) ([]pendingComment, erro
 	return out, nil
 }
 
-func (e *Engine) commentText(r *retailcrm.HistoryRecord) string {
+func (e *Engine) commentText(o *retailcrm.Order, r *retailcrm.HistoryRecord) string {
 	who := "RetailCRM"
 	switch {
 	case r.User != nil && r.User.ID != 0:
@@ -74,10 +74,13 @@ func (e *Engine) commentText(r *retailcrm.HistoryRecord) string {
 		if newCode == "" || oldCode == newCode {
 			return ""
 		}
-		text := fmt.Sprintf("Order status changed: %s → %s (by %s%s)", statusLabel(oldCode), newCode, who, when)
+		text := fmt.Sprintf("Order status changed: %s → %s (by %s%s)", e.statusLabel(oldCode), e.statusLabel(newCode), who, when)
 		switch group := e.mapper.groups[newCode]; {
-		case strings.Contains(strings.ToLower(newCode), "return") || strings.Contains(strings.ToLower(group), "return"):
+		case e.mapper.ref.returnStatus(newCode, group):
 			text += ". Return registered."
+			if items := returnedItems(o, e.mapper.ref); len(items) > 0 {
+				text += " Returned items: " + strings.Join(items, ", ") + "."
+			}
 		case group == "cancel":
 			text += ". The order was cancelled."
 		case group == "complete":
@@ -86,16 +89,10 @@ func (e *Engine) commentText(r *retailcrm.HistoryRecord) string {
 		return clean(text)
 	case "order_product.status":
 		code := r.NewValue.Code()
-		if !strings.Contains(strings.ToLower(code), "return") {
+		if !e.mapper.ref.productCancelled(code) {
 			return ""
 		}
-		name := "an item"
-		if r.Item != nil && r.Item.Offer != nil && r.Item.Offer.Name != "" {
-			name = strconv.Quote(r.Item.Offer.Name)
-		} else if r.Item != nil {
-			name = fmt.Sprintf("item %d", r.Item.ID)
-		}
-		return clean(fmt.Sprintf("Return registered: %s moved to %s (by %s%s)", name, code, who, when))
+		return clean(fmt.Sprintf("Return registered: %s moved to %s (by %s%s)", itemName(o, r), e.mapper.ref.productStatusName(code), who, when))
 	case "customer_comment", "manager_comment":
 		v := clean(r.NewValue.String())
 		if v == "" {
@@ -110,9 +107,11 @@ func (e *Engine) commentText(r *retailcrm.HistoryRecord) string {
 	return ""
 }
 
-func statusLabel(code string) string {
+// statusLabel names a status for people: its name from the statuses
+// reference, the code when the reference does not know it.
+func (e *Engine) statusLabel(code string) string {
 	if code == "" {
 		return "(none)"
 	}
-	return code
+	return e.mapper.ref.statusName(code)
 }

@@ -49,6 +49,7 @@ type mapper struct {
 	cfg    *config.Config
 	norm   normalizer
 	groups map[string]string // RetailCRM status code → group code
+	ref    references        // status names, product statuses
 }
 
 func (m *mapper) entity() bitrix.Entity {
@@ -159,6 +160,9 @@ func (m *mapper) desireDeal(o *retailcrm.Order, c *retailcrm.Customer, doc map[s
 			return nil, badOrder("order %s: status %q is not mapped (and unknown to /reference/statuses); add it to mapping.statuses", orderName(o), o.Status)
 		}
 		return nil, badOrder("order %s: status %q (group %q) is not mapped; add %q or %q to mapping.statuses", orderName(o), o.Status, group, o.Status, "group:"+group)
+	}
+	if fail := m.failureStage(); fail != "" && allReturned(o, m.ref) {
+		stage = fail // every line returned: the deal failed like a cancelled order
 	}
 	st := &dealState{orderID: o.ID, number: o.Number, site: o.Site, customerID: c.ID, fields: map[string]string{}}
 	number := o.Number

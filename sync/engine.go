@@ -234,6 +234,9 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 	for code, st := range statuses {
 		e.mapper.groups[code] = st.Group
 	}
+	if err := e.loadReferences(ctx, statuses); err != nil {
+		return err
+	}
 	if err := e.retryDue(ctx); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -34,109 +35,190 @@ type rule struct {
 type ruleAction struct {
 	kind        string // task, notify, comment, workflow, stage
 	text        *template.Template
+	description *template.Template // task only
 	responsible int64
-	deadline    time.Duration
+	deadline    deadline
 	userIDs     []int64
 	templateID  int64
+	params      map[string]*template.Template // workflow parameters
 	stage       string
 }
 
-// ruleData is what rule texts can use: {{.Number}}, {{.StatusComment}}, ….
-type ruleData struct {
-	ID            int64
-	Number        string
-	Site          string
-	Status        string
-	StatusGroup   string
-	OldStatus     string
-	StatusComment string
-	Method        string
-	Total         string
-	Currency      string
-	FirstName     string
-	LastName      string
-	Email         string
-	Phone         string
-	CustomerID    int64
-	DealID        int64
+// ValidateRules compiles the configured rules as the engine does at start
+// and returns every problem, each naming its rule by index (rules[2].do.task:
+// …): unknown triggers, conditions or actions, missing ids, and templates
+// that do not parse or use a field rule texts do not have. check reports
+// them before a run would refuse to start.
+func ValidateRules(cfg []config.Rule) []error {
+	var errs []error
+	for _, r := range cfg {
+		if _, err := compileRule(r); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
-// compileRules turns the configured rules into rules the engine runs.
+// compileRules turns the configured rules into rules the engine runs. Any
+// problem is a configuration error (exit 4) naming the rule.
 func compileRules(cfg []config.Rule) ([]*rule, error) {
-	var out []*rule
+	out := make([]*rule, 0, len(cfg))
+	var errs []error
 	for _, r := range cfg {
-		where := fmt.Sprintf("rules[%d]", r.Index)
-		cr := &rule{key: fmt.Sprintf("rules[%d]:%s", r.Index, r.On), cond: map[string]string{}}
-		cr.trigger, cr.arg, _ = strings.Cut(r.On, ":")
-		for k, v := range r.If {
-			cr.cond[k] = fmt.Sprint(v)
-		}
-		for _, kind := range sortedKeys(r.Do) {
-			a, err := compileAction(kind, r.Do[kind])
-			if err != nil {
-				return nil, fmt.Errorf("%s.do.%s: %w: %w", where, kind, err, config.ErrInvalid)
-			}
-			cr.actions = append(cr.actions, a)
+		cr, err := compileRule(r)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
 		out = append(out, cr)
 	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
 	return out, nil
+}
+
+func compileRule(r config.Rule) (*rule, error) {
+	where := fmt.Sprintf("rules[%d]", r.Index)
+	cr := &rule{key: fmt.Sprintf("rules[%d]:%s", r.Index, r.On), cond: map[string]string{}}
+	cr.trigger, cr.arg, _ = strings.Cut(r.On, ":")
+	if !knownTrigger(cr.trigger, cr.arg) {
+		return nil, fmt.Errorf("%s.on: unknown trigger %q (created, returned, repeat_purchase, status:<code>, status_group:<code>, method:<code>): %w",
+			where, r.On, config.ErrInvalid)
+	}
+	for _, k := range sortedKeys(r.If) {
+		v := fmt.Sprint(r.If[k])
+		switch k {
+		case "method", "site", "status_group":
+		case "amount_over", "amount_under":
+			if _, err := decimal.NewFromString(v); err != nil {
+				return nil, fmt.Errorf("%s.if.%s: %q is not an amount: %w", where, k, v, config.ErrInvalid)
+			}
+		default:
+			return nil, fmt.Errorf("%s.if.%s: unknown condition (method, site, status_group, amount_over, amount_under): %w", where, k, config.ErrInvalid)
+		}
+		cr.cond[k] = v
+	}
+	if len(r.Do) == 0 {
+		return nil, fmt.Errorf("%s.do: a rule needs at least one action: %w", where, config.ErrInvalid)
+	}
+	for _, kind := range sortedKeys(r.Do) {
+		a, err := compileAction(kind, r.Do[kind])
+		if err != nil {
+			return nil, fmt.Errorf("%s.do.%s: %w: %w", where, kind, err, config.ErrInvalid)
+		}
+		cr.actions = append(cr.actions, a)
+	}
+	return cr, nil
+}
+
+func knownTrigger(trigger, arg string) bool {
+	switch trigger {
+	case "created", "returned", "repeat_purchase":
+		return arg == ""
+	case "status", "status_group", "method":
+		return arg != ""
+	}
+	return false
+}
+
+// compileText parses a rule text and runs it once against empty order
+// data, so a misspelt field ({{.Numbr}}) is a configuration error at start
+// instead of a parked order in the middle of the night.
+func compileText(name, s string) (*template.Template, error) {
+	t, err := template.New(name).Option("missingkey=error").Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Execute(&bytes.Buffer{}, ruleData{}); err != nil {
+		return nil, fmt.Errorf("%w (the fields rule texts can use are listed in README, Business rules)", err)
+	}
+	return t, nil
 }
 
 func compileAction(kind string, v any) (ruleAction, error) {
 	a := ruleAction{kind: kind}
 	m, _ := v.(map[string]any)
-	text := func(s string) error {
-		t, err := template.New(kind).Option("missingkey=error").Parse(s)
-		if err != nil {
-			return err
-		}
-		a.text = t
-		return nil
-	}
+	var err error
 	switch kind {
 	case "comment":
 		s, ok := v.(string)
-		if !ok {
+		if !ok || strings.TrimSpace(s) == "" {
 			return a, fmt.Errorf("must be the comment text")
 		}
-		return a, text(s)
+		a.text, err = compileText(kind, s)
+		return a, err
 	case "task":
+		if m == nil {
+			return a, fmt.Errorf("must be a mapping with title and responsible_id")
+		}
 		title, _ := m["title"].(string)
-		if title == "" {
-			return a, fmt.Errorf("needs title")
+		if strings.TrimSpace(title) == "" {
+			return a, fmt.Errorf("needs a title")
 		}
 		a.responsible = toInt(m["responsible_id"])
 		if a.responsible <= 0 {
-			return a, fmt.Errorf("needs responsible_id")
+			return a, fmt.Errorf("needs responsible_id, the Bitrix24 user id who gets the task")
 		}
-		if d, ok := m["deadline"].(string); ok && d != "" {
-			dd, err := parseDeadline(d)
-			if err != nil {
+		if d, ok := m["deadline"]; ok && d != nil {
+			if a.deadline, err = parseDeadline(fmt.Sprint(d)); err != nil {
 				return a, err
 			}
-			a.deadline = dd
 		}
-		return a, text(title)
+		if desc, ok := m["description"].(string); ok && desc != "" {
+			if a.description, err = compileText("description", desc); err != nil {
+				return a, fmt.Errorf("description: %w", err)
+			}
+		}
+		for _, k := range sortedKeys(m) {
+			if !contains([]string{"title", "description", "responsible_id", "deadline"}, k) {
+				return a, fmt.Errorf("unknown key %q (title, description, responsible_id, deadline)", k)
+			}
+		}
+		a.text, err = compileText("title", title)
+		return a, err
 	case "notify":
+		if m == nil {
+			return a, fmt.Errorf("must be a mapping with user_ids and message")
+		}
 		msg, _ := m["message"].(string)
-		if msg == "" {
-			return a, fmt.Errorf("needs message")
+		if strings.TrimSpace(msg) == "" {
+			return a, fmt.Errorf("needs a message")
 		}
 		ids, _ := m["user_ids"].([]any)
 		for _, id := range ids {
-			if n := toInt(id); n > 0 {
-				a.userIDs = append(a.userIDs, n)
+			n := toInt(id)
+			if n <= 0 {
+				return a, fmt.Errorf("user_ids: %v is not a Bitrix24 user id", id)
 			}
+			a.userIDs = append(a.userIDs, n)
 		}
 		if len(a.userIDs) == 0 {
-			return a, fmt.Errorf("needs user_ids")
+			return a, fmt.Errorf("needs user_ids, the Bitrix24 users to notify")
 		}
-		return a, text(msg)
+		a.text, err = compileText(kind, msg)
+		return a, err
 	case "workflow":
+		if m == nil {
+			return a, fmt.Errorf("must be a mapping with template_id")
+		}
 		a.templateID = toInt(m["template_id"])
 		if a.templateID <= 0 {
-			return a, fmt.Errorf("needs template_id")
+			return a, fmt.Errorf("needs template_id, the id of a business process template on deals")
+		}
+		if p, ok := m["parameters"]; ok && p != nil {
+			pm, ok := p.(map[string]any)
+			if !ok {
+				return a, fmt.Errorf("parameters must be a mapping of parameter name to text")
+			}
+			a.params = map[string]*template.Template{}
+			for _, k := range sortedKeys(pm) {
+				t, err := compileText(k, fmt.Sprint(pm[k]))
+				if err != nil {
+					return a, fmt.Errorf("parameters.%s: %w", k, err)
+				}
+				a.params[k] = t
+			}
 		}
 		return a, nil
 	case "stage":
@@ -147,7 +229,7 @@ func compileAction(kind string, v any) (ruleAction, error) {
 		a.stage = s
 		return a, nil
 	}
-	return a, fmt.Errorf("unknown action")
+	return a, fmt.Errorf("unknown action (task, notify, comment, workflow, stage)")
 }
 
 func toInt(v any) int64 {
@@ -156,58 +238,125 @@ func toInt(v any) int64 {
 		return int64(x)
 	case int64:
 		return x
+	case uint64:
+		if x > 1<<62 {
+			return 0
+		}
+		return int64(x)
 	case float64:
+		if x != float64(int64(x)) {
+			return 0
+		}
 		return int64(x)
 	case string:
-		n, _ := strconv.ParseInt(x, 10, 64)
+		n, _ := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
 		return n
 	}
 	return 0
 }
 
-// parseDeadline reads "2h", "30m" or "3d".
-func parseDeadline(s string) (time.Duration, error) {
+// deadline is a task's due time: after a duration, at the next occurrence
+// of a time of day, or at a fixed time.
+type deadline struct {
+	after   time.Duration
+	clock   time.Duration // time of day since midnight; used when hasTime
+	hasTime bool
+	at      time.Time
+}
+
+func (d deadline) set() bool { return d.after > 0 || d.hasTime || !d.at.IsZero() }
+
+// due returns the deadline for a task created at now.
+func (d deadline) due(now time.Time) time.Time {
+	switch {
+	case !d.at.IsZero():
+		return d.at
+	case d.hasTime:
+		day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+		t := day.Add(d.clock)
+		if !t.After(now) {
+			t = day.AddDate(0, 0, 1).Add(d.clock)
+		}
+		return t
+	}
+	return now.Add(d.after)
+}
+
+const deadlineHelp = "use a duration (2h, 30m, 3d), a time of day (18:00) or a date and time (2026-12-31 18:00)"
+
+// parseDeadline reads "2h", "30m", "3d", "18:00" or "2026-12-31 18:00".
+func parseDeadline(s string) (deadline, error) {
+	s = strings.TrimSpace(s)
 	if d, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(d)
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("deadline %q: use e.g. 2h, 30m or 3d", s)
+		if err != nil || n <= 0 || n > 3650 {
+			return deadline{}, fmt.Errorf("deadline %q: %s", s, deadlineHelp)
 		}
-		return time.Duration(n) * 24 * time.Hour, nil
+		return deadline{after: time.Duration(n) * 24 * time.Hour}, nil
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("deadline %q: use e.g. 2h, 30m or 3d", s)
+	if d, err := time.ParseDuration(s); err == nil {
+		if d <= 0 {
+			return deadline{}, fmt.Errorf("deadline %q: must be in the future; %s", s, deadlineHelp)
+		}
+		return deadline{after: d}, nil
 	}
-	return d, nil
+	if t, err := time.Parse("15:04", s); err == nil {
+		return deadline{clock: time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, hasTime: true}, nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04", "2006-01-02T15:04"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return deadline{at: t}, nil
+		}
+	}
+	return deadline{}, fmt.Errorf("deadline %q: %s", s, deadlineHelp)
 }
 
 // ruleEvent is something that happened to an order, as rules see it.
 type ruleEvent struct {
-	key      string // history:<record id>
+	key      string // order:<id>:created for a creation, else history:<record id>
 	trigger  string
 	arg      string
 	oldState string
+	items    []string // the items a return names
 }
 
-// ruleEvents lists the events of an order's kept history records.
-func (e *Engine) ruleEvents(it *item) []ruleEvent {
-	if it.events == nil {
-		return nil
-	}
+// createdEventKey keys the events of an order's creation by the order, not
+// by a history record: a backfill (which sees no history) and the pull that
+// later reads the creation record then share the key, so a rule on created
+// or repeat_purchase fires once whichever came first.
+func createdEventKey(orderID int64) string {
+	return "order:" + strconv.FormatInt(orderID, 10) + ":created"
+}
+
+// ruleEvents lists the events of an order's kept history records. An order
+// without history records (a backfill, a retried failure) has none, unless
+// created is set: then it is taken as just created.
+func (e *Engine) ruleEvents(it *item, created bool) []ruleEvent {
 	var out []ruleEvent
+	createdEvents := func() {
+		key := createdEventKey(it.order.ID)
+		out = append(out, ruleEvent{key: key, trigger: "created"})
+		if it.order.OrderMethod != "" {
+			out = append(out, ruleEvent{key: key, trigger: "method", arg: it.order.OrderMethod})
+		}
+		if it.deal != nil && it.deal.fields[bitrix.FieldIsReturnCustomer] == "Y" {
+			out = append(out, ruleEvent{key: key, trigger: "repeat_purchase"})
+		}
+	}
+	if it.events == nil {
+		if created {
+			createdEvents()
+		}
+		return out
+	}
+	var itemReturn *ruleEvent
 	for _, r := range it.events.records {
 		key := historyEventKey(r.ID)
 		switch r.Field {
 		case "status":
 			code, old := r.NewValue.Code(), r.OldValue.Code()
 			if r.Created {
-				out = append(out, ruleEvent{key: key, trigger: "created"})
-				if it.order.OrderMethod != "" {
-					out = append(out, ruleEvent{key: key, trigger: "method", arg: it.order.OrderMethod})
-				}
-				if it.deal != nil && it.deal.fields[bitrix.FieldIsReturnCustomer] == "Y" {
-					out = append(out, ruleEvent{key: key, trigger: "repeat_purchase"})
-				}
+				createdEvents()
 			}
 			if code == "" || code == old {
 				continue
@@ -215,12 +364,22 @@ func (e *Engine) ruleEvents(it *item) []ruleEvent {
 			group := e.mapper.groups[code]
 			out = append(out, ruleEvent{key: key, trigger: "status", arg: code, oldState: old},
 				ruleEvent{key: key, trigger: "status_group", arg: group, oldState: old})
-			if isReturn(code) || isReturn(group) {
-				out = append(out, ruleEvent{key: key, trigger: "returned", oldState: old})
+			if e.mapper.ref.returnStatus(code, group) {
+				out = append(out, ruleEvent{key: key, trigger: "returned", oldState: old, items: returnedItems(it.order, e.mapper.ref)})
 			}
 		case "order_product.status":
-			if isReturn(r.NewValue.Code()) {
+			if !e.mapper.ref.productCancelled(r.NewValue.Code()) {
+				continue
+			}
+			// Items returned together (one page) are one return: one event,
+			// keyed by the first record.
+			name := itemName(it.order, &r)
+			if itemReturn == nil {
 				out = append(out, ruleEvent{key: key, trigger: "returned"})
+				itemReturn = &out[len(out)-1]
+			}
+			if !contains(itemReturn.items, name) {
+				itemReturn.items = append(itemReturn.items, name)
 			}
 		case "order_method":
 			if code := r.NewValue.Code(); code != "" {
@@ -230,8 +389,6 @@ func (e *Engine) ruleEvents(it *item) []ruleEvent {
 	}
 	return out
 }
-
-func isReturn(code string) bool { return strings.Contains(strings.ToLower(code), "return") }
 
 // matches reports whether a rule fires on an event of an order.
 func (e *Engine) matches(r *rule, ev ruleEvent, o *retailcrm.Order) bool {
@@ -274,13 +431,17 @@ type pendingAction struct {
 	intended bool // recorded as about to be sent by a run that did not finish
 }
 
-// ruleActions lists the actions the rules owe an order.
+// ruleActions lists the actions the rules owe an order. An order without
+// history records and without a deal yet (a backfill, or a retry of an
+// order parked before its deal was written) is taken as just created: its
+// creation record, if any, was read without its rules firing.
 func (e *Engine) ruleActions(ctx context.Context, it *item) ([]pendingAction, error) {
 	if len(e.rules) == 0 {
 		return nil, nil
 	}
+	created := it.events == nil && it.link == nil
 	var out []pendingAction
-	for _, ev := range e.ruleEvents(it) {
+	for _, ev := range e.ruleEvents(it, created) {
 		for _, r := range e.rules {
 			if !e.matches(r, ev, it.order) {
 				continue
@@ -290,50 +451,39 @@ func (e *Engine) ruleActions(ctx context.Context, it *item) ([]pendingAction, er
 				if err != nil {
 					return nil, fmt.Errorf("reading fired rules: %w", err)
 				}
+				if done {
+					continue
+				}
 				_, intended, err := e.store.RuleFired(ctx, r.key, ev.key, a.kind+intentSuffix)
 				if err != nil {
 					return nil, fmt.Errorf("reading fired rules: %w", err)
 				}
-				if done {
-					continue
-				}
-				out = append(out, pendingAction{rule: r, action: a, eventKey: ev.key, data: e.ruleData(it, ev), intended: intended})
+				out = append(out, pendingAction{rule: r, action: a, eventKey: ev.key, data: e.ruleData(it.order, ev), intended: intended})
 			}
 		}
 	}
 	return out, nil
 }
 
-func (e *Engine) ruleData(it *item, ev ruleEvent) ruleData {
-	o := it.order
-	d := ruleData{ID: o.ID, Number: o.Number, Site: o.Site, Status: o.Status, StatusGroup: e.mapper.groups[o.Status],
-		OldStatus: ev.oldState, StatusComment: o.StatusComment, Method: o.OrderMethod, Total: o.TotalSumm.StringFixed(2),
-		Currency: o.Currency, FirstName: o.FirstName, LastName: o.LastName, Email: o.Email, Phone: o.Phone}
-	if c := customerOf(o); c != nil {
-		d.CustomerID = c.ID
-		if d.FirstName == "" && d.LastName == "" {
-			d.FirstName, d.LastName = c.FirstName, c.LastName
-		}
-	}
-	return d
-}
-
-// render executes an action's text.
-func (a ruleAction) render(d ruleData) (string, error) {
-	if a.text == nil {
+// render executes a compiled text.
+func render(t *template.Template, d ruleData) (string, error) {
+	if t == nil {
 		return "", nil
 	}
 	var b bytes.Buffer
-	if err := a.text.Execute(&b, d); err != nil {
+	if err := t.Execute(&b, d); err != nil {
 		return "", err
 	}
 	return clean(b.String()), nil
 }
 
-// cmds builds the Bitrix24 commands of an action for the order's deal.
-func (e *Engine) actionCmds(p *pendingAction, dealID int64) ([]bitrix.Cmd, string, error) {
+// actionCmds builds the Bitrix24 commands of an action for the order's deal
+// and contact, and the line the report shows for it.
+func (e *Engine) actionCmds(p *pendingAction, dealID, contactID int64) ([]bitrix.Cmd, string, error) {
 	p.data.DealID = dealID
-	text, err := p.action.render(p.data)
+	p.data.ContactID = contactID
+	p.data.DealURL = e.entityURL(dealID)
+	text, err := render(p.action.text, p.data)
 	if err != nil {
 		return nil, "", err
 	}
@@ -346,14 +496,24 @@ func (e *Engine) actionCmds(p *pendingAction, dealID int64) ([]bitrix.Cmd, strin
 		}
 		return []bitrix.Cmd{bitrix.TimelineCommentAddCmd(string(ent), id, text)}, text, nil
 	case "task":
-		fields := bitrix.Fields{"TITLE": text, "RESPONSIBLE_ID": p.action.responsible}
-		if ent == bitrix.EntityDeal {
-			fields["UF_CRM_TASK"] = []string{bitrix.TaskCRMBinding(id)}
-		} else {
-			fields["UF_CRM_TASK"] = []string{"L_" + id.String()}
+		desc, err := render(p.action.description, p.data)
+		if err != nil {
+			return nil, "", err
 		}
-		if p.action.deadline > 0 {
-			fields["DEADLINE"] = e.now().Add(p.action.deadline).Format("2006-01-02T15:04:05")
+		fields := bitrix.Fields{"TITLE": text, "RESPONSIBLE_ID": p.action.responsible}
+		if desc != "" {
+			fields["DESCRIPTION"] = desc
+		}
+		bind := []string{bitrix.TaskCRMBinding(id)}
+		if ent == bitrix.EntityLead {
+			bind = []string{"L_" + id.String()}
+		}
+		if contactID != 0 {
+			bind = append(bind, "C_"+strconv.FormatInt(contactID, 10))
+		}
+		fields["UF_CRM_TASK"] = bind
+		if p.action.deadline.set() {
+			fields["DEADLINE"] = p.action.deadline.due(e.now()).Format(time.RFC3339)
 		}
 		return []bitrix.Cmd{bitrix.TaskAddCmd(fields)}, text, nil
 	case "notify":
@@ -367,8 +527,19 @@ func (e *Engine) actionCmds(p *pendingAction, dealID int64) ([]bitrix.Cmd, strin
 		if ent == bitrix.EntityLead {
 			doc = bitrix.LeadDocumentID(id)
 		}
-		return []bitrix.Cmd{bitrix.WorkflowStartCmd(bitrix.ID(p.action.templateID), doc, nil)},
-			fmt.Sprintf("workflow template %d", p.action.templateID), nil
+		var params map[string]any
+		for _, k := range sortedKeys(p.action.params) {
+			v, err := render(p.action.params[k], p.data)
+			if err != nil {
+				return nil, "", fmt.Errorf("parameters.%s: %w", k, err)
+			}
+			if params == nil {
+				params = map[string]any{}
+			}
+			params[k] = v
+		}
+		return []bitrix.Cmd{bitrix.WorkflowStartCmd(bitrix.ID(p.action.templateID), doc, params)},
+			fmt.Sprintf("workflow template %d on %s", p.action.templateID, strings.Join(doc, ":")), nil
 	case "stage":
 		return []bitrix.Cmd{bitrix.UpdateCmd(ent, id, bitrix.Fields{e.mapper.stageField(): p.action.stage}, sonet())},
 			e.mapper.stageField() + "=" + p.action.stage, nil
@@ -402,7 +573,11 @@ func (e *Engine) writeRuleActions(ctx context.Context, items []*item) error {
 				assumed = append(assumed, pa)
 				continue
 			}
-			cmds, text, err := e.actionCmds(pa, it.dealID)
+			var contactID int64
+			if it.cust != nil {
+				contactID = it.cust.contactID
+			}
+			cmds, text, err := e.actionCmds(pa, it.dealID, contactID)
 			if err != nil {
 				it.err = badOrder("order %s: %s: %s: %v", orderName(it.order), pa.rule.key, pa.action.kind, err)
 				break

@@ -67,7 +67,7 @@ func TestStatusChangesCancellationsAndReturnsMoveStagesWithComments(t *testing.T
 		t.Errorf("manager comment not carried: %q", d3["COMMENTS"])
 	}
 	c1 := commentsOf(e, d1["ID"].(string))
-	if len(c1) != 2 || !strings.Contains(c1[0], "new → client-confirmed") || !strings.Contains(c1[1], "client-confirmed → complete") {
+	if len(c1) != 2 || !strings.Contains(c1[0], "Новый → Согласовано с клиентом") || !strings.Contains(c1[1], "Согласовано с клиентом → Выполнен") {
 		t.Errorf("order 1 comments %q", c1)
 	}
 	if c2 := commentsOf(e, d2["ID"].(string)); len(c2) != 1 || !strings.Contains(c2[0], "cancelled") {

@@ -131,7 +131,7 @@ func TestCommentTexts(t *testing.T) {
 			"Manager comment (by RetailCRM (user)): call after 6"},
 		{retailcrm.HistoryRecord{Field: "delivery_cost", NewValue: val(`300`)}, ""},
 	} {
-		if got := e.commentText(&tc.r); got != tc.want {
+		if got := e.commentText(&retailcrm.Order{}, &tc.r); got != tc.want {
 			t.Errorf("%s: got %q, want %q", tc.r.Field, got, tc.want)
 		}
 	}

@@ -23,6 +23,7 @@ type histRec struct {
 	field    string
 	old, new any
 	site     string
+	item     any // the line of an order_product.* record
 	// snapshot is the encoded "order" or "customer" member, kept as bytes
 	// because fakes with 100k orders hold one full snapshot per order.
 	snapshot json.RawMessage
@@ -54,6 +55,9 @@ func (h *histRec) encode(entity, readerKey string) map[string]any {
 		"oldValue":  h.old,
 		"newValue":  h.new,
 		entity:      h.snapshot,
+	}
+	if h.item != nil {
+		m["item"] = h.item
 	}
 	if h.created {
 		m["created"] = true
@@ -95,6 +99,7 @@ func text(v string) any {
 type orderChange struct {
 	field    string
 	old, new any
+	item     any
 }
 
 // diffOrder lists the changes of the fields the fake records, in the order
@@ -103,7 +108,7 @@ func diffOrder(a, b *retailcrm.Order) []orderChange {
 	var out []orderChange
 	add := func(field string, changed bool, old, new any) {
 		if changed {
-			out = append(out, orderChange{field, old, new})
+			out = append(out, orderChange{field: field, old: old, new: new})
 		}
 	}
 	add("status", a.Status != b.Status, code(a.Status), code(b.Status))
@@ -140,7 +145,33 @@ func diffOrder(a, b *retailcrm.Order) []orderChange {
 		va, vb := a.CustomFields[k], b.CustomFields[k]
 		add("custom_"+k, !bytes.Equal(va, vb), rawOrNil(va), rawOrNil(vb))
 	}
+	// A line whose status changed is an order_product.status record naming
+	// the line, as RetailCRM writes it (fixture record 7045).
+	before := map[int64]string{}
+	for _, it := range a.Items {
+		before[it.ID] = it.Status
+	}
+	for _, it := range b.Items {
+		old, ok := before[it.ID]
+		if !ok || old == it.Status {
+			continue
+		}
+		out = append(out, orderChange{field: "order_product.status", old: code(old), new: code(it.Status), item: historyItem(it)})
+	}
 	return out
+}
+
+// historyItem is the item member of an order_product.* record: the line id
+// and its offer's ids (no name, like the real API).
+func historyItem(it retailcrm.Item) map[string]any {
+	m := map[string]any{"id": it.ID}
+	if it.Offer != nil {
+		offer := map[string]any{"id": it.Offer.ID}
+		putStr(offer, "externalId", it.Offer.ExternalID)
+		putStr(offer, "xmlId", it.Offer.XMLID)
+		m["offer"] = offer
+	}
+	return m
 }
 
 func unionKeys(a, b retailcrm.CustomFields) map[string]struct{} {
@@ -170,7 +201,7 @@ func (s *Server) recordOrderChangesLocked(before, after *retailcrm.Order, who ac
 		s.orderHist = append(s.orderHist, histRec{
 			id: s.nextHistID, at: at, entityID: after.ID,
 			source: who.source, userID: who.userID, byKey: who.key,
-			field: c.field, old: c.old, new: c.new,
+			field: c.field, old: c.old, new: c.new, item: c.item,
 			site: after.Site, snapshot: rawJSON(partialJSON(after)),
 		})
 		s.nextHistID++
@@ -182,7 +213,7 @@ func diffCustomer(a, b *retailcrm.Customer) []orderChange {
 	var out []orderChange
 	add := func(field string, changed bool, old, new any) {
 		if changed {
-			out = append(out, orderChange{field, old, new})
+			out = append(out, orderChange{field: field, old: old, new: new})
 		}
 	}
 	add("first_name", a.FirstName != b.FirstName, text(a.FirstName), text(b.FirstName))
@@ -199,12 +230,12 @@ func diffCustomer(a, b *retailcrm.Customer) []orderChange {
 	for _, p := range b.Phones {
 		keep[p.Number] = true
 		if !have[p.Number] {
-			out = append(out, orderChange{"phones", nil, map[string]string{"number": p.Number}})
+			out = append(out, orderChange{field: "phones", new: map[string]string{"number": p.Number}})
 		}
 	}
 	for _, p := range a.Phones {
 		if !keep[p.Number] {
-			out = append(out, orderChange{"phones", map[string]string{"number": p.Number}, nil})
+			out = append(out, orderChange{field: "phones", old: map[string]string{"number": p.Number}})
 		}
 	}
 	for _, k := range sortedKeys(unionKeys(a.CustomFields, b.CustomFields)) {

@@ -8,12 +8,13 @@ import (
 
 // referenceMembers maps /reference/<name> to its JSON member.
 var referenceMembers = map[string]string{
-	"statuses":       "statuses",
-	"status-groups":  "statusGroups",
-	"order-methods":  "orderMethods",
-	"delivery-types": "deliveryTypes",
-	"payment-types":  "paymentTypes",
-	"sites":          "sites",
+	"statuses":         "statuses",
+	"status-groups":    "statusGroups",
+	"order-methods":    "orderMethods",
+	"delivery-types":   "deliveryTypes",
+	"payment-types":    "paymentTypes",
+	"sites":            "sites",
+	"product-statuses": "productStatuses",
 }
 
 // seedReferences installs a small, typical account: the standard status
@@ -48,6 +49,16 @@ func (s *Server) seedReferences() {
 	s.deliveries["self-delivery"] = retailcrm.DeliveryType{Name: "Самовывоз", Code: "self-delivery", Active: true}
 	s.paymentTypes["cash"] = retailcrm.PaymentType{Name: "Наличные", Code: "cash", Active: true}
 	s.paymentTypes["bank-card"] = retailcrm.PaymentType{Name: "Банковская карта", Code: "bank-card", Active: true}
+	// Product (order line) statuses as a typical account has them; returned
+	// and cancelled take the line out of the order (cancelStatus).
+	for i, ps := range []retailcrm.ProductStatus{
+		{Code: "new", Name: "Добавлен"}, {Code: "in-reserve", Name: "В резерве"},
+		{Code: "shipped", Name: "Отгружен"}, {Code: "returned", Name: "Возвращен", CancelStatus: true},
+		{Code: "cancelled", Name: "Отменен", CancelStatus: true},
+	} {
+		ps.Active, ps.Ordering = true, (i+1)*10
+		s.products[ps.Code] = ps
+	}
 	for i, code := range s.opts.Sites {
 		s.sites[code] = retailcrm.Site{ID: int64(i + 1), Name: code, Code: code,
 			URL: "https://" + code + ".example.com", Currency: "RUB", CountryISO: "RU", DefaultForCRM: i == 0}
@@ -89,6 +100,13 @@ func (s *Server) AddStatusGroup(g retailcrm.StatusGroup) {
 		g.Statuses = old.Statuses
 	}
 	s.groups[g.Code] = g
+}
+
+// AddProductStatus adds or replaces an order line status.
+func (s *Server) AddProductStatus(ps retailcrm.ProductStatus) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.products[ps.Code] = ps
 }
 
 // AddOrderMethod adds or replaces an order method.
@@ -153,6 +171,8 @@ func (s *Server) referenceLocked(name string) any {
 		return s.paymentTypes
 	case "sites":
 		return s.sites
+	case "product-statuses":
+		return s.products
 	}
 	return nil
 }

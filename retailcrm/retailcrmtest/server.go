@@ -40,6 +40,7 @@ type Server struct {
 	methods      map[string]retailcrm.OrderMethod
 	deliveries   map[string]retailcrm.DeliveryType
 	paymentTypes map[string]retailcrm.PaymentType
+	products     map[string]retailcrm.ProductStatus
 	sites        map[string]retailcrm.Site
 	scopes       []string
 	siteAccess   string
@@ -85,6 +86,7 @@ func NewServer(opts Options) *Server {
 		methods:      map[string]retailcrm.OrderMethod{},
 		deliveries:   map[string]retailcrm.DeliveryType{},
 		paymentTypes: map[string]retailcrm.PaymentType{},
+		products:     map[string]retailcrm.ProductStatus{},
 		sites:        map[string]retailcrm.Site{},
 		scopes:       append([]string(nil), opts.Scopes...),
 		siteAccess:   retailcrm.SiteAccessFull,

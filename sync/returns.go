@@ -1,0 +1,162 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/crmsync/crmsync/retailcrm"
+)
+
+// ProductStatuser is implemented by a RetailCRM client that can read the
+// product (order line) statuses reference (*retailcrm.Client does). Without
+// it, only statuses named like a return count as returns.
+type ProductStatuser interface {
+	ProductStatuses(ctx context.Context) (map[string]retailcrm.ProductStatus, error)
+}
+
+// references are the RetailCRM dictionaries the texts and the return
+// logic use, read once per run.
+type references struct {
+	names          map[string]string // order status code → name
+	productNames   map[string]string // product status code → name
+	cancelProducts map[string]bool   // product status codes with cancelStatus
+	known          bool              // the product statuses reference was read
+}
+
+// loadReferences reads the status names and the product statuses.
+func (e *Engine) loadReferences(ctx context.Context, statuses map[string]retailcrm.Status) error {
+	ref := references{names: map[string]string{}, productNames: map[string]string{}, cancelProducts: map[string]bool{}}
+	for code, st := range statuses {
+		ref.names[code] = st.Name
+	}
+	if ps, ok := e.rc.(ProductStatuser); ok {
+		list, err := ps.ProductStatuses(ctx)
+		e.sum.RetailCRMRequest++
+		if err != nil {
+			return fmt.Errorf("reading RetailCRM product statuses: %w", err)
+		}
+		for code, st := range list {
+			ref.productNames[code] = st.Name
+			if st.CancelStatus && code != "" {
+				ref.cancelProducts[code] = true
+			}
+		}
+		ref.known = true
+	}
+	e.mapper.ref = ref
+	return nil
+}
+
+// statusName is a status's display name, or its code when the reference
+// does not know it.
+func (r references) statusName(code string) string {
+	if n := r.names[code]; n != "" {
+		return n
+	}
+	return code
+}
+
+// productStatusName is a product status's display name, or its code.
+func (r references) productStatusName(code string) string {
+	if n := r.productNames[code]; n != "" {
+		return n
+	}
+	return code
+}
+
+// returnStatus reports an order status meaning a return: RetailCRM has no
+// return group, so shops add a status such as "return" (in group cancel or
+// a group of their own); its code, group or name says so.
+func (r references) returnStatus(code, group string) bool {
+	return looksReturned(code) || looksReturned(group) || looksReturned(r.names[code])
+}
+
+// productCancelled reports a product status that takes the line out of the
+// order (cancelStatus: true, e.g. returned). Without the reference, a code
+// naming a return counts.
+func (r references) productCancelled(code string) bool {
+	if code == "" {
+		return false
+	}
+	if r.known {
+		return r.cancelProducts[code]
+	}
+	return looksReturned(code)
+}
+
+func looksReturned(s string) bool {
+	s = strings.ToLower(s)
+	return strings.Contains(s, "return") || strings.Contains(s, "возврат")
+}
+
+// itemName names the line a history record refers to, from the current
+// order (history records carry only the offer id).
+func itemName(o *retailcrm.Order, r *retailcrm.HistoryRecord) string {
+	if r.Item == nil {
+		return "an item"
+	}
+	for _, it := range o.Items {
+		if it.ID == r.Item.ID {
+			return lineName(it)
+		}
+	}
+	if r.Item.Offer != nil && r.Item.Offer.Name != "" {
+		return strconv.Quote(clean(r.Item.Offer.Name))
+	}
+	return fmt.Sprintf("item %d", r.Item.ID)
+}
+
+func lineName(it retailcrm.Item) string {
+	name := fmt.Sprintf("item %d", it.ID)
+	if it.Offer != nil {
+		switch {
+		case it.Offer.DisplayName != "":
+			name = strconv.Quote(clean(it.Offer.DisplayName))
+		case it.Offer.Name != "":
+			name = strconv.Quote(clean(it.Offer.Name))
+		}
+	}
+	if it.Quantity.IsPositive() && !it.Quantity.Equal(decimal.NewFromInt(1)) {
+		name += " × " + it.Quantity.String()
+	}
+	return name
+}
+
+// returnedItems names the order's lines in a cancelled product status.
+func returnedItems(o *retailcrm.Order, ref references) []string {
+	var out []string
+	for _, it := range o.Items {
+		if ref.productCancelled(it.Status) {
+			out = append(out, lineName(it))
+		}
+	}
+	return out
+}
+
+// allReturned reports an order whose every line was taken back: it is a
+// failed deal like a cancelled order.
+func allReturned(o *retailcrm.Order, ref references) bool {
+	if len(o.Items) == 0 {
+		return false
+	}
+	for _, it := range o.Items {
+		if !ref.productCancelled(it.Status) {
+			return false
+		}
+	}
+	return true
+}
+
+// failureStage is the stage mapped to the cancel group (the deal's failure
+// stage), or "" when none is mapped.
+func (m *mapper) failureStage() string {
+	stage, ok := m.cfg.Mapping.StageFor("", "cancel")
+	if !ok {
+		return ""
+	}
+	return stage
+}

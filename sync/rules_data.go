@@ -1,0 +1,106 @@
+package sync
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/crmsync/crmsync/retailcrm"
+)
+
+// ruleData is what rule texts can use ({{.Number}}, {{.StatusName}}, …).
+// README's "Business rules" section documents every field: a field added
+// here is added there too, since texts naming a field that does not exist
+// are refused at start.
+type ruleData struct {
+	ID              int64  // RetailCRM order id
+	Number          string // order number, e.g. 1042A
+	Site            string // store code
+	Status          string // status code after the event
+	StatusName      string // its name from the statuses reference
+	StatusGroup     string // its group code
+	OldStatus       string // status code before a status change ("" otherwise)
+	OldStatusName   string
+	StatusComment   string
+	Method          string // order method code
+	Amount          string // total, two decimals
+	Total           string // the same as Amount
+	Currency        string
+	CustomerName    string // first and last name
+	FirstName       string
+	LastName        string
+	Email           string
+	Phone           string
+	Delivery        string // delivery type code
+	Payment         string // payment type codes, comma separated
+	CustomerComment string
+	ManagerComment  string
+	ReturnedItems   string // returned items, comma separated (returned)
+	OrderURL        string // the order in RetailCRM
+	DealURL         string // the deal (or lead) in Bitrix24
+	CustomerID      int64
+	DealID          int64
+	ContactID       int64
+}
+
+// ruleData fills the rule text fields from the current order and an event.
+func (e *Engine) ruleData(o *retailcrm.Order, ev ruleEvent) ruleData {
+	ref := e.mapper.ref
+	d := ruleData{ID: o.ID, Number: o.Number, Site: o.Site, Status: o.Status, StatusName: ref.statusName(o.Status),
+		StatusGroup: e.mapper.groups[o.Status], OldStatus: ev.oldState, StatusComment: o.StatusComment,
+		Method: o.OrderMethod, Amount: o.TotalSumm.StringFixed(2), Currency: o.Currency,
+		FirstName: o.FirstName, LastName: o.LastName, Email: o.Email, Phone: o.Phone,
+		CustomerComment: o.CustomerComment, ManagerComment: o.ManagerComment,
+		ReturnedItems: strings.Join(ev.items, ", "), OrderURL: e.orderURL(o.ID)}
+	d.Total = d.Amount
+	if ev.oldState != "" {
+		d.OldStatusName = ref.statusName(ev.oldState)
+	}
+	if ev.trigger == "status" && ev.arg != "" {
+		// The event's own status, not a later one of the same page.
+		d.Status, d.StatusName, d.StatusGroup = ev.arg, ref.statusName(ev.arg), e.mapper.groups[ev.arg]
+	}
+	if o.Delivery != nil {
+		d.Delivery = o.Delivery.Code
+	}
+	var pays []string
+	for _, p := range o.Payments {
+		if p.Type != "" && !contains(pays, p.Type) {
+			pays = append(pays, p.Type)
+		}
+	}
+	d.Payment = strings.Join(pays, ", ")
+	if c := customerOf(o); c != nil {
+		d.CustomerID = c.ID
+		if d.FirstName == "" && d.LastName == "" {
+			d.FirstName, d.LastName = c.FirstName, c.LastName
+		}
+		if d.Email == "" {
+			d.Email = c.Email
+		}
+		if d.Phone == "" && len(c.Phones) > 0 {
+			d.Phone = c.Phones[0].Number
+		}
+	}
+	d.CustomerName = strings.TrimSpace(d.FirstName + " " + d.LastName)
+	return d
+}
+
+// orderURL links the order's page in RetailCRM.
+func (e *Engine) orderURL(id int64) string {
+	base := strings.TrimSuffix(e.cfg.RetailCRM.URL, "/")
+	if base == "" {
+		return ""
+	}
+	return base + "/orders/" + strconv.FormatInt(id, 10) + "/edit"
+}
+
+// entityURL links the deal's (or lead's) page on the portal. Only the
+// scheme and host of the webhook URL are used: the rest holds its secret.
+func (e *Engine) entityURL(id int64) string {
+	u, err := url.Parse(e.cfg.Bitrix.WebhookURL)
+	if err != nil || u.Host == "" || id == 0 {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host + "/crm/" + string(e.mapper.entity()) + "/details/" + strconv.FormatInt(id, 10) + "/"
+}
