@@ -88,6 +88,9 @@ func (e *Engine) prepare(ctx context.Context, orders []*retailcrm.Order, events 
 		}
 		it.cust = c
 	}
+	if err := e.applyProfiles(ctx, items); err != nil {
+		return nil, nil, err
+	}
 	links, err := e.store.OrderLinks(ctx, orderIDs)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading order links: %w", err)
@@ -162,7 +165,7 @@ func (e *Engine) markRepeat(ctx context.Context, o *retailcrm.Order, deal *dealS
 	}
 	e.firstOrder[cid] = min(first, o.ID)
 	if first < o.ID {
-		deal.fields[bitrix.FieldIsReturnCustomer] = "Y"
+		deal.fields[e.mapper.repeatField()] = "Y"
 		deal.rehash()
 	}
 	return nil

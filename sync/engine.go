@@ -436,6 +436,9 @@ func (e *Engine) result() store.Result {
 // commitChunk writes a chunk's links, events and failures; it returns the
 // failures parked just now (one alert each).
 func (e *Engine) commitChunk(ctx context.Context, tx *store.Tx, ch *chunkResult) ([]store.Failure, error) {
+	if err := e.putProfiles(ctx, tx, ch.items); err != nil {
+		return nil, err
+	}
 	for _, c := range ch.customers {
 		if !c.done || c.err != nil || c.contactID == 0 {
 			continue

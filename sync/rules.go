@@ -339,7 +339,7 @@ func (e *Engine) ruleEvents(it *item, created bool) []ruleEvent {
 		if it.order.OrderMethod != "" {
 			out = append(out, ruleEvent{key: key, trigger: "method", arg: it.order.OrderMethod})
 		}
-		if it.deal != nil && it.deal.fields[bitrix.FieldIsReturnCustomer] == "Y" {
+		if it.deal != nil && it.deal.fields[e.mapper.repeatField()] == "Y" {
 			out = append(out, ruleEvent{key: key, trigger: "repeat_purchase"})
 		}
 	}

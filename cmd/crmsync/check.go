@@ -131,6 +131,7 @@ func (a *app) runChecks(ctx context.Context, cfg *config.Config, fix bool) *chec
 	rep.add("config", checkOK, "configuration is valid ("+file+")", "")
 	a.checkRetailCRM(ctx, cfg, rep)
 	a.checkBitrix(ctx, cfg, rep, fix)
+	a.checkRules(ctx, cfg, rep, fix)
 	return rep
 }
 

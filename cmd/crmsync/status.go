@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/crmsync/crmsync/store"
+	pullsync "github.com/crmsync/crmsync/sync"
 	"github.com/crmsync/crmsync/sync/redact"
 )
 
@@ -165,6 +166,9 @@ func (a *app) buildStatus(ctx context.Context, opts *statusOptions) (*statusRepo
 		if strings.HasPrefix(c.Name, store.CommentsCursorPrefix) {
 			rep.CommentCursors++
 			continue
+		}
+		if strings.HasPrefix(c.Name, pullsync.ProfileCursorPrefix) {
+			continue // purchase profile entries, one per order
 		}
 		rep.Cursors = append(rep.Cursors, statusCursor{Name: c.Name, Value: c.Value, UpdatedAt: c.UpdatedAt})
 	}

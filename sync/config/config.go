@@ -62,6 +62,26 @@ type Mapping struct {
 	OrderMethods  map[string]string
 	DealFields    map[string]string
 	ContactFields map[string]string
+	// ProfileFields maps a purchase profile value (ProfileKeys) to the
+	// contact field that holds it.
+	ProfileFields map[string]string
+	// RepeatPurchaseField is the deal field set to Y on a customer's second
+	// and later orders; "" means IS_RETURN_CUSTOMER.
+	RepeatPurchaseField string
+}
+
+// Purchase profile values a contact can carry (mapping.profile_fields).
+const (
+	ProfileOrdersCount     = "orders_count"
+	ProfileTotalSpent      = "total_spent"
+	ProfileFirstOrderDate  = "first_order_date"
+	ProfileLastOrderDate   = "last_order_date"
+	ProfileLastOrderNumber = "last_order_number"
+)
+
+// ProfileKeys lists the keys mapping.profile_fields accepts.
+func ProfileKeys() []string {
+	return []string{ProfileOrdersCount, ProfileTotalSpent, ProfileFirstOrderDate, ProfileLastOrderDate, ProfileLastOrderNumber}
 }
 
 // Rule is one entry of the rules section, kept as decoded YAML until the

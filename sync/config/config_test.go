@@ -346,7 +346,7 @@ func TestKeysAndEnvNames(t *testing.T) {
 	if got := EnvName("bitrix.webhook_url"); got != "CRMSYNC_BITRIX_WEBHOOK_URL" {
 		t.Error(got)
 	}
-	if len(Keys()) != 23 {
+	if len(Keys()) != 25 {
 		t.Errorf("keys: %v", Keys())
 	}
 }

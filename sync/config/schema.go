@@ -73,6 +73,8 @@ func schema() []keySpec {
 		{"mapping.order_methods", kStringMap, nil},
 		{"mapping.deal_fields", kStringMap, nil},
 		{"mapping.contact_fields", kStringMap, nil},
+		{"mapping.profile_fields", kStringMap, nil},
+		{"mapping.repeat_purchase_field", kString, nil},
 		{"rules", kRules, nil},
 		{"alerts.notify_user_ids", kIntList, nil},
 	}
@@ -106,6 +108,7 @@ func readScalars(v *viper.Viper, cfg *Config, p *Errors) {
 	cfg.Bitrix.OriginatorID = str("bitrix.originator_id")
 	cfg.Bitrix.AssignedByID = asInt(v.Get("bitrix.assigned_by_id"), "bitrix.assigned_by_id", p)
 	cfg.Bitrix.CAFile = str("bitrix.ca_file")
+	cfg.Mapping.RepeatPurchaseField = str("mapping.repeat_purchase_field")
 	cfg.Alerts.NotifyUserIDs = asIntList(v.Get("alerts.notify_user_ids"), "alerts.notify_user_ids", p)
 }
 

@@ -19,6 +19,7 @@ func readSections(root *yaml.Node, cfg *Config, p *Errors) {
 	cfg.Mapping.OrderMethods = stringMap(child(mapping, "order_methods"), "mapping.order_methods", p)
 	cfg.Mapping.DealFields = stringMap(child(mapping, "deal_fields"), "mapping.deal_fields", p)
 	cfg.Mapping.ContactFields = stringMap(child(mapping, "contact_fields"), "mapping.contact_fields", p)
+	cfg.Mapping.ProfileFields = stringMap(child(mapping, "profile_fields"), "mapping.profile_fields", p)
 	cfg.Rules = rules(child(root, "rules"), p)
 }
 

@@ -104,6 +104,7 @@ func validate(c *Config, p *Errors) {
 	}
 
 	validateMapping(c, p)
+	validateProfile(c.Mapping, p)
 	validateRules(c.Rules, p)
 	for i, id := range c.Alerts.NotifyUserIDs {
 		if id <= 0 {
@@ -244,9 +245,98 @@ func validateRules(rules []Rule, p *Errors) {
 		for _, action := range sortedKeys(r.Do) {
 			if !contains(list(ruleActionList), action) {
 				p.add(key+".do."+action, "unknown action; one of %s", strings.Join(list(ruleActionList), ", "))
+				continue
 			}
+			validateAction(key+".do."+action, action, r.Do[action], p)
 		}
 	}
+}
+
+// validateProfile checks mapping.profile_fields (a fixed set of keys, each
+// to a distinct contact field) and mapping.repeat_purchase_field.
+func validateProfile(m Mapping, p *Errors) {
+	used := map[string]string{}
+	for _, key := range sortedKeys(m.ProfileFields) {
+		path := "mapping.profile_fields." + key
+		field := m.ProfileFields[key]
+		if !contains(ProfileKeys(), key) {
+			p.add(path, "unknown profile value; one of %s", strings.Join(ProfileKeys(), ", "))
+			continue
+		}
+		if !fieldPattern.MatchString(field) {
+			p.add(path, "%q is not a Bitrix24 field name (upper case, like UF_CRM_ORDERS_COUNT)", field)
+			continue
+		}
+		if other, ok := used[field]; ok {
+			p.add(path, "%s already holds %s; each profile value needs its own field", field, other)
+			continue
+		}
+		used[field] = key
+		if _, ok := m.ContactFields[field]; ok {
+			p.add(path, "%s is also in mapping.contact_fields; one field cannot hold both", field)
+		}
+	}
+	if f := m.RepeatPurchaseField; f != "" && !fieldPattern.MatchString(f) {
+		p.add("mapping.repeat_purchase_field", "%q is not a Bitrix24 deal field name (like IS_RETURN_CUSTOMER or UF_CRM_REPEAT)", f)
+	}
+}
+
+// validateAction checks that an action names whom it is for; its texts are
+// checked against the order fields by the rules engine (sync.ValidateRules),
+// which check and every run call.
+func validateAction(key, action string, v any, p *Errors) {
+	m, isMap := v.(map[string]any)
+	need := func(field, what string) {
+		if !isMap {
+			p.add(key, "must be a mapping with %s", field)
+			return
+		}
+		if !positiveID(m[field]) && !positiveIDs(m[field]) {
+			p.add(key+"."+field, "missing or not a positive number: %s", what)
+		}
+	}
+	switch action {
+	case "task":
+		need("responsible_id", "the Bitrix24 user id who gets the task")
+	case "notify":
+		need("user_ids", "the Bitrix24 user ids to notify, e.g. [7]")
+	case "workflow":
+		need("template_id", "the id of a business process template on deals")
+	case "comment", "stage":
+		if s, ok := v.(string); !ok || strings.TrimSpace(s) == "" {
+			p.add(key, "must be a text")
+		}
+	}
+}
+
+func positiveID(v any) bool {
+	switch x := v.(type) {
+	case int:
+		return x > 0
+	case int64:
+		return x > 0
+	case uint64:
+		return x > 0
+	case float64:
+		return x > 0 && x == float64(int64(x))
+	case string:
+		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+		return err == nil && n > 0
+	}
+	return false
+}
+
+func positiveIDs(v any) bool {
+	list, ok := v.([]any)
+	if !ok || len(list) == 0 {
+		return false
+	}
+	for _, x := range list {
+		if !positiveID(x) {
+			return false
+		}
+	}
+	return true
 }
 
 func validTrigger(on string) bool {

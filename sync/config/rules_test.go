@@ -1,0 +1,59 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestRulesAndProfileValidation(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, body string
+		want       []string
+	}{
+		{"task without responsible", "rules:\n  - on: created\n    do:\n      task: { title: Call }\n",
+			[]string{"rules[0].do.task.responsible_id: missing or not a positive number"}},
+		{"second rule's notify without users", "rules:\n  - on: created\n    do: { comment: hi }\n  - on: returned\n    do:\n      notify: { message: x, user_ids: [] }\n",
+			[]string{"rules[1].do.notify.user_ids: missing"}},
+		{"workflow without template", "rules:\n  - on: returned\n    do:\n      workflow: { parameters: { a: b } }\n",
+			[]string{"rules[0].do.workflow.template_id: missing"}},
+		{"unknown profile key", "mapping:\n  profile_fields:\n    lifetime_value: UF_CRM_LTV\n",
+			[]string{"mapping.profile_fields.lifetime_value: unknown profile value; one of orders_count, total_spent"}},
+		{"profile field name", "mapping:\n  profile_fields:\n    orders_count: uf_crm_n\n",
+			[]string{`mapping.profile_fields.orders_count: "uf_crm_n" is not a Bitrix24 field name`}},
+		{"profile field twice", "mapping:\n  profile_fields:\n    orders_count: UF_CRM_N\n    total_spent: UF_CRM_N\n",
+			[]string{"mapping.profile_fields.total_spent: UF_CRM_N already holds orders_count"}},
+		{"repeat field", "mapping:\n  repeat_purchase_field: 'x y'\n", []string{"mapping.repeat_purchase_field"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := load(t, tt.body)
+			if err == nil || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err %v", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestProfileFieldsKeepCase(t *testing.T) {
+	t.Parallel()
+	cfg, err := load(t, "mapping:\n  profile_fields:\n    orders_count: UF_CRM_OrdersCount_X\n    last_order_number: UF_CRM_LAST\n  repeat_purchase_field: UF_CRM_REPEAT\n"+
+		"rules:\n  - on: created\n    do:\n      task: { title: Call, responsible_id: 7, deadline: '18:00' }\n")
+	if err == nil {
+		t.Fatalf("lower-case letters in a field name pass: %+v", cfg.Mapping.ProfileFields)
+	}
+	cfg, err = load(t, "mapping:\n  profile_fields:\n    orders_count: UF_CRM_ORDERS_COUNT\n    last_order_number: UF_CRM_LAST\n  repeat_purchase_field: UF_CRM_REPEAT\n"+
+		"rules:\n  - on: created\n    do:\n      task: { title: Call, responsible_id: 7, deadline: '18:00' }\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Mapping.ProfileFields["orders_count"] != "UF_CRM_ORDERS_COUNT" || cfg.Mapping.RepeatPurchaseField != "UF_CRM_REPEAT" {
+		t.Errorf("%+v", cfg.Mapping)
+	}
+}
