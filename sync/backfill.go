@@ -1,0 +1,402 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/store"
+)
+
+// BackfillOptions say which orders a backfill imports.
+type BackfillOptions struct {
+	// Since and Until bound the orders' createdAt: [Since, Until). A zero
+	// value leaves that side open. An Until later than the start of the
+	// backfill is cut there: orders created afterwards reach Bitrix24
+	// through pull, from the history head the backfill records.
+	Since, Until time.Time
+	// Location is the RetailCRM account's time zone (Settings.Location);
+	// the server's clock (generatedAt) is read in it. Required.
+	Location *time.Location
+	// WithRules fires the business rules (SPEC §5) for the imported orders,
+	// each taken as just created. Without it a backfill fires none: years of
+	// old orders must not turn into thousands of tasks and notifications.
+	WithRules bool
+	// SampleChanges caps the changes a report keeps (dry run or
+	// KeepChanges) at this many, so a dry run over 100,000 orders shows a
+	// sample instead of holding every change in memory (default 50;
+	// negative keeps all).
+	SampleChanges int
+	// Progress, when set, is called after every page.
+	Progress func(BackfillProgress)
+}
+
+// BackfillProgress is reported after every page of a backfill.
+type BackfillProgress struct {
+	Done     int64 // orders of the window passed, earlier runs included
+	Total    int64 // orders in the window (pagination.totalCount)
+	Pages    int   // pages done by this run
+	Parked   int   // orders parked by this run
+	Requests int   // requests sent by this run, both APIs
+	Elapsed  time.Duration
+	Resumed  bool // this run continues an interrupted backfill
+}
+
+// BackfillResult is what Backfill did.
+type BackfillResult struct {
+	*Result
+	Done, Total int64
+	// Head is the order history id recorded for pull, 0 when pull already
+	// had a cursor (left alone) or the history is empty.
+	Head int64
+	// Resumed says this run continued an interrupted backfill.
+	Resumed bool
+	// ChangesOmitted counts the changes left out of the report's sample.
+	ChangesOmitted int
+}
+
+// backfillPageSize is the page size of the walk: the largest the API
+// takes, one Bitrix24 batch per 50 orders and step.
+const backfillPageSize = 100
+
+// headLookbacks are how far before now the search for the history head
+// starts: the newest records are found with a startDate filter (cheap on the
+// server), widening only when a quiet account has no recent record; 0 means
+// the whole history.
+func headLookbacks() []time.Duration {
+	return []time.Duration{time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, 31 * 24 * time.Hour, 366 * 24 * time.Hour, 0}
+}
+
+// clockMargin widens the window when the server's clock is unknown: a host
+// clock behind RetailCRM's must not cut off orders created just before the
+// head was read (an overlap with pull is harmless).
+const clockMargin = 10 * time.Minute
+
+// maxHeadPages bounds the walk to the head. Stopping early only
+// under-estimates the head: pull then re-reads those records, which is
+// idempotent.
+const maxHeadPages = 200
+
+// backfillState is the backfill cursor, stored as JSON and written in the
+// same transaction as each page's links, so it never claims a page whose
+// effects are not committed.
+//
+// The walk pages through GET /orders by page number over a window frozen
+// at the first start: [Since, To), To being the server's clock when the
+// history head was read (or --until, if earlier). Orders created after To
+// are left to pull, so new orders cannot enter the window and shift its
+// pages; the list order is not documented, so nothing here assumes one
+// beyond its being stable. What can still shift pages is an order leaving
+// the window (deleted, merged): totalCount then drops, and the walk steps
+// back as many pages as orders left, re-reading orders already done, which
+// costs one RetailCRM read and no Bitrix24 request (their content hashes
+// match). An order entering the window anyway (an import that back-dates
+// createdAt) is created after the head, so pull brings it.
+type backfillState struct {
+	Version int    `json:"v"`
+	Since   string `json:"since,omitempty"` // requested bounds, RFC 3339; identify the backfill
+	Until   string `json:"until,omitempty"`
+	To      string `json:"to"`             // the frozen exclusive upper bound, RFC 3339
+	Page    int    `json:"page"`           // next page to read, 1-based
+	Total   int64  `json:"total"`          // orders in the window at the last read
+	Done    int64  `json:"done"`           // orders of the window passed
+	LastID  int64  `json:"last_id"`        // largest order id of the last page done
+	Head    int64  `json:"head,omitempty"` // order history head recorded for pull
+	Started string `json:"started"`        // when the first run began, RFC 3339
+}
+
+func formatBound(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// Backfill imports the orders created in [Since, Until) page by page
+// through the planner and batch writer pull uses, resuming an interrupted
+// backfill of the same window. Before the first page it records the order
+// and customer history heads for pull, unless pull already has cursors. The
+// run is recorded as command "backfill".
+func (e *Engine) Backfill(ctx context.Context, bo BackfillOptions) (*BackfillResult, error) {
+	if bo.Location == nil {
+		return nil, errors.New("sync: backfill needs the RetailCRM account's time zone")
+	}
+	if bo.SampleChanges == 0 {
+		bo.SampleChanges = 50
+	}
+	if !bo.WithRules {
+		// The planner owes rule actions to an order without a deal as if it
+		// were just created; a backfill only imports.
+		e.rules = nil
+	}
+	out := &BackfillResult{}
+	res, err := e.record(ctx, "backfill", func(ctx context.Context, start time.Time) error {
+		return e.backfill(ctx, bo, start, out)
+	})
+	out.Result = res
+	return out, err
+}
+
+func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Time, out *BackfillResult) error {
+	statuses, err := e.rc.Statuses(ctx)
+	e.sum.RetailCRMRequest++
+	if err != nil {
+		return fmt.Errorf("reading RetailCRM statuses: %w", err)
+	}
+	e.mapper.groups = make(map[string]string, len(statuses))
+	for code, st := range statuses {
+		e.mapper.groups[code] = st.Group
+	}
+	st, err := e.backfillStart(ctx, bo, out)
+	if err != nil {
+		return err
+	}
+	to, err := time.Parse(time.RFC3339, st.To)
+	if err != nil {
+		return fmt.Errorf("backfill cursor: bad upper bound %q: %w", st.To, err)
+	}
+	filter := retailcrm.OrdersFilter{CreatedAtFrom: bo.Since, Sites: e.cfg.RetailCRM.Sites, Limit: backfillPageSize}
+	if !bo.Since.IsZero() && !bo.Since.Before(to) {
+		return e.backfillDone(ctx, out, st)
+	}
+	// createdAt has whole seconds and createdAtTo is inclusive: the last
+	// second before To is the exclusive bound.
+	filter.CreatedAtTo = to.Add(-time.Second)
+	report := func() {
+		out.Done, out.Total = st.Done, st.Total
+		e.sum.Backlog = max(st.Total-st.Done, 0)
+		if bo.Progress != nil {
+			bo.Progress(BackfillProgress{Done: st.Done, Total: st.Total, Pages: e.sum.Pages, Parked: len(e.report.Parked),
+				Requests: e.sum.BitrixRequests + e.sum.RetailCRMRequest, Elapsed: e.now().Sub(start), Resumed: out.Resumed})
+		}
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		filter.Page = st.Page
+		page, err := e.rc.Orders(ctx, filter)
+		e.sum.RetailCRMRequest++
+		if err != nil {
+			return fmt.Errorf("reading page %d of the RetailCRM orders: %w", st.Page, err)
+		}
+		total := page.Pagination.TotalCount
+		if gone := st.Total - total; gone > 0 && st.Page > 1 {
+			// Orders left the window since the last page: the ones after them
+			// moved forward. Step back so none is skipped.
+			back := int((gone + backfillPageSize - 1) / backfillPageSize)
+			e.log.Info("orders left the backfill window; re-reading pages", "orders", gone, "pages", back)
+			st.Page = max(st.Page-back, 1)
+			st.Total = total
+			st.Done = min(st.Done, int64(st.Page-1)*backfillPageSize)
+			continue
+		}
+		st.Total = total
+		if len(page.Orders) == 0 {
+			report()
+			return e.backfillDone(ctx, out, st)
+		}
+		list := make([]*retailcrm.Order, 0, len(page.Orders))
+		next := st
+		for i := range page.Orders {
+			o := &page.Orders[i]
+			next.LastID = max(next.LastID, o.ID)
+			if e.siteAllowed(o.Site) {
+				list = append(list, o)
+			}
+		}
+		next.Page++
+		next.Done = min(int64(st.Page)*backfillPageSize, total)
+		if next.Done < st.Done {
+			next.Done = st.Done
+		}
+		e.sum.OrdersSeen += len(list)
+		value, err := json.Marshal(next)
+		if err != nil {
+			return err
+		}
+		save := func(tx *store.Tx) error { return tx.SetCursor(ctx, store.CursorBackfill, string(value)) }
+		if err := e.applyOrders(ctx, list, nil, nil, save); err != nil {
+			return err
+		}
+		st = next
+		e.sum.Pages++
+		e.sampleChanges(bo.SampleChanges, out)
+		report()
+		if int64(st.Page-1)*backfillPageSize >= total {
+			return e.backfillDone(ctx, out, st)
+		}
+	}
+}
+
+// sampleChanges keeps the report's changes to the first n.
+func (e *Engine) sampleChanges(n int, out *BackfillResult) {
+	if n < 0 || len(e.report.Changes) <= n {
+		return
+	}
+	out.ChangesOmitted += len(e.report.Changes) - n
+	e.report.Changes = e.report.Changes[:n:n]
+}
+
+// backfillDone removes the finished backfill's cursor: a later backfill
+// of the same window walks it again (finding nothing to write).
+func (e *Engine) backfillDone(ctx context.Context, out *BackfillResult, st backfillState) error {
+	out.Done, out.Total = st.Total, st.Total
+	e.sum.Backlog = 0
+	return e.store.Tx(ctx, func(tx *store.Tx) error { return tx.DeleteCursor(ctx, store.CursorBackfill) })
+}
+
+// backfillStart resumes the stored backfill of the same window, or starts
+// one: it records the history heads pull will start from (unless pull has
+// cursors already) and freezes the window's upper bound at the server's
+// clock, all in one transaction before the first page.
+func (e *Engine) backfillStart(ctx context.Context, bo BackfillOptions, out *BackfillResult) (backfillState, error) {
+	since, until := formatBound(bo.Since), formatBound(bo.Until)
+	raw, ok, err := e.store.Cursor(ctx, store.CursorBackfill)
+	if err != nil {
+		return backfillState{}, fmt.Errorf("reading the backfill cursor: %w", err)
+	}
+	if ok {
+		var st backfillState
+		switch err := json.Unmarshal([]byte(raw), &st); {
+		case err != nil || st.Version != 1 || st.Page < 1 || st.To == "":
+			e.log.Warn("ignoring an unreadable backfill cursor; starting over", "value", raw)
+		case st.Since != since || st.Until != until:
+			e.log.Info("an unfinished backfill of another window is replaced by this one",
+				"since", st.Since, "until", st.Until)
+		default:
+			out.Resumed = true
+			e.log.Info("resuming the backfill", "page", st.Page, "done", st.Done, "total", st.Total)
+			return st, nil
+		}
+	}
+	st := backfillState{Version: 1, Since: since, Until: until, Page: 1, Started: formatBound(e.now())}
+
+	orderCursor, haveOrders, err := e.store.CursorInt(ctx, store.CursorOrdersHistory)
+	if err != nil {
+		return st, fmt.Errorf("reading the history cursor: %w", err)
+	}
+	_, haveCustomers, err := e.store.CursorInt(ctx, store.CursorCustomersHistory)
+	if err != nil {
+		return st, fmt.Errorf("reading the customers history cursor: %w", err)
+	}
+	var serverNow retailcrm.DateTime
+	var orderHead, customerHead int64
+	if haveOrders {
+		// pull's cursor stays; one read still gives the server's clock.
+		page, err := e.rc.OrdersHistory(ctx, retailcrm.HistoryFilter{SinceID: orderCursor, Limit: 20})
+		e.sum.RetailCRMRequest++
+		if err != nil {
+			return st, fmt.Errorf("reading the RetailCRM order history: %w", err)
+		}
+		serverNow = page.GeneratedAt
+	} else {
+		orderHead, serverNow, err = e.historyHead(ctx, func(ctx context.Context, f retailcrm.HistoryFilter) (int, int64, retailcrm.DateTime, error) {
+			p, err := e.rc.OrdersHistory(ctx, f)
+			if err != nil {
+				return 0, 0, retailcrm.DateTime{}, err
+			}
+			return len(p.History), p.LastID(), p.GeneratedAt, nil
+		})
+		if err != nil {
+			return st, fmt.Errorf("finding the RetailCRM order history head: %w", err)
+		}
+		st.Head = orderHead
+		out.Head = orderHead
+	}
+	if !haveCustomers {
+		customerHead, _, err = e.historyHead(ctx, func(ctx context.Context, f retailcrm.HistoryFilter) (int, int64, retailcrm.DateTime, error) {
+			p, err := e.rc.CustomersHistory(ctx, f)
+			if err != nil {
+				return 0, 0, retailcrm.DateTime{}, err
+			}
+			return len(p.History), p.LastID(), p.GeneratedAt, nil
+		})
+		if err != nil {
+			return st, fmt.Errorf("finding the RetailCRM customers history head: %w", err)
+		}
+	}
+	// Orders created up to the server's time of the last head read have
+	// creation records at or below the head; later ones are pull's.
+	to := e.now().Add(clockMargin)
+	if t, err := serverNow.In(bo.Location); err == nil && !t.IsZero() {
+		to = t
+	}
+	to = to.Truncate(time.Second).Add(time.Second)
+	if !bo.Until.IsZero() && bo.Until.Before(to) {
+		to = bo.Until
+	}
+	st.To = formatBound(to)
+	value, err := json.Marshal(st)
+	if err != nil {
+		return st, err
+	}
+	err = e.store.Tx(ctx, func(tx *store.Tx) error {
+		if !haveOrders {
+			if err := tx.SetCursorInt(ctx, store.CursorOrdersHistory, orderHead); err != nil {
+				return err
+			}
+		}
+		if !haveCustomers {
+			if err := tx.SetCursorInt(ctx, store.CursorCustomersHistory, customerHead); err != nil {
+				return err
+			}
+		}
+		return tx.SetCursor(ctx, store.CursorBackfill, string(value))
+	})
+	if err != nil {
+		return st, fmt.Errorf("recording the backfill start: %w", err)
+	}
+	e.report.Cursor = CursorSummary{From: orderCursor, To: max(orderCursor, orderHead)}
+	e.log.Info("backfill started", "history_head", orderHead, "customers_history_head", customerHead, "window_end", st.To)
+	return st, nil
+}
+
+// historyHead finds the newest history id: the first page of records
+// created since a moment shortly before now, then by sinceId until a page
+// comes back empty. It returns the head and the server's clock of that
+// empty answer, by which every existing record is at or below the head. A
+// head it cannot reach in maxHeadPages is under-estimated, which is
+// harmless; it is never over-estimated, since it is an id seen.
+func (e *Engine) historyHead(ctx context.Context, read func(context.Context, retailcrm.HistoryFilter) (int, int64, retailcrm.DateTime, error)) (int64, retailcrm.DateTime, error) {
+	now := e.now()
+	var head int64
+	var at retailcrm.DateTime
+	found := false
+	for _, back := range headLookbacks() {
+		f := retailcrm.HistoryFilter{Limit: retailcrm.HistoryLimit}
+		if back > 0 {
+			f.StartDate = now.Add(-back)
+		}
+		n, last, gen, err := read(ctx, f)
+		e.sum.RetailCRMRequest++
+		if err != nil {
+			return 0, at, err
+		}
+		at = gen
+		if n > 0 {
+			head, found = last, true
+			break
+		}
+	}
+	if !found {
+		return 0, at, nil // no history at all
+	}
+	for range maxHeadPages {
+		n, last, gen, err := read(ctx, retailcrm.HistoryFilter{SinceID: head, Limit: retailcrm.HistoryLimit})
+		e.sum.RetailCRMRequest++
+		if err != nil {
+			return 0, at, err
+		}
+		at = gen
+		if n == 0 || last <= head {
+			return head, at, nil
+		}
+		head = last
+	}
+	e.log.Warn("the history head is further than the walk goes; pull will re-read the rest", "head", head)
+	return head, at, nil
+}

@@ -1,0 +1,349 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/cmd/crmsync-sandbox/shop"
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/config"
+)
+
+// located gives the engine a RetailCRM client that knows the account's
+// zone, as crmsync backfill builds it.
+func (e *env) located(o *Options) {
+	c, err := retailcrm.New(e.rc.URL(), e.rc.APIKey(), retailcrm.WithRate(0), retailcrm.WithLocation(e.rc.Location()),
+		retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 4, InitialDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	o.RetailCRM = c
+}
+
+// backfill runs one backfill and returns its result and error.
+func (e *env) backfill(dry bool, bo BackfillOptions, mod ...func(*Options)) (*BackfillResult, error) {
+	e.t.Helper()
+	eng, st := e.engine(dry, append([]func(*Options){e.located}, mod...)...)
+	defer st.Close()
+	if bo.Location == nil {
+		bo.Location = e.rc.Location()
+	}
+	return eng.Backfill(context.Background(), bo)
+}
+
+func (e *env) mustBackfill(bo BackfillOptions, mod ...func(*Options)) *BackfillResult {
+	e.t.Helper()
+	res, err := e.backfill(false, bo, mod...)
+	if err != nil {
+		e.t.Fatalf("backfill: %v", err)
+	}
+	return res
+}
+
+// seedShop fills the fake RetailCRM with the sandbox's shop: orders created
+// 7 hours apart up to now.
+func (e *env) seedShop(orders int) shop.Summary {
+	return shop.New(5, time.Now(), retailcrmtest.DefaultSite).Seed(e.rc, e.bx, shop.Size{Orders: orders, Customers: orders / 3})
+}
+
+// checkOneDealEach fails unless every order in ids has exactly one deal and
+// no other deal exists.
+func (e *env) checkOneDealEach(t *testing.T, ids map[int64]bool) {
+	t.Helper()
+	deals := e.dealsByOrigin()
+	for id := range ids {
+		if n := len(deals[strconv.FormatInt(id, 10)]); n != 1 {
+			t.Errorf("order %d: %d deals", id, n)
+		}
+	}
+	for origin, ds := range deals {
+		id, _ := strconv.ParseInt(origin, 10, 64)
+		if !ids[id] {
+			t.Errorf("deal for order %s (%d of them) is outside the backfill", origin, len(ds))
+		}
+	}
+}
+
+// mappedOrders are the shop's orders a sync can write (the shop parks the
+// ones in its unmapped status on purpose).
+func (e *env) mappedOrders(keep func(retailcrm.Order) bool) map[int64]bool {
+	ids := map[int64]bool{}
+	for id := int64(1); id <= int64(e.rc.OrderCount())+5; id++ {
+		o, ok := e.rc.Order(id)
+		if ok && o.Status != "awaiting-stock" && (keep == nil || keep(o)) {
+			ids[id] = true
+		}
+	}
+	return ids
+}
+
+func TestBackfillImportsEveryOrderInFewBitrixRequests(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	n := 1000
+	if testing.Short() {
+		n = 300
+	}
+	e.seedShop(n)
+	start := time.Now()
+	res, err := e.backfill(false, BackfillOptions{})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := e.mappedOrders(nil)
+	e.checkOneDealEach(t, want)
+	if res.Total != int64(n) || res.Done != int64(n) {
+		t.Errorf("done %d of %d, want %d", res.Done, res.Total, n)
+	}
+	if res.Parked() != n-len(want) {
+		t.Errorf("parked %d, want %d (the unmapped status)", res.Parked(), n-len(want))
+	}
+	created := res.Report.Summary.DealsCreated
+	perOrder := float64(e.bx.Stats().Requests) / float64(created)
+	t.Logf("backfill of %d orders: %v (%.0f orders/s), %d Bitrix24 requests (%.3f per new order), %d RetailCRM requests",
+		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), e.bx.Stats().Requests, perOrder, res.Report.Summary.RetailCRMRequest)
+	if perOrder > 0.1 {
+		t.Errorf("%.3f Bitrix24 requests per new order, target 0.1", perOrder)
+	}
+
+	// The history heads are pull's cursors; the backfill's own is gone.
+	st, err := openStore(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	head, ok, _ := st.CursorInt(context.Background(), store.CursorOrdersHistory)
+	if !ok || head != e.rc.LastHistoryID() || res.Head != head {
+		t.Errorf("history cursor %d (%v), result head %d, fake's last id %d", head, ok, res.Head, e.rc.LastHistoryID())
+	}
+	if _, ok, _ := st.Cursor(context.Background(), store.CursorBackfill); ok {
+		t.Error("a finished backfill left its cursor")
+	}
+	runs, err := st.Runs(context.Background(), "backfill", 1)
+	if err != nil || len(runs) != 1 || runs[0].Result != store.RunPartial || runs[0].Counters["deals_created"] != int64(created) {
+		t.Errorf("recorded run %+v (%v)", runs, err)
+	}
+	st.Close()
+
+	// Again: nothing to write, not one Bitrix24 request.
+	before := e.bx.Stats().Requests
+	again, _ := e.backfill(false, BackfillOptions{})
+	if d := e.bx.Stats().Requests - before; d > again.Parked()/50+2 || again.Report.Summary.DealsCreated != 0 {
+		t.Errorf("a repeated backfill sent %d Bitrix24 requests, created %d deals", d, again.Report.Summary.DealsCreated)
+	}
+}
+
+// contactsByKey maps each contact's e-mails and phones to how many contacts
+// carry them, and counts the rows: a duplicate contact or a duplicate row
+// shows.
+func (e *env) contactRows() (contacts int, rows map[string]int) {
+	rows = map[string]int{}
+	for _, c := range e.bx.Contacts() {
+		contacts++
+		for _, kind := range []string{"EMAIL", "PHONE"} {
+			for _, m := range c.Multi[kind] {
+				rows[kind+" "+m.Value]++
+			}
+		}
+	}
+	return contacts, rows
+}
+
+func TestBackfillResumesAfterACrashAtAnyPage(t *testing.T) {
+	t.Parallel()
+	const n = 300
+	ref := newEnv(t)
+	ref.seedShop(n)
+	if _, err := ref.backfill(false, BackfillOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := ref.mappedOrders(nil)
+	ref.checkOneDealEach(t, want)
+	wantContacts, wantRows := ref.contactRows()
+
+	// Crash points: the first page, the last, and one drawn in between.
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, crashAt := range []int{1, 2 + rng.IntN(n/backfillPageSize-2), n / backfillPageSize} {
+		t.Run("crash_before_commit_of_page_"+strconv.Itoa(crashAt), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.seedShop(n)
+			eng, st := e.engine(false, e.located)
+			// The page's writes reached the portal, its links and the
+			// backfill cursor did not reach the database.
+			eng.beforeCommit = func(page int) error {
+				if page == crashAt {
+					return errCrash
+				}
+				return nil
+			}
+			if _, err := eng.Backfill(context.Background(), BackfillOptions{Location: e.rc.Location()}); !errors.Is(err, errCrash) {
+				t.Fatalf("crashed backfill: %v", err)
+			}
+			st.Close()
+			e.rc.ResetCounters()
+			res, err := e.backfill(false, BackfillOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Resumed {
+				t.Error("the second run did not resume")
+			}
+			// It starts at the page that was not committed.
+			if got, want := e.rc.Requests("/api/v5/orders"), n/backfillPageSize-crashAt+2; got > want {
+				t.Errorf("the resumed run read %d order pages, want at most %d", got, want)
+			}
+			e.checkOneDealEach(t, want)
+			contacts, rows := e.contactRows()
+			if contacts != wantContacts {
+				t.Errorf("%d contacts, want %d", contacts, wantContacts)
+			}
+			for k, c := range rows {
+				if c != wantRows[k] {
+					t.Errorf("%s: %d rows, want %d", k, c, wantRows[k])
+				}
+			}
+		})
+	}
+}
+
+func TestBackfillWindowIsSinceInclusiveUntilExclusive(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	loc := e.rc.Location()
+	day := func(d int) time.Time { return time.Date(2025, 3, d, 0, 0, 0, 0, loc) }
+	at := map[string]time.Time{
+		"before": day(1).Add(-time.Second),
+		"since":  day(1),
+		"inside": day(2).Add(13 * time.Hour),
+		"last":   day(3).Add(-time.Second),
+		"until":  day(3),
+		"after":  day(4),
+	}
+	ids := map[string]int64{}
+	for name, t0 := range at {
+		c := &retailcrm.Customer{FirstName: name, Email: name + "@example.com"}
+		o := order(c, "10")
+		o.CreatedAt = retailcrm.NewDateTime(t0)
+		ids[name] = e.rc.CreateOrder(o).ID
+	}
+	res := e.mustBackfill(BackfillOptions{Since: day(1), Until: day(3)})
+	want := map[int64]bool{ids["since"]: true, ids["inside"]: true, ids["last"]: true}
+	e.checkOneDealEach(t, want)
+	if res.Total != 3 {
+		t.Errorf("total %d, want 3", res.Total)
+	}
+}
+
+func TestBackfillDryRunWritesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.seedShop(200)
+	// An existing database must stay byte for byte the same.
+	st, err := openStore(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	before, err := os.ReadFile(e.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.backfill(true, BackfillOptions{SampleChanges: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.bx.Deals()) != 0 || e.writes() != 0 {
+		t.Fatalf("dry run wrote: %d deals, %d writes", len(e.bx.Deals()), e.writes())
+	}
+	after, _ := os.ReadFile(e.dbPath)
+	if string(before) != string(after) {
+		t.Error("dry run changed the database")
+	}
+	if res.Report.Summary.DealsCreated != 200-res.Parked() || len(res.Report.Changes) != 20 || res.ChangesOmitted == 0 {
+		t.Errorf("dry run: %d deals to create, %d changes shown, %d omitted", res.Report.Summary.DealsCreated,
+			len(res.Report.Changes), res.ChangesOmitted)
+	}
+}
+
+func TestBackfillFiresNoRulesUnlessAsked(t *testing.T) {
+	t.Parallel()
+	for _, with := range []bool{false} {
+		t.Run("with_rules_"+strconv.FormatBool(with), func(t *testing.T) {
+			e := newEnv(t)
+			e.cfg.Rules = []config.Rule{{Index: 0, On: "created", Do: map[string]any{"comment": "Imported order {{.Number}}"}}}
+			for i := range 3 {
+				c := &retailcrm.Customer{FirstName: "R", Email: "r" + strconv.Itoa(i) + "@example.com"}
+				e.rc.CreateOrder(order(c, "5"))
+			}
+			res := e.mustBackfill(BackfillOptions{WithRules: with})
+			fired := len(e.bx.Comments())
+			if with && (fired != 3 || res.Report.Summary.RuleActions != 3) || !with && (fired != 0 || res.Report.Summary.RuleActions != 0) {
+				t.Errorf("with rules %v: %d comments, %d rule actions", with, fired, res.Report.Summary.RuleActions)
+			}
+		})
+	}
+}
+
+func TestBackfillStepsBackWhenOrdersLeaveTheWindow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.seedShop(250)
+	var deleted []int64
+	res := e.mustBackfill(BackfillOptions{Progress: func(p BackfillProgress) {
+		if p.Pages == 2 {
+			// Two orders of the pages already done disappear: every later
+			// order moves two places forward.
+			for _, id := range []int64{10, 150} {
+				if err := e.rc.DeleteOrder(id); err != nil {
+					t.Error(err)
+				}
+				deleted = append(deleted, id)
+			}
+		}
+	}})
+	want := e.mappedOrders(nil)
+	for _, id := range deleted {
+		want[id] = true // imported before it was deleted
+	}
+	e.checkOneDealEach(t, want)
+	if res.Total != 248 {
+		t.Errorf("total %d", res.Total)
+	}
+}
+
+func TestPullAfterBackfillReadsOnlyNewerHistory(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.seedShop(300)
+	head := e.rc.LastHistoryID()
+	e.mustBackfill(BackfillOptions{})
+	// Managers work after the backfill: a status change and a new order.
+	if err := e.rc.UpdateOrder(3, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
+		t.Fatal(err)
+	}
+	fresh := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "New", Email: "new@example.com"}, "77"))
+	e.rc.ResetCounters()
+	res := e.pull()
+	if got := res.Report.Summary.HistoryRecords; got != int(e.rc.LastHistoryID()-head) {
+		t.Errorf("pull read %d history records, want the %d after the head", got, e.rc.LastHistoryID()-head)
+	}
+	if r := e.rc.Requests("/api/v5/orders/history"); r > 2 {
+		t.Errorf("pull sent %d history requests", r)
+	}
+	deals := e.dealsByOrigin()
+	if d := deals["3"]; len(d) != 1 || d[0].Str("STAGE_ID") != "WON" {
+		t.Errorf("order 3's deal after pull: %+v", d)
+	}
+	if d := deals[strconv.FormatInt(fresh.ID, 10)]; len(d) != 1 {
+		t.Errorf("the new order has %d deals", len(d))
+	}
+}
