@@ -217,6 +217,9 @@ func (e *Engine) record(ctx context.Context, command string, body func(ctx conte
 	case len(e.report.Parked) > 0:
 		result = store.RunPartial
 	}
+	if result == store.RunFailed {
+		e.alertRunFailed(context.WithoutCancel(ctx), err)
+	}
 	// The run's record is written even when ctx was cancelled.
 	if ferr := e.store.FinishRun(context.WithoutCancel(ctx), runID, result, e.sum.Counters(), msg); ferr != nil && err == nil {
 		err = fmt.Errorf("recording the run's end: %w", ferr)
@@ -224,7 +227,10 @@ func (e *Engine) record(ctx context.Context, command string, body func(ctx conte
 	return res, err
 }
 
-func (e *Engine) pull(ctx context.Context, start time.Time) error {
+// readStatuses reads what the planner knows of RetailCRM's statuses
+// (groups, names, product statuses), once per run; pull and backfill both
+// start with it.
+func (e *Engine) readStatuses(ctx context.Context) error {
 	statuses, err := e.rc.Statuses(ctx)
 	e.sum.RetailCRMRequest++
 	if err != nil {
@@ -234,7 +240,11 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 	for code, st := range statuses {
 		e.mapper.groups[code] = st.Group
 	}
-	if err := e.loadReferences(ctx, statuses); err != nil {
+	return e.loadReferences(ctx, statuses)
+}
+
+func (e *Engine) pull(ctx context.Context, start time.Time) error {
+	if err := e.readStatuses(ctx); err != nil {
 		return err
 	}
 	if err := e.retryDue(ctx); err != nil {
