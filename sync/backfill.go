@@ -141,14 +141,8 @@ func (e *Engine) Backfill(ctx context.Context, bo BackfillOptions) (*BackfillRes
 }
 
 func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Time, out *BackfillResult) error {
-	statuses, err := e.rc.Statuses(ctx)
-	e.sum.RetailCRMRequest++
-	if err != nil {
-		return fmt.Errorf("reading RetailCRM statuses: %w", err)
-	}
-	e.mapper.groups = make(map[string]string, len(statuses))
-	for code, st := range statuses {
-		e.mapper.groups[code] = st.Group
+	if err := e.readStatuses(ctx); err != nil {
+		return err
 	}
 	st, err := e.backfillStart(ctx, bo, out)
 	if err != nil {

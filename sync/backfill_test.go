@@ -276,7 +276,7 @@ func TestBackfillDryRunWritesNothing(t *testing.T) {
 
 func TestBackfillFiresNoRulesUnlessAsked(t *testing.T) {
 	t.Parallel()
-	for _, with := range []bool{false} {
+	for _, with := range []bool{false, true} {
 		t.Run("with_rules_"+strconv.FormatBool(with), func(t *testing.T) {
 			e := newEnv(t)
 			e.cfg.Rules = []config.Rule{{Index: 0, On: "created", Do: map[string]any{"comment": "Imported order {{.Number}}"}}}
