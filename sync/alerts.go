@@ -6,12 +6,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/config"
 )
 
 // runAlertRuleKey keys the alerts about failed runs in the store's record
@@ -48,47 +52,76 @@ func errorKind(err error) string {
 	return "other-" + hex.EncodeToString(sum[:6])
 }
 
-// alertRunFailed tells alerts.notify_user_ids that a run failed outright,
+// RunAlert describes a run that failed outright, for AlertRunFailure.
+type RunAlert struct {
+	Config  *config.Config
+	Bitrix  Bitrix
+	Store   *store.Store
+	Command string // pull, push, backfill
+	Err     error
+	Now     time.Time
+	Logger  *slog.Logger
+}
+
+// AlertRunFailure tells alerts.notify_user_ids that a run failed outright,
 // once per command, kind of failure and day: cron runs every few minutes,
 // and one message about a broken webhook is enough until tomorrow or until
-// something else breaks. The alert goes through the write gate; it is
-// recorded as sent only when it was, so a portal that could not take it is
-// asked again by the next failing run.
+// something else breaks. It is recorded as sent only when it was, so a
+// portal that could not take it is asked again by the next failing run.
+// Pull calls it itself; other commands (push) can call it with their error.
+func AlertRunFailure(ctx context.Context, a RunAlert) int {
+	g := &liveGate{bx: a.Bitrix}
+	return sendRunAlert(ctx, a, g)
+}
+
+// alertRunFailed is AlertRunFailure for the engine's own run, through its
+// write gate.
 func (e *Engine) alertRunFailed(ctx context.Context, runErr error) {
-	users := e.cfg.Alerts.NotifyUserIDs
-	if len(users) == 0 || e.opts.DryRun || runErr == nil {
+	if e.opts.DryRun {
 		return
 	}
-	kind := errorKind(runErr)
-	event := e.opts.RunCommand + ":" + kind + ":" + e.now().UTC().Format("2006-01-02")
-	if _, sent, err := e.store.RuleFired(ctx, runAlertRuleKey, event, "notify"); err != nil || sent {
+	n := sendRunAlert(ctx, RunAlert{Config: e.cfg, Store: e.store, Command: e.opts.RunCommand, Err: runErr, Now: e.now(), Logger: e.log}, e.gate)
+	e.sum.Alerts += n
+}
+
+func sendRunAlert(ctx context.Context, a RunAlert, g gate) int {
+	if a.Config == nil || a.Store == nil || a.Err == nil || len(a.Config.Alerts.NotifyUserIDs) == 0 {
+		return 0
+	}
+	log := a.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	now := a.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	event := a.Command + ":" + errorKind(a.Err) + ":" + now.UTC().Format("2006-01-02")
+	if _, sent, err := a.Store.RuleFired(ctx, runAlertRuleKey, event, "notify"); err != nil || sent {
 		if err != nil {
-			e.log.Warn("reading sent alerts", "err", err)
+			log.Warn("reading sent alerts", "err", err)
 		}
-		return
+		return 0
 	}
 	msg := fmt.Sprintf("crmsync: %s failed: %s. Later runs failing the same way today are not reported again. Run crmsync status for details.",
-		e.opts.RunCommand, oneLine(runErr.Error()))
+		a.Command, oneLine(a.Err.Error()))
 	b := bitrix.NewBatch(false)
-	for i, u := range users {
+	for i, u := range a.Config.Alerts.NotifyUserIDs {
 		if err := b.Add("f"+strconv.Itoa(i), bitrix.NotifySystemAddCmd(bitrix.ID(u), msg, nil)); err != nil {
-			e.log.Warn("building run alert", "err", err)
-			return
+			log.Warn("building run alert", "err", err)
+			return 0
 		}
 	}
-	res, err := e.gate.write(ctx, b)
-	if res != nil {
-		e.sum.BitrixRequests += res.Requests
-	}
+	res, err := g.write(ctx, b)
 	if err != nil || res == nil || len(res.ByStatus(bitrix.Done)) == 0 {
-		e.log.Warn("sending the run failure alert", "err", err)
-		return
+		log.Warn("sending the run failure alert", "err", err)
+		return 0
 	}
-	e.sum.Alerts += len(res.ByStatus(bitrix.Done))
-	if err := e.store.Tx(ctx, func(tx *store.Tx) error {
+	if err := a.Store.Tx(ctx, func(tx *store.Tx) error {
 		_, err := tx.MarkRuleFired(ctx, store.RuleFire{RuleKey: runAlertRuleKey, EventKey: event, Action: "notify"})
 		return err
 	}); err != nil {
-		e.log.Warn("recording the run failure alert", "err", err)
+		log.Warn("recording the run failure alert", "err", err)
 	}
+	return len(res.ByStatus(bitrix.Done))
 }

@@ -77,3 +77,23 @@ func TestErrorKindIgnoresNumbers(t *testing.T) {
 		t.Errorf("kinds %q %q %q", a, b, c)
 	}
 }
+
+func TestAlertRunFailureForOtherCommands(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.Alerts.NotifyUserIDs = []int{4}
+	st, err := openStore(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a := RunAlert{Config: e.cfg, Bitrix: e.bxc, Store: st, Command: "push", Err: fmt.Errorf("stage history: %w", bitrix.ErrServer)}
+	if n := AlertRunFailure(context.Background(), a); n != 1 {
+		t.Errorf("first failure: %d sent", n)
+	}
+	if n := AlertRunFailure(context.Background(), a); n != 0 {
+		t.Errorf("same failure again: %d sent", n)
+	}
+	if notes := e.bx.Notifications(); len(notes) != 1 || !strings.Contains(notes[0].Message, "push failed: stage history") {
+		t.Errorf("notifications %+v", notes)
+	}
+}
