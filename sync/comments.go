@@ -78,7 +78,7 @@ func (e *Engine) commentText(o *retailcrm.Order, r *retailcrm.HistoryRecord) str
 		switch group := e.mapper.groups[newCode]; {
 		case e.mapper.ref.returnStatus(newCode, group):
 			text += ". Return registered."
-			if items := returnedItems(o, e.mapper.ref); len(items) > 0 {
+			if items := orderReturnItems(o, e.mapper.ref); len(items) > 0 {
 				text += " Returned items: " + strings.Join(items, ", ") + "."
 			}
 		case group == "cancel":

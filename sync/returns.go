@@ -137,6 +137,20 @@ func returnedItems(o *retailcrm.Order, ref references) []string {
 	return out
 }
 
+// orderReturnItems names the lines an order-level return takes back: the
+// lines in a cancelled product status, or every line when none is marked
+// (the whole order came back).
+func orderReturnItems(o *retailcrm.Order, ref references) []string {
+	if items := returnedItems(o, ref); len(items) > 0 {
+		return items
+	}
+	out := make([]string, 0, len(o.Items))
+	for _, it := range o.Items {
+		out = append(out, lineName(it))
+	}
+	return out
+}
+
 // allReturned reports an order whose every line was taken back: it is a
 // failed deal like a cancelled order.
 func allReturned(o *retailcrm.Order, ref references) bool {

@@ -365,7 +365,7 @@ func (e *Engine) ruleEvents(it *item, created bool) []ruleEvent {
 			out = append(out, ruleEvent{key: key, trigger: "status", arg: code, oldState: old},
 				ruleEvent{key: key, trigger: "status_group", arg: group, oldState: old})
 			if e.mapper.ref.returnStatus(code, group) {
-				out = append(out, ruleEvent{key: key, trigger: "returned", oldState: old, items: returnedItems(it.order, e.mapper.ref)})
+				out = append(out, ruleEvent{key: key, trigger: "returned", oldState: old, items: orderReturnItems(it.order, e.mapper.ref)})
 			}
 		case "order_product.status":
 			if !e.mapper.ref.productCancelled(r.NewValue.Code()) {

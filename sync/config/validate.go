@@ -302,9 +302,13 @@ func validateAction(key, action string, v any, p *Errors) {
 		need("user_ids", "the Bitrix24 user ids to notify, e.g. [7]")
 	case "workflow":
 		need("template_id", "the id of a business process template on deals")
-	case "comment", "stage":
+	case "comment":
 		if s, ok := v.(string); !ok || strings.TrimSpace(s) == "" {
 			p.add(key, "must be a text")
+		}
+	case "stage":
+		if s, ok := v.(string); !ok || !stagePattern.MatchString(s) {
+			p.add(key, "must be a Bitrix24 stage id (like PREPARATION, or C1:NEW in funnel 1)")
 		}
 	}
 }
