@@ -37,7 +37,14 @@ func (e *Engine) loadReferences(ctx context.Context, statuses map[string]retailc
 		list, err := ps.ProductStatuses(ctx)
 		e.sum.RetailCRMRequest++
 		if err != nil {
-			return fmt.Errorf("reading RetailCRM product statuses: %w", err)
+			if ctx.Err() != nil {
+				return fmt.Errorf("reading RetailCRM product statuses: %w", err)
+			}
+			// Returns of single lines are a detail of the run, not a
+			// reason to stop it: go on, recognising them by name.
+			e.log.Warn("reading RetailCRM product statuses; returned lines are recognised by their status code only", "err", err)
+			e.mapper.ref = ref
+			return nil
 		}
 		for code, st := range list {
 			ref.productNames[code] = st.Name

@@ -1,0 +1,34 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync/retailcrm"
+)
+
+// noProductStatuses answers the product statuses reference with an error.
+type noProductStatuses struct{ *retailcrm.Client }
+
+func (noProductStatuses) ProductStatuses(context.Context) (map[string]retailcrm.ProductStatus, error) {
+	return nil, fmt.Errorf("reference: %w", retailcrm.ErrServer)
+}
+
+func TestReturnsWithoutTheProductStatusesReference(t *testing.T) {
+	e := newEnv(t)
+	o := e.rc.CreateOrder(itemsOrder(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}))
+	rc := func(opts *Options) { opts.RetailCRM = noProductStatuses{e.rcc} }
+	e.pull(rc)
+	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Items[0].Status = "returned"; o.Items[1].Status = "cancelled" }); err != nil {
+		t.Fatal(err)
+	}
+	e.pull(rc)
+	d := dealOf(t, e, o.ID)
+	cs := strings.Join(commentsOf(e, d["ID"].(string)), "\n")
+	// By name, "returned" is a return and "cancelled" is not.
+	if !strings.Contains(cs, `"Kettle" moved to returned`) || strings.Contains(cs, "Mug") || d["STAGE_ID"] != "NEW" {
+		t.Errorf("stage %v, comments:\n%s", d["STAGE_ID"], cs)
+	}
+}
