@@ -37,6 +37,7 @@ type BackfillOptions struct {
 // BackfillProgress is reported after every page of a backfill.
 type BackfillProgress struct {
 	Done     int64 // orders of the window passed, earlier runs included
+	Before   int64 // of Done, passed by earlier runs (a resumed backfill)
 	Total    int64 // orders in the window (pagination.totalCount)
 	Pages    int   // pages done by this run
 	Parked   int   // orders parked by this run
@@ -159,11 +160,12 @@ func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Ti
 	// createdAt has whole seconds and createdAtTo is inclusive: the last
 	// second before To is the exclusive bound.
 	filter.CreatedAtTo = to.Add(-time.Second)
+	before := st.Done
 	report := func() {
 		out.Done, out.Total = st.Done, st.Total
 		e.sum.Backlog = max(st.Total-st.Done, 0)
 		if bo.Progress != nil {
-			bo.Progress(BackfillProgress{Done: st.Done, Total: st.Total, Pages: e.sum.Pages, Parked: len(e.report.Parked),
+			bo.Progress(BackfillProgress{Done: st.Done, Before: min(before, st.Done), Total: st.Total, Pages: e.sum.Pages, Parked: len(e.report.Parked),
 				Requests: e.sum.BitrixRequests + e.sum.RetailCRMRequest, Elapsed: e.now().Sub(start), Resumed: out.Resumed})
 		}
 	}

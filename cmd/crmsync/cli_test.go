@@ -143,22 +143,6 @@ func TestConfigErrorsExit4(t *testing.T) {
 	})
 }
 
-func TestEnginesNotBuiltSayNoAndExit1(t *testing.T) {
-	t.Parallel()
-	for _, c := range []string{"backfill"} {
-		t.Run(c, func(t *testing.T) {
-			t.Parallel()
-			dir := t.TempDir()
-			cfg := writeConfig(t, dir, validConfig("http://127.0.0.1:1", "http://127.0.0.1:1/rest/1/abcd1234/"))
-			r := runInProcess(t, "--config", cfg, "--db", filepath.Join(dir, "e.db"), c)
-			r.mustCode(t, exitError)
-			if !strings.Contains(r.stderr, "engine is not built") || !strings.Contains(r.stderr, "nothing was read or written") {
-				t.Errorf("stderr %q", r.stderr)
-			}
-		})
-	}
-}
-
 func TestExitCodeLadder(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -22,8 +22,9 @@ const (
 	interactive
 )
 
-// newRetailCRM builds the RetailCRM client from the configuration.
-func (a *app) newRetailCRM(cfg *config.Config, p patience) (*retailcrm.Client, error) {
+// newRetailCRM builds the RetailCRM client from the configuration; extra
+// options come last (backfill adds the account's time zone).
+func (a *app) newRetailCRM(cfg *config.Config, p patience, extra ...retailcrm.Option) (*retailcrm.Client, error) {
 	opts := []retailcrm.Option{
 		retailcrm.WithHTTPClient(&http.Client{Transport: a.apis.transport("retailcrm", nil)}),
 		retailcrm.WithRate(cfg.RetailCRM.Rate),
@@ -34,6 +35,7 @@ func (a *app) newRetailCRM(cfg *config.Config, p patience) (*retailcrm.Client, e
 		opts = append(opts, retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 2, InitialDelay: 300 * time.Millisecond, MaxDelay: time.Second}),
 			retailcrm.WithTimeout(20*time.Second))
 	}
+	opts = append(opts, extra...)
 	return retailcrm.New(cfg.RetailCRM.URL, cfg.RetailCRM.APIKey, opts...)
 }
 

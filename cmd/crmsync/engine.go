@@ -42,14 +42,6 @@ func (o *runOptions) validate(cmd *cobra.Command) error {
 	return nil
 }
 
-// errEngineMissing is what a command whose engine is not part of this build
-// answers: an honest failure, never a pretend success.
-type errEngineMissing struct{ command string }
-
-func (e *errEngineMissing) Error() string {
-	return fmt.Sprintf("%s: the %s engine is not built in this version of crmsync; nothing was read or written", e.command, e.command)
-}
-
 // prepareRun does what every data-moving command does first: validate the
 // configuration (exit 4) and take the database's run lock (exit 5).
 func (a *app) prepareRun(ctx context.Context, command string, dryRun bool) (release func(), err error) {
