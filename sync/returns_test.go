@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/sync/config"
 )
 
 // noProductStatuses answers the product statuses reference with an error.
@@ -30,5 +31,28 @@ func TestReturnsWithoutTheProductStatusesReference(t *testing.T) {
 	// By name, "returned" is a return and "cancelled" is not.
 	if !strings.Contains(cs, `"Kettle" moved to returned`) || strings.Contains(cs, "Mug") || d["STAGE_ID"] != "NEW" {
 		t.Errorf("stage %v, comments:\n%s", d["STAGE_ID"], cs)
+	}
+}
+
+func TestOneReturnEventPerPage(t *testing.T) {
+	e := newEnv(t)
+	e.rc.AddStatus(retailcrm.Status{Code: "return", Name: "Возврат", Group: "cancel", Active: true})
+	e.cfg.Rules = []config.Rule{{Index: 0, On: "returned", Do: map[string]any{"notify": map[string]any{"user_ids": []any{2}, "message": "Returned: {{.ReturnedItems}}"}}}}
+	o := e.rc.CreateOrder(itemsOrder(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}))
+	e.pull()
+	// Both lines and then the order, in one page: one return.
+	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Items[0].Status = "returned" }); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Items[1].Status = "returned" }); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "return" }); err != nil {
+		t.Fatal(err)
+	}
+	e.pull()
+	notes := e.bx.Notifications()
+	if len(notes) != 1 || notes[0].Message != `Returned: "Kettle", "Mug" × 2` {
+		t.Errorf("notifications %+v", notes)
 	}
 }

@@ -349,7 +349,9 @@ func (e *Engine) ruleEvents(it *item, created bool) []ruleEvent {
 		}
 		return out
 	}
-	var itemReturn *ruleEvent
+	// A return is one event per page however many records show it (the
+	// status and each line): index of it in out, -1 before it.
+	ret := -1
 	for _, r := range it.events.records {
 		key := historyEventKey(r.ID)
 		switch r.Field {
@@ -365,21 +367,30 @@ func (e *Engine) ruleEvents(it *item, created bool) []ruleEvent {
 			out = append(out, ruleEvent{key: key, trigger: "status", arg: code, oldState: old},
 				ruleEvent{key: key, trigger: "status_group", arg: group, oldState: old})
 			if e.mapper.ref.returnStatus(code, group) {
-				out = append(out, ruleEvent{key: key, trigger: "returned", oldState: old, items: orderReturnItems(it.order, e.mapper.ref)})
+				items := orderReturnItems(it.order, e.mapper.ref)
+				if ret >= 0 {
+					out[ret].oldState = old
+					for _, name := range items {
+						if !contains(out[ret].items, name) {
+							out[ret].items = append(out[ret].items, name)
+						}
+					}
+					continue
+				}
+				out = append(out, ruleEvent{key: key, trigger: "returned", oldState: old, items: items})
+				ret = len(out) - 1
 			}
 		case "order_product.status":
 			if !e.mapper.ref.productCancelled(r.NewValue.Code()) {
 				continue
 			}
-			// Items returned together (one page) are one return: one event,
-			// keyed by the first record.
 			name := itemName(it.order, &r)
-			if itemReturn == nil {
+			if ret < 0 {
 				out = append(out, ruleEvent{key: key, trigger: "returned"})
-				itemReturn = &out[len(out)-1]
+				ret = len(out) - 1
 			}
-			if !contains(itemReturn.items, name) {
-				itemReturn.items = append(itemReturn.items, name)
+			if !contains(out[ret].items, name) {
+				out[ret].items = append(out[ret].items, name)
 			}
 		case "order_method":
 			if code := r.NewValue.Code(); code != "" {
