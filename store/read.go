@@ -94,9 +94,30 @@ func (r *reader) Cursors(ctx context.Context) ([]Cursor, error) {
 // CursorsWithPrefix returns the cursors whose name starts with prefix, e.g.
 // "comments:".
 func (r *reader) CursorsWithPrefix(ctx context.Context, prefix string) ([]Cursor, error) {
+	if upper, ok := prefixUpperBound(prefix); ok {
+		// A range on the primary key: SQLite seeks to the prefix instead of
+		// reading every cursor (the pull reads one customer's purchase
+		// profile rows among one per order).
+		return r.cursors(ctx, `SELECT name, value, updated_at FROM cursors
+		WHERE name >= ?1 AND name < ?2 ORDER BY name`, prefix, upper)
+	}
 	// substr avoids LIKE's wildcard escaping.
 	return r.cursors(ctx, `SELECT name, value, updated_at FROM cursors
 		WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name`, prefix)
+}
+
+// prefixUpperBound is the smallest string greater than every string that
+// starts with p (names compare bytewise); ok is false when there is none
+// ("" or only 0xFF bytes).
+func prefixUpperBound(p string) (string, bool) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
 }
 
 func (r *reader) cursors(ctx context.Context, query string, args ...any) ([]Cursor, error) {
