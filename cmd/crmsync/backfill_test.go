@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -194,5 +195,51 @@ func TestBackfillWindowDryRunAndRules(t *testing.T) {
 	r.mustCode(t, exitOK)
 	if n := len(f.bx.Comments()); n != 2 || len(dealOrigins(f.bx)) != 5 {
 		t.Errorf("with rules: %d comments, %d deals; want 2 and 5", n, len(dealOrigins(f.bx)))
+	}
+}
+
+// TestBackfillSIGINTExits130AndResumes interrupts a backfill of the real
+// binary after its first pages: it stops cleanly with 130, records the run
+// as interrupted, and the next run resumes and finishes the job.
+func TestBackfillSIGINTExits130AndResumes(t *testing.T) {
+	t.Parallel()
+	size := shop.Size{Orders: 600, Customers: 200}
+	f := campaignShop(t, size)
+	dir := t.TempDir()
+	cfg, db := f.campaignConfig(t, dir), filepath.Join(dir, "int.db")
+	cmd := startBinary(t, dir, "--config", cfg, "--db", db, "-q", "backfill")
+	deadline := time.Now().Add(30 * time.Second)
+	for backfillPage(t, db) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the backfill committed no page")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Fatalf("exit code %d, want 130", code)
+	}
+	page := backfillPage(t, db)
+	if b := statusRuns(t, cfg, db)["backfill"]; b.Result != "interrupted" {
+		t.Errorf("interrupted run recorded as %+v", b)
+	}
+	if page == 0 || page > (size.Orders+99)/100 {
+		t.Skipf("the backfill finished before the signal (page %d)", page)
+	}
+	stderr := backfillToCompletion(t, dir, cfg, db)
+	if !strings.Contains(stderr, "(resumed)") {
+		t.Errorf("the second run did not resume:\n%s", stderr)
+	}
+	origins := dealOrigins(f.bx)
+	for o, n := range origins {
+		if n != 1 {
+			t.Errorf("order %s has %d deals", o, n)
+		}
+	}
+	if len(origins) < size.Orders-10 {
+		t.Errorf("%d deals after the resumed run", len(origins))
 	}
 }
