@@ -76,11 +76,11 @@ func AlertRunFailure(ctx context.Context, a RunAlert) int {
 
 // alertRunFailed is AlertRunFailure for the engine's own run, through its
 // write gate.
-func (e *Engine) alertRunFailed(ctx context.Context, runErr error) {
+func (e *Engine) alertRunFailed(ctx context.Context, command string, runErr error) {
 	if e.opts.DryRun {
 		return
 	}
-	n := sendRunAlert(ctx, RunAlert{Config: e.cfg, Store: e.store, Command: e.opts.RunCommand, Err: runErr, Now: e.now(), Logger: e.log}, e.gate)
+	n := sendRunAlert(ctx, RunAlert{Config: e.cfg, Store: e.store, Command: command, Err: runErr, Now: e.now(), Logger: e.log}, e.gate)
 	e.sum.Alerts += n
 }
 

@@ -218,7 +218,7 @@ func (e *Engine) record(ctx context.Context, command string, body func(ctx conte
 		result = store.RunPartial
 	}
 	if result == store.RunFailed {
-		e.alertRunFailed(context.WithoutCancel(ctx), err)
+		e.alertRunFailed(context.WithoutCancel(ctx), command, err)
 	}
 	// The run's record is written even when ctx was cancelled.
 	if ferr := e.store.FinishRun(context.WithoutCancel(ctx), runID, result, e.sum.Counters(), msg); ferr != nil && err == nil {
