@@ -68,7 +68,7 @@ const backfillPageSize = 100
 // server), widening only when a quiet account has no recent record; 0 means
 // the whole history.
 func headLookbacks() []time.Duration {
-	return []time.Duration{time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, 31 * 24 * time.Hour, 366 * 24 * time.Hour, 0}
+	return []time.Duration{10 * time.Minute, 24 * time.Hour, 7 * 24 * time.Hour, 31 * 24 * time.Hour, 366 * 24 * time.Hour, 0}
 }
 
 // clockMargin widens the window when the server's clock is unknown: a host

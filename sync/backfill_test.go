@@ -347,3 +347,42 @@ func TestPullAfterBackfillReadsOnlyNewerHistory(t *testing.T) {
 		t.Errorf("the new order has %d deals", len(d))
 	}
 }
+
+func TestBackfillFindsTheHeadOfAQuietAccountAndKeepsPullsCursor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// The last change was 40 days ago: the search widens until it finds it.
+	then := time.Now().Add(-40 * 24 * time.Hour)
+	e.rc = retailcrmtest.New(t, retailcrmtest.Options{Now: func() time.Time { return then }})
+	for i := range 150 {
+		e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Q", Email: "q" + strconv.Itoa(i) + "@example.com"}, "1"))
+	}
+	res := e.mustBackfill(BackfillOptions{})
+	if res.Head != e.rc.LastHistoryID() || res.Done != 150 {
+		t.Errorf("head %d, want %d; done %d", res.Head, e.rc.LastHistoryID(), res.Done)
+	}
+	if r := res.Report.Summary.RetailCRMRequest; r > 20 {
+		t.Errorf("%d RetailCRM requests for 150 orders", r)
+	}
+
+	// A pull cursor that exists is left alone by the next backfill.
+	st, err := openStore(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Tx(context.Background(), func(tx *store.Tx) error {
+		return tx.SetCursorInt(context.Background(), store.CursorOrdersHistory, 7)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	res = e.mustBackfill(BackfillOptions{})
+	st, err = openStore(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if c, _, _ := st.CursorInt(context.Background(), store.CursorOrdersHistory); c != 7 || res.Head != 0 {
+		t.Errorf("pull's cursor %d after a second backfill (head %d), want 7 left alone", c, res.Head)
+	}
+}
