@@ -52,6 +52,13 @@ func (n normalizer) phone(raw string) string {
 	if b.Len() < 5 {
 		return ""
 	}
+	// What is left may now parse ("+7 915 123-45-67 доп" → 79151234567):
+	// then give the E.164 form, so that normalising twice changes nothing.
+	for _, cand := range []string{b.String(), "+" + b.String()} {
+		if num, err := phonenumbers.Parse(cand, n.region); err == nil && phonenumbers.IsValidNumber(num) {
+			return phonenumbers.Format(num, phonenumbers.E164)
+		}
+	}
 	return b.String()
 }
 
