@@ -15,8 +15,8 @@ build:
 	$(GO) build $(BUILDFLAGS) -o $(BIN)/crmsync ./cmd/crmsync
 	@if [ -d cmd/crmsync-sandbox ]; then $(GO) build $(BUILDFLAGS) -o $(BIN)/crmsync-sandbox ./cmd/crmsync-sandbox; fi
 
-## test: vet, staticcheck and the race-enabled test suite (what CI runs).
-test: lint unit
+## test: vet, staticcheck, the race-enabled test suite and a short fuzz run (what CI runs).
+test: lint fuzz-short unit
 
 lint: vet staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -30,6 +30,19 @@ staticcheck:
 
 unit:
 	$(GO) test $(RACE) -count=1 -timeout 20m $(PKGS)
+
+# Each parser's fuzz target runs for FUZZTIME; longer runs: make fuzz-short FUZZTIME=10m.
+FUZZTIME ?= 2s
+FUZZ_TARGETS := ./retailcrm:FuzzDecodeHistory ./retailcrm:FuzzDecodeOrder ./retailcrm:FuzzDecodeError \
+	./bitrix:FuzzDecodeEnvelope ./bitrix:FuzzDecodeError ./bitrix:FuzzDecodeBatchResponse ./bitrix:FuzzBuildQuery \
+	./sync/config:FuzzLoad ./sync:FuzzNormalize ./sync:FuzzRuleTemplate
+
+fuzz-short:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
+		out=$$($(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) $${t%%:*} 2>&1) || \
+		{ echo "$$out" | grep -v '^fuzz: elapsed' | tail -40; echo "fuzzing $$t failed (the input is saved under testdata/fuzz)"; exit 1; }; \
+	done
 
 ## demo: run crmsync against the bundled fake RetailCRM and Bitrix24 servers.
 demo: build
