@@ -28,6 +28,7 @@ type item struct {
 	dealDone  bool // the deal is in its desired state (written or unchanged)
 	unchanged bool
 	action    string // deal.add, deal.update, "" when nothing was written
+	stageSet  string // the stage written to the deal, recorded in the ledger for push
 }
 
 // customer is one RetailCRM customer of a chunk, shared by its orders.

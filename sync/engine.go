@@ -502,6 +502,12 @@ func (e *Engine) commitChunk(ctx context.Context, tx *store.Tx, ch *chunkResult)
 				CustomerID: it.cust.state.customerID, ContentHash: hash}); err != nil {
 				return nil, err
 			}
+			if it.stageSet != "" {
+				if err := tx.AddLedger(ctx, store.LedgerEntry{Side: store.SideBitrix, Entity: string(e.mapper.entity()),
+					EntityID: it.dealID, Field: "STAGE_ID", Value: it.stageSet}); err != nil {
+					return nil, err
+				}
+			}
 		}
 		if it.err != nil {
 			continue

@@ -317,6 +317,11 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 				e.sum.DealsUpdated++
 			}
 			it.dealDone = true
+			for _, fc := range ch.Fields {
+				if fc.Field == e.mapper.stageField() {
+					it.stageSet = fc.New
+				}
+			}
 			e.addChange(ch)
 		}
 	}
