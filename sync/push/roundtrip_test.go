@@ -42,10 +42,11 @@ func TestNoEchoRoundTrip(t *testing.T) {
 		h.clk.Advance(time.Minute)
 		return bitrixWrites(h) - before
 	}
+	var last *push.Report
 	pushRun := func() int {
 		t.Helper()
 		before := h.edits()
-		h.push(push.Options{})
+		last = h.push(push.Options{})
 		h.clk.Advance(time.Minute)
 		return h.edits() - before
 	}
@@ -60,6 +61,10 @@ func TestNoEchoRoundTrip(t *testing.T) {
 	dealID := int64(deals[0].ID)
 	if n := pushRun(); n != 0 {
 		t.Errorf("push echoed pull's writes: %d RetailCRM edits; order %+v", n, h.order(o.ID))
+	}
+	// pull records the stage it set in the ledger: its row is an echo.
+	if last.Summary.EchoesDropped != 1 {
+		t.Errorf("pull's stage not recognised as its own: %+v", last.Summary)
 	}
 
 	// People work on the deal.
@@ -95,7 +100,11 @@ func TestNoEchoRoundTrip(t *testing.T) {
 		t.Fatal("pull did not carry the reopened order")
 	}
 	before := h.order(o.ID)
-	if n := pushRun(); n != 0 {
+	n := pushRun()
+	if last.Summary.EchoesDropped != 1 {
+		t.Errorf("pull's move back to NEW not recognised as its own: %+v", last.Summary)
+	}
+	if n != 0 {
 		t.Errorf("push echoed pull's stage or comment: %d edits\nbefore %q\nafter  %q\ncomments %+v",
 			n, before.ManagerComment, h.order(o.ID).ManagerComment, h.bx.Comments())
 	}
