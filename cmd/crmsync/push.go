@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/crmsync/crmsync/store"
+	pullsync "github.com/crmsync/crmsync/sync"
 	"github.com/crmsync/crmsync/sync/push"
 )
 
@@ -96,6 +98,12 @@ func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
 		fmt.Fprintln(a.err, a.redactor.String("crmsync: push: "+rep.Summary.Line()))
 	}
 	if err != nil {
+		if !opts.dryRun && ctx.Err() == nil {
+			// A push that failed outright tells alerts.notify_user_ids,
+			// once per kind of failure and day, as pull and backfill do.
+			pullsync.AlertRunFailure(context.WithoutCancel(ctx), pullsync.RunAlert{Config: cfg, Bitrix: bx, Store: st,
+				Command: push.Command, Err: err, Now: time.Now(), Logger: a.log})
+		}
 		return fmt.Errorf("push: %w", err)
 	}
 	if n := len(rep.Parked); n > 0 {
