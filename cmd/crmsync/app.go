@@ -245,6 +245,13 @@ func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 	return store.Open(ctx, a.dbPath(), store.Options{Redactor: a.redactor})
 }
 
+// openRunStore opens the database for a pull, push or backfill. A dry run
+// gets a private in-memory copy: the engine commits as usual and the file
+// stays byte-for-byte the same.
+func (a *app) openRunStore(ctx context.Context, dryRun bool) (*store.Store, error) {
+	return store.Open(ctx, a.dbPath(), store.Options{Redactor: a.redactor, Scratch: dryRun})
+}
+
 // openStoreReadOnly opens an existing database without changing it. ok is
 // false when there is no database yet.
 func (a *app) openStoreReadOnly(ctx context.Context) (st *store.Store, ok bool, err error) {

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/crmsync/crmsync/retailcrm"
-	"github.com/crmsync/crmsync/store"
 	pullsync "github.com/crmsync/crmsync/sync"
 )
 
@@ -140,8 +139,7 @@ func (a *app) runBackfill(ctx context.Context, opts *backfillOptions) error {
 	if err != nil {
 		return err
 	}
-	// A dry run works on a private in-memory copy of the database.
-	st, err := store.Open(ctx, a.dbPath(), store.Options{Redactor: a.redactor, Scratch: opts.dryRun})
+	st, err := a.openRunStore(ctx, opts.dryRun)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/crmsync/crmsync/store"
 	pullsync "github.com/crmsync/crmsync/sync"
 )
 
@@ -62,9 +61,7 @@ func (a *app) runPull(ctx context.Context, opts *pullOptions) error {
 	if err != nil {
 		return err
 	}
-	// A dry run plans against a private in-memory copy of the database:
-	// the engine commits as usual, the file stays byte-for-byte the same.
-	st, err := store.Open(ctx, a.dbPath(), store.Options{Redactor: a.redactor, Scratch: opts.dryRun})
+	st, err := a.openRunStore(ctx, opts.dryRun)
 	if err != nil {
 		return err
 	}

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/crmsync/crmsync/store"
 	pullsync "github.com/crmsync/crmsync/sync"
 	"github.com/crmsync/crmsync/sync/push"
 )
@@ -73,9 +70,7 @@ func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
-	// A dry run works on a private in-memory copy of the database: the
-	// engine commits as usual, the file stays as it was.
-	st, err := store.Open(ctx, a.dbPath(), store.Options{Redactor: a.redactor, Scratch: opts.dryRun})
+	st, err := a.openRunStore(ctx, opts.dryRun)
 	if err != nil {
 		return err
 	}
@@ -90,7 +85,7 @@ func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
 	rep, err := eng.Run(ctx, push.Options{DryRun: opts.dryRun, MaxItems: opts.maxItems,
 		MaxDuration: opts.maxDuration, PID: os.Getpid()})
 	if rep != nil && opts.dryRun && err == nil {
-		if perr := a.printPushReport(rep, opts.json); perr != nil {
+		if perr := a.printReport(rep, opts.json); perr != nil {
 			return perr
 		}
 	}
@@ -117,22 +112,6 @@ func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
 		return errPending
 	}
 	return nil
-}
-
-// printPushReport writes the dry-run report, redacted, to stdout.
-func (a *app) printPushReport(r *push.Report, asJSON bool) error {
-	var buf bytes.Buffer
-	var err error
-	if asJSON {
-		err = r.WriteJSON(&buf)
-	} else {
-		err = r.WriteText(&buf)
-	}
-	if err != nil {
-		return err
-	}
-	_, err = io.WriteString(a.out, a.redactor.String(buf.String()))
-	return err
 }
 
 func userIDs(ids []int) []int64 {

@@ -12,9 +12,15 @@ import (
 	pullsync "github.com/crmsync/crmsync/sync"
 )
 
+// diffReport is a dry run's report, of pull, backfill or push.
+type diffReport interface {
+	WriteJSON(w io.Writer) error
+	WriteText(w io.Writer) error
+}
+
 // printReport writes a dry run's diff report to stdout: text, or the
 // stable JSON document with --json. Secrets are masked either way.
-func (a *app) printReport(r *pullsync.Report, asJSON bool) error {
+func (a *app) printReport(r diffReport, asJSON bool) error {
 	var buf bytes.Buffer
 	var err error
 	if asJSON {
