@@ -50,7 +50,9 @@ func (s *Server) entityAdd(kind string, p map[string]any) (*result, *apiErr) {
 	return ok(id)
 }
 
-func (s *Server) entityUpdate(kind string, p map[string]any) (*result, *apiErr) {
+// rowParam finds the row named by the id parameter, answering as the legacy
+// methods do: an invalid id, else notFound.
+func (s *Server) rowParam(kind string, p map[string]any, notFound string) (*Row, *apiErr) {
 	rawID, _ := getCI(p, "id")
 	id, valid := intParam(rawID)
 	if !valid || id <= 0 {
@@ -58,10 +60,19 @@ func (s *Server) entityUpdate(kind string, p map[string]any) (*result, *apiErr) 
 	}
 	r, exists := s.data.entities[kind].rows[id]
 	if !exists {
-		if kind == "contact" {
-			return nil, legacyErr("Contact is not found")
-		}
-		return nil, legacyErr("Not found")
+		return nil, legacyErr(notFound)
+	}
+	return r, nil
+}
+
+func (s *Server) entityUpdate(kind string, p map[string]any) (*result, *apiErr) {
+	notFound := "Not found"
+	if kind == "contact" {
+		notFound = "Contact is not found" // crm.contact.update's own wording
+	}
+	r, e := s.rowParam(kind, p, notFound)
+	if e != nil {
+		return nil, e
 	}
 	f, _ := getCI(p, "fields")
 	fields := asMap(f)
@@ -74,14 +85,9 @@ func (s *Server) entityUpdate(kind string, p map[string]any) (*result, *apiErr) 
 }
 
 func (s *Server) entityGet(kind string, p map[string]any) (*result, *apiErr) {
-	rawID, _ := getCI(p, "id")
-	id, valid := intParam(rawID)
-	if !valid || id <= 0 {
-		return nil, legacyErr("ID is not defined or invalid.")
-	}
-	r, exists := s.data.entities[kind].rows[id]
-	if !exists {
-		return nil, legacyErr("Not found")
+	r, e := s.rowParam(kind, p, "Not found")
+	if e != nil {
+		return nil, e
 	}
 	return ok(s.data.render(kind, r, nil, true))
 }
