@@ -141,12 +141,13 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(out)
 }
 
-// WriteText writes the diff report, one line per change:
+// WriteText writes the diff report, one line per change (SPEC §3):
 //
-//   - deal    order 1042 (site shop)  TITLE="Order 1042" STAGE_ID=NEW OPPORTUNITY=1890.00 RUB
-//     ~ deal    order 1017 (#877)       STAGE_ID: PREPARATION → WON; OPPORTUNITY: 1500.00 → 1450.00
-//   - contact customer 311            NAME="Anna" EMAIL=anna@example.com
-//     = 37 orders unchanged
+//	$ crmsync pull --dry-run
+//	+ deal    order 1042 (site shop)  TITLE="Order 1042" STAGE_ID=NEW OPPORTUNITY=1890.00 RUB
+//	~ deal    order 1017 (#877)       STAGE_ID: PREPARATION → WON; OPPORTUNITY: 1500.00 → 1450.00
+//	+ contact customer 311            NAME="Anna" EMAIL=anna@example.com
+//	= 37 orders unchanged
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	for _, c := range r.Changes {
