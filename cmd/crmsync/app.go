@@ -270,9 +270,18 @@ func (a *app) openStoreReadOnly(ctx context.Context) (st *store.Store, ok bool, 
 	return st, true, nil
 }
 
-// lock takes the database's single-run lock for command.
-func (a *app) lock(ctx context.Context, command string) (*store.RunLock, error) {
-	return store.Lock(ctx, a.dbPath(), command)
+// lock takes the database's single-run lock for command and returns the
+// function that releases it.
+func (a *app) lock(ctx context.Context, command string) (release func(), err error) {
+	l, err := store.Lock(ctx, a.dbPath(), command)
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		if err := l.Release(); err != nil {
+			a.log.Warn("releasing the run lock", "err", err)
+		}
+	}, nil
 }
 
 // noArgs is cobra.NoArgs with a usage error, so the exit code is 2.

@@ -86,17 +86,7 @@ the first --sample changes of the diff report.`,
 		Example: `  crmsync backfill --since 2025-01-01
   crmsync backfill --since 2025-01-01 --until 2025-07-01 --dry-run`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := opts.validate(cmd); err != nil {
-				return err
-			}
-			release, err := a.prepareRun(cmd.Context(), "backfill", opts.dryRun)
-			if err != nil {
-				return err
-			}
-			defer release()
-			return a.runBackfill(cmd.Context(), opts)
-		},
+		RunE: a.syncRunE("backfill", &opts.runOptions, opts.validate, func(ctx context.Context) error { return a.runBackfill(ctx, opts) }),
 	}
 	opts.addFlags(cmd, false)
 	cmd.Flags().StringVar(&opts.since, "since", "", "first creation date to import (YYYY-MM-DD), inclusive")
@@ -131,19 +121,12 @@ func (a *app) runBackfill(ctx context.Context, opts *backfillOptions) error {
 	if err != nil {
 		return err
 	}
-	rc, err := a.newRetailCRM(cfg, patient, retailcrm.WithLocation(loc))
+	d, err := a.openRun(ctx, opts.dryRun, retailcrm.WithLocation(loc))
 	if err != nil {
 		return err
 	}
-	bx, err := a.newBitrix(cfg, patient)
-	if err != nil {
-		return err
-	}
-	st, err := a.openRunStore(ctx, opts.dryRun)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	defer d.close()
+	rc, bx, st := d.rc, d.bx, d.st
 
 	eng, err := pullsync.New(pullsync.Options{
 		Config: cfg, RetailCRM: rc, Bitrix: bx, Store: st, DryRun: opts.dryRun,

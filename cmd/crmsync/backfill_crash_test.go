@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -99,10 +98,7 @@ func TestBackfillSurvivesSIGKILL(t *testing.T) {
 			f := campaignShop(t, size)
 			dir := t.TempDir()
 			cfg, db := f.campaignConfig(t, dir), filepath.Join(dir, "crash.db")
-			cmd := startBinary(t, dir, "--config", cfg, "--db", db, "-q", "backfill")
-			time.Sleep(at)
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			_ = cmd.Wait()
+			killAfter(t, dir, at, "--config", cfg, "--db", db, "-q", "backfill")
 			page := backfillPage(t, db)
 			f.rc.ResetCounters()
 			backfillToCompletion(t, dir, cfg, db)
@@ -131,16 +127,8 @@ func TestBackfillSurvivesSIGKILL(t *testing.T) {
 		f := campaignShop(t, size)
 		dir := t.TempDir()
 		cfg, db := f.campaignConfig(t, dir), filepath.Join(dir, "lost.db")
-		cmd := startBinary(t, dir, "--config", cfg, "--db", db, "-q", "backfill")
-		time.Sleep(took / 2)
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
-		files, _ := filepath.Glob(db + "*")
-		for _, p := range files {
-			if err := os.Remove(p); err != nil {
-				t.Fatal(err)
-			}
-		}
+		killAfter(t, dir, took/2, "--config", cfg, "--db", db, "-q", "backfill")
+		loseDatabase(t, db)
 		backfillToCompletion(t, dir, cfg, db)
 		if diff := cmp.Diff(want, snapshot(f.bx)); diff != "" {
 			t.Errorf("portal after a kill and a lost database differs (-want +got):\n%s", truncate(diff, 4000))

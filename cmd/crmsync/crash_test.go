@@ -185,10 +185,7 @@ func TestPullSurvivesSIGKILL(t *testing.T) {
 			f := campaignShop(t, size)
 			dir := t.TempDir()
 			cfg, db := f.campaignConfig(t, dir), filepath.Join(dir, "crash.db")
-			cmd := startBinary(t, dir, "--config", cfg, "--db", db, "-q", "pull")
-			time.Sleep(at)
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			_ = cmd.Wait()
+			killAfter(t, dir, at, "--config", cfg, "--db", db, "-q", "pull")
 			pullToCompletion(t, dir, cfg, db)
 			got := snapshot(f.bx)
 			if diff := cmp.Diff(want, got); diff != "" {
@@ -203,16 +200,8 @@ func TestPullSurvivesSIGKILL(t *testing.T) {
 		f := campaignShop(t, size)
 		dir := t.TempDir()
 		cfg, db := f.campaignConfig(t, dir), filepath.Join(dir, "lost.db")
-		cmd := startBinary(t, dir, "--config", cfg, "--db", db, "-q", "pull")
-		time.Sleep(took / 2)
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
-		files, _ := filepath.Glob(db + "*")
-		for _, p := range files {
-			if err := os.Remove(p); err != nil {
-				t.Fatal(err)
-			}
-		}
+		killAfter(t, dir, took/2, "--config", cfg, "--db", db, "-q", "pull")
+		loseDatabase(t, db)
 		pullToCompletion(t, dir, cfg, db)
 		if diff := cmp.Diff(want, snapshot(f.bx)); diff != "" {
 			t.Errorf("portal after a kill and a lost database differs (-want +got):\n%s", truncate(diff, 4000))
@@ -240,6 +229,26 @@ func spoilComment(p *portalState) {
 	}
 	// No comments at all would itself be wrong for this shop.
 	p.Deals["none"] = dealState{}
+}
+
+// killAfter starts crmsync with args, SIGKILLs it after d and reaps it.
+func killAfter(t *testing.T, dir string, d time.Duration, args ...string) {
+	t.Helper()
+	cmd := startBinary(t, dir, args...)
+	time.Sleep(d)
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+}
+
+// loseDatabase deletes the database with its -wal, -shm and lock files.
+func loseDatabase(t *testing.T, db string) {
+	t.Helper()
+	files, _ := filepath.Glob(db + "*")
+	for _, p := range files {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func truncate(s string, n int) string {

@@ -6,6 +6,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/config"
 )
 
 // runOptions are the flags shared by the commands that move data.
@@ -52,13 +57,54 @@ func (a *app) prepareRun(ctx context.Context, command string, dryRun bool) (rele
 		// A dry run writes nothing, so it needs no lock.
 		return func() {}, nil
 	}
-	lock, err := a.lock(ctx, command)
+	return a.lock(ctx, command)
+}
+
+// syncRunE is the RunE of pull, push and backfill: check the flags, then
+// the configuration (exit 4) and the lock (exit 5), then run.
+func (a *app) syncRunE(command string, opts *runOptions, validate func(*cobra.Command) error, run func(context.Context) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		if err := validate(cmd); err != nil {
+			return err
+		}
+		release, err := a.prepareRun(cmd.Context(), command, opts.dryRun)
+		if err != nil {
+			return err
+		}
+		defer release()
+		return run(cmd.Context())
+	}
+}
+
+// runDeps are what an engine run needs: the configuration, both clients
+// and the database (a private in-memory copy for a dry run).
+type runDeps struct {
+	cfg *config.Config
+	rc  *retailcrm.Client
+	bx  *bitrix.Client
+	st  *store.Store
+}
+
+// openRun builds the clients and opens the database for a pull, push or
+// backfill; rcOpts add RetailCRM client options (the account's zone).
+func (a *app) openRun(ctx context.Context, dryRun bool, rcOpts ...retailcrm.Option) (*runDeps, error) {
+	cfg, err := a.config(true)
 	if err != nil {
 		return nil, err
 	}
-	return func() {
-		if err := lock.Release(); err != nil {
-			a.log.Warn("releasing the run lock", "err", err)
-		}
-	}, nil
+	rc, err := a.newRetailCRM(cfg, patient, rcOpts...)
+	if err != nil {
+		return nil, err
+	}
+	bx, err := a.newBitrix(cfg, patient)
+	if err != nil {
+		return nil, err
+	}
+	st, err := a.openRunStore(ctx, dryRun)
+	if err != nil {
+		return nil, err
+	}
+	return &runDeps{cfg: cfg, rc: rc, bx: bx, st: st}, nil
 }
+
+func (d *runDeps) close() { d.st.Close() }

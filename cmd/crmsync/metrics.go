@@ -68,7 +68,7 @@ func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// syncCommands are the commands that record runs and get a metrics file.
+// isSyncCommand tells the commands that record runs and get a metrics file.
 func isSyncCommand(name string) bool {
 	return name == "pull" || name == "push" || name == "backfill"
 }

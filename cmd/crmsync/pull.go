@@ -30,17 +30,7 @@ writing nothing to either API or the database.`,
   crmsync pull --max-duration 4m
   crmsync pull --dry-run --detailed-exitcode`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := opts.validate(cmd); err != nil {
-				return err
-			}
-			release, err := a.prepareRun(cmd.Context(), "pull", opts.dryRun)
-			if err != nil {
-				return err
-			}
-			defer release()
-			return a.runPull(cmd.Context(), opts)
-		},
+		RunE: a.syncRunE("pull", &opts.runOptions, opts.validate, func(ctx context.Context) error { return a.runPull(ctx, opts) }),
 	}
 	opts.addFlags(cmd, true)
 	return cmd
@@ -49,23 +39,12 @@ writing nothing to either API or the database.`,
 // runPull runs the pull engine and turns its outcome into output and an
 // error for the exit-code ladder.
 func (a *app) runPull(ctx context.Context, opts *pullOptions) error {
-	cfg, err := a.config(true)
+	d, err := a.openRun(ctx, opts.dryRun)
 	if err != nil {
 		return err
 	}
-	rc, err := a.newRetailCRM(cfg, patient)
-	if err != nil {
-		return err
-	}
-	bx, err := a.newBitrix(cfg, patient)
-	if err != nil {
-		return err
-	}
-	st, err := a.openRunStore(ctx, opts.dryRun)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	defer d.close()
+	cfg, rc, bx, st := d.cfg, d.rc, d.bx, d.st
 
 	prog := a.newProgress("pull")
 	eng, err := pullsync.New(pullsync.Options{

@@ -39,17 +39,7 @@ comments it would write, writing nothing to either API or the database.`,
   crmsync push --max-duration 2m
   crmsync push --dry-run --json`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := opts.validate(cmd); err != nil {
-				return err
-			}
-			release, err := a.prepareRun(cmd.Context(), "push", opts.dryRun)
-			if err != nil {
-				return err
-			}
-			defer release()
-			return a.runPush(cmd.Context(), opts)
-		},
+		RunE: a.syncRunE("push", &opts.runOptions, opts.validate, func(ctx context.Context) error { return a.runPush(ctx, opts) }),
 	}
 	opts.addFlags(cmd, true)
 	return cmd
@@ -58,23 +48,12 @@ comments it would write, writing nothing to either API or the database.`,
 // runPush runs the push engine and turns its outcome into output and an
 // error for the exit-code ladder.
 func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
-	cfg, err := a.config(true)
+	d, err := a.openRun(ctx, opts.dryRun)
 	if err != nil {
 		return err
 	}
-	rc, err := a.newRetailCRM(cfg, patient)
-	if err != nil {
-		return err
-	}
-	bx, err := a.newBitrix(cfg, patient)
-	if err != nil {
-		return err
-	}
-	st, err := a.openRunStore(ctx, opts.dryRun)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	defer d.close()
+	cfg, rc, bx, st := d.cfg, d.rc, d.bx, d.st
 	eng, err := push.New(push.Deps{RetailCRM: rc, Bitrix: bx, Store: st, Mapping: cfg.Mapping,
 		Entity: cfg.Bitrix.Entity, Originator: cfg.Bitrix.OriginatorID,
 		WebhookUserID: push.WebhookUserID(cfg.Bitrix.WebhookURL), NotifyUserIDs: userIDs(cfg.Alerts.NotifyUserIDs),

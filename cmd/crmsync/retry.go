@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 
 	"github.com/spf13/cobra"
+
+	"github.com/crmsync/crmsync/store"
 )
 
 // parseIDs reads failure ids given as arguments.
@@ -44,43 +47,36 @@ next pull or push retries them first. Without IDs every parked failure is
 re-queued; IDs come from crmsync status --failed.`,
 		Example: `  crmsync retry
   crmsync retry 12 15`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ids, err := parseIDs(cmd, args)
-			if err != nil {
-				return err
-			}
-			release, err := a.lockOnly(cmd, "retry")
-			if err != nil {
-				return err
-			}
-			defer release()
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			changed, err := st.RetryFailures(cmd.Context(), ids)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.out, "re-queued %d failure(s); the next run retries them first\n", len(changed))
-			if miss := missing(ids, changed); len(miss) > 0 {
-				return fmt.Errorf("retry: no failure with id %v (see crmsync status --failed)", miss)
-			}
-			return nil
-		},
+		RunE: a.failuresRunE("retry", (*store.Store).RetryFailures, "re-queued %d failure(s); the next run retries them first"),
 	}
 }
 
-// lockOnly takes the run lock for a command that only touches the database.
-func (a *app) lockOnly(cmd *cobra.Command, command string) (func(), error) {
-	lock, err := a.lock(cmd.Context(), command)
-	if err != nil {
-		return nil, err
-	}
-	return func() {
-		if err := lock.Release(); err != nil {
-			a.log.Warn("releasing the run lock", "err", err)
+// failuresRunE is the RunE of retry and skip: parse the ids, take the lock,
+// apply op, say how many changed and name the ids that matched nothing.
+func (a *app) failuresRunE(command string, op func(*store.Store, context.Context, []int64) ([]int64, error), done string) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		ids, err := parseIDs(cmd, args)
+		if err != nil {
+			return err
 		}
-	}, nil
+		release, err := a.lock(cmd.Context(), command)
+		if err != nil {
+			return err
+		}
+		defer release()
+		st, err := a.openStore(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		changed, err := op(st, cmd.Context(), ids)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.out, done+"\n", len(changed))
+		if miss := missing(ids, changed); len(miss) > 0 {
+			return fmt.Errorf("%s: no failure with id %v (see crmsync status --failed)", command, miss)
+		}
+		return nil
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/crmsync/crmsync/store"
 )
 
 func (a *app) skipCmd() *cobra.Command {
@@ -21,30 +23,6 @@ event log keeps their history; crmsync retry ID brings one back.`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ids, err := parseIDs(cmd, args)
-			if err != nil {
-				return err
-			}
-			release, err := a.lockOnly(cmd, "skip")
-			if err != nil {
-				return err
-			}
-			defer release()
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			changed, err := st.SkipFailures(cmd.Context(), ids)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.out, "skipped %d failure(s)\n", len(changed))
-			if miss := missing(ids, changed); len(miss) > 0 {
-				return fmt.Errorf("skip: no failure with id %v (see crmsync status --failed)", miss)
-			}
-			return nil
-		},
+		RunE: a.failuresRunE("skip", (*store.Store).SkipFailures, "skipped %d failure(s)"),
 	}
 }
