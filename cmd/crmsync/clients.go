@@ -22,18 +22,23 @@ const (
 	interactive
 )
 
+// interactiveTimeout caps one call of an interactive command below the
+// configured timeouts, so check answers within seconds.
+const interactiveTimeout = 20 * time.Second
+
 // newRetailCRM builds the RetailCRM client from the configuration; extra
 // options come last (backfill adds the account's time zone).
 func (a *app) newRetailCRM(cfg *config.Config, p patience, extra ...retailcrm.Option) (*retailcrm.Client, error) {
 	opts := []retailcrm.Option{
 		retailcrm.WithHTTPClient(&http.Client{Transport: a.apis.transport("retailcrm", nil)}),
 		retailcrm.WithRate(cfg.RetailCRM.Rate),
+		retailcrm.WithTimeout(cfg.RetailCRM.Timeout),
 		retailcrm.WithVersion(readVersion().Version),
 		retailcrm.WithLogger(a.log),
 	}
 	if p == interactive {
 		opts = append(opts, retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 2, InitialDelay: 300 * time.Millisecond, MaxDelay: time.Second}),
-			retailcrm.WithTimeout(20*time.Second))
+			retailcrm.WithTimeout(min(cfg.RetailCRM.Timeout, interactiveTimeout)))
 	}
 	opts = append(opts, extra...)
 	return retailcrm.New(cfg.RetailCRM.URL, cfg.RetailCRM.APIKey, opts...)
@@ -44,12 +49,13 @@ func (a *app) newRetailCRM(cfg *config.Config, p patience, extra ...retailcrm.Op
 func (a *app) newBitrix(cfg *config.Config, p patience) (*bitrix.Client, error) {
 	opts := []bitrix.Option{
 		bitrix.WithRate(cfg.Bitrix.Rate, cfg.Bitrix.Burst),
+		bitrix.WithTimeout(cfg.Bitrix.Timeout),
 		bitrix.WithVersion(readVersion().Version),
 		bitrix.WithLogger(a.log),
 	}
 	if p == interactive {
 		opts = append(opts, bitrix.WithRetry(bitrix.RetryPolicy{MaxAttempts: 2, InitialDelay: 300 * time.Millisecond, MaxDelay: time.Second}),
-			bitrix.WithTimeout(20*time.Second))
+			bitrix.WithTimeout(min(cfg.Bitrix.Timeout, interactiveTimeout)))
 	}
 	var base http.RoundTripper
 	if cfg.Bitrix.CAFile != "" {

@@ -33,6 +33,8 @@ type RetailCRM struct {
 	APIKey string
 	Sites  []string
 	Rate   float64
+	// Timeout bounds one HTTP attempt.
+	Timeout time.Duration
 }
 
 // Bitrix is the bitrix section.
@@ -40,6 +42,7 @@ type Bitrix struct {
 	WebhookURL   string
 	Rate         float64
 	Burst        int
+	Timeout      time.Duration // one HTTP attempt
 	Entity       string
 	CategoryID   int
 	OriginatorID string
@@ -106,6 +109,13 @@ const (
 	DefaultBitrixBurst   = 50
 	DefaultOriginatorID  = "retailcrm"
 	DefaultPhoneRegion   = "RU"
+	// DefaultRetailCRMTimeout bounds one RetailCRM call.
+	DefaultRetailCRMTimeout = 30 * time.Second
+	// DefaultBitrixTimeout is a little above the 60 s a cloud portal allows
+	// one request (D:limits).
+	DefaultBitrixTimeout = 75 * time.Second
+	// MaxTimeout keeps a typo such as "30m" from hanging a scheduled run.
+	MaxTimeout = 10 * time.Minute
 )
 
 // DefaultStatuses is the status mapping used when the file names none.
@@ -117,10 +127,6 @@ func DefaultStatuses() map[string]string {
 		"group:cancel":   "LOSE",
 	}
 }
-
-// HTTPTimeout is a sane upper bound for one API call; the clients use their own
-// defaults below it.
-const HTTPTimeout = 90 * time.Second
 
 // Secrets returns the values that must never be printed.
 func (c *Config) Secrets() []string {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/pflag"
@@ -20,10 +21,12 @@ retailcrm:
   api_key: rcrm-key-123456
   sites: [shop, outlet]
   rate: 5
+  timeout: 45s
 bitrix:
   webhook_url: https://example.bitrix24.ru/rest/7/hooksecret123
   rate: 5
   burst: 250
+  timeout: 90
   entity: deal
   category_id: 1
   originator_id: shop-rcrm
@@ -82,8 +85,8 @@ func TestLoadExample(t *testing.T) {
 	want := &Config{
 		DB:          "./shop.db",
 		PhoneRegion: "KZ",
-		RetailCRM:   RetailCRM{URL: "https://example.retailcrm.ru", APIKey: "rcrm-key-123456", Sites: []string{"shop", "outlet"}, Rate: 5},
-		Bitrix: Bitrix{WebhookURL: "https://example.bitrix24.ru/rest/7/hooksecret123/", Rate: 5, Burst: 250, Entity: "deal",
+		RetailCRM:   RetailCRM{URL: "https://example.retailcrm.ru", APIKey: "rcrm-key-123456", Sites: []string{"shop", "outlet"}, Rate: 5, Timeout: 45 * time.Second},
+		Bitrix: Bitrix{WebhookURL: "https://example.bitrix24.ru/rest/7/hooksecret123/", Rate: 5, Burst: 250, Timeout: 90 * time.Second, Entity: "deal",
 			CategoryID: 1, OriginatorID: "shop-rcrm", AssignedByID: 12},
 		Mapping: Mapping{
 			Statuses:      map[string]string{"new": "C1:NEW", "Client-Confirmed": "C1:PREPARATION", "group:complete": "C1:WON", "group:cancel": "C1:LOSE"},
@@ -131,6 +134,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.File != "" || cfg.DB != DefaultDB || cfg.Bitrix.Rate != 2 || cfg.Bitrix.Burst != 50 || cfg.RetailCRM.Rate != 8 ||
+		cfg.RetailCRM.Timeout != 30*time.Second || cfg.Bitrix.Timeout != 75*time.Second ||
 		cfg.Bitrix.Entity != "deal" || cfg.Bitrix.OriginatorID != "retailcrm" || cfg.PhoneRegion != "RU" {
 		t.Errorf("defaults wrong: %+v", cfg)
 	}
@@ -157,6 +161,7 @@ func TestPrecedenceFlagEnvFileDefault(t *testing.T) {
 	t.Setenv("CRMSYNC_RETAILCRM_API_KEY", "from-env-key")
 	t.Setenv("CRMSYNC_BITRIX_WEBHOOK_URL", "https://p.bitrix24.ru/rest/1/envsecret/")
 	t.Setenv("CRMSYNC_ALERTS_NOTIFY_USER_IDS", "3, 4")
+	t.Setenv("CRMSYNC_BITRIX_TIMEOUT", "2.5s")
 
 	v := viper.New()
 	Prepare(v)
@@ -174,6 +179,9 @@ func TestPrecedenceFlagEnvFileDefault(t *testing.T) {
 	}
 	if cfg.Bitrix.Rate != 4 || cfg.Bitrix.Burst != 40 || cfg.RetailCRM.Rate != 8 {
 		t.Errorf("rate=%v burst=%v rcrm rate=%v", cfg.Bitrix.Rate, cfg.Bitrix.Burst, cfg.RetailCRM.Rate)
+	}
+	if cfg.Bitrix.Timeout != 2500*time.Millisecond {
+		t.Errorf("CRMSYNC_BITRIX_TIMEOUT not read: %s", cfg.Bitrix.Timeout)
 	}
 	if cfg.RetailCRM.APIKey != "from-env-key" || cfg.Bitrix.WebhookURL != "https://p.bitrix24.ru/rest/1/envsecret/" {
 		t.Errorf("nested env keys not read: %+v", cfg.RetailCRM)
@@ -244,6 +252,9 @@ func TestInvalid(t *testing.T) {
 		{"stages to group", "mapping:\n  stages:\n    WON: group:complete\n", []string{"mapping.stages.WON: must name one RetailCRM status, not a group"}, nil},
 		{"deal field", "mapping:\n  deal_fields:\n    uf_crm_x: delivery.code\n", []string{`"uf_crm_x" is not a Bitrix24 field name`}, nil},
 		{"entity", "bitrix:\n  entity: company\n", []string{`bitrix.entity: must be deal or lead, got "company"`}, nil},
+		{"timeout word", "bitrix:\n  timeout: soon\n", []string{`bitrix.timeout: must be a duration such as 30s or 2m, got "soon"`}, nil},
+		{"timeout too long", "retailcrm:\n  timeout: 30m\n", []string{"retailcrm.timeout: must be between 100ms and 10m0s, got 30m0s"}, nil},
+		{"timeout zero", "retailcrm:\n  timeout: 0\n", []string{"retailcrm.timeout: must be between 100ms and 10m0s, got 0s"}, nil},
 		{"rate zero", "bitrix:\n  rate: 0\n", []string{"bitrix.rate: must be a positive number"}, nil},
 		{"phone region", "phone_region: XX\n", []string{`phone_region: unknown region "XX"`}, nil},
 		{"rule trigger", "rules:\n  - on: paid\n    do: { comment: x }\n", []string{`rules[0].on: unknown trigger "paid"`}, nil},
@@ -346,7 +357,7 @@ func TestKeysAndEnvNames(t *testing.T) {
 	if got := EnvName("bitrix.webhook_url"); got != "CRMSYNC_BITRIX_WEBHOOK_URL" {
 		t.Error(got)
 	}
-	if len(Keys()) != 25 {
+	if len(Keys()) != 27 {
 		t.Errorf("keys: %v", Keys())
 	}
 }

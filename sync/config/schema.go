@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/viper"
 )
@@ -15,13 +16,14 @@ const (
 	kString kind = iota
 	kFloat
 	kInt
+	kDuration // "30s", "2m", or a number of seconds
 	kStringList
 	kIntList
 	kStringMap // decoded from YAML without case folding
 	kRules     // decoded from YAML without case folding
 )
 
-func (k kind) scalar() bool { return k == kString || k == kFloat || k == kInt }
+func (k kind) scalar() bool { return k == kString || k == kFloat || k == kInt || k == kDuration }
 
 func (k kind) String() string {
 	switch k {
@@ -29,6 +31,8 @@ func (k kind) String() string {
 		return "a number"
 	case kInt:
 		return "a whole number"
+	case kDuration:
+		return "a duration such as 30s or 2m"
 	case kStringList:
 		return "a list of strings"
 	case kIntList:
@@ -60,9 +64,11 @@ func schema() []keySpec {
 		{"retailcrm.api_key", kString, nil},
 		{"retailcrm.sites", kStringList, nil},
 		{"retailcrm.rate", kFloat, DefaultRetailCRMRate},
+		{"retailcrm.timeout", kDuration, DefaultRetailCRMTimeout.String()},
 		{"bitrix.webhook_url", kString, nil},
 		{"bitrix.rate", kFloat, DefaultBitrixRate},
 		{"bitrix.burst", kInt, DefaultBitrixBurst},
+		{"bitrix.timeout", kDuration, DefaultBitrixTimeout.String()},
 		{"bitrix.entity", kString, EntityDeal},
 		{"bitrix.category_id", kInt, 0},
 		{"bitrix.originator_id", kString, DefaultOriginatorID},
@@ -100,9 +106,11 @@ func readScalars(v *viper.Viper, cfg *Config, p *Errors) {
 	cfg.RetailCRM.APIKey = str("retailcrm.api_key")
 	cfg.RetailCRM.Sites = asStringList(v.Get("retailcrm.sites"), "retailcrm.sites", p)
 	cfg.RetailCRM.Rate = asFloat(v.Get("retailcrm.rate"), "retailcrm.rate", p)
+	cfg.RetailCRM.Timeout = asDuration(v.Get("retailcrm.timeout"), "retailcrm.timeout", p)
 	cfg.Bitrix.WebhookURL = str("bitrix.webhook_url")
 	cfg.Bitrix.Rate = asFloat(v.Get("bitrix.rate"), "bitrix.rate", p)
 	cfg.Bitrix.Burst = asInt(v.Get("bitrix.burst"), "bitrix.burst", p)
+	cfg.Bitrix.Timeout = asDuration(v.Get("bitrix.timeout"), "bitrix.timeout", p)
 	cfg.Bitrix.Entity = strings.ToLower(str("bitrix.entity"))
 	cfg.Bitrix.CategoryID = asInt(v.Get("bitrix.category_id"), "bitrix.category_id", p)
 	cfg.Bitrix.OriginatorID = str("bitrix.originator_id")
@@ -172,6 +180,37 @@ func asInt(val any, key string, p *Errors) int {
 		return n
 	default:
 		p.add(key, "must be %s, got %s", kInt, describe(val))
+		return 0
+	}
+}
+
+// asDuration accepts a Go duration ("30s", "1m30s") or a bare number of
+// seconds, as an integrator would write either.
+func asDuration(val any, key string, p *Errors) time.Duration {
+	switch x := val.(type) {
+	case int:
+		return time.Duration(x) * time.Second
+	case int64:
+		return time.Duration(x) * time.Second
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) || math.Abs(x) > 1e6 {
+			p.add(key, "must be %s, got %v", kDuration, x)
+			return 0
+		}
+		return time.Duration(x * float64(time.Second))
+	case string:
+		s := strings.TrimSpace(x)
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return asDuration(f, key, p)
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			p.add(key, "must be %s, got %q", kDuration, x)
+			return 0
+		}
+		return d
+	default:
+		p.add(key, "must be %s, got %s", kDuration, describe(val))
 		return 0
 	}
 }

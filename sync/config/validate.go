@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -57,6 +58,7 @@ func validate(c *Config, p *Errors) {
 	if !p.has("retailcrm.rate") && (c.RetailCRM.Rate <= 0 || c.RetailCRM.Rate > 100) {
 		p.add("retailcrm.rate", "must be between 0 and 100 requests per second, got %v", c.RetailCRM.Rate)
 	}
+	checkTimeout(p, "retailcrm.timeout", c.RetailCRM.Timeout)
 	for i, s := range c.RetailCRM.Sites {
 		if strings.ContainsAny(s, " \t/?&") {
 			p.add(fmt.Sprintf("retailcrm.sites[%d]", i), "%q is not a store code", s)
@@ -82,6 +84,7 @@ func validate(c *Config, p *Errors) {
 	if !p.has("bitrix.burst") && c.Bitrix.Burst < 1 {
 		p.add("bitrix.burst", "must be at least 1 (50 on most plans, 250 on Enterprise), got %d", c.Bitrix.Burst)
 	}
+	checkTimeout(p, "bitrix.timeout", c.Bitrix.Timeout)
 	if c.Bitrix.Entity != EntityDeal && c.Bitrix.Entity != EntityLead {
 		p.add("bitrix.entity", "must be deal or lead, got %q", c.Bitrix.Entity)
 	}
@@ -367,4 +370,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// checkTimeout wants a timeout that can let one call finish but cannot hang a
+// scheduled run.
+func checkTimeout(p *Errors, key string, d time.Duration) {
+	if p.has(key) {
+		return
+	}
+	if d < 100*time.Millisecond || d > MaxTimeout {
+		p.add(key, "must be between 100ms and %s, got %s", MaxTimeout, d)
+	}
 }
