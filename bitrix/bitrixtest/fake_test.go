@@ -146,3 +146,33 @@ func TestOperatingBudget(t *testing.T) {
 		t.Fatalf("after reset: %d", code)
 	}
 }
+
+// A shortened operating window blocks a method inside batches too, and
+// releases it at the operating_reset_at the last success announced.
+func TestShortOperatingWindow(t *testing.T) {
+	t.Parallel()
+	clock := NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	s := NewT(t, Options{Unlimited: true, Clock: clock, OperatingWindow: 10 * time.Second,
+		OperatingCost: map[string]float64{"crm.status.list": 1}, OperatingLimit: map[string]float64{"crm.status.list": 2}})
+	batch := map[string]any{"cmd": map[string]any{"a": "crm.status.list", "b": "crm.status.list", "c": "crm.status.list"}}
+	code, body := post(t, s.WebhookURL()+"batch", batch)
+	if code != 200 {
+		t.Fatalf("batch: %d %v", code, body)
+	}
+	res := body["result"].(map[string]any)
+	errs, _ := res["result_error"].(map[string]any)
+	if errs["c"] == nil || errs["c"].(map[string]any)["error"] != "OPERATION_TIME_LIMIT" || errs["a"] != nil {
+		t.Fatalf("the third command should be over the budget: %v", errs)
+	}
+	reset := res["result_time"].(map[string]any)["b"].(map[string]any)["operating_reset_at"].(float64)
+	if want := float64(clock.Now().Add(10 * time.Second).Unix()); reset != want {
+		t.Fatalf("operating_reset_at = %v, want %v (one window after the first charge)", reset, want)
+	}
+	if code, _ := post(t, s.WebhookURL()+"crm.status.list", nil); code != 429 {
+		t.Fatalf("direct call inside the window: %d, want 429", code)
+	}
+	clock.Advance(time.Unix(int64(reset), 0).Sub(clock.Now()))
+	if code, _ := post(t, s.WebhookURL()+"crm.status.list", nil); code != 200 {
+		t.Fatalf("at operating_reset_at: %d, want 200", code)
+	}
+}

@@ -43,7 +43,11 @@ type Options struct {
 	// the method answers 429 OPERATION_TIME_LIMIT.
 	OperatingCost  map[string]float64
 	OperatingLimit map[string]float64
-	Scopes         []string
+	// OperatingWindow is the span the budget is counted over, kept as ten
+	// buckets; default 10 minutes (D:limits). A test shortens it to see a
+	// method blocked and released within seconds.
+	OperatingWindow time.Duration
+	Scopes          []string
 }
 
 // Enterprise returns options of an Enterprise plan (250 / 5 per second).
@@ -352,12 +356,24 @@ func (s *Server) allow() bool {
 	return true
 }
 
-// Operating time: one-minute buckets kept for 10 minutes (D:limits).
+// opBuckets is how many buckets the operating window holds: one-minute
+// buckets over 10 minutes on a real portal (D:limits).
+const opBuckets = 10
+
+// opBucket is the span of one operating-time bucket.
+func (s *Server) opBucket() time.Duration {
+	if s.opts.OperatingWindow > 0 {
+		return max(s.opts.OperatingWindow/opBuckets, time.Millisecond)
+	}
+	return time.Minute
+}
+
+// Operating time: buckets kept for the window (D:limits).
 func (s *Server) opSum(method string, now time.Time) (sum float64, oldest int64) {
-	cur := now.Unix() / 60
+	cur := now.UnixNano() / int64(s.opBucket())
 	oldest = -1
 	for minute, sec := range s.ops[method] {
-		if minute <= cur-10 {
+		if minute <= cur-opBuckets {
 			delete(s.ops[method], minute)
 			continue
 		}
@@ -386,7 +402,7 @@ func (s *Server) charge(method string) float64 {
 	if cost <= 0 {
 		return 0
 	}
-	minute := s.clock.Now().Unix() / 60
+	minute := s.clock.Now().UnixNano() / int64(s.opBucket())
 	if s.ops[method] == nil {
 		s.ops[method] = map[int64]float64{}
 	}
@@ -397,9 +413,12 @@ func (s *Server) charge(method string) float64 {
 func (s *Server) timeObject(method string, start time.Time, processing float64) map[string]any {
 	now := s.clock.Now()
 	sum, oldest := s.opSum(method, now)
-	resetAt := now.Unix() + 600
+	bucket := int64(s.opBucket())
+	resetAt := now.Add(opBuckets * time.Duration(bucket)).Unix()
 	if oldest >= 0 {
-		resetAt = (oldest + 10) * 60
+		// The portal sends whole unix seconds; round up so a client that
+		// waits for it is never early.
+		resetAt = ((oldest+opBuckets)*bucket + int64(time.Second) - 1) / int64(time.Second)
 	}
 	st := float64(start.UnixNano()) / 1e9
 	fin := float64(now.UnixNano())/1e9 + processing
