@@ -28,6 +28,10 @@ var (
 	ErrBadResponse = errors.New("bitrix: malformed response")
 	// ErrTransport: the request did not get an HTTP answer.
 	ErrTransport = errors.New("bitrix: transport error")
+	// ErrTimeout: no answer within the client's per-request timeout. It is
+	// a transport error, not the caller's context ending, so it never
+	// matches context.DeadlineExceeded.
+	ErrTimeout = errors.New("bitrix: request timed out")
 	// ErrOutcomeUnknown: a write may or may not have been applied; look up
 	// (e.g. by ORIGIN_ID) before sending it again.
 	ErrOutcomeUnknown = errors.New("bitrix: outcome of write unknown")

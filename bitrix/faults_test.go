@@ -43,6 +43,10 @@ func TestFaultsReadRetriedWriteUnknown(t *testing.T) {
 			if !errors.As(err, &ou) || ou.Method != "crm.deal.add" {
 				t.Fatalf("not typed: %#v", err)
 			}
+			if kind == bitrixtest.FaultSlow && (!errors.Is(err, bitrix.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)) {
+				// The client's own timeout must not read as the run's deadline.
+				t.Fatalf("slow answer: %v, want ErrTimeout and not context.DeadlineExceeded", err)
+			}
 			if n := p.srv.Stats().PerMethod["crm.deal.add"]; n != 1 {
 				t.Fatalf("write sent %d times", n)
 			}

@@ -117,6 +117,11 @@ func (c *Client) transportError(ctx context.Context, method string, target *url.
 		// The caller's context ended: report that, not a transport fault.
 		return c.red.Error(fmt.Errorf("bitrix: %s: %w", method, ctx.Err()))
 	}
+	if errors.Is(inner, context.DeadlineExceeded) {
+		// Only this attempt's own timeout is left: say so, and keep it from
+		// reading as the run's deadline.
+		inner = fmt.Errorf("%w: no answer within %s", ErrTimeout, c.timeout)
+	}
 	te := &TransportError{Method: method, URL: redact.WebhookURL(target.String()), Err: c.red.Error(inner)}
 	var op *net.OpError
 	if errors.As(inner, &op) && op.Op == "dial" {

@@ -28,6 +28,9 @@ var (
 	ErrNotAPI = errors.New("retailcrm: not a RetailCRM API endpoint")
 	// ErrDecode: the body was not the JSON expected (truncated, wrong shape).
 	ErrDecode = errors.New("retailcrm: cannot decode response")
+	// ErrTimeout: no answer within the per-attempt timeout. It never
+	// matches context.DeadlineExceeded, which is the caller's deadline.
+	ErrTimeout = errors.New("retailcrm: request timed out")
 )
 
 // Known errorMsg texts, matched exactly as the official clients do.

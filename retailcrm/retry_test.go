@@ -64,7 +64,7 @@ func TestRetryEdit(t *testing.T) {
 		{"503 is refused before running: retried", retailcrmtest.Fault{Kind: retailcrmtest.FaultRateLimit, Count: 2}, nil, 3, true},
 		{"502 may have run: not retried", retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Count: 1}, retailcrm.ErrServer, 1, false},
 		{"dropped connection: not retried", retailcrmtest.Fault{Kind: retailcrmtest.FaultDrop, Count: 1}, nil, 1, false},
-		{"timeout: not retried, yet applied", retailcrmtest.Fault{Kind: retailcrmtest.FaultSlow, Delay: 2 * time.Second, Count: 1}, context.DeadlineExceeded, 1, true},
+		{"timeout: not retried, yet applied", retailcrmtest.Fault{Kind: retailcrmtest.FaultSlow, Delay: 2 * time.Second, Count: 1}, retailcrm.ErrTimeout, 1, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,6 +81,9 @@ func TestRetryEdit(t *testing.T) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			case !tt.wantApplied && err == nil:
 				t.Fatal("edit reported success")
+			case errors.Is(err, context.DeadlineExceeded):
+				// That would read as the run's own deadline and end it.
+				t.Fatalf("err = %v matches context.DeadlineExceeded", err)
 			}
 			if got := fake.Requests("/api/v5/orders/{id}/edit"); got != tt.wantCalls {
 				t.Errorf("edit requests = %d, want %d", got, tt.wantCalls)

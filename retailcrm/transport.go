@@ -2,6 +2,7 @@ package retailcrm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +21,15 @@ type transportError struct {
 
 func (e *transportError) Error() string { return fmt.Sprintf("retailcrm: %s: %v", e.Endpoint, e.Err) }
 func (e *transportError) Unwrap() error { return e.Err }
+
+// attemptError words an attempt's own timeout so it never reads as the
+// caller's deadline (context.DeadlineExceeded ends a run; this is retried).
+func (c *Client) attemptError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: no answer within %s", ErrTimeout, c.timeout)
+	}
+	return err
+}
 
 func (c *Client) get(ctx context.Context, path string, query url.Values, out responder) error {
 	return c.do(ctx, http.MethodGet, path, query, nil, out)
@@ -97,7 +107,7 @@ func (c *Client) attempt(ctx context.Context, method, path string, query, form u
 		if ctx.Err() != nil {
 			return fmt.Errorf("retailcrm: %s: %w", endpoint, ctx.Err())
 		}
-		return &transportError{Endpoint: endpoint, Err: err}
+		return &transportError{Endpoint: endpoint, Err: c.attemptError(err)}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodySize+1))
@@ -105,7 +115,7 @@ func (c *Client) attempt(ctx context.Context, method, path string, query, form u
 		if ctx.Err() != nil {
 			return fmt.Errorf("retailcrm: %s: %w", endpoint, ctx.Err())
 		}
-		return &transportError{Endpoint: endpoint, Err: fmt.Errorf("reading body: %w", err)}
+		return &transportError{Endpoint: endpoint, Err: fmt.Errorf("reading body: %w", c.attemptError(err))}
 	}
 	if c.log.Enabled(ctx, slog.LevelDebug) {
 		c.log.LogAttrs(ctx, slog.LevelDebug, "retailcrm: request",

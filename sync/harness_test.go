@@ -55,13 +55,26 @@ func newEnvTB(t testing.TB) *env {
 	return e
 }
 
-func (e *env) newBitrixClient() *bitrix.Client {
-	c, err := bitrix.New(e.bx.WebhookURL(), bitrix.WithRate(0, 0), bitrix.WithClock(e.clock),
-		bitrix.WithRetry(bitrix.RetryPolicy{MaxAttempts: 6, InitialDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
+func (e *env) newBitrixClient(opts ...bitrix.Option) *bitrix.Client {
+	opts = append([]bitrix.Option{bitrix.WithRate(0, 0), bitrix.WithClock(e.clock),
+		bitrix.WithRetry(bitrix.RetryPolicy{MaxAttempts: 6, InitialDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond})}, opts...)
+	c, err := bitrix.New(e.bx.WebhookURL(), opts...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	return c
+}
+
+// withTimeouts rebuilds both clients with a short per-request timeout.
+func (e *env) withTimeouts(d time.Duration) {
+	e.t.Helper()
+	var err error
+	e.rcc, err = retailcrm.New(e.rc.URL(), e.rc.APIKey(), retailcrm.WithRate(0), retailcrm.WithTimeout(d),
+		retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 4, InitialDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.bxc = e.newBitrixClient(bitrix.WithTimeout(d))
 }
 
 func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 
@@ -263,6 +264,10 @@ func TestFaultsReachTheFaultFreeState(t *testing.T) {
 		name string
 		bx   []bitrixtest.Fault
 		rc   []retailcrmtest.Fault
+		// timeout, when set, is both clients' per-request timeout.
+		timeout time.Duration
+		// oneRun: the faults must be absorbed within the first run.
+		oneRun bool
 	}{
 		{name: "503s", bx: []bitrixtest.Fault{{Kind: bitrixtest.FaultQueryLimit, Probability: 0.3}},
 			rc: []retailcrmtest.Fault{{Kind: retailcrmtest.FaultRateLimit, Probability: 0.3}}},
@@ -272,9 +277,17 @@ func TestFaultsReachTheFaultFreeState(t *testing.T) {
 			rc: []retailcrmtest.Fault{{Kind: retailcrmtest.FaultTruncated, Probability: 0.25}}},
 		{name: "dropped connections", bx: []bitrixtest.Fault{{Kind: bitrixtest.FaultDrop, Probability: 0.25}},
 			rc: []retailcrmtest.Fault{{Kind: retailcrmtest.FaultDrop, Probability: 0.2}}},
+		// A Bitrix24 answer that comes after the timeout: the write ran.
+		// The run resolves it by a lookup instead of ending.
+		{name: "slow answers past the timeout", bx: []bitrixtest.Fault{
+			{Kind: bitrixtest.FaultSlow, Probability: 0.5, Delay: 400 * time.Millisecond}},
+			rc: []retailcrmtest.Fault{{Kind: retailcrmtest.FaultSlow, Probability: 0.2, Delay: 400 * time.Millisecond}}, timeout: 100 * time.Millisecond, oneRun: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
+			if tc.timeout > 0 {
+				e.withTimeouts(tc.timeout)
+			}
 			sc.apply(t, e.rc)
 			for _, f := range tc.bx {
 				e.bx.AddFault(f)
@@ -290,9 +303,20 @@ func TestFaultsReachTheFaultFreeState(t *testing.T) {
 				if err == nil {
 					break
 				}
+				t.Logf("run %d: %v", run, err)
+				if tc.oneRun {
+					t.Fatalf("run %d: %v", run, err)
+				}
 			}
 			if err != nil {
 				t.Fatalf("never finished: %v", err)
+			}
+			fired := e.bx.Stats().FaultsInjected
+			for _, f := range tc.rc {
+				fired += e.rc.FaultsServed(f.Kind)
+			}
+			if fired == 0 {
+				t.Fatal("no fault fired: the case tests nothing")
 			}
 			e.bx.ClearFaults()
 			e.rc.ClearFaults()

@@ -16,9 +16,10 @@ import (
 // outcome stayed unknown, are sent again within one chunk.
 const maxWriteRounds = 5
 
-// fatal reports errors that end the run instead of one item.
-func fatal(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+// fatal reports errors that end the run instead of one item. A context error
+// ends it only when it is the run's own context that ended.
+func fatal(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) ||
 		errors.Is(err, bitrix.ErrAuth) || errors.Is(err, bitrix.ErrOverload) || errors.Is(err, bitrix.ErrConfig) ||
 		errors.Is(err, bitrix.ErrInvalidBatch)
 }
@@ -51,7 +52,7 @@ func (e *Engine) writeAll(ctx context.Context, b *bitrix.Batch, resolve resolver
 		}
 		if err != nil {
 			lastErr = err
-			if fatal(err) || res == nil {
+			if fatal(ctx, err) || res == nil {
 				return nil, fmt.Errorf("bitrix writes: %w", err)
 			}
 			e.log.Warn("bitrix: write batch failed; checking each command", "err", err)

@@ -98,7 +98,9 @@ func (s *Server) batch(p map[string]any) (*result, *apiErr) {
 		start := s.clock.Now()
 		var res *result
 		e := s.checkOperating(method)
-		if e == nil {
+		if e != nil {
+			s.stats.OperationLimitInBatch++
+		} else {
 			res, e = s.dispatch(method, params)
 		}
 		if e != nil {

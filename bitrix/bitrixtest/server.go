@@ -78,9 +78,12 @@ type Stats struct {
 	CommandsPerMethod map[string]int // batch commands per method
 	QueryLimit503     int            // QUERY_LIMIT_EXCEEDED answers by the bucket
 	OperationLimit429 int
-	Unauthorized      int
-	FaultsInjected    int
-	Redirects         int
+	// OperationLimitInBatch counts batch commands refused with
+	// OPERATION_TIME_LIMIT in result_error.
+	OperationLimitInBatch int
+	Unauthorized          int
+	FaultsInjected        int
+	Redirects             int
 }
 
 // New starts a fake portal; Close it when done.
