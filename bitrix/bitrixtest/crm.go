@@ -136,7 +136,7 @@ func (d *store) add(kind string, fields map[string]any) (int64, *apiErr) {
 		d.history = append(d.history, &HistoryRow{ID: d.newID(), EntityTypeID: 1, TypeID: 1, OwnerID: id,
 			StageID: st.StatusID, SemanticID: semanticID(st), Created: d.s.clock.Now()})
 	}
-	t.rows[id] = r
+	t.insert(r)
 	return id, nil
 }
 
@@ -191,6 +191,9 @@ func (d *store) apply(kind string, r *Row, fields map[string]any, isAdd bool) {
 	if kind != "deal" {
 		r.Fields["HAS_PHONE"] = yn(len(r.Multi["PHONE"]) > 0)
 		r.Fields["HAS_EMAIL"] = yn(len(r.Multi["EMAIL"]) > 0)
+	}
+	if t := d.entities[kind]; t.rows[r.ID] == r {
+		t.reindex(r) // an update; add indexes the row once it is complete
 	}
 }
 

@@ -22,93 +22,146 @@ func splitOp(key string) (op, field string) {
 }
 
 // matches applies a legacy CRM filter.
-func matches(filter map[string]any, get getter) bool {
+func matches(filter map[string]any, get getter) bool { return compileFilter(filter).match(get) }
+
+// cond is one filter condition with its wanted values parsed once, so that
+// a list can test many rows without re-reading the filter for each.
+type cond struct {
+	op, field string
+	list      []operand // every wanted value (@, and = or ! with a list)
+	isList    bool
+	w         operand // the first wanted value, "" when none
+	needle    string  // for %, =% and %=
+}
+
+type conds []cond
+
+// compileFilter reads a legacy CRM filter once; LOGIC is ignored.
+func compileFilter(filter map[string]any) conds {
+	out := make(conds, 0, len(filter))
 	for key, want := range filter {
 		if strings.EqualFold(key, "LOGIC") {
 			continue
 		}
 		op, field := splitOp(key)
-		have := get(field)
-		if !matchOne(op, have, want) {
+		c := cond{op: op, field: field}
+		wantList := List(want)
+		_, c.isList = want.([]any)
+		if _, isMap := want.(map[string]any); isMap {
+			c.isList = true
+		}
+		c.list = make([]operand, len(wantList))
+		for i, w := range wantList {
+			c.list[i] = newOperand(Str(w))
+		}
+		if len(c.list) > 0 {
+			c.w = c.list[0]
+		}
+		c.needle = strings.ToLower(strings.Trim(c.w.s, "%"))
+		out = append(out, c)
+	}
+	return out
+}
+
+// match reports whether a row passes every condition.
+func (cs conds) match(get getter) bool {
+	for i := range cs {
+		if !cs[i].match(get(cs[i].field)) {
 			return false
 		}
 	}
 	return true
 }
 
-func matchOne(op string, have []string, want any) bool {
+func (c *cond) match(have []string) bool {
 	if len(have) == 0 {
 		have = []string{""}
 	}
-	wantList := List(want)
-	_, isList := want.([]any)
-	if _, isMap := want.(map[string]any); isMap {
-		isList = true
-	}
-	anyHave := func(pred func(string) bool) bool {
+	anyHave := func(pred func(operand) bool) bool {
 		for _, h := range have {
-			if pred(h) {
+			if pred(newOperand(h)) {
 				return true
 			}
 		}
 		return false
 	}
-	inList := func(h string) bool {
-		for _, w := range wantList {
-			if compare(h, Str(w)) == 0 {
+	inList := func(h operand) bool {
+		for _, w := range c.list {
+			if compareOperands(h, w) == 0 {
 				return true
 			}
 		}
 		return false
 	}
-	w := ""
-	if len(wantList) > 0 {
-		w = Str(wantList[0])
-	}
-	switch op {
+	eq := func(h operand) bool { return compareOperands(h, c.w) == 0 }
+	switch c.op {
 	case "@":
 		return anyHave(inList)
 	case "!@":
 		return !anyHave(inList)
 	case "=":
-		if isList {
+		if c.isList {
 			return anyHave(inList)
 		}
-		return anyHave(func(h string) bool { return compare(h, w) == 0 })
+		return anyHave(eq)
 	case "!", "!=":
-		if isList {
+		if c.isList {
 			return !anyHave(inList)
 		}
-		return !anyHave(func(h string) bool { return compare(h, w) == 0 })
+		return !anyHave(eq)
 	case ">":
-		return anyHave(func(h string) bool { return h != "" && compare(h, w) > 0 })
+		return anyHave(func(h operand) bool { return h.s != "" && compareOperands(h, c.w) > 0 })
 	case ">=":
-		return anyHave(func(h string) bool { return h != "" && compare(h, w) >= 0 })
+		return anyHave(func(h operand) bool { return h.s != "" && compareOperands(h, c.w) >= 0 })
 	case "<":
-		return anyHave(func(h string) bool { return h != "" && compare(h, w) < 0 })
+		return anyHave(func(h operand) bool { return h.s != "" && compareOperands(h, c.w) < 0 })
 	case "<=":
-		return anyHave(func(h string) bool { return h != "" && compare(h, w) <= 0 })
+		return anyHave(func(h operand) bool { return h.s != "" && compareOperands(h, c.w) <= 0 })
 	case "%", "=%", "%=":
-		needle := strings.ToLower(strings.Trim(w, "%"))
-		return anyHave(func(h string) bool { return strings.Contains(strings.ToLower(h), needle) })
+		return anyHave(func(h operand) bool { return strings.Contains(strings.ToLower(h.s), c.needle) })
 	}
 	return false
 }
 
+// equals lists the values one equality condition (=, or @) admits: a row
+// passes it only if one of its values of c.field compares equal to one of
+// them. ok is false for any other operator.
+func (c *cond) equals() (vals []operand, ok bool) {
+	switch {
+	case c.op == "@", c.op == "=" && c.isList:
+		return c.list, true
+	case c.op == "=":
+		return []operand{c.w}, true
+	}
+	return nil, false
+}
+
+// operand is a compared value with its number parsed once.
+type operand struct {
+	s   string
+	f   float64
+	num bool
+}
+
+func newOperand(s string) operand {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	return operand{s: s, f: f, num: err == nil}
+}
+
 // compare orders numerically when both sides are numbers, else as text.
-func compare(a, b string) int {
-	fa, ea := strconv.ParseFloat(strings.TrimSpace(a), 64)
-	fb, eb := strconv.ParseFloat(strings.TrimSpace(b), 64)
-	if ea == nil && eb == nil {
+func compare(a, b string) int { return compareOperands(newOperand(a), newOperand(b)) }
+
+func compareOperands(a, b operand) int {
+	if a.num && b.num {
 		switch {
-		case fa < fb:
+		case a.f < b.f:
 			return -1
-		case fa > fb:
+		case a.f > b.f:
 			return 1
 		}
 		return 0
 	}
-	return strings.Compare(a, b)
+	return strings.Compare(a.s, b.s)
 }
 
 // sortRows orders rows by the order map (keys sorted for determinism), ID
@@ -143,14 +196,17 @@ func first(v []string) string {
 	return v[0]
 }
 
+// pageSize is the fixed page size of list methods.
+const pageSize = 50
+
 // page cuts rows at start (pages of 50) and fills total/next; start -1
 // skips counting.
 func page[T any](rows []T, startParam any) ([]T, *result) {
 	res := &result{}
 	start, _ := intParam(startParam)
 	if start < 0 {
-		if len(rows) > 50 {
-			rows = rows[:50]
+		if len(rows) > pageSize {
+			rows = rows[:pageSize]
 		}
 		return rows, res
 	}
@@ -158,7 +214,7 @@ func page[T any](rows []T, startParam any) ([]T, *result) {
 	if int(start) >= len(rows) {
 		return rows[:0], res
 	}
-	end := min(int(start)+50, len(rows))
+	end := min(int(start)+pageSize, len(rows))
 	if end < len(rows) {
 		res.next, res.hasNext = end, true
 	}

@@ -1,6 +1,7 @@
 package bitrixtest
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -93,24 +94,29 @@ func (s *Server) entityGet(kind string, p map[string]any) (*result, *apiErr) {
 }
 
 func (s *Server) rowGetter(kind string, r *Row) getter {
-	return func(f string) []string {
-		if isMultiField(f) && kind != "deal" {
-			var out []string
-			for _, m := range r.Multi[f] {
-				out = append(out, m.Value)
-			}
-			return out
+	return func(f string) []string { return rowValues(kind, r, f) }
+}
+
+// rowValues returns the values a filter or an order sees of a row's field:
+// a multifield's values (contacts and leads), a list field's elements, or
+// the scalar as text.
+func rowValues(kind string, r *Row, f string) []string {
+	if isMultiField(f) && kind != "deal" {
+		var out []string
+		for _, m := range r.Multi[f] {
+			out = append(out, m.Value)
 		}
-		v := r.Fields[f]
-		if l, isList := v.([]any); isList {
-			out := make([]string, len(l))
-			for i, e := range l {
-				out[i] = Str(e)
-			}
-			return out
-		}
-		return []string{Str(v)}
+		return out
 	}
+	v := r.Fields[f]
+	if l, isList := v.([]any); isList {
+		out := make([]string, len(l))
+		for i, e := range l {
+			out[i] = Str(e)
+		}
+		return out
+	}
+	return []string{Str(v)}
 }
 
 func (s *Server) entityList(kind string, p map[string]any) (*result, *apiErr) {
@@ -127,19 +133,15 @@ func (s *Server) entityList(kind string, p map[string]any) (*result, *apiErr) {
 	}
 	ov, _ := getCI(p, "order")
 	t := s.data.entities[kind]
-	var rows []*Row
-	for _, id := range t.sortedIDs() {
-		r := t.rows[id]
-		if matches(filter, s.rowGetter(kind, r)) {
-			rows = append(rows, r)
-		}
-	}
-	sortRows(rows, asMap(ov), func(r *Row) getter { return s.rowGetter(kind, r) })
+	cs := compileFilter(filter)
 	start, _ := getCI(p, "start")
-	rows, res := page(rows, start)
-	out := make([]any, len(rows))
-	for i, r := range rows {
-		out[i] = s.data.render(kind, r, sel, false)
+	ids, res := listPage(t.candidates(cs),
+		func(id int64) bool { return cs.match(s.rowGetter(kind, t.rows[id])) },
+		asMap(ov), start,
+		func(id int64) getter { return s.rowGetter(kind, t.rows[id]) })
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = s.data.render(kind, t.rows[id], sel, false)
 	}
 	res.value = out
 	return res, nil
@@ -185,22 +187,10 @@ func (s *Server) findByComm(p map[string]any) (*result, *apiErr) {
 	if len(values) > 20 {
 		return nil, &apiErr{status: 400, code: "Too many values", desc: "Parameter 'values' can contain not more than 20 items."}
 	}
-	norm := func(v string) string {
-		if typ == "EMAIL" {
-			return strings.ToLower(strings.TrimSpace(v))
-		}
-		var b strings.Builder
-		for _, r := range v {
-			if r >= '0' && r <= '9' {
-				b.WriteRune(r)
-			}
-		}
-		return b.String()
-	}
 	want := map[string]bool{}
 	for _, v := range values {
-		if n := norm(Str(v)); n != "" {
-			want[n] = true
+		if k := commKey(typ, Str(v)); k != "" {
+			want[k] = true
 		}
 	}
 	kinds := []string{"LEAD", "CONTACT", "COMPANY"}
@@ -213,16 +203,17 @@ func (s *Server) findByComm(p map[string]any) (*result, *apiErr) {
 		if t == nil {
 			continue
 		}
-		var ids []any
-		for _, id := range t.sortedIDs() {
-			for _, m := range t.rows[id].Multi[typ] {
-				if want[norm(m.Value)] {
-					ids = append(ids, id)
-					break
-				}
-			}
+		var found []int64
+		for key := range want {
+			found = append(found, t.idx[key]...)
 		}
-		if len(ids) > 0 {
+		if len(found) > 0 {
+			slices.Sort(found)
+			found = slices.Compact(found)
+			ids := make([]any, len(found))
+			for i, id := range found {
+				ids[i] = id
+			}
 			out.set(k, ids)
 		}
 	}
@@ -312,17 +303,14 @@ func (s *Server) stageHistoryList(p map[string]any) (*result, *apiErr) {
 		return nil, &apiErr{status: 400, code: 0, desc: "entity is not supported"}
 	}
 	fv, _ := getCI(p, "filter")
-	filter := asMap(fv)
-	var rows []*HistoryRow
-	for _, h := range s.data.history {
-		if int64(h.EntityTypeID) == et && matches(filter, historyGetter(h)) {
-			rows = append(rows, h)
-		}
-	}
+	cs := compileFilter(asMap(fv))
+	hist := s.data.history // ascending by ID
+	lo, hi := idRange(cs, len(hist), func(i int) int64 { return hist[i].ID })
 	ov, _ := getCI(p, "order")
-	sortRows(rows, asMap(ov), historyGetter)
 	start, _ := getCI(p, "start")
-	rows, res := page(rows, start)
+	rows, res := listPage(hist[lo:hi],
+		func(h *HistoryRow) bool { return int64(h.EntityTypeID) == et && cs.match(historyGetter(h)) },
+		asMap(ov), start, historyGetter)
 	items := make([]any, len(rows))
 	for i, h := range rows {
 		row := map[string]any{"ID": h.ID, "TYPE_ID": h.TypeID, "OWNER_ID": h.OwnerID, "CREATED_TIME": h.Created.Format("2006-01-02T15:04:05-07:00")}
@@ -410,14 +398,10 @@ func (s *Server) commentList(p map[string]any) (*result, *apiErr) {
 		}
 		lf[k] = v
 	}
-	var rows []*CommentRow
-	for _, c := range s.data.comments {
-		if matches(lf, get(c)) {
-			rows = append(rows, c)
-		}
-	}
-	sortRows(rows, asMap(p["order"]), get)
-	rows, res := page(rows, p["start"])
+	cs := compileFilter(lf)
+	cands := s.data.commentCandidates(cs)
+	lo, hi := idRange(cs, len(cands), func(i int) int64 { return cands[i].ID })
+	rows, res := listPage(cands[lo:hi], func(c *CommentRow) bool { return cs.match(get(c)) }, asMap(p["order"]), p["start"], get)
 	out := make([]any, len(rows))
 	for i, c := range rows {
 		out[i] = map[string]any{"ID": strconv.FormatInt(c.ID, 10), "ENTITY_ID": strconv.FormatInt(c.EntityID, 10),

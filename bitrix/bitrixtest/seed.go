@@ -101,6 +101,8 @@ func (s *Server) AddComment(entityType string, entityID, authorID int64, text st
 func (d *store) addComment(entityType string, entityID, authorID int64, text string) int64 {
 	c := &CommentRow{ID: d.newID(), EntityType: entityType, EntityID: entityID, AuthorID: authorID, Comment: text, Created: d.s.clock.Now()}
 	d.comments = append(d.comments, c)
+	k, _ := eqKey(newOperand(strconv.FormatInt(entityID, 10)))
+	d.byEntity[k] = append(d.byEntity[k], c)
 	return c.ID
 }
 
@@ -156,7 +158,7 @@ func (s *Server) rows(kind string) []Row {
 	defer s.mu.Unlock()
 	t := s.data.entities[kind]
 	out := make([]Row, 0, len(t.rows))
-	for _, id := range t.sortedIDs() {
+	for _, id := range t.ids {
 		out = append(out, t.rows[id].clone())
 	}
 	return out

@@ -1,7 +1,6 @@
 package bitrixtest
 
 import (
-	"sort"
 	"strconv"
 	"time"
 )
@@ -116,18 +115,21 @@ type WorkflowRow struct {
 	Parameters map[string]any
 }
 
+// table holds one entity's rows. ids lists them in ascending order (ids are
+// handed out increasing, so an add appends); idx maps index keys (see
+// indexedFields) to ascending ids, and keys remembers each row's index keys
+// so that an update can move it.
 type table struct {
+	kind string
 	rows map[int64]*Row
+	ids  []int64
 	next int64
+	idx  map[string][]int64
+	keys map[int64][]string
 }
 
-func (t *table) sortedIDs() []int64 {
-	ids := make([]int64, 0, len(t.rows))
-	for id := range t.rows {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	return ids
+func newTable(kind string) *table {
+	return &table{kind: kind, rows: map[int64]*Row{}, idx: map[string][]int64{}, keys: map[int64][]string{}}
 }
 
 type store struct {
@@ -141,6 +143,7 @@ type store struct {
 	nextUF     int64
 	history    []*HistoryRow
 	comments   []*CommentRow
+	byEntity   map[string][]*CommentRow // comments by ENTITY_ID index key, in creation order
 	tasks      []*TaskRow
 	notes      []*NotifyRow
 	workflows  []*WorkflowRow
@@ -148,9 +151,9 @@ type store struct {
 }
 
 func newStore(s *Server) *store {
-	d := &store{s: s, entities: map[string]*table{}, categories: map[int64]*Category{}, nextMulti: 200, nextStatus: 100, nextUF: 5000, nextID: 900}
+	d := &store{s: s, entities: map[string]*table{}, categories: map[int64]*Category{}, byEntity: map[string][]*CommentRow{}, nextMulti: 200, nextStatus: 100, nextUF: 5000, nextID: 900}
 	for _, e := range []string{"deal", "contact", "lead"} {
-		d.entities[e] = &table{rows: map[int64]*Row{}, next: 0}
+		d.entities[e] = newTable(e)
 	}
 	d.categories[0] = &Category{ID: 0, Name: "General", Sort: 300}
 	for i, st := range []struct{ id, name, sem string }{
