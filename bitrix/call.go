@@ -67,8 +67,11 @@ func (c *Client) do(ctx context.Context, method string, body []byte, read bool, 
 	}
 	bo.Reset()
 	attempts, opRetries := 0, 0
+	// The method itself may be paused too: a portal that charges a batch's
+	// operating time to "batch" answers the whole batch 429.
+	waitFor := append([]string{method}, paused...)
 	for {
-		for _, m := range paused {
+		for _, m := range waitFor {
 			if err := c.ops.wait(ctx, m, c.retry.MaxOperationWait); err != nil {
 				return nil, fmt.Errorf("bitrix: %s: %w", method, err)
 			}

@@ -216,6 +216,25 @@ func TestOperationTimeLimitWaitsForReset(t *testing.T) {
 			t.Fatalf("%d attempts, want 3", n)
 		}
 	})
+	t.Run("batch charged as a whole", func(t *testing.T) {
+		t.Parallel()
+		// The portal may charge a batch's time to "batch" itself (JSSDK PR
+		// 539): the whole batch answers 429 and must wait for its reset.
+		p := newPair(t, bitrixtest.Options{OperatingCost: map[string]float64{"batch": 200}, OperatingLimit: map[string]float64{"batch": 480}},
+			bitrix.WithOperatingLimit(0))
+		id := p.srv.SeedDeal(map[string]any{"TITLE": "x"})
+		for i := range 4 {
+			b := bitrix.NewBatch(false)
+			mustAdd(t, b, "a", bitrix.GetCmd(bitrix.EntityDeal, bitrix.ID(id)))
+			res, err := p.c.Batch(context.Background(), b)
+			if err != nil || res.Get("a").Status != bitrix.Done {
+				t.Fatalf("batch %d: %v", i, err)
+			}
+		}
+		if n := p.srv.Stats().OperationLimit429; n != 1 {
+			t.Fatalf("%d × 429, want 1 (then a wait for operating_reset_at)", n)
+		}
+	})
 	t.Run("inside batch", func(t *testing.T) {
 		t.Parallel()
 		p := newPair(t, bitrixtest.Options{OperatingCost: map[string]float64{"crm.deal.get": 300}, OperatingLimit: map[string]float64{"crm.deal.get": 480}},
