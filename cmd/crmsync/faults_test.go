@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -12,44 +14,148 @@ import (
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 )
 
-// TestPullUnderAFaultMix runs the real binary against fakes that answer 10%
-// of requests with their rate-limit error, 3% with an HTML 5xx page and 1%
-// with truncated JSON. Runs must reach the fault-free final state, retries
-// must stay bounded, and each run's exit code must agree with what status
-// records.
-func TestPullUnderAFaultMix(t *testing.T) {
+// faultMix is one set of misbehaviour both fakes show during a campaign.
+type faultMix struct {
+	name string
+	// portal adjusts the fake portal's options (an operating-time budget).
+	portal func(*bitrixtest.Options)
+	bitrix []bitrixtest.Fault
+	rcrm   []retailcrmtest.Fault
+	// env is added to every run (short timeouts, so slow answers time out).
+	env []string
+	// maxRuns bounds the runs it may take to reach a completed run.
+	maxRuns int
+}
+
+// TestPullUnderFaultMixes runs the real binary against fakes that misbehave
+// in the ways SPEC §6 names. Runs must reach the fault-free final state,
+// retries must stay bounded, nothing may panic, and each run's exit code must
+// agree with what status records.
+func TestPullUnderFaultMixes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault campaign")
 	}
 	t.Parallel()
-	size := shop.Size{Orders: 300, Customers: 100}
-
+	// Big enough that a run spans about a hundred requests, so the
+	// probabilities below fire several times each.
+	size := shop.Size{Orders: 1200, Customers: 400}
 	ref := campaignShop(t, size)
 	refDir := t.TempDir()
 	pullToCompletion(t, refDir, ref.campaignConfig(t, refDir), filepath.Join(refDir, "ref.db"))
 	want := snapshot(ref.bx)
 	refRequests := ref.bx.Stats().Requests + ref.rc.TotalRequests()
 
-	f := campaignShop(t, size)
-	for _, fault := range []bitrixtest.Fault{
-		{Kind: bitrixtest.FaultQueryLimit, Probability: 0.10},
-		{Kind: bitrixtest.FaultHTML502, Probability: 0.03},
-		{Kind: bitrixtest.FaultTruncated, Probability: 0.01},
-	} {
-		f.bx.AddFault(fault)
+	mixes := []faultMix{
+		{
+			// 10% rate-limit answers, 3% HTML 5xx pages, 1% truncated JSON.
+			name: "limits and broken bodies",
+			bitrix: []bitrixtest.Fault{
+				{Kind: bitrixtest.FaultQueryLimit, Probability: 0.10},
+				{Kind: bitrixtest.FaultHTML502, Probability: 0.03},
+				{Kind: bitrixtest.FaultTruncated, Probability: 0.01},
+			},
+			rcrm: []retailcrmtest.Fault{
+				{Kind: retailcrmtest.FaultRateLimit, Probability: 0.10},
+				{Kind: retailcrmtest.FaultServerError, Probability: 0.03},
+				{Kind: retailcrmtest.FaultTruncated, Probability: 0.01},
+			},
+			maxRuns: 8,
+		},
+		{
+			// Answers slower than the configured timeout: a Bitrix24 write
+			// that ran but whose answer never arrived is looked up before
+			// it is sent again; a RetailCRM read is retried.
+			name:    "slow answers past the timeout",
+			bitrix:  []bitrixtest.Fault{{Kind: bitrixtest.FaultSlow, Probability: 0.1, Delay: 1500 * time.Millisecond}},
+			rcrm:    []retailcrmtest.Fault{{Kind: retailcrmtest.FaultSlow, Probability: 0.15, Delay: 1500 * time.Millisecond}},
+			env:     []string{"CRMSYNC_BITRIX_TIMEOUT=700ms", "CRMSYNC_RETAILCRM_TIMEOUT=700ms"},
+			maxRuns: 8,
+		},
+		{
+			// One method's operating time runs out: the portal refuses its
+			// commands inside batches until the operating_reset_at it
+			// announced (a 2 s window stands for the real 10 minutes).
+			name:    "a 429 window on crm.deal.add",
+			portal:  operatingBudget("crm.deal.add", 150),
+			maxRuns: 8,
+		},
+		{
+			// Which is charged is unresolved (shared/api/bitrix24.md §2.2):
+			// a portal that charges the batch itself answers it 429 whole.
+			name:    "a 429 window on batch",
+			portal:  operatingBudget("batch", 20),
+			maxRuns: 8,
+		},
 	}
-	for _, fault := range []retailcrmtest.Fault{
-		{Kind: retailcrmtest.FaultRateLimit, Probability: 0.10},
-		{Kind: retailcrmtest.FaultServerError, Probability: 0.03},
-		{Kind: retailcrmtest.FaultTruncated, Probability: 0.01},
-	} {
-		f.rc.InjectFault(fault)
+	for _, mix := range mixes {
+		t.Run(mix.name, func(t *testing.T) {
+			t.Parallel()
+			f := campaignShopWith(t, size, mix.portal)
+			for _, fault := range mix.bitrix {
+				f.bx.AddFault(fault)
+			}
+			for _, fault := range mix.rcrm {
+				f.rc.InjectFault(fault)
+			}
+			dir := t.TempDir()
+			runUntilComplete(t, f, dir, mix)
+			// Parked orders wait for their backoff; once more after it is
+			// what the reference's single run did for them too.
+			if diff := cmp.Diff(want, snapshot(f.bx)); diff != "" {
+				t.Errorf("portal under faults differs from the fault-free run (-want +got):\n%s", truncate(diff, 4000))
+			}
+			st := f.bx.Stats()
+			if n := st.Requests + f.rc.TotalRequests(); n > 3*refRequests {
+				t.Errorf("retries unbounded: %d requests against %d without faults", n, refRequests)
+			} else {
+				rcFaults := 0
+				for _, fault := range mix.rcrm {
+					rcFaults += f.rc.FaultsServed(fault.Kind)
+				}
+				t.Logf("requests: %d under faults, %d without (injected: bitrix %d, retailcrm %d; operating-time refusals %d, in batches %d)",
+					n, refRequests, st.FaultsInjected, rcFaults, st.OperationLimit429, st.OperationLimitInBatch)
+			}
+			if mix.portal != nil && st.OperationLimit429+st.OperationLimitInBatch == 0 {
+				t.Error("the operating-time budget never ran out: the mix does not test what it says")
+			}
+		})
 	}
-	dir := t.TempDir()
+}
+
+// operatingBudget gives method an operating-time budget of limit calls per
+// 2-second window.
+func operatingBudget(method string, limit float64) func(*bitrixtest.Options) {
+	return func(o *bitrixtest.Options) {
+		o.OperatingWindow = 2 * time.Second
+		o.OperatingCost = map[string]float64{method: 1}
+		o.OperatingLimit = map[string]float64{method: limit}
+	}
+}
+
+// campaignShopWith is campaignShop with the portal's options adjusted.
+func campaignShopWith(t *testing.T, size shop.Size, portal func(*bitrixtest.Options)) fakes {
+	t.Helper()
+	if portal == nil {
+		return campaignShop(t, size)
+	}
+	rc := retailcrmtest.New(t, retailcrmtest.Options{Now: func() time.Time { return campaignNow }, Seed: 11})
+	opts := bitrixtest.Options{Rate: 200, Burst: 50, Seed: 11}
+	portal(&opts)
+	bx := bitrixtest.NewT(t, opts)
+	shop.New(5, campaignNow, retailcrmtest.DefaultSite).Seed(rc, bx, size)
+	return fakes{rc: rc, bx: bx}
+}
+
+// runUntilComplete runs pull until one run completes, checking each run's
+// exit code against the result status records.
+func runUntilComplete(t *testing.T, f fakes, dir string, mix faultMix) {
+	t.Helper()
 	cfg, db := f.campaignConfig(t, dir), filepath.Join(dir, "faults.db")
-	done := false
-	for run := 0; run < 8 && !done; run++ {
-		r := runBinary(t, dir, nil, "--config", cfg, "--db", db, "-q", "pull")
+	for run := 0; run < mix.maxRuns; run++ {
+		r := runBinary(t, dir, mix.env, "--config", cfg, "--db", db, "-q", "pull")
+		if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") {
+			t.Fatalf("run %d panicked:\n%s", run, r.stderr)
+		}
 		st := runBinary(t, dir, nil, "--config", cfg, "--db", db, "status", "--json")
 		var rep statusReport
 		if err := json.Unmarshal([]byte(st.stdout), &rep); err != nil {
@@ -58,15 +164,15 @@ func TestPullUnderAFaultMix(t *testing.T) {
 		last := rep.LastRuns["pull"].Result
 		switch r.code {
 		case exitOK:
-			done = last == "ok"
-			if !done {
+			if last != "ok" {
 				t.Errorf("run %d exited 0 but status says %q", run, last)
 			}
+			return
 		case exitParked:
-			done = true
 			if last != "partial" {
 				t.Errorf("run %d exited 3 but status says %q", run, last)
 			}
+			return
 		case exitError:
 			if last != "failed" {
 				t.Errorf("run %d exited 1 but status says %q", run, last)
@@ -76,18 +182,5 @@ func TestPullUnderAFaultMix(t *testing.T) {
 			t.Fatalf("run %d exited %d: %s", run, r.code, r.stderr)
 		}
 	}
-	if !done {
-		t.Fatal("pull never completed under the fault mix")
-	}
-	// Parked orders wait for their backoff; once more after it is what the
-	// reference's single run did for them too.
-	got := snapshot(f.bx)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("portal under faults differs from the fault-free run (-want +got):\n%s", truncate(diff, 4000))
-	}
-	if n := f.bx.Stats().Requests + f.rc.TotalRequests(); n > 3*refRequests {
-		t.Errorf("retries unbounded: %d requests against %d without faults", n, refRequests)
-	} else {
-		t.Logf("requests: %d under faults, %d without (faults injected: bitrix %d)", n, refRequests, f.bx.Stats().FaultsInjected)
-	}
+	t.Fatalf("pull never completed in %d runs", mix.maxRuns)
 }
