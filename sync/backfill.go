@@ -145,6 +145,7 @@ func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Ti
 	if err := e.readStatuses(ctx); err != nil {
 		return err
 	}
+	e.markStageHead(ctx)
 	st, err := e.backfillStart(ctx, bo, out)
 	if err != nil {
 		return err

@@ -247,6 +247,7 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 	if err := e.readStatuses(ctx); err != nil {
 		return err
 	}
+	e.markStageHead(ctx)
 	if err := e.retryDue(ctx); err != nil {
 		return err
 	}

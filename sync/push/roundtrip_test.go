@@ -129,3 +129,49 @@ func bitrixWrites(h *harness) int {
 	}
 	return n
 }
+
+// TestFirstPushStartsAtTheStageHead: the portal has a long stage history
+// before crmsync arrives. The first pull marks its head, so the first push
+// reads only what happened since, yet still carries a manager's move.
+func TestFirstPushStartsAtTheStageHead(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mapping = config.Mapping{Statuses: map[string]string{"new": "NEW", "complete": "WON", "group:complete": "WON"}}
+	// Years of other deals: 300 stage rows crmsync has no business reading.
+	for i := range 100 {
+		id := h.bx.SeedDeal(map[string]any{"TITLE": "old deal", "STAGE_ID": "NEW"})
+		for _, st := range []string{"PREPARATION", "WON"} {
+			if err := h.bx.MoveDeal(id, st, int64(i%5+2)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cust := h.rc.AddCustomer(retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"})
+	o := h.rc.CreateOrder(retailcrm.Order{Site: "shop", Status: "new", Customer: &cust, FirstName: "Anna"})
+	h.clk.Advance(time.Minute)
+	eng, err := pullsync.New(pullsync.Options{Config: &config.Config{PhoneRegion: "RU",
+		Bitrix: config.Bitrix{Entity: config.EntityDeal, OriginatorID: "retailcrm"}, Mapping: h.mapping},
+		RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Now: h.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Pull(h.ctx); err != nil {
+		t.Fatalf("pull: %v", err)
+	}
+	h.clk.Advance(time.Minute)
+	var dealID int64
+	for _, d := range h.bx.Deals() {
+		if d.Str("ORIGIN_ID") != "" {
+			dealID = int64(d.ID)
+		}
+	}
+	h.move(dealID, "WON")
+	rep := h.push(push.Options{})
+	// The deal's own creation row and the manager's move; nothing older.
+	if rep.Summary.StageRows != 2 {
+		t.Errorf("first push read %d stage rows, want 2 (from the head on)", rep.Summary.StageRows)
+	}
+	if got := h.order(o.ID); got.Status != "complete" {
+		t.Errorf("the manager's move was not carried: status %q", got.Status)
+	}
+}
