@@ -634,6 +634,19 @@ func (e *Engine) writeRuleActions(ctx context.Context, items []*item) error {
 	if err := mark(intents, intentSuffix); err != nil {
 		return err
 	}
+	// A comment a rule writes is crmsync's own: push must not carry it back.
+	var ledger []store.LedgerEntry
+	for _, s := range sends {
+		if s.pa.action.kind == "comment" {
+			ledger = append(ledger, store.LedgerEntry{Side: store.SideBitrix, Entity: ledgerComment, EntityID: s.it.dealID,
+				Field: ledgerCommentField, Value: s.text})
+		}
+	}
+	if len(ledger) > 0 {
+		if err := e.store.Tx(ctx, func(tx *store.Tx) error { return addLedger(ctx, tx, ledger) }); err != nil {
+			return err
+		}
+	}
 	// An unknown outcome counts as done: at most once.
 	atMostOnce := func(_ context.Context, cmds map[string]bitrix.Cmd) (map[string]json.RawMessage, error) {
 		out := map[string]json.RawMessage{}

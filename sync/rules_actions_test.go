@@ -13,6 +13,7 @@ import (
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/config"
 )
 
@@ -149,6 +150,15 @@ func TestPartialReturnCommentsWithoutFailingTheDeal(t *testing.T) {
 	cs := strings.Join(commentsOf(e, d["ID"].(string)), "\n")
 	if !strings.Contains(cs, `Returned: "Mug" × 2`) || strings.Contains(cs, "Kettle") {
 		t.Errorf("comments:\n%s", cs)
+	}
+	// Every comment crmsync wrote, the rule's and the status comments, is in
+	// the ledger, so push never carries one back.
+	_, st := e.engine(false)
+	dealID, _ := strconv.ParseInt(d["ID"].(string), 10, 64)
+	for _, c := range commentsOf(e, d["ID"].(string)) {
+		if ok, err := st.LedgerHas(context.Background(), store.SideBitrix, "comment", dealID, "COMMENT", c); err != nil || !ok {
+			t.Errorf("comment %q is not in the ledger (%v)", c, err)
+		}
 	}
 }
 

@@ -391,7 +391,9 @@ func (e *Engine) writeComments(ctx context.Context, items []*item) error {
 			b = rest
 		}
 	}
-	if err := e.markComments(ctx, b.Keys(), byKey, actionCommentIntent, nil); err != nil {
+	// The ledger learns each text before it is sent, so push never carries
+	// it back, even when a crash loses the comment's id.
+	if err := e.markComments(ctx, b.Keys(), byKey, actionCommentIntent, nil, commentLedger(b.Keys(), byKey, itemOf, nil)); err != nil {
 		return err
 	}
 	if b.Len() > 0 {
@@ -421,11 +423,30 @@ func (e *Engine) writeComments(ctx context.Context, items []*item) error {
 		ids[k] = id.String()
 		done = append(done, k)
 	}
-	return e.markComments(ctx, done, byKey, actionComment, ids)
+	return e.markComments(ctx, done, byKey, actionComment, ids, commentLedger(done, byKey, itemOf, ids))
 }
 
-// markComments records an action for comments in a transaction of its own.
-func (e *Engine) markComments(ctx context.Context, keys []string, byKey map[string]*pendingComment, action string, ids map[string]string) error {
+// commentLedger lists the ledger rows of comments crmsync writes: deal,
+// text and, once known, the comment's id.
+func commentLedger(keys []string, byKey map[string]*pendingComment, itemOf map[string]*item, ids map[string]string) []store.LedgerEntry {
+	out := make([]store.LedgerEntry, 0, len(keys))
+	for _, k := range keys {
+		remote, _ := strconv.ParseInt(ids[k], 10, 64)
+		out = append(out, store.LedgerEntry{Side: store.SideBitrix, Entity: ledgerComment, EntityID: itemOf[k].dealID,
+			Field: ledgerCommentField, Value: byKey[k].text, RemoteID: remote})
+	}
+	return out
+}
+
+// Ledger names of timeline comments, as push reads them.
+const (
+	ledgerComment      = "comment"
+	ledgerCommentField = "COMMENT"
+)
+
+// markComments records an action for comments, and their ledger rows, in a
+// transaction of its own.
+func (e *Engine) markComments(ctx context.Context, keys []string, byKey map[string]*pendingComment, action string, ids map[string]string, ledger []store.LedgerEntry) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -436,8 +457,17 @@ func (e *Engine) markComments(ctx context.Context, keys []string, byKey map[stri
 				return err
 			}
 		}
-		return nil
+		return addLedger(ctx, tx, ledger)
 	})
+}
+
+func addLedger(ctx context.Context, tx *store.Tx, rows []store.LedgerEntry) error {
+	for _, l := range rows {
+		if err := tx.AddLedger(ctx, l); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -51,8 +51,9 @@ type Deps struct {
 	Originator string
 	// WebhookUserID is the Bitrix24 user the webhook acts as (see
 	// WebhookUserID). Comments crmsync writes carry it as their author, so
-	// comments by that user are never carried back, even when a crash kept
-	// them out of the ledger. 0 relies on the ledger alone.
+	// comments by that user are never carried back, even after a lost
+	// database took the ledger (where pull records each comment's text and
+	// id) with it. 0 relies on the ledger alone.
 	WebhookUserID int64
 	// NotifyUserIDs (alerts.notify_user_ids) are told, once, about each
 	// item a run parks.

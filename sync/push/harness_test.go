@@ -58,7 +58,10 @@ type harness struct {
 	dbPath  string
 	mapping config.Mapping
 	logs    *strings.Builder
-	logMu   sync.Mutex
+	// ledgerOnly leaves WebhookUserID unset: push tells crmsync's own
+	// comments by the ledger alone.
+	ledgerOnly bool
+	logMu      sync.Mutex
 }
 
 func newHarness(t testing.TB) *harness {
@@ -118,8 +121,12 @@ func (h *harness) linked(status, stage string) (orderID, dealID int64) {
 
 func (h *harness) engine(st *store.Store) *push.Engine {
 	h.t.Helper()
+	webhookUser := push.WebhookUserID(h.bx.WebhookURL())
+	if h.ledgerOnly {
+		webhookUser = 0
+	}
 	e, err := push.New(push.Deps{RetailCRM: h.rcc, Bitrix: h.bxc, Store: st, Mapping: h.mapping,
-		Originator: "retailcrm", WebhookUserID: push.WebhookUserID(h.bx.WebhookURL()), Logger: slog.New(slog.NewTextHandler(h, nil)), Now: h.clk.Now})
+		Originator: "retailcrm", WebhookUserID: webhookUser, Logger: slog.New(slog.NewTextHandler(h, nil)), Now: h.clk.Now})
 	if err != nil {
 		h.t.Fatal(err)
 	}

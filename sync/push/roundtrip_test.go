@@ -1,6 +1,7 @@
 package push_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -17,7 +18,19 @@ import (
 // round sends nothing in either direction.
 func TestNoEchoRoundTrip(t *testing.T) {
 	t.Parallel()
+	for _, ledgerOnly := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ledger_only=%v", ledgerOnly), func(t *testing.T) {
+			t.Parallel()
+			noEchoRoundTrip(t, ledgerOnly)
+		})
+	}
+}
+
+// noEchoRoundTrip is TestNoEchoRoundTrip; with ledgerOnly push does not know
+// the webhook's user, so only the ledger tells pull's comments apart.
+func noEchoRoundTrip(t *testing.T, ledgerOnly bool) {
 	h := newHarness(t)
+	h.ledgerOnly = ledgerOnly
 	h.mapping = config.Mapping{Statuses: map[string]string{
 		"new": "NEW", "group:approval": "PREPARATION", "complete": "WON", "group:complete": "WON", "group:cancel": "LOSE",
 	}}
