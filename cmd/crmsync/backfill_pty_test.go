@@ -30,7 +30,7 @@ func TestBackfillProgressBarOnATerminal(t *testing.T) {
 
 	cmd := exec.Command(os.Args[0], "--config", cfg, "--db", filepath.Join(dir, "tty.db"), "backfill")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), asMainEnv+"=1")
+	cmd.Env = append(os.Environ(), asMainEnv+"=1", raceEnv())
 	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 120})
 	if err != nil {
 		t.Fatal(err)

@@ -53,7 +53,7 @@ func startBinary(t *testing.T, dir string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), asMainEnv+"=1")
+	cmd.Env = append(os.Environ(), asMainEnv+"=1", raceEnv())
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

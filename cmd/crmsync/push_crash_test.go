@@ -385,13 +385,6 @@ func (s *pushShop) expected(t *testing.T) map[int64]orderState {
 	return want
 }
 
-// raceEnv spares each run of the race-built binary the race runtime's
-// one-second pause at exit (its atexit_sleep_ms), which would otherwise
-// dominate a campaign of short runs.
-func raceEnv() string {
-	return "GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")
-}
-
 // toCompletion runs command until a run finishes: exit 0, or done (pull
 // parks the orders the shop has in an unmapped status on purpose).
 func (s *pushShop) toCompletion(t *testing.T, command string, done int) {

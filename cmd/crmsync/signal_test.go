@@ -32,7 +32,7 @@ func TestSIGINTStopsARunWith130(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, validConfig(slow.URL, slow.URL+"/rest/1/abcd1234/"))
 	cmd := exec.Command(os.Args[0], "--config", cfg, "--db", filepath.Join(dir, "sig.db"), "check")
-	cmd.Env = append(os.Environ(), asMainEnv+"=1")
+	cmd.Env = append(os.Environ(), asMainEnv+"=1", raceEnv())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
