@@ -11,24 +11,24 @@ var knownFields = map[string][]string{
 		"TAX_VALUE", "COMPANY_ID", "CONTACT_ID", "QUOTE_ID", "BEGINDATE", "CLOSEDATE", "OPENED", "CLOSED", "COMMENTS",
 		"ASSIGNED_BY_ID", "CREATED_BY_ID", "MODIFY_BY_ID", "DATE_CREATE", "DATE_MODIFY", "MOVED_BY_ID", "MOVED_TIME",
 		"SOURCE_ID", "SOURCE_DESCRIPTION", "LEAD_ID", "ADDITIONAL_INFO", "LOCATION_ID", "ORIGINATOR_ID", "ORIGIN_ID",
-		"UTM_SOURCE", "UTM_MEDIUM", "UTM_CAMPAIGN", "UTM_CONTENT", "UTM_TERM", "LAST_ACTIVITY_TIME"},
+		"UTM_SOURCE", "UTM_MEDIUM", "UTM_CAMPAIGN", "UTM_CONTENT", "UTM_TERM", "LAST_ACTIVITY_TIME", "LAST_ACTIVITY_BY"},
 	"contact": {"ID", "HONORIFIC", "NAME", "SECOND_NAME", "LAST_NAME", "BIRTHDATE", "TYPE_ID", "SOURCE_ID",
 		"SOURCE_DESCRIPTION", "POST", "COMMENTS", "OPENED", "EXPORT", "HAS_PHONE", "HAS_EMAIL", "ASSIGNED_BY_ID",
 		"CREATED_BY_ID", "MODIFY_BY_ID", "DATE_CREATE", "DATE_MODIFY", "COMPANY_ID", "LEAD_ID", "ORIGINATOR_ID",
 		"ORIGIN_ID", "ORIGIN_VERSION", "UTM_SOURCE", "UTM_MEDIUM", "UTM_CAMPAIGN", "UTM_CONTENT", "UTM_TERM",
-		"LAST_ACTIVITY_TIME"},
+		"LAST_ACTIVITY_TIME", "LAST_ACTIVITY_BY"},
 	"lead": {"ID", "TITLE", "HONORIFIC", "NAME", "SECOND_NAME", "LAST_NAME", "COMPANY_TITLE", "COMPANY_ID",
 		"CONTACT_ID", "IS_RETURN_CUSTOMER", "BIRTHDATE", "SOURCE_ID", "SOURCE_DESCRIPTION", "STATUS_ID",
 		"STATUS_DESCRIPTION", "STATUS_SEMANTIC_ID", "POST", "ADDRESS", "CURRENCY_ID", "OPPORTUNITY",
 		"IS_MANUAL_OPPORTUNITY", "OPENED", "COMMENTS", "ASSIGNED_BY_ID", "CREATED_BY_ID", "MODIFY_BY_ID",
 		"DATE_CREATE", "DATE_MODIFY", "ORIGINATOR_ID", "ORIGIN_ID", "UTM_SOURCE", "UTM_MEDIUM", "UTM_CAMPAIGN",
-		"UTM_CONTENT", "UTM_TERM"},
+		"UTM_CONTENT", "UTM_TERM", "LAST_ACTIVITY_TIME", "LAST_ACTIVITY_BY"},
 }
 
 // Fields the API never lets a caller write.
 var readOnly = map[string]bool{"ID": true, "STAGE_SEMANTIC_ID": true, "STATUS_SEMANTIC_ID": true, "DATE_CREATE": true,
 	"DATE_MODIFY": true, "CREATED_BY_ID": true, "MODIFY_BY_ID": true, "MOVED_BY_ID": true, "MOVED_TIME": true,
-	"IS_NEW": true, "HAS_PHONE": true, "HAS_EMAIL": true, "CLOSED": true}
+	"IS_NEW": true, "HAS_PHONE": true, "HAS_EMAIL": true, "CLOSED": true, "LAST_ACTIVITY_TIME": true, "LAST_ACTIVITY_BY": true}
 
 var multiFields = []string{"PHONE", "EMAIL", "WEB", "IM", "LINK"}
 
@@ -98,6 +98,7 @@ func (d *store) add(kind string, fields map[string]any) (int64, *apiErr) {
 	user := strconv.FormatInt(d.s.opts.UserID, 10)
 	r.Fields["ASSIGNED_BY_ID"], r.Fields["CREATED_BY_ID"], r.Fields["MODIFY_BY_ID"] = user, user, user
 	r.Fields["DATE_CREATE"], r.Fields["DATE_MODIFY"] = now, now
+	r.Fields["LAST_ACTIVITY_TIME"], r.Fields["LAST_ACTIVITY_BY"] = now, user
 	r.Fields["OPENED"] = "Y"
 	d.apply(kind, r, fields, true)
 	switch kind {
@@ -242,6 +243,13 @@ func (d *store) applyMulti(r *Row, typ string, v any) {
 	}
 }
 
+// touchActivity stamps the entity's last activity: the portal moves
+// LAST_ACTIVITY_TIME on timeline events such as a stage move or a comment,
+// which is how push finds deals with new comments.
+func touchActivity(r *Row, now string, userID int64) {
+	r.Fields["LAST_ACTIVITY_TIME"], r.Fields["LAST_ACTIVITY_BY"] = now, strconv.FormatInt(userID, 10)
+}
+
 // setStage moves a deal (or lead) and writes a stage-history row.
 func (d *store) setStage(r *Row, stageID string, userID int64, lead bool) {
 	if lead {
@@ -250,6 +258,7 @@ func (d *store) setStage(r *Row, stageID string, userID int64, lead bool) {
 			return
 		}
 		r.Fields["STATUS_ID"], r.Fields["STATUS_SEMANTIC_ID"] = st.StatusID, semanticID(st)
+		touchActivity(r, d.nowString(), userID)
 		d.history = append(d.history, &HistoryRow{ID: d.newID(), EntityTypeID: 1, TypeID: moveType(st), OwnerID: r.ID,
 			StageID: st.StatusID, SemanticID: semanticID(st), Created: d.s.clock.Now()})
 		return
@@ -264,6 +273,7 @@ func (d *store) setStage(r *Row, stageID string, userID int64, lead bool) {
 	r.Fields["CLOSED"] = yn(st.Semantics != "")
 	r.Fields["MOVED_BY_ID"], r.Fields["MOVED_TIME"] = strconv.FormatInt(userID, 10), now
 	r.Fields["DATE_MODIFY"], r.Fields["MODIFY_BY_ID"] = now, strconv.FormatInt(userID, 10)
+	touchActivity(r, now, userID)
 	d.history = append(d.history, &HistoryRow{ID: d.newID(), EntityTypeID: 2, TypeID: moveType(st), OwnerID: r.ID,
 		CategoryID: cat, StageID: st.StatusID, SemanticID: semanticID(st), Created: d.s.clock.Now()})
 }

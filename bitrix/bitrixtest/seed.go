@@ -103,6 +103,9 @@ func (d *store) addComment(entityType string, entityID, authorID int64, text str
 	d.comments = append(d.comments, c)
 	k, _ := eqKey(newOperand(strconv.FormatInt(entityID, 10)))
 	d.byEntity[k] = append(d.byEntity[k], c)
+	if t := d.entities[entityType]; t != nil && t.rows[entityID] != nil {
+		touchActivity(t.rows[entityID], d.nowString(), authorID)
+	}
 	return c.ID
 }
 

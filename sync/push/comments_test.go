@@ -82,6 +82,29 @@ func TestCommentsOfQuietDealsAreFoundThroughPullActivity(t *testing.T) {
 	}
 }
 
+// A comment on a deal nothing else touched is found by the deal's
+// LAST_ACTIVITY_TIME, which the comment moved.
+func TestCommentsOfQuietDealsAreFoundThroughLastActivity(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	o1, d1 := h.linked("new", "NEW")
+	for range 5 {
+		h.linked("new", "NEW")
+	}
+	h.clk.Advance(10 * time.Minute)
+	h.push(push.Options{}) // a first run: nothing to do
+	h.clk.Advance(10 * time.Minute)
+	h.bx.AddComment("deal", d1, 7, "Discount agreed")
+	h.clk.Advance(time.Minute)
+	rep := h.push(push.Options{})
+	if !strings.Contains(h.order(o1).ManagerComment, "Discount agreed") {
+		t.Errorf("comment not carried: %q", h.order(o1).ManagerComment)
+	}
+	if rep.Summary.DealsScanned != 1 {
+		t.Errorf("scanned %d deals, want only the one with activity", rep.Summary.DealsScanned)
+	}
+}
+
 func TestCommentBatchReadsFiftyDealsPerRequest(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)

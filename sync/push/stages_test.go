@@ -187,6 +187,8 @@ func TestIdleRunCostsTwoBitrixRequests(t *testing.T) {
 	for range 60 {
 		h.linked("new", "NEW")
 	}
+	// Their last activity (creation) is older than the overlap window.
+	h.clk.Advance(10 * time.Minute)
 	h.push(push.Options{})
 	h.clk.Advance(3 * time.Minute)
 	rep := h.push(push.Options{})
