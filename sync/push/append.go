@@ -65,6 +65,15 @@ func (r *run) appendComments(ctx context.Context, deals []int64, links map[int64
 	return nil
 }
 
+// holdsLines reports whether comment holds block as whole lines: a later
+// comment "ok" is not mistaken as present in an earlier "ok, shipped" line.
+// Line ends are compared without carriage returns (a manager may have
+// typed them in RetailCRM's editor).
+func holdsLines(comment, block string) bool {
+	norm := func(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
+	return strings.Contains("\n"+norm(comment)+"\n", "\n"+norm(block)+"\n")
+}
+
 // appendOrder appends the lines the order does not hold yet.
 func (r *run) appendOrder(ctx context.Context, link store.OrderLink, d *dealComments, lines []string, o *retailcrm.Order) error {
 	orderID := link.OrderID
@@ -79,7 +88,7 @@ func (r *run) appendOrder(ctx context.Context, link store.OrderLink, d *dealComm
 	}
 	var missing []string
 	for _, l := range lines {
-		if strings.Contains(o.ManagerComment, l) {
+		if holdsLines(o.ManagerComment, l) {
 			r.rep.Summary.CommentsPresent++
 			continue
 		}
