@@ -28,6 +28,9 @@ var (
 	ErrNotAPI = errors.New("retailcrm: not a RetailCRM API endpoint")
 	// ErrDecode: the body was not the JSON expected (truncated, wrong shape).
 	ErrDecode = errors.New("retailcrm: cannot decode response")
+	// ErrTransport: no answer at all (refused, reset or dropped connection,
+	// or a timeout). For an edit it leaves unknown whether it applied.
+	ErrTransport = errors.New("retailcrm: no answer")
 	// ErrTimeout: no answer within the per-attempt timeout. It never
 	// matches context.DeadlineExceeded, which is the caller's deadline.
 	ErrTimeout = errors.New("retailcrm: request timed out")

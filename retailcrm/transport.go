@@ -19,8 +19,9 @@ type transportError struct {
 	Err      error
 }
 
-func (e *transportError) Error() string { return fmt.Sprintf("retailcrm: %s: %v", e.Endpoint, e.Err) }
-func (e *transportError) Unwrap() error { return e.Err }
+func (e *transportError) Error() string        { return fmt.Sprintf("retailcrm: %s: %v", e.Endpoint, e.Err) }
+func (e *transportError) Unwrap() error        { return e.Err }
+func (e *transportError) Is(target error) bool { return target == ErrTransport }
 
 // attemptError words an attempt's own timeout so it never reads as the
 // caller's deadline (context.DeadlineExceeded ends a run; this is retried).

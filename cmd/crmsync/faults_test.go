@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -98,7 +99,7 @@ func TestPullUnderFaultMixes(t *testing.T) {
 				f.rc.InjectFault(fault)
 			}
 			dir := t.TempDir()
-			runUntilComplete(t, f, dir, mix)
+			runUntilComplete(t, dir, f.campaignConfig(t, dir), filepath.Join(dir, "faults.db"), "pull", mix.env, mix.maxRuns)
 			// Parked orders wait for their backoff; once more after it is
 			// what the reference's single run did for them too.
 			if diff := cmp.Diff(want, snapshot(f.bx)); diff != "" {
@@ -146,41 +147,114 @@ func campaignShopWith(t *testing.T, size shop.Size, portal func(*bitrixtest.Opti
 	return fakes{rc: rc, bx: bx}
 }
 
-// runUntilComplete runs pull until one run completes, checking each run's
-// exit code against the result status records.
-func runUntilComplete(t *testing.T, f fakes, dir string, mix faultMix) {
+// runUntilComplete runs command until one run completes, checking that no
+// run panics and that each run's exit code agrees with the result status
+// records.
+func runUntilComplete(t *testing.T, dir, cfg, db, command string, env []string, maxRuns int) {
 	t.Helper()
-	cfg, db := f.campaignConfig(t, dir), filepath.Join(dir, "faults.db")
-	for run := 0; run < mix.maxRuns; run++ {
-		r := runBinary(t, dir, mix.env, "--config", cfg, "--db", db, "-q", "pull")
+	for run := 0; run < maxRuns; run++ {
+		r := runBinary(t, dir, env, "--config", cfg, "--db", db, "-q", command)
 		if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") {
-			t.Fatalf("run %d panicked:\n%s", run, r.stderr)
+			t.Fatalf("%s run %d panicked:\n%s", command, run, r.stderr)
 		}
 		st := runBinary(t, dir, nil, "--config", cfg, "--db", db, "status", "--json")
 		var rep statusReport
 		if err := json.Unmarshal([]byte(st.stdout), &rep); err != nil {
 			t.Fatalf("status --json: %v\n%s", err, st.stdout)
 		}
-		last := rep.LastRuns["pull"].Result
+		last := rep.LastRuns[command].Result
 		switch r.code {
 		case exitOK:
 			if last != "ok" {
-				t.Errorf("run %d exited 0 but status says %q", run, last)
+				t.Errorf("%s run %d exited 0 but status says %q", command, run, last)
 			}
 			return
 		case exitParked:
 			if last != "partial" {
-				t.Errorf("run %d exited 3 but status says %q", run, last)
+				t.Errorf("%s run %d exited 3 but status says %q", command, run, last)
 			}
 			return
 		case exitError:
 			if last != "failed" {
-				t.Errorf("run %d exited 1 but status says %q", run, last)
+				t.Errorf("%s run %d exited 1 but status says %q", command, run, last)
 			}
-			t.Logf("run %d failed (a fault outlasted the retries): %s", run, r.stderr)
+			t.Logf("%s run %d failed (a fault outlasted the retries): %s", command, run, r.stderr)
 		default:
-			t.Fatalf("run %d exited %d: %s", run, r.code, r.stderr)
+			t.Fatalf("%s run %d exited %d: %s", command, run, r.code, r.stderr)
 		}
 	}
-	t.Fatalf("pull never completed in %d runs", mix.maxRuns)
+	t.Fatalf("%s never completed in %d runs", command, maxRuns)
+}
+
+// TestPushUnderAFaultMix runs push on the real binary while both fakes
+// refuse, break and delay answers: a RetailCRM edit may run yet answer too
+// late, a Bitrix24 page may come back truncated. The orders must end as the
+// portal asks, with no comment line appended twice.
+func TestPushUnderAFaultMix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault campaign")
+	}
+	t.Parallel()
+	// As in the push crash campaign: managers work an hour ahead of pull's
+	// own stage writes.
+	s := newPushShop(t, time.Now().UTC().Add(time.Hour).Truncate(time.Minute))
+	want := s.expected(t)
+	bxFaults := []bitrixtest.Fault{
+		{Kind: bitrixtest.FaultQueryLimit, Probability: 0.10},
+		{Kind: bitrixtest.FaultHTML502, Probability: 0.03},
+		{Kind: bitrixtest.FaultTruncated, Probability: 0.02},
+		{Kind: bitrixtest.FaultSlow, Probability: 0.03, Delay: 1500 * time.Millisecond},
+	}
+	rcFaults := []retailcrmtest.Fault{
+		{Kind: retailcrmtest.FaultRateLimit, Probability: 0.10},
+		{Kind: retailcrmtest.FaultServerError, Probability: 0.03},
+		{Kind: retailcrmtest.FaultTruncated, Probability: 0.02},
+		{Kind: retailcrmtest.FaultSlow, Probability: 0.04, Delay: 1500 * time.Millisecond},
+	}
+	for _, f := range bxFaults {
+		s.bx.AddFault(f)
+	}
+	for _, f := range rcFaults {
+		s.rc.InjectFault(f)
+	}
+	env := []string{raceEnv(), "CRMSYNC_BITRIX_TIMEOUT=700ms", "CRMSYNC_RETAILCRM_TIMEOUT=700ms"}
+	runUntilComplete(t, s.dir, s.cfg, s.db, "push", env, 8)
+	fired := s.bx.Stats().FaultsInjected
+	for _, f := range rcFaults {
+		fired += s.rc.FaultsServed(f.Kind)
+	}
+	if fired < 10 {
+		t.Fatalf("only %d faults fired: the mix tests little", fired)
+	}
+	// Items whose edit failed wait for their backoff; an operator would
+	// re-queue them with retry. With the faults gone, one more push ends it.
+	s.bx.ClearFaults()
+	s.rc.ClearFaults()
+	if ids := failureIDs(t, s.dir, s.cfg, s.db); len(ids) > 0 {
+		runBinary(t, s.dir, nil, append([]string{"--config", s.cfg, "--db", s.db, "retry"}, ids...)...).mustCode(t, exitOK)
+		runUntilComplete(t, s.dir, s.cfg, s.db, "push", env, 2)
+	}
+	got := s.orders()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("orders after push under faults differ from what the portal asks (-want +got):\n%s", truncate(diff, 4000))
+	}
+	if rep := repeatedLines(got); len(rep) > 0 {
+		t.Errorf("comment lines appended twice: %q", rep)
+	}
+	t.Logf("%d faults fired; edits sent %d", fired, s.rc.Requests("/api/v5/orders/{id}/edit"))
+}
+
+// failureIDs lists the ids of the failures status knows, parked or pending.
+func failureIDs(t *testing.T, dir, cfg, db string) []string {
+	t.Helper()
+	st := runBinary(t, dir, nil, "--config", cfg, "--db", db, "status", "--json")
+	var rep statusReport
+	if err := json.Unmarshal([]byte(st.stdout), &rep); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, st.stdout)
+	}
+	var ids []string
+	for _, f := range rep.Failures.Items {
+		ids = append(ids, strconv.FormatInt(f.ID, 10))
+	}
+	return ids
 }

@@ -266,5 +266,7 @@ func isTransient(err error) bool {
 	if errors.As(err, &ae) && (errors.Is(err, retailcrm.ErrAuth) || errors.Is(err, retailcrm.ErrAccountNotFound)) {
 		return false
 	}
-	return errors.Is(err, retailcrm.ErrServer) || errors.Is(err, retailcrm.ErrDecode)
+	// A lost or late answer leaves an edit's outcome unknown: the next try
+	// re-reads the order first, so nothing is applied twice.
+	return errors.Is(err, retailcrm.ErrServer) || errors.Is(err, retailcrm.ErrDecode) || errors.Is(err, retailcrm.ErrTransport)
 }

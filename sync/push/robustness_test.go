@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm"
@@ -63,5 +64,30 @@ func TestInterruptedRunIsRecorded(t *testing.T) {
 	runs, _ := h.st.Runs(h.ctx, push.Command, 1)
 	if len(runs) == 1 && runs[0].Result == store.RunRunning {
 		t.Errorf("run left running: %+v", runs)
+	}
+}
+
+// An edit that got no answer (a dropped connection, a timeout) may or may
+// not have run: the item is retried later, after re-reading the order, and
+// the run goes on with the other orders.
+func TestLostEditAnswerIsRetriedNotFatal(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	o1, d1 := h.linked("new", "NEW")
+	o2, d2 := h.linked("new", "NEW")
+	h.move(d1, "WON")
+	h.move(d2, "WON")
+	h.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultDrop, Path: "/api/v5/orders/{id}/edit", Count: 1})
+	rep := h.push(push.Options{})
+	if rep.Summary.StatusesPushed != 1 || h.order(o2).Status != "complete" {
+		t.Fatalf("the run did not go on past the lost answer: %+v", rep.Summary)
+	}
+	if h.order(o1).Status == "complete" {
+		t.Fatal("the fake applied a dropped edit: the test proves nothing")
+	}
+	h.clk.Advance(time.Hour) // past the retry backoff
+	h.push(push.Options{})
+	if h.order(o1).Status != "complete" {
+		t.Errorf("the move whose answer was lost never arrived: %q", h.order(o1).Status)
 	}
 }
