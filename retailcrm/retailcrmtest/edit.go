@@ -132,7 +132,7 @@ func (s *Server) handleOrderEdit(w http.ResponseWriter, r *http.Request, idSeg, 
 		next.StatusUpdatedAt = retailcrm.NewDateTime(s.now())
 	}
 	s.recordOrderChangesLocked(o, next, actor{source: retailcrm.SourceAPI, key: key})
-	s.orders[o.ID] = next
+	s.putOrderLocked(next)
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "id": next.ID, "order": orderJSON(next, shapeList)})
 }
 

@@ -93,42 +93,36 @@ func (s *Server) listOrders(w http.ResponseWriter, q map[string][]string, limit,
 		return
 	}
 	sites := q["filter[sites][]"]
+	win := newWindow(from, hasFrom, to, hasTo)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.requireScopeLocked(w, "order_read") {
 		return
 	}
-	match := func(o *retailcrm.Order) bool {
-		if !s.siteVisibleLocked(o.Site) || (len(sites) > 0 && !slices.Contains(sites, o.Site)) {
-			return false
-		}
-		if hasFrom || hasTo {
-			at, err := o.CreatedAt.In(s.loc)
-			if err != nil || (hasFrom && at.Before(from)) || (hasTo && at.After(to)) {
-				return false
+	keep := func(site string) bool {
+		return s.siteVisibleLocked(site) && (len(sites) == 0 || slices.Contains(sites, site))
+	}
+	// Count every match but encode only the requested page.
+	skip := (pageNo - 1) * limit
+	var total int
+	var page []int64
+	if len(ids) > 0 {
+		slices.Sort(ids)
+		page = make([]int64, 0, limit)
+		for _, id := range slices.Compact(ids) {
+			if k, ok := s.index.get(id); ok && k.matches(keep, win) {
+				if total >= skip && len(page) < limit {
+					page = append(page, id)
+				}
+				total++
 			}
 		}
-		return true
+	} else {
+		total, page = s.index.page(keep, win, skip, limit)
 	}
-	candidates := s.orderIDs // ascending, the fake's list order
-	if len(ids) > 0 {
-		candidates = slices.Clone(ids)
-		slices.Sort(candidates)
-		candidates = slices.Compact(candidates)
-	}
-	// Count every match but encode only the requested page, so paging
-	// through 100k orders stays linear.
-	skip, total := (pageNo-1)*limit, 0
-	orders := make([]map[string]any, 0, limit)
-	for _, id := range candidates {
-		o := s.orders[id]
-		if o == nil || !match(o) {
-			continue
-		}
-		if total >= skip && len(orders) < limit {
-			orders = append(orders, orderJSON(o, shapeList))
-		}
-		total++
+	orders := make([]map[string]any, 0, len(page))
+	for _, id := range page {
+		orders = append(orders, orderJSON(s.orders[id], shapeList))
 	}
 	_, _, pagination := pageBounds(total, limit, pageNo)
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "pagination": pagination, "orders": orders})
@@ -251,10 +245,8 @@ func (s *Server) handleOrderStatuses(w http.ResponseWriter, r *http.Request, _ s
 		add(s.orders[id])
 	}
 	for _, e := range ext {
-		for _, o := range s.orders {
-			if o.ExternalID == e {
-				add(o)
-			}
+		for _, id := range s.byExternal[e] {
+			add(s.orders[id])
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "orders": out})
@@ -275,8 +267,10 @@ func (s *Server) findOrderLocked(idSeg, by, site string) (*retailcrm.Order, *par
 		}
 		return o, nil
 	case "", "externalId":
-		for _, o := range s.orders {
-			if o.ExternalID == idSeg && (site == "" || o.Site == site) {
+		// An externalId is unique only within a store; without site the
+		// lowest id wins.
+		for _, id := range s.byExternal[idSeg] {
+			if o := s.orders[id]; site == "" || o.Site == site {
 				return o, nil
 			}
 		}

@@ -27,7 +27,8 @@ type Server struct {
 	mu sync.Mutex
 	// state
 	orders       map[int64]*retailcrm.Order
-	orderIDs     []int64 // ascending
+	index        orderIndex // the orders' list keys, in id order
+	byExternal   idLists    // order ids by externalId
 	customers    map[int64]*retailcrm.Customer
 	orderHist    []histRec
 	custHist     []histRec
@@ -76,6 +77,7 @@ func NewServer(opts Options) *Server {
 		loc:          loc,
 		closed:       make(chan struct{}),
 		orders:       map[int64]*retailcrm.Order{},
+		byExternal:   idLists{},
 		customers:    map[int64]*retailcrm.Customer{},
 		nextOrderID:  1,
 		nextCustID:   1,

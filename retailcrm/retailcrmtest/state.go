@@ -2,7 +2,6 @@ package retailcrmtest
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/crmsync/crmsync/retailcrm"
 )
@@ -69,13 +68,7 @@ func (s *Server) createOrderLocked(in retailcrm.Order, who actor) *retailcrm.Ord
 		c.TotalSumm = c.TotalSumm.Add(o.TotalSumm)
 		o.Customer = cloneCustomer(c)
 	}
-	s.orders[o.ID] = o
-	if n := len(s.orderIDs); n == 0 || s.orderIDs[n-1] < o.ID {
-		s.orderIDs = append(s.orderIDs, o.ID)
-	} else {
-		i, _ := slices.BinarySearch(s.orderIDs, o.ID)
-		s.orderIDs = slices.Insert(s.orderIDs, i, o.ID)
-	}
+	s.putOrderLocked(o)
 	s.orderHist = append(s.orderHist, histRec{
 		id: s.nextHistID, at: s.now(), entityID: o.ID,
 		source: who.source, userID: who.userID, byKey: who.key,
@@ -129,7 +122,7 @@ func (s *Server) updateOrderLocked(id int64, fn func(*retailcrm.Order), who acto
 		next.StatusUpdatedAt = retailcrm.NewDateTime(s.now())
 	}
 	s.recordOrderChangesLocked(cur, next, who)
-	s.orders[id] = next
+	s.putOrderLocked(next)
 	return next, nil
 }
 
@@ -141,10 +134,7 @@ func (s *Server) DeleteOrder(id int64) error {
 	if o == nil {
 		return fmt.Errorf("retailcrmtest: no order %d", id)
 	}
-	delete(s.orders, id)
-	if i, ok := slices.BinarySearch(s.orderIDs, id); ok {
-		s.orderIDs = slices.Delete(s.orderIDs, i, i+1)
-	}
+	s.dropOrderLocked(o)
 	s.orderHist = append(s.orderHist, histRec{
 		id: s.nextHistID, at: s.now(), entityID: id,
 		source: retailcrm.SourceUser, userID: s.opts.UserID,
