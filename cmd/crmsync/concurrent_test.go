@@ -22,10 +22,7 @@ func TestTwoRealPullsAtOnce(t *testing.T) {
 	}
 	t.Parallel()
 	size := shop.Size{Orders: 600, Customers: 200}
-	ref := campaignShop(t, size)
-	refDir := t.TempDir()
-	pullToCompletion(t, refDir, ref.campaignConfig(t, refDir), filepath.Join(refDir, "ref.db"))
-	want := snapshot(ref.bx)
+	_, want := referencePull(t, size)
 
 	f := campaignShop(t, size)
 	dir := t.TempDir()

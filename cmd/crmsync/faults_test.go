@@ -40,10 +40,7 @@ func TestPullUnderFaultMixes(t *testing.T) {
 	// Big enough that a run spans about a hundred requests, so the
 	// probabilities below fire several times each.
 	size := shop.Size{Orders: 1200, Customers: 400}
-	ref := campaignShop(t, size)
-	refDir := t.TempDir()
-	pullToCompletion(t, refDir, ref.campaignConfig(t, refDir), filepath.Join(refDir, "ref.db"))
-	want := snapshot(ref.bx)
+	ref, want := referencePull(t, size)
 	refRequests := ref.bx.Stats().Requests + ref.rc.TotalRequests()
 
 	mixes := []faultMix{
@@ -131,6 +128,16 @@ func operatingBudget(method string, limit float64) func(*bitrixtest.Options) {
 		o.OperatingCost = map[string]float64{method: 1}
 		o.OperatingLimit = map[string]float64{method: limit}
 	}
+}
+
+// referencePull pulls a campaign shop to completion without faults and
+// returns it with the portal it ended with.
+func referencePull(t *testing.T, size shop.Size) (fakes, portalState) {
+	t.Helper()
+	ref := campaignShop(t, size)
+	dir := t.TempDir()
+	pullToCompletion(t, dir, ref.campaignConfig(t, dir), filepath.Join(dir, "ref.db"))
+	return ref, snapshot(ref.bx)
 }
 
 // campaignShopWith is campaignShop with the portal's options adjusted.

@@ -43,16 +43,7 @@ func noEchoRoundTrip(t *testing.T, ledgerOnly bool) {
 	pull := func() int {
 		t.Helper()
 		before := bitrixWrites(h)
-		eng, err := pullsync.New(pullsync.Options{Config: &config.Config{PhoneRegion: "RU",
-			Bitrix: config.Bitrix{Entity: config.EntityDeal, OriginatorID: "retailcrm"}, Mapping: h.mapping},
-			RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Now: h.clk.Now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := eng.Pull(h.ctx); err != nil {
-			t.Fatalf("pull: %v", err)
-		}
-		h.clk.Advance(time.Minute)
+		realPull(t, h)
 		return bitrixWrites(h) - before
 	}
 	var last *push.Report
@@ -126,6 +117,22 @@ func noEchoRoundTrip(t *testing.T, ledgerOnly bool) {
 	}
 }
 
+// realPull runs the real pull engine on the harness's fakes and database,
+// then lets a minute pass.
+func realPull(t *testing.T, h *harness) {
+	t.Helper()
+	eng, err := pullsync.New(pullsync.Options{Config: &config.Config{PhoneRegion: "RU",
+		Bitrix: config.Bitrix{Entity: config.EntityDeal, OriginatorID: "retailcrm"}, Mapping: h.mapping},
+		RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Now: h.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Pull(h.ctx); err != nil {
+		t.Fatalf("pull: %v", err)
+	}
+	h.clk.Advance(time.Minute)
+}
+
 // bitrixWrites counts the write commands the portal ran.
 func bitrixWrites(h *harness) int {
 	s := h.bx.Stats()
@@ -162,16 +169,7 @@ func TestFirstPushStartsAtTheStageHead(t *testing.T) {
 	cust := h.rc.AddCustomer(retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"})
 	o := h.rc.CreateOrder(retailcrm.Order{Site: "shop", Status: "new", Customer: &cust, FirstName: "Anna"})
 	h.clk.Advance(time.Minute)
-	eng, err := pullsync.New(pullsync.Options{Config: &config.Config{PhoneRegion: "RU",
-		Bitrix: config.Bitrix{Entity: config.EntityDeal, OriginatorID: "retailcrm"}, Mapping: h.mapping},
-		RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Now: h.clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eng.Pull(h.ctx); err != nil {
-		t.Fatalf("pull: %v", err)
-	}
-	h.clk.Advance(time.Minute)
+	realPull(t, h)
 	var dealID int64
 	for _, d := range h.bx.Deals() {
 		if d.Str("ORIGIN_ID") != "" {
