@@ -13,10 +13,9 @@ import (
 )
 
 // busyClock measures how long at least one request to the fakes was in
-// flight. The fakes are test servers, not tuned for 100,000 orders (the
-// portal's list filters scan every row), so at large sizes crmsync spends
-// much of its wall time waiting for them; wall time minus this is the time
-// crmsync itself took.
+// flight. The fakes are test servers sharing the machine's cores with
+// crmsync, so part of its wall time is spent waiting for them; wall time
+// minus this is the time crmsync itself took.
 type busyClock struct {
 	mu       sync.Mutex
 	inflight int

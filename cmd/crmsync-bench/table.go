@@ -129,8 +129,8 @@ func (t *table) limitSection(w func(string, ...any)) {
 func (t *table) overheadSection(w func(string, ...any)) {
 	w("## Engine overhead\n\n")
 	w("A fresh shop imported (%s) against unlimited fakes. CPU is the child's user + system time; peak RSS its VmHWM, sampled\n", t.overhead[0].mode)
-	w("every 5 ms (Linux's `ru_maxrss` would carry over the driver's own memory, fakes and all). The fakes are test servers that scan\n")
-	w("every row per list filter, so at large sizes crmsync mostly waits for them: *waiting* is the time some request to a fake was\n")
+	w("every 5 ms (Linux's `ru_maxrss` would carry over the driver's own memory, fakes and all). The fakes are test servers on the same\n")
+	w("cores (indexed by id, ORIGIN_ID and phone/e-mail, but not tuned like the real services): *waiting* is the time some request to a fake was\n")
 	w("in flight (timed by a proxy in front of each), and *crmsync's own* is wall minus waiting — the time a portal answering at once\n")
 	w("would leave. Allocations come from an in-process first pull of %d orders with every allocation profiled, the fakes' share\n", t.allocs.orders)
 	w("(stacks through the fake servers and the HTTP server) taken out.\n\n")
@@ -155,7 +155,7 @@ func (t *table) overheadSection(w func(string, ...any)) {
 		cpu := hi.cpu.Seconds() / lo.cpu.Seconds() / x
 		mem := float64(hi.maxRSS) / float64(lo.maxRSS)
 		w("\nGrowth from %d to %d orders (×%.0f): crmsync's own time per order ×%.2f, CPU per order ×%.2f (linear: 1.00);\n", lo.orders, hi.orders, x, own, cpu)
-		w("peak RSS ×%.2f (flat: 1.00); wall time per order ×%.2f, the fakes' scans included.\n", mem, hi.wall.Seconds()/lo.wall.Seconds()/x)
+		w("peak RSS ×%.2f (flat: 1.00); wall time per order ×%.2f, the fakes' time included.\n", mem, hi.wall.Seconds()/lo.wall.Seconds()/x)
 		// CPU time, not wall time, decides: the fakes and anything else on
 		// the machine share its cores with crmsync.
 		if cpu > 1.25 || mem > 1.5 {
