@@ -142,8 +142,8 @@ func (s *Server) APIChanges(id int64) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for i := range s.orderHist {
-		h := &s.orderHist[i]
+	for _, p := range s.orderHist.byEntity[id] {
+		h := &s.orderHist.recs[p]
 		if h.entityID == id && h.source == retailcrm.SourceAPI && h.byKey != "" && h.byKey != otherIntegrationKey {
 			n++
 		}

@@ -3,7 +3,6 @@ package retailcrmtest
 import (
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"time"
 
@@ -176,35 +175,18 @@ func (s *Server) serveHistory(w http.ResponseWriter, r *http.Request, key, scope
 	if !s.requireScopeLocked(w, scope) {
 		return
 	}
-	all := s.orderHist
+	log := &s.orderHist
 	if entity == "customer" {
-		all = s.custHist
+		log = &s.custHist
 	}
-	// Records are stored by ascending id; skip to sinceId by binary search.
-	start := sort.Search(len(all), func(i int) bool { return all[i].id > sinceID })
-	keep := func(h *histRec) bool {
-		return (!hasEntity || h.entityID == entityID) &&
-			(!hasFrom || !h.at.Before(from)) && (!hasTo || !h.at.After(to)) &&
-			(h.site == "" || s.siteVisibleLocked(h.site))
+	hq := histQuery{sinceID: sinceID, entityID: entityID, hasEntity: hasEntity, win: newWindow(from, hasFrom, to, hasTo)}
+	if s.siteAccess == retailcrm.SiteAccessSelective {
+		hq.visible = s.siteVisibleLocked
 	}
-	skip, total := (pageNo-1)*limit, 0
-	records := make([]map[string]any, 0, limit)
-	if !hasEntity && !hasFrom && !hasTo && s.siteAccess != retailcrm.SiteAccessSelective {
-		// Nothing to filter: the page is a slice (the walk by sinceId).
-		total = len(all) - start
-		from, to, _ := pageBounds(total, limit, pageNo)
-		for i := start + from; i < start+to; i++ {
-			records = append(records, all[i].encode(entity, key))
-		}
-	} else {
-		for i := start; i < len(all); i++ {
-			if h := &all[i]; keep(h) {
-				if total >= skip && len(records) < limit {
-					records = append(records, h.encode(entity, key))
-				}
-				total++
-			}
-		}
+	total, page := log.page(hq, (pageNo-1)*limit, limit)
+	records := make([]map[string]any, 0, len(page))
+	for _, h := range page {
+		records = append(records, h.encode(entity, key))
 	}
 	_, _, pagination := pageBounds(total, limit, pageNo)
 	writeJSON(w, http.StatusOK, map[string]any{

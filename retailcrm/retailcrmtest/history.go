@@ -198,13 +198,12 @@ func (s *Server) recordOrderChangesLocked(before, after *retailcrm.Order, who ac
 	changes := diffOrder(before, after)
 	at := s.now()
 	for _, c := range changes {
-		s.orderHist = append(s.orderHist, histRec{
-			id: s.nextHistID, at: at, entityID: after.ID,
+		s.orderHist.add(histRec{
+			at: at, entityID: after.ID,
 			source: who.source, userID: who.userID, byKey: who.key,
 			field: c.field, old: c.old, new: c.new, item: c.item,
 			site: after.Site, snapshot: rawJSON(partialJSON(after)),
 		})
-		s.nextHistID++
 	}
 	return len(changes)
 }

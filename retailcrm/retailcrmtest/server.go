@@ -30,12 +30,10 @@ type Server struct {
 	index        orderIndex // the orders' list keys, in id order
 	byExternal   idLists    // order ids by externalId
 	customers    map[int64]*retailcrm.Customer
-	orderHist    []histRec
-	custHist     []histRec
+	orderHist    histLog
+	custHist     histLog
 	nextOrderID  int64
 	nextCustID   int64
-	nextHistID   int64
-	nextCustHist int64
 	statuses     map[string]retailcrm.Status
 	groups       map[string]retailcrm.StatusGroup
 	methods      map[string]retailcrm.OrderMethod
@@ -81,8 +79,8 @@ func NewServer(opts Options) *Server {
 		customers:    map[int64]*retailcrm.Customer{},
 		nextOrderID:  1,
 		nextCustID:   1,
-		nextHistID:   1,
-		nextCustHist: 1,
+		orderHist:    newHistLog(),
+		custHist:     newHistLog(),
 		statuses:     map[string]retailcrm.Status{},
 		groups:       map[string]retailcrm.StatusGroup{},
 		methods:      map[string]retailcrm.OrderMethod{},

@@ -69,13 +69,12 @@ func (s *Server) createOrderLocked(in retailcrm.Order, who actor) *retailcrm.Ord
 		o.Customer = cloneCustomer(c)
 	}
 	s.putOrderLocked(o)
-	s.orderHist = append(s.orderHist, histRec{
-		id: s.nextHistID, at: s.now(), entityID: o.ID,
+	s.orderHist.add(histRec{
+		at: s.now(), entityID: o.ID,
 		source: who.source, userID: who.userID, byKey: who.key,
 		created: true, field: "status", old: nil, new: code(o.Status),
 		site: o.Site, snapshot: rawJSON(orderJSON(o, shapeSnapshot)),
 	})
-	s.nextHistID++
 	return o
 }
 
@@ -135,13 +134,12 @@ func (s *Server) DeleteOrder(id int64) error {
 		return fmt.Errorf("retailcrmtest: no order %d", id)
 	}
 	s.dropOrderLocked(o)
-	s.orderHist = append(s.orderHist, histRec{
-		id: s.nextHistID, at: s.now(), entityID: id,
+	s.orderHist.add(histRec{
+		at: s.now(), entityID: id,
 		source: retailcrm.SourceUser, userID: s.opts.UserID,
 		deleted: true, field: "id", old: id, new: nil,
 		site: o.Site, snapshot: rawJSON(partialJSON(o)),
 	})
-	s.nextHistID++
 	return nil
 }
 
@@ -168,10 +166,7 @@ func (s *Server) OrderCount() int {
 func (s *Server) LastHistoryID() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.orderHist) == 0 {
-		return 0
-	}
-	return s.orderHist[len(s.orderHist)-1].id
+	return s.orderHist.lastID()
 }
 
 // AddCustomer stores a customer (created through the API by another
@@ -203,13 +198,12 @@ func (s *Server) addCustomerLocked(in retailcrm.Customer, who actor) *retailcrm.
 		c.CreatedAt = retailcrm.NewDateTime(s.now())
 	}
 	s.customers[c.ID] = c
-	s.custHist = append(s.custHist, histRec{
-		id: s.nextCustHist, at: s.now(), entityID: c.ID,
+	s.custHist.add(histRec{
+		at: s.now(), entityID: c.ID,
 		source: who.source, userID: who.userID, byKey: who.key,
 		created: true, field: "id", old: nil, new: c.ID,
 		site: c.Site, snapshot: rawJSON(customerJSON(c)),
 	})
-	s.nextCustHist++
 	return c
 }
 
@@ -229,13 +223,12 @@ func (s *Server) UpdateCustomer(id int64, fn func(*retailcrm.Customer)) error {
 	next.ID = cur.ID
 	at := s.now()
 	for _, ch := range diffCustomer(cur, next) {
-		s.custHist = append(s.custHist, histRec{
-			id: s.nextCustHist, at: at, entityID: id,
+		s.custHist.add(histRec{
+			at: at, entityID: id,
 			source: retailcrm.SourceUser, userID: s.opts.UserID,
 			field: ch.field, old: ch.old, new: ch.new,
 			site: next.Site, snapshot: rawJSON(partialCustomerJSON(next)),
 		})
-		s.nextCustHist++
 	}
 	s.customers[id] = next
 	for _, o := range s.orders {
