@@ -107,7 +107,10 @@ type Engine struct {
 	sum        Summary
 	report     *Report
 	runID      int64
-	sent       *[]sentCmd // recorded writes (tests)
+	// headPending: push's stage cursor is still to be set at the portal's
+	// stage-history head (see markStageHead).
+	headPending bool
+	sent        *[]sentCmd // recorded writes (tests)
 	// beforeCommit is a test hook called before each page's commit; an
 	// error aborts the run there (crash injection).
 	beforeCommit func(page int) error

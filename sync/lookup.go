@@ -21,6 +21,7 @@ func (e *Engine) read(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult
 	if b.Len() == 0 {
 		return &bitrix.BatchResult{Results: map[string]*bitrix.CmdResult{}}, nil
 	}
+	head := e.addStageHead(b)
 	res, err := e.bx.Batch(ctx, b)
 	if res != nil {
 		e.sum.BitrixRequests += res.Requests
@@ -28,7 +29,13 @@ func (e *Engine) read(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult
 	if err != nil {
 		return nil, fmt.Errorf("bitrix lookup: %w", err)
 	}
+	if head {
+		e.storeStageHead(ctx, res.Get(stageHeadKey))
+	}
 	for _, k := range res.Keys {
+		if head && k == stageHeadKey {
+			continue
+		}
 		cr := res.Results[k]
 		if cr.Status != bitrix.Done {
 			return nil, fmt.Errorf("bitrix lookup %s (%s): %s: %w", k, cr.Cmd.Method, cr.Status, cr.Err)
