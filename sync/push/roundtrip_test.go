@@ -7,6 +7,7 @@ import (
 
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/store"
 	pullsync "github.com/crmsync/crmsync/sync"
 	"github.com/crmsync/crmsync/sync/config"
 	"github.com/crmsync/crmsync/sync/push"
@@ -184,5 +185,38 @@ func TestFirstPushStartsAtTheStageHead(t *testing.T) {
 	}
 	if got := h.order(o.ID); got.Status != "complete" {
 		t.Errorf("the manager's move was not carried: status %q", got.Status)
+	}
+}
+
+// A push killed after it marked pull's stage row as its own echo, but before
+// its cursor moved past the row, reads the row again: it is still the echo,
+// not a person's move (which would raise a conflict with a later change of
+// the order).
+func TestEchoReadAgainAfterACrashIsStillTheEcho(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	cust := h.rc.AddCustomer(retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"})
+	o := h.rc.CreateOrder(retailcrm.Order{Site: "shop", Status: "new", Customer: &cust, FirstName: "Anna"})
+	h.clk.Advance(time.Minute)
+	realPull(t, h)
+	head, _, err := h.st.CursorInt(h.ctx, store.CursorStageHistory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := h.push(push.Options{}); rep.Summary.EchoesDropped != 1 {
+		t.Fatalf("pull's stage row not taken as its echo: %+v", rep.Summary)
+	}
+	// The crash: the echo is marked, the cursor is where it was.
+	if err := h.st.Tx(h.ctx, func(tx *store.Tx) error { return tx.SetCursorInt(h.ctx, store.CursorStageHistory, head) }); err != nil {
+		t.Fatal(err)
+	}
+	setStatus(h, o.ID, "complete")
+	edits := h.edits()
+	rep := h.push(push.Options{})
+	if rep.Summary.EchoesDropped != 1 || rep.Summary.Conflicts != 0 || h.edits() != edits {
+		t.Errorf("the echo read again was taken for a person's move: %+v, %d edits", rep.Summary, h.edits()-edits)
+	}
+	if got := h.order(o.ID).Status; got != "complete" {
+		t.Errorf("order status %q, want the later RetailCRM change kept", got)
 	}
 }

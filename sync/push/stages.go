@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/bitrix"
@@ -255,22 +256,36 @@ func (r *run) classify(ctx context.Context, orderID int64, m move) (verdict, err
 	for _, x := range m.earlier {
 		if x.Stage == e.Value && inWindow(x) {
 			// That earlier row is the echo; m came after it.
-			seen, err := r.echoSeen(ctx, orderID, e)
-			if err != nil || seen {
+			seen, err := r.echoSeen(ctx, orderID, e, x.RowID)
+			if err != nil || seen != echoUnseen {
 				return verdictPerson, err
 			}
-			return verdictPerson, r.markEcho(ctx, orderID, m.DealID, e)
+			return verdictPerson, r.markEcho(ctx, orderID, m.DealID, e, x.RowID)
 		}
 	}
 	if m.Stage != e.Value || !inWindow(m) {
 		return verdictPerson, nil
 	}
-	seen, err := r.echoSeen(ctx, orderID, e)
-	if err != nil || seen {
+	seen, err := r.echoSeen(ctx, orderID, e, m.RowID)
+	switch {
+	case err != nil || seen == echoOtherRow:
 		return verdictPerson, err
+	case seen == echoThisRow:
+		// A run killed after marking this very row, before its cursor
+		// moved, reads it again: it is still the echo.
+		return verdictEcho, nil
 	}
-	return verdictEcho, r.markEcho(ctx, orderID, m.DealID, e)
+	return verdictEcho, r.markEcho(ctx, orderID, m.DealID, e, m.RowID)
 }
+
+// echoMark says whether a write's echo was seen before, and in which row.
+type echoMark int
+
+const (
+	echoUnseen echoMark = iota
+	echoThisRow
+	echoOtherRow
+)
 
 // lastStageWrite returns crmsync's last stage write on the deal.
 func (r *run) lastStageWrite(ctx context.Context, dealID int64) (store.LedgerEntry, bool, error) {
@@ -294,25 +309,34 @@ func (r *run) lastStageWrite(ctx context.Context, dealID int64) (store.LedgerEnt
 
 const actionEcho = "stage.echo"
 
-func echoSourceID(e store.LedgerEntry) string { return "ledger " + strconv.FormatInt(e.ID, 10) }
-
-// echoSeen reports whether the echo of ledger entry e was already seen.
-func (r *run) echoSeen(ctx context.Context, orderID int64, e store.LedgerEntry) (bool, error) {
-	events, err := r.st.Events(ctx, store.EventFilter{OrderID: orderID, Limit: 500})
-	if err != nil {
-		return false, err
-	}
-	for _, ev := range events {
-		if ev.Action == actionEcho && ev.SourceID == echoSourceID(e) {
-			return true, nil
-		}
-	}
-	return false, nil
+// echoSourceID names ledger entry e's echo, seen in stage-history row rowID.
+func echoSourceID(e store.LedgerEntry, rowID int64) string {
+	return "ledger " + strconv.FormatInt(e.ID, 10) + " row " + strconv.FormatInt(rowID, 10)
 }
 
-func (r *run) markEcho(ctx context.Context, orderID, dealID int64, e store.LedgerEntry) error {
+// echoSeen reports whether the echo of ledger entry e was already seen, and
+// whether in row rowID or in another.
+func (r *run) echoSeen(ctx context.Context, orderID int64, e store.LedgerEntry, rowID int64) (echoMark, error) {
+	events, err := r.st.Events(ctx, store.EventFilter{OrderID: orderID, Limit: 500})
+	if err != nil {
+		return echoUnseen, err
+	}
+	prefix := "ledger " + strconv.FormatInt(e.ID, 10) + " "
+	for _, ev := range events {
+		if ev.Action != actionEcho || !strings.HasPrefix(ev.SourceID+" ", prefix) {
+			continue
+		}
+		if rowID > 0 && ev.SourceID == echoSourceID(e, rowID) {
+			return echoThisRow, nil
+		}
+		return echoOtherRow, nil
+	}
+	return echoUnseen, nil
+}
+
+func (r *run) markEcho(ctx context.Context, orderID, dealID int64, e store.LedgerEntry, rowID int64) error {
 	return r.st.Tx(ctx, func(tx *store.Tx) error {
-		_, err := tx.AddEvent(ctx, store.Event{RunID: r.runID, Source: store.SourceBitrix, SourceID: echoSourceID(e),
+		_, err := tx.AddEvent(ctx, store.Event{RunID: r.runID, Source: store.SourceBitrix, SourceID: echoSourceID(e, rowID),
 			OrderID: orderID, Action: actionEcho, Result: store.ResultSkipped,
 			Message: fmt.Sprintf("deal %d stage %s is crmsync's own write; not pushed back", dealID, e.Value)})
 		return err
