@@ -7,7 +7,7 @@ BUILDFLAGS := -trimpath -buildvcs=true
 RACE    ?= -race
 DEMO_DIR ?= $(BIN)/demo
 
-.PHONY: all build test lint vet staticcheck unit fuzz-short demo bench clean
+.PHONY: all build test lint vet staticcheck unit campaigns fuzz-short demo bench clean
 
 all: build
 
@@ -15,8 +15,9 @@ build:
 	$(GO) build $(BUILDFLAGS) -o $(BIN)/crmsync ./cmd/crmsync
 	@if [ -d cmd/crmsync-sandbox ]; then $(GO) build $(BUILDFLAGS) -o $(BIN)/crmsync-sandbox ./cmd/crmsync-sandbox; fi
 
-## test: vet, staticcheck, the race-enabled test suite and a short fuzz run (what CI runs).
-test: lint fuzz-short unit
+## test: vet, staticcheck, the race-enabled test suite, a short fuzz run and the crash campaigns at
+## thousands of orders (what CI runs).
+test: lint fuzz-short unit campaigns
 
 lint: vet staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -30,6 +31,12 @@ staticcheck:
 
 unit:
 	$(GO) test $(RACE) -count=1 -timeout 20m $(PKGS)
+
+# The SIGKILL campaigns on the real binary at CAMPAIGN_ORDERS orders (the race-enabled suite runs
+# them at a few hundred); without -race, so a few thousand fit in a couple of minutes.
+CAMPAIGN_ORDERS ?= 3000
+campaigns:
+	CRMSYNC_CAMPAIGN_ORDERS=$(CAMPAIGN_ORDERS) $(GO) test -count=1 -timeout 30m -run '^Test(Pull|Backfill)SurvivesSIGKILL$$' ./cmd/crmsync
 
 # Each parser's fuzz target runs for FUZZTIME; longer runs: make fuzz-short FUZZTIME=10m.
 FUZZTIME ?= 2s
