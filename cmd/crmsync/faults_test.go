@@ -81,7 +81,7 @@ func TestPullUnderFaultMixes(t *testing.T) {
 			// Which is charged is unresolved (shared/api/bitrix24.md §2.2):
 			// a portal that charges the batch itself answers it 429 whole.
 			name:    "a 429 window on batch",
-			portal:  operatingBudget("batch", 20),
+			portal:  operatingBudget("batch", 10),
 			maxRuns: 8,
 		},
 	}
