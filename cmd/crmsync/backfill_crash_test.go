@@ -15,21 +15,6 @@ import (
 	"github.com/crmsync/crmsync/store"
 )
 
-// backfillToCompletion runs backfill until a run finishes (0, or 3 for the
-// orders the shop parks on purpose) and returns the last run's stderr.
-func backfillToCompletion(t *testing.T, dir, cfg, db string) string {
-	t.Helper()
-	for i := 0; i < 5; i++ {
-		r := runBinary(t, dir, nil, "--config", cfg, "--db", db, "backfill")
-		if r.code == exitOK || r.code == exitParked {
-			return r.stderr
-		}
-		t.Logf("backfill exited %d: %s", r.code, r.stderr)
-	}
-	t.Fatal("backfill did not complete in 5 runs")
-	return ""
-}
-
 // backfillPage is the page a killed backfill left in its cursor, 0 when it
 // left none (killed before the first page was committed, or finished).
 func backfillPage(t *testing.T, db string) int {
@@ -70,16 +55,7 @@ func TestBackfillSurvivesSIGKILL(t *testing.T) {
 	size := campaignSize(t, 500)
 	pages := (size.Orders + 99) / 100
 
-	ref := campaignShop(t, size)
-	refDir := t.TempDir()
-	start := time.Now()
-	backfillToCompletion(t, refDir, ref.campaignConfig(t, refDir), filepath.Join(refDir, "ref.db"))
-	took := time.Since(start)
-	want := snapshot(ref.bx)
-	if len(want.Duplicates) > 0 || len(want.Deals) < size.Orders-size.Orders/20 {
-		t.Fatalf("reference run is wrong: %d deals, duplicates %v", len(want.Deals), want.Duplicates)
-	}
-	t.Logf("reference backfill: %v, %d deals, %d contacts", took, len(want.Deals), len(want.Contacts))
+	ref, want, took := referenceRun(t, size, "backfill")
 	spoiled := snapshot(ref.bx)
 	spoilContact(&spoiled)
 	if cmp.Equal(want, spoiled) {
@@ -100,7 +76,7 @@ func TestBackfillSurvivesSIGKILL(t *testing.T) {
 			killAfter(t, dir, at, "--config", cfg, "--db", db, "-q", "backfill")
 			page := backfillPage(t, db)
 			f.rc.ResetCounters()
-			backfillToCompletion(t, dir, cfg, db)
+			toCompletion(t, dir, cfg, db, "backfill")
 			if page > 0 {
 				resumed++
 				// Resuming reads the pages from the one not committed on
@@ -131,7 +107,7 @@ func TestBackfillSurvivesSIGKILL(t *testing.T) {
 		cfg, db := f.campaignConfig(t, dir), filepath.Join(dir, "lost.db")
 		killAfter(t, dir, took/2, "--config", cfg, "--db", db, "-q", "backfill")
 		loseDatabase(t, db)
-		backfillToCompletion(t, dir, cfg, db)
+		toCompletion(t, dir, cfg, db, "backfill")
 		if diff := cmp.Diff(want, snapshot(f.bx)); diff != "" {
 			t.Errorf("portal after a kill and a lost database differs (-want +got):\n%s", truncate(diff, 4000))
 		}

@@ -229,7 +229,7 @@ func TestBackfillSIGINTExits130AndResumes(t *testing.T) {
 	if page == 0 || page > (size.Orders+99)/100 {
 		t.Skipf("the backfill finished before the signal (page %d)", page)
 	}
-	stderr := backfillToCompletion(t, dir, cfg, db)
+	stderr := toCompletion(t, dir, cfg, db, "backfill")
 	if !strings.Contains(stderr, "(resumed)") {
 		t.Errorf("the second run did not resume:\n%s", stderr)
 	}

@@ -22,7 +22,7 @@ func TestTwoRealPullsAtOnce(t *testing.T) {
 	}
 	t.Parallel()
 	size := shop.Size{Orders: 600, Customers: 200}
-	_, want := referencePull(t, size)
+	_, want, _ := referenceRun(t, size, "pull")
 
 	f := campaignShop(t, size)
 	dir := t.TempDir()

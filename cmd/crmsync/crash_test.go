@@ -43,12 +43,20 @@ func campaignSize(t *testing.T, def int) shop.Size {
 }
 
 // campaignShop is the shop every run of a campaign starts from.
-func campaignShop(t *testing.T, size shop.Size) fakes {
+func campaignShop(t *testing.T, size shop.Size) fakes { return campaignShopWith(t, size, nil) }
+
+// campaignShopWith is campaignShop with the portal's options adjusted
+// (portal may be nil).
+func campaignShopWith(t *testing.T, size shop.Size, portal func(*bitrixtest.Options)) fakes {
 	t.Helper()
 	rc := retailcrmtest.New(t, retailcrmtest.Options{Now: func() time.Time { return campaignNow }, Seed: 11})
 	// A real bucket, generous enough to keep the campaign short but strict
 	// enough that a run spans many requests.
-	bx := bitrixtest.NewT(t, bitrixtest.Options{Rate: 200, Burst: 50, Seed: 11})
+	opts := bitrixtest.Options{Rate: 200, Burst: 50, Seed: 11}
+	if portal != nil {
+		portal(&opts)
+	}
+	bx := bitrixtest.NewT(t, opts)
 	shop.New(5, campaignNow, retailcrmtest.DefaultSite).Seed(rc, bx, size)
 	return fakes{rc: rc, bx: bx}
 }
@@ -79,18 +87,37 @@ func startBinary(t *testing.T, dir string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// pullToCompletion runs pull until a run finishes (0, or 3 for the orders
-// the shop parks on purpose).
-func pullToCompletion(t *testing.T, dir, cfg, db string) {
+// toCompletion runs command (pull or backfill) until a run finishes (0, or
+// 3 for the orders the shop parks on purpose) and returns its stderr.
+func toCompletion(t *testing.T, dir, cfg, db, command string) string {
 	t.Helper()
 	for i := 0; i < 5; i++ {
-		r := runBinary(t, dir, nil, "--config", cfg, "--db", db, "-q", "pull")
+		r := runBinary(t, dir, nil, "--config", cfg, "--db", db, command)
 		if r.code == exitOK || r.code == exitParked {
-			return
+			return r.stderr
 		}
-		t.Logf("pull exited %d: %s", r.code, r.stderr)
+		t.Logf("%s exited %d: %s", command, r.code, r.stderr)
 	}
-	t.Fatal("pull did not complete in 5 runs")
+	t.Fatalf("%s did not complete in 5 runs", command)
+	return ""
+}
+
+// referenceRun runs command to completion on a fresh campaign shop without
+// faults and returns the shop, the portal it ended with, and how long it
+// took. A reference with duplicates or missing deals fails the test.
+func referenceRun(t *testing.T, size shop.Size, command string) (fakes, portalState, time.Duration) {
+	t.Helper()
+	ref := campaignShop(t, size)
+	dir := t.TempDir()
+	start := time.Now()
+	toCompletion(t, dir, ref.campaignConfig(t, dir), filepath.Join(dir, "ref.db"), command)
+	took := time.Since(start)
+	want := snapshot(ref.bx)
+	if len(want.Duplicates) > 0 || len(want.Deals) < size.Orders-size.Orders/20 {
+		t.Fatalf("reference %s is wrong: %d deals, duplicates %v", command, len(want.Deals), want.Duplicates)
+	}
+	t.Logf("reference %s: %v, %d deals, %d contacts", command, took, len(want.Deals), len(want.Contacts))
+	return ref, want, took
 }
 
 // portalState is the fake portal reduced to what must be the same after any
@@ -170,16 +197,7 @@ func TestPullSurvivesSIGKILL(t *testing.T) {
 	t.Parallel()
 	size := campaignSize(t, 600)
 
-	ref := campaignShop(t, size)
-	refDir := t.TempDir()
-	start := time.Now()
-	pullToCompletion(t, refDir, ref.campaignConfig(t, refDir), filepath.Join(refDir, "ref.db"))
-	took := time.Since(start)
-	want := snapshot(ref.bx)
-	if len(want.Duplicates) > 0 || len(want.Deals) < size.Orders-size.Orders/20 {
-		t.Fatalf("reference run is wrong: %d deals, duplicates %v", len(want.Deals), want.Duplicates)
-	}
-	t.Logf("reference pull: %v, %d deals, %d contacts", took, len(want.Deals), len(want.Contacts))
+	ref, want, took := referenceRun(t, size, "pull")
 
 	// The comparison must be able to fail: a duplicate deal, a duplicate
 	// phone row and a lost comment each show up.
@@ -205,7 +223,7 @@ func TestPullSurvivesSIGKILL(t *testing.T) {
 			dir := t.TempDir()
 			cfg, db := f.campaignConfig(t, dir), filepath.Join(dir, "crash.db")
 			killAfter(t, dir, at, "--config", cfg, "--db", db, "-q", "pull")
-			pullToCompletion(t, dir, cfg, db)
+			toCompletion(t, dir, cfg, db, "pull")
 			got := snapshot(f.bx)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("portal after a kill at %v differs from the uninterrupted run (-want +got):\n%s", at, truncate(diff, 4000))
@@ -221,7 +239,7 @@ func TestPullSurvivesSIGKILL(t *testing.T) {
 		cfg, db := f.campaignConfig(t, dir), filepath.Join(dir, "lost.db")
 		killAfter(t, dir, took/2, "--config", cfg, "--db", db, "-q", "pull")
 		loseDatabase(t, db)
-		pullToCompletion(t, dir, cfg, db)
+		toCompletion(t, dir, cfg, db, "pull")
 		if diff := cmp.Diff(want, snapshot(f.bx)); diff != "" {
 			t.Errorf("portal after a kill and a lost database differs (-want +got):\n%s", truncate(diff, 4000))
 		}

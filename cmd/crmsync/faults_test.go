@@ -40,7 +40,7 @@ func TestPullUnderFaultMixes(t *testing.T) {
 	// Big enough that a run spans about a hundred requests, so the
 	// probabilities below fire several times each.
 	size := shop.Size{Orders: 1200, Customers: 400}
-	ref, want := referencePull(t, size)
+	ref, want, _ := referenceRun(t, size, "pull")
 	refRequests := ref.bx.Stats().Requests + ref.rc.TotalRequests()
 
 	mixes := []faultMix{
@@ -128,30 +128,6 @@ func operatingBudget(method string, limit float64) func(*bitrixtest.Options) {
 		o.OperatingCost = map[string]float64{method: 1}
 		o.OperatingLimit = map[string]float64{method: limit}
 	}
-}
-
-// referencePull pulls a campaign shop to completion without faults and
-// returns it with the portal it ended with.
-func referencePull(t *testing.T, size shop.Size) (fakes, portalState) {
-	t.Helper()
-	ref := campaignShop(t, size)
-	dir := t.TempDir()
-	pullToCompletion(t, dir, ref.campaignConfig(t, dir), filepath.Join(dir, "ref.db"))
-	return ref, snapshot(ref.bx)
-}
-
-// campaignShopWith is campaignShop with the portal's options adjusted.
-func campaignShopWith(t *testing.T, size shop.Size, portal func(*bitrixtest.Options)) fakes {
-	t.Helper()
-	if portal == nil {
-		return campaignShop(t, size)
-	}
-	rc := retailcrmtest.New(t, retailcrmtest.Options{Now: func() time.Time { return campaignNow }, Seed: 11})
-	opts := bitrixtest.Options{Rate: 200, Burst: 50, Seed: 11}
-	portal(&opts)
-	bx := bitrixtest.NewT(t, opts)
-	shop.New(5, campaignNow, retailcrmtest.DefaultSite).Seed(rc, bx, size)
-	return fakes{rc: rc, bx: bx}
 }
 
 // runUntilComplete runs command until one run completes, checking that no
