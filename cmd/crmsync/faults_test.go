@@ -200,7 +200,7 @@ func TestPushUnderAFaultMix(t *testing.T) {
 	for _, f := range rcFaults {
 		s.rc.InjectFault(f)
 	}
-	env := []string{raceEnv(), "CRMSYNC_BITRIX_TIMEOUT=700ms", "CRMSYNC_RETAILCRM_TIMEOUT=700ms"}
+	env := []string{"CRMSYNC_BITRIX_TIMEOUT=700ms", "CRMSYNC_RETAILCRM_TIMEOUT=700ms"}
 	runUntilComplete(t, s.dir, s.cfg, s.db, "push", env, 8)
 	fired := s.bx.Stats().FaultsInjected
 	for _, f := range rcFaults {

@@ -390,7 +390,7 @@ func (s *pushShop) expected(t *testing.T) map[int64]orderState {
 func (s *pushShop) toCompletion(t *testing.T, command string, done int) {
 	t.Helper()
 	for i := 0; i < 5; i++ {
-		r := runBinary(t, s.dir, []string{raceEnv()}, "--config", s.cfg, "--db", s.db, "-q", command)
+		r := runBinary(t, s.dir, nil, "--config", s.cfg, "--db", s.db, "-q", command)
 		if r.code == exitOK || r.code == done {
 			return
 		}
