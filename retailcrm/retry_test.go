@@ -104,23 +104,45 @@ func TestRetryEdit(t *testing.T) {
 	}
 }
 
+// TestRetryStopsWithContext: when the caller's context ends, retrying stops
+// and the error names both the context's end and the answer that made the
+// client wait, wherever the context happened to end (inside a backoff wait,
+// or inside an attempt on a busy machine).
 func TestRetryStopsWithContext(t *testing.T) {
 	t.Parallel()
-	fake, c := newFake(t, retailcrmtest.Options{},
-		retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 50, InitialDelay: 50 * time.Millisecond, MaxDelay: 50 * time.Millisecond}))
-	fake.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultRateLimit, Count: 1000})
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := c.Statuses(ctx)
-	if !errors.Is(err, retailcrm.ErrRateLimited) {
-		t.Fatalf("err = %v", err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("took %v after the context ended", d)
-	}
-	if n := fake.TotalRequests(); n < 2 || n > 5 {
-		t.Errorf("requests = %d, want a few", n)
+	for _, tc := range []struct {
+		name string
+		// slow: the second answer takes longer than the context lives, so the
+		// context ends inside an attempt, not in a wait.
+		slow bool
+	}{{"ends in a backoff wait", false}, {"ends inside an attempt", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fake, c := newFake(t, retailcrmtest.Options{},
+				retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 50, InitialDelay: 50 * time.Millisecond, MaxDelay: 50 * time.Millisecond}))
+			fake.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultRateLimit, Count: 1})
+			if tc.slow {
+				fake.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultSlow, Delay: 5 * time.Second, Count: 1})
+			} else {
+				fake.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultRateLimit, Count: 1000})
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err := c.Statuses(ctx)
+			if !errors.Is(err, retailcrm.ErrRateLimited) {
+				t.Fatalf("err = %v, want it to keep the rate-limit answer", err)
+			}
+			if tc.slow && !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("err = %v, want it to say the context ended", err)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("took %v after the context ended", d)
+			}
+			if n := fake.TotalRequests(); n < 2 || n > 12 {
+				t.Errorf("requests = %d, want a few", n)
+			}
+		})
 	}
 }
 

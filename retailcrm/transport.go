@@ -45,7 +45,7 @@ func (c *Client) post(ctx context.Context, path string, form url.Values, out res
 func (c *Client) do(ctx context.Context, method, path string, query, form url.Values, out responder) error {
 	endpoint := method + " " + path
 	b := c.retry.backoff()
-	var err error
+	var err, answered error // answered: the last attempt the server answered
 	attempts := 0
 	for {
 		if werr := c.limiter.Wait(ctx); werr != nil {
@@ -58,6 +58,9 @@ func (c *Client) do(ctx context.Context, method, path string, query, form url.Va
 		err = c.attempt(ctx, method, path, query, form, out)
 		if err == nil {
 			return nil
+		}
+		if ctx.Err() == nil {
+			answered = err
 		}
 		if attempts >= c.retry.MaxAttempts || !retryable(ctx, method, err) {
 			break
@@ -72,7 +75,12 @@ func (c *Client) do(ctx context.Context, method, path string, query, form url.Va
 			break
 		}
 	}
-	if attempts > 1 {
+	switch {
+	case attempts > 1 && answered != nil && answered != err:
+		// The caller's context ended inside an attempt or a wait: say so, and
+		// keep the answer that made crmsync wait (errors.Is sees both).
+		err = fmt.Errorf("%w (after %d attempts; the last answer: %w)", err, attempts, answered)
+	case attempts > 1:
 		err = fmt.Errorf("%w (after %d attempts)", err, attempts)
 	}
 	return c.red.Error(err)
