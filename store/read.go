@@ -527,6 +527,37 @@ func (r *reader) LedgerHas(ctx context.Context, side Side, entity string, entity
 	return true, nil
 }
 
+// LedgerEntries returns every row crmsync recorded for this field, oldest
+// first, values as stored (masked: compare them with Masked texts).
+func (r *reader) LedgerEntries(ctx context.Context, side Side, entity string, entityID int64, field string) ([]LedgerEntry, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT id, side, entity, entity_id, field, value, remote_id, written_at FROM ledger
+		WHERE side = ? AND entity = ? AND entity_id = ? AND field = ? ORDER BY written_at, id`,
+		string(side), entity, entityID, field)
+	if err != nil {
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	defer rows.Close()
+	var out []LedgerEntry
+	for rows.Next() {
+		var e LedgerEntry
+		var s string
+		var at int64
+		if err := rows.Scan(&e.ID, &s, &e.Entity, &e.EntityID, &e.Field, &e.Value, &e.RemoteID, &at); err != nil {
+			return nil, fmt.Errorf("read ledger: %w", err)
+		}
+		e.Side, e.WrittenAt = Side(s), fromMS(at)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	return out, nil
+}
+
+// Masked returns a text as the store would keep it, secrets masked, to
+// compare it with stored values (see LedgerEntries).
+func (r *reader) Masked(s string) string { return r.mask(s) }
+
 // LedgerLatest returns the last value crmsync wrote to this field; ok is
 // false when it never did.
 func (r *reader) LedgerLatest(ctx context.Context, side Side, entity string, entityID int64, field string) (e LedgerEntry, ok bool, err error) {

@@ -246,9 +246,12 @@ func (r *run) readComments(ctx context.Context, deals []int64) (map[int64]*dealC
 }
 
 // newLines turns a deal's new comments into manager-comment lines, oldest
-// first, leaving out those crmsync wrote.
+// first, leaving out those crmsync wrote: by the webhook user as author, by
+// a comment id the ledger holds, and only then by text (bitrix.CommentKey),
+// for the writes whose id the ledger does not know.
 func (r *run) newLines(ctx context.Context, d *dealComments, cs []bitrix.Comment) error {
 	slices.SortFunc(cs, func(a, b bitrix.Comment) int { return int(a.ID - b.ID) })
+	var unnamed map[string]int
 	for _, c := range cs {
 		d.maxID = max(d.maxID, int64(c.ID))
 		own := r.deps.WebhookUserID > 0 && int64(c.AuthorID) == r.deps.WebhookUserID
@@ -260,10 +263,16 @@ func (r *run) newLines(ctx context.Context, d *dealComments, cs []bitrix.Comment
 			}
 		}
 		if !own {
-			var err error
-			own, err = r.st.LedgerHas(ctx, store.SideBitrix, "comment", d.dealID, "COMMENT", c.Comment)
-			if err != nil {
-				return err
+			if unnamed == nil {
+				var err error
+				if unnamed, err = r.unnamedComments(ctx, d.dealID); err != nil {
+					return err
+				}
+			}
+			// Each write without an id accounts for one comment.
+			if k := bitrix.CommentKey(r.st.Masked(c.Comment)); unnamed[k] > 0 {
+				unnamed[k]--
+				own = true
 			}
 		}
 		if own {
@@ -275,6 +284,30 @@ func (r *run) newLines(ctx context.Context, d *dealComments, cs []bitrix.Comment
 		}
 	}
 	return nil
+}
+
+// unnamedComments counts, by bitrix.CommentKey, the comments crmsync wrote
+// on the deal whose id the ledger does not hold. A write leaves a row
+// without an id (its intent) and, once its answer came, a later one with
+// the id, which settles the intent before it; the intents left are writes
+// whose answer was lost, and only those are recognised by text. A person's
+// comment that reads like one of crmsync's named ones is carried.
+func (r *run) unnamedComments(ctx context.Context, dealID int64) (map[string]int, error) {
+	rows, err := r.st.LedgerEntries(ctx, store.SideBitrix, "comment", dealID, "COMMENT")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, l := range rows { // oldest first
+		k := bitrix.CommentKey(l.Value)
+		switch {
+		case l.RemoteID == 0:
+			out[k]++
+		case out[k] > 0:
+			out[k]--
+		}
+	}
+	return out, nil
 }
 
 // commentLine formats a timeline comment for the order's manager comment:
