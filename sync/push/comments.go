@@ -353,7 +353,7 @@ func (r *run) readComments(ctx context.Context, deals []int64, first map[int64]*
 			if err != nil {
 				delete(found, id)
 				delete(rows, id)
-				cause := fmt.Errorf("reading the comments of deal %d (scanned again next run): %w", id, err)
+				cause := fmt.Errorf("reading the comments of deal %d (read again in a later run): %w", id, err)
 				if err := r.skipEvent(ctx, "deal "+strconv.FormatInt(id, 10), "comment.read", cause); err != nil {
 					return nil, err
 				}
