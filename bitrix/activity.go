@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Timeline entity types of crm.timeline.comment.*.
@@ -36,6 +37,13 @@ type Comment struct {
 	Comment    string
 	AuthorID   ID
 }
+
+// CommentKey is a timeline comment's text as crmsync compares it: every
+// run of whitespace (line ends included) as one space, none at either end.
+// A portal may store a comment with its whitespace changed (trimmed, \r\n
+// as \n; see docs/api-notes.md), so the text crmsync sent and the text a
+// list returns are only compared through CommentKey, by pull and push alike.
+func CommentKey(text string) string { return strings.Join(strings.Fields(text), " ") }
 
 // UnmarshalJSON reads ids as numbers or strings.
 func (cm *Comment) UnmarshalJSON(b []byte) error {

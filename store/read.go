@@ -142,13 +142,13 @@ func (r *reader) cursors(ctx context.Context, query string, args ...any) ([]Curs
 	return out, nil
 }
 
-const orderLinkCols = `order_id, site, number, entity_type, entity_id, contact_id, customer_id, content_hash, synced_at`
+const orderLinkCols = `order_id, site, number, entity_type, entity_id, contact_id, customer_id, content_hash, synced_at, status_group`
 
 func scanOrderLink(sc interface{ Scan(...any) error }) (OrderLink, error) {
 	var l OrderLink
 	var et string
 	var at int64
-	err := sc.Scan(&l.OrderID, &l.Site, &l.Number, &et, &l.EntityID, &l.ContactID, &l.CustomerID, &l.ContentHash, &at)
+	err := sc.Scan(&l.OrderID, &l.Site, &l.Number, &et, &l.EntityID, &l.ContactID, &l.CustomerID, &l.ContentHash, &at, &l.StatusGroup)
 	l.EntityType = EntityType(et)
 	l.SyncedAt = fromMS(at)
 	return l, err
@@ -192,6 +192,53 @@ func (r *reader) OrderLinksByEntity(ctx context.Context, et EntityType, entityID
 		}
 	}, string(entityTypeOrDeal(et)), idsJSON(entityIDs))
 	return out, err
+}
+
+// SweepEntities returns up to limit distinct linked deals (or leads) with
+// an id above after, ascending, leaving out those whose orders are in one
+// of the skipped status groups (orders of unknown group are kept).
+func (r *reader) SweepEntities(ctx context.Context, et EntityType, after int64, limit int, skipGroups []string) ([]int64, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	if skipGroups == nil {
+		skipGroups = []string{}
+	}
+	groups, _ := json.Marshal(skipGroups) // []string always marshals
+	rows, err := r.q.QueryContext(ctx, `SELECT DISTINCT entity_id FROM order_links
+		WHERE entity_type = ? AND entity_id > ? AND status_group NOT IN (SELECT value FROM json_each(?))
+		ORDER BY entity_id LIMIT ?`, string(entityTypeOrDeal(et)), after, string(groups), limit)
+	if err != nil {
+		return nil, fmt.Errorf("read order links: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("read order links: %w", err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read order links: %w", err)
+	}
+	return out, nil
+}
+
+// CommentSweep returns the last deal (or lead) id push's comment sweep
+// read; 0 when it has not started or has wrapped around.
+func (r *reader) CommentSweep(ctx context.Context, et EntityType) (int64, error) {
+	var id int64
+	err := r.q.QueryRowContext(ctx, `SELECT last_entity_id FROM comment_sweeps WHERE entity_type = ?`,
+		string(entityTypeOrDeal(et))).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read comment sweep: %w", err)
+	}
+	return id, nil
 }
 
 // OrderLinksByCustomer returns the links of a customer's orders, by order id
@@ -526,6 +573,37 @@ func (r *reader) LedgerHas(ctx context.Context, side Side, entity string, entity
 	}
 	return true, nil
 }
+
+// LedgerEntries returns every row crmsync recorded for this field, oldest
+// first, values as stored (masked: compare them with Masked texts).
+func (r *reader) LedgerEntries(ctx context.Context, side Side, entity string, entityID int64, field string) ([]LedgerEntry, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT id, side, entity, entity_id, field, value, remote_id, written_at FROM ledger
+		WHERE side = ? AND entity = ? AND entity_id = ? AND field = ? ORDER BY written_at, id`,
+		string(side), entity, entityID, field)
+	if err != nil {
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	defer rows.Close()
+	var out []LedgerEntry
+	for rows.Next() {
+		var e LedgerEntry
+		var s string
+		var at int64
+		if err := rows.Scan(&e.ID, &s, &e.Entity, &e.EntityID, &e.Field, &e.Value, &e.RemoteID, &at); err != nil {
+			return nil, fmt.Errorf("read ledger: %w", err)
+		}
+		e.Side, e.WrittenAt = Side(s), fromMS(at)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	return out, nil
+}
+
+// Masked returns a text as the store would keep it, secrets masked, to
+// compare it with stored values (see LedgerEntries).
+func (r *reader) Masked(s string) string { return r.mask(s) }
 
 // LedgerLatest returns the last value crmsync wrote to this field; ok is
 // false when it never did.

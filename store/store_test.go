@@ -170,7 +170,7 @@ func TestSchemaTooNew(t *testing.T) {
 		if !errors.Is(err, ErrSchemaTooNew) {
 			t.Fatalf("readOnly=%v: err = %v, want ErrSchemaTooNew", ro, err)
 		}
-		for _, want := range []string{path, "99", "upgrade crmsync", "supports up to 1"} {
+		for _, want := range []string{path, "99", "upgrade crmsync", "supports up to " + itoa(int64(SupportedSchemaVersion()))} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q lacks %q", err, want)
 			}

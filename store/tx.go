@@ -53,14 +53,26 @@ func (t *Tx) PutOrderLink(ctx context.Context, l OrderLink) error {
 	if et != EntityDeal && et != EntityLead {
 		return fmt.Errorf("put order link %d: unknown entity type %q", l.OrderID, et)
 	}
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO order_links (`+orderLinkCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO order_links (`+orderLinkCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (order_id) DO UPDATE SET site = excluded.site, number = excluded.number,
 			entity_type = excluded.entity_type, entity_id = excluded.entity_id,
 			contact_id = excluded.contact_id, customer_id = excluded.customer_id,
-			content_hash = excluded.content_hash, synced_at = excluded.synced_at`,
-		l.OrderID, l.Site, l.Number, string(et), l.EntityID, l.ContactID, l.CustomerID, l.ContentHash, ms(t.orNow(l.SyncedAt)))
+			content_hash = excluded.content_hash, synced_at = excluded.synced_at, status_group = excluded.status_group`,
+		l.OrderID, l.Site, l.Number, string(et), l.EntityID, l.ContactID, l.CustomerID, l.ContentHash, ms(t.orNow(l.SyncedAt)), l.StatusGroup)
 	if err != nil {
 		return fmt.Errorf("put order link %d: %w", l.OrderID, err)
+	}
+	return nil
+}
+
+// SetCommentSweep records the last deal (or lead) id push's comment sweep
+// read.
+func (t *Tx) SetCommentSweep(ctx context.Context, et EntityType, lastEntityID int64) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO comment_sweeps (entity_type, last_entity_id, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (entity_type) DO UPDATE SET last_entity_id = excluded.last_entity_id, updated_at = excluded.updated_at`,
+		string(entityTypeOrDeal(et)), lastEntityID, ms(t.now()))
+	if err != nil {
+		return fmt.Errorf("set comment sweep: %w", err)
 	}
 	return nil
 }

@@ -44,6 +44,10 @@ type OrderLink struct {
 	CustomerID  int64      // RetailCRM customer id, 0 when none
 	ContentHash string     // hash of the last desired state applied
 	SyncedAt    time.Time  // zero means now when written
+	// StatusGroup is the RetailCRM status group of the order as pull last
+	// saw it ("" when unknown): push sweeps the comments of deals whose
+	// orders are not in a final group.
+	StatusGroup string
 }
 
 // CustomerLink ties a RetailCRM customer to its Bitrix24 contact.

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/store"
 )
 
 // maxWriteRounds bounds how often commands that were not executed, or whose
@@ -232,7 +235,10 @@ func (e *Engine) resolveMultiUpdates(ctx context.Context, cmds map[string]bitrix
 }
 
 // resolveComments finds comments that were written after all, by reading
-// the newest comments of their deals.
+// the newest comments of their deals. A comment whose id the ledger already
+// gives to an earlier write, or that another command here claimed, is not
+// this one; texts are compared by bitrix.CommentKey, as the portal may have
+// changed their whitespace.
 func (e *Engine) resolveComments(ctx context.Context, cmds map[string]bitrix.Cmd) (map[string]json.RawMessage, error) {
 	b := bitrix.NewBatch(false)
 	keyOf := map[string]string{}
@@ -255,18 +261,30 @@ func (e *Engine) resolveComments(ctx context.Context, cmds map[string]bitrix.Cmd
 		return nil, err
 	}
 	out := map[string]json.RawMessage{}
-	for lk, k := range keyOf {
+	claimed := map[bitrix.ID]bool{}
+	for _, lk := range slices.Sorted(maps.Keys(keyOf)) {
+		k := keyOf[lk]
 		list, err := bitrix.DecodeComments(res.Get(lk).Result)
 		if err != nil {
 			return nil, fmt.Errorf("bitrix lookup %s: %w", lk, err)
 		}
 		fields, _ := cmds[k].Params["fields"].(map[string]any)
-		text := toString(fields["COMMENT"])
-		for _, c := range list {
-			if c.Comment == text {
-				out[k] = json.RawMessage(c.ID.String())
-				break
+		text := bitrix.CommentKey(toString(fields["COMMENT"]))
+		// Oldest first: of two equal texts, the first written is claimed first.
+		for _, c := range slices.Backward(list) {
+			if claimed[c.ID] || bitrix.CommentKey(c.Comment) != text {
+				continue
 			}
+			known, err := e.store.LedgerHasRemoteID(ctx, store.SideBitrix, ledgerComment, int64(c.ID))
+			if err != nil {
+				return nil, err
+			}
+			if known {
+				continue
+			}
+			claimed[c.ID] = true
+			out[k] = json.RawMessage(c.ID.String())
+			break
 		}
 	}
 	return out, nil

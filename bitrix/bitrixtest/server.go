@@ -48,6 +48,10 @@ type Options struct {
 	// method blocked and released within seconds.
 	OperatingWindow time.Duration
 	Scopes          []string
+	// CommentsLeaveActivity keeps a timeline comment from moving its
+	// entity's LAST_ACTIVITY_TIME: the docs do not say a comment moves it
+	// (docs/api-notes.md), so crmsync must find comments without it.
+	CommentsLeaveActivity bool
 }
 
 // Enterprise returns options of an Enterprise plan (250 / 5 per second).

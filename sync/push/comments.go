@@ -2,6 +2,7 @@ package push
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -21,6 +22,20 @@ const maxCommentPages = 20
 // between crmsync's host and the services.
 const activityOverlap = 5 * time.Minute
 
+// sweepSize is how many open deals a run reads the comments of besides
+// those with activity: a comment need not move LAST_ACTIVITY_TIME
+// (docs/api-notes.md), so every deal whose order is not in a final status
+// group is read in turn. The slice fills the batch that lists recently
+// active deals (1 + 49 commands), so a push with nothing new still costs
+// two Bitrix24 requests. N open deals are all read within ceil(N/49) runs:
+// at one run per 5 minutes (288 a day), 14,112 open deals at least once a
+// day.
+const sweepSize = bitrix.MaxBatchCommands - 1
+
+// finalGroups are the RetailCRM status groups of orders done with: their
+// deals are left out of the sweep (activity still finds them).
+func finalGroups() []string { return []string{"complete", "cancel"} }
+
 // dealComments are the new comments of one deal, oldest first, and the
 // highest comment id seen (the deal's next cursor).
 type dealComments struct {
@@ -31,14 +46,23 @@ type dealComments struct {
 	own    int
 }
 
-// pushComments carries new timeline comments of the deals with recent
-// activity to their orders' manager comments.
+// pushComments carries new timeline comments to their orders' manager
+// comments: of the deals with recent activity, and of this run's slice of
+// the open deals.
 func (r *run) pushComments(ctx context.Context, retry map[int64]commentPayload) error {
-	active, err := r.activeDeals(ctx, retry)
+	sweep, err := r.sweepSlice(ctx)
 	if err != nil {
 		return err
 	}
-	links, err := r.st.OrderLinksByEntity(ctx, r.et, active)
+	active, first, err := r.activeDeals(ctx, retry, sweep)
+	if err != nil {
+		return err
+	}
+	isActive := make(map[int64]bool, len(active))
+	for _, id := range active {
+		isActive[id] = true
+	}
+	links, err := r.st.OrderLinksByEntity(ctx, r.et, append(slices.Clone(active), sweep...))
 	if err != nil {
 		return err
 	}
@@ -48,12 +72,15 @@ func (r *run) pushComments(ctx context.Context, retry map[int64]commentPayload) 
 			retryByDeal[p.DealID] = p
 		}
 	}
-	// Retried deals first, so a run limit never starves them.
+	// Retried deals first, so a run limit never starves them; the sweep
+	// last, in its order.
 	deals := make([]int64, 0, len(links))
-	for id := range links {
-		deals = append(deals, id)
+	for _, id := range active {
+		if _, ok := links[id]; ok {
+			deals = append(deals, id)
+		}
 	}
-	slices.SortFunc(deals, func(a, b int64) int {
+	slices.SortStableFunc(deals, func(a, b int64) int {
 		_, ra := retryByDeal[a]
 		_, rb := retryByDeal[b]
 		switch {
@@ -62,34 +89,103 @@ func (r *run) pushComments(ctx context.Context, retry map[int64]commentPayload) 
 		case rb && !ra:
 			return 1
 		}
-		return int(a - b)
+		return 0
 	})
-	scanned := 0
+	nActive := len(deals)
+	// Without the activity list to ride on (a first run), the sweep only
+	// fills the room left in the last batch of comment reads, so it never
+	// costs a request of its own beyond a push with nothing else to read.
+	room := sweepSize
+	if first == nil && nActive > 0 {
+		room = (bitrix.MaxBatchCommands - nActive%bitrix.MaxBatchCommands) % bitrix.MaxBatchCommands
+	}
+	for _, id := range sweep {
+		if _, ok := links[id]; ok && !isActive[id] && room > 0 {
+			deals = append(deals, id)
+			room--
+		}
+	}
+	done := map[int64]bool{}
 	for chunk := range slices.Chunk(deals, bitrix.MaxBatchCommands) {
 		if r.stopped() {
 			break
 		}
 		chunk = chunk[:min(len(chunk), r.budget())]
 		r.items += len(chunk)
-		r.rep.Summary.DealsScanned += len(chunk)
-		found, err := r.readComments(ctx, chunk)
+		for _, id := range chunk {
+			if isActive[id] {
+				r.rep.Summary.DealsScanned++
+			} else {
+				r.rep.Summary.DealsSwept++
+			}
+		}
+		found, err := r.readComments(ctx, chunk, first)
 		if err != nil {
 			return err
 		}
 		if err := r.appendComments(ctx, chunk, links, found, retryByDeal); err != nil {
 			return err
 		}
-		scanned += len(chunk)
+		for _, id := range chunk {
+			done[id] = true
+		}
 	}
-	r.rep.Summary.CommentsComplete = scanned == len(deals)
-	return nil
+	// Complete means every deal with activity was read; the sweep keeps
+	// its own position.
+	r.rep.Summary.CommentsComplete = !slices.ContainsFunc(deals[:nActive], func(id int64) bool { return !done[id] })
+	return r.advanceSweep(ctx, sweep, done, links)
+}
+
+// sweepSlice returns the open deals this run sweeps: up to sweepSize
+// after the stored position, wrapping around to the lowest ids.
+func (r *run) sweepSlice(ctx context.Context) ([]int64, error) {
+	pos, err := r.st.CommentSweep(ctx, r.et)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := r.st.SweepEntities(ctx, r.et, pos, sweepSize, finalGroups())
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) < sweepSize && pos > 0 {
+		head, err := r.st.SweepEntities(ctx, r.et, 0, sweepSize-len(ids), finalGroups())
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range head {
+			if id > pos {
+				break
+			}
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// advanceSweep moves the sweep position past the slice's deals this run
+// read, in slice order (a run stopped by a limit resumes where it stopped;
+// a deal no longer linked is passed over).
+func (r *run) advanceSweep(ctx context.Context, sweep []int64, done map[int64]bool, links map[int64]store.OrderLink) error {
+	var pos int64
+	moved := false
+	for _, id := range sweep {
+		if _, linked := links[id]; linked && !done[id] {
+			break
+		}
+		pos, moved = id, true
+	}
+	if !moved {
+		return nil
+	}
+	return r.st.Tx(ctx, func(tx *store.Tx) error { return tx.SetCommentSweep(ctx, r.et, pos) })
 }
 
 // activeDeals returns the deals worth scanning for comments: those with a
 // stage move in this run, those of orders crmsync touched since the last
 // push run, those Bitrix24 reports activity on since then, and those with
-// comment failures to retry.
-func (r *run) activeDeals(ctx context.Context, retry map[int64]commentPayload) ([]int64, error) {
+// comment failures to retry. The request listing the deals with activity
+// also reads the first page of the sweep's comments (first, by deal).
+func (r *run) activeDeals(ctx context.Context, retry map[int64]commentPayload, sweep []int64) ([]int64, map[int64]*bitrix.CmdResult, error) {
 	set := maps.Clone(r.seenDeals)
 	for _, p := range retry {
 		set[p.DealID] = true
@@ -100,12 +196,12 @@ func (r *run) activeDeals(ctx context.Context, retry map[int64]commentPayload) (
 	}
 	events, err := r.st.Events(ctx, store.EventFilter{Since: since, Limit: 10000})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// push's own events are not activity: they would rescan its own work.
 	runs, err := r.st.Runs(ctx, Command, 100)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	own := map[int64]bool{r.runID: true}
 	for _, run := range runs {
@@ -119,36 +215,40 @@ func (r *run) activeDeals(ctx context.Context, retry map[int64]commentPayload) (
 	}
 	links, err := r.st.OrderLinks(ctx, orderIDs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, l := range links {
 		if l.EntityType == r.et || (l.EntityType == "" && r.et == store.EntityDeal) {
 			set[l.EntityID] = true
 		}
 	}
+	var first map[int64]*bitrix.CmdResult
 	if !since.IsZero() {
-		ids, err := r.recentlyActive(ctx, since)
+		var ids []int64
+		ids, first, err = r.recentlyActive(ctx, since, sweep)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, id := range ids {
 			set[id] = true
 		}
 	}
 	delete(set, 0)
-	return slices.Sorted(maps.Keys(set)), nil
+	return slices.Sorted(maps.Keys(set)), first, nil
 }
 
 // recentlyActive lists crmsync's deals whose LAST_ACTIVITY_TIME is at or
-// after since (one request per 50 deals, fast >ID paging).
-func (r *run) recentlyActive(ctx context.Context, since time.Time) ([]int64, error) {
+// after since (one request per 50 deals, fast >ID paging). The first
+// request also carries the first comment page of each sweep deal.
+func (r *run) recentlyActive(ctx context.Context, since time.Time, sweep []int64) ([]int64, map[int64]*bitrix.CmdResult, error) {
 	entity := bitrix.EntityDeal
 	if r.et == store.EntityLead {
 		entity = bitrix.EntityLead
 	}
 	var out []int64
+	first := map[int64]*bitrix.CmdResult{}
 	var after int64
-	for range maxCommentPages {
+	for page := range maxCommentPages {
 		filter := map[string]any{">=LAST_ACTIVITY_TIME": since.Format(time.RFC3339), ">ID": after}
 		if r.deps.Originator != "" {
 			filter["ORIGINATOR_ID"] = r.deps.Originator
@@ -156,16 +256,30 @@ func (r *run) recentlyActive(ctx context.Context, since time.Time) ([]int64, err
 		b := bitrix.NewBatch(false)
 		if err := b.Add("active", bitrix.ListCmd(entity, bitrix.ListRequest{Filter: filter, Select: []string{"ID"},
 			Order: map[string]string{"ID": "ASC"}, Start: -1})); err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if page == 0 {
+			for _, id := range sweep {
+				if err := b.Add(commentKey(id), r.commentPageCmd(id, 0)); err != nil {
+					return nil, nil, err
+				}
+			}
 		}
 		res, err := r.bx.Batch(ctx, b)
 		if err != nil {
-			return nil, fmt.Errorf("listing Bitrix24 %ss with recent activity: %w", entity, err)
+			return nil, nil, fmt.Errorf("listing Bitrix24 %ss with recent activity: %w", entity, err)
+		}
+		if page == 0 {
+			for _, id := range sweep {
+				if cr := res.Get(commentKey(id)); cr != nil {
+					first[id] = cr
+				}
+			}
 		}
 		var rows []bitrix.Record
 		if err := res.Get("active").Decode(&rows); err != nil {
 			r.log.Warn("listing recently active deals failed; scanning the others", "err", err)
-			return out, nil
+			return out, first, nil
 		}
 		for _, row := range rows {
 			if id := int64(row.ID()); id > after {
@@ -177,13 +291,21 @@ func (r *run) recentlyActive(ctx context.Context, since time.Time) ([]int64, err
 			break
 		}
 	}
-	return out, nil
+	return out, first, nil
+}
+
+func commentKey(dealID int64) string { return "d" + strconv.FormatInt(dealID, 10) }
+
+// commentPageCmd reads a page of a deal's comments, newest first.
+func (r *run) commentPageCmd(dealID int64, start int) bitrix.Cmd {
+	return bitrix.TimelineCommentListCmd(r.timeline, bitrix.ID(dealID),
+		bitrix.ListRequest{Order: map[string]string{"ID": "DESC"}, Start: start})
 }
 
 // readComments reads the new comments of up to 50 deals: one batch request
-// for the newest page of each, and more only for deals with more than a page
-// of new comments.
-func (r *run) readComments(ctx context.Context, deals []int64) (map[int64]*dealComments, error) {
+// for the newest page of each (none for deals whose first page is given),
+// and more only for deals with more than a page of new comments.
+func (r *run) readComments(ctx context.Context, deals []int64, first map[int64]*bitrix.CmdResult) (map[int64]*dealComments, error) {
 	found := make(map[int64]*dealComments, len(deals))
 	rows := map[int64][]bitrix.Comment{}
 	next := map[int64]int{}
@@ -196,28 +318,42 @@ func (r *run) readComments(ctx context.Context, deals []int64) (map[int64]*dealC
 		next[id] = 0
 	}
 	for page := 0; len(next) > 0 && page < maxCommentPages; page++ {
+		got := map[int64]*bitrix.CmdResult{}
 		b := bitrix.NewBatch(false)
 		for _, id := range slices.Sorted(maps.Keys(next)) {
-			if err := b.Add("d"+strconv.FormatInt(id, 10), bitrix.TimelineCommentListCmd(r.timeline, bitrix.ID(id),
-				bitrix.ListRequest{Order: map[string]string{"ID": "DESC"}, Start: next[id]})); err != nil {
+			if cr, ok := first[id]; ok && page == 0 {
+				got[id] = cr
+				continue
+			}
+			if err := b.Add(commentKey(id), r.commentPageCmd(id, next[id])); err != nil {
 				return nil, err
 			}
 		}
-		res, err := r.bx.Batch(ctx, b)
-		if err != nil {
-			return nil, fmt.Errorf("reading Bitrix24 timeline comments: %w", err)
+		if b.Len() > 0 {
+			res, err := r.bx.Batch(ctx, b)
+			if err != nil {
+				return nil, fmt.Errorf("reading Bitrix24 timeline comments: %w", err)
+			}
+			for id := range next {
+				if _, ok := got[id]; !ok {
+					got[id] = res.Get(commentKey(id))
+				}
+			}
 		}
 		more := map[int64]int{}
-		for id := range next {
-			cr := res.Get("d" + strconv.FormatInt(id, 10))
-			cs, err := bitrix.DecodeComments(cr.Result)
-			if cr.Status != bitrix.Done {
-				err = cr.Err
+		for id, cr := range got {
+			var cs []bitrix.Comment
+			err := errors.New("no answer")
+			if cr != nil {
+				cs, err = bitrix.DecodeComments(cr.Result)
+				if cr.Status != bitrix.Done {
+					err = cr.Err
+				}
 			}
 			if err != nil {
 				delete(found, id)
 				delete(rows, id)
-				cause := fmt.Errorf("reading the comments of deal %d (scanned again next run): %w", id, err)
+				cause := fmt.Errorf("reading the comments of deal %d (read again in a later run): %w", id, err)
 				if err := r.skipEvent(ctx, "deal "+strconv.FormatInt(id, 10), "comment.read", cause); err != nil {
 					return nil, err
 				}
@@ -246,9 +382,12 @@ func (r *run) readComments(ctx context.Context, deals []int64) (map[int64]*dealC
 }
 
 // newLines turns a deal's new comments into manager-comment lines, oldest
-// first, leaving out those crmsync wrote.
+// first, leaving out those crmsync wrote: by the webhook user as author, by
+// a comment id the ledger holds, and only then by text (bitrix.CommentKey),
+// for the writes whose id the ledger does not know.
 func (r *run) newLines(ctx context.Context, d *dealComments, cs []bitrix.Comment) error {
 	slices.SortFunc(cs, func(a, b bitrix.Comment) int { return int(a.ID - b.ID) })
+	var unnamed map[string]int
 	for _, c := range cs {
 		d.maxID = max(d.maxID, int64(c.ID))
 		own := r.deps.WebhookUserID > 0 && int64(c.AuthorID) == r.deps.WebhookUserID
@@ -260,10 +399,16 @@ func (r *run) newLines(ctx context.Context, d *dealComments, cs []bitrix.Comment
 			}
 		}
 		if !own {
-			var err error
-			own, err = r.st.LedgerHas(ctx, store.SideBitrix, "comment", d.dealID, "COMMENT", c.Comment)
-			if err != nil {
-				return err
+			if unnamed == nil {
+				var err error
+				if unnamed, err = r.unnamedComments(ctx, d.dealID); err != nil {
+					return err
+				}
+			}
+			// Each write without an id accounts for one comment.
+			if k := bitrix.CommentKey(r.st.Masked(c.Comment)); unnamed[k] > 0 {
+				unnamed[k]--
+				own = true
 			}
 		}
 		if own {
@@ -275,6 +420,30 @@ func (r *run) newLines(ctx context.Context, d *dealComments, cs []bitrix.Comment
 		}
 	}
 	return nil
+}
+
+// unnamedComments counts, by bitrix.CommentKey, the comments crmsync wrote
+// on the deal whose id the ledger does not hold. A write leaves a row
+// without an id (its intent) and, once its answer came, a later one with
+// the id, which settles the intent before it; the intents left are writes
+// whose answer was lost, and only those are recognised by text. A person's
+// comment that reads like one of crmsync's named ones is carried.
+func (r *run) unnamedComments(ctx context.Context, dealID int64) (map[string]int, error) {
+	rows, err := r.st.LedgerEntries(ctx, store.SideBitrix, "comment", dealID, "COMMENT")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, l := range rows { // oldest first
+		k := bitrix.CommentKey(l.Value)
+		switch {
+		case l.RemoteID == 0:
+			out[k]++
+		case out[k] > 0:
+			out[k]--
+		}
+	}
+	return out, nil
 }
 
 // commentLine formats a timeline comment for the order's manager comment:

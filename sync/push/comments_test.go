@@ -267,3 +267,47 @@ func TestDeletedOrderParksItsComments(t *testing.T) {
 		t.Errorf("parked %+v", rep.Parked)
 	}
 }
+
+// Comment identity with a portal that changes whitespace: crmsync's own
+// comment whose id was lost (only its intent is in the ledger) is known by
+// its text however the portal spaced it; a person's comment that reads like
+// one of crmsync's comments with a known id is carried.
+func TestCommentIdentity(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.ledgerOnly = true // crmsync's comments known by the ledger alone
+	o1, d1 := h.linked("new", "NEW")
+	const lost = "Manager comment (by RetailCRM user 5): Call first\r\nthen ship  "
+	const named = "Order status changed: New → Complete"
+	// pull wrote both; the portal stored them with its own whitespace.
+	h.bx.AddComment("deal", d1, 1, lost)
+	namedID := h.bx.AddComment("deal", d1, 1, named)
+	if err := h.st.Tx(h.ctx, func(tx *store.Tx) error {
+		for _, l := range []store.LedgerEntry{
+			{Side: store.SideBitrix, Entity: "comment", EntityID: d1, Field: "COMMENT", Value: lost}, // answer lost
+			{Side: store.SideBitrix, Entity: "comment", EntityID: d1, Field: "COMMENT", Value: named},
+			{Side: store.SideBitrix, Entity: "comment", EntityID: d1, Field: "COMMENT", Value: named, RemoteID: namedID},
+		} {
+			if err := tx.AddLedger(h.ctx, l); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.clk.Advance(time.Minute)
+	h.bx.AddComment("deal", d1, 7, named) // a person, quoting it
+	activity(h, o1)
+	rep := h.push(push.Options{})
+	mc := h.order(o1).ManagerComment
+	if strings.Contains(mc, "then ship") {
+		t.Errorf("crmsync's own comment echoed back: %q", mc)
+	}
+	if strings.Count(mc, named) != 1 || !strings.Contains(mc, "user 7] "+named) {
+		t.Errorf("the person's comment is not carried once: %q", mc)
+	}
+	if rep.Summary.CommentsOwn != 2 || rep.Summary.CommentsPushed != 1 {
+		t.Errorf("summary %+v", rep.Summary)
+	}
+}

@@ -89,6 +89,7 @@ type Summary struct {
 	Conflicts         int    `json:"conflicts"`
 	ConflictsLost     int    `json:"conflicts_lost"`
 	DealsScanned      int    `json:"deals_scanned"`
+	DealsSwept        int    `json:"deals_swept"` // open deals read by the sweep, without activity seen
 	CommentsPushed    int    `json:"comments_pushed"`
 	CommentsOwn       int    `json:"comments_own"`
 	CommentsPresent   int    `json:"comments_present"`
@@ -117,7 +118,7 @@ func (r *Report) Counters() map[string]int64 {
 		"stage_rows": int64(s.StageRows), "deals_moved": int64(s.DealsMoved), "echoes_dropped": int64(s.EchoesDropped), "superseded": int64(s.Superseded),
 		"unmapped_stages": int64(s.UnmappedStages), "statuses_pushed": int64(s.StatusesPushed),
 		"statuses_unchanged": int64(s.StatusesUnchanged), "conflicts": int64(s.Conflicts),
-		"conflicts_lost": int64(s.ConflictsLost), "deals_scanned": int64(s.DealsScanned),
+		"conflicts_lost": int64(s.ConflictsLost), "deals_scanned": int64(s.DealsScanned), "deals_swept": int64(s.DealsSwept),
 		"comments_pushed": int64(s.CommentsPushed), "comments_own": int64(s.CommentsOwn),
 		"comments_present": int64(s.CommentsPresent), "retried": int64(s.Retried), "failed": int64(s.Failed),
 		"parked": int64(s.Parked), "retailcrm_requests": int64(s.RetailCRMRequests), "bitrix_requests": int64(s.BitrixRequests),

@@ -1,0 +1,86 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestCommentSweepAndOpenLinks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := openTest(t, Options{})
+	mustTx(t, s, func(tx *Tx) error {
+		for _, l := range []OrderLink{
+			{OrderID: 1, EntityID: 10, StatusGroup: "new"},
+			{OrderID: 2, EntityID: 20, StatusGroup: "complete"},
+			{OrderID: 3, EntityID: 30, StatusGroup: "cancel"},
+			{OrderID: 4, EntityID: 40}, // group unknown: open
+			{OrderID: 5, EntityID: 40, StatusGroup: "approval"},
+			{OrderID: 6, EntityID: 50, StatusGroup: "delivery"},
+			{OrderID: 7, EntityType: EntityLead, EntityID: 60, StatusGroup: "new"},
+		} {
+			if err := tx.PutOrderLink(ctx, l); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if l, _, err := s.OrderLink(ctx, 2); err != nil || l.StatusGroup != "complete" {
+		t.Errorf("link %+v %v", l, err)
+	}
+	final := []string{"complete", "cancel"}
+	for _, tc := range []struct {
+		et    EntityType
+		after int64
+		limit int
+		want  []int64
+	}{
+		{EntityDeal, 0, 10, []int64{10, 40, 50}},
+		{EntityDeal, 10, 1, []int64{40}},
+		{EntityDeal, 50, 10, nil},
+		{EntityLead, 0, 10, []int64{60}},
+	} {
+		got, err := s.SweepEntities(ctx, tc.et, tc.after, tc.limit, final)
+		if err != nil || !cmp.Equal(got, tc.want) {
+			t.Errorf("SweepEntities(%s, %d, %d) = %v, %v; want %v", tc.et, tc.after, tc.limit, got, err, tc.want)
+		}
+	}
+	if pos, err := s.CommentSweep(ctx, EntityDeal); err != nil || pos != 0 {
+		t.Errorf("position before any sweep %d %v", pos, err)
+	}
+	mustTx(t, s, func(tx *Tx) error { return tx.SetCommentSweep(ctx, EntityDeal, 40) })
+	mustTx(t, s, func(tx *Tx) error { return tx.SetCommentSweep(ctx, EntityDeal, 50) })
+	mustTx(t, s, func(tx *Tx) error { return tx.SetCommentSweep(ctx, EntityLead, 60) })
+	if pos, err := s.CommentSweep(ctx, EntityDeal); err != nil || pos != 50 {
+		t.Errorf("deal position %d %v, want 50", pos, err)
+	}
+	if pos, err := s.CommentSweep(ctx, EntityLead); err != nil || pos != 60 {
+		t.Errorf("lead position %d %v, want 60", pos, err)
+	}
+}
+
+// A database of schema 1 gains the sweep table and the links' status
+// group; its links read as of unknown group (swept).
+func TestUpgradeFromSchema1(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crmsync.db")
+	rawExec(t, path, migrations[0].sql,
+		`INSERT INTO order_links (order_id, entity_type, entity_id, synced_at) VALUES (1, 'deal', 10, 0)`,
+		"PRAGMA user_version = 1", "PRAGMA application_id = "+itoa(applicationID))
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, _ := s.SchemaVersion(ctx); v != SupportedSchemaVersion() {
+		t.Errorf("schema %d", v)
+	}
+	if got, err := s.SweepEntities(ctx, EntityDeal, 0, 10, []string{"complete"}); err != nil || !cmp.Equal(got, []int64{10}) {
+		t.Errorf("SweepEntities = %v, %v", got, err)
+	}
+	mustTx(t, s, func(tx *Tx) error { return tx.SetCommentSweep(ctx, EntityDeal, 10) })
+}

@@ -1,0 +1,104 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/store"
+)
+
+// lostCommentAnswer sends the first batch of timeline comments and loses
+// its answer: the outcome of each comment is unknown to the engine.
+type lostCommentAnswer struct {
+	Bitrix
+	done bool
+}
+
+func (l *lostCommentAnswer) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
+	comments := false
+	for _, k := range b.Keys() {
+		if cmd, _ := b.Cmd(k); cmd.Method == "crm.timeline.comment.add" {
+			comments = true
+		}
+	}
+	if !comments || l.done {
+		return l.Bitrix.Batch(ctx, b)
+	}
+	l.done = true
+	if _, err := l.Bitrix.Batch(ctx, b); err != nil {
+		return nil, err
+	}
+	lost := &bitrix.OutcomeUnknownError{Method: "batch", Err: errors.New("connection reset")}
+	res := &bitrix.BatchResult{Keys: b.Keys(), Results: map[string]*bitrix.CmdResult{}, Requests: 1}
+	for _, k := range b.Keys() {
+		cmd, _ := b.Cmd(k)
+		res.Results[k] = &bitrix.CmdResult{Key: k, Cmd: cmd, Status: bitrix.Unknown, Err: lost}
+	}
+	return res, lost
+}
+
+// The portal keeps a comment with its whitespace changed (line ends as
+// \n, no trailing spaces): a comment whose answer was lost is still found
+// on the timeline, not written twice.
+func TestLostCommentIsFoundDespitePortalWhitespace(t *testing.T) {
+	e := newEnv(t)
+	o := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "10"))
+	e.pull()
+	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.ManagerComment = "Call first\r\nthen ship  " }); err != nil {
+		t.Fatal(err)
+	}
+	e.pull(func(op *Options) { op.Bitrix = &lostCommentAnswer{Bitrix: e.bxc} })
+	n := 0
+	for _, c := range e.bx.Comments() {
+		n += strings.Count(c.Comment, "then ship")
+	}
+	if n != 1 {
+		t.Errorf("the manager comment is on the timeline %d times, want once: %+v", n, e.bx.Comments())
+	}
+}
+
+// A comment of the deal whose id the ledger gives to an earlier write of
+// the same text is not taken for a write whose answer was lost: that write
+// did not happen and is sent again.
+func TestLostCommentIsNotMistakenForAnEarlierOneWithItsText(t *testing.T) {
+	e := newEnv(t)
+	e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "10"))
+	e.pull()
+	deal := e.bx.Deals()[0]
+	const text = "Return registered for order 1"
+	earlier := e.bx.AddComment("deal", deal.ID, 1, text)
+	eng, st := e.engine(false)
+	if err := st.Tx(context.Background(), func(tx *store.Tx) error {
+		return tx.AddLedger(context.Background(), store.LedgerEntry{Side: store.SideBitrix, Entity: ledgerComment,
+			EntityID: deal.ID, Field: ledgerCommentField, Value: text, RemoteID: earlier})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cmds := map[string]bitrix.Cmd{
+		"a": bitrix.TimelineCommentAddCmd(bitrix.TimelineDeal, bitrix.ID(deal.ID), text),
+		"b": bitrix.TimelineCommentAddCmd(bitrix.TimelineDeal, bitrix.ID(deal.ID), "Packed\r\n"),
+		"c": bitrix.TimelineCommentAddCmd(bitrix.TimelineDeal, bitrix.ID(deal.ID), "Packed"),
+	}
+	packed := e.bx.AddComment("deal", deal.ID, 1, "Packed")
+	found, err := eng.resolveComments(context.Background(), cmds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := found["a"]; ok {
+		t.Errorf("the earlier comment %d (in the ledger) was taken for the lost one: %s", earlier, found["a"])
+	}
+	// One comment "Packed" answers for one of the two writes, not both.
+	got := 0
+	for _, k := range []string{"b", "c"} {
+		if string(found[k]) == bitrix.ID(packed).String() {
+			got++
+		}
+	}
+	if got != 1 || len(found) != 1 {
+		t.Errorf("found %v, want one of b and c resolved to %d", found, packed)
+	}
+}
