@@ -30,7 +30,7 @@ func TestListPagingAndStartMinusOne(t *testing.T) {
 		// want: rows on the page, total (-1: absent), next (-1: absent);
 		// or the error code.
 		rows, total, next int
-		errCode          string
+		errCode           string
 	}{
 		{"deals first page", "crm.deal.list", map[string]any{"filter": originFilter, "order": map[string]any{"ID": "ASC"}}, 50, 120, 50, ""},
 		{"deals second page", "crm.deal.list", map[string]any{"filter": originFilter, "order": map[string]any{"ID": "ASC"}, "start": 50}, 50, 120, 100, ""},
