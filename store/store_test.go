@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -170,7 +171,7 @@ func TestSchemaTooNew(t *testing.T) {
 		if !errors.Is(err, ErrSchemaTooNew) {
 			t.Fatalf("readOnly=%v: err = %v, want ErrSchemaTooNew", ro, err)
 		}
-		for _, want := range []string{path, "99", "upgrade crmsync", "supports up to 1"} {
+		for _, want := range []string{path, "99", "upgrade crmsync", "supports up to " + strconv.Itoa(SupportedSchemaVersion())} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q lacks %q", err, want)
 			}
