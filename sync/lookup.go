@@ -165,8 +165,9 @@ func (e *Engine) listRows(ctx context.Context, res *bitrix.BatchResult, keys []s
 
 // oldestByOrigin picks, per ORIGIN_ID, the row with the lowest id, and
 // records the others sharing it for status and check: crmsync keeps using
-// the oldest and never creates another. Every looked-up origin is recorded,
-// so a group that was cleaned up in Bitrix24 disappears from the report.
+// the oldest and never creates another. A recorded group whose origin is
+// looked up again is updated, so one cleaned up in Bitrix24 leaves the
+// report.
 func (e *Engine) oldestByOrigin(ctx context.Context, et store.EntityType, looked []int64, rows []bitrix.Record) map[string]bitrix.Record {
 	oldest := map[string]bitrix.Record{}
 	ids := map[string][]int64{}
@@ -182,21 +183,47 @@ func (e *Engine) oldestByOrigin(ctx context.Context, et store.EntityType, looked
 	if e.opts.DryRun {
 		return oldest
 	}
-	err := e.store.Tx(ctx, func(tx *store.Tx) error {
-		for _, origin := range looked {
-			key := strconv.FormatInt(origin, 10)
-			var kept int64
-			var others []int64
-			if r, ok := oldest[key]; ok {
-				kept = int64(r.ID())
-				others = slices.DeleteFunc(slices.Clone(ids[key]), func(id int64) bool { return id == kept })
-			}
-			if len(others) > 0 {
-				slices.Sort(others)
-				e.log.Warn("bitrix: several entities carry one ORIGIN_ID; using the oldest", "entity", string(et),
-					"origin_id", origin, "kept", kept, "others", len(others))
-			}
-			if err := tx.SetDuplicates(ctx, et, origin, kept, others); err != nil {
+	// Write only what changes the record: new groups, and recorded groups
+	// of the looked-up origins (to update or clear them). Almost always
+	// there are neither, and the lookup costs no transaction.
+	recorded, err := e.store.Duplicates(ctx)
+	if err != nil {
+		e.log.Warn("bitrix: cannot read recorded duplicates", "entity", string(et), "err", err)
+		return oldest
+	}
+	had := map[int64]bool{}
+	for _, d := range recorded {
+		if d.EntityType == et {
+			had[d.OriginID] = true
+		}
+	}
+	type group struct {
+		origin, kept int64
+		others       []int64
+	}
+	var groups []group
+	for _, origin := range looked {
+		key := strconv.FormatInt(origin, 10)
+		g := group{origin: origin}
+		if r, ok := oldest[key]; ok {
+			g.kept = int64(r.ID())
+			g.others = slices.DeleteFunc(slices.Clone(ids[key]), func(id int64) bool { return id == g.kept })
+			slices.Sort(g.others)
+		}
+		if len(g.others) > 0 {
+			e.log.Warn("bitrix: several entities carry one ORIGIN_ID; using the oldest", "entity", string(et),
+				"origin_id", origin, "kept", g.kept, "others", len(g.others))
+		}
+		if len(g.others) > 0 || had[origin] {
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) == 0 {
+		return oldest
+	}
+	err = e.store.Tx(ctx, func(tx *store.Tx) error {
+		for _, g := range groups {
+			if err := tx.SetDuplicates(ctx, et, g.origin, g.kept, g.others); err != nil {
 				return err
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/store"
 )
@@ -83,6 +84,21 @@ func TestLookupReadsEveryPageOfDuplicateDeals(t *testing.T) {
 	if len(dups) != 1 || dups[0].EntityType != store.EntityDeal || dups[0].OriginID != a.ID || dups[0].KeptID != copies[0] ||
 		!slices.Equal(dups[0].Others, copies[1:]) {
 		t.Errorf("recorded duplicates %+v; want deal %d kept %d with %d others", dups, a.ID, copies[0], len(copies)-1)
+	}
+
+	// Someone clears the copies' ORIGIN_ID: the next lookup of order A
+	// finds one deal, and the record goes.
+	for _, id := range copies[1:] {
+		if err := e.bxc.DealUpdate(context.Background(), bitrix.ID(id), bitrix.Fields{"ORIGIN_ID": ""}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.rc.UpdateOrder(a.ID, func(o *retailcrm.Order) { o.Status = "cancel-other" }); err != nil {
+		t.Fatal(err)
+	}
+	e.pull()
+	if dups := e.duplicatesOf(t); len(dups) != 0 {
+		t.Errorf("duplicates still recorded after the clean-up: %+v", dups)
 	}
 }
 
