@@ -71,7 +71,7 @@ func TimelineCommentListCmd(entityType string, entityID ID, req ListRequest) Cmd
 	if len(req.Select) == 0 {
 		req.Select = []string{"ID", "ENTITY_ID", "ENTITY_TYPE", "CREATED", "COMMENT", "AUTHOR_ID"}
 	}
-	return Cmd{Method: "crm.timeline.comment.list", Params: req.params()}
+	return Cmd{Method: "crm.timeline.comment.list", Params: req.params("crm.timeline.comment.list")}
 }
 
 // TimelineCommentList reads one page of an entity's comments.

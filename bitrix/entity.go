@@ -26,6 +26,25 @@ const (
 // PageSize is the fixed page size of list methods.
 const PageSize = 50
 
+// NoCount as ListRequest.Start asks for one page without the total count.
+// The portal's own form of it, start=-1, is documented only for some list
+// methods (see FastStart); elsewhere the request is sent with start=0,
+// which answers the same first page and also counts.
+const NoCount = -1
+
+// FastStart reports whether the documentation shows start=-1 (no count,
+// no next) for method: the worked example of docs/api-notes.md ("Lists and
+// paging") uses crm.lead.list in earlier versions and crm.item.list now.
+// crm.deal.list, crm.contact.list, crm.stagehistory.list and
+// crm.timeline.comment.list document only start ≥ 0.
+func FastStart(method string) bool {
+	switch method {
+	case "crm.lead.list", "crm.item.list":
+		return true
+	}
+	return false
+}
+
 // Params are the "params" of a write (REGISTER_SONET_EVENT, ...).
 type Params map[string]any
 
@@ -34,11 +53,17 @@ type ListRequest struct {
 	Filter map[string]any    // operators as key prefixes: @, !@, >, >=, <, <=, =, !, %
 	Select []string          // multifields (PHONE, EMAIL) only when named
 	Order  map[string]string // e.g. {"ID": "ASC"}
-	Start  int               // offset; -1 skips counting (no total/next)
+	Start  int               // offset, a multiple of PageSize (the page's next); NoCount: first page, uncounted where possible
 }
 
-func (l ListRequest) params() map[string]any {
-	p := map[string]any{"start": l.Start}
+// params renders the request for method; NoCount becomes start=-1 only
+// where the method documents it.
+func (l ListRequest) params(method string) map[string]any {
+	start := l.Start
+	if start < 0 && !FastStart(method) {
+		start = 0
+	}
+	p := map[string]any{"start": start}
 	if len(l.Filter) > 0 {
 		p["filter"] = l.Filter
 	}
@@ -84,7 +109,19 @@ func GetCmd(e Entity, id ID) Cmd {
 
 // ListCmd builds crm.<e>.list.
 func ListCmd(e Entity, req ListRequest) Cmd {
-	return Cmd{Method: "crm." + string(e) + ".list", Params: req.params()}
+	m := "crm." + string(e) + ".list"
+	return Cmd{Method: m, Params: req.params(m)}
+}
+
+// PageCmd is list command cmd asking for the page at start (a next the
+// portal answered). The parameters are copied: cmd is not changed.
+func PageCmd(cmd Cmd, start int) Cmd {
+	p := make(map[string]any, len(cmd.Params))
+	for k, v := range cmd.Params {
+		p[k] = v
+	}
+	p["start"] = start
+	return Cmd{Method: cmd.Method, Params: p}
 }
 
 // FieldsCmd builds crm.<e>.fields.
@@ -137,8 +174,26 @@ func (c *Client) List(ctx context.Context, e Entity, req ListRequest) (*ListPage
 	return &ListPage{Rows: rows, Total: resp.Total, Next: resp.Next, HasNext: resp.HasNext}, nil
 }
 
+// ListPages reads every row matching req: the page at req.Start and each
+// further page the portal names in next. Rows come in the portal's order.
+func (c *Client) ListPages(ctx context.Context, e Entity, req ListRequest) ([]Record, error) {
+	req.Start = max(req.Start, 0)
+	var out []Record
+	for {
+		page, err := c.List(ctx, e, req)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, page.Rows...)
+		if !page.HasNext || len(page.Rows) == 0 || page.Next <= req.Start {
+			return out, nil
+		}
+		req.Start = page.Next
+	}
+}
+
 // ListAll walks every row matching req.Filter in ascending ID order with the
-// fast pattern (filter >ID, order ID ASC, start -1), calling fn per row.
+// fast pattern (filter >ID, order ID ASC, start NoCount), calling fn per row.
 func (c *Client) ListAll(ctx context.Context, e Entity, req ListRequest, fn func(Record) error) error {
 	return listAll(req, func(r ListRequest) ([]Record, error) {
 		page, err := c.List(ctx, e, r)
@@ -167,7 +222,7 @@ func listAll(req ListRequest, page func(ListRequest) ([]Record, error), fn func(
 	}
 	for {
 		filter[">ID"] = last
-		rows, err := page(ListRequest{Filter: filter, Select: sel, Order: map[string]string{"ID": "ASC"}, Start: -1})
+		rows, err := page(ListRequest{Filter: filter, Select: sel, Order: map[string]string{"ID": "ASC"}, Start: NoCount})
 		if err != nil {
 			return err
 		}

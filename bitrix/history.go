@@ -35,9 +35,10 @@ func (s *StageHistoryRow) UnmarshalJSON(b []byte) error {
 // StageHistoryListCmd builds crm.stagehistory.list. Use Filter {">ID": cursor}
 // and Order {"ID": "ASC"} to read new moves.
 func StageHistoryListCmd(entityTypeID int, req ListRequest) Cmd {
-	p := req.params()
+	const m = "crm.stagehistory.list"
+	p := req.params(m)
 	p["entityTypeId"] = entityTypeID
-	return Cmd{Method: "crm.stagehistory.list", Params: p}
+	return Cmd{Method: m, Params: p}
 }
 
 // StageHistoryPage is one page of stage history.
@@ -71,7 +72,7 @@ func (c *Client) StageHistorySince(ctx context.Context, entityTypeID int, after 
 			f[k] = v
 		}
 		f[">ID"] = after
-		page, err := c.StageHistoryList(ctx, entityTypeID, ListRequest{Filter: f, Order: map[string]string{"ID": "ASC"}, Start: -1})
+		page, err := c.StageHistoryList(ctx, entityTypeID, ListRequest{Filter: f, Order: map[string]string{"ID": "ASC"}, Start: NoCount})
 		if err != nil {
 			return out, err
 		}

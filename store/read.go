@@ -365,6 +365,35 @@ func (r *reader) CountLinks(ctx context.Context) (LinkCounts, error) {
 	return c, nil
 }
 
+// Duplicates lists the recorded groups of Bitrix24 entities sharing one
+// ORIGIN_ID, by entity type and origin id.
+func (r *reader) Duplicates(ctx context.Context) ([]Duplicate, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT entity_type, origin_id, entity_id, kept_id, seen_at FROM bitrix_duplicates
+		ORDER BY entity_type, origin_id, entity_id`)
+	if err != nil {
+		return nil, fmt.Errorf("read duplicates: %w", err)
+	}
+	defer rows.Close()
+	var out []Duplicate
+	for rows.Next() {
+		var et string
+		var origin, id, kept, seen int64
+		if err := rows.Scan(&et, &origin, &id, &kept, &seen); err != nil {
+			return nil, fmt.Errorf("read duplicates: %w", err)
+		}
+		if n := len(out); n == 0 || string(out[n-1].EntityType) != et || out[n-1].OriginID != origin {
+			out = append(out, Duplicate{EntityType: EntityType(et), OriginID: origin, KeptID: kept})
+		}
+		d := &out[len(out)-1]
+		d.Others = append(d.Others, id)
+		d.SeenAt = fromMS(max(ms(d.SeenAt), seen))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read duplicates: %w", err)
+	}
+	return out, nil
+}
+
 const runCols = `id, command, started_at, ended_at, result, counters, pid, message`
 
 func scanRun(sc interface{ Scan(...any) error }) (Run, error) {

@@ -111,6 +111,31 @@ func (t *Tx) DeleteCustomerLink(ctx context.Context, customerID int64) error {
 
 func nullInt(v int64) sql.NullInt64 { return sql.NullInt64{Int64: v, Valid: v != 0} }
 
+// SetDuplicates records what a lookup of one ORIGIN_ID found: the entity
+// crmsync uses and the others sharing that ORIGIN_ID. No others clears the
+// group (the duplicates are gone, or were merged).
+func (t *Tx) SetDuplicates(ctx context.Context, et EntityType, originID, keptID int64, others []int64) error {
+	if et != EntityDeal && et != EntityLead && et != EntityContact {
+		return fmt.Errorf("set duplicates of %d: unknown entity type %q", originID, et)
+	}
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM bitrix_duplicates WHERE entity_type = ? AND origin_id = ?`, string(et), originID); err != nil {
+		return fmt.Errorf("set duplicates of %s %d: %w", et, originID, err)
+	}
+	now := ms(t.now())
+	for _, id := range others {
+		if id == keptID {
+			continue
+		}
+		_, err := t.tx.ExecContext(ctx, `INSERT INTO bitrix_duplicates (entity_type, origin_id, entity_id, kept_id, seen_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (entity_type, entity_id) DO UPDATE SET origin_id = excluded.origin_id,
+				kept_id = excluded.kept_id, seen_at = excluded.seen_at`, string(et), originID, id, keptID, now)
+		if err != nil {
+			return fmt.Errorf("set duplicates of %s %d: %w", et, originID, err)
+		}
+	}
+	return nil
+}
+
 // AddEvent appends to the event log and returns the event's id. The
 // message is redacted.
 func (t *Tx) AddEvent(ctx context.Context, e Event) (int64, error) {

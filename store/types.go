@@ -213,3 +213,18 @@ type PruneResult struct {
 	Ledger int64
 	Runs   int64
 }
+
+// EntityContact names Bitrix24 contacts where an EntityType covers every
+// entity crmsync writes (duplicates); orders link only to deals and leads.
+const EntityContact EntityType = "contact"
+
+// Duplicate is one group of Bitrix24 entities that carry crmsync's
+// ORIGINATOR_ID and the same ORIGIN_ID: the oldest, which crmsync uses, and
+// the others, which it leaves alone.
+type Duplicate struct {
+	EntityType EntityType // deal, lead or contact
+	OriginID   int64      // RetailCRM order id (deal, lead) or customer id (contact)
+	KeptID     int64      // the lowest id: the one crmsync uses
+	Others     []int64    // ascending
+	SeenAt     time.Time  // when a lookup last saw them
+}

@@ -3,10 +3,12 @@ package sync
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 
 	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/store"
 )
 
 // contactSelect names the contact fields lookups read: every scalar field,
@@ -69,21 +71,169 @@ func byIDCmd(ent bitrix.Entity, ids []int64, sel []string) bitrix.Cmd {
 	})
 }
 
-// rowsOf decodes list results of the given keys.
-func rowsOf(res *bitrix.BatchResult, keys []string) ([]bitrix.Record, error) {
+// rowsOf joins the rows of the given keys.
+func rowsOf(lists map[string][]bitrix.Record, keys []string) []bitrix.Record {
 	var out []bitrix.Record
+	for _, k := range keys {
+		out = append(out, lists[k]...)
+	}
+	return out
+}
+
+// listRows decodes the rows of the list commands under keys and reads every
+// further page the portal names in next. A chunk of 50 ids answers more than
+// 50 rows when people or other tools made copies carrying the same
+// ORIGIN_ID; rows past the first page would be missed, and the orders whose
+// deals they are would get new ones. All further pages go in one more batch
+// (the answer's total says how many there are): further pages are further
+// commands with start.
+func (e *Engine) listRows(ctx context.Context, res *bitrix.BatchResult, keys []string) (map[string][]bitrix.Record, error) {
+	type more struct {
+		key      string
+		cmd      bitrix.Cmd
+		from, to int // starts [from, to) are still to read
+	}
+	out := make(map[string][]bitrix.Record, len(keys))
+	seen := map[string]map[bitrix.ID]bool{}
+	add := func(k string, cr *bitrix.CmdResult) (int, error) {
+		rows, err := bitrix.DecodeRows(cr.Result)
+		if err != nil {
+			return 0, fmt.Errorf("bitrix lookup %s: %w", k, err)
+		}
+		if seen[k] == nil {
+			seen[k] = map[bitrix.ID]bool{}
+		}
+		for _, r := range rows {
+			// Offsets shift when rows come or go between pages: a row may
+			// come twice.
+			if !seen[k][r.ID()] {
+				seen[k][r.ID()] = true
+				out[k] = append(out[k], r)
+			}
+		}
+		return len(rows), nil
+	}
+	var todo []more
 	for _, k := range keys {
 		cr := res.Get(k)
 		if cr == nil {
 			continue
 		}
-		rows, err := bitrix.DecodeRows(cr.Result)
+		n, err := add(k, cr)
 		if err != nil {
-			return nil, fmt.Errorf("bitrix lookup %s: %w", k, err)
+			return nil, err
 		}
-		out = append(out, rows...)
+		if cr.HasNext && n > 0 && cr.Next > 0 {
+			todo = append(todo, more{k, cr.Cmd, cr.Next, max(cr.Total, cr.Next+1)})
+		}
+	}
+	for len(todo) > 0 {
+		b := bitrix.NewBatch(false)
+		owner := map[string]more{}
+		for _, m := range todo {
+			for start := m.from; start < m.to; start += bitrix.PageSize {
+				pk := m.key + "_" + strconv.Itoa(start)
+				if err := b.Add(pk, bitrix.PageCmd(m.cmd, start)); err != nil {
+					return nil, err
+				}
+				owner[pk] = m
+			}
+		}
+		more2, err := e.read(ctx, b)
+		if err != nil {
+			return nil, err
+		}
+		todo = todo[:0]
+		for _, pk := range more2.Keys {
+			m, ok := owner[pk]
+			if !ok {
+				continue // the stage head riding along
+			}
+			cr := more2.Get(pk)
+			n, err := add(m.key, cr)
+			if err != nil {
+				return nil, err
+			}
+			// Rows added since the count: the last page names one more.
+			if cr.HasNext && n == bitrix.PageSize && cr.Next >= m.to {
+				todo = append(todo, more{m.key, m.cmd, cr.Next, max(cr.Total, cr.Next+1)})
+			}
+		}
 	}
 	return out, nil
+}
+
+// oldestByOrigin picks, per ORIGIN_ID, the row with the lowest id, and
+// records the others sharing it for status and check: crmsync keeps using
+// the oldest and never creates another. A recorded group whose origin is
+// looked up again is updated, so one cleaned up in Bitrix24 leaves the
+// report.
+func (e *Engine) oldestByOrigin(ctx context.Context, et store.EntityType, looked []int64, rows []bitrix.Record) map[string]bitrix.Record {
+	oldest := map[string]bitrix.Record{}
+	ids := map[string][]int64{}
+	for _, r := range rows {
+		o := r.String(bitrix.FieldOriginID)
+		if cur, ok := oldest[o]; !ok || r.ID() < cur.ID() {
+			oldest[o] = r
+		}
+		if id := int64(r.ID()); id < dryIDBase {
+			ids[o] = append(ids[o], id)
+		}
+	}
+	if e.opts.DryRun {
+		return oldest
+	}
+	// Write only what changes the record: new groups, and recorded groups
+	// of the looked-up origins (to update or clear them). Almost always
+	// there are neither, and the lookup costs no transaction.
+	recorded, err := e.store.Duplicates(ctx)
+	if err != nil {
+		e.log.Warn("bitrix: cannot read recorded duplicates", "entity", string(et), "err", err)
+		return oldest
+	}
+	had := map[int64]bool{}
+	for _, d := range recorded {
+		if d.EntityType == et {
+			had[d.OriginID] = true
+		}
+	}
+	type group struct {
+		origin, kept int64
+		others       []int64
+	}
+	var groups []group
+	for _, origin := range looked {
+		key := strconv.FormatInt(origin, 10)
+		g := group{origin: origin}
+		if r, ok := oldest[key]; ok {
+			g.kept = int64(r.ID())
+			g.others = slices.DeleteFunc(slices.Clone(ids[key]), func(id int64) bool { return id == g.kept })
+			slices.Sort(g.others)
+		}
+		if len(g.others) > 0 {
+			e.log.Warn("bitrix: several entities carry one ORIGIN_ID; using the oldest", "entity", string(et),
+				"origin_id", origin, "kept", g.kept, "others", len(g.others))
+		}
+		if len(g.others) > 0 || had[origin] {
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) == 0 {
+		return oldest
+	}
+	err = e.store.Tx(ctx, func(tx *store.Tx) error {
+		for _, g := range groups {
+			if err := tx.SetDuplicates(ctx, et, g.origin, g.kept, g.others); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		// Only the report of duplicates is lost; the lookup stands.
+		e.log.Warn("bitrix: cannot record duplicates", "entity", string(et), "err", err)
+	}
+	return oldest
 }
 
 // addBatch adds commands under key prefix p with numbered suffixes, ≤ 50
@@ -174,24 +324,19 @@ func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) e
 	if err != nil {
 		return err
 	}
-
-	// Deals by ORIGIN_ID; the lowest id wins when there are several.
-	dealRows, err := rowsOf(res, dealKeys)
+	lists, err := e.listRows(ctx, res, slices.Concat(dealKeys, originKeys, linkKeys))
 	if err != nil {
 		return err
 	}
+
+	// Deals by ORIGIN_ID; the lowest id wins when there are several.
+	dealRows := rowsOf(lists, dealKeys)
 	if ov := e.gate.overlay(); ov != nil {
 		dealRows = mergeOverlay(ov, ent, dealRows, func(r bitrix.Record) bool {
 			return r.String(bitrix.FieldOriginatorID) == e.mapper.originator() && containsID(orderIDs, r.String(bitrix.FieldOriginID))
 		})
 	}
-	deals := map[string]bitrix.Record{}
-	for _, r := range dealRows {
-		o := r.String(bitrix.FieldOriginID)
-		if cur, ok := deals[o]; !ok || r.ID() < cur.ID() {
-			deals[o] = r
-		}
-	}
+	deals := e.oldestByOrigin(ctx, store.EntityType(ent), orderIDs, dealRows)
 	for _, it := range items {
 		if it.err != nil || !it.needDeal {
 			continue
@@ -202,27 +347,15 @@ func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) e
 	}
 
 	// Contacts: ORIGIN_ID first, then the linked id.
-	originRows, err := rowsOf(res, originKeys)
-	if err != nil {
-		return err
-	}
-	linkRows, err := rowsOf(res, linkKeys)
-	if err != nil {
-		return err
-	}
+	originRows := rowsOf(lists, originKeys)
+	linkRows := rowsOf(lists, linkKeys)
 	if ov := e.gate.overlay(); ov != nil {
 		originRows = mergeOverlay(ov, bitrix.EntityContact, originRows, func(r bitrix.Record) bool {
 			return r.String(bitrix.FieldOriginatorID) == e.mapper.originator() && containsID(custIDs, r.String(bitrix.FieldOriginID))
 		})
 		linkRows = mergeOverlay(ov, bitrix.EntityContact, linkRows, func(r bitrix.Record) bool { return containsID(linkIDs, r.String("ID")) })
 	}
-	byOrigin := map[string]bitrix.Record{}
-	for _, r := range originRows {
-		o := r.String(bitrix.FieldOriginID)
-		if cur, ok := byOrigin[o]; !ok || r.ID() < cur.ID() {
-			byOrigin[o] = r
-		}
-	}
+	byOrigin := e.oldestByOrigin(ctx, store.EntityContact, custIDs, originRows)
 	byID := map[int64]bitrix.Record{}
 	for _, r := range linkRows {
 		byID[int64(r.ID())] = r
@@ -268,9 +401,11 @@ func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) e
 		if err != nil {
 			return err
 		}
-		if rows, err = rowsOf(res2, keys2); err != nil {
+		lists2, err := e.listRows(ctx, res2, keys2)
+		if err != nil {
 			return err
 		}
+		rows = rowsOf(lists2, keys2)
 	}
 	if ov := e.gate.overlay(); ov != nil {
 		// A dry run's pretended contacts are found by e-mail and phone too.

@@ -153,10 +153,11 @@ func (e *Engine) resolveByOrigin(ent bitrix.Entity) resolver {
 		if err != nil {
 			return nil, err
 		}
-		rows, err := rowsOf(res, keys)
+		lists, err := e.listRows(ctx, res, keys)
 		if err != nil {
 			return nil, err
 		}
+		rows := rowsOf(lists, keys)
 		for _, r := range rows {
 			k, ok := keyByOrigin[r.String(bitrix.FieldOriginID)]
 			if !ok {
@@ -197,10 +198,11 @@ func (e *Engine) resolveMultiUpdates(ctx context.Context, cmds map[string]bitrix
 	if err != nil {
 		return nil, err
 	}
-	rows, err := rowsOf(res, keys)
+	lists, err := e.listRows(ctx, res, keys)
 	if err != nil {
 		return nil, err
 	}
+	rows := rowsOf(lists, keys)
 	byID := map[int64]bitrix.Record{}
 	for _, r := range rows {
 		byID[int64(r.ID())] = r

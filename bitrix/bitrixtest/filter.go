@@ -199,10 +199,11 @@ func first(v []string) string {
 // pageSize is the fixed page size of list methods.
 const pageSize = 50
 
-// page cuts rows at start (pages of 50) and fills total/next; start -1
-// skips counting.
+// page cuts rows at start (pages of 50) and fills total/next as the
+// portal does: next only when more rows follow. start -1 (see fastStart)
+// skips counting: total 0 and never a next.
 func page[T any](rows []T, startParam any) ([]T, *result) {
-	res := &result{}
+	res := &result{hasTot: true}
 	start, _ := intParam(startParam)
 	if start < 0 {
 		if len(rows) > pageSize {
@@ -210,7 +211,7 @@ func page[T any](rows []T, startParam any) ([]T, *result) {
 		}
 		return rows, res
 	}
-	res.total, res.hasTot = len(rows), true
+	res.total = len(rows)
 	if int(start) >= len(rows) {
 		return rows[:0], res
 	}
@@ -219,4 +220,22 @@ func page[T any](rows []T, startParam any) ([]T, *result) {
 		res.next, res.hasNext = end, true
 	}
 	return rows[start:end], res
+}
+
+// fastStart reports whether the documentation shows start=-1 for a list
+// method: the worked example of settings/performance/huge-data.md uses
+// crm.lead.list (and, in its current version, crm.item.list, which the fake
+// does not serve). The pages of crm.deal.list, crm.contact.list,
+// crm.stagehistory.list and crm.timeline.comment.list document start ≥ 0
+// only.
+func fastStart(method string) bool { return method == "crm.lead.list" }
+
+// checkStart refuses start=-1 where the method's documentation does not show
+// it. What a portal does there is not documented, so a client must not
+// send it; the fake makes such a request fail loudly instead of guessing.
+func checkStart(method string, startParam any) *apiErr {
+	if start, _ := intParam(startParam); start >= 0 || fastStart(method) {
+		return nil
+	}
+	return codeErr(400, "INVALID_ARG_VALUE", "bitrixtest: start=-1 is not documented for "+method+"; page with start ≥ 0 and next")
 }

@@ -135,6 +135,9 @@ func (s *Server) entityList(kind string, p map[string]any) (*result, *apiErr) {
 	t := s.data.entities[kind]
 	cs := compileFilter(filter)
 	start, _ := getCI(p, "start")
+	if e := checkStart("crm."+kind+".list", start); e != nil {
+		return nil, e
+	}
 	ids, res := listPage(t.candidates(cs),
 		func(id int64) bool { return cs.match(s.rowGetter(kind, t.rows[id])) },
 		asMap(ov), start,
@@ -308,6 +311,9 @@ func (s *Server) stageHistoryList(p map[string]any) (*result, *apiErr) {
 	lo, hi := idRange(cs, len(hist), func(i int) int64 { return hist[i].ID })
 	ov, _ := getCI(p, "order")
 	start, _ := getCI(p, "start")
+	if e := checkStart("crm.stagehistory.list", start); e != nil {
+		return nil, e
+	}
 	rows, res := listPage(hist[lo:hi],
 		func(h *HistoryRow) bool { return int64(h.EntityTypeID) == et && cs.match(historyGetter(h)) },
 		asMap(ov), start, historyGetter)
@@ -397,6 +403,9 @@ func (s *Server) commentList(p map[string]any) (*result, *apiErr) {
 			v = strings.ToLower(Str(v))
 		}
 		lf[k] = v
+	}
+	if e := checkStart("crm.timeline.comment.list", p["start"]); e != nil {
+		return nil, e
 	}
 	cs := compileFilter(lf)
 	cands := s.data.commentCandidates(cs)

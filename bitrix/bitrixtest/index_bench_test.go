@@ -55,7 +55,7 @@ func BenchmarkLists(b *testing.B) {
 			for b.Loop() {
 				i++
 				res, e := s.entityList("deal", map[string]any{"filter": map[string]any{">ID": (i * 50) % (n - 50)},
-					"select": []any{"ID"}, "order": map[string]any{"ID": "ASC"}, "start": -1})
+					"select": []any{"ID"}, "order": map[string]any{"ID": "ASC"}, "start": 0})
 				if e != nil || len(res.value.([]any)) != 50 {
 					b.Fatalf("%v %v", e, res)
 				}
@@ -66,7 +66,7 @@ func BenchmarkLists(b *testing.B) {
 			for b.Loop() {
 				i++
 				if _, e := s.stageHistoryList(map[string]any{"entityTypeId": 2, "filter": map[string]any{">ID": 900 + (i*100)%n},
-					"order": map[string]any{"ID": "ASC"}, "start": -1}); e != nil {
+					"order": map[string]any{"ID": "ASC"}, "start": 0}); e != nil {
 					b.Fatal(e.desc)
 				}
 			}

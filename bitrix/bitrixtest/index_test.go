@@ -364,6 +364,9 @@ func scanEntityList(s *Server, kind string, p map[string]any) (*result, *apiErr)
 	if hasFilter && filter == nil && Str(fv) != "" {
 		return nil, legacyErr("Parameter 'filter' must be array.")
 	}
+	if st, _ := getCI(p, "start"); checkStart("crm."+kind+".list", st) != nil {
+		return nil, checkStart("crm."+kind+".list", st) // as the handler: start=-1 only where documented
+	}
 	var sel []string
 	if sv, has := getCI(p, "select"); has {
 		for _, e := range List(sv) {
@@ -438,6 +441,9 @@ func scanFindByComm(s *Server, p map[string]any) (*result, *apiErr) {
 }
 
 func scanCommentList(s *Server, p map[string]any) (*result, *apiErr) {
+	if e := checkStart("crm.timeline.comment.list", p["start"]); e != nil {
+		return nil, e
+	}
 	filter := asMap(p["filter"])
 	get := func(c *CommentRow) getter {
 		return func(f string) []string {
@@ -482,6 +488,9 @@ func scanCommentList(s *Server, p map[string]any) (*result, *apiErr) {
 }
 
 func scanStageHistoryList(s *Server, p map[string]any) (*result, *apiErr) {
+	if e := checkStart("crm.stagehistory.list", p["start"]); e != nil {
+		return nil, e
+	}
 	et, _ := intParam(p["entityTypeId"])
 	filter := asMap(p["filter"])
 	var rows []*HistoryRow

@@ -73,7 +73,9 @@ Bitrix24 with the configured credentials and reports, each with a fix:
     statuses, groups or stores RetailCRM does not have;
   - the webhook's scopes (crm, plus task, im or bizproc when rules or alerts
     use them), the funnel, mapped stages missing from it, sources;
-  - fields named in mapping.deal_fields / contact_fields that do not exist.
+  - fields named in mapping.deal_fields / contact_fields that do not exist;
+  - ORIGIN_IDs that pull found carried by several deals, leads or contacts
+    (copies made by people or other tools) and that are still shared.
 With --fix it creates the missing UF_CRM_* user fields the mapping needs.
 With --init it prints a starter configuration whose status mapping is derived
 from both live dictionaries (RetailCRM status groups → Bitrix24 stage

@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/config"
 )
 
@@ -45,6 +48,72 @@ func (a *app) checkBitrix(ctx context.Context, cfg *config.Config, rep *checkRep
 	checkStages(ctx, bx, cfg, rep)
 	checkSources(ctx, bx, cfg, rep)
 	checkFields(ctx, bx, cfg, rep, fix)
+	a.checkDuplicates(ctx, bx, cfg, rep)
+}
+
+// checkDuplicates looks again, on the portal, at the ORIGIN_IDs that pull
+// found carried by several entities (copies made by people or other tools)
+// and reports those still shared. crmsync keeps using the oldest, so this is
+// a warning. Without a database there is nothing recorded to look at.
+func (a *app) checkDuplicates(ctx context.Context, bx *bitrix.Client, cfg *config.Config, rep *checkReport) {
+	st, ok, err := a.openStoreReadOnly(ctx)
+	if err != nil || !ok {
+		if err != nil {
+			rep.add("bitrix.duplicates", checkWarn, "cannot read the database: "+err.Error(), "")
+		}
+		return
+	}
+	recorded, err := st.Duplicates(ctx)
+	st.Close()
+	if err != nil {
+		rep.add("bitrix.duplicates", checkWarn, "cannot read the database: "+err.Error(), "")
+		return
+	}
+	if len(recorded) == 0 {
+		rep.add("bitrix.duplicates", checkOK, "pull has found no ORIGIN_ID carried by several deals, leads or contacts", "")
+		return
+	}
+	origins := map[store.EntityType][]string{}
+	for _, d := range recorded {
+		origins[d.EntityType] = append(origins[d.EntityType], strconv.FormatInt(d.OriginID, 10))
+	}
+	var lines []string
+	groups := 0
+	for _, et := range slices.Sorted(maps.Keys(origins)) {
+		ids := map[string][]int64{}
+		for chunk := range slices.Chunk(origins[et], bitrix.PageSize) {
+			rows, err := bx.ListPages(ctx, bitrix.Entity(et), bitrix.ListRequest{
+				Filter: map[string]any{bitrix.FieldOriginatorID: cfg.Bitrix.OriginatorID, "@" + bitrix.FieldOriginID: chunk},
+				Select: []string{"ID", bitrix.FieldOriginID}, Order: map[string]string{"ID": "ASC"}})
+			if err != nil {
+				rep.add("bitrix.duplicates", checkWarn, fmt.Sprintf("cannot list the %ss: %v", et, err), "")
+				return
+			}
+			for _, r := range rows {
+				o := r.String(bitrix.FieldOriginID)
+				ids[o] = append(ids[o], int64(r.ID()))
+			}
+		}
+		for _, o := range origins[et] {
+			found := ids[o]
+			if len(found) < 2 {
+				continue
+			}
+			slices.Sort(found)
+			origin, _ := strconv.ParseInt(o, 10, 64)
+			groups++
+			lines = append(lines, duplicateLine(string(et), origin, found[0], found[1:]))
+		}
+	}
+	if groups == 0 {
+		rep.add("bitrix.duplicates", checkOK, fmt.Sprintf("the %d ORIGIN_ID(s) pull found shared are no longer shared", len(recorded)), "")
+		return
+	}
+	if len(lines) > 5 {
+		lines = append(lines[:5], fmt.Sprintf("… %d more (crmsync status --json | jq .duplicates)", len(lines)-5))
+	}
+	rep.add("bitrix.duplicates", checkWarn, fmt.Sprintf("%d ORIGIN_ID(s) are carried by several entities: %s", groups, strings.Join(lines, "; ")),
+		"crmsync updates the oldest of each and creates no more; merge or delete the others in Bitrix24")
 }
 
 // neededScopes are the webhook scopes the configuration uses.

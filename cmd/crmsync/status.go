@@ -39,6 +39,17 @@ type statusReport struct {
 	Links    statusLinks          `json:"links"`
 	Failures statusFailures       `json:"failures"`
 	Backlog  map[string]*int      `json:"backlog"`
+	// Duplicates are Bitrix24 deals, leads and contacts that share one
+	// ORIGIN_ID, as the last lookups saw them: crmsync uses the oldest.
+	Duplicates []statusDuplicate `json:"duplicates"`
+}
+
+type statusDuplicate struct {
+	Entity   string    `json:"entity"`    // deal, lead or contact
+	OriginID int64     `json:"origin_id"` // RetailCRM order id (deal, lead) or customer id (contact)
+	KeptID   int64     `json:"kept_id"`   // the one crmsync uses (the oldest)
+	Others   []int64   `json:"others"`
+	SeenAt   time.Time `json:"seen_at"`
 }
 
 type statusConfig struct {
@@ -140,6 +151,7 @@ func (a *app) buildStatus(ctx context.Context, opts *statusOptions) (*statusRepo
 		Backlog:  map[string]*int{store.CursorOrdersHistory: nil},
 		Failures: statusFailures{Items: []statusFailure{}},
 	}
+	rep.Duplicates = []statusDuplicate{}
 	if a.cfg != nil {
 		rep.Config = &statusConfig{File: a.cfg.File, RetailCRMURL: a.cfg.RetailCRM.URL,
 			BitrixWebhookURL: redact.WebhookURL(a.cfg.Bitrix.WebhookURL), Entity: a.cfg.Bitrix.Entity}
@@ -222,6 +234,15 @@ func (a *app) buildStatus(ctx context.Context, opts *statusOptions) (*statusRepo
 		}
 		rep.Failures.Items = append(rep.Failures.Items, sf)
 	}
+
+	dups, err := st.Duplicates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range dups {
+		rep.Duplicates = append(rep.Duplicates, statusDuplicate{Entity: string(d.EntityType), OriginID: d.OriginID,
+			KeptID: d.KeptID, Others: d.Others, SeenAt: d.SeenAt})
+	}
 	return rep, nil
 }
 
@@ -297,8 +318,42 @@ func writeStatusText(w io.Writer, rep *statusReport, failedOnly bool) {
 	} else {
 		fmt.Fprintln(w, "Backlog: unknown until the first pull")
 	}
+	writeDuplicates(w, rep.Duplicates, 10)
 	fmt.Fprintln(w)
 	writeFailures(w, rep.Failures, 10)
+}
+
+// writeDuplicates lists Bitrix24 entities sharing one ORIGIN_ID, at most
+// limit groups.
+func writeDuplicates(w io.Writer, dups []statusDuplicate, limit int) {
+	if len(dups) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "Duplicates in Bitrix24: %d ORIGIN_ID(s) carried by several entities; crmsync uses the oldest, merge or delete the others\n", len(dups))
+	for i, d := range dups {
+		if i == limit {
+			fmt.Fprintf(w, "  ... %d more: crmsync status --json | jq .duplicates\n", len(dups)-limit)
+			break
+		}
+		fmt.Fprintf(w, "  %s\n", duplicateLine(d.Entity, d.OriginID, d.KeptID, d.Others))
+	}
+}
+
+// duplicateLine describes one group: "deal of order 1042: uses 7; 2 others: 8, 9".
+func duplicateLine(entity string, origin, kept int64, others []int64) string {
+	owner := "order"
+	if entity == string(store.EntityContact) {
+		owner = "customer"
+	}
+	ids := make([]string, 0, 5)
+	for i, id := range others {
+		if i == 5 {
+			ids = append(ids, "…")
+			break
+		}
+		ids = append(ids, fmt.Sprint(id))
+	}
+	return fmt.Sprintf("%s of %s %d: uses %d; %d other(s): %s", entity, owner, origin, kept, len(others), strings.Join(ids, ", "))
 }
 
 // writeFailures lists failures, at most limit of them (0: all).

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+)
+
+// A person copied an order's deal 59 times: pull uses the oldest and creates
+// nothing, status (text and --json) lists the copies, and check finds them
+// still on the portal.
+func TestDuplicatesReportedByStatusAndCheck(t *testing.T) {
+	t.Parallel()
+	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, f.config(fullMapping))
+	db := filepath.Join(dir, "d.db")
+	anna := &retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"}
+	a := f.rc.CreateOrder(retailcrm.Order{Customer: anna, TotalSumm: decimal.RequireFromString("100"), Currency: "RUB"})
+	boris := &retailcrm.Customer{FirstName: "Boris", Email: "boris@example.com"}
+	b := f.rc.CreateOrder(retailcrm.Order{Customer: boris, TotalSumm: decimal.RequireFromString("200"), Currency: "RUB"})
+	var copies []int64
+	for range 60 {
+		copies = append(copies, f.bx.SeedDeal(map[string]any{"TITLE": "copy", "ORIGINATOR_ID": "retailcrm", "ORIGIN_ID": strconv.FormatInt(a.ID, 10)}))
+	}
+	f.bx.SeedDeal(map[string]any{"TITLE": "by hand", "ORIGINATOR_ID": "retailcrm", "ORIGIN_ID": strconv.FormatInt(b.ID, 10)})
+
+	runInProcess(t, "--config", cfg, "--db", db, "pull").mustCode(t, exitOK)
+	if n := len(f.bx.Deals()); n != 61 {
+		t.Fatalf("%d deals after pull, want 61", n)
+	}
+
+	r := runInProcess(t, "--config", cfg, "--db", db, "status", "--json")
+	r.mustCode(t, exitOK)
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := raw["duplicates"]; !ok {
+		t.Fatalf("status --json lacks \"duplicates\":\n%s", r.stdout)
+	}
+	var rep statusReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Duplicates) != 1 {
+		t.Fatalf("duplicates %+v", rep.Duplicates)
+	}
+	d := rep.Duplicates[0]
+	if d.Entity != "deal" || d.OriginID != a.ID || d.KeptID != copies[0] || !slices.Equal(d.Others, copies[1:]) || d.SeenAt.IsZero() {
+		t.Errorf("duplicate %+v; want deal of order %d kept %d with the %d others", d, a.ID, copies[0], len(copies)-1)
+	}
+
+	line := fmt.Sprintf("deal of order %d: uses %d; 59 other(s): %d, %d", a.ID, copies[0], copies[1], copies[2])
+	r = runInProcess(t, "--config", cfg, "--db", db, "status")
+	r.mustCode(t, exitOK)
+	for _, want := range []string{"Duplicates in Bitrix24: 1 ORIGIN_ID(s)", line} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("status lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	r = runInProcess(t, "--config", cfg, "--db", db, "check", "--json")
+	found := findingOf(checkJSON(t, r), "bitrix.duplicates")
+	if len(found) != 1 || found[0].Status != checkWarn || !strings.Contains(found[0].Detail, line) || !strings.Contains(found[0].Fix, "oldest") {
+		t.Errorf("check's duplicates finding %+v, want a warning with %q\n%s", found, line, r.stdout)
+	}
+}
+
+// check says so when the database records no duplicates.
+func TestCheckReportsNoDuplicates(t *testing.T) {
+	t.Parallel()
+	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, f.config(fullMapping))
+	db := filepath.Join(dir, "d.db")
+	f.rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna"}, TotalSumm: decimal.RequireFromString("1"), Currency: "RUB"})
+	runInProcess(t, "--config", cfg, "--db", db, "pull").mustCode(t, exitOK)
+	found := findingOf(checkJSON(t, runInProcess(t, "--config", cfg, "--db", db, "check", "--json")), "bitrix.duplicates")
+	if len(found) != 1 || found[0].Status != checkOK {
+		t.Errorf("duplicates finding %+v", found)
+	}
+}

@@ -1,0 +1,81 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDuplicatesRecordedPerOrigin(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	s, _ := openTest(t, Options{Now: clk.Now})
+	ctx := context.Background()
+	mustTx(t, s, func(tx *Tx) error {
+		if err := tx.SetDuplicates(ctx, EntityDeal, 1042, 7, []int64{7, 9, 8}); err != nil {
+			return err
+		}
+		if err := tx.SetDuplicates(ctx, EntityContact, 311, 5, []int64{6}); err != nil {
+			return err
+		}
+		return tx.SetDuplicates(ctx, EntityDeal, 1043, 20, nil) // a single deal: nothing to record
+	})
+	got, err := s.Duplicates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := clk.Now()
+	want := []Duplicate{
+		{EntityType: EntityContact, OriginID: 311, KeptID: 5, Others: []int64{6}, SeenAt: at},
+		{EntityType: EntityDeal, OriginID: 1042, KeptID: 7, Others: []int64{8, 9}, SeenAt: at},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("duplicates (-want +got):\n%s", d)
+	}
+
+	// A later lookup sees fewer copies, then one deal only: the group
+	// shrinks, then goes.
+	clk.Add(1)
+	mustTx(t, s, func(tx *Tx) error { return tx.SetDuplicates(ctx, EntityDeal, 1042, 7, []int64{9}) })
+	got, _ = s.Duplicates(ctx)
+	if len(got) != 2 || fmt.Sprint(got[1].Others) != "[9]" {
+		t.Fatalf("after a partial clean-up: %+v", got)
+	}
+	mustTx(t, s, func(tx *Tx) error { return tx.SetDuplicates(ctx, EntityDeal, 1042, 7, nil) })
+	got, _ = s.Duplicates(ctx)
+	if len(got) != 1 || got[0].EntityType != EntityContact {
+		t.Fatalf("after the clean-up: %+v", got)
+	}
+
+	err = s.Tx(ctx, func(tx *Tx) error { return tx.SetDuplicates(ctx, "company", 1, 2, []int64{3}) })
+	if err == nil {
+		t.Fatal("an unknown entity type was accepted")
+	}
+}
+
+// A database of schema 1 gains the duplicates table and keeps its data.
+func TestMigrationAddsDuplicatesToVersion1(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	rawExec(t, path, migrations[0].sql, "INSERT INTO cursors (name, value, updated_at) VALUES ('orders_history', '7137', 1)",
+		fmt.Sprintf("PRAGMA user_version = 1; PRAGMA application_id = %d", applicationID))
+	s, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if v, _ := s.SchemaVersion(ctx); v != SupportedSchemaVersion() || v < 3 {
+		t.Fatalf("schema %d", v)
+	}
+	if v, ok, err := s.Cursor(ctx, CursorOrdersHistory); err != nil || !ok || v != "7137" {
+		t.Fatalf("cursor after migration: %q %v %v", v, ok, err)
+	}
+	mustTx(t, s, func(tx *Tx) error { return tx.SetDuplicates(ctx, EntityLead, 1, 2, []int64{3}) })
+	if got, err := s.Duplicates(ctx); err != nil || len(got) != 1 {
+		t.Fatalf("duplicates after migration: %+v %v", got, err)
+	}
+}
