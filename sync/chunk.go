@@ -29,6 +29,9 @@ type item struct {
 	unchanged bool
 	action    string // deal.add, deal.update, "" when nothing was written
 	stageSet  string // the stage written to the deal, recorded in the ledger for push
+
+	linkNeed      bool  // the found deal lacks the order's contact: link it
+	contactLinked int64 // the contact known to be linked to the deal, kept in the order link
 }
 
 // customer is one RetailCRM customer of a chunk, shared by its orders.
@@ -136,6 +139,7 @@ func (e *Engine) prepare(ctx context.Context, orders []*retailcrm.Order, events 
 			it.cust.needWork
 		if !it.needDeal {
 			it.dealID = it.link.EntityID
+			it.contactLinked = it.link.ContactID
 			it.dealDone = true
 			if len(it.comments) == 0 && len(it.actions) == 0 {
 				it.unchanged = true

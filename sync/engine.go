@@ -502,7 +502,7 @@ func (e *Engine) commitChunk(ctx context.Context, tx *store.Tx, ch *chunkResult)
 				hash = "" // comments still owed: plan it again next time
 			}
 			if err := tx.PutOrderLink(ctx, store.OrderLink{OrderID: it.order.ID, Site: it.order.Site, Number: it.order.Number,
-				EntityType: store.EntityType(e.mapper.entity()), EntityID: it.dealID, ContactID: it.cust.contactID,
+				EntityType: store.EntityType(e.mapper.entity()), EntityID: it.dealID, ContactID: it.contactLinked,
 				CustomerID: it.cust.state.customerID, ContentHash: hash, StatusGroup: e.mapper.groups[it.order.Status]}); err != nil {
 				return nil, err
 			}

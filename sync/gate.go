@@ -78,6 +78,16 @@ func (g *dryGate) write(_ context.Context, b *bitrix.Batch) (*bitrix.BatchResult
 		case "crm.deal.update", "crm.contact.update", "crm.lead.update":
 			cr.Result = json.RawMessage("true")
 			g.ov.update(entityOfMethod(c.Method), c.Params)
+		case "crm.deal.contact.add", "crm.lead.contact.add":
+			// Later pages see the contact as linked (as the primary one:
+			// the overlay keeps no list).
+			cr.Result = json.RawMessage("true")
+			ent := bitrix.EntityDeal
+			if c.Method == "crm.lead.contact.add" {
+				ent = bitrix.EntityLead
+			}
+			fields, _ := c.Params["fields"].(map[string]any)
+			g.ov.update(ent, map[string]any{"id": c.Params["id"], "fields": map[string]any{bitrix.FieldContactID: fields["CONTACT_ID"]}})
 		default:
 			g.nextID++
 			cr.Result = json.RawMessage(strconv.FormatInt(g.nextID, 10))

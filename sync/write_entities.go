@@ -221,11 +221,17 @@ func remoteGetter(r bitrix.Record) func(string) (string, bool) {
 }
 
 // writeDeals creates or updates the deals (or leads) of the orders that
-// need it, in one batch.
+// need it, in one batch. A new deal is created with the order's contact;
+// a found one only gains that link when it lacks it (planContactLinks), in
+// the same batch.
 func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 	ent := e.mapper.entity()
+	if err := e.planContactLinks(ctx, items); err != nil {
+		return err
+	}
 	b := bitrix.NewBatch(false)
 	changes := map[string]Change{}
+	links := map[string]FieldChange{} // by deal key: the link sent with crm.<e>.contact.add
 	for _, it := range items {
 		if it.err != nil || !it.needDeal {
 			continue
@@ -239,7 +245,6 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 		for f, v := range it.deal.fields {
 			desired[f] = v
 		}
-		desired[bitrix.FieldContactID] = strconv.FormatInt(it.cust.contactID, 10)
 		base := Change{Entity: string(ent), OrderID: it.order.ID, OrderNumber: it.order.Number, Site: it.order.Site,
 			CustomerID: it.cust.state.customerID}
 		if it.remote == nil {
@@ -247,8 +252,10 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 			for f, v := range it.deal.fields {
 				fields[f] = v
 			}
+			desired[bitrix.FieldContactID] = strconv.FormatInt(it.cust.contactID, 10)
 			rep := createFields(desired)
 			if ent == bitrix.EntityDeal {
+				// CONTACT_ID is deprecated on deals; CONTACT_IDS links the list.
 				fields[bitrix.FieldContactIDs] = []bitrix.ID{bitrix.ID(it.cust.contactID)}
 				fields[bitrix.FieldCategoryID] = e.cfg.Bitrix.CategoryID
 				if e.cfg.Bitrix.CategoryID != 0 {
@@ -270,19 +277,33 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 			continue
 		}
 		diff := diffFields(desired, remoteGetter(it.remote))
-		if len(diff) == 0 {
+		fields := bitrix.Fields{}
+		for _, fc := range diff {
+			fields[fc.Field] = fc.New
+		}
+		if it.linkNeed {
+			cmd, fc := e.linkCmd(it, fields)
+			if cmd != nil {
+				if err := b.Add(linkKey(it.order.ID), *cmd); err != nil {
+					return err
+				}
+				links[k] = fc
+			} else {
+				diff = append(diff, fc)
+				sortFields(diff)
+			}
+		}
+		if len(fields) == 0 && !it.linkNeed {
 			it.dealDone = true
 			if len(it.comments) == 0 && len(it.actions) == 0 {
 				it.unchanged = true
 			}
 			continue
 		}
-		fields := bitrix.Fields{}
-		for _, fc := range diff {
-			fields[fc.Field] = fc.New
-		}
-		if err := b.Add(k, bitrix.UpdateCmd(ent, bitrix.ID(it.dealID), fields, sonet())); err != nil {
-			return err
+		if len(fields) > 0 {
+			if err := b.Add(k, bitrix.UpdateCmd(ent, bitrix.ID(it.dealID), fields, sonet())); err != nil {
+				return err
+			}
 		}
 		base.Op, base.EntityID, base.Fields = OpUpdate, it.dealID, diff
 		changes[k] = base
@@ -298,25 +319,51 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 			if !ok {
 				continue
 			}
-			cr := results[k]
-			if cr == nil || cr.Status != bitrix.Done {
-				it.err = fmt.Errorf("%w: order %s: %w", errBadOrder, orderName(it.order), cmdError(cr))
+			wrote := false
+			if _, sent := b.Cmd(k); sent {
+				wrote = true
+				cr := results[k]
+				if cr == nil || cr.Status != bitrix.Done {
+					it.err = fmt.Errorf("%w: order %s: %w", errBadOrder, orderName(it.order), cmdError(cr))
+					continue
+				}
+				if ch.Op == OpCreate {
+					id, err := bitrix.DecodeID(cr.Result)
+					if err != nil || id == 0 {
+						it.err = fmt.Errorf("%w: order %s: bitrix %s.add: no id in answer: %v", errBadOrder, orderName(it.order), ent, err)
+						continue
+					}
+					it.dealID = int64(id)
+					it.contactLinked = it.cust.contactID
+				} else if hasField(ch.Fields, bitrix.FieldContactID) {
+					it.contactLinked = it.cust.contactID // a lead's CONTACT_ID
+				}
+			}
+			if fc, sent := links[k]; sent {
+				lk := linkKey(it.order.ID)
+				if cr := results[lk]; cr == nil || cr.Status != bitrix.Done {
+					// The deal's own update stands; the link is tried again
+					// on the next run (the order link does not record it).
+					it.err = fmt.Errorf("%w: order %s: linking contact %d to %s %d: %w", errBadOrder, orderName(it.order),
+						it.cust.contactID, ent, it.dealID, cmdError(cr))
+				} else {
+					wrote = true
+					it.contactLinked = it.cust.contactID
+					ch.Fields = append(ch.Fields, fc)
+					sortFields(ch.Fields)
+				}
+			}
+			it.dealDone = true
+			if !wrote {
 				continue
 			}
 			if ch.Op == OpCreate {
-				id, err := bitrix.DecodeID(cr.Result)
-				if err != nil || id == 0 {
-					it.err = fmt.Errorf("%w: order %s: bitrix %s.add: no id in answer: %v", errBadOrder, orderName(it.order), ent, err)
-					continue
-				}
-				it.dealID = int64(id)
 				it.action = string(ent) + ".add"
 				e.sum.DealsCreated++
 			} else {
 				it.action = string(ent) + ".update"
 				e.sum.DealsUpdated++
 			}
-			it.dealDone = true
 			for _, fc := range ch.Fields {
 				if fc.Field == e.mapper.stageField() {
 					it.stageSet = fc.New
@@ -332,6 +379,15 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 		}
 	}
 	return nil
+}
+
+func hasField(fs []FieldChange, name string) bool {
+	for _, fc := range fs {
+		if fc.Field == name {
+			return true
+		}
+	}
+	return false
 }
 
 // writeComments adds the timeline comments of the chunk's orders in one

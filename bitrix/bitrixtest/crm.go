@@ -165,16 +165,17 @@ func stageEntity(cat int64) string {
 // silently (as the portal does), CATEGORY_ID only on add, multifields with
 // the portal's add/update/delete rules.
 func (d *store) apply(kind string, r *Row, fields map[string]any, isAdd bool) {
+	var contacts map[string]any
 	for k, v := range fields {
 		name := strings.ToUpper(k)
 		switch {
 		case isMultiField(name) && kind != "deal":
 			d.applyMulti(r, name, v)
-		case name == "CONTACT_IDS" && kind == "deal":
-			ids := List(v)
-			if len(ids) > 0 {
-				r.Fields["CONTACT_ID"] = Str(ids[0])
+		case (name == "CONTACT_IDS" || name == "CONTACT_ID") && kind != "contact":
+			if contacts == nil {
+				contacts = map[string]any{}
 			}
+			contacts[name] = v // applied below: CONTACT_IDS wins over CONTACT_ID
 		case strings.HasPrefix(name, "UF_"):
 			if d.userField(kind, name) != nil {
 				r.Fields[name] = legacy(name, v)
@@ -188,6 +189,14 @@ func (d *store) apply(kind string, r *Row, fields map[string]any, isAdd bool) {
 		case isKnown(kind, name):
 			r.Fields[name] = legacy(name, v)
 		}
+	}
+	if contacts != nil {
+		d.applyContactFields(r, contacts)
+	}
+	if kind == "lead" && !isAdd && (contacts != nil || hasKey(fields, "COMPANY_ID")) {
+		// A lead saved with CONTACT_ID or COMPANY_ID becomes a repeat lead
+		// (b24restdocs:api-reference/crm/leads/crm-lead-update.md).
+		r.Fields["IS_RETURN_CUSTOMER"] = yn(Str(r.Fields["CONTACT_ID"]) != "" || Str(r.Fields["COMPANY_ID"]) != "")
 	}
 	if kind != "deal" {
 		r.Fields["HAS_PHONE"] = yn(len(r.Multi["PHONE"]) > 0)
@@ -328,4 +337,9 @@ func (d *store) render(kind string, r *Row, sel []string, get bool) map[string]a
 		out["ID"] = r.Fields["ID"]
 	}
 	return out
+}
+
+func hasKey(m map[string]any, key string) bool {
+	_, ok := getCI(m, key)
+	return ok
 }

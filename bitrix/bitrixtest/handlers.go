@@ -34,6 +34,7 @@ func init() {
 		handlers["crm."+k+".userfield.list"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.userFieldList(k, p) }
 		handlers["crm."+k+".userfield.add"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.userFieldAdd(k, p) }
 	}
+	registerContactHandlers()
 }
 
 func ok(v any) (*result, *apiErr) { return &result{value: v}, nil }

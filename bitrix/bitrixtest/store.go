@@ -19,6 +19,8 @@ type Row struct {
 	ID     int64
 	Fields map[string]any
 	Multi  map[string][]MultiRow
+	// Contacts is a deal's or lead's list of linked contacts, in SORT order.
+	Contacts []Binding
 }
 
 // Str returns a scalar field as text.
@@ -41,6 +43,7 @@ func (r *Row) clone() Row {
 	for k, v := range r.Multi {
 		c.Multi[k] = append([]MultiRow(nil), v...)
 	}
+	c.Contacts = append([]Binding(nil), r.Contacts...)
 	return c
 }
 

@@ -1,0 +1,255 @@
+package bitrixtest
+
+import (
+	"sort"
+	"strconv"
+)
+
+// Binding is one contact linked to a deal or lead: the list the
+// crm.<e>.contact.* methods manage. Exactly one binding of a non-empty list
+// is primary, and the entity's CONTACT_ID field shows it.
+type Binding struct {
+	ContactID int64
+	Sort      int
+	Primary   bool
+}
+
+// registerContactHandlers adds the crm.<e>.contact.* methods of deals and leads.
+func registerContactHandlers() {
+	for _, kind := range []string{"deal", "lead"} {
+		k := kind
+		handlers["crm."+k+".contact.add"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.contactAdd(k, p) }
+		handlers["crm."+k+".contact.delete"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.contactDelete(k, p) }
+		handlers["crm."+k+".contact.items.get"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.contactItemsGet(k, p) }
+		handlers["crm."+k+".contact.items.set"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.contactItemsSet(k, p) }
+		handlers["crm."+k+".contact.items.delete"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.contactItemsDelete(k, p) }
+		handlers["crm."+k+".contact.fields"] = func(s *Server, p map[string]any) (*result, *apiErr) { return contactFields() }
+	}
+}
+
+// setBindings stores a list of contacts: the first binding marked primary
+// stays primary, else the first one becomes it; the list is kept in SORT
+// order and CONTACT_ID shows the primary contact (null when none).
+func (d *store) setBindings(r *Row, list []Binding) {
+	out := make([]Binding, 0, len(list))
+	seen := map[int64]bool{}
+	primary := false
+	for _, b := range list {
+		if b.ContactID <= 0 || seen[b.ContactID] {
+			continue
+		}
+		seen[b.ContactID] = true
+		b.Primary = b.Primary && !primary
+		primary = primary || b.Primary
+		out = append(out, b)
+	}
+	if !primary && len(out) > 0 {
+		out[0].Primary = true
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Sort < out[j].Sort })
+	r.Contacts = out
+	delete(r.Fields, "CONTACT_ID")
+	for _, b := range out {
+		if b.Primary {
+			r.Fields["CONTACT_ID"] = strconv.FormatInt(b.ContactID, 10)
+		}
+	}
+}
+
+// applyContactFields handles CONTACT_IDS and the deprecated CONTACT_ID of
+// crm.deal.add/update (and the lead's). CONTACT_IDS replaces the whole list
+// (the first id becomes primary). CONTACT_ID is read harshly: it replaces
+// the list with that one contact, so that nothing may rely on it keeping
+// contacts a person linked. Ids of contacts that do not exist are dropped.
+func (d *store) applyContactFields(r *Row, values map[string]any) {
+	var ids []any
+	if v, ok := values["CONTACT_IDS"]; ok {
+		ids = List(v)
+	} else {
+		ids = List(values["CONTACT_ID"])
+	}
+	list := make([]Binding, 0, len(ids))
+	for _, v := range ids {
+		id, ok := intParam(v)
+		if !ok || id <= 0 || d.entities["contact"].rows[id] == nil {
+			continue
+		}
+		list = append(list, Binding{ContactID: id, Sort: (len(list) + 1) * 10})
+	}
+	d.setBindings(r, list)
+}
+
+// ownerParam finds the deal or lead of a crm.<e>.contact.* call.
+func (s *Server) ownerParam(kind string, p map[string]any) (*Row, *apiErr) {
+	raw, _ := getCI(p, "id")
+	id, valid := intParam(raw)
+	if !valid || id <= 0 {
+		return nil, legacyErr("The parameter 'ownerEntityID' is invalid or not defined.")
+	}
+	r := s.data.entities[kind].rows[id]
+	if r == nil {
+		return nil, legacyErr("Not found.")
+	}
+	return r, nil
+}
+
+// bindingFields reads the "fields" of crm.<e>.contact.add/delete.
+func bindingFields(p map[string]any) (map[string]any, int64, *apiErr) {
+	fv, _ := getCI(p, "fields")
+	fields := asMap(fv)
+	if fields == nil {
+		return nil, 0, legacyErr("The parameter 'fields' must be array.")
+	}
+	cid, ok := intParam(fields["CONTACT_ID"])
+	if !ok || cid <= 0 {
+		return nil, 0, legacyErr("The parameter 'fields' is not valid.")
+	}
+	return fields, cid, nil
+}
+
+func (s *Server) commitBindings(kind string, r *Row, list []Binding) {
+	s.data.setBindings(r, list)
+	r.Fields["DATE_MODIFY"] = s.data.nowString()
+	s.data.entities[kind].reindex(r)
+}
+
+// contactAdd links one contact: false (and no change) when it is linked
+// already. Without IS_PRIMARY the link is primary only when the entity has
+// no primary contact; IS_PRIMARY=Y takes the flag from the current one.
+func (s *Server) contactAdd(kind string, p map[string]any) (*result, *apiErr) {
+	r, e := s.ownerParam(kind, p)
+	if e != nil {
+		return nil, e
+	}
+	fields, cid, e := bindingFields(p)
+	if e != nil {
+		return nil, e
+	}
+	if s.data.entities["contact"].rows[cid] == nil {
+		return nil, legacyErr("Not found.")
+	}
+	maxSort := 0
+	for _, b := range r.Contacts {
+		if b.ContactID == cid {
+			return ok(false)
+		}
+		maxSort = max(maxSort, b.Sort)
+	}
+	nb := Binding{ContactID: cid, Sort: maxSort + 10}
+	if sv, has := fields["SORT"]; has {
+		if n, valid := intParam(sv); valid {
+			nb.Sort = int(n)
+		}
+	}
+	list := make([]Binding, 0, len(r.Contacts)+1)
+	if Str(fields["IS_PRIMARY"]) == "Y" {
+		nb.Primary = true
+		list = append(list, nb)
+		for _, b := range r.Contacts {
+			b.Primary = false
+			list = append(list, b)
+		}
+	} else {
+		list = append(append(list, r.Contacts...), nb)
+	}
+	s.commitBindings(kind, r, list)
+	return ok(true)
+}
+
+// contactDelete unlinks one contact; when it was the primary one, the first
+// remaining contact becomes primary.
+func (s *Server) contactDelete(kind string, p map[string]any) (*result, *apiErr) {
+	r, e := s.ownerParam(kind, p)
+	if e != nil {
+		return nil, e
+	}
+	_, cid, e := bindingFields(p)
+	if e != nil {
+		return nil, e
+	}
+	var list []Binding
+	for _, b := range r.Contacts {
+		if b.ContactID != cid {
+			list = append(list, b)
+		}
+	}
+	s.commitBindings(kind, r, list)
+	return ok(true)
+}
+
+func (s *Server) contactItemsGet(kind string, p map[string]any) (*result, *apiErr) {
+	r, e := s.ownerParam(kind, p)
+	if e != nil {
+		return nil, e
+	}
+	out := make([]any, len(r.Contacts))
+	for i, b := range r.Contacts {
+		out[i] = map[string]any{"CONTACT_ID": b.ContactID, "SORT": b.Sort, "ROLE_ID": 0, "IS_PRIMARY": yn(b.Primary)}
+	}
+	return ok(out)
+}
+
+// contactItemsSet replaces the whole list: contacts not given are unlinked.
+func (s *Server) contactItemsSet(kind string, p map[string]any) (*result, *apiErr) {
+	r, e := s.ownerParam(kind, p)
+	if e != nil {
+		return nil, e
+	}
+	iv, has := getCI(p, "items")
+	items, isList := iv.([]any)
+	if m := asMap(iv); m != nil {
+		items, isList = List(m), true
+	}
+	if !has || !isList {
+		return nil, legacyErr("The parameter items must be array.")
+	}
+	list := make([]Binding, 0, len(items))
+	for i, it := range items {
+		m := asMap(it)
+		cid, valid := intParam(m["CONTACT_ID"])
+		if m == nil || !valid || cid <= 0 {
+			return nil, codeErr(400, "ERROR_CORE", "")
+		}
+		b := Binding{ContactID: cid, Sort: (i + 1) * 10, Primary: Str(m["IS_PRIMARY"]) == "Y"}
+		if n, valid := intParam(m["SORT"]); valid {
+			b.Sort = int(n)
+		}
+		list = append(list, b)
+	}
+	s.commitBindings(kind, r, list)
+	return ok(true)
+}
+
+func (s *Server) contactItemsDelete(kind string, p map[string]any) (*result, *apiErr) {
+	r, e := s.ownerParam(kind, p)
+	if e != nil {
+		return nil, e
+	}
+	s.commitBindings(kind, r, nil)
+	return ok(true)
+}
+
+func contactFields() (*result, *apiErr) {
+	f := func(typ, title string, required bool) map[string]any {
+		return map[string]any{"type": typ, "isRequired": required, "isReadOnly": false, "isImmutable": false,
+			"isMultiple": false, "isDynamic": false, "title": title}
+	}
+	return ok(map[string]any{"CONTACT_ID": f("integer", "Contact ID", true), "SORT": f("integer", "Sort index", false),
+		"ROLE_ID": f("integer", "Role ID", false), "IS_PRIMARY": f("char", "Primary", false)})
+}
+
+// DealContacts returns a deal's linked contacts in SORT order.
+func (s *Server) DealContacts(id int64) []Binding { return s.bindings("deal", id) }
+
+// LeadContacts returns a lead's linked contacts in SORT order.
+func (s *Server) LeadContacts(id int64) []Binding { return s.bindings("lead", id) }
+
+func (s *Server) bindings(kind string, id int64) []Binding {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.data.entities[kind].rows[id]
+	if r == nil {
+		return nil
+	}
+	return append([]Binding(nil), r.Contacts...)
+}
