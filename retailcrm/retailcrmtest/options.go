@@ -37,6 +37,12 @@ type Options struct {
 	// filter[createdAtTo]; the documentation leaves it open, so tests run
 	// each reading.
 	OrderDates DateReading
+	// CreatedOn is the field of the history record that carries
+	// created: true when an order is created; default "status" (as in the
+	// documented sample). Another field ("order_method", "customer") puts
+	// the flag on a record of that field, after a status record without it:
+	// nothing documented says the flag sits on the status record.
+	CreatedOn string
 }
 
 // DateReading is one way the service may read the createdAt filters of the
