@@ -88,18 +88,21 @@ func (d DateTime) MarshalJSON() ([]byte, error) {
 	return json.Marshal(d.raw)
 }
 
-// formatFilterDate renders an order-list bound: "Y-m-d" when t is midnight
-// in the account zone (the list's documented granularity is a date; an
-// upper date bound covers that whole day), else "Y-m-d H:i:s".
-func formatFilterDate(t time.Time, loc *time.Location) (string, error) {
+// filterDay renders an order-list createdAt bound as a date ("Y-m-d") in
+// the account zone, widened so the list covers the bound whichever way the
+// service reads a date: the lower bound is t's day (its start or the whole
+// day both begin at t's midnight), the upper one, an inclusive last
+// instant, is the day after t's (its start or the whole day both reach past
+// t). See docs/api-notes.md, "History and order filters".
+func filterDay(t time.Time, loc *time.Location, upper bool) (string, error) {
 	if loc == nil {
 		return "", ErrNoLocation
 	}
 	t = t.In(loc)
-	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
-		return t.Format(LayoutDate), nil
+	if upper {
+		t = t.AddDate(0, 0, 1)
 	}
-	return t.Format(LayoutDateTime), nil
+	return t.Format(LayoutDate), nil
 }
 
 // formatFilterTime renders t for a filter parameter in the account zone.

@@ -16,6 +16,13 @@ var (
 	ErrRateLimited = errors.New("retailcrm: rate limited")
 	// ErrAuth: missing or wrong key, missing scope or store access.
 	ErrAuth = errors.New("retailcrm: authentication failed")
+	// ErrAccessDenied: the key is valid but may not make this call (a
+	// missing scope or store access); APIError.Scope names the scope the
+	// call needs. It also matches ErrAuth.
+	ErrAccessDenied = errors.New("retailcrm: access denied")
+	// ErrConfig: retailcrm.url does not lead to the API as configured (a
+	// redirect the client will not follow).
+	ErrConfig = errors.New("retailcrm: configuration error")
 	// ErrAccountNotFound: the base URL is not a live account.
 	ErrAccountNotFound = errors.New("retailcrm: account not found")
 	// ErrNotFound: no such entity.
@@ -58,6 +65,9 @@ type APIError struct {
 	Errors map[string]string
 	// Endpoint is the request's method and path, without the query.
 	Endpoint string
+	// Scope is the scope the call needs (EndpointScope), set by the client
+	// on an "Access denied." answer so the message names what to allow.
+	Scope string
 
 	html bool
 }
@@ -91,7 +101,17 @@ func (e *APIError) Error() string {
 		}
 		b.WriteString(")")
 	}
+	if e.Scope != "" && e.accessDenied() {
+		fmt.Fprintf(&b, " (this call needs the API key scope %s, or access to the store; allow it in RetailCRM: Settings → Integration → API keys)", e.Scope)
+	}
 	return b.String()
+}
+
+// accessDenied reports a refusal of a valid key: "Access denied.", or a 403
+// without an errorMsg. A wrong or missing key is not one.
+func (e *APIError) accessDenied() bool {
+	return e.Msg == msgAccessDenied ||
+		(!e.html && e.HTTPStatus == http.StatusForbidden && e.Msg == http.StatusText(http.StatusForbidden))
 }
 
 // Is matches the sentinels that describe e.
@@ -99,6 +119,8 @@ func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrRateLimited:
 		return e.HTTPStatus == http.StatusServiceUnavailable || e.HTTPStatus == http.StatusTooManyRequests
+	case ErrAccessDenied:
+		return e.accessDenied()
 	case ErrAuth:
 		return e.Msg == msgKeyMissing || e.Msg == msgKeyWrong || e.Msg == msgAccessDenied ||
 			(!e.html && (e.HTTPStatus == http.StatusUnauthorized || e.HTTPStatus == http.StatusForbidden))

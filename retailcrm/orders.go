@@ -19,9 +19,13 @@ const MaxOrderIDs = 100
 type OrdersFilter struct {
 	IDs   []int64
 	Sites []string
-	// CreatedAtFrom, CreatedAtTo bound createdAt, converted to the client's
-	// account zone (WithLocation). A bound at midnight is sent as a date
-	// (Y-m-d; the upper one then includes that whole day).
+	// CreatedAtFrom and CreatedAtTo (an inclusive last instant) bound
+	// createdAt, in the client's account zone (WithLocation). They are sent
+	// as whole days, CreatedAtTo as the day after its own, because the
+	// documentation leaves open whether the service takes a time and whether
+	// a date means its start or the whole day: the list holds every order of
+	// the bounds, plus orders of the edge days outside them, which the
+	// caller filters by createdAt (CreatedWithin).
 	CreatedAtFrom, CreatedAtTo time.Time
 	// Limit is 20, 50 or 100; 0 means 100 (the API's own default, 20,
 	// would silently cut a list of ids).
@@ -55,17 +59,37 @@ func (f OrdersFilter) query(loc *time.Location) (url.Values, error) {
 	for _, s := range f.Sites {
 		q.Add("filter[sites][]", s)
 	}
-	for name, t := range map[string]time.Time{"filter[createdAtFrom]": f.CreatedAtFrom, "filter[createdAtTo]": f.CreatedAtTo} {
-		if t.IsZero() {
+	for _, b := range []struct {
+		name  string
+		t     time.Time
+		upper bool
+	}{{"filter[createdAtFrom]", f.CreatedAtFrom, false}, {"filter[createdAtTo]", f.CreatedAtTo, true}} {
+		if b.t.IsZero() {
 			continue
 		}
-		s, err := formatFilterDate(t, loc)
+		s, err := filterDay(b.t, loc, b.upper)
 		if err != nil {
 			return nil, err
 		}
-		q.Set(name, s)
+		q.Set(b.name, s)
 	}
 	return q, nil
+}
+
+// CreatedWithin reports whether the order's createdAt, read in loc, lies in
+// [from, to] (a zero bound is open): the local half of the createdAt
+// filters, which the service applies by whole days only. An order whose
+// createdAt is missing or unreadable counts as within, since the service
+// placed it in the window; the error says why.
+func (o *Order) CreatedWithin(loc *time.Location, from, to time.Time) (bool, error) {
+	t, err := o.CreatedAt.In(loc)
+	if err != nil || t.IsZero() {
+		if err == nil {
+			err = errors.New("retailcrm: order has no createdAt")
+		}
+		return true, err
+	}
+	return (from.IsZero() || !t.Before(from)) && (to.IsZero() || !t.After(to)), nil
 }
 
 // OrdersPage is one answer of /api/v5/orders.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -102,8 +103,6 @@ func TestOrdersListFilters(t *testing.T) {
 		{"sites", retailcrm.OrdersFilter{Sites: []string{"outlet"}}, 15, 15},
 		{"page 2 of 20", retailcrm.OrdersFilter{Limit: 20, Page: 2}, 20, 45},
 		{"page 3 of 20", retailcrm.OrdersFilter{Limit: 20, Page: 3}, 5, 45},
-		// 10:00..13:00 Moscow given as UTC instants: converted, not reinterpreted.
-		{"created window", retailcrm.OrdersFilter{CreatedAtFrom: base.UTC(), CreatedAtTo: base.Add(3 * time.Hour).UTC()}, 4, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,16 +114,6 @@ func TestOrdersListFilters(t *testing.T) {
 				t.Errorf("got %d orders, pagination %+v; want %d of %d", len(p.Orders), p.Pagination, tt.want, tt.total)
 			}
 		})
-	}
-	// Midnight bounds go out as dates; the upper one covers its whole day.
-	day := time.Date(2024, 3, 2, 0, 0, 0, 0, moscow)
-	p, err := c.Orders(ctx, retailcrm.OrdersFilter{CreatedAtFrom: day, CreatedAtTo: day})
-	if err != nil || p.Pagination.TotalCount != 24 {
-		t.Errorf("one day: %v %+v", err, p.Pagination)
-	}
-	log := fake.RequestLog()
-	if q := log[len(log)-1].Query; q.Get("filter[createdAtFrom]") != "2024-03-02" || q.Get("filter[createdAtTo]") != "2024-03-02" {
-		t.Errorf("bounds sent as %v", q)
 	}
 	if _, err := c.Orders(ctx, retailcrm.OrdersFilter{IDs: make([]int64, 101)}); err == nil {
 		t.Error("101 ids accepted for one page")
@@ -248,5 +237,88 @@ func TestOrdersByID(t *testing.T) {
 	}
 	if n := fake.Requests("/api/v5/orders"); n != 3 {
 		t.Errorf("requests = %d, want 3 (100 ids each)", n)
+	}
+}
+
+// The createdAt bounds go out as whole days, widened so that the answer
+// holds every order of the window however the service reads a date; the
+// overlap is cut locally with CreatedWithin.
+func TestOrdersCreatedWindowEveryReading(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name    string
+		reading retailcrmtest.DateReading
+		total   int64
+	}{
+		{"whole day", retailcrmtest.DatesWholeDay, 38},
+		{"midnight", retailcrmtest.DatesMidnight, 15},
+		{"dates only", retailcrmtest.DatesOnly, 38},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var now time.Time
+			fake, c := newFake(t, retailcrmtest.Options{Now: func() time.Time { return now }, OrderDates: tt.reading})
+			moscow := fake.Location()
+			base := time.Date(2024, 3, 1, 10, 0, 0, 0, moscow)
+			for i := range 45 { // hourly from 2024-03-01 10:00 to 03-03 06:00
+				now = base.Add(time.Duration(i) * time.Hour)
+				fake.CreateOrder(retailcrm.Order{})
+			}
+			// 10:00..13:00 Moscow given as UTC instants: converted, not reinterpreted.
+			from, to := base.UTC(), base.Add(3*time.Hour).UTC()
+			p, err := c.Orders(ctx, retailcrm.OrdersFilter{CreatedAtFrom: from, CreatedAtTo: to})
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := fake.RequestLog()[0].Query
+			if q.Get("filter[createdAtFrom]") != "2024-03-01" || q.Get("filter[createdAtTo]") != "2024-03-02" {
+				t.Errorf("bounds sent as %v", q)
+			}
+			var within int
+			for _, o := range p.Orders {
+				ok, err := o.CreatedWithin(moscow, from, to)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ok {
+					within++
+				}
+			}
+			if within != 4 || p.Pagination.TotalCount != tt.total {
+				t.Errorf("%d of %d orders within the window, want 4 of %d", within, p.Pagination.TotalCount, tt.total)
+			}
+		})
+	}
+}
+
+// The fake is as strict as the documentation allows: a bound that is not
+// Y-m-d (or Y-m-d H:i:s where the reading takes one) is a 400.
+func TestFakeRejectsWrongDateFormats(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		reading retailcrmtest.DateReading
+		value   string
+		ok      bool
+	}{
+		{retailcrmtest.DatesWholeDay, "2024-03-01", true},
+		{retailcrmtest.DatesWholeDay, "2024-03-01 10:00:00", true},
+		{retailcrmtest.DatesWholeDay, "2024-03-01T10:00:00+03:00", false},
+		{retailcrmtest.DatesWholeDay, "01.03.2024", false},
+		{retailcrmtest.DatesMidnight, "2024-03-01 10:00:00", true},
+		{retailcrmtest.DatesOnly, "2024-03-01", true},
+		{retailcrmtest.DatesOnly, "2024-03-01 10:00:00", false},
+	} {
+		fake := retailcrmtest.New(t, retailcrmtest.Options{OrderDates: tt.reading})
+		u := fake.URL() + "/api/v5/orders?filter%5BcreatedAtTo%5D=" + url.QueryEscape(tt.value)
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.Header.Set("X-API-KEY", fake.APIKey())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.StatusCode == http.StatusOK; got != tt.ok {
+			t.Errorf("reading %d, %q: HTTP %d", tt.reading, tt.value, resp.StatusCode)
+		}
 	}
 }

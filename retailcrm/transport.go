@@ -96,22 +96,28 @@ func (c *Client) attempt(ctx context.Context, method, path string, query, form u
 	u.Path = c.base.Path + path
 	u.RawPath = ""
 	u.RawQuery = query.Encode()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequestWithContext(actx, method, u.String(), body)
-	if err != nil {
-		return fmt.Errorf("retailcrm: %s: %w", endpoint, err)
-	}
-	req.Header.Set("X-API-KEY", c.key)
-	req.Header.Set("User-Agent", c.userAgent)
-	req.Header.Set("Accept", "application/json")
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
 	start := time.Now()
-	resp, err := c.http.Do(req)
+	resp, err := c.send(actx, method, &u, form)
+	if err == nil && isRedirect(resp.StatusCode) {
+		// Go's own redirect handling would turn a POST into a bodiless GET
+		// and carry X-API-KEY to whatever host the answer names; follow
+		// only a redirect within the same host, once, with the same body.
+		status, loc := resp.StatusCode, resp.Header.Get("Location")
+		drain(resp)
+		next, rerr := c.redirectTarget(method, endpoint, status, &u, loc)
+		if rerr != nil {
+			return rerr
+		}
+		c.log.LogAttrs(ctx, slog.LevelWarn, "retailcrm: the API answered with a redirect; update retailcrm.url",
+			slog.String("endpoint", endpoint), slog.Int("status", status),
+			slog.String("to", c.red.String(safeURL(next))))
+		resp, err = c.send(actx, method, next, form)
+		if err == nil && isRedirect(resp.StatusCode) {
+			status, loc := resp.StatusCode, resp.Header.Get("Location")
+			drain(resp)
+			return c.redirectError(endpoint, status, next, loc, "redirected a second time")
+		}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("retailcrm: %s: %w", endpoint, ctx.Err())
@@ -137,5 +143,113 @@ func (c *Client) attempt(ctx context.Context, method, path string, query, form u
 		return &DecodeError{Endpoint: endpoint, HTTPStatus: resp.StatusCode,
 			Err: fmt.Errorf("body larger than %d bytes", maxBodySize)}
 	}
-	return decodeResponse(endpoint, resp.StatusCode, resp.Header.Get("Content-Type"), data, out)
+	err = decodeResponse(endpoint, resp.StatusCode, resp.Header.Get("Content-Type"), data, out)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.accessDenied() {
+		// Only the client knows which call was refused: name its scope.
+		apiErr.Scope = EndpointScope(method, path)
+	}
+	return err
+}
+
+// send performs one HTTP exchange without following redirects (the
+// client's CheckRedirect returns the redirect itself).
+func (c *Client) send(ctx context.Context, method string, u *url.URL, form url.Values) (*http.Response, error) {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("X-API-KEY", c.key)
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Accept", "application/json")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	return c.http.Do(req)
+}
+
+// isRedirect reports an answer that points elsewhere.
+func isRedirect(status int) bool {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}
+
+// redirectTarget accepts a redirect that stays on the same host (an
+// explicit port must match too) and does not go from https to plain http,
+// so the key never reaches another server or travels unencrypted; a
+// non-GET call is re-sent only on 301, 302, 307 or 308: a 303 tells a POST
+// it was done and to GET the result, so resending could apply it twice.
+func (c *Client) redirectTarget(method, endpoint string, status int, from *url.URL, loc string) (*url.URL, error) {
+	if loc == "" {
+		return nil, c.redirectError(endpoint, status, from, "", "no Location given")
+	}
+	next, err := from.Parse(loc)
+	if err != nil || next.Host == "" {
+		return nil, c.redirectError(endpoint, status, from, "", "the Location cannot be parsed")
+	}
+	switch {
+	case next.Scheme != "https" && next.Scheme != "http":
+		return nil, c.redirectError(endpoint, status, from, loc, "not an http(s) address")
+	case !strings.EqualFold(next.Hostname(), from.Hostname()) || next.Port() != from.Port():
+		return nil, c.redirectError(endpoint, status, from, loc, "another host; the API key is not sent there")
+	case from.Scheme == "https" && next.Scheme != "https":
+		return nil, c.redirectError(endpoint, status, from, loc, "from https to plain http; the API key is not sent unencrypted")
+	case status == http.StatusSeeOther && method != http.MethodGet:
+		return nil, c.redirectError(endpoint, status, from, loc, "a 303 after "+method+"; whether the call applied is unknown")
+	}
+	next.User = nil
+	next.Fragment = ""
+	return next, nil
+}
+
+// RedirectError is a redirect the client did not follow. It matches
+// ErrConfig: the fix is a retailcrm.url that points at the API directly.
+type RedirectError struct {
+	Endpoint string
+	Status   int
+	// Location is the address named, without credentials or query.
+	Location string
+	Reason   string
+}
+
+func (e *RedirectError) Error() string {
+	to := e.Location
+	if to == "" {
+		to = "elsewhere"
+	}
+	return fmt.Sprintf("retailcrm: %s: HTTP %d redirects to %s (not followed: %s); set retailcrm.url to the account's address", e.Endpoint, e.Status, to, e.Reason)
+}
+
+// Is matches ErrConfig.
+func (e *RedirectError) Is(target error) bool { return target == ErrConfig }
+
+// redirectError describes a redirect from base to loc that is not followed.
+func (c *Client) redirectError(endpoint string, status int, base *url.URL, loc, reason string) error {
+	where := ""
+	if loc != "" {
+		if u, err := base.Parse(loc); err == nil {
+			where = c.red.String(safeURL(u))
+		}
+	}
+	return &RedirectError{Endpoint: endpoint, Status: status, Location: where, Reason: reason}
+}
+
+// safeURL renders u as scheme://host/path: a query or user info could carry
+// a secret.
+func safeURL(u *url.URL) string {
+	v := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	return v.String()
 }

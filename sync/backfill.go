@@ -88,14 +88,19 @@ const maxHeadPages = 200
 // The walk pages through GET /orders by page number over a window frozen
 // at the first start: [Since, To), To being the server's clock when the
 // history head was read (or --until, if earlier). Orders created after To
-// are left to pull, so new orders cannot enter the window and shift its
-// pages; the list order is not documented, so nothing here assumes one
-// beyond its being stable. What can still shift pages is an order leaving
-// the window (deleted, merged): totalCount then drops, and the walk steps
-// back as many pages as orders left, re-reading orders already done, which
-// costs one RetailCRM read and no Bitrix24 request (their content hashes
-// match). An order entering the window anyway (an import that back-dates
-// createdAt) is created after the head, so pull brings it.
+// are left to pull. The list is asked for whole days around the window
+// (the service's reading of its date filters is not documented) and each
+// page is cut to the window locally, so the pages also hold orders of the
+// edge days, and orders created after To can enter them during the walk;
+// the list order is not documented, so nothing here assumes one beyond its
+// being stable. An order entering the list moves later ones back a place:
+// one is read twice, none skipped. An order leaving it (deleted, merged)
+// moves later ones forward: totalCount then drops, and the walk steps back
+// as many pages as orders left, re-reading orders already done, which costs
+// one RetailCRM read and no Bitrix24 request (their content hashes match).
+// An entry and a departure between two page reads cancel out in totalCount,
+// so that departure goes unnoticed; the order it would skip is one created
+// before the backfill, which a later backfill of the window brings in.
 type backfillState struct {
 	Version int    `json:"v"`
 	Since   string `json:"since,omitempty"` // requested bounds, RFC 3339; identify the backfill
@@ -158,9 +163,12 @@ func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Ti
 	if !bo.Since.IsZero() && !bo.Since.Before(to) {
 		return e.backfillDone(ctx, out, st)
 	}
-	// createdAt has whole seconds and createdAtTo is inclusive: the last
-	// second before To is the exclusive bound.
-	filter.CreatedAtTo = to.Add(-time.Second)
+	// createdAt has whole seconds and CreatedAtTo is inclusive: the last
+	// second before To is the exclusive bound. The service filters by whole
+	// days (see retailcrm.OrdersFilter), so each page is cut to [Since, To)
+	// here.
+	last := to.Add(-time.Second)
+	filter.CreatedAtTo = last
 	before := st.Done
 	report := func() {
 		out.Done, out.Total = st.Done, st.Total
@@ -201,7 +209,11 @@ func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Ti
 		for i := range page.Orders {
 			o := &page.Orders[i]
 			next.LastID = max(next.LastID, o.ID)
-			if e.siteAllowed(o.Site) {
+			within, err := o.CreatedWithin(bo.Location, bo.Since, last)
+			if err != nil {
+				e.log.Warn("backfill: importing an order whose creation time cannot be read", "order", o.ID, "error", err)
+			}
+			if within && e.siteAllowed(o.Site) {
 				list = append(list, o)
 			}
 		}

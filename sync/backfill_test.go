@@ -215,31 +215,63 @@ func TestBackfillResumesAfterACrashAtAnyPage(t *testing.T) {
 	}
 }
 
+// The window is [Since, Until) to the second, whichever way RetailCRM reads
+// the date filters of the order list: the request asks for whole days and
+// the engine cuts the pages locally.
 func TestBackfillWindowIsSinceInclusiveUntilExclusive(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	loc := e.rc.Location()
-	day := func(d int) time.Time { return time.Date(2025, 3, d, 0, 0, 0, 0, loc) }
-	at := map[string]time.Time{
-		"before": day(1).Add(-time.Second),
-		"since":  day(1),
-		"inside": day(2).Add(13 * time.Hour),
-		"last":   day(3).Add(-time.Second),
-		"until":  day(3),
-		"after":  day(4),
-	}
-	ids := map[string]int64{}
-	for name, t0 := range at {
-		c := &retailcrm.Customer{FirstName: name, Email: name + "@example.com"}
-		o := order(c, "10")
-		o.CreatedAt = retailcrm.NewDateTime(t0)
-		ids[name] = e.rc.CreateOrder(o).ID
-	}
-	res := e.mustBackfill(BackfillOptions{Since: day(1), Until: day(3)})
-	want := map[int64]bool{ids["since"]: true, ids["inside"]: true, ids["last"]: true}
-	e.checkOneDealEach(t, want)
-	if res.Total != 3 {
-		t.Errorf("total %d, want 3", res.Total)
+	for _, tt := range []struct {
+		name    string
+		reading retailcrmtest.DateReading
+		hour    time.Duration // of Since and Until within their days
+	}{
+		{"whole days, midnight bounds", retailcrmtest.DatesWholeDay, 0},
+		{"whole days", retailcrmtest.DatesWholeDay, 10 * time.Hour},
+		{"a date is its midnight", retailcrmtest.DatesMidnight, 10 * time.Hour},
+		{"a date is its midnight, midnight bounds", retailcrmtest.DatesMidnight, 0},
+		{"dates only", retailcrmtest.DatesOnly, 10 * time.Hour},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.rc = retailcrmtest.New(t, retailcrmtest.Options{OrderDates: tt.reading})
+			loc := e.rc.Location()
+			day := func(d int) time.Time { return time.Date(2025, 3, d, 0, 0, 0, 0, loc).Add(tt.hour) }
+			at := map[string]time.Time{
+				"day before":   day(1).Add(-24 * time.Hour),
+				"before":       day(1).Add(-time.Second),
+				"since":        day(1),
+				"inside":       day(2).Add(13 * time.Hour),
+				"last":         day(3).Add(-time.Second),
+				"until":        day(3),
+				"until's day":  day(3).Add(5 * time.Hour),
+				"day after":    day(4),
+				"two days on":  day(5),
+				"day before 2": day(1).Add(-23 * time.Hour),
+			}
+			ids := map[string]int64{}
+			for name, t0 := range at {
+				c := &retailcrm.Customer{FirstName: name, Email: strconv.Itoa(len(ids)) + "@example.com"}
+				o := order(c, "10")
+				o.CreatedAt = retailcrm.NewDateTime(t0)
+				ids[name] = e.rc.CreateOrder(o).ID
+			}
+			res := e.mustBackfill(BackfillOptions{Since: day(1), Until: day(3)})
+			want := map[int64]bool{ids["since"]: true, ids["inside"]: true, ids["last"]: true}
+			e.checkOneDealEach(t, want)
+			if res.Total < 3 || res.Report.Summary.OrdersSeen != 3 {
+				t.Errorf("total %d, seen %d; want the 3 orders of the window seen", res.Total, res.Report.Summary.OrdersSeen)
+			}
+			for _, r := range e.rc.RequestLog() {
+				if r.Path != "/api/v5/orders" || r.Query.Get("filter[createdAtFrom]") == "" {
+					continue
+				}
+				if q := r.Query; q.Get("filter[createdAtFrom]") != day(1).Format("2006-01-02") ||
+					q.Get("filter[createdAtTo]") != day(3).Add(-time.Second).AddDate(0, 0, 1).Format("2006-01-02") {
+					t.Errorf("window sent as %s .. %s", q.Get("filter[createdAtFrom]"), q.Get("filter[createdAtTo]"))
+				}
+			}
+		})
 	}
 }
 

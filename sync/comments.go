@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,7 +33,13 @@ func (e *Engine) comments(ctx context.Context, it *item) ([]pendingComment, erro
 		return nil, nil
 	}
 	var out []pendingComment
+	// The creation flag may sit on a record other than the status one; the
+	// initial status of a new order is no change to comment on either way.
+	creation := slices.ContainsFunc(it.events.records, func(r retailcrm.HistoryRecord) bool { return r.Created })
 	for _, r := range it.events.records {
+		if creation && r.Field == "status" && r.OldValue.Code() == "" {
+			continue
+		}
 		text := e.commentText(it.order, &r)
 		if text == "" {
 			continue

@@ -352,14 +352,18 @@ func (e *Engine) ruleEvents(it *item, created bool) []ruleEvent {
 	// A return is one event per page however many records show it (the
 	// status and each line): index of it in out, -1 before it.
 	ret := -1
+	creation := false
 	for _, r := range it.events.records {
 		key := historyEventKey(r.ID)
+		// The creation flag may sit on any record of the order, not only on
+		// its status (docs/api-notes.md, "History and order filters").
+		if r.Created && !creation {
+			creation = true
+			createdEvents()
+		}
 		switch r.Field {
 		case "status":
 			code, old := r.NewValue.Code(), r.OldValue.Code()
-			if r.Created {
-				createdEvents()
-			}
 			if code == "" || code == old {
 				continue
 			}
@@ -393,7 +397,8 @@ func (e *Engine) ruleEvents(it *item, created bool) []ruleEvent {
 				out[ret].items = append(out[ret].items, name)
 			}
 		case "order_method":
-			if code := r.NewValue.Code(); code != "" {
+			// At creation the method is an event of the creation (above).
+			if code := r.NewValue.Code(); code != "" && !r.Created {
 				out = append(out, ruleEvent{key: key, trigger: "method", arg: code})
 			}
 		}

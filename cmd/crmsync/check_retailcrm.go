@@ -11,8 +11,40 @@ import (
 	"github.com/crmsync/crmsync/sync/config"
 )
 
-// RetailCRM scopes crmsync cannot work without.
-func requiredScopes() []string { return []string{"order_read", "order_write", "reference_read"} }
+// scopeNeed is a scope of the RetailCRM key and what needs it.
+type scopeNeed struct {
+	scope, usedBy string
+}
+
+func (n scopeNeed) String() string { return n.scope + " (" + n.usedBy + ")" }
+
+// requiredScopes lists the scopes crmsync's commands need and which part of
+// which command needs each (docs/api-notes.md, "Scopes, auth and
+// transport"). Every command is always available, so all are required.
+func requiredScopes() []scopeNeed {
+	return []scopeNeed{
+		{retailcrm.ScopeOrderRead, "pull: order history and orders; backfill: orders and the history head; push: reading orders back"},
+		{retailcrm.ScopeOrderWrite, "push: statuses and manager comments"},
+		{retailcrm.ScopeCustomerRead, "pull: customer changes; backfill: the customers history head"},
+		{retailcrm.ScopeReferenceRead, "pull, backfill, push and check: statuses, status groups, order methods, stores"},
+	}
+}
+
+func scopeNames(needs []scopeNeed) []string {
+	out := make([]string, len(needs))
+	for i, n := range needs {
+		out[i] = n.scope
+	}
+	return out
+}
+
+func joinNeeds(needs []scopeNeed) string {
+	parts := make([]string, len(needs))
+	for i, n := range needs {
+		parts[i] = n.String()
+	}
+	return strings.Join(parts, "; ")
+}
 
 func (a *app) checkRetailCRM(ctx context.Context, cfg *config.Config, rep *checkReport) {
 	rc, err := a.newRetailCRM(cfg, interactive)
@@ -25,11 +57,17 @@ func (a *app) checkRetailCRM(ctx context.Context, cfg *config.Config, rep *check
 		rep.add("retailcrm.credentials", checkFail, err.Error(), "check retailcrm.url and that retailcrm.api_key is active")
 		return
 	}
-	if missing := creds.MissingScopes(requiredScopes()...); len(missing) > 0 {
-		rep.add("retailcrm.scopes", checkFail, "the API key lacks "+strings.Join(missing, ", "),
-			"in RetailCRM: Settings → Integration → API keys, allow "+strings.Join(missing, ", "))
+	var missing []scopeNeed
+	for _, n := range requiredScopes() {
+		if !creds.HasScope(n.scope) {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		rep.add("retailcrm.scopes", checkFail, "the API key lacks "+joinNeeds(missing),
+			"in RetailCRM: Settings → Integration → API keys, allow "+strings.Join(scopeNames(missing), ", "))
 	} else {
-		rep.add("retailcrm.scopes", checkOK, "the API key has "+strings.Join(requiredScopes(), ", "), "")
+		rep.add("retailcrm.scopes", checkOK, "the API key has "+joinNeeds(requiredScopes()), "")
 	}
 
 	settings, err := rc.Settings(ctx)

@@ -91,7 +91,9 @@ func TestCheckFindsProblems(t *testing.T) {
 		want   string
 	}{
 		{"key lacks a scope", retailcrmtest.Options{Scopes: []string{"order_read", "reference_read"}}, bitrixtest.Options{}, fullMapping,
-			"retailcrm.scopes", "the API key lacks order_write"},
+			"retailcrm.scopes", "the API key lacks order_write (push: statuses and manager comments); customer_read (pull: customer changes; backfill"},
+		{"key lacks customer_read", retailcrmtest.Options{Scopes: []string{"order_read", "order_write", "reference_read"}}, bitrixtest.Options{}, fullMapping,
+			"retailcrm.scopes", "the API key lacks customer_read (pull: customer changes; backfill: the customers history head)"},
 		{"webhook lacks a scope", retailcrmtest.Options{}, bitrixtest.Options{Scopes: []string{"crm"}}, fullMapping + "alerts:\n  notify_user_ids: [1]\n",
 			"bitrix.scopes", "the webhook lacks the scope(s) im"},
 		{"unmapped statuses", retailcrmtest.Options{}, bitrixtest.Options{}, "",

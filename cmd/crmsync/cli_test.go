@@ -159,6 +159,7 @@ func TestExitCodeLadder(t *testing.T) {
 		{"config", fmt.Errorf("x: %w", config.ErrInvalid), false, exitConfig},
 		{"retailcrm auth", fmt.Errorf("history: %w", retailcrm.ErrAuth), false, exitConfig},
 		{"retailcrm account", fmt.Errorf("history: %w", retailcrm.ErrAccountNotFound), false, exitConfig},
+		{"retailcrm redirect", fmt.Errorf("edit: %w", &retailcrm.RedirectError{Endpoint: "POST /x", Status: 301}), false, exitConfig},
 		{"bitrix auth", fmt.Errorf("batch: %w", bitrix.ErrAuth), false, exitConfig},
 		{"locked", &store.LockedError{Path: "x.db", PID: 1}, false, exitLocked},
 		{"interrupted cancel", fmt.Errorf("page: %w", context.Canceled), true, exitInterrupted},

@@ -47,7 +47,7 @@ func exitCode(err error, interrupted bool) int {
 	case errors.Is(err, store.ErrLocked):
 		return exitLocked
 	case errors.Is(err, config.ErrInvalid),
-		errors.Is(err, retailcrm.ErrAuth), errors.Is(err, retailcrm.ErrAccountNotFound),
+		errors.Is(err, retailcrm.ErrAuth), errors.Is(err, retailcrm.ErrAccountNotFound), errors.Is(err, retailcrm.ErrConfig),
 		errors.Is(err, bitrix.ErrAuth), errors.Is(err, bitrix.ErrConfig):
 		return exitConfig
 	case errors.Is(err, errParked):

@@ -81,12 +81,12 @@ func (s *Server) listOrders(w http.ResponseWriter, q map[string][]string, limit,
 		writeParamError(w, perr)
 		return
 	}
-	from, hasFrom, perr := timeParam(q, "filter[createdAtFrom]", false, s.loc)
+	from, hasFrom, perr := orderDateParam(q, "filter[createdAtFrom]", false, s.loc, s.opts.OrderDates)
 	if perr != nil {
 		writeParamError(w, perr)
 		return
 	}
-	to, hasTo, perr := timeParam(q, "filter[createdAtTo]", true, s.loc)
+	to, hasTo, perr := orderDateParam(q, "filter[createdAtTo]", true, s.loc, s.opts.OrderDates)
 	if perr != nil {
 		writeParamError(w, perr)
 		return

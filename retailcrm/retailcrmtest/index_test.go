@@ -345,10 +345,10 @@ func (w *world) refOrders(rw http.ResponseWriter, r *http.Request, _ string) {
 	var from, to time.Time
 	var hasFrom, hasTo bool
 	if perr == nil {
-		from, hasFrom, perr = timeParam(q, "filter[createdAtFrom]", false, s.loc)
+		from, hasFrom, perr = orderDateParam(q, "filter[createdAtFrom]", false, s.loc, s.opts.OrderDates)
 	}
 	if perr == nil {
-		to, hasTo, perr = timeParam(q, "filter[createdAtTo]", true, s.loc)
+		to, hasTo, perr = orderDateParam(q, "filter[createdAtTo]", true, s.loc, s.opts.OrderDates)
 	}
 	if perr != nil {
 		writeParamError(rw, perr)

@@ -33,7 +33,34 @@ type Options struct {
 	Now func() time.Time
 	// UserID is the manager id on records written by UpdateOrder.
 	UserID int64
+	// OrderDates is how GET /orders reads filter[createdAtFrom] and
+	// filter[createdAtTo]; the documentation leaves it open, so tests run
+	// each reading.
+	OrderDates DateReading
+	// CreatedOn is the field of the history record that carries
+	// created: true when an order is created; default "status" (as in the
+	// documented sample). Another field ("order_method", "customer") puts
+	// the flag on a record of that field, after a status record without it:
+	// nothing documented says the flag sits on the status record.
+	CreatedOn string
 }
+
+// DateReading is one way the service may read the createdAt filters of the
+// order list. Every reading rejects values that are neither "Y-m-d" nor
+// "Y-m-d H:i:s" with 400.
+type DateReading int
+
+const (
+	// DatesWholeDay takes "Y-m-d" or "Y-m-d H:i:s"; a date as an upper
+	// bound covers its whole day.
+	DatesWholeDay DateReading = iota
+	// DatesMidnight takes both forms; a date is that day's 00:00:00, so as
+	// an upper bound it excludes the rest of the day.
+	DatesMidnight
+	// DatesOnly takes "Y-m-d" only (a date-time is 400); an upper bound
+	// covers its whole day.
+	DatesOnly
+)
 
 func (o Options) withDefaults() Options {
 	if o.APIKey == "" {

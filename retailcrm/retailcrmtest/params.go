@@ -102,3 +102,26 @@ func pageBounds(total, limit, pageNo int) (from, to int, block map[string]any) {
 		"totalPageCount": (total + limit - 1) / limit,
 	}
 }
+
+// orderDateParam reads a createdAt bound of the order list as the fake's
+// DateReading says.
+func orderDateParam(q url.Values, name string, upper bool, loc *time.Location, how DateReading) (time.Time, bool, *paramError) {
+	v := q.Get(name)
+	if v == "" {
+		return time.Time{}, false, nil
+	}
+	if t, err := time.ParseInLocation(retailcrm.LayoutDateTime, v, loc); err == nil {
+		if how == DatesOnly {
+			return time.Time{}, false, badParam(name, "This value is not a valid date.")
+		}
+		return t, true, nil
+	}
+	t, err := time.ParseInLocation(retailcrm.LayoutDate, v, loc)
+	if err != nil {
+		return time.Time{}, false, badParam(name, "This value is not a valid date.")
+	}
+	if upper && how != DatesMidnight {
+		t = t.Add(24*time.Hour - time.Second)
+	}
+	return t, true, nil
+}

@@ -69,12 +69,28 @@ func (s *Server) createOrderLocked(in retailcrm.Order, who actor) *retailcrm.Ord
 		o.Customer = cloneCustomer(c)
 	}
 	s.putOrderLocked(o)
-	s.orderHist.add(histRec{
+	snapshot := rawJSON(orderJSON(o, shapeSnapshot))
+	rec := histRec{
 		at: s.now(), entityID: o.ID,
 		source: who.source, userID: who.userID, byKey: who.key,
 		created: true, field: "status", old: nil, new: code(o.Status),
-		site: o.Site, snapshot: rawJSON(orderJSON(o, shapeSnapshot)),
-	})
+		site: o.Site, snapshot: snapshot,
+	}
+	if f := s.opts.CreatedOn; f != "" && f != "status" {
+		status := rec
+		status.created = false
+		s.orderHist.add(status)
+		rec.field, rec.new = f, nil
+		switch f {
+		case "order_method":
+			rec.new = code(o.OrderMethod)
+		case "customer":
+			if o.Customer != nil {
+				rec.new = map[string]any{"id": o.Customer.ID, "site": o.Site}
+			}
+		}
+	}
+	s.orderHist.add(rec)
 	return o
 }
 
