@@ -66,6 +66,7 @@ type Server struct {
 	lastDrain time.Time
 	ops       map[string]map[int64]float64 // method → minute bucket → seconds
 	faults    []*Fault
+	badTimes  []BadTime
 	stats     Stats
 	data      *store
 }
@@ -119,10 +120,19 @@ func New(opts Options) *Server {
 	return s
 }
 
-// NewT starts a fake closed by t.Cleanup.
+// NewT starts a fake closed by t.Cleanup. When t can report errors (a
+// *testing.T), the test fails at its end for every datetime sent in a form
+// the documentation does not give (see BadTimes).
 func NewT(t interface{ Cleanup(func()) }, opts Options) *Server {
 	s := New(opts)
 	t.Cleanup(s.Close)
+	if tb, ok := t.(interface{ Errorf(string, ...any) }); ok {
+		t.Cleanup(func() {
+			for _, b := range s.BadTimes() {
+				tb.Errorf("bitrixtest: %s", b)
+			}
+		})
+	}
 	return s
 }
 
@@ -437,6 +447,7 @@ func (s *Server) dispatch(method string, p map[string]any) (*result, *apiErr) {
 	if method == "batch" {
 		return s.batch(p)
 	}
+	s.checkTimes(method, p)
 	h, ok := handlers[method]
 	if !ok {
 		return nil, codeErr(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")

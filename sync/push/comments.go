@@ -149,7 +149,7 @@ func (r *run) recentlyActive(ctx context.Context, since time.Time) ([]int64, err
 	var out []int64
 	var after int64
 	for range maxCommentPages {
-		filter := map[string]any{">=LAST_ACTIVITY_TIME": since.Format(time.RFC3339), ">ID": after}
+		filter := map[string]any{">=LAST_ACTIVITY_TIME": bitrix.FormatTime(since), ">ID": after}
 		if r.deps.Originator != "" {
 			filter["ORIGINATOR_ID"] = r.deps.Originator
 		}
