@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,7 +48,13 @@ type Options struct {
 	// buckets; default 10 minutes (D:limits). A test shortens it to see a
 	// method blocked and released within seconds.
 	OperatingWindow time.Duration
-	Scopes          []string
+	// Scopes are the webhook's scopes (the scope method lists them); a
+	// method of any other scope answers 401 insufficient_scope
+	// (D:error-codes). Default crm, task, im, bizproc, user.
+	Scopes []string
+	// MissingMethods answer 404 ERROR_METHOD_NOT_FOUND, as on a portal whose
+	// module is off (e.g. "tasks.task.add").
+	MissingMethods []string
 }
 
 // Enterprise returns options of an Enterprise plan (250 / 5 per second).
@@ -449,10 +456,26 @@ func (s *Server) dispatch(method string, p map[string]any) (*result, *apiErr) {
 	}
 	s.checkTimes(method, p)
 	h, ok := handlers[method]
-	if !ok {
+	if !ok || slices.Contains(s.opts.MissingMethods, method) {
 		return nil, codeErr(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
 	}
+	if sc := methodScope(method); sc != "" && !slices.Contains(s.opts.Scopes, sc) {
+		return nil, codeErr(401, "insufficient_scope", "The request requires higher privileges than provided by the webhook token")
+	}
 	return h(s, p)
+}
+
+// methodScope is the webhook scope a method needs ("" for scope, batch and
+// the like, which every webhook may call).
+func methodScope(method string) string {
+	prefix, _, _ := strings.Cut(method, ".")
+	switch prefix {
+	case "crm", "im", "bizproc", "user":
+		return prefix
+	case "tasks", "task":
+		return "task"
+	}
+	return ""
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
