@@ -48,6 +48,12 @@ type Options struct {
 	// buckets; default 10 minutes (D:limits). A test shortens it to see a
 	// method blocked and released within seconds.
 	OperatingWindow time.Duration
+	// OmitOperating leaves operating and operating_reset_at out of every
+	// time object, as a portal with the limiter off does; OmitOperatingReset
+	// leaves out only operating_reset_at, as some real answers do
+	// (fixtures/bitrix24/real). The budget still applies.
+	OmitOperating      bool
+	OmitOperatingReset bool
 	// Scopes are the webhook's scopes (the scope method lists them); a
 	// method of any other scope answers 401 insufficient_scope
 	// (D:error-codes). Default crm, task, im, bizproc, user.
@@ -442,11 +448,18 @@ func (s *Server) timeObject(method string, start time.Time, processing float64) 
 	}
 	st := float64(start.UnixNano()) / 1e9
 	fin := float64(now.UnixNano())/1e9 + processing
-	return map[string]any{
+	t := map[string]any{
 		"start": st, "finish": fin, "duration": fin - st, "processing": processing,
 		"date_start": start.Format(time.RFC3339), "date_finish": now.Format(time.RFC3339),
 		"operating_reset_at": resetAt, "operating": sum,
 	}
+	if s.opts.OmitOperating {
+		delete(t, "operating")
+	}
+	if s.opts.OmitOperating || s.opts.OmitOperatingReset {
+		delete(t, "operating_reset_at")
+	}
+	return t
 }
 
 // dispatch runs one method with s.mu held.
