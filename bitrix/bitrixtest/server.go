@@ -450,7 +450,7 @@ func (s *Server) timeObject(method string, start time.Time, processing float64) 
 	fin := float64(now.UnixNano())/1e9 + processing
 	t := map[string]any{
 		"start": st, "finish": fin, "duration": fin - st, "processing": processing,
-		"date_start": start.Format(time.RFC3339), "date_finish": now.Format(time.RFC3339),
+		"date_start": start.Format(dateTimeLayout), "date_finish": now.Format(dateTimeLayout),
 		"operating_reset_at": resetAt, "operating": sum,
 	}
 	if s.opts.OmitOperating {

@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// dateTimeLayout is the form the portal writes datetimes in.
+const dateTimeLayout = "2006-01-02T15:04:05-07:00"
+
 // docDateTime is the documented datetime form YYYY-MM-DDThh:mm:ss±hh:mm
 // (D:api-reference/data-types): a numeric offset, never "Z".
 var docDateTime = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$`)
