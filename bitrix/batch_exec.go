@@ -104,8 +104,11 @@ func (r *BatchResult) Remaining() *Batch {
 // Batch runs the batch in as few requests as possible (≤ 50 commands each;
 // see WithMaxBatchCommands). The result holds every command's outcome even
 // when an error is returned; the error reports a request that failed as a
-// whole (ErrOutcomeUnknown, ErrOverload, ErrAuth, context...). Per-command
-// failures are not errors: inspect the result. Nothing is ever replayed.
+// whole (ErrOutcomeUnknown, ErrOverload, ErrAuth, context...), or a command
+// refused for a reason every call of its method shares (a method or scope
+// missing on the portal: ErrMethodNotFound, ErrAuth), after which no further
+// request is sent. Other per-command failures are not errors: inspect the
+// result. Nothing is ever replayed.
 func (c *Client) Batch(ctx context.Context, b *Batch) (*BatchResult, error) {
 	chunks, queries, err := b.plan(c.maxBatch)
 	if err != nil {
@@ -119,6 +122,9 @@ func (c *Client) Batch(ctx context.Context, b *Batch) (*BatchResult, error) {
 		res.Requests++
 		stop, err := c.runChunk(ctx, b.Halt, chunk, queries, res)
 		if err != nil {
+			return res, err
+		}
+		if err := portalWideFailure(chunk, res); err != nil {
 			return res, err
 		}
 		if stop {
@@ -210,4 +216,18 @@ func (c *Client) fillChunk(halt bool, keys []string, s *BatchSections, res *Batc
 		}
 	}
 	return halt && failed
+}
+
+// portalWideFailure returns the first command of chunk refused for a reason
+// of the portal's or the webhook's configuration: it is not that command's
+// item that is wrong, and the rest of the run would fail the same way.
+func portalWideFailure(chunk []string, res *BatchResult) error {
+	for _, k := range chunk {
+		cr := res.Results[k]
+		var ae *APIError
+		if cr.Status == Failed && errors.As(cr.Err, &ae) && ae.PortalWide() {
+			return fmt.Errorf("bitrix: batch command %q: %w", k, cr.Err)
+		}
+	}
+	return nil
 }

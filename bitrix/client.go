@@ -22,7 +22,6 @@ const (
 	DefaultBurst       = 50
 	DefaultTimeout     = 75 * time.Second
 	MaxBatchCommands   = 50
-	DefaultOperatingS  = 480.0
 	defaultMaxBodySize = 64 << 20
 )
 
@@ -140,9 +139,11 @@ func WithRetry(p RetryPolicy) Option { return func(c *config) { c.retry = p } }
 // WithVersion sets the version in the User-Agent crmsync/<version>.
 func WithVersion(v string) Option { return func(c *config) { c.version = v } }
 
-// WithOperatingLimit sets the per-method operating-time budget in seconds
-// per 10 minutes; a method is paused proactively 5 s before it. 0 disables
-// proactive pausing (429 answers are still honoured). Default 480.
+// WithOperatingLimit sets a per-method operating-time budget in seconds per
+// 10 minutes that the operator knows (the portal never sends it); a method
+// is paused 5 s before it. Default 0, unknown: a method is paused when the
+// portal answers 429 OPERATION_TIME_LIMIT, and afterwards at the operating
+// level the portal refused it at.
 func WithOperatingLimit(seconds float64) Option { return func(c *config) { c.operating = seconds } }
 
 // WithMaxBatchCommands lowers the commands per batch request (1..50).
@@ -155,7 +156,7 @@ var webhookPathRe = regexp.MustCompile(`^/rest/(\d+)/([^/]+)/?$`)
 // loopback hosts (test fakes).
 func New(webhookURL string, opts ...Option) (*Client, error) {
 	cfg := config{timeout: DefaultTimeout, rate: DefaultRate, burst: DefaultBurst, version: "dev",
-		operating: DefaultOperatingS, maxBatch: MaxBatchCommands}
+		maxBatch: MaxBatchCommands}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -269,5 +270,15 @@ func (c *Client) Stats() Stats {
 // OperatingTime reports the last operating seconds and operating_reset_at
 // seen for method, and until when the method is paused (zero if not).
 func (c *Client) OperatingTime(method string) (operating float64, resetAt, pausedUntil time.Time) {
-	return c.ops.snapshot(method)
+	operating, resetAt, pausedUntil, _ = c.ops.snapshot(method)
+	return operating, resetAt, pausedUntil
+}
+
+// OperatingBudget reports the operating seconds at which method is paused
+// before the portal would refuse it: the budget given with
+// WithOperatingLimit, or the level the portal refused the method at, the
+// lower of the two; 0 while neither is known.
+func (c *Client) OperatingBudget(method string) float64 {
+	_, _, _, budget := c.ops.snapshot(method)
+	return budget
 }

@@ -2,6 +2,7 @@ package bitrix_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -196,10 +197,31 @@ func TestFindByComm(t *testing.T) {
 	if n := p.srv.Stats().PerMethod["crm.duplicate.findbycomm"] - before; n != 3 {
 		t.Fatalf("45 values took %d calls, want 3", n)
 	}
-	// More than 20 values in one raw call is refused.
-	_, err = p.c.Call(ctx, "crm.duplicate.findbycomm", map[string]any{"type": "EMAIL", "values": values}, nil)
-	if !errors.Is(err, bitrix.ErrBadRequest) {
+	// More than 20 values in one raw call is no error: the portal looks up
+	// the first 20 distinct ones and drops the rest without a word.
+	var raw json.RawMessage
+	if _, err = p.c.Call(ctx, "crm.duplicate.findbycomm", map[string]any{"type": "EMAIL", "values": values, "entity_type": "CONTACT"}, &raw); err != nil {
 		t.Fatalf("21+ values: %v", err)
+	}
+	if m, err := bitrix.DecodeDuplicates(raw); err != nil || len(m) != 0 {
+		t.Fatalf("value 45 of one call was looked up: %v %v", m, err)
+	}
+	// Repeats and empty values do not count towards the 20.
+	padded := append([]string{"", "x0@example.com", "X0@example.com "}, values[:19]...)
+	padded = append(padded, "b@example.com")
+	if _, err = p.c.Call(ctx, "crm.duplicate.findbycomm", map[string]any{"type": "EMAIL", "values": padded, "entity_type": "CONTACT"}, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := bitrix.DecodeDuplicates(raw); err != nil || len(m["CONTACT"]) != 1 {
+		t.Fatalf("the 20th distinct value was not looked up: %v %v", m, err)
+	}
+	// At most 20 matches per value.
+	for range 25 {
+		p.srv.SeedContact(map[string]any{"NAME": "Shared", "PHONE": []string{"+7 900 000-00-01"}})
+	}
+	m, err = p.c.FindByComm(ctx, bitrix.CommPhone, []string{"79000000001"}, "CONTACT")
+	if err != nil || len(m["CONTACT"]) != 20 {
+		t.Fatalf("shared phone: %d matches, want 20 (%v)", len(m["CONTACT"]), err)
 	}
 }
 

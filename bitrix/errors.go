@@ -38,8 +38,14 @@ var (
 	// ErrInvalidBatch: the batch cannot be built as asked.
 	ErrInvalidBatch = errors.New("bitrix: invalid batch")
 	// ErrConfig: the client cannot be built from the given options, or the
-	// portal points elsewhere (a redirect that is refused).
+	// portal points elsewhere (a redirect that is refused), or the portal
+	// lacks a method crmsync calls (ErrMethodNotFound).
 	ErrConfig = errors.New("bitrix: invalid configuration")
+	// ErrMethodNotFound: 404 ERROR_METHOD_NOT_FOUND, the portal has no such
+	// method: its module is off or the webhook lacks the method's scope
+	// (D:error-codes). Every call of the method fails the same way, so it is
+	// a configuration error (it also matches ErrConfig), never an item's.
+	ErrMethodNotFound = errors.New("bitrix: method not found on the portal (module or scope missing)")
 )
 
 // ErrValidation is the same sentinel as ErrBadRequest: the portal does not
@@ -62,7 +68,13 @@ type APIError struct {
 func (e *APIError) Error() string {
 	var b strings.Builder
 	b.WriteString("bitrix: ")
-	if e.Method != "" {
+	code := strings.ToUpper(strings.TrimSpace(e.Code))
+	switch {
+	case code == CodeMethodNotFound && e.Method != "":
+		fmt.Fprintf(&b, "method %s not found on the portal (module or scope missing): ", e.Method)
+	case code == CodeInsufficientScope && e.Method != "":
+		fmt.Fprintf(&b, "the webhook lacks the scope %s needs (tick it in the webhook's settings): ", e.Method)
+	case e.Method != "":
 		b.WriteString(e.Method)
 		b.WriteString(": ")
 	}
@@ -86,9 +98,22 @@ func (e *APIError) Error() string {
 // htmlBreaks tidies descriptions such as "Task title is not specified<br>".
 var htmlBreaks = strings.NewReplacer("<br>", " ", "<br/>", " ", "<br />", " ")
 
-// Is reports whether the error belongs to target's class.
+// Is reports whether the error belongs to target's class. A missing
+// method is also a configuration error.
 func (e *APIError) Is(target error) bool {
-	return e.class() == target
+	c := e.class()
+	return c == target || c == ErrMethodNotFound && target == ErrConfig
+}
+
+// PortalWide reports an error that every call of the method would get, so
+// that it is the portal's or the webhook's configuration and never one
+// item's: a missing method or scope, or a webhook that is not accepted.
+func (e *APIError) PortalWide() bool {
+	switch strings.ToUpper(strings.TrimSpace(e.Code)) {
+	case CodeMethodNotFound, CodeInsufficientScope, CodeNoAuthFound, "INVALID_CREDENTIALS", "PORTAL_DELETED":
+		return true
+	}
+	return false
 }
 
 // Codes of the portal, compared case-insensitively.
@@ -101,6 +126,7 @@ const (
 	CodeBatchMethodNotAllow  = "ERROR_BATCH_METHOD_NOT_ALLOWED"
 	CodeInvalidArgValue      = "INVALID_ARG_VALUE"
 	CodeMethodNotFound       = "ERROR_METHOD_NOT_FOUND"
+	CodeInsufficientScope    = "INSUFFICIENT_SCOPE"
 	CodeInternalServerError  = "INTERNAL_SERVER_ERROR"
 	CodeErrorUnexpectedAnswr = "ERROR_UNEXPECTED_ANSWER"
 )
@@ -128,6 +154,10 @@ func (e *APIError) class() error {
 		return ErrOverload
 	case CodeOperationTimeLimit:
 		return ErrOperationTimeLimit
+	case CodeMethodNotFound:
+		// Before the description test below: "Method not found!" is not
+		// about an entity.
+		return ErrMethodNotFound
 	}
 	if authCodes[code] {
 		return ErrAuth

@@ -191,9 +191,9 @@ func TestOperationTimeLimitWaitsForReset(t *testing.T) {
 			t.Fatalf("retried at %v, before operating_reset_at+1s %v", now, reset)
 		}
 	})
-	t.Run("proactive", func(t *testing.T) {
+	t.Run("budget given by the operator", func(t *testing.T) {
 		t.Parallel()
-		p := newPair(t, opts)
+		p := newPair(t, opts, bitrix.WithOperatingLimit(480))
 		ctx := context.Background()
 		for range 6 {
 			if _, err := p.c.DealList(ctx, bitrix.ListRequest{}); err != nil {

@@ -96,6 +96,7 @@ func TestDecodeEnvelopeShapes(t *testing.T) {
 		{"lowercase code", 403, `{"error": "insufficient_scope", "error_description": ""}`, bitrix.ErrAuth},
 		{"legacy access", 400, `{"error": "", "error_description": "Access denied."}`, bitrix.ErrAuth},
 		{"legacy not found", 400, `{"error": "", "error_description": "Not found"}`, bitrix.ErrNotFound},
+		{"method not found", 404, `{"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found!"}`, bitrix.ErrMethodNotFound},
 		{"owner not found", 400, `{"error": "OWNER_NOT_FOUND", "error_description": "x"}`, bitrix.ErrNotFound},
 		{"query limit lower", 503, `{"error": "query_limit_exceeded"}`, bitrix.ErrQueryLimit},
 		{"overload", 503, `{"error": "OVERLOAD_LIMIT"}`, bitrix.ErrOverload},

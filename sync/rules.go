@@ -529,7 +529,7 @@ func (e *Engine) actionCmds(p *pendingAction, dealID, contactID int64) ([]bitrix
 		}
 		fields["UF_CRM_TASK"] = bind
 		if p.action.deadline.set() {
-			fields["DEADLINE"] = p.action.deadline.due(e.now()).Format(time.RFC3339)
+			fields["DEADLINE"] = bitrix.FormatTime(p.action.deadline.due(e.now()))
 		}
 		return []bitrix.Cmd{bitrix.TaskAddCmd(fields)}, text, nil
 	case "notify":

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -72,8 +73,8 @@ func TestRuleActionsReachThePortal(t *testing.T) {
 	if strings.Contains(desc, e.bx.Secret()) {
 		t.Errorf("the webhook secret is in a task: %q", desc)
 	}
-	if f["DEADLINE"] == nil || f["DEADLINE"] == "" {
-		t.Errorf("no deadline: %+v", f)
+	if d, _ := f["DEADLINE"].(string); !regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$`).MatchString(d) {
+		t.Errorf("deadline %q is not YYYY-MM-DDThh:mm:ss±hh:mm: %+v", d, f)
 	}
 
 	// status:complete notifies with names; returning every line fires

@@ -176,3 +176,58 @@ func TestShortOperatingWindow(t *testing.T) {
 		t.Fatalf("at operating_reset_at: %d, want 200", code)
 	}
 }
+
+// recorder is a t that only collects errors, to see what NewT reports.
+type recorder struct {
+	cleanups []func()
+	errs     []string
+}
+
+func (r *recorder) Cleanup(f func())               { r.cleanups = append(r.cleanups, f) }
+func (r *recorder) Errorf(format string, a ...any) { r.errs = append(r.errs, format) }
+
+func TestDateTimesMustCarryAnOffset(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	s := NewT(rec, Options{Unlimited: true})
+	id := s.SeedDeal(map[string]any{"TITLE": "x"})
+	at := s.data.entities["deal"].rows[id].Fields["LAST_ACTIVITY_TIME"].(string)
+	base, err := time.Parse(time.RFC3339, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func(filter map[string]any) []any {
+		t.Helper()
+		code, body := post(t, s.WebhookURL()+"crm.deal.list", map[string]any{"filter": filter, "select": []string{"ID"}})
+		if code != 200 {
+			t.Fatalf("%d %v", code, body)
+		}
+		return body["result"].([]any)
+	}
+	// The same instant in another offset is compared as an instant.
+	east := base.In(time.FixedZone("", 5*3600)).Format("2006-01-02T15:04:05-07:00")
+	if n := len(list(map[string]any{">=LAST_ACTIVITY_TIME": east})); n != 1 {
+		t.Errorf(">= the same instant in +05:00: %d rows", n)
+	}
+	if n := len(list(map[string]any{">LAST_ACTIVITY_TIME": east})); n != 0 {
+		t.Errorf("> the same instant in +05:00: %d rows", n)
+	}
+	if got := s.BadTimes(); len(got) != 0 {
+		t.Fatalf("documented form recorded as bad: %v", got)
+	}
+	list(map[string]any{">=LAST_ACTIVITY_TIME": base.UTC().Format(time.RFC3339)})
+	list(map[string]any{">=DATE_MODIFY": base.Format("2006-01-02T15:04:05")})
+	post(t, s.WebhookURL()+"tasks.task.add", map[string]any{"fields": map[string]any{"TITLE": "t", "RESPONSIBLE_ID": 1,
+		"DEADLINE": "2026-12-31T23:59:59Z"}})
+	got := s.BadTimes()
+	if len(got) != 3 || got[0].Field != ">=LAST_ACTIVITY_TIME" || got[1].Field != ">=DATE_MODIFY" ||
+		got[2].Method != "tasks.task.add" || got[2].Field != "DEADLINE" {
+		t.Fatalf("bad times %v", got)
+	}
+	for i := len(rec.cleanups) - 1; i >= 0; i-- {
+		rec.cleanups[i]()
+	}
+	if len(rec.errs) != 3 {
+		t.Errorf("NewT reported %d errors, want 3", len(rec.errs))
+	}
+}

@@ -1,6 +1,7 @@
 package bitrixtest
 
 import (
+	"cmp"
 	"sort"
 	"strconv"
 	"strings"
@@ -136,22 +137,34 @@ func (c *cond) equals() (vals []operand, ok bool) {
 	return nil, false
 }
 
-// operand is a compared value with its number parsed once.
+// operand is a compared value with its number, or its instant when it is
+// a datetime, parsed once.
 type operand struct {
-	s   string
-	f   float64
-	num bool
+	s    string
+	f    float64
+	num  bool
+	at   int64 // unix seconds of a datetime
+	time bool
 }
 
 func newOperand(s string) operand {
 	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	return operand{s: s, f: f, num: err == nil}
+	o := operand{s: s, f: f, num: err == nil}
+	if !o.num {
+		o.at, o.time = parseDateTime(s)
+	}
+	return o
 }
 
 // compare orders numerically when both sides are numbers, else as text.
 func compare(a, b string) int { return compareOperands(newOperand(a), newOperand(b)) }
 
 func compareOperands(a, b operand) int {
+	if a.time && b.time {
+		// The portal compares datetimes as instants (it converts every
+		// value to the server's zone), whatever offset each was written in.
+		return cmp.Compare(a.at, b.at)
+	}
 	if a.num && b.num {
 		switch {
 		case a.f < b.f:

@@ -176,6 +176,10 @@ func (s *Server) entityFields(kind string) (*result, *apiErr) {
 	return ok(out)
 }
 
+// maxFindByCommValues is how many values, and matches per value,
+// crm.duplicate.findbycomm looks at.
+const maxFindByCommValues = 20
+
 func (s *Server) findByComm(p map[string]any) (*result, *apiErr) {
 	typ := strings.ToUpper(Str(p["type"]))
 	if typ == "" {
@@ -188,13 +192,27 @@ func (s *Server) findByComm(p map[string]any) (*result, *apiErr) {
 	if len(values) == 0 {
 		return nil, &apiErr{status: 400, code: "Values are not defined", desc: "Parameter 'values' is required."}
 	}
-	if len(values) > 20 {
-		return nil, &apiErr{status: 400, code: "Too many values", desc: "Parameter 'values' can contain not more than 20 items."}
-	}
-	want := map[string]bool{}
+	// As the portal does (CCrmDuplicateRestProxy): more than 20 values is
+	// no error; it looks up the first 20 distinct non-empty strings, in the
+	// order sent, and silently ignores the rest.
+	var want []string
+	seen := map[string]bool{}
 	for _, v := range values {
-		if k := commKey(typ, Str(v)); k != "" {
-			want[k] = true
+		str, isStr := v.(string)
+		if !isStr || str == "" {
+			continue
+		}
+		k := commKey(typ, str)
+		if k == "" {
+			k = "\x00" + str // a criterion that matches nothing, counted all the same
+		}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		want = append(want, k)
+		if len(want) == maxFindByCommValues {
+			break
 		}
 	}
 	kinds := []string{"LEAD", "CONTACT", "COMPANY"}
@@ -208,8 +226,14 @@ func (s *Server) findByComm(p map[string]any) (*result, *apiErr) {
 			continue
 		}
 		var found []int64
-		for key := range want {
-			found = append(found, t.idx[key]...)
+		for _, key := range want {
+			// At most 20 matches per value (find($entityTypeID, 20)); which
+			// 20 the portal picks is not documented, the fake takes the
+			// lowest ids.
+			ids := slices.Clone(t.idx[key])
+			slices.Sort(ids)
+			ids = slices.Compact(ids)
+			found = append(found, ids[:min(len(ids), maxFindByCommValues)]...)
 		}
 		if len(found) > 0 {
 			slices.Sort(found)

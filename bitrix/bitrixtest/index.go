@@ -25,6 +25,9 @@ func isIndexed(field string) bool { return slices.Contains(indexedFields, field)
 // (compare == 0) exactly when their keys are equal, except that NaN, being
 // neither less nor greater, equals every number: those are wild.
 func eqKey(o operand) (key string, wild bool) {
+	if o.time {
+		return "t" + strconv.FormatInt(o.at, 10), false
+	}
 	if !o.num {
 		return "s" + o.s, false
 	}

@@ -408,10 +408,25 @@ func scanFindByComm(s *Server, p map[string]any) (*result, *apiErr) {
 		}
 		return b.String()
 	}
-	want := map[string]bool{}
+	// The first 20 distinct non-empty values, each with at most 20 matches.
+	var want []string
+	seen := map[string]bool{}
 	for _, v := range values {
-		if n := norm(Str(v)); n != "" {
-			want[n] = true
+		str, isStr := v.(string)
+		if !isStr || str == "" {
+			continue
+		}
+		n := norm(str)
+		key := "n" + n
+		if n == "" {
+			key = "r" + str
+		}
+		if !seen[key] {
+			seen[key] = true
+			want = append(want, n)
+		}
+		if len(want) == 20 {
+			break
 		}
 	}
 	kinds := []string{"LEAD", "CONTACT", "COMPANY"}
@@ -424,13 +439,29 @@ func scanFindByComm(s *Server, p map[string]any) (*result, *apiErr) {
 		if t == nil {
 			continue
 		}
-		var ids []any
-		for _, id := range scanIDs(t) {
-			for _, m := range t.rows[id].Multi[typ] {
-				if want[norm(m.Value)] {
-					ids = append(ids, id)
+		found := map[int64]bool{}
+		for _, w := range want {
+			if w == "" {
+				continue
+			}
+			n := 0
+			for _, id := range scanIDs(t) {
+				if n == 20 {
 					break
 				}
+				for _, m := range t.rows[id].Multi[typ] {
+					if norm(m.Value) == w {
+						found[id] = true
+						n++
+						break
+					}
+				}
+			}
+		}
+		var ids []any
+		for _, id := range scanIDs(t) {
+			if found[id] {
+				ids = append(ids, id)
 			}
 		}
 		if len(ids) > 0 {

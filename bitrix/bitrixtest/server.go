@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,11 +48,23 @@ type Options struct {
 	// buckets; default 10 minutes (D:limits). A test shortens it to see a
 	// method blocked and released within seconds.
 	OperatingWindow time.Duration
-	Scopes          []string
 	// CommentsLeaveActivity keeps a timeline comment from moving its
 	// entity's LAST_ACTIVITY_TIME: the docs do not say a comment moves it
 	// (docs/api-notes.md), so crmsync must find comments without it.
 	CommentsLeaveActivity bool
+	// OmitOperating leaves operating and operating_reset_at out of every
+	// time object, as a portal with the limiter off does; OmitOperatingReset
+	// leaves out only operating_reset_at, as some real answers do
+	// (fixtures/bitrix24/real). The budget still applies.
+	OmitOperating      bool
+	OmitOperatingReset bool
+	// Scopes are the webhook's scopes (the scope method lists them); a
+	// method of any other scope answers 401 insufficient_scope
+	// (D:error-codes). Default crm, task, im, bizproc, user.
+	Scopes []string
+	// MissingMethods answer 404 ERROR_METHOD_NOT_FOUND, as on a portal whose
+	// module is off (e.g. "tasks.task.add").
+	MissingMethods []string
 }
 
 // Enterprise returns options of an Enterprise plan (250 / 5 per second).
@@ -70,6 +83,7 @@ type Server struct {
 	lastDrain time.Time
 	ops       map[string]map[int64]float64 // method → minute bucket → seconds
 	faults    []*Fault
+	badTimes  []BadTime
 	stats     Stats
 	data      *store
 }
@@ -123,10 +137,19 @@ func New(opts Options) *Server {
 	return s
 }
 
-// NewT starts a fake closed by t.Cleanup.
+// NewT starts a fake closed by t.Cleanup. When t can report errors (a
+// *testing.T), the test fails at its end for every datetime sent in a form
+// the documentation does not give (see BadTimes).
 func NewT(t interface{ Cleanup(func()) }, opts Options) *Server {
 	s := New(opts)
 	t.Cleanup(s.Close)
+	if tb, ok := t.(interface{ Errorf(string, ...any) }); ok {
+		t.Cleanup(func() {
+			for _, b := range s.BadTimes() {
+				tb.Errorf("bitrixtest: %s", b)
+			}
+		})
+	}
 	return s
 }
 
@@ -429,11 +452,18 @@ func (s *Server) timeObject(method string, start time.Time, processing float64) 
 	}
 	st := float64(start.UnixNano()) / 1e9
 	fin := float64(now.UnixNano())/1e9 + processing
-	return map[string]any{
+	t := map[string]any{
 		"start": st, "finish": fin, "duration": fin - st, "processing": processing,
-		"date_start": start.Format(time.RFC3339), "date_finish": now.Format(time.RFC3339),
+		"date_start": start.Format(dateTimeLayout), "date_finish": now.Format(dateTimeLayout),
 		"operating_reset_at": resetAt, "operating": sum,
 	}
+	if s.opts.OmitOperating {
+		delete(t, "operating")
+	}
+	if s.opts.OmitOperating || s.opts.OmitOperatingReset {
+		delete(t, "operating_reset_at")
+	}
+	return t
 }
 
 // dispatch runs one method with s.mu held.
@@ -441,11 +471,28 @@ func (s *Server) dispatch(method string, p map[string]any) (*result, *apiErr) {
 	if method == "batch" {
 		return s.batch(p)
 	}
+	s.checkTimes(method, p)
 	h, ok := handlers[method]
-	if !ok {
+	if !ok || slices.Contains(s.opts.MissingMethods, method) {
 		return nil, codeErr(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
 	}
+	if sc := methodScope(method); sc != "" && !slices.Contains(s.opts.Scopes, sc) {
+		return nil, codeErr(401, "insufficient_scope", "The request requires higher privileges than provided by the webhook token")
+	}
 	return h(s, p)
+}
+
+// methodScope is the webhook scope a method needs ("" for scope, batch and
+// the like, which every webhook may call).
+func methodScope(method string) string {
+	prefix, _, _ := strings.Cut(method, ".")
+	switch prefix {
+	case "crm", "im", "bizproc", "user":
+		return prefix
+	case "tasks", "task":
+		return "task"
+	}
+	return ""
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -220,7 +220,7 @@ func semanticID(st *Status) string {
 	return st.Semantics
 }
 
-func (d *store) nowString() string { return d.s.clock.Now().Format("2006-01-02T15:04:05-07:00") }
+func (d *store) nowString() string { return d.s.clock.Now().Format(dateTimeLayout) }
 
 func (d *store) newID() int64 {
 	d.nextID++

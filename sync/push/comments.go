@@ -249,7 +249,7 @@ func (r *run) recentlyActive(ctx context.Context, since time.Time, sweep []int64
 	first := map[int64]*bitrix.CmdResult{}
 	var after int64
 	for page := range maxCommentPages {
-		filter := map[string]any{">=LAST_ACTIVITY_TIME": since.Format(time.RFC3339), ">ID": after}
+		filter := map[string]any{">=LAST_ACTIVITY_TIME": bitrix.FormatTime(since), ">ID": after}
 		if r.deps.Originator != "" {
 			filter["ORIGINATOR_ID"] = r.deps.Originator
 		}
