@@ -127,3 +127,30 @@ func FuzzBuildQuery(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEscapeMarkup: whatever a customer types, no BBCode or HTML tag can
+// start in the escaped text, escaping again changes nothing, and the text
+// only gained invisible breaks.
+func FuzzEscapeMarkup(f *testing.F) {
+	for _, s := range []string{"", "Иван", "[URL=https://evil.example/login]Track your parcel[/URL]",
+		"[IMG]https://evil.example/pixel.gif[/IMG] [USER=1]Director[/USER]", "<a href=x>y</a>", "<script>alert(1)</script>",
+		"[\u200bb]", "[[[", "<<", "a[b]c", "\xff[\xfe<", "[i]\u200b", "[ url=x]", "[/url]", "&lt;b&gt;"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := bitrix.EscapeMarkup(s)
+		if !bitrix.MarkupInert(out) {
+			t.Fatalf("EscapeMarkup(%q) = %q still opens a tag", s, out)
+		}
+		if again := bitrix.EscapeMarkup(out); again != out {
+			t.Fatalf("not idempotent: %q → %q → %q", s, out, again)
+		}
+		strip := func(x string) string { return strings.ReplaceAll(x, bitrix.MarkupBreak, "") }
+		if strip(out) != strip(s) {
+			t.Fatalf("EscapeMarkup(%q) = %q changed more than breaks", s, out)
+		}
+		if !strings.ContainsAny(s, "[<") && out != s {
+			t.Fatalf("EscapeMarkup(%q) = %q changed a text without markup characters", s, out)
+		}
+	})
+}

@@ -103,8 +103,10 @@ func sendRunAlert(ctx context.Context, a RunAlert, g gate) int {
 		}
 		return 0
 	}
+	// An error can quote order data (a customer's e-mail, a RetailCRM
+	// message): escaped, since notifications render BBCode.
 	msg := fmt.Sprintf("crmsync: %s failed: %s. Later runs failing the same way today are not reported again. Run crmsync status for details.",
-		a.Command, oneLine(a.Err.Error()))
+		a.Command, esc(oneLine(a.Err.Error())))
 	b := bitrix.NewBatch(false)
 	for i, u := range a.Config.Alerts.NotifyUserIDs {
 		if err := b.Add("f"+strconv.Itoa(i), bitrix.NotifySystemAddCmd(bitrix.ID(u), msg, nil)); err != nil {

@@ -51,6 +51,7 @@ type customer struct {
 // pendingComment is a timeline comment a history record asks for.
 type pendingComment struct {
 	recordID  int64
+	covers    []int64 // further records the comment stands for (the lines of a return)
 	text      string
 	done      bool
 	uncertain bool // sent by a run that stopped before recording it

@@ -33,45 +33,139 @@ func (e *Engine) comments(ctx context.Context, it *item) ([]pendingComment, erro
 		return nil, nil
 	}
 	var out []pendingComment
-	// The creation flag may sit on a record other than the status one; the
-	// initial status of a new order is no change to comment on either way.
-	creation := slices.ContainsFunc(it.events.records, func(r retailcrm.HistoryRecord) bool { return r.Created })
-	for _, r := range it.events.records {
-		if creation && r.Field == "status" && r.OldValue.Code() == "" {
-			continue
-		}
-		text := e.commentText(it.order, &r)
-		if text == "" {
-			continue
-		}
-		_, fired, err := e.store.RuleFired(ctx, commentRuleKey, historyEventKey(r.ID), actionComment)
+	for _, c := range e.commentTexts(it.order, it.events.records) {
+		_, fired, err := e.store.RuleFired(ctx, commentRuleKey, historyEventKey(c.recordID), actionComment)
 		if err != nil {
 			return nil, fmt.Errorf("reading fired comments: %w", err)
 		}
 		if fired {
 			continue
 		}
-		_, intended, err := e.store.RuleFired(ctx, commentRuleKey, historyEventKey(r.ID), actionCommentIntent)
+		_, intended, err := e.store.RuleFired(ctx, commentRuleKey, historyEventKey(c.recordID), actionCommentIntent)
 		if err != nil {
 			return nil, fmt.Errorf("reading fired comments: %w", err)
 		}
-		out = append(out, pendingComment{recordID: r.ID, text: text, uncertain: intended})
+		out = append(out, pendingComment{recordID: c.recordID, covers: c.covers, text: c.text, uncertain: intended})
 	}
 	return out, nil
 }
 
-func (e *Engine) commentText(o *retailcrm.Order, r *retailcrm.HistoryRecord) string {
+// commentDraft is the text of one timeline comment and the history records
+// it stands for: the first is its key, covers are the others.
+type commentDraft struct {
+	recordID int64
+	covers   []int64
+	text     string
+}
+
+// commentTexts turns an order's records of one history page into comment
+// texts, one per record, except that a return is one comment however many
+// records show it (the status change and every returned line): a return of
+// 20,000 lines is one comment per page, not 20,000, and its list of lines is
+// capped. Every value from RetailCRM is escaped (see esc); every text is
+// capped at maxTextBytes.
+func (e *Engine) commentTexts(o *retailcrm.Order, recs []retailcrm.HistoryRecord) []commentDraft {
+	var out []commentDraft
+	ret := -1 // the return's comment in out
+	var retStatus, retLines []string
+	retBy := "" // who returned the lines: the first line record's author
+	// The creation flag may sit on a record other than the status one; the
+	// initial status of a new order is no change to comment on either way.
+	creation := slices.ContainsFunc(recs, func(r retailcrm.HistoryRecord) bool { return r.Created })
+	for i := range recs {
+		r := &recs[i]
+		if creation && r.Field == "status" && r.OldValue.Code() == "" {
+			continue
+		}
+		if line, status, ok := e.returnRecord(o, r); ok {
+			if ret < 0 {
+				out = append(out, commentDraft{recordID: r.ID})
+				ret = len(out) - 1
+			} else {
+				out[ret].covers = append(out[ret].covers, r.ID)
+			}
+			if status != "" {
+				retStatus = append(retStatus, status)
+			} else if line != "" && !contains(retLines, line) {
+				retLines = append(retLines, line)
+			}
+			if retBy == "" && line != "" {
+				retBy = by(r)
+			}
+			continue
+		}
+		if text := e.commentText(o, r); text != "" {
+			out = append(out, commentDraft{recordID: r.ID, text: capText(text, maxTextBytes)})
+		}
+	}
+	if ret >= 0 {
+		out[ret].text = e.returnText(o, retStatus, retLines, retBy)
+	}
+	return out
+}
+
+// returnRecord reports a record that belongs to a return: a status change
+// to a return status (its status line) or a line moved to a cancelled
+// product status (the line, as "name moved to status").
+func (e *Engine) returnRecord(o *retailcrm.Order, r *retailcrm.HistoryRecord) (line, status string, ok bool) {
+	switch r.Field {
+	case "status":
+		oldCode, newCode := r.OldValue.Code(), r.NewValue.Code()
+		if r.Created || newCode == "" || oldCode == newCode || !e.mapper.ref.returnStatus(newCode, e.mapper.groups[newCode]) {
+			return "", "", false
+		}
+		return "", fmt.Sprintf("Order status changed: %s → %s (%s). Return registered.",
+			esc(e.statusLabel(oldCode)), esc(e.statusLabel(newCode)), by(r)), true
+	case "order_product.status":
+		code := r.NewValue.Code()
+		if !e.mapper.ref.productCancelled(code) {
+			return "", "", false
+		}
+		return esc(itemName(o, r)) + " moved to " + esc(e.mapper.ref.productStatusName(code)), "", true
+	}
+	return "", "", false
+}
+
+// returnText is a return's comment: the status changes, then the returned
+// lines, capped so that the whole text fits maxTextBytes.
+func (e *Engine) returnText(o *retailcrm.Order, status, lines []string, lineAuthor string) string {
+	if len(status) > 0 {
+		head := strings.Join(status, "\n")
+		// The order came back: name what it takes back (the lines in a
+		// cancelled product status, or all of them).
+		items := orderReturnItems(o, e.mapper.ref)
+		if len(items) == 0 {
+			return capText(clean(head), maxTextBytes)
+		}
+		for i, it := range items {
+			items[i] = esc(it)
+		}
+		const label = " Returned items: "
+		return clean(head + label + capList(items, maxTextBytes-len(head)-len(label)-1) + ".")
+	}
+	head := "Return registered (" + lineAuthor + "): "
+	return clean(head + capList(lines, maxTextBytes-len(head)-1) + ".")
+}
+
+// by names who made a history record and when: "by RetailCRM user 5 at …".
+func by(r *retailcrm.HistoryRecord) string {
 	who := "RetailCRM"
 	switch {
 	case r.User != nil && r.User.ID != 0:
 		who = fmt.Sprintf("RetailCRM user %d", r.User.ID)
 	case r.Source != "":
-		who = "RetailCRM (" + r.Source + ")"
+		who = "RetailCRM (" + esc(r.Source) + ")"
 	}
-	when := ""
 	if !r.CreatedAt.IsZero() {
-		when = " at " + r.CreatedAt.String()
+		return "by " + who + " at " + r.CreatedAt.String()
 	}
+	return "by " + who
+}
+
+// commentText is the comment of a record that is not part of a return:
+// a status change (who, when, old → new, with a note on cancellations and
+// completions) or a changed customer or manager comment; "" for others.
+func (e *Engine) commentText(o *retailcrm.Order, r *retailcrm.HistoryRecord) string {
 	switch r.Field {
 	case "status":
 		if r.Created {
@@ -81,25 +175,14 @@ func (e *Engine) commentText(o *retailcrm.Order, r *retailcrm.HistoryRecord) str
 		if newCode == "" || oldCode == newCode {
 			return ""
 		}
-		text := fmt.Sprintf("Order status changed: %s → %s (by %s%s)", e.statusLabel(oldCode), e.statusLabel(newCode), who, when)
-		switch group := e.mapper.groups[newCode]; {
-		case e.mapper.ref.returnStatus(newCode, group):
-			text += ". Return registered."
-			if items := orderReturnItems(o, e.mapper.ref); len(items) > 0 {
-				text += " Returned items: " + strings.Join(items, ", ") + "."
-			}
-		case group == "cancel":
+		text := fmt.Sprintf("Order status changed: %s → %s (%s)", esc(e.statusLabel(oldCode)), esc(e.statusLabel(newCode)), by(r))
+		switch e.mapper.groups[newCode] {
+		case "cancel":
 			text += ". The order was cancelled."
-		case group == "complete":
+		case "complete":
 			text += ". The order was completed."
 		}
 		return clean(text)
-	case "order_product.status":
-		code := r.NewValue.Code()
-		if !e.mapper.ref.productCancelled(code) {
-			return ""
-		}
-		return clean(fmt.Sprintf("Return registered: %s moved to %s (by %s%s)", itemName(o, r), e.mapper.ref.productStatusName(code), who, when))
 	case "customer_comment", "manager_comment":
 		v := clean(r.NewValue.String())
 		if v == "" {
@@ -109,7 +192,7 @@ func (e *Engine) commentText(o *retailcrm.Order, r *retailcrm.HistoryRecord) str
 		if r.Field == "manager_comment" {
 			label = "Manager comment"
 		}
-		return fmt.Sprintf("%s (by %s%s): %s", label, who, when, v)
+		return fmt.Sprintf("%s (%s): %s", label, by(r), esc(v))
 	}
 	return ""
 }

@@ -120,9 +120,12 @@ func (m *mapper) desireContact(o *retailcrm.Order, c *retailcrm.Customer, doc ma
 	if first == "" && last == "" {
 		first, last, middle = o.FirstName, o.LastName, o.Patronymic
 	}
-	setIf(st.fields, bitrix.FieldName, clean(first))
-	setIf(st.fields, bitrix.FieldLastName, clean(last))
-	setIf(st.fields, bitrix.FieldSecondName, clean(middle))
+	// Names are plain strings to the API, but the portal shows them inside
+	// its own BBCode texts (notifications, mentions, timeline entries), so
+	// they are escaped like every other value (docs/api-notes.md).
+	setIf(st.fields, bitrix.FieldName, esc(clean(first)))
+	setIf(st.fields, bitrix.FieldLastName, esc(clean(last)))
+	setIf(st.fields, bitrix.FieldSecondName, esc(clean(middle)))
 	seen := map[string]bool{}
 	for _, raw := range []string{c.Email, o.Email} {
 		e, err := m.norm.email(raw)
@@ -146,7 +149,7 @@ func (m *mapper) desireContact(o *retailcrm.Order, c *retailcrm.Customer, doc ma
 		}
 	}
 	for field, path := range m.cfg.Mapping.ContactFields {
-		setIf(st.fields, field, clean(lookupPath(doc, path)))
+		setIf(st.fields, field, esc(clean(lookupPath(doc, path))))
 	}
 	st.hash = hashState("contact", st.fields, "email", strings.Join(st.emails, ","), "phone", strings.Join(st.phones, ","))
 	return st, nil
@@ -170,7 +173,7 @@ func (m *mapper) desireDeal(o *retailcrm.Order, c *retailcrm.Customer, doc map[s
 		number = strconv.FormatInt(o.ID, 10)
 	}
 	f := st.fields
-	f[bitrix.FieldTitle] = clean("Order " + number)
+	f[bitrix.FieldTitle] = clean("Order " + esc(number))
 	f[m.stageField()] = stage
 	f[bitrix.FieldOpportunity] = o.TotalSumm.StringFixed(2)
 	setIf(f, bitrix.FieldCurrencyID, clean(o.Currency))
@@ -178,16 +181,16 @@ func (m *mapper) desireDeal(o *retailcrm.Order, c *retailcrm.Customer, doc map[s
 	if src, ok := m.cfg.Mapping.OrderMethods[o.OrderMethod]; ok && o.OrderMethod != "" {
 		setIf(f, bitrix.FieldSourceID, src)
 	}
-	desc := fmt.Sprintf("RetailCRM order %s (id %d", number, o.ID)
+	desc := fmt.Sprintf("RetailCRM order %s (id %d", esc(number), o.ID)
 	if o.Site != "" {
-		desc += ", site " + o.Site
+		desc += ", site " + esc(o.Site)
 	}
 	f["SOURCE_DESCRIPTION"] = clean(desc + ")")
 	setIf(f, bitrix.FieldComments, dealComments(o))
 	f[bitrix.FieldOriginatorID] = m.originator()
 	f[bitrix.FieldOriginID] = strconv.FormatInt(o.ID, 10)
 	for field, path := range m.cfg.Mapping.DealFields {
-		setIf(f, field, clean(lookupPath(doc, path)))
+		setIf(f, field, esc(clean(lookupPath(doc, path))))
 	}
 	st.rehash()
 	return st, nil
@@ -198,27 +201,28 @@ func (d *dealState) rehash() {
 	d.hash = hashState("deal", d.fields, "customer", strconv.FormatInt(d.customerID, 10))
 }
 
-// dealComments is the deal's COMMENTS text: delivery, payment and the
-// order's comments, one per line; "" when there is nothing to say.
+// dealComments is the deal's COMMENTS text (BBCode to the portal):
+// delivery, payment and the order's comments, one per line, every value
+// escaped; "" when there is nothing to say.
 func dealComments(o *retailcrm.Order) string {
 	var lines []string
 	if o.Delivery != nil && o.Delivery.Code != "" {
-		lines = append(lines, "Delivery: "+clean(o.Delivery.Code))
+		lines = append(lines, "Delivery: "+esc(clean(o.Delivery.Code)))
 	}
 	var pays []string
 	for _, p := range o.Payments {
-		if p.Type != "" && !contains(pays, p.Type) {
-			pays = append(pays, clean(p.Type))
+		if p.Type != "" && !contains(pays, esc(clean(p.Type))) {
+			pays = append(pays, esc(clean(p.Type)))
 		}
 	}
 	if len(pays) > 0 {
 		lines = append(lines, "Payment: "+strings.Join(pays, ", "))
 	}
 	if s := clean(o.CustomerComment); s != "" {
-		lines = append(lines, "Customer comment: "+s)
+		lines = append(lines, "Customer comment: "+esc(s))
 	}
 	if s := clean(o.ManagerComment); s != "" {
-		lines = append(lines, "Manager comment: "+s)
+		lines = append(lines, "Manager comment: "+esc(s))
 	}
 	return strings.Join(lines, "\n")
 }

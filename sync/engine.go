@@ -575,8 +575,10 @@ func (e *Engine) alert(ctx context.Context, parked []store.Failure) {
 	}
 	b := bitrix.NewBatch(false)
 	for i, f := range parked {
+		// The reason can quote order data (a customer's e-mail or name):
+		// escaped, since notifications render BBCode.
 		msg := fmt.Sprintf("crmsync: RetailCRM %s %s could not be synced after %d attempts and is parked: %s. Run crmsync status --failed, then crmsync retry or skip.",
-			f.Kind, f.Key, f.Attempts, oneLine(f.LastError))
+			esc(f.Kind), esc(f.Key), f.Attempts, esc(oneLine(f.LastError)))
 		for j, u := range users {
 			k := "n" + strconv.Itoa(i) + "_" + strconv.Itoa(j)
 			if err := b.Add(k, bitrix.NotifySystemAddCmd(bitrix.ID(u), msg, nil)); err != nil {

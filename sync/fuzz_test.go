@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/crmsync/crmsync/bitrix"
 )
 
 // FuzzNormalize feeds e-mails and phones as customers type them: never a
@@ -39,7 +41,7 @@ func FuzzNormalize(f *testing.F) {
 
 // FuzzRuleTemplate parses rule texts as the configuration gives them and
 // renders fixed texts over arbitrary order data: errors are fine, panics
-// are not. Texts with range, template, block or define are skipped: a loop
+// are not, and the data never adds working markup. Texts with range, template, block or define are skipped: a loop
 // of a billion iterations is the administrator's own doing, not input.
 func FuzzRuleTemplate(f *testing.F) {
 	f.Add("Call back about order {{.Number}}", "1042A", "Анна 🚪")
@@ -61,8 +63,13 @@ func FuzzRuleTemplate(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := render(fixed, ruleData{Number: number, FirstName: name}); err != nil {
+		out, err := render(fixed, ruleData{Number: number, FirstName: name})
+		if err != nil {
 			t.Errorf("a fixed text failed on data %q %q: %v", number, name, err)
+		}
+		// Order data never adds markup to a text.
+		if !bitrix.MarkupInert(out) {
+			t.Errorf("data %q %q made working markup: %q", number, name, out)
 		}
 	})
 }

@@ -126,10 +126,11 @@ func knownTrigger(trigger, arg string) bool {
 // data, so a misspelt field ({{.Numbr}}) is a configuration error at start
 // instead of a parked order in the middle of the night.
 func compileText(name, s string) (*template.Template, error) {
-	t, err := template.New(name).Option("missingkey=error").Parse(s)
+	t, err := template.New(name).Option("missingkey=error").Funcs(textFuncs).Parse(s)
 	if err != nil {
 		return nil, err
 	}
+	escapeActions(t)
 	if err := t.Execute(&bytes.Buffer{}, ruleData{}); err != nil {
 		return nil, fmt.Errorf("%w (the fields rule texts can use are listed in README, Business rules)", err)
 	}
@@ -490,7 +491,7 @@ func render(t *template.Template, d ruleData) (string, error) {
 	if err := t.Execute(&b, d); err != nil {
 		return "", err
 	}
-	return clean(b.String()), nil
+	return capText(clean(b.String()), maxTextBytes), nil
 }
 
 // actionCmds builds the Bitrix24 commands of an action for the order's deal

@@ -102,7 +102,7 @@ func TestRuleActionsReachThePortal(t *testing.T) {
 		t.Errorf("workflows %+v", ws)
 	}
 	cs := strings.Join(commentsOf(e, dealID), "\n")
-	if !strings.Contains(cs, `Returned: "Kettle", "Mug" × 2`) || !strings.Contains(cs, `Return registered: "Kettle" moved to Возвращен`) {
+	if !strings.Contains(cs, `Returned: "Kettle", "Mug" × 2`) || !strings.Contains(cs, `"Kettle" moved to Возвращен, "Mug" × 2 moved to Возвращен.`) {
 		t.Errorf("comments:\n%s", cs)
 	}
 	if st := dealOf(t, e, o.ID)["STAGE_ID"]; st != "LOSE" {

@@ -51,7 +51,7 @@ func (e *Engine) ruleData(o *retailcrm.Order, ev ruleEvent) ruleData {
 		Method: o.OrderMethod, Amount: o.TotalSumm.StringFixed(2), Currency: o.Currency,
 		FirstName: o.FirstName, LastName: o.LastName, Email: o.Email, Phone: o.Phone,
 		CustomerComment: o.CustomerComment, ManagerComment: o.ManagerComment,
-		ReturnedItems: strings.Join(ev.items, ", "), OrderURL: e.orderURL(o.ID)}
+		ReturnedItems: capList(ev.items, maxItemsBytes), OrderURL: e.orderURL(o.ID)}
 	d.Total = d.Amount
 	if ev.oldState != "" {
 		d.OldStatusName = ref.statusName(ev.oldState)

@@ -125,13 +125,17 @@ func TestCommentTexts(t *testing.T) {
 		{retailcrm.HistoryRecord{Field: "status", Created: true, NewValue: val(`{"code":"new"}`)}, ""},
 		{retailcrm.HistoryRecord{Field: "order_product.status", Source: "code", NewValue: val(`{"code":"returned"}`),
 			Item: &retailcrm.HistoryItem{ID: 5, Offer: &retailcrm.Offer{Name: "Kettle"}}},
-			`Return registered: "Kettle" moved to returned (by RetailCRM (code))`},
+			`Return registered (by RetailCRM (code)): "Kettle" moved to returned.`},
 		{retailcrm.HistoryRecord{Field: "order_product.status", NewValue: val(`{"code":"assembling"}`)}, ""},
 		{retailcrm.HistoryRecord{Field: "manager_comment", Source: "user", NewValue: val(`"call after 6"`)},
 			"Manager comment (by RetailCRM (user)): call after 6"},
 		{retailcrm.HistoryRecord{Field: "delivery_cost", NewValue: val(`300`)}, ""},
 	} {
-		if got := e.commentText(&retailcrm.Order{}, &tc.r); got != tc.want {
+		got := ""
+		if cs := e.commentTexts(&retailcrm.Order{}, []retailcrm.HistoryRecord{tc.r}); len(cs) == 1 {
+			got = cs[0].text
+		}
+		if got != tc.want {
 			t.Errorf("%s: got %q, want %q", tc.r.Field, got, tc.want)
 		}
 	}

@@ -512,6 +512,12 @@ func (e *Engine) markComments(ctx context.Context, keys []string, byKey map[stri
 				Action: action, ResultID: ids[k]}); err != nil {
 				return err
 			}
+			for _, id := range byKey[k].covers {
+				if _, err := tx.MarkRuleFired(ctx, store.RuleFire{RuleKey: commentRuleKey, EventKey: historyEventKey(id),
+					Action: action, ResultID: ids[k]}); err != nil {
+					return err
+				}
+			}
 		}
 		return addLedger(ctx, tx, ledger)
 	})

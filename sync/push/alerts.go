@@ -27,7 +27,8 @@ func (r *run) alert(ctx context.Context) error {
 			fmt.Fprintf(&msg, "\n… and %d more", len(r.newlyParked)-i)
 			break
 		}
-		fmt.Fprintf(&msg, "\n- %s of order %d: %s", p.Kind, p.OrderID, oneLine(p.Reason))
+		// A reason can quote order data: escaped, since notifications render BBCode.
+		fmt.Fprintf(&msg, "\n- %s of order %d: %s", bitrix.EscapeMarkup(p.Kind), p.OrderID, bitrix.EscapeMarkup(oneLine(p.Reason)))
 	}
 	b := bitrix.NewBatch(false)
 	for _, u := range r.deps.NotifyUserIDs {

@@ -1,0 +1,32 @@
+package push_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/sync/push"
+)
+
+// A parking reason quotes data (here a status code RetailCRM does not
+// know); the alert escapes it, since notifications render BBCode.
+func TestParkedItemAlertEscapesTheReason(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	const code = "[URL=https://evil.example]x[/URL]"
+	h.mapping.Stages["FINAL_INVOICE"] = code
+	_, d1 := h.linked("new", "NEW")
+	h.move(d1, "FINAL_INVOICE")
+	e, err := push.New(push.Deps{RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Mapping: h.mapping,
+		NotifyUserIDs: []int64{7}, Now: h.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Run(h.ctx, push.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	notes := h.bx.Notifications()
+	if len(notes) != 1 || !strings.Contains(notes[0].Message, bitrix.EscapeMarkup(code)) || !bitrix.MarkupInert(notes[0].Message) {
+		t.Fatalf("notifications %+v", notes)
+	}
+}

@@ -1,0 +1,98 @@
+package sync
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/crmsync/crmsync/bitrix"
+)
+
+// maxTextBytes caps every text crmsync writes into Bitrix24 from order data
+// (a timeline comment, a rule's rendered text): an order with thousands of
+// lines must not become a comment of hundreds of kilobytes that no manager
+// reads and that makes the batch request huge.
+const maxTextBytes = 4000
+
+// maxItemsBytes caps the returned lines a rule text can name
+// (.ReturnedItems): it goes into task titles and notifications.
+const maxItemsBytes = 1000
+
+// esc neutralises a value taken from RetailCRM data before it goes into a
+// Bitrix24 text (see bitrix.EscapeMarkup).
+func esc(s string) string { return bitrix.EscapeMarkup(s) }
+
+// capList joins items with ", " within budget bytes; what does not fit is
+// counted: `"Kettle", "Mug", … and 19,950 more lines`.
+func capList(items []string, budget int) string {
+	var b strings.Builder
+	for i, it := range items {
+		sep := ""
+		if i > 0 {
+			sep = ", "
+		}
+		rest := len(items) - i
+		// Room for this item and, unless it is the last, the tail that may follow it.
+		need := len(sep) + len(it)
+		if rest > 1 {
+			need += len(moreLines(rest - 1))
+		}
+		if b.Len()+need > budget {
+			if i == 0 {
+				return moreLines(rest)[len(", "):]
+			}
+			b.WriteString(moreLines(rest))
+			return b.String()
+		}
+		b.WriteString(sep)
+		b.WriteString(it)
+	}
+	return b.String()
+}
+
+// moreLines is the tail naming how many lines a list left out.
+func moreLines(n int) string {
+	if n == 1 {
+		return ", … and 1 more line"
+	}
+	return ", … and " + groupThousands(n) + " more lines"
+}
+
+// capText cuts a text longer than max bytes at a character boundary and
+// says how much was left out. A cut never leaves a '[' or '<' without the
+// break that follows it in an escaped value.
+func capText(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	const tailRoom = 48
+	cut := max - tailRoom
+	if cut < 0 {
+		cut = 0
+	}
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	head := strings.TrimRight(s[:cut], "[<")
+	return head + "… (" + groupThousands(utf8.RuneCountInString(s[len(head):])) + " more characters)"
+}
+
+// groupThousands writes n with thousands separated by commas: 19,950.
+func groupThousands(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 || len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	first := len(s) % 3
+	if first > 0 {
+		b.WriteString(s[:first])
+	}
+	for i := first; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}
