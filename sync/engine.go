@@ -42,7 +42,9 @@ type Options struct {
 	// DryRun routes every Bitrix24 write to a recorder; the report lists
 	// what a real run would do.
 	DryRun bool
-	// MaxItems stops the run between pages after this many orders (0: no limit).
+	// MaxItems stops the run after this many orders (and changed customers);
+	// 0: no limit. The run may stop inside a page: the cursor then stays at
+	// the last history record of the orders it handled (see limitOrders).
 	MaxItems int
 	// MaxDuration stops starting new pages after this long (0: no limit).
 	MaxDuration time.Duration
@@ -279,13 +281,21 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 			e.sum.Backlog = 0
 			return e.pullCustomers(ctx, start)
 		}
-		// totalCount counts the records after the cursor, this page's included.
-		e.sum.Backlog = max(page.Pagination.TotalCount-int64(len(page.History)), 0)
 		next := page.LastID()
 		if next <= cursor {
 			return fmt.Errorf("RetailCRM order history did not advance past id %d", cursor)
 		}
-		if err := e.processPage(ctx, page.History, next); err != nil {
+		recs := page.History
+		if left, limited := e.itemsLeft(); limited {
+			if recs = limitOrders(recs, left); len(recs) == 0 {
+				e.sum.Stopped = "max-items"
+				return nil
+			}
+			next = recs[len(recs)-1].ID
+		}
+		// totalCount counts the records after the cursor, this page's included.
+		e.sum.Backlog = max(page.Pagination.TotalCount-int64(len(recs)), 0)
+		if err := e.processPage(ctx, recs, next); err != nil {
 			return err
 		}
 		cursor = next
@@ -308,6 +318,15 @@ func (e *Engine) limitReached(start time.Time) string {
 		return "max-duration"
 	}
 	return ""
+}
+
+// itemsLeft is how many more orders and customers the run may handle
+// under MaxItems; limited is false without a limit.
+func (e *Engine) itemsLeft() (left int, limited bool) {
+	if e.opts.MaxItems <= 0 {
+		return 0, false
+	}
+	return max(e.opts.MaxItems-e.sum.OrdersSeen-e.sum.CustomersSeen, 0), true
 }
 
 // processPage syncs the orders of one history page and commits the page.
