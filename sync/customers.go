@@ -191,6 +191,7 @@ func (e *Engine) syncCustomers(ctx context.Context, ids []int64, cursor *int64) 
 			if err != nil {
 				return err
 			}
+			c.parked = f.Parked
 			if now {
 				alerts = append(alerts, f)
 			}
@@ -210,8 +211,8 @@ func (e *Engine) syncCustomers(ctx context.Context, ids []int64, cursor *int64) 
 	for _, c := range custs {
 		if c.err != nil {
 			e.report.Parked = append(e.report.Parked, ParkedItem{Kind: "customer", Key: strconv.FormatInt(c.state.customerID, 10),
-				Reason: reason(c.err)})
-			e.sum.Parked++
+				Reason: reason(c.err), WaitingForRetry: !c.parked})
+			e.sum.countFailure(c.parked)
 		}
 	}
 	if len(alerts) > 0 {

@@ -76,7 +76,7 @@ type Progress struct {
 	Cursor   int64
 	Backlog  int64
 	Elapsed  time.Duration
-	Parked   int
+	Parked   int // items that failed so far (waiting for a retry or parked)
 	Requests int
 }
 
@@ -86,8 +86,8 @@ type Result struct {
 	Report *Report
 }
 
-// Parked reports how many items were parked (or set aside for a retry) by
-// this run.
+// Parked reports how many items failed in this run: waiting for a retry
+// or parked after their last attempt (Summary tells the two apart).
 func (r *Result) Parked() int { return len(r.Report.Parked) }
 
 // Engine runs pulls. It is used for one run.
@@ -442,8 +442,8 @@ func (e *Engine) applyOrders(ctx context.Context, orders []*retailcrm.Order, eve
 		for _, it := range ch.items {
 			if it.err != nil {
 				e.report.Parked = append(e.report.Parked, ParkedItem{Kind: "order", Key: strconv.FormatInt(it.order.ID, 10),
-					OrderID: it.order.ID, Reason: reason(it.err)})
-				e.sum.Parked++
+					OrderID: it.order.ID, Reason: reason(it.err), WaitingForRetry: !it.parked})
+				e.sum.countFailure(it.parked)
 			}
 		}
 	}
@@ -503,6 +503,7 @@ func (e *Engine) commitChunk(ctx context.Context, tx *store.Tx, ch *chunkResult)
 			if err != nil {
 				return nil, err
 			}
+			it.parked = f.Parked
 			if now {
 				parked = append(parked, f)
 			}
