@@ -19,6 +19,7 @@ type item struct {
 	cust   *customer
 	link   *store.OrderLink
 	err    error // parking reason; set once, never cleared
+	parked bool  // err's failure is parked after its last attempt (not waiting for a retry)
 
 	needDeal  bool // the deal's desired state differs from the last applied
 	dealID    int64
@@ -42,6 +43,7 @@ type customer struct {
 	contactID int64
 	remote    bitrix.Record
 	err       error
+	parked    bool          // err's failure is parked after its last attempt
 	done      bool          // the contact is in its desired state
 	action    string        // contact.add, contact.update, ""
 	dupOf     *customer     // shares an e-mail or phone with a contact created in the same chunk

@@ -42,7 +42,15 @@ func (e *Engine) pullCustomers(ctx context.Context, start time.Time) error {
 		if next <= cursor {
 			return fmt.Errorf("RetailCRM customers history did not advance past id %d", cursor)
 		}
-		if err := e.processCustomerPage(ctx, page.History, next); err != nil {
+		recs := page.History
+		if left, limited := e.itemsLeft(); limited {
+			if recs = limitCustomers(recs, left); len(recs) == 0 {
+				e.sum.Stopped = "max-items"
+				return nil
+			}
+			next = recs[len(recs)-1].ID
+		}
+		if err := e.processCustomerPage(ctx, recs, next); err != nil {
 			return err
 		}
 		cursor = next
@@ -54,15 +62,36 @@ func (e *Engine) processCustomerPage(ctx context.Context, recs []retailcrm.Custo
 	seen := map[int64]bool{}
 	var ids []int64
 	for _, r := range recs {
-		// A created record needs nothing: a customer reaches Bitrix24 with
-		// its first order, read with current data.
-		if r.OwnChange() || r.Created || r.Customer == nil || r.Customer.ID == 0 || seen[r.Customer.ID] {
+		if !customerWork(r) || seen[r.Customer.ID] {
 			continue
 		}
 		seen[r.Customer.ID] = true
 		ids = append(ids, r.Customer.ID)
 	}
 	return e.syncCustomers(ctx, ids, &cursor)
+}
+
+// customerWork reports whether a customers history record may need a
+// contact update. A created record needs nothing: a customer reaches
+// Bitrix24 with its first order, read with current data.
+func customerWork(r retailcrm.CustomerHistoryRecord) bool {
+	return !r.OwnChange() && !r.Created && r.Customer != nil && r.Customer.ID != 0
+}
+
+// limitCustomers is limitOrders for the customers history: the longest
+// prefix that touches at most n customers.
+func limitCustomers(recs []retailcrm.CustomerHistoryRecord, n int) []retailcrm.CustomerHistoryRecord {
+	seen := map[int64]bool{}
+	for i, r := range recs {
+		if !customerWork(r) || seen[r.Customer.ID] {
+			continue
+		}
+		if len(seen) == n {
+			return recs[:i]
+		}
+		seen[r.Customer.ID] = true
+	}
+	return recs
 }
 
 // syncCustomers brings the contacts of linked customers up to date and
@@ -162,6 +191,7 @@ func (e *Engine) syncCustomers(ctx context.Context, ids []int64, cursor *int64) 
 			if err != nil {
 				return err
 			}
+			c.parked = f.Parked
 			if now {
 				alerts = append(alerts, f)
 			}
@@ -181,8 +211,8 @@ func (e *Engine) syncCustomers(ctx context.Context, ids []int64, cursor *int64) 
 	for _, c := range custs {
 		if c.err != nil {
 			e.report.Parked = append(e.report.Parked, ParkedItem{Kind: "customer", Key: strconv.FormatInt(c.state.customerID, 10),
-				Reason: reason(c.err)})
-			e.sum.Parked++
+				Reason: reason(c.err), WaitingForRetry: !c.parked})
+			e.sum.countFailure(c.parked)
 		}
 	}
 	if len(alerts) > 0 {

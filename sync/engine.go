@@ -42,7 +42,9 @@ type Options struct {
 	// DryRun routes every Bitrix24 write to a recorder; the report lists
 	// what a real run would do.
 	DryRun bool
-	// MaxItems stops the run between pages after this many orders (0: no limit).
+	// MaxItems stops the run after this many orders (and changed customers);
+	// 0: no limit. The run may stop inside a page: the cursor then stays at
+	// the last history record of the orders it handled (see limitOrders).
 	MaxItems int
 	// MaxDuration stops starting new pages after this long (0: no limit).
 	MaxDuration time.Duration
@@ -74,7 +76,7 @@ type Progress struct {
 	Cursor   int64
 	Backlog  int64
 	Elapsed  time.Duration
-	Parked   int
+	Parked   int // items that failed so far (waiting for a retry or parked)
 	Requests int
 }
 
@@ -84,8 +86,8 @@ type Result struct {
 	Report *Report
 }
 
-// Parked reports how many items were parked (or set aside for a retry) by
-// this run.
+// Parked reports how many items failed in this run: waiting for a retry
+// or parked after their last attempt (Summary tells the two apart).
 func (r *Result) Parked() int { return len(r.Report.Parked) }
 
 // Engine runs pulls. It is used for one run.
@@ -279,13 +281,21 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 			e.sum.Backlog = 0
 			return e.pullCustomers(ctx, start)
 		}
-		// totalCount counts the records after the cursor, this page's included.
-		e.sum.Backlog = max(page.Pagination.TotalCount-int64(len(page.History)), 0)
 		next := page.LastID()
 		if next <= cursor {
 			return fmt.Errorf("RetailCRM order history did not advance past id %d", cursor)
 		}
-		if err := e.processPage(ctx, page.History, next); err != nil {
+		recs := page.History
+		if left, limited := e.itemsLeft(); limited {
+			if recs = limitOrders(recs, left); len(recs) == 0 {
+				e.sum.Stopped = "max-items"
+				return nil
+			}
+			next = recs[len(recs)-1].ID
+		}
+		// totalCount counts the records after the cursor, this page's included.
+		e.sum.Backlog = max(page.Pagination.TotalCount-int64(len(recs)), 0)
+		if err := e.processPage(ctx, recs, next); err != nil {
 			return err
 		}
 		cursor = next
@@ -308,6 +318,15 @@ func (e *Engine) limitReached(start time.Time) string {
 		return "max-duration"
 	}
 	return ""
+}
+
+// itemsLeft is how many more orders and customers the run may handle
+// under MaxItems; limited is false without a limit.
+func (e *Engine) itemsLeft() (left int, limited bool) {
+	if e.opts.MaxItems <= 0 {
+		return 0, false
+	}
+	return max(e.opts.MaxItems-e.sum.OrdersSeen-e.sum.CustomersSeen, 0), true
 }
 
 // processPage syncs the orders of one history page and commits the page.
@@ -423,8 +442,8 @@ func (e *Engine) applyOrders(ctx context.Context, orders []*retailcrm.Order, eve
 		for _, it := range ch.items {
 			if it.err != nil {
 				e.report.Parked = append(e.report.Parked, ParkedItem{Kind: "order", Key: strconv.FormatInt(it.order.ID, 10),
-					OrderID: it.order.ID, Reason: reason(it.err)})
-				e.sum.Parked++
+					OrderID: it.order.ID, Reason: reason(it.err), WaitingForRetry: !it.parked})
+				e.sum.countFailure(it.parked)
 			}
 		}
 	}
@@ -484,6 +503,7 @@ func (e *Engine) commitChunk(ctx context.Context, tx *store.Tx, ch *chunkResult)
 			if err != nil {
 				return nil, err
 			}
+			it.parked = f.Parked
 			if now {
 				parked = append(parked, f)
 			}

@@ -59,3 +59,30 @@ func groupByOrder(recs []retailcrm.HistoryRecord) ([]int64, map[int64]*orderEven
 	}
 	return ids, byID
 }
+
+// limitOrders returns the longest prefix of a history page that touches at
+// most n orders (counted as the sync counts them: echoes of crmsync's own
+// writes dropped). A run limited by --max-items handles that prefix and
+// commits its last record as the cursor: the next run starts with the rest
+// of the page, so no record is skipped and none is handled twice. An order
+// whose later records lie beyond the prefix is synced now and again, with
+// those records, next time.
+func limitOrders(recs []retailcrm.HistoryRecord, n int) []retailcrm.HistoryRecord {
+	kept, _ := filterEchoes(recs)
+	counted := make(map[int64]bool, len(kept))
+	for _, r := range kept {
+		counted[r.ID] = true
+	}
+	orders := map[int64]bool{}
+	for i, r := range recs {
+		id := r.OrderID()
+		if id == 0 || !counted[r.ID] || orders[id] {
+			continue
+		}
+		if len(orders) == n {
+			return recs[:i]
+		}
+		orders[id] = true
+	}
+	return recs
+}

@@ -93,24 +93,6 @@ func TestMappedFieldsAndNeverWipe(t *testing.T) {
 	}
 }
 
-func TestMaxItemsStopsBetweenPages(t *testing.T) {
-	e := newEnv(t)
-	for range 150 {
-		e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "X", Email: "x@example.com"}, "1"))
-	}
-	res := e.pull(func(o *Options) { o.MaxItems = 10 })
-	if res.Report.Summary.Pages != 1 || res.Report.Summary.Stopped != "max-items" || res.Report.Summary.Backlog != 50 {
-		t.Errorf("summary %+v", res.Report.Summary)
-	}
-	if n := len(e.bx.Deals()); n != 100 {
-		t.Errorf("%d deals after one page", n)
-	}
-	res = e.pull()
-	if n := len(e.bx.Deals()); n != 150 || res.Report.Summary.Stopped != "" {
-		t.Errorf("%d deals; %+v", n, res.Report.Summary)
-	}
-}
-
 // cancellingBitrix cancels the run's context at its n-th write batch, as a
 // SIGINT would, after sending it when sent is set.
 type cancellingBitrix struct {

@@ -58,12 +58,15 @@ type FieldChange struct {
 	Added []string `json:"added,omitempty"`
 }
 
-// ParkedItem is an item set aside with its reason.
+// ParkedItem is an item that failed in this run, with its reason: parked
+// after its last attempt (crmsync retry or skip), or, with WaitingForRetry,
+// to be tried again by a later run on its own.
 type ParkedItem struct {
-	Kind    string `json:"kind"`
-	Key     string `json:"key"`
-	OrderID int64  `json:"order_id,omitempty"`
-	Reason  string `json:"reason"`
+	Kind            string `json:"kind"`
+	Key             string `json:"key"`
+	OrderID         int64  `json:"order_id,omitempty"`
+	Reason          string `json:"reason"`
+	WaitingForRetry bool   `json:"waiting_for_retry,omitempty"`
 }
 
 // CursorSummary is where the history cursor stood before and after.
@@ -72,7 +75,10 @@ type CursorSummary struct {
 	To   int64 `json:"to"`
 }
 
-// Summary counts a run's work.
+// Summary counts a run's work. Failed counts the items that failed and
+// wait for a retry (later runs try them again on their own), Parked those
+// parked after their last attempt, which need crmsync retry or skip: the
+// words of crmsync status.
 type Summary struct {
 	Pages            int    `json:"pages"`
 	HistoryRecords   int    `json:"history_records"`
@@ -89,6 +95,7 @@ type Summary struct {
 	DealsUnchanged   int    `json:"deals_unchanged"`
 	Comments         int    `json:"comments"`
 	RuleActions      int    `json:"rule_actions"`
+	Failed           int    `json:"failed"`
 	Parked           int    `json:"parked"`
 	Alerts           int    `json:"alerts"`
 	BitrixRequests   int    `json:"bitrix_requests"`
@@ -109,17 +116,33 @@ func (s Summary) Counters() map[string]int64 {
 		"contacts_created": int64(s.ContactsCreated), "contacts_updated": int64(s.ContactsUpdated),
 		"contacts_reused": int64(s.ContactsReused), "deals_created": int64(s.DealsCreated),
 		"deals_updated": int64(s.DealsUpdated), "deals_unchanged": int64(s.DealsUnchanged),
-		"comments": int64(s.Comments), "rule_actions": int64(s.RuleActions), "parked": int64(s.Parked), "alerts": int64(s.Alerts),
+		"comments": int64(s.Comments), "rule_actions": int64(s.RuleActions), "failed": int64(s.Failed), "parked": int64(s.Parked),
+		"alerts":          int64(s.Alerts),
 		"bitrix_requests": int64(s.BitrixRequests), "retailcrm_requests": int64(s.RetailCRMRequest),
 		"backlog": s.Backlog,
 	}
 }
 
+// countFailure counts an item that failed in this run.
+func (s *Summary) countFailure(parked bool) {
+	if parked {
+		s.Parked++
+	} else {
+		s.Failed++
+	}
+}
+
+// FailuresPhrase says what became of a run's failed items in status's
+// words: "0 parked, 2 waiting for a retry".
+func FailuresPhrase(parked, waiting int) string {
+	return fmt.Sprintf("%d parked, %d waiting for a retry", parked, waiting)
+}
+
 // Line is the one-line summary printed at the end of a run.
 func (s Summary) Line() string {
-	line := fmt.Sprintf("orders seen %d; contacts created %d, updated %d, reused %d; deals created %d, updated %d, unchanged %d; comments %d; parked %d; requests: bitrix %d, retailcrm %d",
+	line := fmt.Sprintf("orders seen %d; contacts created %d, updated %d, reused %d; deals created %d, updated %d, unchanged %d; comments %d; failures: %s; requests: bitrix %d, retailcrm %d",
 		s.OrdersSeen, s.ContactsCreated, s.ContactsUpdated, s.ContactsReused, s.DealsCreated, s.DealsUpdated,
-		s.DealsUnchanged, s.Comments, s.Parked, s.BitrixRequests, s.RetailCRMRequest)
+		s.DealsUnchanged, s.Comments, FailuresPhrase(s.Parked, s.Failed), s.BitrixRequests, s.RetailCRMRequest)
 	if s.Stopped != "" {
 		line += "; stopped early: " + s.Stopped
 	}
@@ -155,7 +178,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		b.WriteByte('\n')
 	}
 	for _, p := range r.Parked {
-		fmt.Fprintf(&b, "! %-7s %-23s parked: %s\n", p.Kind, p.Kind+" "+p.Key, strings.Join(strings.Fields(p.Reason), " "))
+		state := "parked"
+		if p.WaitingForRetry {
+			state = "waiting for a retry"
+		}
+		fmt.Fprintf(&b, "! %-7s %-23s %s: %s\n", p.Kind, p.Kind+" "+p.Key, state, strings.Join(strings.Fields(p.Reason), " "))
 	}
 	fmt.Fprintf(&b, "= %d orders unchanged\n", r.Unchanged)
 	_, err := io.WriteString(w, b.String())

@@ -9,9 +9,13 @@ rm -rf "$DEMO_DIR"
 mkdir -p "$DEMO_DIR"
 cd "$DEMO_DIR"
 
-"$bin/crmsync-sandbox" --config crmsync.yaml --db demo.db >sandbox.out 2>sandbox.err &
+# The sandbox reads commands on a pipe (retailcrm, bitrix, orders, state) and
+# answers each in one write to sandbox.out.
+mkfifo ctl
+"$bin/crmsync-sandbox" --config crmsync.yaml --db demo.db <ctl >sandbox.out 2>sandbox.err &
 sandbox=$!
 trap 'kill $sandbox 2>/dev/null || true' EXIT INT TERM
+exec 3>ctl
 i=0
 until [ -s crmsync.yaml ] && grep -q "are up" sandbox.err 2>/dev/null; do
 	i=$((i + 1))
@@ -37,7 +41,19 @@ crm() {
 	fi
 	[ $code -eq 0 ] || echo "(exit code $code)"
 }
-fakes() { kill -USR2 $sandbox; sleep 0.3; tail -n 3 sandbox.out | sed 's/^/    /'; }
+# ask CMD: run a sandbox command and print its answer, indented.
+ask() {
+	before=$(wc -l <sandbox.out)
+	echo "$1" >&3
+	i=0
+	while [ "$(wc -l <sandbox.out)" -le "$before" ]; do
+		i=$((i + 1))
+		if [ $i -gt 100 ]; then echo "sandbox did not answer $1:"; cat sandbox.err; exit 1; fi
+		sleep 0.1
+	done
+	tail -n +$((before + 1)) sandbox.out | sed 's/^/    /'
+}
+fakes() { ask state; }
 
 echo "$("$bin/crmsync" version)"
 sed 's/^crmsync-sandbox: /sandbox: /' sandbox.err
@@ -47,9 +63,12 @@ crm pull
 echo "  what the fake Bitrix24 portal now holds:"; fakes
 crm pull
 say "(meanwhile managers in RetailCRM move some orders and take a new one)"
-kill -USR1 $sandbox; sleep 0.3; grep '^manager:' sandbox.out | sed 's/^/    /'
+ask retailcrm
 crm pull --dry-run
 crm pull
+say "(meanwhile managers in Bitrix24 move some deals on and write comments)"
+ask bitrix
 crm push
+echo "  those orders in the fake RetailCRM now:"; ask orders
 crm status
 echo; echo "  the fake Bitrix24 portal at the end:"; fakes

@@ -3,19 +3,26 @@
 // configuration that points at them. It is for people trying crmsync and for
 // `make demo`; tests use the fakes directly.
 //
-// Signals: SIGUSR1 makes the shop's managers change some orders (new history
-// for the next pull); SIGUSR2 prints what both fakes hold; SIGINT/SIGTERM
-// print it and stop.
+// Commands, one a line on stdin: retailcrm (the shop's managers change some
+// orders: new history for the next pull), bitrix (managers in Bitrix24 move
+// deals and write comments: work for the next push), orders (the RetailCRM
+// orders behind those deals: status and manager comment), state (what both
+// fakes hold). Signals do the same for scripts without a pipe: SIGUSR1 is
+// retailcrm, SIGUSR2 state; SIGINT/SIGTERM print the state and stop.
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -35,10 +42,11 @@ type options struct {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// run is the sandbox; stdin carries commands (nil: none).
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("crmsync-sandbox", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
@@ -50,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&o.rate, "bitrix-rate", 2, "the fake portal's leaky-bucket drain, requests per second")
 	fs.IntVar(&o.burst, "bitrix-burst", 50, "the fake portal's leaky-bucket size")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: crmsync-sandbox [flags]\n\nRuns fake RetailCRM and Bitrix24 servers with a seeded shop and prints a crmsync.yaml for them.\nSIGUSR1: managers change some orders; SIGUSR2: print both fakes' state; SIGINT: print it and stop.\n\n")
+		fmt.Fprintf(stderr, "Usage: crmsync-sandbox [flags]\n\nRuns fake RetailCRM and Bitrix24 servers with a seeded shop and prints a crmsync.yaml for them.\n%s\nSIGUSR1: as retailcrm; SIGUSR2: as state; SIGINT: print the state and stop.\n\n", commandHelp)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -81,6 +89,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	usr := make(chan os.Signal, 2)
 	signal.Notify(usr, syscall.SIGUSR1, syscall.SIGUSR2)
 	defer signal.Stop(usr)
+	var cmds chan string
+	if stdin != nil {
+		cmds = make(chan string)
+		go readCommands(stdin, cmds)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -88,13 +101,91 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 0
 		case sig := <-usr:
 			if sig == syscall.SIGUSR1 {
-				for _, line := range sb.shop.Activity(sb.rc, o.size) {
-					fmt.Fprintf(stdout, "manager: %s\n", line)
-				}
+				sb.command("retailcrm", stdout, stderr)
 			} else {
-				sb.report(stdout)
+				sb.command("state", stdout, stderr)
+			}
+		case line, ok := <-cmds:
+			if !ok {
+				cmds = nil // stdin closed (or /dev/null): signals still work
+				continue
+			}
+			sb.command(line, stdout, stderr)
+		}
+	}
+}
+
+// commandHelp lists the commands read from stdin.
+const commandHelp = `Commands on stdin, one a line:
+  retailcrm  managers in RetailCRM change some orders and take a new one (history for the next pull)
+  bitrix     managers in Bitrix24 move some deals on and write comments (work for the next push)
+  orders     status and manager comment of the RetailCRM orders behind those deals
+  state      what both fakes hold`
+
+func readCommands(r io.Reader, out chan<- string) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		out <- strings.TrimSpace(sc.Text())
+	}
+	close(out)
+}
+
+// command runs one command; its answer goes out in one write, so a script
+// that sees its first line has all of it.
+func (sb *sandbox) command(cmd string, stdout, stderr io.Writer) {
+	var b bytes.Buffer
+	switch cmd {
+	case "":
+		return
+	case "retailcrm":
+		for _, line := range sb.shop.Activity(sb.rc, sb.size) {
+			fmt.Fprintf(&b, "retailcrm manager: %s\n", line)
+		}
+	case "bitrix":
+		done, orders := sb.shop.BitrixActivity(sb.bx, sb.rc)
+		if len(done) == 0 {
+			fmt.Fprintln(&b, "bitrix24 manager: no deal to move yet (crmsync pull creates them)")
+		}
+		for _, line := range done {
+			fmt.Fprintf(&b, "bitrix24 manager: %s\n", line)
+		}
+		for _, id := range orders {
+			if !slices.Contains(sb.touched, id) {
+				sb.touched = append(sb.touched, id)
 			}
 		}
+	case "orders":
+		sb.orders(&b)
+	case "state":
+		sb.report(&b)
+	case "help":
+		fmt.Fprintln(&b, commandHelp)
+	default:
+		fmt.Fprintf(stderr, "crmsync-sandbox: unknown command %q\n%s\n", cmd, commandHelp)
+		return
+	}
+	_, _ = stdout.Write(b.Bytes())
+}
+
+// orders prints the RetailCRM orders behind the deals Bitrix24 managers
+// touched: their status and manager comment, which push writes.
+func (sb *sandbox) orders(w io.Writer) {
+	if len(sb.touched) == 0 {
+		fmt.Fprintln(w, "retailcrm order: none touched in Bitrix24 yet (command bitrix)")
+	}
+	for _, id := range sb.touched {
+		o, ok := sb.rc.Order(id)
+		if !ok {
+			fmt.Fprintf(w, "retailcrm order id %d: not found\n", id)
+			continue
+		}
+		comment := strings.Join(strings.Fields(strings.ReplaceAll(o.ManagerComment, "\n", " ⏎ ")), " ")
+		if comment == "" {
+			comment = "(empty)"
+		} else {
+			comment = strconv.Quote(comment)
+		}
+		fmt.Fprintf(w, "retailcrm order %s: status %s; managerComment %s\n", o.Number, o.Status, comment)
 	}
 }
 
@@ -104,13 +195,15 @@ type sandbox struct {
 	bx      *bitrixtest.Server
 	shop    *shop.Shop
 	summary shop.Summary
+	size    shop.Size
+	touched []int64 // orders behind the deals Bitrix24 managers touched
 }
 
 func start(o options) *sandbox {
 	rc := retailcrmtest.NewServer(retailcrmtest.Options{APIKey: "sandbox-api-key-" + fmt.Sprint(o.seed), Seed: o.seed, Timezone: "Europe/Moscow"})
 	bx := bitrixtest.New(bitrixtest.Options{Secret: fmt.Sprintf("sandboxhook%04d", o.seed), Rate: o.rate, Burst: o.burst, Seed: o.seed})
 	sh := shop.New(o.seed, time.Now(), retailcrmtest.DefaultSite)
-	sb := &sandbox{rc: rc, bx: bx, shop: sh}
+	sb := &sandbox{rc: rc, bx: bx, shop: sh, size: o.size}
 	sb.summary = sh.Seed(rc, bx, o.size)
 	return sb
 }

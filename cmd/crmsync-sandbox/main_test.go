@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -90,10 +91,74 @@ func TestActivityWritesHistory(t *testing.T) {
 func TestRunRejectsBadFlags(t *testing.T) {
 	t.Parallel()
 	var out, errb bytes.Buffer
-	if code := run([]string{"--orders", "0"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "at least 1") {
+	if code := run([]string{"--orders", "0"}, nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "at least 1") {
 		t.Errorf("bad flags: %d %q", code, errb.String())
 	}
-	if code := run([]string{"--bogus"}, &out, &errb); code != 2 {
+	if code := run([]string{"--bogus"}, nil, &out, &errb); code != 2 {
 		t.Errorf("unknown flag: %d", code)
+	}
+}
+
+// The bitrix command acts as Bitrix24 managers on the deals crmsync
+// created: stage moves (with stage-history rows) and timeline comments by a
+// user other than the webhook's, and orders then shows those orders.
+func TestBitrixCommandMovesDealsAndComments(t *testing.T) {
+	t.Parallel()
+	sb := start(options{size: shop.Size{Orders: 30, Customers: 10}, seed: 2, rate: 100, burst: 50})
+	defer sb.close()
+	var out, errb bytes.Buffer
+	sb.command("bitrix", &out, &errb)
+	if !strings.Contains(out.String(), "no deal to move yet") {
+		t.Errorf("before any pull: %q", out.String())
+	}
+
+	// What a pull leaves: deals keyed by their order's id.
+	stages := map[int64]string{}
+	for id := int64(1); id <= 10; id++ {
+		stage := []string{"NEW", "PREPARATION", "EXECUTING", "WON"}[id%4]
+		deal := sb.bx.SeedDeal(map[string]any{"TITLE": "Order", "ORIGIN_ID": strconv.FormatInt(id, 10), "STAGE_ID": stage})
+		stages[deal] = stage
+	}
+	rows := len(sb.bx.StageHistory())
+	out.Reset()
+	sb.command("bitrix", &out, &errb)
+	moves := strings.Count(out.String(), ": stage ")
+	comments := strings.Count(out.String(), ": comment ")
+	if moves != 3 || comments != 2 || strings.Count(out.String(), "bitrix24 manager: ") != 5 || errb.Len() != 0 {
+		t.Fatalf("bitrix command said:\n%s%s", out.String(), errb.String())
+	}
+	moved := 0
+	for _, d := range sb.bx.Deals() {
+		if d.Str("STAGE_ID") != stages[d.ID] {
+			moved++
+			if stages[d.ID] == "WON" {
+				t.Errorf("deal %d moved out of WON", d.ID)
+			}
+		}
+	}
+	if moved != 3 {
+		t.Errorf("%d deals moved", moved)
+	}
+	hist := sb.bx.StageHistory()[rows:]
+	if len(hist) != 3 {
+		t.Errorf("%d stage-history rows for 3 moves", len(hist))
+	}
+	for _, c := range sb.bx.Comments() {
+		if c.AuthorID != shop.BitrixManager || c.EntityType != "deal" {
+			t.Errorf("comment %+v", c)
+		}
+	}
+	if len(sb.bx.Comments()) != 2 || len(sb.touched) != 4 {
+		t.Errorf("%d comments, %d orders touched", len(sb.bx.Comments()), len(sb.touched))
+	}
+
+	out.Reset()
+	sb.command("orders", &out, &errb)
+	if n := strings.Count(out.String(), "retailcrm order "); n != 4 || !strings.Contains(out.String(), "managerComment (empty)") {
+		t.Errorf("orders:\n%s", out.String())
+	}
+	sb.command("nonsense", &out, &errb)
+	if !strings.Contains(errb.String(), `unknown command "nonsense"`) {
+		t.Errorf("stderr %q", errb.String())
 	}
 }

@@ -158,11 +158,11 @@ func (a *app) runBackfill(ctx context.Context, opts *backfillOptions) error {
 	if err != nil {
 		return fmt.Errorf("backfill: %w", err)
 	}
-	if n := res.Parked(); n > 0 {
+	if s := res.Report.Summary; res.Parked() > 0 {
 		if opts.dryRun {
-			a.log.Warn("dry run: some orders would be parked", "count", n)
+			a.log.Warn("dry run: some items would fail", "parked", s.Parked, "waiting_for_retry", s.Failed)
 		} else {
-			return fmt.Errorf("backfill: %d order(s) could not be synced: %w", n, errParked)
+			return &failedItems{command: "backfill", waiting: s.Failed, parked: s.Parked}
 		}
 	}
 	if opts.dryRun && opts.detailedExitcode && res.Report.Pending() {
@@ -227,7 +227,7 @@ func (p *backfillProgress) update(pr pullsync.BackfillProgress) {
 	p.lastLog = time.Now()
 	rate, eta := p.rate(pr)
 	p.a.log.Info("backfill progress", "done", pr.Done, "total", pr.Total, "orders_per_second", fmt.Sprintf("%.1f", rate),
-		"eta", eta.Round(time.Second).String(), "parked", pr.Parked)
+		"eta", eta.Round(time.Second).String(), "failed", pr.Parked)
 }
 
 // rate is this run's orders per second and the time left at that rate.
@@ -265,9 +265,9 @@ func (p *backfillProgress) draw(pr pullsync.BackfillProgress) {
 	}
 	p.bar.ChangeMax64(todo)
 	if pr.Parked > 0 {
-		desc := fmt.Sprintf("backfill, %d parked", pr.Parked)
+		desc := fmt.Sprintf("backfill, %d failed", pr.Parked)
 		if p.base > 0 {
-			desc = fmt.Sprintf("backfill (resumed, %d done before), %d parked", p.base, pr.Parked)
+			desc = fmt.Sprintf("backfill (resumed, %d done before), %d failed", p.base, pr.Parked)
 		}
 		p.bar.Describe(desc)
 	}

@@ -72,11 +72,11 @@ func (a *app) runPull(ctx context.Context, opts *pullOptions) error {
 	if err != nil {
 		return fmt.Errorf("pull: %w", err)
 	}
-	if n := res.Parked(); n > 0 {
+	if s := res.Report.Summary; res.Parked() > 0 {
 		if opts.dryRun {
-			a.log.Warn("dry run: some orders would be parked", "count", n)
+			a.log.Warn("dry run: some items would fail", "parked", s.Parked, "waiting_for_retry", s.Failed)
 		} else {
-			return fmt.Errorf("pull: %d order(s) could not be synced: %w", n, errParked)
+			return &failedItems{command: "pull", waiting: s.Failed, parked: s.Parked}
 		}
 	}
 	if opts.dryRun && opts.detailedExitcode && res.Report.Pending() {

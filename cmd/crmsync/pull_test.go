@@ -81,13 +81,16 @@ func TestPullEndToEnd(t *testing.T) {
 		t.Errorf("--json report %q: %v", r.stdout, err)
 	}
 
-	// An order with an unmapped status is parked: exit 3, the rest syncs.
+	// An order with an unmapped status fails and waits for a retry: exit 3,
+	// the rest syncs, and the run says so in the words of status.
 	rc.AddStatus(retailcrm.Status{Code: "weird", Name: "Weird", Group: "weird", Active: true})
 	rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Bo", Email: "bo@example.com"}, Status: "weird"})
 	rc.CreateOrder(retailcrm.Order{Customer: anna, TotalSumm: decimal.RequireFromString("10")})
 	r = pull()
 	r.mustCode(t, exitParked)
-	if !strings.Contains(r.stderr, "parked") || len(bx.Deals()) != 2 {
+	if !strings.Contains(r.stderr, "; failures: 0 parked, 1 waiting for a retry;") ||
+		!strings.Contains(r.stderr, "crmsync: pull: finished, but 1 item failed and waits for a retry (see crmsync status --failed)\n") ||
+		strings.Contains(r.stderr, "were parked") || len(bx.Deals()) != 2 {
 		t.Errorf("stderr %q, %d deals", r.stderr, len(bx.Deals()))
 	}
 
@@ -116,7 +119,7 @@ func TestPullEndToEnd(t *testing.T) {
 	for _, run := range st.Runs {
 		if run.Command == "pull" {
 			pullRun = true
-			if run.Result != "partial" || run.Counters["deals_created"] != 1 || run.Counters["parked"] != 1 {
+			if run.Result != "partial" || run.Counters["deals_created"] != 1 || run.Counters["failed"] != 1 || run.Counters["parked"] != 0 {
 				t.Errorf("pull run %+v", run)
 			}
 			if _, ok := run.Counters["backlog"]; !ok {

@@ -82,9 +82,9 @@ func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
 	}
 	if n := len(rep.Parked); n > 0 {
 		if opts.dryRun {
-			a.log.Warn("dry run: some items would be parked", "count", n)
+			a.log.Warn("dry run: some items would be parked", "parked", n)
 		} else {
-			return fmt.Errorf("push: %d item(s) could not be written: %w", n, errParked)
+			return &failedItems{command: "push", waiting: rep.Summary.Failed, parked: rep.Summary.Parked}
 		}
 	}
 	if opts.dryRun && opts.detailedExitcode && rep.Pending() {

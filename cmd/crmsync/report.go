@@ -59,7 +59,7 @@ func (p *progress) update(pr pullsync.Progress) {
 	}
 	p.last = time.Now()
 	p.printed = true
-	fmt.Fprintf(p.w, "\r\033[K%s: page %d, %d orders, cursor %d, backlog ~%d, parked %d, %d requests, %s",
+	fmt.Fprintf(p.w, "\r\033[K%s: page %d, %d orders, cursor %d, backlog ~%d, failed %d, %d requests, %s",
 		p.command, pr.Pages, pr.Orders, pr.Cursor, pr.Backlog, pr.Parked, pr.Requests, pr.Elapsed.Round(time.Second))
 }
 

@@ -358,7 +358,7 @@ func duplicateLine(entity string, origin, kept int64, others []int64) string {
 
 // writeFailures lists failures, at most limit of them (0: all).
 func writeFailures(w io.Writer, f statusFailures, limit int) {
-	fmt.Fprintf(w, "Failures: %d parked, %d waiting for a retry\n", f.Parked, f.Pending)
+	fmt.Fprintf(w, "Failures: %s\n", pullsync.FailuresPhrase(f.Parked, f.Pending))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for i, it := range f.Items {
 		if limit > 0 && i == limit {

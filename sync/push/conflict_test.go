@@ -113,6 +113,9 @@ func TestRejectedStatusIsParkedAndTheRunGoesOn(t *testing.T) {
 	if h.order(o2).Status != "complete" {
 		t.Error("the run stopped at the parked item")
 	}
+	if line := rep.Summary.Line(); !strings.Contains(line, "failures: 1 parked, 0 waiting for a retry;") {
+		t.Errorf("summary line %q", line)
+	}
 	f, ok, err := h.st.Failure(h.ctx, push.KindStage, itoa(o1))
 	if err != nil || !ok || !f.Parked || !strings.Contains(f.LastError, "no-such-status") {
 		t.Errorf("failure %+v %v %v", f, ok, err)
@@ -150,6 +153,9 @@ func TestTransientErrorIsRetriedLater(t *testing.T) {
 	rep := h.push(push.Options{})
 	if rep.Summary.Failed != 1 || len(rep.Parked) != 0 || h.order(o1).Status != "new" {
 		t.Fatalf("summary %+v", rep.Summary)
+	}
+	if line := rep.Summary.Line(); !strings.Contains(line, "failures: 0 parked, 1 waiting for a retry;") {
+		t.Errorf("summary line %q", line)
 	}
 	h.clk.Advance(2 * time.Minute) // the backoff is over
 	h.push(push.Options{})

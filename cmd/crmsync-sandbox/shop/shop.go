@@ -8,6 +8,8 @@ package shop
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -252,6 +254,61 @@ func (s *Shop) Activity(rc *retailcrmtest.Server, size Size) []string {
 		done = append(done, fmt.Sprintf("new order %s from returning customer %d", o.Number, c.ID))
 	}
 	return done
+}
+
+// BitrixManager is the portal user the Bitrix24 activity acts as: not the
+// webhook's user (1), so crmsync takes the moves and comments for people's.
+const BitrixManager = 7
+
+// BitrixActivity is what the managers do in Bitrix24 between two sync runs:
+// move a few deals on to their next stage and write comments on deals'
+// timelines, for push to carry back to the orders. Only deals crmsync
+// created (ORIGIN_ID is the order id) are touched; it returns what was done
+// and the ids of the orders behind the touched deals.
+func (s *Shop) BitrixActivity(bx *bitrixtest.Server, rc *retailcrmtest.Server) (done []string, orders []int64) {
+	next := map[string]string{"NEW": "PREPARATION", "PREPARATION": "PREPAYMENT_INVOICE",
+		"PREPAYMENT_INVOICE": "EXECUTING", "EXECUTING": "WON"}
+	var open []bitrixtest.Row
+	for _, d := range bx.Deals() {
+		if _, ok := next[d.Str("STAGE_ID")]; ok && d.Str("ORIGIN_ID") != "" {
+			open = append(open, d)
+		}
+	}
+	name := func(d bitrixtest.Row) (int64, string) {
+		id, err := strconv.ParseInt(d.Str("ORIGIN_ID"), 10, 64)
+		if err != nil {
+			return 0, ""
+		}
+		if o, ok := rc.Order(id); ok {
+			return id, fmt.Sprintf("deal %d (order %s)", d.ID, o.Number)
+		}
+		return id, fmt.Sprintf("deal %d (order id %d)", d.ID, id)
+	}
+	notes := []string{"Клиент просит перезвонить завтра после 10:00", "Согласовали доставку на пятницу, курьер позвонит за час"}
+	for len(open) > 0 && len(orders) < 4 {
+		i := s.rng.IntN(len(open))
+		d := open[i]
+		open = slices.Delete(open, i, i+1)
+		id, who := name(d)
+		if id == 0 {
+			continue
+		}
+		if len(orders) < 3 {
+			from, to := d.Str("STAGE_ID"), next[d.Str("STAGE_ID")]
+			if err := bx.MoveDeal(d.ID, to, BitrixManager); err != nil {
+				continue
+			}
+			done = append(done, fmt.Sprintf("%s: stage %s → %s", who, from, to))
+		}
+		// A comment on the first moved deal and on one deal left where it is.
+		if len(orders) == 0 || len(orders) == 3 {
+			text := notes[min(len(orders), 1)]
+			bx.AddComment("deal", d.ID, BitrixManager, text)
+			done = append(done, fmt.Sprintf("%s: comment %q", who, text))
+		}
+		orders = append(orders, id)
+	}
+	return done, orders
 }
 
 func pick[T any](rng *rand.Rand, list []T) T { return list[rng.IntN(len(list))] }
