@@ -40,7 +40,7 @@ type BackfillProgress struct {
 	Before   int64 // of Done, passed by earlier runs (a resumed backfill)
 	Total    int64 // orders in the window (pagination.totalCount)
 	Pages    int   // pages done by this run
-	Parked   int   // items that failed in this run (waiting for a retry or parked)
+	Parked   int   // items that failed in this run (parked: waiting for a retry or out of attempts)
 	Requests int   // requests sent by this run, both APIs
 	Elapsed  time.Duration
 	Resumed  bool // this run continues an interrupted backfill

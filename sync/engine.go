@@ -76,7 +76,7 @@ type Progress struct {
 	Cursor   int64
 	Backlog  int64
 	Elapsed  time.Duration
-	Parked   int // items that failed so far (waiting for a retry or parked)
+	Parked   int // items that failed so far (parked: waiting for a retry or out of attempts)
 	Requests int
 }
 

@@ -60,5 +60,5 @@ func Example() {
 	// + contact customer 1              NAME="Anna" EMAIL=anna@example.com
 	// + deal    order 1042 (site shop)  TITLE="Order 1042" STAGE_ID=NEW OPPORTUNITY=1890.00 RUB CONTACT_ID=(new)
 	// = 0 orders unchanged
-	// orders seen 1; contacts created 1, updated 0, reused 0; deals created 1, updated 0, unchanged 0; comments 0; failures: 0 parked, 0 waiting for a retry; requests: bitrix 3, retailcrm 7
+	// orders seen 1; contacts created 1, updated 0, reused 0; deals created 1, updated 0, unchanged 0; comments 0; parked 0; requests: bitrix 3, retailcrm 7
 }

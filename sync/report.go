@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/crmsync/crmsync/sync/runs"
 	"github.com/shopspring/decimal"
 )
 
@@ -75,10 +76,10 @@ type CursorSummary struct {
 	To   int64 `json:"to"`
 }
 
-// Summary counts a run's work. Failed counts the items that failed and
-// wait for a retry (later runs try them again on their own), Parked those
-// parked after their last attempt, which need crmsync retry or skip: the
-// words of crmsync status.
+// Summary counts a run's work. Parked counts every item this run set aside
+// in the failures table; WaitingForRetry those of them later runs try
+// again on their own (the rest are out of attempts and need crmsync retry
+// or skip). docs/operations.md, "Failed items", has the words.
 type Summary struct {
 	Pages            int    `json:"pages"`
 	HistoryRecords   int    `json:"history_records"`
@@ -95,8 +96,8 @@ type Summary struct {
 	DealsUnchanged   int    `json:"deals_unchanged"`
 	Comments         int    `json:"comments"`
 	RuleActions      int    `json:"rule_actions"`
-	Failed           int    `json:"failed"`
 	Parked           int    `json:"parked"`
+	WaitingForRetry  int    `json:"waiting_for_retry"`
 	Alerts           int    `json:"alerts"`
 	BitrixRequests   int    `json:"bitrix_requests"`
 	RetailCRMRequest int    `json:"retailcrm_requests"`
@@ -116,33 +117,27 @@ func (s Summary) Counters() map[string]int64 {
 		"contacts_created": int64(s.ContactsCreated), "contacts_updated": int64(s.ContactsUpdated),
 		"contacts_reused": int64(s.ContactsReused), "deals_created": int64(s.DealsCreated),
 		"deals_updated": int64(s.DealsUpdated), "deals_unchanged": int64(s.DealsUnchanged),
-		"comments": int64(s.Comments), "rule_actions": int64(s.RuleActions), "failed": int64(s.Failed), "parked": int64(s.Parked),
+		"comments": int64(s.Comments), "rule_actions": int64(s.RuleActions), "parked": int64(s.Parked), "waiting_for_retry": int64(s.WaitingForRetry),
 		"alerts":          int64(s.Alerts),
 		"bitrix_requests": int64(s.BitrixRequests), "retailcrm_requests": int64(s.RetailCRMRequest),
 		"backlog": s.Backlog,
 	}
 }
 
-// countFailure counts an item that failed in this run.
-func (s *Summary) countFailure(parked bool) {
-	if parked {
-		s.Parked++
-	} else {
-		s.Failed++
+// countFailure counts an item this run parked; outOfAttempts: it had its
+// last attempt.
+func (s *Summary) countFailure(outOfAttempts bool) {
+	s.Parked++
+	if !outOfAttempts {
+		s.WaitingForRetry++
 	}
-}
-
-// FailuresPhrase says what became of a run's failed items in status's
-// words: "0 parked, 2 waiting for a retry".
-func FailuresPhrase(parked, waiting int) string {
-	return fmt.Sprintf("%d parked, %d waiting for a retry", parked, waiting)
 }
 
 // Line is the one-line summary printed at the end of a run.
 func (s Summary) Line() string {
-	line := fmt.Sprintf("orders seen %d; contacts created %d, updated %d, reused %d; deals created %d, updated %d, unchanged %d; comments %d; failures: %s; requests: bitrix %d, retailcrm %d",
+	line := fmt.Sprintf("orders seen %d; contacts created %d, updated %d, reused %d; deals created %d, updated %d, unchanged %d; comments %d; %s; requests: bitrix %d, retailcrm %d",
 		s.OrdersSeen, s.ContactsCreated, s.ContactsUpdated, s.ContactsReused, s.DealsCreated, s.DealsUpdated,
-		s.DealsUnchanged, s.Comments, FailuresPhrase(s.Parked, s.Failed), s.BitrixRequests, s.RetailCRMRequest)
+		s.DealsUnchanged, s.Comments, runs.FailuresPhrase(s.Parked, s.WaitingForRetry), s.BitrixRequests, s.RetailCRMRequest)
 	if s.Stopped != "" {
 		line += "; stopped early: " + s.Stopped
 	}
@@ -178,11 +173,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		b.WriteByte('\n')
 	}
 	for _, p := range r.Parked {
-		state := "parked"
-		if p.WaitingForRetry {
-			state = "waiting for a retry"
-		}
-		fmt.Fprintf(&b, "! %-7s %-23s %s: %s\n", p.Kind, p.Kind+" "+p.Key, state, strings.Join(strings.Fields(p.Reason), " "))
+		fmt.Fprintf(&b, "! %-7s %-23s parked: %s\n", p.Kind, p.Kind+" "+p.Key, strings.Join(strings.Fields(p.Reason), " "))
 	}
 	fmt.Fprintf(&b, "= %d orders unchanged\n", r.Unchanged)
 	_, err := io.WriteString(w, b.String())

@@ -107,8 +107,8 @@ $XDG_CONFIG_HOME/crmsync/crmsync.yaml, else /etc/crmsync/crmsync.yaml) and from
 CRMSYNC_* environment variables; flags beat the environment, which beats the file.
 
 Exit codes: 0 ok; 1 error; 2 usage error (or pending changes with
---detailed-exitcode); 3 finished but some items failed (waiting for a retry,
-or parked: see crmsync status --failed); 4 configuration or authentication
+--detailed-exitcode); 3 finished but some items were parked (see crmsync
+status --failed); 4 configuration or authentication
 error; 5 another run holds the lock; 130 interrupted.`,
 		Example: `  crmsync check
   crmsync backfill --since 2025-01-01

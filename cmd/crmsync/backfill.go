@@ -160,9 +160,9 @@ func (a *app) runBackfill(ctx context.Context, opts *backfillOptions) error {
 	}
 	if s := res.Report.Summary; res.Parked() > 0 {
 		if opts.dryRun {
-			a.log.Warn("dry run: some items would fail", "parked", s.Parked, "waiting_for_retry", s.Failed)
+			a.log.Warn("dry run: some items would fail", "parked", s.Parked, "waiting_for_retry", s.WaitingForRetry)
 		} else {
-			return &failedItems{command: "backfill", waiting: s.Failed, parked: s.Parked}
+			return &failedItems{command: "backfill", waiting: s.WaitingForRetry, parked: s.Parked}
 		}
 	}
 	if opts.dryRun && opts.detailedExitcode && res.Report.Pending() {

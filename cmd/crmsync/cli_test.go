@@ -151,14 +151,14 @@ func TestFailedItemsMessage(t *testing.T) {
 		err  *failedItems
 		want string
 	}{
-		{&failedItems{command: "pull", waiting: 2},
-			"pull: finished, but 2 items failed and wait for a retry (see crmsync status --failed)"},
-		{&failedItems{command: "pull", waiting: 1},
-			"pull: finished, but 1 item failed and waits for a retry (see crmsync status --failed)"},
+		{&failedItems{command: "pull", parked: 2, waiting: 2},
+			"pull: finished, but 2 items were parked (2 waiting for a retry, 0 out of attempts; see crmsync status --failed)"},
+		{&failedItems{command: "pull", parked: 1, waiting: 1},
+			"pull: finished, but 1 item was parked (1 waiting for a retry, 0 out of attempts; see crmsync status --failed)"},
 		{&failedItems{command: "push", parked: 1},
-			"push: finished, but 1 item was parked after the last attempt (see crmsync status --failed; parked ones need crmsync retry or skip)"},
-		{&failedItems{command: "backfill", waiting: 3, parked: 2},
-			"backfill: finished, but 3 items failed and wait for a retry, and 2 items were parked after the last attempt (see crmsync status --failed; parked ones need crmsync retry or skip)"},
+			"push: finished, but 1 item was parked (0 waiting for a retry, 1 out of attempts; see crmsync status --failed; those out of attempts need crmsync retry or skip)"},
+		{&failedItems{command: "backfill", parked: 5, waiting: 3},
+			"backfill: finished, but 5 items were parked (3 waiting for a retry, 2 out of attempts; see crmsync status --failed; those out of attempts need crmsync retry or skip)"},
 	} {
 		if got := tt.err.Error(); got != tt.want {
 			t.Errorf("message\n got %q\nwant %q", got, tt.want)
@@ -179,8 +179,8 @@ func TestExitCodeLadder(t *testing.T) {
 		{"usage", &usageError{err: errors.New("bad flag")}, false, exitUsage},
 		{"pending", fmt.Errorf("dry run: %w", errPending), false, exitUsage},
 		{"parked", fmt.Errorf("pull: %w", errParked), false, exitParked},
-		{"waiting for a retry", &failedItems{command: "pull", waiting: 2}, false, exitParked},
-		{"parked after the last attempt", &failedItems{command: "push", parked: 1}, false, exitParked},
+		{"waiting for a retry", &failedItems{command: "pull", parked: 2, waiting: 2}, false, exitParked},
+		{"out of attempts", &failedItems{command: "push", parked: 1}, false, exitParked},
 		{"config", fmt.Errorf("x: %w", config.ErrInvalid), false, exitConfig},
 		{"retailcrm auth", fmt.Errorf("history: %w", retailcrm.ErrAuth), false, exitConfig},
 		{"retailcrm account", fmt.Errorf("history: %w", retailcrm.ErrAccountNotFound), false, exitConfig},

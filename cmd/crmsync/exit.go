@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
@@ -35,45 +34,29 @@ var errPending = errors.New("changes are pending")
 // run returns is a *failedItems, which says how many and what became of them.
 var errParked = errors.New("finished, but some items were parked (see crmsync status --failed)")
 
-// failedItems is a run that finished with items that failed: waiting for a
-// retry (later runs try them again on their own) or parked after their last
-// attempt (they need crmsync retry or skip), in the words of crmsync status.
+// failedItems is a run that finished with parked items: parked counts them
+// all, waiting those later runs retry on their own (the rest are out of
+// attempts and need crmsync retry or skip), in the words of every summary
+// line and of crmsync status.
 type failedItems struct {
 	command string // pull, push, backfill
-	waiting int
 	parked  int
+	waiting int
 }
 
 func (e *failedItems) Is(target error) bool { return target == errParked }
 
 func (e *failedItems) Error() string {
-	var parts []string
-	if e.waiting > 0 {
-		parts = append(parts, fmt.Sprintf("%s failed and %s for a retry", items(e.waiting), verb(e.waiting, "waits", "wait")))
-	}
-	if e.parked > 0 {
-		parts = append(parts, fmt.Sprintf("%s parked after the last attempt", items(e.parked)+verb(e.parked, " was", " were")))
+	were := "items were"
+	if e.parked == 1 {
+		were = "item was"
 	}
 	hint := "see crmsync status --failed"
-	if e.parked > 0 {
-		hint += "; parked ones need crmsync retry or skip"
+	if e.parked > e.waiting {
+		hint += "; those out of attempts need crmsync retry or skip"
 	}
-	return fmt.Sprintf("%s: finished, but %s (%s)", e.command, strings.Join(parts, ", and "), hint)
-}
-
-// items renders "1 item", "2 items".
-func items(n int) string {
-	if n == 1 {
-		return "1 item"
-	}
-	return fmt.Sprintf("%d items", n)
-}
-
-func verb(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
+	return fmt.Sprintf("%s: finished, but %d %s parked (%d waiting for a retry, %d out of attempts; %s)",
+		e.command, e.parked, were, e.waiting, e.parked-e.waiting, hint)
 }
 
 // exitCode maps an error to the process exit code. It is the only place

@@ -88,8 +88,8 @@ func TestPullEndToEnd(t *testing.T) {
 	rc.CreateOrder(retailcrm.Order{Customer: anna, TotalSumm: decimal.RequireFromString("10")})
 	r = pull()
 	r.mustCode(t, exitParked)
-	if !strings.Contains(r.stderr, "; failures: 0 parked, 1 waiting for a retry;") ||
-		!strings.Contains(r.stderr, "crmsync: pull: finished, but 1 item failed and waits for a retry (see crmsync status --failed)\n") ||
+	if !strings.Contains(r.stderr, "; parked 1 (1 waiting for a retry, 0 out of attempts);") ||
+		!strings.Contains(r.stderr, "crmsync: pull: finished, but 1 item was parked (1 waiting for a retry, 0 out of attempts; see crmsync status --failed)\n") ||
 		strings.Contains(r.stderr, "were parked") || len(bx.Deals()) != 2 {
 		t.Errorf("stderr %q, %d deals", r.stderr, len(bx.Deals()))
 	}

@@ -84,7 +84,7 @@ func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
 		if opts.dryRun {
 			a.log.Warn("dry run: some items would be parked", "parked", n)
 		} else {
-			return &failedItems{command: "push", waiting: rep.Summary.Failed, parked: rep.Summary.Parked}
+			return &failedItems{command: "push", waiting: rep.Summary.Failed, parked: rep.Summary.Parked + rep.Summary.Failed}
 		}
 	}
 	if opts.dryRun && opts.detailedExitcode && rep.Pending() {

@@ -15,6 +15,7 @@ import (
 	"github.com/crmsync/crmsync/store"
 	pullsync "github.com/crmsync/crmsync/sync"
 	"github.com/crmsync/crmsync/sync/redact"
+	"github.com/crmsync/crmsync/sync/runs"
 )
 
 type statusOptions struct {
@@ -114,7 +115,7 @@ func (a *app) statusCmd() *cobra.Command {
 		Short: "Show cursors, last runs, links and parked failures",
 		Long: `status reads the database and shows where each stream stands (cursors), the
 last run of each command with its result and counters, how many orders and
-customers are linked, the failures waiting for a retry or parked with their
+customers are linked, the parked failures (waiting for a retry or out of attempts) with their
 reasons, and the backlog RetailCRM reported at the last pull. It changes
 nothing and needs no lock, so it can run while a sync is running.
 
@@ -358,7 +359,7 @@ func duplicateLine(entity string, origin, kept int64, others []int64) string {
 
 // writeFailures lists failures, at most limit of them (0: all).
 func writeFailures(w io.Writer, f statusFailures, limit int) {
-	fmt.Fprintf(w, "Failures: %s\n", pullsync.FailuresPhrase(f.Parked, f.Pending))
+	fmt.Fprintf(w, "Failures: %s\n", runs.FailuresPhrase(f.Parked+f.Pending, f.Pending))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for i, it := range f.Items {
 		if limit > 0 && i == limit {

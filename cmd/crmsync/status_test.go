@@ -87,7 +87,7 @@ func TestStatusOnFreshEmptyDatabase(t *testing.T) {
 	st.Close()
 	r := runInProcess(t, "--db", db, "--config", writeConfig(t, dir, ""), "status")
 	r.mustCode(t, exitOK)
-	for _, want := range []string{"(schema ", "Cursors:\n  none yet", "Last runs:\n  none yet", "Links: 0 orders", "Failures: 0 parked"} {
+	for _, want := range []string{"(schema ", "Cursors:\n  none yet", "Last runs:\n  none yet", "Links: 0 orders", "Failures: parked 0"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("status lacks %q:\n%s", want, r.stdout)
 		}
@@ -151,7 +151,7 @@ func TestStatusReportsEverything(t *testing.T) {
 	text := runInProcess(t, "--db", db, "--config", cfg, "status")
 	text.mustCode(t, exitOK)
 	for _, want := range []string{"orders_history", "7137", "pull", "partial", "orders=12", "Links: 2 orders (1 deals, 1 leads), 1 customers",
-		"Backlog: about 340", "Failures: 1 parked, 1 waiting for a retry", `unmapped status "weird"`, "https://shop.bitrix24.ru/rest/1/***/"} {
+		"Backlog: about 340", "Failures: parked 2 (1 waiting for a retry, 1 out of attempts)", `unmapped status "weird"`, "https://shop.bitrix24.ru/rest/1/***/"} {
 		if !strings.Contains(text.stdout, want) {
 			t.Errorf("status text lacks %q:\n%s", want, text.stdout)
 		}

@@ -113,7 +113,7 @@ func TestRejectedStatusIsParkedAndTheRunGoesOn(t *testing.T) {
 	if h.order(o2).Status != "complete" {
 		t.Error("the run stopped at the parked item")
 	}
-	if line := rep.Summary.Line(); !strings.Contains(line, "failures: 1 parked, 0 waiting for a retry;") {
+	if line := rep.Summary.Line(); !strings.Contains(line, "; parked 1 (0 waiting for a retry, 1 out of attempts);") {
 		t.Errorf("summary line %q", line)
 	}
 	f, ok, err := h.st.Failure(h.ctx, push.KindStage, itoa(o1))
@@ -154,7 +154,7 @@ func TestTransientErrorIsRetriedLater(t *testing.T) {
 	if rep.Summary.Failed != 1 || len(rep.Parked) != 0 || h.order(o1).Status != "new" {
 		t.Fatalf("summary %+v", rep.Summary)
 	}
-	if line := rep.Summary.Line(); !strings.Contains(line, "failures: 0 parked, 1 waiting for a retry;") {
+	if line := rep.Summary.Line(); !strings.Contains(line, "; parked 1 (1 waiting for a retry, 0 out of attempts);") {
 		t.Errorf("summary line %q", line)
 	}
 	h.clk.Advance(2 * time.Minute) // the backoff is over

@@ -3,6 +3,7 @@ package push
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/crmsync/crmsync/sync/runs"
 	"io"
 	"sort"
 	"strings"
@@ -79,8 +80,9 @@ type CursorSummary struct {
 
 // Summary counts a run's work. Failed counts the items that failed and
 // wait for a retry (later runs try them again on their own), Parked those
-// parked after their last attempt, which need crmsync retry or skip: the
-// words of crmsync status.
+// out of attempts, which need crmsync retry or skip. The text line says
+// "parked" for both, as every command and status do (docs/operations.md);
+// the JSON fields keep their meaning.
 type Summary struct {
 	StageRows         int    `json:"stage_rows"`
 	DealsMoved        int    `json:"deals_moved"`
@@ -137,9 +139,9 @@ func (r *Report) Counters() map[string]int64 {
 
 // Line is the one-line summary of a run.
 func (s Summary) Line() string {
-	line := fmt.Sprintf("stage moves %d (echoes %d, unmapped %d); statuses pushed %d, unchanged %d; conflicts %d (order kept %d); comments pushed %d from %d deals; failures: %d parked, %d waiting for a retry; requests: retailcrm %d, bitrix %d",
+	line := fmt.Sprintf("stage moves %d (echoes %d, unmapped %d); statuses pushed %d, unchanged %d; conflicts %d (order kept %d); comments pushed %d from %d deals; %s; requests: retailcrm %d, bitrix %d",
 		s.DealsMoved, s.EchoesDropped, s.UnmappedStages, s.StatusesPushed, s.StatusesUnchanged, s.Conflicts, s.ConflictsLost,
-		s.CommentsPushed, s.DealsScanned, s.Parked, s.Failed, s.RetailCRMRequests, s.BitrixRequests)
+		s.CommentsPushed, s.DealsScanned, runs.FailuresPhrase(s.Parked+s.Failed, s.Failed), s.RetailCRMRequests, s.BitrixRequests)
 	if s.Stopped != "" {
 		line += "; stopped early: " + s.Stopped
 	}
