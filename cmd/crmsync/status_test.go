@@ -50,7 +50,9 @@ func seedStore(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.FinishRun(ctx, id, store.RunPartial, map[string]int64{"orders": 12, "parked": 2, backlogCounter: 340}, ""); err != nil {
+	backlog := int64(340)
+	if err := st.FinishRunLeaving(ctx, id, store.RunPartial, map[string]int64{"orders": 12, "parked": 2, backlogCounter: 340}, "",
+		store.RunLeaves{Backlog: &backlog}); err != nil {
 		t.Fatal(err)
 	}
 }
