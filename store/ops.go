@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -32,18 +34,47 @@ func (s *Store) StartRun(ctx context.Context, command string, pid int) (int64, e
 // FinishRun records a run's end, result, counters and (for a failed run)
 // its error message, which is redacted.
 func (s *Store) FinishRun(ctx context.Context, id int64, result RunResult, counters map[string]int64, message string) error {
+	return s.FinishRunLeaving(ctx, id, result, counters, message, RunLeaves{})
+}
+
+// FinishRunLeaving is FinishRun that also records, in the same
+// transaction, the state the run leaves for the next run and for status
+// (RunState). The counters are the run's report only: nothing reads them
+// back as state.
+func (s *Store) FinishRunLeaving(ctx context.Context, id int64, result RunResult, counters map[string]int64, message string, leaves RunLeaves) error {
 	enc, err := encodeCounters(counters)
 	if err != nil {
 		return fmt.Errorf("finish run %d: %w", id, err)
 	}
 	return s.Tx(ctx, func(tx *Tx) error {
-		res, err := tx.tx.ExecContext(ctx, `UPDATE runs SET ended_at = ?, result = ?, counters = ?, message = ? WHERE id = ?`,
-			ms(s.now()), string(result), enc, s.mask(message), id)
+		var command string
+		var started int64
+		now := ms(s.now())
+		err := tx.tx.QueryRowContext(ctx, `UPDATE runs SET ended_at = ?, result = ?, counters = ?, message = ? WHERE id = ?
+			RETURNING command, started_at`, now, string(result), enc, s.mask(message), id).Scan(&command, &started)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("finish run %d: %w", id, ErrNotFound)
+		}
 		if err != nil {
 			return fmt.Errorf("finish run %d: %w", id, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("finish run %d: %w", id, ErrNotFound)
+		if leaves.Backlog == nil && !leaves.CommentsComplete {
+			return nil
+		}
+		var backlog, complete sql.NullInt64
+		if leaves.Backlog != nil {
+			backlog = sql.NullInt64{Int64: *leaves.Backlog, Valid: true}
+		}
+		if leaves.CommentsComplete {
+			complete = sql.NullInt64{Int64: started, Valid: true}
+		}
+		_, err = tx.tx.ExecContext(ctx, `INSERT INTO run_state (command, backlog, comments_complete_at, run_id, updated_at)
+			VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (command) DO UPDATE SET backlog = coalesce(excluded.backlog, backlog),
+				comments_complete_at = coalesce(excluded.comments_complete_at, comments_complete_at),
+				run_id = excluded.run_id, updated_at = excluded.updated_at`, command, backlog, complete, id, now)
+		if err != nil {
+			return fmt.Errorf("finish run %d: run state: %w", id, err)
 		}
 		return nil
 	})
@@ -98,8 +129,8 @@ func (s *Store) updateFailures(ctx context.Context, op, query string, args ...an
 
 // Prune deletes what is older than before: events, runs (but the latest of
 // each command) and ledger rows (but the latest value of each field, which
-// conflict resolution still needs). Links, cursors, failures and rule fires
-// are kept: they are state, not history.
+// conflict resolution still needs). Links, cursors, failures, rule fires
+// and the other state tables are kept: they are state, not history.
 func (s *Store) Prune(ctx context.Context, before time.Time) (PruneResult, error) {
 	var r PruneResult
 	cut := ms(before)

@@ -91,35 +91,6 @@ func (r *reader) Cursors(ctx context.Context) ([]Cursor, error) {
 	return r.cursors(ctx, `SELECT name, value, updated_at FROM cursors ORDER BY name`)
 }
 
-// CursorsWithPrefix returns the cursors whose name starts with prefix, e.g.
-// "comments:".
-func (r *reader) CursorsWithPrefix(ctx context.Context, prefix string) ([]Cursor, error) {
-	if upper, ok := prefixUpperBound(prefix); ok {
-		// A range on the primary key: SQLite seeks to the prefix instead of
-		// reading every cursor (the pull reads one customer's purchase
-		// profile rows among one per order).
-		return r.cursors(ctx, `SELECT name, value, updated_at FROM cursors
-		WHERE name >= ?1 AND name < ?2 ORDER BY name`, prefix, upper)
-	}
-	// substr avoids LIKE's wildcard escaping.
-	return r.cursors(ctx, `SELECT name, value, updated_at FROM cursors
-		WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name`, prefix)
-}
-
-// prefixUpperBound is the smallest string greater than every string that
-// starts with p (names compare bytewise); ok is false when there is none
-// ("" or only 0xFF bytes).
-func prefixUpperBound(p string) (string, bool) {
-	b := []byte(p)
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] < 0xff {
-			b[i]++
-			return string(b[:i+1]), true
-		}
-	}
-	return "", false
-}
-
 func (r *reader) cursors(ctx context.Context, query string, args ...any) ([]Cursor, error) {
 	rows, err := r.q.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -239,6 +210,98 @@ func (r *reader) CommentSweep(ctx context.Context, et EntityType) (int64, error)
 		return 0, fmt.Errorf("read comment sweep: %w", err)
 	}
 	return id, nil
+}
+
+// CommentCursors returns the last comment id push read on each of the
+// given deals (or leads) that has a cursor, by entity id.
+func (r *reader) CommentCursors(ctx context.Context, et EntityType, entityIDs []int64) (map[int64]int64, error) {
+	out := make(map[int64]int64, len(entityIDs))
+	if len(entityIDs) == 0 {
+		return out, nil
+	}
+	rows, err := r.q.QueryContext(ctx, `SELECT entity_id, last_comment_id FROM comment_cursors
+		WHERE entity_type = ? AND entity_id IN (SELECT value FROM json_each(?))`,
+		string(entityTypeOrDeal(et)), idsJSON(entityIDs))
+	if err != nil {
+		return nil, fmt.Errorf("read comment cursors: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, last int64
+		if err := rows.Scan(&id, &last); err != nil {
+			return nil, fmt.Errorf("read comment cursors: %w", err)
+		}
+		out[id] = last
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read comment cursors: %w", err)
+	}
+	return out, nil
+}
+
+// CountCommentCursors counts the deals and leads push follows comments on.
+func (r *reader) CountCommentCursors(ctx context.Context) (int64, error) {
+	var n int64
+	if err := r.q.QueryRowContext(ctx, `SELECT count(*) FROM comment_cursors`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count comment cursors: %w", err)
+	}
+	return n, nil
+}
+
+// ProfileContributions returns what each of a customer's orders adds to
+// its purchase profile, by order id.
+func (r *reader) ProfileContributions(ctx context.Context, customerID int64) ([]ProfileContribution, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT order_id, customer_id, counted, amount, created_at, number
+		FROM profile_contributions WHERE customer_id = ? ORDER BY order_id`, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("read purchase profile of customer %d: %w", customerID, err)
+	}
+	defer rows.Close()
+	var out []ProfileContribution
+	for rows.Next() {
+		var c ProfileContribution
+		if err := rows.Scan(&c.OrderID, &c.CustomerID, &c.Counted, &c.Amount, &c.CreatedAt, &c.Number); err != nil {
+			return nil, fmt.Errorf("read purchase profile of customer %d: %w", customerID, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read purchase profile of customer %d: %w", customerID, err)
+	}
+	return out, nil
+}
+
+// RunState returns what the runs of a command left; the zero state (with
+// Command set) when none left any.
+func (r *reader) RunState(ctx context.Context, command string) (RunState, error) {
+	st := RunState{Command: command}
+	var backlog, complete sql.NullInt64
+	err := r.q.QueryRowContext(ctx, `SELECT backlog, comments_complete_at, run_id FROM run_state WHERE command = ?`, command).
+		Scan(&backlog, &complete, &st.RunID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, nil
+	}
+	if err != nil {
+		return RunState{}, fmt.Errorf("read run state of %s: %w", command, err)
+	}
+	st.Backlog, st.BacklogKnown = backlog.Int64, backlog.Valid
+	st.CommentsCompleteAt = fromNullMS(complete)
+	return st, nil
+}
+
+// AlertSent reports whether the alert about a failed run of command, of
+// this kind of failure, was sent on day (UTC, 2006-01-02).
+func (r *reader) AlertSent(ctx context.Context, command, kind, day string) (bool, error) {
+	var one int
+	err := r.q.QueryRowContext(ctx, `SELECT 1 FROM alert_marks WHERE command = ? AND kind = ? AND day = ?`,
+		command, kind, day).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read sent alerts: %w", err)
+	}
+	return true, nil
 }
 
 // OrderLinksByCustomer returns the links of a customer's orders, by order id

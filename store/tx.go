@@ -77,6 +77,52 @@ func (t *Tx) SetCommentSweep(ctx context.Context, et EntityType, lastEntityID in
 	return nil
 }
 
+// SetCommentCursor records the last comment id push read on a deal (or
+// lead).
+func (t *Tx) SetCommentCursor(ctx context.Context, et EntityType, entityID, lastCommentID int64) error {
+	et = entityTypeOrDeal(et)
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO comment_cursors (entity_type, entity_id, last_comment_id, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (entity_type, entity_id) DO UPDATE SET last_comment_id = excluded.last_comment_id, updated_at = excluded.updated_at`,
+		string(et), entityID, lastCommentID, ms(t.now()))
+	if err != nil {
+		return fmt.Errorf("set comment cursor of %s %d: %w", et, entityID, err)
+	}
+	return nil
+}
+
+// PutProfileContribution stores what an order adds to its customer's
+// purchase profile, replacing what it added before (under any customer).
+func (t *Tx) PutProfileContribution(ctx context.Context, c ProfileContribution) error {
+	if c.OrderID == 0 {
+		return fmt.Errorf("put profile contribution: order id must be set")
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO profile_contributions (order_id, customer_id, counted, amount, created_at, number, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (order_id) DO UPDATE SET customer_id = excluded.customer_id, counted = excluded.counted,
+			amount = excluded.amount, created_at = excluded.created_at, number = excluded.number, updated_at = excluded.updated_at`,
+		c.OrderID, c.CustomerID, c.Counted, c.Amount, c.CreatedAt, c.Number, ms(t.now()))
+	if err != nil {
+		return fmt.Errorf("put profile contribution of order %d: %w", c.OrderID, err)
+	}
+	return nil
+}
+
+// MarkAlertSent records that the alert about a failed run of command, of
+// this kind of failure, was sent on day (UTC, 2006-01-02). It returns
+// false, changing nothing, when that was already recorded.
+func (t *Tx) MarkAlertSent(ctx context.Context, command, kind, day string) (bool, error) {
+	if command == "" || kind == "" || day == "" {
+		return false, fmt.Errorf("mark alert sent: command, kind and day must be set")
+	}
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO alert_marks (command, kind, day, sent_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, command, kind, day, ms(t.now()))
+	if err != nil {
+		return false, fmt.Errorf("mark alert sent %s/%s/%s: %w", command, kind, day, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // DeleteOrderLink forgets an order's link (e.g. its deal was deleted).
 func (t *Tx) DeleteOrderLink(ctx context.Context, orderID int64) error {
 	if _, err := t.tx.ExecContext(ctx, `DELETE FROM order_links WHERE order_id = ?`, orderID); err != nil {

@@ -9,20 +9,14 @@ type Cursor struct {
 	UpdatedAt time.Time
 }
 
-// Cursor names shared by the commands. Per-deal comment cursors use
-// CommentsCursor.
+// Cursor names shared by the commands. Per-deal comment cursors have a
+// table of their own (CommentCursors).
 const (
 	CursorOrdersHistory    = "orders_history"
 	CursorCustomersHistory = "customers_history"
 	CursorStageHistory     = "stagehistory"
 	CursorBackfill         = "backfill"
 )
-
-// CommentsCursorPrefix starts the name of every per-deal comment cursor.
-const CommentsCursorPrefix = "comments:"
-
-// CommentsCursor names the timeline-comment cursor of one deal.
-func CommentsCursor(dealID int64) string { return CommentsCursorPrefix + itoa(dealID) }
 
 // EntityType is the Bitrix24 entity an order is linked to.
 type EntityType string
@@ -227,4 +221,39 @@ type Duplicate struct {
 	KeptID     int64      // the lowest id: the one crmsync uses
 	Others     []int64    // ascending
 	SeenAt     time.Time  // when a lookup last saw them
+}
+
+// ProfileContribution is what one RetailCRM order adds to its customer's
+// purchase profile (pull's mapping.profile_fields).
+type ProfileContribution struct {
+	OrderID    int64
+	CustomerID int64
+	Counted    bool   // false: cancelled or returned, adds nothing
+	Amount     string // totalSumm, exact decimal text
+	CreatedAt  string // createdAt as RetailCRM gives it, in the account's zone
+	Number     string
+}
+
+// RunState is what the runs of one command leave for the next run and for
+// status.
+type RunState struct {
+	Command string
+	// Backlog is RetailCRM's estimate of the history records still to read
+	// when the last run finished (pull, backfill); valid only when
+	// BacklogKnown.
+	Backlog      int64
+	BacklogKnown bool
+	// CommentsCompleteAt is the start of the latest run that read the
+	// comments of every deal with activity (push); zero when none has.
+	CommentsCompleteAt time.Time
+	RunID              int64 // the run that last changed the state; 0 when none
+}
+
+// RunLeaves is the state a finishing run leaves (Store.FinishRunLeaving).
+type RunLeaves struct {
+	// Backlog, when set, replaces the command's backlog.
+	Backlog *int64
+	// CommentsComplete: the run read the comments of every deal with
+	// activity; its start becomes the command's CommentsCompleteAt.
+	CommentsComplete bool
 }

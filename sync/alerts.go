@@ -18,10 +18,6 @@ import (
 	"github.com/crmsync/crmsync/sync/config"
 )
 
-// runAlertRuleKey keys the alerts about failed runs in the store's record
-// of fired rules.
-const runAlertRuleKey = "builtin:run-alert"
-
 // errorKind names the class of a run's failure for deduplicating alerts:
 // the sentinel it wraps, else its text with the numbers taken out (ids and
 // counts differ from run to run while the cause stays the same).
@@ -96,8 +92,8 @@ func sendRunAlert(ctx context.Context, a RunAlert, g gate) int {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	event := a.Command + ":" + errorKind(a.Err) + ":" + now.UTC().Format("2006-01-02")
-	if _, sent, err := a.Store.RuleFired(ctx, runAlertRuleKey, event, "notify"); err != nil || sent {
+	kind, day := errorKind(a.Err), now.UTC().Format("2006-01-02")
+	if sent, err := a.Store.AlertSent(ctx, a.Command, kind, day); err != nil || sent {
 		if err != nil {
 			log.Warn("reading sent alerts", "err", err)
 		}
@@ -120,7 +116,7 @@ func sendRunAlert(ctx context.Context, a RunAlert, g gate) int {
 		return 0
 	}
 	if err := a.Store.Tx(ctx, func(tx *store.Tx) error {
-		_, err := tx.MarkRuleFired(ctx, store.RuleFire{RuleKey: runAlertRuleKey, EventKey: event, Action: "notify"})
+		_, err := tx.MarkAlertSent(ctx, a.Command, kind, day)
 		return err
 	}); err != nil {
 		log.Warn("recording the run failure alert", "err", err)

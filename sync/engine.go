@@ -225,8 +225,11 @@ func (e *Engine) record(ctx context.Context, command string, body func(ctx conte
 	if result == store.RunFailed {
 		e.alertRunFailed(context.WithoutCancel(ctx), command, err)
 	}
-	// The run's record is written even when ctx was cancelled.
-	if ferr := e.store.FinishRun(context.WithoutCancel(ctx), runID, result, e.sum.Counters(), msg); ferr != nil && err == nil {
+	// The run's record is written even when ctx was cancelled. The backlog
+	// it leaves is what status shows until the next run of the command.
+	backlog := e.sum.Backlog
+	leaves := store.RunLeaves{Backlog: &backlog}
+	if ferr := e.store.FinishRunLeaving(context.WithoutCancel(ctx), runID, result, e.sum.Counters(), msg, leaves); ferr != nil && err == nil {
 		err = fmt.Errorf("recording the run's end: %w", ferr)
 	}
 	return res, err

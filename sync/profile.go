@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -15,28 +14,13 @@ import (
 	"github.com/crmsync/crmsync/sync/config"
 )
 
-// ProfileCursorPrefix starts the names of the database rows that remember,
-// per order, what it adds to its customer's purchase profile
-// ("profile:<customer id>:<order id>"). They live with the cursors because
-// they are small keyed values written in the page's transaction; status
-// does not list them.
-const ProfileCursorPrefix = "profile:"
-
-func profilePrefix(customerID int64) string {
-	return ProfileCursorPrefix + strconv.FormatInt(customerID, 10) + ":"
-}
-
-func profileKey(customerID, orderID int64) string {
-	return profilePrefix(customerID) + strconv.FormatInt(orderID, 10)
-}
-
 // profileEntry is what one order adds to its customer's purchase profile.
 type profileEntry struct {
-	OrderID int64           `json:"o"`
-	Counted bool            `json:"c"` // not cancelled, not returned
-	Amount  decimal.Decimal `json:"a"`
-	Created string          `json:"t"` // createdAt, "2006-01-02 15:04:05" in the account's zone: sorts as text
-	Number  string          `json:"n"`
+	OrderID int64
+	Counted bool // not cancelled, not returned
+	Amount  decimal.Decimal
+	Created string // createdAt, "2006-01-02 15:04:05" in the account's zone: sorts as text
+	Number  string
 }
 
 // purchaseProfile is a customer's purchase profile.
@@ -158,23 +142,24 @@ func (e *Engine) applyProfiles(ctx context.Context, items []*item) error {
 
 // profileEntries reads the stored entries of a customer's orders.
 func (e *Engine) profileEntries(ctx context.Context, customerID int64) (map[int64]profileEntry, error) {
-	rows, err := e.store.CursorsWithPrefix(ctx, profilePrefix(customerID))
+	rows, err := e.store.ProfileContributions(ctx, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("reading the purchase profile of customer %d: %w", customerID, err)
 	}
 	out := make(map[int64]profileEntry, len(rows))
 	for _, r := range rows {
-		var en profileEntry
-		if json.Unmarshal([]byte(r.Value), &en) != nil || en.OrderID == 0 {
+		amount, err := decimal.NewFromString(r.Amount)
+		if err != nil {
 			continue // unreadable: the order's next sync writes it again
 		}
-		out[en.OrderID] = en
+		out[r.OrderID] = profileEntry{OrderID: r.OrderID, Counted: r.Counted, Amount: amount, Created: r.CreatedAt, Number: r.Number}
 	}
 	return out, nil
 }
 
 // putProfiles stores what each order of a chunk adds to its customer's
-// profile, and forgets it under a customer the order no longer belongs to.
+// profile; an order moved to another customer leaves the old one's profile
+// with it (one row per order).
 func (e *Engine) putProfiles(ctx context.Context, tx *store.Tx, items []*item) error {
 	if len(e.cfg.Mapping.ProfileFields) == 0 {
 		return nil
@@ -183,18 +168,10 @@ func (e *Engine) putProfiles(ctx context.Context, tx *store.Tx, items []*item) e
 		if it.deal == nil || it.cust == nil {
 			continue
 		}
-		cid := it.cust.state.customerID
-		b, err := json.Marshal(e.mapper.profileEntryOf(it.order))
-		if err != nil {
-			return fmt.Errorf("encoding the profile entry of order %d: %w", it.order.ID, err)
-		}
-		if err := tx.SetCursor(ctx, profileKey(cid, it.order.ID), string(b)); err != nil {
+		en := e.mapper.profileEntryOf(it.order)
+		if err := tx.PutProfileContribution(ctx, store.ProfileContribution{OrderID: en.OrderID, CustomerID: it.cust.state.customerID,
+			Counted: en.Counted, Amount: en.Amount.String(), CreatedAt: en.Created, Number: en.Number}); err != nil {
 			return err
-		}
-		if it.link != nil && it.link.CustomerID != 0 && it.link.CustomerID != cid {
-			if err := tx.DeleteCursor(ctx, profileKey(it.link.CustomerID, it.order.ID)); err != nil {
-				return err
-			}
 		}
 	}
 	return nil

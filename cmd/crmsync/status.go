@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/crmsync/crmsync/store"
-	pullsync "github.com/crmsync/crmsync/sync"
 	"github.com/crmsync/crmsync/sync/redact"
 	"github.com/crmsync/crmsync/sync/runs"
 )
@@ -176,14 +175,20 @@ func (a *app) buildStatus(ctx context.Context, opts *statusOptions) (*statusRepo
 		return nil, err
 	}
 	for _, c := range cursors {
-		if strings.HasPrefix(c.Name, store.CommentsCursorPrefix) {
-			rep.CommentCursors++
-			continue
-		}
-		if strings.HasPrefix(c.Name, pullsync.ProfileCursorPrefix) {
-			continue // purchase profile entries, one per order
-		}
 		rep.Cursors = append(rep.Cursors, statusCursor{Name: c.Name, Value: c.Value, UpdatedAt: c.UpdatedAt})
+	}
+	n, err := st.CountCommentCursors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep.CommentCursors = int(n)
+	pull, err := st.RunState(ctx, "pull")
+	if err != nil {
+		return nil, err
+	}
+	if pull.BacklogKnown {
+		v := int(pull.Backlog)
+		rep.Backlog[store.CursorOrdersHistory] = &v
 	}
 
 	runs, err := st.LastRuns(ctx)
@@ -200,12 +205,6 @@ func (a *app) buildStatus(ctx context.Context, opts *statusOptions) (*statusRepo
 		if !r.EndedAt.IsZero() {
 			end := r.EndedAt
 			sr.EndedAt = &end
-		}
-		if r.Command == "pull" {
-			if n, ok := r.Counters[backlogCounter]; ok {
-				v := int(n)
-				rep.Backlog[store.CursorOrdersHistory] = &v
-			}
 		}
 		rep.Runs = append(rep.Runs, sr)
 		rep.LastRuns[sr.Command] = sr

@@ -50,7 +50,9 @@ func seedStore(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.FinishRun(ctx, id, store.RunPartial, map[string]int64{"orders": 12, "parked": 2, backlogCounter: 340}, ""); err != nil {
+	backlog := int64(340)
+	if err := st.FinishRunLeaving(ctx, id, store.RunPartial, map[string]int64{"orders": 12, "parked": 2, backlogCounter: 340}, "",
+		store.RunLeaves{Backlog: &backlog}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -232,3 +234,55 @@ func TestRetryAndSkip(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestStatusOfMigratedReleaseDatabase: the database of the last schema 1
+// release, migrated, shows what that release's status showed (its cursors
+// block and backlog line, copied from its output): the comment cursors and
+// the backlog now come from their own tables.
+func TestStatusOfMigratedReleaseDatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "release.db")
+	data, err := os.ReadFile(filepath.Join("..", "..", "store", "testdata", "schema1.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(db, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), db, store.Options{}) // migrates
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	cfg := writeConfig(t, dir, "")
+
+	text := runInProcess(t, "--db", db, "--config", cfg, "status")
+	text.mustCode(t, exitOK)
+	for _, want := range []string{`
+Cursors:
+  customers_history  120         updated 2026-12-06 03:04:42 UTC
+  orders_history     310         updated 2026-12-06 03:04:44 UTC
+  stagehistory       1539        updated 2026-12-06 03:04:44 UTC
+  comments           (per deal)  299 deals followed
+
+Last runs:
+`, "\nLinks: 299 orders (299 deals, 0 leads), 87 customers\nBacklog: about 0 order history records at the last pull\n"} {
+		if !strings.Contains(text.stdout, want) {
+			t.Errorf("status lacks %q:\n%s", want, text.stdout)
+		}
+	}
+
+	js := runInProcess(t, "--db", db, "--config", cfg, "status", "--json")
+	js.mustCode(t, exitOK)
+	var rep statusReport
+	if err := json.Unmarshal([]byte(js.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.SchemaVersion != store.SupportedSchemaVersion() || rep.CommentCursors != 299 || len(rep.Cursors) != 3 {
+		t.Errorf("schema %d, %d comment cursors, cursors %+v", rep.SchemaVersion, rep.CommentCursors, rep.Cursors)
+	}
+	if n := rep.Backlog["orders_history"]; n == nil || *n != 0 {
+		t.Errorf("backlog %v", rep.Backlog)
+	}
+}

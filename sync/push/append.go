@@ -79,7 +79,7 @@ func (r *run) appendOrder(ctx context.Context, link store.OrderLink, d *dealComm
 	orderID := link.OrderID
 	moveCursor := func(tx *store.Tx) error {
 		if d.maxID > d.cursor {
-			return tx.SetCursorInt(ctx, store.CommentsCursor(d.dealID), d.maxID)
+			return tx.SetCommentCursor(ctx, r.et, d.dealID, d.maxID)
 		}
 		return nil
 	}
@@ -137,7 +137,7 @@ func (r *run) appendOrder(ctx context.Context, link store.OrderLink, d *dealComm
 
 func (r *run) moveCommentCursor(ctx context.Context, d *dealComments) error {
 	return r.st.Tx(ctx, func(tx *store.Tx) error {
-		return tx.SetCursorInt(ctx, store.CommentsCursor(d.dealID), d.maxID)
+		return tx.SetCommentCursor(ctx, r.et, d.dealID, d.maxID)
 	})
 }
 

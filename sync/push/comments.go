@@ -309,11 +309,12 @@ func (r *run) readComments(ctx context.Context, deals []int64, first map[int64]*
 	found := make(map[int64]*dealComments, len(deals))
 	rows := map[int64][]bitrix.Comment{}
 	next := map[int64]int{}
+	cursors, err := r.st.CommentCursors(ctx, r.et, deals)
+	if err != nil {
+		return nil, err
+	}
 	for _, id := range deals {
-		cur, _, err := r.st.CursorInt(ctx, store.CommentsCursor(id))
-		if err != nil {
-			return nil, err
-		}
+		cur := cursors[id]
 		found[id] = &dealComments{dealID: id, cursor: cur, maxID: cur}
 		next[id] = 0
 	}

@@ -189,8 +189,8 @@ func TestCrashAfterEditDoesNotDoubleAppend(t *testing.T) {
 			t.Errorf("appended again: %q", h.order(o1).ManagerComment)
 		}
 		// The cursor moved: a later run does not even consider it.
-		cur, ok, _ := h.st.CursorInt(h.ctx, store.CommentsCursor(d1))
-		if !ok || cur == 0 {
+		curs, _ := h.st.CommentCursors(h.ctx, store.EntityDeal, []int64{d1})
+		if cur, ok := curs[d1]; !ok || cur == 0 {
 			t.Error("comment cursor not stored")
 		}
 	})

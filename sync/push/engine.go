@@ -137,7 +137,10 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Report, error) {
 	case len(r.rep.Parked) > 0:
 		result = store.RunPartial
 	}
-	if ferr := e.st.FinishRun(context.WithoutCancel(ctx), r.runID, result, r.rep.Counters(), msg); ferr != nil && err == nil {
+	// Only a finished run's complete comment scan moves the start of the
+	// next run's activity window.
+	leaves := store.RunLeaves{CommentsComplete: r.rep.Summary.CommentsComplete && (result == store.RunOK || result == store.RunPartial)}
+	if ferr := e.st.FinishRunLeaving(context.WithoutCancel(ctx), r.runID, result, r.rep.Counters(), msg, leaves); ferr != nil && err == nil {
 		err = ferr
 	}
 	e.log.Debug("push finished", "dry_run", opts.DryRun, "summary", r.rep.Summary.Line())
@@ -148,16 +151,11 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Report, error) {
 // deal with activity for comments (not stopped by an error or a limit):
 // activity since then is what the next run scans.
 func (e *Engine) lastCompleteRun(ctx context.Context) (time.Time, error) {
-	runs, err := e.st.Runs(ctx, Command, 50)
+	st, err := e.st.RunState(ctx, Command)
 	if err != nil {
 		return time.Time{}, err
 	}
-	for _, run := range runs {
-		if (run.Result == store.RunOK || run.Result == store.RunPartial) && run.Counters[counterComplete] == 1 {
-			return run.StartedAt, nil
-		}
-	}
-	return time.Time{}, nil
+	return st.CommentsCompleteAt, nil
 }
 
 func (r *run) run(ctx context.Context) error {

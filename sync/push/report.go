@@ -108,8 +108,8 @@ type Summary struct {
 	CommentsComplete bool `json:"comments_complete"`
 }
 
-// counterComplete is the run counter of Summary.CommentsComplete; the next
-// run scans the activity since the last run that has it.
+// counterComplete is the run counter of Summary.CommentsComplete (the
+// next run reads the state from the store's run state, not from it).
 const counterComplete = "comments_complete"
 
 // Pending reports whether the report holds writes.
