@@ -129,6 +129,7 @@ func (a *app) runChecks(ctx context.Context, cfg *config.Config, fix bool) *chec
 		file = "environment only"
 	}
 	rep.add("config", checkOK, "configuration is valid ("+file+")", "")
+	checkSecretFiles(cfg, rep)
 	a.checkRetailCRM(ctx, cfg, rep)
 	a.checkBitrix(ctx, cfg, rep, fix)
 	a.checkRules(ctx, cfg, rep, fix)
