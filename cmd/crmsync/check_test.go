@@ -192,7 +192,7 @@ func TestCheckInitNeutralisesNames(t *testing.T) {
 	generate := func(hostile bool) (string, *config.Config) {
 		f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
 		if hostile {
-			f.rc.AddStatusGroup(retailcrm.StatusGroup{Code: "new", Name: "Новый\n# x\ndb: /tmp/evil.db", Active: true, Ordering: 10})
+			f.rc.AddStatusGroup(retailcrm.StatusGroup{Code: "new", Name: "Новый\n# x\ndb: /srv/evil.db", Active: true, Ordering: 10})
 			f.rc.AddStatusGroup(retailcrm.StatusGroup{Code: "cancel", Name: "Отменен #1\u2028bitrix: {entity: lead}", Active: true, Ordering: 60})
 			f.bx.SeedStage("DEAL_STAGE", "WON", "Won\r\nrules: [{on: created, do: {comment: pwned}}]", "S", 60)
 			f.bx.SeedStage("DEAL_STAGE", "NEW", "New\rserve: {listen: '0.0.0.0:80'}", "", 10)
@@ -235,7 +235,7 @@ func TestCheckInitNeutralisesNames(t *testing.T) {
 	if got, want := strings.Count(hostileOut, "\n"), strings.Count(plainOut, "\n"); got != want || strings.Contains(hostileOut, "\r") {
 		t.Errorf("hostile names added lines (%d, want %d):\n%s", got, want, hostileOut)
 	}
-	if !strings.Contains(hostileOut, "Won  rules: [{on: created") || !strings.Contains(hostileOut, "# Новый # x db: /tmp/evil.db") {
+	if !strings.Contains(hostileOut, "Won  rules: [{on: created") || !strings.Contains(hostileOut, "# Новый # x db: /srv/evil.db") {
 		t.Errorf("names should stay readable in their comment:\n%s", hostileOut)
 	}
 }
