@@ -165,7 +165,10 @@ func (a *app) setup() error {
 	}
 	a.cfg, a.cfgErr = config.Load(a.v, config.Options{File: file})
 
-	secrets := []string{a.v.GetString("retailcrm.api_key"), a.v.GetString("bitrix.webhook_url")}
+	var secrets []string
+	for _, k := range config.SecretKeys() {
+		secrets = append(secrets, a.v.GetString(k))
+	}
 	if a.cfg != nil {
 		secrets = append(secrets, a.cfg.Secrets()...)
 	}

@@ -68,6 +68,8 @@ func (a *app) checkCmd() *cobra.Command {
 		Short: "Validate the configuration and reach both APIs",
 		Long: `check validates crmsync.yaml and the environment, then reaches RetailCRM and
 Bitrix24 with the configured credentials and reports, each with a fix:
+  - files holding a secret (a *_file, or the config file itself) that group
+    or others may read (a warning, with the chmod to run);
   - the API key's scopes and store access, the account's time zone;
   - RetailCRM statuses that no mapping covers, and mapping entries that name
     statuses, groups or stores RetailCRM does not have;
@@ -131,6 +133,7 @@ func (a *app) runChecks(ctx context.Context, cfg *config.Config, fix bool) *chec
 		file = "environment only"
 	}
 	rep.add("config", checkOK, "configuration is valid ("+file+")", "")
+	checkSecretFiles(cfg, rep)
 	a.checkRetailCRM(ctx, cfg, rep)
 	a.checkBitrix(ctx, cfg, rep, fix)
 	a.checkRules(ctx, cfg, rep, fix)

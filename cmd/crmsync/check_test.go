@@ -3,14 +3,19 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 	"github.com/crmsync/crmsync/sync/config"
 )
@@ -177,4 +182,78 @@ func TestCheckInitWritesAWorkingConfig(t *testing.T) {
 		t.Fatalf("generated config does not load: %v\n%s", err, generated)
 	}
 	runInProcess(t, "--config", p, "check").mustCode(t, exitOK)
+}
+
+// TestCheckInitNeutralisesNames: status group, stage and order method names
+// (and codes) from the services are written into comments and keys; line
+// breaks and # in them must not start a line of configuration. The file
+// written with hostile names loads to the same configuration as the file
+// written with plain ones.
+func TestCheckInitNeutralisesNames(t *testing.T) {
+	t.Parallel()
+	generate := func(hostile bool) (string, *config.Config) {
+		f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+		if hostile {
+			f.rc.AddStatusGroup(retailcrm.StatusGroup{Code: "new", Name: "Новый\n# x\ndb: /srv/evil.db", Active: true, Ordering: 10})
+			f.rc.AddStatusGroup(retailcrm.StatusGroup{Code: "cancel", Name: "Отменен #1\u2028bitrix: {entity: lead}", Active: true, Ordering: 60})
+			f.bx.SeedStage("DEAL_STAGE", "WON", "Won\r\nrules: [{on: created, do: {comment: pwned}}]", "S", 60)
+			f.bx.SeedStage("DEAL_STAGE", "NEW", "New\rserve: {listen: '0.0.0.0:80'}", "", 10)
+			f.rc.AddOrderMethod(retailcrm.OrderMethod{Code: "phone", Name: "Phone\nalerts: {notify_user_ids: [1]}", Active: true})
+		}
+		dir := t.TempDir()
+		r := runInProcess(t, "--config", writeConfig(t, dir, f.config("")), "check", "--init")
+		r.mustCode(t, exitOK)
+		// The fakes' URLs differ between the two runs; the rest must not.
+		out := strings.ReplaceAll(r.stdout, f.rc.URL(), "https://shop.retailcrm.ru")
+		p := filepath.Join(dir, "generated.yaml")
+		if err := os.WriteFile(p, []byte(out), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := config.Load(viper.New(), config.Options{File: p})
+		if err != nil {
+			t.Fatalf("generated config does not load: %v\n%s", err, out)
+		}
+		return out, cfg
+	}
+	plainOut, plain := generate(false)
+	hostileOut, hostile := generate(true)
+	ignore := cmp.FilterPath(func(p cmp.Path) bool { s := p.String(); return s == "File" || s == "Searched" }, cmp.Ignore())
+	if diff := cmp.Diff(plain, hostile, ignore); diff != "" {
+		t.Errorf("hostile names changed the configuration (-plain +hostile):\n%s\n%s", diff, hostileOut)
+	}
+	if len(hostile.Rules) != 0 || hostile.DB != config.DefaultDB || hostile.Bitrix.Entity != config.EntityDeal {
+		t.Errorf("injected settings took effect: %+v", hostile)
+	}
+	topKeys := func(doc string) []string {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			t.Fatal(err)
+		}
+		return slices.Sorted(maps.Keys(m))
+	}
+	if diff := cmp.Diff(topKeys(plainOut), topKeys(hostileOut)); diff != "" {
+		t.Errorf("top-level keys differ:\n%s\n%s", diff, hostileOut)
+	}
+	if got, want := strings.Count(hostileOut, "\n"), strings.Count(plainOut, "\n"); got != want || strings.Contains(hostileOut, "\r") {
+		t.Errorf("hostile names added lines (%d, want %d):\n%s", got, want, hostileOut)
+	}
+	if !strings.Contains(hostileOut, "Won  rules: [{on: created") || !strings.Contains(hostileOut, "# Новый # x db: /srv/evil.db") {
+		t.Errorf("names should stay readable in their comment:\n%s", hostileOut)
+	}
+}
+
+func TestYAMLStringRoundTrips(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"new", "group:complete", "C1:WON", "https://x.retailcrm.ru", "./crmsync.db", "a b", "a: b", "#x", "x #y",
+		"line\nbreak", "cr\r\nlf", "yes", "null", "123", "-1", "group:", "'q'", `"dq"`, "tab\there", "\u2028", "ключ", "{a: 1}", "[1]", "*ref", "&a", "!tag", "%x", "@x", "`x", "|", ">"} {
+		var got map[string]string
+		doc := yamlString(s) + ": " + yamlString(s) + "   # " + yamlComment(s) + "\n"
+		if err := yaml.Unmarshal([]byte(doc), &got); err != nil {
+			t.Errorf("%q: %v in %q", s, err, doc)
+			continue
+		}
+		if len(got) != 1 || got[s] != s {
+			t.Errorf("%q read back as %q from %q", s, got, doc)
+		}
+	}
 }

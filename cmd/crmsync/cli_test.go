@@ -108,7 +108,7 @@ func TestConfigErrorsExit4(t *testing.T) {
 		want       string
 	}{
 		{"unknown key", "retailcrm:\n  api_kee: x\n", []string{"check"}, "retailcrm.api_kee: unknown key (line 2); did you mean retailcrm.api_key?"},
-		{"wrong type", "bitrix:\n  burst: many\n", []string{"pull"}, `bitrix.burst: must be a whole number, got "many"`},
+		{"wrong type", "bitrix:\n  burst: many\n", []string{"pull"}, `bitrix.burst: must be a whole number, not text (line 2)`},
 		{"bad url", validConfig("https://x.retailcrm.ru", "https://p.bitrix24.ru/hook/1/zzzz/"), []string{"check"}, "bitrix.webhook_url: must look like https://PORTAL/rest/USER_ID/SECRET/"},
 		{"malformed yaml", "retailcrm: [\n", []string{"push"}, "not valid YAML"},
 		{"missing credentials", "db: x.db\n", []string{"backfill"}, "retailcrm.api_key: required"},

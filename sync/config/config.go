@@ -25,6 +25,30 @@ type Config struct {
 	Mapping     Mapping
 	Rules       []Rule
 	Alerts      Alerts
+	Serve       Serve
+
+	// SecretFiles are the files a secret was read from, the configuration
+	// file among them when it holds one, so check can warn when others may
+	// read them. Credentials systemd passes in $CREDENTIALS_DIRECTORY are not
+	// listed: systemd makes them readable by the service alone.
+	SecretFiles []SecretFile
+}
+
+// SecretFile is one file that holds a secret.
+type SecretFile struct {
+	Path string
+	// Key names what the file holds: a *_file key, or the secret keys of
+	// the configuration file.
+	Key string
+}
+
+// Serve is the serve section: crmsync serve's listener and schedule, and
+// the tokens its wake-up endpoints check.
+type Serve struct {
+	Listen         string
+	Every          time.Duration
+	RetailCRMToken string
+	BitrixToken    string
 }
 
 // RetailCRM is the retailcrm section.
@@ -116,6 +140,10 @@ const (
 	DefaultBitrixTimeout = 75 * time.Second
 	// MaxTimeout keeps a typo such as "30m" from hanging a scheduled run.
 	MaxTimeout = 10 * time.Minute
+	// DefaultServeListen keeps serve's endpoints on this machine unless the
+	// operator opens them deliberately.
+	DefaultServeListen = "127.0.0.1:8080"
+	DefaultServeEvery  = 5 * time.Minute
 )
 
 // DefaultStatuses is the status mapping used when the file names none.
@@ -130,7 +158,7 @@ func DefaultStatuses() map[string]string {
 
 // Secrets returns the values that must never be printed.
 func (c *Config) Secrets() []string {
-	return []string{c.RetailCRM.APIKey, c.Bitrix.WebhookURL}
+	return []string{c.RetailCRM.APIKey, c.Bitrix.WebhookURL, c.Serve.RetailCRMToken, c.Serve.BitrixToken}
 }
 
 // StageFor returns the stage mapped to a RetailCRM status: the exact status

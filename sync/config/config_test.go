@@ -102,9 +102,14 @@ func TestLoadExample(t *testing.T) {
 				Do: map[string]any{"notify": map[string]any{"user_ids": []any{7}, "message": "Order {{.Number}} cancelled"}}},
 		},
 		Alerts: Alerts{NotifyUserIDs: []int{1, 7}},
+		Serve:  Serve{Listen: "127.0.0.1:8080", Every: 5 * time.Minute},
 	}
 	if diff := cmp.Diff(want, cfg, cmpIgnoreFile()); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
+	}
+	// The file holds secrets, so check looks at its permissions.
+	if diff := cmp.Diff([]SecretFile{{Path: cfg.File, Key: "retailcrm.api_key, bitrix.webhook_url"}}, cfg.SecretFiles); diff != "" {
+		t.Errorf("secret files (-want +got):\n%s", diff)
 	}
 	if err := cfg.RequireAPIs(); err != nil {
 		t.Errorf("RequireAPIs: %v", err)
@@ -123,7 +128,7 @@ func TestLoadExample(t *testing.T) {
 func cmpIgnoreFile() cmp.Option {
 	return cmp.FilterPath(func(p cmp.Path) bool {
 		s := p.String()
-		return s == "File" || s == "Searched"
+		return s == "File" || s == "Searched" || s == "SecretFiles"
 	}, cmp.Ignore())
 }
 
@@ -235,33 +240,49 @@ func TestInvalid(t *testing.T) {
 	}{
 		{"unknown key with suggestion", "retailcrm:\n  api_kee: x\n", []string{"retailcrm.api_kee: unknown key (line 2); did you mean retailcrm.api_key?"}, nil},
 		{"unknown top key", "colour: red\n", []string{"colour: unknown key"}, nil},
-		{"wrong type", "bitrix:\n  rate: fast\n", []string{`bitrix.rate: must be a number, got "fast"`}, nil},
+		{"wrong type", "bitrix:\n  rate: fast\n", []string{`bitrix.rate: must be a number, not text (line 2)`}, []string{"fast"}},
 		{"wrong int", "bitrix:\n  burst: 2.5\n", []string{"bitrix.burst: must be a whole number"}, nil},
-		{"section as scalar", "bitrix: yes\n", []string{"bitrix: must be a section of keys"}, nil},
+		{"section as scalar", "bitrix: yes\n", []string{"bitrix: must be a section of keys (webhook_url: webhook_url_file: rate: ...), not a single value (line 1)"}, nil},
+		{"secret as section", "retailcrm: TOPSECRETKEY123\n", []string{"retailcrm: must be a section of keys", "(line 1)"}, []string{"TOPSECRETKEY123"}},
+		{"secret as list item", "retailcrm:\n  sites: [[TOPSECRETKEY123]]\n", []string{"retailcrm.sites[0]: must be a string, not a list (line 2)"}, []string{"TOPSECRETKEY123"}},
+		{"secret as number", "bitrix:\n  burst: TOPSECRETKEY123\n", []string{"bitrix.burst: must be a whole number, not text (line 2)"}, []string{"TOPSECRETKEY123"}},
+		{"secret as region", "phone_region: TOPSECRETKEY123\n", []string{"phone_region: unknown region"}, []string{"TOPSECRETKEY123"}},
+		{"secret as url", "retailcrm:\n  url: TOPSECRETKEY123\n", []string{"retailcrm.url: not an http(s) URL"}, []string{"TOPSECRETKEY123"}},
+		{"secret in url path", "retailcrm:\n  url: https://shop.retailcrm.ru/TOPSECRETKEY123\n", []string{"retailcrm.url: must be the account's base URL without a path"}, []string{"TOPSECRETKEY123"}},
+		{"secret as entity", "bitrix:\n  entity: TOPSECRETKEY123\n", []string{"bitrix.entity: must be deal or lead (line 2)"}, []string{"TOPSECRETKEY123"}},
+		{"secret as site", "retailcrm:\n  sites: [shop, 'TOPSECRET KEY123']\n", []string{"retailcrm.sites[1]: is not a store code"}, []string{"TOPSECRET"}},
+		{"secret as stage", "mapping:\n  statuses:\n    new: TOPSECRET-KEY123\n", []string{"mapping.statuses.new: is not a Bitrix24 stage id"}, []string{"TOPSECRET"}},
+		{"secret as timeout", "bitrix:\n  timeout: TOPSECRETKEY123\n", []string{"bitrix.timeout: must be a duration"}, []string{"TOPSECRETKEY123"}},
+		{"secret as listen", "serve:\n  listen: TOPSECRETKEY123\n", []string{"serve.listen: must be HOST:PORT", "(line 2)"}, []string{"TOPSECRETKEY123"}},
+		{"short serve token", "serve:\n  retailcrm_token: TOPSECRET\n", []string{"serve.retailcrm_token: must be at least 16 characters"}, []string{"TOPSECRET"}},
+		{"secret as rule trigger", "rules:\n  - on: TOPSECRETKEY123\n    do: { comment: x }\n", []string{"rules[0].on: unknown trigger", "(line 2)"}, []string{"TOPSECRETKEY123"}},
+		{"secret as ca file", "bitrix:\n  ca_file: TOPSECRETKEY123\n", []string{"bitrix.ca_file: cannot read the file"}, []string{"TOPSECRETKEY123"}},
+		{"secret as rule do", "rules:\n  - on: created\n    do: { 1: [TOPSECRETKEY123] }\n", []string{"rules[0].do"}, []string{"TOPSECRETKEY123"}},
+		{"serve every", "serve:\n  every: 1s\n", []string{"serve.every: must be between 10s and 24h0m0s (line 2)"}, nil},
 		{"bad webhook", "bitrix:\n  webhook_url: https://p.bitrix24.ru/rest/abc/topsecret77/\n",
 			[]string{"bitrix.webhook_url: must look like https://PORTAL/rest/USER_ID/SECRET/"}, []string{"topsecret77"}},
 		{"http webhook refused", "bitrix:\n  webhook_url: http://p.bitrix24.ru/rest/1/topsecret77/\n",
 			[]string{"bitrix.webhook_url: must look like", "plain http:// is refused"}, []string{"topsecret77"}},
 		{"http retailcrm refused", "retailcrm:\n  url: http://shop.retailcrm.ru\n", []string{"retailcrm.url: plain http:// is refused"}, nil},
 		{"retailcrm path", "retailcrm:\n  url: https://shop.retailcrm.ru/api/v5\n", []string{"retailcrm.url: must be the account's base URL without a path"}, nil},
-		{"stage shape", "mapping:\n  statuses:\n    new: new stage\n", []string{`mapping.statuses.new: "new stage" is not a Bitrix24 stage id`}, nil},
-		{"stage funnel", "bitrix:\n  category_id: 2\nmapping:\n  statuses:\n    new: C1:NEW\n", []string{`mapping.statuses.new: stage "C1:NEW" belongs to funnel 1, but bitrix.category_id is 2`}, nil},
-		{"default-funnel stage in funnel", "bitrix:\n  category_id: 3\nmapping:\n  statuses:\n    new: NEW\n", []string{"write it as C3:NEW"}, nil},
+		{"stage shape", "mapping:\n  statuses:\n    new: new stage\n", []string{`mapping.statuses.new: is not a Bitrix24 stage id (like NEW, WON, UC_ABC123, or C1:NEW in funnel 1) (line 3)`}, []string{"new stage"}},
+		{"stage funnel", "bitrix:\n  category_id: 2\nmapping:\n  statuses:\n    new: C1:NEW\n", []string{`mapping.statuses.new: names a stage of funnel 1, but bitrix.category_id is 2 (line 5)`}, []string{"C1:NEW"}},
+		{"default-funnel stage in funnel", "bitrix:\n  category_id: 3\nmapping:\n  statuses:\n    new: NEW\n", []string{"prefix the stage with C3:"}, nil},
 		{"empty group", "mapping:\n  statuses:\n    'group:': WON\n", []string{"mapping.statuses.group:: a group entry needs the group code"}, nil},
 		{"status value not scalar", "mapping:\n  statuses:\n    new: [NEW]\n", []string{"mapping.statuses.new: must be a string value"}, nil},
 		{"stages to group", "mapping:\n  stages:\n    WON: group:complete\n", []string{"mapping.stages.WON: must name one RetailCRM status, not a group"}, nil},
-		{"deal field", "mapping:\n  deal_fields:\n    uf_crm_x: delivery.code\n", []string{`"uf_crm_x" is not a Bitrix24 field name`}, nil},
-		{"entity", "bitrix:\n  entity: company\n", []string{`bitrix.entity: must be deal or lead, got "company"`}, nil},
-		{"timeout word", "bitrix:\n  timeout: soon\n", []string{`bitrix.timeout: must be a duration such as 30s or 2m, got "soon"`}, nil},
-		{"timeout too long", "retailcrm:\n  timeout: 30m\n", []string{"retailcrm.timeout: must be between 100ms and 10m0s, got 30m0s"}, nil},
-		{"timeout zero", "retailcrm:\n  timeout: 0\n", []string{"retailcrm.timeout: must be between 100ms and 10m0s, got 0s"}, nil},
+		{"deal field", "mapping:\n  deal_fields:\n    uf_crm_x: delivery.code\n", []string{`mapping.deal_fields.uf_crm_x: the key is not a Bitrix24 field name`}, nil},
+		{"entity", "bitrix:\n  entity: company\n", []string{`bitrix.entity: must be deal or lead (line 2)`}, []string{"company"}},
+		{"timeout word", "bitrix:\n  timeout: soon\n", []string{`bitrix.timeout: must be a duration such as 30s or 2m (line 2)`}, []string{"soon"}},
+		{"timeout too long", "retailcrm:\n  timeout: 30m\n", []string{"retailcrm.timeout: must be between 100ms and 10m0s (line 2)"}, nil},
+		{"timeout zero", "retailcrm:\n  timeout: 0\n", []string{"retailcrm.timeout: must be between 100ms and 10m0s (line 2)"}, nil},
 		{"rate zero", "bitrix:\n  rate: 0\n", []string{"bitrix.rate: must be a positive number"}, nil},
-		{"phone region", "phone_region: XX\n", []string{`phone_region: unknown region "XX"`}, nil},
-		{"rule trigger", "rules:\n  - on: paid\n    do: { comment: x }\n", []string{`rules[0].on: unknown trigger "paid"`}, nil},
+		{"phone region", "phone_region: XX\n", []string{`phone_region: unknown region; use a two-letter ISO code such as RU, KZ, DE (line 1)`}, []string{"XX"}},
+		{"rule trigger", "rules:\n  - on: paid\n    do: { comment: x }\n", []string{`rules[0].on: unknown trigger; one of`}, []string{"paid"}},
 		{"rule action", "rules:\n  - on: created\n    do: { email: x }\n", []string{"rules[0].do.email: unknown action"}, nil},
 		{"rule without do", "rules:\n  - on: created\n", []string{"rules[0].do: missing"}, nil},
-		{"alerts ids", "alerts:\n  notify_user_ids: [0, x]\n", []string{"alerts.notify_user_ids[0]: must be a Bitrix24 user id", `alerts.notify_user_ids[1]: must be a whole number, got "x"`}, nil},
-		{"ca file", "bitrix:\n  ca_file: /nonexistent/ca.pem\n", []string{"bitrix.ca_file: cannot read /nonexistent/ca.pem"}, nil},
+		{"alerts ids", "alerts:\n  notify_user_ids: [0, x]\n", []string{"alerts.notify_user_ids[0]: must be a Bitrix24 user id", `alerts.notify_user_ids[1]: must be a whole number, not text (line 2)`}, nil},
+		{"ca file", "bitrix:\n  ca_file: /nonexistent/ca.pem\n", []string{"bitrix.ca_file: cannot read the file: no such file or directory (line 2)"}, []string{"/nonexistent"}},
 		{"top not mapping", "- a\n- b\n", []string{"not valid YAML", "top level must be a mapping"}, nil},
 		{"malformed", "bitrix:\n  rate: 2\n   burst: 4\n", []string{"not valid YAML", "line 3"}, nil},
 		{"duplicate key", "mapping:\n  statuses:\n    new: NEW\n    new: WON\n", []string{"not valid YAML", "already defined"}, nil},
@@ -357,7 +378,7 @@ func TestKeysAndEnvNames(t *testing.T) {
 	if got := EnvName("bitrix.webhook_url"); got != "CRMSYNC_BITRIX_WEBHOOK_URL" {
 		t.Error(got)
 	}
-	if len(Keys()) != 27 {
+	if len(Keys()) != 35 {
 		t.Errorf("keys: %v", Keys())
 	}
 }

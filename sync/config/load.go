@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -32,10 +33,18 @@ type FieldError struct {
 func (e *FieldError) Error() string { return e.Key + ": " + e.Problem }
 
 // Errors is every problem found in one configuration, reported together so a
-// user fixes them in one go.
+// user fixes them in one go. A problem names its key and where the value
+// came from (a line of the file, an environment variable, a secret file),
+// never the value itself: a secret put under the wrong key must not be
+// printed by the very error that reports it.
 type Errors struct {
 	File   string
 	Fields []*FieldError
+
+	// lines holds the line of every key path in the file (sequence items as
+	// key[i]); origins overrides it for values read from elsewhere.
+	lines   map[string]int
+	origins map[string]string
 }
 
 func (e *Errors) Error() string {
@@ -56,7 +65,41 @@ func (e *Errors) Error() string {
 func (e *Errors) Unwrap() error { return ErrInvalid }
 
 func (e *Errors) add(key, format string, args ...any) {
-	e.Fields = append(e.Fields, &FieldError{Key: key, Problem: fmt.Sprintf(format, args...)})
+	if section, _, ok := strings.Cut(key, "."); ok && e.has(section) {
+		return // the section itself is wrong (a scalar where keys belong)
+	}
+	problem := fmt.Sprintf(format, args...)
+	if !strings.Contains(problem, "(line ") {
+		if w := e.where(key); w != "" {
+			problem += " (" + w + ")"
+		}
+	}
+	e.Fields = append(e.Fields, &FieldError{Key: key, Problem: problem})
+}
+
+// where says where key's value came from: an environment variable beats the
+// file, as it does when the value is read.
+func (e *Errors) where(key string) string {
+	if w, ok := e.origins[key]; ok {
+		return w
+	}
+	base, _, _ := strings.Cut(key, "[")
+	if isSchemaKey(base) {
+		if os.Getenv(EnvName(base)) != "" {
+			return "from " + EnvName(base)
+		}
+	}
+	if line, ok := e.lines[key]; ok {
+		return fmt.Sprintf("line %d", line)
+	}
+	return ""
+}
+
+func (e *Errors) setOrigin(key, where string) {
+	if e.origins == nil {
+		e.origins = map[string]string{}
+	}
+	e.origins[key] = where
 }
 
 // has reports whether key already has a problem, so one mistake is not
@@ -83,6 +126,9 @@ type Options struct {
 	File string
 	// SearchPath overrides the default search order; nil means DefaultSearchPath.
 	SearchPath []string
+	// CredentialsDir is where systemd's LoadCredential= puts secrets; ""
+	// means $CREDENTIALS_DIRECTORY.
+	CredentialsDir string
 }
 
 // DefaultSearchPath is SPEC §4's order: ./crmsync.yaml,
@@ -143,6 +189,7 @@ func Load(v *viper.Viper, opts Options) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config %s: not valid YAML: %s: %w", path, yamlProblem(err), ErrInvalid)
 		}
+		problems.lines = keyLines(root)
 		checkKeys(root, problems)
 		v.SetConfigType("yaml")
 		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
@@ -151,6 +198,11 @@ func Load(v *viper.Viper, opts Options) (*Config, error) {
 	}
 
 	readScalars(v, cfg, problems)
+	credDir := opts.CredentialsDir
+	if credDir == "" {
+		credDir = os.Getenv("CREDENTIALS_DIRECTORY")
+	}
+	readSecrets(v, root, credDir, cfg, problems)
 	readSections(root, cfg, problems)
 	validate(cfg, problems)
 	if err := problems.err(); err != nil {
@@ -228,14 +280,71 @@ func parseYAML(data []byte) (*yaml.Node, error) {
 	return root, nil
 }
 
+// quotedValue is how the YAML parser quotes a value in its messages.
+var quotedValue = regexp.MustCompile("`[^`]*`")
+
 // yamlProblem turns a YAML parser's message into one line without the
-// parsers' prefixes.
+// parsers' prefixes and without the values it quotes.
 func yamlProblem(err error) string {
 	msg := err.Error()
 	for _, prefix := range []string{"While parsing config: ", "yaml: ", "unmarshal errors:"} {
 		msg = strings.TrimPrefix(strings.TrimSpace(msg), prefix)
 	}
+	msg = quotedValue.ReplaceAllString(msg, "a value")
 	return strings.Join(strings.Fields(msg), " ")
+}
+
+// keyLines maps every key path in the file to its line.
+func keyLines(root *yaml.Node) map[string]int {
+	lines := map[string]int{}
+	var walk func(n *yaml.Node, prefix string)
+	walk = func(n *yaml.Node, prefix string) {
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				key, val := n.Content[i], n.Content[i+1]
+				path := key.Value
+				if prefix != "" {
+					path = prefix + "." + key.Value
+				}
+				lines[path] = key.Line
+				walk(val, path)
+			}
+		case yaml.SequenceNode:
+			for i, item := range n.Content {
+				path := fmt.Sprintf("%s[%d]", prefix, i)
+				lines[path] = item.Line
+				walk(item, path)
+			}
+		}
+	}
+	if root != nil {
+		walk(root, "")
+	}
+	return lines
+}
+
+// isSchemaKey reports whether path is a configuration key (and so may come
+// from the environment).
+func isSchemaKey(path string) bool {
+	for _, k := range schema() {
+		if k.path == path {
+			return true
+		}
+	}
+	return false
+}
+
+// sectionKeys lists a few keys of a section, for an error that says a
+// section was expected.
+func sectionKeys(section string) string {
+	var keys []string
+	for _, k := range schema() {
+		if rest, ok := strings.CutPrefix(k.path, section+"."); ok && len(keys) < 3 {
+			keys = append(keys, rest+":")
+		}
+	}
+	return strings.Join(append(keys, "..."), " ")
 }
 
 // checkKeys reports keys the schema does not know, with a suggestion.
@@ -268,7 +377,9 @@ func checkKeys(root *yaml.Node, problems *Errors) {
 					walk(val, path)
 				case yaml.ScalarNode:
 					if val.Tag != "!!null" {
-						problems.add(path, "must be a section of keys, got %q (line %d)", val.Value, val.Line)
+						// The value is not shown: it is often a secret
+						// written one level too high.
+						problems.add(path, "must be a section of keys (%s), not a single value (line %d)", sectionKeys(path), val.Line)
 					}
 				default:
 					problems.add(path, "must be a section of keys (line %d)", val.Line)

@@ -21,9 +21,9 @@ func TestRulesAndProfileValidation(t *testing.T) {
 		{"unknown profile key", "mapping:\n  profile_fields:\n    lifetime_value: UF_CRM_LTV\n",
 			[]string{"mapping.profile_fields.lifetime_value: unknown profile value; one of orders_count, total_spent"}},
 		{"profile field name", "mapping:\n  profile_fields:\n    orders_count: uf_crm_n\n",
-			[]string{`mapping.profile_fields.orders_count: "uf_crm_n" is not a Bitrix24 field name`}},
+			[]string{"mapping.profile_fields.orders_count: is not a Bitrix24 field name (upper case, like UF_CRM_ORDERS_COUNT) (line 3)"}},
 		{"profile field twice", "mapping:\n  profile_fields:\n    orders_count: UF_CRM_N\n    total_spent: UF_CRM_N\n",
-			[]string{"mapping.profile_fields.total_spent: UF_CRM_N already holds orders_count"}},
+			[]string{"mapping.profile_fields.total_spent: names the same field as mapping.profile_fields.orders_count; each profile value needs its own field (line 4)"}},
 		{"repeat field", "mapping:\n  repeat_purchase_field: 'x y'\n", []string{"mapping.repeat_purchase_field"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -62,10 +62,12 @@ func schema() []keySpec {
 		{"log_level", kString, "info"},
 		{"retailcrm.url", kString, nil},
 		{"retailcrm.api_key", kString, nil},
+		{"retailcrm.api_key_file", kString, nil},
 		{"retailcrm.sites", kStringList, nil},
 		{"retailcrm.rate", kFloat, DefaultRetailCRMRate},
 		{"retailcrm.timeout", kDuration, DefaultRetailCRMTimeout.String()},
 		{"bitrix.webhook_url", kString, nil},
+		{"bitrix.webhook_url_file", kString, nil},
 		{"bitrix.rate", kFloat, DefaultBitrixRate},
 		{"bitrix.burst", kInt, DefaultBitrixBurst},
 		{"bitrix.timeout", kDuration, DefaultBitrixTimeout.String()},
@@ -83,6 +85,12 @@ func schema() []keySpec {
 		{"mapping.repeat_purchase_field", kString, nil},
 		{"rules", kRules, nil},
 		{"alerts.notify_user_ids", kIntList, nil},
+		{"serve.listen", kString, DefaultServeListen},
+		{"serve.every", kDuration, DefaultServeEvery.String()},
+		{"serve.retailcrm_token", kString, nil},
+		{"serve.retailcrm_token_file", kString, nil},
+		{"serve.bitrix_token", kString, nil},
+		{"serve.bitrix_token_file", kString, nil},
 	}
 }
 
@@ -103,11 +111,9 @@ func readScalars(v *viper.Viper, cfg *Config, p *Errors) {
 	cfg.DB = str("db")
 	cfg.PhoneRegion = strings.ToUpper(str("phone_region"))
 	cfg.RetailCRM.URL = str("retailcrm.url")
-	cfg.RetailCRM.APIKey = str("retailcrm.api_key")
 	cfg.RetailCRM.Sites = asStringList(v.Get("retailcrm.sites"), "retailcrm.sites", p)
 	cfg.RetailCRM.Rate = asFloat(v.Get("retailcrm.rate"), "retailcrm.rate", p)
 	cfg.RetailCRM.Timeout = asDuration(v.Get("retailcrm.timeout"), "retailcrm.timeout", p)
-	cfg.Bitrix.WebhookURL = str("bitrix.webhook_url")
 	cfg.Bitrix.Rate = asFloat(v.Get("bitrix.rate"), "bitrix.rate", p)
 	cfg.Bitrix.Burst = asInt(v.Get("bitrix.burst"), "bitrix.burst", p)
 	cfg.Bitrix.Timeout = asDuration(v.Get("bitrix.timeout"), "bitrix.timeout", p)
@@ -118,6 +124,8 @@ func readScalars(v *viper.Viper, cfg *Config, p *Errors) {
 	cfg.Bitrix.CAFile = str("bitrix.ca_file")
 	cfg.Mapping.RepeatPurchaseField = str("mapping.repeat_purchase_field")
 	cfg.Alerts.NotifyUserIDs = asIntList(v.Get("alerts.notify_user_ids"), "alerts.notify_user_ids", p)
+	cfg.Serve.Listen = str("serve.listen")
+	cfg.Serve.Every = asDuration(v.Get("serve.every"), "serve.every", p)
 }
 
 func asString(val any, key string, p *Errors) string {
@@ -129,7 +137,7 @@ func asString(val any, key string, p *Errors) string {
 	case int, int64, float64, bool:
 		return fmt.Sprint(x)
 	default:
-		p.add(key, "must be %s, got %s", kString, describe(val))
+		p.add(key, "must be %s, not %s", kString, describe(val))
 		return ""
 	}
 }
@@ -149,12 +157,12 @@ func asFloat(val any, key string, p *Errors) float64 {
 	case string:
 		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			p.add(key, "must be %s, got %q", kFloat, x)
+			p.add(key, "must be %s, not text", kFloat)
 			return 0
 		}
 		return f
 	default:
-		p.add(key, "must be %s, got %s", kFloat, describe(val))
+		p.add(key, "must be %s, not %s", kFloat, describe(val))
 		return 0
 	}
 }
@@ -167,19 +175,19 @@ func asInt(val any, key string, p *Errors) int {
 		return int(x)
 	case float64:
 		if x != math.Trunc(x) || math.Abs(x) > math.MaxInt32 {
-			p.add(key, "must be %s, got %v", kInt, x)
+			p.add(key, "must be %s", kInt)
 			return 0
 		}
 		return int(x)
 	case string:
 		n, err := strconv.Atoi(strings.TrimSpace(x))
 		if err != nil {
-			p.add(key, "must be %s, got %q", kInt, x)
+			p.add(key, "must be %s, not text", kInt)
 			return 0
 		}
 		return n
 	default:
-		p.add(key, "must be %s, got %s", kInt, describe(val))
+		p.add(key, "must be %s, not %s", kInt, describe(val))
 		return 0
 	}
 }
@@ -194,7 +202,7 @@ func asDuration(val any, key string, p *Errors) time.Duration {
 		return time.Duration(x) * time.Second
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) || math.Abs(x) > 1e6 {
-			p.add(key, "must be %s, got %v", kDuration, x)
+			p.add(key, "must be %s", kDuration)
 			return 0
 		}
 		return time.Duration(x * float64(time.Second))
@@ -205,12 +213,12 @@ func asDuration(val any, key string, p *Errors) time.Duration {
 		}
 		d, err := time.ParseDuration(s)
 		if err != nil {
-			p.add(key, "must be %s, got %q", kDuration, x)
+			p.add(key, "must be %s", kDuration)
 			return 0
 		}
 		return d
 	default:
-		p.add(key, "must be %s, got %s", kDuration, describe(val))
+		p.add(key, "must be %s, not %s", kDuration, describe(val))
 		return 0
 	}
 }
@@ -234,12 +242,12 @@ func asStringList(val any, key string, p *Errors) []string {
 			case int, int64, float64:
 				out = append(out, fmt.Sprint(it))
 			default:
-				p.add(fmt.Sprintf("%s[%d]", key, i), "must be a string, got %s", describe(item))
+				p.add(fmt.Sprintf("%s[%d]", key, i), "must be a string, not %s", describe(item))
 			}
 		}
 		return out
 	default:
-		p.add(key, "must be %s, got %s", kStringList, describe(val))
+		p.add(key, "must be %s, not %s", kStringList, describe(val))
 		return nil
 	}
 }
@@ -258,7 +266,7 @@ func asIntList(val any, key string, p *Errors) []int {
 	case int, int64, float64:
 		items = []any{x}
 	default:
-		p.add(key, "must be %s, got %s", kIntList, describe(val))
+		p.add(key, "must be %s, not %s", kIntList, describe(val))
 		return nil
 	}
 	out := make([]int, 0, len(items))
@@ -280,15 +288,21 @@ func splitList(s string) []string {
 	return fields
 }
 
+// describe names the kind of a value that has the wrong type. It never
+// shows the value: a secret put under the wrong key must not be echoed.
 func describe(val any) string {
 	switch val.(type) {
 	case []any:
 		return "a list"
-	case map[string]any:
+	case map[string]any, map[any]any:
 		return "a mapping"
 	case bool:
-		return fmt.Sprintf("a boolean (%v)", val)
+		return "a boolean (true/false, yes/no)"
+	case string:
+		return "text"
+	case int, int64, uint64, float64:
+		return "a number"
 	default:
-		return fmt.Sprintf("%v", val)
+		return "a value of another type"
 	}
 }

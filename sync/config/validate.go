@@ -39,29 +39,29 @@ const (
 func list(s string) []string { return strings.Split(s, ",") }
 
 func validate(c *Config, p *Errors) {
-	if strings.TrimSpace(c.DB) == "" {
+	if !p.has("db") && strings.TrimSpace(c.DB) == "" {
 		p.add("db", "must not be empty")
 	}
 	if c.PhoneRegion != "" && phonenumbers.GetCountryCodeForRegion(c.PhoneRegion) == 0 {
-		p.add("phone_region", "unknown region %q; use a two-letter ISO code such as RU, KZ, DE", c.PhoneRegion)
+		p.add("phone_region", "unknown region; use a two-letter ISO code such as RU, KZ, DE")
 	}
 
 	if c.RetailCRM.URL != "" {
 		if u, msg := checkURL(c.RetailCRM.URL); msg != "" {
 			p.add("retailcrm.url", "%s; use the account's base URL, e.g. https://example.retailcrm.ru", msg)
 		} else if u.Path != "" && u.Path != "/" {
-			p.add("retailcrm.url", "must be the account's base URL without a path (got path %q); crmsync adds /api/v5 itself", u.Path)
+			p.add("retailcrm.url", "must be the account's base URL without a path; crmsync adds /api/v5 itself")
 		} else {
 			c.RetailCRM.URL = u.Scheme + "://" + u.Host
 		}
 	}
 	if !p.has("retailcrm.rate") && (c.RetailCRM.Rate <= 0 || c.RetailCRM.Rate > 100) {
-		p.add("retailcrm.rate", "must be between 0 and 100 requests per second, got %v", c.RetailCRM.Rate)
+		p.add("retailcrm.rate", "must be more than 0 and at most 100 requests per second")
 	}
 	checkTimeout(p, "retailcrm.timeout", c.RetailCRM.Timeout)
 	for i, s := range c.RetailCRM.Sites {
 		if strings.ContainsAny(s, " \t/?&") {
-			p.add(fmt.Sprintf("retailcrm.sites[%d]", i), "%q is not a store code", s)
+			p.add(fmt.Sprintf("retailcrm.sites[%d]", i), "is not a store code (no spaces, /, ? or &)")
 		}
 	}
 
@@ -72,24 +72,24 @@ func validate(c *Config, p *Errors) {
 		case msg != "":
 			p.add("bitrix.webhook_url", "%s (%s)", shape, msg)
 		case !webhookPath.MatchString(u.Path):
-			// The value is not echoed: it may hold the secret.
-			p.add("bitrix.webhook_url", "%s (the path of the URL given for %s is not /rest/USER_ID/SECRET/)", shape, u.Host)
+			// The value is not echoed: it holds the secret.
+			p.add("bitrix.webhook_url", "%s (the path of the URL is not /rest/USER_ID/SECRET/)", shape)
 		default:
 			c.Bitrix.WebhookURL = u.Scheme + "://" + u.Host + strings.TrimSuffix(u.Path, "/") + "/"
 		}
 	}
 	if !p.has("bitrix.rate") && (c.Bitrix.Rate <= 0 || c.Bitrix.Rate > 1000) {
-		p.add("bitrix.rate", "must be a positive number of requests per second (2 on most plans, 5 on Enterprise), got %v", c.Bitrix.Rate)
+		p.add("bitrix.rate", "must be a positive number of requests per second (2 on most plans, 5 on Enterprise), at most 1000")
 	}
 	if !p.has("bitrix.burst") && c.Bitrix.Burst < 1 {
-		p.add("bitrix.burst", "must be at least 1 (50 on most plans, 250 on Enterprise), got %d", c.Bitrix.Burst)
+		p.add("bitrix.burst", "must be at least 1 (50 on most plans, 250 on Enterprise)")
 	}
 	checkTimeout(p, "bitrix.timeout", c.Bitrix.Timeout)
 	if c.Bitrix.Entity != EntityDeal && c.Bitrix.Entity != EntityLead {
-		p.add("bitrix.entity", "must be deal or lead, got %q", c.Bitrix.Entity)
+		p.add("bitrix.entity", "must be deal or lead")
 	}
 	if c.Bitrix.CategoryID < 0 {
-		p.add("bitrix.category_id", "must be 0 (the default funnel) or a funnel id, got %d", c.Bitrix.CategoryID)
+		p.add("bitrix.category_id", "must be 0 (the default funnel) or a funnel id")
 	}
 	if c.Bitrix.Entity == EntityLead && c.Bitrix.CategoryID != 0 {
 		p.add("bitrix.category_id", "leads have no funnels; remove it or use entity: deal")
@@ -100,7 +100,7 @@ func validate(c *Config, p *Errors) {
 		p.add("bitrix.originator_id", "must be at most 255 characters")
 	}
 	if c.Bitrix.AssignedByID < 0 {
-		p.add("bitrix.assigned_by_id", "must be a user id, or 0 for the webhook's user, got %d", c.Bitrix.AssignedByID)
+		p.add("bitrix.assigned_by_id", "must be a user id, or 0 for the webhook's user")
 	}
 	if c.Bitrix.CAFile != "" {
 		checkCAFile(c.Bitrix.CAFile, p)
@@ -109,9 +109,10 @@ func validate(c *Config, p *Errors) {
 	validateMapping(c, p)
 	validateProfile(c.Mapping, p)
 	validateRules(c.Rules, p)
+	validateServe(c.Serve, p)
 	for i, id := range c.Alerts.NotifyUserIDs {
 		if id <= 0 {
-			p.add(fmt.Sprintf("alerts.notify_user_ids[%d]", i), "must be a Bitrix24 user id (a positive number), got %d", id)
+			p.add(fmt.Sprintf("alerts.notify_user_ids[%d]", i), "must be a Bitrix24 user id (a positive number)")
 		}
 	}
 }
@@ -147,11 +148,11 @@ func IsLoopback(host string) bool {
 func checkCAFile(path string, p *Errors) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		p.add("bitrix.ca_file", "cannot read %s: %v", path, unwrapPathError(err))
+		p.add("bitrix.ca_file", "cannot read the file: %v", unwrapPathError(err))
 		return
 	}
 	if !x509.NewCertPool().AppendCertsFromPEM(data) {
-		p.add("bitrix.ca_file", "%s holds no PEM certificate", path)
+		p.add("bitrix.ca_file", "the file holds no PEM certificate")
 	}
 }
 
@@ -167,12 +168,12 @@ func validateMapping(c *Config, p *Errors) {
 	checkStage := func(key, stage string) {
 		sub := stagePattern.FindStringSubmatch(stage)
 		if sub == nil {
-			p.add(key, "%q is not a Bitrix24 stage id (like NEW, WON, UC_ABC123, or C1:NEW in funnel 1)", stage)
+			p.add(key, "is not a Bitrix24 stage id (like NEW, WON, UC_ABC123, or C1:NEW in funnel 1)")
 			return
 		}
 		if c.Bitrix.Entity == EntityLead {
 			if sub[1] != "" {
-				p.add(key, "%q is a deal-funnel stage; leads use status ids like NEW, IN_PROCESS, JUNK", stage)
+				p.add(key, "names a deal-funnel stage; leads use status ids like NEW, IN_PROCESS, JUNK")
 			}
 			return
 		}
@@ -182,9 +183,9 @@ func validateMapping(c *Config, p *Errors) {
 		}
 		if funnel != c.Bitrix.CategoryID {
 			if funnel == 0 {
-				p.add(key, "stage %q is in the default funnel, but bitrix.category_id is %d; write it as C%d:%s", stage, c.Bitrix.CategoryID, c.Bitrix.CategoryID, stage)
+				p.add(key, "names a stage of the default funnel, but bitrix.category_id is %d; prefix the stage with C%d:", c.Bitrix.CategoryID, c.Bitrix.CategoryID)
 			} else {
-				p.add(key, "stage %q belongs to funnel %d, but bitrix.category_id is %d", stage, funnel, c.Bitrix.CategoryID)
+				p.add(key, "names a stage of funnel %d, but bitrix.category_id is %d", funnel, c.Bitrix.CategoryID)
 			}
 		}
 	}
@@ -195,7 +196,7 @@ func validateMapping(c *Config, p *Errors) {
 			continue
 		}
 		if strings.ContainsAny(code, " \t") {
-			p.add(key, "%q is not a RetailCRM status code", code)
+			p.add(key, "is not a RetailCRM status code (no spaces)")
 			continue
 		}
 		checkStage(key, m.Statuses[code])
@@ -208,22 +209,22 @@ func validateMapping(c *Config, p *Errors) {
 		case status == "":
 			p.add(key, "must name a RetailCRM status code")
 		case strings.HasPrefix(status, "group:"):
-			p.add(key, "must name one RetailCRM status, not a group (%q)", status)
+			p.add(key, "must name one RetailCRM status, not a group")
 		}
 	}
 	for _, method := range sortedKeys(m.OrderMethods) {
 		if !sourcePattern.MatchString(m.OrderMethods[method]) {
-			p.add("mapping.order_methods."+method, "%q is not a Bitrix24 SOURCE_ID (like WEB, CALL, STORE)", m.OrderMethods[method])
+			p.add("mapping.order_methods."+method, "is not a Bitrix24 SOURCE_ID (like WEB, CALL, STORE)")
 		}
 	}
 	for section, fields := range map[string]map[string]string{"mapping.deal_fields": m.DealFields, "mapping.contact_fields": m.ContactFields} {
 		for _, field := range sortedKeys(fields) {
 			key := section + "." + field
 			if !fieldPattern.MatchString(field) {
-				p.add(key, "%q is not a Bitrix24 field name (upper case, like UF_CRM_DELIVERY)", field)
+				p.add(key, "the key is not a Bitrix24 field name (upper case, like UF_CRM_DELIVERY)")
 			}
 			if !orderPathPattern.MatchString(fields[field]) {
-				p.add(key, "%q is not an order path (like delivery.code or customFields.nps)", fields[field])
+				p.add(key, "is not an order path (like delivery.code or customFields.nps)")
 			}
 		}
 	}
@@ -235,7 +236,7 @@ func validateRules(rules []Rule, p *Errors) {
 		if r.On == "" {
 			p.add(key+".on", "missing; one of %s, or %s:<code>", strings.Join(list(plainTriggerList), ", "), strings.Join(list(valuedTriggerList), ":<code>, "))
 		} else if !validTrigger(r.On) {
-			p.add(key+".on", "unknown trigger %q; one of %s, or %s:<code>", r.On, strings.Join(list(plainTriggerList), ", "), strings.Join(list(valuedTriggerList), ":<code>, "))
+			p.add(key+".on", "unknown trigger; one of %s, or %s:<code>", strings.Join(list(plainTriggerList), ", "), strings.Join(list(valuedTriggerList), ":<code>, "))
 		}
 		for _, cond := range sortedKeys(r.If) {
 			if !contains(list(ruleConditionsList), cond) {
@@ -267,20 +268,20 @@ func validateProfile(m Mapping, p *Errors) {
 			continue
 		}
 		if !fieldPattern.MatchString(field) {
-			p.add(path, "%q is not a Bitrix24 field name (upper case, like UF_CRM_ORDERS_COUNT)", field)
+			p.add(path, "is not a Bitrix24 field name (upper case, like UF_CRM_ORDERS_COUNT)")
 			continue
 		}
 		if other, ok := used[field]; ok {
-			p.add(path, "%s already holds %s; each profile value needs its own field", field, other)
+			p.add(path, "names the same field as mapping.profile_fields.%s; each profile value needs its own field", other)
 			continue
 		}
 		used[field] = key
 		if _, ok := m.ContactFields[field]; ok {
-			p.add(path, "%s is also in mapping.contact_fields; one field cannot hold both", field)
+			p.add(path, "names a field that mapping.contact_fields also fills; one field cannot hold both")
 		}
 	}
 	if f := m.RepeatPurchaseField; f != "" && !fieldPattern.MatchString(f) {
-		p.add("mapping.repeat_purchase_field", "%q is not a Bitrix24 deal field name (like IS_RETURN_CUSTOMER or UF_CRM_REPEAT)", f)
+		p.add("mapping.repeat_purchase_field", "is not a Bitrix24 deal field name (like IS_RETURN_CUSTOMER or UF_CRM_REPEAT)")
 	}
 }
 
@@ -379,6 +380,36 @@ func checkTimeout(p *Errors, key string, d time.Duration) {
 		return
 	}
 	if d < 100*time.Millisecond || d > MaxTimeout {
-		p.add(key, "must be between 100ms and %s, got %s", MaxTimeout, d)
+		p.add(key, "must be between 100ms and %s", MaxTimeout)
+	}
+}
+
+// Limits of serve.every: often enough to matter, rarely enough not to spend
+// the APIs' rate limits on an idle account.
+const (
+	minServeEvery = 10 * time.Second
+	maxServeEvery = 24 * time.Hour
+	// minTokenLen makes a token in a webhook URL too long to guess.
+	minTokenLen = 16
+)
+
+// tokenPattern is what may stand in the URL path /hooks/retailcrm/<token>
+// without escaping.
+var tokenPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
+
+func validateServe(s Serve, p *Errors) {
+	if host, port, err := net.SplitHostPort(s.Listen); err != nil || strings.ContainsAny(host, " /") {
+		p.add("serve.listen", "must be HOST:PORT, e.g. 127.0.0.1:8080 (or :8080 for every interface)")
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		p.add("serve.listen", "must end in a port number from 0 to 65535, e.g. 127.0.0.1:8080")
+	}
+	if !p.has("serve.every") && (s.Every < minServeEvery || s.Every > maxServeEvery) {
+		p.add("serve.every", "must be between %s and %s", minServeEvery, maxServeEvery)
+	}
+	if t := s.RetailCRMToken; t != "" && (len(t) < minTokenLen || !tokenPattern.MatchString(t)) {
+		p.add("serve.retailcrm_token", "must be at least %d characters of A-Z, a-z, 0-9, '.', '_', '~' or '-' (it is part of the trigger's URL), e.g. from openssl rand -hex 16", minTokenLen)
+	}
+	if t := s.BitrixToken; t != "" && strings.IndexFunc(t, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		p.add("serve.bitrix_token", "must be the application token Bitrix24 shows for the outbound webhook, without spaces")
 	}
 }
