@@ -96,7 +96,7 @@ func TestBackfillThenPull(t *testing.T) {
 		t.Errorf("summary line missing:\n%s", r.stderr)
 	}
 	runs := statusRuns(t, cfg, db)
-	if b := runs["backfill"]; b.Result != "partial" || b.Counters["deals_created"] != int64(want) || b.Counters["failed"] != int64(sum.Unmapped) || b.Counters["parked"] != 0 {
+	if b := runs["backfill"]; b.Result != "partial" || b.Counters["deals_created"] != int64(want) || b.Counters["waiting_for_retry"] != int64(sum.Unmapped) || b.Counters["parked"] != int64(sum.Unmapped) {
 		t.Errorf("recorded backfill run %+v", b)
 	}
 

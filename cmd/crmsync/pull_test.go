@@ -119,7 +119,7 @@ func TestPullEndToEnd(t *testing.T) {
 	for _, run := range st.Runs {
 		if run.Command == "pull" {
 			pullRun = true
-			if run.Result != "partial" || run.Counters["deals_created"] != 1 || run.Counters["failed"] != 1 || run.Counters["parked"] != 0 {
+			if run.Result != "partial" || run.Counters["deals_created"] != 1 || run.Counters["waiting_for_retry"] != 1 || run.Counters["parked"] != 1 {
 				t.Errorf("pull run %+v", run)
 			}
 			if _, ok := run.Counters["backlog"]; !ok {
