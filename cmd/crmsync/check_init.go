@@ -9,7 +9,6 @@ import (
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/sync/config"
-	"github.com/crmsync/crmsync/sync/redact"
 )
 
 // checkInit prints a starter configuration whose status mapping comes from
@@ -47,7 +46,7 @@ func (a *app) checkInit(ctx context.Context, cfg *config.Config) error {
 	fmt.Fprintf(&b, "db: %s\nphone_region: %s\n", cfg.DB, cfg.PhoneRegion)
 	fmt.Fprintf(&b, "retailcrm:\n  url: %s\n  api_key: \"\"\n", cfg.RetailCRM.URL)
 	fmt.Fprintf(&b, "bitrix:\n  webhook_url: \"\"   # %s\n  rate: %g\n  burst: %d\n  entity: %s\n  category_id: %d\n",
-		redact.WebhookURL(cfg.Bitrix.WebhookURL), cfg.Bitrix.Rate, cfg.Bitrix.Burst, cfg.Bitrix.Entity, cfg.Bitrix.CategoryID)
+		webhook(cfg), cfg.Bitrix.Rate, cfg.Bitrix.Burst, cfg.Bitrix.Entity, cfg.Bitrix.CategoryID)
 	fmt.Fprintf(&b, "mapping:\n  statuses:\n")
 	for _, m := range mapping {
 		fmt.Fprintf(&b, "    %s: %s%s# %s → %s\n", m.key, m.stage, strings.Repeat(" ", max(1, 24-len(m.key)-len(m.stage))), m.groupName, m.stageName)
