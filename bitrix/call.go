@@ -104,7 +104,7 @@ func (c *Client) do(ctx context.Context, method string, body []byte, read bool, 
 			c.stats.queryLimit.Add(1)
 			// Refused before running: safe to retry even a write.
 			wait = max(bo.NextBackOff(), c.lim.penalize())
-			c.log.Warn("bitrix: QUERY_LIMIT_EXCEEDED, slowing down", "method", method,
+			c.warn("bitrix: QUERY_LIMIT_EXCEEDED, slowing down", "method", method,
 				"attempt", attempts, "wait", wait, "rate", c.lim.rate())
 		case errors.Is(err, ErrOperationTimeLimit):
 			c.stats.opLimit.Add(1)
@@ -113,7 +113,7 @@ func (c *Client) do(ctx context.Context, method string, body []byte, read bool, 
 			if opRetries > c.retry.OperationTimeRetries || pause > c.retry.MaxOperationWait {
 				return nil, err
 			}
-			c.log.Warn("bitrix: OPERATION_TIME_LIMIT, pausing method", "method", method, "pause", pause)
+			c.warn("bitrix: OPERATION_TIME_LIMIT, pausing method", "method", method, "pause", pause)
 			attempts-- // the operating-time pause has its own bound
 			c.stats.retries.Add(1)
 			continue
@@ -124,7 +124,7 @@ func (c *Client) do(ctx context.Context, method string, body []byte, read bool, 
 				return nil, &OutcomeUnknownError{Method: method, Err: err}
 			}
 			wait = bo.NextBackOff()
-			c.log.Warn("bitrix: retrying after failure", "method", method, "attempt", attempts, "wait", wait, "error", err)
+			c.warn("bitrix: retrying after failure", "method", method, "attempt", attempts, "wait", wait, "error", err)
 		default:
 			return nil, err
 		}

@@ -7,13 +7,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/crmsync/crmsync/sync/redact"
 )
 
 // Defaults of a cloud portal on a non-Enterprise plan (D:limits).
@@ -32,7 +29,7 @@ type Client struct {
 	base *url.URL // https://portal/rest/1/secret/ ; replaced after a redirect
 
 	userPath string // /rest/1/secret/
-	red      *redact.Redactor
+	red      redactor
 	hc       *http.Client
 	log      *slog.Logger
 	clock    Clock
@@ -127,7 +124,7 @@ func WithRate(perSecond float64, burst int) Option {
 	return func(c *config) { c.rate, c.burst = perSecond, burst }
 }
 
-// WithLogger sets the logger; records pass through the secret redactor.
+// WithLogger sets the logger; the client masks its secret in what it logs.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
 // WithClock injects the time source of the limiter and the waits.
@@ -149,8 +146,6 @@ func WithOperatingLimit(seconds float64) Option { return func(c *config) { c.ope
 // WithMaxBatchCommands lowers the commands per batch request (1..50).
 func WithMaxBatchCommands(n int) Option { return func(c *config) { c.maxBatch = n } }
 
-var webhookPathRe = regexp.MustCompile(`^/rest/(\d+)/([^/]+)/?$`)
-
 // New returns a client for the inbound-webhook URL
 // https://PORTAL/rest/USER_ID/SECRET/. Plain http is accepted only for
 // loopback hosts (test fakes).
@@ -160,22 +155,11 @@ func New(webhookURL string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	red := redact.New(webhookURL)
-	u, err := url.Parse(strings.TrimSpace(webhookURL))
+	hook, u, err := parseWebhook(strings.TrimSpace(webhookURL))
 	if err != nil {
-		return nil, fmt.Errorf("%w: webhook URL does not parse", ErrConfig)
+		return nil, err
 	}
-	// A malformed URL may hold the secret anywhere: show only its host.
-	shown := u.Scheme + "://" + u.Host + "/…"
-	if err := checkScheme(u); err != nil {
-		return nil, fmt.Errorf("%w: webhook URL %s: %w", ErrConfig, shown, err)
-	}
-	if !webhookPathRe.MatchString(u.Path) || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, fmt.Errorf("%w: webhook URL %s is not https://PORTAL/rest/USER_ID/SECRET/", ErrConfig, shown)
-	}
-	if !strings.HasSuffix(u.Path, "/") {
-		u.Path += "/"
-	}
+	red := newRedactor(hook.Secret)
 	if cfg.burst < 1 && cfg.rate > 0 {
 		return nil, fmt.Errorf("%w: burst %d must be at least 1", ErrConfig, cfg.burst)
 	}
@@ -201,7 +185,7 @@ func New(webhookURL string, opts ...Option) (*Client, error) {
 		userPath: u.Path,
 		red:      red,
 		hc:       hc,
-		log:      slog.New(red.Handler(cfg.log.Handler())),
+		log:      cfg.log,
 		clock:    cfg.clock,
 		lim:      newLimiter(cfg.clock, cfg.rate, cfg.burst, retry.SlowdownCooldown),
 		ops:      newOpTimes(cfg.clock, cfg.operating, retry.OperationFallback),
@@ -239,11 +223,14 @@ func isLoopback(host string) bool {
 func (c *Client) PortalURL() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return redact.WebhookURL(c.base.String())
+	return RedactWebhooks(c.base.String())
 }
 
-// Redactor returns the redactor that masks this client's secret.
-func (c *Client) Redactor() *redact.Redactor { return c.red }
+// warn logs with the message and every string and error value redacted,
+// whatever handler the caller gave WithLogger.
+func (c *Client) warn(msg string, args ...any) {
+	c.log.Warn(c.red.String(msg), c.red.args(args)...)
+}
 
 // Stats are counters of one client's traffic.
 type Stats struct {

@@ -11,8 +11,6 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
-
-	"github.com/crmsync/crmsync/sync/redact"
 )
 
 // rawAnswer is one HTTP exchange's outcome before envelope decoding.
@@ -36,8 +34,8 @@ func (c *Client) send(ctx context.Context, method string, body []byte) (*rawAnsw
 		return nil, err
 	}
 	c.stats.redirects.Add(1)
-	c.log.Warn("bitrix: portal answered with a redirect; update bitrix.webhook_url",
-		"from", redact.WebhookURL(target.String()), "to", c.red.String(redact.WebhookURL(next.String())))
+	c.warn("bitrix: portal answered with a redirect; update bitrix.webhook_url",
+		"from", RedactWebhooks(target.String()), "to", c.red.String(RedactWebhooks(next.String())))
 	ans, loc, err = c.post(ctx, method, next, body)
 	if err != nil {
 		return nil, err
@@ -63,10 +61,10 @@ func (c *Client) checkRedirect(from *url.URL, loc string) (*url.URL, error) {
 		return nil, fmt.Errorf("%w: redirect with an unparsable Location", ErrConfig)
 	}
 	if err := checkScheme(u); err != nil {
-		return nil, c.red.Error(fmt.Errorf("%w: redirect to %s refused: %w", ErrConfig, redact.WebhookURL(u.String()), err))
+		return nil, c.red.Error(fmt.Errorf("%w: redirect to %s refused: %w", ErrConfig, RedactWebhooks(u.String()), err))
 	}
 	if u.Path != from.Path || u.RawQuery != "" {
-		return nil, c.red.Error(fmt.Errorf("%w: redirect to %s refused: path differs from the webhook's", ErrConfig, redact.WebhookURL(u.String())))
+		return nil, c.red.Error(fmt.Errorf("%w: redirect to %s refused: path differs from the webhook's", ErrConfig, RedactWebhooks(u.String())))
 	}
 	return u, nil
 }
@@ -122,7 +120,7 @@ func (c *Client) transportError(ctx context.Context, method string, target *url.
 		// reading as the run's deadline.
 		inner = fmt.Errorf("%w: no answer within %s", ErrTimeout, c.timeout)
 	}
-	te := &TransportError{Method: method, URL: redact.WebhookURL(target.String()), Err: c.red.Error(inner)}
+	te := &TransportError{Method: method, URL: RedactWebhooks(target.String()), Err: c.red.Error(inner)}
 	var op *net.OpError
 	if errors.As(inner, &op) && op.Op == "dial" {
 		te.NotSent = true

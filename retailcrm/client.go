@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crmsync/crmsync/sync/redact"
 	"golang.org/x/time/rate"
 )
 
@@ -30,7 +29,7 @@ const (
 type Client struct {
 	base      *url.URL
 	key       string
-	red       *redact.Redactor
+	red       redactor
 	http      *http.Client
 	limiter   *rate.Limiter
 	timeout   time.Duration
@@ -110,7 +109,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	if strings.TrimSpace(apiKey) == "" {
 		return nil, errors.New("retailcrm: empty API key")
 	}
-	red := redact.New(apiKey)
+	red := newRedactor(apiKey)
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	if err != nil {
 		return nil, red.Error(fmt.Errorf("retailcrm: base URL: %w", err))

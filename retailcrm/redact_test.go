@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +114,43 @@ func TestNewValidates(t *testing.T) {
 	c, err := retailcrm.New("https://x.retailcrm.ru/api/v5/", "k-123456")
 	if err != nil || c == nil {
 		t.Fatalf("trailing /api/v5 rejected: %v", err)
+	}
+}
+
+// TestClientRedactsItsKey checks that the client masks its own API key,
+// bare and URL-escaped, in its errors and log records, with nobody else's
+// redactor: a server that echoes the key in every form.
+func TestClientRedactsItsKey(t *testing.T) {
+	t.Parallel()
+	const key = "my+api=key/0042"
+	forms := []string{key, url.QueryEscape(key), url.PathEscape(key)}
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"success":false,"errorMsg":"busy: ` + strings.Join(forms, " ") + `"}`))
+	}))
+	defer echo.Close()
+	var logs bytes.Buffer
+	c, err := retailcrm.New(echo.URL, key, retailcrm.WithRate(0),
+		retailcrm.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 2, InitialDelay: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Statuses(context.Background())
+	if err == nil {
+		t.Fatal("a 503 answer was accepted")
+	}
+	if !strings.Contains(logs.String(), "retrying") {
+		t.Fatalf("no retry was logged: %s", logs.String())
+	}
+	for name, out := range map[string]string{"error": err.Error(), "logs": logs.String()} {
+		for _, s := range append(forms, "key/0042", "key%2F0042") {
+			if strings.Contains(out, s) {
+				t.Errorf("%s shows %q: %s", name, s, out)
+			}
+		}
+	}
+	if !strings.Contains(err.Error(), "***") {
+		t.Errorf("error shows no mask (is the message in it?): %v", err)
 	}
 }

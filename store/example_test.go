@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/crmsync/crmsync/store"
-	"github.com/crmsync/crmsync/sync/redact"
 )
 
 // A run: take the lock, open the store, record the run, and commit one
@@ -26,7 +26,7 @@ func Example() {
 	}
 	defer lock.Release()
 
-	s, err := store.Open(ctx, dbPath, store.Options{Redactor: redact.New("my-api-key")})
+	s, err := store.Open(ctx, dbPath, store.Options{Redact: strings.NewReplacer("my-api-key", "***").Replace})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/crmsync/crmsync/sync/redact"
 )
 
 // queryer is what *sql.DB and *sql.Tx share.
@@ -23,9 +21,9 @@ type queryer interface {
 // reader holds the read methods, promoted to both Store and Tx so a
 // transaction reads its own writes.
 type reader struct {
-	q   queryer
-	red *redact.Redactor
-	now func() time.Time
+	q      queryer
+	redact func(string) string // nil: texts are kept as they are
+	now    func() time.Time
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -51,7 +49,12 @@ func (r *reader) orNow(t time.Time) time.Time {
 }
 
 // mask is applied to every free text before it is stored.
-func (r *reader) mask(s string) string { return r.red.String(s) }
+func (r *reader) mask(s string) string {
+	if r.redact == nil {
+		return s
+	}
+	return r.redact(s)
+}
 
 // idsJSON passes a whole id list as one parameter, expanded by json_each,
 // so no query hits SQLite's variable limit and no chunking is needed.

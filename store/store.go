@@ -28,7 +28,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crmsync/crmsync/sync/redact"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -61,9 +60,12 @@ const DefaultBusyTimeout = 5 * time.Second
 
 // Options configure Open.
 type Options struct {
-	// Redactor masks secrets in every text written to the database. Nil
-	// still masks webhook-shaped paths.
-	Redactor *redact.Redactor
+	// Redact masks secrets in every free text written to the database
+	// (messages, errors, payloads, ledger values) before it reaches the
+	// file. The store knows no secret: its caller, which does, passes the
+	// function (crmsync passes its redactor's String). Nil keeps texts as
+	// they are.
+	Redact func(string) string
 	// Now returns the current time; nil means time.Now. For tests.
 	Now func() time.Time
 	// ReadOnly opens the database for reading only (status, dry-run): no
@@ -108,7 +110,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, errors.New("store: ReadOnly and Scratch exclude each other")
 	}
 	s := &Store{
-		reader:   reader{red: opts.Redactor, now: now},
+		reader:   reader{redact: opts.Redact, now: now},
 		path:     path,
 		readOnly: opts.ReadOnly,
 		scratch:  opts.Scratch,
@@ -456,7 +458,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	// Rolls back on error and on panic; a no-op after Commit.
 	defer func() { _ = sqlTx.Rollback() }()
-	tx := &Tx{reader: reader{q: sqlTx, red: s.red, now: s.now}, tx: sqlTx}
+	tx := &Tx{reader: reader{q: sqlTx, redact: s.redact, now: s.now}, tx: sqlTx}
 	if err := fn(tx); err != nil {
 		return s.orCorrupt(err)
 	}

@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/cmd/crmsync-sandbox/shop"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/config"
+	"github.com/crmsync/crmsync/sync/shop"
 )
 
 // located gives the engine a RetailCRM client that knows the account's

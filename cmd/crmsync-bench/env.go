@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
-	"github.com/crmsync/crmsync/cmd/crmsync-sandbox/shop"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/shop"
 )
 
 // limit is a fake portal's leaky bucket; the zero value is an unlimited

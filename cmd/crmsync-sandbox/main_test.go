@@ -12,9 +12,9 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
-	"github.com/crmsync/crmsync/cmd/crmsync-sandbox/shop"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 	"github.com/crmsync/crmsync/sync/config"
+	"github.com/crmsync/crmsync/sync/shop"
 )
 
 func TestSeededShopIsRealisticAndRepeatable(t *testing.T) {

@@ -246,14 +246,14 @@ func (a *app) dbPath() string {
 
 // openStore opens the database for a command that writes to it.
 func (a *app) openStore(ctx context.Context) (*store.Store, error) {
-	return store.Open(ctx, a.dbPath(), store.Options{Redactor: a.redactor})
+	return store.Open(ctx, a.dbPath(), store.Options{Redact: a.redactor.String})
 }
 
 // openRunStore opens the database for a pull, push or backfill. A dry run
 // gets a private in-memory copy: the engine commits as usual and the file
 // stays byte-for-byte the same.
 func (a *app) openRunStore(ctx context.Context, dryRun bool) (*store.Store, error) {
-	return store.Open(ctx, a.dbPath(), store.Options{Redactor: a.redactor, Scratch: dryRun})
+	return store.Open(ctx, a.dbPath(), store.Options{Redact: a.redactor.String, Scratch: dryRun})
 }
 
 // openStoreReadOnly opens an existing database without changing it. ok is
@@ -263,7 +263,7 @@ func (a *app) openStoreReadOnly(ctx context.Context) (st *store.Store, ok bool, 
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
-	st, err = store.Open(ctx, path, store.Options{Redactor: a.redactor, ReadOnly: true})
+	st, err = store.Open(ctx, path, store.Options{Redact: a.redactor.String, ReadOnly: true})
 	if errors.Is(err, store.ErrSchemaTooOld) {
 		// An empty file or an older schema: migrating is cheap and safe.
 		st, err = a.openStore(ctx)

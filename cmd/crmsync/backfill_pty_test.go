@@ -13,8 +13,8 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
-	"github.com/crmsync/crmsync/cmd/crmsync-sandbox/shop"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+	"github.com/crmsync/crmsync/sync/shop"
 )
 
 // TestBackfillProgressBarOnATerminal runs the real binary on a

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
-	"github.com/crmsync/crmsync/cmd/crmsync-sandbox/shop"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+	"github.com/crmsync/crmsync/sync/shop"
 )
 
 // unlimitedConfig lets crmsync go as fast as the unlimited fakes answer.

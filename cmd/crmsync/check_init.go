@@ -12,7 +12,6 @@ import (
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/sync/config"
-	"github.com/crmsync/crmsync/sync/redact"
 )
 
 // checkInit prints a starter configuration whose status mapping comes from
@@ -52,7 +51,7 @@ func (a *app) checkInit(ctx context.Context, cfg *config.Config) error {
 	fmt.Fprintf(&b, "db: %s\nphone_region: %s\n", yamlString(cfg.DB), yamlString(cfg.PhoneRegion))
 	fmt.Fprintf(&b, "retailcrm:\n  url: %s\n  api_key: \"\"\n", yamlString(cfg.RetailCRM.URL))
 	fmt.Fprintf(&b, "bitrix:\n  webhook_url: \"\"   # %s\n  rate: %g\n  burst: %d\n  entity: %s\n  category_id: %d\n",
-		yamlComment(redact.WebhookURL(cfg.Bitrix.WebhookURL)), cfg.Bitrix.Rate, cfg.Bitrix.Burst, yamlString(cfg.Bitrix.Entity), cfg.Bitrix.CategoryID)
+		yamlComment(webhook(cfg).String()), cfg.Bitrix.Rate, cfg.Bitrix.Burst, yamlString(cfg.Bitrix.Entity), cfg.Bitrix.CategoryID)
 	fmt.Fprintf(&b, "mapping:\n  statuses:\n")
 	for _, m := range mapping {
 		key, stage := yamlString(m.key), yamlString(m.stage)

@@ -75,3 +75,11 @@ func (a *app) newBitrix(cfg *config.Config, p patience) (*bitrix.Client, error) 
 	opts = append(opts, bitrix.WithHTTPClient(&http.Client{Transport: a.apis.transport("bitrix", base)}))
 	return bitrix.New(cfg.Bitrix.WebhookURL, opts...)
 }
+
+// webhook returns the configured inbound webhook taken apart. config.Load
+// has validated the URL with bitrix.ParseWebhook, so the error cannot
+// happen; without a URL the zero Webhook prints as "" and has user 0.
+func webhook(cfg *config.Config) bitrix.Webhook {
+	hook, _ := bitrix.ParseWebhook(cfg.Bitrix.WebhookURL)
+	return hook
+}

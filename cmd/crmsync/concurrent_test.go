@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/crmsync/crmsync/cmd/crmsync-sandbox/shop"
+	"github.com/crmsync/crmsync/sync/shop"
 )
 
 // TestTwoRealPullsAtOnce starts a second pull while the first is working on

@@ -16,8 +16,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
-	"github.com/crmsync/crmsync/cmd/crmsync-sandbox/shop"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+	"github.com/crmsync/crmsync/sync/shop"
 )
 
 // campaignNow fixes the fakes' clock so that every run of the campaign sees

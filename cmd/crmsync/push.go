@@ -56,7 +56,7 @@ func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
 	cfg, rc, bx, st := d.cfg, d.rc, d.bx, d.st
 	eng, err := push.New(push.Deps{RetailCRM: rc, Bitrix: bx, Store: st, Mapping: cfg.Mapping,
 		Entity: cfg.Bitrix.Entity, Originator: cfg.Bitrix.OriginatorID,
-		WebhookUserID: push.WebhookUserID(cfg.Bitrix.WebhookURL), NotifyUserIDs: userIDs(cfg.Alerts.NotifyUserIDs),
+		WebhookUserID: webhook(cfg).UserID, NotifyUserIDs: userIDs(cfg.Alerts.NotifyUserIDs),
 		Logger: a.log})
 	if err != nil {
 		return err

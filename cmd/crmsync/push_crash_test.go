@@ -25,8 +25,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
-	"github.com/crmsync/crmsync/cmd/crmsync-sandbox/shop"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+	"github.com/crmsync/crmsync/sync/shop"
 )
 
 // pushCampaignSize is the shop of the push campaign: small, because every

@@ -154,7 +154,7 @@ func (a *app) buildStatus(ctx context.Context, opts *statusOptions) (*statusRepo
 	rep.Duplicates = []statusDuplicate{}
 	if a.cfg != nil {
 		rep.Config = &statusConfig{File: a.cfg.File, RetailCRMURL: a.cfg.RetailCRM.URL,
-			BitrixWebhookURL: redact.WebhookURL(a.cfg.Bitrix.WebhookURL), Entity: a.cfg.Bitrix.Entity}
+			BitrixWebhookURL: webhook(a.cfg).String(), Entity: a.cfg.Bitrix.Entity}
 	} else if a.cfgErr != nil {
 		rep.Config = &statusConfig{Error: a.cfgErr.Error()}
 		a.log.Warn("configuration has problems; showing the database only", "err", a.cfgErr)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/crmsync/crmsync/bitrix"
 )
 
 var (
@@ -24,7 +26,6 @@ var (
 	orderPathPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$`)
 	// Source ids: WEB, CALL, UC_X1, 1.
 	sourcePattern = regexp.MustCompile(`^[A-Za-z0-9_|]+$`)
-	webhookPath   = regexp.MustCompile(`^/rest/([0-9]+)/([^/]+)/?$`)
 )
 
 // Rule vocabulary. Plain triggers stand alone; valued triggers take
@@ -67,15 +68,16 @@ func validate(c *Config, p *Errors) {
 
 	if c.Bitrix.WebhookURL != "" {
 		const shape = "must look like https://PORTAL/rest/USER_ID/SECRET/"
-		u, msg := checkURL(c.Bitrix.WebhookURL)
+		_, msg := checkURL(c.Bitrix.WebhookURL)
+		hook, err := bitrix.ParseWebhook(c.Bitrix.WebhookURL)
 		switch {
 		case msg != "":
 			p.add("bitrix.webhook_url", "%s (%s)", shape, msg)
-		case !webhookPath.MatchString(u.Path):
+		case err != nil:
 			// The value is not echoed: it holds the secret.
 			p.add("bitrix.webhook_url", "%s (the path of the URL is not /rest/USER_ID/SECRET/)", shape)
 		default:
-			c.Bitrix.WebhookURL = u.Scheme + "://" + u.Host + strings.TrimSuffix(u.Path, "/") + "/"
+			c.Bitrix.WebhookURL = hook.URL()
 		}
 	}
 	if !p.has("bitrix.rate") && (c.Bitrix.Rate <= 0 || c.Bitrix.Rate > 1000) {

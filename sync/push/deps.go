@@ -3,9 +3,6 @@ package push
 import (
 	"context"
 	"log/slog"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/bitrix"
@@ -49,8 +46,8 @@ type Deps struct {
 	// Originator is bitrix.originator_id; deals with recent activity are
 	// looked up by it.
 	Originator string
-	// WebhookUserID is the Bitrix24 user the webhook acts as (see
-	// WebhookUserID). Comments crmsync writes carry it as their author, so
+	// WebhookUserID is the Bitrix24 user the webhook acts as
+	// (bitrix.ParseWebhook gives it as Webhook.UserID). Comments crmsync writes carry it as their author, so
 	// comments by that user are never carried back, even after a lost
 	// database took the ledger (where pull records each comment's text and
 	// id) with it. 0 relies on the ledger alone.
@@ -62,24 +59,4 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-}
-
-// WebhookUserID returns the user id of an inbound webhook URL
-// (https://portal/rest/{USER_ID}/{secret}/), or 0 when there is none.
-func WebhookUserID(webhookURL string) int64 {
-	u, err := url.Parse(webhookURL)
-	if err != nil {
-		return 0
-	}
-	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-	for i := 0; i+1 < len(parts); i++ {
-		if parts[i] == "rest" {
-			id, err := strconv.ParseInt(parts[i+1], 10, 64)
-			if err != nil || id <= 0 {
-				return 0
-			}
-			return id
-		}
-	}
-	return 0
 }

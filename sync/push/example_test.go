@@ -41,9 +41,10 @@ func Example() {
 
 	rcc, _ := retailcrm.New(rc.URL(), rc.APIKey())
 	bxc, _ := bitrix.New(bx.WebhookURL())
+	hook, _ := bitrix.ParseWebhook(bx.WebhookURL()) // its user authors crmsync's own comments
 	eng, err := push.New(push.Deps{RetailCRM: rcc, Bitrix: bxc, Store: st,
 		Mapping:       config.Mapping{Statuses: map[string]string{"new": "NEW", "complete": "WON"}},
-		WebhookUserID: push.WebhookUserID(bx.WebhookURL())})
+		WebhookUserID: hook.UserID})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -125,7 +125,11 @@ func (h *harness) linked(status, stage string) (orderID, dealID int64) {
 
 func (h *harness) engine(st *store.Store) *push.Engine {
 	h.t.Helper()
-	webhookUser := push.WebhookUserID(h.bx.WebhookURL())
+	hook, err := bitrix.ParseWebhook(h.bx.WebhookURL())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	webhookUser := hook.UserID
 	if h.ledgerOnly {
 		webhookUser = 0
 	}

@@ -8,31 +8,29 @@ import (
 	"errors"
 	"log/slog"
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/crmsync/crmsync/bitrix"
 )
 
-// Mask is what a secret is replaced with.
-const Mask = "***"
+// Mask is what a secret is replaced with, the same as the clients use.
+const Mask = bitrix.Mask
 
 // minSecretLen keeps trivially short values (an empty key, "1") from turning
 // every occurrence of a common substring into a mask.
 const minSecretLen = 4
 
-// webhookPath matches the secret segment of an inbound-webhook path,
-// /rest/<user id>/<secret>/, wherever it appears in a text.
-var webhookPath = regexp.MustCompile(`/rest/(\d+)/([^/\s"'?#]+)`)
-
 // Redactor replaces known secret values, and anything shaped like a webhook
-// secret, with Mask. The zero value masks webhook-shaped paths only.
+// secret (bitrix.RedactWebhooks), with Mask. The zero value masks webhook-shaped paths only.
 type Redactor struct {
 	secrets []string
 }
 
 // New returns a Redactor for the given secrets. Empty and very short values
 // are ignored. For a webhook URL pass the URL itself: its secret segment is
-// extracted.
+// taken out (bitrix.ParseWebhook); a value that does not parse as a webhook
+// is masked whole.
 func New(secrets ...string) *Redactor {
 	r := &Redactor{}
 	for _, s := range secrets {
@@ -43,8 +41,8 @@ func New(secrets ...string) *Redactor {
 
 func (r *Redactor) add(s string) {
 	s = strings.TrimSpace(s)
-	if seg := WebhookSecret(s); seg != "" {
-		s = seg
+	if hook, err := bitrix.ParseWebhook(s); err == nil {
+		s = hook.Secret
 	}
 	if len(s) < minSecretLen {
 		return
@@ -77,13 +75,7 @@ func (r *Redactor) String(s string) string {
 			}
 		}
 	}
-	return webhookPath.ReplaceAllStringFunc(s, func(m string) string {
-		sub := webhookPath.FindStringSubmatch(m)
-		if sub[2] == Mask {
-			return m
-		}
-		return "/rest/" + sub[1] + "/" + Mask
-	})
+	return bitrix.RedactWebhooks(s)
 }
 
 // Error wraps err so that its text is redacted while errors.Is and errors.As
@@ -102,32 +94,6 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
-
-// WebhookSecret returns the secret segment of a Bitrix24 inbound-webhook URL
-// (https://portal/rest/USER_ID/SECRET/), or "" when raw is not shaped so.
-func WebhookSecret(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return ""
-	}
-	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-	for i := 0; i+2 < len(parts); i++ {
-		if parts[i] == "rest" && parts[i+2] != "" {
-			return parts[i+2]
-		}
-	}
-	// The URL may end right after the secret: /rest/1/SECRET.
-	if n := len(parts); n >= 3 && parts[n-3] == "rest" {
-		return parts[n-1]
-	}
-	return ""
-}
-
-// WebhookURL returns the webhook URL with its secret segment masked, for
-// display: https://portal/rest/1/***/.
-func WebhookURL(raw string) string {
-	return New().String(raw)
-}
 
 // Handler wraps an slog.Handler so that the message and every string
 // attribute value (including errors and nested groups) are redacted.

@@ -42,26 +42,6 @@ func TestShortSecretsIgnored(t *testing.T) {
 	}
 }
 
-func TestWebhookSecret(t *testing.T) {
-	t.Parallel()
-	tests := map[string]string{
-		"https://p.bitrix24.ru/rest/1/abc123/":       "abc123",
-		"https://p.bitrix24.ru/rest/1/abc123":        "abc123",
-		"https://p.bitrix24.ru/rest/1/abc123/x.json": "abc123",
-		"https://p.bitrix24.ru/rest/1/":              "",
-		"not a url":                                  "",
-		"https://p.example/other/1/abc":              "",
-	}
-	for in, want := range tests {
-		if got := WebhookSecret(in); got != want {
-			t.Errorf("WebhookSecret(%q) = %q, want %q", in, got, want)
-		}
-	}
-	if got := WebhookURL("https://p.bitrix24.ru/rest/1/abc123/"); got != "https://p.bitrix24.ru/rest/1/***/" {
-		t.Errorf("WebhookURL = %q", got)
-	}
-}
-
 func TestErrorKeepsChain(t *testing.T) {
 	t.Parallel()
 	r := New("supersecretkey")

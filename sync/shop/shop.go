@@ -1,8 +1,10 @@
 // Package shop generates a realistic, repeatable online shop in the fake
 // RetailCRM and Bitrix24 servers: customers (some already in Bitrix24, typed
 // in by hand), repeat purchases, cancellations, a return, an unmapped status,
-// and the managers' day-to-day activity. The sandbox and the crash and
-// benchmark campaigns share it.
+// and the managers' day-to-day activity. The sandbox, the engine's tests and
+// the crash and benchmark campaigns share it; it lives outside cmd/ because
+// library tests never import a command's package. It is test and sandbox
+// support, not part of the engine.
 package shop
 
 import (
