@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/crmsync/crmsync/bitrix"
@@ -285,16 +286,16 @@ func TestFakeBatchLimits(t *testing.T) {
 	}
 	raw := newRawCaller(t, p.srv)
 	status, body := raw.postJSON("batch", map[string]any{"halt": 0, "cmd": cmd})
-	if status != 400 || !contains(body, "ERROR_BATCH_LENGTH_EXCEEDED") {
+	if status != 400 || !strings.Contains(body, "ERROR_BATCH_LENGTH_EXCEEDED") {
 		t.Fatalf("%d %s", status, body)
 	}
 	status, body = raw.postJSON("batch", map[string]any{"cmd": map[string]any{"a": "batch?cmd[x]=scope"}})
-	if status != 405 || !contains(body, "ERROR_BATCH_METHOD_NOT_ALLOWED") {
+	if status != 405 || !strings.Contains(body, "ERROR_BATCH_METHOD_NOT_ALLOWED") {
 		t.Fatalf("%d %s", status, body)
 	}
 	// Numeric keys give arrays, and empty sections are [].
 	status, body = raw.postJSON("batch", map[string]any{"cmd": []any{"crm.deal.get?id=999", "crm.deal.get?id=998"}})
-	if status != 200 || !contains(body, `"result":[]`) || !contains(body, `"result_error":[{`) || !contains(body, `"result_time":[]`) {
+	if status != 200 || !strings.Contains(body, `"result":[]`) || !strings.Contains(body, `"result_error":[{`) || !strings.Contains(body, `"result_time":[]`) {
 		t.Fatalf("%d %s", status, body)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/internal/clock"
 )
 
 // FaultKind is a kind of injected failure.
@@ -103,8 +105,7 @@ func (f *Fault) after(ctx context.Context, w http.ResponseWriter, status int, ou
 		w.WriteHeader(status)
 		_, _ = w.Write(b[:len(b)/2])
 	case FaultSlow:
-		ctxSleep(ctx, f.Delay)
-		if ctx.Err() != nil {
+		if clock.Sleep(ctx, f.Delay) != nil {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")

@@ -5,7 +5,6 @@
 package bitrixtest
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"math/rand/v2"
@@ -496,13 +495,3 @@ func methodScope(method string) string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// ctxSleep waits d or until ctx ends.
-func ctxSleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
