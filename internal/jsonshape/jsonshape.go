@@ -96,12 +96,49 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
+// Kind is the kind of a difference.
+type Kind int
+
+// Kinds of differences.
+const (
+	// Type: got has a JSON type that want never has.
+	Type Kind = iota + 1
+	// Missing: want holds the key in every merged object, got never.
+	Missing
+	// Extra: got holds a key want never holds.
+	Extra
+)
+
+// Difference is one difference, at Path (dotted, [] for elements).
+type Difference struct {
+	Kind Kind
+	Path string
+	Text string
+}
+
+func (d Difference) String() string { return d.Text }
+
 // Diff returns the differences between the shapes of want (the recorded
 // body) and got (the fake's), one line each, sorted. A key counts as
-// missing when every object merged on the want side holds it; null
-// matches any type (a value that happens to be empty); an empty array
-// matches any array.
+// missing when every object merged on the want side holds it. got may use
+// fewer of a value's types than want (a fake need not show every variant).
+// null matches any type (a value that happens to be empty), and so does an
+// empty array: the services are PHP, whose empty array encodes as [] where
+// a filled one is an object.
 func Diff(want, got []byte, o Options) ([]string, error) {
+	ds, err := Differences(want, got, o)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.Text
+	}
+	return out, nil
+}
+
+// Differences is Diff with the kind and path of each difference.
+func Differences(want, got []byte, o Options) ([]Difference, error) {
 	ws, err := o.parse(want)
 	if err != nil {
 		return nil, fmt.Errorf("want: %w", err)
@@ -110,9 +147,9 @@ func Diff(want, got []byte, o Options) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("got: %w", err)
 	}
-	var out []string
+	var out []Difference
 	o.diff(&out, "", ws, gs)
-	slices.Sort(out)
+	slices.SortFunc(out, func(a, b Difference) int { return strings.Compare(a.Text, b.Text) })
 	return out, nil
 }
 
@@ -128,10 +165,11 @@ func (o Options) parse(b []byte) (*shape, error) {
 	return s, nil
 }
 
+// kinds are s's JSON types, without the wildcards null and empty array.
 func kinds(s *shape) []string {
 	var ks []string
 	for k := range s.kinds {
-		if k != "null" {
+		if k != "null" && (k != "array" || s.elem != nil) {
 			ks = append(ks, k)
 		}
 	}
@@ -139,7 +177,7 @@ func kinds(s *shape) []string {
 	return ks
 }
 
-func (o Options) diff(out *[]string, path string, w, g *shape) {
+func (o Options) diff(out *[]Difference, path string, w, g *shape) {
 	if slices.Contains(o.Ignore, path) {
 		return
 	}
@@ -148,8 +186,8 @@ func (o Options) diff(out *[]string, path string, w, g *shape) {
 		name = "(top)"
 	}
 	wk, gk := kinds(w), kinds(g)
-	if len(wk) > 0 && len(gk) > 0 && !slices.Equal(wk, gk) {
-		*out = append(*out, fmt.Sprintf("%s: type %s, real service sends %s", name, strings.Join(gk, "|"), strings.Join(wk, "|")))
+	if len(wk) > 0 && slices.ContainsFunc(gk, func(k string) bool { return !slices.Contains(wk, k) }) {
+		*out = append(*out, Difference{Type, path, fmt.Sprintf("%s: type %s, real service sends %s", name, strings.Join(gk, "|"), strings.Join(wk, "|"))})
 		return
 	}
 	if w.fields != nil && g.fields != nil {
@@ -160,7 +198,7 @@ func (o Options) diff(out *[]string, path string, w, g *shape) {
 			}
 			if g.fields[k] == nil {
 				if w.seen[k] == w.objs {
-					*out = append(*out, fmt.Sprintf("%s: missing (the real service sends it)", p))
+					*out = append(*out, Difference{Missing, p, p + ": missing (the real service sends it)"})
 				}
 				continue
 			}
@@ -169,7 +207,7 @@ func (o Options) diff(out *[]string, path string, w, g *shape) {
 		for _, k := range slices.Sorted(maps.Keys(g.fields)) {
 			p := join(path, k)
 			if w.fields[k] == nil && !slices.Contains(o.Ignore, p) {
-				*out = append(*out, fmt.Sprintf("%s: sent, but not by the real service", p))
+				*out = append(*out, Difference{Extra, p, p + ": sent, but not by the real service"})
 			}
 		}
 	}
