@@ -229,12 +229,12 @@ func TestBatchKeyRules(t *testing.T) {
 
 func TestBatchNeverReplayedWhole(t *testing.T) {
 	t.Parallel()
-	for _, kind := range []bitrixtest.FaultKind{bitrixtest.FaultTruncated, bitrixtest.FaultDrop, bitrixtest.FaultHTML502, bitrixtest.FaultInternalError, bitrixtest.FaultHTML200} {
+	for _, kind := range []bitrixtest.FaultKind{bitrixtest.FaultTruncated, bitrixtest.FaultDrop, bitrixtest.FaultServerError, bitrixtest.FaultInternalError, bitrixtest.FaultHTML200} {
 		t.Run(kind.String(), func(t *testing.T) {
 			t.Parallel()
 			p := newPair(t, bitrixtest.Options{})
 			ctx := context.Background()
-			p.srv.AddFault(bitrixtest.Fault{Kind: kind, Method: "batch", Next: 1})
+			p.srv.InjectFault(bitrixtest.Fault{Kind: kind, Method: "batch", Count: 1})
 			b := bitrix.NewBatch(false)
 			mustAdd(t, b, "r", bitrix.ListCmd(bitrix.EntityDeal, bitrix.ListRequest{}))
 			mustAdd(t, b, "w", bitrix.AddCmd(bitrix.EntityDeal, bitrix.Fields{"TITLE": "once"}, nil))
@@ -259,7 +259,7 @@ func TestBatchOfReadsIsRetried(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, bitrixtest.Options{})
 	p.srv.SeedDeal(map[string]any{"TITLE": "x"})
-	p.srv.AddFault(bitrixtest.Fault{Kind: bitrixtest.FaultTruncated, Method: "batch", Next: 2})
+	p.srv.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultTruncated, Method: "batch", Count: 2})
 	b := bitrix.NewBatch(false)
 	mustAdd(t, b, "r", bitrix.ListCmd(bitrix.EntityDeal, bitrix.ListRequest{}))
 	mustAdd(t, b, "s", bitrix.StatusListCmd(map[string]any{"ENTITY_ID": "DEAL_STAGE"}))

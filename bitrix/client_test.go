@@ -227,7 +227,7 @@ func TestFindByComm(t *testing.T) {
 
 func TestFindByCommGetLosesParameters(t *testing.T) {
 	t.Parallel()
-	srv := bitrixtest.NewT(t, bitrixtest.Options{Unlimited: true})
+	srv := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
 	resp, err := newHTTPClient(t).Get(srv.WebhookURL() + "crm.duplicate.findbycomm?type=EMAIL&values[]=a@b.c")
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +241,7 @@ func TestFindByCommGetLosesParameters(t *testing.T) {
 
 func TestFakeAcceptsFormBodiesAndChecksTimelineFields(t *testing.T) {
 	t.Parallel()
-	srv := bitrixtest.NewT(t, bitrixtest.Options{Unlimited: true})
+	srv := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
 	raw := newRawCaller(t, srv)
 	status, body := raw.postForm("crm.deal.add", "fields%5BTITLE%5D=Form+deal&FIELDS[OPPORTUNITY]=5")
 	if status != 200 || !strings.Contains(body, `"result":1`) {

@@ -269,9 +269,9 @@ func TestFaultsReachTheFaultFreeState(t *testing.T) {
 		// oneRun: the faults must be absorbed within the first run.
 		oneRun bool
 	}{
-		{name: "503s", bx: []bitrixtest.Fault{{Kind: bitrixtest.FaultQueryLimit, Probability: 0.3}},
+		{name: "503s", bx: []bitrixtest.Fault{{Kind: bitrixtest.FaultRateLimit, Probability: 0.3}},
 			rc: []retailcrmtest.Fault{{Kind: retailcrmtest.FaultRateLimit, Probability: 0.3}}},
-		{name: "html 5xx", bx: []bitrixtest.Fault{{Kind: bitrixtest.FaultHTML502, Probability: 0.25}, {Kind: bitrixtest.FaultInternalError, Probability: 0.1}},
+		{name: "html 5xx", bx: []bitrixtest.Fault{{Kind: bitrixtest.FaultServerError, Probability: 0.25}, {Kind: bitrixtest.FaultInternalError, Probability: 0.1}},
 			rc: []retailcrmtest.Fault{{Kind: retailcrmtest.FaultServerError, Probability: 0.25}}},
 		{name: "truncated json", bx: []bitrixtest.Fault{{Kind: bitrixtest.FaultTruncated, Probability: 0.25}, {Kind: bitrixtest.FaultHTML200, Probability: 0.1}},
 			rc: []retailcrmtest.Fault{{Kind: retailcrmtest.FaultTruncated, Probability: 0.25}}},
@@ -292,7 +292,7 @@ func TestFaultsReachTheFaultFreeState(t *testing.T) {
 			}
 			sc.apply(t, e.rc)
 			for _, f := range tc.bx {
-				e.bx.AddFault(f)
+				e.bx.InjectFault(f)
 			}
 			for _, f := range tc.rc {
 				e.rc.InjectFault(f)

@@ -49,7 +49,7 @@ func readFixture(t *testing.T, name string) []byte {
 // stage move.
 func fixturePortal(t *testing.T, opts Options) *Server {
 	opts.Unlimited = true
-	s := NewT(t, opts)
+	s := New(t, opts)
 	s.SeedCategory(1, "Funnel")
 	s.SeedStage("DEAL_STAGE", "NEW", "New", "P", 10)
 	s.SeedStage("DEAL_STAGE", "WON", "Won", "S", 20)
@@ -156,7 +156,7 @@ func TestAnswersMatchFixtures(t *testing.T) {
 			opts:   Options{OperatingCost: map[string]float64{"crm.deal.list": 10}, OperatingLimit: map[string]float64{"crm.deal.list": 5}},
 			before: func(s *Server) { postRaw(t, s, "crm.deal.list", nil) }},
 		{fixture: "error_overload_limit.json", method: "crm.deal.list",
-			before: func(s *Server) { s.AddFault(Fault{Kind: FaultOverload, Next: 1}) }},
+			before: func(s *Server) { s.InjectFault(Fault{Kind: FaultOverload, Count: 1}) }},
 		{fixture: "error_query_limit_exceeded.json", method: "crm.deal.list",
 			before: func(s *Server) { s.SetLimits(2, 1); postRaw(t, s, "crm.deal.list", nil) }},
 		{fixture: "im_notify_system_add.json", method: "im.notify.system.add", params: map[string]any{"USER_ID": 1, "MESSAGE": "x"}},
