@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/crmsync/crmsync/bitrix"
@@ -228,12 +229,12 @@ func TestBatchKeyRules(t *testing.T) {
 
 func TestBatchNeverReplayedWhole(t *testing.T) {
 	t.Parallel()
-	for _, kind := range []bitrixtest.FaultKind{bitrixtest.FaultTruncated, bitrixtest.FaultDrop, bitrixtest.FaultHTML502, bitrixtest.FaultInternalError, bitrixtest.FaultHTML200} {
+	for _, kind := range []bitrixtest.FaultKind{bitrixtest.FaultTruncated, bitrixtest.FaultDrop, bitrixtest.FaultServerError, bitrixtest.FaultInternalError, bitrixtest.FaultHTML200} {
 		t.Run(kind.String(), func(t *testing.T) {
 			t.Parallel()
 			p := newPair(t, bitrixtest.Options{})
 			ctx := context.Background()
-			p.srv.AddFault(bitrixtest.Fault{Kind: kind, Method: "batch", Next: 1})
+			p.srv.InjectFault(bitrixtest.Fault{Kind: kind, Method: "batch", Count: 1})
 			b := bitrix.NewBatch(false)
 			mustAdd(t, b, "r", bitrix.ListCmd(bitrix.EntityDeal, bitrix.ListRequest{}))
 			mustAdd(t, b, "w", bitrix.AddCmd(bitrix.EntityDeal, bitrix.Fields{"TITLE": "once"}, nil))
@@ -258,7 +259,7 @@ func TestBatchOfReadsIsRetried(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, bitrixtest.Options{})
 	p.srv.SeedDeal(map[string]any{"TITLE": "x"})
-	p.srv.AddFault(bitrixtest.Fault{Kind: bitrixtest.FaultTruncated, Method: "batch", Next: 2})
+	p.srv.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultTruncated, Method: "batch", Count: 2})
 	b := bitrix.NewBatch(false)
 	mustAdd(t, b, "r", bitrix.ListCmd(bitrix.EntityDeal, bitrix.ListRequest{}))
 	mustAdd(t, b, "s", bitrix.StatusListCmd(map[string]any{"ENTITY_ID": "DEAL_STAGE"}))
@@ -285,16 +286,16 @@ func TestFakeBatchLimits(t *testing.T) {
 	}
 	raw := newRawCaller(t, p.srv)
 	status, body := raw.postJSON("batch", map[string]any{"halt": 0, "cmd": cmd})
-	if status != 400 || !contains(body, "ERROR_BATCH_LENGTH_EXCEEDED") {
+	if status != 400 || !strings.Contains(body, "ERROR_BATCH_LENGTH_EXCEEDED") {
 		t.Fatalf("%d %s", status, body)
 	}
 	status, body = raw.postJSON("batch", map[string]any{"cmd": map[string]any{"a": "batch?cmd[x]=scope"}})
-	if status != 405 || !contains(body, "ERROR_BATCH_METHOD_NOT_ALLOWED") {
+	if status != 405 || !strings.Contains(body, "ERROR_BATCH_METHOD_NOT_ALLOWED") {
 		t.Fatalf("%d %s", status, body)
 	}
 	// Numeric keys give arrays, and empty sections are [].
 	status, body = raw.postJSON("batch", map[string]any{"cmd": []any{"crm.deal.get?id=999", "crm.deal.get?id=998"}})
-	if status != 200 || !contains(body, `"result":[]`) || !contains(body, `"result_error":[{`) || !contains(body, `"result_time":[]`) {
+	if status != 200 || !strings.Contains(body, `"result":[]`) || !strings.Contains(body, `"result_error":[{`) || !strings.Contains(body, `"result_time":[]`) {
 		t.Fatalf("%d %s", status, body)
 	}
 }

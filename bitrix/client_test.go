@@ -227,7 +227,7 @@ func TestFindByComm(t *testing.T) {
 
 func TestFindByCommGetLosesParameters(t *testing.T) {
 	t.Parallel()
-	srv := bitrixtest.NewT(t, bitrixtest.Options{Unlimited: true})
+	srv := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
 	resp, err := newHTTPClient(t).Get(srv.WebhookURL() + "crm.duplicate.findbycomm?type=EMAIL&values[]=a@b.c")
 	if err != nil {
 		t.Fatal(err)
@@ -241,10 +241,10 @@ func TestFindByCommGetLosesParameters(t *testing.T) {
 
 func TestFakeAcceptsFormBodiesAndChecksTimelineFields(t *testing.T) {
 	t.Parallel()
-	srv := bitrixtest.NewT(t, bitrixtest.Options{Unlimited: true})
+	srv := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
 	raw := newRawCaller(t, srv)
 	status, body := raw.postForm("crm.deal.add", "fields%5BTITLE%5D=Form+deal&FIELDS[OPPORTUNITY]=5")
-	if status != 200 || !contains(body, `"result":1`) {
+	if status != 200 || !strings.Contains(body, `"result":1`) {
 		t.Fatalf("%d %s", status, body)
 	}
 	d, _ := srv.Deal(1)
@@ -253,11 +253,11 @@ func TestFakeAcceptsFormBodiesAndChecksTimelineFields(t *testing.T) {
 	}
 	// Legacy keys are case-insensitive, timeline comments are not.
 	status, body = raw.postJSON("crm.timeline.comment.add", map[string]any{"FIELDS": map[string]any{"ENTITY_ID": 1, "ENTITY_TYPE": "deal", "COMMENT": "x"}})
-	if status != 400 || !contains(body, "INVALID_ARG_VALUE") {
+	if status != 400 || !strings.Contains(body, "INVALID_ARG_VALUE") {
 		t.Fatalf("%d %s", status, body)
 	}
 	status, body = raw.postJSON("crm.timeline.comment.add", map[string]any{"fields": map[string]any{"ENTITY_ID": 1, "ENTITY_TYPE": "deal", "COMMENT": " "}})
-	if status != 400 || !contains(body, "INVALID_ARG_VALUE") {
+	if status != 400 || !strings.Contains(body, "INVALID_ARG_VALUE") {
 		t.Fatalf("%d %s", status, body)
 	}
 	status, body = raw.postJSON("crm.timeline.comment.list", map[string]any{"filter": map[string]any{"ENTITY_TYPE": "deal"}})
@@ -265,12 +265,12 @@ func TestFakeAcceptsFormBodiesAndChecksTimelineFields(t *testing.T) {
 		t.Fatalf("%d %s", status, body)
 	}
 	status, body = raw.postJSON("no.such.method", nil)
-	if status != 404 || !contains(body, "ERROR_METHOD_NOT_FOUND") {
+	if status != 404 || !strings.Contains(body, "ERROR_METHOD_NOT_FOUND") {
 		t.Fatalf("%d %s", status, body)
 	}
 	// Every answer carries a time object with operating fields.
 	status, body = raw.postJSON("scope", nil)
-	if status != 200 || !contains(body, `"operating_reset_at"`) || !contains(body, `"operating"`) {
+	if status != 200 || !strings.Contains(body, `"operating_reset_at"`) || !strings.Contains(body, `"operating"`) {
 		t.Fatalf("%d %s", status, body)
 	}
 }

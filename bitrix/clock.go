@@ -3,6 +3,8 @@ package bitrix
 import (
 	"context"
 	"time"
+
+	"github.com/crmsync/crmsync/internal/clock"
 )
 
 // Clock is the time source of the limiter and of retry waits. Tests inject a
@@ -18,15 +20,5 @@ type realClock struct{}
 func (realClock) Now() time.Time { return time.Now() }
 
 func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return clock.Sleep(ctx, d)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 // Entity is a legacy CRM entity family (crm.<entity>.*).
@@ -217,7 +218,7 @@ func listAll(req ListRequest, page func(ListRequest) ([]Record, error), fn func(
 		}
 	}
 	sel := req.Select
-	if len(sel) > 0 && !contains(sel, "ID") && !contains(sel, "*") {
+	if len(sel) > 0 && !slices.Contains(sel, "ID") && !slices.Contains(sel, "*") {
 		sel = append([]string{"ID"}, sel...)
 	}
 	for {
@@ -238,15 +239,6 @@ func listAll(req ListRequest, page func(ListRequest) ([]Record, error), fn func(
 			return nil
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Fields describes the entity's fields (crm.<e>.fields).

@@ -11,7 +11,7 @@ import (
 // A contact and its deal in one request; the deal refers to the new
 // contact's id, so the batch halts on the first failure.
 func ExampleClient_Batch() {
-	srv := bitrixtest.New(bitrixtest.Options{})
+	srv := bitrixtest.NewServer(bitrixtest.Options{})
 	defer srv.Close()
 	c, _ := bitrix.New(srv.WebhookURL())
 	ctx := context.Background()

@@ -43,10 +43,10 @@ type tb interface {
 
 func newPair(t tb, sopts bitrixtest.Options, copts ...bitrix.Option) *pair {
 	clock := bitrixtest.NewClock(time.Time{})
-	if sopts.Clock == nil {
-		sopts.Clock = clock
+	if sopts.Now == nil {
+		sopts.Now = clock.Now
 	}
-	srv := bitrixtest.NewT(t, sopts)
+	srv := bitrixtest.New(t, sopts)
 	logs := &syncBuffer{}
 	base := []bitrix.Option{
 		bitrix.WithClock(clock),

@@ -58,5 +58,3 @@ func (r *rawCaller) postForm(method, form string) (int, string) {
 	defer resp.Body.Close()
 	return resp.StatusCode, readAll(r.t, resp.Body)
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }

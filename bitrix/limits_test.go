@@ -54,7 +54,7 @@ func TestLimiterMatchesPortalBucket(t *testing.T) {
 func TestLimiterRealTimeConcurrent(t *testing.T) {
 	t.Parallel()
 	const rate, burst, workers, per = 200.0, 50, 4, 50
-	srv := bitrixtest.NewT(t, bitrixtest.Options{Rate: rate, Burst: burst})
+	srv := bitrixtest.New(t, bitrixtest.Options{Rate: rate, Burst: burst})
 	c, err := bitrix.New(srv.WebhookURL(), bitrix.WithRate(rate, burst))
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestQueryLimitRetriesAndSlowsDown(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, bitrixtest.Options{})
 	ctx := context.Background()
-	p.srv.AddFault(bitrixtest.Fault{Kind: bitrixtest.FaultQueryLimit, Method: "crm.deal.add", Next: 3})
+	p.srv.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultRateLimit, Method: "crm.deal.add", Count: 3})
 	id, err := p.c.DealAdd(ctx, bitrix.Fields{"TITLE": "x"}, nil)
 	if err != nil || id == 0 {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func TestQueryLimitRetriesAndSlowsDown(t *testing.T) {
 		t.Fatalf("rate did not recover: %v", r)
 	}
 	// Bounded: a portal that keeps refusing gives ErrQueryLimit.
-	p.srv.AddFault(bitrixtest.Fault{Kind: bitrixtest.FaultQueryLimit, Method: "crm.deal.add", Next: 100})
+	p.srv.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultRateLimit, Method: "crm.deal.add", Count: 100})
 	before := p.srv.Stats().PerMethod["crm.deal.add"]
 	_, err = p.c.DealAdd(ctx, bitrix.Fields{"TITLE": "y"}, nil)
 	if !errors.Is(err, bitrix.ErrQueryLimit) || errors.Is(err, bitrix.ErrOutcomeUnknown) {
@@ -154,7 +154,7 @@ func TestAdaptiveSlowdownOnSharedBudget(t *testing.T) {
 func TestOverloadStops(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, bitrixtest.Options{})
-	p.srv.AddFault(bitrixtest.Fault{Kind: bitrixtest.FaultOverload, Next: 5})
+	p.srv.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultOverload, Count: 5})
 	_, err := p.c.DealList(context.Background(), bitrix.ListRequest{})
 	var ae *bitrix.APIError
 	if !errors.Is(err, bitrix.ErrOverload) || !errors.As(err, &ae) || ae.HTTPStatus != 503 {
@@ -207,7 +207,7 @@ func TestOperationTimeLimitWaitsForReset(t *testing.T) {
 	t.Run("bounded", func(t *testing.T) {
 		t.Parallel()
 		p := newPair(t, bitrixtest.Options{})
-		p.srv.AddFault(bitrixtest.Fault{Kind: bitrixtest.FaultOperationTimeLimit, Method: "crm.deal.list", Next: 50})
+		p.srv.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultOperationTimeLimit, Method: "crm.deal.list", Count: 50})
 		_, err := p.c.DealList(context.Background(), bitrix.ListRequest{})
 		if !errors.Is(err, bitrix.ErrOperationTimeLimit) {
 			t.Fatalf("err %v", err)

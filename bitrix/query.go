@@ -2,11 +2,13 @@ package bitrix
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -84,19 +86,14 @@ func appendQuery(parts *[]string, prefix string, v any) error {
 // sortedKeys orders keys as strings, except that all-numeric keys sort
 // numerically so list-like maps keep their order.
 func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, ea := strconv.Atoi(keys[i])
-		b, eb := strconv.Atoi(keys[j])
+	return slices.SortedFunc(maps.Keys(m), func(a, b string) int {
+		x, ea := strconv.Atoi(a)
+		y, eb := strconv.Atoi(b)
 		if ea == nil && eb == nil {
-			return a < b
+			return cmp.Compare(x, y)
 		}
-		return keys[i] < keys[j]
+		return strings.Compare(a, b)
 	})
-	return keys
 }
 
 // normalize turns arbitrary Go values into nil, Ref, string, json.Number,

@@ -2,6 +2,7 @@ package retailcrm_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,10 +36,13 @@ func TestLimiterSpacing(t *testing.T) {
 }
 
 // TestFakeRPSLimit shows the fake's own limit: an unpaced client is refused
-// and recovers through retries.
+// and recovers through retries. The fake measures its rate on a clock that
+// moves 5 ms per reading, four times the limit, so the refusals do not
+// depend on how fast this machine answers.
 func TestFakeRPSLimit(t *testing.T) {
 	t.Parallel()
-	fake, c := newFake(t, retailcrmtest.Options{RPS: 50},
+	clk := &steppingClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), step: 5 * time.Millisecond}
+	fake, c := newFake(t, retailcrmtest.Options{RPS: 50, Now: clk.Now},
 		retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 8, InitialDelay: 20 * time.Millisecond, MaxDelay: 80 * time.Millisecond}))
 	for range 80 {
 		if _, err := c.Sites(context.Background()); err != nil {
@@ -50,6 +54,23 @@ func TestFakeRPSLimit(t *testing.T) {
 	if refused == 0 {
 		t.Error("fake never enforced its limit")
 	}
+	if n := fake.TotalRequests(); n != 80+refused {
+		t.Errorf("requests = %d with %d refusals, want the 80 calls plus one retry per refusal", n, refused)
+	}
+}
+
+// steppingClock moves step forward each time it is read.
+type steppingClock struct {
+	mu   sync.Mutex
+	now  time.Time
+	step time.Duration
+}
+
+func (c *steppingClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(c.step)
+	return c.now
 }
 
 func TestConcurrentCalls(t *testing.T) {

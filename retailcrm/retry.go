@@ -70,15 +70,3 @@ func retryable(ctx context.Context, method string, err error) bool {
 	var transport *transportError
 	return errors.As(err, &transport)
 }
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

@@ -13,6 +13,16 @@ import (
 
 const historyPath = "/api/v5/orders/history"
 
+// attemptTimeout is the client's per-attempt timeout in the tests that need
+// one: a fault-free answer must come within it even on a busy machine, or
+// an extra attempt changes the request counts. A slow fault waits
+// slowDelay, far longer; the fake stops waiting as soon as the client hangs
+// up, so the tests wait attemptTimeout, not slowDelay.
+const (
+	attemptTimeout = time.Second
+	slowDelay      = time.Minute
+)
+
 func TestRetryReads(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -26,14 +36,14 @@ func TestRetryReads(t *testing.T) {
 		{"502 HTML twice then ok", retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Count: 2}, nil, 3},
 		{"500 HTML forever", retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Status: 500, Count: 100}, retailcrm.ErrServer, 5},
 		{"dropped connection then ok", retailcrmtest.Fault{Kind: retailcrmtest.FaultDrop, Count: 1}, nil, 2},
-		{"slow answer past the timeout then ok", retailcrmtest.Fault{Kind: retailcrmtest.FaultSlow, Delay: 2 * time.Second, Count: 1}, nil, 2},
+		{"slow answer past the timeout then ok", retailcrmtest.Fault{Kind: retailcrmtest.FaultSlow, Delay: slowDelay, Count: 1}, nil, 2},
 		{"truncated JSON is not retried", retailcrmtest.Fault{Kind: retailcrmtest.FaultTruncated, Count: 1}, retailcrm.ErrDecode, 1},
 		{"HTML 405 is not retried", retailcrmtest.Fault{Kind: retailcrmtest.FaultHTML405, Count: 1}, retailcrm.ErrAccountNotFound, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fake, c := newFake(t, retailcrmtest.Options{}, retailcrm.WithTimeout(300*time.Millisecond))
+			fake, c := newFake(t, retailcrmtest.Options{}, retailcrm.WithTimeout(attemptTimeout))
 			fake.CreateOrder(retailcrm.Order{})
 			tt.fault.Path = historyPath
 			fake.InjectFault(tt.fault)
@@ -64,12 +74,12 @@ func TestRetryEdit(t *testing.T) {
 		{"503 is refused before running: retried", retailcrmtest.Fault{Kind: retailcrmtest.FaultRateLimit, Count: 2}, nil, 3, true},
 		{"502 may have run: not retried", retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Count: 1}, retailcrm.ErrServer, 1, false},
 		{"dropped connection: not retried", retailcrmtest.Fault{Kind: retailcrmtest.FaultDrop, Count: 1}, nil, 1, false},
-		{"timeout: not retried, yet applied", retailcrmtest.Fault{Kind: retailcrmtest.FaultSlow, Delay: 2 * time.Second, Count: 1}, retailcrm.ErrTimeout, 1, true},
+		{"timeout: not retried, yet applied", retailcrmtest.Fault{Kind: retailcrmtest.FaultSlow, Delay: slowDelay, Count: 1}, retailcrm.ErrTimeout, 1, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fake, c := newFake(t, retailcrmtest.Options{}, retailcrm.WithTimeout(300*time.Millisecond))
+			fake, c := newFake(t, retailcrmtest.Options{}, retailcrm.WithTimeout(attemptTimeout))
 			o := fake.CreateOrder(retailcrm.Order{})
 			tt.fault.Path = "/api/v5/orders/{id}/edit"
 			fake.InjectFault(tt.fault)
@@ -88,8 +98,9 @@ func TestRetryEdit(t *testing.T) {
 			if got := fake.Requests("/api/v5/orders/{id}/edit"); got != tt.wantCalls {
 				t.Errorf("edit requests = %d, want %d", got, tt.wantCalls)
 			}
-			// A slow edit runs after the client gave up; wait for it.
-			deadline := time.Now().Add(3 * time.Second)
+			// A slow edit runs once the fake sees the client gave up; wait
+			// for it (the bound only ends a test that would fail anyway).
+			deadline := time.Now().Add(30 * time.Second)
 			for tt.wantApplied && fake.APIChanges(o.ID) == 0 && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
 			}
@@ -162,7 +173,7 @@ func TestNoRetryOnClientErrors(t *testing.T) {
 func TestFaultsProbabilistic(t *testing.T) {
 	t.Parallel()
 	run := func() (ok, failed int, served map[retailcrmtest.FaultKind]int) {
-		fake, c := newFake(t, retailcrmtest.Options{Seed: 42}, retailcrm.WithTimeout(200*time.Millisecond))
+		fake, c := newFake(t, retailcrmtest.Options{Seed: 42}, retailcrm.WithTimeout(attemptTimeout))
 		for range 5 {
 			fake.CreateOrder(retailcrm.Order{})
 		}
@@ -171,7 +182,7 @@ func TestFaultsProbabilistic(t *testing.T) {
 		for _, k := range kinds {
 			fake.InjectFault(retailcrmtest.Fault{Kind: k, Probability: 0.06})
 		}
-		fake.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultSlow, Probability: 0.02, Delay: 400 * time.Millisecond})
+		fake.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultSlow, Probability: 0.02, Delay: slowDelay})
 		for range 60 {
 			_, err := c.Orders(context.Background(), retailcrm.OrdersFilter{})
 			if err == nil {

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/internal/clock"
 )
 
 // transportError is a failure to get any answer: connection refused, reset,
@@ -71,7 +73,7 @@ func (c *Client) do(ctx context.Context, method, path string, query, form url.Va
 			slog.Int("attempt", attempts),
 			slog.Duration("delay", delay),
 			slog.String("error", c.red.String(err.Error())))
-		if sleep(ctx, delay) != nil {
+		if clock.Sleep(ctx, delay) != nil {
 			break
 		}
 	}

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -196,7 +197,7 @@ func mergeContact(a, b *contactState) *contactState {
 func union(a, b []string) []string {
 	out := append([]string(nil), a...)
 	for _, v := range b {
-		if !contains(out, v) {
+		if !slices.Contains(out, v) {
 			out = append(out, v)
 		}
 	}

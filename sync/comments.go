@@ -86,7 +86,7 @@ func (e *Engine) commentTexts(o *retailcrm.Order, recs []retailcrm.HistoryRecord
 			}
 			if status != "" {
 				retStatus = append(retStatus, status)
-			} else if line != "" && !contains(retLines, line) {
+			} else if line != "" && !slices.Contains(retLines, line) {
 				retLines = append(retLines, line)
 			}
 			if retBy == "" && line != "" {

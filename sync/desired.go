@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -211,7 +212,7 @@ func dealComments(o *retailcrm.Order) string {
 	}
 	var pays []string
 	for _, p := range o.Payments {
-		if p.Type != "" && !contains(pays, esc(clean(p.Type))) {
+		if p.Type != "" && !slices.Contains(pays, esc(clean(p.Type))) {
 			pays = append(pays, esc(clean(p.Type)))
 		}
 	}
@@ -225,15 +226,6 @@ func dealComments(o *retailcrm.Order) string {
 		lines = append(lines, "Manager comment: "+esc(s))
 	}
 	return strings.Join(lines, "\n")
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func setIf(m map[string]string, k, v string) {

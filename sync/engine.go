@@ -7,11 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/internal/clock"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/config"
@@ -132,7 +134,7 @@ func New(opts Options) (*Engine, error) {
 		e.now = time.Now
 	}
 	if e.sleep == nil {
-		e.sleep = sleepCtx
+		e.sleep = clock.Sleep
 	}
 	if e.retryDelay == 0 {
 		e.retryDelay = time.Second
@@ -173,17 +175,6 @@ func (e *Engine) recordWrites() *[]sentCmd {
 		g.rec = rec
 	}
 	return rec
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func (e *Engine) addChange(c Change) {
@@ -368,7 +359,7 @@ func (e *Engine) siteAllowed(site string) bool {
 	if len(e.cfg.RetailCRM.Sites) == 0 {
 		return true
 	}
-	return contains(e.cfg.RetailCRM.Sites, site)
+	return slices.Contains(e.cfg.RetailCRM.Sites, site)
 }
 
 // fetchOrders reads the current full orders, 100 ids a call.

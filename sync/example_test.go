@@ -23,7 +23,7 @@ func Example() {
 	ctx := context.Background()
 	shop := retailcrmtest.NewServer(retailcrmtest.Options{})
 	defer shop.Close()
-	portal := bitrixtest.New(bitrixtest.Options{Unlimited: true})
+	portal := bitrixtest.NewServer(bitrixtest.Options{Unlimited: true})
 	defer portal.Close()
 	shop.CreateOrder(retailcrm.Order{Number: "1042",
 		Customer:  &retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"},

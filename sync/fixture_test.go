@@ -108,7 +108,7 @@ func TestSecretsNeverReachOutput(t *testing.T) {
 	e.cfg.Bitrix.WebhookURL = e.bx.WebhookURL()
 	e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"}, "1"))
 	e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Bad", Email: "bad@"}, "1"))
-	e.bx.AddFault(bitrixtest.Fault{Kind: bitrixtest.FaultHTML502, Next: 2})
+	e.bx.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultServerError, Count: 2})
 	e.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Count: 1})
 	var logs bytes.Buffer
 	for _, dry := range []bool{true, false} {

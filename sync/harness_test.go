@@ -35,7 +35,7 @@ func newEnvTB(t testing.TB) *env {
 	clock := bitrixtest.NewClock(time.Time{})
 	e := &env{t: t, clock: clock}
 	e.rc = retailcrmtest.New(t, retailcrmtest.Options{})
-	e.bx = bitrixtest.NewT(t, bitrixtest.Options{Unlimited: true, Clock: clock})
+	e.bx = bitrixtest.New(t, bitrixtest.Options{Unlimited: true, Now: clock.Now})
 	var err error
 	e.rcc, err = retailcrm.New(e.rc.URL(), e.rc.APIKey(), retailcrm.WithRate(0),
 		retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 4, InitialDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))

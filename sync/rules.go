@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -86,7 +88,7 @@ func compileRule(r config.Rule) (*rule, error) {
 		return nil, fmt.Errorf("%s.on: unknown trigger %q (created, returned, repeat_purchase, status:<code>, status_group:<code>, method:<code>): %w",
 			where, r.On, config.ErrInvalid)
 	}
-	for _, k := range sortedKeys(r.If) {
+	for _, k := range slices.Sorted(maps.Keys(r.If)) {
 		v := fmt.Sprint(r.If[k])
 		switch k {
 		case "method", "site", "status_group":
@@ -102,7 +104,7 @@ func compileRule(r config.Rule) (*rule, error) {
 	if len(r.Do) == 0 {
 		return nil, fmt.Errorf("%s.do: a rule needs at least one action: %w", where, config.ErrInvalid)
 	}
-	for _, kind := range sortedKeys(r.Do) {
+	for _, kind := range slices.Sorted(maps.Keys(r.Do)) {
 		a, err := compileAction(kind, r.Do[kind])
 		if err != nil {
 			return nil, fmt.Errorf("%s.do.%s: %w: %w", where, kind, err, config.ErrInvalid)
@@ -171,8 +173,8 @@ func compileAction(kind string, v any) (ruleAction, error) {
 				return a, fmt.Errorf("description: %w", err)
 			}
 		}
-		for _, k := range sortedKeys(m) {
-			if !contains([]string{"title", "description", "responsible_id", "deadline"}, k) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if !slices.Contains([]string{"title", "description", "responsible_id", "deadline"}, k) {
 				return a, fmt.Errorf("unknown key %q (title, description, responsible_id, deadline)", k)
 			}
 		}
@@ -213,7 +215,7 @@ func compileAction(kind string, v any) (ruleAction, error) {
 				return a, fmt.Errorf("parameters must be a mapping of parameter name to text")
 			}
 			a.params = map[string]*template.Template{}
-			for _, k := range sortedKeys(pm) {
+			for _, k := range slices.Sorted(maps.Keys(pm)) {
 				t, err := compileText(k, fmt.Sprint(pm[k]))
 				if err != nil {
 					return a, fmt.Errorf("parameters.%s: %w", k, err)
@@ -376,7 +378,7 @@ func (e *Engine) ruleEvents(it *item, created bool) []ruleEvent {
 				if ret >= 0 {
 					out[ret].oldState = old
 					for _, name := range items {
-						if !contains(out[ret].items, name) {
+						if !slices.Contains(out[ret].items, name) {
 							out[ret].items = append(out[ret].items, name)
 						}
 					}
@@ -394,7 +396,7 @@ func (e *Engine) ruleEvents(it *item, created bool) []ruleEvent {
 				out = append(out, ruleEvent{key: key, trigger: "returned"})
 				ret = len(out) - 1
 			}
-			if !contains(out[ret].items, name) {
+			if !slices.Contains(out[ret].items, name) {
 				out[ret].items = append(out[ret].items, name)
 			}
 		case "order_method":
@@ -545,7 +547,7 @@ func (e *Engine) actionCmds(p *pendingAction, dealID, contactID int64) ([]bitrix
 			doc = bitrix.LeadDocumentID(id)
 		}
 		var params map[string]any
-		for _, k := range sortedKeys(p.action.params) {
+		for _, k := range slices.Sorted(maps.Keys(p.action.params)) {
 			v, err := render(p.action.params[k], p.data)
 			if err != nil {
 				return nil, "", fmt.Errorf("parameters.%s: %w", k, err)

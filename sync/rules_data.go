@@ -2,6 +2,7 @@ package sync
 
 import (
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -65,7 +66,7 @@ func (e *Engine) ruleData(o *retailcrm.Order, ev ruleEvent) ruleData {
 	}
 	var pays []string
 	for _, p := range o.Payments {
-		if p.Type != "" && !contains(pays, p.Type) {
+		if p.Type != "" && !slices.Contains(pays, p.Type) {
 			pays = append(pays, p.Type)
 		}
 	}

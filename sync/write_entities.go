@@ -3,7 +3,8 @@ package sync
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/crmsync/crmsync/bitrix"
@@ -463,7 +464,7 @@ func (e *Engine) writeComments(ctx context.Context, items []*item) error {
 	}
 	var done []string
 	ids := map[string]string{}
-	for _, k := range sortedKeys(byKey) {
+	for _, k := range slices.Sorted(maps.Keys(byKey)) {
 		cr := results[k]
 		it := itemOf[k]
 		if cr == nil || cr.Status != bitrix.Done {
@@ -530,13 +531,4 @@ func addLedger(ctx context.Context, tx *store.Tx, rows []store.LedgerEntry) erro
 		}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

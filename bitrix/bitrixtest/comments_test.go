@@ -12,7 +12,7 @@ func TestCommentsKeepPortalWhitespaceAndActivity(t *testing.T) {
 	t.Parallel()
 	for _, quiet := range []bool{false, true} {
 		clock := NewClock(time.Time{})
-		s := NewT(t, Options{Unlimited: true, Clock: clock, CommentsLeaveActivity: quiet})
+		s := New(t, Options{Unlimited: true, Now: clock.Now, CommentsLeaveActivity: quiet})
 		deal := s.SeedDeal(map[string]any{"TITLE": "d"})
 		before := s.Deals()[0].Str("LAST_ACTIVITY_TIME")
 		clock.Advance(time.Hour)

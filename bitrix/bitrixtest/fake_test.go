@@ -50,7 +50,7 @@ func post(t *testing.T, url string, body any) (int, map[string]any) {
 func TestLeakyBucket(t *testing.T) {
 	t.Parallel()
 	clock := NewClock(time.Time{})
-	s := NewT(t, Options{Clock: clock})
+	s := New(t, Options{Now: clock.Now})
 	for i := range 50 {
 		if code, _ := post(t, s.WebhookURL()+"scope", nil); code != 200 {
 			t.Fatalf("request %d: %d", i, code)
@@ -79,9 +79,9 @@ func TestLeakyBucket(t *testing.T) {
 func TestFaultsAreRepeatableWithSeed(t *testing.T) {
 	t.Parallel()
 	pattern := func() []int {
-		s := New(Options{Unlimited: true, Seed: 7})
+		s := NewServer(Options{Unlimited: true, Seed: 7})
 		defer s.Close()
-		s.AddFault(Fault{Kind: FaultInternalError, Probability: 0.3})
+		s.InjectFault(Fault{Kind: FaultInternalError, Probability: 0.3})
 		var codes []int
 		for range 30 {
 			code, _ := post(t, s.WebhookURL()+"scope", nil)
@@ -106,7 +106,7 @@ func TestFaultsAreRepeatableWithSeed(t *testing.T) {
 
 func TestWrongSecretAndRedirect(t *testing.T) {
 	t.Parallel()
-	s := NewT(t, Options{Unlimited: true})
+	s := New(t, Options{Unlimited: true})
 	code, body := post(t, s.URL()+"/rest/1/nope/scope", nil)
 	if code != 401 || body["error"] != "NO_AUTH_FOUND" || body["time"] == nil {
 		t.Fatalf("%d %v", code, body)
@@ -125,7 +125,7 @@ func TestWrongSecretAndRedirect(t *testing.T) {
 func TestOperatingBudget(t *testing.T) {
 	t.Parallel()
 	clock := NewClock(time.Time{})
-	s := NewT(t, Options{Unlimited: true, Clock: clock, OperatingCost: map[string]float64{"scope": 100}, OperatingLimit: map[string]float64{"scope": 250}})
+	s := New(t, Options{Unlimited: true, Now: clock.Now, OperatingCost: map[string]float64{"scope": 100}, OperatingLimit: map[string]float64{"scope": 250}})
 	var reset float64
 	for i := range 3 {
 		code, body := post(t, s.WebhookURL()+"scope", nil)
@@ -152,7 +152,7 @@ func TestOperatingBudget(t *testing.T) {
 func TestShortOperatingWindow(t *testing.T) {
 	t.Parallel()
 	clock := NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	s := NewT(t, Options{Unlimited: true, Clock: clock, OperatingWindow: 10 * time.Second,
+	s := New(t, Options{Unlimited: true, Now: clock.Now, OperatingWindow: 10 * time.Second,
 		OperatingCost: map[string]float64{"crm.status.list": 1}, OperatingLimit: map[string]float64{"crm.status.list": 2}})
 	batch := map[string]any{"cmd": map[string]any{"a": "crm.status.list", "b": "crm.status.list", "c": "crm.status.list"}}
 	code, body := post(t, s.WebhookURL()+"batch", batch)
@@ -177,7 +177,7 @@ func TestShortOperatingWindow(t *testing.T) {
 	}
 }
 
-// recorder is a t that only collects errors, to see what NewT reports.
+// recorder is a t that only collects errors, to see what New reports.
 type recorder struct {
 	cleanups []func()
 	errs     []string
@@ -189,7 +189,7 @@ func (r *recorder) Errorf(format string, a ...any) { r.errs = append(r.errs, for
 func TestDateTimesMustCarryAnOffset(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	s := NewT(rec, Options{Unlimited: true})
+	s := New(rec, Options{Unlimited: true})
 	id := s.SeedDeal(map[string]any{"TITLE": "x"})
 	at := s.data.entities["deal"].rows[id].Fields["LAST_ACTIVITY_TIME"].(string)
 	base, err := time.Parse(time.RFC3339, at)
@@ -228,6 +228,6 @@ func TestDateTimesMustCarryAnOffset(t *testing.T) {
 		rec.cleanups[i]()
 	}
 	if len(rec.errs) != 3 {
-		t.Errorf("NewT reported %d errors, want 3", len(rec.errs))
+		t.Errorf("New reported %d errors, want 3", len(rec.errs))
 	}
 }

@@ -3,9 +3,12 @@ package bitrixtest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/internal/clock"
 )
 
 // FaultKind is a kind of injected failure.
@@ -14,10 +17,10 @@ type FaultKind int
 // Fault kinds. "Before" kinds answer without running the method; the others
 // run it and then spoil the answer, so a write did happen.
 const (
-	FaultQueryLimit         FaultKind = iota + 1 // 503 QUERY_LIMIT_EXCEEDED (before)
+	FaultRateLimit          FaultKind = iota + 1 // 503 QUERY_LIMIT_EXCEEDED (before)
 	FaultOverload                                // 503 OVERLOAD_LIMIT (before)
 	FaultOperationTimeLimit                      // 429 OPERATION_TIME_LIMIT (before)
-	FaultHTML502                                 // 502 nginx HTML page (before)
+	FaultServerError                             // nginx HTML page, Status (default 502) (before)
 	FaultInternalError                           // 500 INTERNAL_SERVER_ERROR JSON (before)
 	FaultTruncated                               // runs, then sends half the JSON
 	FaultSlow                                    // runs, then waits Delay before answering
@@ -26,45 +29,59 @@ const (
 )
 
 func (k FaultKind) String() string {
-	return map[FaultKind]string{FaultQueryLimit: "query-limit", FaultOverload: "overload",
-		FaultOperationTimeLimit: "operation-time-limit", FaultHTML502: "html-502", FaultInternalError: "internal-error",
+	return map[FaultKind]string{FaultRateLimit: "rate-limit", FaultOverload: "overload",
+		FaultOperationTimeLimit: "operation-time-limit", FaultServerError: "server-error", FaultInternalError: "internal-error",
 		FaultTruncated: "truncated", FaultSlow: "slow", FaultDrop: "drop", FaultHTML200: "html-200"}[k]
 }
 
 func (k FaultKind) before() bool { return k <= FaultInternalError }
 
-const html502 = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+const nginxPage = "<html>\r\n<head><title>%[1]d %[2]s</title></head>\r\n<body>\r\n<center><h1>%[1]d %[2]s</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 
-func (k FaultKind) write(w http.ResponseWriter) {
-	switch k {
-	case FaultQueryLimit:
+func (f *Fault) write(w http.ResponseWriter) {
+	switch f.Kind {
+	case FaultRateLimit:
 		writeJSON(w, 503, map[string]any{"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}, nil)
 	case FaultOverload:
 		writeJSON(w, 503, map[string]any{"error": "OVERLOAD_LIMIT", "error_description": "REST API is blocked due to overload."}, nil)
 	case FaultOperationTimeLimit:
 		writeJSON(w, 429, map[string]any{"error": "OPERATION_TIME_LIMIT", "error_description": "Method is blocked due to operation time limit."}, nil)
-	case FaultHTML502:
+	case FaultServerError:
 		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(502)
-		_, _ = w.Write([]byte(html502))
+		w.WriteHeader(f.Status)
+		_, _ = fmt.Fprintf(w, nginxPage, f.Status, http.StatusText(f.Status))
 	case FaultInternalError:
 		writeJSON(w, 500, map[string]any{"error": "INTERNAL_SERVER_ERROR", "error_description": "Internal server error"}, nil)
 	}
 }
 
-// Fault is one injection rule. Method "" matches every method (a batch is
-// method "batch"). Next > 0 fires on the next Next matching requests;
-// otherwise Probability (0..1) decides per request with the seeded source.
+// Fault is one injection rule. It applies to the requests of Method (the
+// REST method; a batch is method "batch"; "" matches every method): to the
+// next Count of them, or, when Count is 0, to each with Probability (0..1,
+// drawn from the seeded source). With both zero it applies to the next one.
 type Fault struct {
 	Kind        FaultKind
 	Method      string
-	Next        int
+	Count       int
 	Probability float64
-	Delay       time.Duration // FaultSlow
+	// Status is the code of FaultServerError (default 502).
+	Status int
+	// Delay is the wait of FaultSlow (default 1 s).
+	Delay time.Duration
 }
 
-// AddFault installs a rule; rules are checked in order, the first that fires wins.
-func (s *Server) AddFault(f Fault) {
+// InjectFault adds a rule; rules are checked in order, the first that fires
+// wins.
+func (s *Server) InjectFault(f Fault) {
+	if f.Count == 0 && f.Probability == 0 {
+		f.Count = 1
+	}
+	if f.Kind == FaultServerError && f.Status == 0 {
+		f.Status = http.StatusBadGateway
+	}
+	if f.Kind == FaultSlow && f.Delay == 0 {
+		f.Delay = time.Second
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f.Method = strings.ToLower(f.Method)
@@ -83,8 +100,8 @@ func (s *Server) pickFault(method string) *Fault {
 		if f.Method != "" && f.Method != method {
 			continue
 		}
-		if f.Next > 0 {
-			f.Next--
+		if f.Count > 0 {
+			f.Count--
 			return f
 		}
 		if f.Probability > 0 && s.rng.Float64() < f.Probability {
@@ -103,8 +120,7 @@ func (f *Fault) after(ctx context.Context, w http.ResponseWriter, status int, ou
 		w.WriteHeader(status)
 		_, _ = w.Write(b[:len(b)/2])
 	case FaultSlow:
-		ctxSleep(ctx, f.Delay)
-		if ctx.Err() != nil {
+		if clock.Sleep(ctx, f.Delay) != nil {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")

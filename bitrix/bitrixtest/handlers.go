@@ -1,9 +1,11 @@
 package bitrixtest
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 type handler func(s *Server, p map[string]any) (*result, *apiErr)
@@ -275,7 +277,8 @@ func (s *Server) statusList(p map[string]any) (*result, *apiErr) {
 			"NAME": st.Name, "NAME_INIT": "", "SORT": strconv.Itoa(st.Sort), "SYSTEM": "N", "CATEGORY_ID": cat,
 			"COLOR": "#39A8EF", "SEMANTICS": sem, "EXTRA": map[string]any{"SEMANTICS": extra, "COLOR": "#39A8EF"}}
 	}
-	return ok(out)
+	// Like the other lists, the portal counts the rows (crm_status_list.json).
+	return &result{value: out, total: len(out), hasTot: true}, nil
 }
 
 func statusGetter(st *Status) getter {
@@ -328,7 +331,8 @@ func (s *Server) categoryList(p map[string]any) (*result, *apiErr) {
 func (s *Server) stageHistoryList(p map[string]any) (*result, *apiErr) {
 	et, _ := intParam(p["entityTypeId"])
 	if et != 1 && et != 2 {
-		return nil, &apiErr{status: 400, code: 0, desc: "entity is not supported"}
+		// The portal names the type (crm_stagehistory_list_error.json).
+		return nil, &apiErr{status: 400, code: 0, desc: ownerTypeName(et) + " entity is not supported"}
 	}
 	fv, _ := getCI(p, "filter")
 	cs := compileFilter(asMap(fv))
@@ -354,6 +358,31 @@ func (s *Server) stageHistoryList(p map[string]any) (*result, *apiErr) {
 	}
 	res.value = map[string]any{"items": items}
 	return res, nil
+}
+
+// ownerTypeName is the portal's name of a CRM type id, as error texts show
+// it. 33 is SHIPMENT_DOCUMENT in the recorded error; the others are the
+// documented CRM type ids.
+func ownerTypeName(id int64) string {
+	switch id {
+	case 1:
+		return "LEAD"
+	case 2:
+		return "DEAL"
+	case 3:
+		return "CONTACT"
+	case 4:
+		return "COMPANY"
+	case 5:
+		return "INVOICE"
+	case 7:
+		return "QUOTE"
+	case 31:
+		return "SMART_INVOICE"
+	case 33:
+		return "SHIPMENT_DOCUMENT"
+	}
+	return "Entity type " + strconv.FormatInt(id, 10)
 }
 
 func historyGetter(h *HistoryRow) getter {
@@ -460,9 +489,45 @@ func (s *Server) taskAdd(p map[string]any) (*result, *apiErr) {
 		t.Fields[k] = v
 	}
 	s.data.tasks = append(s.data.tasks, t)
-	id := strconv.FormatInt(t.ID, 10)
-	return ok(map[string]any{"task": map[string]any{"id": id, "title": Str(fields["TITLE"]),
-		"responsibleId": Str(fields["RESPONSIBLE_ID"]), "createdBy": strconv.FormatInt(s.opts.UserID, 10), "status": "2"}})
+	return ok(map[string]any{"task": s.taskAnswer(t.ID, fields)})
+}
+
+// taskAnswer is the whole task tasks.task.add answers with
+// (tasks_task_add.json): every key, most of them empty on a new task.
+func (s *Server) taskAnswer(id int64, fields map[string]any) map[string]any {
+	now := s.clock.Now().Format(time.RFC3339)
+	user := strconv.FormatInt(s.opts.UserID, 10)
+	person := func(id string) map[string]any {
+		return map[string]any{"id": id, "name": "User " + id, "link": "/company/personal/user/" + id + "/", "icon": "", "workPosition": ""}
+	}
+	responsible := Str(fields["RESPONSIBLE_ID"])
+	task := map[string]any{
+		"id": strconv.FormatInt(id, 10), "parentId": nil, "title": Str(fields["TITLE"]), "description": Str(fields["DESCRIPTION"]),
+		"mark": nil, "priority": "1", "multitask": "N", "notViewed": "N", "replicate": "N", "stageId": "0",
+		"createdBy": user, "createdDate": now, "responsibleId": responsible, "changedBy": user, "changedDate": now,
+		"statusChangedBy": nil, "closedBy": nil, "closedDate": nil, "activityDate": now, "dateStart": nil,
+		"deadline": nil, "startDatePlan": nil, "endDatePlan": nil, "guid": "{00000000-0000-4000-8000-" + fmt.Sprintf("%012d", id) + "}",
+		"xmlId": nil, "commentsCount": nil, "serviceCommentsCount": nil, "allowChangeDeadline": "N",
+		"allowTimeTracking": "N", "taskControl": "N", "addInReport": "N", "forkedByTemplateId": nil,
+		"timeEstimate": "0", "timeSpentInLogs": nil, "matchWorkTime": "N", "forumTopicId": nil, "forumId": nil,
+		"siteId": "s1", "subordinate": "Y", "exchangeModified": nil, "exchangeId": nil, "outlookVersion": "1",
+		"viewedDate": nil, "sorting": nil, "durationFact": nil, "isMuted": "N", "isPinned": "N",
+		"isPinnedInGroup": "N", "flowId": nil, "descriptionInBbcode": "Y", "status": "2", "statusChangedDate": now,
+		"durationPlan": nil, "durationType": "days", "favorite": "N", "groupId": "0",
+		"auditors": []any{}, "accomplices": []any{}, "checklist": []any{}, "group": []any{},
+		"creator": person(user), "responsible": person(responsible), "accomplicesData": []any{}, "auditorsData": []any{},
+		"newCommentsCount": 0, "checkListCanAdd": true,
+		"action": map[string]any{"accept": false, "decline": false, "complete": true, "approve": false, "disapprove": false,
+			"start": true, "pause": false, "delegate": true, "remove": true, "edit": true, "defer": true, "renew": false,
+			"create": true, "changeDeadline": true, "checklistAddItems": true, "addFavorite": true, "deleteFavorite": false,
+			"rate": true, "edit.originator": false, "checklist.reorder": true, "elapsedtime.add": true,
+			"dayplan.timer.toggle": false, "edit.plan": true, "checklist.add": true, "favorite.add": true, "favorite.delete": false},
+		"checkListTree": map[string]any{"nodeId": 0, "fields": map[string]any{"id": nil, "copiedId": nil, "entityId": nil,
+			"userId": s.opts.UserID, "createdBy": nil, "parentId": nil, "title": "", "sortIndex": nil, "displaySortIndex": "",
+			"isComplete": false, "isImportant": false, "completedCount": 0, "members": []any{}, "attachments": []any{}},
+			"action": []any{}, "descendants": []any{}},
+	}
+	return task
 }
 
 func (s *Server) notifyAdd(p map[string]any) (*result, *apiErr) {
@@ -535,7 +600,9 @@ func (s *Server) userFieldList(kind string, p map[string]any) (*result, *apiErr)
 		if matches(filterNoLang, g) {
 			out = append(out, map[string]any{"ID": strconv.FormatInt(uf.ID, 10), "ENTITY_ID": uf.EntityID,
 				"FIELD_NAME": uf.FieldName, "USER_TYPE_ID": uf.UserTypeID, "XML_ID": nil, "SORT": "100",
-				"MULTIPLE": yn(uf.Multiple), "MANDATORY": "N"})
+				"MULTIPLE": yn(uf.Multiple), "MANDATORY": "N", "SHOW_FILTER": "N", "SHOW_IN_LIST": "Y", "EDIT_IN_LIST": "Y",
+				"IS_SEARCHABLE": "N", "EDIT_FORM_LABEL": uf.FieldName, "LIST_COLUMN_LABEL": uf.FieldName,
+				"LIST_FILTER_LABEL": uf.FieldName, "ERROR_MESSAGE": nil, "HELP_MESSAGE": nil})
 		}
 	}
 	if out == nil {

@@ -11,7 +11,7 @@ import (
 // only on the methods whose documentation shows it (total 0, no next).
 func TestListPagingAndStartMinusOne(t *testing.T) {
 	t.Parallel()
-	s := NewT(t, Options{Unlimited: true})
+	s := New(t, Options{Unlimited: true})
 	dealID := s.SeedDeal(map[string]any{"TITLE": "owner"})
 	for i := range 120 {
 		s.SeedDeal(map[string]any{"TITLE": "d" + strconv.Itoa(i), "ORIGINATOR_ID": "retailcrm", "ORIGIN_ID": "7"})

@@ -2,10 +2,15 @@
 // inbound-webhook paths, the per-portal leaky bucket, batch with PHP query
 // strings and $result references, legacy string-typed rows, multifield update
 // semantics, operating-time budgets and seeded fault injection.
+//
+// Its API has the shape of retailcrmtest's: New(t, opts) or NewServer(opts),
+// Options{Seed, Now, ...}, InjectFault(Fault{Kind, Method, Count,
+// Probability, Status, Delay}) with the same FaultKind names where the idea
+// is the same (FaultRateLimit, FaultServerError, FaultTruncated, FaultSlow,
+// FaultDrop), ClearFaults, URL and Close.
 package bitrixtest
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"math/rand/v2"
@@ -18,16 +23,6 @@ import (
 	"time"
 )
 
-// ClockSource is the fake's time source; *Clock satisfies it and can be
-// shared with the client under test.
-type ClockSource interface {
-	Now() time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
 // Options configure a fake portal. Zero values give a cloud portal on a
 // non-Enterprise plan: 2 requests per second drain, block above 50.
 type Options struct {
@@ -37,8 +32,12 @@ type Options struct {
 	Burst  int
 	// Unlimited switches the leaky bucket off.
 	Unlimited bool
-	Clock     ClockSource
-	Seed      uint64
+	// Now is the fake's clock: the leaky bucket, operating time, dates it
+	// writes; default time.Now. A test shares a *Clock's Now with the
+	// client under test.
+	Now func() time.Time
+	// Seed makes probabilistic faults repeatable.
+	Seed uint64
 	// OperatingCost is the virtual execution time charged per call of a
 	// method (seconds), OperatingLimit the budget per 10 minutes after which
 	// the method answers 429 OPERATION_TIME_LIMIT.
@@ -74,7 +73,7 @@ func Enterprise() Options { return Options{Rate: 5, Burst: 250} }
 type Server struct {
 	mu    sync.Mutex
 	opts  Options
-	clock ClockSource
+	clock clockSource
 	rng   *rand.Rand
 	ts    *httptest.Server
 	old   *httptest.Server // renamed-portal redirector
@@ -104,8 +103,17 @@ type Stats struct {
 	Redirects             int
 }
 
-// New starts a fake portal; Close it when done.
-func New(opts Options) *Server {
+// clockSource is what the fake reads the time from: Options.Now, or a
+// *Clock in the package's own tests.
+type clockSource interface{ Now() time.Time }
+
+// nowFunc adapts Options.Now.
+type nowFunc func() time.Time
+
+func (f nowFunc) Now() time.Time { return f() }
+
+// NewServer starts a fake portal; Close it when done.
+func NewServer(opts Options) *Server {
 	if opts.UserID == 0 {
 		opts.UserID = 1
 	}
@@ -118,15 +126,15 @@ func New(opts Options) *Server {
 	if opts.Burst == 0 {
 		opts.Burst = 50
 	}
-	if opts.Clock == nil {
-		opts.Clock = realClock{}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	if opts.Scopes == nil {
 		opts.Scopes = []string{"crm", "task", "im", "bizproc", "user"}
 	}
 	s := &Server{
 		opts:  opts,
-		clock: opts.Clock,
+		clock: nowFunc(opts.Now),
 		rng:   rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 		ops:   map[string]map[int64]float64{},
 		stats: Stats{PerMethod: map[string]int{}, CommandsPerMethod: map[string]int{}},
@@ -137,11 +145,11 @@ func New(opts Options) *Server {
 	return s
 }
 
-// NewT starts a fake closed by t.Cleanup. When t can report errors (a
+// New starts a fake closed by t.Cleanup. When t can report errors (a
 // *testing.T), the test fails at its end for every datetime sent in a form
 // the documentation does not give (see BadTimes).
-func NewT(t interface{ Cleanup(func()) }, opts Options) *Server {
-	s := New(opts)
+func New(t interface{ Cleanup(func()) }, opts Options) *Server {
+	s := NewServer(opts)
 	t.Cleanup(s.Close)
 	if tb, ok := t.(interface{ Errorf(string, ...any) }); ok {
 		t.Cleanup(func() {
@@ -250,7 +258,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if fault != nil && fault.Kind.before() {
 		s.stats.FaultsInjected++
 		s.mu.Unlock()
-		fault.Kind.write(w)
+		fault.write(w)
 		return
 	}
 	if !s.allow() {
@@ -496,13 +504,3 @@ func methodScope(method string) string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// ctxSleep waits d or until ctx ends.
-func ctxSleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}

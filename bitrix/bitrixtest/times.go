@@ -48,7 +48,7 @@ func (b BadTime) String() string {
 // not in the documented form. A real portal parses such values with PHP's
 // strtotime, which reads "Z" as UTC but a value without an offset in the
 // server's zone, so the fake answers them normally and a test fails on the
-// record instead (NewT, BadTimes).
+// record instead (New, BadTimes).
 func (s *Server) checkTimes(method string, p map[string]any) {
 	for _, top := range []string{"filter", "fields"} {
 		v, ok := getCI(p, top)

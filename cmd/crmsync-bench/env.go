@@ -110,9 +110,9 @@ func (e *env) timeFakes() error {
 
 func newPortal(l limit, seed uint64) *bitrixtest.Server {
 	if l.unlimited() {
-		return bitrixtest.New(bitrixtest.Options{Unlimited: true, Seed: seed})
+		return bitrixtest.NewServer(bitrixtest.Options{Unlimited: true, Seed: seed})
 	}
-	return bitrixtest.New(bitrixtest.Options{Rate: l.rate, Burst: l.burst, Seed: seed})
+	return bitrixtest.NewServer(bitrixtest.Options{Rate: l.rate, Burst: l.burst, Seed: seed})
 }
 
 func (e *env) close() {

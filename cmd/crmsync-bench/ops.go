@@ -74,7 +74,7 @@ func measureOps(ctx context.Context, b *bench, orders, k int) (*opsResult, error
 	}
 	defer e.close()
 	// The plain client's portal holds the same hand-typed contacts.
-	plainBx := bitrixtest.New(bitrixtest.Options{Unlimited: true, Seed: b.seed})
+	plainBx := bitrixtest.NewServer(bitrixtest.Options{Unlimited: true, Seed: b.seed})
 	defer plainBx.Close()
 	scratch := retailcrmtest.NewServer(retailcrmtest.Options{Seed: b.seed})
 	shop.New(b.seed, e.now, retailcrmtest.DefaultSite).Seed(scratch, plainBx, e.size)

@@ -201,7 +201,7 @@ type sandbox struct {
 
 func start(o options) *sandbox {
 	rc := retailcrmtest.NewServer(retailcrmtest.Options{APIKey: "sandbox-api-key-" + fmt.Sprint(o.seed), Seed: o.seed, Timezone: "Europe/Moscow"})
-	bx := bitrixtest.New(bitrixtest.Options{Secret: fmt.Sprintf("sandboxhook%04d", o.seed), Rate: o.rate, Burst: o.burst, Seed: o.seed})
+	bx := bitrixtest.NewServer(bitrixtest.Options{Secret: fmt.Sprintf("sandboxhook%04d", o.seed), Rate: o.rate, Burst: o.burst, Seed: o.seed})
 	sh := shop.New(o.seed, time.Now(), retailcrmtest.DefaultSite)
 	sb := &sandbox{rc: rc, bx: bx, shop: sh, size: o.size}
 	sb.summary = sh.Seed(rc, bx, o.size)

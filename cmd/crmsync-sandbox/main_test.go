@@ -70,7 +70,7 @@ func TestActivityWritesHistory(t *testing.T) {
 	t.Parallel()
 	rc := retailcrmtest.NewServer(retailcrmtest.Options{})
 	defer rc.Close()
-	bx := bitrixtest.New(bitrixtest.Options{})
+	bx := bitrixtest.NewServer(bitrixtest.Options{})
 	defer bx.Close()
 	sh := shop.New(3, time.Now(), retailcrmtest.DefaultSite)
 	size := shop.Size{Orders: 60, Customers: 20}

@@ -171,12 +171,12 @@ func checkStages(ctx context.Context, bx *bitrix.Client, cfg *config.Config, rep
 		have[r.StatusID] = true
 	}
 	var missing []string
-	for _, key := range sortedKeys(cfg.Mapping.Statuses) {
+	for _, key := range slices.Sorted(maps.Keys(cfg.Mapping.Statuses)) {
 		if st := cfg.Mapping.Statuses[key]; !have[st] {
 			missing = append(missing, key+" → "+st)
 		}
 	}
-	for _, st := range sortedKeys(cfg.Mapping.Stages) {
+	for _, st := range slices.Sorted(maps.Keys(cfg.Mapping.Stages)) {
 		if !have[st] {
 			missing = append(missing, "stages."+st)
 		}
@@ -207,7 +207,7 @@ func checkSources(ctx context.Context, bx *bitrix.Client, cfg *config.Config, re
 		have[r.StatusID] = true
 	}
 	var missing []string
-	for _, m := range sortedKeys(cfg.Mapping.OrderMethods) {
+	for _, m := range slices.Sorted(maps.Keys(cfg.Mapping.OrderMethods)) {
 		if src := cfg.Mapping.OrderMethods[m]; !have[src] {
 			missing = append(missing, m+" → "+src)
 		}
@@ -244,7 +244,7 @@ func checkFields(ctx context.Context, bx *bitrix.Client, cfg *config.Config, rep
 			continue
 		}
 		var missing []string
-		for _, f := range sortedKeys(part.fields) {
+		for _, f := range slices.Sorted(maps.Keys(part.fields)) {
 			if _, ok := existing[f]; !ok {
 				missing = append(missing, f)
 			}

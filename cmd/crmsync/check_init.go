@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,7 +60,7 @@ func (a *app) checkInit(ctx context.Context, cfg *config.Config) error {
 		fmt.Fprintf(&b, "    %s: %s%s# %s → %s\n", key, stage, strings.Repeat(" ", max(1, 24-len(key)-len(stage))), yamlComment(m.groupName), yamlComment(m.stageName))
 	}
 	fmt.Fprintf(&b, "  order_methods:\n")
-	for _, code := range sortedKeys(methods) {
+	for _, code := range slices.Sorted(maps.Keys(methods)) {
 		fmt.Fprintf(&b, "    %s: %s   # %s\n", strconv.Quote(code), sourceFor(code), yamlComment(methods[code].Name))
 	}
 	fmt.Fprintf(&b, "alerts:\n  notify_user_ids: []\n")

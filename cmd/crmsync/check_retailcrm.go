@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/crmsync/crmsync/retailcrm"
@@ -92,14 +92,14 @@ func (a *app) checkRetailCRM(ctx context.Context, cfg *config.Config, rep *check
 			rep.add("retailcrm.order_methods", checkFail, err.Error(), "")
 		} else {
 			var unknown []string
-			for _, m := range sortedKeys(cfg.Mapping.OrderMethods) {
+			for _, m := range slices.Sorted(maps.Keys(cfg.Mapping.OrderMethods)) {
 				if _, ok := methods[m]; !ok {
 					unknown = append(unknown, m)
 				}
 			}
 			if len(unknown) > 0 {
 				rep.add("retailcrm.order_methods", checkWarn, "mapping.order_methods names methods RetailCRM does not have: "+strings.Join(unknown, ", "),
-					"use codes from RetailCRM: Settings → Order methods ("+strings.Join(sortedKeys(methods), ", ")+")")
+					"use codes from RetailCRM: Settings → Order methods ("+strings.Join(slices.Sorted(maps.Keys(methods)), ", ")+")")
 			}
 		}
 	}
@@ -122,7 +122,7 @@ func checkSites(ctx context.Context, rc *retailcrm.Client, creds *retailcrm.Cred
 	switch {
 	case len(unknown) > 0:
 		rep.add("retailcrm.sites", checkFail, "retailcrm.sites names stores RetailCRM does not have: "+strings.Join(unknown, ", "),
-			"use store codes from: "+strings.Join(sortedKeys(sites), ", "))
+			"use store codes from: "+strings.Join(slices.Sorted(maps.Keys(sites)), ", "))
 	case len(denied) > 0:
 		rep.add("retailcrm.sites", checkFail, "the API key may not read the stores "+strings.Join(denied, ", "),
 			"give the key access to them, or remove them from retailcrm.sites")
@@ -145,7 +145,7 @@ func checkStatuses(ctx context.Context, rc *retailcrm.Client, cfg *config.Config
 		return
 	}
 	var unmapped []string
-	for _, code := range sortedKeys(statuses) {
+	for _, code := range slices.Sorted(maps.Keys(statuses)) {
 		st := statuses[code]
 		if !st.Active {
 			continue
@@ -161,7 +161,7 @@ func checkStatuses(ctx context.Context, rc *retailcrm.Client, cfg *config.Config
 		rep.add("mapping.statuses", checkOK, fmt.Sprintf("all %d active RetailCRM statuses map to a stage", countActive(statuses)), "")
 	}
 	var unknown []string
-	for _, key := range sortedKeys(cfg.Mapping.Statuses) {
+	for _, key := range slices.Sorted(maps.Keys(cfg.Mapping.Statuses)) {
 		if g, ok := strings.CutPrefix(key, "group:"); ok {
 			if _, ok := groups[g]; !ok {
 				unknown = append(unknown, key)
@@ -170,14 +170,14 @@ func checkStatuses(ctx context.Context, rc *retailcrm.Client, cfg *config.Config
 			unknown = append(unknown, key)
 		}
 	}
-	for _, stage := range sortedKeys(cfg.Mapping.Stages) {
+	for _, stage := range slices.Sorted(maps.Keys(cfg.Mapping.Stages)) {
 		if _, ok := statuses[cfg.Mapping.Stages[stage]]; !ok {
 			unknown = append(unknown, "stages."+stage+" → "+cfg.Mapping.Stages[stage])
 		}
 	}
 	if len(unknown) > 0 {
 		rep.add("mapping.statuses", checkFail, "the mapping names statuses or groups RetailCRM does not have: "+strings.Join(unknown, ", "),
-			"status codes are case-sensitive; RetailCRM has groups "+strings.Join(sortedKeys(groups), ", "))
+			"status codes are case-sensitive; RetailCRM has groups "+strings.Join(slices.Sorted(maps.Keys(groups)), ", "))
 	}
 }
 
@@ -189,13 +189,4 @@ func countActive(statuses map[string]retailcrm.Status) int {
 		}
 	}
 	return n
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

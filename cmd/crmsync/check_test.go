@@ -29,7 +29,7 @@ type fakes struct {
 func newFakes(t *testing.T, rcOpts retailcrmtest.Options, bxOpts bitrixtest.Options) fakes {
 	t.Helper()
 	bxOpts.Unlimited = true
-	return fakes{rc: retailcrmtest.New(t, rcOpts), bx: bitrixtest.NewT(t, bxOpts)}
+	return fakes{rc: retailcrmtest.New(t, rcOpts), bx: bitrixtest.New(t, bxOpts)}
 }
 
 // fullMapping covers every status group of the fake RetailCRM.

@@ -56,7 +56,7 @@ func campaignShopWith(t *testing.T, size shop.Size, portal func(*bitrixtest.Opti
 	if portal != nil {
 		portal(&opts)
 	}
-	bx := bitrixtest.NewT(t, opts)
+	bx := bitrixtest.New(t, opts)
 	shop.New(5, campaignNow, retailcrmtest.DefaultSite).Seed(rc, bx, size)
 	return fakes{rc: rc, bx: bx}
 }

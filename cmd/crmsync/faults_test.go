@@ -48,8 +48,8 @@ func TestPullUnderFaultMixes(t *testing.T) {
 			// 10% rate-limit answers, 3% HTML 5xx pages, 1% truncated JSON.
 			name: "limits and broken bodies",
 			bitrix: []bitrixtest.Fault{
-				{Kind: bitrixtest.FaultQueryLimit, Probability: 0.10},
-				{Kind: bitrixtest.FaultHTML502, Probability: 0.03},
+				{Kind: bitrixtest.FaultRateLimit, Probability: 0.10},
+				{Kind: bitrixtest.FaultServerError, Probability: 0.03},
 				{Kind: bitrixtest.FaultTruncated, Probability: 0.01},
 			},
 			rcrm: []retailcrmtest.Fault{
@@ -90,7 +90,7 @@ func TestPullUnderFaultMixes(t *testing.T) {
 			t.Parallel()
 			f := campaignShopWith(t, size, mix.portal)
 			for _, fault := range mix.bitrix {
-				f.bx.AddFault(fault)
+				f.bx.InjectFault(fault)
 			}
 			for _, fault := range mix.rcrm {
 				f.rc.InjectFault(fault)
@@ -183,8 +183,8 @@ func TestPushUnderAFaultMix(t *testing.T) {
 	s := newPushShop(t, time.Now().UTC().Add(time.Hour).Truncate(time.Minute))
 	want := s.expected(t)
 	bxFaults := []bitrixtest.Fault{
-		{Kind: bitrixtest.FaultQueryLimit, Probability: 0.10},
-		{Kind: bitrixtest.FaultHTML502, Probability: 0.03},
+		{Kind: bitrixtest.FaultRateLimit, Probability: 0.10},
+		{Kind: bitrixtest.FaultServerError, Probability: 0.03},
 		{Kind: bitrixtest.FaultTruncated, Probability: 0.02},
 		{Kind: bitrixtest.FaultSlow, Probability: 0.03, Delay: 1500 * time.Millisecond},
 	}
@@ -195,7 +195,7 @@ func TestPushUnderAFaultMix(t *testing.T) {
 		{Kind: retailcrmtest.FaultSlow, Probability: 0.04, Delay: 1500 * time.Millisecond},
 	}
 	for _, f := range bxFaults {
-		s.bx.AddFault(f)
+		s.bx.InjectFault(f)
 	}
 	for _, f := range rcFaults {
 		s.rc.InjectFault(f)

@@ -34,7 +34,7 @@ mapping:
 func TestPullEndToEnd(t *testing.T) {
 	t.Parallel()
 	rc := retailcrmtest.New(t, retailcrmtest.Options{})
-	bx := bitrixtest.NewT(t, bitrixtest.Options{Unlimited: true})
+	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, pullConfig(rc, bx))
 	db := filepath.Join(dir, "c.db")

@@ -16,7 +16,7 @@ import (
 func TestPushFailingOutrightAlertsOnce(t *testing.T) {
 	t.Parallel()
 	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
-	f.bx.AddFault(bitrixtest.Fault{Kind: bitrixtest.FaultOverload, Method: "crm.stagehistory.list", Probability: 1})
+	f.bx.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultOverload, Method: "crm.stagehistory.list", Probability: 1})
 	dir := t.TempDir()
 	body := fmt.Sprintf("retailcrm:\n  url: %s\n  api_key: %s\nbitrix:\n  webhook_url: %s\n%salerts:\n  notify_user_ids: [7]\n",
 		f.rc.URL(), f.rc.APIKey(), f.bx.WebhookURL(), fullMapping)

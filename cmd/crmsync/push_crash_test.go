@@ -251,7 +251,7 @@ func newPushShop(t *testing.T, activityAt time.Time) *pushShop {
 	t.Helper()
 	s := &pushShop{clock: &campaignClock{}, proxy: newKillProxy(), dir: t.TempDir(), activityAt: activityAt}
 	s.rc = retailcrmtest.New(t, retailcrmtest.Options{Now: func() time.Time { return campaignNow }, Seed: 11})
-	s.bx = bitrixtest.NewT(t, bitrixtest.Options{Rate: 200, Burst: 50, Seed: 11, Clock: s.clock})
+	s.bx = bitrixtest.New(t, bitrixtest.Options{Rate: 200, Burst: 50, Seed: 11, Now: s.clock.Now})
 	shop.New(5, campaignNow, retailcrmtest.DefaultSite).Seed(s.rc, s.bx, pushCampaignSize)
 	rcURL := s.proxy.front(t, "retailcrm", s.rc.URL())
 	bxURL := s.proxy.front(t, "bitrix", s.bx.URL())

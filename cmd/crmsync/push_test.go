@@ -29,7 +29,7 @@ func newPushFixture(t *testing.T) *pushFixture {
 	t.Helper()
 	f := &pushFixture{dir: t.TempDir()}
 	f.rc = retailcrmtest.New(t, retailcrmtest.Options{APIKey: pushTestKey})
-	f.bx = bitrixtest.NewT(t, bitrixtest.Options{Unlimited: true})
+	f.bx = bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
 	f.db = filepath.Join(f.dir, "push.db")
 	f.cfg = writeConfig(t, f.dir, fmt.Sprintf(`retailcrm:
   url: %s

@@ -15,7 +15,7 @@ import (
 func TestMissingCustomerReadIsAConfigurationError(t *testing.T) {
 	t.Parallel()
 	rc := retailcrmtest.New(t, retailcrmtest.Options{Scopes: []string{"order_read", "order_write", "reference_read"}})
-	bx := bitrixtest.NewT(t, bitrixtest.Options{Unlimited: true})
+	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, pullConfig(rc, bx))
 	rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"}})

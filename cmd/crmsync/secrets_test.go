@@ -152,7 +152,7 @@ func writeSecret(t *testing.T, dir, name, body string, mode os.FileMode) string 
 func TestSecretsFromFilesAgainstTheFakes(t *testing.T) {
 	t.Parallel()
 	rc := retailcrmtest.New(t, retailcrmtest.Options{})
-	bx := bitrixtest.NewT(t, bitrixtest.Options{Unlimited: true})
+	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
 	dir := t.TempDir()
 	keyFile := writeSecret(t, dir, "retailcrm.key", rc.APIKey()+"\n", 0o600)
 	hookFile := writeSecret(t, dir, "bitrix.url", bx.WebhookURL()+"\r\n", 0o600)

@@ -17,4 +17,9 @@
 // page costs about the same at 100,000 orders as at 1,000; BenchmarkLists
 // shows it and TestIndexesAgreeWithBruteForce checks the answers against
 // reading every order and record.
+//
+// Its API has the shape of bitrixtest's: New(t, opts) or NewServer(opts),
+// Options{Seed, Now, ...}, InjectFault(Fault{Kind, Path, Method, Count,
+// Probability, Status, Delay}) with the same FaultKind names where the idea
+// is the same, ClearFaults, URL and Close.
 package retailcrmtest

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/crmsync/crmsync/retailcrm"
@@ -141,7 +143,7 @@ func diffOrder(a, b *retailcrm.Order) []orderChange {
 		cb = b.Customer.ID
 	}
 	add("customer", ca != cb, idValue(ca), idValue(cb))
-	for _, k := range sortedKeys(unionKeys(a.CustomFields, b.CustomFields)) {
+	for _, k := range slices.Sorted(maps.Keys(unionKeys(a.CustomFields, b.CustomFields))) {
 		va, vb := a.CustomFields[k], b.CustomFields[k]
 		add("custom_"+k, !bytes.Equal(va, vb), rawOrNil(va), rawOrNil(vb))
 	}
@@ -237,7 +239,7 @@ func diffCustomer(a, b *retailcrm.Customer) []orderChange {
 			out = append(out, orderChange{field: "phones", old: map[string]string{"number": p.Number}})
 		}
 	}
-	for _, k := range sortedKeys(unionKeys(a.CustomFields, b.CustomFields)) {
+	for _, k := range slices.Sorted(maps.Keys(unionKeys(a.CustomFields, b.CustomFields))) {
 		va, vb := a.CustomFields[k], b.CustomFields[k]
 		add("custom_"+k, !bytes.Equal(va, vb), rawOrNil(va), rawOrNil(vb))
 	}

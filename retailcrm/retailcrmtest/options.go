@@ -27,9 +27,11 @@ type Options struct {
 	Scopes []string
 	// Seed makes probabilistic faults repeatable.
 	Seed uint64
-	// RPS, when > 0, answers 503 to requests above that rate (burst RPS).
+	// RPS, when > 0, answers 503 to requests above that rate (burst RPS),
+	// measured on the Now clock.
 	RPS float64
-	// Now is the clock for history createdAt; default time.Now.
+	// Now is the fake's clock: history createdAt and the RPS limit; default
+	// time.Now.
 	Now func() time.Time
 	// UserID is the manager id on records written by UpdateOrder.
 	UserID int64

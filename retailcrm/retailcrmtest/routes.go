@@ -66,7 +66,7 @@ func (s *Server) resolve(path string) (route, bool) {
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.record(r)
-	if s.limiter != nil && !s.limiter.Allow() {
+	if s.limiter != nil && !s.limiter.AllowN(s.opts.Now(), 1) {
 		s.countFault(FaultRateLimit)
 		writeRateLimited(w)
 		return

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -219,13 +218,4 @@ func writeError(w http.ResponseWriter, status int, msg string, errs map[string]s
 		body["errors"] = errs
 	}
 	writeJSON(w, status, body)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

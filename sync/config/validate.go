@@ -3,11 +3,12 @@ package config
 import (
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -191,7 +192,7 @@ func validateMapping(c *Config, p *Errors) {
 			}
 		}
 	}
-	for _, code := range sortedKeys(m.Statuses) {
+	for _, code := range slices.Sorted(maps.Keys(m.Statuses)) {
 		key := "mapping.statuses." + code
 		if strings.HasPrefix(code, "group:") && strings.TrimPrefix(code, "group:") == "" {
 			p.add(key, "a group entry needs the group code, like group:complete")
@@ -203,7 +204,7 @@ func validateMapping(c *Config, p *Errors) {
 		}
 		checkStage(key, m.Statuses[code])
 	}
-	for _, stage := range sortedKeys(m.Stages) {
+	for _, stage := range slices.Sorted(maps.Keys(m.Stages)) {
 		key := "mapping.stages." + stage
 		checkStage(key, stage)
 		status := m.Stages[stage]
@@ -214,13 +215,13 @@ func validateMapping(c *Config, p *Errors) {
 			p.add(key, "must name one RetailCRM status, not a group")
 		}
 	}
-	for _, method := range sortedKeys(m.OrderMethods) {
+	for _, method := range slices.Sorted(maps.Keys(m.OrderMethods)) {
 		if !sourcePattern.MatchString(m.OrderMethods[method]) {
 			p.add("mapping.order_methods."+method, "is not a Bitrix24 SOURCE_ID (like WEB, CALL, STORE)")
 		}
 	}
 	for section, fields := range map[string]map[string]string{"mapping.deal_fields": m.DealFields, "mapping.contact_fields": m.ContactFields} {
-		for _, field := range sortedKeys(fields) {
+		for _, field := range slices.Sorted(maps.Keys(fields)) {
 			key := section + "." + field
 			if !fieldPattern.MatchString(field) {
 				p.add(key, "the key is not a Bitrix24 field name (upper case, like UF_CRM_DELIVERY)")
@@ -240,16 +241,16 @@ func validateRules(rules []Rule, p *Errors) {
 		} else if !validTrigger(r.On) {
 			p.add(key+".on", "unknown trigger; one of %s, or %s:<code>", strings.Join(list(plainTriggerList), ", "), strings.Join(list(valuedTriggerList), ":<code>, "))
 		}
-		for _, cond := range sortedKeys(r.If) {
-			if !contains(list(ruleConditionsList), cond) {
+		for _, cond := range slices.Sorted(maps.Keys(r.If)) {
+			if !slices.Contains(list(ruleConditionsList), cond) {
 				p.add(key+".if."+cond, "unknown condition; one of %s", strings.Join(list(ruleConditionsList), ", "))
 			}
 		}
 		if len(r.Do) == 0 {
 			p.add(key+".do", "missing; a rule needs at least one action (%s)", strings.Join(list(ruleActionList), ", "))
 		}
-		for _, action := range sortedKeys(r.Do) {
-			if !contains(list(ruleActionList), action) {
+		for _, action := range slices.Sorted(maps.Keys(r.Do)) {
+			if !slices.Contains(list(ruleActionList), action) {
 				p.add(key+".do."+action, "unknown action; one of %s", strings.Join(list(ruleActionList), ", "))
 				continue
 			}
@@ -262,10 +263,10 @@ func validateRules(rules []Rule, p *Errors) {
 // to a distinct contact field) and mapping.repeat_purchase_field.
 func validateProfile(m Mapping, p *Errors) {
 	used := map[string]string{}
-	for _, key := range sortedKeys(m.ProfileFields) {
+	for _, key := range slices.Sorted(maps.Keys(m.ProfileFields)) {
 		path := "mapping.profile_fields." + key
 		field := m.ProfileFields[key]
-		if !contains(ProfileKeys(), key) {
+		if !slices.Contains(ProfileKeys(), key) {
 			p.add(path, "unknown profile value; one of %s", strings.Join(ProfileKeys(), ", "))
 			continue
 		}
@@ -350,29 +351,11 @@ func positiveIDs(v any) bool {
 }
 
 func validTrigger(on string) bool {
-	if contains(list(plainTriggerList), on) {
+	if slices.Contains(list(plainTriggerList), on) {
 		return true
 	}
 	name, value, ok := strings.Cut(on, ":")
-	return ok && value != "" && contains(list(valuedTriggerList), name)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return ok && value != "" && slices.Contains(list(valuedTriggerList), name)
 }
 
 // checkTimeout wants a timeout that can let one call finish but cannot hang a

@@ -7,9 +7,10 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,14 +74,14 @@ func Encode(w io.Writer, r Run) error {
 	reg.MustRegister(result)
 
 	items := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "crmsync_last_run_items", Help: "The last run's counters (orders, deals created, parked, ...).", ConstLabels: cmd}, []string{"counter"})
-	for _, k := range sortedKeys(r.Counters) {
+	for _, k := range slices.Sorted(maps.Keys(r.Counters)) {
 		items.WithLabelValues(k).Set(float64(r.Counters[k]))
 	}
 	reg.MustRegister(items)
 
 	reqs := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "crmsync_last_run_api_requests", Help: "HTTP requests the last run sent, by API.", ConstLabels: cmd}, []string{"api"})
 	answers := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "crmsync_last_run_api_errors", Help: "Limit and server-error answers in the last run, by API and HTTP status class.", ConstLabels: cmd}, []string{"api", "code"})
-	for _, name := range sortedKeys(r.APIs) {
+	for _, name := range slices.Sorted(maps.Keys(r.APIs)) {
 		a := r.APIs[name]
 		reqs.WithLabelValues(name).Set(float64(a.Requests))
 		answers.WithLabelValues(name, "503").Set(float64(a.RateLimited))
@@ -130,13 +131,4 @@ func WriteFile(path string, r Run) error {
 		return fmt.Errorf("metrics file: %w", err)
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

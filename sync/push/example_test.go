@@ -22,7 +22,7 @@ func Example() {
 	ctx := context.Background()
 	rc := retailcrmtest.NewServer(retailcrmtest.Options{})
 	defer rc.Close()
-	bx := bitrixtest.New(bitrixtest.Options{Unlimited: true})
+	bx := bitrixtest.NewServer(bitrixtest.Options{Unlimited: true})
 	defer bx.Close()
 	dir, _ := os.MkdirTemp("", "push-example")
 	defer os.RemoveAll(dir)

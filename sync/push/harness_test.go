@@ -69,11 +69,11 @@ func newHarness(t testing.TB, portal ...func(*bitrixtest.Options)) *harness {
 	ctx := t.Context()
 	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	rc := retailcrmtest.New(t, retailcrmtest.Options{Now: clk.Now})
-	bxOpts := bitrixtest.Options{Unlimited: true, Clock: clk}
+	bxOpts := bitrixtest.Options{Unlimited: true, Now: clk.Now}
 	for _, f := range portal {
 		f(&bxOpts)
 	}
-	bx := bitrixtest.NewT(t, bxOpts)
+	bx := bitrixtest.New(t, bxOpts)
 	rcc, err := retailcrm.New(rc.URL(), rc.APIKey(), retailcrm.WithRate(1000),
 		retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 1}))
 	if err != nil {

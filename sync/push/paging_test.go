@@ -47,11 +47,30 @@ func TestCancelledRunStopsCleanly(t *testing.T) {
 	h := newHarness(t)
 	_, d1 := h.linked("new", "NEW")
 	h.move(d1, "WON")
-	h.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultSlow, Path: "/api/v5/orders/{id}/edit", Count: 1, Delay: 2 * time.Second})
-	ctx, cancel := context.WithTimeout(h.ctx, 300*time.Millisecond)
+	const edit = "/api/v5/orders/{id}/edit"
+	h.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultSlow, Path: edit, Count: 1, Delay: time.Minute})
+	// The run is cancelled once its edit reached RetailCRM, not after a fixed
+	// time: on a busy machine the run may not have got that far yet.
+	ctx, cancel := context.WithCancel(h.ctx)
 	defer cancel()
-	if _, err := h.engine(h.st).Run(ctx, push.Options{}); err == nil {
+	finished := make(chan struct{})
+	go func() {
+		for h.rc.Requests(edit) == 0 {
+			select {
+			case <-finished:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+		cancel()
+	}()
+	_, err := h.engine(h.st).Run(ctx, push.Options{})
+	close(finished)
+	if err == nil {
 		t.Fatal("no error")
+	}
+	if n := h.rc.Requests(edit); n != 1 {
+		t.Errorf("%d edits, want the one the run was cancelled in", n)
 	}
 	runs, _ := h.st.Runs(h.ctx, push.Command, 1)
 	if len(runs) != 1 || runs[0].Result != store.RunInterrupted {

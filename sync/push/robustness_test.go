@@ -42,7 +42,7 @@ func TestBitrixFailureStopsTheRun(t *testing.T) {
 	h := newHarness(t)
 	_, d1 := h.linked("new", "NEW")
 	h.move(d1, "WON")
-	h.bx.AddFault(bitrixtest.Fault{Kind: bitrixtest.FaultOverload, Method: "crm.stagehistory.list", Next: 1})
+	h.bx.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultOverload, Method: "crm.stagehistory.list", Count: 1})
 	if _, err := h.engine(h.st).Run(h.ctx, push.Options{}); err == nil {
 		t.Fatal("no error")
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -49,21 +50,12 @@ func (r *Redactor) add(s string) {
 	}
 	variants := []string{s, url.QueryEscape(s), url.PathEscape(s)}
 	for _, v := range variants {
-		if !contains(r.secrets, v) {
+		if !slices.Contains(r.secrets, v) {
 			r.secrets = append(r.secrets, v)
 		}
 	}
 	// Longest first, so a secret that contains another is masked whole.
 	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // String returns s with every secret masked.
