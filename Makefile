@@ -65,7 +65,7 @@ campaigns:
 FUZZTIME ?= 2s
 FUZZ_TARGETS := ./retailcrm:FuzzDecodeHistory ./retailcrm:FuzzDecodeOrder ./retailcrm:FuzzDecodeError \
 	./bitrix:FuzzDecodeEnvelope ./bitrix:FuzzDecodeError ./bitrix:FuzzDecodeBatchResponse ./bitrix:FuzzBuildQuery ./bitrix:FuzzEscapeMarkup \
-	./sync/config:FuzzLoad ./sync:FuzzNormalize ./sync:FuzzRuleTemplate
+	./sync/config:FuzzLoad ./sync:FuzzNormalize ./sync/rules:FuzzRuleTemplate
 
 fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -12,7 +12,6 @@ import (
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 	"github.com/crmsync/crmsync/store"
-	"github.com/crmsync/crmsync/sync/config"
 	"github.com/crmsync/crmsync/sync/shop"
 )
 
@@ -311,7 +310,7 @@ func TestBackfillFiresNoRulesUnlessAsked(t *testing.T) {
 	for _, with := range []bool{false, true} {
 		t.Run("with_rules_"+strconv.FormatBool(with), func(t *testing.T) {
 			e := newEnv(t)
-			e.cfg.Rules = []config.Rule{{Index: 0, On: "created", Do: map[string]any{"comment": "Imported order {{.Number}}"}}}
+			e.cfg.Rules = ruleSet(t, []map[string]any{{"on": "created", "do": map[string]any{"comment": "Imported order {{.Number}}"}}})
 			for i := range 3 {
 				c := &retailcrm.Customer{FirstName: "R", Email: "r" + strconv.Itoa(i) + "@example.com"}
 				e.rc.CreateOrder(order(c, "5"))

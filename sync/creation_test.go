@@ -6,7 +6,6 @@ import (
 
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
-	"github.com/crmsync/crmsync/sync/config"
 )
 
 // An order's creation is recognised whichever of its records carries
@@ -24,11 +23,11 @@ func TestCreationFlagOnAnyRecord(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.cfg.Rules = []config.Rule{
-				{Index: 0, On: "created", Do: map[string]any{"comment": "Created {{.Number}}"}},
-				{Index: 1, On: "method:phone", Do: map[string]any{"comment": "By phone {{.Number}}"}},
-				{Index: 2, On: "repeat_purchase", Do: map[string]any{"comment": "Again {{.FirstName}}"}},
-			}
+			e.cfg.Rules = ruleSet(t, []map[string]any{
+				{"on": "created", "do": map[string]any{"comment": "Created {{.Number}}"}},
+				{"on": "method:phone", "do": map[string]any{"comment": "By phone {{.Number}}"}},
+				{"on": "repeat_purchase", "do": map[string]any{"comment": "Again {{.FirstName}}"}},
+			})
 			phone := order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "50")
 			phone.OrderMethod = "phone"
 			o1 := e.rc.CreateOrder(phone)

@@ -17,6 +17,7 @@ import (
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/config"
+	"github.com/crmsync/crmsync/sync/rules"
 )
 
 // RetailCRM is what the engine reads from RetailCRM (*retailcrm.Client).
@@ -107,7 +108,7 @@ type Engine struct {
 
 	retryDelay time.Duration
 	firstOrder map[int64]int64 // customer id → smallest order id known
-	rules      []*rule
+	rules      []rules.Rule
 	sum        Summary
 	report     *Report
 	runID      int64
@@ -150,11 +151,15 @@ func New(opts Options) (*Engine, error) {
 		region = config.DefaultPhoneRegion
 	}
 	e.mapper = &mapper{cfg: opts.Config, norm: normalizer{region: region}}
-	rules, err := compileRules(opts.Config.Rules)
-	if err != nil {
-		return nil, err
+	// A text naming a field rule texts do not have is a configuration
+	// error (exit 4) naming the rule: check reports the same.
+	if errs := rules.TextErrors(opts.Config.Rules); len(errs) > 0 {
+		for i, err := range errs {
+			errs[i] = fmt.Errorf("%w: %w", err, config.ErrInvalid)
+		}
+		return nil, errors.Join(errs...)
 	}
-	e.rules = rules
+	e.rules = opts.Config.Rules
 	if opts.DryRun {
 		e.gate = newDryGate(nil)
 	} else {

@@ -11,7 +11,7 @@ import (
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm"
-	"github.com/crmsync/crmsync/sync/config"
+	"github.com/crmsync/crmsync/sync/rules"
 )
 
 // What a shop's customer may type to plant a link, a picture or a mention.
@@ -46,15 +46,15 @@ func TestCustomerMarkupNeverReachesThePortalWorking(t *testing.T) {
 	e.cfg.Alerts.NotifyUserIDs = []int{3}
 	e.cfg.Mapping.ContactFields = map[string]string{"ADDRESS": "customerComment"}
 	e.rc.AddStatus(retailcrm.Status{Code: "return", Name: "Возврат", Group: "cancel", Active: true})
-	e.cfg.Rules = []config.Rule{
-		{Index: 0, On: "created", Do: map[string]any{
+	e.cfg.Rules = ruleSet(t, []map[string]any{
+		{"on": "created", "do": map[string]any{
 			"task": map[string]any{"title": "Call {{.CustomerName}} about {{.Number}}", "responsible_id": 7,
 				"description": "[B]Comment:[/B] {{.CustomerComment}} ({{.Email}})"},
 			"notify":   map[string]any{"user_ids": []any{9}, "message": "New order from {{.FirstName}}: {{.CustomerComment}}"},
 			"comment":  "[B]{{.LastName}}[/B] wrote: {{.CustomerComment}} / raw: {{raw .CustomerComment}}",
 			"workflow": map[string]any{"template_id": 12, "parameters": map[string]any{"Note": "{{.CustomerComment}}"}}}},
-		{Index: 1, On: "returned", Do: map[string]any{"notify": map[string]any{"user_ids": []any{9}, "message": "Returned: {{.ReturnedItems}}"}}},
-	}
+		{"on": "returned", "do": map[string]any{"notify": map[string]any{"user_ids": []any{9}, "message": "Returned: {{.ReturnedItems}}"}}},
+	})
 	c := &retailcrm.Customer{FirstName: injName, LastName: "<b>Петров</b>", Email: "ivan@example.com"}
 	o := itemsOrder(c)
 	o.FirstName, o.LastName = c.FirstName, c.LastName
@@ -189,7 +189,7 @@ func TestDryRunReportShowsEscapedText(t *testing.T) {
 }
 
 func TestRuleTextsEscapeValuesUnlessRaw(t *testing.T) {
-	d := ruleData{FirstName: injName, Number: "7", CustomerComment: "<i>hi</i>"}
+	d := rules.Data{FirstName: injName, Number: "7", CustomerComment: "<i>hi</i>"}
 	for _, tc := range []struct{ text, want string }{
 		{"{{.FirstName}}", esc(injName)},
 		{"{{raw .FirstName}}", injName},
@@ -201,11 +201,11 @@ func TestRuleTextsEscapeValuesUnlessRaw(t *testing.T) {
 		{"{{with $x := .CustomerComment}}{{$x}}|{{raw $x}}{{end}}", esc("<i>hi</i>") + "|<i>hi</i>"},
 		{`{{define "n"}}{{.FirstName}}{{end}}{{template "n" .}}`, esc(injName)},
 	} {
-		tmpl, err := compileText("t", tc.text)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.text, err)
+		rs := ruleSet(t, []map[string]any{{"on": "created", "do": map[string]any{"comment": tc.text}}})
+		if errs := rules.TextErrors(rs); len(errs) > 0 {
+			t.Fatalf("%s: %v", tc.text, errs)
 		}
-		got, err := render(tmpl, d)
+		got, err := render(rs[0].Actions[0].Text, d)
 		if err != nil || got != tc.want {
 			t.Errorf("%s: got %q, %v; want %q", tc.text, got, err, tc.want)
 		}

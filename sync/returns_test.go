@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/crmsync/crmsync/retailcrm"
-	"github.com/crmsync/crmsync/sync/config"
 )
 
 // noProductStatuses answers the product statuses reference with an error.
@@ -37,7 +36,7 @@ func TestReturnsWithoutTheProductStatusesReference(t *testing.T) {
 func TestOneReturnEventPerPage(t *testing.T) {
 	e := newEnv(t)
 	e.rc.AddStatus(retailcrm.Status{Code: "return", Name: "Возврат", Group: "cancel", Active: true})
-	e.cfg.Rules = []config.Rule{{Index: 0, On: "returned", Do: map[string]any{"notify": map[string]any{"user_ids": []any{2}, "message": "Returned: {{.ReturnedItems}}"}}}}
+	e.cfg.Rules = ruleSet(t, []map[string]any{{"on": "returned", "do": map[string]any{"notify": map[string]any{"user_ids": []any{2}, "message": "Returned: {{.ReturnedItems}}"}}}})
 	o := e.rc.CreateOrder(itemsOrder(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}))
 	e.pull()
 	// Both lines and then the order, in one page: one return.

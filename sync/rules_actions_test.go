@@ -8,28 +8,27 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/store"
-	"github.com/crmsync/crmsync/sync/config"
+	"github.com/crmsync/crmsync/sync/rules"
 )
 
 // actionRules covers every trigger and action.
-func actionRules() []config.Rule {
-	return []config.Rule{
-		{Index: 0, On: "created", If: map[string]any{"site": "shop"},
-			Do: map[string]any{"task": map[string]any{"title": "Call {{.CustomerName}} about order {{.Number}}", "responsible_id": 7,
+func actionRules(t testing.TB) []rules.Rule {
+	return ruleSet(t, []map[string]any{
+		{"on": "created", "if": map[string]any{"site": "shop"},
+			"do": map[string]any{"task": map[string]any{"title": "Call {{.CustomerName}} about order {{.Number}}", "responsible_id": 7,
 				"description": "{{.Amount}} {{.Currency}}, {{.Delivery}}, {{.Phone}}\n{{.OrderURL}}\n{{.DealURL}}", "deadline": "2h"}}},
-		{Index: 1, On: "status:complete",
-			Do: map[string]any{"notify": map[string]any{"user_ids": []any{9}, "message": "Order {{.Number}}: {{.OldStatusName}} → {{.StatusName}}"}}},
-		{Index: 2, On: "returned", Do: map[string]any{"comment": "Returned: {{.ReturnedItems}}",
+		{"on": "status:complete",
+			"do": map[string]any{"notify": map[string]any{"user_ids": []any{9}, "message": "Order {{.Number}}: {{.OldStatusName}} → {{.StatusName}}"}}},
+		{"on": "returned", "do": map[string]any{"comment": "Returned: {{.ReturnedItems}}",
 			"workflow": map[string]any{"template_id": 12, "parameters": map[string]any{"Order": "{{.Number}}"}}}},
-		{Index: 3, On: "method:phone", Do: map[string]any{"stage": "PREPARATION"}},
-	}
+		{"on": "method:phone", "do": map[string]any{"stage": "PREPARATION"}},
+	})
 }
 
 func itemsOrder(c *retailcrm.Customer) retailcrm.Order {
@@ -46,7 +45,7 @@ func TestRuleActionsReachThePortal(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.RetailCRM.URL = "https://shop.retailcrm.ru"
 	e.cfg.Bitrix.WebhookURL = e.bx.WebhookURL()
-	e.cfg.Rules = actionRules()
+	e.cfg.Rules = actionRules(t)
 	o := e.rc.CreateOrder(itemsOrder(&retailcrm.Customer{FirstName: "Ann", LastName: "Lee", Email: "ann@example.com"}))
 	e.pull()
 	deal := dealOf(t, e, o.ID)
@@ -137,7 +136,7 @@ func anyStrings(v any) []string {
 
 func TestPartialReturnCommentsWithoutFailingTheDeal(t *testing.T) {
 	e := newEnv(t)
-	e.cfg.Rules = []config.Rule{{Index: 0, On: "returned", Do: map[string]any{"comment": "Returned: {{.ReturnedItems}}"}}}
+	e.cfg.Rules = ruleSet(t, []map[string]any{{"on": "returned", "do": map[string]any{"comment": "Returned: {{.ReturnedItems}}"}}})
 	o := e.rc.CreateOrder(itemsOrder(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}))
 	e.pull()
 	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Items[1].Status = "returned" }); err != nil {
@@ -168,10 +167,10 @@ func TestPartialReturnCommentsWithoutFailingTheDeal(t *testing.T) {
 // send again.
 func TestRulesFireOnceAcrossBackfillAndCrash(t *testing.T) {
 	e := newEnv(t)
-	e.cfg.Rules = []config.Rule{
-		{Index: 0, On: "created", Do: map[string]any{"task": map[string]any{"title": "Call about {{.Number}}", "responsible_id": 7}}},
-		{Index: 1, On: "created", Do: map[string]any{"notify": map[string]any{"user_ids": []any{3}, "message": "New order {{.Number}}"}}},
-	}
+	e.cfg.Rules = ruleSet(t, []map[string]any{
+		{"on": "created", "do": map[string]any{"task": map[string]any{"title": "Call about {{.Number}}", "responsible_id": 7}}},
+		{"on": "created", "do": map[string]any{"notify": map[string]any{"user_ids": []any{3}, "message": "New order {{.Number}}"}}},
+	})
 	o := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "10"))
 	// A backfill imports the order with its rules before any pull.
 	eng, st := e.engine(false)
@@ -218,7 +217,7 @@ func TestRulesFireOnceAcrossBackfillAndCrash(t *testing.T) {
 
 func TestDryRunListsRuleActionsWithoutSending(t *testing.T) {
 	e := newEnv(t)
-	e.cfg.Rules = actionRules()
+	e.cfg.Rules = actionRules(t)
 	o := e.rc.CreateOrder(itemsOrder(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}))
 	eng, st := e.engine(true)
 	res, err := eng.Pull(context.Background())
@@ -241,59 +240,6 @@ func TestDryRunListsRuleActionsWithoutSending(t *testing.T) {
 	if len(e.bx.Tasks()) != 1 {
 		t.Errorf("%d tasks after the real run", len(e.bx.Tasks()))
 	}
-}
-
-func TestRuleTextsAreCheckedAtStart(t *testing.T) {
-	for _, tc := range []struct {
-		rule config.Rule
-		want string
-	}{
-		{config.Rule{Index: 3, On: "created", Do: map[string]any{"comment": "Order {{.Numbr}}"}}, "rules[3].do.comment"},
-		{config.Rule{Index: 0, On: "created", Do: map[string]any{"task": map[string]any{"title": "x", "responsible_id": 1, "description": "{{.Nope}}"}}}, "rules[0].do.task: description"},
-		{config.Rule{Index: 1, On: "created", Do: map[string]any{"task": map[string]any{"title": "x"}}}, "rules[1].do.task: needs responsible_id"},
-		{config.Rule{Index: 2, On: "created", Do: map[string]any{"task": map[string]any{"title": "x", "responsible_id": 1, "deadline": "soon"}}}, `deadline "soon"`},
-		{config.Rule{Index: 4, On: "paid", Do: map[string]any{"comment": "x"}}, `rules[4].on: unknown trigger "paid"`},
-		{config.Rule{Index: 5, On: "returned", Do: map[string]any{"workflow": map[string]any{"template_id": 3, "parameters": map[string]any{"A": "{{.X}}"}}}}, "parameters.A"},
-		{config.Rule{Index: 6, On: "created", If: map[string]any{"amount_over": "lots"}, Do: map[string]any{"comment": "x"}}, "rules[6].if.amount_over"},
-	} {
-		errs := ValidateRules([]config.Rule{tc.rule})
-		if len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.want) || !errors.Is(errs[0], config.ErrInvalid) {
-			t.Errorf("%+v: %v, want %q", tc.rule, errs, tc.want)
-		}
-	}
-	if errs := ValidateRules(actionRules()); len(errs) != 0 {
-		t.Errorf("valid rules refused: %v", errs)
-	}
-}
-
-func TestDeadlines(t *testing.T) {
-	now := mustTime(t, "2026-11-29T15:00:00Z")
-	for _, tc := range []struct{ in, want string }{
-		{"2h", "2026-11-29T17:00:00Z"}, {"3d", "2026-12-02T15:00:00Z"}, {"18:00", "2026-11-29T18:00:00Z"},
-		{"09:30", "2026-11-30T09:30:00Z"},
-	} {
-		d, err := parseDeadline(tc.in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := d.due(now).Format("2006-01-02T15:04:05Z07:00"); got != tc.want {
-			t.Errorf("%s: %s, want %s", tc.in, got, tc.want)
-		}
-	}
-	for _, bad := range []string{"", "-2h", "0d", "25:00", "tomorrow"} {
-		if _, err := parseDeadline(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
-func mustTime(t *testing.T, s string) time.Time {
-	t.Helper()
-	v, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
 
 // loadRefs reads the references a run reads first, for tests that call

@@ -7,59 +7,25 @@ import (
 	"strings"
 
 	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/sync/rules"
 )
 
-// ruleData is what rule texts can use ({{.Number}}, {{.StatusName}}, …).
-// README's "Business rules" section documents every field: a field added
-// here is added there too, since texts naming a field that does not exist
-// are refused at start.
-type ruleData struct {
-	ID              int64  // RetailCRM order id
-	Number          string // order number, e.g. 1042A
-	Site            string // store code
-	Status          string // status code after the event
-	StatusName      string // its name from the statuses reference
-	StatusGroup     string // its group code
-	OldStatus       string // status code before a status change ("" otherwise)
-	OldStatusName   string
-	StatusComment   string
-	Method          string // order method code
-	Amount          string // total, two decimals
-	Total           string // the same as Amount
-	Currency        string
-	CustomerName    string // first and last name
-	FirstName       string
-	LastName        string
-	Email           string
-	Phone           string
-	Delivery        string // delivery type code
-	Payment         string // payment type codes, comma separated
-	CustomerComment string
-	ManagerComment  string
-	ReturnedItems   string // returned items, comma separated (returned)
-	OrderURL        string // the order in RetailCRM
-	DealURL         string // the deal (or lead) in Bitrix24
-	CustomerID      int64
-	DealID          int64
-	ContactID       int64
-}
-
 // ruleData fills the rule text fields from the current order and an event.
-func (e *Engine) ruleData(o *retailcrm.Order, ev ruleEvent) ruleData {
+func (e *Engine) ruleData(o *retailcrm.Order, ev rules.Event) rules.Data {
 	ref := e.mapper.ref
-	d := ruleData{ID: o.ID, Number: o.Number, Site: o.Site, Status: o.Status, StatusName: ref.statusName(o.Status),
-		StatusGroup: e.mapper.groups[o.Status], OldStatus: ev.oldState, StatusComment: o.StatusComment,
+	d := rules.Data{ID: o.ID, Number: o.Number, Site: o.Site, Status: o.Status, StatusName: ref.statusName(o.Status),
+		StatusGroup: e.mapper.groups[o.Status], OldStatus: ev.OldStatus, StatusComment: o.StatusComment,
 		Method: o.OrderMethod, Amount: o.TotalSumm.StringFixed(2), Currency: o.Currency,
 		FirstName: o.FirstName, LastName: o.LastName, Email: o.Email, Phone: o.Phone,
 		CustomerComment: o.CustomerComment, ManagerComment: o.ManagerComment,
-		ReturnedItems: capList(ev.items, maxItemsBytes), OrderURL: e.orderURL(o.ID)}
+		ReturnedItems: capList(ev.Items, maxItemsBytes), OrderURL: e.orderURL(o.ID)}
 	d.Total = d.Amount
-	if ev.oldState != "" {
-		d.OldStatusName = ref.statusName(ev.oldState)
+	if ev.OldStatus != "" {
+		d.OldStatusName = ref.statusName(ev.OldStatus)
 	}
-	if ev.trigger == "status" && ev.arg != "" {
+	if ev.Trigger == rules.Status && ev.Arg != "" {
 		// The event's own status, not a later one of the same page.
-		d.Status, d.StatusName, d.StatusGroup = ev.arg, ref.statusName(ev.arg), e.mapper.groups[ev.arg]
+		d.Status, d.StatusName, d.StatusGroup = ev.Arg, ref.statusName(ev.Arg), e.mapper.groups[ev.Arg]
 	}
 	if o.Delivery != nil {
 		d.Delivery = o.Delivery.Code

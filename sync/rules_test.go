@@ -7,22 +7,24 @@ import (
 	"strings"
 	"testing"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/crmsync/crmsync/retailcrm"
-	"github.com/crmsync/crmsync/sync/config"
+	"github.com/crmsync/crmsync/sync/rules"
 )
 
 func TestRulesFireOncePerEvent(t *testing.T) {
 	e := newEnv(t)
 	e.rc.AddStatus(retailcrm.Status{Code: "return", Name: "Возврат", Group: "cancel", Active: true})
-	e.cfg.Rules = []config.Rule{
-		{Index: 0, On: "created", If: map[string]any{"method": "phone"},
-			Do: map[string]any{"task": map[string]any{"title": "Call back about order {{.Number}}", "responsible_id": 7, "deadline": "2h"}}},
-		{Index: 1, On: "status_group:cancel",
-			Do: map[string]any{"notify": map[string]any{"user_ids": []any{7, 8}, "message": "Order {{.Number}} was cancelled: {{.StatusComment}}"}}},
-		{Index: 2, On: "returned", Do: map[string]any{"comment": "Return registered for order {{.Number}}", "workflow": map[string]any{"template_id": 12}}},
-		{Index: 3, On: "repeat_purchase", Do: map[string]any{"comment": "Repeat purchase by {{.FirstName}}"}},
-		{Index: 4, On: "created", If: map[string]any{"amount_over": "1000"}, Do: map[string]any{"comment": "Big order {{.Total}}"}},
-	}
+	e.cfg.Rules = ruleSet(t, []map[string]any{
+		{"on": "created", "if": map[string]any{"method": "phone"},
+			"do": map[string]any{"task": map[string]any{"title": "Call back about order {{.Number}}", "responsible_id": 7, "deadline": "2h"}}},
+		{"on": "status_group:cancel",
+			"do": map[string]any{"notify": map[string]any{"user_ids": []any{7, 8}, "message": "Order {{.Number}} was cancelled: {{.StatusComment}}"}}},
+		{"on": "returned", "do": map[string]any{"comment": "Return registered for order {{.Number}}", "workflow": map[string]any{"template_id": 12}}},
+		{"on": "repeat_purchase", "do": map[string]any{"comment": "Repeat purchase by {{.FirstName}}"}},
+		{"on": "created", "if": map[string]any{"amount_over": "1000"}, "do": map[string]any{"comment": "Big order {{.Total}}"}},
+	})
 	phone := order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "50")
 	phone.OrderMethod = "phone"
 	o1 := e.rc.CreateOrder(phone)
@@ -89,7 +91,7 @@ func TestRulesFireOncePerEvent(t *testing.T) {
 
 func TestBadRuleIsAConfigurationError(t *testing.T) {
 	e := newEnv(t)
-	e.cfg.Rules = []config.Rule{{Index: 0, On: "created", Do: map[string]any{"task": map[string]any{"title": "x {{.Nope"}}}}
+	e.cfg.Rules = ruleSet(t, []map[string]any{{"on": "created", "do": map[string]any{"task": map[string]any{"title": "x {{.Nope", "responsible_id": 1}}}})
 	_, err := New(Options{Config: e.cfg, RetailCRM: e.rcc, Bitrix: e.bxc, Store: nil})
 	if err == nil {
 		t.Fatal("no error")
@@ -100,4 +102,20 @@ func TestBadRuleIsAConfigurationError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "rules[0].do.task") {
 		t.Errorf("err %v", err)
 	}
+}
+
+// ruleSet parses rules given as the configuration's YAML decodes them; a
+// mistake in their shape fails the test, the problems of their texts are
+// left for the engine.
+func ruleSet(t testing.TB, rs []map[string]any) []rules.Rule {
+	t.Helper()
+	var n yaml.Node
+	if err := n.Encode(rs); err != nil {
+		t.Fatal(err)
+	}
+	out, errs := rules.Parse(&n)
+	if len(errs) > 0 {
+		t.Fatalf("rules: %v", errs)
+	}
+	return out
 }

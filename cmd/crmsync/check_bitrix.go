@@ -12,6 +12,7 @@ import (
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/config"
+	"github.com/crmsync/crmsync/sync/rules"
 )
 
 func (a *app) checkBitrix(ctx context.Context, cfg *config.Config, rep *checkReport, fix bool) {
@@ -120,13 +121,13 @@ func (a *app) checkDuplicates(ctx context.Context, bx *bitrix.Client, cfg *confi
 func neededScopes(cfg *config.Config) []string {
 	need := []string{"crm"}
 	for _, r := range cfg.Rules {
-		for action := range r.Do {
-			switch action {
-			case "task":
+		for _, a := range r.Actions {
+			switch a.Kind {
+			case rules.Task:
 				need = append(need, "task")
-			case "notify":
+			case rules.Notify:
 				need = append(need, "im")
-			case "workflow":
+			case rules.Workflow:
 				need = append(need, "bizproc")
 			}
 		}

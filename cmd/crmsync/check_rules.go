@@ -6,20 +6,20 @@ import (
 	"strings"
 
 	"github.com/crmsync/crmsync/bitrix"
-	pullsync "github.com/crmsync/crmsync/sync"
 	"github.com/crmsync/crmsync/sync/config"
+	"github.com/crmsync/crmsync/sync/rules"
 )
 
-// checkRules reports rules that a run would refuse (texts naming fields
-// that do not exist, bad deadlines, missing ids), each naming its rule,
-// and the purchase profile and repeat purchase fields the portal lacks;
-// with fix it creates the missing UF_CRM_* ones.
+// checkRules reports rule texts that a run would refuse (a text that does
+// not parse or names a field that does not exist), each naming its rule and
+// line; the rest of a rule's shape is checked when the configuration loads.
+// It also reports the purchase profile and repeat purchase fields the
+// portal lacks; with fix it creates the missing UF_CRM_* ones.
 func (a *app) checkRules(ctx context.Context, cfg *config.Config, rep *checkReport, fix bool) {
 	if len(cfg.Rules) > 0 {
-		errs := pullsync.ValidateRules(cfg.Rules)
+		errs := rules.TextErrors(cfg.Rules)
 		for _, err := range errs {
-			rep.add("rules", checkFail, strings.TrimSuffix(err.Error(), ": "+config.ErrInvalid.Error()),
-				"see README, Business rules: triggers, actions and the fields texts can use")
+			rep.add("rules", checkFail, err.Error(), "see README, Business rules: triggers, actions and the fields texts can use")
 		}
 		if len(errs) == 0 {
 			rep.add("rules", checkOK, fmt.Sprintf("%d rule(s) compile; their texts use known order fields", len(cfg.Rules)), "")

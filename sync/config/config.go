@@ -9,6 +9,8 @@ package config
 
 import (
 	"time"
+
+	"github.com/crmsync/crmsync/sync/rules"
 )
 
 // Config is a loaded, validated configuration.
@@ -23,7 +25,7 @@ type Config struct {
 	RetailCRM   RetailCRM
 	Bitrix      Bitrix
 	Mapping     Mapping
-	Rules       []Rule
+	Rules       []rules.Rule
 	Alerts      Alerts
 	Serve       Serve
 
@@ -109,15 +111,6 @@ const (
 // ProfileKeys lists the keys mapping.profile_fields accepts.
 func ProfileKeys() []string {
 	return []string{ProfileOrdersCount, ProfileTotalSpent, ProfileFirstOrderDate, ProfileLastOrderDate, ProfileLastOrderNumber}
-}
-
-// Rule is one entry of the rules section, kept as decoded YAML until the
-// rules engine interprets it.
-type Rule struct {
-	Index int
-	On    string
-	If    map[string]any
-	Do    map[string]any
 }
 
 // Alerts is the alerts section.

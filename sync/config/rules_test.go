@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/crmsync/crmsync/sync/rules"
 )
 
 func TestRulesAndProfileValidation(t *testing.T) {
@@ -55,5 +57,42 @@ func TestProfileFieldsKeepCase(t *testing.T) {
 	}
 	if cfg.Mapping.ProfileFields["orders_count"] != "UF_CRM_ORDERS_COUNT" || cfg.Mapping.RepeatPurchaseField != "UF_CRM_REPEAT" {
 		t.Errorf("%+v", cfg.Mapping)
+	}
+}
+
+// Loading checks every rule once, through package rules: a mistake in a
+// rule's shape fails the load naming the key and its line, never the value,
+// and a rule text's mistake is left for check to list (a run refuses it).
+func TestRuleProblemsNameTheLineNotTheValue(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"missing id", "rules:\n  - on: created\n    do:\n      task: { title: Call }\n",
+			"rules[0].do.task.responsible_id: missing or not a positive number: the Bitrix24 user id who gets the task (line 4)"},
+		{"amount", "rules:\n  - on: created\n    if: { amount_over: TOPSECRETKEY123 }\n    do: { comment: x }\n",
+			"rules[0].if.amount_over: is not an amount (like 5000 or 1999.90) (line 3)"},
+		{"deadline", "rules:\n  - on: created\n    do:\n      task: { title: Call, responsible_id: 7, deadline: TOPSECRETKEY123 }\n",
+			"rules[0].do.task.deadline: use a duration (2h, 30m, 3d), a time of day (18:00) or a date and time (2026-12-31 18:00) (line 4)"},
+		{"user ids", "rules:\n  - on: created\n    do:\n      notify: { message: x, user_ids: 7 }\n",
+			"rules[0].do.notify.user_ids: missing or not a positive number: the Bitrix24 user ids to notify, e.g. [7] (line 4)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := load(t, tc.body)
+			if err == nil || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err %v", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "TOPSECRET") {
+				t.Errorf("error %q, want %q and no value", err, tc.want)
+			}
+		})
+	}
+	cfg, err := load(t, "rules:\n  - on: created\n    do: { comment: 'Order {{.Numbr}}' }\n")
+	if err != nil {
+		t.Fatalf("a text's mistake fails the load: %v", err)
+	}
+	if len(cfg.Rules) != 1 || len(rules.TextErrors(cfg.Rules)) != 1 {
+		t.Errorf("rules %+v, text errors %v", cfg.Rules, rules.TextErrors(cfg.Rules))
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/crmsync/crmsync/sync/rules"
 )
 
 // readSections decodes mapping and rules straight from the YAML so that keys
@@ -20,7 +22,11 @@ func readSections(root *yaml.Node, cfg *Config, p *Errors) {
 	cfg.Mapping.DealFields = stringMap(child(mapping, "deal_fields"), "mapping.deal_fields", p)
 	cfg.Mapping.ContactFields = stringMap(child(mapping, "contact_fields"), "mapping.contact_fields", p)
 	cfg.Mapping.ProfileFields = stringMap(child(mapping, "profile_fields"), "mapping.profile_fields", p)
-	cfg.Rules = rules(child(root, "rules"), p)
+	var problems []*rules.Error
+	cfg.Rules, problems = rules.Parse(child(root, "rules"))
+	for _, e := range problems {
+		p.add(e.Path, "%s", e.Detail())
+	}
 }
 
 // child returns the value node under key in a mapping node, or nil.
@@ -61,55 +67,4 @@ func stringMap(n *yaml.Node, key string, p *Errors) map[string]string {
 		out[k.Value] = strings.TrimSpace(v.Value)
 	}
 	return out
-}
-
-func rules(n *yaml.Node, p *Errors) []Rule {
-	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
-		return nil
-	}
-	if n.Kind != yaml.SequenceNode {
-		p.add("rules", "must be %s (line %d)", kRules, n.Line)
-		return nil
-	}
-	out := make([]Rule, 0, len(n.Content))
-	for i, item := range n.Content {
-		key := fmt.Sprintf("rules[%d]", i)
-		if item.Kind != yaml.MappingNode {
-			p.add(key, "must be a mapping with on: and do: (line %d)", item.Line)
-			continue
-		}
-		r := Rule{Index: i}
-		for j := 0; j+1 < len(item.Content); j += 2 {
-			k, v := item.Content[j], item.Content[j+1]
-			switch k.Value {
-			case "on":
-				if v.Kind != yaml.ScalarNode {
-					p.add(key+".on", "must be a trigger string (line %d)", v.Line)
-					continue
-				}
-				r.On = strings.TrimSpace(v.Value)
-			case "if":
-				r.If = decodeMap(v, key+".if", p)
-			case "do":
-				r.Do = decodeMap(v, key+".do", p)
-			default:
-				p.add(key+"."+k.Value, "unknown key (line %d); a rule has on:, if: and do:", k.Line)
-			}
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-func decodeMap(n *yaml.Node, key string, p *Errors) map[string]any {
-	if n.Kind != yaml.MappingNode {
-		p.add(key, "must be a mapping (line %d)", n.Line)
-		return nil
-	}
-	var m map[string]any
-	if err := n.Decode(&m); err != nil {
-		p.add(key, "%s", yamlProblem(err))
-		return nil
-	}
-	return m
 }

@@ -29,17 +29,6 @@ var (
 	sourcePattern = regexp.MustCompile(`^[A-Za-z0-9_|]+$`)
 )
 
-// Rule vocabulary. Plain triggers stand alone; valued triggers take
-// a code after a colon (status:complete).
-const (
-	plainTriggerList   = "created,returned,repeat_purchase"
-	valuedTriggerList  = "status,status_group,method"
-	ruleActionList     = "task,notify,comment,workflow,stage"
-	ruleConditionsList = "method,site,status_group,amount_over,amount_under"
-)
-
-func list(s string) []string { return strings.Split(s, ",") }
-
 func validate(c *Config, p *Errors) {
 	if !p.has("db") && strings.TrimSpace(c.DB) == "" {
 		p.add("db", "must not be empty")
@@ -111,7 +100,6 @@ func validate(c *Config, p *Errors) {
 
 	validateMapping(c, p)
 	validateProfile(c.Mapping, p)
-	validateRules(c.Rules, p)
 	validateServe(c.Serve, p)
 	for i, id := range c.Alerts.NotifyUserIDs {
 		if id <= 0 {
@@ -233,32 +221,6 @@ func validateMapping(c *Config, p *Errors) {
 	}
 }
 
-func validateRules(rules []Rule, p *Errors) {
-	for _, r := range rules {
-		key := fmt.Sprintf("rules[%d]", r.Index)
-		if r.On == "" {
-			p.add(key+".on", "missing; one of %s, or %s:<code>", strings.Join(list(plainTriggerList), ", "), strings.Join(list(valuedTriggerList), ":<code>, "))
-		} else if !validTrigger(r.On) {
-			p.add(key+".on", "unknown trigger; one of %s, or %s:<code>", strings.Join(list(plainTriggerList), ", "), strings.Join(list(valuedTriggerList), ":<code>, "))
-		}
-		for _, cond := range slices.Sorted(maps.Keys(r.If)) {
-			if !slices.Contains(list(ruleConditionsList), cond) {
-				p.add(key+".if."+cond, "unknown condition; one of %s", strings.Join(list(ruleConditionsList), ", "))
-			}
-		}
-		if len(r.Do) == 0 {
-			p.add(key+".do", "missing; a rule needs at least one action (%s)", strings.Join(list(ruleActionList), ", "))
-		}
-		for _, action := range slices.Sorted(maps.Keys(r.Do)) {
-			if !slices.Contains(list(ruleActionList), action) {
-				p.add(key+".do."+action, "unknown action; one of %s", strings.Join(list(ruleActionList), ", "))
-				continue
-			}
-			validateAction(key+".do."+action, action, r.Do[action], p)
-		}
-	}
-}
-
 // validateProfile checks mapping.profile_fields (a fixed set of keys, each
 // to a distinct contact field) and mapping.repeat_purchase_field.
 func validateProfile(m Mapping, p *Errors) {
@@ -286,76 +248,6 @@ func validateProfile(m Mapping, p *Errors) {
 	if f := m.RepeatPurchaseField; f != "" && !fieldPattern.MatchString(f) {
 		p.add("mapping.repeat_purchase_field", "is not a Bitrix24 deal field name (like IS_RETURN_CUSTOMER or UF_CRM_REPEAT)")
 	}
-}
-
-// validateAction checks that an action names whom it is for; its texts are
-// checked against the order fields by the rules engine (sync.ValidateRules),
-// which check and every run call.
-func validateAction(key, action string, v any, p *Errors) {
-	m, isMap := v.(map[string]any)
-	need := func(field, what string) {
-		if !isMap {
-			p.add(key, "must be a mapping with %s", field)
-			return
-		}
-		if !positiveID(m[field]) && !positiveIDs(m[field]) {
-			p.add(key+"."+field, "missing or not a positive number: %s", what)
-		}
-	}
-	switch action {
-	case "task":
-		need("responsible_id", "the Bitrix24 user id who gets the task")
-	case "notify":
-		need("user_ids", "the Bitrix24 user ids to notify, e.g. [7]")
-	case "workflow":
-		need("template_id", "the id of a business process template on deals")
-	case "comment":
-		if s, ok := v.(string); !ok || strings.TrimSpace(s) == "" {
-			p.add(key, "must be a text")
-		}
-	case "stage":
-		if s, ok := v.(string); !ok || !stagePattern.MatchString(s) {
-			p.add(key, "must be a Bitrix24 stage id (like PREPARATION, or C1:NEW in funnel 1)")
-		}
-	}
-}
-
-func positiveID(v any) bool {
-	switch x := v.(type) {
-	case int:
-		return x > 0
-	case int64:
-		return x > 0
-	case uint64:
-		return x > 0
-	case float64:
-		return x > 0 && x == float64(int64(x))
-	case string:
-		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
-		return err == nil && n > 0
-	}
-	return false
-}
-
-func positiveIDs(v any) bool {
-	list, ok := v.([]any)
-	if !ok || len(list) == 0 {
-		return false
-	}
-	for _, x := range list {
-		if !positiveID(x) {
-			return false
-		}
-	}
-	return true
-}
-
-func validTrigger(on string) bool {
-	if slices.Contains(list(plainTriggerList), on) {
-		return true
-	}
-	name, value, ok := strings.Cut(on, ":")
-	return ok && value != "" && slices.Contains(list(valuedTriggerList), name)
 }
 
 // checkTimeout wants a timeout that can let one call finish but cannot hang a
