@@ -7,20 +7,24 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// readSections decodes mapping and rules straight from the YAML so that keys
-// keep their case (viper folds them).
-func readSections(root *yaml.Node, cfg *Config, p *Errors) {
-	mapping := child(root, "mapping")
-	cfg.Mapping.Statuses = stringMap(child(mapping, "statuses"), "mapping.statuses", p)
-	if cfg.Mapping.Statuses == nil {
-		cfg.Mapping.Statuses = DefaultStatuses()
+// node returns the value node at a dotted key path, or nil. A key may be
+// written nested (retailcrm: {url: ...}) or with its dots
+// (retailcrm.url: ...); the longest key written wins.
+func node(root *yaml.Node, path string) *yaml.Node {
+	parts := strings.Split(path, ".")
+	for i := len(parts); i > 0; i-- {
+		n := child(root, strings.Join(parts[:i], "."))
+		switch {
+		case n == nil:
+		case i == len(parts):
+			return n
+		default:
+			if n := node(n, strings.Join(parts[i:], ".")); n != nil {
+				return n
+			}
+		}
 	}
-	cfg.Mapping.Stages = stringMap(child(mapping, "stages"), "mapping.stages", p)
-	cfg.Mapping.OrderMethods = stringMap(child(mapping, "order_methods"), "mapping.order_methods", p)
-	cfg.Mapping.DealFields = stringMap(child(mapping, "deal_fields"), "mapping.deal_fields", p)
-	cfg.Mapping.ContactFields = stringMap(child(mapping, "contact_fields"), "mapping.contact_fields", p)
-	cfg.Mapping.ProfileFields = stringMap(child(mapping, "profile_fields"), "mapping.profile_fields", p)
-	cfg.Rules = rules(child(root, "rules"), p)
+	return nil
 }
 
 // child returns the value node under key in a mapping node, or nil.
