@@ -129,7 +129,7 @@ func fields() []field {
 			}
 			out = append(out, f)
 			if f.secret {
-				out = append(out, field{path: path + "_file", kind: kString})
+				out = append(out, field{path: FileKey(path), kind: kString})
 			}
 		}
 	}

@@ -26,6 +26,10 @@ func SecretKeys() []string {
 	return out
 }
 
+// FileKey is the key that names a file holding the secret key instead,
+// e.g. retailcrm.api_key_file.
+func FileKey(key string) string { return key + "_file" }
+
 // CredentialName is the name of the systemd credential (LoadCredential=)
 // that holds a secret key: the key path with "_" for ".", e.g.
 // retailcrm_api_key for retailcrm.api_key.
@@ -50,7 +54,7 @@ func readSecrets(v *viper.Viper, root *yaml.Node, credDir string, cfg *Config, p
 		if !f.secret {
 			continue
 		}
-		key, fileKey := f.path, f.path+"_file"
+		key, fileKey := f.path, FileKey(f.path)
 		rawValue, _, err := lookup(v, root, key)
 		if err != nil {
 			return err
