@@ -63,12 +63,10 @@ func (f field) stringIn(c *Config) *string {
 	return reflect.ValueOf(c).Elem().FieldByIndex(f.index).Addr().Interface().(*string)
 }
 
-var durationType = reflect.TypeFor[time.Duration]()
-
 // kindOf is the kind of a key whose field has type t.
 func kindOf(t reflect.Type) (kind, bool) {
 	switch {
-	case t == durationType:
+	case t == reflect.TypeFor[time.Duration]():
 		return kDuration, true
 	case t == reflect.TypeFor[[]Rule]():
 		return kRules, true
@@ -121,6 +119,9 @@ func fields() []field {
 				panic("config: field " + sf.Name + " has a type the loader cannot read: " + sf.Type.String())
 			}
 			f := field{path: path, kind: k, index: idx, secret: sf.Tag.Get("secret") == "true"}
+			if f.secret && k != kString {
+				panic("config: secret field " + sf.Name + " must be a string")
+			}
 			switch sf.Tag.Get("fold") {
 			case "upper":
 				f.fold = strings.ToUpper
