@@ -134,7 +134,7 @@ error; 5 another run holds the lock; 130 interrupted.`,
 	f.StringVar(&a.global.metricsFile, "metrics-file", "", "after pull, push or backfill, write Prometheus metrics to this file (node_exporter textfile collector)")
 	config.Prepare(a.v)
 	for key, flag := range map[string]string{"db": "db", "log_format": "log-format", "log_level": "log-level"} {
-		// Flag > env > file > default, by viper's own precedence.
+		// Flag > env > file > default: config.Load reads the flag through a.v.
 		_ = a.v.BindPFlag(key, f.Lookup(flag))
 	}
 
@@ -169,8 +169,8 @@ func (a *app) setup() error {
 	for _, k := range config.SecretKeys() {
 		secrets = append(secrets, a.v.GetString(k))
 	}
-	if a.cfg != nil {
-		secrets = append(secrets, a.cfg.Secrets()...)
+	if c := a.readConfig(); c != nil {
+		secrets = append(secrets, c.Secrets()...)
 	}
 	a.redactor = redact.New(secrets...)
 
@@ -185,9 +185,31 @@ func (a *app) setup() error {
 	return nil
 }
 
+// readConfig is the configuration as far as it was read: the valid one,
+// else what one with problems still says (the database, the log settings,
+// the secrets to redact); nil when the file could not be read at all.
+func (a *app) readConfig() *config.Config {
+	if a.cfg != nil {
+		return a.cfg
+	}
+	if problems, ok := errors.AsType[*config.Errors](a.cfgErr); ok {
+		return problems.Partial
+	}
+	return nil
+}
+
+// setting is a key of the configuration that commands need even when it
+// is broken: flag > environment > file > default.
+func (a *app) setting(key string, read func(*config.Config) string) string {
+	if c := a.readConfig(); c != nil {
+		return read(c)
+	}
+	return a.v.GetString(key) // the flag or the environment, or ""
+}
+
 func (a *app) newLogger() (*slog.Logger, error) {
 	level := slog.LevelInfo
-	name := strings.ToLower(a.v.GetString("log_level"))
+	name := strings.ToLower(a.setting("log_level", func(c *config.Config) string { return c.LogLevel }))
 	switch name {
 	case "", "info":
 	case "debug":
@@ -207,7 +229,7 @@ func (a *app) newLogger() (*slog.Logger, error) {
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
-	switch format := strings.ToLower(a.v.GetString("log_format")); format {
+	switch format := strings.ToLower(a.setting("log_format", func(c *config.Config) string { return c.LogFormat })); format {
 	case "", "text":
 		h = slog.NewTextHandler(a.err, opts)
 	case "json":
@@ -238,7 +260,7 @@ func (a *app) dbPath() string {
 	if a.cfg != nil {
 		return a.cfg.DB
 	}
-	if p := a.v.GetString("db"); p != "" {
+	if p := a.setting("db", func(c *config.Config) string { return c.DB }); p != "" {
 		return p
 	}
 	return config.DefaultDB

@@ -55,7 +55,7 @@ func who(mode os.FileMode) string {
 func secretFileKeys(keys string) string {
 	parts := strings.Split(keys, ", ")
 	for i, k := range parts {
-		parts[i] = k + "_file"
+		parts[i] = config.FileKey(k)
 	}
 	return strings.Join(parts, ", ")
 }

@@ -166,7 +166,9 @@ func TestCheckInitWritesAWorkingConfig(t *testing.T) {
 	if strings.Contains(r.stdout, f.rc.APIKey()) || strings.Contains(r.stdout, f.bx.Secret()) {
 		t.Fatalf("--init printed a secret:\n%s", r.stdout)
 	}
-	for _, want := range []string{"group:complete: WON", "group:cancel: LOSE", "group:new: NEW", `"phone": CALL`} {
+	for _, want := range []string{"group:complete: WON", "group:cancel: LOSE", "group:new: NEW", `"phone": CALL`,
+		// The keys the header points at exist.
+		"# CRMSYNC_BITRIX_WEBHOOK_URL in the environment", "# them in retailcrm.api_key_file and bitrix.webhook_url_file."} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("--init lacks %q:\n%s", want, r.stdout)
 		}

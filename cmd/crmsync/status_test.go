@@ -286,3 +286,33 @@ Last runs:
 		t.Errorf("backlog %v", rep.Backlog)
 	}
 }
+
+// TestStatusWithBrokenConfigKeepsItsSettings: a configuration with a problem
+// elsewhere still names the database status reads and the log format, as
+// far as it could be read (flag > environment > file > default).
+func TestStatusWithBrokenConfigKeepsItsSettings(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "from-file.db")
+	seedStore(t, db)
+	cfg := writeConfig(t, dir, "db: "+db+"\nlog_format: json\nbitrix:\n  rate: fast\n")
+	r := runInProcess(t, "--config", cfg, "status", "--failed")
+	r.mustCode(t, exitOK)
+	if !strings.Contains(r.stdout, "order 1050") {
+		t.Errorf("status did not read the file's database:\n%s\n%s", r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, `"msg":"configuration has problems; showing the database only"`) ||
+		!strings.Contains(r.stderr, "bitrix.rate: must be a number, not text (line 4)") {
+		t.Errorf("the warning is not logged as JSON with the problem:\n%s", r.stderr)
+	}
+	// A flag still beats the file.
+	other := filepath.Join(dir, "flag.db")
+	r = runInProcess(t, "--config", cfg, "--db", other, "--log-format", "text", "status", "--failed")
+	r.mustCode(t, exitOK)
+	if strings.Contains(r.stdout, "order 1050") || strings.Contains(r.stderr, `"msg"`) {
+		t.Errorf("the flags did not win:\n%s\n%s", r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(other); !os.IsNotExist(err) {
+		t.Errorf("status created the database: %v", err)
+	}
+}

@@ -1,10 +1,15 @@
-// Package config loads and validates crmsync's YAML configuration (SPEC §4).
+// Package config loads and validates crmsync's YAML configuration
+// (docs/configuration.md).
 //
-// Scalars come from one *viper.Viper, so a bound flag beats a CRMSYNC_*
-// environment variable, which beats the file, which beats the default. The
-// mapping and rules sections are data keyed by case-sensitive codes (Bitrix24
-// stage ids such as C1:NEW), which viper would fold to lower case, so they are
-// decoded from the YAML directly.
+// Config is the schema: every key is a field with a yaml tag, and the key
+// list, the environment variable names (CRMSYNC_ + the upper-cased path), the
+// secrets (secret:"true") and the type each key must have all come from
+// walking it (fields). A value is layered defaults -> file -> environment ->
+// flags: the file is parsed once into a yaml.Node, which gives the values and
+// the line numbers, and the environment and the flags bound to a
+// *viper.Viper come on top. The mapping and rules sections are data keyed by
+// case-sensitive codes (Bitrix24 stage ids such as C1:NEW), so they are read
+// from the file alone and their keys keep their case.
 package config
 
 import (
@@ -13,27 +18,41 @@ import (
 	"github.com/crmsync/crmsync/sync/rules"
 )
 
-// Config is a loaded, validated configuration.
+// Config is a loaded, validated configuration, and the schema of the file:
+// each field with a yaml tag is a key (a struct is a section), yaml:"-"
+// marks what is not read from the file. Tags:
+//
+//	secret:"true"  the value is a secret: never printed, and it may come from
+//	               the file named by the key + "_file" or from a systemd
+//	               credential instead (secrets.go)
+//	fold:"upper"   the value is upper-cased ("lower": lower-cased)
+//
+// Defaults are in defaults(); docs/configuration.md lists every key with
+// its default (TestDocListsEveryKey).
 type Config struct {
 	// File is the configuration file that was read, or "" when none was found.
-	File string
+	File string `yaml:"-"`
 	// Searched lists the places looked at when no --config was given.
-	Searched []string
+	Searched []string `yaml:"-"`
 
-	DB          string
-	PhoneRegion string
-	RetailCRM   RetailCRM
-	Bitrix      Bitrix
-	Mapping     Mapping
-	Rules       []rules.Rule
-	Alerts      Alerts
-	Serve       Serve
+	DB          string `yaml:"db"`
+	PhoneRegion string `yaml:"phone_region" fold:"upper"`
+	// LogFormat and LogLevel are checked where the logger is built, as
+	// the --log-format and --log-level flags that override them.
+	LogFormat string       `yaml:"log_format"`
+	LogLevel  string       `yaml:"log_level"`
+	RetailCRM RetailCRM    `yaml:"retailcrm"`
+	Bitrix    Bitrix       `yaml:"bitrix"`
+	Mapping   Mapping      `yaml:"mapping"`
+	Rules     []rules.Rule `yaml:"rules"`
+	Alerts    Alerts       `yaml:"alerts"`
+	Serve     Serve        `yaml:"serve"`
 
 	// SecretFiles are the files a secret was read from, the configuration
 	// file among them when it holds one, so check can warn when others may
 	// read them. Credentials systemd passes in $CREDENTIALS_DIRECTORY are not
 	// listed: systemd makes them readable by the service alone.
-	SecretFiles []SecretFile
+	SecretFiles []SecretFile `yaml:"-"`
 }
 
 // SecretFile is one file that holds a secret.
@@ -47,33 +66,33 @@ type SecretFile struct {
 // Serve is the serve section: crmsync serve's listener and schedule, and
 // the tokens its wake-up endpoints check.
 type Serve struct {
-	Listen         string
-	Every          time.Duration
-	RetailCRMToken string
-	BitrixToken    string
+	Listen         string        `yaml:"listen"`
+	Every          time.Duration `yaml:"every"`
+	RetailCRMToken string        `yaml:"retailcrm_token" secret:"true"`
+	BitrixToken    string        `yaml:"bitrix_token" secret:"true"`
 }
 
 // RetailCRM is the retailcrm section.
 type RetailCRM struct {
-	URL    string
-	APIKey string
-	Sites  []string
-	Rate   float64
+	URL    string   `yaml:"url"`
+	APIKey string   `yaml:"api_key" secret:"true"`
+	Sites  []string `yaml:"sites"`
+	Rate   float64  `yaml:"rate"`
 	// Timeout bounds one HTTP attempt.
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Bitrix is the bitrix section.
 type Bitrix struct {
-	WebhookURL   string
-	Rate         float64
-	Burst        int
-	Timeout      time.Duration // one HTTP attempt
-	Entity       string
-	CategoryID   int
-	OriginatorID string
-	AssignedByID int
-	CAFile       string
+	WebhookURL   string        `yaml:"webhook_url" secret:"true"`
+	Rate         float64       `yaml:"rate"`
+	Burst        int           `yaml:"burst"`
+	Timeout      time.Duration `yaml:"timeout"` // one HTTP attempt
+	Entity       string        `yaml:"entity" fold:"lower"`
+	CategoryID   int           `yaml:"category_id"`
+	OriginatorID string        `yaml:"originator_id"`
+	AssignedByID int           `yaml:"assigned_by_id"`
+	CAFile       string        `yaml:"ca_file"`
 }
 
 // Entity kinds crmsync can create in Bitrix24.
@@ -85,18 +104,18 @@ const (
 // Mapping is the mapping section. Keys keep their case.
 type Mapping struct {
 	// Statuses maps a RetailCRM status code, or "group:<code>", to a stage.
-	Statuses map[string]string
+	Statuses map[string]string `yaml:"statuses"`
 	// Stages maps a Bitrix24 stage to a RetailCRM status code.
-	Stages        map[string]string
-	OrderMethods  map[string]string
-	DealFields    map[string]string
-	ContactFields map[string]string
+	Stages        map[string]string `yaml:"stages"`
+	OrderMethods  map[string]string `yaml:"order_methods"`
+	DealFields    map[string]string `yaml:"deal_fields"`
+	ContactFields map[string]string `yaml:"contact_fields"`
 	// ProfileFields maps a purchase profile value (ProfileKeys) to the
 	// contact field that holds it.
-	ProfileFields map[string]string
+	ProfileFields map[string]string `yaml:"profile_fields"`
 	// RepeatPurchaseField is the deal field set to Y on a customer's second
 	// and later orders; "" means IS_RETURN_CUSTOMER.
-	RepeatPurchaseField string
+	RepeatPurchaseField string `yaml:"repeat_purchase_field"`
 }
 
 // Purchase profile values a contact can carry (mapping.profile_fields).
@@ -115,7 +134,7 @@ func ProfileKeys() []string {
 
 // Alerts is the alerts section.
 type Alerts struct {
-	NotifyUserIDs []int
+	NotifyUserIDs []int `yaml:"notify_user_ids"`
 }
 
 // Defaults, as documented in SPEC §4.
@@ -137,7 +156,25 @@ const (
 	// operator opens them deliberately.
 	DefaultServeListen = "127.0.0.1:8080"
 	DefaultServeEvery  = 5 * time.Minute
+	DefaultLogFormat   = "text"
+	DefaultLogLevel    = "info"
 )
+
+// defaults is the configuration before any file, environment variable or
+// flag is read; a key not set here defaults to its zero value.
+func defaults() *Config {
+	return &Config{
+		DB:          DefaultDB,
+		PhoneRegion: DefaultPhoneRegion,
+		LogFormat:   DefaultLogFormat,
+		LogLevel:    DefaultLogLevel,
+		RetailCRM:   RetailCRM{Rate: DefaultRetailCRMRate, Timeout: DefaultRetailCRMTimeout},
+		Bitrix: Bitrix{Rate: DefaultBitrixRate, Burst: DefaultBitrixBurst, Timeout: DefaultBitrixTimeout,
+			Entity: EntityDeal, OriginatorID: DefaultOriginatorID},
+		Mapping: Mapping{Statuses: DefaultStatuses()},
+		Serve:   Serve{Listen: DefaultServeListen, Every: DefaultServeEvery},
+	}
+}
 
 // DefaultStatuses is the status mapping used when the file names none.
 func DefaultStatuses() map[string]string {
@@ -149,9 +186,16 @@ func DefaultStatuses() map[string]string {
 	}
 }
 
-// Secrets returns the values that must never be printed.
+// Secrets returns the values that must never be printed: those of the keys
+// tagged secret:"true".
 func (c *Config) Secrets() []string {
-	return []string{c.RetailCRM.APIKey, c.Bitrix.WebhookURL, c.Serve.RetailCRMToken, c.Serve.BitrixToken}
+	var out []string
+	for _, f := range fields() {
+		if f.secret {
+			out = append(out, *f.stringIn(c))
+		}
+	}
+	return out
 }
 
 // StageFor returns the stage mapped to a RetailCRM status: the exact status

@@ -86,6 +86,8 @@ func TestLoadExample(t *testing.T) {
 	want := &Config{
 		DB:          "./shop.db",
 		PhoneRegion: "KZ",
+		LogFormat:   "text",
+		LogLevel:    "info",
 		RetailCRM:   RetailCRM{URL: "https://example.retailcrm.ru", APIKey: "rcrm-key-123456", Sites: []string{"shop", "outlet"}, Rate: 5, Timeout: 45 * time.Second},
 		Bitrix: Bitrix{WebhookURL: "https://example.bitrix24.ru/rest/7/hooksecret123/", Rate: 5, Burst: 250, Timeout: 90 * time.Second, Entity: "deal",
 			CategoryID: 1, OriginatorID: "shop-rcrm", AssignedByID: 12},

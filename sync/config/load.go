@@ -1,12 +1,12 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -40,6 +40,12 @@ func (e *FieldError) Error() string { return e.Key + ": " + e.Problem }
 type Errors struct {
 	File   string
 	Fields []*FieldError
+
+	// Partial is the configuration as far as it could be read, for what a
+	// command needs even when the rest is wrong: the database path, the log
+	// settings, the secrets to keep out of its output. Never run with it.
+	// Nil when the problem is not with the configuration's values.
+	Partial *Config
 
 	// lines holds the line of every key path in the file (sequence items as
 	// key[i]); origins overrides it for values read from elsewhere.
@@ -147,20 +153,15 @@ func DefaultSearchPath() []string {
 	return append(paths, filepath.Join("/etc", "crmsync", FileName))
 }
 
-// Prepare registers defaults and the environment on v. Call it before
-// binding flags; Load calls it too and it is idempotent.
+// Prepare makes v look keys up in the environment (EnvName). Call it
+// before binding flags; Load calls it too and it is idempotent. v carries
+// the environment and the flags only: the defaults and the file are Load's,
+// so v.Get answers with a flag or an environment variable, else with nil
+// (a bound flag's own default).
 func Prepare(v *viper.Viper) {
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
-	for _, k := range schema() {
-		if k.def != nil {
-			v.SetDefault(k.path, k.def)
-		} else if k.kind.scalar() {
-			// A key viper knows is looked up in the environment.
-			v.SetDefault(k.path, "")
-		}
-	}
 }
 
 // Load finds and reads the configuration file, layers the environment and
@@ -169,7 +170,7 @@ func Prepare(v *viper.Viper) {
 // required here; see RequireAPIs.
 func Load(v *viper.Viper, opts Options) (*Config, error) {
 	Prepare(v)
-	cfg := &Config{}
+	cfg := defaults()
 	problems := &Errors{}
 
 	path, searched, err := locate(opts)
@@ -191,21 +192,22 @@ func Load(v *viper.Viper, opts Options) (*Config, error) {
 		}
 		problems.lines = keyLines(root)
 		checkKeys(root, problems)
-		v.SetConfigType("yaml")
-		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
-			return nil, fmt.Errorf("config %s: not valid YAML: %s: %w", path, yamlProblem(err), ErrInvalid)
-		}
 	}
 
-	readScalars(v, cfg, problems)
 	credDir := opts.CredentialsDir
 	if credDir == "" {
 		credDir = os.Getenv("CREDENTIALS_DIRECTORY")
 	}
-	readSecrets(v, root, credDir, cfg, problems)
-	readSections(root, cfg, problems)
+	err = read(v, root, cfg, problems)
+	if err == nil {
+		err = readSecrets(v, root, credDir, cfg, problems)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config %s: not valid YAML: %s: %w", path, yamlProblem(err), ErrInvalid)
+	}
 	validate(cfg, problems)
 	if err := problems.err(); err != nil {
+		problems.Partial = cfg
 		return nil, err
 	}
 	return cfg, nil
@@ -267,6 +269,9 @@ func parseYAML(data []byte) (*yaml.Node, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, err
 	}
+	if err := mappingKeys(&doc); err != nil {
+		return nil, err
+	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, nil // empty file: all defaults
 	}
@@ -278,6 +283,38 @@ func parseYAML(data []byte) (*yaml.Node, error) {
 		return nil, fmt.Errorf("line %d: the top level must be a mapping of keys (db:, retailcrm:, bitrix:, ...)", root.Line)
 	}
 	return root, nil
+}
+
+// mappingKeys refuses what the YAML decoder refuses when it decodes into a
+// map (it does not when it builds a yaml.Node): a key named twice in one
+// mapping, as it is never clear which value was meant, and a key that is a
+// list or a mapping.
+func mappingKeys(n *yaml.Node) error {
+	var problems []string
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i < len(n.Content); i += 2 {
+				ki := n.Content[i]
+				if ki.Kind == yaml.SequenceNode || ki.Kind == yaml.MappingNode {
+					problems = append(problems, fmt.Sprintf("line %d: a key must be a single value, not a list or a mapping", ki.Line))
+				}
+				for j := i + 2; j < len(n.Content); j += 2 {
+					if kj := n.Content[j]; ki.Kind == kj.Kind && ki.Value == kj.Value {
+						problems = append(problems, fmt.Sprintf("line %d: mapping key %q already defined at line %d", kj.Line, kj.Value, ki.Line))
+					}
+				}
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(n)
+	if len(problems) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(problems, "\n"))
 }
 
 // quotedValue is how the YAML parser quotes a value in its messages.
@@ -327,20 +364,15 @@ func keyLines(root *yaml.Node) map[string]int {
 // isSchemaKey reports whether path is a configuration key (and so may come
 // from the environment).
 func isSchemaKey(path string) bool {
-	for _, k := range schema() {
-		if k.path == path {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(Keys(), path)
 }
 
 // sectionKeys lists a few keys of a section, for an error that says a
 // section was expected.
 func sectionKeys(section string) string {
 	var keys []string
-	for _, k := range schema() {
-		if rest, ok := strings.CutPrefix(k.path, section+"."); ok && len(keys) < 3 {
+	for _, k := range Keys() {
+		if rest, ok := strings.CutPrefix(k, section+"."); ok && len(keys) < 3 {
 			keys = append(keys, rest+":")
 		}
 	}
@@ -352,12 +384,12 @@ func checkKeys(root *yaml.Node, problems *Errors) {
 	if root == nil {
 		return
 	}
-	known := map[string]keySpec{}
+	known := map[string]bool{}
 	sections := map[string]bool{}
-	for _, k := range schema() {
-		known[k.path] = k
-		if i := strings.IndexByte(k.path, '.'); i > 0 {
-			sections[k.path[:i]] = true
+	for _, k := range Keys() {
+		known[k] = true
+		if i := strings.IndexByte(k, '.'); i > 0 {
+			sections[k[:i]] = true
 		}
 	}
 	var walk func(n *yaml.Node, prefix string)
@@ -368,7 +400,7 @@ func checkKeys(root *yaml.Node, problems *Errors) {
 			if prefix != "" {
 				path = prefix + "." + key.Value
 			}
-			if _, ok := known[path]; ok {
+			if known[path] {
 				continue
 			}
 			if sections[path] {
@@ -398,7 +430,7 @@ func checkKeys(root *yaml.Node, problems *Errors) {
 
 // suggest returns the known key closest to path, if it is close enough to be
 // a typo.
-func suggest(path string, known map[string]keySpec) string {
+func suggest(path string, known map[string]bool) string {
 	best, bestDist := "", 4
 	names := make([]string, 0, len(known))
 	for k := range known {

@@ -3,11 +3,16 @@ package config
 import (
 	"fmt"
 	"math"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/crmsync/crmsync/sync/rules"
 )
 
 type kind int
@@ -22,8 +27,6 @@ const (
 	kStringMap // decoded from YAML without case folding
 	kRules     // decoded from YAML without case folding
 )
-
-func (k kind) scalar() bool { return k == kString || k == kFloat || k == kInt || k == kDuration }
 
 func (k kind) String() string {
 	switch k {
@@ -46,86 +49,177 @@ func (k kind) String() string {
 	}
 }
 
-type keySpec struct {
-	path string
+// field is one configuration key, found by walking Config (fields).
+type field struct {
+	path string // dotted key path, e.g. retailcrm.api_key
 	kind kind
-	def  any
+	// index leads to the key's field in Config; nil for the _file form of
+	// a secret, which has no field of its own (secrets.go reads it).
+	index  []int
+	secret bool
+	fold   func(string) string
 }
 
-// schema lists every configuration key. It is a function, not a variable, so
-// nothing can change it at run time.
-func schema() []keySpec {
-	return []keySpec{
-		{"db", kString, DefaultDB},
-		{"phone_region", kString, DefaultPhoneRegion},
-		{"log_format", kString, "text"},
-		{"log_level", kString, "info"},
-		{"retailcrm.url", kString, nil},
-		{"retailcrm.api_key", kString, nil},
-		{"retailcrm.api_key_file", kString, nil},
-		{"retailcrm.sites", kStringList, nil},
-		{"retailcrm.rate", kFloat, DefaultRetailCRMRate},
-		{"retailcrm.timeout", kDuration, DefaultRetailCRMTimeout.String()},
-		{"bitrix.webhook_url", kString, nil},
-		{"bitrix.webhook_url_file", kString, nil},
-		{"bitrix.rate", kFloat, DefaultBitrixRate},
-		{"bitrix.burst", kInt, DefaultBitrixBurst},
-		{"bitrix.timeout", kDuration, DefaultBitrixTimeout.String()},
-		{"bitrix.entity", kString, EntityDeal},
-		{"bitrix.category_id", kInt, 0},
-		{"bitrix.originator_id", kString, DefaultOriginatorID},
-		{"bitrix.assigned_by_id", kInt, 0},
-		{"bitrix.ca_file", kString, nil},
-		{"mapping.statuses", kStringMap, nil},
-		{"mapping.stages", kStringMap, nil},
-		{"mapping.order_methods", kStringMap, nil},
-		{"mapping.deal_fields", kStringMap, nil},
-		{"mapping.contact_fields", kStringMap, nil},
-		{"mapping.profile_fields", kStringMap, nil},
-		{"mapping.repeat_purchase_field", kString, nil},
-		{"rules", kRules, nil},
-		{"alerts.notify_user_ids", kIntList, nil},
-		{"serve.listen", kString, DefaultServeListen},
-		{"serve.every", kDuration, DefaultServeEvery.String()},
-		{"serve.retailcrm_token", kString, nil},
-		{"serve.retailcrm_token_file", kString, nil},
-		{"serve.bitrix_token", kString, nil},
-		{"serve.bitrix_token_file", kString, nil},
+// stringIn returns the string field f names in c.
+func (f field) stringIn(c *Config) *string {
+	return reflect.ValueOf(c).Elem().FieldByIndex(f.index).Addr().Interface().(*string)
+}
+
+// kindOf is the kind of a key whose field has type t.
+func kindOf(t reflect.Type) (kind, bool) {
+	switch {
+	case t == reflect.TypeFor[time.Duration]():
+		return kDuration, true
+	case t == reflect.TypeFor[[]rules.Rule]():
+		return kRules, true
+	case t == reflect.TypeFor[map[string]string]():
+		return kStringMap, true
+	case t == reflect.TypeFor[[]string]():
+		return kStringList, true
+	case t == reflect.TypeFor[[]int]():
+		return kIntList, true
 	}
+	switch t.Kind() {
+	case reflect.String:
+		return kString, true
+	case reflect.Float64:
+		return kFloat, true
+	case reflect.Int:
+		return kInt, true
+	}
+	return 0, false
+}
+
+// fields lists every configuration key in Config's order, a secret's _file
+// form right after the secret. It is computed, not kept in a variable, so
+// nothing can change it at run time.
+func fields() []field {
+	var out []field
+	var walk func(t reflect.Type, prefix string, index []int)
+	walk = func(t reflect.Type, prefix string, index []int) {
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			name := sf.Tag.Get("yaml")
+			if name == "-" {
+				continue
+			}
+			if name == "" {
+				// A programming error, caught by every test that loads.
+				panic("config: field " + sf.Name + " has no yaml tag")
+			}
+			path := name
+			if prefix != "" {
+				path = prefix + "." + name
+			}
+			idx := append(slices.Clone(index), i)
+			if sf.Type.Kind() == reflect.Struct {
+				walk(sf.Type, path, idx)
+				continue
+			}
+			k, ok := kindOf(sf.Type)
+			if !ok {
+				panic("config: field " + sf.Name + " has a type the loader cannot read: " + sf.Type.String())
+			}
+			f := field{path: path, kind: k, index: idx, secret: sf.Tag.Get("secret") == "true"}
+			if f.secret && k != kString {
+				panic("config: secret field " + sf.Name + " must be a string")
+			}
+			switch sf.Tag.Get("fold") {
+			case "upper":
+				f.fold = strings.ToUpper
+			case "lower":
+				f.fold = strings.ToLower
+			}
+			out = append(out, f)
+			if f.secret {
+				out = append(out, field{path: FileKey(path), kind: kString})
+			}
+		}
+	}
+	walk(reflect.TypeFor[Config](), "", nil)
+	return out
 }
 
 // Keys returns every configuration key path, for documentation and tests.
 func Keys() []string {
-	s := schema()
-	out := make([]string, len(s))
-	for i, k := range s {
-		out[i] = k.path
+	fs := fields()
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.path
 	}
 	return out
 }
 
-// readScalars fills cfg from v (flag > env > file > default) with strict
-// type checks.
-func readScalars(v *viper.Viper, cfg *Config, p *Errors) {
-	str := func(key string) string { return asString(v.Get(key), key, p) }
-	cfg.DB = str("db")
-	cfg.PhoneRegion = strings.ToUpper(str("phone_region"))
-	cfg.RetailCRM.URL = str("retailcrm.url")
-	cfg.RetailCRM.Sites = asStringList(v.Get("retailcrm.sites"), "retailcrm.sites", p)
-	cfg.RetailCRM.Rate = asFloat(v.Get("retailcrm.rate"), "retailcrm.rate", p)
-	cfg.RetailCRM.Timeout = asDuration(v.Get("retailcrm.timeout"), "retailcrm.timeout", p)
-	cfg.Bitrix.Rate = asFloat(v.Get("bitrix.rate"), "bitrix.rate", p)
-	cfg.Bitrix.Burst = asInt(v.Get("bitrix.burst"), "bitrix.burst", p)
-	cfg.Bitrix.Timeout = asDuration(v.Get("bitrix.timeout"), "bitrix.timeout", p)
-	cfg.Bitrix.Entity = strings.ToLower(str("bitrix.entity"))
-	cfg.Bitrix.CategoryID = asInt(v.Get("bitrix.category_id"), "bitrix.category_id", p)
-	cfg.Bitrix.OriginatorID = str("bitrix.originator_id")
-	cfg.Bitrix.AssignedByID = asInt(v.Get("bitrix.assigned_by_id"), "bitrix.assigned_by_id", p)
-	cfg.Bitrix.CAFile = str("bitrix.ca_file")
-	cfg.Mapping.RepeatPurchaseField = str("mapping.repeat_purchase_field")
-	cfg.Alerts.NotifyUserIDs = asIntList(v.Get("alerts.notify_user_ids"), "alerts.notify_user_ids", p)
-	cfg.Serve.Listen = str("serve.listen")
-	cfg.Serve.Every = asDuration(v.Get("serve.every"), "serve.every", p)
+// read fills cfg, which holds the defaults, with what the file (root) and
+// then v's environment and flags set, each key through the reader of its
+// kind. A value of the wrong type is reported under its key and leaves the
+// key's zero value. The secrets are read by readSecrets. The error is a
+// value the YAML decoder cannot decode.
+func read(v *viper.Viper, root *yaml.Node, cfg *Config, p *Errors) error {
+	c := reflect.ValueOf(cfg).Elem()
+	for _, f := range fields() {
+		if f.index == nil || f.secret {
+			continue
+		}
+		dst := c.FieldByIndex(f.index)
+		switch f.kind {
+		case kStringMap:
+			if m := stringMap(node(root, f.path), f.path, p); m != nil {
+				dst.Set(reflect.ValueOf(m))
+			}
+		case kRules:
+			cfg.Rules = parseRules(node(root, f.path), p) // the rules section: its own decoder
+		default:
+			raw, ok, err := lookup(v, root, f.path)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			dst.Set(reflect.ValueOf(scalar(f, raw, p)))
+		}
+	}
+	return nil
+}
+
+// lookup returns the value of a key: a bound flag or the environment (as v
+// has them), else the file. ok is false when none sets it.
+func lookup(v *viper.Viper, root *yaml.Node, path string) (any, bool, error) {
+	if v.IsSet(path) {
+		return v.Get(path), true, nil
+	}
+	n := node(root, path)
+	if n == nil {
+		return nil, false, nil
+	}
+	var val any // nil for a null, which leaves the key unset
+	if err := n.Decode(&val); err != nil {
+		return nil, false, err
+	}
+	return val, val != nil, nil
+}
+
+// scalar converts a raw value of a key that is not a section of data.
+func scalar(f field, raw any, p *Errors) any {
+	switch f.kind {
+	case kFloat:
+		return asFloat(raw, f.path, p)
+	case kInt:
+		return asInt(raw, f.path, p)
+	case kDuration:
+		return asDuration(raw, f.path, p)
+	case kStringList:
+		return asStringList(raw, f.path, p)
+	case kIntList:
+		return asIntList(raw, f.path, p)
+	default:
+		s := asString(raw, f.path, p)
+		if f.fold != nil {
+			s = f.fold(s)
+		}
+		return s
+	}
 }
 
 func asString(val any, key string, p *Errors) string {

@@ -13,11 +13,22 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// SecretKeys are the keys whose values are secrets. Each also has a _file
-// form and a systemd credential (CredentialName); README.md, "Secrets".
+// SecretKeys are the keys whose values are secrets (tagged secret:"true" in
+// Config). Each also has a _file form and a systemd credential
+// (CredentialName); README.md, "Secrets".
 func SecretKeys() []string {
-	return []string{"retailcrm.api_key", "bitrix.webhook_url", "serve.retailcrm_token", "serve.bitrix_token"}
+	var out []string
+	for _, f := range fields() {
+		if f.secret {
+			out = append(out, f.path)
+		}
+	}
+	return out
 }
+
+// FileKey is the key that names a file holding the secret key instead,
+// e.g. retailcrm.api_key_file.
+func FileKey(key string) string { return key + "_file" }
 
 // CredentialName is the name of the systemd credential (LoadCredential=)
 // that holds a secret key: the key path with "_" for ".", e.g.
@@ -38,17 +49,22 @@ const maxSecretFile = 64 << 10
 //
 // A file's surrounding whitespace (the trailing newline an editor or echo
 // adds) is dropped; a file must hold the secret alone, on one line.
-func readSecrets(v *viper.Viper, root *yaml.Node, credDir string, cfg *Config, p *Errors) {
-	targets := map[string]*string{
-		"retailcrm.api_key":     &cfg.RetailCRM.APIKey,
-		"bitrix.webhook_url":    &cfg.Bitrix.WebhookURL,
-		"serve.retailcrm_token": &cfg.Serve.RetailCRMToken,
-		"serve.bitrix_token":    &cfg.Serve.BitrixToken,
-	}
-	for _, key := range SecretKeys() {
-		fileKey := key + "_file"
-		value := asString(v.Get(key), key, p)
-		file := asString(v.Get(fileKey), fileKey, p)
+func readSecrets(v *viper.Viper, root *yaml.Node, credDir string, cfg *Config, p *Errors) error {
+	for _, f := range fields() {
+		if !f.secret {
+			continue
+		}
+		key, fileKey := f.path, FileKey(f.path)
+		rawValue, _, err := lookup(v, root, key)
+		if err != nil {
+			return err
+		}
+		rawFile, _, err := lookup(v, root, fileKey)
+		if err != nil {
+			return err
+		}
+		value := asString(rawValue, key, p)
+		file := asString(rawFile, fileKey, p)
 		switch {
 		case value != "" && file != "":
 			p.add(fileKey, "is set together with %s; keep one (the _file form keeps the secret out of the configuration)", key)
@@ -75,11 +91,12 @@ func readSecrets(v *viper.Viper, root *yaml.Node, credDir string, cfg *Config, p
 				p.setOrigin(key, "read from the systemd credential "+CredentialName(key))
 			}
 		}
-		*targets[key] = value
+		*f.stringIn(cfg) = value
 	}
 	if keys := secretKeysIn(root); len(keys) > 0 && cfg.File != "" {
 		cfg.SecretFiles = append(cfg.SecretFiles, SecretFile{Path: cfg.File, Key: strings.Join(keys, ", ")})
 	}
+	return nil
 }
 
 const errNoFile = "the file does not exist"
@@ -113,17 +130,6 @@ func readSecretFile(path string) (string, string) {
 		return "", "the file holds more than one line; it must hold the secret alone"
 	}
 	return s, ""
-}
-
-// node returns the value node at a dotted key path, or nil.
-func node(root *yaml.Node, path string) *yaml.Node {
-	n := root
-	for part := range strings.SplitSeq(path, ".") {
-		if n = child(n, part); n == nil {
-			return nil
-		}
-	}
-	return n
 }
 
 // secretKeysIn lists the secret keys the file itself sets.

@@ -9,24 +9,24 @@ import (
 	"github.com/crmsync/crmsync/sync/rules"
 )
 
-// readSections decodes mapping and rules straight from the YAML so that keys
-// keep their case (viper folds them).
-func readSections(root *yaml.Node, cfg *Config, p *Errors) {
-	mapping := child(root, "mapping")
-	cfg.Mapping.Statuses = stringMap(child(mapping, "statuses"), "mapping.statuses", p)
-	if cfg.Mapping.Statuses == nil {
-		cfg.Mapping.Statuses = DefaultStatuses()
+// node returns the value node at a dotted key path, or nil. A key may be
+// written nested (retailcrm: {url: ...}) or with its dots
+// (retailcrm.url: ...); the longest key written wins.
+func node(root *yaml.Node, path string) *yaml.Node {
+	parts := strings.Split(path, ".")
+	for i := len(parts); i > 0; i-- {
+		n := child(root, strings.Join(parts[:i], "."))
+		switch {
+		case n == nil:
+		case i == len(parts):
+			return n
+		default:
+			if n := node(n, strings.Join(parts[i:], ".")); n != nil {
+				return n
+			}
+		}
 	}
-	cfg.Mapping.Stages = stringMap(child(mapping, "stages"), "mapping.stages", p)
-	cfg.Mapping.OrderMethods = stringMap(child(mapping, "order_methods"), "mapping.order_methods", p)
-	cfg.Mapping.DealFields = stringMap(child(mapping, "deal_fields"), "mapping.deal_fields", p)
-	cfg.Mapping.ContactFields = stringMap(child(mapping, "contact_fields"), "mapping.contact_fields", p)
-	cfg.Mapping.ProfileFields = stringMap(child(mapping, "profile_fields"), "mapping.profile_fields", p)
-	var problems []*rules.Error
-	cfg.Rules, problems = rules.Parse(child(root, "rules"))
-	for _, e := range problems {
-		p.add(e.Path, "%s", e.Detail())
-	}
+	return nil
 }
 
 // child returns the value node under key in a mapping node, or nil.
@@ -67,4 +67,27 @@ func stringMap(n *yaml.Node, key string, p *Errors) map[string]string {
 		out[k.Value] = strings.TrimSpace(v.Value)
 	}
 	return out
+}
+
+// parseRules reads the rules section with the rules package, which keeps
+// its map keys' case and names each problem's key and line.
+func parseRules(n *yaml.Node, p *Errors) []rules.Rule {
+	out, problems := rules.Parse(n)
+	for _, e := range problems {
+		p.add(e.Path, "%s", e.Detail())
+	}
+	return out
+}
+
+func decodeMap(n *yaml.Node, key string, p *Errors) map[string]any {
+	if n.Kind != yaml.MappingNode {
+		p.add(key, "must be a mapping (line %d)", n.Line)
+		return nil
+	}
+	var m map[string]any
+	if err := n.Decode(&m); err != nil {
+		p.add(key, "%s", yamlProblem(err))
+		return nil
+	}
+	return m
 }

@@ -57,18 +57,7 @@ func validate(c *Config, p *Errors) {
 	}
 
 	if c.Bitrix.WebhookURL != "" {
-		const shape = "must look like https://PORTAL/rest/USER_ID/SECRET/"
-		_, msg := checkURL(c.Bitrix.WebhookURL)
-		hook, err := bitrix.ParseWebhook(c.Bitrix.WebhookURL)
-		switch {
-		case msg != "":
-			p.add("bitrix.webhook_url", "%s (%s)", shape, msg)
-		case err != nil:
-			// The value is not echoed: it holds the secret.
-			p.add("bitrix.webhook_url", "%s (the path of the URL is not /rest/USER_ID/SECRET/)", shape)
-		default:
-			c.Bitrix.WebhookURL = hook.URL()
-		}
+		validateWebhookURL(&c.Bitrix.WebhookURL, p)
 	}
 	if !p.has("bitrix.rate") && (c.Bitrix.Rate <= 0 || c.Bitrix.Rate > 1000) {
 		p.add("bitrix.rate", "must be a positive number of requests per second (2 on most plans, 5 on Enterprise), at most 1000")
@@ -105,6 +94,23 @@ func validate(c *Config, p *Errors) {
 		if id <= 0 {
 			p.add(fmt.Sprintf("alerts.notify_user_ids[%d]", i), "must be a Bitrix24 user id (a positive number)")
 		}
+	}
+}
+
+// validateWebhookURL checks bitrix.webhook_url and writes it back in its
+// canonical form (one trailing slash).
+func validateWebhookURL(webhook *string, p *Errors) {
+	const shape = "must look like https://PORTAL/rest/USER_ID/SECRET/"
+	_, msg := checkURL(*webhook)
+	hook, err := bitrix.ParseWebhook(*webhook)
+	switch {
+	case msg != "":
+		p.add("bitrix.webhook_url", "%s (%s)", shape, msg)
+	case err != nil:
+		// The value is not echoed: it holds the secret.
+		p.add("bitrix.webhook_url", "%s (the path of the URL is not /rest/USER_ID/SECRET/)", shape)
+	default:
+		*webhook = hook.URL()
 	}
 }
 

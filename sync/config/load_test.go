@@ -1,0 +1,62 @@
+package config
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestKeysWrittenWithDots: a key may be written flat with its dots, as
+// viper read it; the longest key written wins over a section.
+func TestKeysWrittenWithDots(t *testing.T) {
+	t.Parallel()
+	cfg, err := load(t, "retailcrm.url: https://shop.retailcrm.ru\nbitrix:\n  rate: 3\nbitrix.rate: 4\nretailcrm.api_key: dotted-key-0123\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RetailCRM.URL != "https://shop.retailcrm.ru" || cfg.Bitrix.Rate != 4 || cfg.RetailCRM.APIKey != "dotted-key-0123" {
+		t.Errorf("dotted keys not read: %+v %+v", cfg.RetailCRM, cfg.Bitrix)
+	}
+	if len(cfg.SecretFiles) != 1 || cfg.SecretFiles[0].Key != "retailcrm.api_key" {
+		t.Errorf("the file holds a secret: %+v", cfg.SecretFiles)
+	}
+}
+
+// TestKeysTheDecoderRefuses: what the YAML decoder refused when it decoded
+// the file a second time is still refused, without the value.
+func TestKeysTheDecoderRefuses(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, body, want string }{
+		{"twice at the top", "db: a.db\nphone_region: RU\ndb: b.db\n", `line 3: mapping key "db" already defined at line 1`},
+		{"twice in a rule", "rules:\n  - on: created\n    do: {comment: x, comment: y}\n", `mapping key "comment" already defined`},
+		{"list as key", "bitrix:\n  ? [TOPSECRET]\n  : x\n", "line 2: a key must be a single value, not a list or a mapping"},
+		{"bad tag", "bitrix:\n  timeout: !!int TOPSECRET\n", "cannot decode !!str a value as a !!int"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := load(t, tt.body)
+			if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "not valid YAML: ") || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v lacks %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "TOPSECRET") {
+				t.Errorf("echoes the value: %v", err)
+			}
+		})
+	}
+}
+
+// TestPartialConfig: a configuration with a problem still tells what it
+// sets elsewhere, for the commands that run without a valid one.
+func TestPartialConfig(t *testing.T) {
+	t.Parallel()
+	_, err := load(t, "db: kept.db\nlog_level: debug\nretailcrm:\n  api_key: partial-key-0123\nbitrix:\n  rate: fast\n")
+	problems, ok := errors.AsType[*Errors](err)
+	if !ok || problems.Partial == nil {
+		t.Fatalf("no partial configuration: %v", err)
+	}
+	p := problems.Partial
+	if p.DB != "kept.db" || p.LogLevel != "debug" || p.LogFormat != DefaultLogFormat || !slices.Contains(p.Secrets(), "partial-key-0123") {
+		t.Errorf("partial %+v", p)
+	}
+}
