@@ -79,15 +79,3 @@ func parseRules(n *yaml.Node, p *Errors) []rules.Rule {
 	return out
 }
 
-func decodeMap(n *yaml.Node, key string, p *Errors) map[string]any {
-	if n.Kind != yaml.MappingNode {
-		p.add(key, "must be a mapping (line %d)", n.Line)
-		return nil
-	}
-	var m map[string]any
-	if err := n.Decode(&m); err != nil {
-		p.add(key, "%s", yamlProblem(err))
-		return nil
-	}
-	return m
-}
