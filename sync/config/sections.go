@@ -78,4 +78,3 @@ func parseRules(n *yaml.Node, p *Errors) []rules.Rule {
 	}
 	return out
 }
-
