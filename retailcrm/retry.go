@@ -16,7 +16,7 @@ import (
 //   - other 5xx, network errors and attempt timeouts for GET only. A POST
 //     edit that failed this way may have been applied; resending a
 //     comment would duplicate it, so the caller re-reads the order and
-//     decides (see SPEC §6).
+//     decides (docs/architecture.md, Failure model).
 //   - never 4xx or undecodable bodies: repeating them gives the same answer.
 type RetryPolicy struct {
 	// MaxAttempts counts the first try; 1 disables retries. Default 5.

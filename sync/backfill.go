@@ -21,7 +21,7 @@ type BackfillOptions struct {
 	// Location is the RetailCRM account's time zone (Settings.Location);
 	// the server's clock (generatedAt) is read in it. Required.
 	Location *time.Location
-	// WithRules fires the business rules (SPEC §5) for the imported orders,
+	// WithRules fires the business rules (docs/rules.md) for the imported orders,
 	// each taken as just created. Without it a backfill fires none: years of
 	// old orders must not turn into thousands of tasks and notifications.
 	WithRules bool

@@ -8,7 +8,7 @@ import (
 	"github.com/crmsync/crmsync/retailcrm"
 )
 
-// BenchmarkPull measures the figures of SPEC §7 against unlimited fakes:
+// BenchmarkPull measures the figures of the performance targets (BENCHMARKS.md) against unlimited fakes:
 // Bitrix24 requests per new, updated and unchanged order, RetailCRM
 // requests per history record, and orders per second.
 //

@@ -12,7 +12,7 @@ import (
 )
 
 // pullCustomers carries customer changes made without an order change (a
-// new phone, a corrected e-mail or name) to the linked contacts (SPEC §1.7):
+// new phone, a corrected e-mail or name) to the linked contacts (docs/architecture.md, Pull):
 // /customers/history from its own cursor, 100 records a page. Customers
 // without a link are left alone; their first synced order creates the
 // contact from current data. The customer's current data is read through

@@ -1,4 +1,4 @@
-// Package sync is crmsync's pull engine (SPEC §1, §2, §5, §6): it reads
+// Package sync is crmsync's pull engine (docs/architecture.md): it reads
 // RetailCRM's order history from the stored cursor, 100 records a page,
 // drops the echoes of crmsync's own writes, fetches the current orders 100
 // ids a call, and for each chunk of up to 50 orders plans and applies,

@@ -159,7 +159,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(out)
 }
 
-// WriteText writes the diff report, one line per change (SPEC §3):
+// WriteText writes the diff report, one line per change (docs/operations.md):
 //
 //	$ crmsync pull --dry-run
 //	+ deal    order 1042 (site shop)  TITLE="Order 1042" STAGE_ID=NEW OPPORTUNITY=1890.00 RUB

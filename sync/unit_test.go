@@ -76,7 +76,7 @@ func TestReportText(t *testing.T) {
 	if err := r.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	// Byte for byte the example of SPEC §3.
+	// Byte for byte the example in docs/operations.md.
 	want := `+ deal    order 1042 (site shop)  TITLE="Order 1042" STAGE_ID=NEW OPPORTUNITY=1890.00 RUB
 ~ deal    order 1017 (#877)       STAGE_ID: PREPARATION → WON; OPPORTUNITY: 1500.00 → 1450.00
 + contact customer 311            NAME="Anna" EMAIL=anna@example.com

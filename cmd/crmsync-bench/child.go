@@ -116,5 +116,5 @@ func tail(s string, n int) string {
 	return "..." + s[len(s)-n:]
 }
 
-// childProcs is the cores SPEC §7's overhead target is stated for.
+// childProcs is the cores the engine-overhead target in BENCHMARKS.md is stated for.
 const childProcs = 2

@@ -1,5 +1,5 @@
 // Command crmsync-bench measures crmsync against its fake servers and writes
-// the figures of SPEC §7 to BENCHMARKS.md: Bitrix24 and RetailCRM requests
+// the figures of the performance targets to BENCHMARKS.md: Bitrix24 and RetailCRM requests
 // per operation beside a one-call-per-operation client, throughput under a
 // portal's request limit, and the engine's own overhead as the order count
 // grows. Every figure is a ratio measured in one run, so that a slow or

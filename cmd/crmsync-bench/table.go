@@ -19,7 +19,7 @@ type table struct {
 	allocs   *allocsResult
 }
 
-// SPEC §7's targets.
+// The performance targets.
 const (
 	targetNewOrder  = 0.1
 	targetPerRecord = 0.03
@@ -57,9 +57,9 @@ func (t *table) markdown() string {
 	if t.quick {
 		w("> **Quick (smoke) run: sizes too small for the figures to mean much.** Run `make bench` for real ones.\n\n")
 	}
-	w("Written by `make bench` (`go run ./cmd/crmsync-bench`; see README.md, *Figures*) on %s: %s; crmsync `%s`.\n",
+	w("Written by `make bench` (`go run ./cmd/crmsync-bench`; see README.md, *Figures*, and docs/development.md) on %s: %s; crmsync `%s`.\n",
 		t.when.Format("2006-01-02 15:04 MST"), t.machine, t.version)
-	w("crmsync runs as a child process (`GOMAXPROCS=%d`, SPEC §7's two cores) against the strict fake servers, which run in the\n", childProcs)
+	w("crmsync runs as a child process (`GOMAXPROCS=%d`, the targets' two cores) against the strict fake servers, which run in the\n", childProcs)
 	w("driver's process; every figure below comes from this one run, so compare ratios, not absolute times, across machines.\n")
 	w("Load average (1 min) at the start %s, at the end %s.\n\n", t.load[0], t.load[1])
 	if t.ops != nil {
@@ -85,7 +85,7 @@ func (t *table) opsSection(w func(string, ...any)) {
 	if o.newMode == modeFirstPull {
 		w("New orders are measured through **`pull` over fresh history**: this build's `crmsync backfill` answers that its engine is not built.\n")
 	}
-	w("\n| figure | crmsync | plain client | plain / crmsync | SPEC §7 |\n|---|---:|---:|---:|---|\n")
+	w("\n| figure | crmsync | plain client | plain / crmsync | target |\n|---|---:|---:|---:|---|\n")
 	w("| Bitrix24 requests per new order (%s) | %s | %s | %s | ≤ %.1f: %s |\n", o.newMode, per(o.newOrder), per(o.plainNewOrder),
 		ratio(o.plainNewOrder, o.newOrder), targetNewOrder, verdict(o.newOrder.per() <= targetNewOrder))
 	w("| Bitrix24 requests per changed order (pull after managers moved %d orders on) | %s | %s | %s | |\n", o.changed.ops,
@@ -113,7 +113,7 @@ func (t *table) limitSection(w func(string, ...any)) {
 	w("A fresh shop imported (%s) through a fake portal with a leaky bucket, crmsync configured for the same limit\n", t.limits[0].mode)
 	w("(`bitrix.rate`, `bitrix.burst`); the order count is sized from the requests per new order above to take about 40 s.\n")
 	w("*Share of the limit* is requests sent / (burst + rate × seconds): 100%% means no second of the allowance was left unused.\n\n")
-	w("| portal limit | orders | seconds | orders / min | Bitrix24 requests | 503 QUERY_LIMIT_EXCEEDED | share of the limit | limit's shortest time | SPEC §7 |\n")
+	w("| portal limit | orders | seconds | orders / min | Bitrix24 requests | 503 QUERY_LIMIT_EXCEEDED | share of the limit | limit's shortest time | target |\n")
 	w("|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, l := range t.limits {
 		target := ""
@@ -134,7 +134,7 @@ func (t *table) overheadSection(w func(string, ...any)) {
 	w("in flight (timed by a proxy in front of each), and *crmsync's own* is wall minus waiting — the time a portal answering at once\n")
 	w("would leave. Allocations come from an in-process first pull of %d orders with every allocation profiled, the fakes' share\n", t.allocs.orders)
 	w("(stacks through the fake servers and the HTTP server) taken out.\n\n")
-	w("| orders | wall | waiting for the fakes | crmsync's own | CPU | peak RSS | orders / s (own) | µs CPU / order | SPEC §7 |\n")
+	w("| orders | wall | waiting for the fakes | crmsync's own | CPU | peak RSS | orders / s (own) | µs CPU / order | target |\n")
 	w("|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range t.overhead {
 		target := fmt.Sprintf("RSS < 150 MB: %s", verdict(r.maxRSS > 0 && r.maxRSS < targetRSS))

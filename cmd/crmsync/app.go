@@ -26,7 +26,7 @@ type streams struct {
 	err io.Writer // logs and errors
 }
 
-// globalOptions are SPEC §3's global flags.
+// globalOptions are the global flags (docs/operations.md, Commands).
 type globalOptions struct {
 	configFile  string
 	db          string

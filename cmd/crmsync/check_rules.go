@@ -19,7 +19,7 @@ func (a *app) checkRules(ctx context.Context, cfg *config.Config, rep *checkRepo
 	if len(cfg.Rules) > 0 {
 		errs := rules.TextErrors(cfg.Rules)
 		for _, err := range errs {
-			rep.add("rules", checkFail, err.Error(), "see README, Business rules: triggers, actions and the fields texts can use")
+			rep.add("rules", checkFail, err.Error(), "see docs/rules.md: triggers, actions and the fields texts can use")
 		}
 		if len(errs) == 0 {
 			rep.add("rules", checkOK, fmt.Sprintf("%d rule(s) compile; their texts use known order fields", len(cfg.Rules)), "")

@@ -10,7 +10,7 @@ import (
 	"github.com/crmsync/crmsync/sync/config"
 )
 
-// Exit codes, SPEC §3.
+// Exit codes (docs/operations.md, Exit codes).
 const (
 	exitOK          = 0
 	exitError       = 1

@@ -29,7 +29,7 @@ type faultMix struct {
 }
 
 // TestPullUnderFaultMixes runs the real binary against fakes that misbehave
-// in the ways SPEC §6 names. Runs must reach the fault-free final state,
+// in the ways the failure model names (docs/architecture.md). Runs must reach the fault-free final state,
 // retries must stay bounded, nothing may panic, and each run's exit code must
 // agree with what status records.
 func TestPullUnderFaultMixes(t *testing.T) {

@@ -1,5 +1,5 @@
 // Command crmsync keeps a RetailCRM account and a Bitrix24 portal in sync.
-// See README.md and SPEC.md for the contract; each subcommand lives in its
+// See README.md and docs/ for the contract; each subcommand lives in its
 // own file here.
 package main
 

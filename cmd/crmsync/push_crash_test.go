@@ -540,7 +540,7 @@ func TestPushSurvivesSIGKILL(t *testing.T) {
 	}
 
 	// Killed while it writes statuses, and then the database is lost too.
-	// What SPEC §2 promises then is no duplicates: the remote keys are the
+	// What the identity rules promise (docs/architecture.md) then is no duplicates: the remote keys are the
 	// truth, the local links only a cache plus the cursors. The timer runs
 	// pull first, which finds the deals again by ORIGIN_ID but, without its
 	// content hashes, applies every order to its deal again: a deal whose

@@ -96,7 +96,7 @@ type statusFailure struct {
 	Key           string     `json:"key"`
 	Attempts      int        `json:"attempts"`
 	LastError     string     `json:"last_error"`
-	Reason        string     `json:"reason"` // the same as last_error, in SPEC's word
+	Reason        string     `json:"reason"` // the same as last_error, in the word the docs use
 	FirstFailedAt time.Time  `json:"first_failed_at"`
 	LastFailedAt  time.Time  `json:"last_failed_at"`
 	NextAttemptAt *time.Time `json:"next_attempt_at"`

@@ -137,7 +137,7 @@ type Alerts struct {
 	NotifyUserIDs []int `yaml:"notify_user_ids"`
 }
 
-// Defaults, as documented in SPEC §4.
+// Defaults, as documented in docs/configuration.md.
 const (
 	DefaultDB            = "./crmsync.db"
 	DefaultRetailCRMRate = 8.0

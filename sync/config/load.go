@@ -137,7 +137,7 @@ type Options struct {
 	CredentialsDir string
 }
 
-// DefaultSearchPath is SPEC §4's order: ./crmsync.yaml,
+// DefaultSearchPath is the documented order (docs/configuration.md): ./crmsync.yaml,
 // $XDG_CONFIG_HOME/crmsync/crmsync.yaml, /etc/crmsync/crmsync.yaml.
 func DefaultSearchPath() []string {
 	xdg := os.Getenv("XDG_CONFIG_HOME")

@@ -15,7 +15,7 @@ import (
 
 // SecretKeys are the keys whose values are secrets (tagged secret:"true" in
 // Config). Each also has a _file form and a systemd credential
-// (CredentialName); README.md, "Secrets".
+// (CredentialName); docs/configuration.md, "Secrets".
 func SecretKeys() []string {
 	var out []string
 	for _, f := range fields() {

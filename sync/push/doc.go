@@ -1,4 +1,4 @@
-// Package push is crmsync's push engine (SPEC §1, "Bitrix24 → RetailCRM"):
+// Package push is crmsync's push engine (docs/architecture.md, Push):
 // it reads Bitrix24's stage history from the stored cursor, maps the latest
 // stage of every deal linked to an order to a RetailCRM status and writes it
 // with POST /api/v5/orders/{id}/edit, and appends new timeline comments

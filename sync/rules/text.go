@@ -43,7 +43,7 @@ func compileText(name, s string) (*Text, error) {
 	}
 	escapeActions(t)
 	if err := t.Execute(&bytes.Buffer{}, Data{}); err != nil {
-		return nil, fmt.Errorf("%w (the fields rule texts can use are listed in README, Business rules)", err)
+		return nil, fmt.Errorf("%w (the fields rule texts can use are listed in docs/rules.md)", err)
 	}
 	return &Text{t: t}, nil
 }
@@ -115,7 +115,7 @@ func escapeList(l *parse.ListNode) {
 }
 
 // Data is what rule texts can use ({{.Number}}, {{.StatusName}}, …).
-// README's "Business rules" section documents every field: a field added
+// docs/rules.md documents every field: a field added
 // here is added there too, since texts naming a field that does not exist
 // are refused at start.
 type Data struct {
