@@ -81,28 +81,28 @@ type CursorSummary struct {
 // again on their own (the rest are out of attempts and need crmsync retry
 // or skip). docs/operations.md, "Failed items", has the words.
 type Summary struct {
-	Pages            int    `json:"pages"`
-	HistoryRecords   int    `json:"history_records"`
-	EchoesDropped    int    `json:"echoes_dropped"`
-	OrdersSeen       int    `json:"orders_seen"`
-	OrdersRetried    int    `json:"orders_retried"`
-	CustomerRecords  int    `json:"customer_history_records"`
-	CustomersSeen    int    `json:"customers_changed"`
-	ContactsCreated  int    `json:"contacts_created"`
-	ContactsUpdated  int    `json:"contacts_updated"`
-	ContactsReused   int    `json:"contacts_reused"`
-	DealsCreated     int    `json:"deals_created"`
-	DealsUpdated     int    `json:"deals_updated"`
-	DealsUnchanged   int    `json:"deals_unchanged"`
-	Comments         int    `json:"comments"`
-	RuleActions      int    `json:"rule_actions"`
-	Parked           int    `json:"parked"`
-	WaitingForRetry  int    `json:"waiting_for_retry"`
-	Alerts           int    `json:"alerts"`
-	BitrixRequests   int    `json:"bitrix_requests"`
-	RetailCRMRequest int    `json:"retailcrm_requests"`
-	Backlog          int64  `json:"backlog"`
-	Stopped          string `json:"stopped,omitempty"` // why the run stopped early: max-items, max-duration
+	Pages             int    `json:"pages"`
+	HistoryRecords    int    `json:"history_records"`
+	EchoesDropped     int    `json:"echoes_dropped"`
+	OrdersSeen        int    `json:"orders_seen"`
+	OrdersRetried     int    `json:"orders_retried"`
+	CustomerRecords   int    `json:"customer_history_records"`
+	CustomersSeen     int    `json:"customers_changed"`
+	ContactsCreated   int    `json:"contacts_created"`
+	ContactsUpdated   int    `json:"contacts_updated"`
+	ContactsReused    int    `json:"contacts_reused"`
+	DealsCreated      int    `json:"deals_created"`
+	DealsUpdated      int    `json:"deals_updated"`
+	DealsUnchanged    int    `json:"deals_unchanged"`
+	Comments          int    `json:"comments"`
+	RuleActions       int    `json:"rule_actions"`
+	Parked            int    `json:"parked"`
+	WaitingForRetry   int    `json:"waiting_for_retry"`
+	Alerts            int    `json:"alerts"`
+	BitrixRequests    int    `json:"bitrix_requests"`
+	RetailCRMRequests int    `json:"retailcrm_requests"`
+	Backlog           int64  `json:"backlog"`
+	Stopped           string `json:"stopped,omitempty"` // why the run stopped early: max-items, max-duration
 }
 
 // Pending reports whether the report holds changes to make.
@@ -119,7 +119,7 @@ func (s Summary) Counters() map[string]int64 {
 		"deals_updated": int64(s.DealsUpdated), "deals_unchanged": int64(s.DealsUnchanged),
 		"comments": int64(s.Comments), "rule_actions": int64(s.RuleActions), "parked": int64(s.Parked), "waiting_for_retry": int64(s.WaitingForRetry),
 		"alerts":          int64(s.Alerts),
-		"bitrix_requests": int64(s.BitrixRequests), "retailcrm_requests": int64(s.RetailCRMRequest),
+		"bitrix_requests": int64(s.BitrixRequests), "retailcrm_requests": int64(s.RetailCRMRequests),
 		"backlog": s.Backlog,
 	}
 }
@@ -137,7 +137,7 @@ func (s *Summary) countFailure(outOfAttempts bool) {
 func (s Summary) Line() string {
 	line := fmt.Sprintf("orders seen %d; contacts created %d, updated %d, reused %d; deals created %d, updated %d, unchanged %d; comments %d; %s; requests: bitrix %d, retailcrm %d",
 		s.OrdersSeen, s.ContactsCreated, s.ContactsUpdated, s.ContactsReused, s.DealsCreated, s.DealsUpdated,
-		s.DealsUnchanged, s.Comments, runs.FailuresPhrase(s.Parked, s.WaitingForRetry), s.BitrixRequests, s.RetailCRMRequest)
+		s.DealsUnchanged, s.Comments, runs.FailuresPhrase(s.Parked, s.WaitingForRetry), s.BitrixRequests, s.RetailCRMRequests)
 	if s.Stopped != "" {
 		line += "; stopped early: " + s.Stopped
 	}

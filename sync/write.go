@@ -50,9 +50,6 @@ func (e *Engine) writeAll(ctx context.Context, b *bitrix.Batch, resolve resolver
 			}
 		}
 		res, err := e.gate.write(ctx, pending)
-		if res != nil {
-			e.sum.BitrixRequests += res.Requests
-		}
 		if err != nil {
 			lastErr = err
 			if fatal(ctx, err) || res == nil {
