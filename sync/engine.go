@@ -161,7 +161,7 @@ func New(opts Options) (*Engine, error) {
 	} else {
 		e.gate = &liveGate{bx: e.bx}
 	}
-	e.report = &Report{Version: ReportVersion, DryRun: opts.DryRun}
+	e.report = &Report{Envelope: runs.NewEnvelope(opts.DryRun)}
 	return e, nil
 }
 

@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -12,9 +11,9 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// ReportVersion is the version of the JSON report document. Fields are only
-// ever added; a rename or removal would bump it.
-const ReportVersion = 1
+// ReportVersion is the version of the JSON report document (one for
+// every command's report, runs.ReportVersion).
+const ReportVersion = runs.ReportVersion
 
 // Operations of a Change.
 const (
@@ -28,8 +27,7 @@ const (
 // Report is what a run did (or, in a dry run, would do): one Change per
 // Bitrix24 write, the orders left unchanged, and the items parked.
 type Report struct {
-	Version   int           `json:"version"`
-	DryRun    bool          `json:"dry_run"`
+	runs.Envelope
 	Changes   []Change      `json:"changes"`
 	Unchanged int           `json:"unchanged"`
 	Parked    []ParkedItem  `json:"parked"`
@@ -71,15 +69,14 @@ type ParkedItem struct {
 }
 
 // CursorSummary is where the history cursor stood before and after.
-type CursorSummary struct {
-	From int64 `json:"from"`
-	To   int64 `json:"to"`
-}
+type CursorSummary = runs.Cursor
 
 // Summary counts a run's work. Parked counts every item this run set aside
 // in the failures table; WaitingForRetry those of them later runs try
 // again on their own (the rest are out of attempts and need crmsync retry
-// or skip). docs/operations.md, "Failed items", has the words.
+// or skip), OutOfAttempts the others. docs/operations.md, "Failed items",
+// has the words; push's summary has waiting_for_retry and out_of_attempts
+// in the same sense.
 type Summary struct {
 	Pages             int    `json:"pages"`
 	HistoryRecords    int    `json:"history_records"`
@@ -98,6 +95,7 @@ type Summary struct {
 	RuleActions       int    `json:"rule_actions"`
 	Parked            int    `json:"parked"`
 	WaitingForRetry   int    `json:"waiting_for_retry"`
+	OutOfAttempts     int    `json:"out_of_attempts"`
 	Alerts            int    `json:"alerts"`
 	BitrixRequests    int    `json:"bitrix_requests"`
 	RetailCRMRequests int    `json:"retailcrm_requests"`
@@ -128,7 +126,9 @@ func (s Summary) Counters() map[string]int64 {
 // last attempt.
 func (s *Summary) countFailure(outOfAttempts bool) {
 	s.Parked++
-	if !outOfAttempts {
+	if outOfAttempts {
+		s.OutOfAttempts++
+	} else {
 		s.WaitingForRetry++
 	}
 }
@@ -154,9 +154,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	if out.Parked == nil {
 		out.Parked = []ParkedItem{}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return runs.WriteJSON(w, out)
 }
 
 // WriteText writes the diff report, one line per change (SPEC §3):
@@ -167,17 +165,15 @@ func (r *Report) WriteJSON(w io.Writer) error {
 //	+ contact customer 311            NAME="Anna" EMAIL=anna@example.com
 //	= 37 orders unchanged
 func (r *Report) WriteText(w io.Writer) error {
-	var b strings.Builder
+	t := runs.Text{KindWidth: 7, SubjectWidth: 23}
 	for _, c := range r.Changes {
-		b.WriteString(c.line())
-		b.WriteByte('\n')
+		t.Line(c.line())
 	}
 	for _, p := range r.Parked {
-		fmt.Fprintf(&b, "! %-7s %-23s parked: %s\n", p.Kind, p.Kind+" "+p.Key, strings.Join(strings.Fields(p.Reason), " "))
+		t.Parked(p.Kind, p.Kind+" "+p.Key, strings.Join(strings.Fields(p.Reason), " "))
 	}
-	fmt.Fprintf(&b, "= %d orders unchanged\n", r.Unchanged)
-	_, err := io.WriteString(w, b.String())
-	return err
+	t.Linef("= %d orders unchanged", r.Unchanged)
+	return t.Emit(w)
 }
 
 func (c Change) subject() string {

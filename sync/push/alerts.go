@@ -38,6 +38,7 @@ func (r *run) alert(ctx context.Context) error {
 	}
 	result, note := store.ResultOK, fmt.Sprintf("parked items notified to users %v", r.deps.NotifyUserIDs)
 	if err == nil {
+		r.rep.Summary.Alerts += len(res.ByStatus(bitrix.Done))
 		for _, cr := range res.ByStatus(bitrix.Failed) {
 			err = cr.Err
 		}

@@ -112,7 +112,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Report, error) {
 		opts.MaxAttempts = DefaultMaxAttempts
 	}
 	count := &runs.Counter{}
-	r := &run{Engine: e, opts: opts, rep: &Report{Version: ReportVersion, DryRun: opts.DryRun},
+	r := &run{Engine: e, opts: opts, rep: &Report{Envelope: runs.NewEnvelope(opts.DryRun)},
 		count: count, rc: count.RetailCRM(e.deps.RetailCRM), bx: count.Bitrix(e.deps.Bitrix),
 		start: e.now(), unmapped: map[string]int{}, seenDeals: map[int64]bool{}, retrying: map[string]bool{}}
 	err := r.record(ctx)
