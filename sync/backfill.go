@@ -175,7 +175,7 @@ func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Ti
 		e.sum.Backlog = max(st.Total-st.Done, 0)
 		if bo.Progress != nil {
 			bo.Progress(BackfillProgress{Done: st.Done, Before: min(before, st.Done), Total: st.Total, Pages: e.sum.Pages, Parked: len(e.report.Parked),
-				Requests: e.sum.BitrixRequests + e.sum.RetailCRMRequest, Elapsed: e.now().Sub(start), Resumed: out.Resumed})
+				Requests: e.count.Total(), Elapsed: e.now().Sub(start), Resumed: out.Resumed})
 		}
 	}
 	for {
@@ -184,7 +184,6 @@ func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Ti
 		}
 		filter.Page = st.Page
 		page, err := e.rc.Orders(ctx, filter)
-		e.sum.RetailCRMRequest++
 		if err != nil {
 			return fmt.Errorf("reading page %d of the RetailCRM orders: %w", st.Page, err)
 		}
@@ -297,7 +296,6 @@ func (e *Engine) backfillStart(ctx context.Context, bo BackfillOptions, out *Bac
 	if haveOrders {
 		// pull's cursor stays; one read still gives the server's clock.
 		page, err := e.rc.OrdersHistory(ctx, retailcrm.HistoryFilter{SinceID: orderCursor, Limit: 20})
-		e.sum.RetailCRMRequest++
 		if err != nil {
 			return st, fmt.Errorf("reading the RetailCRM order history: %w", err)
 		}
@@ -381,7 +379,6 @@ func (e *Engine) historyHead(ctx context.Context, read func(context.Context, ret
 			f.StartDate = now.Add(-back)
 		}
 		n, last, gen, err := read(ctx, f)
-		e.sum.RetailCRMRequest++
 		if err != nil {
 			return 0, at, err
 		}
@@ -396,7 +393,6 @@ func (e *Engine) historyHead(ctx context.Context, read func(context.Context, ret
 	}
 	for range maxHeadPages {
 		n, last, gen, err := read(ctx, retailcrm.HistoryFilter{SinceID: head, Limit: retailcrm.HistoryLimit})
-		e.sum.RetailCRMRequest++
 		if err != nil {
 			return 0, at, err
 		}

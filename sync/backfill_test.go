@@ -108,7 +108,7 @@ func TestBackfillImportsEveryOrderInFewBitrixRequests(t *testing.T) {
 	created := res.Report.Summary.DealsCreated
 	perOrder := float64(e.bx.Stats().Requests) / float64(created)
 	t.Logf("backfill of %d orders: %v (%.0f orders/s), %d Bitrix24 requests (%.3f per new order), %d RetailCRM requests",
-		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), e.bx.Stats().Requests, perOrder, res.Report.Summary.RetailCRMRequest)
+		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), e.bx.Stats().Requests, perOrder, res.Report.Summary.RetailCRMRequests)
 	if perOrder > 0.1 {
 		t.Errorf("%.3f Bitrix24 requests per new order, target 0.1", perOrder)
 	}
@@ -392,7 +392,7 @@ func TestBackfillFindsTheHeadOfAQuietAccountAndKeepsPullsCursor(t *testing.T) {
 	if res.Head != e.rc.LastHistoryID() || res.Done != 150 {
 		t.Errorf("head %d, want %d; done %d", res.Head, e.rc.LastHistoryID(), res.Done)
 	}
-	if r := res.Report.Summary.RetailCRMRequest; r > 20 {
+	if r := res.Report.Summary.RetailCRMRequests; r > 20 {
 		t.Errorf("%d RetailCRM requests for 150 orders", r)
 	}
 

@@ -31,7 +31,6 @@ func (e *Engine) pullCustomers(ctx context.Context, start time.Time) error {
 			return err
 		}
 		page, err := e.rc.CustomersHistory(ctx, retailcrm.HistoryFilter{SinceID: cursor, Limit: retailcrm.HistoryLimit})
-		e.sum.RetailCRMRequest++
 		if err != nil {
 			return fmt.Errorf("reading RetailCRM customers history after id %d: %w", cursor, err)
 		}

@@ -87,9 +87,6 @@ func (e *Engine) planContactLinks(ctx context.Context, items []*item) error {
 		}
 	}
 	res, err := e.bx.Batch(ctx, b)
-	if res != nil {
-		e.sum.BitrixRequests += res.Requests
-	}
 	if err != nil {
 		return fmt.Errorf("bitrix lookup: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/config"
 	"github.com/crmsync/crmsync/sync/rules"
+	"github.com/crmsync/crmsync/sync/runs"
 )
 
 // RetailCRM is what the engine reads from RetailCRM (*retailcrm.Client).
@@ -96,8 +97,9 @@ func (r *Result) Parked() int { return len(r.Report.Parked) }
 // Engine runs pulls. It is used for one run.
 type Engine struct {
 	cfg    *config.Config
-	rc     RetailCRM
-	bx     Bitrix
+	rc     *runs.RetailCRM // opts.RetailCRM, its requests counted
+	bx     *runs.Bitrix    // opts.Bitrix, its requests counted
+	count  *runs.Counter
 	store  *store.Store
 	gate   gate
 	mapper *mapper
@@ -126,8 +128,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.Config == nil || opts.RetailCRM == nil || opts.Bitrix == nil || opts.Store == nil {
 		return nil, errors.New("sync: Config, RetailCRM, Bitrix and Store are required")
 	}
-	e := &Engine{cfg: opts.Config, rc: opts.RetailCRM, bx: opts.Bitrix, store: opts.Store, opts: opts,
-		log: opts.Logger, now: opts.Now, sleep: opts.Sleep, retryDelay: opts.RetryDelay, firstOrder: map[int64]int64{}}
+	count := &runs.Counter{}
+	e := &Engine{cfg: opts.Config, rc: count.RetailCRM(opts.RetailCRM), bx: count.Bitrix(opts.Bitrix), count: count,
+		store: opts.Store, opts: opts, log: opts.Logger, now: opts.Now, sleep: opts.Sleep, retryDelay: opts.RetryDelay, firstOrder: map[int64]int64{}}
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -163,9 +166,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.DryRun {
 		e.gate = newDryGate(nil)
 	} else {
-		e.gate = &liveGate{bx: opts.Bitrix}
+		e.gate = &liveGate{bx: e.bx}
 	}
-	e.report = &Report{Version: ReportVersion, DryRun: opts.DryRun}
+	e.report = &Report{Envelope: runs.NewEnvelope(opts.DryRun)}
 	return e, nil
 }
 
@@ -196,39 +199,37 @@ func (e *Engine) Pull(ctx context.Context) (*Result, error) {
 	return e.record(ctx, e.opts.RunCommand, e.pull)
 }
 
-// record runs body as one recorded run of command: StartRun before,
-// FinishRun with the counters and the outcome after (pull and backfill).
+// record runs body as one recorded run of command (runs.Start before,
+// Finish with the counters and the outcome after; pull and backfill). A run
+// that failed outright is alerted before its end is recorded, so its alert
+// is among its counters.
 func (e *Engine) record(ctx context.Context, command string, body func(ctx context.Context, start time.Time) error) (*Result, error) {
-	start := e.now()
-	runID, err := e.store.StartRun(ctx, command, os.Getpid())
+	run, err := runs.Start(ctx, e.store, command, os.Getpid(), e.now())
 	if err != nil {
 		return nil, fmt.Errorf("recording the run: %w", err)
 	}
-	e.runID = runID
-	res := &Result{RunID: runID, Report: e.report}
-	err = body(ctx, start)
+	e.runID = run.ID
+	res := &Result{RunID: run.ID, Report: e.report}
+	err = body(ctx, run.Started)
+	e.countRequests()
 	e.report.Summary = e.sum
-	result := store.RunOK
-	msg := ""
-	switch {
-	case err != nil && (errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled)):
-		result, msg = store.RunInterrupted, err.Error()
-	case err != nil:
-		result, msg = store.RunFailed, err.Error()
-	case len(e.report.Parked) > 0:
-		result = store.RunPartial
-	}
-	if result == store.RunFailed {
+	out := runs.OutcomeOf(ctx, err, len(e.report.Parked))
+	if out.Result == store.RunFailed {
 		e.alertRunFailed(context.WithoutCancel(ctx), command, err)
 	}
-	// The run's record is written even when ctx was cancelled. The backlog
-	// it leaves is what status shows until the next run of the command.
+	// The backlog a run leaves is what status shows until the next run of
+	// the command.
 	backlog := e.sum.Backlog
-	leaves := store.RunLeaves{Backlog: &backlog}
-	if ferr := e.store.FinishRunLeaving(context.WithoutCancel(ctx), runID, result, e.sum.Counters(), msg, leaves); ferr != nil && err == nil {
+	if ferr := run.Finish(ctx, out, e.sum.Counters(), store.RunLeaves{Backlog: &backlog}); ferr != nil && err == nil {
 		err = fmt.Errorf("recording the run's end: %w", ferr)
 	}
 	return res, err
+}
+
+// countRequests copies the requests counted so far into the summary.
+func (e *Engine) countRequests() {
+	e.sum.BitrixRequests = e.count.Requests(runs.APIBitrix)
+	e.sum.RetailCRMRequests = e.count.Requests(runs.APIRetailCRM)
 }
 
 // readStatuses reads what the planner knows of RetailCRM's statuses
@@ -236,7 +237,6 @@ func (e *Engine) record(ctx context.Context, command string, body func(ctx conte
 // start with it.
 func (e *Engine) readStatuses(ctx context.Context) error {
 	statuses, err := e.rc.Statuses(ctx)
-	e.sum.RetailCRMRequest++
 	if err != nil {
 		return fmt.Errorf("reading RetailCRM statuses: %w", err)
 	}
@@ -272,7 +272,6 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 			return err
 		}
 		page, err := e.rc.OrdersHistory(ctx, retailcrm.HistoryFilter{SinceID: cursor, Limit: retailcrm.HistoryLimit})
-		e.sum.RetailCRMRequest++
 		if err != nil {
 			return fmt.Errorf("reading RetailCRM order history after id %d: %w", cursor, err)
 		}
@@ -303,7 +302,7 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 		if e.opts.Progress != nil {
 			e.opts.Progress(Progress{Pages: e.sum.Pages, Orders: e.sum.OrdersSeen, Cursor: cursor,
 				Backlog: e.sum.Backlog, Elapsed: e.now().Sub(start),
-				Parked: len(e.report.Parked), Requests: e.sum.BitrixRequests + e.sum.RetailCRMRequest})
+				Parked: len(e.report.Parked), Requests: e.count.Total()})
 		}
 	}
 }
@@ -373,7 +372,6 @@ func (e *Engine) fetchOrders(ctx context.Context, ids []int64) (map[int64]*retai
 	for i := 0; i < len(ids); i += retailcrm.MaxOrderIDs {
 		part := ids[i:min(i+retailcrm.MaxOrderIDs, len(ids))]
 		page, err := e.rc.Orders(ctx, retailcrm.OrdersFilter{IDs: part, Limit: retailcrm.MaxOrderIDs})
-		e.sum.RetailCRMRequest++
 		if err != nil {
 			return nil, fmt.Errorf("reading %d RetailCRM orders: %w", len(part), err)
 		}
@@ -586,30 +584,25 @@ func (e *Engine) retryDue(ctx context.Context) error {
 	return e.syncOrders(ctx, list, nil, nil, notes)
 }
 
-// alert tells alerts.notify_user_ids about items parked just now.
+// alert tells alerts.notify_user_ids about items parked just now, one
+// message each.
 func (e *Engine) alert(ctx context.Context, parked []store.Failure) {
-	users := e.cfg.Alerts.NotifyUserIDs
-	if len(users) == 0 {
+	al := e.alerter()
+	if len(al.Users) == 0 {
 		return
 	}
-	b := bitrix.NewBatch(false)
+	msgs := make([]string, len(parked))
 	for i, f := range parked {
 		// The reason can quote order data (a customer's e-mail or name):
 		// escaped, since notifications render BBCode.
-		msg := fmt.Sprintf("crmsync: RetailCRM %s %s could not be synced after %d attempts and is parked: %s. Run crmsync status --failed, then crmsync retry or skip.",
+		msgs[i] = fmt.Sprintf("crmsync: RetailCRM %s %s could not be synced after %d attempts and is parked: %s. Run crmsync status --failed, then crmsync retry or skip.",
 			esc(f.Kind), esc(f.Key), f.Attempts, esc(oneLine(f.LastError)))
-		for j, u := range users {
-			k := "n" + strconv.Itoa(i) + "_" + strconv.Itoa(j)
-			if err := b.Add(k, bitrix.NotifySystemAddCmd(bitrix.ID(u), msg, nil)); err != nil {
-				e.log.Warn("building alert", "err", err)
-				return
-			}
-			e.addChange(Change{Op: OpNotify, Entity: "notification", EntityID: int64(u), Text: msg})
+		for _, u := range al.Users {
+			e.addChange(Change{Op: OpNotify, Entity: "notification", EntityID: u, Text: msgs[i]})
 		}
 	}
-	res, err := e.gate.write(ctx, b)
+	res, err := al.Notify(ctx, msgs)
 	if res != nil {
-		e.sum.BitrixRequests += res.Requests
 		e.sum.Alerts += len(res.ByStatus(bitrix.Done))
 	}
 	if err != nil {

@@ -25,9 +25,6 @@ func (e *Engine) read(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult
 	}
 	head := e.addStageHead(b)
 	res, err := e.bx.Batch(ctx, b)
-	if res != nil {
-		e.sum.BitrixRequests += res.Requests
-	}
 	if err != nil {
 		return nil, fmt.Errorf("bitrix lookup: %w", err)
 	}

@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -12,9 +11,9 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// ReportVersion is the version of the JSON report document. Fields are only
-// ever added; a rename or removal would bump it.
-const ReportVersion = 1
+// ReportVersion is the version of the JSON report document (one for
+// every command's report, runs.ReportVersion).
+const ReportVersion = runs.ReportVersion
 
 // Operations of a Change.
 const (
@@ -28,8 +27,7 @@ const (
 // Report is what a run did (or, in a dry run, would do): one Change per
 // Bitrix24 write, the orders left unchanged, and the items parked.
 type Report struct {
-	Version   int           `json:"version"`
-	DryRun    bool          `json:"dry_run"`
+	runs.Envelope
 	Changes   []Change      `json:"changes"`
 	Unchanged int           `json:"unchanged"`
 	Parked    []ParkedItem  `json:"parked"`
@@ -71,38 +69,38 @@ type ParkedItem struct {
 }
 
 // CursorSummary is where the history cursor stood before and after.
-type CursorSummary struct {
-	From int64 `json:"from"`
-	To   int64 `json:"to"`
-}
+type CursorSummary = runs.Cursor
 
 // Summary counts a run's work. Parked counts every item this run set aside
 // in the failures table; WaitingForRetry those of them later runs try
 // again on their own (the rest are out of attempts and need crmsync retry
-// or skip). docs/operations.md, "Failed items", has the words.
+// or skip), OutOfAttempts the others. docs/operations.md, "Failed items",
+// has the words; push's summary has waiting_for_retry and out_of_attempts
+// in the same sense.
 type Summary struct {
-	Pages            int    `json:"pages"`
-	HistoryRecords   int    `json:"history_records"`
-	EchoesDropped    int    `json:"echoes_dropped"`
-	OrdersSeen       int    `json:"orders_seen"`
-	OrdersRetried    int    `json:"orders_retried"`
-	CustomerRecords  int    `json:"customer_history_records"`
-	CustomersSeen    int    `json:"customers_changed"`
-	ContactsCreated  int    `json:"contacts_created"`
-	ContactsUpdated  int    `json:"contacts_updated"`
-	ContactsReused   int    `json:"contacts_reused"`
-	DealsCreated     int    `json:"deals_created"`
-	DealsUpdated     int    `json:"deals_updated"`
-	DealsUnchanged   int    `json:"deals_unchanged"`
-	Comments         int    `json:"comments"`
-	RuleActions      int    `json:"rule_actions"`
-	Parked           int    `json:"parked"`
-	WaitingForRetry  int    `json:"waiting_for_retry"`
-	Alerts           int    `json:"alerts"`
-	BitrixRequests   int    `json:"bitrix_requests"`
-	RetailCRMRequest int    `json:"retailcrm_requests"`
-	Backlog          int64  `json:"backlog"`
-	Stopped          string `json:"stopped,omitempty"` // why the run stopped early: max-items, max-duration
+	Pages             int    `json:"pages"`
+	HistoryRecords    int    `json:"history_records"`
+	EchoesDropped     int    `json:"echoes_dropped"`
+	OrdersSeen        int    `json:"orders_seen"`
+	OrdersRetried     int    `json:"orders_retried"`
+	CustomerRecords   int    `json:"customer_history_records"`
+	CustomersSeen     int    `json:"customers_changed"`
+	ContactsCreated   int    `json:"contacts_created"`
+	ContactsUpdated   int    `json:"contacts_updated"`
+	ContactsReused    int    `json:"contacts_reused"`
+	DealsCreated      int    `json:"deals_created"`
+	DealsUpdated      int    `json:"deals_updated"`
+	DealsUnchanged    int    `json:"deals_unchanged"`
+	Comments          int    `json:"comments"`
+	RuleActions       int    `json:"rule_actions"`
+	Parked            int    `json:"parked"`
+	WaitingForRetry   int    `json:"waiting_for_retry"`
+	OutOfAttempts     int    `json:"out_of_attempts"`
+	Alerts            int    `json:"alerts"`
+	BitrixRequests    int    `json:"bitrix_requests"`
+	RetailCRMRequests int    `json:"retailcrm_requests"`
+	Backlog           int64  `json:"backlog"`
+	Stopped           string `json:"stopped,omitempty"` // why the run stopped early: max-items, max-duration
 }
 
 // Pending reports whether the report holds changes to make.
@@ -119,7 +117,7 @@ func (s Summary) Counters() map[string]int64 {
 		"deals_updated": int64(s.DealsUpdated), "deals_unchanged": int64(s.DealsUnchanged),
 		"comments": int64(s.Comments), "rule_actions": int64(s.RuleActions), "parked": int64(s.Parked), "waiting_for_retry": int64(s.WaitingForRetry),
 		"alerts":          int64(s.Alerts),
-		"bitrix_requests": int64(s.BitrixRequests), "retailcrm_requests": int64(s.RetailCRMRequest),
+		"bitrix_requests": int64(s.BitrixRequests), "retailcrm_requests": int64(s.RetailCRMRequests),
 		"backlog": s.Backlog,
 	}
 }
@@ -128,7 +126,9 @@ func (s Summary) Counters() map[string]int64 {
 // last attempt.
 func (s *Summary) countFailure(outOfAttempts bool) {
 	s.Parked++
-	if !outOfAttempts {
+	if outOfAttempts {
+		s.OutOfAttempts++
+	} else {
 		s.WaitingForRetry++
 	}
 }
@@ -137,7 +137,7 @@ func (s *Summary) countFailure(outOfAttempts bool) {
 func (s Summary) Line() string {
 	line := fmt.Sprintf("orders seen %d; contacts created %d, updated %d, reused %d; deals created %d, updated %d, unchanged %d; comments %d; %s; requests: bitrix %d, retailcrm %d",
 		s.OrdersSeen, s.ContactsCreated, s.ContactsUpdated, s.ContactsReused, s.DealsCreated, s.DealsUpdated,
-		s.DealsUnchanged, s.Comments, runs.FailuresPhrase(s.Parked, s.WaitingForRetry), s.BitrixRequests, s.RetailCRMRequest)
+		s.DealsUnchanged, s.Comments, runs.FailuresPhrase(s.Parked, s.WaitingForRetry), s.BitrixRequests, s.RetailCRMRequests)
 	if s.Stopped != "" {
 		line += "; stopped early: " + s.Stopped
 	}
@@ -154,9 +154,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	if out.Parked == nil {
 		out.Parked = []ParkedItem{}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return runs.WriteJSON(w, out)
 }
 
 // WriteText writes the diff report, one line per change (docs/operations.md):
@@ -167,17 +165,15 @@ func (r *Report) WriteJSON(w io.Writer) error {
 //	+ contact customer 311            NAME="Anna" EMAIL=anna@example.com
 //	= 37 orders unchanged
 func (r *Report) WriteText(w io.Writer) error {
-	var b strings.Builder
+	t := runs.Text{KindWidth: 7, SubjectWidth: 23}
 	for _, c := range r.Changes {
-		b.WriteString(c.line())
-		b.WriteByte('\n')
+		t.Line(c.line())
 	}
 	for _, p := range r.Parked {
-		fmt.Fprintf(&b, "! %-7s %-23s parked: %s\n", p.Kind, p.Kind+" "+p.Key, strings.Join(strings.Fields(p.Reason), " "))
+		t.Parked(p.Kind, p.Kind+" "+p.Key, strings.Join(strings.Fields(p.Reason), " "))
 	}
-	fmt.Fprintf(&b, "= %d orders unchanged\n", r.Unchanged)
-	_, err := io.WriteString(w, b.String())
-	return err
+	t.Linef("= %d orders unchanged", r.Unchanged)
+	return t.Emit(w)
 }
 
 func (c Change) subject() string {

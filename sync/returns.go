@@ -33,9 +33,8 @@ func (e *Engine) loadReferences(ctx context.Context, statuses map[string]retailc
 	for code, st := range statuses {
 		ref.names[code] = st.Name
 	}
-	if ps, ok := e.rc.(ProductStatuser); ok {
-		list, err := ps.ProductStatuses(ctx)
-		e.sum.RetailCRMRequest++
+	if _, ok := e.rc.Unwrap().(ProductStatuser); ok {
+		list, err := e.rc.ProductStatuses(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("reading RetailCRM product statuses: %w", err)

@@ -19,12 +19,19 @@ import (
 // outcome stayed unknown, are sent again within one chunk.
 const maxWriteRounds = 5
 
-// fatal reports errors that end the run instead of one item. A context error
-// ends it only when it is the run's own context that ended.
+// fatal reports errors that end the run instead of one item: the portal
+// refusing the configuration or every request for now (bitrix.Classify), a
+// batch that cannot be built. A context error ends it only when it is the
+// run's own context that ended.
 func fatal(ctx context.Context, err error) bool {
-	return ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) ||
-		errors.Is(err, bitrix.ErrAuth) || errors.Is(err, bitrix.ErrOverload) || errors.Is(err, bitrix.ErrConfig) ||
-		errors.Is(err, bitrix.ErrInvalidBatch)
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return true
+	}
+	switch bitrix.Classify(err) {
+	case bitrix.ClassConfig, bitrix.ClassThrottled:
+		return true
+	}
+	return errors.Is(err, bitrix.ErrInvalidBatch)
 }
 
 // resolver checks commands whose outcome is unknown: it returns the result
@@ -50,9 +57,6 @@ func (e *Engine) writeAll(ctx context.Context, b *bitrix.Batch, resolve resolver
 			}
 		}
 		res, err := e.gate.write(ctx, pending)
-		if res != nil {
-			e.sum.BitrixRequests += res.Requests
-		}
 		if err != nil {
 			lastErr = err
 			if fatal(ctx, err) || res == nil {

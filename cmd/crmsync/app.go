@@ -17,6 +17,7 @@ import (
 	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/config"
 	"github.com/crmsync/crmsync/sync/redact"
+	"github.com/crmsync/crmsync/sync/runs"
 )
 
 // streams are the process's standard files; tests pass buffers.
@@ -47,7 +48,7 @@ type app struct {
 	sig      *signals
 	redactor *redact.Redactor
 	log      *slog.Logger
-	apis     *apiCounters
+	apis     *runs.Counter // every HTTP request of this invocation, for the metrics file
 
 	cfg    *config.Config
 	cfgErr error
@@ -59,7 +60,7 @@ type app struct {
 
 // run executes one crmsync invocation and returns its exit code.
 func run(ctx context.Context, args []string, st streams, sig *signals) int {
-	a := &app{streams: st, v: viper.New(), sig: sig, redactor: redact.New(), apis: newAPICounters()}
+	a := &app{streams: st, v: viper.New(), sig: sig, redactor: redact.New(), apis: &runs.Counter{}}
 	a.log = slog.New(a.redactor.Handler(slog.NewTextHandler(st.err, nil)))
 	root := a.rootCmd()
 	root.SetArgs(args)

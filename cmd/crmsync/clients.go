@@ -11,6 +11,7 @@ import (
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/sync/config"
+	"github.com/crmsync/crmsync/sync/runs"
 )
 
 // patience says how long a command waits out failing calls: a scheduled
@@ -30,7 +31,7 @@ const interactiveTimeout = 20 * time.Second
 // options come last (backfill adds the account's time zone).
 func (a *app) newRetailCRM(cfg *config.Config, p patience, extra ...retailcrm.Option) (*retailcrm.Client, error) {
 	opts := []retailcrm.Option{
-		retailcrm.WithHTTPClient(&http.Client{Transport: a.apis.transport("retailcrm", nil)}),
+		retailcrm.WithHTTPClient(&http.Client{Transport: a.apis.Transport(runs.APIRetailCRM, nil)}),
 		retailcrm.WithRate(cfg.RetailCRM.Rate),
 		retailcrm.WithTimeout(cfg.RetailCRM.Timeout),
 		retailcrm.WithVersion(readVersion().Version),
@@ -72,7 +73,7 @@ func (a *app) newBitrix(cfg *config.Config, p patience) (*bitrix.Client, error) 
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		base = tr
 	}
-	opts = append(opts, bitrix.WithHTTPClient(&http.Client{Transport: a.apis.transport("bitrix", base)}))
+	opts = append(opts, bitrix.WithHTTPClient(&http.Client{Transport: a.apis.Transport(runs.APIBitrix, base)}))
 	return bitrix.New(cfg.Bitrix.WebhookURL, opts...)
 }
 

@@ -4,10 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/crmsync/crmsync/bitrix"
-	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/store"
-	"github.com/crmsync/crmsync/sync/config"
+	"github.com/crmsync/crmsync/sync/runs"
 )
 
 // Exit codes (docs/operations.md, Exit codes).
@@ -73,9 +71,9 @@ func exitCode(err error, interrupted bool) int {
 		return exitUsage
 	case errors.Is(err, store.ErrLocked):
 		return exitLocked
-	case errors.Is(err, config.ErrInvalid),
-		errors.Is(err, retailcrm.ErrAuth), errors.Is(err, retailcrm.ErrAccountNotFound), errors.Is(err, retailcrm.ErrConfig),
-		errors.Is(err, bitrix.ErrAuth), errors.Is(err, bitrix.ErrConfig):
+	case runs.Classify(err) == runs.ClassConfig:
+		// An invalid configuration, or either service refusing the
+		// credentials or the setup (the clients' own classification).
 		return exitConfig
 	case errors.Is(err, errParked):
 		return exitParked

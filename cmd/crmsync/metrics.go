@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"net/http"
-	stdsync "sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,62 +9,6 @@ import (
 	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/metrics"
 )
-
-// apiCounters count what each API answered during this invocation, by
-// wrapping the clients' HTTP transports.
-type apiCounters struct {
-	mu   stdsync.Mutex
-	apis map[string]*metrics.API
-}
-
-func newAPICounters() *apiCounters { return &apiCounters{apis: map[string]*metrics.API{}} }
-
-// transport wraps next so that requests to api are counted.
-func (c *apiCounters) transport(api string, next http.RoundTripper) http.RoundTripper {
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	return countingTransport{api: api, next: next, c: c}
-}
-
-func (c *apiCounters) snapshot() map[string]metrics.API {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make(map[string]metrics.API, len(c.apis))
-	for k, v := range c.apis {
-		out[k] = *v
-	}
-	return out
-}
-
-type countingTransport struct {
-	api  string
-	next http.RoundTripper
-	c    *apiCounters
-}
-
-func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := t.next.RoundTrip(r)
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	a := t.c.apis[t.api]
-	if a == nil {
-		a = &metrics.API{}
-		t.c.apis[t.api] = a
-	}
-	a.Requests++
-	if err == nil {
-		switch {
-		case resp.StatusCode == http.StatusServiceUnavailable:
-			a.RateLimited++
-		case resp.StatusCode == http.StatusTooManyRequests:
-			a.TimeLimited++
-		case resp.StatusCode >= 500:
-			a.ServerError++
-		}
-	}
-	return resp, err
-}
 
 // isSyncCommand tells the commands that record runs and get a metrics file.
 func isSyncCommand(name string) bool {
@@ -81,7 +23,7 @@ func (a *app) writeMetrics(ctx context.Context, cmd *cobra.Command, code int, st
 		return
 	}
 	run := metrics.Run{Command: cmd.Name(), Started: started, Ended: time.Now(), ExitCode: code,
-		Result: resultFor(code), APIs: a.apis.snapshot(), Backlog: -1}
+		Result: resultFor(code), APIs: a.apis.Snapshot(), Backlog: -1}
 	if st, ok, err := a.openStoreReadOnly(context.WithoutCancel(ctx)); err == nil && ok {
 		defer st.Close()
 		if runs, err := st.Runs(ctx, cmd.Name(), 1); err == nil && len(runs) == 1 && !runs[0].StartedAt.Before(started.Add(-time.Second)) {

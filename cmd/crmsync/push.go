@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	pullsync "github.com/crmsync/crmsync/sync"
 	"github.com/crmsync/crmsync/sync/push"
 )
 
@@ -72,12 +70,6 @@ func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
 		fmt.Fprintln(a.err, a.redactor.String("crmsync: push: "+rep.Summary.Line()))
 	}
 	if err != nil {
-		if !opts.dryRun && ctx.Err() == nil {
-			// A push that failed outright tells alerts.notify_user_ids,
-			// once per kind of failure and day, as pull and backfill do.
-			pullsync.AlertRunFailure(context.WithoutCancel(ctx), pullsync.RunAlert{Config: cfg, Bitrix: bx, Store: st,
-				Command: push.Command, Err: err, Now: time.Now(), Logger: a.log})
-		}
 		return fmt.Errorf("push: %w", err)
 	}
 	if n := len(rep.Parked); n > 0 {

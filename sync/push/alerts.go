@@ -2,12 +2,13 @@ package push
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/runs"
 )
 
 // maxAlertItems bounds how many parked items one notification lists.
@@ -30,15 +31,14 @@ func (r *run) alert(ctx context.Context) error {
 		// A reason can quote order data: escaped, since notifications render BBCode.
 		fmt.Fprintf(&msg, "\n- %s of order %d: %s", bitrix.EscapeMarkup(p.Kind), p.OrderID, bitrix.EscapeMarkup(oneLine(p.Reason)))
 	}
-	b := bitrix.NewBatch(false)
-	for _, u := range r.deps.NotifyUserIDs {
-		if err := b.Add("u"+strconv.FormatInt(u, 10), bitrix.NotifySystemAddCmd(bitrix.ID(u), msg.String(), nil)); err != nil {
-			return err
-		}
+	al := runs.Alerter{Users: r.deps.NotifyUserIDs, Send: r.bx.Batch, Store: r.st, Log: r.log}
+	res, err := al.Notify(ctx, []string{msg.String()})
+	if errors.Is(err, runs.ErrNotBuilt) {
+		return err
 	}
-	res, err := r.bx.Batch(ctx, b)
 	result, note := store.ResultOK, fmt.Sprintf("parked items notified to users %v", r.deps.NotifyUserIDs)
 	if err == nil {
+		r.rep.Summary.Alerts += len(res.ByStatus(bitrix.Done))
 		for _, cr := range res.ByStatus(bitrix.Failed) {
 			err = cr.Err
 		}

@@ -53,7 +53,8 @@ type Deps struct {
 	// id) with it. 0 relies on the ledger alone.
 	WebhookUserID int64
 	// NotifyUserIDs (alerts.notify_user_ids) are told, once, about each
-	// item a run parks.
+	// item a run parks, and about a run failing outright (once per kind
+	// of failure and day).
 	NotifyUserIDs []int64
 	// Logger receives progress and warnings; nil discards.
 	Logger *slog.Logger

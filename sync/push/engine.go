@@ -12,6 +12,7 @@ import (
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/config"
+	"github.com/crmsync/crmsync/sync/runs"
 )
 
 // Command is the run name push records in the runs table.
@@ -41,8 +42,6 @@ type Options struct {
 // Engine pushes Bitrix24 stage moves and comments to RetailCRM.
 type Engine struct {
 	deps         Deps
-	rc           *countingRetailCRM
-	bx           *countingBitrix
 	st           *store.Store
 	log          *slog.Logger
 	now          func() time.Time
@@ -57,8 +56,7 @@ func New(d Deps) (*Engine, error) {
 	if d.RetailCRM == nil || d.Bitrix == nil || d.Store == nil {
 		return nil, errors.New("push: RetailCRM, Bitrix and Store are required")
 	}
-	e := &Engine{deps: d, rc: &countingRetailCRM{next: d.RetailCRM}, bx: &countingBitrix{next: d.Bitrix}, st: d.Store,
-		log: d.Logger, now: d.Now}
+	e := &Engine{deps: d, st: d.Store, log: d.Logger, now: d.Now}
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -83,6 +81,9 @@ type run struct {
 	gate     gate
 	rep      *Report
 	runID    int64
+	count    *runs.Counter   // this run's requests
+	rc       *runs.RetailCRM // Deps.RetailCRM, counted
+	bx       *runs.Bitrix    // Deps.Bitrix, counted
 	start    time.Time
 	deadline time.Time
 	items    int
@@ -103,14 +104,30 @@ type run struct {
 
 // Run performs one push run and returns its report. The report is filled
 // as far as the run got even when an error is returned. A run that parked
-// items returns no error: check Report.Parked.
+// items returns no error: check Report.Parked. A run that failed outright
+// (not a dry run, not interrupted) tells Deps.NotifyUserIDs, once per kind
+// of failure and day.
 func (e *Engine) Run(ctx context.Context, opts Options) (*Report, error) {
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = DefaultMaxAttempts
 	}
-	r := &run{Engine: e, opts: opts, rep: &Report{Version: ReportVersion, DryRun: opts.DryRun},
+	count := &runs.Counter{}
+	r := &run{Engine: e, opts: opts, rep: &Report{Envelope: runs.NewEnvelope(opts.DryRun)},
+		count: count, rc: count.RetailCRM(e.deps.RetailCRM), bx: count.Bitrix(e.deps.Bitrix),
 		start: e.now(), unmapped: map[string]int{}, seenDeals: map[int64]bool{}, retrying: map[string]bool{}}
-	r.gate = liveGate{rc: e.rc}
+	err := r.record(ctx)
+	if err != nil && !opts.DryRun && runs.OutcomeOf(ctx, err, 0).Result == store.RunFailed {
+		// Straight to the client: the run's counters are recorded already.
+		al := runs.Alerter{Users: e.deps.NotifyUserIDs, Send: e.deps.Bitrix.Batch, Store: e.st, Log: e.log}
+		al.RunFailed(context.WithoutCancel(ctx), Command, err, e.now())
+	}
+	return r.rep, err
+}
+
+// record runs the push as one recorded run (runs.Start, Finish).
+func (r *run) record(ctx context.Context) error {
+	e, opts := r.Engine, r.opts
+	r.gate = liveGate{rc: r.rc}
 	if opts.DryRun {
 		r.gate = dryGate{}
 	}
@@ -119,32 +136,27 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	var err error
 	if r.prevRun, err = e.lastCompleteRun(ctx); err != nil {
-		return r.rep, err
+		return err
 	}
-	if r.runID, err = e.st.StartRun(ctx, Command, opts.PID); err != nil {
-		return r.rep, err
+	rec, err := runs.Start(ctx, e.st, Command, opts.PID, r.start)
+	if err != nil {
+		return err
 	}
-	rc0, bx0 := e.rc.n.Load(), e.bx.n.Load()
+	r.runID = rec.ID
 	err = r.run(ctx)
-	r.rep.Summary.RetailCRMRequests = int(e.rc.n.Load() - rc0)
-	r.rep.Summary.BitrixRequests = int(e.bx.n.Load() - bx0)
-	result, msg := store.RunOK, ""
-	switch {
-	case err != nil && ctx.Err() != nil:
-		result, msg = store.RunInterrupted, err.Error()
-	case err != nil:
-		result, msg = store.RunFailed, err.Error()
-	case len(r.rep.Parked) > 0:
-		result = store.RunPartial
-	}
+	r.rep.Summary.RetailCRMRequests = r.count.Requests(runs.APIRetailCRM)
+	r.rep.Summary.BitrixRequests = r.count.Requests(runs.APIBitrix)
+	// Only items out of attempts make a push partial: the others are
+	// retried by the next run on their own.
+	out := runs.OutcomeOf(ctx, err, len(r.rep.Parked))
 	// Only a finished run's complete comment scan moves the start of the
 	// next run's activity window.
-	leaves := store.RunLeaves{CommentsComplete: r.rep.Summary.CommentsComplete && (result == store.RunOK || result == store.RunPartial)}
-	if ferr := e.st.FinishRunLeaving(context.WithoutCancel(ctx), r.runID, result, r.rep.Counters(), msg, leaves); ferr != nil && err == nil {
+	leaves := store.RunLeaves{CommentsComplete: r.rep.Summary.CommentsComplete && out.Finished()}
+	if ferr := rec.Finish(ctx, out, r.rep.Counters(), leaves); ferr != nil && err == nil {
 		err = ferr
 	}
 	e.log.Debug("push finished", "dry_run", opts.DryRun, "summary", r.rep.Summary.Line())
-	return r.rep, err
+	return err
 }
 
 // lastCompleteRun is the start of the latest push run that scanned every
@@ -251,20 +263,12 @@ func (r *run) agrees(ctx context.Context, status, stage string) bool {
 	return ok && s == stage
 }
 
-// isPermanent reports an answer about one order (not about the
-// account or the connection): the item is parked at once.
-func isPermanent(err error) bool {
-	return errors.Is(err, retailcrm.ErrValidation) || errors.Is(err, retailcrm.ErrNotFound)
-}
+// isPermanent reports an answer about one order (not about the account
+// or the connection): the item is parked at once.
+func isPermanent(err error) bool { return retailcrm.Classify(err) == retailcrm.ClassPermanent }
 
 // isTransient reports an answer that may differ on a later try; the item
-// is retried with backoff. Other errors stop the run.
-func isTransient(err error) bool {
-	var ae *retailcrm.APIError
-	if errors.As(err, &ae) && (errors.Is(err, retailcrm.ErrAuth) || errors.Is(err, retailcrm.ErrAccountNotFound)) {
-		return false
-	}
-	// A lost or late answer leaves an edit's outcome unknown: the next try
-	// re-reads the order first, so nothing is applied twice.
-	return errors.Is(err, retailcrm.ErrServer) || errors.Is(err, retailcrm.ErrDecode) || errors.Is(err, retailcrm.ErrTransport)
-}
+// is retried with backoff. Other errors stop the run. A lost or late
+// answer leaves an edit's outcome unknown: the next try re-reads the order
+// first, so nothing is applied twice.
+func isTransient(err error) bool { return retailcrm.Classify(err) == retailcrm.ClassTransient }

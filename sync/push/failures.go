@@ -122,9 +122,11 @@ func (r *run) failItem(ctx context.Context, kind string, orderID, dealID int64, 
 			r.newlyParked = append(r.newlyParked, item)
 		}
 		r.rep.Summary.Parked++
+		r.rep.Summary.OutOfAttempts++
 		r.log.Warn("item parked", "kind", kind, "order", orderID, "deal", dealID, "reason", reason)
 	} else {
 		r.rep.Summary.Failed++
+		r.rep.Summary.WaitingForRetry++
 		r.log.Warn("item failed; retried later", "kind", kind, "order", orderID, "deal", dealID, "reason", reason)
 	}
 	return nil

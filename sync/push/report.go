@@ -1,17 +1,17 @@
 package push
 
 import (
-	"encoding/json"
 	"fmt"
-	"github.com/crmsync/crmsync/sync/runs"
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/crmsync/crmsync/sync/runs"
 )
 
-// ReportVersion is the version of the JSON report. Fields are only ever
-// added; a rename or removal would bump it.
-const ReportVersion = 1
+// ReportVersion is the version of the JSON report (one for every
+// command's report, runs.ReportVersion).
+const ReportVersion = runs.ReportVersion
 
 // Operations of a Change.
 const (
@@ -21,8 +21,7 @@ const (
 
 // Report is what a push run did (or, dry, would do).
 type Report struct {
-	Version   int           `json:"version"`
-	DryRun    bool          `json:"dry_run"`
+	runs.Envelope
 	Changes   []Change      `json:"changes"`
 	Conflicts []Conflict    `json:"conflicts"`
 	Unmapped  []Unmapped    `json:"unmapped_stages"`
@@ -73,16 +72,14 @@ type ParkedItem struct {
 }
 
 // CursorSummary is where the stage-history cursor stood before and after.
-type CursorSummary struct {
-	From int64 `json:"from"`
-	To   int64 `json:"to"`
-}
+type CursorSummary = runs.Cursor
 
 // Summary counts a run's work. Failed counts the items that failed and
 // wait for a retry (later runs try them again on their own), Parked those
 // out of attempts, which need crmsync retry or skip. The text line says
 // "parked" for both, as every command and status do (docs/operations.md);
-// the JSON fields keep their meaning.
+// the JSON fields keep their meaning. WaitingForRetry and OutOfAttempts
+// say the same as Failed and Parked in the words pull's summary uses.
 type Summary struct {
 	StageRows         int    `json:"stage_rows"`
 	DealsMoved        int    `json:"deals_moved"`
@@ -101,6 +98,9 @@ type Summary struct {
 	Retried           int    `json:"retried"`
 	Failed            int    `json:"failed"`
 	Parked            int    `json:"parked"`
+	WaitingForRetry   int    `json:"waiting_for_retry"`
+	OutOfAttempts     int    `json:"out_of_attempts"`
+	Alerts            int    `json:"alerts"` // notifications about parked items delivered
 	RetailCRMRequests int    `json:"retailcrm_requests"`
 	BitrixRequests    int    `json:"bitrix_requests"`
 	Stopped           string `json:"stopped,omitempty"` // why the run stopped early: max-items, max-duration
@@ -164,9 +164,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	if out.Parked == nil {
 		out.Parked = []ParkedItem{}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return runs.WriteJSON(w, out)
 }
 
 // WriteText writes the report one line per change:
@@ -178,26 +176,24 @@ func (r *Report) WriteJSON(w io.Writer) error {
 //	! stage    order 1017                     parked: order 1017 (deal 870): retailcrm: ... Status "x" does not exist.
 //	= 3 stage moves unchanged, 1 echo dropped, 0 conflicts
 func (r *Report) WriteText(w io.Writer) error {
-	var b strings.Builder
+	t := runs.Text{KindWidth: 8, SubjectWidth: 30}
 	for _, c := range r.Changes {
-		b.WriteString(c.line())
-		b.WriteByte('\n')
+		t.Line(c.line())
 	}
 	for _, c := range r.Conflicts {
-		fmt.Fprintf(&b, "* %-8s %-30s %s\n", "conflict", fmt.Sprintf("order %d", c.OrderID), c.describe())
+		t.Linef("* %-8s %-30s %s", "conflict", fmt.Sprintf("order %d", c.OrderID), c.describe())
 	}
 	unmapped := append([]Unmapped(nil), r.Unmapped...)
 	sort.Slice(unmapped, func(i, j int) bool { return unmapped[i].Stage < unmapped[j].Stage })
 	for _, u := range unmapped {
-		fmt.Fprintf(&b, "? %-8s %-30s no RetailCRM status mapped (%s); set mapping.stages\n", "stage", u.Stage, plural(u.Deals, "deal"))
+		t.Linef("? %-8s %-30s no RetailCRM status mapped (%s); set mapping.stages", "stage", u.Stage, plural(u.Deals, "deal"))
 	}
 	for _, p := range r.Parked {
-		fmt.Fprintf(&b, "! %-8s %-30s parked: %s\n", p.Kind, fmt.Sprintf("order %d", p.OrderID), oneLine(p.Reason))
+		t.Parked(p.Kind, fmt.Sprintf("order %d", p.OrderID), oneLine(p.Reason))
 	}
 	s := r.Summary
-	fmt.Fprintf(&b, "= %s unchanged, %s dropped, %s\n", plural(s.StatusesUnchanged, "stage move"), plural(s.EchoesDropped, "echo"), plural(s.Conflicts, "conflict"))
-	_, err := io.WriteString(w, b.String())
-	return err
+	t.Linef("= %s unchanged, %s dropped, %s", plural(s.StatusesUnchanged, "stage move"), plural(s.EchoesDropped, "echo"), plural(s.Conflicts, "conflict"))
+	return t.Emit(w)
 }
 
 func (c Change) subject() string {

@@ -1,0 +1,65 @@
+package runs
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// ReportVersion is the version of the JSON report documents of pull,
+// backfill and push. Fields are only ever added; a rename or removal would
+// bump it.
+const ReportVersion = 1
+
+// Envelope opens every report document: "version" and "dry_run", before
+// the command's own fields (changes, …, parked, summary, cursor).
+type Envelope struct {
+	Version int  `json:"version"`
+	DryRun  bool `json:"dry_run"`
+}
+
+// NewEnvelope is the envelope of a report of this version.
+func NewEnvelope(dryRun bool) Envelope { return Envelope{Version: ReportVersion, DryRun: dryRun} }
+
+// Cursor is where a run's history cursor stood before and after.
+type Cursor struct {
+	From int64 `json:"from"`
+	To   int64 `json:"to"`
+}
+
+// WriteJSON writes a report document as indented JSON. The caller passes
+// its lists as empty rather than nil, so they read [] and not null.
+func WriteJSON(w io.Writer, doc any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+// Text is a text report being written: one line per change (the command
+// words its own), then the parked items, then the summary line.
+type Text struct {
+	b strings.Builder
+	// KindWidth and SubjectWidth pad the first two columns.
+	KindWidth, SubjectWidth int
+}
+
+// Line adds a line.
+func (t *Text) Line(s string) {
+	t.b.WriteString(s)
+	t.b.WriteByte('\n')
+}
+
+// Linef adds a formatted line.
+func (t *Text) Linef(format string, args ...any) { t.Line(fmt.Sprintf(format, args...)) }
+
+// Parked adds a failed item: "! kind subject parked: reason".
+func (t *Text) Parked(kind, subject, reason string) {
+	t.Linef("! %-*s %-*s parked: %s", t.KindWidth, kind, t.SubjectWidth, subject, reason)
+}
+
+// Emit writes the report to w.
+func (t *Text) Emit(w io.Writer) error {
+	_, err := io.WriteString(w, t.b.String())
+	return err
+}

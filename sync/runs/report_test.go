@@ -1,0 +1,39 @@
+package runs_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/crmsync/crmsync/sync/runs"
+)
+
+// TestEnvelope: every report document opens with version and dry_run,
+// whatever the command adds after them, and the text report's parked lines
+// have one form.
+func TestEnvelope(t *testing.T) {
+	doc := struct {
+		runs.Envelope
+		Changes []string    `json:"changes"`
+		Cursor  runs.Cursor `json:"cursor"`
+	}{Envelope: runs.NewEnvelope(true), Changes: []string{}, Cursor: runs.Cursor{From: 1, To: 2}}
+	var b bytes.Buffer
+	if err := runs.WriteJSON(&b, doc); err != nil {
+		t.Fatal(err)
+	}
+	want := "{\n  \"version\": 1,\n  \"dry_run\": true,\n  \"changes\": [],\n  \"cursor\": {\n    \"from\": 1,\n    \"to\": 2\n  }\n}\n"
+	if b.String() != want {
+		t.Errorf("JSON\n%s\nwant\n%s", b.String(), want)
+	}
+
+	b.Reset()
+	txt := runs.Text{KindWidth: 7, SubjectWidth: 12}
+	txt.Line("+ deal")
+	txt.Parked("order", "order 17", "unmapped status")
+	txt.Linef("= %d orders unchanged", 3)
+	if err := txt.Emit(&b); err != nil {
+		t.Fatal(err)
+	}
+	if want := "+ deal\n! order   order 17     parked: unmapped status\n= 3 orders unchanged\n"; b.String() != want {
+		t.Errorf("text %q, want %q", b.String(), want)
+	}
+}
