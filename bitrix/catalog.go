@@ -12,9 +12,11 @@ import (
 // products have variations, a catalogue of offers whose ProductIBlockID
 // names the product catalogue.
 type Catalog struct {
-	ID              ID
-	IBlockID        ID
-	IBlockTypeID    string // CRM_PRODUCT_CATALOG for CRM catalogues (the docs' example shows 0)
+	ID       ID
+	IBlockID ID
+	// IBlockTypeID is CRM_PRODUCT_CATALOG by the docs' type table, 0 in
+	// their example answer: do not rely on it.
+	IBlockTypeID    string
 	Name            string
 	ProductIBlockID ID // set only on a catalogue of variations (offers)
 	SKUPropertyID   ID

@@ -347,7 +347,7 @@ func (s *Server) catalogList(p map[string]any) (*result, *apiErr) {
 			case "PRODUCTIBLOCKID":
 				return []string{itoa(c.ProductIBlockID)}
 			case "IBLOCKTYPEID":
-				return []string{"CRM_PRODUCT_CATALOG"}
+				return []string{"0"}
 			}
 			return nil
 		}
@@ -364,7 +364,9 @@ func (s *Server) catalogList(p map[string]any) (*result, *apiErr) {
 		if c.ProductIBlockID != 0 {
 			parent, sku = c.ProductIBlockID, 90+c.IBlockID
 		}
-		out[i] = map[string]any{"id": c.IBlockID, "iblockId": c.IBlockID, "iblockTypeId": "CRM_PRODUCT_CATALOG", "lid": "s1",
+		// iblockTypeId: the type table says CRM_PRODUCT_CATALOG, the
+		// recorded answer shows 0; the fake sends what was recorded.
+		out[i] = map[string]any{"id": c.IBlockID, "iblockId": c.IBlockID, "iblockTypeId": 0, "lid": "s1",
 			"name": c.Name, "productIblockId": parent, "skuPropertyId": sku, "subscription": "N", "vatId": 1}
 	}
 	res.value = map[string]any{"catalogs": out}
