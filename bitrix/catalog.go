@@ -82,8 +82,11 @@ type CatalogProduct struct {
 	Type     int // 1 product, 4 offer, 7 service, ...
 }
 
-// catalogProductSelect: id and iblockId are required by the method.
-var catalogProductSelect = []string{"id", "iblockId", "name", "xmlId", "active", "measure", "type"}
+// catalogProductSelect is what a lookup reads; id and iblockId are
+// required by the method.
+func catalogProductSelect() []string {
+	return []string{"id", "iblockId", "name", "xmlId", "active", "measure", "type"}
+}
 
 // MaxCatalogLookup is how many XML_IDs one catalog.product.list command
 // asks for: one page of answers when the codes are unique.
@@ -109,7 +112,7 @@ func CatalogProductLookupCmds(iblockID ID, xmlIDs []string) []Cmd {
 	var out []Cmd
 	for chunk := range slices.Chunk(codes, MaxCatalogLookup) {
 		out = append(out, Cmd{Method: "catalog.product.list", Params: map[string]any{
-			"select": slices.Clone(catalogProductSelect),
+			"select": catalogProductSelect(),
 			"filter": map[string]any{"iblockId": iblockID, "xmlId": slices.Clone(chunk)},
 			"order":  map[string]string{"id": "asc"},
 			"start":  0,
