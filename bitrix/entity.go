@@ -264,6 +264,8 @@ type FieldInfo struct {
 	IsDynamic   bool   `json:"isDynamic"`
 	Title       string `json:"title"`
 	StatusType  string `json:"statusType,omitempty"`
+	// Items are the values of a list (enumeration) user field.
+	Items []EnumItem `json:"items,omitempty"`
 }
 
 // DecodeID decodes a write result holding a new id (number or string).

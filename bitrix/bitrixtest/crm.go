@@ -1,6 +1,7 @@
 package bitrixtest
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -24,6 +25,12 @@ var knownFields = map[string][]string{
 		"DATE_CREATE", "DATE_MODIFY", "ORIGINATOR_ID", "ORIGIN_ID", "UTM_SOURCE", "UTM_MEDIUM", "UTM_CAMPAIGN",
 		"UTM_CONTENT", "UTM_TERM", "LAST_ACTIVITY_TIME", "LAST_ACTIVITY_BY"},
 }
+
+// fieldTypes are the types crm.<e>.fields gives, where not string
+// (crm_deal_fields.json).
+var fieldTypes = map[string]string{"BEGINDATE": "date", "CLOSEDATE": "date", "OPPORTUNITY": "double", "TAX_VALUE": "double",
+	"IS_MANUAL_OPPORTUNITY": "char", "DATE_CREATE": "datetime", "DATE_MODIFY": "datetime", "MOVED_TIME": "datetime",
+	"LAST_ACTIVITY_TIME": "datetime"}
 
 // Fields the API never lets a caller write.
 var readOnly = map[string]bool{"ID": true, "STAGE_SEMANTIC_ID": true, "STATUS_SEMANTIC_ID": true, "DATE_CREATE": true,
@@ -122,6 +129,10 @@ func (d *store) add(kind string, fields map[string]any) (int64, *apiErr) {
 		setDefault(r.Fields, "CURRENCY_ID", "RUB")
 		setDefault(r.Fields, "IS_RETURN_CUSTOMER", "N")
 		setDefault(r.Fields, "IS_MANUAL_OPPORTUNITY", "N")
+		// "By default — the date the deal is created", and "the date the
+		// deal is created plus 7 days" (crm-deal-add.md), not BEGINDATE + 7.
+		setDefault(r.Fields, "BEGINDATE", d.renderDate(d.today()))
+		setDefault(r.Fields, "CLOSEDATE", d.renderDate(d.today().AddDate(0, 0, 7)))
 		d.history = append(d.history, &HistoryRow{ID: d.newID(), EntityTypeID: 2, TypeID: 1, OwnerID: id, CategoryID: cat,
 			StageID: st.StatusID, SemanticID: semanticID(st), Created: d.s.clock.Now()})
 	case "lead":
@@ -177,9 +188,14 @@ func (d *store) apply(kind string, r *Row, fields map[string]any, isAdd bool) {
 			}
 			contacts[name] = v // applied below: CONTACT_IDS wins over CONTACT_ID
 		case strings.HasPrefix(name, "UF_"):
-			if d.userField(kind, name) != nil {
+			if uf := d.userField(kind, name); uf != nil {
+				if uf.UserTypeID == "enumeration" {
+					d.checkEnum(uf, v)
+				}
 				r.Fields[name] = legacy(name, v)
 			}
+		case kind == "deal" && slices.Contains(dateFields, name):
+			d.setDate(r, name, v)
 		case readOnly[name]:
 		case name == "CATEGORY_ID" && !isAdd:
 		case name == "STAGE_ID" && !isAdd:
@@ -197,6 +213,11 @@ func (d *store) apply(kind string, r *Row, fields map[string]any, isAdd bool) {
 		// A lead saved with CONTACT_ID or COMPANY_ID becomes a repeat lead
 		// (b24restdocs:api-reference/crm/leads/crm-lead-update.md).
 		r.Fields["IS_RETURN_CUSTOMER"] = yn(Str(r.Fields["CONTACT_ID"]) != "" || Str(r.Fields["COMPANY_ID"]) != "")
+	}
+	if len(r.Products) > 0 && (hasKey(fields, "OPPORTUNITY") || hasKey(fields, "IS_MANUAL_OPPORTUNITY")) {
+		// An entity with product rows and an automatic amount keeps the
+		// rows' total whatever OPPORTUNITY says (recalcOpportunity).
+		recalcOpportunity(r)
 	}
 	if kind != "deal" {
 		r.Fields["HAS_PHONE"] = yn(len(r.Multi["PHONE"]) > 0)

@@ -45,8 +45,8 @@ func readFixture(t *testing.T, name string) []byte {
 }
 
 // fixturePortal is a portal holding what the recorded answers show: deals,
-// a contact with an e-mail, stages, a pipeline, a user field, comments and a
-// stage move.
+// a contact with an e-mail, stages, a pipeline, user fields (one a list),
+// comments, a stage move, and a catalogue of products and offers.
 func fixturePortal(t *testing.T, opts Options) *Server {
 	opts.Unlimited = true
 	s := New(t, opts)
@@ -63,6 +63,10 @@ func fixturePortal(t *testing.T, opts Options) *Server {
 		t.Fatal(err)
 	}
 	s.SeedUserField("CRM_DEAL", "UF_CRM_1713790573", "crm_status", true)
+	s.SeedEnumField("CRM_DEAL", "UF_CRM_1724077760", true, "Children's Radio", "Shanson Radio", "Love Radio")
+	s.SeedCatalog(23, "Product Catalog CRM", 0)
+	s.SeedCatalog(24, "Product Catalog CRM (offers)", 23)
+	s.SeedProduct(CatalogProduct{IBlockID: 23, Name: "Product", XMLID: "1243"})
 	s.AddComment("deal", 1, 1, "New comment was added")
 	s.AddComment("deal", 1, 1, "Another comment")
 	return s
@@ -98,6 +102,16 @@ func TestAnswersMatchFixtures(t *testing.T) {
 	batchOperating.Ignore = append(slices.Clone(batchShape.Ignore), "result.result_time[].operating", "result.result_time[].operating_reset_at")
 	// Only the time object is recorded.
 	timeOnly := jsonshape.Options{Ignore: []string{"result", "total"}}
+	withCatalog := Options{Scopes: append(DefaultScopes(), "catalog")}
+	// The product fields the fake selects: what crmsync reads and a few more.
+	productSelect := []any{"id", "iblockId", "name", "active", "available", "code", "xmlId", "measure", "type", "sort",
+		"vatId", "vatIncluded", "iblockSectionId"}
+	setRows := func(s *Server) {
+		postRaw(t, s, "crm.deal.productrows.set", map[string]any{"id": 1, "rows": []any{
+			map[string]any{"PRODUCT_ID": 1201, "PRICE": 899.1, "QUANTITY": 1, "DISCOUNT_TYPE_ID": 2, "DISCOUNT_RATE": 10, "SORT": 10},
+			map[string]any{"PRODUCT_NAME": "Product #1", "PRICE": 100, "QUANTITY": 1, "TAX_RATE": 20, "TAX_INCLUDED": "Y", "SORT": 20},
+		}})
+	}
 	cases := []fixtureCase{
 		{fixture: "batch_success.json", method: "batch", shape: batchOperating,
 			params: map[string]any{"halt": 0, "cmd": map[string]any{
@@ -125,11 +139,35 @@ func TestAnswersMatchFixtures(t *testing.T) {
 		{fixture: "crm_contact_update_error.json", method: "crm.contact.update", params: map[string]any{"id": 999, "fields": map[string]any{"NAME": "Ann"}}},
 		{fixture: "crm_deal_add.json", method: "crm.deal.add", params: map[string]any{"fields": map[string]any{"TITLE": "New Deal"}}},
 		{fixture: "crm_deal_add_error.json", method: "crm.deal.add", params: map[string]any{"fields": "x"}},
-		{fixture: "crm_deal_fields.json", method: "crm.deal.fields", shape: jsonshape.Options{Dynamic: []string{"result"}}},
+		{fixture: "catalog_catalog_list.json", method: "catalog.catalog.list", opts: withCatalog},
+		{fixture: "catalog_product_list.json", method: "catalog.product.list", opts: withCatalog,
+			params: map[string]any{"select": productSelect, "filter": map[string]any{"iblockId": 23}},
+			// Fields crmsync does not read, which the fake does not keep.
+			shape: jsonshape.Options{Ignore: []string{"result.products[].barcodeMulti", "result.products[].bundle",
+				"result.products[].canBuyZero", "result.products[].createdBy", "result.products[].dateActiveFrom",
+				"result.products[].dateActiveTo", "result.products[].dateCreate", "result.products[].detailPicture",
+				"result.products[].detailText", "result.products[].detailTextType", "result.products[].height",
+				"result.products[].length", "result.products[].modifiedBy", "result.products[].previewPicture",
+				"result.products[].previewText", "result.products[].previewTextType", "result.products[].property258",
+				"result.products[].property259", "result.products[].purchasingCurrency", "result.products[].purchasingPrice",
+				"result.products[].quantity", "result.products[].quantityReserved", "result.products[].quantityTrace",
+				"result.products[].recurSchemeLength", "result.products[].recurSchemeType", "result.products[].subscribe",
+				"result.products[].timestampX", "result.products[].trialPriceId", "result.products[].weight",
+				"result.products[].width", "result.products[].withoutOrder"}}},
+		{fixture: "crm_deal_fields.json", method: "crm.deal.fields",
+			// The recorded answer has no list field; the items of one are
+			// shaped as the docs' crm.item field lists show them.
+			shape: jsonshape.Options{Dynamic: []string{"result"}, Ignore: []string{"result[].items"}}},
 		{fixture: "crm_deal_get.json", method: "crm.deal.get", params: map[string]any{"id": 1},
 			// User fields and smart-process links are the portal's own.
-			shape: jsonshape.Options{Ignore: []string{"result.PARENT_ID_1220", "result.UF_CRM_1721244482250", "result.UF_CRM_1713790573"}}},
+			shape: jsonshape.Options{Ignore: []string{"result.PARENT_ID_1220", "result.UF_CRM_1721244482250", "result.UF_CRM_1713790573",
+				"result.UF_CRM_1724077760"}}},
 		{fixture: "crm_deal_list.json", method: "crm.deal.list", params: map[string]any{"select": dealSelect}},
+		{fixture: "crm_deal_productrows_get.json", method: "crm.deal.productrows.get", params: map[string]any{"id": 1}, before: setRows},
+		{fixture: "crm_deal_productrows_set.json", method: "crm.deal.productrows.set", params: map[string]any{"id": 1, "rows": []any{
+			map[string]any{"PRODUCT_NAME": "Product #2", "PRICE": 500, "QUANTITY": 5, "DISCOUNT_TYPE_ID": 2, "DISCOUNT_RATE": 10}}}},
+		{fixture: "crm_deal_productrows_set_error.json", method: "crm.deal.productrows.set", params: map[string]any{"id": 1, "rows": []any{
+			map[string]any{"PRODUCT_NAME": "Free", "PRICE": 0, "QUANTITY": 1, "DISCOUNT_TYPE_ID": 2, "DISCOUNT_RATE": 100}}}},
 		{fixture: "crm_deal_list_error.json", method: "crm.deal.list", params: map[string]any{"filter": "x"}},
 		{fixture: "crm_deal_update.json", method: "crm.deal.update", params: map[string]any{"id": 1, "fields": map[string]any{"TITLE": "x"}}},
 		{fixture: "crm_deal_userfield_add.json", method: "crm.deal.userfield.add",

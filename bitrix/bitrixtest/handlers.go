@@ -25,6 +25,13 @@ func init() {
 		"im.notify.personal.add":    (*Server).notifyAdd,
 		"bizproc.workflow.start":    (*Server).workflowStart,
 		"scope":                     (*Server).scope,
+		"catalog.catalog.list":      (*Server).catalogList,
+		"catalog.product.list":      (*Server).productList,
+	}
+	for _, kind := range []string{"deal", "lead"} {
+		k := kind
+		handlers["crm."+k+".productrows.set"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.productRowsSet(k, p) }
+		handlers["crm."+k+".productrows.get"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.productRowsGet(k, p) }
 	}
 	for _, kind := range []string{"deal", "contact", "lead"} {
 		k := kind
@@ -156,7 +163,11 @@ func (s *Server) entityList(kind string, p map[string]any) (*result, *apiErr) {
 func (s *Server) entityFields(kind string) (*result, *apiErr) {
 	out := map[string]any{}
 	for _, f := range knownFields[kind] {
-		info := map[string]any{"type": "string", "isRequired": false, "isReadOnly": readOnly[f], "isImmutable": f == "CATEGORY_ID",
+		typ := fieldTypes[f]
+		if typ == "" {
+			typ = "string"
+		}
+		info := map[string]any{"type": typ, "isRequired": false, "isReadOnly": readOnly[f], "isImmutable": f == "CATEGORY_ID",
 			"isMultiple": false, "isDynamic": false, "title": f}
 		if f == "STAGE_ID" {
 			info["type"], info["statusType"] = "crm_status", "DEAL_STAGE"
@@ -171,8 +182,13 @@ func (s *Server) entityFields(kind string) (*result, *apiErr) {
 	}
 	for _, uf := range s.data.userFields {
 		if uf.EntityID == ufEntity(kind) {
-			out[uf.FieldName] = map[string]any{"type": uf.UserTypeID, "isRequired": false, "isReadOnly": false,
+			info := map[string]any{"type": uf.UserTypeID, "isRequired": false, "isReadOnly": false,
 				"isImmutable": false, "isMultiple": uf.Multiple, "isDynamic": true, "title": uf.FieldName}
+			if uf.UserTypeID == "enumeration" {
+				// [{ID, VALUE}], as the docs' field lists show (docs/api-notes.md).
+				info["items"] = enumFieldItems(uf.Items)
+			}
+			out[uf.FieldName] = info
 		}
 	}
 	return ok(out)
@@ -598,11 +614,16 @@ func (s *Server) userFieldList(kind string, p map[string]any) (*result, *apiErr)
 			}
 		}
 		if matches(filterNoLang, g) {
-			out = append(out, map[string]any{"ID": strconv.FormatInt(uf.ID, 10), "ENTITY_ID": uf.EntityID,
+			row := map[string]any{"ID": strconv.FormatInt(uf.ID, 10), "ENTITY_ID": uf.EntityID,
 				"FIELD_NAME": uf.FieldName, "USER_TYPE_ID": uf.UserTypeID, "XML_ID": nil, "SORT": "100",
 				"MULTIPLE": yn(uf.Multiple), "MANDATORY": "N", "SHOW_FILTER": "N", "SHOW_IN_LIST": "Y", "EDIT_IN_LIST": "Y",
 				"IS_SEARCHABLE": "N", "EDIT_FORM_LABEL": uf.FieldName, "LIST_COLUMN_LABEL": uf.FieldName,
-				"LIST_FILTER_LABEL": uf.FieldName, "ERROR_MESSAGE": nil, "HELP_MESSAGE": nil})
+				"LIST_FILTER_LABEL": uf.FieldName, "ERROR_MESSAGE": nil, "HELP_MESSAGE": nil}
+			if uf.UserTypeID == "enumeration" {
+				// A list field's items come with it (crm-deal-userfield-list.md).
+				row["LIST"] = enumList(uf.Items)
+			}
+			out = append(out, row)
 		}
 	}
 	if out == nil {
@@ -630,7 +651,11 @@ func (s *Server) userFieldAdd(kind string, p map[string]any) (*result, *apiErr) 
 	if s.data.userField(kind, name) != nil {
 		return nil, codeErr(400, "ERROR_CORE", "Field already exists")
 	}
-	return ok(s.data.addUserField(ufEntity(kind), name, typ, truthy(fields["MULTIPLE"])))
+	id := s.data.addUserField(ufEntity(kind), name, typ, truthy(fields["MULTIPLE"]))
+	if typ == "enumeration" {
+		s.data.userFields[len(s.data.userFields)-1].Items = s.data.enumItems(fields["LIST"])
+	}
+	return ok(id)
 }
 
 func (s *Server) scope(map[string]any) (*result, *apiErr) {

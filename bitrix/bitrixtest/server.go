@@ -59,7 +59,8 @@ type Options struct {
 	OmitOperatingReset bool
 	// Scopes are the webhook's scopes (the scope method lists them); a
 	// method of any other scope answers 401 insufficient_scope
-	// (D:error-codes). Default crm, task, im, bizproc, user.
+	// (D:error-codes). Default crm, task, im, bizproc, user
+	// (DefaultScopes): catalog.* needs "catalog" added.
 	Scopes []string
 	// MissingMethods answer 404 ERROR_METHOD_NOT_FOUND, as on a portal whose
 	// module is off (e.g. "tasks.task.add").
@@ -130,7 +131,7 @@ func NewServer(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	if opts.Scopes == nil {
-		opts.Scopes = []string{"crm", "task", "im", "bizproc", "user"}
+		opts.Scopes = DefaultScopes()
 	}
 	s := &Server{
 		opts:  opts,
@@ -146,14 +147,18 @@ func NewServer(opts Options) *Server {
 }
 
 // New starts a fake closed by t.Cleanup. When t can report errors (a
-// *testing.T), the test fails at its end for every datetime sent in a form
-// the documentation does not give (see BadTimes).
+// *testing.T), the test fails at its end for every datetime or date sent in
+// a form the documentation does not give (see BadTimes) and every value
+// written to a list field that names none of its items (BadEnumValues).
 func New(t interface{ Cleanup(func()) }, opts Options) *Server {
 	s := NewServer(opts)
 	t.Cleanup(s.Close)
 	if tb, ok := t.(interface{ Errorf(string, ...any) }); ok {
 		t.Cleanup(func() {
 			for _, b := range s.BadTimes() {
+				tb.Errorf("bitrixtest: %s", b)
+			}
+			for _, b := range s.BadEnumValues() {
 				tb.Errorf("bitrixtest: %s", b)
 			}
 		})
@@ -480,6 +485,7 @@ func (s *Server) dispatch(method string, p map[string]any) (*result, *apiErr) {
 		return s.batch(p)
 	}
 	s.checkTimes(method, p)
+	s.data.method = method
 	h, ok := handlers[method]
 	if !ok || slices.Contains(s.opts.MissingMethods, method) {
 		return nil, codeErr(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
@@ -495,7 +501,7 @@ func (s *Server) dispatch(method string, p map[string]any) (*result, *apiErr) {
 func methodScope(method string) string {
 	prefix, _, _ := strings.Cut(method, ".")
 	switch prefix {
-	case "crm", "im", "bizproc", "user":
+	case "crm", "im", "bizproc", "user", "catalog":
 		return prefix
 	case "tasks", "task":
 		return "task"

@@ -21,6 +21,9 @@ type Row struct {
 	Multi  map[string][]MultiRow
 	// Contacts is a deal's or lead's list of linked contacts, in SORT order.
 	Contacts []Binding
+	// Products are a deal's or lead's product rows, in the order the
+	// portal answers them (SORT).
+	Products []ProductRow
 }
 
 // Str returns a scalar field as text.
@@ -44,6 +47,7 @@ func (r *Row) clone() Row {
 		c.Multi[k] = append([]MultiRow(nil), v...)
 	}
 	c.Contacts = append([]Binding(nil), r.Contacts...)
+	c.Products = append([]ProductRow(nil), r.Products...)
 	return c
 }
 
@@ -72,6 +76,7 @@ type UserField struct {
 	FieldName  string
 	UserTypeID string
 	Multiple   bool
+	Items      []EnumItem // list items of an enumeration field
 }
 
 // HistoryRow is a crm.stagehistory.list row.
@@ -136,25 +141,33 @@ func newTable(kind string) *table {
 }
 
 type store struct {
-	s          *Server
-	entities   map[string]*table // deal, contact, lead
-	nextMulti  int64
-	statuses   []*Status
-	nextStatus int64
-	categories map[int64]*Category
-	userFields []*UserField
-	nextUF     int64
-	history    []*HistoryRow
-	comments   []*CommentRow
-	byEntity   map[string][]*CommentRow // comments by ENTITY_ID index key, in creation order
-	tasks      []*TaskRow
-	notes      []*NotifyRow
-	workflows  []*WorkflowRow
-	nextID     int64 // comments, tasks, notifications
+	s           *Server
+	entities    map[string]*table // deal, contact, lead
+	nextMulti   int64
+	statuses    []*Status
+	nextStatus  int64
+	categories  map[int64]*Category
+	userFields  []*UserField
+	nextUF      int64
+	history     []*HistoryRow
+	comments    []*CommentRow
+	byEntity    map[string][]*CommentRow // comments by ENTITY_ID index key, in creation order
+	tasks       []*TaskRow
+	notes       []*NotifyRow
+	workflows   []*WorkflowRow
+	nextID      int64 // comments, tasks, notifications
+	catalogs    []*Catalog
+	products    []*CatalogProduct // ascending by ID
+	nextProduct int64
+	nextRow     int64 // product rows
+	nextEnum    int64 // list items of enumeration user fields
+	badEnums    []BadEnumValue
+	method      string // the method being run, for the records above
 }
 
 func newStore(s *Server) *store {
-	d := &store{s: s, entities: map[string]*table{}, categories: map[int64]*Category{}, byEntity: map[string][]*CommentRow{}, nextMulti: 200, nextStatus: 100, nextUF: 5000, nextID: 900}
+	d := &store{s: s, entities: map[string]*table{}, categories: map[int64]*Category{}, byEntity: map[string][]*CommentRow{}, nextMulti: 200, nextStatus: 100, nextUF: 5000, nextID: 900,
+		nextProduct: 1200, nextRow: 0, nextEnum: 3100}
 	for _, e := range []string{"deal", "contact", "lead"} {
 		d.entities[e] = newTable(e)
 	}

@@ -38,10 +38,17 @@ var dateTimeFields = []string{"DATE_CREATE", "DATE_MODIFY", "LAST_ACTIVITY_TIME"
 // give: with "Z", without an offset, or not a datetime at all.
 type BadTime struct {
 	Method, Field, Value string
+	// Want is the documented form; "" means a datetime,
+	// YYYY-MM-DDThh:mm:ss±hh:mm.
+	Want string
 }
 
 func (b BadTime) String() string {
-	return fmt.Sprintf("%s: %s = %q is not YYYY-MM-DDThh:mm:ss±hh:mm", b.Method, b.Field, b.Value)
+	want := b.Want
+	if want == "" {
+		want = "YYYY-MM-DDThh:mm:ss±hh:mm"
+	}
+	return fmt.Sprintf("%s: %s = %q is not %s", b.Method, b.Field, b.Value, want)
 }
 
 // checkTimes records every datetime value of a filter or of fields that is
