@@ -24,26 +24,29 @@ type fixtureRoute struct {
 }
 
 var fixtureRoutes = map[string]fixtureRoute{
-	"GET /api/v5/orders/history":             {200, "application/json", "orders_history.json"},
-	"GET /api/v5/orders":                     {200, "application/json", "orders_list.json"},
-	"GET /api/v5/orders/6722":                {200, "application/json", "orders_get.json"},
-	"POST /api/v5/orders/6722/edit":          {200, "application/json", "orders_edit.json"},
-	"GET /api/v5/orders/statuses":            {200, "application/json", "orders_statuses.json"},
-	"GET /api/v5/reference/statuses":         {200, "application/json", "reference_statuses.json"},
-	"GET /api/v5/reference/status-groups":    {200, "application/json", "reference_status_groups.json"},
-	"GET /api/v5/reference/order-methods":    {200, "application/json", "reference_order_methods.json"},
-	"GET /api/v5/reference/delivery-types":   {200, "application/json", "reference_delivery_types.json"},
-	"GET /api/v5/reference/payment-types":    {200, "application/json", "reference_payment_types.json"},
-	"GET /api/v5/reference/sites":            {200, "application/json", "reference_sites.json"},
+	"GET /api/v5/orders/history":           {200, "application/json", "orders_history.json"},
+	"GET /api/v5/orders":                   {200, "application/json", "orders_list.json"},
+	"GET /api/v5/orders/6722":              {200, "application/json", "orders_get.json"},
+	"POST /api/v5/orders/6722/edit":        {200, "application/json", "orders_edit.json"},
+	"GET /api/v5/orders/statuses":          {200, "application/json", "orders_statuses.json"},
+	"GET /api/v5/reference/statuses":       {200, "application/json", "reference_statuses.json"},
+	"GET /api/v5/reference/status-groups":  {200, "application/json", "reference_status_groups.json"},
+	"GET /api/v5/reference/order-methods":  {200, "application/json", "reference_order_methods.json"},
+	"GET /api/v5/reference/delivery-types": {200, "application/json", "reference_delivery_types.json"},
+	"GET /api/v5/reference/payment-types":  {200, "application/json", "reference_payment_types.json"},
+	"GET /api/v5/reference/sites":          {200, "application/json", "reference_sites.json"},
+	"GET /api/credentials":                 {200, "application/json", "credentials.json"},
+	"GET /api/v5/settings":                 {200, "application/json", "settings.json"},
+	"GET /api/v5/orders/1":                 {405, "application/json", "error_405_method_not_allowed.json"},
+	"POST /api/v5/orders/1/edit":           {405, "application/json", "error_405_invalid_data.json"},
+	"POST /api/v5/orders/2/edit":           {405, "text/html; charset=utf-8", "error_html_405.html"},
+	"GET /api/v5/orders/3":                 {405, "text/plain", "error_html_405.html"},
+
+	// Dictionaries read for deal texts (content_test.go); order types are
+	// only in this copy of the fixtures.
 	"GET /api/v5/reference/payment-statuses": {200, "application/json", "reference_payment_statuses.json"},
 	"GET /api/v5/reference/product-statuses": {200, "application/json", "reference_product_statuses.json"},
 	"GET /api/v5/reference/order-types":      {200, "application/json", "reference_order_types.json"},
-	"GET /api/credentials":                   {200, "application/json", "credentials.json"},
-	"GET /api/v5/settings":                   {200, "application/json", "settings.json"},
-	"GET /api/v5/orders/1":                   {405, "application/json", "error_405_method_not_allowed.json"},
-	"POST /api/v5/orders/1/edit":             {405, "application/json", "error_405_invalid_data.json"},
-	"POST /api/v5/orders/2/edit":             {405, "text/html; charset=utf-8", "error_html_405.html"},
-	"GET /api/v5/orders/3":                   {405, "text/plain", "error_html_405.html"},
 }
 
 // fixtureClient serves the fixture files of dir verbatim.

@@ -12,44 +12,43 @@ import (
 // typed fields but kept in Raw. See docs/api-notes.md, "Order content", for
 // what each field means and where that is documented.
 type Order struct {
-	ID              int64    `json:"id"`
-	ExternalID      string   `json:"externalId,omitempty"`
-	Number          string   `json:"number,omitempty"`
-	Site            string   `json:"site,omitempty"`
-	Status          string   `json:"status,omitempty"`
-	StatusComment   string   `json:"statusComment,omitempty"`
-	StatusUpdatedAt DateTime `json:"statusUpdatedAt"`
-	CreatedAt       DateTime `json:"createdAt"`
-	OrderMethod     string   `json:"orderMethod,omitempty"`
-	// OrderType is a code of reference/order-types.
-	OrderType       string `json:"orderType,omitempty"`
-	FirstName       string `json:"firstName,omitempty"`
-	LastName        string `json:"lastName,omitempty"`
-	Patronymic      string `json:"patronymic,omitempty"`
-	Phone           string `json:"phone,omitempty"`
-	Email           string `json:"email,omitempty"`
-	CustomerComment string `json:"customerComment,omitempty"`
-	ManagerComment  string `json:"managerComment,omitempty"`
-	// ManagerID is the RetailCRM user responsible for the order (0: none).
-	ManagerID    int64           `json:"managerId,omitempty"`
-	Currency     string          `json:"currency,omitempty"`
-	Summ         decimal.Decimal `json:"summ"`
-	TotalSumm    decimal.Decimal `json:"totalSumm"`
-	PrepaySum    decimal.Decimal `json:"prepaySum"`
-	PurchaseSumm decimal.Decimal `json:"purchaseSumm"`
-	Customer     *Customer       `json:"customer,omitempty"`
-	Contact      *Customer       `json:"contact,omitempty"`
-	Items        []Item          `json:"items,omitempty"`
-	Delivery     *Delivery       `json:"delivery,omitempty"`
-	Payments     Payments        `json:"payments,omitempty"`
+	ID              int64           `json:"id"`
+	ExternalID      string          `json:"externalId,omitempty"`
+	Number          string          `json:"number,omitempty"`
+	Site            string          `json:"site,omitempty"`
+	Status          string          `json:"status,omitempty"`
+	StatusComment   string          `json:"statusComment,omitempty"`
+	StatusUpdatedAt DateTime        `json:"statusUpdatedAt"`
+	CreatedAt       DateTime        `json:"createdAt"`
+	OrderMethod     string          `json:"orderMethod,omitempty"`
+	OrderType       string          `json:"orderType,omitempty"`
+	FirstName       string          `json:"firstName,omitempty"`
+	LastName        string          `json:"lastName,omitempty"`
+	Patronymic      string          `json:"patronymic,omitempty"`
+	Phone           string          `json:"phone,omitempty"`
+	Email           string          `json:"email,omitempty"`
+	CustomerComment string          `json:"customerComment,omitempty"`
+	ManagerComment  string          `json:"managerComment,omitempty"`
+	ManagerID       int64           `json:"managerId,omitempty"`
+	Currency        string          `json:"currency,omitempty"`
+	Summ            decimal.Decimal `json:"summ"`
+	TotalSumm       decimal.Decimal `json:"totalSumm"`
+	PrepaySum       decimal.Decimal `json:"prepaySum"`
+	PurchaseSumm    decimal.Decimal `json:"purchaseSumm"`
+	Customer        *Customer       `json:"customer,omitempty"`
+	Contact         *Customer       `json:"contact,omitempty"`
+	Items           []Item          `json:"items,omitempty"`
+	Delivery        *Delivery       `json:"delivery,omitempty"`
+	Payments        Payments        `json:"payments,omitempty"`
+	CustomFields    CustomFields    `json:"customFields,omitempty"`
+	Deleted         bool            `json:"deleted,omitempty"`
+
 	// FullPaidAt is set while the order is fully paid (its paid payments
 	// cover the total) and cleared when that stops being so.
-	FullPaidAt   DateTime     `json:"fullPaidAt"`
-	Source       *Source      `json:"source,omitempty"`
-	Company      *Company     `json:"company,omitempty"`
-	Contragent   *Contragent  `json:"contragent,omitempty"`
-	CustomFields CustomFields `json:"customFields,omitempty"`
-	Deleted      bool         `json:"deleted,omitempty"`
+	FullPaidAt DateTime    `json:"fullPaidAt"`
+	Source     *Source     `json:"source,omitempty"`
+	Company    *Company    `json:"company,omitempty"`
+	Contragent *Contragent `json:"contragent,omitempty"`
 
 	// Raw is the order's JSON exactly as RetailCRM sent it, set by
 	// UnmarshalJSON, so that configured paths (Lookup) read every field,
@@ -192,27 +191,26 @@ type Phone struct {
 	Number string `json:"number"`
 }
 
-// Item is an order line.
+// Item is an order line. InitialPrice is the catalogue price of one unit,
+// DiscountTotal the money discount on one unit from every source (the
+// line's and the order's discounts, loyalty, rounding), Status a code of
+// reference/product-statuses. Offer is nil in the full snapshots of history
+// records of orders made through the API: read the order itself for it.
 type Item struct {
-	ID int64 `json:"id"`
-	// InitialPrice is the catalogue price of one unit.
-	InitialPrice decimal.Decimal `json:"initialPrice"`
-	// DiscountTotal is the money discount on one unit from every source
-	// (the line's and the order's discounts, loyalty, rounding).
+	ID            int64           `json:"id"`
+	InitialPrice  decimal.Decimal `json:"initialPrice"`
 	DiscountTotal decimal.Decimal `json:"discountTotal"`
 	Quantity      decimal.Decimal `json:"quantity"`
+	Status        string          `json:"status,omitempty"`
+	Prices        []ItemPrice     `json:"prices,omitempty"`
+	Offer         *Offer          `json:"offer,omitempty"`
+
 	// VATRate is the line's VAT rate: a percentage, "none", or "" when the
 	// answer has none.
 	VATRate VATRate `json:"vatRate,omitempty"`
-	// Status is a code of reference/product-statuses.
-	Status string `json:"status,omitempty"`
 	// ProductName is the line's own name; lines of a catalogue offer may
 	// carry only the offer's.
-	ProductName string      `json:"productName,omitempty"`
-	Prices      []ItemPrice `json:"prices,omitempty"`
-	// Offer is nil in the full snapshots of history records of orders
-	// made through the API: read the order itself for it.
-	Offer *Offer `json:"offer,omitempty"`
+	ProductName string `json:"productName,omitempty"`
 }
 
 // UnitPrice is what one unit costs the buyer: InitialPrice - DiscountTotal.
@@ -271,20 +269,20 @@ func (u *Unit) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Delivery is an order's delivery block.
+// Delivery is an order's delivery block: Code is a code of
+// reference/delivery-types, Cost what the buyer pays for delivery, NetCost
+// what it costs the shop.
 type Delivery struct {
-	// Code is a code of reference/delivery-types.
-	Code string `json:"code,omitempty"`
-	// Cost is what the buyer pays for delivery; NetCost what it costs the
-	// shop.
+	Code    string          `json:"code,omitempty"`
 	Cost    decimal.Decimal `json:"cost"`
 	NetCost decimal.Decimal `json:"netCost"`
-	VATRate VATRate         `json:"vatRate,omitempty"`
 	Date    DateTime        `json:"date"`
 	Address *Address        `json:"address,omitempty"`
+	VATRate VATRate         `json:"vatRate,omitempty"`
 }
 
-// Address is a delivery or customer address.
+// Address is a delivery or customer address; Text is the address as one
+// line of text.
 type Address struct {
 	Index      string `json:"index,omitempty"`
 	CountryISO string `json:"countryIso,omitempty"`
@@ -293,9 +291,8 @@ type Address struct {
 	Street     string `json:"street,omitempty"`
 	Building   string `json:"building,omitempty"`
 	Flat       string `json:"flat,omitempty"`
-	// Text is the address as one line of text.
-	Text  string `json:"text,omitempty"`
-	Notes string `json:"notes,omitempty"`
+	Text       string `json:"text,omitempty"`
+	Notes      string `json:"notes,omitempty"`
 }
 
 // UnmarshalJSON accepts an object, [] or null.
@@ -310,10 +307,10 @@ func (a *Address) UnmarshalJSON(b []byte) error {
 }
 
 // Payment is one payment of an order, or the payment of a history record.
+// Type is a code of reference/payment-types, Status one of
+// reference/payment-statuses (paymentComplete says it counts as paid).
 type Payment struct {
-	ID int64 `json:"id"`
-	// Type is a code of reference/payment-types, Status one of
-	// reference/payment-statuses (paymentComplete says it counts as paid).
+	ID         int64           `json:"id"`
 	Type       string          `json:"type,omitempty"`
 	Status     string          `json:"status,omitempty"`
 	Amount     decimal.Decimal `json:"amount"`

@@ -25,29 +25,30 @@ type Server struct {
 
 	mu sync.Mutex
 	// state
-	orders      map[int64]*retailcrm.Order
-	index       orderIndex // the orders' list keys, in id order
-	byExternal  idLists    // order ids by externalId
-	customers   map[int64]*retailcrm.Customer
-	orderHist   histLog
-	custHist    histLog
-	nextOrderID int64
-	nextCustID  int64
+	orders       map[int64]*retailcrm.Order
+	index        orderIndex // the orders' list keys, in id order
+	byExternal   idLists    // order ids by externalId
+	customers    map[int64]*retailcrm.Customer
+	orderHist    histLog
+	custHist     histLog
+	nextOrderID  int64
+	nextCustID   int64
+	statuses     map[string]retailcrm.Status
+	groups       map[string]retailcrm.StatusGroup
+	methods      map[string]retailcrm.OrderMethod
+	deliveries   map[string]retailcrm.DeliveryType
+	paymentTypes map[string]retailcrm.PaymentType
+	products     map[string]retailcrm.ProductStatus
+	sites        map[string]retailcrm.Site
+	scopes       []string
+	siteAccess   string
+	sitesAvail   []string
+
 	// ids of order lines and payments, account-wide
 	nextLineID, nextPaymentID int64
-	statuses                  map[string]retailcrm.Status
-	groups                    map[string]retailcrm.StatusGroup
-	methods                   map[string]retailcrm.OrderMethod
-	deliveries                map[string]retailcrm.DeliveryType
-	paymentTypes              map[string]retailcrm.PaymentType
 	// paymentStatuses say which payments count as paid (paymentComplete).
 	paymentStatuses map[string]retailcrm.PaymentStatus
 	orderTypes      map[string]retailcrm.OrderType
-	products        map[string]retailcrm.ProductStatus
-	sites           map[string]retailcrm.Site
-	scopes          []string
-	siteAccess      string
-	sitesAvail      []string
 	// traffic
 	counts  map[string]int
 	total   int
@@ -75,34 +76,33 @@ func NewServer(opts Options) *Server {
 		panic(fmt.Sprintf("retailcrmtest: time zone %q: %v", opts.Timezone, err))
 	}
 	s := &Server{
-		opts:            opts,
-		loc:             loc,
-		closed:          make(chan struct{}),
-		orders:          map[int64]*retailcrm.Order{},
-		byExternal:      idLists{},
-		customers:       map[int64]*retailcrm.Customer{},
-		nextOrderID:     1,
-		nextCustID:      1,
-		nextLineID:      1,
-		nextPaymentID:   1,
-		orderHist:       newHistLog(),
-		custHist:        newHistLog(),
-		statuses:        map[string]retailcrm.Status{},
-		groups:          map[string]retailcrm.StatusGroup{},
-		methods:         map[string]retailcrm.OrderMethod{},
-		deliveries:      map[string]retailcrm.DeliveryType{},
-		paymentTypes:    map[string]retailcrm.PaymentType{},
-		paymentStatuses: map[string]retailcrm.PaymentStatus{},
-		orderTypes:      map[string]retailcrm.OrderType{},
-		products:        map[string]retailcrm.ProductStatus{},
-		sites:           map[string]retailcrm.Site{},
-		scopes:          append([]string(nil), opts.Scopes...),
-		siteAccess:      retailcrm.SiteAccessFull,
-		sitesAvail:      append([]string(nil), opts.Sites...),
-		counts:          map[string]int{},
-		served:          map[FaultKind]int{},
-		rng:             rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+		opts:         opts,
+		loc:          loc,
+		closed:       make(chan struct{}),
+		orders:       map[int64]*retailcrm.Order{},
+		byExternal:   idLists{},
+		customers:    map[int64]*retailcrm.Customer{},
+		nextOrderID:  1,
+		nextCustID:   1,
+		orderHist:    newHistLog(),
+		custHist:     newHistLog(),
+		statuses:     map[string]retailcrm.Status{},
+		groups:       map[string]retailcrm.StatusGroup{},
+		methods:      map[string]retailcrm.OrderMethod{},
+		deliveries:   map[string]retailcrm.DeliveryType{},
+		paymentTypes: map[string]retailcrm.PaymentType{},
+		products:     map[string]retailcrm.ProductStatus{},
+		sites:        map[string]retailcrm.Site{},
+		scopes:       append([]string(nil), opts.Scopes...),
+		siteAccess:   retailcrm.SiteAccessFull,
+		sitesAvail:   append([]string(nil), opts.Sites...),
+		counts:       map[string]int{},
+		served:       map[FaultKind]int{},
+		rng:          rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 	}
+	s.nextLineID, s.nextPaymentID = 1, 1
+	s.paymentStatuses = map[string]retailcrm.PaymentStatus{}
+	s.orderTypes = map[string]retailcrm.OrderType{}
 	if opts.RPS > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(opts.RPS), max(1, int(opts.RPS)))
 	}
