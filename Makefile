@@ -63,7 +63,7 @@ campaigns:
 
 # Each parser's fuzz target runs for FUZZTIME; longer runs: make fuzz-short FUZZTIME=10m.
 FUZZTIME ?= 2s
-FUZZ_TARGETS := ./retailcrm:FuzzDecodeHistory ./retailcrm:FuzzDecodeOrder ./retailcrm:FuzzDecodeError \
+FUZZ_TARGETS := ./retailcrm:FuzzDecodeHistory ./retailcrm:FuzzDecodeOrder ./retailcrm:FuzzDecodeError ./retailcrm:FuzzLookup \
 	./bitrix:FuzzDecodeEnvelope ./bitrix:FuzzDecodeError ./bitrix:FuzzDecodeBatchResponse ./bitrix:FuzzBuildQuery ./bitrix:FuzzEscapeMarkup \
 	./sync/config:FuzzLoad ./sync:FuzzNormalize ./sync/rules:FuzzRuleTemplate
 

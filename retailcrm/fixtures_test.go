@@ -41,6 +41,12 @@ var fixtureRoutes = map[string]fixtureRoute{
 	"POST /api/v5/orders/1/edit":           {405, "application/json", "error_405_invalid_data.json"},
 	"POST /api/v5/orders/2/edit":           {405, "text/html; charset=utf-8", "error_html_405.html"},
 	"GET /api/v5/orders/3":                 {405, "text/plain", "error_html_405.html"},
+
+	// Dictionaries read for deal texts (content_test.go); order types are
+	// only in this copy of the fixtures.
+	"GET /api/v5/reference/payment-statuses": {200, "application/json", "reference_payment_statuses.json"},
+	"GET /api/v5/reference/product-statuses": {200, "application/json", "reference_product_statuses.json"},
+	"GET /api/v5/reference/order-types":      {200, "application/json", "reference_order_types.json"},
 }
 
 // fixtureClient serves the fixture files of dir verbatim.

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
+
+	"github.com/shopspring/decimal"
 )
 
 // isEmptyArray reports a JSON "[]": PHP encodes an empty associative array
@@ -143,4 +146,81 @@ func rawText(v json.RawMessage) string {
 		return s
 	}
 	return string(bytes.TrimSpace(v))
+}
+
+// decodeLenient decodes an object into dst; [] (PHP's empty associative
+// array) and null leave dst zero. name goes into the error.
+func decodeLenient(b []byte, dst any, name string) error {
+	if isNull(b) || isEmptyArray(b) {
+		return nil
+	}
+	if err := json.Unmarshal(b, dst); err != nil {
+		return fmt.Errorf("retailcrm: %s: %w", name, err)
+	}
+	return nil
+}
+
+// flexString reads a documented string that may come as a number or a
+// bool (kept as its JSON literal) or null ("").
+type flexString string
+
+func (s *flexString) UnmarshalJSON(b []byte) error {
+	t := bytes.TrimSpace(b)
+	switch {
+	case len(t) == 0 || isNull(t):
+		*s = ""
+		return nil
+	case t[0] == '"':
+		var v string
+		if err := json.Unmarshal(t, &v); err != nil {
+			return err
+		}
+		*s = flexString(v)
+		return nil
+	case t[0] == '{' || t[0] == '[':
+		return fmt.Errorf("retailcrm: want a string, got %.20s", t)
+	}
+	if !json.Valid(t) {
+		return fmt.Errorf("retailcrm: bad value %.20q", t)
+	}
+	*s = flexString(t)
+	return nil
+}
+
+// VATRateNone is the VAT rate of goods without VAT.
+const VATRateNone = "none"
+
+// VATRate is a line's (or delivery's, or offer's) VAT rate as RetailCRM
+// writes it: a percentage such as "20" or "10", or "none". The API
+// documents a string; a number is accepted too and kept as written. ""
+// means the answer carried no rate.
+type VATRate string
+
+// UnmarshalJSON accepts a string, a number or null.
+func (r *VATRate) UnmarshalJSON(b []byte) error {
+	var s flexString
+	if err := s.UnmarshalJSON(b); err != nil {
+		return fmt.Errorf("retailcrm: vatRate: %w", err)
+	}
+	*r = VATRate(s)
+	return nil
+}
+
+// IsNone reports the "none" rate (no VAT).
+func (r VATRate) IsNone() bool { return string(r) == VATRateNone }
+
+// Percent returns the rate as an exact number; ok is false for "none", ""
+// and anything but a plain decimal from 0 to 100 (no sign, no exponent, so
+// an odd value cannot turn into a huge number).
+func (r VATRate) Percent() (p decimal.Decimal, ok bool) {
+	s := string(r)
+	if s == "" || len(s) > 12 || strings.Count(s, ".") > 1 || s[0] == '.' || s[len(s)-1] == '.' ||
+		strings.TrimLeft(s, "0123456789.") != "" {
+		return decimal.Decimal{}, false
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil || d.GreaterThan(decimal.NewFromInt(100)) {
+		return decimal.Decimal{}, false
+	}
+	return d, true
 }

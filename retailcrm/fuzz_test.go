@@ -68,6 +68,14 @@ func touchOrder(o *Order) {
 	if o.Customer != nil {
 		_, _ = o.Customer.CreatedAt.In(time.UTC)
 	}
+	_, _ = o.FullPaidAt.In(time.UTC)
+	for i := range o.Items {
+		it := &o.Items[i]
+		_, _ = it.UnitPrice().String(), it.Name()
+		_, _ = it.VATRate.Percent()
+	}
+	_, _ = Lookup(o.Raw, "delivery.address.text")
+	_, _ = Lookup(o.Raw, "items.0.offer.unit.sym")
 }
 
 func touchValue(v Value) {
@@ -155,6 +163,37 @@ func FuzzDecodeError(f *testing.F) {
 			}
 			if t := bytes.TrimSpace(body); len(t) > 12 && strings.Contains(msg, string(t)) {
 				panic("HTML body quoted in the error")
+			}
+		}
+	})
+}
+
+func FuzzLookup(f *testing.F) {
+	for _, s := range seedFiles(f, "orders_get.json") {
+		f.Add(s, "order.delivery.address.city")
+	}
+	f.Add([]byte(`{"a":[{"b":"c"}],"n":1e999,"s":"\u00e9"}`), "a.0.b")
+	f.Add([]byte(`{"a":[],"b":{"":1}}`), "b.")
+	f.Add([]byte(`[[[1]]]`), "0.0.0")
+	f.Fuzz(func(t *testing.T, raw []byte, path string) {
+		v, ok := Lookup(raw, path)
+		if !ok {
+			if v != "" {
+				t.Fatalf("not found but value %q", v)
+			}
+			return
+		}
+		if !json.Valid(raw) {
+			t.Fatalf("invalid document resolved %q to %q", path, v)
+		}
+		// A path of one key agrees with decoding the document as a map.
+		if !strings.Contains(path, ".") {
+			var m map[string]json.RawMessage
+			if json.Unmarshal(raw, &m) == nil {
+				got, ok := leafText(bytes.TrimSpace(m[path]))
+				if !ok || got != v {
+					t.Fatalf("Lookup(%q) = %q, map gives %q %v", path, v, got, ok)
+				}
 			}
 		}
 	})

@@ -79,3 +79,42 @@ func (c *Client) PaymentTypes(ctx context.Context) (map[string]PaymentType, erro
 func (c *Client) Sites(ctx context.Context) (map[string]Site, error) {
 	return getReference[Site](ctx, c, "/api/v5/reference/sites", "sites")
 }
+
+// PaymentStatuses reads the payment statuses keyed by code.
+func (c *Client) PaymentStatuses(ctx context.Context) (map[string]PaymentStatus, error) {
+	return getReference[PaymentStatus](ctx, c, "/api/v5/reference/payment-statuses", "paymentStatuses")
+}
+
+// OrderTypes reads the order types keyed by code.
+func (c *Client) OrderTypes(ctx context.Context) (map[string]OrderType, error) {
+	return getReference[OrderType](ctx, c, "/api/v5/reference/order-types", "orderTypes")
+}
+
+// Named is a reference entry with a display name: Status, StatusGroup,
+// ProductStatus, OrderMethod, OrderType, DeliveryType, PaymentType,
+// PaymentStatus or Site.
+type Named interface{ displayName() string }
+
+func (v Status) displayName() string        { return v.Name }
+func (v StatusGroup) displayName() string   { return v.Name }
+func (v ProductStatus) displayName() string { return v.Name }
+func (v OrderMethod) displayName() string   { return v.Name }
+func (v OrderType) displayName() string     { return v.Name }
+func (v DeliveryType) displayName() string  { return v.Name }
+func (v PaymentType) displayName() string   { return v.Name }
+func (v PaymentStatus) displayName() string { return v.Name }
+func (v Site) displayName() string          { return v.Name }
+
+// Names turns a dictionary into code → name, the names as the shop wrote
+// them; an entry without a name is named by its code.
+func Names[T Named](dict map[string]T) map[string]string {
+	out := make(map[string]string, len(dict))
+	for code, v := range dict {
+		name := v.displayName()
+		if name == "" {
+			name = code
+		}
+		out[code] = name
+	}
+	return out
+}

@@ -10,6 +10,19 @@ const (
 	SourceSplit   = "split"
 )
 
+// Fields of order history records that concern payment (see
+// docs/api-notes.md, "Order content").
+const (
+	FieldFullPaidAt     = "full_paid_at"     // oldValue/newValue: date-time string or null
+	FieldPayments       = "payments"         // a payment added or removed: {id, type} or null
+	FieldPaymentStatus  = "payments.status"  // {code} or null
+	FieldPaymentPaidAt  = "payments.paid_at" // date-time string or null
+	FieldPaymentAmount  = "payments.amount"  // number or null
+	FieldPaymentType    = "payments.type"    // listed by RetailCRM's own module; value shape not seen
+	FieldPaymentComment = "payments.comment" // string or null
+	FieldPaymentExtID   = "payments.external_id"
+)
+
 // HistoryUser is the manager behind a source "user" record.
 type HistoryUser struct {
 	ID int64 `json:"id"`

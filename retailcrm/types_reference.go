@@ -38,6 +38,28 @@ type StatusGroup struct {
 	Statuses []string `json:"statuses"`
 }
 
+// OrderType is a kind of order, such as retail or wholesale
+// (reference/order-types).
+type OrderType struct {
+	Name          string `json:"name"`
+	Code          string `json:"code"`
+	Active        bool   `json:"active"`
+	Ordering      int    `json:"ordering"`
+	DefaultForCRM bool   `json:"defaultForCrm"`
+	DefaultForAPI bool   `json:"defaultForApi"`
+}
+
+// PaymentStatus is a payment status (reference/payment-statuses).
+// PaymentComplete marks the statuses in which a payment counts as paid.
+type PaymentStatus struct {
+	Name            string   `json:"name"`
+	Code            string   `json:"code"`
+	Active          bool     `json:"active"`
+	Ordering        int      `json:"ordering"`
+	PaymentComplete bool     `json:"paymentComplete"`
+	PaymentTypes    []string `json:"paymentTypes,omitempty"`
+}
+
 // OrderMethod is a way orders come in (reference/order-methods).
 type OrderMethod struct {
 	Name          string `json:"name"`

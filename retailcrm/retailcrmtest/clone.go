@@ -29,9 +29,31 @@ func cloneOrder(o *retailcrm.Order) *retailcrm.Order {
 		cp.Items[i].Prices = slices.Clone(cp.Items[i].Prices)
 		if off := cp.Items[i].Offer; off != nil {
 			o2 := *off
+			if off.Unit != nil {
+				u := *off.Unit
+				o2.Unit = &u
+			}
 			cp.Items[i].Offer = &o2
 		}
 	}
+	if o.Source != nil {
+		src := *o.Source
+		cp.Source = &src
+	}
+	cp.Contragent = cloneContragent(o.Contragent)
+	if o.Company != nil {
+		c := *o.Company
+		c.Contragent = cloneContragent(c.Contragent)
+		if c.Address != nil {
+			a := *c.Address
+			c.Address = &a
+		}
+		c.CustomFields = maps.Clone(c.CustomFields)
+		cp.Company = &c
+	}
+	// The fake keeps no document of its own: answers are encoded from the
+	// typed fields.
+	cp.Raw = nil
 	if o.Delivery != nil {
 		d := *o.Delivery
 		if d.Address != nil {
@@ -42,5 +64,13 @@ func cloneOrder(o *retailcrm.Order) *retailcrm.Order {
 	}
 	cp.Payments = slices.Clone(o.Payments)
 	cp.CustomFields = maps.Clone(o.CustomFields)
+	return &cp
+}
+
+func cloneContragent(c *retailcrm.Contragent) *retailcrm.Contragent {
+	if c == nil {
+		return nil
+	}
+	cp := *c
 	return &cp
 }

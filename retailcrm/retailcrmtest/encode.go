@@ -18,6 +18,10 @@ type shape int
 const (
 	shapeList     shape = iota // /orders, /orders/{id}, edit answer
 	shapeSnapshot              // full snapshot in a created history record
+	// shapeSnapshotAPI is the full snapshot of an order made through the
+	// API: its lines carry no offer and no VAT rate, as in the recorded
+	// history (api-client-php OrdersTest::testHistory, orders 2031-2045).
+	shapeSnapshotAPI
 )
 
 func num(d decimal.Decimal) json.Number { return json.Number(d.String()) }
@@ -87,10 +91,14 @@ func offerJSON(o *retailcrm.Offer) map[string]any {
 	putStr(m, "name", o.Name)
 	putStr(m, "displayName", o.DisplayName)
 	putStr(m, "article", o.Article)
+	putStr(m, "vatRate", string(o.VATRate))
+	if u := o.Unit; u != nil {
+		m["unit"] = map[string]string{"code": u.Code, "name": u.Name, "sym": u.Sym}
+	}
 	return m
 }
 
-func itemJSON(it retailcrm.Item) map[string]any {
+func itemJSON(it retailcrm.Item, sh shape) map[string]any {
 	prices := make([]map[string]any, 0, len(it.Prices))
 	for _, p := range it.Prices {
 		prices = append(prices, map[string]any{"price": num(p.Price), "quantity": num(p.Quantity)})
@@ -104,9 +112,70 @@ func itemJSON(it retailcrm.Item) map[string]any {
 		"properties":    []any{},
 	}
 	putStr(m, "status", it.Status)
-	if it.Offer != nil {
-		m["offer"] = offerJSON(it.Offer)
+	putStr(m, "productName", it.ProductName)
+	if sh != shapeSnapshotAPI {
+		putStr(m, "vatRate", string(it.VATRate))
+		if it.Offer != nil {
+			m["offer"] = offerJSON(it.Offer)
+		}
 	}
+	return m
+}
+
+func contragentJSON(c *retailcrm.Contragent) map[string]any {
+	m := map[string]any{}
+	putStr(m, "contragentType", c.Type)
+	putStr(m, "legalName", c.LegalName)
+	putStr(m, "legalAddress", c.LegalAddress)
+	putStr(m, "INN", c.INN)
+	putStr(m, "KPP", c.KPP)
+	putStr(m, "OGRN", c.OGRN)
+	putStr(m, "OGRNIP", c.OGRNIP)
+	putStr(m, "OKPO", c.OKPO)
+	putStr(m, "certificateNumber", c.CertificateNumber)
+	putStr(m, "BIK", c.BIK)
+	putStr(m, "bank", c.Bank)
+	putStr(m, "bankAccount", c.BankAccount)
+	putStr(m, "corrAccount", c.CorrAccount)
+	return m
+}
+
+func addressJSON(a *retailcrm.Address) map[string]any {
+	am := map[string]any{}
+	putStr(am, "index", a.Index)
+	putStr(am, "countryIso", a.CountryISO)
+	putStr(am, "region", a.Region)
+	putStr(am, "city", a.City)
+	putStr(am, "street", a.Street)
+	putStr(am, "building", a.Building)
+	putStr(am, "flat", a.Flat)
+	putStr(am, "text", a.Text)
+	putStr(am, "notes", a.Notes)
+	return am
+}
+
+func companyJSON(c *retailcrm.Company) map[string]any {
+	m := map[string]any{"id": c.ID, "active": c.Active, "isMain": c.IsMain}
+	putStr(m, "externalId", c.ExternalID)
+	putStr(m, "name", c.Name)
+	putStr(m, "brand", c.Brand)
+	if c.Contragent != nil {
+		m["contragent"] = contragentJSON(c.Contragent)
+	}
+	if c.Address != nil {
+		m["address"] = addressJSON(c.Address)
+	}
+	m["customFields"] = customFieldsJSON(c.CustomFields)
+	return m
+}
+
+func sourceJSON(src *retailcrm.Source) map[string]any {
+	m := map[string]any{}
+	putStr(m, "source", src.Source)
+	putStr(m, "medium", src.Medium)
+	putStr(m, "campaign", src.Campaign)
+	putStr(m, "keyword", src.Keyword)
+	putStr(m, "content", src.Content)
 	return m
 }
 
@@ -122,19 +191,10 @@ func paymentJSON(p retailcrm.Payment) map[string]any {
 func deliveryJSON(d *retailcrm.Delivery) map[string]any {
 	m := map[string]any{"cost": num(d.Cost), "netCost": num(d.NetCost)}
 	putStr(m, "code", d.Code)
+	putStr(m, "vatRate", string(d.VATRate))
 	putDate(m, "date", d.Date)
 	if a := d.Address; a != nil {
-		am := map[string]any{}
-		putStr(am, "index", a.Index)
-		putStr(am, "countryIso", a.CountryISO)
-		putStr(am, "region", a.Region)
-		putStr(am, "city", a.City)
-		putStr(am, "street", a.Street)
-		putStr(am, "building", a.Building)
-		putStr(am, "flat", a.Flat)
-		putStr(am, "text", a.Text)
-		putStr(am, "notes", a.Notes)
-		m["address"] = am
+		m["address"] = addressJSON(a)
 	}
 	return m
 }
@@ -169,6 +229,16 @@ func orderJSON(o *retailcrm.Order, sh shape) map[string]any {
 	putStr(m, "email", o.Email)
 	putStr(m, "customerComment", o.CustomerComment)
 	putStr(m, "managerComment", o.ManagerComment)
+	putDate(m, "fullPaidAt", o.FullPaidAt)
+	if o.Source != nil {
+		m["source"] = sourceJSON(o.Source)
+	}
+	if o.Contragent != nil {
+		m["contragent"] = contragentJSON(o.Contragent)
+	}
+	if o.Company != nil {
+		m["company"] = companyJSON(o.Company)
+	}
 	if sh == shapeList {
 		// /orders carries currency and statusComment; snapshots do not.
 		putStr(m, "currency", o.Currency)
@@ -187,7 +257,7 @@ func orderJSON(o *retailcrm.Order, sh shape) map[string]any {
 	}
 	items := make([]map[string]any, 0, len(o.Items))
 	for _, it := range o.Items {
-		items = append(items, itemJSON(it))
+		items = append(items, itemJSON(it, sh))
 	}
 	m["items"] = items
 	if o.Delivery != nil {

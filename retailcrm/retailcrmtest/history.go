@@ -26,6 +26,7 @@ type histRec struct {
 	old, new any
 	site     string
 	item     any // the line of an order_product.* record
+	payment  any // the payment of a payments* record
 	// snapshot is the encoded "order" or "customer" member, kept as bytes
 	// because fakes with 100k orders hold one full snapshot per order.
 	snapshot json.RawMessage
@@ -60,6 +61,9 @@ func (h *histRec) encode(entity, readerKey string) map[string]any {
 	}
 	if h.item != nil {
 		m["item"] = h.item
+	}
+	if h.payment != nil {
+		m["payment"] = h.payment
 	}
 	if h.created {
 		m["created"] = true
@@ -102,6 +106,7 @@ type orderChange struct {
 	field    string
 	old, new any
 	item     any
+	payment  any
 }
 
 // diffOrder lists the changes of the fields the fake records, in the order
@@ -119,6 +124,7 @@ func diffOrder(a, b *retailcrm.Order) []orderChange {
 	add("manager_comment", a.ManagerComment != b.ManagerComment, text(a.ManagerComment), text(b.ManagerComment))
 	add("customer_comment", a.CustomerComment != b.CustomerComment, text(a.CustomerComment), text(b.CustomerComment))
 	add("order_method", a.OrderMethod != b.OrderMethod, code(a.OrderMethod), code(b.OrderMethod))
+	add("order_type", a.OrderType != b.OrderType, code(a.OrderType), code(b.OrderType))
 	add("first_name", a.FirstName != b.FirstName, text(a.FirstName), text(b.FirstName))
 	add("last_name", a.LastName != b.LastName, text(a.LastName), text(b.LastName))
 	add("patronymic", a.Patronymic != b.Patronymic, text(a.Patronymic), text(b.Patronymic))
@@ -133,6 +139,7 @@ func diffOrder(a, b *retailcrm.Order) []orderChange {
 	}
 	add("delivery_type", da.Code != db.Code, code(da.Code), code(db.Code))
 	add("delivery_cost", !da.Cost.Equal(db.Cost), num(da.Cost), num(db.Cost))
+	add("delivery_net_cost", !da.NetCost.Equal(db.NetCost), num(da.NetCost), num(db.NetCost))
 	add("summ", !a.Summ.Equal(b.Summ), num(a.Summ), num(b.Summ))
 	add("total_summ", !a.TotalSumm.Equal(b.TotalSumm), num(a.TotalSumm), num(b.TotalSumm))
 	var ca, cb int64
@@ -147,20 +154,110 @@ func diffOrder(a, b *retailcrm.Order) []orderChange {
 		va, vb := a.CustomFields[k], b.CustomFields[k]
 		add("custom_"+k, !bytes.Equal(va, vb), rawOrNil(va), rawOrNil(vb))
 	}
-	// A line whose status changed is an order_product.status record naming
-	// the line, as RetailCRM writes it (fixture record 7045).
-	before := map[int64]string{}
-	for _, it := range a.Items {
-		before[it.ID] = it.Status
+	out = append(out, diffItems(a.Items, b.Items)...)
+	out = append(out, diffPayments(a.Payments, b.Payments)...)
+	add("full_paid_at", a.FullPaidAt != b.FullPaidAt, dateOrNil(a.FullPaidAt), dateOrNil(b.FullPaidAt))
+	return out
+}
+
+func dateOrNil(d retailcrm.DateTime) any {
+	if d.IsZero() {
+		return nil
 	}
-	for _, it := range b.Items {
+	return d.String()
+}
+
+// diffItems records changed lines as order_product.* records naming the
+// line, as RetailCRM writes them (recorded records 7045, 7079, 7080, 7085).
+// An added or removed line is an order_product record whose new or old
+// value is {id} of the line: RetailCRM's own module lists the field, the
+// value's shape is not recorded anywhere (docs/api-notes.md).
+func diffItems(a, b []retailcrm.Item) []orderChange {
+	var out []orderChange
+	before := map[int64]retailcrm.Item{}
+	for _, it := range a {
+		before[it.ID] = it
+	}
+	after := map[int64]bool{}
+	for _, it := range b {
+		after[it.ID] = true
 		old, ok := before[it.ID]
-		if !ok || old == it.Status {
+		if !ok {
+			out = append(out, orderChange{field: "order_product", new: map[string]int64{"id": it.ID}, item: historyItem(it)})
 			continue
 		}
-		out = append(out, orderChange{field: "order_product.status", old: code(old), new: code(it.Status), item: historyItem(it)})
+		line := func(field string, changed bool, o, n any) {
+			if changed {
+				out = append(out, orderChange{field: "order_product." + field, old: o, new: n, item: historyItem(it)})
+			}
+		}
+		line("status", old.Status != it.Status, code(old.Status), code(it.Status))
+		line("quantity", !old.Quantity.Equal(it.Quantity), num(old.Quantity), num(it.Quantity))
+		line("initial_price", !old.InitialPrice.Equal(it.InitialPrice), num(old.InitialPrice), num(it.InitialPrice))
+		line("discount_total", !old.DiscountTotal.Equal(it.DiscountTotal), num(old.DiscountTotal), num(it.DiscountTotal))
+		line("vat_rate", old.VATRate != it.VATRate, vatValue(old.VATRate), vatValue(it.VATRate))
+	}
+	for _, it := range a {
+		if !after[it.ID] {
+			out = append(out, orderChange{field: "order_product", old: map[string]int64{"id": it.ID}, item: historyItem(it)})
+		}
 	}
 	return out
+}
+
+// vatValue is a VAT rate as history values carry it: a number, null for
+// none (recorded record 7043: 0 → null).
+func vatValue(r retailcrm.VATRate) any {
+	if p, ok := r.Percent(); ok {
+		return num(p)
+	}
+	return nil
+}
+
+// diffPayments records payment changes as RetailCRM writes them (recorded
+// records 7082, 7103, 7104, 7051): "payments" with {id, type} when a payment
+// is added or removed, "payments.<field>" when one changes, each with the
+// payment member {id, type, externalId?}.
+func diffPayments(a, b retailcrm.Payments) []orderChange {
+	var out []orderChange
+	before := map[int64]retailcrm.Payment{}
+	for _, p := range a {
+		before[p.ID] = p
+	}
+	after := map[int64]bool{}
+	for _, p := range b {
+		after[p.ID] = true
+		old, ok := before[p.ID]
+		if !ok {
+			out = append(out, orderChange{field: "payments", new: map[string]any{"id": p.ID, "type": p.Type}, payment: paymentJSON(p)})
+			continue
+		}
+		field := func(name string, changed bool, o, n any) {
+			if changed {
+				out = append(out, orderChange{field: "payments." + name, old: o, new: n, payment: paymentRef(p)})
+			}
+		}
+		field("type", old.Type != p.Type, code(old.Type), code(p.Type))
+		field("amount", !old.Amount.Equal(p.Amount), num(old.Amount), num(p.Amount))
+		field("paid_at", old.PaidAt != p.PaidAt, dateOrNil(old.PaidAt), dateOrNil(p.PaidAt))
+		field("status", old.Status != p.Status, code(old.Status), code(p.Status))
+		field("external_id", old.ExternalID != p.ExternalID, text(old.ExternalID), text(p.ExternalID))
+	}
+	for _, p := range a {
+		if !after[p.ID] {
+			out = append(out, orderChange{field: "payments", old: map[string]any{"id": p.ID, "type": p.Type}, payment: paymentRef(p)})
+		}
+	}
+	return out
+}
+
+// paymentRef is {id, type, externalId?}: a payment as history values and
+// the payment member of payments.* records name it.
+func paymentRef(p retailcrm.Payment) map[string]any {
+	m := map[string]any{"id": p.ID}
+	putStr(m, "type", p.Type)
+	putStr(m, "externalId", p.ExternalID)
+	return m
 }
 
 // historyItem is the item member of an order_product.* record: the line id
@@ -203,7 +300,7 @@ func (s *Server) recordOrderChangesLocked(before, after *retailcrm.Order, who ac
 		s.orderHist.add(histRec{
 			at: at, entityID: after.ID,
 			source: who.source, userID: who.userID, byKey: who.key,
-			field: c.field, old: c.old, new: c.new, item: c.item,
+			field: c.field, old: c.old, new: c.new, item: c.item, payment: c.payment,
 			site: after.Site, snapshot: rawJSON(partialJSON(after)),
 		})
 	}

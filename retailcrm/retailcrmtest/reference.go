@@ -15,11 +15,16 @@ var referenceMembers = map[string]string{
 	"payment-types":    "paymentTypes",
 	"sites":            "sites",
 	"product-statuses": "productStatuses",
+	"payment-statuses": "paymentStatuses",
+	"order-types":      "orderTypes",
 }
 
 // seedReferences installs a small, typical account: the standard status
-// groups with a few statuses each, two order methods, two delivery and two
-// payment types, and the configured stores.
+// groups with a few statuses each, two order methods, two delivery and
+// two payment types, payment statuses (paid is the one that completes a
+// payment), the retail and wholesale order types, and the configured
+// stores. Names are the shop's own, in Russian, as a Russian account has
+// them.
 func (s *Server) seedReferences() {
 	groups := []struct{ code, name string }{
 		{"new", "Новый"}, {"approval", "Согласование"}, {"assembling", "Комплектация"},
@@ -49,6 +54,18 @@ func (s *Server) seedReferences() {
 	s.deliveries["self-delivery"] = retailcrm.DeliveryType{Name: "Самовывоз", Code: "self-delivery", Active: true}
 	s.paymentTypes["cash"] = retailcrm.PaymentType{Name: "Наличные", Code: "cash", Active: true}
 	s.paymentTypes["bank-card"] = retailcrm.PaymentType{Name: "Банковская карта", Code: "bank-card", Active: true}
+	for i, ps := range []retailcrm.PaymentStatus{
+		{Code: "not-paid", Name: "Не оплачен"}, {Code: "invoice", Name: "Выставлен счет"},
+		{Code: "payment-start", Name: "Платеж проведен"}, {Code: "paid", Name: "Оплачен", PaymentComplete: true},
+		{Code: "fail", Name: "Ошибка"},
+	} {
+		ps.Active, ps.Ordering = true, (i+1)*10
+		ps.PaymentTypes = []string{"cash", "bank-card"}
+		s.paymentStatuses[ps.Code] = ps
+	}
+	s.orderTypes["eshop-individual"] = retailcrm.OrderType{Name: "Физическое лицо", Code: "eshop-individual",
+		Active: true, Ordering: 10, DefaultForCRM: true, DefaultForAPI: true}
+	s.orderTypes["eshop-legal"] = retailcrm.OrderType{Name: "Юридическое лицо", Code: "eshop-legal", Active: true, Ordering: 20}
 	// Product (order line) statuses as a typical account has them; returned
 	// and cancelled take the line out of the order (cancelStatus).
 	for i, ps := range []retailcrm.ProductStatus{
@@ -130,6 +147,21 @@ func (s *Server) AddPaymentType(p retailcrm.PaymentType) {
 	s.paymentTypes[p.Code] = p
 }
 
+// AddPaymentStatus adds or replaces a payment status; PaymentComplete
+// decides whether payments in it count towards full payment.
+func (s *Server) AddPaymentStatus(p retailcrm.PaymentStatus) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.paymentStatuses[p.Code] = p
+}
+
+// AddOrderType adds or replaces an order type.
+func (s *Server) AddOrderType(t retailcrm.OrderType) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.orderTypes[t.Code] = t
+}
+
 // SetCredentials replaces the key's scopes and store access as
 // /api/credentials reports and the handlers enforce. sitesAvailable nil
 // means every store.
@@ -173,6 +205,16 @@ func (s *Server) referenceLocked(name string) any {
 		return s.sites
 	case "product-statuses":
 		return s.products
+	case "payment-statuses":
+		out := make(map[string]any, len(s.paymentStatuses))
+		for k, p := range s.paymentStatuses {
+			out[k] = map[string]any{"name": p.Name, "code": p.Code, "active": p.Active, "ordering": p.Ordering,
+				"defaultForCrm": false, "defaultForApi": false, "paymentComplete": p.PaymentComplete,
+				"paymentTypes": nonNil(p.PaymentTypes)}
+		}
+		return out
+	case "order-types":
+		return s.orderTypes
 	}
 	return nil
 }

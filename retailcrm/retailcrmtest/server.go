@@ -43,6 +43,12 @@ type Server struct {
 	scopes       []string
 	siteAccess   string
 	sitesAvail   []string
+
+	// ids of order lines and payments, account-wide
+	nextLineID, nextPaymentID int64
+	// paymentStatuses say which payments count as paid (paymentComplete).
+	paymentStatuses map[string]retailcrm.PaymentStatus
+	orderTypes      map[string]retailcrm.OrderType
 	// traffic
 	counts  map[string]int
 	total   int
@@ -94,6 +100,9 @@ func NewServer(opts Options) *Server {
 		served:       map[FaultKind]int{},
 		rng:          rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 	}
+	s.nextLineID, s.nextPaymentID = 1, 1
+	s.paymentStatuses = map[string]retailcrm.PaymentStatus{}
+	s.orderTypes = map[string]retailcrm.OrderType{}
 	if opts.RPS > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(opts.RPS), max(1, int(opts.RPS)))
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/shopspring/decimal"
 )
 
 // otherIntegrationKey marks changes made through the API by someone else
@@ -12,9 +13,11 @@ const otherIntegrationKey = "\x00other-integration"
 
 // CreateOrder stores a new order as the shop's website would create it
 // through the API with its own key, and writes the created history record
-// with a full snapshot. Missing id, number, site, status, dates and
-// currency are filled; a customer with id 0 is created. It returns the
-// stored order.
+// with a full snapshot, whose lines carry no offer (as RetailCRM writes
+// API-made orders: read the order itself for them). Missing id, number,
+// site, status, dates and currency are filled; a customer with id 0 is
+// created; FullPaidAt is derived from the payments (derivePaidLocked). It
+// returns the stored order.
 func (s *Server) CreateOrder(o retailcrm.Order) retailcrm.Order {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -43,6 +46,7 @@ func (s *Server) createOrderLocked(in retailcrm.Order, who actor) *retailcrm.Ord
 	if o.Number == "" {
 		o.Number = fmt.Sprintf("%dA", o.ID)
 	}
+	s.numberPartsLocked(o)
 	if o.Site == "" {
 		o.Site = s.opts.Sites[0]
 	}
@@ -68,8 +72,13 @@ func (s *Server) createOrderLocked(in retailcrm.Order, who actor) *retailcrm.Ord
 		c.TotalSumm = c.TotalSumm.Add(o.TotalSumm)
 		o.Customer = cloneCustomer(c)
 	}
+	s.derivePaidLocked(nil, o)
 	s.putOrderLocked(o)
-	snapshot := rawJSON(orderJSON(o, shapeSnapshot))
+	sh := shapeSnapshot
+	if who.source == retailcrm.SourceAPI {
+		sh = shapeSnapshotAPI
+	}
+	snapshot := rawJSON(orderJSON(o, sh))
 	rec := histRec{
 		at: s.now(), entityID: o.ID,
 		source: who.source, userID: who.userID, byKey: who.key,
@@ -96,9 +105,10 @@ func (s *Server) createOrderLocked(in retailcrm.Order, who actor) *retailcrm.Ord
 
 // UpdateOrder changes an order as a manager in the CRM would: fn edits a
 // copy, and every changed field the fake tracks (status, comments,
-// manager, names, phone, email, order method, delivery type and cost,
-// sums, customer, custom fields) becomes a history record with source
-// "user". Changing the status also sets statusUpdatedAt.
+// manager, names, phone, email, order method and type, delivery type and
+// costs, sums, customer, custom fields, lines, payments and full payment)
+// becomes a history record with source "user". Changing the status also
+// sets statusUpdatedAt; FullPaidAt follows the payments as in CreateOrder.
 func (s *Server) UpdateOrder(id int64, fn func(*retailcrm.Order)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -130,12 +140,14 @@ func (s *Server) updateOrderLocked(id int64, fn func(*retailcrm.Order), who acto
 	next := cloneOrder(cur)
 	fn(next)
 	next.ID = cur.ID
+	s.numberPartsLocked(next)
 	if next.Status != cur.Status {
 		if _, ok := s.statuses[next.Status]; !ok {
 			return nil, fmt.Errorf("retailcrmtest: unknown status %q", next.Status)
 		}
 		next.StatusUpdatedAt = retailcrm.NewDateTime(s.now())
 	}
+	s.derivePaidLocked(cur, next)
 	s.recordOrderChangesLocked(cur, next, who)
 	s.putOrderLocked(next)
 	return next, nil
@@ -264,4 +276,52 @@ func (s *Server) Customer(id int64) (retailcrm.Customer, bool) {
 		return retailcrm.Customer{}, false
 	}
 	return *cloneCustomer(c), true
+}
+
+// derivePaidLocked sets o.FullPaidAt as RetailCRM keeps it: set while the
+// payments in a paymentComplete status cover totalSumm, cleared otherwise
+// (recorded history: full_paid_at set with the payment turning paid, and
+// cleared when it turned back, records 7113-7116). A new order fully paid
+// keeps a given FullPaidAt, else takes its latest paidAt; an order becoming
+// fully paid takes the current time; one staying so keeps its date.
+func (s *Server) derivePaidLocked(before, o *retailcrm.Order) {
+	paid, counted := decimal.Zero, false
+	var last retailcrm.DateTime
+	for _, p := range o.Payments {
+		if !s.paymentStatuses[p.Status].PaymentComplete {
+			continue
+		}
+		paid, counted = paid.Add(p.Amount), true
+		if p.PaidAt.String() > last.String() {
+			last = p.PaidAt
+		}
+	}
+	switch {
+	case !counted || paid.LessThan(o.TotalSumm):
+		o.FullPaidAt = retailcrm.DateTime{}
+	case before != nil && before.FullyPaid():
+		o.FullPaidAt = before.FullPaidAt
+	case before == nil && !o.FullPaidAt.IsZero():
+	case before == nil && !last.IsZero():
+		o.FullPaidAt = last
+	default:
+		o.FullPaidAt = retailcrm.NewDateTime(s.now())
+	}
+}
+
+// numberPartsLocked gives lines and payments without an id the next free
+// one, as RetailCRM numbers them account-wide.
+func (s *Server) numberPartsLocked(o *retailcrm.Order) {
+	for i := range o.Items {
+		if o.Items[i].ID == 0 {
+			o.Items[i].ID = s.nextLineID
+		}
+		s.nextLineID = max(s.nextLineID, o.Items[i].ID+1)
+	}
+	for i := range o.Payments {
+		if o.Payments[i].ID == 0 {
+			o.Payments[i].ID = s.nextPaymentID
+		}
+		s.nextPaymentID = max(s.nextPaymentID, o.Payments[i].ID+1)
+	}
 }

@@ -1,7 +1,11 @@
 // Package shop generates a realistic, repeatable online shop in the fake
 // RetailCRM and Bitrix24 servers: customers (some already in Bitrix24, typed
 // in by hand), repeat purchases, cancellations, a return, an unmapped status,
-// and the managers' day-to-day activity. The sandbox, the engine's tests and
+// and the managers' day-to-day activity. Orders carry what a deal shows:
+// lines with articles, units, VAT rates (20, 10, none) and some discounts,
+// delivery with and without cost, UTM tags on a share of orders, payments
+// (paid, part paid, unpaid), the responsible manager, and retail or
+// wholesale order types with the buyer's legal details. The sandbox, the engine's tests and
 // the crash and benchmark campaigns share it; it lives outside cmd/ because
 // library tests never import a command's package. It is test and sandbox
 // support, not part of the engine.
@@ -35,15 +39,24 @@ type Summary struct {
 
 // Shop generates a realistic, repeatable shop from one seed.
 type Shop struct {
-	rng  *rand.Rand
-	now  time.Time
-	site string
+	rng *rand.Rand
+	// detail draws the order content added later (discounts, UTM tags,
+	// payments, managers, order types) from a stream of its own, so the
+	// statuses, customers and sums rng draws stay what they were for a
+	// seed, and with them the figures tests expect.
+	detail *rand.Rand
+	now    time.Time
+	site   string
 }
 
 // New returns a generator: the same seed and now give the same shop.
 func New(seed uint64, now time.Time, site string) *Shop {
-	return &Shop{rng: rand.New(rand.NewPCG(seed, seed*7919)), now: now, site: site}
+	return &Shop{rng: rand.New(rand.NewPCG(seed, seed*7919)),
+		detail: rand.New(rand.NewPCG(seed^0x5eed_de7a11, seed*104729+1)), now: now, site: site}
 }
+
+// Managers are the RetailCRM users orders are assigned to.
+func Managers() []int64 { return []int64{14, 15, 16} }
 
 // The catalogue the generator draws from. Functions, not variables, so
 // nothing can change them while a sandbox runs.
@@ -57,14 +70,49 @@ func people(female bool) (first, last []string) {
 		[]string{"Лебедев", "Козлов", "Новиков", "Морозов", "Волков", "Зайцев", "Павлов"}
 }
 
-type product struct{ name, price string }
+type product struct {
+	name, price string
+	id          int64
+	article     string // "" for an offer without one
+	vat         retailcrm.VATRate
+	unit        retailcrm.Unit
+}
 
 func products() []product {
+	pc := retailcrm.Unit{Code: "pc", Name: "Штука", Sym: "шт."}
+	set := retailcrm.Unit{Code: "set", Name: "Набор", Sym: "наб."}
 	return []product{
-		{"Чайник электрический", "2490.00"}, {"Кофемолка", "1890.50"}, {"Набор ножей", "3200.00"},
-		{"Сковорода 28 см", "1599.99"}, {"Блендер", "4990.00"}, {"Тостер", "2750.00"},
-		{"Весы кухонные", "890.00"}, {"Термос 1 л", "1290.00"}, {"Мультиварка", "6490.00"},
+		{"Чайник электрический", "2490.00", 101, "KT-2490", "20", pc}, {"Кофемолка", "1890.50", 102, "CG-1890", "20", pc},
+		{"Набор ножей", "3200.00", 103, "KN-3200", "20", set}, {"Сковорода 28 см", "1599.99", 104, "", "20", pc},
+		{"Блендер", "4990.00", 105, "BL-4990", "20", pc}, {"Тостер", "2750.00", 106, "TS-2750", "none", pc},
+		{"Весы кухонные", "890.00", 107, "SC-890", "10", pc}, {"Термос 1 л", "1290.00", 108, "", "10", pc},
+		{"Мультиварка", "6490.00", 109, "MC-6490", "none", pc},
 	}
+}
+
+// utm returns attribution tags as shops' ad campaigns set them.
+func utm() []retailcrm.Source {
+	return []retailcrm.Source{
+		{Source: "yandex", Medium: "cpc", Campaign: "kitchen_spring", Keyword: "купить чайник", Content: "text_ad_1"},
+		{Source: "google", Medium: "cpc", Campaign: "brand", Keyword: "магазин посуды"},
+		{Source: "vk", Medium: "social", Campaign: "retarget_may", Content: "carousel"},
+		{Source: "newsletter", Medium: "email", Campaign: "weekly_42"},
+		{Source: "yandex", Medium: "organic"},
+	}
+}
+
+// buyers are the legal details of wholesale orders' buyers.
+func buyers() []retailcrm.Contragent {
+	return []retailcrm.Contragent{
+		{Type: retailcrm.ContragentLegalEntity, LegalName: "ООО «Кухни и Ко»", INN: "7707083893", KPP: "773601001", OGRN: "1027700132195"},
+		{Type: retailcrm.ContragentLegalEntity, LegalName: "ООО «Ресторан Вкус»", INN: "7728168971", KPP: "770401001", OGRN: "1027700067328"},
+		{Type: retailcrm.ContragentEnterpreneur, LegalName: "ИП Соколова Анна Викторовна", INN: "500100732259", OGRNIP: "304500116000157"},
+	}
+}
+
+func streets() []string {
+	return []string{"г. Москва, ул. Лесная, д. 5, кв. 12", "г. Москва, Ленинский пр-т, д. 30", "г. Химки, ул. Молодёжная, д. 8, кв. 41",
+		"г. Москва, ул. Профсоюзная, д. 104, кв. 7"}
 }
 
 func comments() []string {
@@ -121,6 +169,9 @@ func (s *Shop) Seed(rc *retailcrmtest.Server, bx *bitrixtest.Server, size Size) 
 	var sum Summary
 	rc.AddStatus(retailcrm.Status{Code: "return", Name: "Возврат", Group: "cancel", Active: true})
 	rc.AddStatus(retailcrm.Status{Code: "awaiting-stock", Name: "Ждёт поступления", Group: "hold", Active: true})
+	rc.AddDeliveryType(retailcrm.DeliveryType{Name: "Почта России", Code: "russian-post", Active: true,
+		DefaultCost: decimal.RequireFromString("350.50")})
+	rc.AddPaymentType(retailcrm.PaymentType{Name: "Безналичный расчет", Code: "bank-transfer", Active: true})
 
 	customers := make([]retailcrm.Customer, 0, size.Customers)
 	for i := 0; i < size.Customers; i++ {
@@ -177,6 +228,8 @@ func (s *Shop) Seed(rc *retailcrmtest.Server, bx *bitrixtest.Server, size Size) 
 }
 
 func (s *Shop) order(n int, c retailcrm.Customer, status string, created time.Time) retailcrm.Order {
+	// Every draw of s.rng below happens as it always did; the content added
+	// since comes from s.detail (see Shop).
 	lines := 1 + s.rng.IntN(3)
 	total := decimal.Zero
 	items := make([]retailcrm.Item, 0, lines)
@@ -188,10 +241,20 @@ func (s *Shop) order(n int, c retailcrm.Customer, status string, created time.Ti
 		if status == "return" && l == 0 {
 			itemStatus = "returned"
 		}
-		items = append(items, retailcrm.Item{InitialPrice: price, Quantity: qty, Status: itemStatus,
-			Prices: []retailcrm.ItemPrice{{Price: price, Quantity: qty}},
-			Offer:  &retailcrm.Offer{ID: int64(100 + l), Name: p.name, DisplayName: p.name}})
-		total = total.Add(price.Mul(qty))
+		// A quarter of the lines carry a discount, per unit as RetailCRM
+		// keeps it.
+		discount := decimal.Zero
+		if s.detail.IntN(4) == 0 {
+			pct := decimal.NewFromInt(int64(5 * (1 + s.detail.IntN(3))))
+			discount = price.Mul(pct).Div(decimal.NewFromInt(100)).Round(2)
+		}
+		unit := p.unit
+		items = append(items, retailcrm.Item{InitialPrice: price, DiscountTotal: discount, Quantity: qty,
+			VATRate: p.vat, Status: itemStatus,
+			Prices: []retailcrm.ItemPrice{{Price: price.Sub(discount), Quantity: qty}},
+			Offer: &retailcrm.Offer{ID: p.id, ExternalID: fmt.Sprintf("sku-%d", p.id), Name: p.name, DisplayName: p.name,
+				Article: p.article, VATRate: p.vat, Unit: &unit}})
+		total = total.Add(price.Sub(discount).Mul(qty))
 	}
 	delivery, cost := "courier", decimal.NewFromInt(300)
 	if s.rng.IntN(3) == 0 {
@@ -205,19 +268,77 @@ func (s *Shop) order(n int, c retailcrm.Customer, status string, created time.Ti
 	if s.rng.IntN(3) == 0 {
 		payment = "cash"
 	}
-	ts := retailcrm.NewDateTime(created)
-	return retailcrm.Order{
+	comment := pick(s.rng, comments())
+
+	d := &retailcrm.Delivery{Code: delivery, Cost: cost}
+	if delivery == "courier" {
+		switch {
+		case total.GreaterThanOrEqual(decimal.NewFromInt(10000)):
+			d.Cost = decimal.Zero // free above 10 000
+		case s.detail.IntN(5) == 0:
+			d.Code, d.Cost = "russian-post", decimal.RequireFromString("350.50")
+		}
+		d.NetCost, d.VATRate = decimal.NewFromInt(250), "20"
+		d.Address = &retailcrm.Address{CountryISO: "RU", Text: pick(s.detail, streets())}
+	}
+	sum := total.Add(d.Cost)
+
+	o := retailcrm.Order{
 		Number: fmt.Sprintf("%dA", 1000+n), ExternalID: fmt.Sprintf("web-%d", 1000+n), Site: s.site,
-		Status: status, CreatedAt: ts, StatusUpdatedAt: ts, OrderMethod: method, OrderType: "eshop-individual",
+		Status: status, CreatedAt: retailcrm.NewDateTime(created), StatusUpdatedAt: retailcrm.NewDateTime(created),
+		OrderMethod: method, OrderType: "eshop-individual",
 		FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, Phone: c.Phones[0].Number,
-		CustomerComment: pick(s.rng, comments()),
-		Currency:        "RUB", Summ: total, TotalSumm: total.Add(cost),
+		CustomerComment: comment,
+		Currency:        "RUB", Summ: total, TotalSumm: sum,
 		Customer: &retailcrm.Customer{Type: "customer", ID: c.ID, Site: s.site, FirstName: c.FirstName,
 			LastName: c.LastName, Email: c.Email, Phones: c.Phones},
-		Items:    items,
-		Delivery: &retailcrm.Delivery{Code: delivery, Cost: cost},
-		Payments: retailcrm.Payments{{ID: int64(5000 + n), Type: payment, Amount: total.Add(cost)}},
+		Items:      items,
+		Delivery:   d,
+		Contragent: &retailcrm.Contragent{Type: retailcrm.ContragentIndividual},
 	}
+	if s.detail.IntN(10) == 0 {
+		buyer := pick(s.detail, buyers())
+		o.OrderType, o.Contragent = "eshop-legal", &buyer
+	}
+	if s.detail.IntN(5) < 2 {
+		src := pick(s.detail, utm())
+		o.Source = &src
+	}
+	if status != "new" || s.detail.IntN(2) == 0 {
+		o.ManagerID = pick(s.detail, Managers())
+	}
+	o.Payments = s.payments(n, status, payment, sum, created)
+	return o
+}
+
+// payments pays orders as shops see them: completed, prepaid and returned
+// orders in full, cancelled ones not at all, the rest in full, in part
+// (a paid advance and an unpaid rest) or not yet. RetailCRM (and the fake)
+// sets fullPaidAt from them.
+func (s *Shop) payments(n int, status, typ string, sum decimal.Decimal, created time.Time) retailcrm.Payments {
+	paidAt := created.Add(time.Duration(1+s.detail.IntN(48)) * time.Hour)
+	if paidAt.After(s.now) {
+		paidAt = s.now
+	}
+	paid := func(amount decimal.Decimal) retailcrm.Payment {
+		return retailcrm.Payment{ID: int64(5000 + n), Type: typ, Status: "paid", Amount: amount, PaidAt: retailcrm.NewDateTime(paidAt)}
+	}
+	unpaid := retailcrm.Payment{ID: int64(5000 + n), Type: typ, Status: "not-paid", Amount: sum}
+	how := s.detail.IntN(6)
+	switch {
+	case status == "complete" || status == "prepayed" || status == "return":
+		return retailcrm.Payments{paid(sum)}
+	case status == "cancel-other" || status == "no-call" || status == "new":
+		return retailcrm.Payments{unpaid}
+	case how < 2:
+		return retailcrm.Payments{paid(sum)}
+	case how == 2 && sum.IsPositive():
+		advance := sum.Mul(decimal.NewFromFloat(0.3)).Round(2)
+		rest := unpaid
+		rest.ID, rest.Amount = int64(900_000+n), sum.Sub(advance)
+		return retailcrm.Payments{paid(advance), rest}
+	}
+	return retailcrm.Payments{unpaid}
 }
 
 // Activity is what a shop's managers do between two sync runs: confirm and
