@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
+	stdsync "sync"
 	"testing"
 	"time"
 
@@ -30,7 +30,7 @@ func testMapping() config.Mapping {
 
 // clock is a settable clock shared by both fakes and the engine.
 type clock struct {
-	mu sync.Mutex
+	mu stdsync.Mutex
 	t  time.Time
 }
 
@@ -61,7 +61,7 @@ type harness struct {
 	// ledgerOnly leaves WebhookUserID unset: push tells crmsync's own
 	// comments by the ledger alone.
 	ledgerOnly bool
-	logMu      sync.Mutex
+	logMu      stdsync.Mutex
 }
 
 func newHarness(t testing.TB, portal ...func(*bitrixtest.Options)) *harness {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
+	stdsync "sync"
 
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
@@ -26,7 +26,7 @@ const (
 // metrics file). The zero value is ready to use; it is safe for concurrent
 // use.
 type Counter struct {
-	mu   sync.Mutex
+	mu   stdsync.Mutex
 	apis map[string]*metrics.API
 }
 
