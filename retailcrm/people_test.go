@@ -179,13 +179,13 @@ func TestMergeAndDeletionRecordsDecode(t *testing.T) {
 func TestPeopleEndpointScopes(t *testing.T) {
 	t.Parallel()
 	for path, want := range map[string]string{
-		"/api/v5/users":                             retailcrm.ScopeUserRead,
-		"/api/v5/users/28":                          retailcrm.ScopeUserRead,
-		"/api/v5/customers":                         retailcrm.ScopeCustomerRead,
-		"/api/v5/customers-corporate":               retailcrm.ScopeCustomerRead,
-		"/api/v5/customers-corporate/history":       retailcrm.ScopeCustomerRead,
+		"/api/v5/users":                              retailcrm.ScopeUserRead,
+		"/api/v5/users/28":                           retailcrm.ScopeUserRead,
+		"/api/v5/customers":                          retailcrm.ScopeCustomerRead,
+		"/api/v5/customers-corporate":                retailcrm.ScopeCustomerRead,
+		"/api/v5/customers-corporate/history":        retailcrm.ScopeCustomerRead,
 		"/api/v5/customers-corporate/5043/companies": retailcrm.ScopeCustomerRead,
-		"/api/v5/usersx":                            "",
+		"/api/v5/usersx":                             "",
 	} {
 		if got := retailcrm.EndpointScope("GET", path); got != want {
 			t.Errorf("%s: scope %q, want %q", path, got, want)
