@@ -47,6 +47,15 @@ var fixtureRoutes = map[string]fixtureRoute{
 	"GET /api/v5/reference/payment-statuses": {200, "application/json", "reference_payment_statuses.json"},
 	"GET /api/v5/reference/product-statuses": {200, "application/json", "reference_product_statuses.json"},
 	"GET /api/v5/reference/order-types":      {200, "application/json", "reference_order_types.json"},
+
+	// People and organisations (people_test.go); only in this copy.
+	"GET /api/v5/users":                              {200, "application/json", "users_list.json"},
+	"GET /api/v5/users/28":                           {200, "application/json", "users_get.json"},
+	"GET /api/v5/customers":                          {200, "application/json", "customers_list.json"},
+	"GET /api/v5/customers/history":                  {200, "application/json", "customers_history.json"},
+	"GET /api/v5/customers-corporate":                {200, "application/json", "customers_corporate_list.json"},
+	"GET /api/v5/customers-corporate/history":        {200, "application/json", "customers_corporate_history.json"},
+	"GET /api/v5/customers-corporate/5043/companies": {200, "application/json", "customers_corporate_companies.json"},
 }
 
 // fixtureClient serves the fixture files of dir verbatim.

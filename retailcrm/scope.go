@@ -12,6 +12,9 @@ const (
 	ScopeOrderWrite    = "order_write"
 	ScopeCustomerRead  = "customer_read"
 	ScopeReferenceRead = "reference_read"
+	// ScopeUserRead is what /api/v5/users needs (manager matching); the
+	// name follows the others, no primary source confirms it.
+	ScopeUserRead = "user_read"
 )
 
 // EndpointScope returns the scope a call of method on path (e.g. "GET",
@@ -24,6 +27,12 @@ func EndpointScope(method, path string) string {
 		return ScopeReferenceRead
 	case path == "/api/v5/customers" || strings.HasPrefix(path, "/api/v5/customers/"):
 		return ScopeCustomerRead
+	case path == "/api/v5/customers-corporate" || strings.HasPrefix(path, "/api/v5/customers-corporate/"):
+		// Corporate customers have no scope of their own in the scope
+		// lists RetailCRM's module checks.
+		return ScopeCustomerRead
+	case path == "/api/v5/users" || strings.HasPrefix(path, "/api/v5/users/"):
+		return ScopeUserRead
 	case path == "/api/v5/orders" || strings.HasPrefix(path, "/api/v5/orders/"):
 		if method == http.MethodGet {
 			return ScopeOrderRead

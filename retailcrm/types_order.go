@@ -154,6 +154,13 @@ type Company struct {
 	Contragent   *Contragent  `json:"contragent,omitempty"`
 	Address      *Address     `json:"address,omitempty"`
 	CustomFields CustomFields `json:"customFields,omitempty"`
+
+	// Site is the company's web address (recorded "https://example.com"),
+	// not a store code. Customer, the corporate customer {id, externalId,
+	// site, type}, comes with /customers-corporate/{id}/companies.
+	Site      string    `json:"site,omitempty"`
+	CreatedAt DateTime  `json:"createdAt"`
+	Customer  *Customer `json:"customer,omitempty"`
 }
 
 // UnmarshalJSON accepts an object, [] or null.
@@ -184,6 +191,11 @@ type Customer struct {
 	TotalSumm    decimal.Decimal `json:"totalSumm"`
 	AverageSumm  decimal.Decimal `json:"averageSumm"`
 	CustomFields CustomFields    `json:"customFields,omitempty"`
+
+	// NickName is the name of a corporate customer (Type
+	// CustomerTypeCorporate), which has no person's name.
+	NickName   string      `json:"nickName,omitempty"`
+	Contragent *Contragent `json:"contragent,omitempty"`
 }
 
 // Phone is one entry of a customer's phones list.

@@ -85,6 +85,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	s := sb.summary
 	fmt.Fprintf(stderr, "crmsync-sandbox: RetailCRM %s and Bitrix24 %s are up: %d orders of %d customers (%d repeat customers, %d cancelled, %d returned, %d in an unmapped status), %d customers already in Bitrix24\n",
 		sb.rc.URL(), sb.bx.URL(), s.Orders, s.Customers, s.RepeatCustomers, s.Cancelled, s.Returned, s.Unmapped, s.InBitrix)
+	fmt.Fprintf(stderr, "crmsync-sandbox: %d RetailCRM users (managers with e-mails), %d corporate customers with %d orders, %d orders of individuals buying as a legal entity\n",
+		s.Users, s.Corporate, s.B2BOrders, s.LegalBuyers)
 
 	usr := make(chan os.Signal, 2)
 	signal.Notify(usr, syscall.SIGUSR1, syscall.SIGUSR2)

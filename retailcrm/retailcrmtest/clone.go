@@ -17,6 +17,7 @@ func cloneCustomer(c *retailcrm.Customer) *retailcrm.Customer {
 	cp := *c
 	cp.Phones = slices.Clone(c.Phones)
 	cp.CustomFields = maps.Clone(c.CustomFields)
+	cp.Contragent = cloneContragent(c.Contragent)
 	return &cp
 }
 

@@ -12,6 +12,15 @@
 // faults (503, HTML 5xx, truncated JSON, slow answers, dropped
 // connections) with a fixed seed so runs repeat.
 //
+// It also holds users (AddUser; /users, /users/{id}), corporate customers
+// with companies and contact persons (AddCorporateCustomer, AddCompany;
+// /customers-corporate, its history and /{id}/companies; orders of a
+// corporate customer carry customer, contact and company as RetailCRM keeps
+// them), and the changes that remove things: MergeCustomers (the records a
+// merge writes, combinedTo included, and the merged customer gone) and
+// DeleteOrder (a deleted record). Each endpoint answers 403 "Access denied."
+// without its scope (user_read for users, customer_read for customers).
+//
 // Lists and history answer from indexes (orders in id order with their
 // createdAt parsed once, history positions by id, order and store), so a
 // page costs about the same at 100,000 orders as at 1,000; BenchmarkLists

@@ -75,6 +75,10 @@ func customerJSON(c *retailcrm.Customer) map[string]any {
 	if c.ManagerID != 0 {
 		m["managerId"] = c.ManagerID
 	}
+	putStr(m, "nickName", c.NickName)
+	if c.Contragent != nil {
+		m["contragent"] = contragentJSON(c.Contragent)
+	}
 	phones := make([]map[string]string, 0, len(c.Phones))
 	for _, p := range c.Phones {
 		phones = append(phones, map[string]string{"number": p.Number})
@@ -252,7 +256,7 @@ func orderJSON(o *retailcrm.Order, sh shape) map[string]any {
 	}
 	if o.Contact != nil {
 		m["contact"] = customerJSON(o.Contact)
-	} else if o.Customer != nil && sh == shapeList {
+	} else if o.Customer != nil && sh == shapeList && o.Customer.Type != retailcrm.CustomerTypeCorporate {
 		m["contact"] = customerJSON(o.Customer)
 	}
 	items := make([]map[string]any, 0, len(o.Items))

@@ -119,6 +119,35 @@ func TestAnswersMatchFixtures(t *testing.T) {
 		// wrong method on its own paths the same way.
 		{fixture: "error_405_method_not_allowed.json", method: http.MethodPost, path: "/api/v5/orders/history", form: url.Values{}},
 		{fixture: "error_405_invalid_data.json", skip: "/api/v5/costs/create: crmsync does not call it"},
+
+		// People and organisations (people.go).
+		{fixture: "users_list.json", method: http.MethodGet, path: "/api/v5/users", query: url.Values{"filter[active]": {"1"}}, before: addUsers},
+		{fixture: "users_get.json", method: http.MethodGet, path: "/api/v5/users/28", before: addUsers},
+		{fixture: "customers_list.json", method: http.MethodGet, path: "/api/v5/customers", query: url.Values{"limit": {"20"}}},
+		{fixture: "customers_history.json", method: http.MethodGet, path: "/api/v5/customers/history", query: url.Values{"limit": {"100"}},
+			before: func(s *retailcrmtest.Server) {
+				boris := s.AddCustomer(retailcrm.Customer{FirstName: "Boris", Phones: []retailcrm.Phone{{Number: "+79990000001"}}})
+				if err := s.UpdateCustomer(boris.ID, func(c *retailcrm.Customer) {
+					c.Phones = append(c.Phones, retailcrm.Phone{Number: "+79990000002"})
+					c.ManagerID = 23
+				}); err != nil {
+					panic(err)
+				}
+				if err := s.MergeCustomers(boris.ID, 1); err != nil {
+					panic(err)
+				}
+			}},
+		{fixture: "customers_corporate_list.json", method: http.MethodGet, path: "/api/v5/customers-corporate", query: url.Values{"limit": {"20"}}, before: addCorporate},
+		{fixture: "customers_corporate_history.json", method: http.MethodGet, path: "/api/v5/customers-corporate/history", query: url.Values{"limit": {"20"}},
+			before: func(s *retailcrmtest.Server) {
+				addCorporate(s)
+				if _, err := s.AddCompany(5043, retailcrm.Company{Name: "Test Company 2", Contragent: &retailcrm.Contragent{
+					Type: retailcrm.ContragentLegalEntity, INN: "5921305044", KPP: "027043442"}}); err != nil {
+					panic(err)
+				}
+			}},
+		{fixture: "customers_corporate_companies.json", method: http.MethodGet, path: "/api/v5/customers-corporate/5043/companies",
+			query: url.Values{"by": {"id"}, "site": {retailcrmtest.DefaultSite}}, before: addCorporate},
 	}
 	files, err := filepath.Glob(filepath.Join(fixtureDir, "*.json"))
 	if err != nil {
@@ -176,6 +205,19 @@ func TestAnswersMatchFixtures(t *testing.T) {
 			}
 		})
 	}
+}
+
+func addUsers(s *retailcrmtest.Server) {
+	s.AddUser(retailcrm.User{ID: 28, Active: true, Email: "programmer@example.com", FirstName: "Anna", LastName: "Smirnova",
+		Status: "free", Online: true, IsManager: true, Groups: []retailcrm.UserGroup{{ID: 25, Name: "Managers", Code: "manager"}}})
+}
+
+func addCorporate(s *retailcrmtest.Server) {
+	s.AddCorporateCustomer(retailcrm.CorporateCustomer{ID: 5043, ExternalID: "test_20", NickName: "Test Corp Company", ManagerID: 24,
+		Companies: []retailcrm.Company{{Name: "Test Company", Brand: "Test Brand", Contragent: &retailcrm.Contragent{
+			Type: retailcrm.ContragentLegalEntity, LegalName: "ООО «Тест»", INN: "7707083893", KPP: "773601001", OGRN: "1027700132195"}}},
+		CustomerContacts: []retailcrm.CorporateContact{{Customer: &retailcrm.Customer{FirstName: "Ivan", Email: "ivan@example.com"}}},
+	})
 }
 
 // refShape compares a reference answer, whose members are keyed by code.

@@ -128,15 +128,16 @@ func (s *Server) listOrders(w http.ResponseWriter, q map[string][]string, limit,
 }
 
 func (s *Server) handleOrdersHistory(w http.ResponseWriter, r *http.Request, key string) {
-	s.serveHistory(w, r, key, "order_read", "order", "filter[orderId]")
+	s.serveHistory(w, r, key, "order_read", "order", "filter[orderId]", &s.orderHist)
 }
 
 func (s *Server) handleCustomersHistory(w http.ResponseWriter, r *http.Request, key string) {
-	s.serveHistory(w, r, key, "customer_read", "customer", "filter[customerId]")
+	s.serveHistory(w, r, key, "customer_read", "customer", "filter[customerId]", &s.custHist)
 }
 
-// serveHistory answers /orders/history and /customers/history.
-func (s *Server) serveHistory(w http.ResponseWriter, r *http.Request, key, scope, entity, entityParam string) {
+// serveHistory answers /orders/history, /customers/history and
+// /customers-corporate/history from log.
+func (s *Server) serveHistory(w http.ResponseWriter, r *http.Request, key, scope, entity, entityParam string, log *histLog) {
 	q := r.URL.Query()
 	if q.Has("filter[sinceId]") && q.Has("page") {
 		// Since 15.05.23 RetailCRM rejects this combination.
@@ -174,10 +175,6 @@ func (s *Server) serveHistory(w http.ResponseWriter, r *http.Request, key, scope
 	defer s.mu.Unlock()
 	if !s.requireScopeLocked(w, scope) {
 		return
-	}
-	log := &s.orderHist
-	if entity == "customer" {
-		log = &s.custHist
 	}
 	hq := histQuery{sinceID: sinceID, entityID: entityID, hasEntity: hasEntity, win: newWindow(from, hasFrom, to, hasTo)}
 	if s.siteAccess == retailcrm.SiteAccessSelective {

@@ -30,6 +30,8 @@ type histRec struct {
 	// snapshot is the encoded "order" or "customer" member, kept as bytes
 	// because fakes with 100k orders hold one full snapshot per order.
 	snapshot json.RawMessage
+	// extra members of the record (combinedTo, company), encoded as given
+	extra map[string]any
 }
 
 // actor says who makes a change.
@@ -64,6 +66,9 @@ func (h *histRec) encode(entity, readerKey string) map[string]any {
 	}
 	if h.payment != nil {
 		m["payment"] = h.payment
+	}
+	for k, v := range h.extra {
+		m[k] = v
 	}
 	if h.created {
 		m["created"] = true
@@ -319,7 +324,9 @@ func diffCustomer(a, b *retailcrm.Customer) []orderChange {
 	add("patronymic", a.Patronymic != b.Patronymic, text(a.Patronymic), text(b.Patronymic))
 	add("email", a.Email != b.Email, text(a.Email), text(b.Email))
 	add("manager", a.ManagerID != b.ManagerID, idValue(a.ManagerID), idValue(b.ManagerID))
-	// Phones are recorded one record per added or removed number.
+	// Phones are recorded one record per added or removed number, the
+	// value being the number as a plain string (recorded customers history,
+	// records 2696, 2733, 2755).
 	have := map[string]bool{}
 	for _, p := range a.Phones {
 		have[p.Number] = true
@@ -328,12 +335,12 @@ func diffCustomer(a, b *retailcrm.Customer) []orderChange {
 	for _, p := range b.Phones {
 		keep[p.Number] = true
 		if !have[p.Number] {
-			out = append(out, orderChange{field: "phones", new: map[string]string{"number": p.Number}})
+			out = append(out, orderChange{field: "phones", new: p.Number})
 		}
 	}
 	for _, p := range a.Phones {
 		if !keep[p.Number] {
-			out = append(out, orderChange{field: "phones", old: map[string]string{"number": p.Number}})
+			out = append(out, orderChange{field: "phones", old: p.Number})
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(unionKeys(a.CustomFields, b.CustomFields))) {

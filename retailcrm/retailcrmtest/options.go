@@ -23,7 +23,7 @@ type Options struct {
 	// Sites are the store codes; default one store, DefaultSite.
 	Sites []string
 	// Scopes of the key; default order_read, order_write, customer_read,
-	// customer_write, reference_read.
+	// customer_write, reference_read, user_read.
 	Scopes []string
 	// Seed makes probabilistic faults repeatable.
 	Seed uint64
@@ -75,7 +75,7 @@ func (o Options) withDefaults() Options {
 		o.Sites = []string{DefaultSite}
 	}
 	if o.Scopes == nil {
-		o.Scopes = []string{"order_read", "order_write", "customer_read", "customer_write", "reference_read"}
+		o.Scopes = []string{"order_read", "order_write", "customer_read", "customer_write", "reference_read", "user_read"}
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -5,7 +5,11 @@ import (
 	"strings"
 )
 
-const ordersPrefix = "/api/v5/orders/"
+const (
+	ordersPrefix    = "/api/v5/orders/"
+	usersPrefix     = "/api/v5/users/"
+	corporatePrefix = "/api/v5/customers-corporate/"
+)
 
 // orderPath splits /api/v5/orders/{id}[/edit] into id and tail.
 func orderPath(path string) (id, tail string, ok bool) {
@@ -40,6 +44,26 @@ func (s *Server) resolve(path string) (route, bool) {
 		return route{http.MethodGet, s.handleCustomersHistory}, true
 	case "/api/v5/orders/statuses":
 		return route{http.MethodGet, s.handleOrderStatuses}, true
+	case "/api/v5/users":
+		return route{http.MethodGet, s.handleUsers}, true
+	case "/api/v5/customers":
+		return route{http.MethodGet, s.handleCustomers}, true
+	case "/api/v5/customers-corporate":
+		return route{http.MethodGet, s.handleCorporates}, true
+	case "/api/v5/customers-corporate/history":
+		return route{http.MethodGet, s.handleCorporateHistory}, true
+	}
+	if id, ok := strings.CutPrefix(path, usersPrefix); ok && id != "" && !strings.Contains(id, "/") {
+		return route{http.MethodGet, func(w http.ResponseWriter, r *http.Request, _ string) {
+			s.handleUserGet(w, r, id)
+		}}, true
+	}
+	if rest, ok := strings.CutPrefix(path, corporatePrefix); ok {
+		if id, found := strings.CutSuffix(rest, "/companies"); found && id != "" && !strings.Contains(id, "/") {
+			return route{http.MethodGet, func(w http.ResponseWriter, r *http.Request, _ string) {
+				s.handleCorporateCompanies(w, r, id)
+			}}, true
+		}
 	}
 	if ref, ok := strings.CutPrefix(path, "/api/v5/reference/"); ok {
 		if _, known := referenceMembers[ref]; known {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -49,6 +50,8 @@ type Server struct {
 	// paymentStatuses say which payments count as paid (paymentComplete).
 	paymentStatuses map[string]retailcrm.PaymentStatus
 	orderTypes      map[string]retailcrm.OrderType
+	// users, corporate customers, merges (people.go)
+	people peopleState
 	// traffic
 	counts  map[string]int
 	total   int
@@ -103,6 +106,7 @@ func NewServer(opts Options) *Server {
 	s.nextLineID, s.nextPaymentID = 1, 1
 	s.paymentStatuses = map[string]retailcrm.PaymentStatus{}
 	s.orderTypes = map[string]retailcrm.OrderType{}
+	s.people = newPeopleState()
 	if opts.RPS > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(opts.RPS), max(1, int(opts.RPS)))
 	}
@@ -181,6 +185,12 @@ func counterKey(path string) string {
 		if tail == "" {
 			return "/api/v5/orders/{id}"
 		}
+	}
+	if id, ok := strings.CutPrefix(path, usersPrefix); ok && id != "" && !strings.Contains(id, "/") {
+		return "/api/v5/users/{id}"
+	}
+	if rest, ok := strings.CutPrefix(path, corporatePrefix); ok && strings.HasSuffix(rest, "/companies") {
+		return "/api/v5/customers-corporate/{id}/companies"
 	}
 	return path
 }

@@ -63,7 +63,9 @@ func (s *Server) createOrderLocked(in retailcrm.Order, who actor) *retailcrm.Ord
 	if o.StatusUpdatedAt.IsZero() {
 		o.StatusUpdatedAt = now
 	}
-	if o.Customer != nil {
+	if o.Customer != nil && o.Customer.Type == retailcrm.CustomerTypeCorporate {
+		s.corporateOrderLocked(o, who)
+	} else if o.Customer != nil {
 		c := s.customers[o.Customer.ID]
 		if c == nil {
 			c = s.addCustomerLocked(*o.Customer, who)
@@ -260,8 +262,11 @@ func (s *Server) UpdateCustomer(id int64, fn func(*retailcrm.Customer)) error {
 	}
 	s.customers[id] = next
 	for _, o := range s.orders {
-		if o.Customer != nil && o.Customer.ID == id {
+		if o.Customer != nil && o.Customer.ID == id && o.Customer.Type != retailcrm.CustomerTypeCorporate {
 			o.Customer = cloneCustomer(next)
+		}
+		if o.Contact != nil && o.Contact.ID == id {
+			o.Contact = cloneCustomer(next)
 		}
 	}
 	return nil

@@ -5,7 +5,11 @@
 // lines with articles, units, VAT rates (20, 10, none) and some discounts,
 // delivery with and without cost, UTM tags on a share of orders, payments
 // (paid, part paid, unpaid), the responsible manager, and retail or
-// wholesale order types with the buyer's legal details. The sandbox, the engine's tests and
+// wholesale order types with the buyer's legal details. People and
+// organisations: the managers are RetailCRM users with e-mails, a few
+// corporate customers (B2B) with companies, INN and KPP buy through their
+// contact persons, some individuals buy as a legal entity, and the
+// managers' activity includes a customer merge and an order deletion. The sandbox, the engine's tests and
 // the crash and benchmark campaigns share it; it lives outside cmd/ because
 // library tests never import a command's package. It is test and sandbox
 // support, not part of the engine.
@@ -13,6 +17,7 @@ package shop
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -35,6 +40,10 @@ type Size struct {
 // Summary tells the person what the sandbox holds.
 type Summary struct {
 	Orders, Customers, RepeatCustomers, Cancelled, Returned, Unmapped, InBitrix int
+	// Users are the RetailCRM users seeded (Users()); Corporate the
+	// corporate customers, B2BOrders their orders, LegalBuyers the orders
+	// of individual customers with a legal entity's or sole trader's details.
+	Users, Corporate, B2BOrders, LegalBuyers int
 }
 
 // Shop generates a realistic, repeatable shop from one seed.
@@ -45,18 +54,69 @@ type Shop struct {
 	// statuses, customers and sums rng draws stay what they were for a
 	// seed, and with them the figures tests expect.
 	detail *rand.Rand
-	now    time.Time
-	site   string
+	// b2b draws the corporate customers and which orders they place, from
+	// a stream of its own for the same reason.
+	b2b  *rand.Rand
+	now  time.Time
+	site string
 }
 
 // New returns a generator: the same seed and now give the same shop.
 func New(seed uint64, now time.Time, site string) *Shop {
 	return &Shop{rng: rand.New(rand.NewPCG(seed, seed*7919)),
-		detail: rand.New(rand.NewPCG(seed^0x5eed_de7a11, seed*104729+1)), now: now, site: site}
+		detail: rand.New(rand.NewPCG(seed^0x5eed_de7a11, seed*104729+1)),
+		b2b:    rand.New(rand.NewPCG(seed^0xb2b_c0de, seed*7727+3)), now: now, site: site}
 }
 
 // Managers are the RetailCRM users orders are assigned to.
 func Managers() []int64 { return []int64{14, 15, 16} }
+
+// Users are the shop's RetailCRM users: the three managers orders are
+// assigned to, the senior manager whose changes the fake records
+// (retailcrmtest.DefaultUserID), an administrator who is no manager and a
+// former manager whose account is off. Every one has an e-mail, which is
+// how crmsync finds the same person in Bitrix24.
+func Users() []retailcrm.User {
+	managers := []retailcrm.UserGroup{{ID: 25, Name: "Менеджеры", Code: "manager"}}
+	return []retailcrm.User{
+		{ID: 1, Active: true, IsAdmin: true, FirstName: "Администратор", Email: "admin@kuhni-shop.example", Status: "free"},
+		{ID: 12, Active: false, IsManager: true, FirstName: "Павел", LastName: "Зайцев", Email: "p.zaitsev@kuhni-shop.example",
+			Groups: managers},
+		{ID: 14, Active: true, IsManager: true, FirstName: "Ольга", LastName: "Петрова", Email: "o.petrova@kuhni-shop.example",
+			Position: "Менеджер по продажам", Status: "free", Online: true, Groups: managers},
+		{ID: 15, Active: true, IsManager: true, FirstName: "Игорь", LastName: "Смирнов", Email: "i.smirnov@kuhni-shop.example",
+			Position: "Менеджер по продажам", Status: "busy", Online: true, Groups: managers},
+		{ID: 16, Active: true, IsManager: true, FirstName: "Мария", LastName: "Кузнецова", Email: "m.kuznetsova@kuhni-shop.example",
+			Position: "Менеджер B2B", Status: "free", Groups: managers},
+		{ID: retailcrmtest.DefaultUserID, Active: true, IsManager: true, IsAdmin: true, FirstName: "Елена", LastName: "Волкова",
+			Email: "e.volkova@kuhni-shop.example", Position: "Старший менеджер", Status: "free", Online: true, Groups: managers},
+	}
+}
+
+// organisation is a B2B buyer: a corporate customer's name and companies.
+type organisation struct {
+	nick      string
+	companies []retailcrm.Company
+}
+
+// organisations are the corporate customers the generator draws from; the
+// legal details are well-formed (INN, KPP, OGRN of the right lengths).
+func organisations() []organisation {
+	legal := func(name, inn, kpp, ogrn, address string) retailcrm.Company {
+		return retailcrm.Company{Name: name, Contragent: &retailcrm.Contragent{Type: retailcrm.ContragentLegalEntity,
+			LegalName: name, INN: inn, KPP: kpp, OGRN: ogrn, LegalAddress: address}}
+	}
+	return []organisation{
+		{"Кафе «Пышка»", []retailcrm.Company{legal("ООО «Пышка»", "7704211201", "770401001", "1027739244741", "г. Москва, ул. Арбат, д. 10")}},
+		{"Гостиница «Берег»", []retailcrm.Company{
+			legal("АО «Берег»", "5032096990", "503201001", "1035006466490", "г. Одинцово, ул. Садовая, д. 2"),
+			legal("ООО «Берег-Сервис»", "5032178427", "503201001", "1075032010154", "г. Одинцово, ул. Садовая, д. 2, стр. 1"),
+		}},
+		{"ИП Орлов (кейтеринг)", []retailcrm.Company{{Name: "ИП Орлов Денис Сергеевич", Contragent: &retailcrm.Contragent{
+			Type: retailcrm.ContragentEnterpreneur, LegalName: "ИП Орлов Денис Сергеевич", INN: "771902513866", OGRNIP: "316774600293161"}}}},
+		{"Столовая №5", []retailcrm.Company{legal("ООО «Столовая №5»", "7814148471", "781401001", "1037832013434", "г. Санкт-Петербург, Невский пр-т, д. 5")}},
+	}
+}
 
 // The catalogue the generator draws from. Functions, not variables, so
 // nothing can change them while a sandbox runs.
@@ -172,6 +232,10 @@ func (s *Shop) Seed(rc *retailcrmtest.Server, bx *bitrixtest.Server, size Size) 
 	rc.AddDeliveryType(retailcrm.DeliveryType{Name: "Почта России", Code: "russian-post", Active: true,
 		DefaultCost: decimal.RequireFromString("350.50")})
 	rc.AddPaymentType(retailcrm.PaymentType{Name: "Безналичный расчет", Code: "bank-transfer", Active: true})
+	for _, u := range Users() {
+		rc.AddUser(u)
+		sum.Users++
+	}
 
 	customers := make([]retailcrm.Customer, 0, size.Customers)
 	for i := 0; i < size.Customers; i++ {
@@ -200,6 +264,11 @@ func (s *Shop) Seed(rc *retailcrmtest.Server, bx *bitrixtest.Server, size Size) 
 		}
 	}
 
+	// Corporate customers come after the individual ones, so that the
+	// individuals keep their ids; each has one of those as contact person.
+	buyerOf := s.seedCorporate(rc, customers)
+	sum.Corporate = len(buyerOf)
+
 	ordersOf := map[int64]int{}
 	for i := 0; i < size.Orders; i++ {
 		// Earlier customers order more often: repeat purchases.
@@ -208,6 +277,12 @@ func (s *Shop) Seed(rc *retailcrmtest.Server, bx *bitrixtest.Server, size Size) 
 		status := s.pickStatus()
 		created := s.now.Add(-time.Duration(size.Orders-i) * 7 * time.Hour)
 		o := s.order(i+1, c, status, created)
+		if corp, ok := buyerOf[c.ID]; ok && (o.OrderType == "eshop-legal" || s.b2b.IntN(2) == 0) {
+			s.placeForCompany(&o, c, corp)
+			sum.B2BOrders++
+		} else if o.Contragent.Type != retailcrm.ContragentIndividual {
+			sum.LegalBuyers++
+		}
 		rc.CreateOrder(o)
 		switch status {
 		case "cancel-other", "no-call":
@@ -225,6 +300,48 @@ func (s *Shop) Seed(rc *retailcrmtest.Server, bx *bitrixtest.Server, size Size) 
 	}
 	sum.Orders, sum.Customers = size.Orders, size.Customers
 	return sum
+}
+
+// seedCorporate creates one corporate customer per 50 individual ones (at
+// least one, at most one per organisation), each with a contact person drawn
+// from the first third of the individuals, who buy most often (none twice),
+// and returns them by contact person.
+func (s *Shop) seedCorporate(rc *retailcrmtest.Server, people []retailcrm.Customer) map[int64]retailcrm.CorporateCustomer {
+	orgs := organisations()
+	regulars := people[:max(1, len(people)/3)]
+	n := min(len(orgs), 1+len(people)/50, len(regulars))
+	out := make(map[int64]retailcrm.CorporateCustomer, n)
+	for i := 0; i < n; i++ {
+		var person retailcrm.Customer
+		for {
+			person = pick(s.b2b, regulars)
+			if _, taken := out[person.ID]; !taken {
+				break
+			}
+		}
+		org := orgs[i]
+		cc := rc.AddCorporateCustomer(retailcrm.CorporateCustomer{
+			ExternalID: fmt.Sprintf("b2b-%d", i+1), NickName: org.nick, Site: s.site, ManagerID: 16,
+			CreatedAt: retailcrm.NewDateTime(s.now.AddDate(0, 0, -210+i)),
+			Companies: org.companies,
+			CustomerContacts: []retailcrm.CorporateContact{{IsMain: true,
+				Customer: &retailcrm.Customer{ID: person.ID, ExternalID: person.ExternalID, Site: person.Site}}},
+		})
+		out[person.ID] = cc
+	}
+	return out
+}
+
+// placeForCompany turns an order of a contact person into an order of the
+// corporate customer: the person becomes the order's contact, one of the
+// customer's companies the buyer (RetailCRM fills in its legal details).
+func (s *Shop) placeForCompany(o *retailcrm.Order, person retailcrm.Customer, cc retailcrm.CorporateCustomer) {
+	co := cc.Companies[s.b2b.IntN(len(cc.Companies))]
+	o.OrderType = "eshop-legal"
+	o.Customer = &retailcrm.Customer{Type: retailcrm.CustomerTypeCorporate, ID: cc.ID}
+	o.Contact = &retailcrm.Customer{ID: person.ID}
+	o.Company = &retailcrm.Company{ID: co.ID}
+	o.Contragent = nil
 }
 
 func (s *Shop) order(n int, c retailcrm.Customer, status string, created time.Time) retailcrm.Order {
@@ -342,8 +459,9 @@ func (s *Shop) payments(n int, status, typ string, sum decimal.Decimal, created 
 }
 
 // Activity is what a shop's managers do between two sync runs: confirm and
-// ship orders, complete some, cancel one, and take a new order from a
-// returning customer.
+// ship orders, complete some, cancel one, take a new order from a
+// returning customer, merge a customer who registered twice into the other
+// record, and delete an order placed by mistake.
 func (s *Shop) Activity(rc *retailcrmtest.Server, size Size) []string {
 	next := map[string]string{"new": "client-confirmed", "client-confirmed": "assembling", "prepayed": "assembling",
 		"assembling": "send-to-delivery", "send-to-delivery": "delivering", "delivering": "complete"}
@@ -376,7 +494,77 @@ func (s *Shop) Activity(rc *retailcrmtest.Server, size Size) []string {
 		o := rc.CreateOrder(s.order(size.Orders+1+s.rng.IntN(1000), c, "new", s.now))
 		done = append(done, fmt.Sprintf("new order %s from returning customer %d", o.Number, c.ID))
 	}
+	if line := s.mergeDuplicate(rc, size, touched); line != "" {
+		done = append(done, line)
+	}
+	if line := s.deleteMistake(rc, size, touched); line != "" {
+		done = append(done, line)
+	}
 	return done
+}
+
+// ordersByCustomer lists the orders of individual customers (corporate
+// orders and their contact persons are left out), by customer id.
+func ordersByCustomer(rc *retailcrmtest.Server, size Size) (map[int64][]retailcrm.Order, []int64) {
+	by := map[int64][]retailcrm.Order{}
+	for id := int64(1); id <= int64(size.Orders)+1; id++ {
+		o, ok := rc.Order(id)
+		if !ok || o.Customer == nil || o.Customer.Type == retailcrm.CustomerTypeCorporate || o.Contact != nil && o.Contact.ID != o.Customer.ID {
+			continue
+		}
+		by[o.Customer.ID] = append(by[o.Customer.ID], o)
+	}
+	ids := slices.Sorted(maps.Keys(by))
+	return by, ids
+}
+
+// mergeDuplicate merges a customer with one to three orders, none of them
+// touched today, into another customer with orders: a person who ordered
+// under a second record. Customer 1 (who just ordered again) and the
+// corporate customers' contact persons stay as they are.
+func (s *Shop) mergeDuplicate(rc *retailcrmtest.Server, size Size, touched map[int64]bool) string {
+	by, ids := ordersByCustomer(rc, size)
+	var from []int64
+	for _, id := range ids {
+		if n := len(by[id]); id != 1 && n >= 1 && n <= 3 && !slices.ContainsFunc(by[id], func(o retailcrm.Order) bool { return touched[o.ID] }) {
+			from = append(from, id)
+		}
+	}
+	if len(from) < 2 {
+		return ""
+	}
+	a := from[s.rng.IntN(len(from))]
+	b := ids[s.rng.IntN(len(ids))]
+	if b == a {
+		b = ids[(slices.Index(ids, a)+1)%len(ids)]
+	}
+	if err := rc.MergeCustomers(a, b); err != nil {
+		return ""
+	}
+	for _, o := range by[a] {
+		touched[o.ID] = true
+	}
+	return fmt.Sprintf("customer %d merged into customer %d (%d orders moved)", a, b, len(by[a]))
+}
+
+// deleteMistake deletes an order still new and untouched today, as a
+// manager removes a test or mistaken order.
+func (s *Shop) deleteMistake(rc *retailcrmtest.Server, size Size, touched map[int64]bool) string {
+	var fresh []retailcrm.Order
+	for id := int64(1); id <= int64(size.Orders); id++ {
+		if o, ok := rc.Order(id); ok && !touched[id] && o.Status == "new" {
+			fresh = append(fresh, o)
+		}
+	}
+	if len(fresh) == 0 {
+		return ""
+	}
+	o := fresh[s.rng.IntN(len(fresh))]
+	if rc.DeleteOrder(o.ID) != nil {
+		return ""
+	}
+	touched[o.ID] = true
+	return fmt.Sprintf("order %s deleted", o.Number)
 }
 
 // BitrixManager is the portal user the Bitrix24 activity acts as: not the

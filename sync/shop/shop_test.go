@@ -2,7 +2,9 @@ package shop_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,7 +75,8 @@ func TestSeedKeepsFigures(t *testing.T) {
 	t.Parallel()
 	size := shop.Size{Orders: 300, Customers: 100}
 	rc, sum := seeded(t, 5, size)
-	want := shop.Summary{Orders: 300, Customers: 100, RepeatCustomers: 54, Cancelled: 24, Returned: 4, Unmapped: 2, InBitrix: 4}
+	want := shop.Summary{Orders: 300, Customers: 100, RepeatCustomers: 54, Cancelled: 24, Returned: 4, Unmapped: 2, InBitrix: 4,
+		Users: 6, Corporate: 3, B2BOrders: 14, LegalBuyers: 26}
 	if sum != want {
 		t.Errorf("summary %+v, want %+v", sum, want)
 	}
@@ -89,8 +92,9 @@ func TestSeedKeepsFigures(t *testing.T) {
 		}
 	}
 	done := shop.New(6, seedNow, retailcrmtest.DefaultSite).Activity(rc, size)
-	if len(done) != 9 || done[0] != "order 1250A: delivering → complete" || done[5] != "order 1066A: assembling → cancel-other" ||
-		done[8] != "new order 1737A from returning customer 1" {
+	// The merge and the deletion come after what the managers did before.
+	if len(done) != 11 || done[0] != "order 1250A: delivering → complete" || done[5] != "order 1066A: assembling → cancel-other" ||
+		done[8] != "new order 1737A from returning customer 1" || done[9] != "customer 47 merged into customer 13 (3 orders moved)" || done[10] != "order 1128A deleted" {
 		t.Errorf("activity = %q", done)
 	}
 }
@@ -181,5 +185,133 @@ func TestSeedCarriesDealContent(t *testing.T) {
 	}
 	if count["utm"] > 180 {
 		t.Errorf("utm on %d of 300 orders, want a share", count["utm"])
+	}
+}
+
+// TestSeedPeopleAndOrganisations: the managers orders name are users with
+// e-mails; corporate customers have companies with INN and KPP and buy
+// through their contact persons; some individuals buy as a legal entity.
+func TestSeedPeopleAndOrganisations(t *testing.T) {
+	t.Parallel()
+	rc, sum := seeded(t, 5, shop.Size{Orders: 300, Customers: 100})
+	c, err := retailcrm.New(rc.URL(), rc.APIKey(), retailcrm.WithRate(0), retailcrm.WithLocation(rc.Location()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	users, err := c.AllUsers(ctx, retailcrm.UsersFilter{})
+	if err != nil || len(users) != sum.Users {
+		t.Fatalf("users: %v, %d of %d", err, len(users), sum.Users)
+	}
+	email := map[int64]string{}
+	for _, u := range users {
+		if u.Email == "" || u.Name() == "" {
+			t.Errorf("user %d without e-mail or name", u.ID)
+		}
+		email[u.ID] = u.Email
+	}
+	for _, id := range append(shop.Managers(), retailcrmtest.DefaultUserID) {
+		if email[id] == "" {
+			t.Errorf("manager %d is no user", id)
+		}
+	}
+	corporate, companies := map[int64]bool{}, map[int64]bool{}
+	for id := int64(1); id <= 200; id++ {
+		if cc, ok := rc.CorporateCustomer(id); ok {
+			corporate[id] = true
+			for _, co := range cc.Companies {
+				companies[co.ID] = true
+				if co.Contragent.INN == "" || co.Contragent.Type == retailcrm.ContragentLegalEntity && co.Contragent.KPP == "" {
+					t.Errorf("company %q without INN/KPP", co.Name)
+				}
+			}
+			if len(cc.CustomerContacts) != 1 || cc.CustomerContacts[0].Customer.ID > 100 {
+				t.Errorf("corporate customer %d: contacts %+v", id, cc.CustomerContacts)
+			}
+		}
+	}
+	if len(corporate) != sum.Corporate || sum.Corporate < 2 {
+		t.Errorf("%d corporate customers, summary %d", len(corporate), sum.Corporate)
+	}
+	b2b, legal := 0, 0
+	for _, o := range ordersJSON(t, rc) {
+		switch {
+		case o.Corporate():
+			b2b++
+			if !corporate[o.Customer.ID] || o.Contact == nil || o.Contact.ID == o.Customer.ID || o.Company == nil ||
+				!companies[o.Company.ID] || o.Contragent == nil || o.Contragent.INN != o.Company.Contragent.INN || o.OrderType != "eshop-legal" {
+				t.Errorf("B2B order %s: %s", o.Number, o.Raw)
+			}
+		case o.Contragent != nil && o.Contragent.Type != retailcrm.ContragentIndividual:
+			legal++
+			if o.Contragent.INN == "" || o.Company != nil {
+				t.Errorf("order %s of an individual as a legal entity: %+v", o.Number, o.Contragent)
+			}
+		}
+	}
+	if b2b != sum.B2BOrders || legal != sum.LegalBuyers || b2b < 10 || legal < 10 {
+		t.Errorf("%d B2B orders, %d of individuals as legal entities; summary %+v", b2b, legal, sum)
+	}
+}
+
+// TestActivityMergesAndDeletes: the activity's merge and deletion leave
+// what RetailCRM leaves, the same for the same seed.
+func TestActivityMergesAndDeletes(t *testing.T) {
+	t.Parallel()
+	size := shop.Size{Orders: 120, Customers: 40}
+	run := func() (*retailcrmtest.Server, []string, int64) {
+		rc, _ := seeded(t, 9, size)
+		head := rc.LastHistoryID()
+		return rc, shop.New(10, seedNow, retailcrmtest.DefaultSite).Activity(rc, size), head
+	}
+	rc, done, head := run()
+	_, again, _ := run()
+	if !slices.Equal(done, again) {
+		t.Fatalf("activity differs between two runs:\n%q\n%q", done, again)
+	}
+	var merged, into, deleted int64
+	var number string
+	for _, line := range done {
+		if _, err := fmt.Sscanf(line, "customer %d merged into customer %d", &merged, &into); err == nil {
+			continue
+		}
+		if n, ok := strings.CutSuffix(line, " deleted"); ok {
+			number = strings.TrimPrefix(n, "order ")
+		}
+	}
+	if merged == 0 || into == 0 || number == "" {
+		t.Fatalf("no merge or deletion in %q", done)
+	}
+	if _, ok := rc.Customer(merged); ok {
+		t.Errorf("merged customer %d still there", merged)
+	}
+	if got, ok := rc.MergedInto(merged); !ok || got != into {
+		t.Errorf("customer %d merged into %d", merged, got)
+	}
+	c, err := retailcrm.New(rc.URL(), rc.APIKey(), retailcrm.WithRate(0), retailcrm.WithLocation(rc.Location()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.OrdersHistory(context.Background(), retailcrm.HistoryFilter{SinceID: head})
+	if err != nil {
+		t.Fatal(err)
+	}
+	combined := 0
+	for _, r := range p.History {
+		switch {
+		case r.Deleted:
+			deleted = r.OrderID()
+		case r.Source == retailcrm.SourceCombine:
+			combined++
+			if r.Field != "customer" || r.OldValue.ID() != merged || r.NewValue.ID() != into {
+				t.Errorf("combine record %+v", r)
+			}
+		}
+	}
+	if o, ok := rc.Order(deleted); deleted == 0 || ok {
+		t.Errorf("deleted order %d still there: %+v", deleted, o)
+	}
+	if combined == 0 || combined > 3 {
+		t.Errorf("%d orders moved by the merge", combined)
 	}
 }

@@ -1,0 +1,304 @@
+package retailcrm
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"github.com/shopspring/decimal"
+)
+
+// Customer types: an order's customer.type says which kind of customer
+// bought. A corporate order's customer is the corporate customer (nickName,
+// no person's name); the person is the order's contact and the organisation
+// its company.
+const (
+	CustomerTypeIndividual = "customer"
+	CustomerTypeCorporate  = "customer_corporate"
+)
+
+// Corporate reports whether the order was placed by a corporate customer.
+func (o *Order) Corporate() bool {
+	return o.Customer != nil && o.Customer.Type == CustomerTypeCorporate
+}
+
+// CorporateCustomer is a B2B customer (GET /api/v5/customers-corporate,
+// history snapshots). Companies are carried in full only by the snapshot of
+// the created history record; the list names the main company by {id,
+// name}: read the companies with CorporateCompanies.
+type CorporateCustomer struct {
+	Type                string             `json:"type,omitempty"`
+	ID                  int64              `json:"id"`
+	ExternalID          string             `json:"externalId,omitempty"`
+	NickName            string             `json:"nickName,omitempty"`
+	Site                string             `json:"site,omitempty"`
+	CreatedAt           DateTime           `json:"createdAt"`
+	ManagerID           int64              `json:"managerId,omitempty"`
+	CustomerContacts    []CorporateContact `json:"customerContacts,omitempty"`
+	MainCustomerContact *CorporateContact  `json:"mainCustomerContact,omitempty"`
+	Companies           []Company          `json:"companies,omitempty"`
+	MainCompany         *Company           `json:"mainCompany,omitempty"`
+	OrdersCount         int64              `json:"ordersCount,omitempty"`
+	TotalSumm           decimal.Decimal    `json:"totalSumm"`
+	CustomFields        CustomFields       `json:"customFields,omitempty"`
+}
+
+// CorporateContact is a contact person of a corporate customer: an
+// individual customer (Customer, often only its id) and the companies the
+// person acts for.
+type CorporateContact struct {
+	ID        int64            `json:"id"`
+	IsMain    bool             `json:"isMain,omitempty"`
+	Customer  *Customer        `json:"customer,omitempty"`
+	Companies []ContactCompany `json:"companies,omitempty"`
+}
+
+// ContactCompany links a contact person to a company ({id, company{id,
+// name}}).
+type ContactCompany struct {
+	ID      int64    `json:"id"`
+	Company *Company `json:"company,omitempty"`
+}
+
+// CorporateHistoryRecord is one change of a corporate customer
+// (/api/v5/customers-corporate/history). Customer is the snapshot: full on
+// the created record, {id, site} otherwise. Company and CustomerContact name
+// the company or contact person a company.* or contact.* record concerns.
+type CorporateHistoryRecord struct {
+	ID              int64              `json:"id"`
+	CreatedAt       DateTime           `json:"createdAt"`
+	Created         bool               `json:"created,omitempty"`
+	Deleted         bool               `json:"deleted,omitempty"`
+	Source          string             `json:"source"`
+	User            *HistoryUser       `json:"user,omitempty"`
+	APIKey          *HistoryAPIKey     `json:"apiKey,omitempty"`
+	Field           string             `json:"field"`
+	OldValue        Value              `json:"oldValue"`
+	NewValue        Value              `json:"newValue"`
+	Customer        *CorporateCustomer `json:"customer,omitempty"`
+	CombinedTo      *CorporateCustomer `json:"combinedTo,omitempty"`
+	Company         *Company           `json:"company,omitempty"`
+	CustomerContact *CorporateContact  `json:"customerContact,omitempty"`
+}
+
+// OwnChange reports a record made through the API with the current key.
+func (r *CorporateHistoryRecord) OwnChange() bool {
+	return r.Source == SourceAPI && r.APIKey != nil && r.APIKey.Current
+}
+
+// CustomerID returns the id of the record's corporate customer, or 0.
+func (r *CorporateHistoryRecord) CustomerID() int64 {
+	if r.Customer == nil {
+		return 0
+	}
+	return r.Customer.ID
+}
+
+// CorporateHistoryPage is one answer of /customers-corporate/history.
+type CorporateHistoryPage struct {
+	GeneratedAt DateTime                 `json:"generatedAt"`
+	History     []CorporateHistoryRecord `json:"history"`
+	Pagination  Pagination               `json:"pagination"`
+}
+
+// LastID returns the id of the page's last record, or 0.
+func (p *CorporateHistoryPage) LastID() int64 {
+	if len(p.History) == 0 {
+		return 0
+	}
+	return p.History[len(p.History)-1].ID
+}
+
+type corporateHistoryResponse struct {
+	envelope
+	CorporateHistoryPage
+}
+
+// CorporateCustomersHistory reads one page of
+// /api/v5/customers-corporate/history, walked by sinceId like the other
+// histories (HistoryFilter.CustomerID selects one corporate customer).
+func (c *Client) CorporateCustomersHistory(ctx context.Context, f HistoryFilter) (*CorporateHistoryPage, error) {
+	q, err := f.query(c.loc, "filter[customerId]", f.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	var r corporateHistoryResponse
+	if err := c.get(ctx, "/api/v5/customers-corporate/history", q, &r); err != nil {
+		return nil, err
+	}
+	return &r.CorporateHistoryPage, nil
+}
+
+// IDsFilter selects entities of a list endpoint by internal id.
+type IDsFilter struct {
+	IDs []int64
+	// Limit is 20, 50 or 100; 0 means 100.
+	Limit int
+	// Page is 1-based; 0 sends none (page 1).
+	Page int
+}
+
+func (f IDsFilter) query() (url.Values, error) {
+	q := url.Values{}
+	limit := f.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	if !validLimit(limit) {
+		return nil, fmt.Errorf("retailcrm: limit %d: %w", limit, errBadLimit)
+	}
+	if len(f.IDs) > limit {
+		return nil, fmt.Errorf("retailcrm: %d ids do not fit one page of %d", len(f.IDs), limit)
+	}
+	q.Set("limit", strconv.Itoa(limit))
+	if f.Page < 0 {
+		return nil, errors.New("retailcrm: negative page")
+	}
+	if f.Page > 0 {
+		q.Set("page", strconv.Itoa(f.Page))
+	}
+	for _, id := range f.IDs {
+		q.Add("filter[ids][]", strconv.FormatInt(id, 10))
+	}
+	return q, nil
+}
+
+// CorporateCustomersPage is one answer of /api/v5/customers-corporate.
+type CorporateCustomersPage struct {
+	CustomersCorporate []CorporateCustomer `json:"customersCorporate"`
+	Pagination         Pagination          `json:"pagination"`
+}
+
+type corporateCustomersResponse struct {
+	envelope
+	CorporateCustomersPage
+}
+
+// CorporateCustomers reads one page of /api/v5/customers-corporate.
+func (c *Client) CorporateCustomers(ctx context.Context, f IDsFilter) (*CorporateCustomersPage, error) {
+	q, err := f.query()
+	if err != nil {
+		return nil, err
+	}
+	var r corporateCustomersResponse
+	if err := c.get(ctx, "/api/v5/customers-corporate", q, &r); err != nil {
+		return nil, err
+	}
+	return &r.CorporateCustomersPage, nil
+}
+
+// CorporateCustomersByID reads the given corporate customers, 100 ids per
+// request; missing (deleted, merged) ids are skipped; the result is in id
+// order.
+func (c *Client) CorporateCustomersByID(ctx context.Context, ids []int64) ([]CorporateCustomer, error) {
+	out := make([]CorporateCustomer, 0, len(ids))
+	for chunk := range slices.Chunk(uniqueIDs(ids), 100) {
+		p, err := c.CorporateCustomers(ctx, IDsFilter{IDs: chunk})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.CustomersCorporate...)
+	}
+	slices.SortFunc(out, func(a, b CorporateCustomer) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+type companiesResponse struct {
+	envelope
+	Companies  []Company  `json:"companies"`
+	Pagination Pagination `json:"pagination"`
+}
+
+// CorporateCompanies reads every company of the corporate customer with
+// internal id (GET /api/v5/customers-corporate/{id}/companies?by=id), with
+// their legal details (contragent). site is the customer's store; pass it
+// when the key covers several stores.
+func (c *Client) CorporateCompanies(ctx context.Context, id int64, site string) ([]Company, error) {
+	if id <= 0 {
+		return nil, fmt.Errorf("retailcrm: corporate customer id %d", id)
+	}
+	path := "/api/v5/customers-corporate/" + strconv.FormatInt(id, 10) + "/companies"
+	var out []Company
+	for page := 1; ; page++ {
+		q := url.Values{"by": {"id"}, "limit": {"100"}, "page": {strconv.Itoa(page)}}
+		if site != "" {
+			q.Set("site", site)
+		}
+		var r companiesResponse
+		if err := c.get(ctx, path, q, &r); err != nil {
+			return nil, err
+		}
+		out = append(out, r.Companies...)
+		if len(r.Companies) == 0 || page >= r.Pagination.TotalPageCount {
+			return out, nil
+		}
+	}
+}
+
+// CustomersPage is one answer of /api/v5/customers.
+type CustomersPage struct {
+	Customers  []Customer `json:"customers"`
+	Pagination Pagination `json:"pagination"`
+}
+
+type customersResponse struct {
+	envelope
+	CustomersPage
+}
+
+// Customers reads one page of /api/v5/customers (individual customers).
+func (c *Client) Customers(ctx context.Context, f IDsFilter) (*CustomersPage, error) {
+	q, err := f.query()
+	if err != nil {
+		return nil, err
+	}
+	var r customersResponse
+	if err := c.get(ctx, "/api/v5/customers", q, &r); err != nil {
+		return nil, err
+	}
+	return &r.CustomersPage, nil
+}
+
+// CustomersByID reads the given customers, 100 ids per request; missing
+// ids (a customer deleted or merged into another) are skipped; the result
+// is in id order.
+func (c *Client) CustomersByID(ctx context.Context, ids []int64) ([]Customer, error) {
+	out := make([]Customer, 0, len(ids))
+	for chunk := range slices.Chunk(uniqueIDs(ids), 100) {
+		p, err := c.Customers(ctx, IDsFilter{IDs: chunk})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Customers...)
+	}
+	slices.SortFunc(out, func(a, b Customer) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+func uniqueIDs(ids []int64) []int64 {
+	u := slices.Clone(ids)
+	slices.Sort(u)
+	return slices.Compact(u)
+}
+
+// MergedInto returns the id of the customer this one was merged into
+// (combinedTo), or 0 when the record is not a merge.
+func (r *CustomerHistoryRecord) MergedInto() int64 {
+	if r.CombinedTo == nil {
+		return 0
+	}
+	return r.CombinedTo.ID
+}
+
+// MergedInto returns the id of the order this one was merged into
+// (combinedTo), or 0.
+func (r *HistoryRecord) MergedInto() int64 {
+	if r.CombinedTo == nil {
+		return 0
+	}
+	return r.CombinedTo.ID
+}
