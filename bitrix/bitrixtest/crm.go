@@ -24,6 +24,15 @@ var knownFields = map[string][]string{
 		"IS_MANUAL_OPPORTUNITY", "OPENED", "COMMENTS", "ASSIGNED_BY_ID", "CREATED_BY_ID", "MODIFY_BY_ID",
 		"DATE_CREATE", "DATE_MODIFY", "ORIGINATOR_ID", "ORIGIN_ID", "UTM_SOURCE", "UTM_MEDIUM", "UTM_CAMPAIGN",
 		"UTM_CONTENT", "UTM_TERM", "LAST_ACTIVITY_TIME", "LAST_ACTIVITY_BY"},
+	// As crm.company.get answers (crm_company_get.json).
+	"company": {"ID", "COMPANY_TYPE", "TITLE", "LOGO", "LEAD_ID", "HAS_PHONE", "HAS_EMAIL", "HAS_IMOL", "ASSIGNED_BY_ID",
+		"CREATED_BY_ID", "MODIFY_BY_ID", "BANKING_DETAILS", "INDUSTRY", "REVENUE", "CURRENCY_ID", "EMPLOYEES", "COMMENTS",
+		"DATE_CREATE", "DATE_MODIFY", "OPENED", "IS_MY_COMPANY", "ORIGINATOR_ID", "ORIGIN_ID", "ORIGIN_VERSION",
+		"ADDRESS", "ADDRESS_2", "ADDRESS_CITY", "ADDRESS_POSTAL_CODE", "ADDRESS_REGION", "ADDRESS_PROVINCE",
+		"ADDRESS_COUNTRY", "ADDRESS_COUNTRY_CODE", "ADDRESS_LOC_ADDR_ID", "ADDRESS_LEGAL", "REG_ADDRESS", "REG_ADDRESS_2",
+		"REG_ADDRESS_CITY", "REG_ADDRESS_POSTAL_CODE", "REG_ADDRESS_REGION", "REG_ADDRESS_PROVINCE", "REG_ADDRESS_COUNTRY",
+		"REG_ADDRESS_COUNTRY_CODE", "REG_ADDRESS_LOC_ADDR_ID", "UTM_SOURCE", "UTM_MEDIUM", "UTM_CAMPAIGN", "UTM_CONTENT",
+		"UTM_TERM", "LAST_ACTIVITY_BY", "LAST_ACTIVITY_TIME", "LAST_COMMUNICATION_TIME"},
 }
 
 // fieldTypes are the types crm.<e>.fields gives, where not string
@@ -35,7 +44,7 @@ var fieldTypes = map[string]string{"BEGINDATE": "date", "CLOSEDATE": "date", "OP
 // Fields the API never lets a caller write.
 var readOnly = map[string]bool{"ID": true, "STAGE_SEMANTIC_ID": true, "STATUS_SEMANTIC_ID": true, "DATE_CREATE": true,
 	"DATE_MODIFY": true, "CREATED_BY_ID": true, "MODIFY_BY_ID": true, "MOVED_BY_ID": true, "MOVED_TIME": true,
-	"IS_NEW": true, "HAS_PHONE": true, "HAS_EMAIL": true, "CLOSED": true, "LAST_ACTIVITY_TIME": true, "LAST_ACTIVITY_BY": true}
+	"IS_NEW": true, "HAS_PHONE": true, "HAS_EMAIL": true, "HAS_IMOL": true, "LAST_COMMUNICATION_TIME": true, "CLOSED": true, "LAST_ACTIVITY_TIME": true, "LAST_ACTIVITY_BY": true}
 
 var multiFields = []string{"PHONE", "EMAIL", "WEB", "IM", "LINK"}
 
@@ -135,6 +144,13 @@ func (d *store) add(kind string, fields map[string]any) (int64, *apiErr) {
 		setDefault(r.Fields, "CLOSEDATE", d.renderDate(d.today().AddDate(0, 0, 7)))
 		d.history = append(d.history, &HistoryRow{ID: d.newID(), EntityTypeID: 2, TypeID: 1, OwnerID: id, CategoryID: cat,
 			StageID: st.StatusID, SemanticID: semanticID(st), Created: d.s.clock.Now()})
+	case "company":
+		// "Default — the first available company type" (crm-company-add.md).
+		if d.status("COMPANY_TYPE", Str(r.Fields["COMPANY_TYPE"])) == nil {
+			r.Fields["COMPANY_TYPE"] = d.firstStage("COMPANY_TYPE").StatusID
+		}
+		setDefault(r.Fields, "IS_MY_COMPANY", "N")
+		r.Fields["HAS_IMOL"] = "N"
 	case "lead":
 		if Str(r.Fields["TITLE"]) == "" {
 			r.Fields["TITLE"] = "Lead #" + r.Fields["ID"].(string)
@@ -176,17 +192,22 @@ func stageEntity(cat int64) string {
 // silently (as the portal does), CATEGORY_ID only on add, multifields with
 // the portal's add/update/delete rules.
 func (d *store) apply(kind string, r *Row, fields map[string]any, isAdd bool) {
-	var contacts map[string]any
+	var contacts, companies map[string]any
 	for k, v := range fields {
 		name := strings.ToUpper(k)
 		switch {
 		case isMultiField(name) && kind != "deal":
 			d.applyMulti(r, name, v)
-		case (name == "CONTACT_IDS" || name == "CONTACT_ID") && kind != "contact":
+		case (name == "CONTACT_IDS" || name == "CONTACT_ID") && (kind == "deal" || kind == "lead"):
 			if contacts == nil {
 				contacts = map[string]any{}
 			}
 			contacts[name] = v // applied below: CONTACT_IDS wins over CONTACT_ID
+		case (name == "COMPANY_IDS" || name == "COMPANY_ID") && kind == "contact":
+			if companies == nil {
+				companies = map[string]any{}
+			}
+			companies[name] = v // applied below, as the contacts of a deal
 		case strings.HasPrefix(name, "UF_"):
 			if uf := d.userField(kind, name); uf != nil {
 				if uf.UserTypeID == "enumeration" {
@@ -208,6 +229,9 @@ func (d *store) apply(kind string, r *Row, fields map[string]any, isAdd bool) {
 	}
 	if contacts != nil {
 		d.applyContactFields(r, contacts)
+	}
+	if companies != nil {
+		d.applyCompanyFields(r, companies)
 	}
 	if kind == "lead" && !isAdd && (contacts != nil || hasKey(fields, "COMPANY_ID")) {
 		// A lead saved with CONTACT_ID or COMPANY_ID becomes a repeat lead

@@ -33,7 +33,7 @@ func init() {
 		handlers["crm."+k+".productrows.set"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.productRowsSet(k, p) }
 		handlers["crm."+k+".productrows.get"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.productRowsGet(k, p) }
 	}
-	for _, kind := range []string{"deal", "contact", "lead"} {
+	for _, kind := range []string{"deal", "contact", "lead", "company"} {
 		k := kind
 		handlers["crm."+k+".add"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.entityAdd(k, p) }
 		handlers["crm."+k+".update"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.entityUpdate(k, p) }
@@ -44,6 +44,8 @@ func init() {
 		handlers["crm."+k+".userfield.add"] = func(s *Server, p map[string]any) (*result, *apiErr) { return s.userFieldAdd(k, p) }
 	}
 	registerContactHandlers()
+	registerCompanyHandlers()
+	registerUserHandlers()
 }
 
 func ok(v any) (*result, *apiErr) { return &result{value: v}, nil }
@@ -53,6 +55,11 @@ func (s *Server) entityAdd(kind string, p map[string]any) (*result, *apiErr) {
 	fields := asMap(f)
 	if !has || fields == nil {
 		return nil, legacyErr("Parameter 'fields' must be array.")
+	}
+	if kind == "company" && strings.TrimSpace(Str(firstOf(fields, "TITLE"))) == "" {
+		// crm.company.fields marks TITLE required; the portal's wording of
+		// the refusal is not documented (docs/api-notes.md).
+		return nil, legacyErr("bitrixtest: TITLE is required for crm.company.add")
 	}
 	id, e := s.data.add(kind, fields)
 	if e != nil {
@@ -78,8 +85,11 @@ func (s *Server) rowParam(kind string, p map[string]any, notFound string) (*Row,
 
 func (s *Server) entityUpdate(kind string, p map[string]any) (*result, *apiErr) {
 	notFound := "Not found"
-	if kind == "contact" {
+	switch kind {
+	case "contact":
 		notFound = "Contact is not found" // crm.contact.update's own wording
+	case "company":
+		notFound = "Company is not found" // crm-company-update.md
 	}
 	r, e := s.rowParam(kind, p, notFound)
 	if e != nil {

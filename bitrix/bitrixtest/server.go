@@ -60,7 +60,9 @@ type Options struct {
 	// Scopes are the webhook's scopes (the scope method lists them); a
 	// method of any other scope answers 401 insufficient_scope
 	// (D:error-codes). Default crm, task, im, bizproc, user
-	// (DefaultScopes): catalog.* needs "catalog" added.
+	// (DefaultScopes): catalog.* needs "catalog" added. user.get also
+	// runs under user_basic or user_brief, which show fewer fields
+	// (user_brief: no EMAIL).
 	Scopes []string
 	// MissingMethods answer 404 ERROR_METHOD_NOT_FOUND, as on a portal whose
 	// module is off (e.g. "tasks.task.add").
@@ -490,7 +492,7 @@ func (s *Server) dispatch(method string, p map[string]any) (*result, *apiErr) {
 	if !ok || slices.Contains(s.opts.MissingMethods, method) {
 		return nil, codeErr(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
 	}
-	if sc := methodScope(method); sc != "" && !slices.Contains(s.opts.Scopes, sc) {
+	if sc := methodScope(method); sc != "" && !slices.Contains(s.opts.Scopes, sc) && !(sc == "user" && s.userScope() != "") {
 		return nil, codeErr(401, "insufficient_scope", "The request requires higher privileges than provided by the webhook token")
 	}
 	return h(s, p)

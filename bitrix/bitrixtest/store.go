@@ -24,6 +24,9 @@ type Row struct {
 	// Products are a deal's or lead's product rows, in the order the
 	// portal answers them (SORT).
 	Products []ProductRow
+	// Companies are a contact's linked companies, in SORT order; a
+	// company's linked contacts are its Contacts.
+	Companies []CompanyBinding
 }
 
 // Str returns a scalar field as text.
@@ -48,6 +51,7 @@ func (r *Row) clone() Row {
 	}
 	c.Contacts = append([]Binding(nil), r.Contacts...)
 	c.Products = append([]ProductRow(nil), r.Products...)
+	c.Companies = append([]CompanyBinding(nil), r.Companies...)
 	return c
 }
 
@@ -162,13 +166,20 @@ type store struct {
 	nextRow     int64 // product rows
 	nextEnum    int64 // list items of enumeration user fields
 	badEnums    []BadEnumValue
-	method      string // the method being run, for the records above
+	method      string          // the method being run, for the records above
+	requisites  []*RequisiteRow // ascending by ID
+	nextReq     int64
+	presets     []*PresetRow // ascending by ID
+	nextPreset  int64
+	users       []*UserRow // ascending by ID
+	nextUser    int64
 }
 
 func newStore(s *Server) *store {
 	d := &store{s: s, entities: map[string]*table{}, categories: map[int64]*Category{}, byEntity: map[string][]*CommentRow{}, nextMulti: 200, nextStatus: 100, nextUF: 5000, nextID: 900,
-		nextProduct: 1200, nextRow: 0, nextEnum: 3100}
-	for _, e := range []string{"deal", "contact", "lead"} {
+		nextProduct: 1200, nextRow: 0, nextEnum: 3100,
+		nextReq: 20, nextPreset: 100, nextUser: 10}
+	for _, e := range []string{"deal", "contact", "lead", "company"} {
 		d.entities[e] = newTable(e)
 	}
 	d.categories[0] = &Category{ID: 0, Name: "General", Sort: 300}
@@ -185,6 +196,11 @@ func newStore(s *Server) *store {
 	} {
 		d.addStatus("STATUS", st.id, st.name, st.sem, (i+1)*10, 0)
 	}
+	for i, ct := range []string{"CUSTOMER", "SUPPLIER", "COMPETITOR", "PARTNER", "OTHER"} {
+		d.addStatus("COMPANY_TYPE", ct, ct, "", (i+1)*10, 0)
+	}
+	d.seedPresets()
+	d.users = []*UserRow{{ID: s.opts.UserID, Email: "admin@portal.example", Name: "Portal", LastName: "Admin", Active: true}}
 	for i, src := range []string{"CALL", "EMAIL", "WEB", "ADVERTISING", "PARTNER", "RECOMMENDATION", "OTHER"} {
 		d.addStatus("SOURCE", src, src, "", (i+1)*10, 0)
 	}
