@@ -111,6 +111,7 @@ type Engine struct {
 	retryDelay time.Duration
 	firstOrder map[int64]int64 // customer id → smallest order id known
 	rules      []rules.Rule
+	refRead    map[string]bool // dictionaries read from RetailCRM this run
 	sum        Summary
 	report     *Report
 	runID      int64
@@ -232,23 +233,8 @@ func (e *Engine) countRequests() {
 	e.sum.RetailCRMRequests = e.count.Requests(runs.APIRetailCRM)
 }
 
-// readStatuses reads what the planner knows of RetailCRM's statuses
-// (groups, names, product statuses), once per run; pull and backfill both
-// start with it.
-func (e *Engine) readStatuses(ctx context.Context) error {
-	statuses, err := e.rc.Statuses(ctx)
-	if err != nil {
-		return fmt.Errorf("reading RetailCRM statuses: %w", err)
-	}
-	e.mapper.groups = make(map[string]string, len(statuses))
-	for code, st := range statuses {
-		e.mapper.groups[code] = st.Group
-	}
-	return e.loadReferences(ctx, statuses)
-}
-
 func (e *Engine) pull(ctx context.Context, start time.Time) error {
-	if err := e.readStatuses(ctx); err != nil {
+	if err := e.loadReferences(ctx); err != nil {
 		return err
 	}
 	e.markStageHead(ctx)
@@ -398,6 +384,9 @@ func (e *Engine) syncOrders(ctx context.Context, orders []*retailcrm.Order, even
 // caller's position (a cursor) in that same transaction, so a position is
 // never ahead of the effects it stands for.
 func (e *Engine) applyOrders(ctx context.Context, orders []*retailcrm.Order, events map[int64]*orderEvents, notes []store.Event, save func(tx *store.Tx) error) error {
+	if err := e.knowCodes(ctx, orders, events); err != nil {
+		return err
+	}
 	var chunks []*chunkResult
 	for i := 0; i < len(orders); i += bitrix.PageSize {
 		cr, err := e.processChunk(ctx, orders[i:min(i+bitrix.PageSize, len(orders))], events)

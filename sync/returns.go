@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,74 +10,11 @@ import (
 	"github.com/crmsync/crmsync/retailcrm"
 )
 
-// ProductStatuser is implemented by a RetailCRM client that can read the
-// product (order line) statuses reference (*retailcrm.Client does). Without
-// it, only statuses named like a return count as returns.
-type ProductStatuser interface {
-	ProductStatuses(ctx context.Context) (map[string]retailcrm.ProductStatus, error)
-}
-
-// references are the RetailCRM dictionaries the texts and the return
-// logic use, read once per run.
-type references struct {
-	names          map[string]string // order status code → name
-	productNames   map[string]string // product status code → name
-	cancelProducts map[string]bool   // product status codes with cancelStatus
-	known          bool              // the product statuses reference was read
-}
-
-// loadReferences reads the status names and the product statuses.
-func (e *Engine) loadReferences(ctx context.Context, statuses map[string]retailcrm.Status) error {
-	ref := references{names: map[string]string{}, productNames: map[string]string{}, cancelProducts: map[string]bool{}}
-	for code, st := range statuses {
-		ref.names[code] = st.Name
-	}
-	if _, ok := e.rc.Unwrap().(ProductStatuser); ok {
-		list, err := e.rc.ProductStatuses(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("reading RetailCRM product statuses: %w", err)
-			}
-			// Returns of single lines are a detail of the run, not a
-			// reason to stop it: go on, recognising them by name.
-			e.log.Warn("reading RetailCRM product statuses; returned lines are recognised by their status code only", "err", err)
-			e.mapper.ref = ref
-			return nil
-		}
-		for code, st := range list {
-			ref.productNames[code] = st.Name
-			if st.CancelStatus && code != "" {
-				ref.cancelProducts[code] = true
-			}
-		}
-		ref.known = true
-	}
-	e.mapper.ref = ref
-	return nil
-}
-
-// statusName is a status's display name, or its code when the reference
-// does not know it.
-func (r references) statusName(code string) string {
-	if n := r.names[code]; n != "" {
-		return n
-	}
-	return code
-}
-
-// productStatusName is a product status's display name, or its code.
-func (r references) productStatusName(code string) string {
-	if n := r.productNames[code]; n != "" {
-		return n
-	}
-	return code
-}
-
 // returnStatus reports an order status meaning a return: RetailCRM has no
 // return group, so shops add a status such as "return" (in group cancel or
 // a group of their own); its code, group or name says so.
 func (r references) returnStatus(code, group string) bool {
-	return looksReturned(code) || looksReturned(group) || looksReturned(r.names[code])
+	return looksReturned(code) || looksReturned(group) || looksReturned(r.dicts[dictStatuses][code].Name)
 }
 
 // productCancelled reports a product status that takes the line out of the
@@ -88,8 +24,8 @@ func (r references) productCancelled(code string) bool {
 	if code == "" {
 		return false
 	}
-	if r.known {
-		return r.cancelProducts[code]
+	if d, ok := r.dicts[dictProductStatuses]; ok {
+		return d[code].CancelStatus
 	}
 	return looksReturned(code)
 }
