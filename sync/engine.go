@@ -19,6 +19,7 @@ import (
 	"github.com/crmsync/crmsync/sync/config"
 	"github.com/crmsync/crmsync/sync/rules"
 	"github.com/crmsync/crmsync/sync/runs"
+	"github.com/crmsync/crmsync/sync/texts"
 )
 
 // RetailCRM is what the engine reads from RetailCRM (*retailcrm.Client).
@@ -154,7 +155,18 @@ func New(opts Options) (*Engine, error) {
 	if region == "" {
 		region = config.DefaultPhoneRegion
 	}
-	e.mapper = &mapper{cfg: opts.Config, norm: normalizer{region: region}}
+	// The locale was validated with the configuration; an engine built
+	// from a Config of its own gets the default for an unknown one.
+	locale, _ := texts.Parse(opts.Config.Locale)
+	e.mapper = &mapper{cfg: opts.Config, norm: normalizer{region: region}, txt: texts.For(locale)}
+	title := opts.Config.Mapping.DealTitle
+	if title == "" {
+		title = e.mapper.txt.Get(texts.DealTitle)
+	}
+	var err error
+	if e.mapper.title, err = rules.CompileText("deal_title", title); err != nil {
+		return nil, fmt.Errorf("mapping.deal_title: %w: %w", err, config.ErrInvalid)
+	}
 	// A text naming a field rule texts do not have is a configuration
 	// error (exit 4) naming the rule: check reports the same.
 	if errs := rules.TextErrors(opts.Config.Rules); len(errs) > 0 {
@@ -584,8 +596,7 @@ func (e *Engine) alert(ctx context.Context, parked []store.Failure) {
 	for i, f := range parked {
 		// The reason can quote order data (a customer's e-mail or name):
 		// escaped, since notifications render BBCode.
-		msgs[i] = fmt.Sprintf("crmsync: RetailCRM %s %s could not be synced after %d attempts and is parked: %s. Run crmsync status --failed, then crmsync retry or skip.",
-			esc(f.Kind), esc(f.Key), f.Attempts, esc(oneLine(f.LastError)))
+		msgs[i] = parkedAlert(e.mapper.txt, f)
 		for _, u := range al.Users {
 			e.addChange(Change{Op: OpNotify, Entity: "notification", EntityID: u, Text: msgs[i]})
 		}

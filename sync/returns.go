@@ -1,13 +1,13 @@
 package sync
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/sync/texts"
 )
 
 // returnStatus reports an order status meaning a return: RetailCRM has no
@@ -37,23 +37,23 @@ func looksReturned(s string) bool {
 
 // itemName names the line a history record refers to, from the current
 // order (history records carry only the offer id).
-func itemName(o *retailcrm.Order, r *retailcrm.HistoryRecord) string {
+func itemName(o *retailcrm.Order, r *retailcrm.HistoryRecord, txt *texts.Catalog) string {
 	if r.Item == nil {
-		return "an item"
+		return txt.Get(texts.AnItem)
 	}
 	for _, it := range o.Items {
 		if it.ID == r.Item.ID {
-			return lineName(it)
+			return lineName(it, txt)
 		}
 	}
 	if r.Item.Offer != nil && r.Item.Offer.Name != "" {
 		return strconv.Quote(clean(r.Item.Offer.Name))
 	}
-	return fmt.Sprintf("item %d", r.Item.ID)
+	return txt.F(texts.ItemID, r.Item.ID)
 }
 
-func lineName(it retailcrm.Item) string {
-	name := fmt.Sprintf("item %d", it.ID)
+func lineName(it retailcrm.Item, txt *texts.Catalog) string {
+	name := txt.F(texts.ItemID, it.ID)
 	if it.Offer != nil {
 		switch {
 		case it.Offer.DisplayName != "":
@@ -69,11 +69,11 @@ func lineName(it retailcrm.Item) string {
 }
 
 // returnedItems names the order's lines in a cancelled product status.
-func returnedItems(o *retailcrm.Order, ref references) []string {
+func returnedItems(o *retailcrm.Order, ref references, txt *texts.Catalog) []string {
 	var out []string
 	for _, it := range o.Items {
 		if ref.productCancelled(it.Status) {
-			out = append(out, lineName(it))
+			out = append(out, lineName(it, txt))
 		}
 	}
 	return out
@@ -82,13 +82,13 @@ func returnedItems(o *retailcrm.Order, ref references) []string {
 // orderReturnItems names the lines an order-level return takes back: the
 // lines in a cancelled product status, or every line when none is marked
 // (the whole order came back).
-func orderReturnItems(o *retailcrm.Order, ref references) []string {
-	if items := returnedItems(o, ref); len(items) > 0 {
+func orderReturnItems(o *retailcrm.Order, ref references, txt *texts.Catalog) []string {
+	if items := returnedItems(o, ref, txt); len(items) > 0 {
 		return items
 	}
 	out := make([]string, 0, len(o.Items))
 	for _, it := range o.Items {
-		out = append(out, lineName(it))
+		out = append(out, lineName(it, txt))
 	}
 	return out
 }

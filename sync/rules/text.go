@@ -143,7 +143,11 @@ type Data struct {
 	Email           string
 	Phone           string
 	Delivery        string // delivery type code
+	DeliveryName    string // its name from the delivery types reference
 	Payment         string // payment type codes, comma separated
+	PaymentName     string // their names from the payment types reference
+	Paid            bool   // RetailCRM marks the order fully paid (fullPaidAt)
+	PaidAt          string // when it became so, as RetailCRM gives it; "" when unpaid
 	CustomerComment string
 	ManagerComment  string
 	ReturnedItems   string // returned items, comma separated (returned)
