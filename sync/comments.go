@@ -102,7 +102,22 @@ func (e *Engine) commentTexts(o *retailcrm.Order, recs []retailcrm.HistoryRecord
 	if ret >= 0 {
 		out[ret].text = e.returnText(o, retStatus, retLines, retBy)
 	}
+	// An order created already paid has no full_paid_at record of its own:
+	// its creation record stands for the payment (that record has no
+	// comment of its own).
+	if i := slices.IndexFunc(recs, func(r retailcrm.HistoryRecord) bool { return r.Created }); i >= 0 && o.FullyPaid() &&
+		!slices.ContainsFunc(recs, func(r retailcrm.HistoryRecord) bool { return r.Field == "full_paid_at" }) &&
+		!slices.ContainsFunc(out, func(c commentDraft) bool { return c.recordID == recs[i].ID }) {
+		out = append(out, commentDraft{recordID: recs[i].ID, text: e.paidText(o, o.FullPaidAt.String())})
+	}
 	return out
+}
+
+// paidText is the comment on an order becoming fully paid: the amount and
+// when.
+func (e *Engine) paidText(o *retailcrm.Order, at string) string {
+	txt := e.mapper.txt
+	return clean(txt.F(texts.OrderPaid, txt.Money(o.TotalSumm), esc(clean(o.Currency)), esc(clean(at))))
 }
 
 // returnRecord reports a record that belongs to a return: a status change
@@ -201,12 +216,11 @@ func (e *Engine) commentText(o *retailcrm.Order, r *retailcrm.HistoryRecord) str
 		return e.mapper.txt.F(key, e.by(r), esc(v))
 	case "full_paid_at":
 		// Set: the order became fully paid (cleared: a refund, which the
-		// payment's own status already shows in COMMENTS).
-		at := clean(r.NewValue.String())
-		if at == "" || r.NewValue.IsNull() || !o.FullyPaid() {
+		// payment's own status shows in COMMENTS).
+		if r.NewValue.IsNull() || clean(r.NewValue.String()) == "" {
 			return ""
 		}
-		return e.mapper.txt.F(texts.OrderPaid, e.mapper.txt.Money(o.TotalSumm), esc(clean(o.Currency)), esc(at))
+		return e.paidText(o, r.NewValue.String())
 	}
 	return ""
 }
