@@ -102,14 +102,6 @@ func (e *Engine) commentTexts(o *retailcrm.Order, recs []retailcrm.HistoryRecord
 	if ret >= 0 {
 		out[ret].text = e.returnText(o, retStatus, retLines, retBy)
 	}
-	// An order created already paid has no full_paid_at record of its own:
-	// its creation record stands for the payment (that record has no
-	// comment of its own).
-	if i := slices.IndexFunc(recs, func(r retailcrm.HistoryRecord) bool { return r.Created }); i >= 0 && o.FullyPaid() &&
-		!slices.ContainsFunc(recs, func(r retailcrm.HistoryRecord) bool { return r.Field == "full_paid_at" }) &&
-		!slices.ContainsFunc(out, func(c commentDraft) bool { return c.recordID == recs[i].ID }) {
-		out = append(out, commentDraft{recordID: recs[i].ID, text: e.paidText(o, o.FullPaidAt.String())})
-	}
 	return out
 }
 

@@ -51,8 +51,8 @@ func paidNotes(e *env) []string {
 // TestPaidFiresOnce: an order becoming fully paid fires on: paid once, with
 // .Paid and .PaidAt, and gets the built-in timeline comment with the amount
 // and the date; re-runs, a refund and a second payment do not fire it again.
-// An order created paid fires it from its creation; if: {paid: false} holds
-// for the unpaid order only.
+// An order created paid fires it from its creation (its COMMENTS say it is
+// paid); if: {paid: false} holds for the unpaid order only.
 func TestPaidFiresOnce(t *testing.T) {
 	e := paidEnv(t)
 	c := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"})
@@ -71,9 +71,15 @@ func TestPaidFiresOnce(t *testing.T) {
 	if got := paidNotes(e); len(got) != 1 || got[0] != "Оплачен "+prepaid.Number+": true 2026-03-01 12:00:00" {
 		t.Errorf("an order created paid: notifications %q", got)
 	}
-	prepaidDeal := dealOf(t, e, prepaid.ID)["ID"].(string)
-	if cs := commentsOf(e, prepaidDeal); len(cs) != 1 || cs[0] != "Заказ оплачен полностью: 1 890,00 RUB, 2026-03-01 12:00:00" {
+	// An order created paid did not become paid while crmsync watched: its
+	// COMMENTS say so, its timeline gets no comment (a pull replaying the
+	// history after a backfill must not write one either).
+	prepaidDeal := dealOf(t, e, prepaid.ID)
+	if cs := commentsOf(e, prepaidDeal["ID"].(string)); len(cs) != 0 {
 		t.Errorf("timeline of the order created paid: %q", cs)
+	}
+	if !strings.Contains(prepaidDeal["COMMENTS"].(string), "\nОплачен полностью: 2026-03-01 12:00:00") {
+		t.Errorf("COMMENTS of the order created paid: %q", prepaidDeal["COMMENTS"])
 	}
 
 	setPayment(t, e, unpaid.ID, "paid")
