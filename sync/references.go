@@ -86,20 +86,19 @@ type RetailCRMReferences interface {
 	Sites(ctx context.Context) (map[string]retailcrm.Site, error)
 }
 
-// dictionaries lists the cached dictionaries with their readers. Statuses
-// are required (their groups map orders to stages); the others only make
-// texts and returns better, so failing to read one is a warning.
-func dictionaries() []struct {
-	name     string
+// dictSpec is one cached dictionary and how it is read.
+type dictSpec struct {
+	name string
+	// required: failing to read it stops the run (statuses: their groups
+	// map orders to stages); the others only make texts and returns
+	// better, so failing to read one is a warning.
 	required bool
 	read     dictReader
-} {
-	type dict = struct {
-		name     string
-		required bool
-		read     dictReader
-	}
-	return []dict{
+}
+
+// dictionaries lists the cached dictionaries with their readers.
+func dictionaries() []dictSpec {
+	return []dictSpec{
 		{dictStatuses, true, func(ctx context.Context, e *Engine) ([]store.ReferenceEntry, bool, error) {
 			m, err := e.rc.Statuses(ctx)
 			if err != nil {
@@ -182,8 +181,12 @@ func (e *Engine) refreshReferences(ctx context.Context, names []string) error {
 		switch {
 		case !ok:
 			continue
-		case err != nil && (d.required || ctx.Err() != nil):
+		case err != nil && (ctx.Err() != nil || d.required && e.mapper.ref.dicts[d.name] == nil):
 			return fmt.Errorf("reading RetailCRM %s: %w", d.name, err)
+		case err != nil && d.required:
+			// The cached copy serves until a later run reads it.
+			e.log.Warn("reading a RetailCRM dictionary; its cached copy is used", "dictionary", d.name, "err", err)
+			continue
 		case err != nil:
 			// Names and returned lines are details of the run, not a
 			// reason to stop it: codes stand in for the names.

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 )
 
 // referenceReads counts the dictionary reads since the last call, by
@@ -106,5 +108,38 @@ func TestIdlePullMakesOneRequestPerStream(t *testing.T) {
 	}
 	if !slices.ContainsFunc(texts, func(s string) bool { return strings.Contains(s, "Новый → Ждёт оплаты") }) {
 		t.Errorf("no comment names the new status: %q", texts)
+	}
+}
+
+// TestStaleDictionaryServesWhenItCannotBeRead: a day-old statuses
+// dictionary that RetailCRM fails to send again is used as cached (a
+// warning, not a failed run); without any cached copy the run fails.
+func TestStaleDictionaryServesWhenItCannotBeRead(t *testing.T) {
+	e := newEnv(t)
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	at := func(o *Options) { o.Now = func() time.Time { return now } }
+	c := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"})
+	o := e.rc.CreateOrder(order(&c, "100"))
+	e.pull(at)
+	now = now.Add(referenceMaxAge + time.Hour)
+	e.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Path: "/api/v5/reference/statuses", Count: 100})
+	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
+		t.Fatal(err)
+	}
+	res := e.pull(at)
+	if p := res.Parked(); p != 0 {
+		t.Fatalf("parked %+v", res.Report.Parked)
+	}
+	if got := dealOf(t, e, o.ID)["STAGE_ID"]; got != "WON" {
+		t.Errorf("stage %v, want WON from the cached groups", got)
+	}
+
+	fresh := newEnv(t)
+	fresh.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "B", Email: "b@example.com"}, "5"))
+	fresh.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Path: "/api/v5/reference/statuses", Count: 100})
+	eng, st := fresh.engine(false)
+	defer st.Close()
+	if _, err := eng.Pull(context.Background()); err == nil || !strings.Contains(err.Error(), "reading RetailCRM statuses") {
+		t.Errorf("pull without any statuses: %v", err)
 	}
 }
