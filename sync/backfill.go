@@ -147,7 +147,7 @@ func (e *Engine) Backfill(ctx context.Context, bo BackfillOptions) (*BackfillRes
 }
 
 func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Time, out *BackfillResult) error {
-	if err := e.readStatuses(ctx); err != nil {
+	if err := e.loadReferences(ctx); err != nil {
 		return err
 	}
 	e.markStageHead(ctx)

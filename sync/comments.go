@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/sync/texts"
 )
 
 // commentRuleKey marks the built-in "history record → timeline comment"
@@ -90,18 +91,25 @@ func (e *Engine) commentTexts(o *retailcrm.Order, recs []retailcrm.HistoryRecord
 				retLines = append(retLines, line)
 			}
 			if retBy == "" && line != "" {
-				retBy = by(r)
+				retBy = e.by(r)
 			}
 			continue
 		}
 		if text := e.commentText(o, r); text != "" {
-			out = append(out, commentDraft{recordID: r.ID, text: capText(text, maxTextBytes)})
+			out = append(out, commentDraft{recordID: r.ID, text: capText(text, maxTextBytes, e.mapper.txt)})
 		}
 	}
 	if ret >= 0 {
 		out[ret].text = e.returnText(o, retStatus, retLines, retBy)
 	}
 	return out
+}
+
+// paidText is the comment on an order becoming fully paid: the amount and
+// when.
+func (e *Engine) paidText(o *retailcrm.Order, at string) string {
+	txt := e.mapper.txt
+	return clean(txt.F(texts.OrderPaid, txt.Money(o.TotalSumm), esc(clean(o.Currency)), esc(clean(at))))
 }
 
 // returnRecord reports a record that belongs to a return: a status change
@@ -114,14 +122,13 @@ func (e *Engine) returnRecord(o *retailcrm.Order, r *retailcrm.HistoryRecord) (l
 		if r.Created || newCode == "" || oldCode == newCode || !e.mapper.ref.returnStatus(newCode, e.mapper.groups[newCode]) {
 			return "", "", false
 		}
-		return "", fmt.Sprintf("Order status changed: %s → %s (%s). Return registered.",
-			esc(e.statusLabel(oldCode)), esc(e.statusLabel(newCode)), by(r)), true
+		return "", e.mapper.txt.F(texts.ReturnByStatus, esc(e.statusLabel(oldCode)), esc(e.statusLabel(newCode)), e.by(r)), true
 	case "order_product.status":
 		code := r.NewValue.Code()
 		if !e.mapper.ref.productCancelled(code) {
 			return "", "", false
 		}
-		return esc(itemName(o, r)) + " moved to " + esc(e.mapper.ref.productStatusName(code)), "", true
+		return e.mapper.txt.F(texts.LineMoved, esc(itemName(o, r, e.mapper.txt)), esc(e.mapper.ref.productStatusName(code))), "", true
 	}
 	return "", "", false
 }
@@ -129,37 +136,42 @@ func (e *Engine) returnRecord(o *retailcrm.Order, r *retailcrm.HistoryRecord) (l
 // returnText is a return's comment: the status changes, then the returned
 // lines, capped so that the whole text fits maxTextBytes.
 func (e *Engine) returnText(o *retailcrm.Order, status, lines []string, lineAuthor string) string {
+	txt := e.mapper.txt
 	if len(status) > 0 {
 		head := strings.Join(status, "\n")
 		// The order came back: name what it takes back (the lines in a
 		// cancelled product status, or all of them).
-		items := orderReturnItems(o, e.mapper.ref)
+		items := orderReturnItems(o, e.mapper.ref, txt)
 		if len(items) == 0 {
-			return capText(clean(head), maxTextBytes)
+			return capText(clean(head), maxTextBytes, txt)
 		}
 		for i, it := range items {
 			items[i] = esc(it)
 		}
-		const label = " Returned items: "
-		return clean(head + label + capList(items, maxTextBytes-len(head)-len(label)-1) + ".")
+		label := txt.Get(texts.ReturnedItems)
+		return clean(head + label + capList(items, maxTextBytes-len(head)-len(label)-1, txt) + ".")
 	}
-	head := "Return registered (" + lineAuthor + "): "
-	return clean(head + capList(lines, maxTextBytes-len(head)-1) + ".")
+	head := txt.F(texts.ReturnLines, lineAuthor)
+	return clean(head + capList(lines, maxTextBytes-len(head)-1, txt) + ".")
 }
 
-// by names who made a history record and when: "by RetailCRM user 5 at …".
-func by(r *retailcrm.HistoryRecord) string {
+// by names who made a history record and when: "by RetailCRM user 5 at
+// …" ("пользователь RetailCRM 5, …"). People are named by their RetailCRM
+// user id: reading /api/v5/users needs a scope of its own (user_read) that
+// crmsync's key does not ask for yet.
+func (e *Engine) by(r *retailcrm.HistoryRecord) string {
+	txt := e.mapper.txt
 	who := "RetailCRM"
 	switch {
 	case r.User != nil && r.User.ID != 0:
-		who = fmt.Sprintf("RetailCRM user %d", r.User.ID)
+		who = txt.F(texts.WhoUser, r.User.ID)
 	case r.Source != "":
-		who = "RetailCRM (" + esc(r.Source) + ")"
+		who = txt.F(texts.WhoSource, esc(r.Source))
 	}
 	if !r.CreatedAt.IsZero() {
-		return "by " + who + " at " + r.CreatedAt.String()
+		return txt.F(texts.ByAt, who, r.CreatedAt.String())
 	}
-	return "by " + who
+	return txt.F(texts.By, who)
 }
 
 // commentText is the comment of a record that is not part of a return:
@@ -175,12 +187,13 @@ func (e *Engine) commentText(o *retailcrm.Order, r *retailcrm.HistoryRecord) str
 		if newCode == "" || oldCode == newCode {
 			return ""
 		}
-		text := fmt.Sprintf("Order status changed: %s → %s (%s)", esc(e.statusLabel(oldCode)), esc(e.statusLabel(newCode)), by(r))
+		txt := e.mapper.txt
+		text := txt.F(texts.StatusChanged, esc(e.statusLabel(oldCode)), esc(e.statusLabel(newCode)), e.by(r))
 		switch e.mapper.groups[newCode] {
 		case "cancel":
-			text += ". The order was cancelled."
+			text += txt.Get(texts.OrderCancelled)
 		case "complete":
-			text += ". The order was completed."
+			text += txt.Get(texts.OrderCompleted)
 		}
 		return clean(text)
 	case "customer_comment", "manager_comment":
@@ -188,11 +201,18 @@ func (e *Engine) commentText(o *retailcrm.Order, r *retailcrm.HistoryRecord) str
 		if v == "" {
 			return ""
 		}
-		label := "Customer comment"
+		key := texts.CustomerComment
 		if r.Field == "manager_comment" {
-			label = "Manager comment"
+			key = texts.ManagerComment
 		}
-		return fmt.Sprintf("%s (%s): %s", label, by(r), esc(v))
+		return e.mapper.txt.F(key, e.by(r), esc(v))
+	case "full_paid_at":
+		// Set: the order became fully paid (cleared: a refund, which the
+		// payment's own status shows in COMMENTS).
+		if r.NewValue.IsNull() || clean(r.NewValue.String()) == "" {
+			return ""
+		}
+		return e.paidText(o, r.NewValue.String())
 	}
 	return ""
 }
@@ -201,7 +221,7 @@ func (e *Engine) commentText(o *retailcrm.Order, r *retailcrm.HistoryRecord) str
 // reference, the code when the reference does not know it.
 func (e *Engine) statusLabel(code string) string {
 	if code == "" {
-		return "(none)"
+		return e.mapper.txt.Get(texts.NoStatus)
 	}
 	return e.mapper.ref.statusName(code)
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +13,8 @@ import (
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/sync/config"
+	"github.com/crmsync/crmsync/sync/rules"
+	"github.com/crmsync/crmsync/sync/texts"
 )
 
 // errBadOrder marks a problem with an order's data or the mapping: the
@@ -51,6 +52,8 @@ type mapper struct {
 	norm   normalizer
 	groups map[string]string // RetailCRM status code → group code
 	ref    references        // status names, product statuses
+	txt    *texts.Catalog    // crmsync's own phrases, in the configured locale
+	title  *rules.Text       // mapping.deal_title, or the locale's default
 }
 
 func (m *mapper) entity() bitrix.Entity {
@@ -174,7 +177,11 @@ func (m *mapper) desireDeal(o *retailcrm.Order, c *retailcrm.Customer, doc map[s
 		number = strconv.FormatInt(o.ID, 10)
 	}
 	f := st.fields
-	f[bitrix.FieldTitle] = clean("Order " + esc(number))
+	title, err := m.dealTitle(o, number)
+	if err != nil {
+		return nil, err
+	}
+	f[bitrix.FieldTitle] = title
 	f[m.stageField()] = stage
 	f[bitrix.FieldOpportunity] = o.TotalSumm.StringFixed(2)
 	setIf(f, bitrix.FieldCurrencyID, clean(o.Currency))
@@ -182,12 +189,8 @@ func (m *mapper) desireDeal(o *retailcrm.Order, c *retailcrm.Customer, doc map[s
 	if src, ok := m.cfg.Mapping.OrderMethods[o.OrderMethod]; ok && o.OrderMethod != "" {
 		setIf(f, bitrix.FieldSourceID, src)
 	}
-	desc := fmt.Sprintf("RetailCRM order %s (id %d", esc(number), o.ID)
-	if o.Site != "" {
-		desc += ", site " + esc(o.Site)
-	}
-	f["SOURCE_DESCRIPTION"] = clean(desc + ")")
-	setIf(f, bitrix.FieldComments, dealComments(o))
+	f["SOURCE_DESCRIPTION"] = m.sourceDescription(o, number)
+	setIf(f, bitrix.FieldComments, m.dealComments(o))
 	f[bitrix.FieldOriginatorID] = m.originator()
 	f[bitrix.FieldOriginID] = strconv.FormatInt(o.ID, 10)
 	for field, path := range m.cfg.Mapping.DealFields {
@@ -200,32 +203,6 @@ func (m *mapper) desireDeal(o *retailcrm.Order, c *retailcrm.Customer, doc map[s
 // rehash recomputes the hash after a field changed.
 func (d *dealState) rehash() {
 	d.hash = hashState("deal", d.fields, "customer", strconv.FormatInt(d.customerID, 10))
-}
-
-// dealComments is the deal's COMMENTS text (BBCode to the portal):
-// delivery, payment and the order's comments, one per line, every value
-// escaped; "" when there is nothing to say.
-func dealComments(o *retailcrm.Order) string {
-	var lines []string
-	if o.Delivery != nil && o.Delivery.Code != "" {
-		lines = append(lines, "Delivery: "+esc(clean(o.Delivery.Code)))
-	}
-	var pays []string
-	for _, p := range o.Payments {
-		if p.Type != "" && !slices.Contains(pays, esc(clean(p.Type))) {
-			pays = append(pays, esc(clean(p.Type)))
-		}
-	}
-	if len(pays) > 0 {
-		lines = append(lines, "Payment: "+strings.Join(pays, ", "))
-	}
-	if s := clean(o.CustomerComment); s != "" {
-		lines = append(lines, "Customer comment: "+esc(s))
-	}
-	if s := clean(o.ManagerComment); s != "" {
-		lines = append(lines, "Manager comment: "+esc(s))
-	}
-	return strings.Join(lines, "\n")
 }
 
 func setIf(m map[string]string, k, v string) {

@@ -19,6 +19,7 @@ import (
 	"github.com/crmsync/crmsync/sync/config"
 	"github.com/crmsync/crmsync/sync/rules"
 	"github.com/crmsync/crmsync/sync/runs"
+	"github.com/crmsync/crmsync/sync/texts"
 )
 
 // RetailCRM is what the engine reads from RetailCRM (*retailcrm.Client).
@@ -111,6 +112,7 @@ type Engine struct {
 	retryDelay time.Duration
 	firstOrder map[int64]int64 // customer id → smallest order id known
 	rules      []rules.Rule
+	refRead    map[string]bool // dictionaries read from RetailCRM this run
 	sum        Summary
 	report     *Report
 	runID      int64
@@ -153,7 +155,18 @@ func New(opts Options) (*Engine, error) {
 	if region == "" {
 		region = config.DefaultPhoneRegion
 	}
-	e.mapper = &mapper{cfg: opts.Config, norm: normalizer{region: region}}
+	// The locale was validated with the configuration; an engine built
+	// from a Config of its own gets the default for an unknown one.
+	locale, _ := texts.Parse(opts.Config.Locale)
+	e.mapper = &mapper{cfg: opts.Config, norm: normalizer{region: region}, txt: texts.For(locale)}
+	title := opts.Config.Mapping.DealTitle
+	if title == "" {
+		title = e.mapper.txt.Get(texts.DealTitle)
+	}
+	var err error
+	if e.mapper.title, err = rules.CompileText("deal_title", title); err != nil {
+		return nil, fmt.Errorf("mapping.deal_title: %w: %w", err, config.ErrInvalid)
+	}
 	// A text naming a field rule texts do not have is a configuration
 	// error (exit 4) naming the rule: check reports the same.
 	if errs := rules.TextErrors(opts.Config.Rules); len(errs) > 0 {
@@ -232,23 +245,8 @@ func (e *Engine) countRequests() {
 	e.sum.RetailCRMRequests = e.count.Requests(runs.APIRetailCRM)
 }
 
-// readStatuses reads what the planner knows of RetailCRM's statuses
-// (groups, names, product statuses), once per run; pull and backfill both
-// start with it.
-func (e *Engine) readStatuses(ctx context.Context) error {
-	statuses, err := e.rc.Statuses(ctx)
-	if err != nil {
-		return fmt.Errorf("reading RetailCRM statuses: %w", err)
-	}
-	e.mapper.groups = make(map[string]string, len(statuses))
-	for code, st := range statuses {
-		e.mapper.groups[code] = st.Group
-	}
-	return e.loadReferences(ctx, statuses)
-}
-
 func (e *Engine) pull(ctx context.Context, start time.Time) error {
-	if err := e.readStatuses(ctx); err != nil {
+	if err := e.loadReferences(ctx); err != nil {
 		return err
 	}
 	e.markStageHead(ctx)
@@ -398,6 +396,9 @@ func (e *Engine) syncOrders(ctx context.Context, orders []*retailcrm.Order, even
 // caller's position (a cursor) in that same transaction, so a position is
 // never ahead of the effects it stands for.
 func (e *Engine) applyOrders(ctx context.Context, orders []*retailcrm.Order, events map[int64]*orderEvents, notes []store.Event, save func(tx *store.Tx) error) error {
+	if err := e.knowCodes(ctx, orders, events); err != nil {
+		return err
+	}
 	var chunks []*chunkResult
 	for i := 0; i < len(orders); i += bitrix.PageSize {
 		cr, err := e.processChunk(ctx, orders[i:min(i+bitrix.PageSize, len(orders))], events)
@@ -595,8 +596,7 @@ func (e *Engine) alert(ctx context.Context, parked []store.Failure) {
 	for i, f := range parked {
 		// The reason can quote order data (a customer's e-mail or name):
 		// escaped, since notifications render BBCode.
-		msgs[i] = fmt.Sprintf("crmsync: RetailCRM %s %s could not be synced after %d attempts and is parked: %s. Run crmsync status --failed, then crmsync retry or skip.",
-			esc(f.Kind), esc(f.Key), f.Attempts, esc(oneLine(f.LastError)))
+		msgs[i] = parkedAlert(e.mapper.txt, f)
 		for _, u := range al.Users {
 			e.addChange(Change{Op: OpNotify, Entity: "notification", EntityID: u, Text: msgs[i]})
 		}

@@ -58,7 +58,7 @@ func Example() {
 	}
 	// Output:
 	// + contact customer 1              NAME="Anna" EMAIL=anna@example.com
-	// + deal    order 1042 (site shop)  TITLE="Order 1042" STAGE_ID=NEW OPPORTUNITY=1890.00 RUB CONTACT_ID=(new)
+	// + deal    order 1042 (site shop)  TITLE="Заказ №1042" STAGE_ID=NEW OPPORTUNITY=1890.00 RUB CONTACT_ID=(new)
 	// = 0 orders unchanged
 	// orders seen 1; contacts created 1, updated 0, reused 0; deals created 1, updated 0, unchanged 0; comments 0; parked 0; requests: bitrix 3, retailcrm 7
 }

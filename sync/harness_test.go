@@ -43,8 +43,11 @@ func newEnvTB(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	e.bxc = e.newBitrixClient()
+	// The texts of most tests are asserted in English; the default locale
+	// (ru) has tests of its own (locale_test.go).
 	e.cfg = &config.Config{
 		PhoneRegion: "RU",
+		Locale:      "en",
 		Bitrix:      config.Bitrix{Entity: config.EntityDeal, OriginatorID: "retailcrm"},
 		Mapping: config.Mapping{Statuses: map[string]string{
 			"new": "NEW", "group:approval": "PREPARATION", "group:assembling": "EXECUTING", "group:delivery": "EXECUTING",

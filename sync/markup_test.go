@@ -12,6 +12,7 @@ import (
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/sync/rules"
+	"github.com/crmsync/crmsync/sync/texts"
 )
 
 // What a shop's customer may type to plant a link, a picture or a mention.
@@ -205,7 +206,7 @@ func TestRuleTextsEscapeValuesUnlessRaw(t *testing.T) {
 		if errs := rules.TextErrors(rs); len(errs) > 0 {
 			t.Fatalf("%s: %v", tc.text, errs)
 		}
-		got, err := render(rs[0].Actions[0].Text, d)
+		got, err := render(rs[0].Actions[0].Text, d, texts.For(texts.EN))
 		if err != nil || got != tc.want {
 			t.Errorf("%s: got %q, %v; want %q", tc.text, got, err, tc.want)
 		}

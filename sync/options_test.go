@@ -78,7 +78,7 @@ func TestMappedFieldsAndNeverWipe(t *testing.T) {
 	if d["OPPORTUNITY"] != "12.00" {
 		t.Errorf("amount %v", d["OPPORTUNITY"])
 	}
-	if !strings.Contains(d["COMMENTS"].(string), "Delivery: courier") {
+	if !strings.Contains(d["COMMENTS"].(string), "Delivery: Курьер") { // the delivery type by its name
 		t.Errorf("COMMENTS %q", d["COMMENTS"])
 	}
 	c, _ := e.bx.Contact(contacts[0].ID)

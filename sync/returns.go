@@ -1,84 +1,20 @@
 package sync
 
 import (
-	"context"
-	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/sync/texts"
 )
-
-// ProductStatuser is implemented by a RetailCRM client that can read the
-// product (order line) statuses reference (*retailcrm.Client does). Without
-// it, only statuses named like a return count as returns.
-type ProductStatuser interface {
-	ProductStatuses(ctx context.Context) (map[string]retailcrm.ProductStatus, error)
-}
-
-// references are the RetailCRM dictionaries the texts and the return
-// logic use, read once per run.
-type references struct {
-	names          map[string]string // order status code → name
-	productNames   map[string]string // product status code → name
-	cancelProducts map[string]bool   // product status codes with cancelStatus
-	known          bool              // the product statuses reference was read
-}
-
-// loadReferences reads the status names and the product statuses.
-func (e *Engine) loadReferences(ctx context.Context, statuses map[string]retailcrm.Status) error {
-	ref := references{names: map[string]string{}, productNames: map[string]string{}, cancelProducts: map[string]bool{}}
-	for code, st := range statuses {
-		ref.names[code] = st.Name
-	}
-	if _, ok := e.rc.Unwrap().(ProductStatuser); ok {
-		list, err := e.rc.ProductStatuses(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("reading RetailCRM product statuses: %w", err)
-			}
-			// Returns of single lines are a detail of the run, not a
-			// reason to stop it: go on, recognising them by name.
-			e.log.Warn("reading RetailCRM product statuses; returned lines are recognised by their status code only", "err", err)
-			e.mapper.ref = ref
-			return nil
-		}
-		for code, st := range list {
-			ref.productNames[code] = st.Name
-			if st.CancelStatus && code != "" {
-				ref.cancelProducts[code] = true
-			}
-		}
-		ref.known = true
-	}
-	e.mapper.ref = ref
-	return nil
-}
-
-// statusName is a status's display name, or its code when the reference
-// does not know it.
-func (r references) statusName(code string) string {
-	if n := r.names[code]; n != "" {
-		return n
-	}
-	return code
-}
-
-// productStatusName is a product status's display name, or its code.
-func (r references) productStatusName(code string) string {
-	if n := r.productNames[code]; n != "" {
-		return n
-	}
-	return code
-}
 
 // returnStatus reports an order status meaning a return: RetailCRM has no
 // return group, so shops add a status such as "return" (in group cancel or
 // a group of their own); its code, group or name says so.
 func (r references) returnStatus(code, group string) bool {
-	return looksReturned(code) || looksReturned(group) || looksReturned(r.names[code])
+	return looksReturned(code) || looksReturned(group) || looksReturned(r.dicts[dictStatuses][code].Name)
 }
 
 // productCancelled reports a product status that takes the line out of the
@@ -88,8 +24,8 @@ func (r references) productCancelled(code string) bool {
 	if code == "" {
 		return false
 	}
-	if r.known {
-		return r.cancelProducts[code]
+	if d, ok := r.dicts[dictProductStatuses]; ok {
+		return d[code].CancelStatus
 	}
 	return looksReturned(code)
 }
@@ -101,23 +37,23 @@ func looksReturned(s string) bool {
 
 // itemName names the line a history record refers to, from the current
 // order (history records carry only the offer id).
-func itemName(o *retailcrm.Order, r *retailcrm.HistoryRecord) string {
+func itemName(o *retailcrm.Order, r *retailcrm.HistoryRecord, txt *texts.Catalog) string {
 	if r.Item == nil {
-		return "an item"
+		return txt.Get(texts.AnItem)
 	}
 	for _, it := range o.Items {
 		if it.ID == r.Item.ID {
-			return lineName(it)
+			return lineName(it, txt)
 		}
 	}
 	if r.Item.Offer != nil && r.Item.Offer.Name != "" {
 		return strconv.Quote(clean(r.Item.Offer.Name))
 	}
-	return fmt.Sprintf("item %d", r.Item.ID)
+	return txt.F(texts.ItemID, r.Item.ID)
 }
 
-func lineName(it retailcrm.Item) string {
-	name := fmt.Sprintf("item %d", it.ID)
+func lineName(it retailcrm.Item, txt *texts.Catalog) string {
+	name := txt.F(texts.ItemID, it.ID)
 	if it.Offer != nil {
 		switch {
 		case it.Offer.DisplayName != "":
@@ -133,11 +69,11 @@ func lineName(it retailcrm.Item) string {
 }
 
 // returnedItems names the order's lines in a cancelled product status.
-func returnedItems(o *retailcrm.Order, ref references) []string {
+func returnedItems(o *retailcrm.Order, ref references, txt *texts.Catalog) []string {
 	var out []string
 	for _, it := range o.Items {
 		if ref.productCancelled(it.Status) {
-			out = append(out, lineName(it))
+			out = append(out, lineName(it, txt))
 		}
 	}
 	return out
@@ -146,13 +82,13 @@ func returnedItems(o *retailcrm.Order, ref references) []string {
 // orderReturnItems names the lines an order-level return takes back: the
 // lines in a cancelled product status, or every line when none is marked
 // (the whole order came back).
-func orderReturnItems(o *retailcrm.Order, ref references) []string {
-	if items := returnedItems(o, ref); len(items) > 0 {
+func orderReturnItems(o *retailcrm.Order, ref references, txt *texts.Catalog) []string {
+	if items := returnedItems(o, ref, txt); len(items) > 0 {
 		return items
 	}
 	out := make([]string, 0, len(o.Items))
 	for _, it := range o.Items {
-		out = append(out, lineName(it))
+		out = append(out, lineName(it, txt))
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/rules"
+	"github.com/crmsync/crmsync/sync/texts"
 )
 
 // intentSuffix marks a rule action recorded as about to be sent.
@@ -26,10 +27,10 @@ func (r ruleRef) StatusGroup(code string) string       { return r.m.groups[code]
 func (r ruleRef) ReturnStatus(code, group string) bool { return r.m.ref.returnStatus(code, group) }
 func (r ruleRef) ProductCancelled(code string) bool    { return r.m.ref.productCancelled(code) }
 func (r ruleRef) ReturnItems(o *retailcrm.Order) []string {
-	return orderReturnItems(o, r.m.ref)
+	return orderReturnItems(o, r.m.ref, r.m.txt)
 }
 func (r ruleRef) ItemName(o *retailcrm.Order, rec *retailcrm.HistoryRecord) string {
-	return itemName(o, rec)
+	return itemName(o, rec, r.m.txt)
 }
 
 // ruleEvents lists the events of an order's kept history records. An order
@@ -83,7 +84,7 @@ func (e *Engine) ruleActions(ctx context.Context, it *item) ([]pendingAction, er
 				if err != nil {
 					return nil, fmt.Errorf("reading fired rules: %w", err)
 				}
-				out = append(out, pendingAction{rule: r, action: a, eventKey: ev.Key, data: e.ruleData(it.order, ev), intended: intended})
+				out = append(out, pendingAction{rule: r, action: a, eventKey: ev.Key, data: e.mapper.ruleData(it.order, ev), intended: intended})
 			}
 		}
 	}
@@ -91,12 +92,12 @@ func (e *Engine) ruleActions(ctx context.Context, it *item) ([]pendingAction, er
 }
 
 // render executes a compiled text into what may be sent: valid, capped.
-func render(t *rules.Text, d rules.Data) (string, error) {
+func render(t *rules.Text, d rules.Data, txt *texts.Catalog) (string, error) {
 	s, err := t.Render(d)
 	if err != nil {
 		return "", err
 	}
-	return capText(clean(s), maxTextBytes), nil
+	return capText(clean(s), maxTextBytes, txt), nil
 }
 
 // actionCmds builds the Bitrix24 commands of an action for the order's deal
@@ -105,7 +106,7 @@ func (e *Engine) actionCmds(p *pendingAction, dealID, contactID int64) ([]bitrix
 	p.data.DealID = dealID
 	p.data.ContactID = contactID
 	p.data.DealURL = e.entityURL(dealID)
-	text, err := render(p.action.Text, p.data)
+	text, err := render(p.action.Text, p.data, e.mapper.txt)
 	if err != nil {
 		return nil, "", err
 	}
@@ -118,7 +119,7 @@ func (e *Engine) actionCmds(p *pendingAction, dealID, contactID int64) ([]bitrix
 		}
 		return []bitrix.Cmd{bitrix.TimelineCommentAddCmd(string(ent), id, text)}, text, nil
 	case rules.Task:
-		desc, err := render(p.action.Description, p.data)
+		desc, err := render(p.action.Description, p.data, e.mapper.txt)
 		if err != nil {
 			return nil, "", err
 		}
@@ -151,7 +152,7 @@ func (e *Engine) actionCmds(p *pendingAction, dealID, contactID int64) ([]bitrix
 		}
 		var params map[string]any
 		for _, k := range slices.Sorted(maps.Keys(p.action.Params)) {
-			v, err := render(p.action.Params[k], p.data)
+			v, err := render(p.action.Params[k], p.data, e.mapper.txt)
 			if err != nil {
 				return nil, "", fmt.Errorf("parameters.%s: %w", k, err)
 			}

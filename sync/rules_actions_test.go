@@ -245,13 +245,5 @@ func TestDryRunListsRuleActionsWithoutSending(t *testing.T) {
 // loadRefs reads the references a run reads first, for tests that call
 // syncOrders directly as a backfill does.
 func loadRefs(eng *Engine) error {
-	statuses, err := eng.rc.Statuses(context.Background())
-	if err != nil {
-		return err
-	}
-	eng.mapper.groups = map[string]string{}
-	for code, st := range statuses {
-		eng.mapper.groups[code] = st.Group
-	}
-	return eng.loadReferences(context.Background(), statuses)
+	return eng.loadReferences(context.Background())
 }

@@ -10,33 +10,37 @@ import (
 	"github.com/crmsync/crmsync/sync/rules"
 )
 
-// ruleData fills the rule text fields from the current order and an event.
-func (e *Engine) ruleData(o *retailcrm.Order, ev rules.Event) rules.Data {
-	ref := e.mapper.ref
+// ruleData fills the rule text fields (and the deal title's) from the
+// current order and an event.
+func (m *mapper) ruleData(o *retailcrm.Order, ev rules.Event) rules.Data {
+	ref := m.ref
 	d := rules.Data{ID: o.ID, Number: o.Number, Site: o.Site, Status: o.Status, StatusName: ref.statusName(o.Status),
-		StatusGroup: e.mapper.groups[o.Status], OldStatus: ev.OldStatus, StatusComment: o.StatusComment,
+		StatusGroup: m.groups[o.Status], OldStatus: ev.OldStatus, StatusComment: o.StatusComment,
 		Method: o.OrderMethod, Amount: o.TotalSumm.StringFixed(2), Currency: o.Currency,
 		FirstName: o.FirstName, LastName: o.LastName, Email: o.Email, Phone: o.Phone,
 		CustomerComment: o.CustomerComment, ManagerComment: o.ManagerComment,
-		ReturnedItems: capList(ev.Items, maxItemsBytes), OrderURL: e.orderURL(o.ID)}
+		ReturnedItems: capList(ev.Items, maxItemsBytes, m.txt), OrderURL: m.orderURL(o.ID)}
 	d.Total = d.Amount
 	if ev.OldStatus != "" {
 		d.OldStatusName = ref.statusName(ev.OldStatus)
 	}
 	if ev.Trigger == rules.Status && ev.Arg != "" {
 		// The event's own status, not a later one of the same page.
-		d.Status, d.StatusName, d.StatusGroup = ev.Arg, ref.statusName(ev.Arg), e.mapper.groups[ev.Arg]
+		d.Status, d.StatusName, d.StatusGroup = ev.Arg, ref.statusName(ev.Arg), m.groups[ev.Arg]
 	}
 	if o.Delivery != nil {
 		d.Delivery = o.Delivery.Code
+		d.DeliveryName = ref.name(dictDeliveryTypes, o.Delivery.Code)
 	}
-	var pays []string
+	var pays, payNames []string
 	for _, p := range o.Payments {
 		if p.Type != "" && !slices.Contains(pays, p.Type) {
 			pays = append(pays, p.Type)
+			payNames = append(payNames, ref.name(dictPaymentTypes, p.Type))
 		}
 	}
-	d.Payment = strings.Join(pays, ", ")
+	d.Payment, d.PaymentName = strings.Join(pays, ", "), strings.Join(payNames, ", ")
+	d.Paid, d.PaidAt = o.FullyPaid(), o.FullPaidAt.String()
 	if c := customerOf(o); c != nil {
 		d.CustomerID = c.ID
 		if d.FirstName == "" && d.LastName == "" {
@@ -54,8 +58,8 @@ func (e *Engine) ruleData(o *retailcrm.Order, ev rules.Event) rules.Data {
 }
 
 // orderURL links the order's page in RetailCRM.
-func (e *Engine) orderURL(id int64) string {
-	base := strings.TrimSuffix(e.cfg.RetailCRM.URL, "/")
+func (m *mapper) orderURL(id int64) string {
+	base := strings.TrimSuffix(m.cfg.RetailCRM.URL, "/")
 	if base == "" {
 		return ""
 	}

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/sync/texts"
 )
 
 // maxTextBytes caps every text crmsync writes into Bitrix24 from order data
@@ -23,8 +24,8 @@ const maxItemsBytes = 1000
 func esc(s string) string { return bitrix.EscapeMarkup(s) }
 
 // capList joins items with ", " within budget bytes; what does not fit is
-// counted: `"Kettle", "Mug", … and 19,950 more lines`.
-func capList(items []string, budget int) string {
+// counted: `"Kettle", "Mug", … and 19,950 more lines` (in the locale).
+func capList(items []string, budget int, txt *texts.Catalog) string {
 	var b strings.Builder
 	for i, it := range items {
 		sep := ""
@@ -35,13 +36,13 @@ func capList(items []string, budget int) string {
 		// Room for this item and, unless it is the last, the tail that may follow it.
 		need := len(sep) + len(it)
 		if rest > 1 {
-			need += len(moreLines(rest - 1))
+			need += len(moreLines(rest-1, txt))
 		}
 		if b.Len()+need > budget {
 			if i == 0 {
-				return moreLines(rest)[len(", "):]
+				return strings.TrimPrefix(moreLines(rest, txt), ", ")
 			}
-			b.WriteString(moreLines(rest))
+			b.WriteString(moreLines(rest, txt))
 			return b.String()
 		}
 		b.WriteString(sep)
@@ -51,21 +52,16 @@ func capList(items []string, budget int) string {
 }
 
 // moreLines is the tail naming how many lines a list left out.
-func moreLines(n int) string {
-	if n == 1 {
-		return ", … and 1 more line"
-	}
-	return ", … and " + groupThousands(n) + " more lines"
-}
+func moreLines(n int, txt *texts.Catalog) string { return txt.Plural(texts.MoreLines, n) }
 
 // capText cuts a text longer than max bytes at a character boundary and
-// says how much was left out. A cut never leaves a '[' or '<' without the
-// break that follows it in an escaped value.
-func capText(s string, max int) string {
+// says how much was left out (in the locale). A cut never leaves a '[' or
+// '<' without the break that follows it in an escaped value.
+func capText(s string, max int, txt *texts.Catalog) string {
 	if len(s) <= max {
 		return s
 	}
-	const tailRoom = 48
+	const tailRoom = 48 // room for the longest tail, "… (ещё 9 999 999 символов)" (39 bytes)
 	cut := max - tailRoom
 	if cut < 0 {
 		cut = 0
@@ -74,7 +70,7 @@ func capText(s string, max int) string {
 		cut--
 	}
 	head := strings.TrimRight(s[:cut], "[<")
-	return head + "… (" + groupThousands(utf8.RuneCountInString(s[len(head):])) + " more characters)"
+	return head + txt.Plural(texts.MoreChars, utf8.RuneCountInString(s[len(head):]))
 }
 
 // groupThousands writes n with thousands separated by commas: 19,950.

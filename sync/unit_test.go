@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/sync/texts"
 )
 
 func TestNormalizer(t *testing.T) {
@@ -113,7 +114,7 @@ func TestDiffFieldsNeverWipesAndComparesAmounts(t *testing.T) {
 }
 
 func TestCommentTexts(t *testing.T) {
-	e := &Engine{mapper: &mapper{groups: map[string]string{"cancel-other": "cancel", "complete": "complete"}}}
+	e := &Engine{mapper: &mapper{txt: texts.For(texts.EN), groups: map[string]string{"cancel-other": "cancel", "complete": "complete"}}}
 	val := func(s string) retailcrm.Value { return retailcrm.NewValue([]byte(s)) }
 	for _, tc := range []struct {
 		r    retailcrm.HistoryRecord

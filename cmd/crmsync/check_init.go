@@ -14,6 +14,7 @@ import (
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/sync/config"
+	"github.com/crmsync/crmsync/sync/texts"
 )
 
 // checkInit prints a starter configuration whose status mapping comes from
@@ -31,6 +32,14 @@ func (a *app) checkInit(ctx context.Context, cfg *config.Config) error {
 	methods, err := rc.OrderMethods(ctx)
 	if err != nil {
 		return fmt.Errorf("check --init: reading RetailCRM order methods: %w", err)
+	}
+	deliveries, err := rc.DeliveryTypes(ctx)
+	if err != nil {
+		return fmt.Errorf("check --init: reading RetailCRM delivery types: %w", err)
+	}
+	payments, err := rc.PaymentTypes(ctx)
+	if err != nil {
+		return fmt.Errorf("check --init: reading RetailCRM payment types: %w", err)
 	}
 	bx, err := a.newBitrix(cfg, interactive)
 	if err != nil {
@@ -53,6 +62,8 @@ func (a *app) checkInit(ctx context.Context, cfg *config.Config) error {
 	fmt.Fprintf(&b, "# Secrets are not written here: set %s and\n# %s in the environment, or name files that hold\n# them in %s and %s.\n",
 		config.EnvName(apiKey), config.EnvName(webhookKey), config.FileKey(apiKey), config.FileKey(webhookKey))
 	fmt.Fprintf(&b, "db: %s\nphone_region: %s\n", yamlString(cfg.DB), yamlString(cfg.PhoneRegion))
+	locale, _ := texts.Parse(cfg.Locale)
+	fmt.Fprintf(&b, "locale: %s   # ru | en: the language of the titles, comments and alerts crmsync writes\n", yamlString(string(locale)))
 	fmt.Fprintf(&b, "retailcrm:\n  url: %s\n  api_key: \"\"\n", yamlString(cfg.RetailCRM.URL))
 	fmt.Fprintf(&b, "bitrix:\n  webhook_url: \"\"   # %s\n  rate: %g\n  burst: %d\n  entity: %s\n  category_id: %d\n",
 		yamlComment(webhook(cfg).String()), cfg.Bitrix.Rate, cfg.Bitrix.Burst, yamlString(cfg.Bitrix.Entity), cfg.Bitrix.CategoryID)
@@ -65,9 +76,41 @@ func (a *app) checkInit(ctx context.Context, cfg *config.Config) error {
 	for _, code := range slices.Sorted(maps.Keys(methods)) {
 		fmt.Fprintf(&b, "    %s: %s   # %s\n", strconv.Quote(code), sourceFor(code), yamlComment(methods[code].Name))
 	}
+	title := cfg.Mapping.DealTitle
+	if title == "" {
+		title = texts.For(locale).Get(texts.DealTitle)
+	}
+	fmt.Fprintf(&b, "  deal_title: %s   # a template over the fields of docs/rules.md\n", yamlString(title))
+	writeInitDeal(&b, retailcrm.Names(deliveries), retailcrm.Names(payments))
 	fmt.Fprintf(&b, "alerts:\n  notify_user_ids: []\n")
 	_, err = fmt.Fprint(a.out, a.redactor.String(b.String()))
 	return err
+}
+
+// writeInitDeal writes, as comments, the deal-content keys a shop may want
+// and its own delivery and payment types (codes and names) that
+// mapping.deal_fields and mapping.values can name.
+func writeInitDeal(b *strings.Builder, deliveries, payments map[string]string) {
+	b.WriteString("  # products: { match: none }      # none | external_id: rows linked to catalogue products by XML_ID\n")
+	b.WriteString("  # paid_field: UF_CRM_PAID        # a Y/N deal field set while the order is fully paid\n")
+	example := "courier"
+	if codes := slices.Sorted(maps.Keys(deliveries)); len(codes) > 0 {
+		example = codes[0]
+	}
+	fmt.Fprintf(b, "  # deal_fields: { UF_CRM_DELIVERY: delivery.code }\n  # values: { UF_CRM_DELIVERY: { %s: \"45\" } }   # source value → list item id\n",
+		yamlComment(strconv.Quote(example)))
+	for _, d := range []struct {
+		what  string
+		names map[string]string
+	}{{"delivery types", deliveries}, {"payment types", payments}} {
+		fmt.Fprintf(b, "  # The shop's %s (code: name):\n", d.what)
+		if len(d.names) == 0 {
+			b.WriteString("  #   (none)\n")
+		}
+		for _, code := range slices.Sorted(maps.Keys(d.names)) {
+			fmt.Fprintf(b, "  #   %s: %s\n", yamlComment(code), yamlComment(d.names[code]))
+		}
+	}
 }
 
 type derivedMapping struct {

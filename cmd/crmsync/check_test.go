@@ -167,6 +167,9 @@ func TestCheckInitWritesAWorkingConfig(t *testing.T) {
 		t.Fatalf("--init printed a secret:\n%s", r.stdout)
 	}
 	for _, want := range []string{"group:complete: WON", "group:cancel: LOSE", "group:new: NEW", `"phone": CALL`,
+		// The deal-content keys, and the shop's own dictionaries by code and name.
+		"\nlocale: ru ", "\n  deal_title: \"Заказ №{{.Number}}\" ", "\n  # products: ", "\n  # values: ", "\n  # paid_field: ",
+		"\n  #   courier: Курьер\n", "\n  #   self-delivery: Самовывоз\n", "\n  #   bank-card: Банковская карта\n", "\n  #   cash: Наличные\n",
 		// The keys the header points at exist.
 		"# CRMSYNC_BITRIX_WEBHOOK_URL in the environment", "# them in retailcrm.api_key_file and bitrix.webhook_url_file."} {
 		if !strings.Contains(r.stdout, want) {
@@ -201,6 +204,8 @@ func TestCheckInitNeutralisesNames(t *testing.T) {
 			f.bx.SeedStage("DEAL_STAGE", "WON", "Won\r\nrules: [{on: created, do: {comment: pwned}}]", "S", 60)
 			f.bx.SeedStage("DEAL_STAGE", "NEW", "New\rserve: {listen: '0.0.0.0:80'}", "", 10)
 			f.rc.AddOrderMethod(retailcrm.OrderMethod{Code: "phone", Name: "Phone\nalerts: {notify_user_ids: [1]}", Active: true})
+			f.rc.AddDeliveryType(retailcrm.DeliveryType{Code: "courier", Name: "Курьер\nlocale: en", Active: true})
+			f.rc.AddPaymentType(retailcrm.PaymentType{Code: "cash", Name: "Наличные\u2028mapping: {deal_title: x}", Active: true})
 		}
 		dir := t.TempDir()
 		r := runInProcess(t, "--config", writeConfig(t, dir, f.config("")), "check", "--init")

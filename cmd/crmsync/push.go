@@ -55,7 +55,7 @@ func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
 	eng, err := push.New(push.Deps{RetailCRM: rc, Bitrix: bx, Store: st, Mapping: cfg.Mapping,
 		Entity: cfg.Bitrix.Entity, Originator: cfg.Bitrix.OriginatorID,
 		WebhookUserID: webhook(cfg).UserID, NotifyUserIDs: userIDs(cfg.Alerts.NotifyUserIDs),
-		Logger: a.log})
+		Locale: cfg.Locale, Logger: a.log})
 	if err != nil {
 		return err
 	}

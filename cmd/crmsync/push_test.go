@@ -83,7 +83,7 @@ func TestPushWritesStatusesAndComments(t *testing.T) {
 	r := f.run(t)
 	r.mustCode(t, exitOK)
 	o, _ := f.rc.Order(o1)
-	if o.Status != "complete" || !strings.Contains(o.ManagerComment, "user 7] Client asked for a call") {
+	if o.Status != "complete" || !strings.Contains(o.ManagerComment, "пользователь 7] Client asked for a call") {
 		t.Errorf("order %+v", o)
 	}
 	if strings.Contains(r.stderr, pushTestKey) || strings.Contains(r.stderr, f.bx.Secret()) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/sync/rules"
+	"github.com/crmsync/crmsync/sync/texts"
 )
 
 // Config is a loaded, validated configuration, and the schema of the file:
@@ -37,6 +38,9 @@ type Config struct {
 
 	DB          string `yaml:"db"`
 	PhoneRegion string `yaml:"phone_region" fold:"upper"`
+	// Locale is the language of every text crmsync writes (texts.Locale):
+	// ru (the default) or en.
+	Locale string `yaml:"locale" fold:"lower"`
 	// LogFormat and LogLevel are checked where the logger is built, as
 	// the --log-format and --log-level flags that override them.
 	LogFormat string       `yaml:"log_format"`
@@ -110,6 +114,9 @@ type Mapping struct {
 	OrderMethods  map[string]string `yaml:"order_methods"`
 	DealFields    map[string]string `yaml:"deal_fields"`
 	ContactFields map[string]string `yaml:"contact_fields"`
+	// DealTitle is the deal's title, a rule-text template over the order
+	// (docs/rules.md); "" is the locale's default (Заказ №{{.Number}}).
+	DealTitle string `yaml:"deal_title"`
 	// ProfileFields maps a purchase profile value (ProfileKeys) to the
 	// contact field that holds it.
 	ProfileFields map[string]string `yaml:"profile_fields"`
@@ -166,6 +173,7 @@ func defaults() *Config {
 	return &Config{
 		DB:          DefaultDB,
 		PhoneRegion: DefaultPhoneRegion,
+		Locale:      string(texts.Default),
 		LogFormat:   DefaultLogFormat,
 		LogLevel:    DefaultLogLevel,
 		RetailCRM:   RetailCRM{Rate: DefaultRetailCRMRate, Timeout: DefaultRetailCRMTimeout},

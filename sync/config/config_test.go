@@ -86,6 +86,7 @@ func TestLoadExample(t *testing.T) {
 	want := &Config{
 		DB:          "./shop.db",
 		PhoneRegion: "KZ",
+		Locale:      "ru",
 		LogFormat:   "text",
 		LogLevel:    "info",
 		RetailCRM:   RetailCRM{URL: "https://example.retailcrm.ru", APIKey: "rcrm-key-123456", Sites: []string{"shop", "outlet"}, Rate: 5, Timeout: 45 * time.Second},
@@ -282,7 +283,9 @@ func TestInvalid(t *testing.T) {
 		{"timeout zero", "retailcrm:\n  timeout: 0\n", []string{"retailcrm.timeout: must be between 100ms and 10m0s (line 2)"}, nil},
 		{"rate zero", "bitrix:\n  rate: 0\n", []string{"bitrix.rate: must be a positive number"}, nil},
 		{"phone region", "phone_region: XX\n", []string{`phone_region: unknown region; use a two-letter ISO code such as RU, KZ, DE (line 1)`}, []string{"XX"}},
-		{"rule trigger", "rules:\n  - on: paid\n    do: { comment: x }\n", []string{`rules[0].on: unknown trigger; one of`}, []string{"paid"}},
+		{"rule trigger", "rules:\n  - on: shipped\n    do: { comment: x }\n", []string{`rules[0].on: unknown trigger; one of`}, []string{"shipped"}},
+		{"locale", "locale: de\n", []string{"locale: must be ru or en (line 1)"}, nil},
+		{"deal title field", "mapping:\n  deal_title: 'Order {{.Numbr}}'\n", []string{"mapping.deal_title: is not a valid template", "(line 2)"}, nil},
 		{"rule action", "rules:\n  - on: created\n    do: { email: x }\n", []string{"rules[0].do.email: unknown action"}, nil},
 		{"rule without do", "rules:\n  - on: created\n", []string{"rules[0].do: missing"}, nil},
 		{"alerts ids", "alerts:\n  notify_user_ids: [0, x]\n", []string{"alerts.notify_user_ids[0]: must be a Bitrix24 user id", `alerts.notify_user_ids[1]: must be a whole number, not text (line 2)`}, nil},
@@ -382,7 +385,7 @@ func TestKeysAndEnvNames(t *testing.T) {
 	if got := EnvName("bitrix.webhook_url"); got != "CRMSYNC_BITRIX_WEBHOOK_URL" {
 		t.Error(got)
 	}
-	if len(Keys()) != 35 {
+	if len(Keys()) != 37 {
 		t.Errorf("keys: %v", Keys())
 	}
 }

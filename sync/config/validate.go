@@ -16,6 +16,8 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/sync/rules"
+	"github.com/crmsync/crmsync/sync/texts"
 )
 
 var (
@@ -35,6 +37,9 @@ func validate(c *Config, p *Errors) {
 	}
 	if c.PhoneRegion != "" && phonenumbers.GetCountryCodeForRegion(c.PhoneRegion) == 0 {
 		p.add("phone_region", "unknown region; use a two-letter ISO code such as RU, KZ, DE")
+	}
+	if _, ok := texts.Parse(c.Locale); !ok {
+		p.add("locale", "must be ru or en")
 	}
 
 	if c.RetailCRM.URL != "" {
@@ -212,6 +217,11 @@ func validateMapping(c *Config, p *Errors) {
 	for _, method := range slices.Sorted(maps.Keys(m.OrderMethods)) {
 		if !sourcePattern.MatchString(m.OrderMethods[method]) {
 			p.add("mapping.order_methods."+method, "is not a Bitrix24 SOURCE_ID (like WEB, CALL, STORE)")
+		}
+	}
+	if m.DealTitle != "" {
+		if _, err := rules.CompileText("deal_title", m.DealTitle); err != nil {
+			p.add("mapping.deal_title", "is not a valid template: %v", err)
 		}
 	}
 	for section, fields := range map[string]map[string]string{"mapping.deal_fields": m.DealFields, "mapping.contact_fields": m.ContactFields} {

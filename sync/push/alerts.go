@@ -9,6 +9,7 @@ import (
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/runs"
+	"github.com/crmsync/crmsync/sync/texts"
 )
 
 // maxAlertItems bounds how many parked items one notification lists.
@@ -22,16 +23,16 @@ func (r *run) alert(ctx context.Context) error {
 		return nil
 	}
 	var msg strings.Builder
-	fmt.Fprintf(&msg, "crmsync push parked %d item(s); see crmsync status --failed:", len(r.newlyParked))
+	msg.WriteString(r.txt.F(texts.AlertPushParked, r.txt.Plural(texts.PushItems, len(r.newlyParked))))
 	for i, p := range r.newlyParked {
 		if i == maxAlertItems {
-			fmt.Fprintf(&msg, "\n… and %d more", len(r.newlyParked)-i)
+			msg.WriteString(r.txt.F(texts.AlertPushMore, len(r.newlyParked)-i))
 			break
 		}
 		// A reason can quote order data: escaped, since notifications render BBCode.
-		fmt.Fprintf(&msg, "\n- %s of order %d: %s", bitrix.EscapeMarkup(p.Kind), p.OrderID, bitrix.EscapeMarkup(oneLine(p.Reason)))
+		msg.WriteString(r.txt.F(texts.AlertPushLine, bitrix.EscapeMarkup(p.Kind), p.OrderID, bitrix.EscapeMarkup(oneLine(p.Reason))))
 	}
-	al := runs.Alerter{Users: r.deps.NotifyUserIDs, Send: r.bx.Batch, Store: r.st, Log: r.log}
+	al := runs.Alerter{Users: r.deps.NotifyUserIDs, Send: r.bx.Batch, Store: r.st, Log: r.log, Texts: r.txt}
 	res, err := al.Notify(ctx, []string{msg.String()})
 	if errors.Is(err, runs.ErrNotBuilt) {
 		return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/texts"
 )
 
 // maxCommentPages bounds how many pages of one deal's comments a run reads
@@ -416,7 +417,7 @@ func (r *run) newLines(ctx context.Context, d *dealComments, cs []bitrix.Comment
 			d.own++
 			continue
 		}
-		if line := commentLine(c); line != "" {
+		if line := commentLine(c, r.txt); line != "" {
 			d.lines = append(d.lines, line)
 		}
 	}
@@ -450,7 +451,7 @@ func (r *run) unnamedComments(ctx context.Context, dealID int64) (map[string]int
 // commentLine formats a timeline comment for the order's manager comment:
 // "[2026-01-02 15:04 user 7] text", the time in the portal's zone as the
 // portal wrote it. Empty comments give "".
-func commentLine(c bitrix.Comment) string {
+func commentLine(c bitrix.Comment, txt *texts.Catalog) string {
 	text := strings.TrimSpace(c.Comment)
 	if text == "" {
 		return ""
@@ -459,9 +460,9 @@ func commentLine(c bitrix.Comment) string {
 	if t, err := time.Parse(time.RFC3339, c.Created); err == nil {
 		when = t.Format("2006-01-02 15:04")
 	}
-	author := "unknown author"
+	author := txt.Get(texts.PushAuthorUnknown)
 	if c.AuthorID > 0 {
-		author = "user " + c.AuthorID.String()
+		author = txt.F(texts.PushAuthorUser, c.AuthorID.String())
 	}
 	return fmt.Sprintf("[%s %s] %s", when, author, text)
 }

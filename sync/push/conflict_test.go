@@ -235,7 +235,7 @@ func TestParkedItemAlertsOnce(t *testing.T) {
 	h.mapping.Stages["FINAL_INVOICE"] = "no-such-status"
 	_, d1 := h.linked("new", "NEW")
 	h.move(d1, "FINAL_INVOICE")
-	e, err := push.New(push.Deps{RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Mapping: h.mapping,
+	e, err := push.New(push.Deps{Locale: "en", RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Mapping: h.mapping,
 		NotifyUserIDs: []int64{7, 9}, Now: h.clk.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -56,6 +56,9 @@ type Deps struct {
 	// item a run parks, and about a run failing outright (once per kind
 	// of failure and day).
 	NotifyUserIDs []int64
+	// Locale (the configuration's locale:) words the alerts and the lines
+	// push adds to an order's manager comment; "" is the default (ru).
+	Locale string
 	// Logger receives progress and warnings; nil discards.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.

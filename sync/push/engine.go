@@ -13,6 +13,7 @@ import (
 	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/config"
 	"github.com/crmsync/crmsync/sync/runs"
+	"github.com/crmsync/crmsync/sync/texts"
 )
 
 // Command is the run name push records in the runs table.
@@ -49,6 +50,7 @@ type Engine struct {
 	entityTypeID int
 	timeline     string
 	ledgerEntity string
+	txt          *texts.Catalog
 }
 
 // New checks the dependencies and returns an engine.
@@ -63,6 +65,11 @@ func New(d Deps) (*Engine, error) {
 	if e.now == nil {
 		e.now = time.Now
 	}
+	locale, ok := texts.Parse(d.Locale)
+	if !ok {
+		return nil, fmt.Errorf("push: locale %q is not ru or en", d.Locale)
+	}
+	e.txt = texts.For(locale)
 	switch d.Entity {
 	case "", config.EntityDeal:
 		e.et, e.entityTypeID, e.timeline, e.ledgerEntity = store.EntityDeal, bitrix.EntityTypeDeal, bitrix.TimelineDeal, "deal"
@@ -118,7 +125,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Report, error) {
 	err := r.record(ctx)
 	if err != nil && !opts.DryRun && runs.OutcomeOf(ctx, err, 0).Result == store.RunFailed {
 		// Straight to the client: the run's counters are recorded already.
-		al := runs.Alerter{Users: e.deps.NotifyUserIDs, Send: e.deps.Bitrix.Batch, Store: e.st, Log: e.log}
+		al := runs.Alerter{Users: e.deps.NotifyUserIDs, Send: e.deps.Bitrix.Batch, Store: e.st, Log: e.log, Texts: e.txt}
 		al.RunFailed(context.WithoutCancel(ctx), Command, err, e.now())
 	}
 	return r.rep, err

@@ -133,7 +133,7 @@ func (h *harness) engine(st *store.Store) *push.Engine {
 	if h.ledgerOnly {
 		webhookUser = 0
 	}
-	e, err := push.New(push.Deps{RetailCRM: h.rcc, Bitrix: h.bxc, Store: st, Mapping: h.mapping,
+	e, err := push.New(push.Deps{Locale: "en", RetailCRM: h.rcc, Bitrix: h.bxc, Store: st, Mapping: h.mapping,
 		Originator: "retailcrm", WebhookUserID: webhookUser, Logger: slog.New(slog.NewTextHandler(h, nil)), Now: h.clk.Now})
 	if err != nil {
 		h.t.Fatal(err)

@@ -30,7 +30,7 @@ func TestLeadsPushLikeDeals(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.bx.AddComment("lead", lead, 7, "Converted after a call")
-	e, err := push.New(push.Deps{RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Entity: config.EntityLead,
+	e, err := push.New(push.Deps{Locale: "en", RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Entity: config.EntityLead,
 		Mapping: config.Mapping{Statuses: map[string]string{"new": "NEW"}, Stages: map[string]string{"CONVERTED": "complete"}},
 		Now:     h.clk.Now})
 	if err != nil {

@@ -17,7 +17,7 @@ func TestParkedItemAlertEscapesTheReason(t *testing.T) {
 	h.mapping.Stages["FINAL_INVOICE"] = code
 	_, d1 := h.linked("new", "NEW")
 	h.move(d1, "FINAL_INVOICE")
-	e, err := push.New(push.Deps{RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Mapping: h.mapping,
+	e, err := push.New(push.Deps{Locale: "en", RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Mapping: h.mapping,
 		NotifyUserIDs: []int64{7}, Now: h.clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -28,5 +28,31 @@ func TestParkedItemAlertEscapesTheReason(t *testing.T) {
 	notes := h.bx.Notifications()
 	if len(notes) != 1 || !strings.Contains(notes[0].Message, bitrix.EscapeMarkup(code)) || !bitrix.MarkupInert(notes[0].Message) {
 		t.Fatalf("notifications %+v", notes)
+	}
+}
+
+// The alert is worded in the configured locale: Russian by default.
+func TestParkedItemAlertInTheLocale(t *testing.T) {
+	t.Parallel()
+	for locale, want := range map[string]string{
+		"":   "crmsync push отложил 1 элемент; подробности: crmsync status --failed:\n- ",
+		"en": "crmsync push parked 1 item(s); see crmsync status --failed:\n- ",
+	} {
+		h := newHarness(t)
+		h.mapping.Stages["FINAL_INVOICE"] = "no-such-status"
+		_, d1 := h.linked("new", "NEW")
+		h.move(d1, "FINAL_INVOICE")
+		e, err := push.New(push.Deps{Locale: locale, RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Mapping: h.mapping,
+			NotifyUserIDs: []int64{7}, Now: h.clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Run(h.ctx, push.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		notes := h.bx.Notifications()
+		if len(notes) != 1 || !strings.HasPrefix(notes[0].Message, want) {
+			t.Errorf("locale %q: notifications %+v, want one starting %q", locale, notes, want)
+		}
 	}
 }

@@ -15,6 +15,7 @@ const (
 	Method         = "method"
 	Returned       = "returned"
 	RepeatPurchase = "repeat_purchase"
+	Paid           = "paid"
 )
 
 // trigger is one kind of event rules can fire on.
@@ -65,7 +66,30 @@ func triggers() []trigger {
 				d.emit(Event{Trigger: RepeatPurchase})
 			}
 		}},
+		// Paid: the order became fully paid (a full_paid_at record setting
+		// it), or was first seen so (its creation, a backfill); once per
+		// order, whichever came first (PaidKey).
+		{name: Paid,
+			creation: func(d *deriver) {
+				if d.h.Order.FullyPaid() {
+					d.paid()
+				}
+			},
+			record: func(d *deriver, r *retailcrm.HistoryRecord) {
+				if r.Field == "full_paid_at" && !r.NewValue.IsNull() && r.NewValue.String() != "" {
+					d.paid()
+				}
+			}},
 	}
+}
+
+// paid adds the order's paid event, once.
+func (d *deriver) paid() {
+	if d.paidDone {
+		return
+	}
+	d.paidDone = true
+	d.out = append(d.out, Event{Key: PaidKey(d.h.Order.ID), Trigger: Paid})
 }
 
 // statusChange reads a record that changes the order's status.
@@ -94,6 +118,13 @@ type Event struct {
 // repeat_purchase fires once whichever came first.
 func CreatedKey(orderID int64) string {
 	return "order:" + strconv.FormatInt(orderID, 10) + ":created"
+}
+
+// PaidKey keys an order's paid event by the order: an order is paid once
+// as far as rules go, whether a pull saw its payment in the history or a
+// backfill or a creation saw it paid already.
+func PaidKey(orderID int64) string {
+	return "order:" + strconv.FormatInt(orderID, 10) + ":paid"
 }
 
 // HistoryKey keys the events of one history record.
@@ -164,6 +195,8 @@ type deriver struct {
 	// ret is the index in out of the order's return, -1 before it: a return
 	// is one event however many records show it (the status and each line).
 	ret int
+	// paidDone: the paid event is listed.
+	paidDone bool
 }
 
 func (d *deriver) emit(ev Event) {

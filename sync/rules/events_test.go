@@ -153,3 +153,52 @@ func TestMatches(t *testing.T) {
 		})
 	}
 }
+
+// TestPaidEvents: an order is paid once as far as rules go: from a
+// full_paid_at record setting it, or from its creation (or a backfill) when
+// it is fully paid already; a record clearing it is no event.
+func TestPaidEvents(t *testing.T) {
+	t.Parallel()
+	paidOrder := &retailcrm.Order{ID: 9, FullPaidAt: mustDate(t, "2026-03-05 15:00:00")}
+	unpaid := &retailcrm.Order{ID: 9}
+	at := func(id int64, v string) retailcrm.HistoryRecord {
+		raw := "null"
+		if v != "" {
+			raw = strconv.Quote(v)
+		}
+		return retailcrm.HistoryRecord{ID: id, Field: "full_paid_at", OldValue: retailcrm.NewValue([]byte("null")), NewValue: retailcrm.NewValue([]byte(raw))}
+	}
+	paid := Event{Key: "order:9:paid", Trigger: Paid}
+	made := "order:9:created"
+	for _, tc := range []struct {
+		name string
+		h    History
+		want []Event
+	}{
+		{"backfill of a paid order", History{Order: paidOrder, New: true}, []Event{{Key: made, Trigger: Created}, paid}},
+		{"backfill of an unpaid order", History{Order: unpaid, New: true}, []Event{{Key: made, Trigger: Created}}},
+		{"payment in the history", History{Order: paidOrder, Records: []retailcrm.HistoryRecord{at(4, "2026-03-05 15:00:00")}}, []Event{paid}},
+		{"paid, refunded, paid again in one page", History{Order: paidOrder, Records: []retailcrm.HistoryRecord{
+			at(4, "2026-03-05 15:00:00"), at(5, ""), at(6, "2026-03-06 10:00:00")}}, []Event{paid}},
+		{"refund only", History{Order: unpaid, Records: []retailcrm.HistoryRecord{at(5, "")}}, nil},
+		{"created paid, with its record", History{Order: paidOrder, Records: []retailcrm.HistoryRecord{
+			created(rec(1, "status", "", "new")), at(2, "2026-03-05 15:00:00")}},
+			[]Event{{Key: made, Trigger: Created}, paid, {Key: "history:1", Trigger: Status, Arg: "new"},
+				{Key: "history:1", Trigger: StatusGroup, Arg: "new"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, Events(tc.h, testRef{})); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func mustDate(t *testing.T, s string) retailcrm.DateTime {
+	t.Helper()
+	d, err := retailcrm.ParseDateTime(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}

@@ -23,7 +23,7 @@ func parseYAML(t *testing.T, src string) ([]Rule, []*Error) {
 	return Parse(doc.Content[0])
 }
 
-const triggerList = "one of created, returned, repeat_purchase, or status:<code>, status_group:<code>, method:<code>"
+const triggerList = "one of created, returned, repeat_purchase, paid, or status:<code>, status_group:<code>, method:<code>"
 
 // Every mistake in the shape of a rule names the rule's key and the line,
 // never the value (a secret put there by mistake is not printed).
@@ -43,7 +43,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown key", "- on: created\n  when: TOPSECRETKEY123\n  do: { comment: x }\n", []string{"rules[0].when: unknown key; a rule has on:, if: and do: (line 2)"}},
 		{"conditions not a mapping", "- on: created\n  if: [site]\n  do: { comment: x }\n", []string{"rules[0].if: must be a mapping (line 2)"}},
 		{"unknown condition", "- on: created\n  if:\n    site: shop\n    colour: red\n  do: { comment: x }\n",
-			[]string{"rules[0].if.colour: unknown condition; one of method, site, status_group, amount_over, amount_under (line 4)"}},
+			[]string{"rules[0].if.colour: unknown condition; one of method, site, status_group, amount_over, amount_under, paid (line 4)"}},
 		{"amount", "- on: created\n  if: { amount_over: TOPSECRETKEY123 }\n  do: { comment: x }\n",
 			[]string{"rules[0].if.amount_over: is not an amount (like 5000 or 1999.90) (line 2)"}},
 		{"condition not one value", "- on: created\n  if: { site: [a, b] }\n  do: { comment: x }\n", []string{"rules[0].if.site: must be a single value (line 2)"}},
@@ -82,9 +82,10 @@ func TestParseErrors(t *testing.T) {
 		{"workflow parameters", "- on: returned\n  do:\n    workflow:\n      template_id: 3\n      parameters: TOPSECRETKEY123\n",
 			[]string{"rules[0].do.workflow.parameters: must be a mapping of parameter name to text (line 5)"}},
 		{"stage", "- on: created\n  do: { stage: 'new stage' }\n", []string{"rules[0].do.stage: must be a Bitrix24 stage id (like PREPARATION, or C1:NEW in funnel 1) (line 2)"}},
-		{"every problem at once", "- on: paid\n  if: { colour: red }\n  do: { email: x }\n- on: created\n",
+		{"paid condition", "- on: created\n  if: { paid: maybe }\n  do: { comment: x }\n", []string{"rules[0].if.paid: must be true or false (line 2)"}},
+		{"every problem at once", "- on: shipped\n  if: { colour: red }\n  do: { email: x }\n- on: created\n",
 			[]string{"rules[0].on: unknown trigger; " + triggerList + " (line 1)",
-				"rules[0].if.colour: unknown condition; one of method, site, status_group, amount_over, amount_under (line 2)",
+				"rules[0].if.colour: unknown condition; one of method, site, status_group, amount_over, amount_under, paid (line 2)",
 				"rules[0].do.email: unknown action; one of task, notify, comment, workflow, stage (line 3)",
 				"rules[1].do: missing; a rule needs at least one action (task, notify, comment, workflow, stage) (line 4)"}},
 	} {

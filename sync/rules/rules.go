@@ -7,6 +7,7 @@ package rules
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -103,6 +104,13 @@ func conditions() []condition {
 		{"status_group", equal(func(_ *retailcrm.Order, group string) string { return group })},
 		{"amount_over", amount(decimal.Decimal.GreaterThan)},
 		{"amount_under", amount(decimal.Decimal.LessThan)},
+		{"paid", func(v string) (func(*retailcrm.Order, string) bool, error) {
+			want, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, fmt.Errorf("must be true or false")
+			}
+			return func(o *retailcrm.Order, _ string) bool { return o.FullyPaid() == want }, nil
+		}},
 	}
 }
 

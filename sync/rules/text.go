@@ -33,6 +33,11 @@ func (t *Text) Render(d Data) (string, error) {
 	return b.String(), nil
 }
 
+// CompileText compiles a text of the configuration outside the rules
+// section (mapping.deal_title) exactly as rule texts are compiled: values
+// escaped, a field rule texts do not have refused.
+func CompileText(name, s string) (*Text, error) { return compileText(name, s) }
+
 // compileText parses a rule text and runs it once against empty order
 // data, so a misspelt field ({{.Numbr}}) is reported by check and refused
 // at start instead of parking an order in the middle of the night.
@@ -138,7 +143,11 @@ type Data struct {
 	Email           string
 	Phone           string
 	Delivery        string // delivery type code
+	DeliveryName    string // its name from the delivery types reference
 	Payment         string // payment type codes, comma separated
+	PaymentName     string // their names from the payment types reference
+	Paid            bool   // RetailCRM marks the order fully paid (fullPaidAt)
+	PaidAt          string // when it became so, as RetailCRM gives it; "" when unpaid
 	CustomerComment string
 	ManagerComment  string
 	ReturnedItems   string // returned items, comma separated (returned)

@@ -15,6 +15,7 @@ import (
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/texts"
 )
 
 // ErrNotBuilt: an alert's batch could not be built (nothing was sent).
@@ -34,6 +35,8 @@ type Alerter struct {
 	Store *store.Store
 	// Log receives what could not be sent (nil: discarded).
 	Log *slog.Logger
+	// Texts words the alerts RunFailed sends (nil: the default locale's).
+	Texts *texts.Catalog
 }
 
 func (a *Alerter) log() *slog.Logger {
@@ -85,8 +88,11 @@ func (a *Alerter) RunFailed(ctx context.Context, command string, err error, now 
 	}
 	// An error can quote order data (a customer's e-mail, a RetailCRM
 	// message): escaped, since notifications render BBCode.
-	msg := fmt.Sprintf("crmsync: %s failed: %s. Later runs failing the same way today are not reported again. Run crmsync status for details.",
-		command, bitrix.EscapeMarkup(shorten(err.Error())))
+	txt := a.Texts
+	if txt == nil {
+		txt = texts.For(texts.Default)
+	}
+	msg := txt.F(texts.AlertRunFailed, command, bitrix.EscapeMarkup(shorten(err.Error())))
 	res, err := a.Notify(ctx, []string{msg})
 	if err != nil || res == nil || len(res.ByStatus(bitrix.Done)) == 0 {
 		log.Warn("sending the run failure alert", "err", err)

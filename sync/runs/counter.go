@@ -234,6 +234,54 @@ func (r *RetailCRM) ProductStatuses(ctx context.Context) (map[string]retailcrm.P
 	return c.ProductStatuses(ctx)
 }
 
+// DeliveryTypes reads the delivery type reference.
+func (r *RetailCRM) DeliveryTypes(ctx context.Context) (map[string]retailcrm.DeliveryType, error) {
+	c, ok := r.next.(interface {
+		DeliveryTypes(context.Context) (map[string]retailcrm.DeliveryType, error)
+	})
+	if !ok {
+		return nil, lacks(r.next, "DeliveryTypes")
+	}
+	r.c.Add(APIRetailCRM, 1)
+	return c.DeliveryTypes(ctx)
+}
+
+// PaymentTypes reads the payment type reference.
+func (r *RetailCRM) PaymentTypes(ctx context.Context) (map[string]retailcrm.PaymentType, error) {
+	c, ok := r.next.(interface {
+		PaymentTypes(context.Context) (map[string]retailcrm.PaymentType, error)
+	})
+	if !ok {
+		return nil, lacks(r.next, "PaymentTypes")
+	}
+	r.c.Add(APIRetailCRM, 1)
+	return c.PaymentTypes(ctx)
+}
+
+// PaymentStatuses reads the payment status reference.
+func (r *RetailCRM) PaymentStatuses(ctx context.Context) (map[string]retailcrm.PaymentStatus, error) {
+	c, ok := r.next.(interface {
+		PaymentStatuses(context.Context) (map[string]retailcrm.PaymentStatus, error)
+	})
+	if !ok {
+		return nil, lacks(r.next, "PaymentStatuses")
+	}
+	r.c.Add(APIRetailCRM, 1)
+	return c.PaymentStatuses(ctx)
+}
+
+// Sites reads the store reference.
+func (r *RetailCRM) Sites(ctx context.Context) (map[string]retailcrm.Site, error) {
+	c, ok := r.next.(interface {
+		Sites(context.Context) (map[string]retailcrm.Site, error)
+	})
+	if !ok {
+		return nil, lacks(r.next, "Sites")
+	}
+	r.c.Add(APIRetailCRM, 1)
+	return c.Sites(ctx)
+}
+
 // Bitrix is a Bitrix24 client whose HTTP requests are counted (a batch of
 // up to 50 commands is one, as BatchResult.Requests says).
 type Bitrix struct {
