@@ -97,6 +97,7 @@ func TestLoadExample(t *testing.T) {
 			OrderMethods:  map[string]string{"phone": "CALL", "shopping-cart": "WEB"},
 			DealFields:    map[string]string{"UF_CRM_DELIVERY": "delivery.code"},
 			ContactFields: map[string]string{"UF_CRM_NPS": "customFields.nps"},
+			Products:      Products{Match: ProductsMatchNone},
 		},
 		Alerts: Alerts{NotifyUserIDs: []int{1, 7}},
 		Serve:  Serve{Listen: "127.0.0.1:8080", Every: 5 * time.Minute},
@@ -382,7 +383,7 @@ func TestKeysAndEnvNames(t *testing.T) {
 	if got := EnvName("bitrix.webhook_url"); got != "CRMSYNC_BITRIX_WEBHOOK_URL" {
 		t.Error(got)
 	}
-	if len(Keys()) != 35 {
+	if len(Keys()) != 39 {
 		t.Errorf("keys: %v", Keys())
 	}
 }
