@@ -110,6 +110,7 @@ type Engine struct {
 
 	retryDelay time.Duration
 	firstOrder map[int64]int64 // customer id → smallest order id known
+	iblocks    []int64         // the catalogues catalog.catalog.list named, read once per run
 	rules      []rules.Rule
 	sum        Summary
 	report     *Report
@@ -153,7 +154,7 @@ func New(opts Options) (*Engine, error) {
 	if region == "" {
 		region = config.DefaultPhoneRegion
 	}
-	e.mapper = &mapper{cfg: opts.Config, norm: normalizer{region: region}}
+	e.mapper = &mapper{cfg: opts.Config, norm: normalizer{region: region}, log: e.log}
 	// A text naming a field rule texts do not have is a configuration
 	// error (exit 4) naming the rule: check reports the same.
 	if errs := rules.TextErrors(opts.Config.Rules); len(errs) > 0 {
@@ -518,9 +519,17 @@ func (e *Engine) commitChunk(ctx context.Context, tx *store.Tx, ch *chunkResult)
 			if it.err != nil {
 				hash = "" // comments still owed: plan it again next time
 			}
+			rowsHash := ""
+			if it.link != nil && it.link.EntityType == store.EntityType(e.mapper.entity()) && it.link.EntityID == it.dealID {
+				rowsHash = it.link.RowsHash
+			}
+			if it.rowsDone && it.deal.rows != nil {
+				rowsHash = it.deal.rows.hash
+			}
 			if err := tx.PutOrderLink(ctx, store.OrderLink{OrderID: it.order.ID, Site: it.order.Site, Number: it.order.Number,
 				EntityType: store.EntityType(e.mapper.entity()), EntityID: it.dealID, ContactID: it.contactLinked,
-				CustomerID: it.cust.state.customerID, ContentHash: hash, StatusGroup: e.mapper.groups[it.order.Status]}); err != nil {
+				CustomerID: it.cust.state.customerID, ContentHash: hash, StatusGroup: e.mapper.groups[it.order.Status],
+				RowsHash: rowsHash}); err != nil {
 				return nil, err
 			}
 			if it.stageSet != "" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,7 +65,7 @@ func (e *Engine) writeAll(ctx context.Context, b *bitrix.Batch, resolve resolver
 			}
 			e.log.Warn("bitrix: write batch failed; checking each command", "err", err)
 		}
-		next := bitrix.NewBatch(false)
+		resend := map[string]bitrix.Cmd{}
 		unknown := map[string]bitrix.Cmd{}
 		for _, k := range res.Keys {
 			cr := res.Results[k]
@@ -77,9 +78,7 @@ func (e *Engine) writeAll(ctx context.Context, b *bitrix.Batch, resolve resolver
 				// Refused before running: the client pauses the method; send
 				// it again next round.
 				lastErr = cr.Err
-				if err := next.Add(k, cr.Cmd); err != nil {
-					return nil, err
-				}
+				resend[k] = cr.Cmd
 			case cr.Status == bitrix.Done || cr.Status == bitrix.Failed:
 				final[k] = cr
 			case cr.Status == bitrix.Unknown:
@@ -88,9 +87,7 @@ func (e *Engine) writeAll(ctx context.Context, b *bitrix.Batch, resolve resolver
 				if cr.Err != nil {
 					lastErr = cr.Err
 				}
-				if err := next.Add(k, cr.Cmd); err != nil {
-					return nil, err
-				}
+				resend[k] = cr.Cmd
 			}
 		}
 		if len(unknown) > 0 {
@@ -110,14 +107,63 @@ func (e *Engine) writeAll(ctx context.Context, b *bitrix.Batch, resolve resolver
 					final[k] = &bitrix.CmdResult{Key: k, Cmd: cmd, Status: bitrix.Done, Result: raw}
 					continue
 				}
-				if err := next.Add(k, cmd); err != nil {
-					return nil, err
-				}
+				resend[k] = cmd
+			}
+		}
+		// In the batch's own order, so a command referring to another
+		// ($result) still follows it.
+		next := bitrix.NewBatch(false)
+		for _, k := range pending.Keys() {
+			cmd, ok := resend[k]
+			if !ok {
+				continue
+			}
+			cmd, err := rebind(cmd, final, resend)
+			if err != nil {
+				final[k] = &bitrix.CmdResult{Key: k, Cmd: cmd, Status: bitrix.Failed, Err: err}
+				continue
+			}
+			if err := next.Add(k, cmd); err != nil {
+				return nil, err
 			}
 		}
 		pending = next
 	}
 	return final, nil
+}
+
+// refKey matches a reference to the whole result of a command: the id an
+// add returned.
+var refKey = regexp.MustCompile(`^\$result\[([^\]]+)\]$`)
+
+// rebind prepares a command that is sent again and whose id refers to
+// another command of its first batch (the rows of a deal created in the
+// same batch): the reference stays when that command is sent again too,
+// and becomes the id it returned when it is done. When it failed, so does
+// this one.
+func rebind(cmd bitrix.Cmd, final map[string]*bitrix.CmdResult, resend map[string]bitrix.Cmd) (bitrix.Cmd, error) {
+	ref, ok := cmd.Params["id"].(bitrix.Ref)
+	if !ok {
+		return cmd, nil
+	}
+	m := refKey.FindStringSubmatch(string(ref))
+	if m == nil {
+		return cmd, nil
+	}
+	if _, again := resend[m[1]]; again {
+		return cmd, nil
+	}
+	cr := final[m[1]]
+	if cr == nil || cr.Status != bitrix.Done {
+		return cmd, fmt.Errorf("bitrix %s: not sent, as %s it depends on did not succeed", cmd.Method, m[1])
+	}
+	id, err := bitrix.DecodeID(cr.Result)
+	if err != nil || id <= 0 {
+		return cmd, fmt.Errorf("bitrix %s: no id in the answer of %s: %v", cmd.Method, m[1], err)
+	}
+	params := maps.Clone(cmd.Params)
+	params["id"] = id
+	return bitrix.Cmd{Method: cmd.Method, Params: params}, nil
 }
 
 // resolveByOrigin finds adds of entity ent that happened, by ORIGIN_ID.

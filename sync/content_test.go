@@ -1,0 +1,268 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
+
+	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/sync/config"
+)
+
+// wantRow is a product row as a test expects it on the fake portal.
+type wantRow struct {
+	Name, Price, Qty, Discount, Tax string // Tax "" for none
+	Code                                int
+	Measure                             string
+	ProductID                           int64
+}
+
+func rowsOn(e *env, kind string, id int64) []wantRow {
+	var out []wantRow
+	for _, r := range e.bx.ProductRows(kind, id) {
+		w := wantRow{Name: r.ProductName, Price: r.Price.String(), Qty: r.Quantity.String(), Discount: r.DiscountSum.String(),
+			Code: r.MeasureCode, Measure: r.MeasureName, ProductID: r.ProductID}
+		if r.DiscountTypeID != 1 || !r.TaxIncluded {
+			w.Discount = "type " + strconv.Itoa(r.DiscountTypeID) + " included " + strconv.FormatBool(r.TaxIncluded)
+		}
+		if r.TaxRate != nil {
+			w.Tax = r.TaxRate.String()
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+func dealID(t *testing.T, e *env, orderID int64) int64 {
+	t.Helper()
+	id, err := strconv.ParseInt(dealOf(t, e, orderID)["ID"].(string), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func line(id int64, name, article, price, discount, qty string, vat retailcrm.VATRate, unit *retailcrm.Unit) retailcrm.Item {
+	return retailcrm.Item{ID: id, InitialPrice: money(price), DiscountTotal: money(discount), Quantity: money(qty), VATRate: vat,
+		Offer: &retailcrm.Offer{ID: id * 10, ExternalID: "sku-" + strconv.FormatInt(id, 10), Name: name, Article: article, Unit: unit}}
+}
+
+// contentShop seeds orders of every kind a deal carries: discounts, VAT
+// rates and none, a returned line, free and paid delivery, UTM tags, a
+// paid and an unpaid order, open and closed ones, made long ago.
+func contentShop(t *testing.T, e *env) (closed, open retailcrm.Order) {
+	t.Helper()
+	pc := &retailcrm.Unit{Code: "796", Name: "Штука", Sym: "шт"}
+	set := &retailcrm.Unit{Code: "set", Name: "Набор", Sym: "наб."}
+	c := &retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"}
+	o := order(c, "0")
+	o.Items = []retailcrm.Item{
+		line(1, "Чайник", "KT-2490", "2490.00", "249.00", "2", "20", pc),
+		line(2, "Набор ножей", "", "3200", "0", "1.5", "none", set),
+		line(3, "Термос", "TH-1", "1290", "0", "1", "10", nil),
+	}
+	o.Delivery = &retailcrm.Delivery{Code: "courier", Cost: money("300"), VATRate: "20",
+		Address: &retailcrm.Address{Text: "г. Москва, ул. Лесная, д. 5"}}
+	o.TotalSumm = money("10872.00") // 2241×2 + 3200×1.5 + 1290 + 300, as RetailCRM computed it
+	o.Status, o.CreatedAt, o.StatusUpdatedAt = "complete", dt("2025-03-30 23:50:00"), dt("2025-04-02 09:15:00")
+	o.Source = &retailcrm.Source{Source: "yandex", Medium: "cpc", Campaign: "spring", Keyword: "купить чайник", Content: "ad_1"}
+	o.Payments = retailcrm.Payments{{ID: 1, Type: "bank-card", Status: "paid", Amount: money("10872.00"), PaidAt: dt("2025-03-31 10:00:00")}}
+	closed = e.rc.CreateOrder(o)
+
+	o2 := order(c, "1790.50")
+	o2.Items = []retailcrm.Item{
+		line(4, "Кофемолка", "CG-1890", "1890.50", "100", "1", "20", pc),
+		line(5, "Тостер", "TS-2750", "2750", "0", "1", "20", pc),
+	}
+	o2.Items[1].Status = "returned"
+	o2.Delivery = &retailcrm.Delivery{Code: "self-delivery", Cost: decimal.Zero}
+	o2.CreatedAt = dt("2025-05-10 08:00:00")
+	o2.Source = &retailcrm.Source{Source: "vk"}
+	open = e.rc.CreateOrder(o2)
+	return closed, open
+}
+
+func dt(s string) retailcrm.DateTime {
+	d, err := retailcrm.ParseDateTime(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// TestDealCarriesTheOrder: rows equal the order's lines (returned ones
+// left out, delivery with a cost as a row), the amount stays totalSumm,
+// the deal is dated as the order, UTM tags, a mapped field and a list
+// field translated to its item id are set; a repeated pull writes
+// nothing; one changed line re-sends that deal's rows only; a deal whose
+// lines all came back loses its rows.
+func TestDealCarriesTheOrder(t *testing.T) {
+	e := newEnv(t)
+	_, items := e.bx.SeedEnumField("CRM_DEAL", "UF_CRM_DELIVERY", false, "Курьер", "Самовывоз")
+	e.bx.SeedUserField("CRM_DEAL", "UF_CRM_ADDRESS", "string", false)
+	e.bx.SeedUserField("CRM_DEAL", "UF_CRM_PAID", "string", false)
+	e.cfg.Mapping.DealFields = map[string]string{"UF_CRM_DELIVERY": "delivery.code", "UF_CRM_ADDRESS": "delivery.address.text"}
+	e.cfg.Mapping.Values = map[string]map[string]string{"UF_CRM_DELIVERY": {
+		"courier": strconv.FormatInt(items[0], 10), "self-delivery": strconv.FormatInt(items[1], 10)}}
+	e.cfg.Mapping.PaidField = "UF_CRM_PAID"
+	closed, open := contentShop(t, e)
+
+	if res := e.pull(); res.Parked() != 0 {
+		t.Fatalf("parked: %+v", res.Report.Parked)
+	}
+	d1, d2 := dealOf(t, e, closed.ID), dealOf(t, e, open.ID)
+	want1 := []wantRow{
+		{Name: "Чайник (KT-2490)", Price: "2241", Qty: "2", Discount: "249", Tax: "20", Code: 796, Measure: "шт"},
+		{Name: "Набор ножей", Price: "3200", Qty: "1.5", Discount: "0", Measure: "наб."},
+		{Name: "Термос (TH-1)", Price: "1290", Qty: "1", Discount: "0", Tax: "10"},
+		{Name: "Delivery", Price: "300", Qty: "1", Discount: "0", Tax: "20"},
+	}
+	if diff := cmp.Diff(want1, rowsOn(e, "deal", dealID(t, e, closed.ID))); diff != "" {
+		t.Errorf("rows of the closed order (-want +got):\n%s", diff)
+	}
+	want2 := []wantRow{{Name: "Кофемолка (CG-1890)", Price: "1790.5", Qty: "1", Discount: "100", Tax: "20", Code: 796, Measure: "шт"}}
+	if diff := cmp.Diff(want2, rowsOn(e, "deal", dealID(t, e, open.ID))); diff != "" {
+		t.Errorf("rows of the open order (-want +got):\n%s", diff)
+	}
+	for _, tt := range []struct {
+		deal  map[string]any
+		field string
+		want  string
+	}{
+		{d1, "OPPORTUNITY", "10872.00"}, {d1, "IS_MANUAL_OPPORTUNITY", "Y"},
+		{d1, "UTM_SOURCE", "yandex"}, {d1, "UTM_MEDIUM", "cpc"}, {d1, "UTM_CAMPAIGN", "spring"},
+		{d1, "UTM_TERM", "купить чайник"}, {d1, "UTM_CONTENT", "ad_1"},
+		{d1, "UF_CRM_DELIVERY", strconv.FormatInt(items[0], 10)}, {d1, "UF_CRM_ADDRESS", "г. Москва, ул. Лесная, д. 5"},
+		{d1, "UF_CRM_PAID", "Y"},
+		{d2, "OPPORTUNITY", "1790.50"}, {d2, "UTM_SOURCE", "vk"}, {d2, "UF_CRM_DELIVERY", strconv.FormatInt(items[1], 10)},
+		{d2, "UF_CRM_PAID", "N"},
+	} {
+		if got := bitrixtest.Str(tt.deal[tt.field]); got != tt.want {
+			t.Errorf("deal %v %s = %q, want %q", tt.deal["ID"], tt.field, got, tt.want)
+		}
+	}
+	for _, f := range []string{"UTM_MEDIUM", "UTM_CAMPAIGN", "UTM_TERM", "UTM_CONTENT", "UF_CRM_ADDRESS"} {
+		if v := bitrixtest.Str(d2[f]); v != "" {
+			t.Errorf("open order: %s = %q, want none", f, v)
+		}
+	}
+	r1, _ := e.bx.Deal(dealID(t, e, closed.ID))
+	r2, _ := e.bx.Deal(dealID(t, e, open.ID))
+	for _, tt := range []struct {
+		row        bitrixtest.Row
+		begin, end string
+	}{
+		{r1, "2025-03-30", "2025-04-02"}, // closed: the day it reached complete
+		{r2, "2025-05-10", "2025-05-17"}, // open: created + 7 days
+	} {
+		if b, c := tt.row.Day("BEGINDATE"), tt.row.Day("CLOSEDATE"); b != tt.begin || c != tt.end {
+			t.Errorf("deal %s dated %s – %s, want %s – %s", tt.row.Str("ID"), b, c, tt.begin, tt.end)
+		}
+	}
+
+	// Nothing changed: nothing written.
+	before := e.writes()
+	e.pull()
+	if n := e.writes() - before; n != 0 {
+		t.Errorf("a repeated pull wrote %d times", n)
+	}
+
+	// One line changes: that deal's rows (and amount) are sent, nothing else.
+	if err := e.rc.UpdateOrder(closed.ID, func(o *retailcrm.Order) {
+		o.Items[2].Quantity = money("3")
+		o.TotalSumm = money("13452.00")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s0 := e.bx.Stats()
+	res := e.pull(keepChanges)
+	s1 := e.bx.Stats()
+	if n := s1.CommandsPerMethod["crm.deal.productrows.set"] - s0.CommandsPerMethod["crm.deal.productrows.set"]; n != 1 || res.Report.Summary.RowsSet != 1 {
+		t.Errorf("rows sets %d (summary %d), want 1", n, res.Report.Summary.RowsSet)
+	}
+	want1[2].Qty = "3"
+	if diff := cmp.Diff(want1, rowsOn(e, "deal", dealID(t, e, closed.ID))); diff != "" {
+		t.Errorf("rows after the change (-want +got):\n%s", diff)
+	}
+	var rowsChange *Change
+	for i, c := range res.Report.Changes {
+		if c.Op == OpRows {
+			rowsChange = &res.Report.Changes[i]
+		}
+	}
+	if rowsChange == nil || rowsChange.OrderID != closed.ID || rowsChange.Rows.Lines != 4 || rowsChange.Rows.Total != "13452.00" ||
+		len(rowsChange.Rows.Old) != 4 {
+		t.Fatalf("rows change %+v %+v", rowsChange, rowsChange.Rows)
+	}
+	if got, want := rowsChange.line(), fmt.Sprintf("~ rows    %-23s ", "order "+closed.Number+" (#"+strconv.FormatInt(dealID(t, e, closed.ID), 10)+")")+`rows: 4 lines, 13 452.00 RUB (was 4 lines, 10 872.00 RUB): ~ "Термос (TH-1)" 1 × 1 290.00 → 3 × 1 290.00`; got != want {
+		t.Errorf("report line\n got %s\nwant %s", got, want)
+	}
+
+	// Every line of the open order comes back: its rows are cleared.
+	if err := e.rc.UpdateOrder(open.ID, func(o *retailcrm.Order) { o.Items[0].Status = "returned" }); err != nil {
+		t.Fatal(err)
+	}
+	e.pull()
+	if got := e.bx.ProductRows("deal", dealID(t, e, open.ID)); len(got) != 0 {
+		t.Errorf("rows left after every line came back: %+v", got)
+	}
+	before = e.writes()
+	e.pull()
+	if n := e.writes() - before; n != 0 {
+		t.Errorf("a repeated pull after clearing wrote %d times", n)
+	}
+}
+
+// TestLeadCarriesRows: a lead gets its rows through crm.lead.productrows.set
+// in the batch that creates it; leads have no BEGINDATE/CLOSEDATE.
+func TestLeadCarriesRows(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.Bitrix.Entity = config.EntityLead
+	e.cfg.Mapping.Statuses = map[string]string{"new": "NEW", "group:complete": "CONVERTED", "group:cancel": "JUNK"}
+	closed, open := contentShop(t, e)
+	if res := e.pull(); res.Parked() != 0 {
+		t.Fatalf("parked: %+v", res.Report.Parked)
+	}
+	leads := map[string]bitrixtest.Row{}
+	for _, l := range e.bx.Leads() {
+		leads[l.Str("ORIGIN_ID")] = l
+	}
+	for id, n := range map[int64]int{closed.ID: 4, open.ID: 1} {
+		l, ok := leads[strconv.FormatInt(id, 10)]
+		if !ok {
+			t.Fatalf("no lead for order %d", id)
+		}
+		lid, _ := strconv.ParseInt(l.Str("ID"), 10, 64)
+		if got := e.bx.ProductRows("lead", lid); len(got) != n {
+			t.Errorf("lead of order %d has %d rows, want %d", id, len(got), n)
+		}
+		if l.Str("BEGINDATE") != "" || l.Str("UTM_SOURCE") == "" {
+			t.Errorf("lead %s: BEGINDATE %q UTM_SOURCE %q", l.Str("ID"), l.Str("BEGINDATE"), l.Str("UTM_SOURCE"))
+		}
+	}
+	if s := e.bx.Stats(); s.CommandsPerMethod["crm.lead.productrows.set"] != 2 || s.CommandsPerMethod["crm.deal.productrows.set"] != 0 {
+		t.Errorf("rows calls %v", s.CommandsPerMethod)
+	}
+}
+
+// TestBackfilledDealIsDatedAsTheOrder: a backfill dates deals by the
+// orders' days, not the import day.
+func TestBackfilledDealIsDatedAsTheOrder(t *testing.T) {
+	e := newEnv(t)
+	closed, open := contentShop(t, e)
+	if res := e.mustBackfill(BackfillOptions{}); res.Parked() != 0 {
+		t.Fatalf("parked: %+v", res.Report.Parked)
+	}
+	for id, want := range map[int64][2]string{closed.ID: {"2025-03-30", "2025-04-02"}, open.ID: {"2025-05-10", "2025-05-17"}} {
+		r, _ := e.bx.Deal(dealID(t, e, id))
+		if b, c := r.Day("BEGINDATE"), r.Day("CLOSEDATE"); b != want[0] || c != want[1] {
+			t.Errorf("order %d: deal dated %s – %s, want %s – %s", id, b, c, want[0], want[1])
+		}
+	}
+	_ = context.Background()
+}
