@@ -17,9 +17,9 @@ import (
 // wantRow is a product row as a test expects it on the fake portal.
 type wantRow struct {
 	Name, Price, Qty, Discount, Tax string // Tax "" for none
-	Code                                int
-	Measure                             string
-	ProductID                           int64
+	Code                            int
+	Measure                         string
+	ProductID                       int64
 }
 
 func rowsOn(e *env, kind string, id int64) []wantRow {
