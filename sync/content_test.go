@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -12,6 +13,7 @@ import (
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/sync/config"
+	"github.com/crmsync/crmsync/sync/runs"
 )
 
 // wantRow is a product row as a test expects it on the fake portal.
@@ -265,4 +267,91 @@ func TestBackfilledDealIsDatedAsTheOrder(t *testing.T) {
 		}
 	}
 	_ = context.Background()
+}
+
+// catalogEnv is an env whose webhook has the catalog scope, with a
+// catalogue (iblock 14) holding the products of two of the shop's offers
+// (one of them twice: the active copy wins) and a catalogue of variations.
+func catalogEnv(t *testing.T, scopes ...string) (*env, map[string]int64) {
+	t.Helper()
+	e := newEnv(t)
+	if scopes == nil {
+		scopes = append(bitrixtest.DefaultScopes(), "catalog")
+	}
+	e.bx = bitrixtest.New(t, bitrixtest.Options{Unlimited: true, Now: e.clock.Now, Scopes: scopes})
+	e.bxc = e.newBitrixClient()
+	e.cfg.Mapping.Products = config.Products{Match: config.ProductsMatchExternalID, IBlockID: 14}
+	e.bx.SeedCatalog(14, "Товары", 0)
+	e.bx.SeedCatalog(15, "Вариации", 14)
+	ids := map[string]int64{}
+	e.bx.SeedProduct(bitrixtest.CatalogProduct{IBlockID: 14, Name: "old kettle", XMLID: "sku-1", Inactive: true})
+	ids["sku-1"] = e.bx.SeedProduct(bitrixtest.CatalogProduct{IBlockID: 14, Name: "Чайник", XMLID: "sku-1"})
+	ids["sku-3"] = e.bx.SeedProduct(bitrixtest.CatalogProduct{IBlockID: 15, Name: "Термос 1 л", XMLID: "sku-3"})
+	return e, ids
+}
+
+// TestRowsFindCatalogueProducts: with match external_id, a row names the
+// product whose XML_ID is the offer's externalId (0 when none has it);
+// lookups are batched and cached, so orders with known codes look nothing
+// up; iblock_id 0 searches every catalogue the portal lists.
+func TestRowsFindCatalogueProducts(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		iblock  int
+		product map[string]bool // codes found
+	}{
+		{"configured catalogue", 14, map[string]bool{"sku-1": true}},
+		{"catalogues listed", 0, map[string]bool{"sku-1": true, "sku-3": true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, ids := catalogEnv(t)
+			e.cfg.Mapping.Products.IBlockID = tt.iblock
+			closed, _ := contentShop(t, e)
+			if res := e.pull(); res.Parked() != 0 {
+				t.Fatalf("parked: %+v", res.Report.Parked)
+			}
+			rows := rowsOn(e, "deal", dealID(t, e, closed.ID))
+			for i, code := range []string{"sku-1", "sku-2", "sku-3", ""} {
+				want := int64(0)
+				if tt.product[code] {
+					want = ids[code]
+				}
+				if rows[i].ProductID != want {
+					t.Errorf("row %d (%s): product %d, want %d", i, code, rows[i].ProductID, want)
+				}
+			}
+			lookups := e.bx.Stats().CommandsPerMethod["catalog.product.list"]
+			if want := max(1, 2*(1-tt.iblock/14)); lookups != want {
+				t.Errorf("%d catalogue lookups, want %d (one per catalogue)", lookups, want)
+			}
+			// A new order of known offers looks nothing up.
+			c := &retailcrm.Customer{FirstName: "Boris", Email: "boris@example.com"}
+			o := order(c, "2490")
+			o.Items = []retailcrm.Item{line(1, "Чайник", "KT-2490", "2490", "0", "1", "20", nil), line(2, "Нож", "", "10", "0", "1", "20", nil)}
+			o3 := e.rc.CreateOrder(o)
+			e.pull()
+			if n := e.bx.Stats().CommandsPerMethod["catalog.product.list"]; n != lookups {
+				t.Errorf("known codes looked up again: %d lookups", n-lookups)
+			}
+			if got := rowsOn(e, "deal", dealID(t, e, o3.ID)); got[0].ProductID != ids["sku-1"] || got[1].ProductID != 0 {
+				t.Errorf("rows of the new order %+v", got)
+			}
+		})
+	}
+}
+
+// TestCatalogueWithoutScopeIsAConfigurationError: without the catalog
+// scope the run stops with a configuration error naming the setting.
+func TestCatalogueWithoutScopeIsAConfigurationError(t *testing.T) {
+	e, _ := catalogEnv(t, bitrixtest.DefaultScopes()...)
+	contentShop(t, e)
+	eng, st := e.engine(false)
+	defer st.Close()
+	_, err := eng.Pull(context.Background())
+	if err == nil || runs.Classify(err) != runs.ClassConfig || !strings.Contains(err.Error(), "mapping.products") {
+		t.Fatalf("pull: %v (class %s), want a configuration error naming mapping.products", err, runs.Classify(err))
+	}
+	if n := len(e.bx.Deals()); n != 0 {
+		t.Errorf("%d deals written", n)
+	}
 }
