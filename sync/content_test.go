@@ -1,7 +1,9 @@
 package sync
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -353,5 +355,104 @@ func TestCatalogueWithoutScopeIsAConfigurationError(t *testing.T) {
 	}
 	if n := len(e.bx.Deals()); n != 0 {
 		t.Errorf("%d deals written", n)
+	}
+}
+
+// TestDryRunShowsRows: the dry-run report shows one line per deal whose
+// rows are set, a summary for a new deal and the difference for a changed
+// one; the JSON report carries every row; the real run does what the dry
+// run said.
+func TestDryRunShowsRows(t *testing.T) {
+	e := newEnv(t)
+	closed, _ := contentShop(t, e)
+	e.pull()
+	if err := e.rc.UpdateOrder(closed.ID, func(o *retailcrm.Order) {
+		o.Items[2].Quantity = money("3")
+		o.Items = append(o.Items[:1], o.Items[2:]...) // the knives are taken off
+		o.Items = append(o.Items, line(6, "Весы", "SC-890", "890", "0", "1", "10", nil))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := &retailcrm.Customer{FirstName: "Boris", Email: "boris@example.com"}
+	o := order(c, "12400")
+	o.Items = []retailcrm.Item{line(7, "Мультиварка", "MC-6490", "6200", "0", "2", "none", nil)}
+	fresh := e.rc.CreateOrder(o)
+
+	eng, st := e.engine(true)
+	dry, err := eng.Pull(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	var text, js bytes.Buffer
+	if err := dry.Report.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := dry.Report.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("dry-run report:\n%s", text.String())
+	for _, want := range []string{
+		fmt.Sprintf("+ rows    %-23s rows: 1 line, 12 400.00 RUB", "order "+fresh.Number),
+		fmt.Sprintf("~ rows    %-23s rows: 4 lines, 9 542.00 RUB (was 4 lines, 10 872.00 RUB): ", "order "+closed.Number+" (#"+strconv.FormatInt(dealID(t, e, closed.ID), 10)+")") +
+			`~ "Термос (TH-1)" 1 × 1 290.00 → 3 × 1 290.00; + "Весы (SC-890)" 1 × 890.00; - "Набор ножей" 1.5 × 3 200.00`,
+	} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	var doc struct {
+		Changes []struct {
+			Op      string `json:"op"`
+			OrderID int64  `json:"order_id"`
+			Rows    *struct {
+				Lines int `json:"lines"`
+				Total string
+				Rows  []struct {
+					Name, Price, Quantity string
+					DiscountSum           string  `json:"discount_sum"`
+					TaxRate               *string `json:"tax_rate"`
+					TaxIncluded           bool    `json:"tax_included"`
+				} `json:"rows"`
+				Old []json.RawMessage `json:"old"`
+			} `json:"rows"`
+		} `json:"changes"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]string{}
+	for _, c := range doc.Changes {
+		if c.Op != OpRows || c.Rows == nil {
+			continue
+		}
+		var names []string
+		for _, r := range c.Rows.Rows {
+			tax := "null"
+			if r.TaxRate != nil {
+				tax = *r.TaxRate
+			}
+			names = append(names, fmt.Sprintf("%s %s×%s -%s vat %s incl %v", r.Name, r.Price, r.Quantity, r.DiscountSum, tax, r.TaxIncluded))
+		}
+		got[c.OrderID] = fmt.Sprintf("%d %s old %d: %s", c.Rows.Lines, c.Rows.Total, len(c.Rows.Old), strings.Join(names, "; "))
+	}
+	want := map[int64]string{
+		fresh.ID: "1 12400.00 old 0: Мультиварка (MC-6490) 6200×2 -0 vat null incl true",
+		closed.ID: "4 9542.00 old 4: Чайник (KT-2490) 2241×2 -249 vat 20 incl true; Термос (TH-1) 1290×3 -0 vat 10 incl true; " +
+			"Весы (SC-890) 890×1 -0 vat 10 incl true; Delivery 300×1 -0 vat 20 incl true",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("JSON rows (-want +got):\n%s", diff)
+	}
+
+	real := e.pull(keepChanges)
+	var sets []int64
+	for _, c := range real.Report.Changes {
+		if c.Op == OpRows {
+			sets = append(sets, c.OrderID)
+		}
+	}
+	if len(sets) != 2 || real.Report.Summary.RowsSet != 2 {
+		t.Errorf("the real run set the rows of %v (summary %d), the dry run announced 2", sets, real.Report.Summary.RowsSet)
 	}
 }

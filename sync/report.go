@@ -60,6 +60,8 @@ type RowsChange struct {
 	Currency string      `json:"currency,omitempty"`
 	Rows     []RowReport `json:"rows"`
 	Old      []RowReport `json:"old,omitempty"`
+	// New says the rows went to a deal created in the same run.
+	New bool `json:"new,omitempty"`
 }
 
 // RowReport is one product row as sent: decimals as exact text, tax_rate
@@ -270,7 +272,11 @@ func (c Change) line() string {
 		if c.EntityID != 0 && c.EntityID < dryIDBase {
 			subj += fmt.Sprintf(" (#%d)", c.EntityID)
 		}
-		return fmt.Sprintf("~ %-7s %-23s %s", "rows", subj, c.Rows.line())
+		op := "~"
+		if c.Rows != nil && c.Rows.New {
+			op = "+"
+		}
+		return fmt.Sprintf("%s %-7s %-23s %s", op, "rows", subj, c.Rows.line())
 	case OpRule:
 		if c.EntityID != 0 && c.EntityID < dryIDBase {
 			subj += fmt.Sprintf(" (#%d)", c.EntityID)

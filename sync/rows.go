@@ -253,7 +253,7 @@ func (e *Engine) rowsSet(it *item, old map[int64][]bitrix.StoredProductRow) {
 		it.action = string(ent) + ".rows"
 	}
 	rc := &RowsChange{Lines: len(it.deal.rows.rows), Total: rowsTotal(it.deal.rows.rows).StringFixed(2),
-		Currency: it.order.Currency, Rows: reportRows(it.deal.rows.rows)}
+		Currency: it.order.Currency, Rows: reportRows(it.deal.rows.rows), New: it.action == string(ent)+".add"}
 	if prev, ok := old[it.order.ID]; ok {
 		rc.Old = make([]RowReport, len(prev))
 		for i, r := range prev {
