@@ -394,14 +394,19 @@ func (e *Engine) syncOrders(ctx context.Context, orders []*retailcrm.Order, even
 	return e.applyOrders(ctx, orders, events, notes, save)
 }
 
-// applyOrders plans and writes orders in chunks of 50 and commits their
+// chunkOrders is how many orders are planned and written together: a
+// whole RetailCRM page, so its lookups share one request and its contact,
+// deal and rows commands fill the batches' 50 places (docs/architecture.md).
+const chunkOrders = 2 * bitrix.PageSize
+
+// applyOrders plans and writes orders in chunks of chunkOrders and commits their
 // links, events and failures in one transaction; save, when set, stores the
 // caller's position (a cursor) in that same transaction, so a position is
 // never ahead of the effects it stands for.
 func (e *Engine) applyOrders(ctx context.Context, orders []*retailcrm.Order, events map[int64]*orderEvents, notes []store.Event, save func(tx *store.Tx) error) error {
 	var chunks []*chunkResult
-	for i := 0; i < len(orders); i += bitrix.PageSize {
-		cr, err := e.processChunk(ctx, orders[i:min(i+bitrix.PageSize, len(orders))], events)
+	for i := 0; i < len(orders); i += chunkOrders {
+		cr, err := e.processChunk(ctx, orders[i:min(i+chunkOrders, len(orders))], events)
 		if err != nil {
 			return err
 		}
