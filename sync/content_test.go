@@ -176,6 +176,19 @@ func TestDealCarriesTheOrder(t *testing.T) {
 		t.Errorf("a repeated pull wrote %d times", n)
 	}
 
+	// A change that leaves the lines alone sends the deal's fields only.
+	if err := e.rc.UpdateOrder(closed.ID, func(o *retailcrm.Order) { o.ManagerComment = "gift wrap" }); err != nil {
+		t.Fatal(err)
+	}
+	s0 := e.bx.Stats()
+	e.pull()
+	if s1 := e.bx.Stats(); s1.CommandsPerMethod["crm.deal.productrows.set"] != s0.CommandsPerMethod["crm.deal.productrows.set"] ||
+		s1.CommandsPerMethod["crm.deal.update"] != s0.CommandsPerMethod["crm.deal.update"]+1 {
+		t.Errorf("a comment sent %d rows sets and %d updates, want 0 and 1",
+			s1.CommandsPerMethod["crm.deal.productrows.set"]-s0.CommandsPerMethod["crm.deal.productrows.set"],
+			s1.CommandsPerMethod["crm.deal.update"]-s0.CommandsPerMethod["crm.deal.update"])
+	}
+
 	// One line changes: that deal's rows (and amount) are sent, nothing else.
 	if err := e.rc.UpdateOrder(closed.ID, func(o *retailcrm.Order) {
 		o.Items[2].Quantity = money("3")
@@ -183,7 +196,7 @@ func TestDealCarriesTheOrder(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s0 := e.bx.Stats()
+	s0 = e.bx.Stats()
 	res := e.pull(keepChanges)
 	s1 := e.bx.Stats()
 	if n := s1.CommandsPerMethod["crm.deal.productrows.set"] - s0.CommandsPerMethod["crm.deal.productrows.set"]; n != 1 || res.Report.Summary.RowsSet != 1 {
