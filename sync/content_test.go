@@ -110,7 +110,11 @@ func TestDealCarriesTheOrder(t *testing.T) {
 	_, items := e.bx.SeedEnumField("CRM_DEAL", "UF_CRM_DELIVERY", false, "Курьер", "Самовывоз")
 	e.bx.SeedUserField("CRM_DEAL", "UF_CRM_ADDRESS", "string", false)
 	e.bx.SeedUserField("CRM_DEAL", "UF_CRM_PAID", "string", false)
-	e.cfg.Mapping.DealFields = map[string]string{"UF_CRM_DELIVERY": "delivery.code", "UF_CRM_ADDRESS": "delivery.address.text"}
+	e.bx.SeedUserField("CRM_DEAL", "UF_CRM_VIP", "string", false)
+	// customer.vip is in the order as RetailCRM sends it, not in the typed
+	// order: only the raw document has it.
+	e.cfg.Mapping.DealFields = map[string]string{"UF_CRM_DELIVERY": "delivery.code", "UF_CRM_ADDRESS": "delivery.address.text",
+		"UF_CRM_VIP": "customer.vip"}
 	e.cfg.Mapping.Values = map[string]map[string]string{"UF_CRM_DELIVERY": {
 		"courier": strconv.FormatInt(items[0], 10), "self-delivery": strconv.FormatInt(items[1], 10)}}
 	e.cfg.Mapping.PaidField = "UF_CRM_PAID"
@@ -142,7 +146,7 @@ func TestDealCarriesTheOrder(t *testing.T) {
 		{d1, "UTM_SOURCE", "yandex"}, {d1, "UTM_MEDIUM", "cpc"}, {d1, "UTM_CAMPAIGN", "spring"},
 		{d1, "UTM_TERM", "купить чайник"}, {d1, "UTM_CONTENT", "ad_1"},
 		{d1, "UF_CRM_DELIVERY", strconv.FormatInt(items[0], 10)}, {d1, "UF_CRM_ADDRESS", "г. Москва, ул. Лесная, д. 5"},
-		{d1, "UF_CRM_PAID", "Y"},
+		{d1, "UF_CRM_PAID", "Y"}, {d1, "UF_CRM_VIP", "N"},
 		{d2, "OPPORTUNITY", "1790.50"}, {d2, "UTM_SOURCE", "vk"}, {d2, "UF_CRM_DELIVERY", strconv.FormatInt(items[1], 10)},
 		{d2, "UF_CRM_PAID", "N"},
 	} {
