@@ -121,10 +121,6 @@ func rowsTotal(rows []bitrix.ProductRow) decimal.Decimal {
 	return sum
 }
 
-// emptyRowsHash is the hash of no rows: what a deal whose rows were
-// cleared records.
-func emptyRowsHash() string { return bitrix.ProductRowsHash(nil) }
-
 // rowsKey is the batch key of an order's rows command.
 func rowsKey(orderID int64) string { return "r" + strconv.FormatInt(orderID, 10) }
 
