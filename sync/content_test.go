@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"
@@ -471,5 +472,34 @@ func TestDryRunShowsRows(t *testing.T) {
 	}
 	if len(sets) != 2 || real.Report.Summary.RowsSet != 2 {
 		t.Errorf("the real run set the rows of %v (summary %d), the dry run announced 2", sets, real.Report.Summary.RowsSet)
+	}
+}
+
+// TestRowsOfARefusedAddGoAgainWithIt: when the portal refuses a deal's add
+// inside the batch (its operating time ran out), the rows that referred to
+// it go again with it; nothing is parked and every deal gets its rows.
+func TestRowsOfARefusedAddGoAgainWithIt(t *testing.T) {
+	e := newEnv(t)
+	e.bx = bitrixtest.New(t, bitrixtest.Options{Unlimited: true, Now: e.clock.Now, OperatingWindow: 50 * time.Millisecond,
+		OperatingCost: map[string]float64{"crm.deal.add": 1}, OperatingLimit: map[string]float64{"crm.deal.add": 1}})
+	e.bxc = e.newBitrixClient()
+	var ids []int64
+	for i := range 4 {
+		c := &retailcrm.Customer{FirstName: "P", Email: fmt.Sprintf("p%d@example.com", i)}
+		o := order(c, "100")
+		o.Items = []retailcrm.Item{line(int64(i+1), "Чайник", "", "100", "0", "1", "20", nil)}
+		ids = append(ids, e.rc.CreateOrder(o).ID)
+	}
+	res := e.pull(func(o *Options) { o.Sleep = nil })
+	if res.Parked() != 0 {
+		t.Fatalf("parked: %+v", res.Report.Parked)
+	}
+	if s := e.bx.Stats(); s.OperationLimitInBatch == 0 {
+		t.Fatal("the portal refused no add: the test tests nothing")
+	}
+	for _, id := range ids {
+		if got := rowsOn(e, "deal", dealID(t, e, id)); len(got) != 1 {
+			t.Errorf("order %d: rows %+v", id, got)
+		}
 	}
 }

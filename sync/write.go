@@ -110,6 +110,21 @@ func (e *Engine) writeAll(ctx context.Context, b *bitrix.Batch, resolve resolver
 				resend[k] = cmd
 			}
 		}
+		// A command that referred to one sent again ran without its id (a
+		// deal's rows whose add was refused before it ran): it goes again
+		// with it; only idempotent calls refer to others.
+		for _, k := range res.Keys {
+			cr, ok := final[k]
+			if !ok {
+				continue
+			}
+			if dep := refOf(cr.Cmd); dep != "" {
+				if _, again := resend[dep]; again {
+					delete(final, k)
+					resend[k] = cr.Cmd
+				}
+			}
+		}
 		// In the batch's own order, so a command referring to another
 		// ($result) still follows it.
 		next := bitrix.NewBatch(false)
@@ -136,30 +151,38 @@ func (e *Engine) writeAll(ctx context.Context, b *bitrix.Batch, resolve resolver
 // add returned.
 var refKey = regexp.MustCompile(`^\$result\[([^\]]+)\]$`)
 
+// refOf is the key of the command whose id cmd's id refers to, or "".
+func refOf(cmd bitrix.Cmd) string {
+	ref, ok := cmd.Params["id"].(bitrix.Ref)
+	if !ok {
+		return ""
+	}
+	if m := refKey.FindStringSubmatch(string(ref)); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
 // rebind prepares a command that is sent again and whose id refers to
 // another command of its first batch (the rows of a deal created in the
 // same batch): the reference stays when that command is sent again too,
 // and becomes the id it returned when it is done. When it failed, so does
 // this one.
 func rebind(cmd bitrix.Cmd, final map[string]*bitrix.CmdResult, resend map[string]bitrix.Cmd) (bitrix.Cmd, error) {
-	ref, ok := cmd.Params["id"].(bitrix.Ref)
-	if !ok {
+	dep := refOf(cmd)
+	if dep == "" {
 		return cmd, nil
 	}
-	m := refKey.FindStringSubmatch(string(ref))
-	if m == nil {
+	if _, again := resend[dep]; again {
 		return cmd, nil
 	}
-	if _, again := resend[m[1]]; again {
-		return cmd, nil
-	}
-	cr := final[m[1]]
+	cr := final[dep]
 	if cr == nil || cr.Status != bitrix.Done {
-		return cmd, fmt.Errorf("bitrix %s: not sent, as %s it depends on did not succeed", cmd.Method, m[1])
+		return cmd, fmt.Errorf("bitrix %s: not sent, as %s it depends on did not succeed", cmd.Method, dep)
 	}
 	id, err := bitrix.DecodeID(cr.Result)
 	if err != nil || id <= 0 {
-		return cmd, fmt.Errorf("bitrix %s: no id in the answer of %s: %v", cmd.Method, m[1], err)
+		return cmd, fmt.Errorf("bitrix %s: no id in the answer of %s: %v", cmd.Method, dep, err)
 	}
 	params := maps.Clone(cmd.Params)
 	params["id"] = id
