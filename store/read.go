@@ -116,13 +116,13 @@ func (r *reader) cursors(ctx context.Context, query string, args ...any) ([]Curs
 	return out, nil
 }
 
-const orderLinkCols = `order_id, site, number, entity_type, entity_id, contact_id, customer_id, content_hash, synced_at, status_group`
+const orderLinkCols = `order_id, site, number, entity_type, entity_id, contact_id, customer_id, content_hash, synced_at, status_group, rows_hash`
 
 func scanOrderLink(sc interface{ Scan(...any) error }) (OrderLink, error) {
 	var l OrderLink
 	var et string
 	var at int64
-	err := sc.Scan(&l.OrderID, &l.Site, &l.Number, &et, &l.EntityID, &l.ContactID, &l.CustomerID, &l.ContentHash, &at, &l.StatusGroup)
+	err := sc.Scan(&l.OrderID, &l.Site, &l.Number, &et, &l.EntityID, &l.ContactID, &l.CustomerID, &l.ContentHash, &at, &l.StatusGroup, &l.RowsHash)
 	l.EntityType = EntityType(et)
 	l.SyncedAt = fromMS(at)
 	return l, err
@@ -756,4 +756,36 @@ func entityTypeOrDeal(et EntityType) EntityType {
 		return EntityDeal
 	}
 	return et
+}
+
+// CatalogProducts returns the cached lookups of the given external codes in
+// catalogue iblockID, by code; codes never looked up are absent.
+func (r *reader) CatalogProducts(ctx context.Context, iblockID int64, xmlIDs []string) (map[string]CatalogProduct, error) {
+	out := make(map[string]CatalogProduct, len(xmlIDs))
+	if len(xmlIDs) == 0 {
+		return out, nil
+	}
+	codes, err := json.Marshal(xmlIDs)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := r.q.QueryContext(ctx, `SELECT xml_id, product_id, checked_at FROM catalog_products
+		WHERE iblock_id = ? AND xml_id IN (SELECT value FROM json_each(?))`, iblockID, string(codes))
+	if err != nil {
+		return nil, fmt.Errorf("read catalogue products: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		p := CatalogProduct{IBlockID: iblockID}
+		var at int64
+		if err := rows.Scan(&p.XMLID, &p.ProductID, &at); err != nil {
+			return nil, fmt.Errorf("read catalogue products: %w", err)
+		}
+		p.CheckedAt = fromMS(at)
+		out[p.XMLID] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read catalogue products: %w", err)
+	}
+	return out, nil
 }

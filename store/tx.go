@@ -53,14 +53,47 @@ func (t *Tx) PutOrderLink(ctx context.Context, l OrderLink) error {
 	if et != EntityDeal && et != EntityLead {
 		return fmt.Errorf("put order link %d: unknown entity type %q", l.OrderID, et)
 	}
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO order_links (`+orderLinkCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO order_links (`+orderLinkCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (order_id) DO UPDATE SET site = excluded.site, number = excluded.number,
 			entity_type = excluded.entity_type, entity_id = excluded.entity_id,
 			contact_id = excluded.contact_id, customer_id = excluded.customer_id,
-			content_hash = excluded.content_hash, synced_at = excluded.synced_at, status_group = excluded.status_group`,
-		l.OrderID, l.Site, l.Number, string(et), l.EntityID, l.ContactID, l.CustomerID, l.ContentHash, ms(t.orNow(l.SyncedAt)), l.StatusGroup)
+			content_hash = excluded.content_hash, synced_at = excluded.synced_at, status_group = excluded.status_group,
+			rows_hash = excluded.rows_hash`,
+		l.OrderID, l.Site, l.Number, string(et), l.EntityID, l.ContactID, l.CustomerID, l.ContentHash, ms(t.orNow(l.SyncedAt)), l.StatusGroup,
+		l.RowsHash)
 	if err != nil {
 		return fmt.Errorf("put order link %d: %w", l.OrderID, err)
+	}
+	return nil
+}
+
+// PutCatalogProducts records catalogue lookups (ProductID 0: no product
+// has the code), replacing earlier ones of the same codes.
+func (t *Tx) PutCatalogProducts(ctx context.Context, ps []CatalogProduct) error {
+	for _, p := range ps {
+		if p.XMLID == "" {
+			return fmt.Errorf("put catalogue product: empty external code")
+		}
+		_, err := t.tx.ExecContext(ctx, `INSERT INTO catalog_products (iblock_id, xml_id, product_id, checked_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (iblock_id, xml_id) DO UPDATE SET product_id = excluded.product_id, checked_at = excluded.checked_at`,
+			p.IBlockID, p.XMLID, p.ProductID, ms(t.orNow(p.CheckedAt)))
+		if err != nil {
+			return fmt.Errorf("put catalogue product %q: %w", p.XMLID, err)
+		}
+	}
+	return nil
+}
+
+// ForgetCatalogProducts drops cached lookups, so the codes are looked up
+// again (a rows call naming the products failed).
+func (t *Tx) ForgetCatalogProducts(ctx context.Context, iblockID int64, xmlIDs []string) error {
+	codes, err := json.Marshal(xmlIDs)
+	if err != nil {
+		return err
+	}
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM catalog_products WHERE iblock_id = ? AND xml_id IN (SELECT value FROM json_each(?))`,
+		iblockID, string(codes)); err != nil {
+		return fmt.Errorf("forget catalogue products: %w", err)
 	}
 	return nil
 }

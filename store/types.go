@@ -42,6 +42,19 @@ type OrderLink struct {
 	// saw it ("" when unknown): push sweeps the comments of deals whose
 	// orders are not in a final group.
 	StatusGroup string
+	// RowsHash is the hash of the product rows last set on the deal ("":
+	// none set yet).
+	RowsHash string
+}
+
+// CatalogProduct is a cached catalogue lookup: the Bitrix24 product whose
+// XML_ID is XMLID in catalogue IBlockID (0: the catalogues the portal
+// lists), ProductID 0 when none has it.
+type CatalogProduct struct {
+	IBlockID  int64
+	XMLID     string
+	ProductID int64
+	CheckedAt time.Time // zero means now when written
 }
 
 // CustomerLink ties a RetailCRM customer to its Bitrix24 contact.

@@ -3,11 +3,16 @@ package sync
 import (
 	"context"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
@@ -156,9 +161,24 @@ func (e *env) contactRows() (contacts int, rows map[string]int) {
 	return contacts, rows
 }
 
+// productRows describes the product rows of every deal, by ORIGIN_ID:
+// a crash must leave neither a duplicate nor a missing row.
+func (e *env) productRows() map[string]string {
+	out := map[string]string{}
+	for _, d := range e.bx.Deals() {
+		id, _ := strconv.ParseInt(d.Str("ID"), 10, 64)
+		var rows []string
+		for _, r := range e.bx.ProductRows("deal", id) {
+			rows = append(rows, r.ProductName+" "+r.Price.String()+"×"+r.Quantity.String())
+		}
+		out[d.Str("ORIGIN_ID")] += strings.Join(rows, "; ")
+	}
+	return out
+}
+
 func TestBackfillResumesAfterACrashAtAnyPage(t *testing.T) {
 	t.Parallel()
-	const n = 300
+	const n, n0Rows = 300, 300
 	ref := newEnv(t)
 	ref.seedShop(n)
 	if _, err := ref.backfill(false, BackfillOptions{}); err != nil {
@@ -167,6 +187,10 @@ func TestBackfillResumesAfterACrashAtAnyPage(t *testing.T) {
 	want := ref.mappedOrders(nil)
 	ref.checkOneDealEach(t, want)
 	wantContacts, wantRows := ref.contactRows()
+	wantProducts := ref.productRows()
+	if n := strings.Count(strings.Join(slices.Collect(maps.Values(wantProducts)), ";"), "×"); n < n0Rows {
+		t.Fatalf("the shop's deals have %d product rows", n)
+	}
 
 	// Crash points: the first page, the last, and one drawn in between.
 	rng := rand.New(rand.NewPCG(6, 6))
@@ -209,6 +233,9 @@ func TestBackfillResumesAfterACrashAtAnyPage(t *testing.T) {
 				if c != wantRows[k] {
 					t.Errorf("%s: %d rows, want %d", k, c, wantRows[k])
 				}
+			}
+			if diff := cmp.Diff(wantProducts, e.productRows()); diff != "" {
+				t.Errorf("product rows (-uninterrupted +crashed):\n%s", diff)
 			}
 		})
 	}

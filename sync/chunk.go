@@ -34,6 +34,9 @@ type item struct {
 
 	linkNeed      bool  // the found deal lacks the order's contact: link it
 	contactLinked int64 // the contact known to be linked to the deal, kept in the order link
+
+	needRows bool // the product rows differ from the last set (link's rows hash)
+	rowsDone bool // the rows are as desired (set now, or unchanged)
 }
 
 // customer is one RetailCRM customer of a chunk, shared by its orders.
@@ -99,6 +102,9 @@ func (e *Engine) prepare(ctx context.Context, orders []*retailcrm.Order, events 
 	if err := e.applyProfiles(ctx, items); err != nil {
 		return nil, nil, err
 	}
+	if err := e.resolveProducts(ctx, items); err != nil {
+		return nil, nil, err
+	}
 	links, err := e.store.OrderLinks(ctx, orderIDs)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading order links: %w", err)
@@ -141,16 +147,32 @@ func (e *Engine) prepare(ctx context.Context, orders []*retailcrm.Order, events 
 		}
 		it.needDeal = it.link == nil || it.link.ContentHash != it.deal.hash || linkType != et || it.link.EntityID == 0 ||
 			it.cust.needWork
+		it.needRows = needRows(it.link, it.deal.rows, linkType == et)
+		it.rowsDone = !it.needRows
 		if !it.needDeal {
 			it.dealID = it.link.EntityID
 			it.contactLinked = it.link.ContactID
 			it.dealDone = true
-			if len(it.comments) == 0 && len(it.actions) == 0 {
+			if len(it.comments) == 0 && len(it.actions) == 0 && !it.needRows {
 				it.unchanged = true
 			}
 		}
 	}
 	return items, custs, nil
+}
+
+// needRows reports whether the rows must be set: their hash differs from
+// the one the link records for the same entity. No rows where none were
+// ever set need nothing.
+func needRows(l *store.OrderLink, rs *rowsState, sameEntity bool) bool {
+	last := ""
+	if l != nil && sameEntity && l.EntityID != 0 {
+		last = l.RowsHash
+	}
+	if len(rs.rows) == 0 {
+		return last != "" && last != rs.hash
+	}
+	return last != rs.hash
 }
 
 // markRepeat marks the deal of a customer's second and later order as a

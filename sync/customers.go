@@ -137,13 +137,9 @@ func (e *Engine) syncCustomers(ctx context.Context, ids []int64, cursor *int64) 
 			settled = append(settled, id)
 			continue // the order now belongs to someone else
 		}
-		var doc map[string]any
-		if len(e.cfg.Mapping.ContactFields) > 0 {
-			doc = orderDoc(o)
-		}
 		l := links[id]
 		cu := &customer{link: &l, contactID: l.ContactID}
-		cu.state, cu.err = e.mapper.desireContact(o, c, doc)
+		cu.state, cu.err = e.mapper.desireContact(o, c)
 		if cu.err == nil {
 			cu.needWork = l.ContentHash != cu.state.hash
 			if !cu.needWork {

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
@@ -44,6 +46,7 @@ type dealState struct {
 	customerID int64
 	fields     map[string]string
 	hash       string
+	rows       *rowsState // the product rows, hashed on their own
 }
 
 // mapper builds the desired Bitrix24 state of an order.
@@ -54,6 +57,7 @@ type mapper struct {
 	ref    references        // status names, product statuses
 	txt    *texts.Catalog    // crmsync's own phrases, in the configured locale
 	title  *rules.Text       // mapping.deal_title, or the locale's default
+	log    *slog.Logger      // nil: say nothing
 }
 
 func (m *mapper) entity() bitrix.Entity {
@@ -103,22 +107,18 @@ func (m *mapper) desire(o *retailcrm.Order) (*dealState, *contactState, error) {
 	if c == nil {
 		return nil, nil, badOrder("order %s has no customer", orderName(o))
 	}
-	var doc map[string]any
-	if len(m.cfg.Mapping.DealFields) > 0 || len(m.cfg.Mapping.ContactFields) > 0 {
-		doc = orderDoc(o)
-	}
-	contact, err := m.desireContact(o, c, doc)
+	contact, err := m.desireContact(o, c)
 	if err != nil {
 		return nil, nil, err
 	}
-	deal, err := m.desireDeal(o, c, doc)
+	deal, err := m.desireDeal(o, c)
 	if err != nil {
 		return nil, nil, err
 	}
 	return deal, contact, nil
 }
 
-func (m *mapper) desireContact(o *retailcrm.Order, c *retailcrm.Customer, doc map[string]any) (*contactState, error) {
+func (m *mapper) desireContact(o *retailcrm.Order, c *retailcrm.Customer) (*contactState, error) {
 	st := &contactState{customerID: c.ID, fields: map[string]string{}}
 	first, last, middle := c.FirstName, c.LastName, c.Patronymic
 	if first == "" && last == "" {
@@ -153,13 +153,13 @@ func (m *mapper) desireContact(o *retailcrm.Order, c *retailcrm.Customer, doc ma
 		}
 	}
 	for field, path := range m.cfg.Mapping.ContactFields {
-		setIf(st.fields, field, esc(clean(lookupPath(doc, path))))
+		setIf(st.fields, field, esc(clean(m.mapped(o, field, path))))
 	}
 	st.hash = hashState("contact", st.fields, "email", strings.Join(st.emails, ","), "phone", strings.Join(st.phones, ","))
 	return st, nil
 }
 
-func (m *mapper) desireDeal(o *retailcrm.Order, c *retailcrm.Customer, doc map[string]any) (*dealState, error) {
+func (m *mapper) desireDeal(o *retailcrm.Order, c *retailcrm.Customer) (*dealState, error) {
 	group := m.groups[o.Status]
 	stage, ok := m.cfg.Mapping.StageFor(o.Status, group)
 	if !ok || stage == "" {
@@ -193,9 +193,25 @@ func (m *mapper) desireDeal(o *retailcrm.Order, c *retailcrm.Customer, doc map[s
 	setIf(f, bitrix.FieldComments, m.dealComments(o))
 	f[bitrix.FieldOriginatorID] = m.originator()
 	f[bitrix.FieldOriginID] = strconv.FormatInt(o.ID, 10)
-	for field, path := range m.cfg.Mapping.DealFields {
-		setIf(f, field, esc(clean(lookupPath(doc, path))))
+	if m.entity() == bitrix.EntityDeal {
+		m.setDates(f, o)
 	}
+	setUTM(f, o.Source)
+	if pf := m.cfg.Mapping.PaidField; pf != "" {
+		paid := "N"
+		if o.FullyPaid() {
+			paid = "Y"
+		}
+		setIf(f, pf, m.translate(o, pf, paid))
+	}
+	for field, path := range m.cfg.Mapping.DealFields {
+		setIf(f, field, esc(clean(m.mapped(o, field, path))))
+	}
+	rows, err := m.desireRows(o)
+	if err != nil {
+		return nil, err
+	}
+	st.rows = rows
 	st.rehash()
 	return st, nil
 }
@@ -236,51 +252,101 @@ func hashState(kind string, fields map[string]string, extra ...string) string {
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
-// orderDoc is the order as a generic JSON document for mapped paths.
-func orderDoc(o *retailcrm.Order) map[string]any {
+// mapped is the value a mapped field takes from path, read from the order
+// as RetailCRM sent it (retailcrm.Lookup; docs/configuration.md, "Mapped
+// fields"): strings as they are, numbers as written, true and false as Y
+// and N, objects and lists as compact JSON; "" when absent. A field with
+// mapping.values gets the translation (translate).
+func (m *mapper) mapped(o *retailcrm.Order, field, path string) string {
+	v, ok := retailcrm.Lookup(orderRaw(o), path)
+	if !ok {
+		return ""
+	}
+	if raw := strings.TrimSpace(v); raw == "true" || raw == "false" {
+		// Lookup gives a JSON bool as its literal; a string "true" comes
+		// back the same, and both have always been written as Y/N.
+		v = "N"
+		if raw == "true" {
+			v = "Y"
+		}
+	}
+	return m.translate(o, field, v)
+}
+
+// translate maps a value through mapping.values of field. A value the
+// field's table lacks is not written (a list field takes only its items'
+// ids; an empty value never wipes what the field holds), and says so in
+// the log; fields without a table take values as they are.
+func (m *mapper) translate(o *retailcrm.Order, field, v string) string {
+	table, ok := m.cfg.Mapping.Values[field]
+	if !ok || v == "" {
+		return v
+	}
+	if out, ok := table[v]; ok {
+		return out
+	}
+	if m.log != nil {
+		m.log.Warn("mapping.values has no translation for a value; the field is left as it is",
+			"field", field, "value", oneLine(v), "order", o.ID)
+	}
+	return ""
+}
+
+// orderRaw is the order's JSON as RetailCRM sent it; an order built in
+// code (tests) has none, and is encoded instead.
+func orderRaw(o *retailcrm.Order) json.RawMessage {
+	if len(o.Raw) > 0 {
+		return o.Raw
+	}
 	b, err := json.Marshal(o)
 	if err != nil {
 		return nil
 	}
-	var doc map[string]any
-	if json.Unmarshal(b, &doc) != nil {
-		return nil
-	}
-	return doc
+	return b
 }
 
-// lookupPath reads a dotted path (delivery.code, customFields.nps,
-// customer.email, items.0.offer.name) from an order document; "" when absent.
-func lookupPath(doc map[string]any, path string) string {
-	var cur any = doc
-	for _, part := range strings.Split(path, ".") {
-		switch v := cur.(type) {
-		case map[string]any:
-			cur = v[part]
-		case []any:
-			i, err := strconv.Atoi(part)
-			if err != nil || i < 0 || i >= len(v) {
-				return ""
-			}
-			cur = v[i]
-		default:
-			return ""
+// setDates dates the deal as the order (docs/configuration.md, "Dates"):
+// BEGINDATE is the day it was created, CLOSEDATE the day it reached a
+// final status group (complete or cancel: the day of statusUpdatedAt), and
+// for an open order BEGINDATE + 7 days, the portal's own rule applied to
+// the order's day rather than the import day. RetailCRM writes times as
+// the account's wall clock, so the day as written is the account's day.
+func (m *mapper) setDates(f map[string]string, o *retailcrm.Order) {
+	begin, ok := orderDay(o.CreatedAt)
+	if !ok {
+		return
+	}
+	end := begin.AddDate(0, 0, 7)
+	if g := m.groups[o.Status]; g == "complete" || g == "cancel" {
+		if d, ok := orderDay(o.StatusUpdatedAt); ok {
+			end = d
 		}
 	}
-	switch v := cur.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case bool:
-		if v {
-			return "Y"
-		}
-		return "N"
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	default:
-		b, _ := json.Marshal(v)
-		return string(b)
+	if end.Before(begin) {
+		end = begin // a clock set back; a deal cannot close before it began
 	}
+	f[bitrix.FieldBeginDate] = bitrix.FormatDate(begin)
+	f[bitrix.FieldCloseDate] = bitrix.FormatDate(end)
+}
+
+// orderDay is the calendar day of a RetailCRM time, in the account's zone.
+func orderDay(d retailcrm.DateTime) (time.Time, bool) {
+	t, err := d.In(time.UTC) // the wall clock as written: no conversion
+	if err != nil || t.IsZero() {
+		return time.Time{}, false
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), true
+}
+
+// setUTM copies the order's attribution into the UTM fields; tags the
+// order lacks are not written, so they never wipe what the deal holds.
+func setUTM(f map[string]string, src *retailcrm.Source) {
+	if src == nil {
+		return
+	}
+	setIf(f, bitrix.FieldUTMSource, clean(src.Source))
+	setIf(f, bitrix.FieldUTMMedium, clean(src.Medium))
+	setIf(f, bitrix.FieldUTMCampaign, clean(src.Campaign))
+	setIf(f, bitrix.FieldUTMTerm, clean(src.Keyword))
+	setIf(f, bitrix.FieldUTMContent, clean(src.Content))
 }

@@ -111,6 +111,7 @@ type Engine struct {
 
 	retryDelay time.Duration
 	firstOrder map[int64]int64 // customer id → smallest order id known
+	iblocks    []int64         // the catalogues catalog.catalog.list named, read once per run
 	rules      []rules.Rule
 	refRead    map[string]bool // dictionaries read from RetailCRM this run
 	sum        Summary
@@ -158,7 +159,7 @@ func New(opts Options) (*Engine, error) {
 	// The locale was validated with the configuration; an engine built
 	// from a Config of its own gets the default for an unknown one.
 	locale, _ := texts.Parse(opts.Config.Locale)
-	e.mapper = &mapper{cfg: opts.Config, norm: normalizer{region: region}, txt: texts.For(locale)}
+	e.mapper = &mapper{cfg: opts.Config, norm: normalizer{region: region}, txt: texts.For(locale), log: e.log}
 	title := opts.Config.Mapping.DealTitle
 	if title == "" {
 		title = e.mapper.txt.Get(texts.DealTitle)
@@ -391,7 +392,12 @@ func (e *Engine) syncOrders(ctx context.Context, orders []*retailcrm.Order, even
 	return e.applyOrders(ctx, orders, events, notes, save)
 }
 
-// applyOrders plans and writes orders in chunks of 50 and commits their
+// chunkOrders is how many orders are planned and written together: a
+// whole RetailCRM page, so its lookups share one request and its contact,
+// deal and rows commands fill the batches' 50 places (docs/architecture.md).
+const chunkOrders = 2 * bitrix.PageSize
+
+// applyOrders plans and writes orders in chunks of chunkOrders and commits their
 // links, events and failures in one transaction; save, when set, stores the
 // caller's position (a cursor) in that same transaction, so a position is
 // never ahead of the effects it stands for.
@@ -400,8 +406,8 @@ func (e *Engine) applyOrders(ctx context.Context, orders []*retailcrm.Order, eve
 		return err
 	}
 	var chunks []*chunkResult
-	for i := 0; i < len(orders); i += bitrix.PageSize {
-		cr, err := e.processChunk(ctx, orders[i:min(i+bitrix.PageSize, len(orders))], events)
+	for i := 0; i < len(orders); i += chunkOrders {
+		cr, err := e.processChunk(ctx, orders[i:min(i+chunkOrders, len(orders))], events)
 		if err != nil {
 			return err
 		}
@@ -519,9 +525,17 @@ func (e *Engine) commitChunk(ctx context.Context, tx *store.Tx, ch *chunkResult)
 			if it.err != nil {
 				hash = "" // comments still owed: plan it again next time
 			}
+			rowsHash := ""
+			if it.link != nil && it.link.EntityType == store.EntityType(e.mapper.entity()) && it.link.EntityID == it.dealID {
+				rowsHash = it.link.RowsHash
+			}
+			if it.rowsDone && it.deal.rows != nil {
+				rowsHash = it.deal.rows.hash
+			}
 			if err := tx.PutOrderLink(ctx, store.OrderLink{OrderID: it.order.ID, Site: it.order.Site, Number: it.order.Number,
 				EntityType: store.EntityType(e.mapper.entity()), EntityID: it.dealID, ContactID: it.contactLinked,
-				CustomerID: it.cust.state.customerID, ContentHash: hash, StatusGroup: e.mapper.groups[it.order.Status]}); err != nil {
+				CustomerID: it.cust.state.customerID, ContentHash: hash, StatusGroup: e.mapper.groups[it.order.Status],
+				RowsHash: rowsHash}); err != nil {
 				return nil, err
 			}
 			if it.stageSet != "" {

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	stdsync "sync"
 
@@ -14,6 +15,9 @@ import (
 // placeholder ids, so planning runs unchanged (a restic-style decorator).
 type gate interface {
 	write(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error)
+	// clearRows removes every product row of a deal or lead: a plain call,
+	// as a batch command cannot carry an empty list (bitrix.ProductRowsSetCmd).
+	clearRows(ctx context.Context, ent bitrix.Entity, id bitrix.ID) error
 	// overlay returns rows the gate created or changed, to merge into
 	// lookups (dry runs only); nil for the live gate.
 	overlay() *overlay
@@ -46,6 +50,35 @@ func (g *liveGate) write(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchRes
 
 func (g *liveGate) overlay() *overlay { return nil }
 
+// RowsSetter is implemented by a Bitrix24 client that can set product rows
+// with a plain call (*bitrix.Client does): only that can clear them.
+type RowsSetter interface {
+	SetProductRows(ctx context.Context, e bitrix.Entity, id bitrix.ID, rows []bitrix.ProductRow) error
+}
+
+func (g *liveGate) clearRows(ctx context.Context, ent bitrix.Entity, id bitrix.ID) error {
+	g.record(clearRowsCmd(ent, id))
+	c, ok := g.bx.(RowsSetter)
+	if !ok {
+		return fmt.Errorf("bitrix: the client %T cannot clear product rows", g.bx)
+	}
+	return c.SetProductRows(ctx, ent, id, nil)
+}
+
+func (g *liveGate) record(c sentCmd) {
+	if g.rec != nil {
+		g.mu.Lock()
+		*g.rec = append(*g.rec, c)
+		g.mu.Unlock()
+	}
+}
+
+// clearRowsCmd is how a clearing call is recorded: the rows call with none.
+func clearRowsCmd(ent bitrix.Entity, id bitrix.ID) sentCmd {
+	return sentCmd{Key: "clear", Cmd: bitrix.Cmd{Method: "crm." + string(ent) + ".productrows.set",
+		Params: map[string]any{"id": id, "rows": []any{}}}}
+}
+
 // dryGate records writes instead of sending them.
 type dryGate struct {
 	mu     stdsync.Mutex
@@ -64,6 +97,15 @@ func newDryGate(rec *[]sentCmd) *dryGate {
 
 func (g *dryGate) overlay() *overlay { return g.ov }
 
+func (g *dryGate) clearRows(_ context.Context, ent bitrix.Entity, id bitrix.ID) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.rec != nil {
+		*g.rec = append(*g.rec, clearRowsCmd(ent, id))
+	}
+	return nil
+}
+
 func (g *dryGate) write(_ context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -78,6 +120,8 @@ func (g *dryGate) write(_ context.Context, b *bitrix.Batch) (*bitrix.BatchResult
 		case "crm.deal.update", "crm.contact.update", "crm.lead.update":
 			cr.Result = json.RawMessage("true")
 			g.ov.update(entityOfMethod(c.Method), c.Params)
+		case "crm.deal.productrows.set", "crm.lead.productrows.set":
+			cr.Result = json.RawMessage("true")
 		case "crm.deal.contact.add", "crm.lead.contact.add":
 			// Later pages see the contact as linked (as the primary one:
 			// the overlay keeps no list).

@@ -34,7 +34,8 @@ func (e *env) toSchema3() {
 		`INSERT INTO rule_fires (rule_key, event_key, action, result_id, fired_at)
 			SELECT 'builtin:run-alert', command || ':' || kind || ':' || day, 'notify', '', sent_at FROM alert_marks`,
 		`DROP TABLE comment_cursors`, `DROP TABLE run_state`, `DROP TABLE profile_contributions`, `DROP TABLE alert_marks`,
-		`DROP TABLE reference_names`, `DROP TABLE reference_fetches`, // schema 5
+		`DROP TABLE reference_names`, `DROP TABLE reference_fetches`,
+		`ALTER TABLE order_links DROP COLUMN rows_hash`, `DROP TABLE catalog_products`, // schemas 5 and 6
 		`PRAGMA user_version = 3`,
 	} {
 		if _, err := db.Exec(q); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/sync/runs"
 	"github.com/shopspring/decimal"
 )
@@ -22,6 +23,7 @@ const (
 	OpComment = "comment"
 	OpNotify  = "notify"
 	OpRule    = "rule" // an action of a configured rule; Entity names it (task, notify, comment, workflow, stage)
+	OpRows    = "rows" // the product rows of a deal or lead were set (Rows)
 )
 
 // Report is what a run did (or, in a dry run, would do): one Change per
@@ -46,6 +48,34 @@ type Change struct {
 	CustomerID  int64         `json:"customer_id,omitempty"`
 	Fields      []FieldChange `json:"fields,omitempty"`
 	Text        string        `json:"text,omitempty"`
+	Rows        *RowsChange   `json:"rows,omitempty"` // OpRows
+}
+
+// RowsChange is the product rows a deal (or lead) was given: all of them,
+// as the call replaces every row, and the rows it held before when the
+// run read them (a dry run does; nil for a new deal).
+type RowsChange struct {
+	Lines    int         `json:"lines"`
+	Total    string      `json:"total"` // Σ price × quantity
+	Currency string      `json:"currency,omitempty"`
+	Rows     []RowReport `json:"rows"`
+	Old      []RowReport `json:"old,omitempty"`
+	// New says the rows went to a deal created in the same run.
+	New bool `json:"new,omitempty"`
+}
+
+// RowReport is one product row as sent: decimals as exact text, tax_rate
+// null for a row without tax.
+type RowReport struct {
+	ProductID   int64   `json:"product_id"`
+	Name        string  `json:"name"`
+	Price       string  `json:"price"`
+	Quantity    string  `json:"quantity"`
+	DiscountSum string  `json:"discount_sum,omitempty"`
+	TaxRate     *string `json:"tax_rate"`
+	TaxIncluded bool    `json:"tax_included"`
+	MeasureCode int     `json:"measure_code,omitempty"`
+	MeasureName string  `json:"measure_name,omitempty"`
 }
 
 // FieldChange is one field's old and new value; Old is nil for a new
@@ -92,6 +122,7 @@ type Summary struct {
 	DealsUpdated      int    `json:"deals_updated"`
 	DealsUnchanged    int    `json:"deals_unchanged"`
 	Comments          int    `json:"comments"`
+	RowsSet           int    `json:"rows_set"` // deals (or leads) whose product rows were set
 	RuleActions       int    `json:"rule_actions"`
 	Parked            int    `json:"parked"`
 	WaitingForRetry   int    `json:"waiting_for_retry"`
@@ -115,7 +146,7 @@ func (s Summary) Counters() map[string]int64 {
 		"contacts_created": int64(s.ContactsCreated), "contacts_updated": int64(s.ContactsUpdated),
 		"contacts_reused": int64(s.ContactsReused), "deals_created": int64(s.DealsCreated),
 		"deals_updated": int64(s.DealsUpdated), "deals_unchanged": int64(s.DealsUnchanged),
-		"comments": int64(s.Comments), "rule_actions": int64(s.RuleActions), "parked": int64(s.Parked), "waiting_for_retry": int64(s.WaitingForRetry),
+		"comments": int64(s.Comments), "rows_set": int64(s.RowsSet), "rule_actions": int64(s.RuleActions), "parked": int64(s.Parked), "waiting_for_retry": int64(s.WaitingForRetry),
 		"alerts":          int64(s.Alerts),
 		"bitrix_requests": int64(s.BitrixRequests), "retailcrm_requests": int64(s.RetailCRMRequests),
 		"backlog": s.Backlog,
@@ -237,6 +268,15 @@ func (c Change) line() string {
 			subj += fmt.Sprintf(" (#%d)", c.EntityID)
 		}
 		return fmt.Sprintf("+ %-7s %-23s %s", "comment", subj, strconv.Quote(oneLine(c.Text)))
+	case OpRows:
+		if c.EntityID != 0 && c.EntityID < dryIDBase {
+			subj += fmt.Sprintf(" (#%d)", c.EntityID)
+		}
+		op := "~"
+		if c.Rows != nil && c.Rows.New {
+			op = "+"
+		}
+		return fmt.Sprintf("%s %-7s %-23s %s", op, "rows", subj, c.Rows.line())
 	case OpRule:
 		if c.EntityID != 0 && c.EntityID < dryIDBase {
 			subj += fmt.Sprintf(" (#%d)", c.EntityID)
@@ -259,7 +299,7 @@ func fieldValue(fs []FieldChange, name string) string {
 // hiddenInText are bookkeeping fields of a new entity that the text report
 // leaves out (the JSON report has them).
 var hiddenInText = map[string]bool{"ORIGINATOR_ID": true, "ORIGIN_ID": true, "IS_MANUAL_OPPORTUNITY": true,
-	"SOURCE_DESCRIPTION": true, "CATEGORY_ID": true, "ASSIGNED_BY_ID": true}
+	"SOURCE_DESCRIPTION": true, "CATEGORY_ID": true, "ASSIGNED_BY_ID": true, "BEGINDATE": true, "CLOSEDATE": true}
 
 // textFields are shown quoted; codes, ids, amounts and addresses are not.
 var textFields = map[string]bool{"TITLE": true, "NAME": true, "LAST_NAME": true, "SECOND_NAME": true,
@@ -314,6 +354,12 @@ func sameValue(field, a, b string) bool {
 	if field == "COMMENTS" && normText(a) == normText(b) {
 		return true // the portal may store line breaks as <br>
 	}
+	if field == bitrix.FieldBeginDate || field == bitrix.FieldCloseDate {
+		// The portal answers a day as a datetime (bitrix.ParseDate).
+		da, ea := bitrix.ParseDate(a)
+		db, eb := bitrix.ParseDate(b)
+		return ea == nil && eb == nil && da.Equal(db)
+	}
 	if field == "OPPORTUNITY" || field == "TAX_VALUE" {
 		da, ea := decimal.NewFromString(a)
 		db, eb := decimal.NewFromString(b)
@@ -365,4 +411,96 @@ func createFields(desired map[string]string) []FieldChange {
 	}
 	sortFields(out)
 	return out
+}
+
+// line is the report's text of rows: "rows: 3 lines, 12 400.00 RUB", and
+// when the rows the deal held are known, what changed: rows added (+),
+// removed (-) and changed (~), matched by name.
+func (r *RowsChange) line() string {
+	if r == nil {
+		return ""
+	}
+	out := "rows: " + rowsSummary(r.Lines, r.Total, r.Currency)
+	if r.Old == nil {
+		return out
+	}
+	oldTotal := decimal.Zero
+	for _, o := range r.Old {
+		oldTotal = oldTotal.Add(dec(o.Price).Mul(dec(o.Quantity)))
+	}
+	out += " (was " + rowsSummary(len(r.Old), oldTotal.StringFixed(2), r.Currency) + ")"
+	used := make([]bool, len(r.Old))
+	var diff []string
+	for _, n := range r.Rows {
+		j := -1
+		for i, o := range r.Old {
+			if !used[i] && o.Name == n.Name {
+				j = i
+				break
+			}
+		}
+		if j < 0 {
+			diff = append(diff, "+ "+rowText(n))
+			continue
+		}
+		used[j] = true
+		if o := r.Old[j]; !dec(o.Price).Equal(dec(n.Price)) || !dec(o.Quantity).Equal(dec(n.Quantity)) {
+			diff = append(diff, "~ "+rowText(o)+" → "+rowAmount(n))
+		}
+	}
+	for i, o := range r.Old {
+		if !used[i] {
+			diff = append(diff, "- "+rowText(o))
+		}
+	}
+	if len(diff) > 0 {
+		out += ": " + strings.Join(diff, "; ")
+	}
+	return out
+}
+
+func rowsSummary(lines int, total, currency string) string {
+	word := "lines"
+	if lines == 1 {
+		word = "line"
+	}
+	s := fmt.Sprintf("%d %s, %s", lines, word, spaceThousands(total))
+	if currency != "" {
+		s += " " + currency
+	}
+	return s
+}
+
+func rowText(r RowReport) string { return strconv.Quote(oneLine(r.Name)) + " " + rowAmount(r) }
+
+func rowAmount(r RowReport) string {
+	return dec(r.Quantity).String() + " × " + spaceThousands(dec(r.Price).StringFixed(2))
+}
+
+func dec(s string) decimal.Decimal {
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return decimal.Zero
+	}
+	return d
+}
+
+// spaceThousands writes 12400.00 as "12 400.00".
+func spaceThousands(s string) string {
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	whole, frac, hasFrac := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, c := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(c)
+	}
+	if hasFrac {
+		return sign + b.String() + "." + frac
+	}
+	return sign + b.String()
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,7 +65,7 @@ func (e *Engine) writeAll(ctx context.Context, b *bitrix.Batch, resolve resolver
 			}
 			e.log.Warn("bitrix: write batch failed; checking each command", "err", err)
 		}
-		next := bitrix.NewBatch(false)
+		resend := map[string]bitrix.Cmd{}
 		unknown := map[string]bitrix.Cmd{}
 		for _, k := range res.Keys {
 			cr := res.Results[k]
@@ -77,9 +78,7 @@ func (e *Engine) writeAll(ctx context.Context, b *bitrix.Batch, resolve resolver
 				// Refused before running: the client pauses the method; send
 				// it again next round.
 				lastErr = cr.Err
-				if err := next.Add(k, cr.Cmd); err != nil {
-					return nil, err
-				}
+				resend[k] = cr.Cmd
 			case cr.Status == bitrix.Done || cr.Status == bitrix.Failed:
 				final[k] = cr
 			case cr.Status == bitrix.Unknown:
@@ -88,9 +87,7 @@ func (e *Engine) writeAll(ctx context.Context, b *bitrix.Batch, resolve resolver
 				if cr.Err != nil {
 					lastErr = cr.Err
 				}
-				if err := next.Add(k, cr.Cmd); err != nil {
-					return nil, err
-				}
+				resend[k] = cr.Cmd
 			}
 		}
 		if len(unknown) > 0 {
@@ -110,14 +107,86 @@ func (e *Engine) writeAll(ctx context.Context, b *bitrix.Batch, resolve resolver
 					final[k] = &bitrix.CmdResult{Key: k, Cmd: cmd, Status: bitrix.Done, Result: raw}
 					continue
 				}
-				if err := next.Add(k, cmd); err != nil {
-					return nil, err
+				resend[k] = cmd
+			}
+		}
+		// A command that referred to one sent again ran without its id (a
+		// deal's rows whose add was refused before it ran): it goes again
+		// with it; only idempotent calls refer to others.
+		for _, k := range res.Keys {
+			cr, ok := final[k]
+			if !ok {
+				continue
+			}
+			if dep := refOf(cr.Cmd); dep != "" {
+				if _, again := resend[dep]; again {
+					delete(final, k)
+					resend[k] = cr.Cmd
 				}
+			}
+		}
+		// In the batch's own order, so a command referring to another
+		// ($result) still follows it.
+		next := bitrix.NewBatch(false)
+		for _, k := range pending.Keys() {
+			cmd, ok := resend[k]
+			if !ok {
+				continue
+			}
+			cmd, err := rebind(cmd, final, resend)
+			if err != nil {
+				final[k] = &bitrix.CmdResult{Key: k, Cmd: cmd, Status: bitrix.Failed, Err: err}
+				continue
+			}
+			if err := next.Add(k, cmd); err != nil {
+				return nil, err
 			}
 		}
 		pending = next
 	}
 	return final, nil
+}
+
+// refKey matches a reference to the whole result of a command: the id an
+// add returned.
+var refKey = regexp.MustCompile(`^\$result\[([^\]]+)\]$`)
+
+// refOf is the key of the command whose id cmd's id refers to, or "".
+func refOf(cmd bitrix.Cmd) string {
+	ref, ok := cmd.Params["id"].(bitrix.Ref)
+	if !ok {
+		return ""
+	}
+	if m := refKey.FindStringSubmatch(string(ref)); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// rebind prepares a command that is sent again and whose id refers to
+// another command of its first batch (the rows of a deal created in the
+// same batch): the reference stays when that command is sent again too,
+// and becomes the id it returned when it is done. When it failed, so does
+// this one.
+func rebind(cmd bitrix.Cmd, final map[string]*bitrix.CmdResult, resend map[string]bitrix.Cmd) (bitrix.Cmd, error) {
+	dep := refOf(cmd)
+	if dep == "" {
+		return cmd, nil
+	}
+	if _, again := resend[dep]; again {
+		return cmd, nil
+	}
+	cr := final[dep]
+	if cr == nil || cr.Status != bitrix.Done {
+		return cmd, fmt.Errorf("bitrix %s: not sent, as %s it depends on did not succeed", cmd.Method, dep)
+	}
+	id, err := bitrix.DecodeID(cr.Result)
+	if err != nil || id <= 0 {
+		return cmd, fmt.Errorf("bitrix %s: no id in the answer of %s: %v", cmd.Method, dep, err)
+	}
+	params := maps.Clone(cmd.Params)
+	params["id"] = id
+	return bitrix.Cmd{Method: cmd.Method, Params: params}, nil
 }
 
 // resolveByOrigin finds adds of entity ent that happened, by ORIGIN_ID.

@@ -296,7 +296,7 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 		}
 		if len(fields) == 0 && !it.linkNeed {
 			it.dealDone = true
-			if len(it.comments) == 0 && len(it.actions) == 0 {
+			if len(it.comments) == 0 && len(it.actions) == 0 && !it.needRows {
 				it.unchanged = true
 			}
 			continue
@@ -309,8 +309,13 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 		base.Op, base.EntityID, base.Fields = OpUpdate, it.dealID, diff
 		changes[k] = base
 	}
+	clear, oldRows, err := e.planRows(ctx, b, items, changes)
+	if err != nil {
+		return err
+	}
+	var results map[string]*bitrix.CmdResult
 	if b.Len() > 0 {
-		results, err := e.writeAll(ctx, b, e.resolveByOrigin(ent))
+		results, err = e.writeAll(ctx, b, e.resolveByOrigin(ent))
 		if err != nil {
 			return err
 		}
@@ -372,6 +377,9 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 			}
 			e.addChange(ch)
 		}
+	}
+	if err := e.rowsDone(ctx, b, results, items, clear, oldRows); err != nil {
+		return err
 	}
 	for _, it := range items {
 		if it.unchanged {

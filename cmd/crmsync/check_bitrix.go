@@ -49,6 +49,7 @@ func (a *app) checkBitrix(ctx context.Context, cfg *config.Config, rep *checkRep
 	checkStages(ctx, bx, cfg, rep)
 	checkSources(ctx, bx, cfg, rep)
 	checkFields(ctx, bx, cfg, rep, fix)
+	checkContent(ctx, bx, cfg, rep)
 	a.checkDuplicates(ctx, bx, cfg, rep)
 }
 
@@ -134,6 +135,9 @@ func neededScopes(cfg *config.Config) []string {
 	}
 	if len(cfg.Alerts.NotifyUserIDs) > 0 {
 		need = append(need, "im")
+	}
+	if cfg.Mapping.Products.Match == config.ProductsMatchExternalID {
+		need = append(need, "catalog")
 	}
 	slices.Sort(need)
 	return slices.Compact(need)

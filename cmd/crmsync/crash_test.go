@@ -116,7 +116,16 @@ func referenceRun(t *testing.T, size shop.Size, command string) (fakes, portalSt
 	if len(want.Duplicates) > 0 || len(want.Deals) < size.Orders-size.Orders/20 {
 		t.Fatalf("reference %s is wrong: %d deals, duplicates %v", command, len(want.Deals), want.Duplicates)
 	}
-	t.Logf("reference %s: %v, %d deals, %d contacts", command, took, len(want.Deals), len(want.Contacts))
+	withRows := 0
+	for _, d := range want.Deals {
+		if len(d.Rows) > 0 {
+			withRows++
+		}
+	}
+	if withRows < len(want.Deals)/2 {
+		t.Fatalf("reference %s: only %d of %d deals have product rows", command, withRows, len(want.Deals))
+	}
+	t.Logf("reference %s: %v, %d deals (%d with rows), %d contacts", command, took, len(want.Deals), withRows, len(want.Contacts))
 	return ref, want, took
 }
 
@@ -132,6 +141,11 @@ type portalState struct {
 type dealState struct {
 	Title, Stage, Amount, Currency, Contact string
 	Comments                                []string
+	// Rows are the deal's product rows in their order: a row twice, or
+	// one missing, must show.
+	Rows                   []string
+	BeginDate, CloseDate   string
+	UTMSource, UTMCampaign string
 }
 
 type contactState struct {
@@ -177,6 +191,11 @@ func snapshot(bx *bitrixtest.Server) portalState {
 		fmt.Sscan(bitrixtest.Str(d.Fields["CONTACT_ID"]), &cid)
 		ds.Contact = contactKey[cid]
 		sort.Strings(ds.Comments)
+		for _, r := range bx.ProductRows("deal", d.ID) {
+			ds.Rows = append(ds.Rows, fmt.Sprintf("%d %s %s×%s -%s", r.ProductID, r.ProductName, r.Price, r.Quantity, r.DiscountSum))
+		}
+		ds.BeginDate, ds.CloseDate = d.Day("BEGINDATE"), d.Day("CLOSEDATE")
+		ds.UTMSource, ds.UTMCampaign = d.Str("UTM_SOURCE"), d.Str("UTM_CAMPAIGN")
 		if _, dup := st.Deals[key]; dup {
 			st.Duplicates = append(st.Duplicates, "deal "+key)
 		}

@@ -123,7 +123,34 @@ type Mapping struct {
 	// RepeatPurchaseField is the deal field set to Y on a customer's second
 	// and later orders; "" means IS_RETURN_CUSTOMER.
 	RepeatPurchaseField string `yaml:"repeat_purchase_field"`
+
+	// Products says how product rows find catalogue products.
+	Products Products `yaml:"products"`
+	// Values translates mapped values per target field: field → {value the
+	// order gives → value Bitrix24 stores} (a list field stores item ids).
+	Values map[string]map[string]string `yaml:"values"`
+	// PaidField is a deal field set to Y while the order is fully paid and
+	// N otherwise; "" sets none.
+	PaidField string `yaml:"paid_field"`
 }
+
+// Products is mapping.products: how an order line's row finds its
+// catalogue product (docs/configuration.md, "Product rows").
+type Products struct {
+	// Match is ProductsMatchNone (free-text rows) or
+	// ProductsMatchExternalID (the product whose XML_ID is the offer's
+	// externalId).
+	Match string `yaml:"match" fold:"lower"`
+	// IBlockID is the catalogue searched; 0 finds the catalogues with
+	// catalog.catalog.list, which only an administrator's webhook may call.
+	IBlockID int `yaml:"iblock_id"`
+}
+
+// mapping.products.match values.
+const (
+	ProductsMatchNone       = "none"
+	ProductsMatchExternalID = "external_id"
+)
 
 // Purchase profile values a contact can carry (mapping.profile_fields).
 const (
@@ -179,7 +206,7 @@ func defaults() *Config {
 		RetailCRM:   RetailCRM{Rate: DefaultRetailCRMRate, Timeout: DefaultRetailCRMTimeout},
 		Bitrix: Bitrix{Rate: DefaultBitrixRate, Burst: DefaultBitrixBurst, Timeout: DefaultBitrixTimeout,
 			Entity: EntityDeal, OriginatorID: DefaultOriginatorID},
-		Mapping: Mapping{Statuses: DefaultStatuses()},
+		Mapping: Mapping{Statuses: DefaultStatuses(), Products: Products{Match: ProductsMatchNone}},
 		Serve:   Serve{Listen: DefaultServeListen, Every: DefaultServeEvery},
 	}
 }

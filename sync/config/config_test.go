@@ -98,6 +98,7 @@ func TestLoadExample(t *testing.T) {
 			OrderMethods:  map[string]string{"phone": "CALL", "shopping-cart": "WEB"},
 			DealFields:    map[string]string{"UF_CRM_DELIVERY": "delivery.code"},
 			ContactFields: map[string]string{"UF_CRM_NPS": "customFields.nps"},
+			Products:      Products{Match: ProductsMatchNone},
 		},
 		Alerts: Alerts{NotifyUserIDs: []int{1, 7}},
 		Serve:  Serve{Listen: "127.0.0.1:8080", Every: 5 * time.Minute},
@@ -385,7 +386,7 @@ func TestKeysAndEnvNames(t *testing.T) {
 	if got := EnvName("bitrix.webhook_url"); got != "CRMSYNC_BITRIX_WEBHOOK_URL" {
 		t.Error(got)
 	}
-	if len(Keys()) != 37 {
+	if len(Keys()) != 41 {
 		t.Errorf("keys: %v", Keys())
 	}
 }

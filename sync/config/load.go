@@ -388,8 +388,11 @@ func checkKeys(root *yaml.Node, problems *Errors) {
 	sections := map[string]bool{}
 	for _, k := range Keys() {
 		known[k] = true
-		if i := strings.IndexByte(k, '.'); i > 0 {
-			sections[k[:i]] = true
+		// Every prefix is a section: bitrix, and mapping.products too.
+		for i := range len(k) {
+			if k[i] == '.' {
+				sections[k[:i]] = true
+			}
 		}
 	}
 	var walk func(n *yaml.Node, prefix string)

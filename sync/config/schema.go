@@ -25,6 +25,7 @@ const (
 	kStringList
 	kIntList
 	kStringMap // decoded from YAML without case folding
+	kValueMaps // field → {value → value}, decoded from YAML without case folding
 	kRules     // decoded from YAML without case folding
 )
 
@@ -42,6 +43,8 @@ func (k kind) String() string {
 		return "a list of whole numbers"
 	case kStringMap:
 		return "a mapping of keys to strings"
+	case kValueMaps:
+		return "a mapping of fields to mappings of values"
 	case kRules:
 		return "a list of rules"
 	default:
@@ -74,6 +77,8 @@ func kindOf(t reflect.Type) (kind, bool) {
 		return kRules, true
 	case t == reflect.TypeFor[map[string]string]():
 		return kStringMap, true
+	case t == reflect.TypeFor[map[string]map[string]string]():
+		return kValueMaps, true
 	case t == reflect.TypeFor[[]string]():
 		return kStringList, true
 	case t == reflect.TypeFor[[]int]():
@@ -165,6 +170,10 @@ func read(v *viper.Viper, root *yaml.Node, cfg *Config, p *Errors) error {
 		switch f.kind {
 		case kStringMap:
 			if m := stringMap(node(root, f.path), f.path, p); m != nil {
+				dst.Set(reflect.ValueOf(m))
+			}
+		case kValueMaps:
+			if m := valueMaps(node(root, f.path), f.path, p); m != nil {
 				dst.Set(reflect.ValueOf(m))
 			}
 		case kRules:

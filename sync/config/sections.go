@@ -69,6 +69,36 @@ func stringMap(n *yaml.Node, key string, p *Errors) map[string]string {
 	return out
 }
 
+// valueMaps decodes a mapping of mappings of scalars (mapping.values):
+// each inner mapping goes through stringMap, so its keys keep their case
+// and a value that is not a scalar is reported under its own key.
+func valueMaps(n *yaml.Node, key string, p *Errors) map[string]map[string]string {
+	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		p.add(key, "must be %s (line %d)", kValueMaps, n.Line)
+		return nil
+	}
+	out := make(map[string]map[string]string, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			p.add(key, "keys must be plain strings (line %d)", k.Line)
+			continue
+		}
+		path := key + "." + k.Value
+		if v.Kind != yaml.MappingNode {
+			p.add(path, "must be a mapping of the order's values to Bitrix24 values (line %d)", v.Line)
+			continue
+		}
+		if m := stringMap(v, path, p); m != nil {
+			out[k.Value] = m
+		}
+	}
+	return out
+}
+
 // parseRules reads the rules section with the rules package, which keeps
 // its map keys' case and names each problem's key and line.
 func parseRules(n *yaml.Node, p *Errors) []rules.Rule {

@@ -94,6 +94,7 @@ func validate(c *Config, p *Errors) {
 
 	validateMapping(c, p)
 	validateProfile(c.Mapping, p)
+	validateContent(c.Mapping, p)
 	validateServe(c.Serve, p)
 	for i, id := range c.Alerts.NotifyUserIDs {
 		if id <= 0 {
@@ -263,6 +264,46 @@ func validateProfile(m Mapping, p *Errors) {
 	}
 	if f := m.RepeatPurchaseField; f != "" && !fieldPattern.MatchString(f) {
 		p.add("mapping.repeat_purchase_field", "is not a Bitrix24 deal field name (like IS_RETURN_CUSTOMER or UF_CRM_REPEAT)")
+	}
+}
+
+// validateContent checks the keys of what a deal carries besides its
+// fields: mapping.products, mapping.values and mapping.paid_field.
+func validateContent(m Mapping, p *Errors) {
+	switch m.Products.Match {
+	case "", ProductsMatchNone, ProductsMatchExternalID:
+	default:
+		p.add("mapping.products.match", "must be %s or %s", ProductsMatchNone, ProductsMatchExternalID)
+	}
+	if m.Products.IBlockID < 0 {
+		p.add("mapping.products.iblock_id", "must be a catalogue's iblock id, or 0 to find it with catalog.catalog.list")
+	}
+	for _, field := range slices.Sorted(maps.Keys(m.Values)) {
+		key := "mapping.values." + field
+		if !fieldPattern.MatchString(field) {
+			p.add(key, "the key is not a Bitrix24 field name (upper case, like UF_CRM_DELIVERY)")
+			continue
+		}
+		_, deal := m.DealFields[field]
+		_, contact := m.ContactFields[field]
+		if !deal && !contact && field != m.PaidField {
+			p.add(key, "names a field that neither mapping.deal_fields, mapping.contact_fields nor mapping.paid_field fills")
+		}
+		for _, from := range slices.Sorted(maps.Keys(m.Values[field])) {
+			if m.Values[field][from] == "" {
+				p.add(key+"."+from, "must name the Bitrix24 value (a list field's item id)")
+			}
+		}
+	}
+	if f := m.PaidField; f != "" {
+		switch {
+		case !fieldPattern.MatchString(f):
+			p.add("mapping.paid_field", "is not a Bitrix24 deal field name (like UF_CRM_PAID)")
+		case m.DealFields[f] != "":
+			p.add("mapping.paid_field", "names a field that mapping.deal_fields also fills; one field cannot hold both")
+		case f == m.RepeatPurchaseField:
+			p.add("mapping.paid_field", "names the field mapping.repeat_purchase_field fills; one field cannot hold both")
+		}
 	}
 }
 

@@ -308,6 +308,19 @@ func (b *Bitrix) Batch(ctx context.Context, batch *bitrix.Batch) (*bitrix.BatchR
 	return res, err
 }
 
+// SetProductRows sets (or, with no rows, clears) the product rows of a
+// deal or lead with one plain call.
+func (b *Bitrix) SetProductRows(ctx context.Context, e bitrix.Entity, id bitrix.ID, rows []bitrix.ProductRow) error {
+	c, ok := b.next.(interface {
+		SetProductRows(context.Context, bitrix.Entity, bitrix.ID, []bitrix.ProductRow) error
+	})
+	if !ok {
+		return fmt.Errorf("runs: the Bitrix24 client %T has no SetProductRows", b.next)
+	}
+	b.c.Add(APIBitrix, 1)
+	return c.SetProductRows(ctx, e, id, rows)
+}
+
 // StageHistoryList reads a page of the stage history.
 func (b *Bitrix) StageHistoryList(ctx context.Context, entityTypeID int, req bitrix.ListRequest) (*bitrix.StageHistoryPage, error) {
 	c, ok := b.next.(interface {

@@ -55,6 +55,8 @@ const (
 	CommentsPaid     Key = "comments.paid"
 	CommentsCustomer Key = "comments.customer"
 	CommentsManager  Key = "comments.manager"
+	// RowDelivery names the product row of a delivery that costs something.
+	RowDelivery Key = "rows.delivery"
 
 	// Timeline comments of history records.
 	StatusChanged   Key = "timeline.status"
@@ -110,6 +112,7 @@ func phrases() map[Locale]map[Key]string {
 			CommentsPaid:     "Оплачен полностью: %s",
 			CommentsCustomer: "Комментарий покупателя: %s",
 			CommentsManager:  "Комментарий менеджера: %s",
+			RowDelivery:      "Доставка",
 
 			StatusChanged:   "Статус заказа изменён: %s → %s (%s)",
 			OrderCancelled:  ". Заказ отменён.",
@@ -155,6 +158,7 @@ func phrases() map[Locale]map[Key]string {
 			CommentsPaid:     "Fully paid: %s",
 			CommentsCustomer: "Customer comment: %s",
 			CommentsManager:  "Manager comment: %s",
+			RowDelivery:      "Delivery",
 
 			StatusChanged:   "Order status changed: %s → %s (%s)",
 			OrderCancelled:  ". The order was cancelled.",
