@@ -372,7 +372,8 @@ func (s *pushShop) expected(t *testing.T) map[int64]orderState {
 			if c.AuthorID == pushCampaignWebhookUser || text == "" {
 				continue
 			}
-			lines = append(lines, fmt.Sprintf("[%s user %d] %s", c.Created.Format("2006-01-02 15:04"), c.AuthorID, text))
+			// The default locale (ru) writes the author so.
+			lines = append(lines, fmt.Sprintf("[%s пользователь %d] %s", c.Created.Format("2006-01-02 15:04"), c.AuthorID, text))
 		}
 		if len(lines) > 0 {
 			if existing := strings.TrimRight(o.ManagerComment, "\n"); existing != "" {
