@@ -50,23 +50,21 @@ func DecodeCatalogs(raw json.RawMessage) ([]Catalog, error) {
 
 // Catalogs reads every trade catalogue, following next.
 func (c *Client) Catalogs(ctx context.Context) ([]Catalog, error) {
-	var out []Catalog
-	cmd, start := CatalogListCmd(), 0
-	for {
-		resp, err := c.Run(ctx, cmd, nil)
-		if err != nil {
-			return nil, err
+	out, err := readPages(ctx, c, firstUnpaged(CatalogListCmd()), DecodeCatalogs)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// firstUnpaged sends cmd as it is for the first page and with start for
+// the next ones.
+func firstUnpaged(cmd Cmd) func(start int) Cmd {
+	return func(start int) Cmd {
+		if start == 0 {
+			return cmd
 		}
-		page, err := DecodeCatalogs(resp.Result)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		if !resp.HasNext || len(page) == 0 || resp.Next <= start {
-			return out, nil
-		}
-		start = resp.Next
-		cmd = PageCmd(cmd, start)
+		return PageCmd(cmd, start)
 	}
 }
 
@@ -149,23 +147,11 @@ func DecodeCatalogProducts(raw json.RawMessage) ([]CatalogProduct, error) {
 func (c *Client) CatalogProductsByXMLID(ctx context.Context, iblockID ID, xmlIDs []string) ([]CatalogProduct, error) {
 	var out []CatalogProduct
 	for _, cmd := range CatalogProductLookupCmds(iblockID, xmlIDs) {
-		start := 0
-		for {
-			resp, err := c.Run(ctx, cmd, nil)
-			if err != nil {
-				return nil, err
-			}
-			page, err := DecodeCatalogProducts(resp.Result)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, page...)
-			if !resp.HasNext || len(page) == 0 || resp.Next <= start {
-				break
-			}
-			start = resp.Next
-			cmd = PageCmd(cmd, start)
+		page, err := readPages(ctx, c, firstUnpaged(cmd), DecodeCatalogProducts)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, page...)
 	}
 	return out, nil
 }

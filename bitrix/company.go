@@ -142,23 +142,8 @@ func DecodePresets(raw json.RawMessage) ([]Preset, error) {
 
 // Presets reads every requisite preset, over as many pages as it takes.
 func (c *Client) Presets(ctx context.Context) ([]Preset, error) {
-	var out []Preset
 	cmd := PresetListCmd()
-	for start := 0; ; {
-		resp, err := c.Run(ctx, PageCmd(cmd, start), nil)
-		if err != nil {
-			return out, err
-		}
-		page, err := DecodePresets(resp.Result)
-		if err != nil {
-			return out, fmt.Errorf("bitrix: %s: %w", cmd.Method, err)
-		}
-		out = append(out, page...)
-		if !resp.HasNext || len(page) == 0 || resp.Next <= start {
-			return out, nil
-		}
-		start = resp.Next
-	}
+	return readPages(ctx, c, func(start int) Cmd { return PageCmd(cmd, start) }, decodeIn(cmd.Method, DecodePresets))
 }
 
 // FindPreset picks the active preset with xmlID; ok is false when the
@@ -278,22 +263,7 @@ func DecodeRequisites(raw json.RawMessage) ([]Requisite, error) {
 
 // Requisites runs a requisite list command over all its pages.
 func (c *Client) Requisites(ctx context.Context, cmd Cmd) ([]Requisite, error) {
-	var out []Requisite
-	for start := 0; ; {
-		resp, err := c.Run(ctx, PageCmd(cmd, start), nil)
-		if err != nil {
-			return out, err
-		}
-		page, err := DecodeRequisites(resp.Result)
-		if err != nil {
-			return out, fmt.Errorf("bitrix: %s: %w", cmd.Method, err)
-		}
-		out = append(out, page...)
-		if !resp.HasNext || len(page) == 0 || resp.Next <= start {
-			return out, nil
-		}
-		start = resp.Next
-	}
+	return readPages(ctx, c, func(start int) Cmd { return PageCmd(cmd, start) }, decodeIn(cmd.Method, DecodeRequisites))
 }
 
 // RequisiteAdd creates a requisite of an existing company.

@@ -125,6 +125,40 @@ func PageCmd(cmd Cmd, start int) Cmd {
 	return Cmd{Method: cmd.Method, Params: p}
 }
 
+// readPages runs cmdAt(start) from start 0, page after page, following
+// next, and decodes each page. It stops after the last page: no next, an
+// empty page, or a next that does not move on. On an error it returns what
+// it read so far; a decode error is decode's own.
+func readPages[T any](ctx context.Context, c *Client, cmdAt func(start int) Cmd, decode func(json.RawMessage) ([]T, error)) ([]T, error) {
+	var out []T
+	for start := 0; ; {
+		resp, err := c.Run(ctx, cmdAt(start), nil)
+		if err != nil {
+			return out, err
+		}
+		page, err := decode(resp.Result)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, page...)
+		if !resp.HasNext || len(page) == 0 || resp.Next <= start {
+			return out, nil
+		}
+		start = resp.Next
+	}
+}
+
+// decodeIn names method in decode's errors: "bitrix: METHOD: …".
+func decodeIn[T any](method string, decode func(json.RawMessage) ([]T, error)) func(json.RawMessage) ([]T, error) {
+	return func(raw json.RawMessage) ([]T, error) {
+		page, err := decode(raw)
+		if err != nil {
+			return nil, fmt.Errorf("bitrix: %s: %w", method, err)
+		}
+		return page, nil
+	}
+}
+
 // FieldsCmd builds crm.<e>.fields.
 func FieldsCmd(e Entity) Cmd {
 	return Cmd{Method: "crm." + string(e) + ".fields", Params: map[string]any{}}

@@ -95,23 +95,7 @@ func DecodeUsers(raw json.RawMessage) ([]User, error) {
 
 // Users reads every user matching filter, over as many pages as it takes.
 func (c *Client) Users(ctx context.Context, filter map[string]any) ([]User, error) {
-	var out []User
-	for start := 0; ; {
-		cmd := UsersCmd(filter, start)
-		resp, err := c.Run(ctx, cmd, nil)
-		if err != nil {
-			return out, err
-		}
-		page, err := DecodeUsers(resp.Result)
-		if err != nil {
-			return out, fmt.Errorf("bitrix: %s: %w", cmd.Method, err)
-		}
-		out = append(out, page...)
-		if !resp.HasNext || len(page) == 0 || resp.Next <= start {
-			return out, nil
-		}
-		start = resp.Next
-	}
+	return readPages(ctx, c, func(start int) Cmd { return UsersCmd(filter, start) }, decodeIn(UsersCmd(filter, 0).Method, DecodeUsers))
 }
 
 // UsersByEmail maps normalised e-mail → active user, from every active

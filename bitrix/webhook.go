@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/crmsync/crmsync/internal/redaction"
 )
 
 // Webhook is an inbound-webhook URL, https://PORTAL/rest/USER_ID/SECRET/,
@@ -29,7 +31,7 @@ type Webhook struct {
 
 // Mask is what the webhook's secret is replaced with wherever it would be
 // shown.
-const Mask = "***"
+const Mask = redaction.Mask
 
 // webhookPath is the path of an inbound webhook; the trailing slash is
 // optional in what people paste.

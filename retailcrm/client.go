@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/crmsync/crmsync/internal/redaction"
 )
 
 // Defaults of a Client.
@@ -27,9 +29,12 @@ const (
 // Client talks to one RetailCRM account with one API key. It is safe for
 // concurrent use; all calls share its rate limiter.
 type Client struct {
-	base      *url.URL
-	key       string
-	red       redactor
+	base *url.URL
+	key  string
+	// red masks the API key, as sent and as escaped in a URL, in each text
+	// the client lets out: errors and log records. The client knows no
+	// other secret, so it masks no other.
+	red       redaction.Secrets
 	http      *http.Client
 	limiter   *rate.Limiter
 	timeout   time.Duration
@@ -109,7 +114,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	if strings.TrimSpace(apiKey) == "" {
 		return nil, errors.New("retailcrm: empty API key")
 	}
-	red := newRedactor(apiKey)
+	red := redaction.New(apiKey)
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	if err != nil {
 		return nil, red.Error(fmt.Errorf("retailcrm: base URL: %w", err))

@@ -166,25 +166,16 @@ func (s *Summary) countFailure(outOfAttempts bool) {
 
 // Line is the one-line summary printed at the end of a run.
 func (s Summary) Line() string {
-	line := fmt.Sprintf("orders seen %d; contacts created %d, updated %d, reused %d; deals created %d, updated %d, unchanged %d; comments %d; %s; requests: bitrix %d, retailcrm %d",
+	return runs.SummaryLine(fmt.Sprintf("orders seen %d; contacts created %d, updated %d, reused %d; deals created %d, updated %d, unchanged %d; comments %d; %s; requests: bitrix %d, retailcrm %d",
 		s.OrdersSeen, s.ContactsCreated, s.ContactsUpdated, s.ContactsReused, s.DealsCreated, s.DealsUpdated,
-		s.DealsUnchanged, s.Comments, runs.FailuresPhrase(s.Parked, s.WaitingForRetry), s.BitrixRequests, s.RetailCRMRequests)
-	if s.Stopped != "" {
-		line += "; stopped early: " + s.Stopped
-	}
-	return line
+		s.DealsUnchanged, s.Comments, runs.FailuresPhrase(s.Parked, s.WaitingForRetry), s.BitrixRequests, s.RetailCRMRequests), s.Stopped)
 }
 
 // WriteJSON writes the report as one JSON document.
 func (r *Report) WriteJSON(w io.Writer) error {
 	out := *r
 	out.Version = ReportVersion
-	if out.Changes == nil {
-		out.Changes = []Change{}
-	}
-	if out.Parked == nil {
-		out.Parked = []ParkedItem{}
-	}
+	out.Changes, out.Parked = runs.List(out.Changes), runs.List(out.Parked)
 	return runs.WriteJSON(w, out)
 }
 

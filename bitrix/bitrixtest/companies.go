@@ -3,7 +3,6 @@ package bitrixtest
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -222,73 +221,23 @@ func (s *Server) touch(rows ...*Row) {
 }
 
 func (d *store) addCompanyToContact(contact *Row, company int64, sort int, primary bool) {
-	if sort == 0 {
-		for _, b := range contact.Companies {
-			sort = max(sort, b.Sort)
-		}
-		sort += 10
-	}
-	nb := CompanyBinding{CompanyID: company, Sort: sort, Primary: primary}
-	list := make([]CompanyBinding, 0, len(contact.Companies)+1)
-	if primary {
-		list = append(list, nb)
-		for _, b := range contact.Companies {
-			b.Primary = false
-			list = append(list, b)
-		}
-	} else {
-		list = append(append(list, contact.Companies...), nb)
-	}
-	d.setCompanies(contact, list)
+	d.setCompanies(contact, withBinding(contact.Companies, CompanyBinding{CompanyID: company, Sort: sort, Primary: primary}))
 }
 
 func (d *store) addContactToCompany(company *Row, contact int64, sort int, primary bool) {
-	if sort == 0 {
-		for _, b := range company.Contacts {
-			sort = max(sort, b.Sort)
-		}
-		sort += 10
-	}
-	nb := Binding{ContactID: contact, Sort: sort, Primary: primary}
-	list := make([]Binding, 0, len(company.Contacts)+1)
-	if primary {
-		list = append(list, nb)
-		for _, b := range company.Contacts {
-			b.Primary = false
-			list = append(list, b)
-		}
-	} else {
-		list = append(append(list, company.Contacts...), nb)
-	}
-	d.setBindings(company, list)
+	d.setBindings(company, withBinding(company.Contacts, Binding{ContactID: contact, Sort: sort, Primary: primary}))
 	delete(company.Fields, "CONTACT_ID") // a company has no such field
 }
 
-// setCompanies stores a contact's list of companies by setBindings' rules
-// and shows the primary company in COMPANY_ID.
+// setCompanies stores a contact's list of companies by the binding rules
+// (normalBindings) and shows the primary company in COMPANY_ID (null when
+// none).
 func (d *store) setCompanies(contact *Row, list []CompanyBinding) {
-	out := make([]CompanyBinding, 0, len(list))
-	seen := map[int64]bool{}
-	primary := false
-	for _, b := range list {
-		if b.CompanyID <= 0 || seen[b.CompanyID] {
-			continue
-		}
-		seen[b.CompanyID] = true
-		b.Primary = b.Primary && !primary
-		primary = primary || b.Primary
-		out = append(out, b)
-	}
-	if !primary && len(out) > 0 {
-		out[0].Primary = true
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Sort < out[j].Sort })
+	out, primary := normalBindings(list)
 	contact.Companies = out
 	contact.Fields["COMPANY_ID"] = nil
-	for _, b := range out {
-		if b.Primary {
-			contact.Fields["COMPANY_ID"] = strconv.FormatInt(b.CompanyID, 10)
-		}
+	if primary != 0 {
+		contact.Fields["COMPANY_ID"] = strconv.FormatInt(primary, 10)
 	}
 }
 
@@ -339,14 +288,9 @@ func (s *Server) companyLinkItems(fromContact bool, p map[string]any) (*result, 
 	if !fromContact {
 		kind = "company"
 	}
-	raw, _ := getCI(p, "id")
-	id, valid := intParam(raw)
-	if !valid || id <= 0 {
-		return nil, legacyErr("The parameter 'ownerEntityID' is invalid or not defined.")
-	}
-	r := s.data.entities[kind].rows[id]
-	if r == nil {
-		return nil, legacyErr("Not found")
+	r, e := s.ownerRow(kind, p, "The parameter 'ownerEntityID' is invalid or not defined.", "Not found")
+	if e != nil {
+		return nil, e
 	}
 	var out []any
 	if fromContact {

@@ -27,33 +27,83 @@ func registerContactHandlers() {
 	}
 }
 
-// setBindings stores a list of contacts: the first binding marked primary
-// stays primary, else the first one becomes it; the list is kept in SORT
-// order and CONTACT_ID shows the primary contact (null when none).
+// setBindings stores a list of contacts by the binding rules (normalBindings)
+// and shows the primary contact in CONTACT_ID (absent when none).
 func (d *store) setBindings(r *Row, list []Binding) {
-	out := make([]Binding, 0, len(list))
+	out, primary := normalBindings(list)
+	r.Contacts = out
+	delete(r.Fields, "CONTACT_ID")
+	if primary != 0 {
+		r.Fields["CONTACT_ID"] = strconv.FormatInt(primary, 10)
+	}
+}
+
+// binding is what a contact's link (Binding) and a company's
+// (CompanyBinding) have alike: the linked id, SORT and the primary flag.
+type binding[B any] interface {
+	*B
+	boundID() int64
+	sortKey() *int
+	primaryFlag() *bool
+}
+
+func (b *Binding) boundID() int64     { return b.ContactID }
+func (b *Binding) sortKey() *int      { return &b.Sort }
+func (b *Binding) primaryFlag() *bool { return &b.Primary }
+
+func (b *CompanyBinding) boundID() int64     { return b.CompanyID }
+func (b *CompanyBinding) sortKey() *int      { return &b.Sort }
+func (b *CompanyBinding) primaryFlag() *bool { return &b.Primary }
+
+// normalBindings is a list of links as the portal keeps it: one per id
+// (ids > 0), the first marked primary stays primary, else the first one
+// becomes it, in SORT order. It returns the primary's id, 0 when none.
+func normalBindings[B any, P binding[B]](list []B) (out []B, primaryID int64) {
+	out = make([]B, 0, len(list))
 	seen := map[int64]bool{}
 	primary := false
 	for _, b := range list {
-		if b.ContactID <= 0 || seen[b.ContactID] {
+		id := P(&b).boundID()
+		if id <= 0 || seen[id] {
 			continue
 		}
-		seen[b.ContactID] = true
-		b.Primary = b.Primary && !primary
-		primary = primary || b.Primary
+		seen[id] = true
+		f := P(&b).primaryFlag()
+		*f = *f && !primary
+		primary = primary || *f
 		out = append(out, b)
 	}
 	if !primary && len(out) > 0 {
-		out[0].Primary = true
+		*P(&out[0]).primaryFlag() = true
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Sort < out[j].Sort })
-	r.Contacts = out
-	delete(r.Fields, "CONTACT_ID")
-	for _, b := range out {
-		if b.Primary {
-			r.Fields["CONTACT_ID"] = strconv.FormatInt(b.ContactID, 10)
+	sort.SliceStable(out, func(i, j int) bool { return *P(&out[i]).sortKey() < *P(&out[j]).sortKey() })
+	for i := range out {
+		if *P(&out[i]).primaryFlag() {
+			primaryID = P(&out[i]).boundID()
 		}
 	}
+	return out, primaryID
+}
+
+// withBinding adds nb to list: SORT 0 puts it after the others (their
+// highest SORT + 10); a primary nb goes first and the others lose the flag.
+func withBinding[B any, P binding[B]](list []B, nb B) []B {
+	if s := P(&nb).sortKey(); *s == 0 {
+		for _, b := range list {
+			*s = max(*s, *P(&b).sortKey())
+		}
+		*s += 10
+	}
+	out := make([]B, 0, len(list)+1)
+	if !*P(&nb).primaryFlag() {
+		return append(append(out, list...), nb)
+	}
+	out = append(out, nb)
+	for _, b := range list {
+		*P(&b).primaryFlag() = false
+		out = append(out, b)
+	}
+	return out
 }
 
 // applyContactFields handles CONTACT_IDS and the deprecated CONTACT_ID of
@@ -81,14 +131,21 @@ func (d *store) applyContactFields(r *Row, values map[string]any) {
 
 // ownerParam finds the deal or lead of a crm.<e>.contact.* call.
 func (s *Server) ownerParam(kind string, p map[string]any) (*Row, *apiErr) {
+	return s.ownerRow(kind, p, "The parameter 'ownerEntityID' is invalid or not defined.", "Not found.")
+}
+
+// ownerRow finds the row of kind a call's "id" names. The portal words the
+// two refusals differently from one method to another, so the caller
+// gives them.
+func (s *Server) ownerRow(kind string, p map[string]any, invalid, notFound string) (*Row, *apiErr) {
 	raw, _ := getCI(p, "id")
 	id, valid := intParam(raw)
 	if !valid || id <= 0 {
-		return nil, legacyErr("The parameter 'ownerEntityID' is invalid or not defined.")
+		return nil, legacyErr(invalid)
 	}
 	r := s.data.entities[kind].rows[id]
 	if r == nil {
-		return nil, legacyErr("Not found.")
+		return nil, legacyErr(notFound)
 	}
 	return r, nil
 }

@@ -2,6 +2,7 @@ package bitrixtest
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,12 +146,7 @@ func (s *Server) entityList(kind string, p map[string]any) (*result, *apiErr) {
 	if hasFilter && filter == nil && Str(fv) != "" {
 		return nil, legacyErr("Parameter 'filter' must be array.")
 	}
-	var sel []string
-	if sv, has := getCI(p, "select"); has {
-		for _, e := range List(sv) {
-			sel = append(sel, Str(e))
-		}
-	}
+	sel := listSelect(p)
 	ov, _ := getCI(p, "order")
 	t := s.data.entities[kind]
 	cs := compileFilter(filter)
@@ -168,6 +164,17 @@ func (s *Server) entityList(kind string, p map[string]any) (*result, *apiErr) {
 	}
 	res.value = out
 	return res, nil
+}
+
+// listSelect is the select of a crm.*.list call: nil when none was sent.
+func listSelect(p map[string]any) []string {
+	var sel []string
+	if sv, has := getCI(p, "select"); has {
+		for _, e := range List(sv) {
+			sel = append(sel, Str(e))
+		}
+	}
+	return sel
 }
 
 func (s *Server) entityFields(kind string) (*result, *apiErr) {
@@ -243,16 +250,8 @@ func (s *Server) findByComm(p map[string]any) (*result, *apiErr) {
 			break
 		}
 	}
-	kinds := []string{"LEAD", "CONTACT", "COMPANY"}
-	if et := strings.ToUpper(Str(p["entity_type"])); et != "" {
-		kinds = []string{et}
-	}
 	out := newOmap()
-	for _, k := range kinds {
-		t := s.data.entities[strings.ToLower(k)]
-		if t == nil {
-			continue
-		}
+	for k, t := range s.findByCommTables(p) {
 		var found []int64
 		for _, key := range want {
 			// At most 20 matches per value (find($entityTypeID, 20)); which
@@ -274,6 +273,23 @@ func (s *Server) findByComm(p map[string]any) (*result, *apiErr) {
 		}
 	}
 	return ok(out)
+}
+
+// findByCommTables yields the types crm.duplicate.findbycomm searches
+// (entity_type, or leads, contacts and companies), by the portal's name,
+// with their tables; a type the fake does not hold is skipped.
+func (s *Server) findByCommTables(p map[string]any) iter.Seq2[string, *table] {
+	return func(yield func(string, *table) bool) {
+		kinds := []string{"LEAD", "CONTACT", "COMPANY"}
+		if et := strings.ToUpper(Str(p["entity_type"])); et != "" {
+			kinds = []string{et}
+		}
+		for _, k := range kinds {
+			if t := s.data.entities[strings.ToLower(k)]; t != nil && !yield(k, t) {
+				return
+			}
+		}
+	}
 }
 
 func (s *Server) statusList(p map[string]any) (*result, *apiErr) {
@@ -372,6 +388,13 @@ func (s *Server) stageHistoryList(p map[string]any) (*result, *apiErr) {
 	rows, res := listPage(hist[lo:hi],
 		func(h *HistoryRow) bool { return int64(h.EntityTypeID) == et && cs.match(historyGetter(h)) },
 		asMap(ov), start, historyGetter)
+	res.value = stageHistoryAnswer(et, rows)
+	return res, nil
+}
+
+// stageHistoryAnswer renders a page of crm.stagehistory.list for the
+// entity type et: deals carry stages, leads statuses.
+func stageHistoryAnswer(et int64, rows []*HistoryRow) map[string]any {
 	items := make([]any, len(rows))
 	for i, h := range rows {
 		row := map[string]any{"ID": h.ID, "TYPE_ID": h.TypeID, "OWNER_ID": h.OwnerID, "CREATED_TIME": h.Created.Format("2006-01-02T15:04:05-07:00")}
@@ -382,8 +405,7 @@ func (s *Server) stageHistoryList(p map[string]any) (*result, *apiErr) {
 		}
 		items[i] = row
 	}
-	res.value = map[string]any{"items": items}
-	return res, nil
+	return map[string]any{"items": items}
 }
 
 // ownerTypeName is the portal's name of a CRM type id, as error texts show
@@ -460,23 +482,39 @@ func (s *Server) commentList(p map[string]any) (*result, *apiErr) {
 	if Str(filter["ENTITY_ID"]) == "" || Str(filter["ENTITY_TYPE"]) == "" {
 		return nil, codeErr(400, "INVALID_ARG_VALUE", "ENTITY_ID and ENTITY_TYPE are required in filter")
 	}
-	get := func(c *CommentRow) getter {
-		return func(f string) []string {
-			switch f {
-			case "ID":
-				return []string{strconv.FormatInt(c.ID, 10)}
-			case "ENTITY_ID":
-				return []string{strconv.FormatInt(c.EntityID, 10)}
-			case "ENTITY_TYPE":
-				return []string{c.EntityType}
-			case "AUTHOR_ID":
-				return []string{strconv.FormatInt(c.AuthorID, 10)}
-			case "CREATED":
-				return []string{c.Created.Format("2006-01-02T15:04:05-07:00")}
-			}
-			return nil
-		}
+	lf := commentFilter(filter)
+	if e := checkStart("crm.timeline.comment.list", p["start"]); e != nil {
+		return nil, e
 	}
+	cs := compileFilter(lf)
+	cands := s.data.commentCandidates(cs)
+	lo, hi := idRange(cs, len(cands), func(i int) int64 { return cands[i].ID })
+	rows, res := listPage(cands[lo:hi], func(c *CommentRow) bool { return cs.match(commentGetter(c)) }, asMap(p["order"]), p["start"], commentGetter)
+	res.value = commentAnswers(rows)
+	return res, nil
+}
+
+func commentGetter(c *CommentRow) getter {
+	return func(f string) []string {
+		switch f {
+		case "ID":
+			return []string{strconv.FormatInt(c.ID, 10)}
+		case "ENTITY_ID":
+			return []string{strconv.FormatInt(c.EntityID, 10)}
+		case "ENTITY_TYPE":
+			return []string{c.EntityType}
+		case "AUTHOR_ID":
+			return []string{strconv.FormatInt(c.AuthorID, 10)}
+		case "CREATED":
+			return []string{c.Created.Format("2006-01-02T15:04:05-07:00")}
+		}
+		return nil
+	}
+}
+
+// commentFilter is the filter of crm.timeline.comment.list with
+// ENTITY_TYPE lower-cased, as the comments store it.
+func commentFilter(filter map[string]any) map[string]any {
 	lf := map[string]any{}
 	for k, v := range filter {
 		if strings.EqualFold(k, "ENTITY_TYPE") {
@@ -484,21 +522,18 @@ func (s *Server) commentList(p map[string]any) (*result, *apiErr) {
 		}
 		lf[k] = v
 	}
-	if e := checkStart("crm.timeline.comment.list", p["start"]); e != nil {
-		return nil, e
-	}
-	cs := compileFilter(lf)
-	cands := s.data.commentCandidates(cs)
-	lo, hi := idRange(cs, len(cands), func(i int) int64 { return cands[i].ID })
-	rows, res := listPage(cands[lo:hi], func(c *CommentRow) bool { return cs.match(get(c)) }, asMap(p["order"]), p["start"], get)
+	return lf
+}
+
+// commentAnswers renders a page of crm.timeline.comment.list.
+func commentAnswers(rows []*CommentRow) []any {
 	out := make([]any, len(rows))
 	for i, c := range rows {
 		out[i] = map[string]any{"ID": strconv.FormatInt(c.ID, 10), "ENTITY_ID": strconv.FormatInt(c.EntityID, 10),
 			"ENTITY_TYPE": c.EntityType, "CREATED": c.Created.Format("2006-01-02T15:04:05-07:00"), "COMMENT": c.Comment,
 			"AUTHOR_ID": strconv.FormatInt(c.AuthorID, 10), "FILES": map[string]any{}}
 	}
-	res.value = out
-	return res, nil
+	return out
 }
 
 func (s *Server) taskAdd(p map[string]any) (*result, *apiErr) {

@@ -367,12 +367,7 @@ func scanEntityList(s *Server, kind string, p map[string]any) (*result, *apiErr)
 	if st, _ := getCI(p, "start"); checkStart("crm."+kind+".list", st) != nil {
 		return nil, checkStart("crm."+kind+".list", st) // as the handler: start=-1 only where documented
 	}
-	var sel []string
-	if sv, has := getCI(p, "select"); has {
-		for _, e := range List(sv) {
-			sel = append(sel, Str(e))
-		}
-	}
+	sel := listSelect(p)
 	ov, _ := getCI(p, "order")
 	t := s.data.entities[kind]
 	var rows []*Row
@@ -396,18 +391,7 @@ func scanEntityList(s *Server, kind string, p map[string]any) (*result, *apiErr)
 func scanFindByComm(s *Server, p map[string]any) (*result, *apiErr) {
 	typ := strings.ToUpper(Str(p["type"]))
 	values := List(p["values"])
-	norm := func(v string) string {
-		if typ == "EMAIL" {
-			return strings.ToLower(strings.TrimSpace(v))
-		}
-		var b strings.Builder
-		for _, r := range v {
-			if r >= '0' && r <= '9' {
-				b.WriteRune(r)
-			}
-		}
-		return b.String()
-	}
+	norm := func(v string) string { return normComm(typ, v) }
 	// The first 20 distinct non-empty values, each with at most 20 matches.
 	var want []string
 	seen := map[string]bool{}
@@ -429,16 +413,8 @@ func scanFindByComm(s *Server, p map[string]any) (*result, *apiErr) {
 			break
 		}
 	}
-	kinds := []string{"LEAD", "CONTACT", "COMPANY"}
-	if et := strings.ToUpper(Str(p["entity_type"])); et != "" {
-		kinds = []string{et}
-	}
 	out := newOmap()
-	for _, k := range kinds {
-		t := s.data.entities[strings.ToLower(k)]
-		if t == nil {
-			continue
-		}
+	for k, t := range s.findByCommTables(p) {
 		found := map[int64]bool{}
 		for _, w := range want {
 			if w == "" {
@@ -475,46 +451,16 @@ func scanCommentList(s *Server, p map[string]any) (*result, *apiErr) {
 	if e := checkStart("crm.timeline.comment.list", p["start"]); e != nil {
 		return nil, e
 	}
-	filter := asMap(p["filter"])
-	get := func(c *CommentRow) getter {
-		return func(f string) []string {
-			switch f {
-			case "ID":
-				return []string{strconv.FormatInt(c.ID, 10)}
-			case "ENTITY_ID":
-				return []string{strconv.FormatInt(c.EntityID, 10)}
-			case "ENTITY_TYPE":
-				return []string{c.EntityType}
-			case "AUTHOR_ID":
-				return []string{strconv.FormatInt(c.AuthorID, 10)}
-			case "CREATED":
-				return []string{c.Created.Format("2006-01-02T15:04:05-07:00")}
-			}
-			return nil
-		}
-	}
-	lf := map[string]any{}
-	for k, v := range filter {
-		if strings.EqualFold(k, "ENTITY_TYPE") {
-			v = strings.ToLower(Str(v))
-		}
-		lf[k] = v
-	}
+	lf := commentFilter(asMap(p["filter"]))
 	var rows []*CommentRow
 	for _, c := range s.data.comments {
-		if scanMatches(lf, get(c)) {
+		if scanMatches(lf, commentGetter(c)) {
 			rows = append(rows, c)
 		}
 	}
-	sortRows(rows, asMap(p["order"]), get)
+	sortRows(rows, asMap(p["order"]), commentGetter)
 	rows, res := page(rows, p["start"])
-	out := make([]any, len(rows))
-	for i, c := range rows {
-		out[i] = map[string]any{"ID": strconv.FormatInt(c.ID, 10), "ENTITY_ID": strconv.FormatInt(c.EntityID, 10),
-			"ENTITY_TYPE": c.EntityType, "CREATED": c.Created.Format("2006-01-02T15:04:05-07:00"), "COMMENT": c.Comment,
-			"AUTHOR_ID": strconv.FormatInt(c.AuthorID, 10), "FILES": map[string]any{}}
-	}
-	res.value = out
+	res.value = commentAnswers(rows)
 	return res, nil
 }
 
@@ -532,17 +478,7 @@ func scanStageHistoryList(s *Server, p map[string]any) (*result, *apiErr) {
 	}
 	sortRows(rows, asMap(p["order"]), historyGetter)
 	rows, res := page(rows, p["start"])
-	items := make([]any, len(rows))
-	for i, h := range rows {
-		row := map[string]any{"ID": h.ID, "TYPE_ID": h.TypeID, "OWNER_ID": h.OwnerID, "CREATED_TIME": h.Created.Format("2006-01-02T15:04:05-07:00")}
-		if et == 2 {
-			row["CATEGORY_ID"], row["STAGE_ID"], row["STAGE_SEMANTIC_ID"] = h.CategoryID, h.StageID, h.SemanticID
-		} else {
-			row["STATUS_ID"], row["STATUS_SEMANTIC_ID"] = h.StageID, h.SemanticID
-		}
-		items[i] = row
-	}
-	res.value = map[string]any{"items": items}
+	res.value = stageHistoryAnswer(et, rows)
 	return res, nil
 }
 

@@ -131,14 +131,9 @@ func decParam(v any) decimal.Decimal {
 // and, unless the amount is manual, recomputes OPPORTUNITY from the rows.
 // Rows are checked first; one bad row fails the call and nothing changes.
 func (s *Server) productRowsSet(kind string, p map[string]any) (*result, *apiErr) {
-	rawID, _ := getCI(p, "id")
-	id, valid := intParam(rawID)
-	if !valid || id <= 0 {
-		return nil, legacyErr("The parameter id is invalid or not defined.")
-	}
-	r := s.data.entities[kind].rows[id]
-	if r == nil {
-		return nil, legacyErr("Not found.")
+	r, e := s.ownerRow(kind, p, "The parameter id is invalid or not defined.", "Not found.")
+	if e != nil {
+		return nil, e
 	}
 	rv, has := getCI(p, "rows")
 	_, isList := rv.([]any)
@@ -299,14 +294,9 @@ func recalcOpportunity(r *Row) {
 }
 
 func (s *Server) productRowsGet(kind string, p map[string]any) (*result, *apiErr) {
-	rawID, _ := getCI(p, "id")
-	id, valid := intParam(rawID)
-	if !valid || id <= 0 {
-		return nil, legacyErr("The parameter id is invalid or not defined.")
-	}
-	r := s.data.entities[kind].rows[id]
-	if r == nil {
-		return nil, legacyErr("Not found.")
+	r, e := s.ownerRow(kind, p, "The parameter id is invalid or not defined.", "Not found.")
+	if e != nil {
+		return nil, e
 	}
 	owner := map[string]string{"deal": "D", "lead": "L"}[kind]
 	out := make([]any, len(r.Products))

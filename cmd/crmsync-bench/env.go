@@ -141,25 +141,7 @@ bitrix:
   webhook_url: %s
   rate: %g
   burst: %d
-mapping:
-  statuses:
-    new: NEW
-    group:approval: PREPARATION
-    group:assembling: PREPAYMENT_INVOICE
-    group:delivery: EXECUTING
-    group:complete: WON
-    group:cancel: LOSE
-    return: APOLOGY
-  stages:
-    PREPARATION: client-confirmed
-    PREPAYMENT_INVOICE: assembling
-    EXECUTING: delivering
-    WON: complete
-    LOSE: cancel-other
-  order_methods:
-    phone: CALL
-    shopping-cart: WEB
-`, e.db, e.rcURL, e.rc.APIKey(), e.webhook, rate, burst)
+%s`, e.db, e.rcURL, e.rc.APIKey(), e.webhook, rate, burst, shop.MappingYAML)
 }
 
 // resetHistoryCursor makes the next pull replay the whole order history,

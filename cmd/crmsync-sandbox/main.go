@@ -227,27 +227,9 @@ bitrix:
   webhook_url: %s
   rate: 2
   burst: 50
-mapping:
-  statuses:
-    new: NEW
-    group:approval: PREPARATION
-    group:assembling: PREPAYMENT_INVOICE
-    group:delivery: EXECUTING
-    group:complete: WON
-    group:cancel: LOSE
-    return: APOLOGY
-  stages:                       # what managers' stage moves in Bitrix24 become in RetailCRM
-    PREPARATION: client-confirmed
-    PREPAYMENT_INVOICE: assembling
-    EXECUTING: delivering
-    WON: complete
-    LOSE: cancel-other
-  order_methods:
-    phone: CALL
-    shopping-cart: WEB
-alerts:
+%salerts:
   notify_user_ids: [1]
-`, db, sb.rc.URL(), sb.rc.APIKey(), sb.bx.WebhookURL())
+`, db, sb.rc.URL(), sb.rc.APIKey(), sb.bx.WebhookURL(), shop.MappingYAML)
 }
 
 // report prints what the fake portal holds and what it was asked.

@@ -93,13 +93,8 @@ func (s *Server) handleOrderEdit(w http.ResponseWriter, r *http.Request, idSeg, 
 			return
 		}
 	}
-	o, perr := s.findOrderLocked(idSeg, form.Get("by"), site)
-	if perr != nil {
-		writeParamError(w, perr)
-		return
-	}
-	if o == nil || !s.siteVisibleLocked(o.Site) {
-		writeError(w, http.StatusNotFound, "Not found", nil)
+	o, found := s.orderOrAnswerLocked(w, idSeg, form.Get("by"), site)
+	if !found {
 		return
 	}
 	next := cloneOrder(o)

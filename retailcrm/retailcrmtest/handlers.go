@@ -138,37 +138,8 @@ func (s *Server) handleCustomersHistory(w http.ResponseWriter, r *http.Request, 
 // serveHistory answers /orders/history, /customers/history and
 // /customers-corporate/history from log.
 func (s *Server) serveHistory(w http.ResponseWriter, r *http.Request, key, scope, entity, entityParam string, log *histLog) {
-	q := r.URL.Query()
-	if q.Has("filter[sinceId]") && q.Has("page") {
-		// Since 15.05.23 RetailCRM rejects this combination.
-		writeError(w, http.StatusBadRequest, msgInputErrors, map[string]string{
-			"page": "The parameters page and filter[sinceId] cannot be used together. Move filter[sinceId] instead of page.",
-		})
-		return
-	}
-	limit, perr := limitParam(q)
-	var pageNo int
-	var sinceID, entityID int64
-	var hasEntity bool
-	var from, to time.Time
-	var hasFrom, hasTo bool
-	if perr == nil {
-		pageNo, perr = pageParam(q)
-	}
-	if perr == nil {
-		sinceID, _, perr = intParam(q, "filter[sinceId]")
-	}
-	if perr == nil {
-		entityID, hasEntity, perr = intParam(q, entityParam)
-	}
-	if perr == nil {
-		from, hasFrom, perr = timeParam(q, "filter[startDate]", false, s.loc)
-	}
-	if perr == nil {
-		to, hasTo, perr = timeParam(q, "filter[endDate]", true, s.loc)
-	}
-	if perr != nil {
-		writeParamError(w, perr)
+	hp, ok := s.historyParams(w, r, entityParam)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -176,16 +147,69 @@ func (s *Server) serveHistory(w http.ResponseWriter, r *http.Request, key, scope
 	if !s.requireScopeLocked(w, scope) {
 		return
 	}
-	hq := histQuery{sinceID: sinceID, entityID: entityID, hasEntity: hasEntity, win: newWindow(from, hasFrom, to, hasTo)}
+	hq := histQuery{sinceID: hp.sinceID, entityID: hp.entityID, hasEntity: hp.hasEntity,
+		win: newWindow(hp.from, hp.hasFrom, hp.to, hp.hasTo)}
 	if s.siteAccess == retailcrm.SiteAccessSelective {
 		hq.visible = s.siteVisibleLocked
 	}
-	total, page := log.page(hq, (pageNo-1)*limit, limit)
+	total, page := log.page(hq, (hp.pageNo-1)*hp.limit, hp.limit)
+	_, _, pagination := pageBounds(total, hp.limit, hp.pageNo)
+	s.writeHistoryLocked(w, page, entity, key, pagination)
+}
+
+// historyRequest is what a /history request asks for.
+type historyRequest struct {
+	limit, pageNo     int
+	sinceID, entityID int64
+	hasEntity         bool
+	from, to          time.Time
+	hasFrom, hasTo    bool
+}
+
+// historyParams reads a /history request's parameters, entityParam naming
+// its entity filter; when they are wrong it answers the request itself and
+// reports false.
+func (s *Server) historyParams(w http.ResponseWriter, r *http.Request, entityParam string) (historyRequest, bool) {
+	var hp historyRequest
+	q := r.URL.Query()
+	if q.Has("filter[sinceId]") && q.Has("page") {
+		// Since 15.05.23 RetailCRM rejects this combination.
+		writeError(w, http.StatusBadRequest, msgInputErrors, map[string]string{
+			"page": "The parameters page and filter[sinceId] cannot be used together. Move filter[sinceId] instead of page.",
+		})
+		return hp, false
+	}
+	var perr *paramError
+	hp.limit, perr = limitParam(q)
+	if perr == nil {
+		hp.pageNo, perr = pageParam(q)
+	}
+	if perr == nil {
+		hp.sinceID, _, perr = intParam(q, "filter[sinceId]")
+	}
+	if perr == nil {
+		hp.entityID, hp.hasEntity, perr = intParam(q, entityParam)
+	}
+	if perr == nil {
+		hp.from, hp.hasFrom, perr = timeParam(q, "filter[startDate]", false, s.loc)
+	}
+	if perr == nil {
+		hp.to, hp.hasTo, perr = timeParam(q, "filter[endDate]", true, s.loc)
+	}
+	if perr != nil {
+		writeParamError(w, perr)
+		return hp, false
+	}
+	return hp, true
+}
+
+// writeHistoryLocked answers a /history request with a page of records as
+// the key reads them.
+func (s *Server) writeHistoryLocked(w http.ResponseWriter, page []*histRec, entity, key string, pagination map[string]any) {
 	records := make([]map[string]any, 0, len(page))
 	for _, h := range page {
 		records = append(records, h.encode(entity, key))
 	}
-	_, _, pagination := pageBounds(total, limit, pageNo)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"success":     true,
 		"generatedAt": s.now().Format(retailcrm.LayoutDateTime),
@@ -211,24 +235,47 @@ func (s *Server) handleOrderStatuses(w http.ResponseWriter, r *http.Request, _ s
 	if !s.requireScopeLocked(w, "order_read") {
 		return
 	}
+	var orders []*retailcrm.Order
+	for _, id := range ids {
+		orders = append(orders, s.orders[id])
+	}
+	for _, e := range ext {
+		for _, id := range s.byExternal[e] {
+			orders = append(orders, s.orders[id])
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "orders": s.orderStatusesLocked(orders)})
+}
+
+// orderStatusesLocked is the answer of /orders/statuses for orders, in
+// their order: those that exist and the key may see.
+func (s *Server) orderStatusesLocked(orders []*retailcrm.Order) []map[string]any {
 	out := []map[string]any{}
-	add := func(o *retailcrm.Order) {
+	for _, o := range orders {
 		if o == nil || !s.siteVisibleLocked(o.Site) {
-			return
+			continue
 		}
 		m := map[string]any{"id": o.ID, "status": o.Status, "group": s.statuses[o.Status].Group}
 		putStr(m, "externalId", o.ExternalID)
 		out = append(out, m)
 	}
-	for _, id := range ids {
-		add(s.orders[id])
+	return out
+}
+
+// orderOrAnswerLocked finds the order of the {id} path segment (as
+// findOrderLocked) that the key may see; otherwise it answers 400 or 404
+// itself and reports false.
+func (s *Server) orderOrAnswerLocked(w http.ResponseWriter, idSeg, by, site string) (*retailcrm.Order, bool) {
+	o, perr := s.findOrderLocked(idSeg, by, site)
+	if perr != nil {
+		writeParamError(w, perr)
+		return nil, false
 	}
-	for _, e := range ext {
-		for _, id := range s.byExternal[e] {
-			add(s.orders[id])
-		}
+	if o == nil || !s.siteVisibleLocked(o.Site) {
+		writeError(w, http.StatusNotFound, "Not found", nil)
+		return nil, false
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"success": true, "orders": out})
+	return o, true
 }
 
 // findOrderLocked resolves the {id} path segment by=id or by=externalId
@@ -265,13 +312,8 @@ func (s *Server) handleOrderGet(w http.ResponseWriter, r *http.Request, idSeg st
 	if !s.requireScopeLocked(w, "order_read") {
 		return
 	}
-	o, perr := s.findOrderLocked(idSeg, q.Get("by"), q.Get("site"))
-	if perr != nil {
-		writeParamError(w, perr)
-		return
-	}
-	if o == nil || !s.siteVisibleLocked(o.Site) {
-		writeError(w, http.StatusNotFound, "Not found", nil)
+	o, found := s.orderOrAnswerLocked(w, idSeg, q.Get("by"), q.Get("site"))
+	if !found {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "order": orderJSON(o, shapeList)})

@@ -411,22 +411,12 @@ func (w *world) refStatuses(rw http.ResponseWriter, r *http.Request, _ string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := []map[string]any{}
-	add := func(o *retailcrm.Order) {
-		if o == nil || !s.siteVisibleLocked(o.Site) {
-			return
-		}
-		m := map[string]any{"id": o.ID, "status": o.Status, "group": s.statuses[o.Status].Group}
-		putStr(m, "externalId", o.ExternalID)
-		out = append(out, m)
-	}
+	var orders []*retailcrm.Order
 	for _, id := range ids {
-		add(s.orders[id])
+		orders = append(orders, s.orders[id])
 	}
-	for _, o := range byExt {
-		add(o)
-	}
-	writeJSON(rw, http.StatusOK, map[string]any{"success": true, "orders": out})
+	orders = append(orders, byExt...)
+	writeJSON(rw, http.StatusOK, map[string]any{"success": true, "orders": s.orderStatusesLocked(orders)})
 }
 
 func (w *world) refOrderGet(rw http.ResponseWriter, r *http.Request, seg string) {
@@ -462,36 +452,8 @@ func (w *world) refOrderGet(rw http.ResponseWriter, r *http.Request, seg string)
 // record read and filtered.
 func (w *world) refHistory(rw http.ResponseWriter, r *http.Request, key, entity, entityParam string) {
 	s := w.s
-	q := r.URL.Query()
-	if q.Has("filter[sinceId]") && q.Has("page") {
-		writeError(rw, http.StatusBadRequest, msgInputErrors, map[string]string{
-			"page": "The parameters page and filter[sinceId] cannot be used together. Move filter[sinceId] instead of page.",
-		})
-		return
-	}
-	limit, perr := limitParam(q)
-	var pageNo int
-	var sinceID, entityID int64
-	var hasEntity bool
-	var from, to time.Time
-	var hasFrom, hasTo bool
-	if perr == nil {
-		pageNo, perr = pageParam(q)
-	}
-	if perr == nil {
-		sinceID, _, perr = intParam(q, "filter[sinceId]")
-	}
-	if perr == nil {
-		entityID, hasEntity, perr = intParam(q, entityParam)
-	}
-	if perr == nil {
-		from, hasFrom, perr = timeParam(q, "filter[startDate]", false, s.loc)
-	}
-	if perr == nil {
-		to, hasTo, perr = timeParam(q, "filter[endDate]", true, s.loc)
-	}
-	if perr != nil {
-		writeParamError(rw, perr)
+	hp, ok := s.historyParams(rw, r, entityParam)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -503,21 +465,12 @@ func (w *world) refHistory(rw http.ResponseWriter, r *http.Request, key, entity,
 	var found []*histRec
 	for i := range all {
 		h := &all[i]
-		if h.id > sinceID && (!hasEntity || h.entityID == entityID) &&
-			(!hasFrom || !h.at.Before(from)) && (!hasTo || !h.at.After(to)) &&
+		if h.id > hp.sinceID && (!hp.hasEntity || h.entityID == hp.entityID) &&
+			(!hp.hasFrom || !h.at.Before(hp.from)) && (!hp.hasTo || !h.at.After(hp.to)) &&
 			(h.site == "" || s.siteVisibleLocked(h.site)) {
 			found = append(found, h)
 		}
 	}
-	lo, hi, pagination := pageBounds(len(found), limit, pageNo)
-	records := []map[string]any{}
-	for _, h := range found[lo:hi] {
-		records = append(records, h.encode(entity, key))
-	}
-	writeJSON(rw, http.StatusOK, map[string]any{
-		"success":     true,
-		"generatedAt": s.now().Format(retailcrm.LayoutDateTime),
-		"history":     records,
-		"pagination":  pagination,
-	})
+	lo, hi, pagination := pageBounds(len(found), hp.limit, hp.pageNo)
+	s.writeHistoryLocked(rw, found[lo:hi], entity, key, pagination)
 }

@@ -170,8 +170,16 @@ func (s *Server) handleUserGet(w http.ResponseWriter, _ *http.Request, idSeg str
 // handleCustomers answers GET /api/v5/customers: individual customers, by
 // filter[ids][] or all, in id order. Merged and deleted customers are gone.
 func (s *Server) handleCustomers(w http.ResponseWriter, r *http.Request, _ string) {
-	q := r.URL.Query()
-	limit, pageNo, ids, perr := listParams(q)
+	serveByIDs(s, w, r, "customers", func() map[int64]*retailcrm.Customer { return s.customers },
+		func(c *retailcrm.Customer) string { return c.Site }, customerJSON)
+}
+
+// serveByIDs answers a list endpoint of the entities all returns, by
+// filter[ids][] or all, in id order: those of a store the key may see, each
+// as encode renders it, under name.
+func serveByIDs[T any](s *Server, w http.ResponseWriter, r *http.Request, name string, all func() map[int64]*T,
+	site func(*T) string, encode func(*T) map[string]any) {
+	limit, pageNo, ids, perr := listParams(r.URL.Query())
 	if perr != nil {
 		writeParamError(w, perr)
 		return
@@ -181,18 +189,19 @@ func (s *Server) handleCustomers(w http.ResponseWriter, r *http.Request, _ strin
 	if !s.requireScopeLocked(w, retailcrm.ScopeCustomerRead) {
 		return
 	}
-	var match []*retailcrm.Customer
-	for _, id := range selectIDs(ids, s.customers) {
-		if c := s.customers[id]; s.siteVisibleLocked(c.Site) {
-			match = append(match, c)
+	byID := all()
+	var match []*T
+	for _, id := range selectIDs(ids, byID) {
+		if e := byID[id]; s.siteVisibleLocked(site(e)) {
+			match = append(match, e)
 		}
 	}
 	from, to, pagination := pageBounds(len(match), limit, pageNo)
 	out := make([]map[string]any, 0, to-from)
-	for _, c := range match[from:to] {
-		out = append(out, customerJSON(c))
+	for _, e := range match[from:to] {
+		out = append(out, encode(e))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"success": true, "pagination": pagination, "customers": out})
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "pagination": pagination, name: out})
 }
 
 // listParams reads limit, page and filter[ids][] of a list endpoint.
@@ -528,28 +537,9 @@ func (s *Server) corporateOrderLocked(o *retailcrm.Order, who actor) {
 }
 
 func (s *Server) handleCorporates(w http.ResponseWriter, r *http.Request, _ string) {
-	limit, pageNo, ids, perr := listParams(r.URL.Query())
-	if perr != nil {
-		writeParamError(w, perr)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.requireScopeLocked(w, retailcrm.ScopeCustomerRead) {
-		return
-	}
-	var match []*retailcrm.CorporateCustomer
-	for _, id := range selectIDs(ids, s.people.corporates) {
-		if c := s.people.corporates[id]; s.siteVisibleLocked(c.Site) {
-			match = append(match, c)
-		}
-	}
-	from, to, pagination := pageBounds(len(match), limit, pageNo)
-	out := make([]map[string]any, 0, to-from)
-	for _, c := range match[from:to] {
-		out = append(out, corporateJSON(c, false))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"success": true, "pagination": pagination, "customersCorporate": out})
+	serveByIDs(s, w, r, "customersCorporate", func() map[int64]*retailcrm.CorporateCustomer { return s.people.corporates },
+		func(c *retailcrm.CorporateCustomer) string { return c.Site },
+		func(c *retailcrm.CorporateCustomer) map[string]any { return corporateJSON(c, false) })
 }
 
 func (s *Server) handleCorporateHistory(w http.ResponseWriter, r *http.Request, key string) {

@@ -139,31 +139,17 @@ func (r *Report) Counters() map[string]int64 {
 
 // Line is the one-line summary of a run.
 func (s Summary) Line() string {
-	line := fmt.Sprintf("stage moves %d (echoes %d, unmapped %d); statuses pushed %d, unchanged %d; conflicts %d (order kept %d); comments pushed %d from %d deals; %s; requests: retailcrm %d, bitrix %d",
+	return runs.SummaryLine(fmt.Sprintf("stage moves %d (echoes %d, unmapped %d); statuses pushed %d, unchanged %d; conflicts %d (order kept %d); comments pushed %d from %d deals; %s; requests: retailcrm %d, bitrix %d",
 		s.DealsMoved, s.EchoesDropped, s.UnmappedStages, s.StatusesPushed, s.StatusesUnchanged, s.Conflicts, s.ConflictsLost,
-		s.CommentsPushed, s.DealsScanned, runs.FailuresPhrase(s.Parked+s.Failed, s.Failed), s.RetailCRMRequests, s.BitrixRequests)
-	if s.Stopped != "" {
-		line += "; stopped early: " + s.Stopped
-	}
-	return line
+		s.CommentsPushed, s.DealsScanned, runs.FailuresPhrase(s.Parked+s.Failed, s.Failed), s.RetailCRMRequests, s.BitrixRequests), s.Stopped)
 }
 
 // WriteJSON writes the report as one JSON document.
 func (r *Report) WriteJSON(w io.Writer) error {
 	out := *r
 	out.Version = ReportVersion
-	if out.Changes == nil {
-		out.Changes = []Change{}
-	}
-	if out.Conflicts == nil {
-		out.Conflicts = []Conflict{}
-	}
-	if out.Unmapped == nil {
-		out.Unmapped = []Unmapped{}
-	}
-	if out.Parked == nil {
-		out.Parked = []ParkedItem{}
-	}
+	out.Changes, out.Conflicts = runs.List(out.Changes), runs.List(out.Conflicts)
+	out.Unmapped, out.Parked = runs.List(out.Unmapped), runs.List(out.Parked)
 	return runs.WriteJSON(w, out)
 }
 

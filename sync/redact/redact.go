@@ -7,25 +7,19 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/url"
-	"slices"
-	"sort"
 	"strings"
 
 	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/internal/redaction"
 )
 
 // Mask is what a secret is replaced with, the same as the clients use.
 const Mask = bitrix.Mask
 
-// minSecretLen keeps trivially short values (an empty key, "1") from turning
-// every occurrence of a common substring into a mask.
-const minSecretLen = 4
-
 // Redactor replaces known secret values, and anything shaped like a webhook
 // secret (bitrix.RedactWebhooks), with Mask. The zero value masks webhook-shaped paths only.
 type Redactor struct {
-	secrets []string
+	secrets redaction.Secrets
 }
 
 // New returns a Redactor for the given secrets. Empty and very short values
@@ -45,27 +39,13 @@ func (r *Redactor) add(s string) {
 	if hook, err := bitrix.ParseWebhook(s); err == nil {
 		s = hook.Secret
 	}
-	if len(s) < minSecretLen {
-		return
-	}
-	variants := []string{s, url.QueryEscape(s), url.PathEscape(s)}
-	for _, v := range variants {
-		if !slices.Contains(r.secrets, v) {
-			r.secrets = append(r.secrets, v)
-		}
-	}
-	// Longest first, so a secret that contains another is masked whole.
-	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
+	r.secrets.Add(s)
 }
 
 // String returns s with every secret masked.
 func (r *Redactor) String(s string) string {
 	if r != nil {
-		for _, sec := range r.secrets {
-			if strings.Contains(s, sec) {
-				s = strings.ReplaceAll(s, sec, Mask)
-			}
-		}
+		s = r.secrets.String(s)
 	}
 	return bitrix.RedactWebhooks(s)
 }
@@ -76,16 +56,14 @@ func (r *Redactor) Error(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &redactedError{err: err, msg: r.String(err.Error())}
+	return &redactedError{redaction.Error(err, r.String)}
 }
 
-type redactedError struct {
-	err error
-	msg string
-}
+// redactedError marks an error a Redactor masked (IsRedacted); the text
+// and the chain are those of the error it holds.
+type redactedError struct{ error }
 
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
+func (e *redactedError) Unwrap() error { return e.error }
 
 // Handler wraps an slog.Handler so that the message and every string
 // attribute value (including errors and nested groups) are redacted.

@@ -36,6 +36,24 @@ func WriteJSON(w io.Writer, doc any) error {
 	return enc.Encode(doc)
 }
 
+// List returns l, or an empty list for nil: a report's lists read [] and
+// not null.
+func List[T any](l []T) []T {
+	if l == nil {
+		return []T{}
+	}
+	return l
+}
+
+// SummaryLine ends a run's one-line summary: with "; stopped early: why"
+// when the run stopped before the end (max-items, max-duration).
+func SummaryLine(line, stopped string) string {
+	if stopped != "" {
+		line += "; stopped early: " + stopped
+	}
+	return line
+}
+
 // Text is a text report being written: one line per change (the command
 // words its own), then the parked items, then the summary line.
 type Text struct {

@@ -37,3 +37,20 @@ func TestEnvelope(t *testing.T) {
 		t.Errorf("text %q, want %q", b.String(), want)
 	}
 }
+
+// TestListAndSummaryLine: a nil list reads [] and a stopped run says why at
+// the end of its summary line.
+func TestListAndSummaryLine(t *testing.T) {
+	if l := runs.List[int](nil); l == nil || len(l) != 0 {
+		t.Errorf("List(nil) = %#v, want an empty list", l)
+	}
+	if l := runs.List([]int{1}); len(l) != 1 || l[0] != 1 {
+		t.Errorf("List([1]) = %v", l)
+	}
+	if got := runs.SummaryLine("orders seen 1", ""); got != "orders seen 1" {
+		t.Errorf("SummaryLine not stopped = %q", got)
+	}
+	if got, want := runs.SummaryLine("orders seen 1", "max-items"), "orders seen 1; stopped early: max-items"; got != want {
+		t.Errorf("SummaryLine stopped = %q, want %q", got, want)
+	}
+}

@@ -567,6 +567,30 @@ func (s *Shop) deleteMistake(rc *retailcrmtest.Server, size Size, touched map[in
 	return fmt.Sprintf("order %s deleted", o.Number)
 }
 
+// MappingYAML is the mapping: section of a crmsync.yaml that fits the
+// shop: every status group of the fake RetailCRM to a stage of the fake
+// portal, the stages managers move deals to (BitrixActivity) back to
+// statuses, and the order methods. The sandbox and the benchmark run with it.
+const MappingYAML = `mapping:
+  statuses:
+    new: NEW
+    group:approval: PREPARATION
+    group:assembling: PREPAYMENT_INVOICE
+    group:delivery: EXECUTING
+    group:complete: WON
+    group:cancel: LOSE
+    return: APOLOGY
+  stages:                       # what managers' stage moves in Bitrix24 become in RetailCRM
+    PREPARATION: client-confirmed
+    PREPAYMENT_INVOICE: assembling
+    EXECUTING: delivering
+    WON: complete
+    LOSE: cancel-other
+  order_methods:
+    phone: CALL
+    shopping-cart: WEB
+`
+
 // BitrixManager is the portal user the Bitrix24 activity acts as: not the
 // webhook's user (1), so crmsync takes the moves and comments for people's.
 const BitrixManager = 7
