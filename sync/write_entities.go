@@ -94,74 +94,20 @@ func (e *Engine) applyContacts(ctx context.Context, custs []*customer) error {
 	for _, c := range custs {
 		k := contactKey(c.state.customerID)
 		if c.remote == nil {
-			fields := bitrix.Fields{}
-			for f, v := range c.state.fields {
-				fields[f] = v
-			}
-			fields[bitrix.FieldOriginatorID] = e.mapper.originator()
-			fields[bitrix.FieldOriginID] = strconv.FormatInt(c.state.customerID, 10)
-			if len(c.state.emails) > 0 {
-				fields[bitrix.FieldEmail] = multiRows(c.state.emails)
-			}
-			if len(c.state.phones) > 0 {
-				fields[bitrix.FieldPhone] = multiRows(c.state.phones)
-			}
-			if e.cfg.Bitrix.AssignedByID > 0 {
-				fields[bitrix.FieldAssignedByID] = e.cfg.Bitrix.AssignedByID
-			}
+			fields, ch := e.planContactAdd(c)
 			c.created = fields
 			if err := b.Add(k, bitrix.AddCmd(bitrix.EntityContact, fields, sonet())); err != nil {
 				return err
 			}
-			rep := createFields(c.state.fields)
-			if len(c.state.emails) > 0 {
-				rep = append(rep, FieldChange{Field: bitrix.FieldEmail, New: joinComma(c.state.emails)})
-			}
-			if len(c.state.phones) > 0 {
-				rep = append(rep, FieldChange{Field: bitrix.FieldPhone, New: joinComma(c.state.phones)})
-			}
-			rep = append(rep, FieldChange{Field: bitrix.FieldOriginatorID, New: e.mapper.originator()},
-				FieldChange{Field: bitrix.FieldOriginID, New: strconv.FormatInt(c.state.customerID, 10)})
-			sortFields(rep)
-			changes[k] = Change{Op: OpCreate, Entity: "contact", CustomerID: c.state.customerID, Fields: rep}
+			changes[k] = ch
 			continue
 		}
-		r := c.remote
-		var diff []FieldChange
-		if !e.claimedByOther(c, r) {
-			// A contact another customer's sync owns keeps its name and
-			// fields (they would flip with every order); it only gains the
-			// missing e-mails and phones.
-			diff = diffFields(c.state.fields, remoteGetter(r))
-		}
-		fields := bitrix.Fields{}
-		for _, fc := range diff {
-			fields[fc.Field] = fc.New
-		}
-		if r.String(bitrix.FieldOriginatorID) == "" {
-			// Claim a contact found by e-mail or phone, so that it is found
-			// by ORIGIN_ID from now on, even without the database.
-			o := strconv.FormatInt(c.state.customerID, 10)
-			fields[bitrix.FieldOriginatorID] = e.mapper.originator()
-			fields[bitrix.FieldOriginID] = o
-			empty := ""
-			diff = append(diff, FieldChange{Field: bitrix.FieldOriginatorID, Old: &empty, New: e.mapper.originator()},
-				FieldChange{Field: bitrix.FieldOriginID, Old: &empty, New: o})
-		}
-		if add := bitrix.MissingValues(r.Multi(bitrix.FieldEmail), c.state.emails, e.mapper.norm.emailKey); len(add) > 0 {
-			fields[bitrix.FieldEmail] = multiRows(add)
-			diff = append(diff, FieldChange{Field: bitrix.FieldEmail, New: joinComma(add), Added: add})
-		}
-		if add := bitrix.MissingValues(r.Multi(bitrix.FieldPhone), c.state.phones, e.mapper.norm.phoneKey); len(add) > 0 {
-			fields[bitrix.FieldPhone] = multiRows(add)
-			diff = append(diff, FieldChange{Field: bitrix.FieldPhone, New: joinComma(add), Added: add})
-		}
+		fields, diff := e.planContactUpdate(c)
 		if len(fields) == 0 {
 			c.done = true
 			e.sum.ContactsReused++
 			continue
 		}
-		sortFields(diff)
 		if err := b.Add(k, bitrix.UpdateCmd(bitrix.EntityContact, bitrix.ID(c.contactID), fields, sonet())); err != nil {
 			return err
 		}
@@ -174,6 +120,81 @@ func (e *Engine) applyContacts(ctx context.Context, custs []*customer) error {
 	if err != nil {
 		return err
 	}
+	e.applyContactResults(custs, changes, results)
+	return nil
+}
+
+// planContactAdd returns the fields of a new contact for c, claimed by
+// ORIGIN_ID, and the change the report shows for it.
+func (e *Engine) planContactAdd(c *customer) (bitrix.Fields, Change) {
+	fields := bitrix.Fields{}
+	for f, v := range c.state.fields {
+		fields[f] = v
+	}
+	fields[bitrix.FieldOriginatorID] = e.mapper.originator()
+	fields[bitrix.FieldOriginID] = strconv.FormatInt(c.state.customerID, 10)
+	if len(c.state.emails) > 0 {
+		fields[bitrix.FieldEmail] = multiRows(c.state.emails)
+	}
+	if len(c.state.phones) > 0 {
+		fields[bitrix.FieldPhone] = multiRows(c.state.phones)
+	}
+	if e.cfg.Bitrix.AssignedByID > 0 {
+		fields[bitrix.FieldAssignedByID] = e.cfg.Bitrix.AssignedByID
+	}
+	rep := createFields(c.state.fields)
+	if len(c.state.emails) > 0 {
+		rep = append(rep, FieldChange{Field: bitrix.FieldEmail, New: joinComma(c.state.emails)})
+	}
+	if len(c.state.phones) > 0 {
+		rep = append(rep, FieldChange{Field: bitrix.FieldPhone, New: joinComma(c.state.phones)})
+	}
+	rep = append(rep, FieldChange{Field: bitrix.FieldOriginatorID, New: e.mapper.originator()},
+		FieldChange{Field: bitrix.FieldOriginID, New: strconv.FormatInt(c.state.customerID, 10)})
+	sortFields(rep)
+	return fields, Change{Op: OpCreate, Entity: "contact", CustomerID: c.state.customerID, Fields: rep}
+}
+
+// planContactUpdate returns the fields to update on c's found contact and
+// the field changes the report shows; no fields when it is up to date.
+func (e *Engine) planContactUpdate(c *customer) (bitrix.Fields, []FieldChange) {
+	r := c.remote
+	var diff []FieldChange
+	if !e.claimedByOther(c, r) {
+		// A contact another customer's sync owns keeps its name and
+		// fields (they would flip with every order); it only gains the
+		// missing e-mails and phones.
+		diff = diffFields(c.state.fields, remoteGetter(r))
+	}
+	fields := bitrix.Fields{}
+	for _, fc := range diff {
+		fields[fc.Field] = fc.New
+	}
+	if r.String(bitrix.FieldOriginatorID) == "" {
+		// Claim a contact found by e-mail or phone, so that it is found
+		// by ORIGIN_ID from now on, even without the database.
+		o := strconv.FormatInt(c.state.customerID, 10)
+		fields[bitrix.FieldOriginatorID] = e.mapper.originator()
+		fields[bitrix.FieldOriginID] = o
+		empty := ""
+		diff = append(diff, FieldChange{Field: bitrix.FieldOriginatorID, Old: &empty, New: e.mapper.originator()},
+			FieldChange{Field: bitrix.FieldOriginID, Old: &empty, New: o})
+	}
+	if add := bitrix.MissingValues(r.Multi(bitrix.FieldEmail), c.state.emails, e.mapper.norm.emailKey); len(add) > 0 {
+		fields[bitrix.FieldEmail] = multiRows(add)
+		diff = append(diff, FieldChange{Field: bitrix.FieldEmail, New: joinComma(add), Added: add})
+	}
+	if add := bitrix.MissingValues(r.Multi(bitrix.FieldPhone), c.state.phones, e.mapper.norm.phoneKey); len(add) > 0 {
+		fields[bitrix.FieldPhone] = multiRows(add)
+		diff = append(diff, FieldChange{Field: bitrix.FieldPhone, New: joinComma(add), Added: add})
+	}
+	sortFields(diff)
+	return fields, diff
+}
+
+// applyContactResults records what each contact write did: the new
+// contact's id, the action and the change, or the customer's error.
+func (e *Engine) applyContactResults(custs []*customer, changes map[string]Change, results map[string]*bitrix.CmdResult) {
 	for _, c := range custs {
 		k := contactKey(c.state.customerID)
 		ch, ok := changes[k]
@@ -201,7 +222,6 @@ func (e *Engine) applyContacts(ctx context.Context, custs []*customer) error {
 		c.done = true
 		e.addChange(ch)
 	}
-	return nil
 }
 
 func multiRows(values []string) []map[string]any {
