@@ -23,8 +23,11 @@ test: lint fuzz-short unit campaigns
 ## -race), and govulncheck when its vulnerability database can be reached.
 check: lint short vulncheck
 
+# The short tests mostly wait (client rate limits, retry backoffs, fake slow
+# answers) rather than compute, so more of them run at once than the default
+# of one per core.
 short:
-	$(GO) test -short -count=1 -timeout 10m $(PKGS)
+	$(GO) test -short -count=1 -parallel 8 -timeout 10m $(PKGS)
 
 # govulncheck needs its vulnerability database, on a host of its own, which a machine that reaches only the Go
 # module proxy cannot: a module-level scan of one package is the probe (well under a second when the

@@ -102,7 +102,45 @@ func (e *Engine) syncCustomers(ctx context.Context, ids []int64, cursor *int64) 
 	if err != nil {
 		return fmt.Errorf("reading customer links: %w", err)
 	}
-	// The latest linked order of each linked customer.
+	orderOf, orderIDs, err := e.latestLinkedOrders(ctx, ids, links)
+	if err != nil {
+		return err
+	}
+	orders, err := e.fetchOrders(ctx, orderIDs)
+	if err != nil {
+		return err
+	}
+	custs, settled := e.customersToSync(ids, links, orderOf, orders)
+	e.sum.CustomersSeen += len(custs)
+	for i := 0; i < len(custs); i += 50 {
+		part := custs[i:min(i+50, len(custs))]
+		if err := e.lookup(ctx, nil, part); err != nil {
+			return err
+		}
+		if err := e.writeContacts(ctx, part); err != nil {
+			return err
+		}
+	}
+	alerts, err := e.commitCustomers(ctx, custs, settled, cursor)
+	if err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	for _, c := range custs {
+		if c.err != nil {
+			e.report.Parked = append(e.report.Parked, ParkedItem{Kind: "customer", Key: strconv.FormatInt(c.state.customerID, 10),
+				Reason: reason(c.err), WaitingForRetry: !c.parked})
+			e.sum.countFailure(c.parked)
+		}
+	}
+	if len(alerts) > 0 {
+		e.alert(ctx, alerts)
+	}
+	return nil
+}
+
+// latestLinkedOrders finds the latest linked order of each linked customer
+// of ids: the order its contact is rebuilt from.
+func (e *Engine) latestLinkedOrders(ctx context.Context, ids []int64, links map[int64]store.CustomerLink) (map[int64]int64, []int64, error) {
 	orderOf := map[int64]int64{}
 	var orderIDs []int64
 	for _, id := range ids {
@@ -111,7 +149,7 @@ func (e *Engine) syncCustomers(ctx context.Context, ids []int64, cursor *int64) 
 		}
 		ols, err := e.store.OrderLinksByCustomer(ctx, id)
 		if err != nil {
-			return fmt.Errorf("reading order links: %w", err)
+			return nil, nil, fmt.Errorf("reading order links: %w", err)
 		}
 		if len(ols) == 0 {
 			continue
@@ -120,12 +158,14 @@ func (e *Engine) syncCustomers(ctx context.Context, ids []int64, cursor *int64) 
 		orderOf[id] = oid
 		orderIDs = append(orderIDs, oid)
 	}
-	orders, err := e.fetchOrders(ctx, orderIDs)
-	if err != nil {
-		return err
-	}
-	var custs []*customer
-	var settled []int64 // nothing to do: clear any failure
+	return orderOf, orderIDs, nil
+}
+
+// customersToSync computes each customer's desired contact from its latest
+// order and returns those whose contact needs work (or cannot be mapped),
+// sorted by customer id, and those settled: nothing to do, any failure of
+// theirs is cleared.
+func (e *Engine) customersToSync(ids []int64, links map[int64]store.CustomerLink, orderOf map[int64]int64, orders map[int64]*retailcrm.Order) (custs []*customer, settled []int64) {
 	for _, id := range ids {
 		o, ok := orders[orderOf[id]]
 		if !ok {
@@ -152,18 +192,16 @@ func (e *Engine) syncCustomers(ctx context.Context, ids []int64, cursor *int64) 
 		custs = append(custs, cu)
 	}
 	sort.Slice(custs, func(i, j int) bool { return custs[i].state.customerID < custs[j].state.customerID })
-	e.sum.CustomersSeen += len(custs)
-	for i := 0; i < len(custs); i += 50 {
-		part := custs[i:min(i+50, len(custs))]
-		if err := e.lookup(ctx, nil, part); err != nil {
-			return err
-		}
-		if err := e.writeContacts(ctx, part); err != nil {
-			return err
-		}
-	}
+	return custs, settled
+}
+
+// commitCustomers commits the customers' links, clears the failures of the
+// settled and the written ones, records the failures of the rest (and the
+// cursor, when given) in one transaction. It returns the failures to alert
+// about now.
+func (e *Engine) commitCustomers(ctx context.Context, custs []*customer, settled []int64, cursor *int64) ([]store.Failure, error) {
 	var alerts []store.Failure
-	err = e.store.Tx(ctx, func(tx *store.Tx) error {
+	err := e.store.Tx(ctx, func(tx *store.Tx) error {
 		alerts = alerts[:0]
 		if _, err := e.commitChunk(ctx, tx, &chunkResult{customers: custs}); err != nil {
 			return err
@@ -200,20 +238,7 @@ func (e *Engine) syncCustomers(ctx context.Context, ids []int64, cursor *int64) 
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("committing: %w", err)
-	}
-	for _, c := range custs {
-		if c.err != nil {
-			e.report.Parked = append(e.report.Parked, ParkedItem{Kind: "customer", Key: strconv.FormatInt(c.state.customerID, 10),
-				Reason: reason(c.err), WaitingForRetry: !c.parked})
-			e.sum.countFailure(c.parked)
-		}
-	}
-	if len(alerts) > 0 {
-		e.alert(ctx, alerts)
-	}
-	return nil
+	return alerts, err
 }
 
 // retryCustomers retries failed customers that are due.

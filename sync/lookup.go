@@ -252,82 +252,125 @@ func addChunked(b *bitrix.Batch, prefix string, ids []int64, mk func([]int64) bi
 // by ORIGIN_ID, by e-mail and by phone), then reads the rows of contacts
 // found only by duplicate search in a second batch.
 func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) error {
-	ent := e.mapper.entity()
-	var orderIDs []int64
-	for _, it := range items {
-		if it.err == nil && it.needDeal {
-			orderIDs = append(orderIDs, it.order.ID)
-		}
-	}
-	var work, linked, unlinked []*customer
-	for _, c := range custs {
-		if !c.needWork {
-			continue
-		}
-		work = append(work, c)
-		if c.link != nil && c.link.ContactID != 0 {
-			linked = append(linked, c)
-		} else {
-			unlinked = append(unlinked, c)
-		}
-	}
-	b := bitrix.NewBatch(false)
-	dealKeys, err := addChunked(b, "ld", orderIDs, func(ids []int64) bitrix.Cmd { return e.byOriginCmd(ent, ids, dealSelect()) })
+	p := planLookup(items, custs)
+	b, err := e.lookupBatch(&p)
 	if err != nil {
 		return err
-	}
-	custIDs := make([]int64, 0, len(work))
-	for _, c := range work {
-		custIDs = append(custIDs, c.state.customerID)
-	}
-	originKeys, err := addChunked(b, "lo", custIDs, func(ids []int64) bitrix.Cmd {
-		return e.byOriginCmd(bitrix.EntityContact, ids, contactSelect())
-	})
-	if err != nil {
-		return err
-	}
-	linkIDs := make([]int64, 0, len(linked))
-	for _, c := range linked {
-		linkIDs = append(linkIDs, c.link.ContactID)
-	}
-	linkKeys, err := addChunked(b, "li", linkIDs, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect()) })
-	if err != nil {
-		return err
-	}
-	var emails, phones []string
-	for _, c := range unlinked {
-		emails = union(emails, c.state.emails)
-		for _, p := range c.state.phones {
-			phones = union(phones, phoneVariants(p))
-		}
-	}
-	var dupKeys []string
-	for i, cmd := range bitrix.FindByCommCmds(bitrix.CommEmail, emails, "CONTACT") {
-		k := "fe" + strconv.Itoa(i)
-		if err := b.Add(k, cmd); err != nil {
-			return err
-		}
-		dupKeys = append(dupKeys, k)
-	}
-	var phoneKeys []string
-	for i, cmd := range bitrix.FindByCommCmds(bitrix.CommPhone, phones, "CONTACT") {
-		k := "fp" + strconv.Itoa(i)
-		if err := b.Add(k, cmd); err != nil {
-			return err
-		}
-		phoneKeys = append(phoneKeys, k)
 	}
 	res, err := e.read(ctx, b)
 	if err != nil {
 		return err
 	}
-	lists, err := e.listRows(ctx, res, slices.Concat(dealKeys, originKeys, linkKeys))
+	lists, err := e.listRows(ctx, res, slices.Concat(p.dealKeys, p.originKeys, p.linkKeys))
 	if err != nil {
 		return err
 	}
+	e.assignDeals(ctx, items, p.orderIDs, rowsOf(lists, p.dealKeys))
+	e.assignContacts(ctx, &p, rowsOf(lists, p.originKeys), rowsOf(lists, p.linkKeys))
+	return e.assignDuplicates(ctx, &p, res)
+}
 
-	// Deals by ORIGIN_ID; the lowest id wins when there are several.
-	dealRows := rowsOf(lists, dealKeys)
+// lookupPlan is what one lookup asks the portal: the orders whose deals and
+// the customers whose contacts need work, and the batch keys of each kind of
+// command.
+type lookupPlan struct {
+	orderIDs []int64     // orders whose deal needs work
+	work     []*customer // customers whose contact needs work
+	linked   []*customer // of work: those linked to a contact id
+	unlinked []*customer // of work: the rest, searched by e-mail and phone
+	custIDs  []int64     // work's customer ids (the contacts' ORIGIN_ID)
+	linkIDs  []int64     // linked's contact ids
+
+	dealKeys, originKeys, linkKeys, dupKeys, phoneKeys []string
+}
+
+// planLookup sorts the chunk's orders and customers into what lookup reads.
+func planLookup(items []*item, custs []*customer) lookupPlan {
+	var p lookupPlan
+	for _, it := range items {
+		if it.err == nil && it.needDeal {
+			p.orderIDs = append(p.orderIDs, it.order.ID)
+		}
+	}
+	for _, c := range custs {
+		if !c.needWork {
+			continue
+		}
+		p.work = append(p.work, c)
+		if c.link != nil && c.link.ContactID != 0 {
+			p.linked = append(p.linked, c)
+		} else {
+			p.unlinked = append(p.unlinked, c)
+		}
+	}
+	p.custIDs = make([]int64, 0, len(p.work))
+	for _, c := range p.work {
+		p.custIDs = append(p.custIDs, c.state.customerID)
+	}
+	p.linkIDs = make([]int64, 0, len(p.linked))
+	for _, c := range p.linked {
+		p.linkIDs = append(p.linkIDs, c.link.ContactID)
+	}
+	return p
+}
+
+// lookupBatch builds the first batch: deals by ORIGIN_ID, contacts by
+// ORIGIN_ID and by linked id, and the duplicate searches by the unlinked
+// customers' e-mails and phones; it records each kind's keys in p.
+func (e *Engine) lookupBatch(p *lookupPlan) (*bitrix.Batch, error) {
+	ent := e.mapper.entity()
+	b := bitrix.NewBatch(false)
+	var err error
+	p.dealKeys, err = addChunked(b, "ld", p.orderIDs, func(ids []int64) bitrix.Cmd { return e.byOriginCmd(ent, ids, dealSelect()) })
+	if err != nil {
+		return nil, err
+	}
+	p.originKeys, err = addChunked(b, "lo", p.custIDs, func(ids []int64) bitrix.Cmd {
+		return e.byOriginCmd(bitrix.EntityContact, ids, contactSelect())
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.linkKeys, err = addChunked(b, "li", p.linkIDs, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect()) })
+	if err != nil {
+		return nil, err
+	}
+	var emails, phones []string
+	for _, c := range p.unlinked {
+		emails = union(emails, c.state.emails)
+		for _, ph := range c.state.phones {
+			phones = union(phones, phoneVariants(ph))
+		}
+	}
+	p.dupKeys, err = addFindByComm(b, "fe", bitrix.CommEmail, emails)
+	if err != nil {
+		return nil, err
+	}
+	p.phoneKeys, err = addFindByComm(b, "fp", bitrix.CommPhone, phones)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// addFindByComm adds the duplicate searches for contacts by values of one
+// communication type, keyed prefix0, prefix1, ...
+func addFindByComm(b *bitrix.Batch, prefix, comm string, values []string) ([]string, error) {
+	var keys []string
+	for i, cmd := range bitrix.FindByCommCmds(comm, values, "CONTACT") {
+		k := prefix + strconv.Itoa(i)
+		if err := b.Add(k, cmd); err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// assignDeals gives each order that needs work the deal found by its
+// ORIGIN_ID; the lowest id wins when there are several.
+func (e *Engine) assignDeals(ctx context.Context, items []*item, orderIDs []int64, dealRows []bitrix.Record) {
+	ent := e.mapper.entity()
 	if ov := e.gate.overlay(); ov != nil {
 		dealRows = mergeOverlay(ov, ent, dealRows, func(r bitrix.Record) bool {
 			return r.String(bitrix.FieldOriginatorID) == e.mapper.originator() && containsID(orderIDs, r.String(bitrix.FieldOriginID))
@@ -342,22 +385,24 @@ func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) e
 			it.remote, it.dealID = r, int64(r.ID())
 		}
 	}
+}
 
-	// Contacts: ORIGIN_ID first, then the linked id.
-	originRows := rowsOf(lists, originKeys)
-	linkRows := rowsOf(lists, linkKeys)
+// assignContacts gives each customer that needs work its contact: by
+// ORIGIN_ID first, then by the linked id; a linked contact that is gone
+// leaves the customer without one.
+func (e *Engine) assignContacts(ctx context.Context, p *lookupPlan, originRows, linkRows []bitrix.Record) {
 	if ov := e.gate.overlay(); ov != nil {
 		originRows = mergeOverlay(ov, bitrix.EntityContact, originRows, func(r bitrix.Record) bool {
-			return r.String(bitrix.FieldOriginatorID) == e.mapper.originator() && containsID(custIDs, r.String(bitrix.FieldOriginID))
+			return r.String(bitrix.FieldOriginatorID) == e.mapper.originator() && containsID(p.custIDs, r.String(bitrix.FieldOriginID))
 		})
-		linkRows = mergeOverlay(ov, bitrix.EntityContact, linkRows, func(r bitrix.Record) bool { return containsID(linkIDs, r.String("ID")) })
+		linkRows = mergeOverlay(ov, bitrix.EntityContact, linkRows, func(r bitrix.Record) bool { return containsID(p.linkIDs, r.String("ID")) })
 	}
-	byOrigin := e.oldestByOrigin(ctx, store.EntityContact, custIDs, originRows)
+	byOrigin := e.oldestByOrigin(ctx, store.EntityContact, p.custIDs, originRows)
 	byID := map[int64]bitrix.Record{}
 	for _, r := range linkRows {
 		byID[int64(r.ID())] = r
 	}
-	for _, c := range work {
+	for _, c := range p.work {
 		if r, ok := byOrigin[strconv.FormatInt(c.state.customerID, 10)]; ok {
 			c.remote, c.contactID = r, int64(r.ID())
 		} else if c.link != nil {
@@ -368,12 +413,15 @@ func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) e
 			}
 		}
 	}
+}
 
-	// Duplicate search for the unlinked rest. The portal answers per
-	// command (up to 20 values), not per value, so the rows of every contact
-	// found are read and matched by their own e-mails and phones.
+// assignDuplicates matches the unlinked customers still without a contact
+// to the contacts the duplicate searches found. The portal answers per
+// command (up to 20 values), not per value, so the rows of every contact
+// found are read and matched by their own e-mails and phones.
+func (e *Engine) assignDuplicates(ctx context.Context, p *lookupPlan, res *bitrix.BatchResult) error {
 	need := map[int64]bool{}
-	for _, k := range append(dupKeys, phoneKeys...) {
+	for _, k := range slices.Concat(p.dupKeys, p.phoneKeys) {
 		m, err := bitrix.DecodeDuplicates(res.Get(k).Result)
 		if err != nil {
 			return fmt.Errorf("bitrix lookup %s: %w", k, err)
@@ -382,27 +430,9 @@ func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) e
 			need[int64(id)] = true
 		}
 	}
-	var rows []bitrix.Record
-	if len(need) > 0 {
-		ids := make([]int64, 0, len(need))
-		for id := range need {
-			ids = append(ids, id)
-		}
-		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-		b2 := bitrix.NewBatch(false)
-		keys2, err := addChunked(b2, "lm", ids, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect()) })
-		if err != nil {
-			return err
-		}
-		res2, err := e.read(ctx, b2)
-		if err != nil {
-			return err
-		}
-		lists2, err := e.listRows(ctx, res2, keys2)
-		if err != nil {
-			return err
-		}
-		rows = rowsOf(lists2, keys2)
+	rows, err := e.readDuplicates(ctx, need)
+	if err != nil {
+		return err
 	}
 	if ov := e.gate.overlay(); ov != nil {
 		// A dry run's pretended contacts are found by e-mail and phone too.
@@ -414,7 +444,7 @@ func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) e
 		return nil
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].ID() < rows[j].ID() })
-	for _, c := range unlinked {
+	for _, c := range p.unlinked {
 		if c.remote != nil {
 			continue
 		}
@@ -423,6 +453,33 @@ func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) e
 		}
 	}
 	return nil
+}
+
+// readDuplicates reads the rows of the contacts the duplicate searches
+// found, in a second batch (none when nothing was found).
+func (e *Engine) readDuplicates(ctx context.Context, need map[int64]bool) ([]bitrix.Record, error) {
+	if len(need) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, 0, len(need))
+	for id := range need {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	b := bitrix.NewBatch(false)
+	keys, err := addChunked(b, "lm", ids, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect()) })
+	if err != nil {
+		return nil, err
+	}
+	res, err := e.read(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	lists, err := e.listRows(ctx, res, keys)
+	if err != nil {
+		return nil, err
+	}
+	return rowsOf(lists, keys), nil
 }
 
 // matchDuplicate picks the contact a customer matches: by e-mail first,

@@ -177,14 +177,44 @@ func (e *Engine) actionCmds(p *pendingAction, dealID, contactID int64) ([]bitrix
 // survives a crash, or that belongs to a deal that existed without a local
 // link (a lost database), is not sent again.
 func (e *Engine) writeRuleActions(ctx context.Context, items []*item) error {
-	type sending struct {
-		it   *item
-		pa   *pendingAction
-		keys []string
-		text string
+	b, sends, assumed, err := e.planRuleActions(items)
+	if err != nil {
+		return err
 	}
+	for _, pa := range assumed {
+		e.log.Warn("rule action may have run before; not repeated", "rule", pa.rule.Key, "event", pa.eventKey, "action", pa.action.Kind)
+	}
+	if err := e.markRuleFired(ctx, assumed, ""); err != nil {
+		return err
+	}
+	if len(sends) == 0 {
+		return nil
+	}
+	if err := e.recordRuleIntents(ctx, sends); err != nil {
+		return err
+	}
+	results, err := e.writeAll(ctx, b, atMostOnce)
+	if err != nil {
+		return err
+	}
+	return e.markRuleFired(ctx, e.applyRuleResults(sends, results), "")
+}
+
+// ruleSend is one rule action sent in the batch: its commands' keys and
+// the text the report and the ledger show for it.
+type ruleSend struct {
+	it   *item
+	pa   *pendingAction
+	keys []string
+	text string
+}
+
+// planRuleActions builds the batch of the actions to send and lists those
+// assumed to have run already (not sent again). An action that cannot be
+// built sets its order's error and ends that order's actions.
+func (e *Engine) planRuleActions(items []*item) (*bitrix.Batch, []*ruleSend, []*pendingAction, error) {
 	b := bitrix.NewBatch(false)
-	var sends []*sending
+	var sends []*ruleSend
 	var assumed []*pendingAction
 	for _, it := range items {
 		if it.err != nil || !it.dealDone || it.dealID == 0 {
@@ -205,48 +235,48 @@ func (e *Engine) writeRuleActions(ctx context.Context, items []*item) error {
 				it.err = badOrder("order %s: %s: %s: %v", orderName(it.order), pa.rule.Key, pa.action.Kind, err)
 				break
 			}
-			s := &sending{it: it, pa: pa, text: text}
+			s := &ruleSend{it: it, pa: pa, text: text}
 			for _, c := range cmds {
 				k := fmt.Sprintf("a%d", b.Len())
 				if err := b.Add(k, c); err != nil {
-					return err
+					return nil, nil, nil, err
 				}
 				s.keys = append(s.keys, k)
 			}
 			sends = append(sends, s)
 		}
 	}
-	mark := func(list []*pendingAction, suffix string) error {
-		if len(list) == 0 {
-			return nil
-		}
-		return e.store.Tx(ctx, func(tx *store.Tx) error {
-			for _, pa := range list {
-				if _, err := tx.MarkRuleFired(ctx, store.RuleFire{RuleKey: pa.rule.Key, EventKey: pa.eventKey,
-					Action: pa.action.Kind + suffix}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	for _, pa := range assumed {
-		e.log.Warn("rule action may have run before; not repeated", "rule", pa.rule.Key, "event", pa.eventKey, "action", pa.action.Kind)
-	}
-	if err := mark(assumed, ""); err != nil {
-		return err
-	}
-	if len(sends) == 0 {
+	return b, sends, assumed, nil
+}
+
+// markRuleFired records the actions as fired (suffix "") or as intended
+// (intentSuffix), in one transaction.
+func (e *Engine) markRuleFired(ctx context.Context, list []*pendingAction, suffix string) error {
+	if len(list) == 0 {
 		return nil
 	}
+	return e.store.Tx(ctx, func(tx *store.Tx) error {
+		for _, pa := range list {
+			if _, err := tx.MarkRuleFired(ctx, store.RuleFire{RuleKey: pa.rule.Key, EventKey: pa.eventKey,
+				Action: pa.action.Kind + suffix}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// recordRuleIntents records every action about to be sent as intended, and
+// the comments among them in the ledger: a comment a rule writes is
+// crmsync's own, so push must not carry it back.
+func (e *Engine) recordRuleIntents(ctx context.Context, sends []*ruleSend) error {
 	intents := make([]*pendingAction, len(sends))
 	for i, s := range sends {
 		intents[i] = s.pa
 	}
-	if err := mark(intents, intentSuffix); err != nil {
+	if err := e.markRuleFired(ctx, intents, intentSuffix); err != nil {
 		return err
 	}
-	// A comment a rule writes is crmsync's own: push must not carry it back.
 	var ledger []store.LedgerEntry
 	for _, s := range sends {
 		if s.pa.action.Kind == rules.Comment {
@@ -255,22 +285,24 @@ func (e *Engine) writeRuleActions(ctx context.Context, items []*item) error {
 		}
 	}
 	if len(ledger) > 0 {
-		if err := e.store.Tx(ctx, func(tx *store.Tx) error { return addLedger(ctx, tx, ledger) }); err != nil {
-			return err
-		}
+		return e.store.Tx(ctx, func(tx *store.Tx) error { return addLedger(ctx, tx, ledger) })
 	}
-	// An unknown outcome counts as done: at most once.
-	atMostOnce := func(_ context.Context, cmds map[string]bitrix.Cmd) (map[string]json.RawMessage, error) {
-		out := map[string]json.RawMessage{}
-		for k := range cmds {
-			out[k] = json.RawMessage("0")
-		}
-		return out, nil
+	return nil
+}
+
+// atMostOnce resolves the unknown outcome of a rule action's command as
+// done: an action is sent at most once.
+func atMostOnce(_ context.Context, cmds map[string]bitrix.Cmd) (map[string]json.RawMessage, error) {
+	out := map[string]json.RawMessage{}
+	for k := range cmds {
+		out[k] = json.RawMessage("0")
 	}
-	results, err := e.writeAll(ctx, b, atMostOnce)
-	if err != nil {
-		return err
-	}
+	return out, nil
+}
+
+// applyRuleResults sets the order's error of each action a command of which
+// failed, counts and reports the others, and returns those done.
+func (e *Engine) applyRuleResults(sends []*ruleSend, results map[string]*bitrix.CmdResult) []*pendingAction {
 	var done []*pendingAction
 	for _, s := range sends {
 		var failed error
@@ -288,5 +320,5 @@ func (e *Engine) writeRuleActions(ctx context.Context, items []*item) error {
 		e.addChange(Change{Op: OpRule, Entity: s.pa.action.Kind, EntityID: s.it.dealID, OrderID: s.it.order.ID,
 			OrderNumber: s.it.order.Number, Site: s.it.order.Site, Text: s.text})
 	}
-	return mark(done, "")
+	return done
 }

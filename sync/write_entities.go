@@ -94,74 +94,20 @@ func (e *Engine) applyContacts(ctx context.Context, custs []*customer) error {
 	for _, c := range custs {
 		k := contactKey(c.state.customerID)
 		if c.remote == nil {
-			fields := bitrix.Fields{}
-			for f, v := range c.state.fields {
-				fields[f] = v
-			}
-			fields[bitrix.FieldOriginatorID] = e.mapper.originator()
-			fields[bitrix.FieldOriginID] = strconv.FormatInt(c.state.customerID, 10)
-			if len(c.state.emails) > 0 {
-				fields[bitrix.FieldEmail] = multiRows(c.state.emails)
-			}
-			if len(c.state.phones) > 0 {
-				fields[bitrix.FieldPhone] = multiRows(c.state.phones)
-			}
-			if e.cfg.Bitrix.AssignedByID > 0 {
-				fields[bitrix.FieldAssignedByID] = e.cfg.Bitrix.AssignedByID
-			}
+			fields, ch := e.planContactAdd(c)
 			c.created = fields
 			if err := b.Add(k, bitrix.AddCmd(bitrix.EntityContact, fields, sonet())); err != nil {
 				return err
 			}
-			rep := createFields(c.state.fields)
-			if len(c.state.emails) > 0 {
-				rep = append(rep, FieldChange{Field: bitrix.FieldEmail, New: joinComma(c.state.emails)})
-			}
-			if len(c.state.phones) > 0 {
-				rep = append(rep, FieldChange{Field: bitrix.FieldPhone, New: joinComma(c.state.phones)})
-			}
-			rep = append(rep, FieldChange{Field: bitrix.FieldOriginatorID, New: e.mapper.originator()},
-				FieldChange{Field: bitrix.FieldOriginID, New: strconv.FormatInt(c.state.customerID, 10)})
-			sortFields(rep)
-			changes[k] = Change{Op: OpCreate, Entity: "contact", CustomerID: c.state.customerID, Fields: rep}
+			changes[k] = ch
 			continue
 		}
-		r := c.remote
-		var diff []FieldChange
-		if !e.claimedByOther(c, r) {
-			// A contact another customer's sync owns keeps its name and
-			// fields (they would flip with every order); it only gains the
-			// missing e-mails and phones.
-			diff = diffFields(c.state.fields, remoteGetter(r))
-		}
-		fields := bitrix.Fields{}
-		for _, fc := range diff {
-			fields[fc.Field] = fc.New
-		}
-		if r.String(bitrix.FieldOriginatorID) == "" {
-			// Claim a contact found by e-mail or phone, so that it is found
-			// by ORIGIN_ID from now on, even without the database.
-			o := strconv.FormatInt(c.state.customerID, 10)
-			fields[bitrix.FieldOriginatorID] = e.mapper.originator()
-			fields[bitrix.FieldOriginID] = o
-			empty := ""
-			diff = append(diff, FieldChange{Field: bitrix.FieldOriginatorID, Old: &empty, New: e.mapper.originator()},
-				FieldChange{Field: bitrix.FieldOriginID, Old: &empty, New: o})
-		}
-		if add := bitrix.MissingValues(r.Multi(bitrix.FieldEmail), c.state.emails, e.mapper.norm.emailKey); len(add) > 0 {
-			fields[bitrix.FieldEmail] = multiRows(add)
-			diff = append(diff, FieldChange{Field: bitrix.FieldEmail, New: joinComma(add), Added: add})
-		}
-		if add := bitrix.MissingValues(r.Multi(bitrix.FieldPhone), c.state.phones, e.mapper.norm.phoneKey); len(add) > 0 {
-			fields[bitrix.FieldPhone] = multiRows(add)
-			diff = append(diff, FieldChange{Field: bitrix.FieldPhone, New: joinComma(add), Added: add})
-		}
+		fields, diff := e.planContactUpdate(c)
 		if len(fields) == 0 {
 			c.done = true
 			e.sum.ContactsReused++
 			continue
 		}
-		sortFields(diff)
 		if err := b.Add(k, bitrix.UpdateCmd(bitrix.EntityContact, bitrix.ID(c.contactID), fields, sonet())); err != nil {
 			return err
 		}
@@ -174,6 +120,81 @@ func (e *Engine) applyContacts(ctx context.Context, custs []*customer) error {
 	if err != nil {
 		return err
 	}
+	e.applyContactResults(custs, changes, results)
+	return nil
+}
+
+// planContactAdd returns the fields of a new contact for c, claimed by
+// ORIGIN_ID, and the change the report shows for it.
+func (e *Engine) planContactAdd(c *customer) (bitrix.Fields, Change) {
+	fields := bitrix.Fields{}
+	for f, v := range c.state.fields {
+		fields[f] = v
+	}
+	fields[bitrix.FieldOriginatorID] = e.mapper.originator()
+	fields[bitrix.FieldOriginID] = strconv.FormatInt(c.state.customerID, 10)
+	if len(c.state.emails) > 0 {
+		fields[bitrix.FieldEmail] = multiRows(c.state.emails)
+	}
+	if len(c.state.phones) > 0 {
+		fields[bitrix.FieldPhone] = multiRows(c.state.phones)
+	}
+	if e.cfg.Bitrix.AssignedByID > 0 {
+		fields[bitrix.FieldAssignedByID] = e.cfg.Bitrix.AssignedByID
+	}
+	rep := createFields(c.state.fields)
+	if len(c.state.emails) > 0 {
+		rep = append(rep, FieldChange{Field: bitrix.FieldEmail, New: joinComma(c.state.emails)})
+	}
+	if len(c.state.phones) > 0 {
+		rep = append(rep, FieldChange{Field: bitrix.FieldPhone, New: joinComma(c.state.phones)})
+	}
+	rep = append(rep, FieldChange{Field: bitrix.FieldOriginatorID, New: e.mapper.originator()},
+		FieldChange{Field: bitrix.FieldOriginID, New: strconv.FormatInt(c.state.customerID, 10)})
+	sortFields(rep)
+	return fields, Change{Op: OpCreate, Entity: "contact", CustomerID: c.state.customerID, Fields: rep}
+}
+
+// planContactUpdate returns the fields to update on c's found contact and
+// the field changes the report shows; no fields when it is up to date.
+func (e *Engine) planContactUpdate(c *customer) (bitrix.Fields, []FieldChange) {
+	r := c.remote
+	var diff []FieldChange
+	if !e.claimedByOther(c, r) {
+		// A contact another customer's sync owns keeps its name and
+		// fields (they would flip with every order); it only gains the
+		// missing e-mails and phones.
+		diff = diffFields(c.state.fields, remoteGetter(r))
+	}
+	fields := bitrix.Fields{}
+	for _, fc := range diff {
+		fields[fc.Field] = fc.New
+	}
+	if r.String(bitrix.FieldOriginatorID) == "" {
+		// Claim a contact found by e-mail or phone, so that it is found
+		// by ORIGIN_ID from now on, even without the database.
+		o := strconv.FormatInt(c.state.customerID, 10)
+		fields[bitrix.FieldOriginatorID] = e.mapper.originator()
+		fields[bitrix.FieldOriginID] = o
+		empty := ""
+		diff = append(diff, FieldChange{Field: bitrix.FieldOriginatorID, Old: &empty, New: e.mapper.originator()},
+			FieldChange{Field: bitrix.FieldOriginID, Old: &empty, New: o})
+	}
+	if add := bitrix.MissingValues(r.Multi(bitrix.FieldEmail), c.state.emails, e.mapper.norm.emailKey); len(add) > 0 {
+		fields[bitrix.FieldEmail] = multiRows(add)
+		diff = append(diff, FieldChange{Field: bitrix.FieldEmail, New: joinComma(add), Added: add})
+	}
+	if add := bitrix.MissingValues(r.Multi(bitrix.FieldPhone), c.state.phones, e.mapper.norm.phoneKey); len(add) > 0 {
+		fields[bitrix.FieldPhone] = multiRows(add)
+		diff = append(diff, FieldChange{Field: bitrix.FieldPhone, New: joinComma(add), Added: add})
+	}
+	sortFields(diff)
+	return fields, diff
+}
+
+// applyContactResults records what each contact write did: the new
+// contact's id, the action and the change, or the customer's error.
+func (e *Engine) applyContactResults(custs []*customer, changes map[string]Change, results map[string]*bitrix.CmdResult) {
 	for _, c := range custs {
 		k := contactKey(c.state.customerID)
 		ch, ok := changes[k]
@@ -201,7 +222,6 @@ func (e *Engine) applyContacts(ctx context.Context, custs []*customer) error {
 		c.done = true
 		e.addChange(ch)
 	}
-	return nil
 }
 
 func multiRows(values []string) []map[string]any {
@@ -242,34 +262,10 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 			continue
 		}
 		k := dealKey(it.order.ID)
-		desired := map[string]string{}
-		for f, v := range it.deal.fields {
-			desired[f] = v
-		}
 		base := Change{Entity: string(ent), OrderID: it.order.ID, OrderNumber: it.order.Number, Site: it.order.Site,
 			CustomerID: it.cust.state.customerID}
 		if it.remote == nil {
-			fields := bitrix.Fields{}
-			for f, v := range it.deal.fields {
-				fields[f] = v
-			}
-			desired[bitrix.FieldContactID] = strconv.FormatInt(it.cust.contactID, 10)
-			rep := createFields(desired)
-			if ent == bitrix.EntityDeal {
-				// CONTACT_ID is deprecated on deals; CONTACT_IDS links the list.
-				fields[bitrix.FieldContactIDs] = []bitrix.ID{bitrix.ID(it.cust.contactID)}
-				fields[bitrix.FieldCategoryID] = e.cfg.Bitrix.CategoryID
-				if e.cfg.Bitrix.CategoryID != 0 {
-					rep = append(rep, FieldChange{Field: bitrix.FieldCategoryID, New: strconv.Itoa(e.cfg.Bitrix.CategoryID)})
-				}
-			} else {
-				fields[bitrix.FieldContactID] = it.cust.contactID
-			}
-			if e.cfg.Bitrix.AssignedByID > 0 {
-				fields[bitrix.FieldAssignedByID] = e.cfg.Bitrix.AssignedByID
-				rep = append(rep, FieldChange{Field: bitrix.FieldAssignedByID, New: strconv.Itoa(e.cfg.Bitrix.AssignedByID)})
-			}
-			sortFields(rep)
+			fields, rep := e.planDealAdd(it)
 			if err := b.Add(k, bitrix.AddCmd(ent, fields, sonet())); err != nil {
 				return err
 			}
@@ -277,34 +273,16 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 			changes[k] = base
 			continue
 		}
-		diff := diffFields(desired, remoteGetter(it.remote))
-		fields := bitrix.Fields{}
-		for _, fc := range diff {
-			fields[fc.Field] = fc.New
+		diff, changed, err := e.addDealUpdate(b, it, links)
+		if err != nil {
+			return err
 		}
-		if it.linkNeed {
-			cmd, fc := e.linkCmd(it, fields)
-			if cmd != nil {
-				if err := b.Add(linkKey(it.order.ID), *cmd); err != nil {
-					return err
-				}
-				links[k] = fc
-			} else {
-				diff = append(diff, fc)
-				sortFields(diff)
-			}
-		}
-		if len(fields) == 0 && !it.linkNeed {
+		if !changed {
 			it.dealDone = true
 			if len(it.comments) == 0 && len(it.actions) == 0 && !it.needRows {
 				it.unchanged = true
 			}
 			continue
-		}
-		if len(fields) > 0 {
-			if err := b.Add(k, bitrix.UpdateCmd(ent, bitrix.ID(it.dealID), fields, sonet())); err != nil {
-				return err
-			}
 		}
 		base.Op, base.EntityID, base.Fields = OpUpdate, it.dealID, diff
 		changes[k] = base
@@ -319,64 +297,7 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 		if err != nil {
 			return err
 		}
-		for _, it := range items {
-			k := dealKey(it.order.ID)
-			ch, ok := changes[k]
-			if !ok {
-				continue
-			}
-			wrote := false
-			if _, sent := b.Cmd(k); sent {
-				wrote = true
-				cr := results[k]
-				if cr == nil || cr.Status != bitrix.Done {
-					it.err = fmt.Errorf("%w: order %s: %w", errBadOrder, orderName(it.order), cmdError(cr))
-					continue
-				}
-				if ch.Op == OpCreate {
-					id, err := bitrix.DecodeID(cr.Result)
-					if err != nil || id == 0 {
-						it.err = fmt.Errorf("%w: order %s: bitrix %s.add: no id in answer: %v", errBadOrder, orderName(it.order), ent, err)
-						continue
-					}
-					it.dealID = int64(id)
-					it.contactLinked = it.cust.contactID
-				} else if hasField(ch.Fields, bitrix.FieldContactID) {
-					it.contactLinked = it.cust.contactID // a lead's CONTACT_ID
-				}
-			}
-			if fc, sent := links[k]; sent {
-				lk := linkKey(it.order.ID)
-				if cr := results[lk]; cr == nil || cr.Status != bitrix.Done {
-					// The deal's own update stands; the link is tried again
-					// on the next run (the order link does not record it).
-					it.err = fmt.Errorf("%w: order %s: linking contact %d to %s %d: %w", errBadOrder, orderName(it.order),
-						it.cust.contactID, ent, it.dealID, cmdError(cr))
-				} else {
-					wrote = true
-					it.contactLinked = it.cust.contactID
-					ch.Fields = append(ch.Fields, fc)
-					sortFields(ch.Fields)
-				}
-			}
-			it.dealDone = true
-			if !wrote {
-				continue
-			}
-			if ch.Op == OpCreate {
-				it.action = string(ent) + ".add"
-				e.sum.DealsCreated++
-			} else {
-				it.action = string(ent) + ".update"
-				e.sum.DealsUpdated++
-			}
-			for _, fc := range ch.Fields {
-				if fc.Field == e.mapper.stageField() {
-					it.stageSet = fc.New
-				}
-			}
-			e.addChange(ch)
-		}
+		e.applyDealResults(items, b, changes, links, results)
 	}
 	if err := e.rowsDone(ctx, b, results, items, clear, oldRows); err != nil {
 		return err
@@ -388,6 +309,135 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 		}
 	}
 	return nil
+}
+
+// planDealAdd returns the fields of a new deal (or lead) for the order,
+// linked to its contact, and the field changes the report shows.
+func (e *Engine) planDealAdd(it *item) (bitrix.Fields, []FieldChange) {
+	ent := e.mapper.entity()
+	desired := map[string]string{}
+	fields := bitrix.Fields{}
+	for f, v := range it.deal.fields {
+		desired[f] = v
+		fields[f] = v
+	}
+	desired[bitrix.FieldContactID] = strconv.FormatInt(it.cust.contactID, 10)
+	rep := createFields(desired)
+	if ent == bitrix.EntityDeal {
+		// CONTACT_ID is deprecated on deals; CONTACT_IDS links the list.
+		fields[bitrix.FieldContactIDs] = []bitrix.ID{bitrix.ID(it.cust.contactID)}
+		fields[bitrix.FieldCategoryID] = e.cfg.Bitrix.CategoryID
+		if e.cfg.Bitrix.CategoryID != 0 {
+			rep = append(rep, FieldChange{Field: bitrix.FieldCategoryID, New: strconv.Itoa(e.cfg.Bitrix.CategoryID)})
+		}
+	} else {
+		fields[bitrix.FieldContactID] = it.cust.contactID
+	}
+	if e.cfg.Bitrix.AssignedByID > 0 {
+		fields[bitrix.FieldAssignedByID] = e.cfg.Bitrix.AssignedByID
+		rep = append(rep, FieldChange{Field: bitrix.FieldAssignedByID, New: strconv.Itoa(e.cfg.Bitrix.AssignedByID)})
+	}
+	sortFields(rep)
+	return fields, rep
+}
+
+// addDealUpdate adds to b what the order's found deal needs: the link of
+// the order's contact when it lacks it (recorded in links by deal key),
+// then the update of the fields that differ. It returns the field changes
+// the report shows, and false when the deal is already as desired.
+func (e *Engine) addDealUpdate(b *bitrix.Batch, it *item, links map[string]FieldChange) ([]FieldChange, bool, error) {
+	k := dealKey(it.order.ID)
+	diff := diffFields(it.deal.fields, remoteGetter(it.remote))
+	fields := bitrix.Fields{}
+	for _, fc := range diff {
+		fields[fc.Field] = fc.New
+	}
+	if it.linkNeed {
+		cmd, fc := e.linkCmd(it, fields)
+		if cmd != nil {
+			if err := b.Add(linkKey(it.order.ID), *cmd); err != nil {
+				return nil, false, err
+			}
+			links[k] = fc
+		} else {
+			diff = append(diff, fc)
+			sortFields(diff)
+		}
+	}
+	if len(fields) == 0 && !it.linkNeed {
+		return nil, false, nil
+	}
+	if len(fields) > 0 {
+		if err := b.Add(k, bitrix.UpdateCmd(e.mapper.entity(), bitrix.ID(it.dealID), fields, sonet())); err != nil {
+			return nil, false, err
+		}
+	}
+	return diff, true, nil
+}
+
+// applyDealResults records what each deal write and link did: the new
+// deal's id, the contact known to be linked, the action and the change, or
+// the order's error. A failed link leaves the deal's own update standing.
+func (e *Engine) applyDealResults(items []*item, b *bitrix.Batch, changes map[string]Change, links map[string]FieldChange, results map[string]*bitrix.CmdResult) {
+	ent := e.mapper.entity()
+	for _, it := range items {
+		k := dealKey(it.order.ID)
+		ch, ok := changes[k]
+		if !ok {
+			continue
+		}
+		wrote := false
+		if _, sent := b.Cmd(k); sent {
+			wrote = true
+			cr := results[k]
+			if cr == nil || cr.Status != bitrix.Done {
+				it.err = fmt.Errorf("%w: order %s: %w", errBadOrder, orderName(it.order), cmdError(cr))
+				continue
+			}
+			if ch.Op == OpCreate {
+				id, err := bitrix.DecodeID(cr.Result)
+				if err != nil || id == 0 {
+					it.err = fmt.Errorf("%w: order %s: bitrix %s.add: no id in answer: %v", errBadOrder, orderName(it.order), ent, err)
+					continue
+				}
+				it.dealID = int64(id)
+				it.contactLinked = it.cust.contactID
+			} else if hasField(ch.Fields, bitrix.FieldContactID) {
+				it.contactLinked = it.cust.contactID // a lead's CONTACT_ID
+			}
+		}
+		if fc, sent := links[k]; sent {
+			lk := linkKey(it.order.ID)
+			if cr := results[lk]; cr == nil || cr.Status != bitrix.Done {
+				// The deal's own update stands; the link is tried again
+				// on the next run (the order link does not record it).
+				it.err = fmt.Errorf("%w: order %s: linking contact %d to %s %d: %w", errBadOrder, orderName(it.order),
+					it.cust.contactID, ent, it.dealID, cmdError(cr))
+			} else {
+				wrote = true
+				it.contactLinked = it.cust.contactID
+				ch.Fields = append(ch.Fields, fc)
+				sortFields(ch.Fields)
+			}
+		}
+		it.dealDone = true
+		if !wrote {
+			continue
+		}
+		if ch.Op == OpCreate {
+			it.action = string(ent) + ".add"
+			e.sum.DealsCreated++
+		} else {
+			it.action = string(ent) + ".update"
+			e.sum.DealsUpdated++
+		}
+		for _, fc := range ch.Fields {
+			if fc.Field == e.mapper.stageField() {
+				it.stageSet = fc.New
+			}
+		}
+		e.addChange(ch)
+	}
 }
 
 func hasField(fs []FieldChange, name string) bool {
