@@ -382,7 +382,7 @@ func TestKeysAndEnvNames(t *testing.T) {
 	if got := EnvName("bitrix.webhook_url"); got != "CRMSYNC_BITRIX_WEBHOOK_URL" {
 		t.Error(got)
 	}
-	if len(Keys()) != 35 {
+	if len(Keys()) != 37 {
 		t.Errorf("keys: %v", Keys())
 	}
 }
