@@ -68,6 +68,9 @@ type chunkResult struct {
 
 // prepare computes the desired state of every order and loads the local links.
 func (e *Engine) prepare(ctx context.Context, orders []*retailcrm.Order, events map[int64]*orderEvents) ([]*item, map[int64]*customer, error) {
+	if err := e.prepareManagers(ctx, orders, events); err != nil {
+		return nil, nil, err
+	}
 	items := make([]*item, 0, len(orders))
 	custs := map[int64]*customer{}
 	var orderIDs, custIDs []int64

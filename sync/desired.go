@@ -51,6 +51,9 @@ type mapper struct {
 	norm   normalizer
 	groups map[string]string // RetailCRM status code → group code
 	ref    references        // status names, product statuses
+	// assignee is the Bitrix24 user responsible for a RetailCRM manager's
+	// deals (0: none configured); nil: none.
+	assignee func(retailcrmUser int64) int64
 }
 
 func (m *mapper) entity() bitrix.Entity {
@@ -190,6 +193,11 @@ func (m *mapper) desireDeal(o *retailcrm.Order, c *retailcrm.Customer, doc map[s
 	setIf(f, bitrix.FieldComments, dealComments(o))
 	f[bitrix.FieldOriginatorID] = m.originator()
 	f[bitrix.FieldOriginID] = strconv.FormatInt(o.ID, 10)
+	if m.assignee != nil {
+		if id := m.assignee(o.ManagerID); id > 0 {
+			f[bitrix.FieldAssignedByID] = strconv.FormatInt(id, 10)
+		}
+	}
 	for field, path := range m.cfg.Mapping.DealFields {
 		setIf(f, field, esc(clean(lookupPath(doc, path))))
 	}

@@ -110,6 +110,7 @@ type Engine struct {
 
 	retryDelay time.Duration
 	firstOrder map[int64]int64 // customer id → smallest order id known
+	people     managerCache    // RetailCRM managers ↔ Bitrix24 users (managers.go)
 	rules      []rules.Rule
 	sum        Summary
 	report     *Report
@@ -154,6 +155,7 @@ func New(opts Options) (*Engine, error) {
 		region = config.DefaultPhoneRegion
 	}
 	e.mapper = &mapper{cfg: opts.Config, norm: normalizer{region: region}}
+	e.mapper.assignee = e.assignee
 	// A text naming a field rule texts do not have is a configuration
 	// error (exit 4) naming the rule: check reports the same.
 	if errs := rules.TextErrors(opts.Config.Rules); len(errs) > 0 {

@@ -51,6 +51,7 @@ type pendingAction struct {
 	eventKey string
 	data     rules.Data
 	intended bool // recorded as about to be sent by a run that did not finish
+	manager  int64 // the order's RetailCRM manager (responsible_id: manager)
 }
 
 // ruleActions lists the actions the rules owe an order. An order without
@@ -83,7 +84,8 @@ func (e *Engine) ruleActions(ctx context.Context, it *item) ([]pendingAction, er
 				if err != nil {
 					return nil, fmt.Errorf("reading fired rules: %w", err)
 				}
-				out = append(out, pendingAction{rule: r, action: a, eventKey: ev.Key, data: e.ruleData(it.order, ev), intended: intended})
+				out = append(out, pendingAction{rule: r, action: a, eventKey: ev.Key, data: e.ruleData(it.order, ev), intended: intended,
+					manager: it.order.ManagerID})
 			}
 		}
 	}
@@ -122,7 +124,11 @@ func (e *Engine) actionCmds(p *pendingAction, dealID, contactID int64) ([]bitrix
 		if err != nil {
 			return nil, "", err
 		}
-		fields := bitrix.Fields{"TITLE": text, "RESPONSIBLE_ID": p.action.Responsible}
+		resp, err := e.taskResponsible(p)
+		if err != nil {
+			return nil, "", err
+		}
+		fields := bitrix.Fields{"TITLE": text, "RESPONSIBLE_ID": resp}
 		if desc != "" {
 			fields["DESCRIPTION"] = desc
 		}

@@ -265,10 +265,6 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 			} else {
 				fields[bitrix.FieldContactID] = it.cust.contactID
 			}
-			if e.cfg.Bitrix.AssignedByID > 0 {
-				fields[bitrix.FieldAssignedByID] = e.cfg.Bitrix.AssignedByID
-				rep = append(rep, FieldChange{Field: bitrix.FieldAssignedByID, New: strconv.Itoa(e.cfg.Bitrix.AssignedByID)})
-			}
 			sortFields(rep)
 			if err := b.Add(k, bitrix.AddCmd(ent, fields, sonet())); err != nil {
 				return err
@@ -277,7 +273,7 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 			changes[k] = base
 			continue
 		}
-		diff := diffFields(desired, remoteGetter(it.remote))
+		diff := keepAssignee(it, diffFields(desired, remoteGetter(it.remote)))
 		fields := bitrix.Fields{}
 		for _, fc := range diff {
 			fields[fc.Field] = fc.New
