@@ -50,7 +50,7 @@ type pendingAction struct {
 	action   *rules.Action
 	eventKey string
 	data     rules.Data
-	intended bool // recorded as about to be sent by a run that did not finish
+	intended bool  // recorded as about to be sent by a run that did not finish
 	manager  int64 // the order's RetailCRM manager (responsible_id: manager)
 }
 

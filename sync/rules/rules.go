@@ -54,9 +54,9 @@ type Action struct {
 	// ResponsibleManager: the task goes to the deal's responsible manager
 	// (responsible_id: manager); Responsible is 0.
 	ResponsibleManager bool
-	Deadline    Deadline
-	UserIDs     []int64 // notify
-	TemplateID  int64   // workflow
+	Deadline           Deadline
+	UserIDs            []int64 // notify
+	TemplateID         int64   // workflow
 	// Params are a workflow's parameters, by name.
 	Params map[string]*Text
 	Stage  string // stage
