@@ -34,6 +34,9 @@ type item struct {
 
 	linkNeed      bool  // the found deal lacks the order's contact: link it
 	contactLinked int64 // the contact known to be linked to the deal, kept in the order link
+
+	dealGone bool // the linked deal was deleted in Bitrix24: parked at once (deletions.go)
+	recreate bool // re-queued by an operator after that: a new deal may be made
 }
 
 // customer is one RetailCRM customer of a chunk, shared by its orders.
@@ -125,6 +128,9 @@ func (e *Engine) prepare(ctx context.Context, orders []*retailcrm.Order, events 
 		if l, ok := links[it.order.ID]; ok {
 			l := l
 			it.link = &l
+		}
+		if it.recreate = e.recreate[it.order.ID]; it.recreate {
+			it.link = nil // the deal it names is gone: plan as for a new order
 		}
 		if it.err != nil {
 			continue

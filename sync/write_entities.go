@@ -241,6 +241,10 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 			it.err = fmt.Errorf("%w: order %s: no contact for customer %d", errBadOrder, orderName(it.order), it.cust.state.customerID)
 			continue
 		}
+		if it.remote == nil && e.dealGone(it, nil) {
+			it.dealGone, it.err = true, errDealDeleted(it, ent)
+			continue
+		}
 		k := dealKey(it.order.ID)
 		desired := map[string]string{}
 		for f, v := range it.deal.fields {
@@ -320,6 +324,10 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 			if _, sent := b.Cmd(k); sent {
 				wrote = true
 				cr := results[k]
+				if ch.Op == OpUpdate && e.dealGone(it, cr) {
+					it.dealGone, it.err = true, errDealDeleted(it, ent)
+					continue
+				}
 				if cr == nil || cr.Status != bitrix.Done {
 					it.err = fmt.Errorf("%w: order %s: %w", errBadOrder, orderName(it.order), cmdError(cr))
 					continue
