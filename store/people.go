@@ -59,3 +59,17 @@ func (t *Tx) ReplaceManagerMatches(ctx context.Context, matches []ManagerMatch) 
 	}
 	return nil
 }
+
+// RepointCustomer moves what crmsync keeps of RetailCRM customer from to
+// into, after RetailCRM merged them: the orders linked with from's
+// customer id and their purchase-profile rows. The customer links are the
+// caller's (PutCustomerLink).
+func (t *Tx) RepointCustomer(ctx context.Context, from, into int64) error {
+	for _, q := range []string{`UPDATE order_links SET customer_id = ? WHERE customer_id = ?`,
+		`UPDATE profile_contributions SET customer_id = ? WHERE customer_id = ?`} {
+		if _, err := t.tx.ExecContext(ctx, q, into, from); err != nil {
+			return fmt.Errorf("repoint customer %d to %d: %w", from, into, err)
+		}
+	}
+	return nil
+}
