@@ -50,6 +50,13 @@ func (e *Engine) syncDeleted(ctx context.Context, ids []int64, events map[int64]
 		})
 	}
 	deals := e.oldestByOrigin(ctx, store.EntityType(ent), ids, rows)
+	gone := make([]*retailcrm.Order, len(ids))
+	for i, id := range ids {
+		gone[i] = &retailcrm.Order{ID: id}
+	}
+	if err := e.prepareManagers(ctx, gone, events); err != nil { // who deleted them, for the comments
+		return nil, err
+	}
 
 	var notes []store.Event
 	note := func(id int64, res store.Result, msg string) {
@@ -164,7 +171,16 @@ func (e *Engine) deletedText(o *retailcrm.Order, r *retailcrm.HistoryRecord, sta
 	if o.Number != "" {
 		name = esc(o.Number)
 	}
-	text := fmt.Sprintf("Order %s was deleted in RetailCRM (%s).", name, by(r))
+	who := by(r)
+	if r.User != nil {
+		if n := e.managerName(r.User.ID); n != "" {
+			who = "by " + esc(n)
+			if !r.CreatedAt.IsZero() {
+				who += " at " + r.CreatedAt.String()
+			}
+		}
+	}
+	text := fmt.Sprintf("Order %s was deleted in RetailCRM (%s).", name, who)
 	if stage != "" {
 		text += " The deal was moved to stage " + esc(stage) + "; it is no longer synced."
 	}

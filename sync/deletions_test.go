@@ -8,6 +8,7 @@ import (
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 	"github.com/crmsync/crmsync/store"
 )
 
@@ -23,6 +24,7 @@ func TestDeletedOrderMovesItsDeal(t *testing.T) {
 			e := newEnv(t)
 			e.cfg.Mapping.DeletedStage = tt.deletedStage
 			e.bx.SeedStage("DEAL_STAGE", "APOLOGY", "Analyse the failure", "F", 250)
+			e.rc.AddUser(retailcrm.User{ID: retailcrmtest.DefaultUserID, Active: true, FirstName: "Olga", LastName: "Admin"})
 			o := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "100"))
 			keep := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Bob", Email: "bob@example.com"}, "200"))
 			e.pull()
@@ -44,7 +46,8 @@ func TestDeletedOrderMovesItsDeal(t *testing.T) {
 				t.Errorf("the other deal moved to %s", got)
 			}
 			comments := commentsOf(e, bitrixtest.Str(deal["ID"]))
-			if len(comments) != 1 || !strings.Contains(comments[0], "deleted in RetailCRM") || !strings.Contains(comments[0], tt.want) {
+			if len(comments) != 1 || !strings.Contains(comments[0], "deleted in RetailCRM") || !strings.Contains(comments[0], tt.want) ||
+				!strings.Contains(comments[0], "by Olga Admin") {
 				t.Errorf("comments %q", comments)
 			}
 			if res.Parked() != 0 || len(e.bx.Deals()) != 2 {
@@ -102,8 +105,7 @@ func TestDeletedDealIsParkedUntilRetry(t *testing.T) {
 		t.Errorf("parked %+v", p)
 	}
 	change("120")
-	res = e.pull()
-	if len(e.bx.Deals()) != 0 {
+	if res := e.pull(); res.Parked() != 1 || len(e.bx.Deals()) != 0 {
 		t.Fatalf("the next change made a deal")
 	}
 	st, err := openStore(e)
