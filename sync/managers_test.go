@@ -187,3 +187,26 @@ func TestRuleTaskGoesToTheManager(t *testing.T) {
 		t.Errorf("deal assigned to %s", got)
 	}
 }
+
+// TestManagersWithoutWebhookUserScope: a webhook that may not read users
+// (no user scope) or shows no e-mails (user_brief) leaves the fallback; the
+// run goes on.
+func TestManagersWithoutWebhookUserScope(t *testing.T) {
+	for _, scopes := range [][]string{{"crm"}, {"crm", "user_brief"}} {
+		t.Run(scopes[len(scopes)-1], func(t *testing.T) {
+			e := newEnv(t)
+			e.bx = bitrixtest.New(t, bitrixtest.Options{Unlimited: true, Now: e.clock.Now, Scopes: scopes})
+			e.bxc = e.newBitrixClient()
+			e.rc.AddUser(retailcrm.User{ID: 14, Active: true, Email: "anna@shop.example"})
+			e.bx.SeedUser(bitrixtest.UserRow{Email: "anna@shop.example", Active: true})
+			e.cfg.Bitrix.AssignedByID = 7
+			o := order(&retailcrm.Customer{FirstName: "C", Email: "c@example.com"}, "100")
+			o.ManagerID = 14
+			o = e.rc.CreateOrder(o)
+			res := e.pull()
+			if got := assigned(t, e, o.ID); got != "7" || res.Parked() != 0 {
+				t.Errorf("assigned to %s, %d parked; want 7, none", got, res.Parked())
+			}
+		})
+	}
+}
