@@ -37,6 +37,8 @@ type item struct {
 
 	needRows bool // the product rows differ from the last set (link's rows hash)
 	rowsDone bool // the rows are as desired (set now, or unchanged)
+	dealGone bool // the linked deal was deleted in Bitrix24: parked at once (deletions.go)
+	recreate bool // re-queued by an operator after that: a new deal may be made
 }
 
 // customer is one RetailCRM customer of a chunk, shared by its orders.
@@ -71,6 +73,9 @@ type chunkResult struct {
 
 // prepare computes the desired state of every order and loads the local links.
 func (e *Engine) prepare(ctx context.Context, orders []*retailcrm.Order, events map[int64]*orderEvents) ([]*item, map[int64]*customer, error) {
+	if err := e.prepareManagers(ctx, orders, events); err != nil {
+		return nil, nil, err
+	}
 	items := make([]*item, 0, len(orders))
 	custs := map[int64]*customer{}
 	var orderIDs, custIDs []int64
@@ -128,6 +133,9 @@ func (e *Engine) prepare(ctx context.Context, orders []*retailcrm.Order, events 
 		if l, ok := links[it.order.ID]; ok {
 			l := l
 			it.link = &l
+		}
+		if it.recreate = e.recreate[it.order.ID]; it.recreate {
+			it.link = nil // the deal it names is gone: plan as for a new order
 		}
 		if it.err != nil {
 			continue

@@ -155,14 +155,15 @@ func (e *Engine) returnText(o *retailcrm.Order, status, lines []string, lineAuth
 	return clean(head + capList(lines, maxTextBytes-len(head)-1, txt) + ".")
 }
 
-// by names who made a history record and when: "by RetailCRM user 5 at
-// …" ("пользователь RetailCRM 5, …"). People are named by their RetailCRM
-// user id: reading /api/v5/users needs a scope of its own (user_read) that
-// crmsync's key does not ask for yet.
+// by names who made a history record and when: a manager by the name
+// RetailCRM gives (the manager cache, managers.go), else "RetailCRM user 5"
+// ("пользователь RetailCRM 5") when the key may not read users.
 func (e *Engine) by(r *retailcrm.HistoryRecord) string {
 	txt := e.mapper.txt
 	who := "RetailCRM"
 	switch {
+	case r.User != nil && r.User.ID != 0 && e.managerName(r.User.ID) != "":
+		who = esc(e.managerName(r.User.ID))
 	case r.User != nil && r.User.ID != 0:
 		who = txt.F(texts.WhoUser, r.User.ID)
 	case r.Source != "":

@@ -58,7 +58,11 @@ func (e *Engine) pullCustomers(ctx context.Context, start time.Time) error {
 
 func (e *Engine) processCustomerPage(ctx context.Context, recs []retailcrm.CustomerHistoryRecord, cursor int64) error {
 	e.sum.CustomerRecords += len(recs)
+	merges := customerMerges(recs)
 	seen := map[int64]bool{}
+	for _, m := range merges {
+		seen[m.from] = true // gone from RetailCRM: syncMerges carries it
+	}
 	var ids []int64
 	for _, r := range recs {
 		if !customerWork(r) || seen[r.Customer.ID] {
@@ -66,6 +70,9 @@ func (e *Engine) processCustomerPage(ctx context.Context, recs []retailcrm.Custo
 		}
 		seen[r.Customer.ID] = true
 		ids = append(ids, r.Customer.ID)
+	}
+	if err := e.syncMerges(ctx, merges); err != nil {
+		return err
 	}
 	return e.syncCustomers(ctx, ids, &cursor)
 }

@@ -58,6 +58,9 @@ type mapper struct {
 	txt    *texts.Catalog    // crmsync's own phrases, in the configured locale
 	title  *rules.Text       // mapping.deal_title, or the locale's default
 	log    *slog.Logger      // nil: say nothing
+	// assignee is the Bitrix24 user responsible for a RetailCRM manager's
+	// deals (0: none configured); nil: none.
+	assignee func(retailcrmUser int64) int64
 }
 
 func (m *mapper) entity() bitrix.Entity {
@@ -193,6 +196,11 @@ func (m *mapper) desireDeal(o *retailcrm.Order, c *retailcrm.Customer) (*dealSta
 	setIf(f, bitrix.FieldComments, m.dealComments(o))
 	f[bitrix.FieldOriginatorID] = m.originator()
 	f[bitrix.FieldOriginID] = strconv.FormatInt(o.ID, 10)
+	if m.assignee != nil {
+		if id := m.assignee(o.ManagerID); id > 0 {
+			f[bitrix.FieldAssignedByID] = strconv.FormatInt(id, 10)
+		}
+	}
 	if m.entity() == bitrix.EntityDeal {
 		m.setDates(f, o)
 	}

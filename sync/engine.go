@@ -112,6 +112,8 @@ type Engine struct {
 	retryDelay time.Duration
 	firstOrder map[int64]int64 // customer id → smallest order id known
 	iblocks    []int64         // the catalogues catalog.catalog.list named, read once per run
+	people     managerCache    // RetailCRM managers ↔ Bitrix24 users (managers.go)
+	recreate   map[int64]bool  // orders whose deleted deal an operator asked to re-create (deletions.go)
 	rules      []rules.Rule
 	refRead    map[string]bool // dictionaries read from RetailCRM this run
 	sum        Summary
@@ -168,6 +170,7 @@ func New(opts Options) (*Engine, error) {
 	if e.mapper.title, err = rules.CompileText("deal_title", title); err != nil {
 		return nil, fmt.Errorf("mapping.deal_title: %w: %w", err, config.ErrInvalid)
 	}
+	e.mapper.assignee = e.assignee
 	// A text naming a field rule texts do not have is a configuration
 	// error (exit 4) naming the rule: check reports the same.
 	if errs := rules.TextErrors(opts.Config.Rules); len(errs) > 0 {
@@ -339,15 +342,17 @@ func (e *Engine) processPage(ctx context.Context, recs []retailcrm.HistoryRecord
 	e.sum.OrdersSeen += len(ids)
 	var notes []store.Event
 	var list []*retailcrm.Order
+	var deleted []int64
 	for _, id := range ids {
 		o, ok := orders[id]
 		if !ok {
-			msg := "order no longer exists in RetailCRM; its deal is left as it is"
-			if !events[id].deleted {
-				msg = "order not returned by RetailCRM (deleted, or a store outside retailcrm.sites); skipped"
+			if events[id].deleted {
+				deleted = append(deleted, id)
+				continue
 			}
 			notes = append(notes, store.Event{Source: store.SourceRetailCRM, SourceID: "order:" + strconv.FormatInt(id, 10),
-				OrderID: id, Action: "order.skip", Result: store.ResultSkipped, Message: msg})
+				OrderID: id, Action: "order.skip", Result: store.ResultSkipped,
+				Message: "order not returned by RetailCRM (deleted, or a store outside retailcrm.sites); skipped"})
 			continue
 		}
 		if !e.siteAllowed(o.Site) {
@@ -355,7 +360,11 @@ func (e *Engine) processPage(ctx context.Context, recs []retailcrm.HistoryRecord
 		}
 		list = append(list, o)
 	}
-	return e.syncOrders(ctx, list, events, &cursor, notes)
+	dn, err := e.syncDeleted(ctx, deleted, events)
+	if err != nil {
+		return err
+	}
+	return e.syncOrders(ctx, list, events, &cursor, append(notes, dn...))
 }
 
 func (e *Engine) siteAllowed(site string) bool {
@@ -502,8 +511,16 @@ func (e *Engine) commitChunk(ctx context.Context, tx *store.Tx, ch *chunkResult)
 	for _, it := range ch.items {
 		key := strconv.FormatInt(it.order.ID, 10)
 		if it.err != nil {
-			f, now, err := tx.RecordFailure(ctx, store.FailureReport{Kind: "order", Key: key, Error: reason(it.err),
-				MaxAttempts: e.opts.MaxAttempts})
+			fr := store.FailureReport{Kind: "order", Key: key, Error: reason(it.err), MaxAttempts: e.opts.MaxAttempts}
+			if it.dealGone || it.recreate {
+				// Parked at once: only crmsync retry lets a new deal be made
+				// (a failed re-creation keeps that permission).
+				fr.Payload = dealDeletedPayload
+				if it.dealGone {
+					fr.MaxAttempts = 1
+				}
+			}
+			f, now, err := tx.RecordFailure(ctx, fr)
 			if err != nil {
 				return nil, err
 			}
@@ -596,6 +613,8 @@ func (e *Engine) retryDue(ctx context.Context) error {
 	}
 	e.sum.OrdersRetried += len(list)
 	e.log.Info("retrying failed orders", "count", len(list))
+	e.recreate = recreateRequested(due)
+	defer func() { e.recreate = nil }()
 	return e.syncOrders(ctx, list, nil, nil, notes)
 }
 

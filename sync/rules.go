@@ -51,7 +51,8 @@ type pendingAction struct {
 	action   *rules.Action
 	eventKey string
 	data     rules.Data
-	intended bool // recorded as about to be sent by a run that did not finish
+	intended bool  // recorded as about to be sent by a run that did not finish
+	manager  int64 // the order's RetailCRM manager (responsible_id: manager)
 }
 
 // ruleActions lists the actions the rules owe an order. An order without
@@ -84,7 +85,8 @@ func (e *Engine) ruleActions(ctx context.Context, it *item) ([]pendingAction, er
 				if err != nil {
 					return nil, fmt.Errorf("reading fired rules: %w", err)
 				}
-				out = append(out, pendingAction{rule: r, action: a, eventKey: ev.Key, data: e.mapper.ruleData(it.order, ev), intended: intended})
+				out = append(out, pendingAction{rule: r, action: a, eventKey: ev.Key, data: e.mapper.ruleData(it.order, ev), intended: intended,
+					manager: it.order.ManagerID})
 			}
 		}
 	}
@@ -123,7 +125,11 @@ func (e *Engine) actionCmds(p *pendingAction, dealID, contactID int64) ([]bitrix
 		if err != nil {
 			return nil, "", err
 		}
-		fields := bitrix.Fields{"TITLE": text, "RESPONSIBLE_ID": p.action.Responsible}
+		resp, err := e.taskResponsible(p)
+		if err != nil {
+			return nil, "", err
+		}
+		fields := bitrix.Fields{"TITLE": text, "RESPONSIBLE_ID": resp}
 		if desc != "" {
 			fields["DESCRIPTION"] = desc
 		}

@@ -261,6 +261,10 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 			it.err = fmt.Errorf("%w: order %s: no contact for customer %d", errBadOrder, orderName(it.order), it.cust.state.customerID)
 			continue
 		}
+		if it.remote == nil && e.dealGone(it, nil) {
+			it.dealGone, it.err = true, errDealDeleted(it, ent)
+			continue
+		}
 		k := dealKey(it.order.ID)
 		base := Change{Entity: string(ent), OrderID: it.order.ID, OrderNumber: it.order.Number, Site: it.order.Site,
 			CustomerID: it.cust.state.customerID}
@@ -333,10 +337,6 @@ func (e *Engine) planDealAdd(it *item) (bitrix.Fields, []FieldChange) {
 	} else {
 		fields[bitrix.FieldContactID] = it.cust.contactID
 	}
-	if e.cfg.Bitrix.AssignedByID > 0 {
-		fields[bitrix.FieldAssignedByID] = e.cfg.Bitrix.AssignedByID
-		rep = append(rep, FieldChange{Field: bitrix.FieldAssignedByID, New: strconv.Itoa(e.cfg.Bitrix.AssignedByID)})
-	}
 	sortFields(rep)
 	return fields, rep
 }
@@ -347,7 +347,7 @@ func (e *Engine) planDealAdd(it *item) (bitrix.Fields, []FieldChange) {
 // the report shows, and false when the deal is already as desired.
 func (e *Engine) addDealUpdate(b *bitrix.Batch, it *item, links map[string]FieldChange) ([]FieldChange, bool, error) {
 	k := dealKey(it.order.ID)
-	diff := diffFields(it.deal.fields, remoteGetter(it.remote))
+	diff := keepAssignee(it, diffFields(it.deal.fields, remoteGetter(it.remote)))
 	fields := bitrix.Fields{}
 	for _, fc := range diff {
 		fields[fc.Field] = fc.New
@@ -390,6 +390,10 @@ func (e *Engine) applyDealResults(items []*item, b *bitrix.Batch, changes map[st
 		if _, sent := b.Cmd(k); sent {
 			wrote = true
 			cr := results[k]
+			if ch.Op == OpUpdate && e.dealGone(it, cr) {
+				it.dealGone, it.err = true, errDealDeleted(it, ent)
+				continue
+			}
 			if cr == nil || cr.Status != bitrix.Done {
 				it.err = fmt.Errorf("%w: order %s: %w", errBadOrder, orderName(it.order), cmdError(cr))
 				continue

@@ -77,7 +77,10 @@ Bitrix24 with the configured credentials and reports, each with a fix:
     use them), the funnel, mapped stages missing from it, sources;
   - fields named in mapping.deal_fields / contact_fields that do not exist;
   - ORIGIN_IDs that pull found carried by several deals, leads or contacts
-    (copies made by people or other tools) and that are still shared.
+    (copies made by people or other tools) and that are still shared;
+  - the scopes that match order managers to Bitrix24 users by e-mail
+    (user_read; user or user_basic), and the RetailCRM managers that have
+    no Bitrix24 user.
 With --fix it creates the missing UF_CRM_* user fields the mapping needs.
 With --init it prints a starter configuration whose status mapping is derived
 from both live dictionaries (RetailCRM status groups → Bitrix24 stage
@@ -137,6 +140,7 @@ func (a *app) runChecks(ctx context.Context, cfg *config.Config, fix bool) *chec
 	a.checkRetailCRM(ctx, cfg, rep)
 	a.checkBitrix(ctx, cfg, rep, fix)
 	a.checkRules(ctx, cfg, rep, fix)
+	a.checkManagers(ctx, cfg, rep)
 	return rep
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 	"github.com/crmsync/crmsync/sync/shop"
 )
@@ -58,7 +60,33 @@ func campaignShopWith(t *testing.T, size shop.Size, portal func(*bitrixtest.Opti
 	}
 	bx := bitrixtest.New(t, opts)
 	shop.New(5, campaignNow, retailcrmtest.DefaultSite).Seed(rc, bx, size)
+	campaignManagers(t, rc, bx, size)
 	return fakes{rc: rc, bx: bx}
+}
+
+// campaignManagers gives two of the shop's three managers a Bitrix24 user
+// with their e-mail (in other letter case; the third's deals get the
+// fallback) and hands every ninth order to the next manager after it was
+// placed, so the history the campaigns read carries manager changes and
+// the deals' responsible users depend on them.
+func campaignManagers(t *testing.T, rc *retailcrmtest.Server, bx *bitrixtest.Server, size shop.Size) {
+	t.Helper()
+	for _, u := range shop.Users() {
+		if u.ID == 14 || u.ID == 15 {
+			bx.SeedUser(bitrixtest.UserRow{Email: strings.ToUpper(u.Email), Name: u.FirstName, LastName: u.LastName, Active: true})
+		}
+	}
+	managers := shop.Managers()
+	for id := int64(4); id <= int64(size.Orders); id += 9 {
+		o, ok := rc.Order(id)
+		if !ok {
+			continue
+		}
+		next := managers[(slices.Index(managers, o.ManagerID)+1)%len(managers)]
+		if err := rc.UpdateOrder(id, func(o *retailcrm.Order) { o.ManagerID = next }); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func (f fakes) campaignConfig(t *testing.T, dir string) string {
@@ -140,6 +168,7 @@ type portalState struct {
 
 type dealState struct {
 	Title, Stage, Amount, Currency, Contact string
+	Assigned                                string // ASSIGNED_BY_ID: follows the order's manager
 	Comments                                []string
 	// Rows are the deal's product rows in their order: a row twice, or
 	// one missing, must show.
@@ -186,7 +215,7 @@ func snapshot(bx *bitrixtest.Server) portalState {
 		key := bitrixtest.Str(d.Fields["ORIGIN_ID"])
 		ds := dealState{Title: bitrixtest.Str(d.Fields["TITLE"]), Stage: bitrixtest.Str(d.Fields["STAGE_ID"]),
 			Amount: bitrixtest.Str(d.Fields["OPPORTUNITY"]), Currency: bitrixtest.Str(d.Fields["CURRENCY_ID"]),
-			Comments: comments[d.ID]}
+			Assigned: bitrixtest.Str(d.Fields["ASSIGNED_BY_ID"]), Comments: comments[d.ID]}
 		var cid int64
 		fmt.Sscan(bitrixtest.Str(d.Fields["CONTACT_ID"]), &cid)
 		ds.Contact = contactKey[cid]
@@ -217,6 +246,13 @@ func TestPullSurvivesSIGKILL(t *testing.T) {
 	size := campaignSize(t, 600)
 
 	ref, want, took := referenceRun(t, size, "pull")
+	assignees := map[string]bool{}
+	for _, d := range want.Deals {
+		assignees[d.Assigned] = true
+	}
+	if len(assignees) < 3 {
+		t.Fatalf("the reference's deals go to %v; want both matched managers and the fallback", assignees)
+	}
 
 	// The comparison must be able to fail: a duplicate deal, a duplicate
 	// phone row and a lost comment each show up.
@@ -224,6 +260,7 @@ func TestPullSurvivesSIGKILL(t *testing.T) {
 		"duplicate deal":  func(p *portalState) { p.Duplicates = append(p.Duplicates, "deal 1") },
 		"duplicate phone": func(p *portalState) { spoilContact(p) },
 		"lost comment":    func(p *portalState) { spoilComment(p) },
+		"other manager":   func(p *portalState) { spoilAssigned(p) },
 	} {
 		spoiled := snapshot(ref.bx)
 		spoil(&spoiled)
@@ -272,6 +309,14 @@ func spoilContact(p *portalState) {
 			p.Contacts[k] = c
 			return
 		}
+	}
+}
+
+func spoilAssigned(p *portalState) {
+	for k, d := range p.Deals {
+		d.Assigned += "0"
+		p.Deals[k] = d
+		return
 	}
 }
 

@@ -13,6 +13,7 @@
 package config
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/crmsync/crmsync/sync/rules"
@@ -132,6 +133,33 @@ type Mapping struct {
 	// PaidField is a deal field set to Y while the order is fully paid and
 	// N otherwise; "" sets none.
 	PaidField string `yaml:"paid_field"`
+	// Managers maps a RetailCRM user id to the Bitrix24 user id who is
+	// responsible for its orders' deals; it wins over matching by e-mail.
+	Managers map[string]string `yaml:"managers"`
+	// DeletedStage is the stage of the deals of orders deleted in
+	// RetailCRM; "" means the stage of group:cancel (DeletedStageOr).
+	DeletedStage string `yaml:"deleted_stage"`
+}
+
+// ManagerFor returns the Bitrix24 user mapping.managers names for a
+// RetailCRM user (validated: both are positive ids).
+func (m Mapping) ManagerFor(retailcrmUser int64) (int64, bool) {
+	v, ok := m.Managers[strconv.FormatInt(retailcrmUser, 10)]
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	return id, err == nil && id > 0
+}
+
+// DeletedStageOr is the stage for deals of deleted orders: deleted_stage,
+// else the stage of group:cancel, else "" (no stage to move to).
+func (m Mapping) DeletedStageOr() string {
+	if m.DeletedStage != "" {
+		return m.DeletedStage
+	}
+	s, _ := m.StageFor("", "cancel")
+	return s
 }
 
 // Products is mapping.products: how an order line's row finds its

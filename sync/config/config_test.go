@@ -386,7 +386,7 @@ func TestKeysAndEnvNames(t *testing.T) {
 	if got := EnvName("bitrix.webhook_url"); got != "CRMSYNC_BITRIX_WEBHOOK_URL" {
 		t.Error(got)
 	}
-	if len(Keys()) != 41 {
+	if len(Keys()) != 43 {
 		t.Errorf("keys: %v", Keys())
 	}
 }

@@ -69,7 +69,7 @@ func TestRuleProblemsNameTheLineNotTheValue(t *testing.T) {
 		name, body, want string
 	}{
 		{"missing id", "rules:\n  - on: created\n    do:\n      task: { title: Call }\n",
-			"rules[0].do.task.responsible_id: missing or not a positive number: the Bitrix24 user id who gets the task (line 4)"},
+			"rules[0].do.task.responsible_id: missing or not a positive number: the Bitrix24 user id who gets the task, or manager (the deal's responsible manager) (line 4)"},
 		{"amount", "rules:\n  - on: created\n    if: { amount_over: TOPSECRETKEY123 }\n    do: { comment: x }\n",
 			"rules[0].if.amount_over: is not an amount (like 5000 or 1999.90) (line 3)"},
 		{"deadline", "rules:\n  - on: created\n    do:\n      task: { title: Call, responsible_id: 7, deadline: TOPSECRETKEY123 }\n",

@@ -215,6 +215,18 @@ func validateMapping(c *Config, p *Errors) {
 			p.add(key, "must name one RetailCRM status, not a group")
 		}
 	}
+	if m.DeletedStage != "" {
+		checkStage("mapping.deleted_stage", m.DeletedStage)
+	}
+	for _, user := range slices.Sorted(maps.Keys(m.Managers)) {
+		key := "mapping.managers." + user
+		if id, err := strconv.ParseInt(user, 10, 64); err != nil || id <= 0 {
+			p.add(key, "the key is not a RetailCRM user id (a positive number)")
+		}
+		if id, err := strconv.ParseInt(m.Managers[user], 10, 64); err != nil || id <= 0 {
+			p.add(key, "must be a Bitrix24 user id (a positive number)")
+		}
+	}
 	for _, method := range slices.Sorted(maps.Keys(m.OrderMethods)) {
 		if !sourcePattern.MatchString(m.OrderMethods[method]) {
 			p.add("mapping.order_methods."+method, "is not a Bitrix24 SOURCE_ID (like WEB, CALL, STORE)")

@@ -248,8 +248,10 @@ func (a *actionParser) task() {
 		a.p.fail(a.path+".title", a.lineOf(titleKV, hasTitle), "missing or not a text: the task's title")
 	}
 	idKV, hasID := m["responsible_id"]
-	if a.act.Responsible = positiveID(idKV, hasID); a.act.Responsible == 0 {
-		a.p.fail(a.path+".responsible_id", a.lineOf(idKV, hasID), "missing or not a positive number: the Bitrix24 user id who gets the task")
+	if v, _ := scalar(idKV.val); hasID && v == ResponsibleManager {
+		a.act.ResponsibleManager = true
+	} else if a.act.Responsible = positiveID(idKV, hasID); a.act.Responsible == 0 {
+		a.p.fail(a.path+".responsible_id", a.lineOf(idKV, hasID), "missing or not a positive number: the Bitrix24 user id who gets the task, or manager (the deal's responsible manager)")
 	}
 	if kv, ok := m["deadline"]; ok {
 		if v, ok := scalar(kv.val); ok {

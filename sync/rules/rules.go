@@ -42,15 +42,22 @@ type Rule struct {
 	textErrs []*Error
 }
 
+// ResponsibleManager is the responsible_id of a task that goes to the
+// deal's responsible manager.
+const ResponsibleManager = "manager"
+
 // Action is one action of a rule, its texts compiled.
 type Action struct {
 	Kind        string // Task, Notify, Comment, Workflow, Stage
 	Text        *Text  // the comment, the task's title, the message
 	Description *Text  // task
 	Responsible int64  // task: the Bitrix24 user who gets it
-	Deadline    Deadline
-	UserIDs     []int64 // notify
-	TemplateID  int64   // workflow
+	// ResponsibleManager: the task goes to the deal's responsible manager
+	// (responsible_id: manager); Responsible is 0.
+	ResponsibleManager bool
+	Deadline           Deadline
+	UserIDs            []int64 // notify
+	TemplateID         int64   // workflow
 	// Params are a workflow's parameters, by name.
 	Params map[string]*Text
 	Stage  string // stage

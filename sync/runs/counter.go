@@ -282,6 +282,18 @@ func (r *RetailCRM) Sites(ctx context.Context) (map[string]retailcrm.Site, error
 	return c.Sites(ctx)
 }
 
+// Users reads a page of RetailCRM users.
+func (r *RetailCRM) Users(ctx context.Context, f retailcrm.UsersFilter) (*retailcrm.UsersPage, error) {
+	c, ok := r.next.(interface {
+		Users(context.Context, retailcrm.UsersFilter) (*retailcrm.UsersPage, error)
+	})
+	if !ok {
+		return nil, lacks(r.next, "Users")
+	}
+	r.c.Add(APIRetailCRM, 1)
+	return c.Users(ctx, f)
+}
+
 // Bitrix is a Bitrix24 client whose HTTP requests are counted (a batch of
 // up to 50 commands is one, as BatchResult.Requests says).
 type Bitrix struct {

@@ -57,6 +57,16 @@ const (
 	CommentsManager  Key = "comments.manager"
 	// RowDelivery names the product row of a delivery that costs something.
 	RowDelivery Key = "rows.delivery"
+	// OrderDeleted (number, who) and OrderDeletedStage (stage): the comment on
+	// the deal of an order deleted in RetailCRM.
+	OrderDeleted      Key = "timeline.order_deleted"
+	OrderDeletedStage Key = "timeline.order_deleted.stage"
+	// CustomerMerged (merged id, survivor id, contact): the comment on a
+	// merged customer's contact; MergedContact (id) and MergedContactNamed
+	// (id, name) name the survivor's contact.
+	CustomerMerged     Key = "timeline.customer_merged"
+	MergedContact      Key = "timeline.customer_merged.contact"
+	MergedContactNamed Key = "timeline.customer_merged.contact_named"
 
 	// Timeline comments of history records.
 	StatusChanged   Key = "timeline.status"
@@ -114,6 +124,12 @@ func phrases() map[Locale]map[Key]string {
 			CommentsManager:  "Комментарий менеджера: %s",
 			RowDelivery:      "Доставка",
 
+			OrderDeleted:       "Заказ %s удалён в RetailCRM (%s).",
+			OrderDeletedStage:  " Сделка переведена на стадию %s и больше не синхронизируется.",
+			CustomerMerged:     "Покупатель RetailCRM %d объединён с покупателем %d; его данные теперь в %s. Этот контакт оставлен как был.",
+			MergedContact:      "контакте %s",
+			MergedContactNamed: "контакте %s (%s)",
+
 			StatusChanged:   "Статус заказа изменён: %s → %s (%s)",
 			OrderCancelled:  ". Заказ отменён.",
 			OrderCompleted:  ". Заказ выполнен.",
@@ -159,6 +175,12 @@ func phrases() map[Locale]map[Key]string {
 			CommentsCustomer: "Customer comment: %s",
 			CommentsManager:  "Manager comment: %s",
 			RowDelivery:      "Delivery",
+
+			OrderDeleted:       "Order %s was deleted in RetailCRM (%s).",
+			OrderDeletedStage:  " The deal was moved to stage %s; it is no longer synced.",
+			CustomerMerged:     "RetailCRM customer %d was merged into customer %d; its data continues in %s. This contact is kept as it was.",
+			MergedContact:      "contact %s",
+			MergedContactNamed: "contact %s (%s)",
 
 			StatusChanged:   "Order status changed: %s → %s (%s)",
 			OrderCancelled:  ". The order was cancelled.",
