@@ -208,7 +208,7 @@ func TestBackfillResumesAfterACrashAtAnyPage(t *testing.T) {
 				}
 				return nil
 			}
-			if _, err := eng.Backfill(context.Background(), BackfillOptions{Location: e.rc.Location()}); !errors.Is(err, errCrash) {
+			if _, err := eng.Backfill(context.Background(), BackfillOptions{Location: e.rc.Location(), groupPages: 1}); !errors.Is(err, errCrash) {
 				t.Fatalf("crashed backfill: %v", err)
 			}
 			st.Close()
@@ -356,7 +356,7 @@ func TestBackfillStepsBackWhenOrdersLeaveTheWindow(t *testing.T) {
 	e := newEnv(t)
 	e.seedShop(250)
 	var deleted []int64
-	res := e.mustBackfill(BackfillOptions{Progress: func(p BackfillProgress) {
+	res := e.mustBackfill(BackfillOptions{groupPages: 1, Progress: func(p BackfillProgress) {
 		if p.Pages == 2 {
 			// Two orders of the pages already done disappear: every later
 			// order moves two places forward.
