@@ -282,6 +282,9 @@ func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Ti
 			if err := flush(); err != nil {
 				return err
 			}
+		} else {
+			// Progress by the pages read, so a bar moves between commits.
+			report()
 		}
 		if last {
 			return e.backfillDone(ctx, out, st)
