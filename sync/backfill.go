@@ -30,11 +30,13 @@ type BackfillOptions struct {
 	// sample instead of holding every change in memory (default 50;
 	// negative keeps all).
 	SampleChanges int
-	// Progress, when set, is called after every page.
+	// Progress, when set, is called after every committed group of pages.
 	Progress func(BackfillProgress)
+	// groupPages overrides backfillGroupPages (tests that act between pages).
+	groupPages int
 }
 
-// BackfillProgress is reported after every page of a backfill.
+// BackfillProgress is reported after every committed group of pages of a backfill.
 type BackfillProgress struct {
 	Done     int64 // orders of the window passed, earlier runs included
 	Before   int64 // of Done, passed by earlier runs (a resumed backfill)
@@ -62,6 +64,11 @@ type BackfillResult struct {
 // backfillPageSize is the page size of the walk: the largest the API
 // takes, one Bitrix24 batch per 50 orders and step.
 const backfillPageSize = 100
+
+// backfillGroupPages is how many pages a backfill plans and commits
+// together: one chunk of up to 500 orders, whose lookups share a request or
+// two and whose writes leave at most one batch per kind part-filled.
+const backfillGroupPages = 5
 
 // headLookbacks are how far before now the search for the history head
 // starts: the newest records are found with a startDate filter (cheap on the
@@ -178,6 +185,39 @@ func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Ti
 				Requests: e.count.Total(), Elapsed: e.now().Sub(start), Resumed: out.Resumed})
 		}
 	}
+	// Pages are planned and committed in groups (backfillGroupPages): the
+	// lookups of a group share requests and its writes fill the batches. The
+	// cursor is committed with the group's effects, so a crash repeats at
+	// most one group, whose writes the lookups then find.
+	group := bo.groupPages
+	if group <= 0 {
+		group = backfillGroupPages
+	}
+	var pending []*retailcrm.Order
+	at := map[int64]int{} // order id → index in pending
+	pendingPages := 0
+	flush := func() error {
+		if pendingPages == 0 {
+			return nil
+		}
+		value, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		save := func(tx *store.Tx) error { return tx.SetCursor(ctx, store.CursorBackfill, string(value)) }
+		e.chunk = max(len(pending), chunkOrders)
+		err = e.applyOrders(ctx, pending, nil, nil, save)
+		e.chunk = 0
+		if err != nil {
+			return err
+		}
+		e.sum.Pages += pendingPages
+		pending, pendingPages = nil, 0
+		clear(at)
+		e.sampleChanges(bo.SampleChanges, out)
+		report()
+		return nil
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -200,6 +240,9 @@ func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Ti
 		}
 		st.Total = total
 		if len(page.Orders) == 0 {
+			if err := flush(); err != nil {
+				return err
+			}
 			report()
 			return e.backfillDone(ctx, out, st)
 		}
@@ -221,20 +264,29 @@ func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Ti
 		if next.Done < st.Done {
 			next.Done = st.Done
 		}
-		e.sum.OrdersSeen += len(list)
-		value, err := json.Marshal(next)
-		if err != nil {
-			return err
-		}
-		save := func(tx *store.Tx) error { return tx.SetCursor(ctx, store.CursorBackfill, string(value)) }
-		if err := e.applyOrders(ctx, list, nil, nil, save); err != nil {
-			return err
+		// A page read again (the window shrank) replaces its orders in the
+		// group instead of planning them twice.
+		for _, o := range list {
+			if i, ok := at[o.ID]; ok {
+				pending[i] = o
+				continue
+			}
+			at[o.ID] = len(pending)
+			pending = append(pending, o)
+			e.sum.OrdersSeen++
 		}
 		st = next
-		e.sum.Pages++
-		e.sampleChanges(bo.SampleChanges, out)
-		report()
-		if int64(st.Page-1)*backfillPageSize >= total {
+		pendingPages++
+		last := int64(st.Page-1)*backfillPageSize >= total
+		if pendingPages >= group || last {
+			if err := flush(); err != nil {
+				return err
+			}
+		} else {
+			// Progress by the pages read, so a bar moves between commits.
+			report()
+		}
+		if last {
 			return e.backfillDone(ctx, out, st)
 		}
 	}

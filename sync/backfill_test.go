@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 	"github.com/crmsync/crmsync/store"
@@ -208,7 +209,7 @@ func TestBackfillResumesAfterACrashAtAnyPage(t *testing.T) {
 				}
 				return nil
 			}
-			if _, err := eng.Backfill(context.Background(), BackfillOptions{Location: e.rc.Location()}); !errors.Is(err, errCrash) {
+			if _, err := eng.Backfill(context.Background(), BackfillOptions{Location: e.rc.Location(), groupPages: 1}); !errors.Is(err, errCrash) {
 				t.Fatalf("crashed backfill: %v", err)
 			}
 			st.Close()
@@ -356,7 +357,7 @@ func TestBackfillStepsBackWhenOrdersLeaveTheWindow(t *testing.T) {
 	e := newEnv(t)
 	e.seedShop(250)
 	var deleted []int64
-	res := e.mustBackfill(BackfillOptions{Progress: func(p BackfillProgress) {
+	res := e.mustBackfill(BackfillOptions{groupPages: 1, Progress: func(p BackfillProgress) {
 		if p.Pages == 2 {
 			// Two orders of the pages already done disappear: every later
 			// order moves two places forward.
@@ -442,5 +443,25 @@ func TestBackfillFindsTheHeadOfAQuietAccountAndKeepsPullsCursor(t *testing.T) {
 	defer st.Close()
 	if c, _, _ := st.CursorInt(context.Background(), store.CursorOrdersHistory); c != 7 || res.Head != 0 {
 		t.Errorf("pull's cursor %d after a second backfill (head %d), want 7 left alone", c, res.Head)
+	}
+}
+
+// A backfill plans several pages as one chunk: its lookups share requests
+// and its writes fill the batches, so the requests stay within 1.25 × the
+// write floor (the writes the content needs ÷ 50; docs/architecture.md).
+func TestBackfillRequestsNearTheWriteFloor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.seedShop(500)
+	before := e.bx.Stats()
+	e.mustBackfill(BackfillOptions{})
+	after := e.bx.Stats()
+	writes := 0
+	for _, m := range []string{"crm.deal.add", "crm.deal.productrows.set", "crm.contact.add"} {
+		writes += after.CommandsPerMethod[m] - before.CommandsPerMethod[m]
+	}
+	floor := float64(writes) / bitrix.MaxBatchCommands
+	if got := after.Requests - before.Requests; float64(got) > 1.25*floor {
+		t.Errorf("%d Bitrix24 requests for a write floor of %.2f (%d writes): %.2f×, want ≤ 1.25×", got, floor, writes, float64(got)/floor)
 	}
 }

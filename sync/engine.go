@@ -126,6 +126,9 @@ type Engine struct {
 	// beforeCommit is a test hook called before each page's commit; an
 	// error aborts the run there (crash injection).
 	beforeCommit func(page int) error
+	// chunk is how many orders are planned and written together (default
+	// chunkOrders; a backfill sets its group's size).
+	chunk int
 }
 
 // New builds an engine.
@@ -415,8 +418,12 @@ func (e *Engine) applyOrders(ctx context.Context, orders []*retailcrm.Order, eve
 		return err
 	}
 	var chunks []*chunkResult
-	for i := 0; i < len(orders); i += chunkOrders {
-		cr, err := e.processChunk(ctx, orders[i:min(i+chunkOrders, len(orders))], events)
+	size := e.chunk
+	if size <= 0 {
+		size = chunkOrders
+	}
+	for i := 0; i < len(orders); i += size {
+		cr, err := e.processChunk(ctx, orders[i:min(i+size, len(orders))], events)
 		if err != nil {
 			return err
 		}

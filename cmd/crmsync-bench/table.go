@@ -22,6 +22,7 @@ type table struct {
 // The performance targets.
 const (
 	targetNewOrder  = 0.1
+	targetFloor     = 1.25 // requests per new order over the write floor
 	targetPerRecord = 0.03
 	targetShare     = 0.9 // within 10% of what the limit allows
 	targetWall100k  = 2 * time.Minute
@@ -44,6 +45,17 @@ func ratio(plain, ours count) string {
 		return "∞ (crmsync sends none)"
 	}
 	return fmt.Sprintf("%.0f×", plain.per()/ours.per())
+}
+
+// floorText shows the write floor: the write commands the content needs ÷ 50.
+func floorText(floor float64) string { return fmt.Sprintf("%.2f requests", floor) }
+
+// floorRatio is requests over the write floor.
+func floorRatio(requests int, floor float64) string {
+	if floor == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f× (%d / %.2f)", float64(requests)/floor, requests, floor)
 }
 
 func per(c count) string {
@@ -88,6 +100,9 @@ func (t *table) opsSection(w func(string, ...any)) {
 	w("\n| figure | crmsync | plain client | plain / crmsync | target |\n|---|---:|---:|---:|---|\n")
 	w("| Bitrix24 requests per new order (%s) | %s | %s | %s | ≤ %.1f: %s |\n", o.newMode, per(o.newOrder), per(o.plainNewOrder),
 		ratio(o.plainNewOrder, o.newOrder), targetNewOrder, verdict(o.newOrder.per() <= targetNewOrder))
+	floor := o.newMix.writeFloor()
+	w("| Bitrix24 requests per new order / write floor (floor: %s) | %s | | | ≤ %.2f: %s |\n", floorText(floor),
+		floorRatio(o.newOrder.requests, floor), targetFloor, verdict(floor > 0 && float64(o.newOrder.requests)/floor <= targetFloor))
 	w("| Bitrix24 requests per changed order (pull after managers moved %d orders on) | %s | %s | %s | |\n", o.changed.ops,
 		per(o.changed), per(o.plainChanged), ratio(o.plainChanged, o.changed))
 	w("| Bitrix24 requests per unchanged order (pull again over the same history, cursor reset) | %s | %s | %s | 0: %s |\n",
