@@ -14,6 +14,10 @@ import (
 
 // TestQuick runs the driver end to end at smoke sizes and checks that the
 // table has every row and the figures the performance targets fix regardless of size.
+// quickFloorBound is what 200 orders allow: 10 write batches, the lookup
+// and the first run's read of the portal's users over a floor of 9.18.
+const quickFloorBound = 1.45
+
 func TestQuick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds crmsync and runs it a dozen times")
@@ -75,8 +79,12 @@ func TestQuick(t *testing.T) {
 			t.Errorf("%s: crmsync %v, plain client %v: want 0 < crmsync < plain", row, ours, plain)
 		}
 	}
-	if c := cells("Bitrix24 requests per new order / write floor"); value(c[2]) > targetFloor {
-		t.Errorf("requests per new order over the write floor: %s, above the target %v", c[2], targetFloor)
+	// The target holds at the benchmark's size (2,000 orders: 1.12x, and
+	// sync's TestBackfillRequestsNearTheWriteFloor at 500); at the quick
+	// size's 200 orders the one lookup request is a twelfth of the total,
+	// so this checks the row is there and near the target, not the target.
+	if c := cells("Bitrix24 requests per new order / write floor"); value(c[2]) <= 0 || value(c[2]) > quickFloorBound {
+		t.Errorf("requests per new order over the write floor: %s, want above 0 and at most %v at the quick size (target %v)", c[2], quickFloorBound, targetFloor)
 	}
 	for _, l := range []string{"2 rps / 50 burst", "5 rps / 250 burst"} {
 		if c := cells(l); value(c[6]) != 0 {
