@@ -107,6 +107,8 @@ type config struct {
 	version   string
 	operating float64
 	maxBatch  int
+	level     float64
+	levelAt   time.Time
 }
 
 // WithHTTPClient sets the HTTP client (e.g. with a private CA). Its
@@ -142,6 +144,14 @@ func WithVersion(v string) Option { return func(c *config) { c.version = v } }
 // portal answers 429 OPERATION_TIME_LIMIT, and afterwards at the operating
 // level the portal refused it at.
 func WithOperatingLimit(seconds float64) Option { return func(c *config) { c.operating = seconds } }
+
+// WithBucketLevel starts the limiter from the portal's request counter as
+// a previous run left it (BucketLevel): level requests not yet drained at
+// at. The client drains it by the time since, so a run that follows
+// another closely does not open with a burst the portal has already spent.
+func WithBucketLevel(level float64, at time.Time) Option {
+	return func(c *config) { c.level, c.levelAt = level, at }
+}
 
 // WithMaxBatchCommands lowers the commands per batch request (1..50).
 func WithMaxBatchCommands(n int) Option { return func(c *config) { c.maxBatch = n } }
@@ -194,6 +204,7 @@ func New(webhookURL string, opts ...Option) (*Client, error) {
 		retry:    retry,
 		maxBatch: cfg.maxBatch,
 	}
+	c.lim.restore(cfg.level, cfg.levelAt, cfg.clock.Now())
 	return c, nil
 }
 
@@ -252,6 +263,14 @@ func (c *Client) Stats() Stats {
 		Redirects:          c.stats.redirects.Load(),
 		EffectiveRate:      c.lim.rate(),
 	}
+}
+
+// BucketLevel estimates the portal's request counter now (0 to the burst):
+// what WithBucketLevel takes to carry the budget over to the next run. A
+// QUERY_LIMIT_EXCEEDED answer counts as a full bucket at its time.
+func (c *Client) BucketLevel() (level float64, at time.Time) {
+	now := c.clock.Now()
+	return c.lim.level(now), now
 }
 
 // OperatingTime reports the last operating seconds and operating_reset_at

@@ -2,6 +2,7 @@ package bitrix
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 
@@ -30,6 +31,12 @@ type limiter struct {
 	min      float64
 	cooldown time.Duration
 	slowTill time.Time
+	// burst is the portal's block threshold, size the part of it the
+	// token bucket uses (burst less the margin).
+	burst, size float64
+	// fullAt is when the portal last answered QUERY_LIMIT_EXCEEDED: its
+	// counter was at the threshold then, whatever the tokens say.
+	fullAt time.Time
 }
 
 func newLimiter(clock Clock, ratePerSec float64, burst int, cooldown time.Duration) *limiter {
@@ -38,7 +45,9 @@ func newLimiter(clock Clock, ratePerSec float64, burst int, cooldown time.Durati
 	if ratePerSec <= 0 {
 		lim = rate.Inf
 	}
-	l.lim = rate.NewLimiter(lim, burst-burstMargin(burst))
+	size := burst - burstMargin(burst)
+	l.burst, l.size = float64(burst), float64(size)
+	l.lim = rate.NewLimiter(lim, size)
 	// Start full (tokens = burst), i.e. assume the portal's counter is 0.
 	l.lim.AllowN(clock.Now(), 0)
 	return l
@@ -87,6 +96,7 @@ func (l *limiter) penalize() time.Duration {
 	l.cur = max(l.min, l.cur/2)
 	l.lim.SetLimitAt(now, rate.Limit(l.cur))
 	l.slowTill = now.Add(l.cooldown)
+	l.fullAt = now
 	// The portal thinks its bucket is full: drop our spare tokens.
 	if tok := int(l.lim.TokensAt(now)); tok > 0 {
 		l.lim.ReserveN(now, tok)
@@ -99,4 +109,42 @@ func (l *limiter) rate() float64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.cur
+}
+
+// level estimates the portal's counter at now: the requests it has not
+// drained yet, 0..burst. After a QUERY_LIMIT_EXCEEDED it is at least what
+// a full bucket has drained since at the configured rate.
+func (l *limiter) level(now time.Time) float64 {
+	if l.base <= 0 {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lvl := l.size - l.lim.TokensAt(now)
+	if !l.fullAt.IsZero() {
+		lvl = max(lvl, l.burst-l.base*now.Sub(l.fullAt).Seconds())
+	}
+	return min(max(lvl, 0), l.burst)
+}
+
+// restore starts the bucket from the portal's counter as another run left
+// it (level at at), drained by the time since: the requests still counted
+// are taken from the tokens, rounded up, so the first requests of this run
+// wait for them instead of spending a burst the portal no longer has.
+func (l *limiter) restore(level float64, at, now time.Time) {
+	if l.base <= 0 || math.IsNaN(level) || level <= 0 {
+		return
+	}
+	elapsed := max(now.Sub(at).Seconds(), 0) // a clock set back drains nothing
+	left := min(level, l.burst) - l.base*elapsed
+	if left <= 0 {
+		return
+	}
+	n := int(math.Ceil(left))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// ReserveN takes at most the bucket's size at once; more goes into debt.
+	for step := l.lim.Burst(); n > 0; n -= step {
+		l.lim.ReserveN(now, min(n, step))
+	}
 }

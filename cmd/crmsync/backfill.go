@@ -137,7 +137,8 @@ func (a *app) runBackfill(ctx context.Context, opts *backfillOptions) error {
 	}
 	prog := a.newBackfillProgress()
 	res, err := eng.Backfill(ctx, pullsync.BackfillOptions{Since: since, Until: until, Location: loc,
-		WithRules: opts.withRules, SampleChanges: max(opts.sample, 1), Progress: prog.update})
+		WithRules: opts.withRules, SampleChanges: max(opts.sample, 1),
+		Progress: func(p pullsync.BackfillProgress) { prog.update(p); d.checkpoint() }})
 	prog.done()
 	if res != nil && res.Result != nil && opts.dryRun && err == nil {
 		if perr := a.printBackfillReport(res, opts); perr != nil {

@@ -46,8 +46,9 @@ func (a *app) newRetailCRM(cfg *config.Config, p patience, extra ...retailcrm.Op
 }
 
 // newBitrix builds the Bitrix24 client, trusting bitrix.ca_file in addition
-// to the system roots for an on-premise portal with a private CA.
-func (a *app) newBitrix(cfg *config.Config, p patience) (*bitrix.Client, error) {
+// to the system roots for an on-premise portal with a private CA; extra
+// options come last (a run adds the budget the previous run left).
+func (a *app) newBitrix(cfg *config.Config, p patience, extra ...bitrix.Option) (*bitrix.Client, error) {
 	opts := []bitrix.Option{
 		bitrix.WithRate(cfg.Bitrix.Rate, cfg.Bitrix.Burst),
 		bitrix.WithTimeout(cfg.Bitrix.Timeout),
@@ -74,6 +75,7 @@ func (a *app) newBitrix(cfg *config.Config, p patience) (*bitrix.Client, error) 
 		base = tr
 	}
 	opts = append(opts, bitrix.WithHTTPClient(&http.Client{Transport: a.apis.Transport(runs.APIBitrix, base)}))
+	opts = append(opts, extra...)
 	return bitrix.New(cfg.Bitrix.WebhookURL, opts...)
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -83,6 +85,25 @@ type runDeps struct {
 	rc  *retailcrm.Client
 	bx  *bitrix.Client
 	st  *store.Store
+
+	a      *app
+	dryRun bool
+	portal string    // the bitrix_budget key
+	saved  time.Time // when the budget was last stored
+}
+
+// budgetEvery is how often a run stores the portal's request counter at
+// its safe points (after a page), besides at its end.
+const budgetEvery = 5 * time.Second
+
+// portalKey is the portal's host (with its port): every configuration
+// that talks to one portal shares its request budget.
+func portalKey(cfg *config.Config) string {
+	u, err := url.Parse(webhook(cfg).Base)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Host)
 }
 
 // openRun builds the clients and opens the database for a pull, push or
@@ -96,15 +117,53 @@ func (a *app) openRun(ctx context.Context, dryRun bool, rcOpts ...retailcrm.Opti
 	if err != nil {
 		return nil, err
 	}
-	bx, err := a.newBitrix(cfg, patient)
-	if err != nil {
-		return nil, err
-	}
 	st, err := a.openRunStore(ctx, dryRun)
 	if err != nil {
 		return nil, err
 	}
-	return &runDeps{cfg: cfg, rc: rc, bx: bx, st: st}, nil
+	d := &runDeps{cfg: cfg, rc: rc, st: st, a: a, dryRun: dryRun, portal: portalKey(cfg)}
+	// Start from the request budget the previous run (pull, push or
+	// backfill, any configuration on this portal) left, so this run does
+	// not open with a burst the portal has already spent.
+	var extra []bitrix.Option
+	if level, at, ok, err := st.BitrixBudget(ctx, d.portal); err != nil {
+		a.log.Warn("bitrix budget not read; starting with a full burst", "error", err)
+	} else if ok {
+		extra = append(extra, bitrix.WithBucketLevel(level, at))
+	}
+	if d.bx, err = a.newBitrix(cfg, patient, extra...); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return d, nil
 }
 
-func (d *runDeps) close() { d.st.Close() }
+// checkpoint stores the portal's request counter at a safe point of the
+// run (outside any transaction), at most every budgetEvery.
+func (d *runDeps) checkpoint() {
+	if time.Since(d.saved) >= budgetEvery {
+		d.saveBudget(context.Background())
+	}
+}
+
+// saveBudget stores the portal's request counter for the next run. A dry
+// run reads it but never writes it; a failure only costs the next run a
+// burst, so it is logged, not returned.
+func (d *runDeps) saveBudget(ctx context.Context) {
+	if d.dryRun || d.portal == "" {
+		return
+	}
+	level, at := d.bx.BucketLevel()
+	d.saved = time.Now()
+	if err := d.st.Tx(ctx, func(tx *store.Tx) error { return tx.PutBitrixBudget(ctx, d.portal, level, at) }); err != nil {
+		d.a.log.Warn("bitrix budget not stored; the next run may start with a burst", "error", err)
+	}
+}
+
+func (d *runDeps) close() {
+	// The run's context may be cancelled by now; the write is one row.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d.saveBudget(ctx)
+	d.st.Close()
+}

@@ -50,7 +50,7 @@ func (a *app) runPull(ctx context.Context, opts *pullOptions) error {
 	eng, err := pullsync.New(pullsync.Options{
 		Config: cfg, RetailCRM: rc, Bitrix: bx, Store: st,
 		DryRun: opts.dryRun, MaxItems: opts.maxItems, MaxDuration: opts.maxDuration,
-		Logger: a.log, Progress: prog.update,
+		Logger: a.log, Progress: func(p pullsync.Progress) { prog.update(p); d.checkpoint() },
 	})
 	if err != nil {
 		return err

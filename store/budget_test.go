@@ -1,0 +1,60 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestBitrixBudgetPerPortal: the level is kept per portal, the last write
+// wins, and it survives a reopen; a portal never recorded has none.
+func TestBitrixBudgetPerPortal(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crmsync.db")
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	err = s.Tx(ctx, func(tx *Tx) error {
+		if err := tx.PutBitrixBudget(ctx, "a.bitrix24.ru", 5, at); err != nil {
+			return err
+		}
+		if err := tx.PutBitrixBudget(ctx, "a.bitrix24.ru", 2.25, at.Add(time.Second)); err != nil {
+			return err
+		}
+		if err := tx.PutBitrixBudget(ctx, "b.bitrix24.ru:8443", 1, at); err != nil {
+			return err
+		}
+		if err := tx.PutBitrixBudget(ctx, "", 1, at); err == nil {
+			t.Error("an unnamed portal was accepted")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(ctx, path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, tc := range []struct {
+		portal string
+		level  float64
+		at     time.Time
+		ok     bool
+	}{
+		{"a.bitrix24.ru", 2.25, at.Add(time.Second), true},
+		{"b.bitrix24.ru:8443", 1, at, true},
+		{"c.bitrix24.ru", 0, time.Time{}, false},
+	} {
+		level, got, ok, err := s.BitrixBudget(ctx, tc.portal)
+		if err != nil || level != tc.level || !got.Equal(tc.at) || ok != tc.ok {
+			t.Errorf("%s: %v at %v ok %v err %v; want %v at %v ok %v", tc.portal, level, got, ok, err, tc.level, tc.at, tc.ok)
+		}
+	}
+}
