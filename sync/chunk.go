@@ -34,6 +34,10 @@ type item struct {
 
 	linkNeed      bool  // the found deal lacks the order's contact: link it
 	contactLinked int64 // the contact known to be linked to the deal, kept in the order link
+
+	// company is the buyer's company (corporate customers, legal buyers);
+	// nil for a private person or with companies off.
+	company *companyState
 }
 
 // customer is one RetailCRM customer of a chunk, shared by its orders.
@@ -97,6 +101,9 @@ func (e *Engine) prepare(ctx context.Context, orders []*retailcrm.Order, events 
 		it.cust = c
 	}
 	if err := e.applyProfiles(ctx, items); err != nil {
+		return nil, nil, err
+	}
+	if err := e.prepareCompanies(ctx, items); err != nil {
 		return nil, nil, err
 	}
 	links, err := e.store.OrderLinks(ctx, orderIDs)
@@ -241,6 +248,9 @@ func (e *Engine) processChunk(ctx context.Context, orders []*retailcrm.Order, ev
 		if it.err == nil && it.cust != nil && it.cust.err != nil {
 			it.err = fmt.Errorf("%w: order %s: contact of customer %d: %w", errBadOrder, orderName(it.order), it.cust.state.customerID, it.cust.err)
 		}
+	}
+	if err := e.writeCompanies(ctx, items); err != nil {
+		return nil, err
 	}
 	if err := e.writeDeals(ctx, items); err != nil {
 		return nil, err

@@ -110,6 +110,7 @@ type Engine struct {
 
 	retryDelay time.Duration
 	firstOrder map[int64]int64 // customer id → smallest order id known
+	companies  companyRun      // presets and the companies written, for the run
 	rules      []rules.Rule
 	sum        Summary
 	report     *Report
@@ -467,6 +468,9 @@ func (e *Engine) result() store.Result {
 // failures parked just now (one alert each).
 func (e *Engine) commitChunk(ctx context.Context, tx *store.Tx, ch *chunkResult) ([]store.Failure, error) {
 	if err := e.putProfiles(ctx, tx, ch.items); err != nil {
+		return nil, err
+	}
+	if err := e.commitCompanies(ctx, tx, ch.items); err != nil {
 		return nil, err
 	}
 	for _, c := range ch.customers {

@@ -317,12 +317,19 @@ func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) e
 		}
 		phoneKeys = append(phoneKeys, k)
 	}
+	companies, err := e.addCompanyLookups(b, companiesOf(items))
+	if err != nil {
+		return err
+	}
 	res, err := e.read(ctx, b)
 	if err != nil {
 		return err
 	}
-	lists, err := e.listRows(ctx, res, slices.Concat(dealKeys, originKeys, linkKeys))
+	lists, err := e.listRows(ctx, res, slices.Concat(dealKeys, originKeys, linkKeys, companies.listKeys()))
 	if err != nil {
+		return err
+	}
+	if err := e.applyCompanyLookup(companies, res, lists); err != nil {
 		return err
 	}
 

@@ -269,6 +269,10 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 				fields[bitrix.FieldAssignedByID] = e.cfg.Bitrix.AssignedByID
 				rep = append(rep, FieldChange{Field: bitrix.FieldAssignedByID, New: strconv.Itoa(e.cfg.Bitrix.AssignedByID)})
 			}
+			if fc, ok := dealCompany(it, nil); ok {
+				fields[bitrix.FieldCompanyID] = it.company.id
+				rep = append(rep, fc)
+			}
 			sortFields(rep)
 			if err := b.Add(k, bitrix.AddCmd(ent, fields, sonet())); err != nil {
 				return err
@@ -278,6 +282,10 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 			continue
 		}
 		diff := diffFields(desired, remoteGetter(it.remote))
+		if fc, ok := dealCompany(it, it.remote); ok {
+			diff = append(diff, fc)
+			sortFields(diff)
+		}
 		fields := bitrix.Fields{}
 		for _, fc := range diff {
 			fields[fc.Field] = fc.New
