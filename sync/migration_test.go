@@ -34,6 +34,7 @@ func (e *env) toSchema3() {
 		`INSERT INTO rule_fires (rule_key, event_key, action, result_id, fired_at)
 			SELECT 'builtin:run-alert', command || ':' || kind || ':' || day, 'notify', '', sent_at FROM alert_marks`,
 		`DROP TABLE comment_cursors`, `DROP TABLE run_state`, `DROP TABLE profile_contributions`, `DROP TABLE alert_marks`,
+		`DROP TABLE IF EXISTS company_links`, // schema 5
 		`PRAGMA user_version = 3`,
 	} {
 		if _, err := db.Exec(q); err != nil {
