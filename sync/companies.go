@@ -533,6 +533,14 @@ func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 				relook = append(relook, c)
 			}
 		}
+		if round >= maxWriteRounds {
+			for _, c := range comps {
+				if c.err == nil && (c.relook || pendingCompany(c)) {
+					c.err = fmt.Errorf("bitrix: company %s: writes still not done after %d rounds", c.key, round)
+				}
+			}
+			break
+		}
 		if len(relook) > 0 {
 			if err := e.lookupCompanies(ctx, relook); err != nil {
 				return err
@@ -543,13 +551,8 @@ func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 			return err
 		}
 		if b.Len() == 0 {
-			break
-		}
-		if round >= maxWriteRounds {
-			for _, c := range comps {
-				if c.err == nil && pendingCompany(c) {
-					c.err = fmt.Errorf("bitrix: company %s: writes still not done after %d rounds", c.key, round)
-				}
+			if slices.ContainsFunc(comps, func(c *companyState) bool { return c.relook && c.err == nil }) {
+				continue // look those up, then plan them
 			}
 			break
 		}
@@ -632,7 +635,9 @@ func (e *Engine) planCompanies(comps []*companyState) (*bitrix.Batch, map[string
 			if w.id == 0 {
 				continue
 			}
-			c.id, c.waitFor, c.titleOK = w.id, nil, true
+			// Its requisites are those w wrote: look them up before
+			// adding any.
+			c.id, c.waitFor, c.titleOK, c.verified, c.found = w.id, nil, true, false, nil
 		}
 		if !pendingCompany(c) {
 			continue

@@ -28,6 +28,7 @@ func (h *harness) toSchema3() {
 		`INSERT INTO cursors (name, value, updated_at)
 			SELECT 'comments:' || entity_id, CAST(last_comment_id AS TEXT), updated_at FROM comment_cursors`,
 		`DROP TABLE comment_cursors`, `DROP TABLE run_state`, `DROP TABLE profile_contributions`, `DROP TABLE alert_marks`,
+		`DROP TABLE IF EXISTS company_links`, // schema 5
 		`PRAGMA user_version = 3`,
 	} {
 		if _, err := db.Exec(q); err != nil {
