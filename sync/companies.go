@@ -51,6 +51,7 @@ type companyState struct {
 	contacts []int64        // contacts the chunk's orders want linked
 	waitFor  *companyState  // a new company of the chunk with the same INN
 	relook   bool           // a write's outcome is unknown: look it up again
+	stale    bool           // a write to the linked (not looked up) company failed
 	created  bool
 	err      error
 }
@@ -507,12 +508,14 @@ type companyWrite struct {
 	contact int64
 }
 
-// writeCompanies brings the chunk's companies into their desired state
-// after the contacts are written: one halting batch per round, each new
-// company with its requisites and contact links referring to its add
-// ($result), so a failed add stops before anything refers to it. A command
-// not executed is planned again; a write whose outcome is unknown is looked
-// up before it is planned again (the plan follows what Bitrix24 holds).
+// writeCompanies creates the chunk's new companies after the contacts are
+// written: one halting batch per round, each new company with its
+// requisites and contact links referring to its add ($result), so a failed
+// add stops before anything refers to it. A command not executed is planned
+// again; a write whose outcome is unknown is looked up before it is planned
+// again (the plan follows what Bitrix24 holds). What existing companies
+// need (a name, a requisite, a contact link) rides in the deals' batch
+// (addCompanyWrites): a chunk without a new company costs no request.
 func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 	comps := companiesOf(items)
 	if len(comps) == 0 {
@@ -535,7 +538,7 @@ func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 		}
 		if round >= maxWriteRounds {
 			for _, c := range comps {
-				if c.err == nil && (c.relook || pendingCompany(c)) {
+				if c.err == nil && (c.relook || c.id == 0) {
 					c.err = fmt.Errorf("bitrix: company %s: writes still not done after %d rounds", c.key, round)
 				}
 			}
@@ -546,7 +549,8 @@ func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 				return err
 			}
 		}
-		b, plan, err := e.planCompanies(comps)
+		b := bitrix.NewBatch(true)
+		plan, err := e.planCompanies(b, "c", comps, true)
 		if err != nil {
 			return err
 		}
@@ -565,7 +569,7 @@ func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 		if err != nil && (fatal(ctx, err) || res == nil) {
 			return fmt.Errorf("bitrix writes: %w", err)
 		}
-		if err := e.applyCompanyResults(b, res, plan); err != nil {
+		if err := e.applyCompanyResults(b.Keys(), res.Get, plan); err != nil {
 			return err
 		}
 	}
@@ -610,9 +614,10 @@ func (e *Engine) presetFor(r *requisiteState) (bitrix.ID, error) {
 	return p.ID, nil
 }
 
-// planCompanies builds one round's batch from each company's state.
-func (e *Engine) planCompanies(comps []*companyState) (*bitrix.Batch, map[string]companyWrite, error) {
-	b := bitrix.NewBatch(true)
+// planCompanies adds to b, under keys starting with prefix, what the
+// companies need: with fresh, only the new companies (and those waiting for
+// a new one), else what the companies found need.
+func (e *Engine) planCompanies(b *bitrix.Batch, prefix string, comps []*companyState, fresh bool) (map[string]companyWrite, error) {
 	plan := map[string]companyWrite{}
 	add := func(k string, cmd bitrix.Cmd, w companyWrite) error {
 		plan[k] = w
@@ -638,11 +643,13 @@ func (e *Engine) planCompanies(comps []*companyState) (*bitrix.Batch, map[string
 			// Its requisites are those w wrote: look them up before
 			// adding any.
 			c.id, c.waitFor, c.titleOK, c.verified, c.found = w.id, nil, true, false, nil
-		}
-		if !pendingCompany(c) {
+			c.relook = slices.ContainsFunc(c.reqs, func(r *requisiteState) bool { return !r.done })
 			continue
 		}
-		p := "c" + strconv.Itoa(i)
+		if !pendingCompany(c) || fresh != (c.id == 0) {
+			continue
+		}
+		p := prefix + strconv.Itoa(i)
 		if c.id == 0 {
 			if len(c.reqs) > 0 {
 				inn := c.reqs[0].key()
@@ -672,20 +679,20 @@ func (e *Engine) planCompanies(comps []*companyState) (*bitrix.Batch, map[string
 			}
 			co := p + "a"
 			if err := add(co, bitrix.AddCmd(bitrix.EntityCompany, fields, sonet()), companyWrite{c: c, kind: "add", fields: rep}); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			for j, r := range c.reqs {
 				q := r.q
 				q.PresetID = presets[j]
 				if err := add(p+"r"+strconv.Itoa(j), bitrix.RequisiteAddCmd(bitrix.ResultRef(co), q),
 					companyWrite{c: c, kind: "requisite", req: r, fields: createFields(requisiteText(r.q))}); err != nil {
-					return nil, nil, err
+					return nil, err
 				}
 			}
 			for _, id := range c.contacts {
 				if err := add(p+"l"+strconv.FormatInt(id, 10), bitrix.CompanyContactAddCmd(bitrix.ResultRef(co), bitrix.ID(id)),
 					companyWrite{c: c, kind: "link", contact: id}); err != nil {
-					return nil, nil, err
+					return nil, err
 				}
 			}
 			continue
@@ -695,7 +702,7 @@ func (e *Engine) planCompanies(comps []*companyState) (*bitrix.Batch, map[string
 			old := c.remote.String(bitrix.FieldTitle)
 			if err := add(p+"u", bitrix.UpdateCmd(bitrix.EntityCompany, bitrix.ID(c.id), fields, sonet()),
 				companyWrite{c: c, kind: "update", fields: []FieldChange{{Field: bitrix.FieldTitle, Old: &old, New: c.title}}}); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		} else {
 			c.titleOK = true // a company people made keeps its name
@@ -720,7 +727,7 @@ func (e *Engine) planCompanies(comps []*companyState) (*bitrix.Batch, map[string
 				q.PresetID = preset
 				if err := add(k, bitrix.RequisiteAddCmd(bitrix.ID(c.id), q),
 					companyWrite{c: c, kind: "requisite", req: r, fields: createFields(requisiteText(r.q))}); err != nil {
-					return nil, nil, err
+					return nil, err
 				}
 				continue
 			}
@@ -735,7 +742,7 @@ func (e *Engine) planCompanies(comps []*companyState) (*bitrix.Batch, map[string
 			}
 			if err := add(k, bitrix.RequisiteUpdateCmd(c.found[i].ID, fields),
 				companyWrite{c: c, kind: "requisite.update", req: r, fields: diff}); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		}
 		for _, id := range c.contacts {
@@ -744,11 +751,11 @@ func (e *Engine) planCompanies(comps []*companyState) (*bitrix.Batch, map[string
 			}
 			if err := add(p+"l"+strconv.FormatInt(id, 10), bitrix.ContactCompanyAddCmd(bitrix.ID(id), bitrix.ID(c.id)),
 				companyWrite{c: c, kind: "link", contact: id}); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		}
 	}
-	return b, plan, nil
+	return plan, nil
 }
 
 // requisiteDiff lists the values a found requisite lacks or, on crmsync's
@@ -767,12 +774,15 @@ func (e *Engine) requisiteDiff(c *companyState, r *requisiteState, have bitrix.R
 }
 
 // applyCompanyResults reads one round's outcomes into the companies.
-func (e *Engine) applyCompanyResults(b *bitrix.Batch, res *bitrix.BatchResult, plan map[string]companyWrite) error {
+func (e *Engine) applyCompanyResults(keys []string, get func(string) *bitrix.CmdResult, plan map[string]companyWrite) error {
 	failed := map[*companyState]bool{}
-	for _, k := range b.Keys() {
-		w := plan[k]
+	for _, k := range keys {
+		w, ok := plan[k]
+		if !ok {
+			continue
+		}
 		c := w.c
-		cr := res.Get(k)
+		cr := get(k)
 		switch {
 		case cr == nil || cr.Status == bitrix.NotExecuted:
 			continue // planned again next round
@@ -785,9 +795,9 @@ func (e *Engine) applyCompanyResults(b *bitrix.Batch, res *bitrix.BatchResult, p
 			continue
 		case cr.Status == bitrix.Failed:
 			if !c.verified && c.id != 0 {
-				// The linked company may be gone: look it up and plan again.
-				c.relook = true
-				continue
+				// The linked company may be gone: the link is dropped, so the
+				// next sync looks the company up.
+				c.stale = true
 			}
 			if !failed[c] {
 				failed[c] = true
@@ -826,7 +836,7 @@ func (e *Engine) applyCompanyResults(b *bitrix.Batch, res *bitrix.BatchResult, p
 // rememberCompany keeps what a company's writes achieved for the rest of
 // the run; commitCompanies stores it with the page.
 func (e *Engine) rememberCompany(c *companyState) {
-	if c.id == 0 {
+	if c.id == 0 || c.stale {
 		return
 	}
 	if e.companies.done == nil {
@@ -856,6 +866,13 @@ func (e *Engine) rememberCompany(c *companyState) {
 // commitCompanies stores the links of a chunk's companies.
 func (e *Engine) commitCompanies(ctx context.Context, tx *store.Tx, items []*item) error {
 	for _, c := range companiesOf(items) {
+		if c.stale {
+			delete(e.companies.done, c.key)
+			if err := tx.DeleteCompanyLink(ctx, c.key); err != nil {
+				return err
+			}
+			continue
+		}
 		l := e.companies.done[c.key]
 		if l == nil {
 			continue
@@ -871,6 +888,107 @@ func (e *Engine) commitCompanies(ctx context.Context, tx *store.Tx, items []*ite
 		}
 	}
 	return nil
+}
+
+// companyWrites are the company commands riding in the deals' batch.
+type companyWrites struct {
+	comps []*companyState
+	plan  map[string]companyWrite
+}
+
+// addCompanyWrites adds to the deals' batch what the chunk's existing
+// companies need: a changed name, a missing requisite or value, a contact
+// link. None of it refers to another command.
+func (e *Engine) addCompanyWrites(b *bitrix.Batch, items []*item) (*companyWrites, error) {
+	cw := &companyWrites{comps: companiesOf(items)}
+	if len(cw.comps) == 0 {
+		return cw, nil
+	}
+	var err error
+	cw.plan, err = e.planCompanies(b, "y", cw.comps, false)
+	return cw, err
+}
+
+// applyCompanyWrites reads the outcomes of the companies' commands in the
+// deals' batch. A company that failed parks its orders; their deals, written
+// in the same batch, stay linked and are planned again next time.
+func (e *Engine) applyCompanyWrites(cw *companyWrites, results map[string]*bitrix.CmdResult) error {
+	if len(cw.plan) == 0 {
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(cw.plan))
+	if err := e.applyCompanyResults(keys, func(k string) *bitrix.CmdResult { return results[k] }, cw.plan); err != nil {
+		return err
+	}
+	for _, c := range cw.comps {
+		if c.err == nil && pendingCompany(c) {
+			c.err = errors.New("bitrix: company writes not done")
+		}
+		if c.err != nil {
+			for _, it := range c.items {
+				if it.err == nil {
+					it.err = fmt.Errorf("%w: order %s: company %s: %w", errBadOrder, orderName(it.order), c.key, c.err)
+				}
+			}
+		}
+		e.rememberCompany(c)
+	}
+	return nil
+}
+
+// resolveRequisites extends a resolver with requisite adds whose outcome is
+// unknown: one whose company has a requisite of that INN and KPP happened.
+func (e *Engine) resolveRequisites(next resolver) resolver {
+	return func(ctx context.Context, cmds map[string]bitrix.Cmd) (map[string]json.RawMessage, error) {
+		rest := map[string]bitrix.Cmd{}
+		b := bitrix.NewBatch(false)
+		type want struct {
+			company int64
+			req     *requisiteState
+		}
+		wants := map[string]want{}
+		for k, c := range cmds {
+			fields, _ := c.Params["fields"].(map[string]any)
+			if c.Method != "crm.requisite.add" {
+				rest[k] = c
+				continue
+			}
+			id, _ := fields[bitrix.FieldEntityID].(bitrix.ID)
+			inn, kpp := toString(fields[bitrix.FieldRqINN]), toString(fields[bitrix.FieldRqKPP])
+			wants["r"+k] = want{int64(id), &requisiteState{inn: inn, kpp: kpp}}
+			if err := b.Add("r"+k, bitrix.RequisitesByINNCmd(inn, kpp)); err != nil {
+				return nil, err
+			}
+		}
+		out := map[string]json.RawMessage{}
+		if len(rest) > 0 {
+			found, err := next(ctx, rest)
+			if err != nil {
+				return nil, err
+			}
+			maps.Copy(out, found)
+		}
+		if b.Len() == 0 {
+			return out, nil
+		}
+		res, err := e.read(ctx, b)
+		if err != nil {
+			return nil, err
+		}
+		for lk, w := range wants {
+			list, err := bitrix.DecodeRequisites(res.Get(lk).Result)
+			if err != nil {
+				return nil, fmt.Errorf("bitrix lookup %s: %w", lk, err)
+			}
+			for _, q := range list {
+				if int64(q.EntityID) == w.company && sameRequisite(w.req, q) {
+					out[lk[1:]] = json.RawMessage(q.ID.String())
+					break
+				}
+			}
+		}
+		return out, nil
+	}
 }
 
 // dealCompany is the COMPANY_ID a deal should gain: the order's company,

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"os"
@@ -315,17 +316,19 @@ func TestBadLegalDetailsParkTheOrder(t *testing.T) {
 	}
 }
 
-// lostCompanyAnswer sends the first batch that adds a company and loses
-// its answer: the engine cannot know what was created.
+// lostCompanyAnswer sends the first batch with a command of method (default
+// crm.company.add) and loses its answer: the engine cannot know what was
+// created.
 type lostCompanyAnswer struct {
 	Bitrix
-	done bool
+	method string
+	done   bool
 }
 
 func (l *lostCompanyAnswer) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
 	adds := false
 	for _, k := range b.Keys() {
-		if cmd, _ := b.Cmd(k); cmd.Method == "crm.company.add" {
+		if cmd, _ := b.Cmd(k); cmd.Method == cmp.Or(l.method, "crm.company.add") {
 			adds = true
 		}
 	}
@@ -375,5 +378,26 @@ func TestCompanyWriteWithALostAnswer(t *testing.T) {
 		if len(contacts) == 0 {
 			t.Errorf("company %d has no contact", c.ID)
 		}
+	}
+
+	// The corporate customer gains a second legal entity; the requisite is
+	// added to its company in the deals' batch, whose answer is lost.
+	co, err := e.rc.AddCompany(cc.ID, legalCompany("ООО «Пышка-2»", "7704211202", "770401001", "1027739244742"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, _ = e.rc.CorporateCustomer(cc.ID)
+	o4 := corporateOrder(cc, person, 0, "400")
+	o4.Company = &retailcrm.Company{ID: co.ID}
+	o4 = e.rc.CreateOrder(o4)
+	lost = &lostCompanyAnswer{Bitrix: e.bxc, method: "crm.requisite.add"}
+	if res := e.pull(func(o *Options) { o.Bitrix = lost }); res.Parked() != 0 || !lost.done {
+		t.Fatalf("parked: %+v (answer lost: %v)", res.Report.Parked, lost.done)
+	}
+	if n, m := len(e.bx.Companies()), len(e.bx.Requisites()); n != 2 || m != 3 {
+		t.Errorf("%d companies, %d requisites; want 2, 3", n, m)
+	}
+	if d := dealOf(t, e, o4.ID); d["COMPANY_ID"] != d1["COMPANY_ID"] {
+		t.Errorf("COMPANY_ID %v, want %v", d["COMPANY_ID"], d1["COMPANY_ID"])
 	}
 }

@@ -317,8 +317,12 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 		base.Op, base.EntityID, base.Fields = OpUpdate, it.dealID, diff
 		changes[k] = base
 	}
+	companies, err := e.addCompanyWrites(b, items)
+	if err != nil {
+		return err
+	}
 	if b.Len() > 0 {
-		results, err := e.writeAll(ctx, b, e.resolveByOrigin(ent))
+		results, err := e.writeAll(ctx, b, e.resolveRequisites(e.resolveByOrigin(ent)))
 		if err != nil {
 			return err
 		}
@@ -379,6 +383,9 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 				}
 			}
 			e.addChange(ch)
+		}
+		if err := e.applyCompanyWrites(companies, results); err != nil {
+			return err
 		}
 	}
 	for _, it := range items {

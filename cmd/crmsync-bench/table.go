@@ -22,6 +22,7 @@ type table struct {
 // The performance targets.
 const (
 	targetNewOrder  = 0.1
+	targetFloor     = 1.25 // Bitrix24 requests per new order ≤ 1.25 × the write floor
 	targetPerRecord = 0.03
 	targetShare     = 0.9 // within 10% of what the limit allows
 	targetWall100k  = 2 * time.Minute
@@ -88,6 +89,11 @@ func (t *table) opsSection(w func(string, ...any)) {
 	w("\n| figure | crmsync | plain client | plain / crmsync | target |\n|---|---:|---:|---:|---|\n")
 	w("| Bitrix24 requests per new order (%s) | %s | %s | %s | ≤ %.1f: %s |\n", o.newMode, per(o.newOrder), per(o.plainNewOrder),
 		ratio(o.plainNewOrder, o.newOrder), targetNewOrder, verdict(o.newOrder.per() <= targetNewOrder))
+	if floor, detail := o.writeFloor(); floor > 0 {
+		got := float64(o.newOrder.requests) / floor
+		w("| Write floor of new orders, B2B mix (%d corporate orders, %d with a legal buyer): requests / floor (%s; floor %.1f) | %.2f× (%d / %.1f) | %.2f× | | ≤ %.2f×: %s |\n",
+			o.b2b, o.legal, detail, floor, got, o.newOrder.requests, floor, float64(o.plainNewOrder.requests)/floor, targetFloor, verdict(got <= targetFloor))
+	}
 	w("| Bitrix24 requests per changed order (pull after managers moved %d orders on) | %s | %s | %s | |\n", o.changed.ops,
 		per(o.changed), per(o.plainChanged), ratio(o.plainChanged, o.changed))
 	w("| Bitrix24 requests per unchanged order (pull again over the same history, cursor reset) | %s | %s | %s | 0: %s |\n",
