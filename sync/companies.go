@@ -523,6 +523,12 @@ func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 	}
 	for _, c := range comps {
 		for _, it := range c.items {
+			// A corporate customer's contact person acts for it and is
+			// linked; a private customer who once bought for an
+			// organisation (an order-level buyer) is not its contact.
+			if !it.order.Corporate() {
+				continue
+			}
 			if it.err == nil && it.cust != nil && it.cust.err == nil && it.cust.contactID != 0 && !slices.Contains(c.contacts, it.cust.contactID) {
 				c.contacts = append(c.contacts, it.cust.contactID)
 			}

@@ -192,10 +192,12 @@ func TestPersonsCompanyWithTheSameINNIsReused(t *testing.T) {
 			t.Errorf("deal of order %d: COMPANY_ID %v, want %s", o.ID, d["COMPANY_ID"], id)
 		}
 	}
-	for _, c := range []int64{anna.ID, person.ID} {
-		if got := e.linkedCompanies(e.contactOfCustomer(c)); len(got) != 1 || got[0] != id {
-			t.Errorf("customer %d's contact linked to %v", c, got)
-		}
+	if got := e.linkedCompanies(e.contactOfCustomer(person.ID)); len(got) != 1 || got[0] != id {
+		t.Errorf("the contact person's contact linked to %v, want %s", got, id)
+	}
+	// A private customer buying for the organisation is not its contact.
+	if got := e.linkedCompanies(e.contactOfCustomer(anna.ID)); len(got) != 0 {
+		t.Errorf("a private customer's contact linked to %v", got)
 	}
 }
 
@@ -375,8 +377,8 @@ func TestCompanyWriteWithALostAnswer(t *testing.T) {
 	}
 	for _, c := range e.bx.Companies() {
 		contacts := e.bx.CompanyContacts(c.ID)
-		if len(contacts) == 0 {
-			t.Errorf("company %d has no contact", c.ID)
+		if want := strconv.FormatInt(c.ID, 10) == d1["COMPANY_ID"]; (len(contacts) == 1) != want {
+			t.Errorf("company %d has contacts %v (the contact person's: %v)", c.ID, contacts, want)
 		}
 	}
 
