@@ -812,6 +812,9 @@ func (e *Engine) applyCompanyResults(keys []string, get func(string) *bitrix.Cmd
 			continue
 		}
 		ch := Change{Op: OpUpdate, Entity: "company", EntityID: c.id, CustomerID: c.corporate, Fields: w.fields}
+		if c.created {
+			ch.EntityID = 0 // the company of a create of this run
+		}
 		switch w.kind {
 		case "add":
 			id, err := bitrix.DecodeID(cr.Result)
@@ -820,12 +823,12 @@ func (e *Engine) applyCompanyResults(keys []string, get func(string) *bitrix.Cmd
 				continue
 			}
 			c.id, c.created, c.owned, c.titleOK, c.verified = int64(id), true, true, true, true
-			ch.Op, ch.EntityID = OpCreate, c.id
+			ch.Op, ch.EntityID = OpCreate, 0 // as a new contact: its id is the run's own
 		case "update":
 			c.titleOK = true
 		case "requisite", "requisite.update":
 			w.req.done = true
-			ch.Entity, ch.EntityID = "requisite", c.id
+			ch.Entity = "requisite"
 			if w.kind == "requisite" {
 				ch.Op = OpCreate
 			}

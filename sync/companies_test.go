@@ -1,10 +1,12 @@
 package sync
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -401,5 +403,55 @@ func TestCompanyWriteWithALostAnswer(t *testing.T) {
 	}
 	if d := dealOf(t, e, o4.ID); d["COMPANY_ID"] != d1["COMPANY_ID"] {
 		t.Errorf("COMPANY_ID %v, want %v", d["COMPANY_ID"], d1["COMPANY_ID"])
+	}
+}
+
+// TestDryRunAnnouncesCompanies: a dry run announces the company, its
+// requisite, the contact person's link and the deals' COMPANY_ID exactly
+// as the real run then writes them, and writes nothing itself.
+func TestDryRunAnnouncesCompanies(t *testing.T) {
+	e := newEnv(t)
+	companiesOn(e)
+	cc, person := e.b2b("Кафе «Пышка»", retailcrm.Customer{FirstName: "Олег", Email: "oleg@pyshka.example"},
+		legalCompany("ООО «Пышка»", "7704211201", "770401001", "1027739244741"))
+	anna := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Анна", Email: "anna@example.com"})
+	for i := 0; i < 60; i++ { // two chunks: the second plans against the first's pretended company
+		e.rc.CreateOrder(corporateOrder(cc, person, 0, "100"))
+	}
+	e.rc.CreateOrder(legalOrder(&anna, retailcrm.Contragent{Type: retailcrm.ContragentEnterpreneur,
+		LegalName: "ИП Соколова Анна Викторовна", INN: "500100732259", OGRNIP: "304500116000157"}, "300"))
+	eng, st := e.engine(true)
+	dry, err := eng.Pull(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if e.writes() != 0 {
+		t.Fatalf("dry run wrote %d commands", e.writes())
+	}
+	eng, st = e.engine(false, keepChanges)
+	real, err := eng.Pull(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	ids := regexp.MustCompile(`COMPANY_ID:(<nil>|)->[0-9]+`)
+	norm := func(cs []Change) string {
+		return ids.ReplaceAllString(strings.Join(normChanges(cs), "\n"), "COMPANY_ID:$1->?")
+	}
+	if d, r := norm(dry.Report.Changes), norm(real.Report.Changes); d != r {
+		t.Errorf("dry run announced\n%s\nreal run did\n%s", d, r)
+	}
+	var text bytes.Buffer
+	if err := dry.Report.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"company", "requisite", "RQ_INN", "7704211201", "500100732259"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("dry-run report lacks %q:\n%s", want, text.String())
+		}
+	}
+	if n, m := len(e.bx.Companies()), len(e.bx.Requisites()); n != 2 || m != 2 {
+		t.Errorf("%d companies, %d requisites after the real run", n, m)
 	}
 }
