@@ -39,6 +39,10 @@ type item struct {
 	rowsDone bool // the rows are as desired (set now, or unchanged)
 	dealGone bool // the linked deal was deleted in Bitrix24: parked at once (deletions.go)
 	recreate bool // re-queued by an operator after that: a new deal may be made
+
+	// company is the buyer's company (corporate customers, legal buyers);
+	// nil for a private person or with companies off.
+	company *companyState
 }
 
 // customer is one RetailCRM customer of a chunk, shared by its orders.
@@ -108,6 +112,9 @@ func (e *Engine) prepare(ctx context.Context, orders []*retailcrm.Order, events 
 		return nil, nil, err
 	}
 	if err := e.resolveProducts(ctx, items); err != nil {
+		return nil, nil, err
+	}
+	if err := e.prepareCompanies(ctx, items); err != nil {
 		return nil, nil, err
 	}
 	links, err := e.store.OrderLinks(ctx, orderIDs)
@@ -271,6 +278,9 @@ func (e *Engine) processChunk(ctx context.Context, orders []*retailcrm.Order, ev
 		if it.err == nil && it.cust != nil && it.cust.err != nil {
 			it.err = fmt.Errorf("%w: order %s: contact of customer %d: %w", errBadOrder, orderName(it.order), it.cust.state.customerID, it.cust.err)
 		}
+	}
+	if err := e.writeCompanies(ctx, items); err != nil {
+		return nil, err
 	}
 	if err := e.writeDeals(ctx, items); err != nil {
 		return nil, err

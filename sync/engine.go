@@ -114,6 +114,7 @@ type Engine struct {
 	iblocks    []int64         // the catalogues catalog.catalog.list named, read once per run
 	people     managerCache    // RetailCRM managers ↔ Bitrix24 users (managers.go)
 	recreate   map[int64]bool  // orders whose deleted deal an operator asked to re-create (deletions.go)
+	companies  companyRun      // presets and the companies written, for the run
 	rules      []rules.Rule
 	refRead    map[string]bool // dictionaries read from RetailCRM this run
 	sum        Summary
@@ -490,6 +491,9 @@ func (e *Engine) result() store.Result {
 // failures parked just now (one alert each).
 func (e *Engine) commitChunk(ctx context.Context, tx *store.Tx, ch *chunkResult) ([]store.Failure, error) {
 	if err := e.putProfiles(ctx, tx, ch.items); err != nil {
+		return nil, err
+	}
+	if err := e.commitCompanies(ctx, tx, ch.items); err != nil {
 		return nil, err
 	}
 	for _, c := range ch.customers {

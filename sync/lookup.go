@@ -257,12 +257,19 @@ func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) e
 	if err != nil {
 		return err
 	}
+	companies, err := e.addCompanyLookups(b, companiesOf(items))
+	if err != nil {
+		return err
+	}
 	res, err := e.read(ctx, b)
 	if err != nil {
 		return err
 	}
-	lists, err := e.listRows(ctx, res, slices.Concat(p.dealKeys, p.originKeys, p.linkKeys))
+	lists, err := e.listRows(ctx, res, slices.Concat(p.dealKeys, p.originKeys, p.linkKeys, companies.listKeys()))
 	if err != nil {
+		return err
+	}
+	if err := e.applyCompanyLookup(companies, res, lists); err != nil {
 		return err
 	}
 	e.assignDeals(ctx, items, p.orderIDs, rowsOf(lists, p.dealKeys))

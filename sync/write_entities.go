@@ -291,17 +291,24 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 		base.Op, base.EntityID, base.Fields = OpUpdate, it.dealID, diff
 		changes[k] = base
 	}
+	companies, err := e.addCompanyWrites(b, items)
+	if err != nil {
+		return err
+	}
 	clear, oldRows, err := e.planRows(ctx, b, items, changes)
 	if err != nil {
 		return err
 	}
 	var results map[string]*bitrix.CmdResult
 	if b.Len() > 0 {
-		results, err = e.writeAll(ctx, b, e.resolveByOrigin(ent))
+		results, err = e.writeAll(ctx, b, e.resolveRequisites(e.resolveByOrigin(ent)))
 		if err != nil {
 			return err
 		}
 		e.applyDealResults(items, b, changes, links, results)
+		if err := e.applyCompanyWrites(companies, results); err != nil {
+			return err
+		}
 	}
 	if err := e.rowsDone(ctx, b, results, items, clear, oldRows); err != nil {
 		return err
@@ -337,6 +344,10 @@ func (e *Engine) planDealAdd(it *item) (bitrix.Fields, []FieldChange) {
 	} else {
 		fields[bitrix.FieldContactID] = it.cust.contactID
 	}
+	if fc, ok := dealCompany(it, nil); ok {
+		fields[bitrix.FieldCompanyID] = it.company.id
+		rep = append(rep, fc)
+	}
 	sortFields(rep)
 	return fields, rep
 }
@@ -348,6 +359,10 @@ func (e *Engine) planDealAdd(it *item) (bitrix.Fields, []FieldChange) {
 func (e *Engine) addDealUpdate(b *bitrix.Batch, it *item, links map[string]FieldChange) ([]FieldChange, bool, error) {
 	k := dealKey(it.order.ID)
 	diff := keepAssignee(it, diffFields(it.deal.fields, remoteGetter(it.remote)))
+	if fc, ok := dealCompany(it, it.remote); ok {
+		diff = append(diff, fc)
+		sortFields(diff)
+	}
 	fields := bitrix.Fields{}
 	for _, fc := range diff {
 		fields[fc.Field] = fc.New

@@ -38,6 +38,7 @@ type env struct {
 	bx    *bitrixtest.Server
 	shop  *shop.Shop
 	size  shop.Size
+	mix   shop.Summary // what the seeded shop holds (B2B orders, legal buyers)
 	now   time.Time
 	seed  uint64
 	dir   string
@@ -74,7 +75,7 @@ func newEnv(dir string, orders int, l limit, seed uint64) (*env, error) {
 	}
 	e.rcURL, e.webhook = e.rc.URL(), e.bx.WebhookURL()
 	e.shop = shop.New(seed, now, retailcrmtest.DefaultSite)
-	e.shop.Seed(e.rc, e.bx, e.size)
+	e.mix = e.shop.Seed(e.rc, e.bx, e.size)
 	if err := e.writeConfig(); err != nil {
 		e.close()
 		return nil, err

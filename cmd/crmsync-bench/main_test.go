@@ -14,9 +14,10 @@ import (
 
 // TestQuick runs the driver end to end at smoke sizes and checks that the
 // table has every row and the figures the performance targets fix regardless of size.
-// quickFloorBound is what 200 orders allow: 10 write batches, the lookup
-// and the first run's read of the portal's users over a floor of 9.18.
-const quickFloorBound = 1.45
+// quickFloorBound is what 200 orders allow: 10 write batches, the lookup,
+// the first run's read of the portal's users and the halting batch of the
+// new companies (docs/architecture.md) over a floor of about 9.4.
+const quickFloorBound = 1.5
 
 func TestQuick(t *testing.T) {
 	if testing.Short() {

@@ -40,6 +40,9 @@ type opsResult struct {
 
 	// What crmsync asked the portal in each measured run.
 	newMix, changedMix, pushMix methodMix
+	// b2b and legal count the shop's orders of corporate customers and
+	// those of private customers buying for an organisation.
+	b2b, legal int
 	// idlePush is a push with nothing moved (the run that takes the stage
 	// history's head): what every scheduled push costs at rest.
 	idlePush    int
@@ -83,7 +86,7 @@ func measureOps(ctx context.Context, b *bench, orders, k int) (*opsResult, error
 	if err != nil {
 		return nil, err
 	}
-	res := &opsResult{orders: orders}
+	res := &opsResult{orders: orders, b2b: e.mix.B2BOrders, legal: e.mix.LegalBuyers}
 	bxReq := func() int { return e.bx.Stats().Requests }
 	plainReq := func() int { return plainBx.Stats().Requests }
 
@@ -230,3 +233,17 @@ func moveDeals(bx, plainBx *bitrixtest.Server, plainDeals map[int64]bitrix.ID, k
 // managerID is the portal user who moves deals (not the webhook's user 1,
 // whose moves crmsync takes for its own).
 const managerID = 7
+
+// writeFloor is the writes the new orders' content needs, ÷ 50 (the
+// commands a batch holds): per order a deal and its product rows, per new
+// contact one add, per new company its add, its requisite and one contact
+// link. Lookups and comments are not in it.
+func (o *opsResult) writeFloor() (floor float64, detail string) {
+	c := o.newMix.commands
+	deals := c["crm.deal.add"] + c["crm.lead.add"]
+	rows := c["crm.deal.productrows.set"] + c["crm.lead.productrows.set"]
+	contacts, companies := c["crm.contact.add"], c["crm.company.add"]
+	writes := deals + rows + contacts + 3*companies
+	return float64(writes) / float64(bitrix.PageSize),
+		fmt.Sprintf("%d deals, %d product-row sets, %d contacts, %d companies × 3 (company, requisite, contact link)", deals, rows, contacts, companies)
+}

@@ -103,6 +103,11 @@ func (t *table) opsSection(w func(string, ...any)) {
 	floor := o.newMix.writeFloor()
 	w("| Bitrix24 requests per new order / write floor (floor: %s) | %s | | | ≤ %.2f: %s |\n", floorText(floor),
 		floorRatio(o.newOrder.requests, floor), targetFloor, verdict(floor > 0 && float64(o.newOrder.requests)/floor <= targetFloor))
+	if floor, detail := o.writeFloor(); floor > 0 {
+		got := float64(o.newOrder.requests) / floor
+		w("| Write floor of new orders, B2B mix (%d corporate orders, %d with a legal buyer): requests / floor (%s; floor %.1f) | %.2f× (%d / %.1f) | %.2f× | | ≤ %.2f×: %s |\n",
+			o.b2b, o.legal, detail, floor, got, o.newOrder.requests, floor, float64(o.plainNewOrder.requests)/floor, targetFloor, verdict(got <= targetFloor))
+	}
 	w("| Bitrix24 requests per changed order (pull after managers moved %d orders on) | %s | %s | %s | |\n", o.changed.ops,
 		per(o.changed), per(o.plainChanged), ratio(o.plainChanged, o.changed))
 	w("| Bitrix24 requests per unchanged order (pull again over the same history, cursor reset) | %s | %s | %s | 0: %s |\n",

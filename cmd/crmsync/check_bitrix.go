@@ -50,7 +50,35 @@ func (a *app) checkBitrix(ctx context.Context, cfg *config.Config, rep *checkRep
 	checkSources(ctx, bx, cfg, rep)
 	checkFields(ctx, bx, cfg, rep, fix)
 	checkContent(ctx, bx, cfg, rep)
+	checkPresets(ctx, bx, cfg, rep)
 	a.checkDuplicates(ctx, bx, cfg, rep)
+}
+
+// checkPresets reports whether the requisite presets companies are made
+// with exist (bitrix.companies): they are found by XML_ID, and without one
+// every order whose buyer needs it is parked.
+func checkPresets(ctx context.Context, bx *bitrix.Client, cfg *config.Config, rep *checkReport) {
+	if !cfg.Bitrix.Companies || cfg.Bitrix.Entity == config.EntityLead {
+		return
+	}
+	presets, err := bx.Presets(ctx)
+	if err != nil {
+		rep.add("bitrix.companies", checkFail, "reading the requisite presets: "+err.Error(), "")
+		return
+	}
+	var missing []string
+	for _, x := range []struct{ xml, what string }{{bitrix.PresetXMLCompany, "organisation"}, {bitrix.PresetXMLIndividual, "sole trader"}} {
+		if _, ok := bitrix.FindPreset(presets, x.xml); !ok {
+			missing = append(missing, x.xml+" ("+x.what+")")
+		}
+	}
+	if len(missing) > 0 {
+		rep.add("bitrix.companies", checkFail, "the portal has no active requisite preset "+strings.Join(missing, ", ")+
+			"; orders whose buyer needs it are parked",
+			"restore it in CRM settings → requisite templates, or set bitrix.companies: false")
+		return
+	}
+	rep.add("bitrix.companies", checkOK, "requisite presets for organisations and sole traders are in place", "")
 }
 
 // checkDuplicates looks again, on the portal, at the ORIGIN_IDs that pull

@@ -74,7 +74,8 @@ func TestCheckAllGood(t *testing.T) {
 	r := runInProcess(t, "--config", cfg, "check")
 	r.mustCode(t, exitOK)
 	for _, want := range []string{"retailcrm.scopes", "account time zone Europe/Moscow", "all 9 active RetailCRM statuses map to a stage",
-		"bitrix.scopes", "every mapped stage exists in DEAL_STAGE", "everything needed is in place"} {
+		"bitrix.scopes", "every mapped stage exists in DEAL_STAGE", "requisite presets for organisations and sole traders are in place",
+		"everything needed is in place"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("check output lacks %q:\n%s", want, r.stdout)
 		}
@@ -115,6 +116,8 @@ func TestCheckFindsProblems(t *testing.T) {
 			"mapping.deal_fields", "run crmsync check --fix"},
 		{"unknown store", retailcrmtest.Options{}, bitrixtest.Options{}, "",
 			"retailcrm.sites", "names stores RetailCRM does not have: outlet"},
+		{"requisite preset missing", retailcrmtest.Options{}, bitrixtest.Options{}, fullMapping,
+			"bitrix.companies", "no active requisite preset #CRM_REQUISITE_PRESET_DEF_RU_INDIVIDUAL# (sole trader)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,6 +129,8 @@ func TestCheckFindsProblems(t *testing.T) {
 				body = strings.Replace(body, "bitrix:\n", "bitrix:\n  category_id: 7\n", 1) + "mapping:\n  statuses:\n    group:new: C7:NEW\n"
 			case "unknown store":
 				body = strings.Replace(body, "retailcrm:\n", "retailcrm:\n  sites: [outlet]\n", 1) + fullMapping
+			case "requisite preset missing":
+				f.bx.DeletePreset(2)
 			}
 			cfg := writeConfig(t, t.TempDir(), body)
 			r := runInProcess(t, "--config", cfg, "check", "--json")

@@ -141,8 +141,8 @@ func referenceRun(t *testing.T, size shop.Size, command string) (fakes, portalSt
 	toCompletion(t, dir, ref.campaignConfig(t, dir), filepath.Join(dir, "ref.db"), command)
 	took := time.Since(start)
 	want := snapshot(ref.bx)
-	if len(want.Duplicates) > 0 || len(want.Deals) < size.Orders-size.Orders/20 {
-		t.Fatalf("reference %s is wrong: %d deals, duplicates %v", command, len(want.Deals), want.Duplicates)
+	if len(want.Duplicates) > 0 || len(want.Deals) < size.Orders-size.Orders/20 || len(want.Companies) == 0 {
+		t.Fatalf("reference %s is wrong: %d deals, %d companies, duplicates %v", command, len(want.Deals), len(want.Companies), want.Duplicates)
 	}
 	withRows := 0
 	for _, d := range want.Deals {
@@ -153,7 +153,7 @@ func referenceRun(t *testing.T, size shop.Size, command string) (fakes, portalSt
 	if withRows < len(want.Deals)/2 {
 		t.Fatalf("reference %s: only %d of %d deals have product rows", command, withRows, len(want.Deals))
 	}
-	t.Logf("reference %s: %v, %d deals (%d with rows), %d contacts", command, took, len(want.Deals), withRows, len(want.Contacts))
+	t.Logf("reference %s: %v, %d deals (%d with rows), %d contacts, %d companies", command, took, len(want.Deals), withRows, len(want.Contacts), len(want.Companies))
 	return ref, want, took
 }
 
@@ -163,6 +163,7 @@ func referenceRun(t *testing.T, size shop.Size, command string) (fakes, portalSt
 type portalState struct {
 	Deals      map[string]dealState
 	Contacts   map[string]contactState
+	Companies  map[string]companyState
 	Duplicates []string
 }
 
@@ -175,6 +176,15 @@ type dealState struct {
 	Rows                   []string
 	BeginDate, CloseDate   string
 	UTMSource, UTMCampaign string
+	Company                string
+}
+
+// companyState is a company with its requisites (one line each, so a
+// duplicate requisite shows) and the contacts linked to it.
+type companyState struct {
+	Title      string
+	Requisites []string
+	Contacts   []string
 }
 
 type contactState struct {
@@ -183,7 +193,7 @@ type contactState struct {
 }
 
 func snapshot(bx *bitrixtest.Server) portalState {
-	st := portalState{Deals: map[string]dealState{}, Contacts: map[string]contactState{}}
+	st := portalState{Deals: map[string]dealState{}, Contacts: map[string]contactState{}, Companies: map[string]companyState{}}
 	contactKey := map[int64]string{}
 	for _, c := range bx.Contacts() {
 		key := bitrixtest.Str(c.Fields["ORIGIN_ID"])
@@ -205,6 +215,37 @@ func snapshot(bx *bitrixtest.Server) portalState {
 		}
 		st.Contacts[key] = cs
 	}
+	companyKey := map[int64]string{}
+	for _, c := range bx.Companies() {
+		key := bitrixtest.Str(c.Fields["ORIGIN_ID"])
+		if key == "" {
+			key = fmt.Sprintf("manual:%d", c.ID)
+		}
+		companyKey[c.ID] = key
+		cs := companyState{Title: bitrixtest.Str(c.Fields["TITLE"])}
+		for _, l := range bx.CompanyContacts(c.ID) {
+			cs.Contacts = append(cs.Contacts, contactKey[l.ContactID])
+		}
+		sort.Strings(cs.Contacts)
+		if _, dup := st.Companies[key]; dup {
+			st.Duplicates = append(st.Duplicates, "company "+key)
+		}
+		st.Companies[key] = cs
+	}
+	for _, r := range bx.Requisites() {
+		var id int64
+		fmt.Sscan(bitrixtest.Str(r.Fields["ENTITY_ID"]), &id)
+		key, ok := companyKey[id]
+		if !ok || bitrixtest.Str(r.Fields["ENTITY_TYPE_ID"]) != "4" {
+			continue
+		}
+		cs := st.Companies[key]
+		cs.Requisites = append(cs.Requisites, strings.Join([]string{bitrixtest.Str(r.Fields["PRESET_ID"]), bitrixtest.Str(r.Fields["NAME"]),
+			bitrixtest.Str(r.Fields["RQ_INN"]), bitrixtest.Str(r.Fields["RQ_KPP"]), bitrixtest.Str(r.Fields["RQ_OGRN"]),
+			bitrixtest.Str(r.Fields["RQ_OGRNIP"])}, "|"))
+		sort.Strings(cs.Requisites)
+		st.Companies[key] = cs
+	}
 	comments := map[int64][]string{}
 	for _, c := range bx.Comments() {
 		if c.EntityType == "deal" {
@@ -219,6 +260,9 @@ func snapshot(bx *bitrixtest.Server) portalState {
 		var cid int64
 		fmt.Sscan(bitrixtest.Str(d.Fields["CONTACT_ID"]), &cid)
 		ds.Contact = contactKey[cid]
+		var co int64
+		fmt.Sscan(bitrixtest.Str(d.Fields["COMPANY_ID"]), &co)
+		ds.Company = companyKey[co]
 		sort.Strings(ds.Comments)
 		for _, r := range bx.ProductRows("deal", d.ID) {
 			ds.Rows = append(ds.Rows, fmt.Sprintf("%d %s %s×%s -%s", r.ProductID, r.ProductName, r.Price, r.Quantity, r.DiscountSum))
@@ -257,10 +301,11 @@ func TestPullSurvivesSIGKILL(t *testing.T) {
 	// The comparison must be able to fail: a duplicate deal, a duplicate
 	// phone row and a lost comment each show up.
 	for name, spoil := range map[string]func(*portalState){
-		"duplicate deal":  func(p *portalState) { p.Duplicates = append(p.Duplicates, "deal 1") },
-		"duplicate phone": func(p *portalState) { spoilContact(p) },
-		"lost comment":    func(p *portalState) { spoilComment(p) },
-		"other manager":   func(p *portalState) { spoilAssigned(p) },
+		"duplicate deal":      func(p *portalState) { p.Duplicates = append(p.Duplicates, "deal 1") },
+		"duplicate phone":     func(p *portalState) { spoilContact(p) },
+		"lost comment":        func(p *portalState) { spoilComment(p) },
+		"other manager":       func(p *portalState) { spoilAssigned(p) },
+		"duplicate requisite": func(p *portalState) { spoilRequisite(p) },
 	} {
 		spoiled := snapshot(ref.bx)
 		spoil(&spoiled)
@@ -300,6 +345,18 @@ func TestPullSurvivesSIGKILL(t *testing.T) {
 			t.Errorf("portal after a kill and a lost database differs (-want +got):\n%s", truncate(diff, 4000))
 		}
 	})
+}
+
+// spoilRequisite doubles a company's requisite; the shop must have one.
+func spoilRequisite(p *portalState) {
+	for k, c := range p.Companies {
+		if len(c.Requisites) > 0 {
+			c.Requisites = append(slices.Clone(c.Requisites), c.Requisites[0])
+			p.Companies[k] = c
+			return
+		}
+	}
+	panic("the campaign shop has no company with a requisite")
 }
 
 func spoilContact(p *portalState) {

@@ -98,6 +98,9 @@ type Bitrix struct {
 	OriginatorID string        `yaml:"originator_id"`
 	AssignedByID int           `yaml:"assigned_by_id"`
 	CAFile       string        `yaml:"ca_file"`
+	// Companies turns on Bitrix24 companies for corporate customers and
+	// orders with a legal buyer (docs/configuration.md).
+	Companies bool `yaml:"companies"`
 }
 
 // Entity kinds crmsync can create in Bitrix24.
@@ -233,7 +236,7 @@ func defaults() *Config {
 		LogLevel:    DefaultLogLevel,
 		RetailCRM:   RetailCRM{Rate: DefaultRetailCRMRate, Timeout: DefaultRetailCRMTimeout},
 		Bitrix: Bitrix{Rate: DefaultBitrixRate, Burst: DefaultBitrixBurst, Timeout: DefaultBitrixTimeout,
-			Entity: EntityDeal, OriginatorID: DefaultOriginatorID},
+			Entity: EntityDeal, OriginatorID: DefaultOriginatorID, Companies: true},
 		Mapping: Mapping{Statuses: DefaultStatuses(), Products: Products{Match: ProductsMatchNone}},
 		Serve:   Serve{Listen: DefaultServeListen, Every: DefaultServeEvery},
 	}

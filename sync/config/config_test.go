@@ -91,7 +91,7 @@ func TestLoadExample(t *testing.T) {
 		LogLevel:    "info",
 		RetailCRM:   RetailCRM{URL: "https://example.retailcrm.ru", APIKey: "rcrm-key-123456", Sites: []string{"shop", "outlet"}, Rate: 5, Timeout: 45 * time.Second},
 		Bitrix: Bitrix{WebhookURL: "https://example.bitrix24.ru/rest/7/hooksecret123/", Rate: 5, Burst: 250, Timeout: 90 * time.Second, Entity: "deal",
-			CategoryID: 1, OriginatorID: "shop-rcrm", AssignedByID: 12},
+			CategoryID: 1, OriginatorID: "shop-rcrm", AssignedByID: 12, Companies: true},
 		Mapping: Mapping{
 			Statuses:      map[string]string{"new": "C1:NEW", "Client-Confirmed": "C1:PREPARATION", "group:complete": "C1:WON", "group:cancel": "C1:LOSE"},
 			Stages:        map[string]string{"C1:EXECUTING": "assembling"},
@@ -386,7 +386,7 @@ func TestKeysAndEnvNames(t *testing.T) {
 	if got := EnvName("bitrix.webhook_url"); got != "CRMSYNC_BITRIX_WEBHOOK_URL" {
 		t.Error(got)
 	}
-	if len(Keys()) != 43 {
+	if len(Keys()) != 44 {
 		t.Errorf("keys: %v", Keys())
 	}
 }

@@ -60,3 +60,37 @@ func TestPartialConfig(t *testing.T) {
 		t.Errorf("partial %+v", p)
 	}
 }
+
+// TestCompaniesSwitch: bitrix.companies is on unless the file or the
+// environment turns it off; anything but a boolean is refused by key.
+func TestCompaniesSwitch(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		body string
+		want bool
+		err  string
+	}{
+		{"db: a.db\n", true, ""},
+		{"bitrix:\n  companies: false\n", false, ""},
+		{"bitrix:\n  companies: no\n", false, ""},
+		{"bitrix:\n  companies: \"off\"\n", false, ""},
+		{"bitrix:\n  companies: true\n", true, ""},
+		{"bitrix:\n  companies: maybe\n", false, "bitrix.companies: must be true or false"},
+		{"bitrix:\n  companies: [1]\n", false, "bitrix.companies: must be true or false, not a list"},
+	} {
+		cfg, err := load(t, tt.body)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%q: err %v, want %q", tt.body, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tt.body, err)
+			continue
+		}
+		if cfg.Bitrix.Companies != tt.want {
+			t.Errorf("%q: companies %v, want %v", tt.body, cfg.Bitrix.Companies, tt.want)
+		}
+	}
+}

@@ -27,6 +27,7 @@ const (
 	kStringMap // decoded from YAML without case folding
 	kValueMaps // field → {value → value}, decoded from YAML without case folding
 	kRules     // decoded from YAML without case folding
+	kBool
 )
 
 func (k kind) String() string {
@@ -47,6 +48,8 @@ func (k kind) String() string {
 		return "a mapping of fields to mappings of values"
 	case kRules:
 		return "a list of rules"
+	case kBool:
+		return "true or false"
 	default:
 		return "a string"
 	}
@@ -91,6 +94,8 @@ func kindOf(t reflect.Type) (kind, bool) {
 		return kFloat, true
 	case reflect.Int:
 		return kInt, true
+	case reflect.Bool:
+		return kBool, true
 	}
 	return 0, false
 }
@@ -222,6 +227,8 @@ func scalar(f field, raw any, p *Errors) any {
 		return asStringList(raw, f.path, p)
 	case kIntList:
 		return asIntList(raw, f.path, p)
+	case kBool:
+		return asBool(raw, f.path, p)
 	default:
 		s := asString(raw, f.path, p)
 		if f.fold != nil {
@@ -292,6 +299,27 @@ func asInt(val any, key string, p *Errors) int {
 	default:
 		p.add(key, "must be %s, not %s", kInt, describe(val))
 		return 0
+	}
+}
+
+// asBool accepts a YAML boolean or, from the environment, its text
+// (true/false, yes/no, on/off, 1/0).
+func asBool(val any, key string, p *Errors) bool {
+	switch x := val.(type) {
+	case bool:
+		return x
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "true", "yes", "on", "1":
+			return true
+		case "false", "no", "off", "0":
+			return false
+		}
+		p.add(key, "must be %s, not other text", kBool)
+		return false
+	default:
+		p.add(key, "must be %s, not %s", kBool, describe(val))
+		return false
 	}
 }
 

@@ -32,6 +32,7 @@ func (h *harness) toSchema3() {
 		`ALTER TABLE order_links DROP COLUMN rows_hash`, `DROP TABLE catalog_products`, // schemas 5 and 6
 		`DROP TABLE IF EXISTS manager_matches`, // schema 7
 		`DROP TABLE bitrix_budget`,             // schema 8
+		`DROP TABLE IF EXISTS company_links`,   // schema 9
 		`PRAGMA user_version = 3`,
 	} {
 		if _, err := db.Exec(q); err != nil {

@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// CompanyLink ties a company key of RetailCRM (a corporate customer id, or
+// "inn:<INN>[:<KPP>]" for an order's legal buyer) to its Bitrix24 company,
+// with what crmsync knows is applied to that company.
+type CompanyLink struct {
+	OriginID    string // the company's ORIGIN_ID in Bitrix24
+	CompanyID   int64
+	ContentHash string // the company's own fields
+	// Requisites maps "<INN>:<KPP>" to the hash of the requisite as last
+	// written or found complete.
+	Requisites map[string]string
+	// Contacts are the contacts crmsync linked to the company, ascending.
+	Contacts []int64
+	SyncedAt time.Time
+}
+
+const companyLinkCols = `origin_id, company_id, content_hash, requisites, contacts, synced_at`
+
+// CompanyLinks returns the links of the given company keys that exist.
+func (r *reader) CompanyLinks(ctx context.Context, origins []string) (map[string]CompanyLink, error) {
+	out := make(map[string]CompanyLink, len(origins))
+	if len(origins) == 0 {
+		return out, nil
+	}
+	keys, _ := json.Marshal(origins) // []string always marshals
+	rows, err := r.q.QueryContext(ctx, `SELECT `+companyLinkCols+` FROM company_links
+		WHERE origin_id IN (SELECT value FROM json_each(?))`, string(keys))
+	if err != nil {
+		return nil, fmt.Errorf("read company links: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l CompanyLink
+		var reqs, contacts string
+		var at int64
+		if err := rows.Scan(&l.OriginID, &l.CompanyID, &l.ContentHash, &reqs, &contacts, &at); err != nil {
+			return nil, fmt.Errorf("read company links: %w", err)
+		}
+		// A value that does not decode is treated as empty: the next sync
+		// checks the company in Bitrix24 and writes the link again.
+		if json.Unmarshal([]byte(reqs), &l.Requisites) != nil {
+			l.Requisites = nil
+		}
+		if json.Unmarshal([]byte(contacts), &l.Contacts) != nil {
+			l.Contacts = nil
+		}
+		l.SyncedAt = fromMS(at)
+		out[l.OriginID] = l
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read company links: %w", err)
+	}
+	return out, nil
+}
+
+// CountCompanyLinks counts the company links held.
+func (r *reader) CountCompanyLinks(ctx context.Context) (int64, error) {
+	var n int64
+	if err := r.q.QueryRowContext(ctx, `SELECT count(*) FROM company_links`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count company links: %w", err)
+	}
+	return n, nil
+}
+
+// PutCompanyLink inserts or replaces a company key's link.
+func (t *Tx) PutCompanyLink(ctx context.Context, l CompanyLink) error {
+	if l.OriginID == "" || l.CompanyID == 0 {
+		return fmt.Errorf("put company link: origin %q and company id %d must be set", l.OriginID, l.CompanyID)
+	}
+	reqs := l.Requisites
+	if reqs == nil {
+		reqs = map[string]string{}
+	}
+	contacts := slices.Compact(slices.Sorted(slices.Values(l.Contacts)))
+	if contacts == nil {
+		contacts = []int64{}
+	}
+	rj, _ := json.Marshal(reqs)
+	cj, _ := json.Marshal(contacts)
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO company_links (`+companyLinkCols+`) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (origin_id) DO UPDATE SET company_id = excluded.company_id, content_hash = excluded.content_hash,
+			requisites = excluded.requisites, contacts = excluded.contacts, synced_at = excluded.synced_at`,
+		l.OriginID, l.CompanyID, l.ContentHash, string(rj), string(cj), ms(t.orNow(l.SyncedAt)))
+	if err != nil {
+		return fmt.Errorf("put company link %q: %w", l.OriginID, err)
+	}
+	return nil
+}
+
+// DeleteCompanyLink forgets a company key's link.
+func (t *Tx) DeleteCompanyLink(ctx context.Context, origin string) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM company_links WHERE origin_id = ?`, origin); err != nil {
+		return fmt.Errorf("delete company link %q: %w", origin, err)
+	}
+	return nil
+}

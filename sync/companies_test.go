@@ -1,0 +1,457 @@
+package sync
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/crmsync/crmsync/bitrix"
+
+	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/retailcrm"
+)
+
+// b2b is a corporate customer with one contact person and the companies
+// given, in the RetailCRM fake.
+func (e *env) b2b(nick string, person retailcrm.Customer, companies ...retailcrm.Company) (retailcrm.CorporateCustomer, retailcrm.Customer) {
+	e.t.Helper()
+	p := e.rc.AddCustomer(person)
+	cc := e.rc.AddCorporateCustomer(retailcrm.CorporateCustomer{NickName: nick, Companies: companies,
+		CustomerContacts: []retailcrm.CorporateContact{{IsMain: true, Customer: &retailcrm.Customer{ID: p.ID}}}})
+	return cc, p
+}
+
+// corporateOrder is an order the person places for one of the corporate
+// customer's companies.
+func corporateOrder(cc retailcrm.CorporateCustomer, person retailcrm.Customer, company int, total string) retailcrm.Order {
+	o := order(&person, total)
+	o.OrderType = "eshop-legal"
+	o.Customer = &retailcrm.Customer{Type: retailcrm.CustomerTypeCorporate, ID: cc.ID}
+	o.Contact = &retailcrm.Customer{ID: person.ID}
+	o.Company = &retailcrm.Company{ID: cc.Companies[company].ID}
+	return o
+}
+
+func legalCompany(name, inn, kpp, ogrn string) retailcrm.Company {
+	return retailcrm.Company{Name: name, Contragent: &retailcrm.Contragent{Type: retailcrm.ContragentLegalEntity,
+		LegalName: name, INN: inn, KPP: kpp, OGRN: ogrn}}
+}
+
+func companiesOn(e *env) { e.cfg.Bitrix.Companies = true }
+
+// companiesByOrigin maps ORIGIN_ID to the companies carrying it.
+func (e *env) companiesByOrigin() map[string][]bitrixtest.Row {
+	out := map[string][]bitrixtest.Row{}
+	for _, c := range e.bx.Companies() {
+		out[c.Str("ORIGIN_ID")] = append(out[c.Str("ORIGIN_ID")], c)
+	}
+	return out
+}
+
+// requisitesOf lists the requisites of a company.
+func (e *env) requisitesOf(company string) []bitrixtest.RequisiteRow {
+	var out []bitrixtest.RequisiteRow
+	for _, r := range e.bx.Requisites() {
+		if r.Str("ENTITY_TYPE_ID") == "4" && r.Str("ENTITY_ID") == company {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Ids of the presets a fresh fake portal has (bitrixtest seedPresets).
+const (
+	presetCompany    = "1"
+	presetIndividual = "2"
+)
+
+func (e *env) contactOfCustomer(id int64) string {
+	for _, c := range e.bx.Contacts() {
+		if c.Str("ORIGIN_ID") == strconv.FormatInt(id, 10) {
+			return c.Str("ID")
+		}
+	}
+	return ""
+}
+
+func (e *env) linkedCompanies(contact string) []string {
+	id, _ := strconv.ParseInt(contact, 10, 64)
+	var out []string
+	for _, b := range e.bx.ContactCompanies(id) {
+		out = append(out, strconv.FormatInt(b.CompanyID, 10))
+	}
+	return out
+}
+
+// TestCorporateOrdersShareOneCompany: the B2B orders of one corporate
+// customer, in one pull and in later ones, share one company with one
+// requisite (INN, KPP, OGRN, the organisation's preset); each deal carries
+// it and the contact person is linked to it; a repeated pull writes nothing.
+func TestCorporateOrdersShareOneCompany(t *testing.T) {
+	e := newEnv(t)
+	companiesOn(e)
+	cc, person := e.b2b("Кафе «Пышка»", retailcrm.Customer{FirstName: "Олег", Email: "oleg@pyshka.example"},
+		legalCompany("ООО «Пышка»", "7704211201", "770401001", "1027739244741"))
+	o1 := e.rc.CreateOrder(corporateOrder(cc, person, 0, "1000"))
+	o2 := e.rc.CreateOrder(corporateOrder(cc, person, 0, "2000"))
+	if res := e.pull(); res.Parked() != 0 {
+		t.Fatalf("parked: %+v", res.Report.Parked)
+	}
+	o3 := e.rc.CreateOrder(corporateOrder(cc, person, 0, "3000"))
+	if res := e.pull(); res.Parked() != 0 {
+		t.Fatalf("parked: %+v", res.Report.Parked)
+	}
+
+	all := e.bx.Companies()
+	cos := e.companiesByOrigin()[strconv.FormatInt(cc.ID, 10)]
+	if len(all) != 1 || len(cos) != 1 {
+		t.Fatalf("companies %d, with the corporate customer's key %d", len(all), len(cos))
+	}
+	co := cos[0]
+	if co.Str("TITLE") != "Кафе «Пышка»" || co.Str("ORIGINATOR_ID") != "retailcrm" {
+		t.Errorf("company %v", co.Fields)
+	}
+	reqs := e.requisitesOf(co.Str("ID"))
+	if len(reqs) != 1 || len(e.bx.Requisites()) != 1 {
+		t.Fatalf("requisites %d (all %d)", len(reqs), len(e.bx.Requisites()))
+	}
+	rq := reqs[0]
+	if rq.Str("RQ_INN") != "7704211201" || rq.Str("RQ_KPP") != "770401001" || rq.Str("RQ_OGRN") != "1027739244741" ||
+		rq.Str("RQ_COMPANY_NAME") != "ООО «Пышка»" || rq.Str("PRESET_ID") != presetCompany || rq.Str("NAME") == "" {
+		t.Errorf("requisite %v", rq.Fields)
+	}
+	for _, o := range []retailcrm.Order{o1, o2, o3} {
+		if d := dealOf(t, e, o.ID); d["COMPANY_ID"] != co.Str("ID") {
+			t.Errorf("deal of order %d: COMPANY_ID %v, want %s", o.ID, d["COMPANY_ID"], co.Str("ID"))
+		}
+	}
+	contact := e.contactOfCustomer(person.ID)
+	if got := e.linkedCompanies(contact); len(got) != 1 || got[0] != co.Str("ID") {
+		t.Errorf("contact %s linked to companies %v", contact, got)
+	}
+
+	before := e.writes()
+	res := e.pull()
+	if w := e.writes() - before; w != 0 || res.Report.Summary.BitrixRequests != 0 {
+		t.Errorf("repeated pull: %d writes, %d requests", w, res.Report.Summary.BitrixRequests)
+	}
+}
+
+// legalOrder is an individual customer's order with a legal buyer.
+func legalOrder(c *retailcrm.Customer, ct retailcrm.Contragent, total string) retailcrm.Order {
+	o := order(c, total)
+	o.OrderType = "eshop-legal"
+	o.Contragent = &ct
+	return o
+}
+
+// TestPersonsCompanyWithTheSameINNIsReused: a company people made, found by
+// its requisite's INN and KPP, serves an individual customer's legal buyer
+// and a corporate customer with that INN: it keeps its name, its requisite
+// only gains the missing OGRN, and no company or requisite is added.
+func TestPersonsCompanyWithTheSameINNIsReused(t *testing.T) {
+	e := newEnv(t)
+	companiesOn(e)
+	theirs := e.bx.SeedCompany(map[string]any{"TITLE": "Кухни и Ко (ключевой клиент)"})
+	e.bx.SeedRequisite(theirs, map[string]any{"RQ_INN": "7707083893", "RQ_KPP": "773601001", "RQ_COMPANY_NAME": "ООО Кухни и Ко"})
+	other := e.bx.SeedCompany(map[string]any{"TITLE": "Филиал"}) // same INN, another KPP: a branch
+	e.bx.SeedRequisite(other, map[string]any{"RQ_INN": "7707083893", "RQ_KPP": "773602002"})
+
+	buyer := retailcrm.Contragent{Type: retailcrm.ContragentLegalEntity, LegalName: "ООО «Кухни и Ко»", INN: "7707083893",
+		KPP: "773601001", OGRN: "1027700132195"}
+	anna := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Анна", Email: "anna@example.com"})
+	o1 := e.rc.CreateOrder(legalOrder(&anna, buyer, "500"))
+	cc, person := e.b2b("Кухни и Ко", retailcrm.Customer{FirstName: "Иван", Email: "ivan@kuhni.example"},
+		legalCompany("ООО «Кухни и Ко»", "7707083893", "773601001", "1027700132195"))
+	o2 := e.rc.CreateOrder(corporateOrder(cc, person, 0, "700"))
+	if res := e.pull(); res.Parked() != 0 {
+		t.Fatalf("parked: %+v", res.Report.Parked)
+	}
+
+	if n := len(e.bx.Companies()); n != 2 {
+		t.Errorf("%d companies, want the 2 people made", n)
+	}
+	if n := len(e.bx.Requisites()); n != 2 {
+		t.Errorf("%d requisites, want 2", n)
+	}
+	id := strconv.FormatInt(theirs, 10)
+	co, _ := e.bx.Company(theirs)
+	if co.Str("TITLE") != "Кухни и Ко (ключевой клиент)" {
+		t.Errorf("the people's company was renamed: %q", co.Str("TITLE"))
+	}
+	rq := e.requisitesOf(id)
+	if len(rq) != 1 || rq[0].Str("RQ_OGRN") != "1027700132195" || rq[0].Str("RQ_COMPANY_NAME") != "ООО Кухни и Ко" {
+		t.Errorf("requisite %+v: want the OGRN added and the name kept", rq)
+	}
+	for _, o := range []retailcrm.Order{o1, o2} {
+		if d := dealOf(t, e, o.ID); d["COMPANY_ID"] != id {
+			t.Errorf("deal of order %d: COMPANY_ID %v, want %s", o.ID, d["COMPANY_ID"], id)
+		}
+	}
+	if got := e.linkedCompanies(e.contactOfCustomer(person.ID)); len(got) != 1 || got[0] != id {
+		t.Errorf("the contact person's contact linked to %v, want %s", got, id)
+	}
+	// A private customer buying for the organisation is not its contact.
+	if got := e.linkedCompanies(e.contactOfCustomer(anna.ID)); len(got) != 0 {
+		t.Errorf("a private customer's contact linked to %v", got)
+	}
+}
+
+// TestCompaniesAfterALostDatabase: without the database, the next pull
+// finds every company by ORIGIN_ID (the oldest, when people copied one)
+// and its requisites by INN: no company or requisite is added, the deals
+// keep theirs.
+func TestCompaniesAfterALostDatabase(t *testing.T) {
+	e := newEnv(t)
+	companiesOn(e)
+	cc, person := e.b2b("Гостиница «Берег»", retailcrm.Customer{FirstName: "Пётр", Email: "petr@bereg.example"},
+		legalCompany("АО «Берег»", "5032096990", "503201001", "1035006466490"),
+		legalCompany("ООО «Берег-Сервис»", "5032178427", "503201001", "1075032010154"))
+	anna := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Анна", Email: "anna@example.com"})
+	sole := retailcrm.Contragent{Type: retailcrm.ContragentEnterpreneur, LegalName: "ИП Соколова Анна Викторовна",
+		INN: "500100732259", OGRNIP: "304500116000157"}
+	var orders []retailcrm.Order
+	orders = append(orders, e.rc.CreateOrder(corporateOrder(cc, person, 0, "100")), e.rc.CreateOrder(corporateOrder(cc, person, 1, "200")),
+		e.rc.CreateOrder(legalOrder(&anna, sole, "300")))
+	if res := e.pull(); res.Parked() != 0 {
+		t.Fatalf("parked: %+v", res.Report.Parked)
+	}
+	key := strconv.FormatInt(cc.ID, 10)
+	cos := e.companiesByOrigin()
+	if len(e.bx.Companies()) != 2 || len(cos[key]) != 1 || len(cos["inn:500100732259"]) != 1 {
+		t.Fatalf("companies by key: %v", cos)
+	}
+	bereg := cos[key][0].Str("ID")
+	if rq := e.requisitesOf(bereg); len(rq) != 2 {
+		t.Fatalf("the corporate customer's company has %d requisites, want one per legal entity", len(rq))
+	}
+	soleRq := e.requisitesOf(cos["inn:500100732259"][0].Str("ID"))
+	if len(soleRq) != 1 || soleRq[0].Str("PRESET_ID") != presetIndividual || soleRq[0].Str("RQ_OGRNIP") != "304500116000157" {
+		t.Errorf("sole trader's requisite %+v", soleRq)
+	}
+	// A person copies the company, key and all: the oldest stays in use.
+	e.bx.SeedCompany(map[string]any{"TITLE": "Гостиница «Берег» (копия)", "ORIGINATOR_ID": "retailcrm", "ORIGIN_ID": key})
+	companies, requisites := len(e.bx.Companies()), len(e.bx.Requisites())
+
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(e.dbPath + suffix); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	if res := e.pull(); res.Parked() != 0 {
+		t.Fatalf("parked after the loss: %+v", res.Report.Parked)
+	}
+	if n, m := len(e.bx.Companies()), len(e.bx.Requisites()); n != companies || m != requisites {
+		t.Errorf("after the loss: %d companies, %d requisites; want %d, %d", n, m, companies, requisites)
+	}
+	for _, o := range orders[:2] {
+		if d := dealOf(t, e, o.ID); d["COMPANY_ID"] != bereg {
+			t.Errorf("deal of order %d: COMPANY_ID %v, want %s", o.ID, d["COMPANY_ID"], bereg)
+		}
+	}
+}
+
+// TestCompanyPresetsAreFoundByXMLID: presets are read by XML_ID, not id (a
+// portal re-created the sole trader's); an order whose preset is gone is
+// parked naming it, and the other orders sync.
+func TestCompanyPresetsAreFoundByXMLID(t *testing.T) {
+	e := newEnv(t)
+	companiesOn(e)
+	e.bx.DeletePreset(2)
+	id := e.bx.SeedPreset("ИП", bitrixtest.PresetXMLIndividual, 1)
+	e.bx.DeletePreset(1)
+	anna := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Анна", Email: "anna@example.com"})
+	sole := e.rc.CreateOrder(legalOrder(&anna, retailcrm.Contragent{Type: retailcrm.ContragentEnterpreneur,
+		LegalName: "ИП Соколова Анна Викторовна", INN: "500100732259", OGRNIP: "304500116000157"}, "300"))
+	org := e.rc.CreateOrder(legalOrder(&anna, retailcrm.Contragent{Type: retailcrm.ContragentLegalEntity,
+		LegalName: "ООО «Ресторан Вкус»", INN: "7728168971", KPP: "770401001"}, "400"))
+	private := e.rc.CreateOrder(order(&anna, "50"))
+	res := e.pull()
+	if len(res.Report.Parked) != 1 || res.Report.Parked[0].OrderID != org.ID ||
+		!strings.Contains(res.Report.Parked[0].Reason, bitrix.PresetXMLCompany) {
+		t.Fatalf("parked %+v, want order %d naming the missing preset", res.Report.Parked, org.ID)
+	}
+	dealOf(t, e, sole.ID)
+	dealOf(t, e, private.ID)
+	cos := e.companiesByOrigin()["inn:500100732259"]
+	if len(cos) != 1 || len(e.bx.Companies()) != 1 {
+		t.Fatalf("companies %v", e.companiesByOrigin())
+	}
+	if rq := e.requisitesOf(cos[0].Str("ID")); len(rq) != 1 || rq[0].Str("PRESET_ID") != strconv.FormatInt(id, 10) {
+		t.Errorf("requisite %+v, want preset %d", rq, id)
+	}
+}
+
+// TestBadLegalDetailsParkTheOrder: an INN or KPP that cannot be one parks
+// its order with the reason; other orders sync, and companies off leaves
+// every order without a company.
+func TestBadLegalDetailsParkTheOrder(t *testing.T) {
+	e := newEnv(t)
+	companiesOn(e)
+	anna := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Анна", Email: "anna@example.com"})
+	badINN := e.rc.CreateOrder(legalOrder(&anna, retailcrm.Contragent{Type: retailcrm.ContragentLegalEntity, LegalName: "ООО X", INN: "77 0708 38"}, "1"))
+	badKPP := e.rc.CreateOrder(legalOrder(&anna, retailcrm.Contragent{Type: retailcrm.ContragentLegalEntity, LegalName: "ООО Y", INN: "7707083893", KPP: "7736-01"}, "2"))
+	good := e.rc.CreateOrder(order(&anna, "3"))
+	res := e.pull()
+	reasons := map[int64]string{}
+	for _, p := range res.Report.Parked {
+		reasons[p.OrderID] = p.Reason
+	}
+	if !strings.Contains(reasons[badINN.ID], `INN "77 0708 38" is not 10 or 12 digits`) ||
+		!strings.Contains(reasons[badKPP.ID], `KPP "7736-01" is not 9 characters`) || len(reasons) != 2 {
+		t.Errorf("parked %v", reasons)
+	}
+	dealOf(t, e, good.ID)
+	if n := len(e.bx.Companies()); n != 0 {
+		t.Errorf("%d companies", n)
+	}
+
+	off := newEnv(t)
+	c := off.rc.AddCustomer(retailcrm.Customer{FirstName: "Анна", Email: "anna@example.com"})
+	o := off.rc.CreateOrder(legalOrder(&c, retailcrm.Contragent{Type: retailcrm.ContragentLegalEntity, LegalName: "ООО X", INN: "7707083893"}, "1"))
+	if res := off.pull(); res.Parked() != 0 || len(off.bx.Companies()) != 0 || dealOf(t, off, o.ID)["COMPANY_ID"] != nil && dealOf(t, off, o.ID)["COMPANY_ID"] != "" {
+		t.Errorf("companies off: parked %+v, companies %d, deal %v", res.Report.Parked, len(off.bx.Companies()), dealOf(t, off, o.ID)["COMPANY_ID"])
+	}
+}
+
+// lostCompanyAnswer sends the first batch with a command of method (default
+// crm.company.add) and loses its answer: the engine cannot know what was
+// created.
+type lostCompanyAnswer struct {
+	Bitrix
+	method string
+	done   bool
+}
+
+func (l *lostCompanyAnswer) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
+	adds := false
+	for _, k := range b.Keys() {
+		if cmd, _ := b.Cmd(k); cmd.Method == cmp.Or(l.method, "crm.company.add") {
+			adds = true
+		}
+	}
+	if !adds || l.done {
+		return l.Bitrix.Batch(ctx, b)
+	}
+	l.done = true
+	if _, err := l.Bitrix.Batch(ctx, b); err != nil {
+		return nil, err
+	}
+	lost := &bitrix.OutcomeUnknownError{Method: "batch", Err: errors.New("connection reset")}
+	res := &bitrix.BatchResult{Keys: b.Keys(), Results: map[string]*bitrix.CmdResult{}, Requests: 1}
+	for _, k := range b.Keys() {
+		cmd, _ := b.Cmd(k)
+		res.Results[k] = &bitrix.CmdResult{Key: k, Cmd: cmd, Status: bitrix.Unknown, Err: lost}
+	}
+	return res, lost
+}
+
+// TestCompanyWriteWithALostAnswer: a batch that created companies, their
+// requisites and links but lost its answer is looked up, not sent again;
+// two keys of one INN in one chunk (a legal buyer and a corporate customer)
+// make one company.
+func TestCompanyWriteWithALostAnswer(t *testing.T) {
+	e := newEnv(t)
+	companiesOn(e)
+	cc, person := e.b2b("Кафе «Пышка»", retailcrm.Customer{FirstName: "Олег", Email: "oleg@pyshka.example"},
+		legalCompany("ООО «Пышка»", "7704211201", "770401001", "1027739244741"))
+	anna := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Анна", Email: "anna@example.com"})
+	o1 := e.rc.CreateOrder(corporateOrder(cc, person, 0, "100"))
+	o2 := e.rc.CreateOrder(legalOrder(&anna, *cc.Companies[0].Contragent, "200"))
+	o3 := e.rc.CreateOrder(legalOrder(&anna, retailcrm.Contragent{Type: retailcrm.ContragentLegalEntity, LegalName: "ООО «Ресторан Вкус»",
+		INN: "7728168971", KPP: "770401001", OGRN: "1027700067328"}, "300"))
+	lost := &lostCompanyAnswer{Bitrix: e.bxc}
+	if res := e.pull(func(o *Options) { o.Bitrix = lost }); res.Parked() != 0 || !lost.done {
+		t.Fatalf("parked: %+v (answer lost: %v)", res.Report.Parked, lost.done)
+	}
+	if n, m := len(e.bx.Companies()), len(e.bx.Requisites()); n != 2 || m != 2 {
+		t.Errorf("%d companies, %d requisites; want 2, 2", n, m)
+	}
+	d1, d2, d3 := dealOf(t, e, o1.ID), dealOf(t, e, o2.ID), dealOf(t, e, o3.ID)
+	if d1["COMPANY_ID"] == nil || d1["COMPANY_ID"] != d2["COMPANY_ID"] || d3["COMPANY_ID"] == d1["COMPANY_ID"] {
+		t.Errorf("COMPANY_ID %v %v %v: want the first two alike", d1["COMPANY_ID"], d2["COMPANY_ID"], d3["COMPANY_ID"])
+	}
+	for _, c := range e.bx.Companies() {
+		contacts := e.bx.CompanyContacts(c.ID)
+		if want := strconv.FormatInt(c.ID, 10) == d1["COMPANY_ID"]; (len(contacts) == 1) != want {
+			t.Errorf("company %d has contacts %v (the contact person's: %v)", c.ID, contacts, want)
+		}
+	}
+
+	// The corporate customer gains a second legal entity; the requisite is
+	// added to its company in the deals' batch, whose answer is lost.
+	co, err := e.rc.AddCompany(cc.ID, legalCompany("ООО «Пышка-2»", "7704211202", "770401001", "1027739244742"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, _ = e.rc.CorporateCustomer(cc.ID)
+	o4 := corporateOrder(cc, person, 0, "400")
+	o4.Company = &retailcrm.Company{ID: co.ID}
+	o4 = e.rc.CreateOrder(o4)
+	lost = &lostCompanyAnswer{Bitrix: e.bxc, method: "crm.requisite.add"}
+	if res := e.pull(func(o *Options) { o.Bitrix = lost }); res.Parked() != 0 || !lost.done {
+		t.Fatalf("parked: %+v (answer lost: %v)", res.Report.Parked, lost.done)
+	}
+	if n, m := len(e.bx.Companies()), len(e.bx.Requisites()); n != 2 || m != 3 {
+		t.Errorf("%d companies, %d requisites; want 2, 3", n, m)
+	}
+	if d := dealOf(t, e, o4.ID); d["COMPANY_ID"] != d1["COMPANY_ID"] {
+		t.Errorf("COMPANY_ID %v, want %v", d["COMPANY_ID"], d1["COMPANY_ID"])
+	}
+}
+
+// TestDryRunAnnouncesCompanies: a dry run announces the company, its
+// requisite, the contact person's link and the deals' COMPANY_ID exactly
+// as the real run then writes them, and writes nothing itself.
+func TestDryRunAnnouncesCompanies(t *testing.T) {
+	e := newEnv(t)
+	companiesOn(e)
+	cc, person := e.b2b("Кафе «Пышка»", retailcrm.Customer{FirstName: "Олег", Email: "oleg@pyshka.example"},
+		legalCompany("ООО «Пышка»", "7704211201", "770401001", "1027739244741"))
+	anna := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Анна", Email: "anna@example.com"})
+	for i := 0; i < 60; i++ { // two chunks: the second plans against the first's pretended company
+		e.rc.CreateOrder(corporateOrder(cc, person, 0, "100"))
+	}
+	e.rc.CreateOrder(legalOrder(&anna, retailcrm.Contragent{Type: retailcrm.ContragentEnterpreneur,
+		LegalName: "ИП Соколова Анна Викторовна", INN: "500100732259", OGRNIP: "304500116000157"}, "300"))
+	eng, st := e.engine(true)
+	dry, err := eng.Pull(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if e.writes() != 0 {
+		t.Fatalf("dry run wrote %d commands", e.writes())
+	}
+	eng, st = e.engine(false, keepChanges)
+	real, err := eng.Pull(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	ids := regexp.MustCompile(`COMPANY_ID:(<nil>|)->[0-9]+`)
+	norm := func(cs []Change) string {
+		return ids.ReplaceAllString(strings.Join(normChanges(cs), "\n"), "COMPANY_ID:$1->?")
+	}
+	if d, r := norm(dry.Report.Changes), norm(real.Report.Changes); d != r {
+		t.Errorf("dry run announced\n%s\nreal run did\n%s", d, r)
+	}
+	var text bytes.Buffer
+	if err := dry.Report.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"company", "requisite", "RQ_INN", "7704211201", "500100732259"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("dry-run report lacks %q:\n%s", want, text.String())
+		}
+	}
+	if n, m := len(e.bx.Companies()), len(e.bx.Requisites()); n != 2 || m != 2 {
+		t.Errorf("%d companies, %d requisites after the real run", n, m)
+	}
+}
