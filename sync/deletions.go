@@ -31,20 +31,10 @@ func (e *Engine) syncDeleted(ctx context.Context, ids []int64, events map[int64]
 	if err != nil {
 		return nil, fmt.Errorf("reading order links: %w", err)
 	}
-	b := bitrix.NewBatch(false)
-	keys, err := addChunked(b, "ld", ids, func(ids []int64) bitrix.Cmd { return e.byOriginCmd(ent, ids, dealSelect()) })
+	rows, err := e.readByIDs(ctx, "ld", ids, func(ids []int64) bitrix.Cmd { return e.byOriginCmd(ent, ids, dealSelect()) })
 	if err != nil {
 		return nil, err
 	}
-	res, err := e.read(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	lists, err := e.listRows(ctx, res, keys)
-	if err != nil {
-		return nil, err
-	}
-	rows := rowsOf(lists, keys)
 	if ov := e.gate.overlay(); ov != nil {
 		rows = mergeOverlay(ov, ent, rows, func(r bitrix.Record) bool {
 			return r.String(bitrix.FieldOriginatorID) == e.mapper.originator() && containsID(ids, r.String(bitrix.FieldOriginID))

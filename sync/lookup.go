@@ -233,7 +233,7 @@ func (e *Engine) oldestByOrigin(ctx context.Context, et store.EntityType, looked
 	return oldest
 }
 
-// addBatch adds commands under key prefix p with numbered suffixes, ≤ 50
+// addChunked adds commands under key prefix p with numbered suffixes, ≤ 50
 // ids per command.
 func addChunked(b *bitrix.Batch, prefix string, ids []int64, mk func([]int64) bitrix.Cmd) ([]string, error) {
 	var keys []string
@@ -245,6 +245,25 @@ func addChunked(b *bitrix.Batch, prefix string, ids []int64, mk func([]int64) bi
 		keys = append(keys, k)
 	}
 	return keys, nil
+}
+
+// readByIDs reads, in one batch (and the further pages any command needs),
+// the rows the commands mk builds for ids, ≤ 50 ids a command.
+func (e *Engine) readByIDs(ctx context.Context, prefix string, ids []int64, mk func([]int64) bitrix.Cmd) ([]bitrix.Record, error) {
+	b := bitrix.NewBatch(false)
+	keys, err := addChunked(b, prefix, ids, mk)
+	if err != nil {
+		return nil, err
+	}
+	res, err := e.read(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	lists, err := e.listRows(ctx, res, keys)
+	if err != nil {
+		return nil, err
+	}
+	return rowsOf(lists, keys), nil
 }
 
 // lookup finds, in one batch, the deals of the orders that need work (by
@@ -473,20 +492,7 @@ func (e *Engine) readDuplicates(ctx context.Context, need map[int64]bool) ([]bit
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	b := bitrix.NewBatch(false)
-	keys, err := addChunked(b, "lm", ids, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect()) })
-	if err != nil {
-		return nil, err
-	}
-	res, err := e.read(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	lists, err := e.listRows(ctx, res, keys)
-	if err != nil {
-		return nil, err
-	}
-	return rowsOf(lists, keys), nil
+	return e.readByIDs(ctx, "lm", ids, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect()) })
 }
 
 // matchDuplicate picks the contact a customer matches: by e-mail first,

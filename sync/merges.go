@@ -119,21 +119,12 @@ func (e *Engine) mergeContacts(ctx context.Context, m customerMerge, oldContact,
 	if oldContact != 0 && oldContact != target {
 		ids = append(ids, oldContact)
 	}
-	b := bitrix.NewBatch(false)
-	keys, err := addChunked(b, "lm", ids, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect()) })
-	if err != nil {
-		return "", err
-	}
-	res, err := e.read(ctx, b)
-	if err != nil {
-		return "", err
-	}
-	lists, err := e.listRows(ctx, res, keys)
+	found, err := e.readByIDs(ctx, "lm", ids, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect()) })
 	if err != nil {
 		return "", err
 	}
 	rows := map[int64]bitrix.Record{}
-	for _, r := range rowsOf(lists, keys) {
+	for _, r := range found {
 		rows[int64(r.ID())] = r
 	}
 	if ov := e.gate.overlay(); ov != nil {

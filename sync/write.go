@@ -217,20 +217,10 @@ func (e *Engine) resolveByOrigin(ent bitrix.Entity) resolver {
 		if len(ids) == 0 {
 			return out, nil
 		}
-		b := bitrix.NewBatch(false)
-		keys, err := addChunked(b, "ru", ids, func(ids []int64) bitrix.Cmd { return e.byOriginCmd(ent, ids, []string{"ID", bitrix.FieldOriginID}) })
+		rows, err := e.readByIDs(ctx, "ru", ids, func(ids []int64) bitrix.Cmd { return e.byOriginCmd(ent, ids, []string{"ID", bitrix.FieldOriginID}) })
 		if err != nil {
 			return nil, err
 		}
-		res, err := e.read(ctx, b)
-		if err != nil {
-			return nil, err
-		}
-		lists, err := e.listRows(ctx, res, keys)
-		if err != nil {
-			return nil, err
-		}
-		rows := rowsOf(lists, keys)
 		for _, r := range rows {
 			k, ok := keyByOrigin[r.String(bitrix.FieldOriginID)]
 			if !ok {
@@ -262,20 +252,10 @@ func (e *Engine) resolveMultiUpdates(ctx context.Context, cmds map[string]bitrix
 	if len(ids) == 0 {
 		return out, nil
 	}
-	b := bitrix.NewBatch(false)
-	keys, err := addChunked(b, "rm", ids, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect()) })
+	rows, err := e.readByIDs(ctx, "rm", ids, func(ids []int64) bitrix.Cmd { return byIDCmd(bitrix.EntityContact, ids, contactSelect()) })
 	if err != nil {
 		return nil, err
 	}
-	res, err := e.read(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	lists, err := e.listRows(ctx, res, keys)
-	if err != nil {
-		return nil, err
-	}
-	rows := rowsOf(lists, keys)
 	byID := map[int64]bitrix.Record{}
 	for _, r := range rows {
 		byID[int64(r.ID())] = r
