@@ -15,6 +15,7 @@ import (
 	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/redact"
 	"github.com/crmsync/crmsync/sync/runs"
+	"github.com/crmsync/crmsync/sync/status"
 )
 
 type statusOptions struct {
@@ -22,90 +23,22 @@ type statusOptions struct {
 	failed bool
 }
 
-// The JSON document of `status --json`. Field names are a contract: add
-// fields, never rename them.
-type statusReport struct {
-	Database      string         `json:"database"`
-	Exists        bool           `json:"exists"`
-	SchemaVersion int            `json:"schema_version"`
-	Config        *statusConfig  `json:"config,omitempty"`
-	Cursors       []statusCursor `json:"cursors"`
-	// CommentCursors counts the per-deal timeline cursors of push, which
-	// are too many to list.
-	CommentCursors int         `json:"comment_cursors"`
-	Runs           []statusRun `json:"runs"`
-	// LastRuns is Runs keyed by command, for scripts that ask for one.
-	LastRuns map[string]statusRun `json:"last_runs"`
-	Links    statusLinks          `json:"links"`
-	Failures statusFailures       `json:"failures"`
-	Backlog  map[string]*int      `json:"backlog"`
-	// Duplicates are Bitrix24 deals, leads and contacts that share one
-	// ORIGIN_ID, as the last lookups saw them: crmsync uses the oldest.
-	Duplicates []statusDuplicate `json:"duplicates"`
-}
-
-type statusDuplicate struct {
-	Entity   string    `json:"entity"`    // deal, lead or contact
-	OriginID int64     `json:"origin_id"` // RetailCRM order id (deal, lead) or customer id (contact)
-	KeptID   int64     `json:"kept_id"`   // the one crmsync uses (the oldest)
-	Others   []int64   `json:"others"`
-	SeenAt   time.Time `json:"seen_at"`
-}
-
-type statusConfig struct {
-	File             string `json:"file"`
-	RetailCRMURL     string `json:"retailcrm_url"`
-	BitrixWebhookURL string `json:"bitrix_webhook_url"`
-	Entity           string `json:"entity"`
-	Error            string `json:"error,omitempty"`
-}
-
-type statusCursor struct {
-	Name      string    `json:"name"`
-	Value     string    `json:"value"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
-type statusRun struct {
-	ID        int64            `json:"id"`
-	Command   string           `json:"command"`
-	StartedAt time.Time        `json:"started_at"`
-	EndedAt   *time.Time       `json:"ended_at"`
-	Result    string           `json:"result"`
-	Counters  map[string]int64 `json:"counters"`
-	PID       int              `json:"pid"`
-	Message   string           `json:"message,omitempty"`
-}
-
-type statusLinks struct {
-	Orders    int64 `json:"orders"`
-	Deals     int64 `json:"deals"`
-	Leads     int64 `json:"leads"`
-	Customers int64 `json:"customers"`
-}
-
-type statusFailures struct {
-	Parked  int             `json:"parked"`
-	Pending int             `json:"pending"`
-	Items   []statusFailure `json:"items"`
-}
-
-type statusFailure struct {
-	ID            int64      `json:"id"`
-	Kind          string     `json:"kind"`
-	Key           string     `json:"key"`
-	Attempts      int        `json:"attempts"`
-	LastError     string     `json:"last_error"`
-	Reason        string     `json:"reason"` // the same as last_error, in the word the docs use
-	FirstFailedAt time.Time  `json:"first_failed_at"`
-	LastFailedAt  time.Time  `json:"last_failed_at"`
-	NextAttemptAt *time.Time `json:"next_attempt_at"`
-	Parked        bool       `json:"parked"`
-}
+// The JSON document of `status --json` is built by sync/status, which the
+// status page of serve shares; the aliases keep this package's names.
+type (
+	statusReport    = status.Report
+	statusDuplicate = status.Duplicate
+	statusConfig    = status.Config
+	statusCursor    = status.Cursor
+	statusRun       = status.Run
+	statusLinks     = status.Links
+	statusFailures  = status.Failures
+	statusFailure   = status.Failure
+)
 
 // backlogCounter is the counter a pull run leaves with RetailCRM's estimate
 // of the history records still to read.
-const backlogCounter = "backlog"
+const backlogCounter = status.BacklogCounter
 
 func (a *app) statusCmd() *cobra.Command {
 	opts := &statusOptions{}
@@ -143,106 +76,25 @@ nothing and needs no lock, so it can run while a sync is running.
 }
 
 func (a *app) buildStatus(ctx context.Context, opts *statusOptions) (*statusReport, error) {
-	rep := &statusReport{
-		Database: a.dbPath(),
-		Cursors:  []statusCursor{},
-		Runs:     []statusRun{},
-		LastRuns: map[string]statusRun{},
-		Backlog:  map[string]*int{store.CursorOrdersHistory: nil},
-		Failures: statusFailures{Items: []statusFailure{}},
-	}
-	rep.Duplicates = []statusDuplicate{}
+	var cfg *statusConfig
 	if a.cfg != nil {
-		rep.Config = &statusConfig{File: a.cfg.File, RetailCRMURL: a.cfg.RetailCRM.URL,
+		cfg = &statusConfig{File: a.cfg.File, RetailCRMURL: a.cfg.RetailCRM.URL,
 			BitrixWebhookURL: webhook(a.cfg).String(), Entity: a.cfg.Bitrix.Entity}
 	} else if a.cfgErr != nil {
-		rep.Config = &statusConfig{Error: a.cfgErr.Error()}
+		cfg = &statusConfig{Error: a.cfgErr.Error()}
 		a.log.Warn("configuration has problems; showing the database only", "err", a.cfgErr)
 	}
-
+	rep := status.NoDatabase()
 	st, ok, err := a.openStoreReadOnly(ctx)
 	if err != nil || !ok {
+		rep.Database, rep.Config = a.dbPath(), cfg
 		return rep, err
 	}
 	defer st.Close()
-	rep.Exists = true
-	if rep.SchemaVersion, err = st.SchemaVersion(ctx); err != nil {
+	if rep, err = status.Collect(ctx, st); err != nil {
 		return nil, err
 	}
-
-	cursors, err := st.Cursors(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range cursors {
-		rep.Cursors = append(rep.Cursors, statusCursor{Name: c.Name, Value: c.Value, UpdatedAt: c.UpdatedAt})
-	}
-	n, err := st.CountCommentCursors(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rep.CommentCursors = int(n)
-	pull, err := st.RunState(ctx, "pull")
-	if err != nil {
-		return nil, err
-	}
-	if pull.BacklogKnown {
-		v := int(pull.Backlog)
-		rep.Backlog[store.CursorOrdersHistory] = &v
-	}
-
-	runs, err := st.LastRuns(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(runs, func(i, j int) bool { return runs[i].Command < runs[j].Command })
-	for _, r := range runs {
-		sr := statusRun{ID: r.ID, Command: r.Command, StartedAt: r.StartedAt, Result: string(r.Result),
-			Counters: r.Counters, PID: r.PID, Message: r.Message}
-		if sr.Counters == nil {
-			sr.Counters = map[string]int64{}
-		}
-		if !r.EndedAt.IsZero() {
-			end := r.EndedAt
-			sr.EndedAt = &end
-		}
-		rep.Runs = append(rep.Runs, sr)
-		rep.LastRuns[sr.Command] = sr
-	}
-
-	counts, err := st.CountLinks(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rep.Links = statusLinks{Orders: counts.Orders, Deals: counts.Deals, Leads: counts.Leads, Customers: counts.Customers}
-
-	failures, err := st.Failures(ctx, store.FailureFilter{})
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range failures {
-		if f.Parked {
-			rep.Failures.Parked++
-		} else {
-			rep.Failures.Pending++
-		}
-		sf := statusFailure{ID: f.ID, Kind: f.Kind, Key: f.Key, Attempts: f.Attempts, LastError: f.LastError, Reason: f.LastError,
-			FirstFailedAt: f.FirstFailedAt, LastFailedAt: f.LastFailedAt, Parked: f.Parked}
-		if !f.Parked && !f.NextAttemptAt.IsZero() {
-			next := f.NextAttemptAt
-			sf.NextAttemptAt = &next
-		}
-		rep.Failures.Items = append(rep.Failures.Items, sf)
-	}
-
-	dups, err := st.Duplicates(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range dups {
-		rep.Duplicates = append(rep.Duplicates, statusDuplicate{Entity: string(d.EntityType), OriginID: d.OriginID,
-			KeptID: d.KeptID, Others: d.Others, SeenAt: d.SeenAt})
-	}
+	rep.Database, rep.Config = a.dbPath(), cfg
 	return rep, nil
 }
 
