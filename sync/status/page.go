@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/runs"
 )
 
 // Page is what the status page shows: the report of `status --json`, the
@@ -239,8 +240,7 @@ func view(p *Page, redact func(string) string) pageView {
 		}
 		v.Failures = append(v.Failures, fv)
 	}
-	v.Phrase = fmt.Sprintf("%d waiting for a retry, %d out of attempts (parked: crmsync retry ID or crmsync skip ID)",
-		rep.Failures.Pending, rep.Failures.Parked)
+	v.Phrase = "Failures: " + runs.FailuresPhrase(rep.Failures.Parked+rep.Failures.Pending, rep.Failures.Pending)
 	return v
 }
 
@@ -269,8 +269,8 @@ type tick struct {
 
 // The chart's geometry, in SVG user units.
 const (
-	chartWidth  = 720
-	chartHeight = 240
+	chartWidth  = 1000
+	chartHeight = 260
 	chartLeft   = 56 // room for the y axis' numbers
 	chartTop    = 16
 	chartBottom = 28 // room for the times
@@ -281,7 +281,12 @@ func layout(req Requests) chart {
 	if len(req.Buckets) == 0 {
 		return c
 	}
-	top := niceCeil(max(req.Max(), req.Limit, 1))
+	// The scale follows the requests, so that a quiet hour still shows;
+	// the limit line joins it once the busiest bucket nears the limit.
+	top := niceCeil(max(req.Max(), 1))
+	if req.Limit > 0 && req.Limit <= 2*top {
+		top = niceCeil(max(req.Max(), req.Limit))
+	}
 	plot := c.Base - chartTop
 	y := func(n int64) int { return c.Base - int(int64(plot)*n/top) }
 	slot := (chartWidth - chartLeft) / len(req.Buckets)
@@ -298,7 +303,7 @@ func layout(req Requests) chart {
 	for _, v := range []int64{0, top / 2, top} {
 		c.Ticks = append(c.Ticks, tick{Y: y(v), Value: v})
 	}
-	if req.Limit > 0 {
+	if req.Limit > 0 && req.Limit <= top {
 		c.LimitY = y(req.Limit)
 	}
 	return c

@@ -103,9 +103,9 @@ func TestPageShowsRunsCursorsFailuresAndChart(t *testing.T) {
 		`<tr class="run" data-command="pull">`, `<span class="result partial">partial</span>`, `bitrix_requests=5 parked=1`,
 		`<tr class="run" data-command="push">`, `error: Bitrix24 answered 503`,
 		`<td>orders_history</td><td class="mono">7137</td>`, `<td>10m ago</td>`, // the cursor's lag
-		`1 waiting for a retry, 1 out of attempts`,
+		`Failures: parked 2 (1 waiting for a retry, 1 out of attempts).`, `<td class="when">out of attempts</td>`,
 		`<td>1050 (No. 1050A)</td>`, `unmapped status &#34;weird&#34;`, `<td>customer 311</td>`,
-		`52 requests in 5-minute buckets`, `(600)`, // 40 + 7 + 5; 2 per second for 5 minutes
+		`52 requests in 5-minute buckets, the busiest 40: 7% of the 600 that bitrix.rate allows in 5 minutes.`, // 40 + 7 + 5; 2 a second
 		`08:50–08:55 UTC: 40 requests`, `09:30–09:35 UTC: 12 requests`, `09:40–09:45 UTC: 0 requests`,
 		`Links: 1 orders (1 deals, 0 leads), 0 customers.`,
 	} {

@@ -37,6 +37,15 @@ type Bucket struct {
 	Requests int64
 }
 
+// Share is the busiest bucket's requests in percent of Limit, rounded up
+// (so that any use shows); 0 when the limit is not known.
+func (r Requests) Share() int64 {
+	if r.Limit <= 0 {
+		return 0
+	}
+	return (r.Max()*100 + r.Limit - 1) / r.Limit
+}
+
 // Max is the most requests in one bucket.
 func (r Requests) Max() int64 {
 	var m int64

@@ -50,3 +50,44 @@ func TestNiceCeil(t *testing.T) {
 		}
 	}
 }
+
+// TestLayout: the scale follows the requests, so a quiet hour still shows;
+// the limit line is drawn once the busiest bucket nears it.
+func TestLayout(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name      string
+		busiest   int64
+		limit     int64
+		wantLimit bool
+		wantTop   int64
+	}{
+		{"quiet hour", 5, 600, false, 10},
+		{"busy hour", 450, 600, true, 1000},
+		{"over the limit", 900, 600, true, 1000},
+		{"limit not known", 30, 0, false, 40},
+		{"nothing", 0, 600, false, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := Requests{Limit: tc.limit}
+			for i := range Buckets {
+				b := Bucket{Start: start.Add(time.Duration(i) * BucketWidth)}
+				if i == 3 {
+					b.Requests = tc.busiest
+				}
+				req.Buckets = append(req.Buckets, b)
+			}
+			c := layout(req)
+			if len(c.Bars) != Buckets || (c.LimitY != 0) != tc.wantLimit || c.Ticks[len(c.Ticks)-1].Value != tc.wantTop {
+				t.Fatalf("%d bars, limit line at %d, ticks %v", len(c.Bars), c.LimitY, c.Ticks)
+			}
+			if b := c.Bars[3]; (b.H > 0) != (tc.busiest > 0) || b.Y+b.H != c.Base || b.Y < chartTop {
+				t.Errorf("the busiest bar %+v (base %d)", b, c.Base)
+			}
+			if tc.wantLimit && (c.LimitY < chartTop || c.LimitY >= c.Base) {
+				t.Errorf("limit line at %d, outside the plot", c.LimitY)
+			}
+		})
+	}
+}
