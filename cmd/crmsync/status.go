@@ -29,11 +29,8 @@ type (
 	statusReport    = status.Report
 	statusDuplicate = status.Duplicate
 	statusConfig    = status.Config
-	statusCursor    = status.Cursor
-	statusRun       = status.Run
 	statusLinks     = status.Links
 	statusFailures  = status.Failures
-	statusFailure   = status.Failure
 )
 
 // backlogCounter is the counter a pull run leaves with RetailCRM's estimate
