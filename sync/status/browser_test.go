@@ -186,3 +186,31 @@ func TestPageInBrowser(t *testing.T) {
 	browse(t, bin, srv.URL+"/", "--screenshot="+full, "--window-size=1200,2400", "--hide-scrollbars")
 	t.Logf("screenshots: %s, %s", shot, full)
 }
+
+// TestPageInBrowserEscapes: markup in a reason and a run's message reaches
+// the browser as text: the DOM it builds has no script or image element,
+// and the busy hour's limit line and failed run show (second screenshot).
+func TestPageInBrowserEscapes(t *testing.T) {
+	t.Parallel()
+	bin := chromium(t)
+	st, _ := seeded(t, `<script>document.title="pwned"</script>unmapped`, `<img src=x onerror="document.title='pwned'">`)
+	srv := httptest.NewServer(status.Handler(status.HandlerOptions{Load: func(ctx context.Context) (*status.Page, error) {
+		// A rate of 0.1 a second (30 in 5 minutes) puts the limit line in the chart.
+		return status.LoadPage(ctx, st, status.PageOptions{Now: t0, BitrixRate: 0.1})
+	}}))
+	defer srv.Close()
+
+	dom := browse(t, bin, srv.URL+"/", "--dump-dom")
+	if regexp.MustCompile(`(?i)<(script|img)\b`).MatchString(dom) || strings.Contains(dom, "pwned</title>") {
+		t.Errorf("markup from a reason became elements:\n%s", dom)
+	}
+	for _, want := range []string{`&lt;script&gt;document.title="pwned"&lt;/script&gt;unmapped`, `error: &lt;img src=x`,
+		`<line class="limit"`, `<span class="result failed">failed</span>`} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("the rendered DOM lacks %q:\n%s", want, dom)
+		}
+	}
+	shot := filepath.Join(t.ArtifactDir(), "status-page-seeded.png")
+	browse(t, bin, srv.URL+"/", "--screenshot="+shot, "--window-size=1200,1400", "--hide-scrollbars")
+	t.Logf("screenshot: %s", shot)
+}

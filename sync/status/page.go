@@ -240,7 +240,9 @@ func view(p *Page, redact func(string) string) pageView {
 		}
 		v.Failures = append(v.Failures, fv)
 	}
-	v.Phrase = "Failures: " + runs.FailuresPhrase(rep.Failures.Parked+rep.Failures.Pending, rep.Failures.Pending)
+	// The words of status and the commands' summaries, capitalised.
+	phrase := runs.FailuresPhrase(rep.Failures.Parked+rep.Failures.Pending, rep.Failures.Pending)
+	v.Phrase = strings.ToUpper(phrase[:1]) + phrase[1:]
 	return v
 }
 

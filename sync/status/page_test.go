@@ -103,7 +103,7 @@ func TestPageShowsRunsCursorsFailuresAndChart(t *testing.T) {
 		`<tr class="run" data-command="pull">`, `<span class="result partial">partial</span>`, `bitrix_requests=5 parked=1`,
 		`<tr class="run" data-command="push">`, `error: Bitrix24 answered 503`,
 		`<td>orders_history</td><td class="mono">7137</td>`, `<td>10m ago</td>`, // the cursor's lag
-		`Failures: parked 2 (1 waiting for a retry, 1 out of attempts).`, `<td class="when">out of attempts</td>`,
+		`Parked 2 (1 waiting for a retry, 1 out of attempts).`, `<td class="when">out of attempts</td>`,
 		`<td>1050 (No. 1050A)</td>`, `unmapped status &#34;weird&#34;`, `<td>customer 311</td>`,
 		`52 requests in 5-minute buckets, the busiest 40: 7% of the 600 that bitrix.rate allows in 5 minutes.`, // 40 + 7 + 5; 2 a second
 		`08:50–08:55 UTC: 40 requests`, `09:30–09:35 UTC: 12 requests`, `09:40–09:45 UTC: 0 requests`,
