@@ -102,6 +102,7 @@ func TestPageAfterPull(t *testing.T) {
 		fmt.Sprintf("deals_created=%d", sum.DealsCreated),
 		fmt.Sprintf("%d requests in 5-minute buckets", sum.BitrixRequests),
 		"<td>orders_history</td>",
+		"Lag: about 0 order history records still to read at the last pull, which ended ", // it read them all
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)

@@ -181,6 +181,8 @@ type pageView struct {
 	Runs     []runView
 	Cursors  []cursorView
 	Backlog  *int
+	// PullEnded says when the last pull ended ("3m ago"); "" while none has.
+	PullEnded string
 	Failures []failureView
 	More     int // failures not listed
 	Phrase   string
@@ -197,7 +199,7 @@ type runView struct {
 
 type cursorView struct {
 	Cursor
-	Lag string
+	Lag string // since it last moved
 }
 
 type failureView struct {
@@ -221,6 +223,9 @@ func view(p *Page, redact func(string) string) pageView {
 			rv.Took = r.EndedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
 		}
 		v.Runs = append(v.Runs, rv)
+	}
+	if r, ok := rep.LastRuns["pull"]; ok && r.EndedAt != nil {
+		v.PullEnded = ago(*r.EndedAt, p.Now)
 	}
 	for _, c := range rep.Cursors {
 		c.Value = redact(c.Value)

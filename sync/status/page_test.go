@@ -102,7 +102,7 @@ func TestPageShowsRunsCursorsFailuresAndChart(t *testing.T) {
 	for _, want := range []string{
 		`<tr class="run" data-command="pull">`, `<span class="result partial">partial</span>`, `bitrix_requests=5 parked=1`,
 		`<tr class="run" data-command="push">`, `error: Bitrix24 answered 503`,
-		`<td>orders_history</td><td class="mono">7137</td>`, `<td>10m ago</td>`, // the cursor's lag
+		`<td>orders_history</td><td class="mono">7137</td>`, `<td>10m ago</td>`, `Lag: unknown until the first pull.`, // the cursor moved 10 minutes ago; no pull left a backlog
 		`Parked 2 (1 waiting for a retry, 1 out of attempts).`, `<td class="when">out of attempts</td>`,
 		`<td>1050 (No. 1050A)</td>`, `unmapped status &#34;weird&#34;`, `<td>customer 311</td>`,
 		`52 requests in 5-minute buckets, the busiest 40: 7% of the 600 that bitrix.rate allows in 5 minutes.`, // 40 + 7 + 5; 2 a second
