@@ -175,19 +175,19 @@ func Handler(opts HandlerOptions) http.Handler {
 // pageView is what the template renders: the page with every outside text
 // masked and the chart laid out.
 type pageView struct {
-	CSS      template.CSS
-	Now      time.Time
-	Report   *Report
-	Runs     []runView
-	Cursors  []cursorView
-	Backlog  *int
+	CSS     template.CSS
+	Now     time.Time
+	Report  *Report
+	Runs    []runView
+	Cursors []cursorView
+	Backlog *int
 	// PullEnded says when the last pull ended ("3m ago"); "" while none has.
 	PullEnded string
-	Failures []failureView
-	More     int // failures not listed
-	Phrase   string
-	Chart    chart
-	Requests Requests
+	Failures  []failureView
+	More      int // failures not listed
+	Phrase    string
+	Chart     chart
+	Requests  Requests
 }
 
 type runView struct {
