@@ -173,6 +173,11 @@ func New(t interface{ Cleanup(func()) }, opts Options) *Server {
 // Close stops the fake (and the redirector, if started).
 func (s *Server) Close() {
 	_ = s.WaitDeliveries(context.Background()) // they end within their client's timeout
+	s.mu.Lock()
+	if c := s.events.client; c != nil {
+		c.CloseIdleConnections()
+	}
+	s.mu.Unlock()
 	s.ts.Close()
 	s.mu.Lock()
 	old := s.old
