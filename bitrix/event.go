@@ -11,12 +11,18 @@ import (
 // webhooks"): a deal changed in the portal (stage, fields) and a comment
 // written on a timeline, by any user.
 const (
-	EventDealUpdate          = "ONCRMDEALUPDATE"
-	EventLeadUpdate          = "ONCRMLEADUPDATE"
-	EventTimelineCommentAdd  = "ONCRMTIMELINECOMMENTADD"
-	CodeWrongAuthType        = "WRONG_AUTH_TYPE"
-	codeHandlerAlreadyExists = "Handler already binded" // the portal's wording, in error_description
+	EventDealUpdate         = "ONCRMDEALUPDATE"
+	EventLeadUpdate         = "ONCRMLEADUPDATE"
+	EventTimelineCommentAdd = "ONCRMTIMELINECOMMENTADD"
 )
+
+// CodeWrongAuthType refuses a method the caller's kind of authorisation may
+// not call (an inbound webhook calling an application-only method).
+const CodeWrongAuthType = "WRONG_AUTH_TYPE"
+
+// descAlreadyBound is how the portal words a second event.bind of the same
+// event and handler (ERROR_CORE; UNCONFIRMED, docs/api-notes.md).
+const descAlreadyBound = "Handler already binded"
 
 // EventHandler is one handler event.get lists.
 type EventHandler struct {
@@ -54,7 +60,7 @@ func (c *Client) BindEvent(ctx context.Context, event, handler string) error {
 	resp, err := c.Call(ctx, "event.bind", map[string]any{"event": event, "handler": handler}, nil)
 	if err != nil {
 		var ae *APIError
-		if errors.As(err, &ae) && strings.Contains(ae.Description, codeHandlerAlreadyExists) {
+		if errors.As(err, &ae) && strings.Contains(ae.Description, descAlreadyBound) {
 			return nil
 		}
 		return err
