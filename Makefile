@@ -7,7 +7,7 @@ BUILDFLAGS := -trimpath -buildvcs=true
 RACE    ?= -race
 DEMO_DIR ?= $(BIN)/demo
 
-.PHONY: all build test check lint vet staticcheck unit short vulncheck campaigns fuzz-short demo bench clean
+.PHONY: all build test check lint vet staticcheck unit short vulncheck campaigns fuzz-short monitoring demo bench clean
 
 all: build
 
@@ -15,9 +15,15 @@ build:
 	$(GO) build $(BUILDFLAGS) -o $(BIN)/crmsync ./cmd/crmsync
 	@if [ -d cmd/crmsync-sandbox ]; then $(GO) build $(BUILDFLAGS) -o $(BIN)/crmsync-sandbox ./cmd/crmsync-sandbox; fi
 
-## test: vet, staticcheck, the race-enabled test suite, a short fuzz run and the crash campaigns at
-## thousands of orders (what CI runs).
-test: lint fuzz-short unit campaigns
+## test: vet, staticcheck, the race-enabled test suite, a short fuzz run, the crash campaigns at
+## thousands of orders and the monitoring files' check (what CI runs).
+test: lint fuzz-short unit campaigns monitoring
+
+# The alert rules and the dashboard's queries, checked with Prometheus's own parsers (promtool check
+# rules). deploy/validate is a module of its own so that Prometheus's dependencies stay out of
+# crmsync's go.mod; a cold download and build of it takes about a minute.
+monitoring:
+	cd deploy/validate && $(GO) test -count=1 ./...
 
 ## check: the fast inner loop: vet, staticcheck, gofmt, the short test suite (no crash campaigns, no
 ## -race), and govulncheck when its vulnerability database can be reached.

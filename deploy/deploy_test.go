@@ -98,7 +98,7 @@ func exposure(t *testing.T, analyze, dir, unit string) (float64, string, bool) {
 func TestUnitsAreHardened(t *testing.T) {
 	t.Parallel()
 	services, _ := filepath.Glob(filepath.Join("systemd", "*.service"))
-	if len(services) != 4 {
+	if len(services) != 5 {
 		t.Fatalf("services: %v", services)
 	}
 	for _, s := range services {
@@ -106,10 +106,20 @@ func TestUnitsAreHardened(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"DynamicUser=yes", "StateDirectory=crmsync", "ProtectSystem=strict", "NoNewPrivileges=yes", "Type=oneshot", "SuccessExitStatus=3 5",
+		wants := []string{"DynamicUser=yes", "StateDirectory=crmsync", "ProtectSystem=strict", "NoNewPrivileges=yes",
 			"SystemCallFilter=@system-service", "ProtectClock=yes", "ProtectKernelLogs=yes", "ProtectHostname=yes", "RestrictRealtime=yes",
 			"ProtectProc=invisible", "ProcSubset=pid", "CapabilityBoundingSet=\n", "UMask=0077",
-			"LoadCredential=retailcrm_api_key:", "LoadCredential=bitrix_webhook_url:"} {
+			"LoadCredential=retailcrm_api_key:", "LoadCredential=bitrix_webhook_url:"}
+		if filepath.Base(s) == "crmsync-serve.service" {
+			// A long-running service: restarted after a crash, but not after a
+			// configuration error (exit 4) no restart can fix.
+			wants = append(wants, "Type=exec", "Restart=on-failure", "RestartPreventExitStatus=4", "KillSignal=SIGTERM", "TimeoutStopSec=",
+				"LoadCredential=serve_retailcrm_token:", "LoadCredential=serve_bitrix_token:", "Conflicts=crmsync-pull.timer crmsync-push.timer",
+				"WantedBy=multi-user.target", "--db /var/lib/crmsync/crmsync.db --log-format json serve\n")
+		} else {
+			wants = append(wants, "Type=oneshot", "SuccessExitStatus=3 5")
+		}
+		for _, want := range wants {
 			if !strings.Contains(string(data), want) {
 				t.Errorf("%s lacks %s", s, want)
 			}

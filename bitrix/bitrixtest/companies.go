@@ -129,6 +129,7 @@ func (d *store) deleteDeal(id int64) bool {
 	for k, list := range d.byEntity {
 		d.byEntity[k] = slices.DeleteFunc(list, func(c *CommentRow) bool { return c.EntityType == "deal" && c.EntityID == id })
 	}
+	d.s.emit("ONCRMDEALDELETE", fieldsID(id))
 	return true
 }
 

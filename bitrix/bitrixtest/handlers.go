@@ -47,6 +47,7 @@ func init() {
 	registerContactHandlers()
 	registerCompanyHandlers()
 	registerUserHandlers()
+	registerEventHandlers()
 }
 
 func ok(v any) (*result, *apiErr) { return &result{value: v}, nil }
@@ -66,6 +67,7 @@ func (s *Server) entityAdd(kind string, p map[string]any) (*result, *apiErr) {
 	if e != nil {
 		return nil, e
 	}
+	s.emit("ONCRM"+strings.ToUpper(kind)+"ADD", fieldsID(id))
 	return ok(id)
 }
 
@@ -103,6 +105,7 @@ func (s *Server) entityUpdate(kind string, p map[string]any) (*result, *apiErr) 
 	}
 	s.data.apply(kind, r, fields, false)
 	r.Fields["DATE_MODIFY"] = s.data.nowString()
+	s.emit("ONCRM"+strings.ToUpper(kind)+"UPDATE", fieldsID(r.ID))
 	return ok(true)
 }
 

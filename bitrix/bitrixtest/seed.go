@@ -2,6 +2,7 @@ package bitrixtest
 
 import (
 	"fmt"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -88,6 +89,7 @@ func (s *Server) MoveDeal(id int64, stageID string, userID int64) error {
 		return fmt.Errorf("bitrixtest: deal %d not found", id)
 	}
 	s.data.setStage(r, stageID, userID, false)
+	s.emit("ONCRMDEALUPDATE", fieldsID(id))
 	return nil
 }
 
@@ -107,6 +109,7 @@ func (d *store) addComment(entityType string, entityID, authorID int64, text str
 	if t := d.entities[entityType]; !d.s.opts.CommentsLeaveActivity && t != nil && t.rows[entityID] != nil {
 		touchActivity(t.rows[entityID], d.nowString(), authorID)
 	}
+	d.s.emit("ONCRMTIMELINECOMMENTADD", url.Values{"data[ID]": {strconv.FormatInt(c.ID, 10)}})
 	return c.ID
 }
 

@@ -11,6 +11,7 @@
 package bitrixtest
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"math/rand/v2"
@@ -88,6 +89,7 @@ type Server struct {
 	badTimes  []BadTime
 	stats     Stats
 	data      *store
+	events    eventHub
 }
 
 // Stats count the traffic the fake saw.
@@ -170,6 +172,12 @@ func New(t interface{ Cleanup(func()) }, opts Options) *Server {
 
 // Close stops the fake (and the redirector, if started).
 func (s *Server) Close() {
+	_ = s.WaitDeliveries(context.Background()) // they end within their client's timeout
+	s.mu.Lock()
+	if c := s.events.client; c != nil {
+		c.CloseIdleConnections()
+	}
+	s.mu.Unlock()
 	s.ts.Close()
 	s.mu.Lock()
 	old := s.old

@@ -81,7 +81,13 @@ Bitrix24 with the configured credentials and reports, each with a fix:
   - the scopes that match order managers to Bitrix24 users by e-mail
     (user_read; user or user_basic), and the RetailCRM managers that have
     no Bitrix24 user.
-With --fix it creates the missing UF_CRM_* user fields the mapping needs.
+  - for crmsync serve (serve.public_url): the RetailCRM trigger URL (its
+    token shown as ***) and the Bitrix24 outbound webhook's handler URL with
+    the events to tick.
+With --fix it creates the missing UF_CRM_* user fields the mapping needs, and
+binds serve's Bitrix24 event handlers where the portal allows it (it allows
+event.bind only to applications: with an inbound webhook check prints the
+steps to take by hand).
 With --init it prints a starter configuration whose status mapping is derived
 from both live dictionaries (RetailCRM status groups → Bitrix24 stage
 semantics). It writes nothing else. Exit 0 when everything is fine, 4 otherwise.`,
@@ -124,7 +130,7 @@ semantics). It writes nothing else. Exit 0 when everything is fine, 4 otherwise.
 		},
 	}
 	cmd.Flags().BoolVar(&opts.json, "json", false, "print the findings as JSON")
-	cmd.Flags().BoolVar(&opts.fix, "fix", false, "create missing UF_CRM_* user fields named in mapping.deal_fields and mapping.contact_fields")
+	cmd.Flags().BoolVar(&opts.fix, "fix", false, "create missing UF_CRM_* user fields named in mapping.deal_fields and mapping.contact_fields; bind serve's Bitrix24 event handlers where the portal allows it")
 	cmd.Flags().BoolVar(&opts.init, "init", false, "print a starter configuration derived from both live dictionaries")
 	return cmd
 }
@@ -141,6 +147,7 @@ func (a *app) runChecks(ctx context.Context, cfg *config.Config, fix bool) *chec
 	a.checkBitrix(ctx, cfg, rep, fix)
 	a.checkRules(ctx, cfg, rep, fix)
 	a.checkManagers(ctx, cfg, rep)
+	a.checkServe(ctx, cfg, rep, fix)
 	return rep
 }
 

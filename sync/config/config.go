@@ -75,6 +75,10 @@ type Serve struct {
 	Every          time.Duration `yaml:"every"`
 	RetailCRMToken string        `yaml:"retailcrm_token" secret:"true"`
 	BitrixToken    string        `yaml:"bitrix_token" secret:"true"`
+	// PublicURL is where RetailCRM and Bitrix24 reach serve from outside
+	// (the reverse proxy or Ingress in front of serve.listen): check builds
+	// the URLs to register from it.
+	PublicURL string `yaml:"public_url"`
 }
 
 // RetailCRM is the retailcrm section.

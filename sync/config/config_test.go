@@ -265,6 +265,8 @@ func TestInvalid(t *testing.T) {
 		{"secret as ca file", "bitrix:\n  ca_file: TOPSECRETKEY123\n", []string{"bitrix.ca_file: cannot read the file"}, []string{"TOPSECRETKEY123"}},
 		{"secret as rule do", "rules:\n  - on: created\n    do: { 1: [TOPSECRETKEY123] }\n", []string{"rules[0].do"}, []string{"TOPSECRETKEY123"}},
 		{"serve every", "serve:\n  every: 1s\n", []string{"serve.every: must be between 10s and 24h0m0s (line 2)"}, nil},
+		{"serve public url", "serve:\n  public_url: ftp://u:TOPSECRETPW@x/\n", []string{"serve.public_url: must be the http(s) address", "(line 2)"}, []string{"TOPSECRETPW"}},
+		{"serve public url relative", "serve:\n  public_url: crmsync.example.com\n", []string{"serve.public_url: must be the http(s) address"}, nil},
 		{"bad webhook", "bitrix:\n  webhook_url: https://p.bitrix24.ru/rest/abc/topsecret77/\n",
 			[]string{"bitrix.webhook_url: must look like https://PORTAL/rest/USER_ID/SECRET/"}, []string{"topsecret77"}},
 		{"http webhook refused", "bitrix:\n  webhook_url: http://p.bitrix24.ru/rest/1/topsecret77/\n",
@@ -386,7 +388,7 @@ func TestKeysAndEnvNames(t *testing.T) {
 	if got := EnvName("bitrix.webhook_url"); got != "CRMSYNC_BITRIX_WEBHOOK_URL" {
 		t.Error(got)
 	}
-	if len(Keys()) != 44 {
+	if len(Keys()) != 45 {
 		t.Errorf("keys: %v", Keys())
 	}
 }

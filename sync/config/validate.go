@@ -358,4 +358,12 @@ func validateServe(s Serve, p *Errors) {
 	if t := s.BitrixToken; t != "" && strings.IndexFunc(t, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
 		p.add("serve.bitrix_token", "must be the application token Bitrix24 shows for the outbound webhook, without spaces")
 	}
+	if s.PublicURL != "" {
+		// The services call it from the internet: an absolute http(s) URL
+		// that the hook paths can be appended to.
+		u, err := url.Parse(s.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			p.add("serve.public_url", "must be the http(s) address RetailCRM and Bitrix24 reach serve at, without a query, e.g. https://crmsync.example.com")
+		}
+	}
 }
