@@ -2,10 +2,15 @@ package sync
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
@@ -190,5 +195,46 @@ func TestNewOrdersGoToTheirFunnels(t *testing.T) {
 	}
 	if several != one {
 		t.Errorf("%d Bitrix24 requests with funnels, %d without", several, one)
+	}
+}
+
+// TestMultiStoreBackfillStaysUnderTheLimit: one process backfills the
+// orders of every store into their funnels through one leaky bucket: at a
+// portal of 2 requests a second with a burst of 5 it provokes no
+// QUERY_LIMIT_EXCEEDED.
+func TestMultiStoreBackfillStaysUnderTheLimit(t *testing.T) {
+	e := newEnv(t)
+	e.withStores(t, "shop", "wholesale")
+	e.bx.SeedCategory(3, "Wholesale")
+	e.bx.SeedCategory(5, "B2B")
+	e.bx.SetLimits(2, 5)
+	c, err := bitrix.New(e.bx.WebhookURL(), bitrix.WithRate(2, 5), bitrix.WithClock(e.clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for i := range 120 {
+		o := order(&retailcrm.Customer{FirstName: "L", Email: fmt.Sprintf("l%d@example.com", i)}, "1")
+		switch i % 3 {
+		case 0:
+			o.Site = "shop"
+		case 1:
+			o.Site = "wholesale"
+		case 2:
+			o.Site, o.OrderType = "shop", "b2b"
+		}
+		o = e.rc.CreateOrder(o)
+		want[strconv.FormatInt(o.ID, 10)] = []string{"0 NEW", "3 C3:NEW", "5 C5:NEW"}[i%3]
+	}
+	e.mustBackfill(BackfillOptions{}, func(o *Options) { o.Bitrix = c })
+	if n := e.bx.Stats().QueryLimit503; n != 0 {
+		t.Errorf("%d QUERY_LIMIT_EXCEEDED answers", n)
+	}
+	got := map[string]string{}
+	for _, d := range e.bx.Deals() {
+		got[d.Str("ORIGIN_ID")] = d.Str("CATEGORY_ID") + " " + d.Str("STAGE_ID")
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("deals by order (-want +got):\n%s", d)
 	}
 }
