@@ -238,3 +238,46 @@ func TestMultiStoreBackfillStaysUnderTheLimit(t *testing.T) {
 		t.Errorf("deals by order (-want +got):\n%s", d)
 	}
 }
+
+// TestRulesAndDeletionsPerFunnel: a rule's stage action moves only the
+// deals of the funnel its stage belongs to, and a deleted order's deal
+// goes to the deleted stage of its own funnel (its group:cancel stage).
+func TestRulesAndDeletionsPerFunnel(t *testing.T) {
+	e := newEnv(t)
+	e.withStores(t, "shop", "wholesale")
+	e.bx.SeedCategory(3, "Wholesale")
+	e.bx.SeedCategory(5, "B2B")
+	e.cfg.Rules = ruleSet(t, []map[string]any{
+		{"on": "created", "do": map[string]any{"stage": "PREPARATION"}},
+		{"on": "created", "do": map[string]any{"stage": "C3:PREPARATION"}},
+	})
+	shopOrder := order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "100")
+	retail := e.rc.CreateOrder(shopOrder)
+	wholesaleOrder := order(&retailcrm.Customer{FirstName: "Bob", Email: "bob@example.com"}, "200")
+	wholesaleOrder.Site = "wholesale"
+	wholesale := e.rc.CreateOrder(wholesaleOrder)
+	if res := e.pull(); res.Parked() != 0 {
+		t.Fatalf("parked %+v", res.Report.Parked)
+	}
+	for id, want := range map[int64]string{retail.ID: "PREPARATION", wholesale.ID: "C3:PREPARATION"} {
+		if got := bitrixtest.Str(dealOf(t, e, id)["STAGE_ID"]); got != want {
+			t.Errorf("order %d: the rules left the deal at %s, want %s", id, got, want)
+		}
+	}
+	// One stage write per deal: a stage of another funnel is not sent.
+	if n := e.commands("crm.deal.update"); n != 2 {
+		t.Errorf("%d crm.deal.update commands, want 2", n)
+	}
+
+	for _, o := range []retailcrm.Order{retail, wholesale} {
+		if err := e.rc.DeleteOrder(o.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.pull()
+	for id, want := range map[int64]string{retail.ID: "LOSE", wholesale.ID: "C3:LOSE"} {
+		if got := bitrixtest.Str(dealOf(t, e, id)["STAGE_ID"]); got != want {
+			t.Errorf("deleted order %d: deal at %s, want %s", id, got, want)
+		}
+	}
+}
