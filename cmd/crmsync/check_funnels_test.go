@@ -60,3 +60,30 @@ func TestCheckEveryFunnel(t *testing.T) {
 		t.Errorf("the top level's stages: %+v", fs)
 	}
 }
+
+// TestCheckInitWritesAFunnelPerStore: with several stores and several deal
+// funnels, check --init gives each store but the default one a funnel
+// (the funnel of its own name first) with a mapping from that funnel's
+// stages, and the file it writes passes check.
+func TestCheckInitWritesAFunnelPerStore(t *testing.T) {
+	t.Parallel()
+	f := newFakes(t, retailcrmtest.Options{Sites: []string{"shop", "outlet", "wholesale"}}, bitrixtest.Options{})
+	f.bx.SeedCategory(3, "Retail")
+	f.bx.SeedCategory(4, "wholesale")
+	dir := t.TempDir()
+	r := runInProcess(t, "--config", writeConfig(t, dir, f.config("")), "check", "--init")
+	r.mustCode(t, exitOK)
+	for _, want := range []string{"\nfunnels:", "  - sites: [wholesale]   # wholesale\n    category_id: 4",
+		"  - sites: [outlet]   # outlet\n    category_id: 3", "group:complete: C4:WON", "group:cancel: C3:LOSE", "group:new: C3:NEW"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("--init lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "sites: [shop]") {
+		t.Errorf("the default store got a funnel of its own:\n%s", r.stdout)
+	}
+	generated := strings.Replace(r.stdout, `api_key: ""`, "api_key: "+f.rc.APIKey(), 1)
+	generated = strings.Replace(generated, `webhook_url: ""`, "webhook_url: "+f.bx.WebhookURL(), 1)
+	p := writeConfig(t, dir, generated)
+	runInProcess(t, "--config", p, "check").mustCode(t, exitOK)
+}
