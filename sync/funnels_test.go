@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -279,5 +280,47 @@ func TestRulesAndDeletionsPerFunnel(t *testing.T) {
 		if got := bitrixtest.Str(dealOf(t, e, id)["STAGE_ID"]); got != want {
 			t.Errorf("deleted order %d: deal at %s, want %s", id, got, want)
 		}
+	}
+}
+
+// TestDryRunShowsTheMove: a dry run announces a deal's move to another
+// funnel (CATEGORY_ID and STAGE_ID), sends nothing, and announces what the
+// real run then does.
+func TestDryRunShowsTheMove(t *testing.T) {
+	e := newEnv(t)
+	e.withStores(t, "shop", "wholesale")
+	e.bx.SeedCategory(3, "Wholesale")
+	o := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "100"))
+	e.pull()
+	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Site = "wholesale"; o.ManagerComment = "wholesale now" }); err != nil {
+		t.Fatal(err)
+	}
+	writes := e.writes()
+	eng, st := e.engine(true)
+	dry, err := eng.Pull(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if n := e.writes() - writes; n != 0 {
+		t.Fatalf("the dry run wrote %d commands", n)
+	}
+	var text bytes.Buffer
+	if err := dry.Report.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CATEGORY_ID: 0 → 3", "STAGE_ID: NEW → C3:NEW"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("dry-run report lacks %q:\n%s", want, text.String())
+		}
+	}
+	eng, st = e.engine(false, keepChanges)
+	real, err := eng.Pull(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if d, r := normChanges(dry.Report.Changes), normChanges(real.Report.Changes); strings.Join(d, "\n") != strings.Join(r, "\n") {
+		t.Errorf("dry run announced\n%s\nreal run did\n%s", strings.Join(d, "\n"), strings.Join(r, "\n"))
 	}
 }
