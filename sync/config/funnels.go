@@ -231,8 +231,12 @@ func validateFunnels(c *Config, p *Errors) {
 			values []string
 		}{{"sites", f.Sites}, {"order_types", f.OrderTypes}, {"methods", f.Methods}} {
 			for i, s := range list.values {
-				if strings.ContainsAny(s, " \t/?&") {
-					p.add(fmt.Sprintf("%s.%s[%d]", path, list.key, i), "is not a RetailCRM code (no spaces, /, ? or &)")
+				key := fmt.Sprintf("%s.%s[%d]", path, list.key, i)
+				switch {
+				case strings.ContainsAny(s, " \t/?&"):
+					p.add(key, "is not a RetailCRM code (no spaces, /, ? or &)")
+				case list.key == "sites" && len(c.RetailCRM.Sites) > 0 && !slices.Contains(c.RetailCRM.Sites, s):
+					p.add(key, "names a store retailcrm.sites leaves out, so no order of it is synced; add it there or remove it here")
 				}
 			}
 		}

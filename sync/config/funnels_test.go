@@ -106,6 +106,8 @@ func TestFunnelsInvalid(t *testing.T) {
 		{"no statuses", "funnels:\n  - sites: [a]\n    category_id: 4\n", []string{"funnels[0].statuses: must map RetailCRM statuses"}},
 		{"matches everything", "funnels:\n  - category_id: 4\n    statuses: { new: C4:NEW }\n", []string{"funnels[0]: matches every order"}},
 		{"unknown key", "funnels:\n  - sites: [a]\n    category: 4\n    statuses: { new: C0:NEW }\n", []string{"funnels[0].category: unknown key; a funnel has sites, order_types"}},
+		{"store not synced", "retailcrm: { sites: [shop] }\nfunnels:\n  - sites: [outlet]\n    category_id: 1\n    statuses: { new: C1:NEW }\n",
+			[]string{"funnels[0].sites[0]: names a store retailcrm.sites leaves out"}},
 		{"not a list", "funnels: { sites: [a] }\n", []string{"funnels: must be a list of funnels"}},
 		{"bad category", "funnels:\n  - sites: [a]\n    category_id: x\n    statuses: { new: NEW }\n", []string{"funnels[0].category_id: must be a whole number"}},
 		{"leads", "bitrix: { entity: lead }\nmapping: { statuses: { new: NEW } }\nfunnels:\n  - sites: [a]\n    category_id: 1\n    statuses: { new: C1:NEW }\n", []string{"funnels: leads have no funnels"}},
