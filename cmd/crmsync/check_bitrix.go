@@ -227,6 +227,40 @@ func checkStages(ctx context.Context, bx *bitrix.Client, cfg *config.Config, rep
 		}
 		checkFunnelStages(f, dir, rows, stagesCheck, rep)
 	}
+	checkRuleStages(cfg, read, rep)
+}
+
+// checkRuleStages reports rules whose stage action names a stage its
+// funnel lacks, from the directories checkStages read.
+func checkRuleStages(cfg *config.Config, read map[string][]bitrix.Status, rep *checkReport) {
+	var missing []string
+	n := 0
+	for _, r := range cfg.Rules {
+		for _, a := range r.Actions {
+			if a.Kind != rules.Stage {
+				continue
+			}
+			dir := "STATUS"
+			if cfg.Bitrix.Entity == config.EntityDeal {
+				dir = bitrix.DealStageEntityID(bitrix.ID(config.StageCategory(a.Stage)))
+			}
+			rows, ok := read[dir]
+			if !ok {
+				continue // its funnel is missing, reported above
+			}
+			n++
+			if !slices.ContainsFunc(rows, func(s bitrix.Status) bool { return s.StatusID == a.Stage }) {
+				missing = append(missing, fmt.Sprintf("rules[%d].do.stage %s (not in %s)", r.Index, a.Stage, dir))
+			}
+		}
+	}
+	switch {
+	case len(missing) > 0:
+		rep.add("rules.stages", checkFail, "rules move deals to stages their funnel lacks: "+strings.Join(missing, ", "),
+			"use a stage id of the funnel, as bitrix.stages lists them")
+	case n > 0:
+		rep.add("rules.stages", checkOK, fmt.Sprintf("the %d stage(s) rules move deals to exist", n), "")
+	}
 }
 
 // checkFunnelStages reports the stages a funnel maps that its directory

@@ -33,7 +33,7 @@ func TestCheckEveryFunnel(t *testing.T) {
 		}
 	}
 
-	bad := "funnels:\n  - sites: [shop]\n    category_id: 3\n    statuses: { new: C3:NOPE, group:complete: C3:WON }\n    deleted_stage: C3:GONE\n" +
+	bad := "rules:\n  - on: created\n    do: { stage: C3:LATER }\n  - on: created\n    do: { stage: PREPARATION }\n" + "funnels:\n  - sites: [shop]\n    category_id: 3\n    statuses: { new: C3:NOPE, group:complete: C3:WON }\n    deleted_stage: C3:GONE\n" +
 		"  - sites: [outlet]\n    category_id: 9\n" + funnelMapping("9")
 	cfg = writeConfig(t, t.TempDir(), f.config(fullMapping+bad))
 	r = runInProcess(t, "--config", cfg, "check", "--json")
@@ -45,6 +45,7 @@ func TestCheckEveryFunnel(t *testing.T) {
 		{"bitrix.funnels[1]", "3 Wholesale"},
 		{"funnels[0].statuses", "no stage for the RetailCRM status(es) assembling (group assembling)"},
 		{"funnels[0].statuses", "to funnels[0].statuses"},
+		{"rules.stages", "rules[0].do.stage C3:LATER (not in DEAL_STAGE_3)"},
 	} {
 		found := false
 		for _, fd := range findingOf(rep, tt.check) {
