@@ -390,3 +390,19 @@ func (c *Client) LeadList(ctx context.Context, req ListRequest) (*ListPage, erro
 func (c *Client) DealFields(ctx context.Context) (map[string]FieldInfo, error) {
 	return c.Fields(ctx, EntityDeal)
 }
+
+// MethodItemUpdate is the universal update; crmsync uses it only to move a
+// deal to another funnel, which crm.deal.update cannot do: it ignores
+// CATEGORY_ID (docs/api-notes.md, "Moving a deal to another funnel").
+const MethodItemUpdate = "crm.item.update"
+
+// MoveDealCmd builds crm.item.update moving deal id to funnel category,
+// at stage (a stage of that funnel). The stage is sent with the move: the
+// portal would otherwise put the deal in the new funnel's first stage.
+func MoveDealCmd(id ID, category int, stage string) Cmd {
+	fields := map[string]any{"categoryId": category}
+	if stage != "" {
+		fields["stageId"] = stage
+	}
+	return Cmd{Method: MethodItemUpdate, Params: map[string]any{"entityTypeId": EntityTypeDeal, "id": id, "fields": fields}}
+}

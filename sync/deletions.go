@@ -26,7 +26,6 @@ func (e *Engine) syncDeleted(ctx context.Context, ids []int64, events map[int64]
 		return nil, nil
 	}
 	ent := e.mapper.entity()
-	stage := e.cfg.Mapping.DeletedStageOr()
 	links, err := e.store.OrderLinks(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("reading order links: %w", err)
@@ -57,6 +56,7 @@ func (e *Engine) syncDeleted(ctx context.Context, ids []int64, events map[int64]
 	var items []*item
 	stages := bitrix.NewBatch(false)
 	var ledger []store.LedgerEntry
+	stageOf := map[int64]string{}
 	for _, id := range ids {
 		r, ok := deals[strconv.FormatInt(id, 10)]
 		if !ok {
@@ -69,6 +69,8 @@ func (e *Engine) syncDeleted(ctx context.Context, ids []int64, events map[int64]
 			o.Number, o.Site, link = l.Number, l.Site, &l
 		}
 		it := &item{order: o, events: events[id], link: link, remote: r, dealID: int64(r.ID()), dealDone: true}
+		stage := e.deletedStage(o.Site, r)
+		stageOf[id] = stage
 		rec := deletionRecord(events[id])
 		if rec != nil {
 			pcs, err := e.pendingComment(ctx, rec.ID, e.deletedText(o, rec, stage))
@@ -102,6 +104,7 @@ func (e *Engine) syncDeleted(ctx context.Context, ids []int64, events map[int64]
 	}
 	for _, it := range items {
 		k := dealKey(it.order.ID)
+		stage := stageOf[it.order.ID]
 		if _, sent := stages.Cmd(k); sent {
 			cr := results[k]
 			if cr == nil || cr.Status != bitrix.Done {
@@ -128,6 +131,16 @@ func (e *Engine) syncDeleted(ctx context.Context, ids []int64, events map[int64]
 }
 
 func ptr(s string) *string { return &s }
+
+// deletedStage is the stage for the deal of a deleted order: that of the
+// funnel the deal stands in (its deleted_stage, else its group:cancel
+// stage), as the deal can only move within it.
+func (e *Engine) deletedStage(site string, deal bitrix.Record) string {
+	if e.mapper.entity() != bitrix.EntityDeal {
+		return e.cfg.Mapping.DeletedStageOr()
+	}
+	return e.cfg.FunnelOfCategory(site, int(deal.IDField(bitrix.FieldCategoryID))).DeletedStageOr()
+}
 
 // deletionRecord is the history record that deleted the order, or nil.
 func deletionRecord(ev *orderEvents) *retailcrm.HistoryRecord {

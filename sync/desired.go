@@ -47,6 +47,13 @@ type dealState struct {
 	fields     map[string]string
 	hash       string
 	rows       *rowsState // the product rows, hashed on their own
+	// funnel is the deal funnel the order goes to (docs/configuration.md,
+	// "Several stores, several funnels"); category is its category_id,
+	// hashed only when funnels are configured so that single-funnel
+	// setups keep their hashes.
+	funnel   config.Funnel
+	category int
+	funnels  bool
 }
 
 // mapper builds the desired Bitrix24 state of an order.
@@ -164,17 +171,19 @@ func (m *mapper) desireContact(o *retailcrm.Order, c *retailcrm.Customer) (*cont
 
 func (m *mapper) desireDeal(o *retailcrm.Order, c *retailcrm.Customer) (*dealState, error) {
 	group := m.groups[o.Status]
-	stage, ok := m.cfg.Mapping.StageFor(o.Status, group)
+	funnel := m.cfg.FunnelFor(o.Site, o.OrderType, o.OrderMethod)
+	stage, ok := funnel.StageFor(o.Status, group)
 	if !ok || stage == "" {
 		if group == "" {
-			return nil, badOrder("order %s: status %q is not mapped (and unknown to /reference/statuses); add it to mapping.statuses", orderName(o), o.Status)
+			return nil, badOrder("order %s: status %q is not mapped (and unknown to /reference/statuses); add it to %s.statuses", orderName(o), o.Status, funnel.Path())
 		}
-		return nil, badOrder("order %s: status %q (group %q) is not mapped; add %q or %q to mapping.statuses", orderName(o), o.Status, group, o.Status, "group:"+group)
+		return nil, badOrder("order %s: status %q (group %q) is not mapped; add %q or %q to %s.statuses", orderName(o), o.Status, group, o.Status, "group:"+group, funnel.Path())
 	}
-	if fail := m.failureStage(); fail != "" && allReturned(o, m.ref) {
+	if fail := failureStage(funnel); fail != "" && allReturned(o, m.ref) {
 		stage = fail // every line returned: the deal failed like a cancelled order
 	}
-	st := &dealState{orderID: o.ID, number: o.Number, site: o.Site, customerID: c.ID, fields: map[string]string{}}
+	st := &dealState{orderID: o.ID, number: o.Number, site: o.Site, customerID: c.ID, fields: map[string]string{},
+		funnel: funnel, category: funnel.CategoryID, funnels: len(m.cfg.Funnels) > 0 && m.entity() == bitrix.EntityDeal}
 	number := o.Number
 	if number == "" {
 		number = strconv.FormatInt(o.ID, 10)
@@ -226,6 +235,10 @@ func (m *mapper) desireDeal(o *retailcrm.Order, c *retailcrm.Customer) (*dealSta
 
 // rehash recomputes the hash after a field changed.
 func (d *dealState) rehash() {
+	if d.funnels {
+		d.hash = hashState("deal", d.fields, "customer", strconv.FormatInt(d.customerID, 10), "category", strconv.Itoa(d.category))
+		return
+	}
 	d.hash = hashState("deal", d.fields, "customer", strconv.FormatInt(d.customerID, 10))
 }
 

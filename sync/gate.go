@@ -122,6 +122,12 @@ func (g *dryGate) write(_ context.Context, b *bitrix.Batch) (*bitrix.BatchResult
 			g.ov.update(entityOfMethod(c.Method), c.Params)
 		case "crm.deal.productrows.set", "crm.lead.productrows.set":
 			cr.Result = json.RawMessage("true")
+		case bitrix.MethodItemUpdate:
+			// A deal's move to another funnel: later pages see it there.
+			cr.Result = json.RawMessage(`{"item":{}}`)
+			fields, _ := c.Params["fields"].(map[string]any)
+			g.ov.update(bitrix.EntityDeal, map[string]any{"id": c.Params["id"], "fields": map[string]any{
+				bitrix.FieldCategoryID: fields["categoryId"], bitrix.FieldStageID: fields["stageId"]}})
 		case "crm.deal.contact.add", "crm.lead.contact.add":
 			// Later pages see the contact as linked (as the primary one:
 			// the overlay keeps no list).

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"github.com/crmsync/crmsync/sync/config"
 	"strconv"
 	"strings"
 
@@ -107,10 +108,10 @@ func allReturned(o *retailcrm.Order, ref references) bool {
 	return true
 }
 
-// failureStage is the stage mapped to the cancel group (the deal's failure
-// stage), or "" when none is mapped.
-func (m *mapper) failureStage() string {
-	stage, ok := m.cfg.Mapping.StageFor("", "cancel")
+// failureStage is the stage the funnel maps the cancel group to (the
+// deal's failure stage), or "" when none is mapped.
+func failureStage(f config.Funnel) string {
+	stage, ok := f.StageFor("", "cancel")
 	if !ok {
 		return ""
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/config"
 	"github.com/crmsync/crmsync/sync/rules"
 	"github.com/crmsync/crmsync/sync/texts"
 )
@@ -53,6 +54,9 @@ type pendingAction struct {
 	data     rules.Data
 	intended bool  // recorded as about to be sent by a run that did not finish
 	manager  int64 // the order's RetailCRM manager (responsible_id: manager)
+	// offFunnel: a stage action whose stage belongs to another funnel than
+	// the deal's; it is not sent (docs/rules.md, "stage").
+	offFunnel bool
 }
 
 // ruleActions lists the actions the rules owe an order. An order without
@@ -188,6 +192,10 @@ func (e *Engine) writeRuleActions(ctx context.Context, items []*item) error {
 		return err
 	}
 	for _, pa := range assumed {
+		if pa.offFunnel {
+			e.log.Info("rule stage belongs to another funnel than the deal's; not sent", "rule", pa.rule.Key, "event", pa.eventKey, "stage", pa.action.Stage)
+			continue
+		}
 		e.log.Warn("rule action may have run before; not repeated", "rule", pa.rule.Key, "event", pa.eventKey, "action", pa.action.Kind)
 	}
 	if err := e.markRuleFired(ctx, assumed, ""); err != nil {
@@ -215,6 +223,16 @@ type ruleSend struct {
 	text string
 }
 
+// offFunnel reports whether a rule's stage action names a stage of another
+// funnel than the one the order's deal is in: a rule's stage applies to the
+// deals of its own funnel, so one rule set can serve several stores.
+func (e *Engine) offFunnel(it *item, a *rules.Action) bool {
+	if a.Kind != rules.Stage || e.mapper.entity() != bitrix.EntityDeal || it.deal == nil {
+		return false
+	}
+	return config.StageCategory(a.Stage) != it.deal.category
+}
+
 // planRuleActions builds the batch of the actions to send and lists those
 // assumed to have run already (not sent again). An action that cannot be
 // built sets its order's error and ends that order's actions.
@@ -229,6 +247,11 @@ func (e *Engine) planRuleActions(items []*item) (*bitrix.Batch, []*ruleSend, []*
 		for i := range it.actions {
 			pa := &it.actions[i]
 			if pa.intended || (it.link == nil && it.remote != nil) {
+				assumed = append(assumed, pa)
+				continue
+			}
+			if e.offFunnel(it, pa.action) {
+				pa.offFunnel = true
 				assumed = append(assumed, pa)
 				continue
 			}

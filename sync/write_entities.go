@@ -337,9 +337,9 @@ func (e *Engine) planDealAdd(it *item) (bitrix.Fields, []FieldChange) {
 	if ent == bitrix.EntityDeal {
 		// CONTACT_ID is deprecated on deals; CONTACT_IDS links the list.
 		fields[bitrix.FieldContactIDs] = []bitrix.ID{bitrix.ID(it.cust.contactID)}
-		fields[bitrix.FieldCategoryID] = e.cfg.Bitrix.CategoryID
-		if e.cfg.Bitrix.CategoryID != 0 {
-			rep = append(rep, FieldChange{Field: bitrix.FieldCategoryID, New: strconv.Itoa(e.cfg.Bitrix.CategoryID)})
+		fields[bitrix.FieldCategoryID] = it.deal.category
+		if it.deal.category != 0 {
+			rep = append(rep, FieldChange{Field: bitrix.FieldCategoryID, New: strconv.Itoa(it.deal.category)})
 		}
 	} else {
 		fields[bitrix.FieldContactID] = it.cust.contactID
@@ -367,6 +367,21 @@ func (e *Engine) addDealUpdate(b *bitrix.Batch, it *item, links map[string]Field
 	for _, fc := range diff {
 		fields[fc.Field] = fc.New
 	}
+	moving := false
+	if from, ok := e.dealMove(it); ok {
+		// crm.deal.update ignores CATEGORY_ID: the move is its own command,
+		// which sets the stage of the new funnel as well.
+		if err := b.Add(moveKey(it.order.ID), bitrix.MoveDealCmd(bitrix.ID(it.dealID), it.deal.category, it.deal.fields[e.mapper.stageField()])); err != nil {
+			return nil, false, err
+		}
+		delete(fields, e.mapper.stageField())
+		if !hasField(diff, e.mapper.stageField()) {
+			diff = append(diff, FieldChange{Field: e.mapper.stageField(), Old: ptr(it.remote.String(e.mapper.stageField())), New: it.deal.fields[e.mapper.stageField()]})
+		}
+		diff = append(diff, FieldChange{Field: bitrix.FieldCategoryID, Old: ptr(strconv.Itoa(from)), New: strconv.Itoa(it.deal.category)})
+		sortFields(diff)
+		moving = true
+	}
 	if it.linkNeed {
 		cmd, fc := e.linkCmd(it, fields)
 		if cmd != nil {
@@ -379,7 +394,7 @@ func (e *Engine) addDealUpdate(b *bitrix.Batch, it *item, links map[string]Field
 			sortFields(diff)
 		}
 	}
-	if len(fields) == 0 && !it.linkNeed {
+	if len(fields) == 0 && !it.linkNeed && !moving {
 		return nil, false, nil
 	}
 	if len(fields) > 0 {
@@ -388,6 +403,41 @@ func (e *Engine) addDealUpdate(b *bitrix.Batch, it *item, links map[string]Field
 		}
 	}
 	return diff, true, nil
+}
+
+// moveKey names the command that moves an order's deal to another funnel.
+func moveKey(orderID int64) string { return "mv" + strconv.FormatInt(orderID, 10) }
+
+// dealMove reports whether the order's found deal stands in another funnel
+// than the one the order goes to, and which. The deal was read with every
+// field, so this costs no request.
+func (e *Engine) dealMove(it *item) (int, bool) {
+	if e.mapper.entity() != bitrix.EntityDeal || it.remote == nil || !it.remote.Has(bitrix.FieldCategoryID) {
+		return 0, false
+	}
+	from := int(it.remote.IDField(bitrix.FieldCategoryID))
+	return from, from != it.deal.category
+}
+
+// moveFailed checks the move of the order's deal to its funnel, when one
+// was sent: a refusal parks the order with the portal's reason and takes
+// the stage and funnel out of the change (the deal stays where it was).
+func (e *Engine) moveFailed(it *item, b *bitrix.Batch, ch *Change, results map[string]*bitrix.CmdResult) bool {
+	mk := moveKey(it.order.ID)
+	if _, sent := b.Cmd(mk); !sent {
+		return false
+	}
+	cr := results[mk]
+	if cr != nil && cr.Status == bitrix.Done {
+		return false
+	}
+	from, _ := e.dealMove(it)
+	it.err = fmt.Errorf("%w: order %s: moving deal %d from funnel %d to funnel %d (%s): %w", errBadOrder, orderName(it.order),
+		it.dealID, from, it.deal.category, bitrix.MethodItemUpdate, cmdError(cr))
+	ch.Fields = slices.DeleteFunc(ch.Fields, func(fc FieldChange) bool {
+		return fc.Field == bitrix.FieldCategoryID || fc.Field == e.mapper.stageField()
+	})
+	return true
 }
 
 // applyDealResults records what each deal write and link did: the new
@@ -402,6 +452,11 @@ func (e *Engine) applyDealResults(items []*item, b *bitrix.Batch, changes map[st
 			continue
 		}
 		wrote := false
+		if ch.Op == OpUpdate {
+			if _, sent := b.Cmd(moveKey(it.order.ID)); sent && !e.moveFailed(it, b, &ch, results) {
+				wrote = true
+			}
+		}
 		if _, sent := b.Cmd(k); sent {
 			wrote = true
 			cr := results[k]

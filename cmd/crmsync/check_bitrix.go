@@ -180,50 +180,137 @@ func stageDirectory(cfg *config.Config) string {
 	return bitrix.DealStageEntityID(bitrix.ID(cfg.Bitrix.CategoryID))
 }
 
+// checkStages checks that the portal has the funnel of bitrix.category_id
+// and of each funnels entry, and every stage each one maps, reading each
+// funnel's stages once. The top level reports as bitrix.funnel and
+// bitrix.stages, an entry as bitrix.funnels[i].
 func checkStages(ctx context.Context, bx *bitrix.Client, cfg *config.Config, rep *checkReport) {
-	if cfg.Bitrix.Entity == config.EntityDeal && cfg.Bitrix.CategoryID > 0 {
-		cats, err := bx.CategoryList(ctx, 2)
-		if err != nil {
+	var cats []bitrix.Category
+	needCats := false
+	for _, f := range cfg.AllFunnels() {
+		needCats = needCats || f.CategoryID > 0
+	}
+	if cfg.Bitrix.Entity == config.EntityDeal && needCats {
+		var err error
+		if cats, err = bx.CategoryList(ctx, 2); err != nil {
 			rep.add("bitrix.funnel", checkFail, err.Error(), "")
 			return
 		}
-		if !slices.ContainsFunc(cats, func(c bitrix.Category) bool { return int(c.ID) == cfg.Bitrix.CategoryID }) {
-			rep.add("bitrix.funnel", checkFail, fmt.Sprintf("bitrix.category_id %d: the portal has no such deal funnel", cfg.Bitrix.CategoryID),
-				"use a funnel id from CRM → Deals → funnels, or 0 for the default funnel")
-			return
+	}
+	read := map[string][]bitrix.Status{}
+	// The top level first, under its established names.
+	all := cfg.AllFunnels()
+	all = append(all[len(all)-1:], all[:len(all)-1]...)
+	for _, f := range all {
+		funnelCheck, stagesCheck, key := "bitrix.funnel", "bitrix.stages", "bitrix.category_id"
+		if f.Index >= 0 {
+			funnelCheck, stagesCheck, key = "bitrix."+f.Path(), "bitrix."+f.Path(), f.Path()+".category_id"
+		}
+		if cfg.Bitrix.Entity == config.EntityDeal && f.CategoryID > 0 &&
+			!slices.ContainsFunc(cats, func(c bitrix.Category) bool { return int(c.ID) == f.CategoryID }) {
+			rep.add(funnelCheck, checkFail, fmt.Sprintf("%s %d: the portal has no such deal funnel", key, f.CategoryID),
+				"use a funnel id from CRM → Deals → funnels ("+funnelNames(cats)+"), or 0 for the default funnel")
+			continue
+		}
+		dir := "STATUS"
+		if cfg.Bitrix.Entity == config.EntityDeal {
+			dir = bitrix.DealStageEntityID(bitrix.ID(f.CategoryID))
+		}
+		rows, ok := read[dir]
+		if !ok {
+			var err error
+			if rows, err = bx.StatusList(ctx, map[string]any{"ENTITY_ID": dir}); err != nil {
+				rep.add(stagesCheck, checkFail, err.Error(), "")
+				return
+			}
+			read[dir] = rows
+		}
+		checkFunnelStages(f, dir, rows, stagesCheck, rep)
+	}
+	checkRuleStages(cfg, read, rep)
+}
+
+// checkRuleStages reports rules whose stage action names a stage its
+// funnel lacks, from the directories checkStages read.
+func checkRuleStages(cfg *config.Config, read map[string][]bitrix.Status, rep *checkReport) {
+	var missing []string
+	n := 0
+	for _, r := range cfg.Rules {
+		for _, a := range r.Actions {
+			if a.Kind != rules.Stage {
+				continue
+			}
+			dir := "STATUS"
+			if cfg.Bitrix.Entity == config.EntityDeal {
+				dir = bitrix.DealStageEntityID(bitrix.ID(config.StageCategory(a.Stage)))
+			}
+			rows, ok := read[dir]
+			if !ok {
+				continue // its funnel is missing, reported above
+			}
+			n++
+			if !slices.ContainsFunc(rows, func(s bitrix.Status) bool { return s.StatusID == a.Stage }) {
+				missing = append(missing, fmt.Sprintf("rules[%d].do.stage %s (not in %s)", r.Index, a.Stage, dir))
+			}
 		}
 	}
-	dir := stageDirectory(cfg)
-	rows, err := bx.StatusList(ctx, map[string]any{"ENTITY_ID": dir})
-	if err != nil {
-		rep.add("bitrix.stages", checkFail, err.Error(), "")
-		return
+	switch {
+	case len(missing) > 0:
+		rep.add("rules.stages", checkFail, "rules move deals to stages their funnel lacks: "+strings.Join(missing, ", "),
+			"use a stage id of the funnel, as bitrix.stages lists them")
+	case n > 0:
+		rep.add("rules.stages", checkOK, fmt.Sprintf("the %d stage(s) rules move deals to exist", n), "")
 	}
+}
+
+// checkFunnelStages reports the stages a funnel maps that its directory
+// dir (rows) lacks.
+func checkFunnelStages(f config.Funnel, dir string, rows []bitrix.Status, check string, rep *checkReport) {
 	have := map[string]bool{}
 	for _, r := range rows {
 		have[r.StatusID] = true
 	}
 	var missing []string
-	for _, key := range slices.Sorted(maps.Keys(cfg.Mapping.Statuses)) {
-		if st := cfg.Mapping.Statuses[key]; !have[st] {
+	for _, key := range slices.Sorted(maps.Keys(f.Statuses)) {
+		if st := f.Statuses[key]; !have[st] {
 			missing = append(missing, key+" → "+st)
 		}
 	}
-	for _, st := range slices.Sorted(maps.Keys(cfg.Mapping.Stages)) {
+	for _, st := range slices.Sorted(maps.Keys(f.Stages)) {
 		if !have[st] {
 			missing = append(missing, "stages."+st)
 		}
+	}
+	if f.Index >= 0 && f.DeletedStage != "" && !have[f.DeletedStage] {
+		missing = append(missing, "deleted_stage "+f.DeletedStage)
 	}
 	if len(missing) > 0 {
 		ids := make([]string, 0, len(rows))
 		for _, r := range rows {
 			ids = append(ids, r.StatusID)
 		}
-		rep.add("bitrix.stages", checkFail, "mapped stages missing from "+dir+": "+strings.Join(missing, ", "),
+		what := "mapped stages"
+		if f.Index >= 0 {
+			what = f.Path() + ": stages"
+		}
+		rep.add(check, checkFail, what+" missing from "+dir+": "+strings.Join(missing, ", "),
 			"use stage ids of this funnel: "+strings.Join(ids, ", "))
-	} else {
-		rep.add("bitrix.stages", checkOK, fmt.Sprintf("every mapped stage exists in %s (%d stages)", dir, len(rows)), "")
+		return
 	}
+	what := "every mapped stage"
+	if f.Index >= 0 {
+		what = fmt.Sprintf("%s (stores %s): every stage", f.Path(), strings.Join(f.Sites, ", "))
+	}
+	rep.add(check, checkOK, fmt.Sprintf("%s exists in %s (%d stages)", what, dir, len(rows)), "")
+}
+
+// funnelNames lists the portal's deal funnels as "id name".
+func funnelNames(cats []bitrix.Category) string {
+	out := make([]string, 0, len(cats))
+	for _, c := range cats {
+		out = append(out, fmt.Sprintf("%d %s", c.ID, c.Name))
+	}
+	return strings.Join(out, ", ")
 }
 
 func checkSources(ctx context.Context, bx *bitrix.Client, cfg *config.Config, rep *checkReport) {

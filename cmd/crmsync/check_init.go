@@ -53,6 +53,10 @@ func (a *app) checkInit(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("check --init: %w", err)
 	}
+	funnels, err := initFunnels(ctx, rc, bx, cfg, groups)
+	if err != nil {
+		return fmt.Errorf("check --init: %w", err)
+	}
 
 	// Codes and names come from both services: every one is quoted or
 	// flattened to one line, so none can start a line of its own.
@@ -82,6 +86,7 @@ func (a *app) checkInit(ctx context.Context, cfg *config.Config) error {
 	}
 	fmt.Fprintf(&b, "  deal_title: %s   # a template over the fields of docs/rules.md\n", yamlString(title))
 	writeInitDeal(&b, retailcrm.Names(deliveries), retailcrm.Names(payments))
+	writeInitFunnels(&b, funnels)
 	fmt.Fprintf(&b, "alerts:\n  notify_user_ids: []\n")
 	_, err = fmt.Fprint(a.out, a.redactor.String(b.String()))
 	return err
@@ -109,6 +114,95 @@ func writeInitDeal(b *strings.Builder, deliveries, payments map[string]string) {
 		}
 		for _, code := range slices.Sorted(maps.Keys(d.names)) {
 			fmt.Fprintf(b, "  #   %s: %s\n", yamlComment(code), yamlComment(d.names[code]))
+		}
+	}
+}
+
+// initFunnel is one funnels entry check --init writes: a store and the
+// deal funnel it gets, with the status mapping derived from its stages.
+type initFunnel struct {
+	site, siteName string
+	category       bitrix.Category
+	mapping        []derivedMapping
+}
+
+// initFunnels proposes one funnel per store when the account has several
+// stores and the portal several deal funnels: the store the configured
+// funnel serves stays at the top level (the account's default store, else
+// the first by code); every other store gets the funnel of its own name,
+// else the next unused one, in the portal's order. Stores beyond the
+// funnels stay on the top level. One crm.status.list per funnel used.
+func initFunnels(ctx context.Context, rc *retailcrm.Client, bx *bitrix.Client, cfg *config.Config, groups map[string]retailcrm.StatusGroup) ([]initFunnel, error) {
+	if cfg.Bitrix.Entity != config.EntityDeal {
+		return nil, nil
+	}
+	sites, err := rc.Sites(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading RetailCRM stores: %w", err)
+	}
+	if len(sites) < 2 {
+		return nil, nil
+	}
+	cats, err := bx.CategoryList(ctx, bitrix.EntityTypeDeal)
+	if err != nil {
+		return nil, fmt.Errorf("reading the Bitrix24 deal funnels: %w", err)
+	}
+	var free []bitrix.Category
+	for _, c := range cats {
+		if int(c.ID) != cfg.Bitrix.CategoryID {
+			free = append(free, c)
+		}
+	}
+	if len(free) == 0 {
+		return nil, nil
+	}
+	codes := slices.Sorted(maps.Keys(sites))
+	top := codes[0]
+	for _, code := range codes {
+		if sites[code].DefaultForCRM {
+			top = code
+			break
+		}
+	}
+	var out []initFunnel
+	for _, code := range codes {
+		if code == top || len(free) == 0 {
+			continue
+		}
+		i := slices.IndexFunc(free, func(c bitrix.Category) bool {
+			return strings.EqualFold(strings.TrimSpace(c.Name), strings.TrimSpace(sites[code].Name))
+		})
+		if i < 0 {
+			i = 0
+		}
+		cat := free[i]
+		free = slices.Delete(free, i, i+1)
+		stages, err := bx.StatusList(ctx, map[string]any{"ENTITY_ID": bitrix.DealStageEntityID(cat.ID)})
+		if err != nil {
+			return nil, fmt.Errorf("reading the stages of funnel %d: %w", cat.ID, err)
+		}
+		mapping, err := deriveStatusMapping(groups, stages)
+		if err != nil {
+			return nil, fmt.Errorf("funnel %d (%s): %w", cat.ID, yamlComment(cat.Name), err)
+		}
+		out = append(out, initFunnel{site: code, siteName: sites[code].Name, category: cat, mapping: mapping})
+	}
+	return out, nil
+}
+
+// writeInitFunnels writes the funnels section (docs/configuration.md,
+// "Several stores, several funnels").
+func writeInitFunnels(b *strings.Builder, funnels []initFunnel) {
+	if len(funnels) == 0 {
+		return
+	}
+	b.WriteString("funnels:   # one deal funnel per store; the first match wins, other orders go to the top level\n")
+	for _, f := range funnels {
+		fmt.Fprintf(b, "  - sites: [%s]   # %s\n    category_id: %d   # %s\n    statuses:\n",
+			yamlString(f.site), yamlComment(f.siteName), f.category.ID, yamlComment(f.category.Name))
+		for _, m := range f.mapping {
+			key, stage := yamlString(m.key), yamlString(m.stage)
+			fmt.Fprintf(b, "      %s: %s%s# %s → %s\n", key, stage, strings.Repeat(" ", max(1, 24-len(key)-len(stage))), yamlComment(m.groupName), yamlComment(m.stageName))
 		}
 	}
 }

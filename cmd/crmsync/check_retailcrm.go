@@ -144,24 +144,36 @@ func checkStatuses(ctx context.Context, rc *retailcrm.Client, cfg *config.Config
 		rep.add("retailcrm.statuses", checkFail, err.Error(), "")
 		return
 	}
+	all := cfg.AllFunnels()
+	for _, f := range append(all[len(all)-1:], all[:len(all)-1]...) { // the top level first
+		checkFunnelStatuses(f, statuses, groups, rep)
+	}
+}
+
+// checkFunnelStatuses reports, for one funnel (the top level as
+// mapping.statuses, an entry as funnels[i].statuses), the active statuses
+// it maps to no stage and the statuses or groups it names that RetailCRM
+// lacks.
+func checkFunnelStatuses(f config.Funnel, statuses map[string]retailcrm.Status, groups map[string]retailcrm.StatusGroup, rep *checkReport) {
+	check := f.Path() + ".statuses"
 	var unmapped []string
 	for _, code := range slices.Sorted(maps.Keys(statuses)) {
 		st := statuses[code]
 		if !st.Active {
 			continue
 		}
-		if _, ok := cfg.Mapping.StageFor(code, st.Group); !ok {
+		if _, ok := f.StageFor(code, st.Group); !ok {
 			unmapped = append(unmapped, fmt.Sprintf("%s (group %s)", code, st.Group))
 		}
 	}
 	if len(unmapped) > 0 {
-		rep.add("mapping.statuses", checkFail, "no stage for the RetailCRM status(es) "+strings.Join(unmapped, ", ")+"; orders in them would be parked",
-			"add them, or their group as group:<code>, to mapping.statuses")
+		rep.add(check, checkFail, "no stage for the RetailCRM status(es) "+strings.Join(unmapped, ", ")+"; orders in them would be parked",
+			"add them, or their group as group:<code>, to "+check)
 	} else {
-		rep.add("mapping.statuses", checkOK, fmt.Sprintf("all %d active RetailCRM statuses map to a stage", countActive(statuses)), "")
+		rep.add(check, checkOK, fmt.Sprintf("all %d active RetailCRM statuses map to a stage", countActive(statuses)), "")
 	}
 	var unknown []string
-	for _, key := range slices.Sorted(maps.Keys(cfg.Mapping.Statuses)) {
+	for _, key := range slices.Sorted(maps.Keys(f.Statuses)) {
 		if g, ok := strings.CutPrefix(key, "group:"); ok {
 			if _, ok := groups[g]; !ok {
 				unknown = append(unknown, key)
@@ -170,13 +182,13 @@ func checkStatuses(ctx context.Context, rc *retailcrm.Client, cfg *config.Config
 			unknown = append(unknown, key)
 		}
 	}
-	for _, stage := range slices.Sorted(maps.Keys(cfg.Mapping.Stages)) {
-		if _, ok := statuses[cfg.Mapping.Stages[stage]]; !ok {
-			unknown = append(unknown, "stages."+stage+" → "+cfg.Mapping.Stages[stage])
+	for _, stage := range slices.Sorted(maps.Keys(f.Stages)) {
+		if _, ok := statuses[f.Stages[stage]]; !ok {
+			unknown = append(unknown, "stages."+stage+" → "+f.Stages[stage])
 		}
 	}
 	if len(unknown) > 0 {
-		rep.add("mapping.statuses", checkFail, "the mapping names statuses or groups RetailCRM does not have: "+strings.Join(unknown, ", "),
+		rep.add(check, checkFail, "the mapping names statuses or groups RetailCRM does not have: "+strings.Join(unknown, ", "),
 			"status codes are case-sensitive; RetailCRM has groups "+strings.Join(slices.Sorted(maps.Keys(groups)), ", "))
 	}
 }

@@ -52,7 +52,7 @@ func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
 	}
 	defer d.close()
 	cfg, rc, bx, st := d.cfg, d.rc, d.bx, d.st
-	eng, err := push.New(push.Deps{RetailCRM: rc, Bitrix: bx, Store: st, Mapping: cfg.Mapping,
+	eng, err := push.New(push.Deps{RetailCRM: rc, Bitrix: bx, Store: st, Mapping: cfg.Mapping, CategoryID: cfg.Bitrix.CategoryID, Funnels: cfg.Funnels,
 		Entity: cfg.Bitrix.Entity, Originator: cfg.Bitrix.OriginatorID,
 		WebhookUserID: webhook(cfg).UserID, NotifyUserIDs: userIDs(cfg.Alerts.NotifyUserIDs),
 		Locale: cfg.Locale, Logger: a.log})

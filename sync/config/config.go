@@ -44,14 +44,18 @@ type Config struct {
 	Locale string `yaml:"locale" fold:"lower"`
 	// LogFormat and LogLevel are checked where the logger is built, as
 	// the --log-format and --log-level flags that override them.
-	LogFormat string       `yaml:"log_format"`
-	LogLevel  string       `yaml:"log_level"`
-	RetailCRM RetailCRM    `yaml:"retailcrm"`
-	Bitrix    Bitrix       `yaml:"bitrix"`
-	Mapping   Mapping      `yaml:"mapping"`
-	Rules     []rules.Rule `yaml:"rules"`
-	Alerts    Alerts       `yaml:"alerts"`
-	Serve     Serve        `yaml:"serve"`
+	LogFormat string    `yaml:"log_format"`
+	LogLevel  string    `yaml:"log_level"`
+	RetailCRM RetailCRM `yaml:"retailcrm"`
+	Bitrix    Bitrix    `yaml:"bitrix"`
+	Mapping   Mapping   `yaml:"mapping"`
+	// Funnels sends the orders of some stores (order types, methods) to
+	// other deal funnels, each with its own status mapping; the first
+	// match wins and the top level is the default (FunnelFor).
+	Funnels []Funnel     `yaml:"funnels"`
+	Rules   []rules.Rule `yaml:"rules"`
+	Alerts  Alerts       `yaml:"alerts"`
+	Serve   Serve        `yaml:"serve"`
 
 	// SecretFiles are the files a secret was read from, the configuration
 	// file among them when it holds one, so check can warn when others may
@@ -271,15 +275,7 @@ func (c *Config) Secrets() []string {
 // StageFor returns the stage mapped to a RetailCRM status: the exact status
 // code first, then its group.
 func (m Mapping) StageFor(status, group string) (string, bool) {
-	if s, ok := m.Statuses[status]; ok {
-		return s, true
-	}
-	if group != "" {
-		if s, ok := m.Statuses["group:"+group]; ok {
-			return s, true
-		}
-	}
-	return "", false
+	return stageFor(m.Statuses, status, group)
 }
 
 // StatusForStage returns the RetailCRM status a Bitrix24 stage maps back to:
@@ -287,18 +283,5 @@ func (m Mapping) StageFor(status, group string) (string, bool) {
 // entries when exactly one status maps to that stage. Group entries never map
 // back implicitly: a group names many statuses.
 func (m Mapping) StatusForStage(stage string) (string, bool) {
-	if s, ok := m.Stages[stage]; ok {
-		return s, true
-	}
-	found := ""
-	for status, st := range m.Statuses {
-		if st != stage || len(status) > 6 && status[:6] == "group:" {
-			continue
-		}
-		if found != "" {
-			return "", false // ambiguous
-		}
-		found = status
-	}
-	return found, found != ""
+	return statusForStage(m.Statuses, m.Stages, stage)
 }

@@ -388,7 +388,7 @@ func TestKeysAndEnvNames(t *testing.T) {
 	if got := EnvName("bitrix.webhook_url"); got != "CRMSYNC_BITRIX_WEBHOOK_URL" {
 		t.Error(got)
 	}
-	if len(Keys()) != 45 {
+	if len(Keys()) != 46 {
 		t.Errorf("keys: %v", Keys())
 	}
 }

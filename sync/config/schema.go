@@ -27,6 +27,7 @@ const (
 	kStringMap // decoded from YAML without case folding
 	kValueMaps // field → {value → value}, decoded from YAML without case folding
 	kRules     // decoded from YAML without case folding
+	kFunnels   // decoded from YAML without case folding
 	kBool
 )
 
@@ -48,6 +49,8 @@ func (k kind) String() string {
 		return "a mapping of fields to mappings of values"
 	case kRules:
 		return "a list of rules"
+	case kFunnels:
+		return "a list of funnels"
 	case kBool:
 		return "true or false"
 	default:
@@ -78,6 +81,8 @@ func kindOf(t reflect.Type) (kind, bool) {
 		return kDuration, true
 	case t == reflect.TypeFor[[]rules.Rule]():
 		return kRules, true
+	case t == reflect.TypeFor[[]Funnel]():
+		return kFunnels, true
 	case t == reflect.TypeFor[map[string]string]():
 		return kStringMap, true
 	case t == reflect.TypeFor[map[string]map[string]string]():
@@ -183,6 +188,8 @@ func read(v *viper.Viper, root *yaml.Node, cfg *Config, p *Errors) error {
 			}
 		case kRules:
 			cfg.Rules = parseRules(node(root, f.path), p) // the rules section: its own decoder
+		case kFunnels:
+			cfg.Funnels = parseFunnels(node(root, f.path), p)
 		default:
 			raw, ok, err := lookup(v, root, f.path)
 			if err != nil {

@@ -93,6 +93,7 @@ func validate(c *Config, p *Errors) {
 	}
 
 	validateMapping(c, p)
+	validateFunnels(c, p)
 	validateProfile(c.Mapping, p)
 	validateContent(c.Mapping, p)
 	validateServe(c.Serve, p)
@@ -192,29 +193,7 @@ func validateMapping(c *Config, p *Errors) {
 			}
 		}
 	}
-	for _, code := range slices.Sorted(maps.Keys(m.Statuses)) {
-		key := "mapping.statuses." + code
-		if strings.HasPrefix(code, "group:") && strings.TrimPrefix(code, "group:") == "" {
-			p.add(key, "a group entry needs the group code, like group:complete")
-			continue
-		}
-		if strings.ContainsAny(code, " \t") {
-			p.add(key, "is not a RetailCRM status code (no spaces)")
-			continue
-		}
-		checkStage(key, m.Statuses[code])
-	}
-	for _, stage := range slices.Sorted(maps.Keys(m.Stages)) {
-		key := "mapping.stages." + stage
-		checkStage(key, stage)
-		status := m.Stages[stage]
-		switch {
-		case status == "":
-			p.add(key, "must name a RetailCRM status code")
-		case strings.HasPrefix(status, "group:"):
-			p.add(key, "must name one RetailCRM status, not a group")
-		}
-	}
+	checkStatusMap("mapping", m.Statuses, m.Stages, checkStage, p)
 	if m.DeletedStage != "" {
 		checkStage("mapping.deleted_stage", m.DeletedStage)
 	}

@@ -41,6 +41,11 @@ type Deps struct {
 	// Mapping maps stages to statuses (Mapping.StatusForStage) and statuses
 	// to stages (Mapping.StageFor, to see that an order already agrees).
 	Mapping config.Mapping
+	// CategoryID (bitrix.category_id) and Funnels (funnels) say which
+	// mapping serves a stage: that of the funnel the stage belongs to
+	// (config.Config.FunnelOfCategory), the top-level Mapping by default.
+	CategoryID int
+	Funnels    []config.Funnel
 	// Entity is config.EntityDeal (default) or config.EntityLead.
 	Entity string
 	// Originator is bitrix.originator_id; deals with recent activity are

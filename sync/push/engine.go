@@ -249,9 +249,20 @@ func (r *run) statusGroup(ctx context.Context, status string) string {
 	return r.groups[status]
 }
 
-// hasGroupMappings reports whether mapping.statuses has group: entries.
-func hasGroupMappings(m config.Mapping) bool {
-	for k := range m.Statuses {
+// funnelOf is the funnel whose mapping serves a stage of a deal of an
+// order of store site: the one the stage belongs to (docs/configuration.md,
+// "Several stores, several funnels").
+func (r *run) funnelOf(site, stage string) config.Funnel {
+	c := config.Config{Bitrix: config.Bitrix{CategoryID: r.deps.CategoryID}, Mapping: r.deps.Mapping, Funnels: r.deps.Funnels}
+	if r.et == store.EntityLead {
+		return c.DefaultFunnel()
+	}
+	return c.FunnelOfCategory(site, config.StageCategory(stage))
+}
+
+// hasGroupMappings reports whether a statuses map has group: entries.
+func hasGroupMappings(statuses map[string]string) bool {
+	for k := range statuses {
 		if len(k) > 6 && k[:6] == "group:" {
 			return true
 		}
@@ -261,12 +272,13 @@ func hasGroupMappings(m config.Mapping) bool {
 
 // agrees reports whether the order's status already maps to the stage, so
 // nothing needs writing (e.g. "complete-paid" in group complete and WON).
-func (r *run) agrees(ctx context.Context, status, stage string) bool {
+func (r *run) agrees(ctx context.Context, site, status, stage string) bool {
+	f := r.funnelOf(site, stage)
 	group := ""
-	if hasGroupMappings(r.deps.Mapping) {
+	if hasGroupMappings(f.Statuses) {
 		group = r.statusGroup(ctx, status)
 	}
-	s, ok := r.deps.Mapping.StageFor(status, group)
+	s, ok := f.StageFor(status, group)
 	return ok && s == stage
 }
 

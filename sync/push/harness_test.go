@@ -57,6 +57,7 @@ type harness struct {
 	st      *store.Store
 	dbPath  string
 	mapping config.Mapping
+	funnels []config.Funnel // funnels, for pull and push alike
 	logs    *strings.Builder
 	// ledgerOnly leaves WebhookUserID unset: push tells crmsync's own
 	// comments by the ledger alone.
@@ -134,7 +135,7 @@ func (h *harness) engine(st *store.Store) *push.Engine {
 		webhookUser = 0
 	}
 	e, err := push.New(push.Deps{Locale: "en", RetailCRM: h.rcc, Bitrix: h.bxc, Store: st, Mapping: h.mapping,
-		Originator: "retailcrm", WebhookUserID: webhookUser, Logger: slog.New(slog.NewTextHandler(h, nil)), Now: h.clk.Now})
+		Funnels: h.funnels, Originator: "retailcrm", WebhookUserID: webhookUser, Logger: slog.New(slog.NewTextHandler(h, nil)), Now: h.clk.Now})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -123,7 +123,7 @@ func noEchoRoundTrip(t *testing.T, ledgerOnly bool) {
 func realPull(t *testing.T, h *harness) {
 	t.Helper()
 	eng, err := pullsync.New(pullsync.Options{Config: &config.Config{PhoneRegion: "RU",
-		Bitrix: config.Bitrix{Entity: config.EntityDeal, OriginatorID: "retailcrm"}, Mapping: h.mapping},
+		Bitrix: config.Bitrix{Entity: config.EntityDeal, OriginatorID: "retailcrm"}, Mapping: h.mapping, Funnels: h.funnels},
 		RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Now: h.clk.Now})
 	if err != nil {
 		t.Fatal(err)

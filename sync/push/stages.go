@@ -177,7 +177,7 @@ func (r *run) applyMoves(ctx context.Context, moves map[int64]move) error {
 			}
 			continue
 		}
-		status, _ := r.deps.Mapping.StatusForStage(m.Stage) // "" when unmapped
+		status, _ := r.funnelOf(link.Site, m.Stage).StatusForStage(m.Stage) // "" when unmapped
 		cands = append(cands, candidate{move: m, link: link, status: status})
 	}
 	if len(cands) == 0 {

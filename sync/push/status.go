@@ -35,7 +35,7 @@ func (r *run) readOrders(ctx context.Context, ids []int64) (map[int64]*retailcrm
 // order already agrees or a newer change of the order's status wins.
 func (r *run) pushStatus(ctx context.Context, c candidate, o *retailcrm.Order) error {
 	payload := stagePayload{DealID: c.DealID, Stage: c.Stage, At: c.AtRaw}
-	if o != nil && (o.Status == c.status || r.agrees(ctx, o.Status, c.Stage)) {
+	if o != nil && (o.Status == c.status || r.agrees(ctx, o.Site, o.Status, c.Stage)) {
 		r.rep.Summary.StatusesUnchanged++
 		return r.resolved(ctx, KindStage, o.ID)
 	}
