@@ -115,7 +115,7 @@ func (m *mapper) desireCompany(o *retailcrm.Order) (*companyDesire, error) {
 		return nil, nil
 	}
 	if ct != nil {
-		req, err := requisiteOf(o, ct)
+		req, err := requisiteOf("order "+orderName(o), ct)
 		if err != nil {
 			return nil, err
 		}
@@ -137,22 +137,23 @@ func (m *mapper) desireCompany(o *retailcrm.Order) (*companyDesire, error) {
 	return d, nil
 }
 
-// requisiteOf reads an order's legal details. The INN (and KPP) identify
-// the organisation, so one that cannot be an INN parks the order with the
-// reason; other values are passed on as they are.
-func requisiteOf(o *retailcrm.Order, ct *retailcrm.Contragent) (*requisiteState, error) {
+// requisiteOf reads the legal details of an order's buyer (or of a
+// corporate customer's company), who naming them in errors. The INN (and
+// KPP) identify the organisation, so one that cannot be an INN parks the
+// order with the reason; other values are passed on as they are.
+func requisiteOf(who string, ct *retailcrm.Contragent) (*requisiteState, error) {
 	inn := compactCode(ct.INN)
 	if !allDigits(inn) || len(inn) != 10 && len(inn) != 12 {
-		return nil, badOrder("order %s: the buyer's INN %q is not 10 or 12 digits; correct it in RetailCRM", orderName(o), clean(ct.INN))
+		return nil, badOrder("%s: the buyer's INN %q is not 10 or 12 digits; correct it in RetailCRM", who, clean(ct.INN))
 	}
 	kpp := strings.ToUpper(compactCode(ct.KPP))
 	if kpp != "" && (len(kpp) != 9 || strings.IndexFunc(kpp, func(r rune) bool { return !unicode.IsDigit(r) && (r < 'A' || r > 'Z') }) >= 0) {
-		return nil, badOrder("order %s: the buyer's KPP %q is not 9 characters; correct it in RetailCRM", orderName(o), clean(ct.KPP))
+		return nil, badOrder("%s: the buyer's KPP %q is not 9 characters; correct it in RetailCRM", who, clean(ct.KPP))
 	}
 	ogrn, ogrnip := compactCode(ct.OGRN), compactCode(ct.OGRNIP)
 	for _, v := range []struct{ name, value string }{{"OGRN", ogrn}, {"OGRNIP", ogrnip}} {
 		if v.value != "" && (!allDigits(v.value) || len(v.value) > 15) {
-			return nil, badOrder("order %s: the buyer's %s %q is not a number of up to 15 digits; correct it in RetailCRM", orderName(o), v.name, clean(v.value))
+			return nil, badOrder("%s: the buyer's %s %q is not a number of up to 15 digits; correct it in RetailCRM", who, v.name, clean(v.value))
 		}
 	}
 	sole := ct.Type == retailcrm.ContragentEnterpreneur || ct.Type != retailcrm.ContragentLegalEntity && len(inn) == 12
@@ -232,6 +233,13 @@ func (e *Engine) prepareCompanies(ctx context.Context, items []*item) error {
 		it.company = c
 		it.deal.hash = hashState("deal+company", nil, it.deal.hash, d.key)
 	}
+	return e.linkCompanies(ctx, byKey)
+}
+
+// linkCompanies loads the links of companies by key and decides which need
+// a lookup: one without a link, or whose name or a requisite differs from
+// what the link says was written.
+func (e *Engine) linkCompanies(ctx context.Context, byKey map[string]*companyState) error {
 	if len(byKey) == 0 {
 		return nil
 	}
