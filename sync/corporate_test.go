@@ -1,11 +1,13 @@
 package sync
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/store"
 )
 
 // TestIdlePullRequestsPerStream: a pull with nothing new reads each
@@ -218,4 +220,37 @@ func mustID(t *testing.T, s string) int64 {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// TestBackfillStartsTheCorporateCursorAtTheHead: a backfill reads the
+// companies' current data with their orders, so it sets the corporate
+// history cursor at the head (when pull has none): the next pull does not
+// replay the corporate history.
+func TestBackfillStartsTheCorporateCursorAtTheHead(t *testing.T) {
+	e := newEnv(t)
+	companiesOn(e)
+	cc, person := e.b2b("Кафе «Пышка»", retailcrm.Customer{FirstName: "Олег", Email: "oleg@pyshka.example"},
+		legalCompany("ООО «Пышка»", "7704211201", "770401001", "1027739244741"))
+	e.rc.CreateOrder(corporateOrder(cc, person, 0, "1000"))
+	if err := e.rc.UpdateCorporateCustomer(cc.ID, func(c *retailcrm.CorporateCustomer) { c.NickName = "Пышка и Ко" }); err != nil {
+		t.Fatal(err)
+	}
+	e.mustBackfill(BackfillOptions{})
+	st, err := openStore(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok, err := st.CursorInt(context.Background(), store.CursorCorporateHistory)
+	st.Close()
+	if err != nil || !ok || c != e.rc.LastCorporateHistoryID() {
+		t.Errorf("corporate cursor %d (set %v, %v), want the head %d", c, ok, err, e.rc.LastCorporateHistoryID())
+	}
+	if co := e.companiesByOrigin()[strconv.FormatInt(cc.ID, 10)]; len(co) != 1 || co[0].Str("TITLE") != "Пышка и Ко" {
+		t.Errorf("companies after the backfill %+v", co)
+	}
+	reads := e.rc.Requests("/api/v5/customers-corporate")
+	e.pull()
+	if n := e.rc.Requests("/api/v5/customers-corporate") - reads; n != 0 {
+		t.Errorf("the pull after the backfill read %d corporate customers", n)
+	}
 }
