@@ -388,7 +388,7 @@ func (cl *companyLookup) listKeys() []string {
 // applyCompanyLookup picks each company from what the lookup found: the
 // linked company while it exists, else the oldest with the key, else the
 // oldest company with a requisite of the INN (and KPP).
-func (e *Engine) applyCompanyLookup(cl *companyLookup, res *bitrix.BatchResult, lists map[string][]bitrix.Record) error {
+func (e *Engine) applyCompanyLookup(ctx context.Context, cl *companyLookup, res *bitrix.BatchResult, lists map[string][]bitrix.Record) error {
 	if len(cl.comps) == 0 {
 		return nil
 	}
@@ -404,11 +404,15 @@ func (e *Engine) applyCompanyLookup(cl *companyLookup, res *bitrix.BatchResult, 
 		byID[int64(r.ID())] = r
 	}
 	byOrigin := map[string]bitrix.Record{}
+	shared := map[string][]int64{}
 	for _, r := range rowsOf(lists, cl.originKeys) {
 		if r.String(bitrix.FieldOriginatorID) != e.mapper.originator() {
 			continue
 		}
 		o := r.String(bitrix.FieldOriginID)
+		if id := int64(r.ID()); id < dryIDBase && !slices.Contains(shared[o], id) {
+			shared[o] = append(shared[o], id)
+		}
 		if cur, ok := byOrigin[o]; !ok || r.ID() < cur.ID() {
 			if ok {
 				e.log.Warn("bitrix: several companies carry one ORIGIN_ID; using the oldest", "origin_id", o, "kept", r.ID(), "other", cur.ID())
@@ -416,6 +420,7 @@ func (e *Engine) applyCompanyLookup(cl *companyLookup, res *bitrix.BatchResult, 
 			byOrigin[o] = r
 		}
 	}
+	e.recordCompanyDuplicates(ctx, cl.origins, shared)
 	var reqs []bitrix.Requisite
 	for _, r := range rowsOf(lists, cl.innKeys) {
 		raw, err := json.Marshal(r)
@@ -504,7 +509,57 @@ func (e *Engine) lookupCompanies(ctx context.Context, comps []*companyState) err
 	if err != nil {
 		return err
 	}
-	return e.applyCompanyLookup(cl, res, lists)
+	return e.applyCompanyLookup(ctx, cl, res, lists)
+}
+
+// recordCompanyDuplicates records, for status and check, the looked-up
+// company ORIGIN_IDs that several companies carry (ids: the companies
+// found per ORIGIN_ID), and updates or clears the groups recorded for them
+// before, so a group cleaned up in Bitrix24 leaves the report. Only the
+// report is at stake: errors are warnings.
+func (e *Engine) recordCompanyDuplicates(ctx context.Context, looked []string, ids map[string][]int64) {
+	if e.opts.DryRun {
+		return
+	}
+	recorded, err := e.store.CompanyDuplicates(ctx)
+	if err != nil {
+		e.log.Warn("bitrix: cannot read recorded duplicate companies", "err", err)
+		return
+	}
+	had := map[string]bool{}
+	for _, d := range recorded {
+		had[d.OriginID] = true
+	}
+	type group struct {
+		origin string
+		kept   int64
+		others []int64
+	}
+	var groups []group
+	for _, o := range looked {
+		found := slices.Sorted(slices.Values(ids[o]))
+		g := group{origin: o}
+		if len(found) > 0 {
+			g.kept, g.others = found[0], found[1:]
+		}
+		if len(g.others) > 0 || had[o] {
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) == 0 {
+		return
+	}
+	err = e.store.Tx(ctx, func(tx *store.Tx) error {
+		for _, g := range groups {
+			if err := tx.SetCompanyDuplicates(ctx, g.origin, g.kept, g.others); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.log.Warn("bitrix: cannot record duplicate companies", "err", err)
+	}
 }
 
 // companyWrite is what one batch command does for its company.

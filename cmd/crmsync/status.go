@@ -42,6 +42,16 @@ type statusReport struct {
 	// Duplicates are Bitrix24 deals, leads and contacts that share one
 	// ORIGIN_ID, as the last lookups saw them: crmsync uses the oldest.
 	Duplicates []statusDuplicate `json:"duplicates"`
+	// CompanyDuplicates are Bitrix24 companies that share one ORIGIN_ID
+	// (text: a corporate customer id or "inn:<INN>[:<KPP>]").
+	CompanyDuplicates []statusCompanyDuplicate `json:"company_duplicates"`
+}
+
+type statusCompanyDuplicate struct {
+	OriginID string    `json:"origin_id"` // the company's ORIGIN_ID
+	KeptID   int64     `json:"kept_id"`   // the one crmsync uses (the oldest)
+	Others   []int64   `json:"others"`
+	SeenAt   time.Time `json:"seen_at"`
 }
 
 type statusDuplicate struct {
@@ -152,6 +162,7 @@ func (a *app) buildStatus(ctx context.Context, opts *statusOptions) (*statusRepo
 		Failures: statusFailures{Items: []statusFailure{}},
 	}
 	rep.Duplicates = []statusDuplicate{}
+	rep.CompanyDuplicates = []statusCompanyDuplicate{}
 	if a.cfg != nil {
 		rep.Config = &statusConfig{File: a.cfg.File, RetailCRMURL: a.cfg.RetailCRM.URL,
 			BitrixWebhookURL: webhook(a.cfg).String(), Entity: a.cfg.Bitrix.Entity}
@@ -243,6 +254,14 @@ func (a *app) buildStatus(ctx context.Context, opts *statusOptions) (*statusRepo
 		rep.Duplicates = append(rep.Duplicates, statusDuplicate{Entity: string(d.EntityType), OriginID: d.OriginID,
 			KeptID: d.KeptID, Others: d.Others, SeenAt: d.SeenAt})
 	}
+	cdups, err := st.CompanyDuplicates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range cdups {
+		rep.CompanyDuplicates = append(rep.CompanyDuplicates, statusCompanyDuplicate{OriginID: d.OriginID, KeptID: d.KeptID,
+			Others: d.Others, SeenAt: d.SeenAt})
+	}
 	return rep, nil
 }
 
@@ -319,6 +338,7 @@ func writeStatusText(w io.Writer, rep *statusReport, failedOnly bool) {
 		fmt.Fprintln(w, "Backlog: unknown until the first pull")
 	}
 	writeDuplicates(w, rep.Duplicates, 10)
+	writeCompanyDuplicates(w, rep.CompanyDuplicates, 10)
 	fmt.Fprintln(w)
 	writeFailures(w, rep.Failures, 10)
 }
@@ -337,6 +357,46 @@ func writeDuplicates(w io.Writer, dups []statusDuplicate, limit int) {
 		}
 		fmt.Fprintf(w, "  %s\n", duplicateLine(d.Entity, d.OriginID, d.KeptID, d.Others))
 	}
+}
+
+// writeCompanyDuplicates lists Bitrix24 companies sharing one ORIGIN_ID,
+// at most limit groups.
+func writeCompanyDuplicates(w io.Writer, dups []statusCompanyDuplicate, limit int) {
+	if len(dups) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "Duplicate companies in Bitrix24: %d ORIGIN_ID(s) carried by several companies; crmsync uses the oldest, merge or delete the others\n", len(dups))
+	for i, d := range dups {
+		if i == limit {
+			fmt.Fprintf(w, "  ... %d more: crmsync status --json | jq .company_duplicates\n", len(dups)-limit)
+			break
+		}
+		fmt.Fprintf(w, "  %s\n", companyDuplicateLine(d.OriginID, d.KeptID, d.Others))
+	}
+}
+
+// companyDuplicateLine describes one group of companies: "company of
+// corporate customer 4211: uses 30; 2 other(s): 31, 34" (or "company of
+// inn:7707083893:773601001: ..." for an order's legal buyer).
+func companyDuplicateLine(origin string, kept int64, others []int64) string {
+	owner := origin
+	if !strings.HasPrefix(origin, "inn:") {
+		owner = "corporate customer " + origin
+	}
+	return fmt.Sprintf("company of %s: uses %d; %d other(s): %s", owner, kept, len(others), idList(others))
+}
+
+// idList joins up to five ids, "…" standing for the rest.
+func idList(ids []int64) string {
+	out := make([]string, 0, 6)
+	for i, id := range ids {
+		if i == 5 {
+			out = append(out, "…")
+			break
+		}
+		out = append(out, fmt.Sprint(id))
+	}
+	return strings.Join(out, ", ")
 }
 
 // duplicateLine describes one group: "deal of order 1042: uses 7; 2 others: 8, 9".
