@@ -598,6 +598,30 @@ func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 		}
 		slices.Sort(c.contacts)
 	}
+	if err := e.companyRounds(ctx, comps, true, "c"); err != nil {
+		return err
+	}
+	for _, c := range comps {
+		if c.err != nil {
+			for _, it := range c.items {
+				if it.err == nil {
+					it.err = fmt.Errorf("%w: order %s: company %s: %w", errBadOrder, orderName(it.order), c.key, c.err)
+				}
+			}
+		}
+		// What was written stays known, also when a later step failed.
+		e.rememberCompany(c)
+	}
+	return nil
+}
+
+// companyRounds writes what comps need, one halting batch per round (keys
+// starting with prefix): with fresh, the new companies with their
+// requisites and links, else what the companies found need. A command not
+// executed is planned again; a company whose write's outcome is unknown is
+// looked up before it is planned again. After maxWriteRounds the companies
+// still owed a write fail.
+func (e *Engine) companyRounds(ctx context.Context, comps []*companyState, fresh bool, prefix string) error {
 	for round := 0; ; round++ {
 		var relook []*companyState
 		for _, c := range comps {
@@ -607,11 +631,11 @@ func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 		}
 		if round >= maxWriteRounds {
 			for _, c := range comps {
-				if c.err == nil && (c.relook || c.id == 0) {
+				if c.err == nil && (c.relook || c.id == 0 || !fresh && pendingCompany(c)) {
 					c.err = fmt.Errorf("bitrix: company %s: writes still not done after %d rounds", c.key, round)
 				}
 			}
-			break
+			return nil
 		}
 		if len(relook) > 0 {
 			if err := e.lookupCompanies(ctx, relook); err != nil {
@@ -619,7 +643,7 @@ func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 			}
 		}
 		b := bitrix.NewBatch(true)
-		plan, err := e.planCompanies(b, "c", comps, true)
+		plan, err := e.planCompanies(b, prefix, comps, fresh)
 		if err != nil {
 			return err
 		}
@@ -627,7 +651,7 @@ func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 			if slices.ContainsFunc(comps, func(c *companyState) bool { return c.relook && c.err == nil }) {
 				continue // look those up, then plan them
 			}
-			break
+			return nil
 		}
 		if round > 0 {
 			if err := e.sleep(ctx, e.retryDelay*time.Duration(round)); err != nil {
@@ -642,18 +666,6 @@ func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 			return err
 		}
 	}
-	for _, c := range comps {
-		if c.err != nil {
-			for _, it := range c.items {
-				if it.err == nil {
-					it.err = fmt.Errorf("%w: order %s: company %s: %w", errBadOrder, orderName(it.order), c.key, c.err)
-				}
-			}
-		}
-		// What was written stays known, also when a later step failed.
-		e.rememberCompany(c)
-	}
-	return nil
 }
 
 // pendingCompany reports a company with something still to write.

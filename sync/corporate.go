@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/store"
 )
@@ -218,10 +217,9 @@ func (e *Engine) desireCorporate(ctx context.Context, c *retailcrm.CorporateCust
 }
 
 // writeCorporates looks up the companies whose name or legal details
-// differ from their links and writes what they lack, in halting-free
-// batches of their own (no command refers to another), with the rounds and
-// the lookups after an unknown outcome of writeCompanies. A company gone
-// from Bitrix24 loses its link: the customer's next order creates it.
+// differ from their links and writes what they lack, in rounds as
+// writeCompanies does. A company gone from Bitrix24 loses its link: the
+// customer's next order creates it again.
 func (e *Engine) writeCorporates(ctx context.Context, comps []*companyState) error {
 	var work []*companyState
 	for _, c := range comps {
@@ -235,58 +233,21 @@ func (e *Engine) writeCorporates(ctx context.Context, comps []*companyState) err
 	if err := e.lookupCompanies(ctx, work); err != nil {
 		return err
 	}
-	for round := 0; ; round++ {
-		for _, c := range work {
-			if c.err == nil && !c.relook && c.id == 0 {
-				c.stale = true
-			}
-		}
-		live := slices.DeleteFunc(slices.Clone(work), func(c *companyState) bool { return c.stale || c.err != nil })
-		var relook []*companyState
-		for _, c := range live {
-			if c.relook {
-				relook = append(relook, c)
-			}
-		}
-		if round >= maxWriteRounds {
-			for _, c := range live {
-				if pendingCompany(c) || c.relook {
-					c.err = fmt.Errorf("bitrix: company %s: writes still not done after %d rounds", c.key, round)
-				}
-			}
-			break
-		}
-		if len(relook) > 0 {
-			if err := e.lookupCompanies(ctx, relook); err != nil {
-				return err
-			}
+	var live []*companyState
+	for _, c := range work {
+		if c.id == 0 {
+			c.stale = true
 			continue
 		}
-		b := bitrix.NewBatch(false)
-		plan, err := e.planCompanies(b, "k", live, false)
-		if err != nil {
-			return err
-		}
-		if b.Len() == 0 {
-			if slices.ContainsFunc(live, func(c *companyState) bool { return c.relook && c.err == nil }) {
-				continue
-			}
-			break
-		}
-		if round > 0 {
-			if err := e.sleep(ctx, e.retryDelay*time.Duration(round)); err != nil {
-				return err
-			}
-		}
-		res, err := e.gate.write(ctx, b)
-		if err != nil && (fatal(ctx, err) || res == nil) {
-			return fmt.Errorf("bitrix writes: %w", err)
-		}
-		if err := e.applyCompanyResults(b.Keys(), res.Get, plan); err != nil {
-			return err
-		}
+		live = append(live, c)
 	}
-	for _, c := range work {
+	if err := e.companyRounds(ctx, live, false, "k"); err != nil {
+		return err
+	}
+	for _, c := range live {
+		if c.err == nil && pendingCompany(c) {
+			c.err = fmt.Errorf("bitrix: company %s: writes not done", c.key)
+		}
 		e.rememberCompany(c)
 	}
 	return nil
