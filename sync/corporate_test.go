@@ -254,3 +254,41 @@ func TestBackfillStartsTheCorporateCursorAtTheHead(t *testing.T) {
 		t.Errorf("the pull after the backfill read %d corporate customers", n)
 	}
 }
+
+// TestDryRunAnnouncesCorporateChanges: a dry run announces the company's
+// new name and requisite as the real run then makes them, and writes
+// nothing.
+func TestDryRunAnnouncesCorporateChanges(t *testing.T) {
+	e := newEnv(t)
+	companiesOn(e)
+	cc, person := e.b2b("Кафе «Пышка»", retailcrm.Customer{FirstName: "Олег", Email: "oleg@pyshka.example"},
+		legalCompany("ООО «Пышка»", "7704211201", "770401001", "1027739244741"))
+	e.rc.CreateOrder(corporateOrder(cc, person, 0, "1000"))
+	e.pull()
+	if err := e.rc.UpdateCorporateCustomer(cc.ID, func(c *retailcrm.CorporateCustomer) { c.NickName = "Пышка и Ко" }); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rc.UpdateCompany(cc.ID, cc.Companies[0].ID, func(c *retailcrm.Company) { c.Contragent.KPP = "770402002" }); err != nil {
+		t.Fatal(err)
+	}
+	before := e.writes()
+	eng, st := e.engine(true)
+	dry, err := eng.Pull(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if w := e.writes() - before; w != 0 {
+		t.Fatalf("dry run wrote %d commands", w)
+	}
+	eng, st = e.engine(false, keepChanges)
+	real, err := eng.Pull(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	d, r := strings.Join(normChanges(dry.Report.Changes), "\n"), strings.Join(normChanges(real.Report.Changes), "\n")
+	if d != r || !strings.Contains(d, "Пышка и Ко") || !strings.Contains(d, "770402002") {
+		t.Errorf("dry run announced\n%s\nreal run did\n%s", d, r)
+	}
+}
