@@ -69,25 +69,11 @@ type ContactCompany struct {
 // the created record, {id, site} otherwise. Company and CustomerContact name
 // the company or contact person a company.* or contact.* record concerns.
 type CorporateHistoryRecord struct {
-	ID              int64              `json:"id"`
-	CreatedAt       DateTime           `json:"createdAt"`
-	Created         bool               `json:"created,omitempty"`
-	Deleted         bool               `json:"deleted,omitempty"`
-	Source          string             `json:"source"`
-	User            *HistoryUser       `json:"user,omitempty"`
-	APIKey          *HistoryAPIKey     `json:"apiKey,omitempty"`
-	Field           string             `json:"field"`
-	OldValue        Value              `json:"oldValue"`
-	NewValue        Value              `json:"newValue"`
+	HistoryChange
 	Customer        *CorporateCustomer `json:"customer,omitempty"`
 	CombinedTo      *CorporateCustomer `json:"combinedTo,omitempty"`
 	Company         *Company           `json:"company,omitempty"`
 	CustomerContact *CorporateContact  `json:"customerContact,omitempty"`
-}
-
-// OwnChange reports a record made through the API with the current key.
-func (r *CorporateHistoryRecord) OwnChange() bool {
-	return r.Source == SourceAPI && r.APIKey != nil && r.APIKey.Current
 }
 
 // CustomerID returns the id of the record's corporate customer, or 0.

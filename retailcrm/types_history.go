@@ -40,30 +40,38 @@ type HistoryItem struct {
 	Offer *Offer `json:"offer,omitempty"`
 }
 
-// HistoryRecord is one change of an order. Order is a full snapshot only on
-// the record with Created set; otherwise it holds {id, externalId?,
-// managerId, site, status}, status being the value after this record.
-type HistoryRecord struct {
-	ID         int64          `json:"id"`
-	CreatedAt  DateTime       `json:"createdAt"`
-	Created    bool           `json:"created,omitempty"`
-	Deleted    bool           `json:"deleted,omitempty"`
-	Source     string         `json:"source"`
-	User       *HistoryUser   `json:"user,omitempty"`
-	APIKey     *HistoryAPIKey `json:"apiKey,omitempty"`
-	Field      string         `json:"field"`
-	OldValue   Value          `json:"oldValue"`
-	NewValue   Value          `json:"newValue"`
-	Order      *Order         `json:"order,omitempty"`
-	Item       *HistoryItem   `json:"item,omitempty"`
-	Payment    *Payment       `json:"payment,omitempty"`
-	CombinedTo *Order         `json:"combinedTo,omitempty"`
+// HistoryChange is what every history record carries, whichever entity it
+// concerns (orders, customers, corporate customers): the record's id, who
+// made the change, the field and its values. The record types embed it and
+// add their entity's snapshot.
+type HistoryChange struct {
+	ID        int64          `json:"id"`
+	CreatedAt DateTime       `json:"createdAt"`
+	Created   bool           `json:"created,omitempty"`
+	Deleted   bool           `json:"deleted,omitempty"`
+	Source    string         `json:"source"`
+	User      *HistoryUser   `json:"user,omitempty"`
+	APIKey    *HistoryAPIKey `json:"apiKey,omitempty"`
+	Field     string         `json:"field"`
+	OldValue  Value          `json:"oldValue"`
+	NewValue  Value          `json:"newValue"`
 }
 
 // OwnChange reports a record made through the API with the current key,
 // i.e. an echo of this client's own write.
-func (r *HistoryRecord) OwnChange() bool {
+func (r *HistoryChange) OwnChange() bool {
 	return r.Source == SourceAPI && r.APIKey != nil && r.APIKey.Current
+}
+
+// HistoryRecord is one change of an order. Order is a full snapshot only on
+// the record with Created set; otherwise it holds {id, externalId?,
+// managerId, site, status}, status being the value after this record.
+type HistoryRecord struct {
+	HistoryChange
+	Order      *Order       `json:"order,omitempty"`
+	Item       *HistoryItem `json:"item,omitempty"`
+	Payment    *Payment     `json:"payment,omitempty"`
+	CombinedTo *Order       `json:"combinedTo,omitempty"`
 }
 
 // OrderID returns the id of the record's order, or 0.
@@ -76,23 +84,9 @@ func (r *HistoryRecord) OrderID() int64 {
 
 // CustomerHistoryRecord is one change of a customer.
 type CustomerHistoryRecord struct {
-	ID         int64          `json:"id"`
-	CreatedAt  DateTime       `json:"createdAt"`
-	Created    bool           `json:"created,omitempty"`
-	Deleted    bool           `json:"deleted,omitempty"`
-	Source     string         `json:"source"`
-	User       *HistoryUser   `json:"user,omitempty"`
-	APIKey     *HistoryAPIKey `json:"apiKey,omitempty"`
-	Field      string         `json:"field"`
-	OldValue   Value          `json:"oldValue"`
-	NewValue   Value          `json:"newValue"`
-	Customer   *Customer      `json:"customer,omitempty"`
-	CombinedTo *Customer      `json:"combinedTo,omitempty"`
-}
-
-// OwnChange reports a record made through the API with the current key.
-func (r *CustomerHistoryRecord) OwnChange() bool {
-	return r.Source == SourceAPI && r.APIKey != nil && r.APIKey.Current
+	HistoryChange
+	Customer   *Customer `json:"customer,omitempty"`
+	CombinedTo *Customer `json:"combinedTo,omitempty"`
 }
 
 // OrdersHistoryPage is one answer of /orders/history.

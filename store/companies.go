@@ -103,3 +103,67 @@ func (t *Tx) DeleteCompanyLink(ctx context.Context, origin string) error {
 	}
 	return nil
 }
+
+// CompanyDuplicate is one group of Bitrix24 companies that carry crmsync's
+// ORIGINATOR_ID and the same ORIGIN_ID: the oldest, which crmsync uses, and
+// the others, which it leaves alone.
+type CompanyDuplicate struct {
+	OriginID string    // the company key: a corporate customer id or "inn:<INN>[:<KPP>]"
+	KeptID   int64     // the lowest id: the one crmsync uses
+	Others   []int64   // ascending
+	SeenAt   time.Time // when a lookup last saw them
+}
+
+// CompanyDuplicates lists the recorded groups of companies sharing one
+// ORIGIN_ID, by ORIGIN_ID.
+func (r *reader) CompanyDuplicates(ctx context.Context) ([]CompanyDuplicate, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT origin_id, company_id, kept_id, seen_at FROM company_duplicates
+		ORDER BY origin_id, company_id`)
+	if err != nil {
+		return nil, fmt.Errorf("read company duplicates: %w", err)
+	}
+	defer rows.Close()
+	var out []CompanyDuplicate
+	for rows.Next() {
+		var origin string
+		var id, kept, seen int64
+		if err := rows.Scan(&origin, &id, &kept, &seen); err != nil {
+			return nil, fmt.Errorf("read company duplicates: %w", err)
+		}
+		if n := len(out); n == 0 || out[n-1].OriginID != origin {
+			out = append(out, CompanyDuplicate{OriginID: origin, KeptID: kept})
+		}
+		d := &out[len(out)-1]
+		d.Others = append(d.Others, id)
+		d.SeenAt = fromMS(max(ms(d.SeenAt), seen))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read company duplicates: %w", err)
+	}
+	return out, nil
+}
+
+// SetCompanyDuplicates records what a lookup of one company ORIGIN_ID
+// found: the company crmsync uses and the others sharing it. No others
+// clears the group.
+func (t *Tx) SetCompanyDuplicates(ctx context.Context, originID string, keptID int64, others []int64) error {
+	if originID == "" {
+		return fmt.Errorf("set company duplicates: the ORIGIN_ID must be set")
+	}
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM company_duplicates WHERE origin_id = ?`, originID); err != nil {
+		return fmt.Errorf("set company duplicates of %s: %w", originID, err)
+	}
+	now := ms(t.now())
+	for _, id := range others {
+		if id == keptID {
+			continue
+		}
+		_, err := t.tx.ExecContext(ctx, `INSERT INTO company_duplicates (company_id, origin_id, kept_id, seen_at)
+			VALUES (?, ?, ?, ?) ON CONFLICT (company_id) DO UPDATE SET origin_id = excluded.origin_id,
+				kept_id = excluded.kept_id, seen_at = excluded.seen_at`, id, originID, keptID, now)
+		if err != nil {
+			return fmt.Errorf("set company duplicates of %s: %w", originID, err)
+		}
+	}
+	return nil
+}

@@ -79,3 +79,63 @@ func TestMigrationAddsDuplicatesToVersion1(t *testing.T) {
 		t.Fatalf("duplicates after migration: %+v %v", got, err)
 	}
 }
+
+// Companies sharing one ORIGIN_ID (text: a corporate customer id or an
+// inn: key) are recorded per ORIGIN_ID like the other entities, and a
+// database of schema 9 (the previous release) gains the table.
+func TestCompanyDuplicatesRecordedPerOrigin(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	s, path := openTest(t, Options{Now: clk.Now})
+	ctx := context.Background()
+	mustTx(t, s, func(tx *Tx) error {
+		if err := tx.SetCompanyDuplicates(ctx, "4211", 30, []int64{30, 34, 31}); err != nil {
+			return err
+		}
+		if err := tx.SetCompanyDuplicates(ctx, "inn:7707083893:773601001", 40, []int64{41}); err != nil {
+			return err
+		}
+		return tx.SetCompanyDuplicates(ctx, "4212", 50, nil)
+	})
+	got, err := s.CompanyDuplicates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := clk.Now()
+	want := []CompanyDuplicate{
+		{OriginID: "4211", KeptID: 30, Others: []int64{31, 34}, SeenAt: at},
+		{OriginID: "inn:7707083893:773601001", KeptID: 40, Others: []int64{41}, SeenAt: at},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("company duplicates (-want +got):\n%s", d)
+	}
+	mustTx(t, s, func(tx *Tx) error { return tx.SetCompanyDuplicates(ctx, "4211", 30, nil) })
+	if got, _ := s.CompanyDuplicates(ctx); len(got) != 1 || got[0].OriginID != "inn:7707083893:773601001" {
+		t.Fatalf("after the clean-up: %+v", got)
+	}
+	if err := s.Tx(ctx, func(tx *Tx) error { return tx.SetCompanyDuplicates(ctx, "", 1, []int64{2}) }); err == nil {
+		t.Error("an empty ORIGIN_ID was accepted")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Back to schema 9: the table goes; the next open brings it back empty
+	// and keeps the rest.
+	rawExec(t, path, "DROP TABLE company_duplicates", "PRAGMA user_version = 9",
+		"INSERT INTO cursors (name, value, updated_at) VALUES ('corporate_history', '12', 1)")
+	s, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, _ := s.SchemaVersion(ctx); v != SupportedSchemaVersion() || v < 10 {
+		t.Fatalf("schema %d", v)
+	}
+	if got, err := s.CompanyDuplicates(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("company duplicates after the migration: %+v %v", got, err)
+	}
+	if v, ok, _ := s.CursorInt(ctx, CursorCorporateHistory); !ok || v != 12 {
+		t.Errorf("corporate cursor %d %v after the migration", v, ok)
+	}
+}

@@ -14,6 +14,7 @@ type Cursor struct {
 const (
 	CursorOrdersHistory    = "orders_history"
 	CursorCustomersHistory = "customers_history"
+	CursorCorporateHistory = "corporate_history"
 	CursorStageHistory     = "stagehistory"
 	CursorBackfill         = "backfill"
 )

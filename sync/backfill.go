@@ -343,8 +343,14 @@ func (e *Engine) backfillStart(ctx context.Context, bo BackfillOptions, out *Bac
 	if err != nil {
 		return st, fmt.Errorf("reading the customers history cursor: %w", err)
 	}
+	haveCorporate := true
+	if e.followsCorporate() {
+		if _, haveCorporate, err = e.store.CursorInt(ctx, store.CursorCorporateHistory); err != nil {
+			return st, fmt.Errorf("reading the corporate customers history cursor: %w", err)
+		}
+	}
 	var serverNow retailcrm.DateTime
-	var orderHead, customerHead int64
+	var orderHead, customerHead, corporateHead int64
 	if haveOrders {
 		// pull's cursor stays; one read still gives the server's clock.
 		page, err := e.rc.OrdersHistory(ctx, retailcrm.HistoryFilter{SinceID: orderCursor, Limit: 20})
@@ -378,6 +384,20 @@ func (e *Engine) backfillStart(ctx context.Context, bo BackfillOptions, out *Bac
 			return st, fmt.Errorf("finding the RetailCRM customers history head: %w", err)
 		}
 	}
+	if !haveCorporate {
+		// The backfill reads companies' current data with their orders:
+		// pull follows only the corporate changes made after it starts.
+		corporateHead, _, err = e.historyHead(ctx, func(ctx context.Context, f retailcrm.HistoryFilter) (int, int64, retailcrm.DateTime, error) {
+			p, err := e.rc.CorporateCustomersHistory(ctx, f)
+			if err != nil {
+				return 0, 0, retailcrm.DateTime{}, err
+			}
+			return len(p.History), p.LastID(), p.GeneratedAt, nil
+		})
+		if err != nil {
+			return st, fmt.Errorf("finding the RetailCRM corporate customers history head: %w", err)
+		}
+	}
 	// Orders created up to the server's time of the last head read have
 	// creation records at or below the head; later ones are pull's.
 	to := e.now().Add(clockMargin)
@@ -404,13 +424,18 @@ func (e *Engine) backfillStart(ctx context.Context, bo BackfillOptions, out *Bac
 				return err
 			}
 		}
+		if !haveCorporate {
+			if err := tx.SetCursorInt(ctx, store.CursorCorporateHistory, corporateHead); err != nil {
+				return err
+			}
+		}
 		return tx.SetCursor(ctx, store.CursorBackfill, string(value))
 	})
 	if err != nil {
 		return st, fmt.Errorf("recording the backfill start: %w", err)
 	}
 	e.report.Cursor = CursorSummary{From: orderCursor, To: max(orderCursor, orderHead)}
-	e.log.Info("backfill started", "history_head", orderHead, "customers_history_head", customerHead, "window_end", st.To)
+	e.log.Info("backfill started", "history_head", orderHead, "customers_history_head", customerHead, "corporate_history_head", corporateHead, "window_end", st.To)
 	return st, nil
 }
 

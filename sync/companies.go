@@ -115,7 +115,7 @@ func (m *mapper) desireCompany(o *retailcrm.Order) (*companyDesire, error) {
 		return nil, nil
 	}
 	if ct != nil {
-		req, err := requisiteOf(o, ct)
+		req, err := requisiteOf("order "+orderName(o), ct)
 		if err != nil {
 			return nil, err
 		}
@@ -137,22 +137,23 @@ func (m *mapper) desireCompany(o *retailcrm.Order) (*companyDesire, error) {
 	return d, nil
 }
 
-// requisiteOf reads an order's legal details. The INN (and KPP) identify
-// the organisation, so one that cannot be an INN parks the order with the
-// reason; other values are passed on as they are.
-func requisiteOf(o *retailcrm.Order, ct *retailcrm.Contragent) (*requisiteState, error) {
+// requisiteOf reads the legal details of an order's buyer (or of a
+// corporate customer's company), who naming them in errors. The INN (and
+// KPP) identify the organisation, so one that cannot be an INN parks the
+// order with the reason; other values are passed on as they are.
+func requisiteOf(who string, ct *retailcrm.Contragent) (*requisiteState, error) {
 	inn := compactCode(ct.INN)
 	if !allDigits(inn) || len(inn) != 10 && len(inn) != 12 {
-		return nil, badOrder("order %s: the buyer's INN %q is not 10 or 12 digits; correct it in RetailCRM", orderName(o), clean(ct.INN))
+		return nil, badOrder("%s: the buyer's INN %q is not 10 or 12 digits; correct it in RetailCRM", who, clean(ct.INN))
 	}
 	kpp := strings.ToUpper(compactCode(ct.KPP))
 	if kpp != "" && (len(kpp) != 9 || strings.IndexFunc(kpp, func(r rune) bool { return !unicode.IsDigit(r) && (r < 'A' || r > 'Z') }) >= 0) {
-		return nil, badOrder("order %s: the buyer's KPP %q is not 9 characters; correct it in RetailCRM", orderName(o), clean(ct.KPP))
+		return nil, badOrder("%s: the buyer's KPP %q is not 9 characters; correct it in RetailCRM", who, clean(ct.KPP))
 	}
 	ogrn, ogrnip := compactCode(ct.OGRN), compactCode(ct.OGRNIP)
 	for _, v := range []struct{ name, value string }{{"OGRN", ogrn}, {"OGRNIP", ogrnip}} {
 		if v.value != "" && (!allDigits(v.value) || len(v.value) > 15) {
-			return nil, badOrder("order %s: the buyer's %s %q is not a number of up to 15 digits; correct it in RetailCRM", orderName(o), v.name, clean(v.value))
+			return nil, badOrder("%s: the buyer's %s %q is not a number of up to 15 digits; correct it in RetailCRM", who, v.name, clean(v.value))
 		}
 	}
 	sole := ct.Type == retailcrm.ContragentEnterpreneur || ct.Type != retailcrm.ContragentLegalEntity && len(inn) == 12
@@ -232,6 +233,13 @@ func (e *Engine) prepareCompanies(ctx context.Context, items []*item) error {
 		it.company = c
 		it.deal.hash = hashState("deal+company", nil, it.deal.hash, d.key)
 	}
+	return e.linkCompanies(ctx, byKey)
+}
+
+// linkCompanies loads the links of companies by key and decides which need
+// a lookup: one without a link, or whose name or a requisite differs from
+// what the link says was written.
+func (e *Engine) linkCompanies(ctx context.Context, byKey map[string]*companyState) error {
 	if len(byKey) == 0 {
 		return nil
 	}
@@ -380,7 +388,7 @@ func (cl *companyLookup) listKeys() []string {
 // applyCompanyLookup picks each company from what the lookup found: the
 // linked company while it exists, else the oldest with the key, else the
 // oldest company with a requisite of the INN (and KPP).
-func (e *Engine) applyCompanyLookup(cl *companyLookup, res *bitrix.BatchResult, lists map[string][]bitrix.Record) error {
+func (e *Engine) applyCompanyLookup(ctx context.Context, cl *companyLookup, res *bitrix.BatchResult, lists map[string][]bitrix.Record) error {
 	if len(cl.comps) == 0 {
 		return nil
 	}
@@ -396,11 +404,15 @@ func (e *Engine) applyCompanyLookup(cl *companyLookup, res *bitrix.BatchResult, 
 		byID[int64(r.ID())] = r
 	}
 	byOrigin := map[string]bitrix.Record{}
+	shared := map[string][]int64{}
 	for _, r := range rowsOf(lists, cl.originKeys) {
 		if r.String(bitrix.FieldOriginatorID) != e.mapper.originator() {
 			continue
 		}
 		o := r.String(bitrix.FieldOriginID)
+		if id := int64(r.ID()); id < dryIDBase && !slices.Contains(shared[o], id) {
+			shared[o] = append(shared[o], id)
+		}
 		if cur, ok := byOrigin[o]; !ok || r.ID() < cur.ID() {
 			if ok {
 				e.log.Warn("bitrix: several companies carry one ORIGIN_ID; using the oldest", "origin_id", o, "kept", r.ID(), "other", cur.ID())
@@ -408,6 +420,7 @@ func (e *Engine) applyCompanyLookup(cl *companyLookup, res *bitrix.BatchResult, 
 			byOrigin[o] = r
 		}
 	}
+	e.recordCompanyDuplicates(ctx, cl.origins, shared)
 	var reqs []bitrix.Requisite
 	for _, r := range rowsOf(lists, cl.innKeys) {
 		raw, err := json.Marshal(r)
@@ -496,7 +509,57 @@ func (e *Engine) lookupCompanies(ctx context.Context, comps []*companyState) err
 	if err != nil {
 		return err
 	}
-	return e.applyCompanyLookup(cl, res, lists)
+	return e.applyCompanyLookup(ctx, cl, res, lists)
+}
+
+// recordCompanyDuplicates records, for status and check, the looked-up
+// company ORIGIN_IDs that several companies carry (ids: the companies
+// found per ORIGIN_ID), and updates or clears the groups recorded for them
+// before, so a group cleaned up in Bitrix24 leaves the report. Only the
+// report is at stake: errors are warnings.
+func (e *Engine) recordCompanyDuplicates(ctx context.Context, looked []string, ids map[string][]int64) {
+	if e.opts.DryRun {
+		return
+	}
+	recorded, err := e.store.CompanyDuplicates(ctx)
+	if err != nil {
+		e.log.Warn("bitrix: cannot read recorded duplicate companies", "err", err)
+		return
+	}
+	had := map[string]bool{}
+	for _, d := range recorded {
+		had[d.OriginID] = true
+	}
+	type group struct {
+		origin string
+		kept   int64
+		others []int64
+	}
+	var groups []group
+	for _, o := range looked {
+		found := slices.Sorted(slices.Values(ids[o]))
+		g := group{origin: o}
+		if len(found) > 0 {
+			g.kept, g.others = found[0], found[1:]
+		}
+		if len(g.others) > 0 || had[o] {
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) == 0 {
+		return
+	}
+	err = e.store.Tx(ctx, func(tx *store.Tx) error {
+		for _, g := range groups {
+			if err := tx.SetCompanyDuplicates(ctx, g.origin, g.kept, g.others); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.log.Warn("bitrix: cannot record duplicate companies", "err", err)
+	}
 }
 
 // companyWrite is what one batch command does for its company.
@@ -535,6 +598,30 @@ func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 		}
 		slices.Sort(c.contacts)
 	}
+	if err := e.companyRounds(ctx, comps, true, "c"); err != nil {
+		return err
+	}
+	for _, c := range comps {
+		if c.err != nil {
+			for _, it := range c.items {
+				if it.err == nil {
+					it.err = fmt.Errorf("%w: order %s: company %s: %w", errBadOrder, orderName(it.order), c.key, c.err)
+				}
+			}
+		}
+		// What was written stays known, also when a later step failed.
+		e.rememberCompany(c)
+	}
+	return nil
+}
+
+// companyRounds writes what comps need, one halting batch per round (keys
+// starting with prefix): with fresh, the new companies with their
+// requisites and links, else what the companies found need. A command not
+// executed is planned again; a company whose write's outcome is unknown is
+// looked up before it is planned again. After maxWriteRounds the companies
+// still owed a write fail.
+func (e *Engine) companyRounds(ctx context.Context, comps []*companyState, fresh bool, prefix string) error {
 	for round := 0; ; round++ {
 		var relook []*companyState
 		for _, c := range comps {
@@ -544,11 +631,11 @@ func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 		}
 		if round >= maxWriteRounds {
 			for _, c := range comps {
-				if c.err == nil && (c.relook || c.id == 0) {
+				if c.err == nil && (c.relook || c.id == 0 || !fresh && pendingCompany(c)) {
 					c.err = fmt.Errorf("bitrix: company %s: writes still not done after %d rounds", c.key, round)
 				}
 			}
-			break
+			return nil
 		}
 		if len(relook) > 0 {
 			if err := e.lookupCompanies(ctx, relook); err != nil {
@@ -556,7 +643,7 @@ func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 			}
 		}
 		b := bitrix.NewBatch(true)
-		plan, err := e.planCompanies(b, "c", comps, true)
+		plan, err := e.planCompanies(b, prefix, comps, fresh)
 		if err != nil {
 			return err
 		}
@@ -564,7 +651,7 @@ func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 			if slices.ContainsFunc(comps, func(c *companyState) bool { return c.relook && c.err == nil }) {
 				continue // look those up, then plan them
 			}
-			break
+			return nil
 		}
 		if round > 0 {
 			if err := e.sleep(ctx, e.retryDelay*time.Duration(round)); err != nil {
@@ -579,18 +666,6 @@ func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 			return err
 		}
 	}
-	for _, c := range comps {
-		if c.err != nil {
-			for _, it := range c.items {
-				if it.err == nil {
-					it.err = fmt.Errorf("%w: order %s: company %s: %w", errBadOrder, orderName(it.order), c.key, c.err)
-				}
-			}
-		}
-		// What was written stays known, also when a later step failed.
-		e.rememberCompany(c)
-	}
-	return nil
 }
 
 // pendingCompany reports a company with something still to write.

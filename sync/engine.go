@@ -264,6 +264,9 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 	if err := e.retryCustomers(ctx); err != nil {
 		return err
 	}
+	if err := e.retryCorporates(ctx); err != nil {
+		return err
+	}
 	cursor, _, err := e.store.CursorInt(ctx, store.CursorOrdersHistory)
 	if err != nil {
 		return fmt.Errorf("reading the history cursor: %w", err)
@@ -283,7 +286,10 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 		}
 		if len(page.History) == 0 {
 			e.sum.Backlog = 0
-			return e.pullCustomers(ctx, start)
+			if err := e.pullCustomers(ctx, start); err != nil {
+				return err
+			}
+			return e.pullCorporate(ctx, start)
 		}
 		next := page.LastID()
 		if next <= cursor {

@@ -288,7 +288,7 @@ func (e *Engine) lookup(ctx context.Context, items []*item, custs []*customer) e
 	if err != nil {
 		return err
 	}
-	if err := e.applyCompanyLookup(companies, res, lists); err != nil {
+	if err := e.applyCompanyLookup(ctx, companies, res, lists); err != nil {
 		return err
 	}
 	e.assignDeals(ctx, items, p.orderIDs, rowsOf(lists, p.dealKeys))

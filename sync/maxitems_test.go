@@ -154,7 +154,7 @@ func TestLimitOrders(t *testing.T) {
 		rec(3, 12, "status", "user", false),
 		rec(4, 10, "manager_comment", "user", false),
 		rec(5, 11, "status", "user", false),
-		{ID: 6, Field: "status"}, // no order
+		{HistoryChange: retailcrm.HistoryChange{ID: 6, Field: "status"}}, // no order
 		rec(7, 13, "status", "user", false),
 	}
 	for _, tc := range []struct {
@@ -172,7 +172,7 @@ func TestLimitOrders(t *testing.T) {
 
 func TestLimitCustomers(t *testing.T) {
 	crec := func(id, cust int64, created bool) retailcrm.CustomerHistoryRecord {
-		return retailcrm.CustomerHistoryRecord{ID: id, Source: "user", Created: created, Field: "email",
+		return retailcrm.CustomerHistoryRecord{HistoryChange: retailcrm.HistoryChange{ID: id, Source: "user", Created: created, Field: "email"},
 			Customer: &retailcrm.Customer{ID: cust}}
 	}
 	recs := []retailcrm.CustomerHistoryRecord{

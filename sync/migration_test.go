@@ -36,9 +36,10 @@ func (e *env) toSchema3() {
 		`DROP TABLE comment_cursors`, `DROP TABLE run_state`, `DROP TABLE profile_contributions`, `DROP TABLE alert_marks`,
 		`DROP TABLE reference_names`, `DROP TABLE reference_fetches`,
 		`ALTER TABLE order_links DROP COLUMN rows_hash`, `DROP TABLE catalog_products`, // schemas 5 and 6
-		`DROP TABLE IF EXISTS manager_matches`, // schema 7
-		`DROP TABLE bitrix_budget`,             // schema 8
-		`DROP TABLE IF EXISTS company_links`,   // schema 9
+		`DROP TABLE IF EXISTS manager_matches`,    // schema 7
+		`DROP TABLE bitrix_budget`,                // schema 8
+		`DROP TABLE IF EXISTS company_links`,      // schema 9
+		`DROP TABLE IF EXISTS company_duplicates`, // schema 10
 		`PRAGMA user_version = 3`,
 	} {
 		if _, err := db.Exec(q); err != nil {

@@ -143,3 +143,46 @@ func TestStaleDictionaryServesWhenItCannotBeRead(t *testing.T) {
 		t.Errorf("pull without any statuses: %v", err)
 	}
 }
+
+// TestUnknownCodesRefreshEachDictionaryOncePerRun: orders over several
+// history pages name a delivery type added after the cache was filled and
+// one RetailCRM no longer lists: the delivery types are read once in the
+// run, not once per page naming an unknown code; the next run naming the
+// vanished code again reads them once more, and the other dictionaries not
+// at all.
+func TestUnknownCodesRefreshEachDictionaryOncePerRun(t *testing.T) {
+	e := newEnv(t)
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	at := func(o *Options) { o.Now = func() time.Time { return now } }
+	c := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"})
+	e.rc.CreateOrder(order(&c, "100"))
+	e.pull(at)
+	reads := &referenceReads{e: e, last: map[string]int{}}
+	reads.since()
+
+	e.rc.AddDeliveryType(retailcrm.DeliveryType{Code: "pickup-new", Name: "Самовывоз с нового склада", Active: true})
+	for i := range 2 * retailcrm.HistoryLimit {
+		o := order(&c, "10")
+		o.Delivery.Code = "pickup-new"
+		if i%2 == 1 {
+			o.Delivery.Code = "gone"
+		}
+		e.rc.CreateOrder(o)
+	}
+	res := e.pull(at)
+	if res.Report.Summary.Pages < 2 {
+		t.Fatalf("%d history pages: the test needs several", res.Report.Summary.Pages)
+	}
+	if got := reads.since(); !maps.Equal(got, map[string]int{dictDeliveryTypes: 1}) {
+		t.Errorf("the pull read %v, want the delivery types once", got)
+	}
+
+	now = now.Add(time.Hour)
+	o := order(&c, "20")
+	o.Delivery.Code = "gone"
+	e.rc.CreateOrder(o)
+	e.pull(at)
+	if got := reads.since(); !maps.Equal(got, map[string]int{dictDeliveryTypes: 1}) {
+		t.Errorf("the next run read %v, want the delivery types once", got)
+	}
+}

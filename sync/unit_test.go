@@ -33,7 +33,7 @@ func TestNormalizer(t *testing.T) {
 }
 
 func rec(id, order int64, field, source string, current bool) retailcrm.HistoryRecord {
-	r := retailcrm.HistoryRecord{ID: id, Field: field, Source: source, Order: &retailcrm.Order{ID: order}}
+	r := retailcrm.HistoryRecord{HistoryChange: retailcrm.HistoryChange{ID: id, Field: field, Source: source}, Order: &retailcrm.Order{ID: order}}
 	if source == "api" {
 		r.APIKey = &retailcrm.HistoryAPIKey{Current: current}
 	}
@@ -120,17 +120,17 @@ func TestCommentTexts(t *testing.T) {
 		r    retailcrm.HistoryRecord
 		want string
 	}{
-		{retailcrm.HistoryRecord{Field: "status", Source: "user", User: &retailcrm.HistoryUser{ID: 19},
-			OldValue: val(`{"code":"new"}`), NewValue: val(`{"code":"cancel-other"}`)},
+		{retailcrm.HistoryRecord{HistoryChange: retailcrm.HistoryChange{Field: "status", Source: "user", User: &retailcrm.HistoryUser{ID: 19},
+			OldValue: val(`{"code":"new"}`), NewValue: val(`{"code":"cancel-other"}`)}},
 			"Order status changed: new → cancel-other (by RetailCRM user 19). The order was cancelled."},
-		{retailcrm.HistoryRecord{Field: "status", Created: true, NewValue: val(`{"code":"new"}`)}, ""},
-		{retailcrm.HistoryRecord{Field: "order_product.status", Source: "code", NewValue: val(`{"code":"returned"}`),
+		{retailcrm.HistoryRecord{HistoryChange: retailcrm.HistoryChange{Field: "status", Created: true, NewValue: val(`{"code":"new"}`)}}, ""},
+		{retailcrm.HistoryRecord{HistoryChange: retailcrm.HistoryChange{Field: "order_product.status", Source: "code", NewValue: val(`{"code":"returned"}`)},
 			Item: &retailcrm.HistoryItem{ID: 5, Offer: &retailcrm.Offer{Name: "Kettle"}}},
 			`Return registered (by RetailCRM (code)): "Kettle" moved to returned.`},
-		{retailcrm.HistoryRecord{Field: "order_product.status", NewValue: val(`{"code":"assembling"}`)}, ""},
-		{retailcrm.HistoryRecord{Field: "manager_comment", Source: "user", NewValue: val(`"call after 6"`)},
+		{retailcrm.HistoryRecord{HistoryChange: retailcrm.HistoryChange{Field: "order_product.status", NewValue: val(`{"code":"assembling"}`)}}, ""},
+		{retailcrm.HistoryRecord{HistoryChange: retailcrm.HistoryChange{Field: "manager_comment", Source: "user", NewValue: val(`"call after 6"`)}},
 			"Manager comment (by RetailCRM (user)): call after 6"},
-		{retailcrm.HistoryRecord{Field: "delivery_cost", NewValue: val(`300`)}, ""},
+		{retailcrm.HistoryRecord{HistoryChange: retailcrm.HistoryChange{Field: "delivery_cost", NewValue: val(`300`)}}, ""},
 	} {
 		got := ""
 		if cs := e.commentTexts(&retailcrm.Order{}, []retailcrm.HistoryRecord{tc.r}); len(cs) == 1 {

@@ -94,18 +94,25 @@ func (a *app) checkDuplicates(ctx context.Context, bx *bitrix.Client, cfg *confi
 		return
 	}
 	recorded, err := st.Duplicates(ctx)
+	var companies []store.CompanyDuplicate
+	if err == nil {
+		companies, err = st.CompanyDuplicates(ctx)
+	}
 	st.Close()
 	if err != nil {
 		rep.add("bitrix.duplicates", checkWarn, "cannot read the database: "+err.Error(), "")
 		return
 	}
-	if len(recorded) == 0 {
-		rep.add("bitrix.duplicates", checkOK, "pull has found no ORIGIN_ID carried by several deals, leads or contacts", "")
+	if len(recorded)+len(companies) == 0 {
+		rep.add("bitrix.duplicates", checkOK, "pull has found no ORIGIN_ID carried by several deals, leads, contacts or companies", "")
 		return
 	}
 	origins := map[store.EntityType][]string{}
 	for _, d := range recorded {
 		origins[d.EntityType] = append(origins[d.EntityType], strconv.FormatInt(d.OriginID, 10))
+	}
+	for _, d := range companies {
+		origins[store.EntityType(bitrix.EntityCompany)] = append(origins[store.EntityType(bitrix.EntityCompany)], d.OriginID)
 	}
 	var lines []string
 	groups := 0
@@ -130,13 +137,17 @@ func (a *app) checkDuplicates(ctx context.Context, bx *bitrix.Client, cfg *confi
 				continue
 			}
 			slices.Sort(found)
-			origin, _ := strconv.ParseInt(o, 10, 64)
 			groups++
+			if et == store.EntityType(bitrix.EntityCompany) {
+				lines = append(lines, companyDuplicateLine(o, found[0], found[1:]))
+				continue
+			}
+			origin, _ := strconv.ParseInt(o, 10, 64)
 			lines = append(lines, duplicateLine(string(et), origin, found[0], found[1:]))
 		}
 	}
 	if groups == 0 {
-		rep.add("bitrix.duplicates", checkOK, fmt.Sprintf("the %d ORIGIN_ID(s) pull found shared are no longer shared", len(recorded)), "")
+		rep.add("bitrix.duplicates", checkOK, fmt.Sprintf("the %d ORIGIN_ID(s) pull found shared are no longer shared", len(recorded)+len(companies)), "")
 		return
 	}
 	if len(lines) > 5 {

@@ -91,3 +91,69 @@ func TestCheckReportsNoDuplicates(t *testing.T) {
 		t.Errorf("duplicates finding %+v", found)
 	}
 }
+
+// People copied a corporate customer's company twice: pull uses the oldest
+// and creates none, status (text and the --json field company_duplicates)
+// lists the copies, and check finds them still on the portal.
+func TestDuplicateCompaniesReportedByStatusAndCheck(t *testing.T) {
+	t.Parallel()
+	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, f.config(fullMapping))
+	db := filepath.Join(dir, "d.db")
+	person := f.rc.AddCustomer(retailcrm.Customer{FirstName: "Oleg", Email: "oleg@pyshka.example"})
+	cc := f.rc.AddCorporateCustomer(retailcrm.CorporateCustomer{NickName: "Pyshka", Companies: []retailcrm.Company{{Name: "OOO Pyshka",
+		Contragent: &retailcrm.Contragent{Type: retailcrm.ContragentLegalEntity, LegalName: "OOO Pyshka", INN: "7704211201", KPP: "770401001"}}},
+		CustomerContacts: []retailcrm.CorporateContact{{IsMain: true, Customer: &retailcrm.Customer{ID: person.ID}}}})
+	f.rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{Type: retailcrm.CustomerTypeCorporate, ID: cc.ID},
+		Contact: &retailcrm.Customer{ID: person.ID}, Company: &retailcrm.Company{ID: cc.Companies[0].ID},
+		TotalSumm: decimal.RequireFromString("100"), Currency: "RUB"})
+	var copies []int64
+	for range 3 {
+		copies = append(copies, f.bx.SeedCompany(map[string]any{"TITLE": "Pyshka", "ORIGINATOR_ID": "retailcrm", "ORIGIN_ID": strconv.FormatInt(cc.ID, 10)}))
+	}
+
+	runInProcess(t, "--config", cfg, "--db", db, "pull").mustCode(t, exitOK)
+	if n := len(f.bx.Companies()); n != 3 {
+		t.Fatalf("%d companies after pull, want the 3 there were", n)
+	}
+
+	r := runInProcess(t, "--config", cfg, "--db", db, "status", "--json")
+	r.mustCode(t, exitOK)
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := raw["company_duplicates"]; !ok {
+		t.Fatalf("status --json lacks \"company_duplicates\":\n%s", r.stdout)
+	}
+	if d, ok := raw["duplicates"].([]any); !ok || len(d) != 0 {
+		t.Errorf("duplicates %v, want an empty list (the companies have their own field)", raw["duplicates"])
+	}
+	var rep statusReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.CompanyDuplicates) != 1 {
+		t.Fatalf("company duplicates %+v", rep.CompanyDuplicates)
+	}
+	d := rep.CompanyDuplicates[0]
+	if d.OriginID != strconv.FormatInt(cc.ID, 10) || d.KeptID != copies[0] || !slices.Equal(d.Others, copies[1:]) || d.SeenAt.IsZero() {
+		t.Errorf("company duplicate %+v; want corporate customer %d's kept %d with %v", d, cc.ID, copies[0], copies[1:])
+	}
+
+	line := fmt.Sprintf("company of corporate customer %d: uses %d; 2 other(s): %d, %d", cc.ID, copies[0], copies[1], copies[2])
+	r = runInProcess(t, "--config", cfg, "--db", db, "status")
+	r.mustCode(t, exitOK)
+	for _, want := range []string{"Duplicate companies in Bitrix24: 1 ORIGIN_ID(s)", line} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("status lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	r = runInProcess(t, "--config", cfg, "--db", db, "check", "--json")
+	found := findingOf(checkJSON(t, r), "bitrix.duplicates")
+	if len(found) != 1 || found[0].Status != checkWarn || !strings.Contains(found[0].Detail, line) {
+		t.Errorf("check's duplicates finding %+v, want a warning with %q\n%s", found, line, r.stdout)
+	}
+}

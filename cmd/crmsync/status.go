@@ -26,11 +26,12 @@ type statusOptions struct {
 // The JSON document of `status --json` is built by sync/status, which the
 // status page of serve shares; the aliases keep this package's names.
 type (
-	statusReport    = status.Report
-	statusDuplicate = status.Duplicate
-	statusConfig    = status.Config
-	statusLinks     = status.Links
-	statusFailures  = status.Failures
+	statusReport           = status.Report
+	statusDuplicate        = status.Duplicate
+	statusCompanyDuplicate = status.CompanyDuplicate
+	statusConfig           = status.Config
+	statusLinks            = status.Links
+	statusFailures         = status.Failures
 )
 
 // backlogCounter is the counter a pull run leaves with RetailCRM's estimate
@@ -168,6 +169,7 @@ func writeStatusText(w io.Writer, rep *statusReport, failedOnly bool) {
 		fmt.Fprintln(w, "Backlog: unknown until the first pull")
 	}
 	writeDuplicates(w, rep.Duplicates, 10)
+	writeCompanyDuplicates(w, rep.CompanyDuplicates, 10)
 	fmt.Fprintln(w)
 	writeFailures(w, rep.Failures, 10)
 }
@@ -186,6 +188,46 @@ func writeDuplicates(w io.Writer, dups []statusDuplicate, limit int) {
 		}
 		fmt.Fprintf(w, "  %s\n", duplicateLine(d.Entity, d.OriginID, d.KeptID, d.Others))
 	}
+}
+
+// writeCompanyDuplicates lists Bitrix24 companies sharing one ORIGIN_ID,
+// at most limit groups.
+func writeCompanyDuplicates(w io.Writer, dups []statusCompanyDuplicate, limit int) {
+	if len(dups) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "Duplicate companies in Bitrix24: %d ORIGIN_ID(s) carried by several companies; crmsync uses the oldest, merge or delete the others\n", len(dups))
+	for i, d := range dups {
+		if i == limit {
+			fmt.Fprintf(w, "  ... %d more: crmsync status --json | jq .company_duplicates\n", len(dups)-limit)
+			break
+		}
+		fmt.Fprintf(w, "  %s\n", companyDuplicateLine(d.OriginID, d.KeptID, d.Others))
+	}
+}
+
+// companyDuplicateLine describes one group of companies: "company of
+// corporate customer 4211: uses 30; 2 other(s): 31, 34" (or "company of
+// inn:7707083893:773601001: ..." for an order's legal buyer).
+func companyDuplicateLine(origin string, kept int64, others []int64) string {
+	owner := origin
+	if !strings.HasPrefix(origin, "inn:") {
+		owner = "corporate customer " + origin
+	}
+	return fmt.Sprintf("company of %s: uses %d; %d other(s): %s", owner, kept, len(others), idList(others))
+}
+
+// idList joins up to five ids, "…" standing for the rest.
+func idList(ids []int64) string {
+	out := make([]string, 0, 6)
+	for i, id := range ids {
+		if i == 5 {
+			out = append(out, "…")
+			break
+		}
+		out = append(out, fmt.Sprint(id))
+	}
+	return strings.Join(out, ", ")
 }
 
 // duplicateLine describes one group: "deal of order 1042: uses 7; 2 others: 8, 9".

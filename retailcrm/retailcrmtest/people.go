@@ -373,6 +373,116 @@ func (s *Server) AddCompany(customerID int64, co retailcrm.Company) (retailcrm.C
 	return co, nil
 }
 
+// UpdateCorporateCustomer changes a corporate customer's own fields as a
+// manager would (source "user"): fn may change NickName and ManagerID (the
+// companies change through UpdateCompany). Each changed value is one
+// record, named in snake case as the other histories name fields
+// ("nick_name", "manager"; the names of corporate records other than the
+// recorded ones are UNCONFIRMED, docs/api-notes.md), with the {id, site}
+// snapshot. The orders of the customer carry the new name, as RetailCRM
+// keeps an order's customer block current.
+func (s *Server) UpdateCorporateCustomer(id int64, fn func(*retailcrm.CorporateCustomer)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.people.corporates[id]
+	if c == nil {
+		return fmt.Errorf("retailcrmtest: no corporate customer %d", id)
+	}
+	next := cloneCorporate(c)
+	fn(next)
+	at := s.now()
+	rec := func(field string, old, new any) {
+		s.people.corpHist.add(histRec{
+			at: at, entityID: id, source: retailcrm.SourceUser, userID: s.opts.UserID,
+			field: field, old: old, new: new,
+			site: c.Site, snapshot: rawJSON(map[string]any{"id": c.ID, "site": c.Site}),
+		})
+	}
+	if next.NickName != c.NickName {
+		rec("nick_name", text(c.NickName), text(next.NickName))
+		c.NickName = next.NickName
+	}
+	if next.ManagerID != c.ManagerID {
+		rec("manager", idValue(c.ManagerID), idValue(next.ManagerID))
+		c.ManagerID = next.ManagerID
+	}
+	for _, o := range s.orders {
+		if o.Customer != nil && o.Customer.Type == retailcrm.CustomerTypeCorporate && o.Customer.ID == id {
+			o.Customer = asOrderCustomer(c)
+		}
+	}
+	return nil
+}
+
+// UpdateCompany changes a company of a corporate customer as a manager
+// would: each changed value (the name, the legal details) is one record
+// "company.name" or "company.contragent.<key>" (names UNCONFIRMED, as
+// above) with the whole company beside it, as the recorded "company"
+// record carries it. Orders placed for the company carry it changed; their
+// own contragent stays as it was.
+func (s *Server) UpdateCompany(customerID, companyID int64, fn func(*retailcrm.Company)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.people.corporates[customerID]
+	if c == nil {
+		return fmt.Errorf("retailcrmtest: no corporate customer %d", customerID)
+	}
+	i := slices.IndexFunc(c.Companies, func(co retailcrm.Company) bool { return co.ID == companyID })
+	if i < 0 {
+		return fmt.Errorf("retailcrmtest: corporate customer %d has no company %d", customerID, companyID)
+	}
+	cur := &c.Companies[i]
+	next := *cur
+	next.Contragent = cloneContragent(cur.Contragent)
+	fn(&next)
+	next.ID, next.IsMain, next.CreatedAt = cur.ID, cur.IsMain, cur.CreatedAt
+	type change struct {
+		field    string
+		old, new string
+	}
+	var changes []change
+	if cur.Name != next.Name {
+		changes = append(changes, change{"company.name", cur.Name, next.Name})
+	}
+	var a, b retailcrm.Contragent
+	if cur.Contragent != nil {
+		a = *cur.Contragent
+	}
+	if next.Contragent != nil {
+		b = *next.Contragent
+	}
+	for _, f := range []struct {
+		key  string
+		a, b string
+	}{{"contragent_type", a.Type, b.Type}, {"legal_name", a.LegalName, b.LegalName}, {"legal_address", a.LegalAddress, b.LegalAddress},
+		{"inn", a.INN, b.INN}, {"kpp", a.KPP, b.KPP}, {"ogrn", a.OGRN, b.OGRN}, {"ogrnip", a.OGRNIP, b.OGRNIP}} {
+		if f.a != f.b {
+			changes = append(changes, change{"company.contragent." + f.key, f.a, f.b})
+		}
+	}
+	*cur = next
+	if cur.IsMain {
+		c.MainCompany = &retailcrm.Company{ID: cur.ID, Name: cur.Name}
+	}
+	at := s.now()
+	for _, ch := range changes {
+		s.people.corpHist.add(histRec{
+			at: at, entityID: customerID, source: retailcrm.SourceUser, userID: s.opts.UserID,
+			field: ch.field, old: text(ch.old), new: text(ch.new),
+			site: c.Site, snapshot: rawJSON(map[string]any{"id": c.ID, "site": c.Site}),
+			extra: map[string]any{"company": companyJSON(cur)},
+		})
+	}
+	for _, o := range s.orders {
+		if o.Company != nil && o.Company.ID == companyID && o.Customer != nil && o.Customer.ID == customerID {
+			cp := *cur
+			cp.Contragent = cloneContragent(cur.Contragent)
+			o.Company = &cp
+		}
+	}
+	return nil
+}
+
 // CorporateCustomer returns a copy of the stored corporate customer.
 func (s *Server) CorporateCustomer(id int64) (retailcrm.CorporateCustomer, bool) {
 	s.mu.Lock()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -193,6 +195,61 @@ func TestCorporateCustomers(t *testing.T) {
 		if err := call(); !errors.As(err, &apiErr) || apiErr.HTTPStatus != http.StatusForbidden || apiErr.Scope != retailcrm.ScopeCustomerRead {
 			t.Errorf("%s without customer_read: %v", name, err)
 		}
+	}
+}
+
+// TestCorporateChanges: a renamed corporate customer and a company whose
+// legal details changed are written to /customers-corporate/history, one
+// record per value (the company beside the company.* ones), and the
+// customer's orders carry the new name and company.
+func TestCorporateChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, cc, o := b2b(t)
+	c := client(t, s)
+	head := s.LastCorporateHistoryID()
+	if err := s.UpdateCorporateCustomer(cc.ID, func(c *retailcrm.CorporateCustomer) { c.NickName = "Кухни и Ко Групп" }); err != nil {
+		t.Fatal(err)
+	}
+	co := cc.Companies[0].ID
+	if err := s.UpdateCompany(cc.ID, co, func(c *retailcrm.Company) {
+		c.Contragent.LegalName = "ООО «Кухни и Ко Групп»"
+		c.Contragent.KPP = "773601002"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.CorporateCustomersHistory(ctx, retailcrm.HistoryFilter{SinceID: head})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields []string
+	for _, r := range h.History {
+		fields = append(fields, r.Field)
+		if r.CustomerID() != cc.ID || r.Source != retailcrm.SourceUser || r.OwnChange() {
+			t.Errorf("record %+v", r)
+		}
+		if strings.HasPrefix(r.Field, "company.") && (r.Company == nil || r.Company.ID != co || r.Company.Contragent.KPP != "773601002") {
+			t.Errorf("company record without the changed company: %+v", r)
+		}
+	}
+	if want := []string{"nick_name", "company.contragent.legal_name", "company.contragent.kpp"}; !slices.Equal(fields, want) {
+		t.Errorf("fields %q, want %q", fields, want)
+	}
+	if r := h.History[0]; r.OldValue.String() != "Кухни и Ко" || r.NewValue.String() != "Кухни и Ко Групп" {
+		t.Errorf("nick_name values %s → %s", r.OldValue.String(), r.NewValue.String())
+	}
+	got, err := c.Order(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Customer.NickName != "Кухни и Ко Групп" || got.Company.Contragent.LegalName != "ООО «Кухни и Ко Групп»" || got.Company.Contragent.KPP != "773601002" {
+		t.Errorf("the order did not follow: %s", got.Raw)
+	}
+	if err := s.UpdateCorporateCustomer(999, func(*retailcrm.CorporateCustomer) {}); err == nil {
+		t.Error("unknown corporate customer accepted")
+	}
+	if err := s.UpdateCompany(cc.ID, 999, func(*retailcrm.Company) {}); err == nil {
+		t.Error("unknown company accepted")
 	}
 }
 

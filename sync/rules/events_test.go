@@ -44,7 +44,7 @@ func code(c string) retailcrm.Value {
 }
 
 func rec(id int64, field, old, new string) retailcrm.HistoryRecord {
-	return retailcrm.HistoryRecord{ID: id, Field: field, OldValue: code(old), NewValue: code(new)}
+	return retailcrm.HistoryRecord{HistoryChange: retailcrm.HistoryChange{ID: id, Field: field, OldValue: code(old), NewValue: code(new)}}
 }
 
 func created(r retailcrm.HistoryRecord) retailcrm.HistoryRecord {
@@ -166,7 +166,7 @@ func TestPaidEvents(t *testing.T) {
 		if v != "" {
 			raw = strconv.Quote(v)
 		}
-		return retailcrm.HistoryRecord{ID: id, Field: "full_paid_at", OldValue: retailcrm.NewValue([]byte("null")), NewValue: retailcrm.NewValue([]byte(raw))}
+		return retailcrm.HistoryRecord{HistoryChange: retailcrm.HistoryChange{ID: id, Field: "full_paid_at", OldValue: retailcrm.NewValue([]byte("null")), NewValue: retailcrm.NewValue([]byte(raw))}}
 	}
 	paid := Event{Key: "order:9:paid", Trigger: Paid}
 	made := "order:9:created"

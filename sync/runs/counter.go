@@ -294,6 +294,44 @@ func (r *RetailCRM) Users(ctx context.Context, f retailcrm.UsersFilter) (*retail
 	return c.Users(ctx, f)
 }
 
+// CorporateCustomersHistory reads a page of the corporate customer history.
+func (r *RetailCRM) CorporateCustomersHistory(ctx context.Context, f retailcrm.HistoryFilter) (*retailcrm.CorporateHistoryPage, error) {
+	c, ok := r.next.(interface {
+		CorporateCustomersHistory(context.Context, retailcrm.HistoryFilter) (*retailcrm.CorporateHistoryPage, error)
+	})
+	if !ok {
+		return nil, lacks(r.next, "CorporateCustomersHistory")
+	}
+	r.c.Add(APIRetailCRM, 1)
+	return c.CorporateCustomersHistory(ctx, f)
+}
+
+// CorporateCustomersByID reads corporate customers by id, 100 ids a
+// request.
+func (r *RetailCRM) CorporateCustomersByID(ctx context.Context, ids []int64) ([]retailcrm.CorporateCustomer, error) {
+	c, ok := r.next.(interface {
+		CorporateCustomersByID(context.Context, []int64) ([]retailcrm.CorporateCustomer, error)
+	})
+	if !ok {
+		return nil, lacks(r.next, "CorporateCustomersByID")
+	}
+	r.c.Add(APIRetailCRM, (len(ids)+99)/100)
+	return c.CorporateCustomersByID(ctx, ids)
+}
+
+// CorporateCompanies reads the companies of a corporate customer (one
+// request; a customer with more than a page of companies is rare).
+func (r *RetailCRM) CorporateCompanies(ctx context.Context, id int64, site string) ([]retailcrm.Company, error) {
+	c, ok := r.next.(interface {
+		CorporateCompanies(context.Context, int64, string) ([]retailcrm.Company, error)
+	})
+	if !ok {
+		return nil, lacks(r.next, "CorporateCompanies")
+	}
+	r.c.Add(APIRetailCRM, 1)
+	return c.CorporateCompanies(ctx, id, site)
+}
+
 // Bitrix is a Bitrix24 client whose HTTP requests are counted (a batch of
 // up to 50 commands is one, as BatchResult.Requests says).
 type Bitrix struct {

@@ -32,6 +32,17 @@ type Report struct {
 	// Duplicates are Bitrix24 deals, leads and contacts that share one
 	// ORIGIN_ID, as the last lookups saw them: crmsync uses the oldest.
 	Duplicates []Duplicate `json:"duplicates"`
+	// CompanyDuplicates are Bitrix24 companies that share one ORIGIN_ID
+	// (text: a corporate customer id or "inn:<INN>[:<KPP>]").
+	CompanyDuplicates []CompanyDuplicate `json:"company_duplicates"`
+}
+
+// CompanyDuplicate is one company ORIGIN_ID carried by several companies.
+type CompanyDuplicate struct {
+	OriginID string    `json:"origin_id"` // the company's ORIGIN_ID
+	KeptID   int64     `json:"kept_id"`   // the one crmsync uses (the oldest)
+	Others   []int64   `json:"others"`
+	SeenAt   time.Time `json:"seen_at"`
 }
 
 // Duplicate is one ORIGIN_ID carried by several Bitrix24 entities.
@@ -116,6 +127,8 @@ func NoDatabase() *Report {
 		Backlog:    map[string]*int{store.CursorOrdersHistory: nil},
 		Failures:   Failures{Items: []Failure{}},
 		Duplicates: []Duplicate{},
+
+		CompanyDuplicates: []CompanyDuplicate{},
 	}
 }
 
@@ -201,6 +214,14 @@ func Collect(ctx context.Context, st *store.Store) (*Report, error) {
 	for _, d := range dups {
 		rep.Duplicates = append(rep.Duplicates, Duplicate{Entity: string(d.EntityType), OriginID: d.OriginID,
 			KeptID: d.KeptID, Others: d.Others, SeenAt: d.SeenAt})
+	}
+	cdups, err := st.CompanyDuplicates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range cdups {
+		rep.CompanyDuplicates = append(rep.CompanyDuplicates, CompanyDuplicate{OriginID: d.OriginID, KeptID: d.KeptID,
+			Others: d.Others, SeenAt: d.SeenAt})
 	}
 	return rep, nil
 }
