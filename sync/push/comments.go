@@ -33,6 +33,18 @@ const activityOverlap = 5 * time.Minute
 // day.
 const sweepSize = bitrix.MaxBatchCommands - 1
 
+// ledgerComment is the ledger's name of the timeline comments pull writes
+// (entity id: the deal's).
+const ledgerComment = "comment"
+
+// ownWriteSlots is how many of the sweep's places a run gives first to
+// deals crmsync wrote to since push last read their comments (at least
+// sweepSize-ownWriteSlots places stay the sweep's, so it keeps moving).
+const ownWriteSlots = 39
+
+// ownWriteHorizon bounds how far back crmsync's own writes are looked up.
+const ownWriteHorizon = 7 * 24 * time.Hour
+
 // finalGroups are the RetailCRM status groups of orders done with: their
 // deals are left out of the sweep (activity still finds them).
 func finalGroups() []string { return []string{"complete", "cancel"} }
@@ -51,11 +63,24 @@ type dealComments struct {
 // comments: of the deals with recent activity, and of this run's slice of
 // the open deals.
 func (r *run) pushComments(ctx context.Context, retry map[int64]commentPayload) error {
+	// Deals whose last activity may be crmsync's own write hiding a
+	// person's comment before it come first in the sweep's places.
+	unread, err := r.st.UnreadOwnWrites(ctx, r.et, []string{r.ledgerEntity, ledgerComment},
+		r.start.Add(-ownWriteHorizon), activityOverlap, ownWriteSlots)
+	if err != nil {
+		return err
+	}
 	sweep, err := r.sweepSlice(ctx)
 	if err != nil {
 		return err
 	}
-	active, first, err := r.activeDeals(ctx, retry, sweep)
+	ride := slices.Clone(unread)
+	for _, id := range sweep {
+		if len(ride) < sweepSize && !slices.Contains(unread, id) {
+			ride = append(ride, id)
+		}
+	}
+	active, first, err := r.activeDeals(ctx, retry, ride)
 	if err != nil {
 		return err
 	}
@@ -63,7 +88,7 @@ func (r *run) pushComments(ctx context.Context, retry map[int64]commentPayload) 
 	for _, id := range active {
 		isActive[id] = true
 	}
-	links, err := r.st.OrderLinksByEntity(ctx, r.et, append(slices.Clone(active), sweep...))
+	links, err := r.st.OrderLinksByEntity(ctx, r.et, append(slices.Clone(active), ride...))
 	if err != nil {
 		return err
 	}
@@ -100,7 +125,7 @@ func (r *run) pushComments(ctx context.Context, retry map[int64]commentPayload) 
 	if first == nil && nActive > 0 {
 		room = (bitrix.MaxBatchCommands - nActive%bitrix.MaxBatchCommands) % bitrix.MaxBatchCommands
 	}
-	for _, id := range sweep {
+	for _, id := range ride {
 		if _, ok := links[id]; ok && !isActive[id] && room > 0 {
 			deals = append(deals, id)
 			room--
@@ -181,55 +206,33 @@ func (r *run) advanceSweep(ctx context.Context, sweep []int64, done map[int64]bo
 	return r.st.Tx(ctx, func(tx *store.Tx) error { return tx.SetCommentSweep(ctx, r.et, pos) })
 }
 
-// activeDeals returns the deals worth scanning for comments: those with a
-// stage move in this run, those of orders crmsync touched since the last
-// push run, those Bitrix24 reports activity on since then, and those with
-// comment failures to retry. The request listing the deals with activity
-// also reads the first page of the sweep's comments (first, by deal).
-func (r *run) activeDeals(ctx context.Context, retry map[int64]commentPayload, sweep []int64) ([]int64, map[int64]*bitrix.CmdResult, error) {
+// activeDeals returns the deals worth scanning for comments: those a
+// person moved in this run, those Bitrix24 reports activity on by someone
+// other than crmsync since the last complete push, and those with comment
+// failures to retry. The request listing the deals with activity also
+// reads the first page of the ride deals' comments (first, by deal).
+//
+// Deals whose last activity is crmsync's own are left out: reading them
+// every run would cost a command per deal pull touched. A person's comment
+// is still never missed: one written after crmsync's write makes the
+// person the last actor (listed here); one written before it, since push
+// last read the deal, is behind an own write the ledger records later than
+// that read, so the deal is among pushComments' unread own writes, read in
+// the sweep's places of the next runs until its comments are read past
+// the write; and on a portal where comments do not count as activity the
+// sweep reads every open deal in turn (docs/architecture.md, Push).
+func (r *run) activeDeals(ctx context.Context, retry map[int64]commentPayload, ride []int64) ([]int64, map[int64]*bitrix.CmdResult, error) {
 	set := maps.Clone(r.seenDeals)
 	for _, p := range retry {
 		set[p.DealID] = true
 	}
-	var since time.Time
-	if !r.prevRun.IsZero() {
-		since = r.prevRun.Add(-activityOverlap)
-	}
-	events, err := r.st.Events(ctx, store.EventFilter{Since: since, Limit: 10000})
-	if err != nil {
-		return nil, nil, err
-	}
-	// push's own events are not activity: they would rescan its own work.
-	runs, err := r.st.Runs(ctx, Command, 100)
-	if err != nil {
-		return nil, nil, err
-	}
-	own := map[int64]bool{r.runID: true}
-	for _, run := range runs {
-		own[run.ID] = true
-	}
-	var orderIDs []int64
-	for _, e := range events {
-		if e.OrderID != 0 && !own[e.RunID] {
-			orderIDs = append(orderIDs, e.OrderID)
-		}
-	}
-	links, err := r.st.OrderLinks(ctx, orderIDs)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, l := range links {
-		if l.EntityType == r.et || (l.EntityType == "" && r.et == store.EntityDeal) {
-			set[l.EntityID] = true
-		}
-	}
 	var first map[int64]*bitrix.CmdResult
-	if !since.IsZero() {
-		var ids []int64
-		ids, first, err = r.recentlyActive(ctx, since, sweep)
+	if !r.prevRun.IsZero() {
+		ids, f, err := r.recentlyActive(ctx, r.prevRun.Add(-activityOverlap), ride)
 		if err != nil {
 			return nil, nil, err
 		}
+		first = f
 		for _, id := range ids {
 			set[id] = true
 		}
@@ -239,9 +242,10 @@ func (r *run) activeDeals(ctx context.Context, retry map[int64]commentPayload, s
 }
 
 // recentlyActive lists crmsync's deals whose LAST_ACTIVITY_TIME is at or
-// after since (one request per 50 deals, fast >ID paging). The first
-// request also carries the first comment page of each sweep deal.
-func (r *run) recentlyActive(ctx context.Context, since time.Time, sweep []int64) ([]int64, map[int64]*bitrix.CmdResult, error) {
+// after since and whose last activity is not the webhook user's (one
+// request per 50 deals, fast >ID paging). The first request also carries
+// the first comment page of each ride deal.
+func (r *run) recentlyActive(ctx context.Context, since time.Time, ride []int64) ([]int64, map[int64]*bitrix.CmdResult, error) {
 	entity := bitrix.EntityDeal
 	if r.et == store.EntityLead {
 		entity = bitrix.EntityLead
@@ -254,13 +258,16 @@ func (r *run) recentlyActive(ctx context.Context, since time.Time, sweep []int64
 		if r.deps.Originator != "" {
 			filter["ORIGINATOR_ID"] = r.deps.Originator
 		}
+		if r.deps.WebhookUserID > 0 {
+			filter["!=LAST_ACTIVITY_BY"] = r.deps.WebhookUserID
+		}
 		b := bitrix.NewBatch(false)
 		if err := b.Add("active", bitrix.ListCmd(entity, bitrix.ListRequest{Filter: filter, Select: []string{"ID"},
 			Order: map[string]string{"ID": "ASC"}, Start: -1})); err != nil {
 			return nil, nil, err
 		}
 		if page == 0 {
-			for _, id := range sweep {
+			for _, id := range ride {
 				if err := b.Add(commentKey(id), r.commentPageCmd(id, 0)); err != nil {
 					return nil, nil, err
 				}
@@ -271,7 +278,7 @@ func (r *run) recentlyActive(ctx context.Context, since time.Time, sweep []int64
 			return nil, nil, fmt.Errorf("listing Bitrix24 %ss with recent activity: %w", entity, err)
 		}
 		if page == 0 {
-			for _, id := range sweep {
+			for _, id := range ride {
 				if cr := res.Get(commentKey(id)); cr != nil {
 					first[id] = cr
 				}
@@ -395,7 +402,7 @@ func (r *run) newLines(ctx context.Context, d *dealComments, cs []bitrix.Comment
 		own := r.deps.WebhookUserID > 0 && int64(c.AuthorID) == r.deps.WebhookUserID
 		if !own {
 			var err error
-			own, err = r.st.LedgerHasRemoteID(ctx, store.SideBitrix, "comment", int64(c.ID))
+			own, err = r.st.LedgerHasRemoteID(ctx, store.SideBitrix, ledgerComment, int64(c.ID))
 			if err != nil {
 				return err
 			}
@@ -431,7 +438,7 @@ func (r *run) newLines(ctx context.Context, d *dealComments, cs []bitrix.Comment
 // whose answer was lost, and only those are recognised by text. A person's
 // comment that reads like one of crmsync's named ones is carried.
 func (r *run) unnamedComments(ctx context.Context, dealID int64) (map[string]int, error) {
-	rows, err := r.st.LedgerEntries(ctx, store.SideBitrix, "comment", dealID, "COMMENT")
+	rows, err := r.st.LedgerEntries(ctx, store.SideBitrix, ledgerComment, dealID, "COMMENT")
 	if err != nil {
 		return nil, err
 	}
