@@ -33,6 +33,15 @@ const activityOverlap = 5 * time.Minute
 // day.
 const sweepSize = bitrix.MaxBatchCommands - 1
 
+// portalOverlap widens the activity window that starts at the portal's
+// own clock (the previous complete run's listing): writes the portal was
+// still committing then may carry an earlier LAST_ACTIVITY_TIME.
+const portalOverlap = time.Minute
+
+// activityCursor names the stored start of the next run's activity window:
+// the portal's time (date_start) of the last complete run's first listing.
+func activityCursor(et store.EntityType) string { return "push:activity:" + string(et) }
+
 // ledgerComment is the ledger's name of the timeline comments pull writes
 // (entity id: the deal's).
 const ledgerComment = "comment"
@@ -228,7 +237,16 @@ func (r *run) activeDeals(ctx context.Context, retry map[int64]commentPayload, r
 	}
 	var first map[int64]*bitrix.CmdResult
 	if !r.prevRun.IsZero() {
-		ids, f, err := r.recentlyActive(ctx, r.prevRun.Add(-activityOverlap), ride)
+		// The window starts at the portal's clock when it is known, so
+		// no clock skew widens it: a push right after a busy one does
+		// not read the same deals again.
+		since := r.prevRun.Add(-activityOverlap)
+		if v, ok, err := r.st.Cursor(ctx, activityCursor(r.et)); err != nil {
+			return nil, nil, err
+		} else if t, perr := time.Parse(time.RFC3339, v); ok && perr == nil {
+			since = t.Add(-portalOverlap)
+		}
+		ids, f, err := r.recentlyActive(ctx, since, ride)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -281,6 +299,11 @@ func (r *run) recentlyActive(ctx context.Context, since time.Time, ride []int64)
 			for _, id := range ride {
 				if cr := res.Get(commentKey(id)); cr != nil {
 					first[id] = cr
+				}
+			}
+			if cr := res.Get("active"); cr != nil && cr.Status == bitrix.Done && cr.Time != nil {
+				if t, err := time.Parse(time.RFC3339, cr.Time.DateStart); err == nil {
+					r.activityMark = t
 				}
 			}
 		}

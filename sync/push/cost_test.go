@@ -1,0 +1,176 @@
+package push_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/push"
+)
+
+// webhookUser is the fake portal's webhook user: crmsync's own author.
+const webhookUser = 1
+
+// ownComment writes a timeline comment on the deal as pull does: through
+// the webhook user, recorded in the ledger with its id, and an event about
+// the order.
+func (h *harness) ownComment(orderID, dealID int64, text string) {
+	h.t.Helper()
+	id := h.bx.AddComment("deal", dealID, webhookUser, text)
+	if err := h.st.Tx(h.ctx, func(tx *store.Tx) error {
+		if err := tx.AddLedger(h.ctx, store.LedgerEntry{Side: store.SideBitrix, Entity: "comment", EntityID: dealID,
+			Field: "COMMENT", Value: text, RemoteID: id}); err != nil {
+			return err
+		}
+		_, err := tx.AddEvent(h.ctx, store.Event{Source: store.SourceRetailCRM, OrderID: orderID, Action: "deal.update", Result: store.ResultOK})
+		return err
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// ownStage moves the deal as pull does: through the webhook user,
+// recorded in the ledger.
+func (h *harness) ownStage(dealID int64, stage string) {
+	h.t.Helper()
+	if err := h.st.Tx(h.ctx, func(tx *store.Tx) error {
+		return tx.AddLedger(h.ctx, store.LedgerEntry{Side: store.SideBitrix, Entity: "deal", EntityID: dealID,
+			Field: "STAGE_ID", Value: stage})
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.bx.MoveDeal(dealID, stage, webhookUser); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// A push of 100 stage changes, right after pull wrote to 300 deals (those
+// moved among them) and with managers' comments on some deals, costs at
+// most 0.1 Bitrix24 requests per change; every manager comment arrives;
+// the push after it, with nothing new, costs at most 2.
+func TestPushOfManyStageChangesCostsATenthOfARequestEach(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	const deals, moves = 300, 100
+	type pair struct{ order, deal int64 }
+	var all []pair
+	for range deals {
+		o, d := h.linked("new", "NEW")
+		all = append(all, pair{o, d})
+	}
+	h.clk.Advance(10 * time.Minute)
+	h.push(push.Options{}) // takes the stage history's head
+	h.clk.Advance(5 * time.Minute)
+	h.push(push.Options{})
+	h.clk.Advance(time.Minute)
+	// pull: a status comment on every deal.
+	for _, p := range all {
+		h.ownComment(p.order, p.deal, "Status changed: new → approval")
+	}
+	h.clk.Advance(30 * time.Second)
+	h.push(push.Options{})
+	h.clk.Advance(30 * time.Second)
+	// Managers move 100 deals and comment on 10 others.
+	want := map[int64]string{}
+	for i, p := range all[:moves] {
+		if err := h.bx.MoveDeal(p.deal, "WON", 7); err != nil {
+			t.Fatal(err)
+		}
+		if i%10 == 0 {
+			want[p.order] = fmt.Sprintf("Moved deal %d, paid", p.deal)
+			h.bx.AddComment("deal", p.deal, 7, want[p.order])
+		}
+	}
+	for _, p := range all[moves : moves+10] {
+		want[p.order] = fmt.Sprintf("Quiet deal %d: call back", p.deal)
+		h.bx.AddComment("deal", p.deal, 8, want[p.order])
+	}
+	h.clk.Advance(2 * time.Minute)
+
+	rep := h.push(push.Options{})
+	t.Logf("push of %d stage changes: %d Bitrix24 requests, %d deals scanned, %d swept", moves,
+		rep.Summary.BitrixRequests, rep.Summary.DealsScanned, rep.Summary.DealsSwept)
+	if rep.Summary.StatusesPushed != moves {
+		t.Fatalf("statuses pushed %d, want %d: %+v", rep.Summary.StatusesPushed, moves, rep.Summary)
+	}
+	if per := float64(rep.Summary.BitrixRequests) / moves; per > 0.1 {
+		t.Errorf("%d Bitrix24 requests for %d stage changes (%.2f each), want ≤ 0.1 each: %+v",
+			rep.Summary.BitrixRequests, moves, per, rep.Summary)
+	}
+	for o, text := range want {
+		if mc := h.order(o).ManagerComment; strings.Count(mc, text) != 1 {
+			t.Errorf("order %d: manager comment %q, want %q once", o, mc, text)
+		}
+	}
+
+	h.clk.Advance(time.Minute)
+	rep = h.push(push.Options{})
+	if rep.Summary.BitrixRequests > 2 || rep.Summary.RetailCRMRequests != 0 {
+		t.Errorf("push with nothing new: %d Bitrix24, %d RetailCRM requests, want ≤ 2 and 0: %+v",
+			rep.Summary.BitrixRequests, rep.Summary.RetailCRMRequests, rep.Summary)
+	}
+}
+
+// A person's comment that crmsync's own later write (a comment, or a stage
+// move) hides from the deal's last activity still arrives: the deal has an
+// own write newer than push's last read of it. Also on deals of finished
+// orders, which the sweep leaves out, and when more deals are due than a
+// run has places for.
+func TestCommentHiddenByOwnWriteArrives(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		deals int
+		group string
+		write string // "comment" or "stage"
+		runs  int    // pushes within which every comment arrives
+	}{
+		{"own comment after it", 1, "new", "comment", 1},
+		{"own stage move after it", 1, "new", "stage", 1},
+		{"finished order", 1, "complete", "comment", 1},
+		{"more deals than places", 100, "complete", "comment", 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			type pair struct{ order, deal int64 }
+			var all []pair
+			for range tc.deals {
+				o, d := h.linkedIn(tc.group)
+				all = append(all, pair{o, d})
+			}
+			h.clk.Advance(10 * time.Minute)
+			h.push(push.Options{})
+			h.clk.Advance(5 * time.Minute)
+			h.push(push.Options{})
+			h.clk.Advance(5 * time.Minute)
+			for _, p := range all {
+				h.bx.AddComment("deal", p.deal, 7, fmt.Sprintf("Deal %d: client called", p.deal))
+			}
+			h.clk.Advance(time.Minute)
+			for _, p := range all {
+				if tc.write == "stage" {
+					h.ownStage(p.deal, "EXECUTING")
+				} else {
+					h.ownComment(p.order, p.deal, "Status changed: new → assembling")
+				}
+			}
+			for _, p := range all {
+				if row, _ := h.bx.Deal(p.deal); row.Str("LAST_ACTIVITY_BY") != fmt.Sprint(webhookUser) {
+					t.Fatalf("deal %d: LAST_ACTIVITY_BY %q, want the webhook user's", p.deal, row.Str("LAST_ACTIVITY_BY"))
+				}
+			}
+			for range tc.runs {
+				h.clk.Advance(5 * time.Minute)
+				h.push(push.Options{})
+			}
+			for _, p := range all {
+				if mc := h.order(p.order).ManagerComment; strings.Count(mc, fmt.Sprintf("Deal %d: client called", p.deal)) != 1 {
+					t.Errorf("after %d pushes, order %d (deal %d): %q", tc.runs, p.order, p.deal, mc)
+				}
+			}
+		})
+	}
+}
