@@ -115,17 +115,18 @@ func (r *run) pushComments(ctx context.Context, retry map[int64]commentPayload) 
 			deals = append(deals, id)
 		}
 	}
-	slices.SortStableFunc(deals, func(a, b int64) int {
-		_, ra := retryByDeal[a]
-		_, rb := retryByDeal[b]
-		switch {
-		case ra && !rb:
-			return -1
-		case rb && !ra:
+	// Then those whose first comment page came with the activity list,
+	// so the reads left share as few batches as possible.
+	rank := func(id int64) int {
+		if _, ok := retryByDeal[id]; ok {
+			return 0
+		}
+		if _, ok := first[id]; ok {
 			return 1
 		}
-		return 0
-	})
+		return 2
+	}
+	slices.SortStableFunc(deals, func(a, b int64) int { return rank(a) - rank(b) })
 	nActive := len(deals)
 	// Without the activity list to ride on (a first run), the sweep only
 	// fills the room left in the last batch of comment reads, so it never
@@ -141,7 +142,7 @@ func (r *run) pushComments(ctx context.Context, retry map[int64]commentPayload) 
 		}
 	}
 	done := map[int64]bool{}
-	for chunk := range slices.Chunk(deals, bitrix.MaxBatchCommands) {
+	for _, chunk := range readChunks(deals, first) {
 		if r.stopped() {
 			break
 		}
@@ -167,8 +168,35 @@ func (r *run) pushComments(ctx context.Context, retry map[int64]commentPayload) 
 	}
 	// Complete means every deal with activity was read; the sweep keeps
 	// its own position.
-	r.rep.Summary.CommentsComplete = !slices.ContainsFunc(deals[:nActive], func(id int64) bool { return !done[id] })
+	r.rep.Summary.CommentsComplete = !r.activityPartial && !slices.ContainsFunc(deals[:nActive], func(id int64) bool { return !done[id] })
 	return r.advanceSweep(ctx, sweep, done, links)
+}
+
+// maxChunk bounds the deals handled together (their orders are read 100
+// ids a request).
+const maxChunk = 100
+
+// readChunks splits deals into chunks that each need at most one batch
+// request for their newest comment pages: up to 50 deals without a first
+// page given, and up to maxChunk deals in all.
+func readChunks(deals []int64, first map[int64]*bitrix.CmdResult) [][]int64 {
+	var out [][]int64
+	var cur []int64
+	need := 0
+	for _, id := range deals {
+		_, given := first[id]
+		if len(cur) == maxChunk || (!given && need == bitrix.MaxBatchCommands) {
+			out, cur, need = append(out, cur), nil, 0
+		}
+		cur = append(cur, id)
+		if !given {
+			need++
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
 }
 
 // sweepSlice returns the open deals this run sweeps: up to sweepSize
@@ -246,7 +274,15 @@ func (r *run) activeDeals(ctx context.Context, retry map[int64]commentPayload, r
 		} else if t, perr := time.Parse(time.RFC3339, v); ok && perr == nil {
 			since = t.Add(-portalOverlap)
 		}
-		ids, f, err := r.recentlyActive(ctx, since, ride)
+		// The deals known active already ride in the listing's later
+		// pages, when there are any.
+		known := slices.Sorted(maps.Keys(set))
+		links, err := r.st.OrderLinksByEntity(ctx, r.et, known)
+		if err != nil {
+			return nil, nil, err
+		}
+		known = slices.DeleteFunc(known, func(id int64) bool { _, ok := links[id]; return !ok })
+		ids, f, err := r.recentlyActive(ctx, since, ride, known)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -262,14 +298,30 @@ func (r *run) activeDeals(ctx context.Context, retry map[int64]commentPayload, r
 // recentlyActive lists crmsync's deals whose LAST_ACTIVITY_TIME is at or
 // after since and whose last activity is not the webhook user's (one
 // request per 50 deals, fast >ID paging). The first request also carries
-// the first comment page of each ride deal.
-func (r *run) recentlyActive(ctx context.Context, since time.Time, ride []int64) ([]int64, map[int64]*bitrix.CmdResult, error) {
+// the first comment page of each ride deal; later ones that of deals known
+// active (known, then those listed), so that reading them costs no
+// request of its own.
+func (r *run) recentlyActive(ctx context.Context, since time.Time, ride, known []int64) ([]int64, map[int64]*bitrix.CmdResult, error) {
 	entity := bitrix.EntityDeal
 	if r.et == store.EntityLead {
 		entity = bitrix.EntityLead
 	}
 	var out []int64
 	first := map[int64]*bitrix.CmdResult{}
+	queued := map[int64]bool{}
+	for _, id := range ride {
+		queued[id] = true
+	}
+	var queue []int64
+	enqueue := func(ids []int64) {
+		for _, id := range ids {
+			if !queued[id] {
+				queued[id] = true
+				queue = append(queue, id)
+			}
+		}
+	}
+	enqueue(known)
 	var after int64
 	for page := range maxCommentPages {
 		filter := map[string]any{">=LAST_ACTIVITY_TIME": bitrix.FormatTime(since), ">ID": after}
@@ -284,23 +336,28 @@ func (r *run) recentlyActive(ctx context.Context, since time.Time, ride []int64)
 			Order: map[string]string{"ID": "ASC"}, Start: -1})); err != nil {
 			return nil, nil, err
 		}
+		var riding []int64
 		if page == 0 {
-			for _, id := range ride {
-				if err := b.Add(commentKey(id), r.commentPageCmd(id, 0)); err != nil {
-					return nil, nil, err
-				}
+			riding = ride
+		} else {
+			n := min(len(queue), bitrix.MaxBatchCommands-1)
+			riding, queue = queue[:n], queue[n:]
+		}
+		for _, id := range riding {
+			if err := b.Add(commentKey(id), r.commentPageCmd(id, 0)); err != nil {
+				return nil, nil, err
 			}
 		}
 		res, err := r.bx.Batch(ctx, b)
 		if err != nil {
 			return nil, nil, fmt.Errorf("listing Bitrix24 %ss with recent activity: %w", entity, err)
 		}
-		if page == 0 {
-			for _, id := range ride {
-				if cr := res.Get(commentKey(id)); cr != nil {
-					first[id] = cr
-				}
+		for _, id := range riding {
+			if cr := res.Get(commentKey(id)); cr != nil {
+				first[id] = cr
 			}
+		}
+		if page == 0 {
 			if cr := res.Get("active"); cr != nil && cr.Status == bitrix.Done && cr.Time != nil {
 				if t, err := time.Parse(time.RFC3339, cr.Time.DateStart); err == nil {
 					r.activityMark = t
@@ -310,17 +367,29 @@ func (r *run) recentlyActive(ctx context.Context, since time.Time, ride []int64)
 		var rows []bitrix.Record
 		if err := res.Get("active").Decode(&rows); err != nil {
 			r.log.Warn("listing recently active deals failed; scanning the others", "err", err)
+			r.activityPartial = true
 			return out, first, nil
 		}
+		var listed []int64
 		for _, row := range rows {
 			if id := int64(row.ID()); id > after {
 				after = id
-				out = append(out, id)
+				listed = append(listed, id)
 			}
 		}
+		out = append(out, listed...)
 		if len(rows) < bitrix.PageSize {
 			break
 		}
+		if page == maxCommentPages-1 {
+			r.log.Warn("more deals with activity than a run lists; the sweep reads the others in turn",
+				"listed", len(out), "since", since)
+		}
+		links, err := r.st.OrderLinksByEntity(ctx, r.et, listed)
+		if err != nil {
+			return nil, nil, err
+		}
+		enqueue(slices.DeleteFunc(listed, func(id int64) bool { _, ok := links[id]; return !ok }))
 	}
 	return out, first, nil
 }

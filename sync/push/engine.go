@@ -111,6 +111,9 @@ type run struct {
 	// active deals (zero when not listed): the next run's window starts
 	// there once this run read every active deal.
 	activityMark time.Time
+	// activityPartial: a listing of the deals with activity failed, so
+	// the next run's window must not move past it.
+	activityPartial bool
 }
 
 // Run performs one push run and returns its report. The report is filled
