@@ -46,13 +46,16 @@ func TestWritesStampTheWebhookUser(t *testing.T) {
 	clock := NewClock(time.Time{})
 	s := New(t, Options{Unlimited: true, Now: clock.Now, UserID: 3})
 	deal := s.SeedDeal(map[string]any{"TITLE": "d", "STAGE_ID": "NEW"})
+	if err := s.MoveDeal(deal, "PREPARATION", 7); err != nil {
+		t.Fatal(err)
+	}
 	s.AddComment("deal", deal, 7, "Call first")
 	field := func(name string) string {
 		row, _ := s.Deal(deal)
 		return row.Str(name)
 	}
-	if by := field("LAST_ACTIVITY_BY"); by != "7" {
-		t.Fatalf("after a person's comment LAST_ACTIVITY_BY = %q, want 7", by)
+	if by, act := field("MODIFY_BY_ID"), field("LAST_ACTIVITY_BY"); by != "7" || act != "7" {
+		t.Fatalf("after a person's move and comment MODIFY_BY_ID %q, LAST_ACTIVITY_BY %q; want 7 and 7", by, act)
 	}
 	clock.Advance(time.Minute)
 	if code, body := post(t, s.WebhookURL()+"crm.deal.update", map[string]any{"id": deal,
