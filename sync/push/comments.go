@@ -264,14 +264,22 @@ func (r *run) activeDeals(ctx context.Context, retry map[int64]commentPayload, r
 		set[p.DealID] = true
 	}
 	var first map[int64]*bitrix.CmdResult
-	if !r.prevRun.IsZero() {
+	// Before a complete run, the window has no start: every deal whose
+	// last activity is a person's is listed (also those a killed first
+	// run moved past in the stage history). Without the webhook user to
+	// leave crmsync's own out, that would be every deal: a first run then
+	// reads the moved ones only.
+	if !r.prevRun.IsZero() || r.deps.WebhookUserID > 0 {
 		// The window starts at the portal's clock when it is known, so
 		// no clock skew widens it: a push right after a busy one does
 		// not read the same deals again.
-		since := r.prevRun.Add(-activityOverlap)
+		var since time.Time
+		if !r.prevRun.IsZero() {
+			since = r.prevRun.Add(-activityOverlap)
+		}
 		if v, ok, err := r.st.Cursor(ctx, activityCursor(r.et)); err != nil {
 			return nil, nil, err
-		} else if t, perr := time.Parse(time.RFC3339, v); ok && perr == nil {
+		} else if t, perr := time.Parse(time.RFC3339, v); ok && perr == nil && !r.prevRun.IsZero() {
 			since = t.Add(-portalOverlap)
 		}
 		// The deals known active already ride in the listing's later
@@ -324,16 +332,26 @@ func (r *run) recentlyActive(ctx context.Context, since time.Time, ride, known [
 	enqueue(known)
 	var after int64
 	for page := range maxCommentPages {
-		filter := map[string]any{">=LAST_ACTIVITY_TIME": bitrix.FormatTime(since), ">ID": after}
+		filter := map[string]any{">ID": after}
+		if !since.IsZero() {
+			filter[">=LAST_ACTIVITY_TIME"] = bitrix.FormatTime(since)
+		}
 		if r.deps.Originator != "" {
 			filter["ORIGINATOR_ID"] = r.deps.Originator
 		}
 		if r.deps.WebhookUserID > 0 {
 			filter["!=LAST_ACTIVITY_BY"] = r.deps.WebhookUserID
 		}
+		// The first page counts (start 0): its next says whether there
+		// is more, so a listing of exactly 50 deals needs no second,
+		// empty page. Later pages skip the count (start -1).
+		start := -1
+		if page == 0 {
+			start = 0
+		}
 		b := bitrix.NewBatch(false)
 		if err := b.Add("active", bitrix.ListCmd(entity, bitrix.ListRequest{Filter: filter, Select: []string{"ID"},
-			Order: map[string]string{"ID": "ASC"}, Start: -1})); err != nil {
+			Order: map[string]string{"ID": "ASC"}, Start: start})); err != nil {
 			return nil, nil, err
 		}
 		var riding []int64
@@ -378,7 +396,7 @@ func (r *run) recentlyActive(ctx context.Context, since time.Time, ride, known [
 			}
 		}
 		out = append(out, listed...)
-		if len(rows) < bitrix.PageSize {
+		if cr := res.Get("active"); len(rows) < bitrix.PageSize || page == 0 && !cr.HasNext {
 			break
 		}
 		if page == maxCommentPages-1 {

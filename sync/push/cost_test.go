@@ -174,3 +174,33 @@ func TestCommentHiddenByOwnWriteArrives(t *testing.T) {
 		})
 	}
 }
+
+// A first push stopped after the stage history (here by its item limit; a
+// kill does the same) has moved the history's cursor past the moves: the
+// next push, still without a complete run before it, finds the moved deals
+// by their activity and carries their comments.
+func TestCommentsOfAStoppedFirstPushArrive(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	var orders, deals []int64
+	for range 3 {
+		o, d := h.linked("new", "NEW")
+		orders, deals = append(orders, o), append(deals, d)
+	}
+	h.clk.Advance(10 * time.Minute)
+	h.skipHistory()
+	for _, d := range deals {
+		h.bx.AddComment("deal", d, 7, fmt.Sprintf("Deal %d: gift wrap", d))
+		h.move(d, "WON")
+	}
+	if rep := h.push(push.Options{MaxItems: 3}); rep.Summary.StatusesPushed != 3 || rep.Summary.CommentsComplete {
+		t.Fatalf("stopped push: %+v", rep.Summary)
+	}
+	h.clk.Advance(time.Minute)
+	h.push(push.Options{})
+	for _, o := range orders {
+		if mc := h.order(o).ManagerComment; !strings.Contains(mc, "gift wrap") {
+			t.Errorf("order %d: manager comment %q", o, mc)
+		}
+	}
+}
