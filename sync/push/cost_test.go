@@ -178,13 +178,14 @@ func TestCommentHiddenByOwnWriteArrives(t *testing.T) {
 // A first push stopped after the stage history (here by its item limit; a
 // kill does the same) has moved the history's cursor past the moves: the
 // next push, still without a complete run before it, finds the moved deals
-// by their activity and carries their comments.
+// by their activity and carries their comments (not through the sweep: the
+// orders are in a final group).
 func TestCommentsOfAStoppedFirstPushArrive(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	var orders, deals []int64
 	for range 3 {
-		o, d := h.linked("new", "NEW")
+		o, d := h.linkedIn("complete") // left out of the sweep
 		orders, deals = append(orders, o), append(deals, d)
 	}
 	h.clk.Advance(10 * time.Minute)
