@@ -1,11 +1,14 @@
 package push_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/push"
 )
@@ -201,6 +204,69 @@ func TestCommentsOfAStoppedFirstPushArrive(t *testing.T) {
 	h.push(push.Options{})
 	for _, o := range orders {
 		if mc := h.order(o).ManagerComment; !strings.Contains(mc, "gift wrap") {
+			t.Errorf("order %d: manager comment %q", o, mc)
+		}
+	}
+}
+
+// spoilListing fails the activity listing's command in the batch whose
+// listing page is the fail-th (from 1) this client sends.
+type spoilListing struct {
+	push.Bitrix
+	fail, pages int
+}
+
+func (s *spoilListing) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
+	res, err := s.Bitrix.Batch(ctx, b)
+	if cr := res.Get("active"); cr != nil {
+		if s.pages++; s.pages == s.fail {
+			res.Results["active"] = &bitrix.CmdResult{Key: "active", Cmd: cr.Cmd, Status: bitrix.Failed,
+				Err: errors.New("spoiled by the test")}
+		}
+	}
+	return res, err
+}
+
+// A run whose listing of active deals fails part way is not complete: the
+// next run's window still starts where the last complete run's did, so
+// the deals of the pages not listed are read then.
+func TestFailedActivityListingKeepsTheWindow(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	var orders, deals []int64
+	for range 60 {
+		o, d := h.linkedIn("complete") // left out of the sweep
+		orders, deals = append(orders, o), append(deals, d)
+	}
+	h.clk.Advance(10 * time.Minute)
+	h.push(push.Options{})
+	h.clk.Advance(5 * time.Minute)
+	h.push(push.Options{})
+	h.clk.Advance(time.Minute)
+	for _, d := range deals {
+		h.bx.AddComment("deal", d, 7, fmt.Sprintf("Deal %d: invoice sent", d))
+	}
+	h.clk.Advance(5 * time.Minute)
+	hook, err := bitrix.ParseWebhook(h.bx.WebhookURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := push.New(push.Deps{Locale: "en", RetailCRM: h.rcc, Bitrix: &spoilListing{Bitrix: h.bxc, fail: 2}, Store: h.st,
+		Mapping: h.mapping, Originator: "retailcrm", WebhookUserID: hook.UserID, Now: h.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.Run(h.ctx, push.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Summary.CommentsComplete || rep.Summary.CommentsPushed != 50 {
+		t.Errorf("push with the listing's second page failed: %+v", rep.Summary)
+	}
+	h.clk.Advance(5 * time.Minute)
+	h.push(push.Options{})
+	for i, o := range orders {
+		if mc := h.order(o).ManagerComment; strings.Count(mc, fmt.Sprintf("Deal %d: invoice sent", deals[i])) != 1 {
 			t.Errorf("order %d: manager comment %q", o, mc)
 		}
 	}
