@@ -331,6 +331,7 @@ func (r *run) recentlyActive(ctx context.Context, since time.Time, ride, known [
 	}
 	enqueue(known)
 	var after int64
+	total := 0 // the first page's count of active deals, when it came
 	for page := range maxCommentPages {
 		filter := map[string]any{">ID": after}
 		if !since.IsZero() {
@@ -342,9 +343,9 @@ func (r *run) recentlyActive(ctx context.Context, since time.Time, ride, known [
 		if r.deps.WebhookUserID > 0 {
 			filter["!=LAST_ACTIVITY_BY"] = r.deps.WebhookUserID
 		}
-		// The first page counts (start 0): its next says whether there
-		// is more, so a listing of exactly 50 deals needs no second,
-		// empty page. Later pages skip the count (start -1).
+		// The first page counts (start 0): its total (or next) says
+		// how many pages there are, so a listing of 50 or 100 deals
+		// needs no last, empty page. Later pages skip the count.
 		start := -1
 		if page == 0 {
 			start = 0
@@ -396,7 +397,14 @@ func (r *run) recentlyActive(ctx context.Context, since time.Time, ride, known [
 			}
 		}
 		out = append(out, listed...)
-		if cr := res.Get("active"); len(rows) < bitrix.PageSize || page == 0 && !cr.HasNext {
+		if cr := res.Get("active"); page == 0 && cr.Total > 0 {
+			total = cr.Total
+		} else if page == 0 && !cr.HasNext {
+			break
+		}
+		// Deals active since the count are the next run's (its window
+		// starts before this listing).
+		if len(rows) < bitrix.PageSize || total > 0 && len(out) >= total {
 			break
 		}
 		if page == maxCommentPages-1 {
