@@ -271,3 +271,34 @@ func TestFailedActivityListingKeepsTheWindow(t *testing.T) {
 		}
 	}
 }
+
+// A person's comment followed by crmsync's update of a plain field: the
+// deal's last modifier is the webhook user, its last actor the person, so
+// the deal is listed as active and the comment arrives.
+func TestCommentBeforeOwnFieldUpdateArrives(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	o, d := h.linkedIn("complete") // left out of the sweep
+	h.clk.Advance(10 * time.Minute)
+	h.push(push.Options{})
+	h.clk.Advance(5 * time.Minute)
+	h.push(push.Options{})
+	h.clk.Advance(time.Minute)
+	h.bx.AddComment("deal", d, 7, "Packed in two boxes")
+	h.clk.Advance(time.Minute)
+	b := bitrix.NewBatch(false)
+	if err := b.Add("u", bitrix.UpdateCmd(bitrix.EntityDeal, bitrix.ID(d), bitrix.Fields{"TITLE": "Order, renamed"}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := h.bxc.Batch(h.ctx, b); err != nil || res.Get("u").Status != bitrix.Done {
+		t.Fatalf("update: %v", err)
+	}
+	if row, _ := h.bx.Deal(d); row.Str("MODIFY_BY_ID") != fmt.Sprint(webhookUser) || row.Str("LAST_ACTIVITY_BY") != "7" {
+		t.Fatalf("deal: MODIFY_BY_ID %q, LAST_ACTIVITY_BY %q", row.Str("MODIFY_BY_ID"), row.Str("LAST_ACTIVITY_BY"))
+	}
+	h.clk.Advance(5 * time.Minute)
+	h.push(push.Options{})
+	if mc := h.order(o).ManagerComment; !strings.Contains(mc, "Packed in two boxes") {
+		t.Errorf("manager comment %q", mc)
+	}
+}
