@@ -242,6 +242,47 @@ func (r *reader) CommentCursors(ctx context.Context, et EntityType, entityIDs []
 	return out, nil
 }
 
+// UnreadOwnWrites returns up to limit linked deals (or leads) crmsync wrote
+// to (ledger rows of side bitrix, of the given entities, keyed by the deal's
+// id) at or after since, later than push last read their comments (the
+// comment cursor's updated_at) less slack: such a write may hide an earlier
+// comment by a person from the deal's last activity. Of a deal push never
+// read, the first write (the deal's creation) does not count: nothing
+// came before it. The most recent writes come first.
+func (r *reader) UnreadOwnWrites(ctx context.Context, et EntityType, entities []string, since time.Time, slack time.Duration, limit int) ([]int64, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	ents, _ := json.Marshal(entities) // []string always marshals
+	et = entityTypeOrDeal(et)
+	rows, err := r.q.QueryContext(ctx, `SELECT l.entity_id, max(l.written_at) AS w FROM ledger l
+		LEFT JOIN comment_cursors c ON c.entity_type = ? AND c.entity_id = l.entity_id
+		WHERE l.side = ? AND l.entity IN (SELECT value FROM json_each(?)) AND l.written_at >= ?
+			AND CASE WHEN c.updated_at IS NULL
+				THEN l.written_at > (SELECT min(f.written_at) FROM ledger f WHERE f.side = l.side
+					AND f.entity IN (SELECT value FROM json_each(?)) AND f.entity_id = l.entity_id)
+				ELSE l.written_at > c.updated_at - ? END
+			AND EXISTS (SELECT 1 FROM order_links o WHERE o.entity_type = ? AND o.entity_id = l.entity_id)
+		GROUP BY l.entity_id ORDER BY w DESC, l.entity_id LIMIT ?`,
+		string(et), string(SideBitrix), string(ents), ms(since), string(ents), slack.Milliseconds(), string(et), limit)
+	if err != nil {
+		return nil, fmt.Errorf("read unread own writes: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id, w int64
+		if err := rows.Scan(&id, &w); err != nil {
+			return nil, fmt.Errorf("read unread own writes: %w", err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read unread own writes: %w", err)
+	}
+	return out, nil
+}
+
 // CountCommentCursors counts the deals and leads push follows comments on.
 func (r *reader) CountCommentCursors(ctx context.Context) (int64, error) {
 	var n int64

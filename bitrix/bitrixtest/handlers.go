@@ -104,7 +104,9 @@ func (s *Server) entityUpdate(kind string, p map[string]any) (*result, *apiErr) 
 		return nil, legacyErr("Parameter 'fields' must be array.")
 	}
 	s.data.apply(kind, r, fields, false)
-	r.Fields["DATE_MODIFY"] = s.data.nowString()
+	// The portal stamps who changed it: the webhook's user
+	// (MODIFY_BY_ID, read-only, crm.deal.fields).
+	r.Fields["DATE_MODIFY"], r.Fields["MODIFY_BY_ID"] = s.data.nowString(), strconv.FormatInt(s.opts.UserID, 10)
 	s.emit("ONCRM"+strings.ToUpper(kind)+"UPDATE", fieldsID(r.ID))
 	return ok(true)
 }

@@ -24,6 +24,7 @@ const (
 	targetNewOrder  = 0.1
 	targetFloor     = 1.25 // requests per new order over the write floor
 	targetPerRecord = 0.03
+	targetPerPushed = 0.1 // Bitrix24 requests per pushed stage change, in a push of ≥ 50
 	targetShare     = 0.9 // within 10% of what the limit allows
 	targetWall100k  = 2 * time.Minute
 	targetRSS       = 150 << 20
@@ -112,20 +113,23 @@ func (t *table) opsSection(w func(string, ...any)) {
 		per(o.changed), per(o.plainChanged), ratio(o.plainChanged, o.changed))
 	w("| Bitrix24 requests per unchanged order (pull again over the same history, cursor reset) | %s | %s | %s | 0: %s |\n",
 		per(o.unchanged), per(o.plainUnchanged), ratio(o.plainUnchanged, o.unchanged), verdict(o.unchanged.requests == 0))
-	w("| Bitrix24 requests per pushed stage change (push after managers moved %d deals) | %s | %s | %s | |\n", o.pushed.ops,
-		per(o.pushed), per(o.plainPushed), ratio(o.plainPushed, o.pushed))
+	pushTarget := ""
+	if o.pushed.ops >= 50 {
+		pushTarget = fmt.Sprintf("≤ %.1f: %s", targetPerPushed, verdict(o.pushed.per() <= targetPerPushed))
+	}
+	w("| Bitrix24 requests per pushed stage change (push after managers moved %d deals) | %s | %s | %s | %s |\n", o.pushed.ops,
+		per(o.pushed), per(o.plainPushed), ratio(o.plainPushed, o.pushed), pushTarget)
 	w("| RetailCRM requests per history record (the repeat pull, whole history) | %s | %s | %s | ≤ %.2f: %s |\n",
 		per(o.record), per(o.plainRecord), ratio(o.plainRecord, o.record), targetPerRecord, verdict(o.record.per() <= targetPerRecord))
 	w("\nWhat crmsync asked the portal:\n\n")
 	w("- new orders (%s) — %s\n", o.newMode, o.newMix)
 	w("- changed orders — %s\n", o.changedMix)
 	w("- pushed stage changes — %s\n", o.pushMix)
-	w("- the push before the moves, with nothing to push: %d requests — %s\n\n", o.idlePush, o.idlePushMix)
-	if scanned := o.pushMix.commands["crm.timeline.comment.list"]; scanned > o.pushed.ops {
-		w("push reads the comments of every deal with activity since its previous run less 5 minutes, and of every order pull touched\n")
-		w("since then; in this benchmark all of that happened seconds earlier, so the measured push scanned %d deals' comments for %d moves.\n", scanned, o.pushed.ops)
-		w("On a 5-minute schedule the scan covers about the last 10 minutes' activity instead of the whole shop.\n\n")
-	}
+	w("- the push before the moves, with nothing to push (the first push: it reads the whole stage history once): %d requests — %s\n\n", o.idlePush, o.idlePushMix)
+	w("push reads the comments of the deals people moved and of those whose last activity since the previous push is someone\n")
+	w("else's (crmsync's own writes are left out); up to 49 more ride in the batch that lists them: deals crmsync wrote to since push\n")
+	w("last read them, then the sweep of open deals. The measured push read %d deals' comments for %d moves.\n\n",
+		o.pushMix.commands["crm.timeline.comment.list"], o.pushed.ops)
 }
 
 func (t *table) limitSection(w func(string, ...any)) {

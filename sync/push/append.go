@@ -24,6 +24,10 @@ func (r *run) appendComments(ctx context.Context, deals []int64, links map[int64
 	}
 	var jobs []job
 	var orderIDs []int64
+	// Every deal read records the read (its cursor's time), also with
+	// nothing new: crmsync's own writes later than that read are what
+	// makes a deal due again (store.UnreadOwnWrites).
+	var read []*dealComments
 	for _, id := range deals {
 		d, ok := found[id]
 		if !ok {
@@ -40,15 +44,23 @@ func (r *run) appendComments(ctx context.Context, deals []int64, links map[int64
 			lines = union(waiting, lines)
 		}
 		if len(lines) == 0 {
-			if d.maxID > d.cursor {
-				if err := r.moveCommentCursor(ctx, d); err != nil {
-					return err
-				}
-			}
+			read = append(read, d)
 			continue
 		}
 		jobs = append(jobs, job{link: link, d: d, lines: lines})
 		orderIDs = append(orderIDs, link.OrderID)
+	}
+	if len(read) > 0 {
+		if err := r.st.Tx(ctx, func(tx *store.Tx) error {
+			for _, d := range read {
+				if err := tx.SetCommentCursor(ctx, r.et, d.dealID, d.maxID); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 	}
 	if len(jobs) == 0 {
 		return nil
@@ -78,10 +90,7 @@ func holdsLines(comment, block string) bool {
 func (r *run) appendOrder(ctx context.Context, link store.OrderLink, d *dealComments, lines []string, o *retailcrm.Order) error {
 	orderID := link.OrderID
 	moveCursor := func(tx *store.Tx) error {
-		if d.maxID > d.cursor {
-			return tx.SetCommentCursor(ctx, r.et, d.dealID, d.maxID)
-		}
-		return nil
+		return tx.SetCommentCursor(ctx, r.et, d.dealID, d.maxID)
 	}
 	if o == nil {
 		return r.failItem(ctx, KindComment, orderID, d.dealID, commentPayload{DealID: d.dealID, Lines: lines}, errOrderGone, moveCursor)
@@ -132,12 +141,6 @@ func (r *run) appendOrder(ctx context.Context, link store.OrderLink, d *dealComm
 			return err
 		}
 		return moveCursor(tx)
-	})
-}
-
-func (r *run) moveCommentCursor(ctx context.Context, d *dealComments) error {
-	return r.st.Tx(ctx, func(tx *store.Tx) error {
-		return tx.SetCommentCursor(ctx, r.et, d.dealID, d.maxID)
 	})
 }
 

@@ -2,12 +2,14 @@ package push_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync/sync/push"
 )
 
 // BenchmarkPushRequestsPerChange measures the requests one push run makes
-// per change written: 200 linked deals each moved to a mapped stage and
+// per change written: 200 linked deals, each commented on by crmsync (as
+// pull does) and read by a push before, then moved to a mapped stage and
 // commented on by a person, i.e. 400 changes (200 statuses, 200 comment
 // appends). Reported as retailcrm-req/change and bitrix-req/change.
 func BenchmarkPushRequestsPerChange(b *testing.B) {
@@ -18,9 +20,12 @@ func BenchmarkPushRequestsPerChange(b *testing.B) {
 		h := newHarness(b)
 		ids := make([]int64, 0, deals)
 		for range deals {
-			_, d := h.linked("new", "NEW")
+			o, d := h.linked("new", "NEW")
+			h.ownComment(o, d, "Status changed: new → approval")
 			ids = append(ids, d)
 		}
+		h.push(push.Options{})
+		h.clk.Advance(2 * time.Minute)
 		for _, d := range ids {
 			if err := h.bx.MoveDeal(d, "WON", 7); err != nil {
 				b.Fatal(err)

@@ -33,6 +33,27 @@ const activityOverlap = 5 * time.Minute
 // day.
 const sweepSize = bitrix.MaxBatchCommands - 1
 
+// portalOverlap widens the activity window that starts at the portal's
+// own clock (the previous complete run's listing): writes the portal was
+// still committing then may carry an earlier LAST_ACTIVITY_TIME.
+const portalOverlap = time.Minute
+
+// activityCursor names the stored start of the next run's activity window:
+// the portal's time (date_start) of the last complete run's first listing.
+func activityCursor(et store.EntityType) string { return "push:activity:" + string(et) }
+
+// ledgerComment is the ledger's name of the timeline comments pull writes
+// (entity id: the deal's).
+const ledgerComment = "comment"
+
+// ownWriteSlots is how many of the sweep's places a run gives first to
+// deals crmsync wrote to since push last read their comments (at least
+// sweepSize-ownWriteSlots places stay the sweep's, so it keeps moving).
+const ownWriteSlots = 39
+
+// ownWriteHorizon bounds how far back crmsync's own writes are looked up.
+const ownWriteHorizon = 7 * 24 * time.Hour
+
 // finalGroups are the RetailCRM status groups of orders done with: their
 // deals are left out of the sweep (activity still finds them).
 func finalGroups() []string { return []string{"complete", "cancel"} }
@@ -51,11 +72,24 @@ type dealComments struct {
 // comments: of the deals with recent activity, and of this run's slice of
 // the open deals.
 func (r *run) pushComments(ctx context.Context, retry map[int64]commentPayload) error {
+	// Deals whose last activity may be crmsync's own write hiding a
+	// person's comment before it come first in the sweep's places.
+	unread, err := r.st.UnreadOwnWrites(ctx, r.et, []string{r.ledgerEntity, ledgerComment},
+		r.start.Add(-ownWriteHorizon), activityOverlap, ownWriteSlots)
+	if err != nil {
+		return err
+	}
 	sweep, err := r.sweepSlice(ctx)
 	if err != nil {
 		return err
 	}
-	active, first, err := r.activeDeals(ctx, retry, sweep)
+	ride := slices.Clone(unread)
+	for _, id := range sweep {
+		if len(ride) < sweepSize && !slices.Contains(unread, id) {
+			ride = append(ride, id)
+		}
+	}
+	active, first, err := r.activeDeals(ctx, retry, ride)
 	if err != nil {
 		return err
 	}
@@ -63,7 +97,7 @@ func (r *run) pushComments(ctx context.Context, retry map[int64]commentPayload) 
 	for _, id := range active {
 		isActive[id] = true
 	}
-	links, err := r.st.OrderLinksByEntity(ctx, r.et, append(slices.Clone(active), sweep...))
+	links, err := r.st.OrderLinksByEntity(ctx, r.et, append(slices.Clone(active), ride...))
 	if err != nil {
 		return err
 	}
@@ -81,17 +115,18 @@ func (r *run) pushComments(ctx context.Context, retry map[int64]commentPayload) 
 			deals = append(deals, id)
 		}
 	}
-	slices.SortStableFunc(deals, func(a, b int64) int {
-		_, ra := retryByDeal[a]
-		_, rb := retryByDeal[b]
-		switch {
-		case ra && !rb:
-			return -1
-		case rb && !ra:
+	// Then those whose first comment page came with the activity list,
+	// so the reads left share as few batches as possible.
+	rank := func(id int64) int {
+		if _, ok := retryByDeal[id]; ok {
+			return 0
+		}
+		if _, ok := first[id]; ok {
 			return 1
 		}
-		return 0
-	})
+		return 2
+	}
+	slices.SortStableFunc(deals, func(a, b int64) int { return rank(a) - rank(b) })
 	nActive := len(deals)
 	// Without the activity list to ride on (a first run), the sweep only
 	// fills the room left in the last batch of comment reads, so it never
@@ -100,14 +135,14 @@ func (r *run) pushComments(ctx context.Context, retry map[int64]commentPayload) 
 	if first == nil && nActive > 0 {
 		room = (bitrix.MaxBatchCommands - nActive%bitrix.MaxBatchCommands) % bitrix.MaxBatchCommands
 	}
-	for _, id := range sweep {
+	for _, id := range ride {
 		if _, ok := links[id]; ok && !isActive[id] && room > 0 {
 			deals = append(deals, id)
 			room--
 		}
 	}
 	done := map[int64]bool{}
-	for chunk := range slices.Chunk(deals, bitrix.MaxBatchCommands) {
+	for _, chunk := range readChunks(deals, first) {
 		if r.stopped() {
 			break
 		}
@@ -133,8 +168,35 @@ func (r *run) pushComments(ctx context.Context, retry map[int64]commentPayload) 
 	}
 	// Complete means every deal with activity was read; the sweep keeps
 	// its own position.
-	r.rep.Summary.CommentsComplete = !slices.ContainsFunc(deals[:nActive], func(id int64) bool { return !done[id] })
+	r.rep.Summary.CommentsComplete = !r.activityPartial && !slices.ContainsFunc(deals[:nActive], func(id int64) bool { return !done[id] })
 	return r.advanceSweep(ctx, sweep, done, links)
+}
+
+// maxChunk bounds the deals handled together (their orders are read 100
+// ids a request).
+const maxChunk = 100
+
+// readChunks splits deals into chunks that each need at most one batch
+// request for their newest comment pages: up to 50 deals without a first
+// page given, and up to maxChunk deals in all.
+func readChunks(deals []int64, first map[int64]*bitrix.CmdResult) [][]int64 {
+	var out [][]int64
+	var cur []int64
+	need := 0
+	for _, id := range deals {
+		_, given := first[id]
+		if len(cur) == maxChunk || (!given && need == bitrix.MaxBatchCommands) {
+			out, cur, need = append(out, cur), nil, 0
+		}
+		cur = append(cur, id)
+		if !given {
+			need++
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
 }
 
 // sweepSlice returns the open deals this run sweeps: up to sweepSize
@@ -181,55 +243,58 @@ func (r *run) advanceSweep(ctx context.Context, sweep []int64, done map[int64]bo
 	return r.st.Tx(ctx, func(tx *store.Tx) error { return tx.SetCommentSweep(ctx, r.et, pos) })
 }
 
-// activeDeals returns the deals worth scanning for comments: those with a
-// stage move in this run, those of orders crmsync touched since the last
-// push run, those Bitrix24 reports activity on since then, and those with
-// comment failures to retry. The request listing the deals with activity
-// also reads the first page of the sweep's comments (first, by deal).
-func (r *run) activeDeals(ctx context.Context, retry map[int64]commentPayload, sweep []int64) ([]int64, map[int64]*bitrix.CmdResult, error) {
+// activeDeals returns the deals worth scanning for comments: those a
+// person moved in this run, those Bitrix24 reports activity on by someone
+// other than crmsync since the last complete push, and those with comment
+// failures to retry. The request listing the deals with activity also
+// reads the first page of the ride deals' comments (first, by deal).
+//
+// Deals whose last activity is crmsync's own are left out: reading them
+// every run would cost a command per deal pull touched. A person's comment
+// is still never missed: one written after crmsync's write makes the
+// person the last actor (listed here); one written before it, since push
+// last read the deal, is behind an own write the ledger records later than
+// that read, so the deal is among pushComments' unread own writes, read in
+// the sweep's places of the next runs until its comments are read past
+// the write; and on a portal where comments do not count as activity the
+// sweep reads every open deal in turn (docs/architecture.md, Push).
+func (r *run) activeDeals(ctx context.Context, retry map[int64]commentPayload, ride []int64) ([]int64, map[int64]*bitrix.CmdResult, error) {
 	set := maps.Clone(r.seenDeals)
 	for _, p := range retry {
 		set[p.DealID] = true
 	}
-	var since time.Time
-	if !r.prevRun.IsZero() {
-		since = r.prevRun.Add(-activityOverlap)
-	}
-	events, err := r.st.Events(ctx, store.EventFilter{Since: since, Limit: 10000})
-	if err != nil {
-		return nil, nil, err
-	}
-	// push's own events are not activity: they would rescan its own work.
-	runs, err := r.st.Runs(ctx, Command, 100)
-	if err != nil {
-		return nil, nil, err
-	}
-	own := map[int64]bool{r.runID: true}
-	for _, run := range runs {
-		own[run.ID] = true
-	}
-	var orderIDs []int64
-	for _, e := range events {
-		if e.OrderID != 0 && !own[e.RunID] {
-			orderIDs = append(orderIDs, e.OrderID)
-		}
-	}
-	links, err := r.st.OrderLinks(ctx, orderIDs)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, l := range links {
-		if l.EntityType == r.et || (l.EntityType == "" && r.et == store.EntityDeal) {
-			set[l.EntityID] = true
-		}
-	}
 	var first map[int64]*bitrix.CmdResult
-	if !since.IsZero() {
-		var ids []int64
-		ids, first, err = r.recentlyActive(ctx, since, sweep)
+	// Before a complete run, the window has no start: every deal whose
+	// last activity is a person's is listed (also those a killed first
+	// run moved past in the stage history). Without the webhook user to
+	// leave crmsync's own out, that would be every deal: a first run then
+	// reads the moved ones only.
+	if !r.prevRun.IsZero() || r.deps.WebhookUserID > 0 {
+		// The window starts at the portal's clock when it is known, so
+		// no clock skew widens it: a push right after a busy one does
+		// not read the same deals again.
+		var since time.Time
+		if !r.prevRun.IsZero() {
+			since = r.prevRun.Add(-activityOverlap)
+		}
+		if v, ok, err := r.st.Cursor(ctx, activityCursor(r.et)); err != nil {
+			return nil, nil, err
+		} else if t, perr := time.Parse(time.RFC3339, v); ok && perr == nil && !r.prevRun.IsZero() {
+			since = t.Add(-portalOverlap)
+		}
+		// The deals known active already ride in the listing's later
+		// pages, when there are any.
+		known := slices.Sorted(maps.Keys(set))
+		links, err := r.st.OrderLinksByEntity(ctx, r.et, known)
 		if err != nil {
 			return nil, nil, err
 		}
+		known = slices.DeleteFunc(known, func(id int64) bool { _, ok := links[id]; return !ok })
+		ids, f, err := r.recentlyActive(ctx, since, ride, known)
+		if err != nil {
+			return nil, nil, err
+		}
+		first = f
 		for _, id := range ids {
 			set[id] = true
 		}
@@ -239,58 +304,118 @@ func (r *run) activeDeals(ctx context.Context, retry map[int64]commentPayload, s
 }
 
 // recentlyActive lists crmsync's deals whose LAST_ACTIVITY_TIME is at or
-// after since (one request per 50 deals, fast >ID paging). The first
-// request also carries the first comment page of each sweep deal.
-func (r *run) recentlyActive(ctx context.Context, since time.Time, sweep []int64) ([]int64, map[int64]*bitrix.CmdResult, error) {
+// after since and whose last activity is not the webhook user's (one
+// request per 50 deals, fast >ID paging). The first request also carries
+// the first comment page of each ride deal; later ones that of deals known
+// active (known, then those listed), so that reading them costs no
+// request of its own.
+func (r *run) recentlyActive(ctx context.Context, since time.Time, ride, known []int64) ([]int64, map[int64]*bitrix.CmdResult, error) {
 	entity := bitrix.EntityDeal
 	if r.et == store.EntityLead {
 		entity = bitrix.EntityLead
 	}
 	var out []int64
 	first := map[int64]*bitrix.CmdResult{}
+	queued := map[int64]bool{}
+	for _, id := range ride {
+		queued[id] = true
+	}
+	var queue []int64
+	enqueue := func(ids []int64) {
+		for _, id := range ids {
+			if !queued[id] {
+				queued[id] = true
+				queue = append(queue, id)
+			}
+		}
+	}
+	enqueue(known)
 	var after int64
+	total := 0 // the first page's count of active deals, when it came
 	for page := range maxCommentPages {
-		filter := map[string]any{">=LAST_ACTIVITY_TIME": bitrix.FormatTime(since), ">ID": after}
+		filter := map[string]any{">ID": after}
+		if !since.IsZero() {
+			filter[">=LAST_ACTIVITY_TIME"] = bitrix.FormatTime(since)
+		}
 		if r.deps.Originator != "" {
 			filter["ORIGINATOR_ID"] = r.deps.Originator
 		}
+		if r.deps.WebhookUserID > 0 {
+			filter["!=LAST_ACTIVITY_BY"] = r.deps.WebhookUserID
+		}
+		// The first page counts (start 0): its total (or next) says
+		// how many pages there are, so a listing of 50 or 100 deals
+		// needs no last, empty page. Later pages skip the count.
+		start := -1
+		if page == 0 {
+			start = 0
+		}
 		b := bitrix.NewBatch(false)
 		if err := b.Add("active", bitrix.ListCmd(entity, bitrix.ListRequest{Filter: filter, Select: []string{"ID"},
-			Order: map[string]string{"ID": "ASC"}, Start: -1})); err != nil {
+			Order: map[string]string{"ID": "ASC"}, Start: start})); err != nil {
 			return nil, nil, err
 		}
+		var riding []int64
 		if page == 0 {
-			for _, id := range sweep {
-				if err := b.Add(commentKey(id), r.commentPageCmd(id, 0)); err != nil {
-					return nil, nil, err
-				}
+			riding = ride
+		} else {
+			n := min(len(queue), bitrix.MaxBatchCommands-1)
+			riding, queue = queue[:n], queue[n:]
+		}
+		for _, id := range riding {
+			if err := b.Add(commentKey(id), r.commentPageCmd(id, 0)); err != nil {
+				return nil, nil, err
 			}
 		}
 		res, err := r.bx.Batch(ctx, b)
 		if err != nil {
 			return nil, nil, fmt.Errorf("listing Bitrix24 %ss with recent activity: %w", entity, err)
 		}
+		for _, id := range riding {
+			if cr := res.Get(commentKey(id)); cr != nil {
+				first[id] = cr
+			}
+		}
 		if page == 0 {
-			for _, id := range sweep {
-				if cr := res.Get(commentKey(id)); cr != nil {
-					first[id] = cr
+			if cr := res.Get("active"); cr != nil && cr.Status == bitrix.Done && cr.Time != nil {
+				if t, err := time.Parse(time.RFC3339, cr.Time.DateStart); err == nil {
+					r.activityMark = t
 				}
 			}
 		}
 		var rows []bitrix.Record
 		if err := res.Get("active").Decode(&rows); err != nil {
 			r.log.Warn("listing recently active deals failed; scanning the others", "err", err)
+			r.activityPartial = true
 			return out, first, nil
 		}
+		var listed []int64
 		for _, row := range rows {
 			if id := int64(row.ID()); id > after {
 				after = id
-				out = append(out, id)
+				listed = append(listed, id)
 			}
 		}
-		if len(rows) < bitrix.PageSize {
+		out = append(out, listed...)
+		if cr := res.Get("active"); page == 0 && cr.Total > 0 {
+			total = cr.Total
+		} else if page == 0 && !cr.HasNext {
 			break
 		}
+		// Deals active since the count are the next run's (its window
+		// starts before this listing).
+		if len(rows) < bitrix.PageSize || total > 0 && len(out) >= total {
+			break
+		}
+		if page == maxCommentPages-1 {
+			r.log.Warn("more deals with activity than a run lists; the sweep reads the others in turn",
+				"listed", len(out), "since", since)
+		}
+		links, err := r.st.OrderLinksByEntity(ctx, r.et, listed)
+		if err != nil {
+			return nil, nil, err
+		}
+		enqueue(slices.DeleteFunc(listed, func(id int64) bool { _, ok := links[id]; return !ok }))
 	}
 	return out, first, nil
 }
@@ -395,7 +520,7 @@ func (r *run) newLines(ctx context.Context, d *dealComments, cs []bitrix.Comment
 		own := r.deps.WebhookUserID > 0 && int64(c.AuthorID) == r.deps.WebhookUserID
 		if !own {
 			var err error
-			own, err = r.st.LedgerHasRemoteID(ctx, store.SideBitrix, "comment", int64(c.ID))
+			own, err = r.st.LedgerHasRemoteID(ctx, store.SideBitrix, ledgerComment, int64(c.ID))
 			if err != nil {
 				return err
 			}
@@ -431,7 +556,7 @@ func (r *run) newLines(ctx context.Context, d *dealComments, cs []bitrix.Comment
 // whose answer was lost, and only those are recognised by text. A person's
 // comment that reads like one of crmsync's named ones is carried.
 func (r *run) unnamedComments(ctx context.Context, dealID int64) (map[string]int, error) {
-	rows, err := r.st.LedgerEntries(ctx, store.SideBitrix, "comment", dealID, "COMMENT")
+	rows, err := r.st.LedgerEntries(ctx, store.SideBitrix, ledgerComment, dealID, "COMMENT")
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,9 @@ type Deps struct {
 	// (bitrix.ParseWebhook gives it as Webhook.UserID). Comments crmsync writes carry it as their author, so
 	// comments by that user are never carried back, even after a lost
 	// database took the ledger (where pull records each comment's text and
-	// id) with it. 0 relies on the ledger alone.
+	// id) with it; and deals whose last activity is that user's are not
+	// listed as active (docs/architecture.md, Push). 0 relies on the ledger
+	// alone and lists every active deal.
 	WebhookUserID int64
 	// NotifyUserIDs (alerts.notify_user_ids) are told, once, about each
 	// item a run parks, and about a run failing outright (once per kind

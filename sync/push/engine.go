@@ -107,6 +107,13 @@ type run struct {
 
 	newlyParked []ParkedItem // parked by this run: one alert each
 	prevRun     time.Time    // start of the last push run that scanned every active deal; zero if none
+	// activityMark is the portal's time of this run's first listing of
+	// active deals (zero when not listed): the next run's window starts
+	// there once this run read every active deal.
+	activityMark time.Time
+	// activityPartial: a listing of the deals with activity failed, so
+	// the next run's window must not move past it.
+	activityPartial bool
 }
 
 // Run performs one push run and returns its report. The report is filled
@@ -159,7 +166,13 @@ func (r *run) record(ctx context.Context) error {
 	// Only a finished run's complete comment scan moves the start of the
 	// next run's activity window.
 	leaves := store.RunLeaves{CommentsComplete: r.rep.Summary.CommentsComplete && out.Finished()}
-	if ferr := rec.Finish(ctx, out, r.rep.Counters(), leaves); ferr != nil && err == nil {
+	ferr := rec.Finish(ctx, out, r.rep.Counters(), leaves)
+	if ferr == nil && leaves.CommentsComplete && !r.activityMark.IsZero() {
+		ferr = e.st.Tx(ctx, func(tx *store.Tx) error {
+			return tx.SetCursor(ctx, activityCursor(e.et), r.activityMark.Format(time.RFC3339))
+		})
+	}
+	if ferr != nil && err == nil {
 		err = ferr
 	}
 	e.log.Debug("push finished", "dry_run", opts.DryRun, "summary", r.rep.Summary.Line())

@@ -167,6 +167,11 @@ func (r *run) applyMoves(ctx context.Context, moves map[int64]move) error {
 			return err
 		}
 		if v != verdictPerson {
+			// The deal's latest move is crmsync's own (or older than
+			// it): not activity worth reading comments for. A person's
+			// comment before that write is found as an unread own write
+			// (pushComments).
+			delete(r.seenDeals, m.DealID)
 			if v == verdictEcho {
 				r.rep.Summary.EchoesDropped++
 			} else {
