@@ -31,7 +31,7 @@ trigger calling POST /hooks/retailcrm/<serve.retailcrm_token> wakes pull, a
 Bitrix24 outbound webhook (deal, lead or timeline-comment events) calling
 POST /hooks/bitrix with serve.bitrix_token as its application token wakes push.
 A burst of events makes one run; runs never overlap and a run woken by events
-starts at least 5 s after the previous one ended. Events are only wake-ups:
+starts at least 3 s after the previous one ended. Events are only wake-ups:
 every run polls both services as a timer run does, so a lost or forged event
 costs latency, never correctness.
 

@@ -49,7 +49,7 @@ const (
 const (
 	DefaultDebounce  = 2 * time.Second
 	DefaultMaxDelay  = 10 * time.Second
-	DefaultMinGap    = 5 * time.Second
+	DefaultMinGap    = 3 * time.Second
 	DefaultBusyRetry = 10 * time.Second
 )
 

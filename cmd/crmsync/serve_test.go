@@ -1,0 +1,395 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+)
+
+const (
+	serveRCToken = "rc-serve-token-0123456789abcdef"
+	serveBXToken = "bx-serve-app-token-4242"
+)
+
+// freeAddr is a local address nothing listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// served is a crmsync serve process; its stderr goes to a file, read once
+// it has exited.
+type served struct {
+	cmd    *exec.Cmd
+	addr   string
+	stderr string // the file
+}
+
+func startServe(t *testing.T, dir, cfg, db string, args ...string) *served {
+	t.Helper()
+	s := &served{addr: freeAddr(t), stderr: filepath.Join(dir, fmt.Sprintf("serve-%d.log", time.Now().UnixNano()))}
+	f, err := os.Create(s.stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s.cmd = exec.Command(os.Args[0], append([]string{"--config", cfg, "--db", db, "serve", "--listen", s.addr}, args...)...)
+	s.cmd.Dir = dir
+	s.cmd.Env = append(os.Environ(), asMainEnv+"=1", raceEnv())
+	s.cmd.Stderr, s.cmd.Stdout = f, f
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			_ = s.cmd.Process.Kill()
+			_ = s.cmd.Wait()
+		}
+	})
+	eventually(t, 30*time.Second, "serve answering /healthz", func() bool {
+		resp, err := http.Get(s.url("/healthz"))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return true
+	})
+	return s
+}
+
+func (s *served) url(path string) string { return "http://" + s.addr + path }
+
+// stop sends SIGTERM and returns the exit code and the log.
+func (s *served) stop(t *testing.T) (int, string) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		_ = s.cmd.Process.Kill()
+		t.Fatal("serve did not stop on SIGTERM")
+	}
+	log, _ := os.ReadFile(s.stderr)
+	return s.cmd.ProcessState.ExitCode(), string(log)
+}
+
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func serveConfig(rc *retailcrmtest.Server, bx *bitrixtest.Server, tokens bool) string {
+	c := pullConfig(rc, bx)
+	if tokens {
+		c += "serve:\n  retailcrm_token: " + serveRCToken + "\n  bitrix_token: " + serveBXToken + "\n"
+	}
+	return c
+}
+
+// dealOf is the deal of order id, if there is one.
+func dealOf(bx *bitrixtest.Server, id int64) (bitrixtest.Row, bool) {
+	for _, d := range bx.Deals() {
+		if bitrixtest.Str(d.Fields["ORIGIN_ID"]) == strconv.FormatInt(id, 10) {
+			return d, true
+		}
+	}
+	return bitrixtest.Row{}, false
+}
+
+func dealSum(bx *bitrixtest.Server, id int64) decimal.Decimal {
+	d, ok := dealOf(bx, id)
+	if !ok {
+		return decimal.Zero
+	}
+	v, _ := decimal.NewFromString(bitrixtest.Str(d.Fields["OPPORTUNITY"]))
+	return v
+}
+
+// TestServeLatency measures, with serve running against the fakes and the
+// fake RetailCRM calling serve like a trigger, the time from an order
+// change to the deal's update. The figures go to BENCHMARKS.md (serve
+// latency). The schedule is 10 minutes, so only the wake-ups can explain a
+// sync within seconds.
+func TestServeLatency(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures for a minute or more")
+	}
+	rc := retailcrmtest.New(t, retailcrmtest.Options{})
+	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, serveConfig(rc, bx, true))
+	db := filepath.Join(dir, "serve.db")
+	var ids []int64
+	for i := range 5 {
+		o := rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: fmt.Sprintf("Buyer%d", i)},
+			TotalSumm: decimal.NewFromInt(1000), Currency: "RUB"})
+		ids = append(ids, o.ID)
+	}
+	s := startServe(t, dir, cfg, db, "--every", "10m")
+	rc.SetTrigger(&retailcrmtest.Trigger{URL: s.url("/hooks/retailcrm/" + serveRCToken)})
+	eventually(t, 30*time.Second, "the first run's deals", func() bool { return len(bx.Deals()) == len(ids) })
+
+	samples := 24
+	if v, err := strconv.Atoi(os.Getenv("CRMSYNC_SERVE_SAMPLES")); err == nil && v > 0 {
+		samples = v
+	}
+	rng := rand.New(rand.NewPCG(19, 19))
+	var lat []time.Duration
+	for i := range samples {
+		time.Sleep(time.Duration(1000+rng.IntN(3000)) * time.Millisecond) // a random moment
+		id, sum := ids[i%len(ids)], decimal.NewFromInt(int64(2000+i))
+		changed := time.Now()
+		if err := rc.UpdateOrder(id, func(o *retailcrm.Order) { o.TotalSumm = sum }); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 60*time.Second, fmt.Sprintf("deal of order %d at %s", id, sum), func() bool { return dealSum(bx, id).Equal(sum) })
+		lat = append(lat, time.Since(changed))
+	}
+	slices.Sort(lat)
+	p50, p95 := lat[len(lat)/2], lat[(len(lat)*95+99)/100-1]
+	t.Logf("serve latency, order change -> deal update, %d samples: p50 %v, p95 %v, min %v, max %v",
+		len(lat), p50.Round(10*time.Millisecond), p95.Round(10*time.Millisecond), lat[0].Round(10*time.Millisecond), lat[len(lat)-1].Round(10*time.Millisecond))
+	if p50 > 5*time.Second {
+		t.Errorf("p50 %v, target 5 s", p50)
+	}
+	if ok, failed, dropped := rc.TriggerCalls(); failed != 0 || dropped != 0 || ok < samples {
+		t.Errorf("trigger calls: %d ok, %d failed, %d dropped", ok, failed, dropped)
+	}
+
+	code, log := s.stop(t)
+	if code != exitOK {
+		t.Errorf("SIGTERM: exit %d, want 0\n%s", code, log)
+	}
+	for _, secret := range []string{serveRCToken, serveBXToken, rc.APIKey()} {
+		if strings.Contains(log, secret) {
+			t.Errorf("the log shows a secret:\n%s", log)
+		}
+	}
+}
+
+// TestServeScheduleAloneSyncs: without tokens (events off) the endpoints
+// are off and the schedule alone syncs every change.
+func TestServeScheduleAloneSyncs(t *testing.T) {
+	rc := retailcrmtest.New(t, retailcrmtest.Options{})
+	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, serveConfig(rc, bx, false))
+	db := filepath.Join(dir, "serve.db")
+	first := rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna"}, TotalSumm: decimal.NewFromInt(100), Currency: "RUB"})
+	s := startServe(t, dir, cfg, db, "--every", "10s")
+	eventually(t, 30*time.Second, "the first runs", func() bool { return healthRuns(t, s) == 2 })
+	if len(bx.Deals()) != 1 {
+		t.Fatalf("%d deals after the first run", len(bx.Deals()))
+	}
+	if c := postForm(t, s.url("/hooks/retailcrm/"+serveRCToken), ""); c != http.StatusNotFound {
+		t.Errorf("retailcrm hook without a token: %d, want 404", c)
+	}
+	started := time.Now()
+	second := rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Boris"}, TotalSumm: decimal.NewFromInt(200), Currency: "RUB"})
+	if err := rc.UpdateOrder(first.ID, func(o *retailcrm.Order) { o.TotalSumm = decimal.NewFromInt(150) }); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 40*time.Second, "the schedule's sync", func() bool {
+		return dealSum(bx, first.ID).Equal(decimal.NewFromInt(150)) && dealSum(bx, second.ID).Equal(decimal.NewFromInt(200))
+	})
+	took := time.Since(started)
+	t.Logf("synced by the schedule alone after %v", took.Round(100*time.Millisecond))
+	if took < 5*time.Second {
+		t.Errorf("synced after %v: something other than the 10 s schedule ran", took)
+	}
+	if code, log := s.stop(t); code != exitOK {
+		t.Errorf("exit %d\n%s", code, log)
+	}
+}
+
+func postForm(t *testing.T, u, body string) int {
+	t.Helper()
+	resp, err := http.Post(u, "application/x-www-form-urlencoded", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+// TestServeRefusesWrongTokens: wrong tokens are 401, start no run, and the
+// log names neither the right nor the wrong token.
+func TestServeRefusesWrongTokens(t *testing.T) {
+	rc := retailcrmtest.New(t, retailcrmtest.Options{})
+	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, serveConfig(rc, bx, true))
+	db := filepath.Join(dir, "serve.db")
+	s := startServe(t, dir, cfg, db, "--every", "10m")
+	eventually(t, 30*time.Second, "the first runs", func() bool { return healthRuns(t, s) == 2 })
+	before := rc.Requests("/api/v5/orders/history")
+
+	wrong := "wrong-token-0123456789abcdefgh"
+	rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna"}})
+	for range 20 {
+		if c := postForm(t, s.url("/hooks/retailcrm/"+wrong), "order_id=1"); c != http.StatusUnauthorized {
+			t.Fatalf("wrong retailcrm token: %d", c)
+		}
+		form := url.Values{"event": {"ONCRMDEALUPDATE"}, "data[FIELDS][ID]": {"1"}, "auth[application_token]": {wrong}}
+		if c := postForm(t, s.url("/hooks/bitrix"), form.Encode()); c != http.StatusUnauthorized {
+			t.Fatalf("wrong bitrix token: %d", c)
+		}
+	}
+	if c := postForm(t, s.url("/hooks/retailcrm/"+serveRCToken), strings.Repeat("x", 1<<20)); c != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized body: %d", c)
+	}
+	time.Sleep(4 * time.Second) // longer than the debounce and the gap
+	if n := rc.Requests("/api/v5/orders/history"); n != before {
+		t.Errorf("refused hooks started a pull (%d history requests, %d before)", n, before)
+	}
+	if len(bx.Deals()) != 0 {
+		t.Error("a refused hook synced the order")
+	}
+	resp, err := http.Get(s.url("/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsText, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`crmsync_serve_hook_requests_total{outcome="bad_token",source="retailcrm"} 20`,
+		`crmsync_serve_hook_requests_total{outcome="bad_token",source="bitrix"} 20`,
+		`crmsync_last_run_result{command="pull",result="ok"} 1`, `crmsync_last_run_api_requests{api="retailcrm",command="pull"}`} {
+		if !strings.Contains(string(metricsText), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	code, log := s.stop(t)
+	if code != exitOK {
+		t.Errorf("exit %d", code)
+	}
+	for _, secret := range []string{serveRCToken, serveBXToken, wrong} {
+		if strings.Contains(log, secret) || strings.Contains(string(metricsText), secret) {
+			t.Errorf("a token is in the log or the metrics:\n%s", log)
+		}
+	}
+}
+
+func healthRuns(t *testing.T, s *served) int {
+	t.Helper()
+	resp, err := http.Get(s.url("/healthz"))
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var h struct {
+		Runs []struct{ Command, Result string }
+	}
+	if json.NewDecoder(resp.Body).Decode(&h) != nil {
+		return 0
+	}
+	return len(h.Runs)
+}
+
+// TestServeWaitsForACronRunsLock: with the lock held by another process,
+// serve retries instead of failing, and syncs once the lock is free.
+func TestServeWaitsForACronRunsLock(t *testing.T) {
+	rc := retailcrmtest.New(t, retailcrmtest.Options{})
+	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, serveConfig(rc, bx, true))
+	db := filepath.Join(dir, "serve.db")
+	rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna"}})
+	holder := startLockHolder(t, db)
+	s := startServe(t, dir, cfg, db, "--every", "10m")
+	time.Sleep(2 * time.Second)
+	if len(bx.Deals()) != 0 {
+		t.Fatal("serve ran while another process held the lock")
+	}
+	resp, err := http.Get(s.url("/healthz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("healthz %d while waiting for the lock (a held lock is not a failure)", resp.StatusCode)
+	}
+	_ = holder.Process.Kill()
+	_ = holder.Wait()
+	eventually(t, 40*time.Second, "the sync after the lock was freed", func() bool { return len(bx.Deals()) == 1 })
+	code, log := s.stop(t)
+	if code != exitOK || !strings.Contains(log, "lock is held") {
+		t.Errorf("exit %d; log:\n%s", code, log)
+	}
+}
+
+// TestServeSIGTERMDuringARun: SIGTERM while the first pull is busy stops
+// serve with 0 at a page boundary; the next start continues and no order
+// gets two deals.
+func TestServeSIGTERMDuringARun(t *testing.T) {
+	rc := retailcrmtest.New(t, retailcrmtest.Options{})
+	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
+	const orders = 300
+	for i := range orders {
+		rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: fmt.Sprintf("Buyer%d", i), Email: fmt.Sprintf("b%d@example.com", i)},
+			TotalSumm: decimal.NewFromInt(int64(100 + i)), Currency: "RUB"})
+	}
+	// Each portal answer takes 30 ms: the first pull takes seconds.
+	bx.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultSlow, Delay: 30 * time.Millisecond, Probability: 1})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, serveConfig(rc, bx, true))
+	db := filepath.Join(dir, "serve.db")
+	s := startServe(t, dir, cfg, db, "--every", "10m")
+	eventually(t, 60*time.Second, "the first deals", func() bool { return len(bx.Deals()) > 0 })
+	code, log := s.stop(t)
+	if code != exitOK {
+		t.Fatalf("SIGTERM during a run: exit %d, want 0\n%s", code, log)
+	}
+	if n := len(bx.Deals()); n >= orders {
+		t.Logf("the run finished before the signal (%d deals); the test proves less", n)
+	}
+	bx.ClearFaults()
+	s = startServe(t, dir, cfg, db, "--every", "10m")
+	eventually(t, 60*time.Second, "every order's deal", func() bool { return len(bx.Deals()) >= orders })
+	if code, log := s.stop(t); code != exitOK {
+		t.Errorf("second serve: exit %d\n%s", code, log)
+	}
+	for origin, n := range dealOrigins(bx) {
+		if n != 1 {
+			t.Errorf("order %s has %d deals", origin, n)
+		}
+	}
+	if n := len(bx.Deals()); n != orders {
+		t.Errorf("%d deals for %d orders", n, orders)
+	}
+}
