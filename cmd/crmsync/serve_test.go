@@ -364,8 +364,8 @@ func TestServeSIGTERMDuringARun(t *testing.T) {
 		rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: fmt.Sprintf("Buyer%d", i), Email: fmt.Sprintf("b%d@example.com", i)},
 			TotalSumm: decimal.NewFromInt(int64(100 + i)), Currency: "RUB"})
 	}
-	// Each portal answer takes 30 ms: the first pull takes seconds.
-	bx.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultSlow, Delay: 30 * time.Millisecond, Probability: 1})
+	// Each portal answer takes 200 ms: the first pull takes seconds.
+	bx.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultSlow, Delay: 200 * time.Millisecond, Probability: 1})
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, serveConfig(rc, bx, true))
 	db := filepath.Join(dir, "serve.db")
@@ -375,6 +375,7 @@ func TestServeSIGTERMDuringARun(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("SIGTERM during a run: exit %d, want 0\n%s", code, log)
 	}
+	t.Logf("first serve's log:\n%s", log)
 	if n := len(bx.Deals()); n >= orders {
 		t.Logf("the run finished before the signal (%d deals); the test proves less", n)
 	}

@@ -276,6 +276,8 @@ func (s *scheduler) runOne(ctx context.Context, name string, job Job) string {
 		return info.Result // not a run: the last run's result stands
 	case ResultFailed:
 		s.log.Warn("serve: run failed", "command", name, "err", info.Error)
+	case ResultInterrupted:
+		s.log.Info("serve: run stopped at a safe point; the next run continues from there", "command", name)
 	}
 	s.mu.Lock()
 	s.lastRuns[name] = info
