@@ -23,6 +23,7 @@ import (
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+	"github.com/crmsync/crmsync/store"
 )
 
 const (
@@ -392,5 +393,169 @@ func TestServeSIGTERMDuringARun(t *testing.T) {
 	}
 	if n := len(bx.Deals()); n != orders {
 		t.Errorf("%d deals for %d orders", n, orders)
+	}
+}
+
+// TestServeFloodOfEvents: 1,000 events in a few seconds against serve with
+// the portal at its real limit (2 rps, burst 50): every event is answered
+// 200, /healthz never turns 503, runs never overlap and stay few, the
+// portal never answers QUERY_LIMIT_EXCEEDED, and every change arrives.
+func TestServeFloodOfEvents(t *testing.T) {
+	rc := retailcrmtest.New(t, retailcrmtest.Options{})
+	bx := bitrixtest.New(t, bitrixtest.Options{Rate: 2, Burst: 50})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, `retailcrm:
+  url: `+rc.URL()+`
+  api_key: `+rc.APIKey()+`
+bitrix:
+  webhook_url: `+bx.WebhookURL()+`
+  rate: 2
+  burst: 50
+mapping:
+  statuses:
+    new: NEW
+    group:complete: WON
+serve:
+  retailcrm_token: `+serveRCToken+`
+  bitrix_token: `+serveBXToken+`
+`)
+	db := filepath.Join(dir, "serve.db")
+	var ids []int64
+	for i := range 10 {
+		ids = append(ids, rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: fmt.Sprintf("Buyer%d", i)},
+			TotalSumm: decimal.NewFromInt(100), Currency: "RUB"}).ID)
+	}
+	s := startServe(t, dir, cfg, db, "--every", "10m")
+	eventually(t, 60*time.Second, "the first runs", func() bool { return healthRuns(t, s) == 2 })
+
+	const events = 1000
+	jobs := make(chan int)
+	bad := make(chan string, events)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sem := make(chan struct{}, 25)
+		for i := range jobs {
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem }()
+				var u, body string
+				if i%2 == 0 {
+					u, body = s.url("/hooks/retailcrm/"+serveRCToken), "order_id=1"
+				} else {
+					u, body = s.url("/hooks/bitrix"), url.Values{"event": {"ONCRMDEALUPDATE"}, "data[FIELDS][ID]": {"1"},
+						"auth[application_token]": {serveBXToken}}.Encode()
+				}
+				resp, err := http.Post(u, "application/x-www-form-urlencoded", strings.NewReader(body))
+				if err != nil {
+					bad <- err.Error()
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					bad <- resp.Status
+				}
+			}()
+		}
+		for range cap(sem) {
+			sem <- struct{}{}
+		}
+	}()
+	started := time.Now()
+	unhealthy := 0
+	for i := range events {
+		jobs <- i
+		if i%100 == 0 {
+			id := ids[(i/100)%len(ids)]
+			if err := rc.UpdateOrder(id, func(o *retailcrm.Order) { o.TotalSumm = decimal.NewFromInt(int64(500 + i)) }); err != nil {
+				t.Fatal(err)
+			}
+			if resp, err := http.Get(s.url("/healthz")); err == nil {
+				if resp.StatusCode != http.StatusOK {
+					unhealthy++
+				}
+				resp.Body.Close()
+			}
+		}
+		time.Sleep(3 * time.Millisecond)
+	}
+	close(jobs)
+	<-done
+	flood := time.Since(started)
+	close(bad)
+	for b := range bad {
+		t.Errorf("an event was answered %s", b)
+	}
+	if unhealthy > 0 {
+		t.Errorf("/healthz was not 200 %d times during the flood", unhealthy)
+	}
+	for i := 0; i < events; i += 100 {
+		id, want := ids[(i/100)%len(ids)], decimal.NewFromInt(int64(500+i))
+		if i+len(ids)*100 < events { // a later change of the same order wins
+			continue
+		}
+		eventually(t, 60*time.Second, fmt.Sprintf("order %d's last change", id), func() bool { return dealSum(bx, id).Equal(want) })
+	}
+	time.Sleep(5 * time.Second) // let the runs the flood asked for end
+	if n := bx.Stats().QueryLimit503; n != 0 {
+		t.Errorf("the portal answered QUERY_LIMIT_EXCEEDED %d times", n)
+	}
+	code, log := s.stop(t)
+	if code != exitOK {
+		t.Errorf("exit %d\n%s", code, log)
+	}
+
+	st, err := store.Open(t.Context(), db, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var all []store.Run
+	for _, c := range []string{"pull", "push"} {
+		r, err := st.Runs(t.Context(), c, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, r...)
+	}
+	slices.SortFunc(all, func(a, b store.Run) int { return a.StartedAt.Compare(b.StartedAt) })
+	for i := 1; i < len(all); i++ {
+		if all[i].StartedAt.Before(all[i-1].EndedAt) {
+			t.Errorf("runs overlap: %s %v–%v and %s from %v", all[i-1].Command, all[i-1].StartedAt, all[i-1].EndedAt, all[i].Command, all[i].StartedAt)
+		}
+	}
+	// The start's pull and push, then at most one pair per debounce-and-gap
+	// (5 s) of the flood, plus the one after it.
+	if limit := 2 + 2*(int(flood/(5*time.Second))+2); len(all) > limit {
+		t.Errorf("%d runs for %d events in %v (at most %d)", len(all), events, flood.Round(time.Second), limit)
+	}
+	t.Logf("%d events in %v made %d runs; the portal refused none", events, flood.Round(100*time.Millisecond), len(all))
+}
+
+// TestServeFlagsAndConfig: --every and --listen go through the
+// configuration's checks (exit 4 naming the key), usage errors exit 2.
+func TestServeFlagsAndConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"serve", "--every", "1s"}, exitConfig, "serve.every: must be between 10s and 24h0m0s"},
+		{[]string{"serve", "--listen", "nowhere"}, exitConfig, "serve.listen: must be HOST:PORT"},
+		{[]string{"serve", "extra"}, exitUsage, "takes no arguments"},
+		{[]string{"serve", "--every", "soon"}, exitUsage, "invalid argument"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, "_"), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			args := append([]string{"--db", filepath.Join(dir, "x.db"), "--config", writeConfig(t, dir, validConfig("https://127.0.0.1:1", "https://127.0.0.1:1/rest/1/abcd1234/"))}, tt.args...)
+			r := runInProcess(t, args...)
+			r.mustCode(t, tt.code)
+			if !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("stderr %q lacks %q", r.stderr, tt.want)
+			}
+		})
 	}
 }
