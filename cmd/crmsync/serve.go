@@ -39,8 +39,8 @@ Each run takes the database's run lock like a cron run: a pull or push started
 from cron while serve runs exits 5; serve, finding the lock held, tries again
 10 s later. GET /healthz answers 503 when the last pull or push failed;
 GET /metrics serves the --metrics-file metrics live with serve's own.
-SIGTERM or SIGINT stops accepting, lets the run in progress stop at its next
-page boundary and exits 0; a second signal exits at once with 130.`,
+SIGTERM or SIGINT stops accepting, lets the run in progress finish its page
+(at most 60 s) and exits 0; a second signal exits at once with 130.`,
 		Example: `  crmsync serve
   crmsync serve --listen 127.0.0.1:8080 --every 10m`,
 		Args: noArgs,
@@ -67,8 +67,12 @@ func (a *app) runServe(ctx context.Context) error {
 	}
 	live := &metrics.Live{}
 	srv := serve.New(serve.Options{
-		Pull:           a.serveJob("pull", live, func(ctx context.Context) error { return a.runPull(ctx, &pullOptions{}) }),
-		Push:           a.serveJob("push", live, func(ctx context.Context) error { return a.runPush(ctx, &pushOptions{}) }),
+		Pull: a.serveJob("pull", live, func(ctx context.Context, stop <-chan struct{}) error {
+			return a.runPull(ctx, &pullOptions{runOptions{stop: stop}})
+		}),
+		Push: a.serveJob("push", live, func(ctx context.Context, stop <-chan struct{}) error {
+			return a.runPush(ctx, &pushOptions{runOptions{stop: stop}})
+		}),
 		Timing:         serve.Timing{Every: cfg.Serve.Every},
 		RetailCRMToken: cfg.Serve.RetailCRMToken,
 		BitrixToken:    cfg.Serve.BitrixToken,
@@ -88,9 +92,10 @@ func (a *app) runServe(ctx context.Context) error {
 // serveJob runs one pull or push inside serve the way the command does from
 // cron: under the database's run lock, with the run recorded by the engine,
 // and its metrics kept for /metrics (and --metrics-file when given).
-func (a *app) serveJob(command string, live *metrics.Live, run func(context.Context) error) serve.Job {
-	return func(ctx context.Context) error {
-		release, err := a.lock(ctx, command)
+func (a *app) serveJob(command string, live *metrics.Live, run serve.Job) serve.Job {
+	return func(ctx context.Context, stop <-chan struct{}) error {
+		// "serve (pull)": a cron run refused with exit 5 names serve.
+		release, err := a.lock(ctx, "serve ("+command+")")
 		if errors.Is(err, store.ErrLocked) {
 			return fmt.Errorf("%w: %w", serve.ErrBusy, err)
 		}
@@ -99,8 +104,8 @@ func (a *app) serveJob(command string, live *metrics.Live, run func(context.Cont
 		}
 		defer release()
 		before, started := a.apis.Snapshot(), time.Now()
-		err = run(ctx)
-		m := a.runMetrics(ctx, command, exitCode(err, ctx.Err() != nil), started, apiDelta(a.apis.Snapshot(), before))
+		err = run(ctx, stop)
+		m := a.runMetrics(ctx, command, exitCode(err, errors.Is(err, context.Canceled)), started, apiDelta(a.apis.Snapshot(), before))
 		live.Set(m)
 		if a.global.metricsFile != "" {
 			a.writeMetricsFile(m)

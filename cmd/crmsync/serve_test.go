@@ -354,9 +354,9 @@ func TestServeWaitsForACronRunsLock(t *testing.T) {
 	}
 }
 
-// TestServeSIGTERMDuringARun: SIGTERM while the first pull is busy stops
-// serve with 0 at a page boundary; the next start continues and no order
-// gets two deals.
+// TestServeSIGTERMDuringARun: SIGTERM while the first pull is busy lets
+// it finish its page and stops serve with 0; the next start continues and
+// no order gets two deals. A cron run meanwhile exits 5.
 func TestServeSIGTERMDuringARun(t *testing.T) {
 	rc := retailcrmtest.New(t, retailcrmtest.Options{})
 	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
@@ -372,11 +372,21 @@ func TestServeSIGTERMDuringARun(t *testing.T) {
 	db := filepath.Join(dir, "serve.db")
 	s := startServe(t, dir, cfg, db, "--every", "10m")
 	eventually(t, 60*time.Second, "the first deals", func() bool { return len(bx.Deals()) > 0 })
+	// A cron run while serve's run holds the lock exits 5 and names serve.
+	if cron := runBinary(t, dir, nil, "--config", cfg, "--db", db, "pull"); cron.code != exitLocked ||
+		!strings.Contains(cron.stderr, "in use by crmsync serve (pull)") {
+		t.Errorf("cron pull during serve's run: exit %d, want 5\n%s", cron.code, cron.stderr)
+	}
 	code, log := s.stop(t)
 	if code != exitOK {
 		t.Fatalf("SIGTERM during a run: exit %d, want 0\n%s", code, log)
 	}
-	t.Logf("first serve's log:\n%s", log)
+	// The page in progress was finished, not abandoned: its deals are
+	// counted and the run says why it stopped.
+	if !strings.Contains(log, "deals created 100,") || !strings.Contains(log, "stopped early: stop") ||
+		!strings.Contains(log, "stopped at a page boundary") {
+		t.Errorf("the run did not finish its page on SIGTERM:\n%s", log)
+	}
 	if n := len(bx.Deals()); n >= orders {
 		t.Logf("the run finished before the signal (%d deals); the test proves less", n)
 	}

@@ -51,10 +51,14 @@ const (
 	DefaultMaxDelay  = 10 * time.Second
 	DefaultMinGap    = 3 * time.Second
 	DefaultBusyRetry = 10 * time.Second
+	// DefaultGrace stays under systemd's default stop timeout (90 s).
+	DefaultGrace = 60 * time.Second
 )
 
-// Job is one command the scheduler runs.
-type Job func(ctx context.Context) error
+// Job is one command the scheduler runs. When serve is asked to stop, stop
+// is closed: the job finishes the page in progress and returns; ctx ends
+// only Timing.Grace later, for a job that does not.
+type Job func(ctx context.Context, stop <-chan struct{}) error
 
 // Timing is when the scheduler runs. The zero value of a field takes its
 // default.
@@ -75,6 +79,9 @@ type Timing struct {
 	// BusyRetry is how long to wait when another process (a cron run)
 	// holds the lock.
 	BusyRetry time.Duration
+	// Grace is how long a run may take to finish its page once serve is
+	// asked to stop; then its context is cancelled.
+	Grace time.Duration
 }
 
 func (t Timing) withDefaults() Timing {
@@ -94,6 +101,9 @@ func (t Timing) withDefaults() Timing {
 	}
 	if t.BusyRetry <= 0 {
 		t.BusyRetry = DefaultBusyRetry
+	}
+	if t.Grace <= 0 {
+		t.Grace = DefaultGrace
 	}
 	return t
 }
@@ -250,7 +260,7 @@ func (s *scheduler) runKinds(ctx context.Context, kinds Kind) {
 
 func (s *scheduler) runOne(ctx context.Context, name string, job Job) string {
 	info := RunInfo{Command: name, Started: time.Now()}
-	err := runSafely(ctx, job)
+	err := s.runStoppable(ctx, job)
 	info.Ended = time.Now()
 	switch {
 	case err == nil:
@@ -259,7 +269,7 @@ func (s *scheduler) runOne(ctx context.Context, name string, job Job) string {
 		info.Result = ResultBusy
 	case errors.Is(err, ErrPartial):
 		info.Result = ResultPartial
-	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled):
 		info.Result = ResultInterrupted
 	default:
 		info.Result = ResultFailed
@@ -277,7 +287,10 @@ func (s *scheduler) runOne(ctx context.Context, name string, job Job) string {
 	case ResultFailed:
 		s.log.Warn("serve: run failed", "command", name, "err", info.Error)
 	case ResultInterrupted:
-		s.log.Info("serve: run stopped at a safe point; the next run continues from there", "command", name)
+		s.log.Warn("serve: run cut short after the grace period; the next run continues from its last committed page", "command", name)
+	}
+	if ctx.Err() != nil && info.Result != ResultInterrupted {
+		s.log.Info("serve: run stopped at a page boundary; the next run continues from there", "command", name)
 	}
 	s.mu.Lock()
 	s.lastRuns[name] = info
@@ -285,15 +298,45 @@ func (s *scheduler) runOne(ctx context.Context, name string, job Job) string {
 	return info.Result
 }
 
+// runStoppable runs job with a context of its own: when ctx ends, the job
+// is asked to stop (stop is closed) and finishes its page; its context ends
+// Grace later, or when it returns.
+func (s *scheduler) runStoppable(ctx context.Context, job Job) error {
+	jobCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-jobCtx.Done():
+			return
+		case <-ctx.Done():
+			close(stop)
+		}
+		grace := time.NewTimer(s.timing.Grace)
+		defer grace.Stop()
+		select {
+		case <-jobCtx.Done():
+		case <-grace.C:
+			cancel()
+		}
+	}()
+	err := runSafely(jobCtx, stop, job)
+	cancel()
+	<-watched
+	return err
+}
+
 // runSafely runs job; a panic becomes the run's error, so one bad run
 // never takes the service down.
-func runSafely(ctx context.Context, job Job) (err error) {
+func runSafely(ctx context.Context, stop <-chan struct{}, job Job) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic in the run: %v", r)
 		}
 	}()
-	return job(ctx)
+	return job(ctx, stop)
 }
 
 // runs returns the last run of each command, by command name.

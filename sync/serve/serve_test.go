@@ -32,7 +32,7 @@ type counter struct {
 	err                func(n int32) error
 }
 
-func (c *counter) job(ctx context.Context) error {
+func (c *counter) job(ctx context.Context, _ <-chan struct{}) error {
 	n := c.runs.Add(1)
 	a := c.active.Add(1)
 	defer c.active.Add(-1)
@@ -63,12 +63,12 @@ type both struct {
 }
 
 func (b *both) wrap(c *counter) Job {
-	return func(ctx context.Context) error {
+	return func(ctx context.Context, stop <-chan struct{}) error {
 		if a := b.active.Add(1); a > b.most.Load() {
 			b.most.Store(a)
 		}
 		defer b.active.Add(-1)
-		return c.job(ctx)
+		return c.job(ctx, stop)
 	}
 }
 
@@ -122,7 +122,7 @@ func TestStartRunsBothThenABurstMakesOneRun(t *testing.T) {
 func TestWakeDuringARunMakesOneMoreRun(t *testing.T) {
 	release := make(chan struct{})
 	var started atomic.Int32
-	pull := func(ctx context.Context) error {
+	pull := func(context.Context, <-chan struct{}) error {
 		if started.Add(1) == 2 {
 			<-release
 		}
@@ -190,13 +190,13 @@ func TestBusyLockIsRetriedAndNotAFailure(t *testing.T) {
 func TestHealthz(t *testing.T) {
 	var fail atomic.Bool
 	fail.Store(true)
-	push := func(context.Context) error {
+	push := func(context.Context, <-chan struct{}) error {
 		if fail.Load() {
 			return errors.New("bitrix: https://p.example/rest/1/SECRETCODE/ answered 500")
 		}
 		return nil
 	}
-	partial := func(context.Context) error { return ErrPartial }
+	partial := func(context.Context, <-chan struct{}) error { return ErrPartial }
 	s := New(Options{Pull: partial, Push: push, Timing: fast(),
 		Redact: func(v string) string { return strings.ReplaceAll(v, "SECRETCODE", "***") }})
 	srv := httptest.NewServer(s.Handler())
@@ -411,19 +411,25 @@ func TestPageMountedAtRoot(t *testing.T) {
 	}
 }
 
-// TestServeStopsAfterTheRun: ending the context stops accepting, lets the
-// run in progress see the cancellation and return, and Serve returns nil.
+// TestServeStopsAfterTheRun: ending the context stops accepting and asks
+// the run in progress to stop; it finishes its page (its own context still
+// live) and returns, and only then does Serve return nil.
 func TestServeStopsAfterTheRun(t *testing.T) {
 	inRun := make(chan struct{})
-	var sawCancel atomic.Bool
-	pull := func(ctx context.Context) error {
+	var finished atomic.Bool
+	pull := func(ctx context.Context, stop <-chan struct{}) error {
 		close(inRun)
-		<-ctx.Done()
+		<-stop
 		time.Sleep(50 * time.Millisecond) // finishing the page
-		sawCancel.Store(true)
-		return ctx.Err()
+		if ctx.Err() != nil {
+			return ctx.Err() // the page could not finish
+		}
+		finished.Store(true)
+		return nil
 	}
-	s := New(Options{Pull: pull, Timing: fast()})
+	var pushes atomic.Int32
+	push := func(context.Context, <-chan struct{}) error { pushes.Add(1); return nil }
+	s := New(Options{Pull: pull, Push: push, Timing: fast()})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -444,11 +450,45 @@ func TestServeStopsAfterTheRun(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve did not return")
 	}
-	if !sawCancel.Load() {
-		t.Error("Serve returned before the run did")
+	if !finished.Load() {
+		t.Error("the run could not finish its page (its context was cancelled at once), or Serve returned first")
+	}
+	if n := pushes.Load(); n != 0 {
+		t.Errorf("push started after the stop (%d)", n)
 	}
 	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
 		t.Error("still accepting after stopping")
+	}
+	if r := s.sched.runs(); len(r) != 1 || r[0].Result != ResultOK {
+		t.Errorf("runs %+v", r)
+	}
+}
+
+// TestStopGraceCancelsAStuckRun: a run that ignores the stop has its
+// context cancelled after the grace period.
+func TestStopGraceCancelsAStuckRun(t *testing.T) {
+	inRun := make(chan struct{})
+	pull := func(ctx context.Context, _ <-chan struct{}) error {
+		close(inRun)
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	tm := fast()
+	tm.Grace = 100 * time.Millisecond
+	s := New(Options{Pull: pull, Timing: tm})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx) }()
+	<-inRun
+	stopped := time.Now()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stuck run was never cancelled")
+	}
+	if took := time.Since(stopped); took < 100*time.Millisecond {
+		t.Errorf("cancelled after %v, before the grace period", took)
 	}
 	if r := s.sched.runs(); len(r) != 1 || r[0].Result != ResultInterrupted {
 		t.Errorf("runs %+v", r)
@@ -456,7 +496,7 @@ func TestServeStopsAfterTheRun(t *testing.T) {
 }
 
 func TestPanickingJobIsAFailedRun(t *testing.T) {
-	s := New(Options{Pull: func(context.Context) error { panic("boom") }, Timing: fast()})
+	s := New(Options{Pull: func(context.Context, <-chan struct{}) error { panic("boom") }, Timing: fast()})
 	start(t, s)
 	waitFor(t, "the run", func() bool { return len(s.sched.runs()) == 1 })
 	if r := s.sched.runs()[0]; r.Result != ResultFailed || !strings.Contains(r.Error, "boom") {
