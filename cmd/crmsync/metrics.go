@@ -22,11 +22,7 @@ func (a *app) writeMetrics(ctx context.Context, cmd *cobra.Command, code int, st
 	if a.global.metricsFile == "" || cmd == nil || !isSyncCommand(cmd.Name()) || !a.ran {
 		return
 	}
-	a.writeMetricsFile(a.runMetrics(ctx, cmd.Name(), code, started, a.apis.Snapshot()))
-}
-
-func (a *app) writeMetricsFile(run metrics.Run) {
-	if err := metrics.WriteFile(a.global.metricsFile, run); err != nil {
+	if err := metrics.WriteFile(a.global.metricsFile, a.runMetrics(ctx, cmd.Name(), code, started, a.apis.Snapshot())); err != nil {
 		a.log.Warn("could not write the metrics file", "path", a.global.metricsFile, "err", err)
 	}
 }

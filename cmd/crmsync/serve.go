@@ -91,7 +91,8 @@ func (a *app) runServe(ctx context.Context) error {
 
 // serveJob runs one pull or push inside serve the way the command does from
 // cron: under the database's run lock, with the run recorded by the engine,
-// and its metrics kept for /metrics (and --metrics-file when given).
+// and its metrics kept for /metrics (not --metrics-file: one file would
+// hold pull's figures and push's by turns).
 func (a *app) serveJob(command string, live *metrics.Live, run serve.Job) serve.Job {
 	return func(ctx context.Context, stop <-chan struct{}) error {
 		// "serve (pull)": a cron run refused with exit 5 names serve.
@@ -105,11 +106,7 @@ func (a *app) serveJob(command string, live *metrics.Live, run serve.Job) serve.
 		defer release()
 		before, started := a.apis.Snapshot(), time.Now()
 		err = run(ctx, stop)
-		m := a.runMetrics(ctx, command, exitCode(err, errors.Is(err, context.Canceled)), started, apiDelta(a.apis.Snapshot(), before))
-		live.Set(m)
-		if a.global.metricsFile != "" {
-			a.writeMetricsFile(m)
-		}
+		live.Set(a.runMetrics(ctx, command, exitCode(err, errors.Is(err, context.Canceled)), started, apiDelta(a.apis.Snapshot(), before)))
 		if errors.Is(err, errParked) {
 			return fmt.Errorf("%w: %w", serve.ErrPartial, err)
 		}
