@@ -53,6 +53,9 @@ type Options struct {
 	MaxItems int
 	// MaxDuration stops starting new pages after this long (0: no limit).
 	MaxDuration time.Duration
+	// Stop, once closed, stops the run before its next page, the one in
+	// progress finished (crmsync serve on SIGTERM); nil: never.
+	Stop <-chan struct{}
 	// MaxAttempts parks a failing order after this many attempts (default 5);
 	// the parking sends one alert.
 	MaxAttempts int
@@ -326,8 +329,20 @@ func (e *Engine) limitReached(start time.Time) string {
 		return "max-items"
 	case e.opts.MaxDuration > 0 && e.now().Sub(start) >= e.opts.MaxDuration:
 		return "max-duration"
+	case closed(e.opts.Stop):
+		return "stop"
 	}
 	return ""
+}
+
+// closed reports whether ch is closed (a nil ch never is).
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // itemsLeft is how many more orders and customers the run may handle

@@ -131,7 +131,7 @@ type Summary struct {
 	BitrixRequests    int    `json:"bitrix_requests"`
 	RetailCRMRequests int    `json:"retailcrm_requests"`
 	Backlog           int64  `json:"backlog"`
-	Stopped           string `json:"stopped,omitempty"` // why the run stopped early: max-items, max-duration
+	Stopped           string `json:"stopped,omitempty"` // why the run stopped early: max-items, max-duration, stop (serve stopping)
 }
 
 // Pending reports whether the report holds changes to make.

@@ -56,6 +56,8 @@ type app struct {
 	// ran is set once cobra has parsed flags and arguments and handed over
 	// to crmsync's own code; an error before that is a usage error.
 	ran bool
+	// stopsOnSignal: a signal is the command's normal end (serve), exit 0.
+	stopsOnSignal bool
 }
 
 // run executes one crmsync invocation and returns its exit code.
@@ -73,7 +75,7 @@ func run(ctx context.Context, args []string, st streams, sig *signals) int {
 	if err != nil && !a.ran {
 		err = &usageError{err: err}
 	}
-	code := exitCode(err, sig.interrupted())
+	code := exitCode(err, sig.interrupted() && !a.stopsOnSignal)
 	if err != nil && !errors.Is(err, errPending) {
 		a.printError(err, code)
 	}
@@ -143,6 +145,7 @@ error; 5 another run holds the lock; 130 interrupted.`,
 		a.pullCmd(),
 		a.pushCmd(),
 		a.backfillCmd(),
+		a.serveCmd(),
 		a.statusCmd(),
 		a.checkCmd(),
 		a.retryCmd(),

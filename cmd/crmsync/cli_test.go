@@ -23,7 +23,7 @@ func TestHelpCoversEveryCommand(t *testing.T) {
 	t.Parallel()
 	r := runInProcess(t, "--help")
 	r.mustCode(t, exitOK)
-	commands := []string{"pull", "push", "backfill", "status", "check", "retry", "skip", "version", "completion"}
+	commands := []string{"pull", "push", "backfill", "serve", "status", "check", "retry", "skip", "version", "completion"}
 	for _, c := range commands {
 		if !strings.Contains(r.stdout, "\n  "+c+" ") {
 			t.Errorf("--help does not list %s:\n%s", c, r.stdout)

@@ -22,6 +22,8 @@ type runOptions struct {
 	json             bool
 	maxItems         int
 	maxDuration      time.Duration
+	// stop, once closed, ends the run before its next page (serve); not a flag.
+	stop <-chan struct{}
 }
 
 func (o *runOptions) addFlags(cmd *cobra.Command, limits bool) {

@@ -22,11 +22,21 @@ func (a *app) writeMetrics(ctx context.Context, cmd *cobra.Command, code int, st
 	if a.global.metricsFile == "" || cmd == nil || !isSyncCommand(cmd.Name()) || !a.ran {
 		return
 	}
-	run := metrics.Run{Command: cmd.Name(), Started: started, Ended: time.Now(), ExitCode: code,
-		Result: resultFor(code), APIs: a.apis.Snapshot(), Backlog: -1}
-	if st, ok, err := a.openStoreReadOnly(context.WithoutCancel(ctx)); err == nil && ok {
+	if err := metrics.WriteFile(a.global.metricsFile, a.runMetrics(ctx, cmd.Name(), code, started, a.apis.Snapshot())); err != nil {
+		a.log.Warn("could not write the metrics file", "path", a.global.metricsFile, "err", err)
+	}
+}
+
+// runMetrics are the figures of the run of command that started at
+// started: the engine's record of it, what the APIs answered (apis) and the
+// failures table after it.
+func (a *app) runMetrics(ctx context.Context, command string, code int, started time.Time, apis map[string]metrics.API) metrics.Run {
+	ctx = context.WithoutCancel(ctx) // an interrupted run is measured too
+	run := metrics.Run{Command: command, Started: started, Ended: time.Now(), ExitCode: code,
+		Result: resultFor(code), APIs: apis, Backlog: -1}
+	if st, ok, err := a.openStoreReadOnly(ctx); err == nil && ok {
 		defer st.Close()
-		if runs, err := st.Runs(ctx, cmd.Name(), 1); err == nil && len(runs) == 1 && !runs[0].StartedAt.Before(started.Add(-time.Second)) {
+		if runs, err := st.Runs(ctx, command, 1); err == nil && len(runs) == 1 && !runs[0].StartedAt.Before(started.Add(-time.Second)) {
 			r := runs[0]
 			run.Started, run.Counters = r.StartedAt, r.Counters
 			if !r.EndedAt.IsZero() {
@@ -40,9 +50,7 @@ func (a *app) writeMetrics(ctx context.Context, cmd *cobra.Command, code int, st
 			run.Parked, run.Retrying = counts.Parked, counts.Retrying
 		}
 	}
-	if err := metrics.WriteFile(a.global.metricsFile, run); err != nil {
-		a.log.Warn("could not write the metrics file", "path", a.global.metricsFile, "err", err)
-	}
+	return run
 }
 
 func resultFor(code int) string {

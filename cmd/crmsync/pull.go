@@ -49,7 +49,7 @@ func (a *app) runPull(ctx context.Context, opts *pullOptions) error {
 	prog := a.newProgress("pull")
 	eng, err := pullsync.New(pullsync.Options{
 		Config: cfg, RetailCRM: rc, Bitrix: bx, Store: st,
-		DryRun: opts.dryRun, MaxItems: opts.maxItems, MaxDuration: opts.maxDuration,
+		DryRun: opts.dryRun, MaxItems: opts.maxItems, MaxDuration: opts.maxDuration, Stop: opts.stop,
 		Logger: a.log, Progress: func(p pullsync.Progress) { prog.update(p); d.checkpoint() },
 	})
 	if err != nil {

@@ -60,7 +60,7 @@ func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
 		return err
 	}
 	rep, err := eng.Run(ctx, push.Options{DryRun: opts.dryRun, MaxItems: opts.maxItems,
-		MaxDuration: opts.maxDuration, PID: os.Getpid()})
+		MaxDuration: opts.maxDuration, Stop: opts.stop, PID: os.Getpid()})
 	if rep != nil && opts.dryRun && err == nil {
 		if perr := a.printReport(rep, opts.json); perr != nil {
 			return perr

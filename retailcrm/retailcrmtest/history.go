@@ -309,6 +309,9 @@ func (s *Server) recordOrderChangesLocked(before, after *retailcrm.Order, who ac
 			site: after.Site, snapshot: rawJSON(partialJSON(after)),
 		})
 	}
+	if len(changes) > 0 {
+		s.fireTriggerLocked(after)
+	}
 	return len(changes)
 }
 

@@ -45,6 +45,9 @@ type Options struct {
 	// the flag on a record of that field, after a status record without it:
 	// nothing documented says the flag sits on the status record.
 	CreatedOn string
+	// Trigger, when set, is called after every change to an order, as a
+	// RetailCRM trigger with an HTTP action would (trigger.go, SetTrigger).
+	Trigger *Trigger
 }
 
 // DateReading is one way the service may read the createdAt filters of the

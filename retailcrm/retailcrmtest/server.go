@@ -53,13 +53,18 @@ type Server struct {
 	// users, corporate customers, merges (people.go)
 	people peopleState
 	// traffic
-	counts  map[string]int
-	total   int
-	log     []Request
-	faults  []*Fault
-	served  map[FaultKind]int
-	rng     *rand.Rand
-	limiter *rate.Limiter
+	counts map[string]int
+	total  int
+	log    []Request
+	faults []*Fault
+	served map[FaultKind]int
+	rng    *rand.Rand
+	// the trigger (trigger.go)
+	trigger                                  *Trigger
+	triggerCh                                chan triggerCall
+	triggerDone                              chan struct{}
+	triggerOK, triggerFailed, triggerDropped int
+	limiter                                  *rate.Limiter
 }
 
 // Request is one request as the fake received it.
@@ -112,6 +117,9 @@ func NewServer(opts Options) *Server {
 	}
 	s.seedReferences()
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	if opts.Trigger != nil {
+		s.SetTrigger(opts.Trigger)
+	}
 	return s
 }
 
@@ -138,6 +146,12 @@ func (s *Server) Close() {
 		close(s.closed)
 		s.srv.CloseClientConnections()
 		s.srv.Close()
+		s.mu.Lock()
+		done := s.triggerDone
+		s.mu.Unlock()
+		if done != nil {
+			<-done
+		}
 	})
 }
 

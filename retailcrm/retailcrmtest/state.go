@@ -102,6 +102,7 @@ func (s *Server) createOrderLocked(in retailcrm.Order, who actor) *retailcrm.Ord
 		}
 	}
 	s.orderHist.add(rec)
+	s.fireTriggerLocked(o)
 	return o
 }
 
@@ -170,6 +171,7 @@ func (s *Server) DeleteOrder(id int64) error {
 		deleted: true, field: "id", old: id, new: nil,
 		site: o.Site, snapshot: rawJSON(partialJSON(o)),
 	})
+	s.fireTriggerLocked(o)
 	return nil
 }
 

@@ -1,5 +1,6 @@
 // Package metrics writes a run's figures as a Prometheus text-format file for
-// node_exporter's textfile collector (`--metrics-file`). The file is written
+// node_exporter's textfile collector (`--metrics-file`), and holds them live
+// for crmsync serve's /metrics (Live). The file is written
 // to a temporary name and renamed, so the collector never reads half of it.
 package metrics
 
@@ -11,9 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	stdsync "sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 )
 
@@ -47,6 +50,22 @@ func results() []string { return []string{"ok", "partial", "failed", "interrupte
 
 // Encode writes r in the Prometheus text format.
 func Encode(w io.Writer, r Run) error {
+	families, err := registry(r).Gather()
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range families {
+		if err := enc.Encode(mf); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// registry holds r's metrics: the one definition the file and serve's
+// live /metrics share.
+func registry(r Run) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	cmd := prometheus.Labels{"command": r.Command}
 	gauge := func(name, help string, v float64) {
@@ -89,18 +108,36 @@ func Encode(w io.Writer, r Run) error {
 		answers.WithLabelValues(name, "5xx").Set(float64(a.ServerError))
 	}
 	reg.MustRegister(reqs, answers)
+	return reg
+}
 
-	families, err := reg.Gather()
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
+// Live is the last run of each command as a prometheus.Gatherer: crmsync
+// serve's /metrics, the same metrics as the file, live. Safe for concurrent
+// use; the zero value is ready.
+type Live struct {
+	mu   stdsync.Mutex
+	runs map[string]Run
+}
+
+// Set records r as its command's last run.
+func (l *Live) Set(r Run) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.runs == nil {
+		l.runs = map[string]Run{}
 	}
-	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range families {
-		if err := enc.Encode(mf); err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
+	l.runs[r.Command] = r
+}
+
+// Gather implements prometheus.Gatherer.
+func (l *Live) Gather() ([]*dto.MetricFamily, error) {
+	l.mu.Lock()
+	gs := make(prometheus.Gatherers, 0, len(l.runs))
+	for _, cmd := range slices.Sorted(maps.Keys(l.runs)) {
+		gs = append(gs, registry(l.runs[cmd]))
 	}
-	return nil
+	l.mu.Unlock()
+	return gs.Gather()
 }
 
 // WriteFile replaces path with r's metrics atomically.

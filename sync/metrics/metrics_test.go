@@ -1,8 +1,10 @@
 package metrics
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,5 +120,43 @@ func TestWriteFileFailsCleanly(t *testing.T) {
 	t.Parallel()
 	if err := WriteFile(filepath.Join(t.TempDir(), "missing-dir", "m.prom"), sample()); err == nil {
 		t.Error("writing into a missing directory succeeded")
+	}
+}
+
+// TestLiveServesTheFileMetrics: serve's live metrics are the file's, for
+// each command's last run.
+func TestLiveServesTheFileMetrics(t *testing.T) {
+	t.Parallel()
+	var l Live
+	pull, push := sample(), sample()
+	push.Command, push.Result, push.ExitCode, push.Counters = "push", "ok", 0, map[string]int64{"stages": 3}
+	l.Set(sample())
+	l.Set(push)
+	pull.Counters = map[string]int64{"orders": 7}
+	l.Set(pull) // replaces the first pull
+	families, err := l.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live bytes.Buffer
+	enc := expfmt.NewEncoder(&live, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range families {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range []Run{pull, push} {
+		var file bytes.Buffer
+		if err := Encode(&file, r); err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(file.String()), "\n") {
+			if !strings.HasPrefix(line, "#") && !strings.Contains(live.String(), line) {
+				t.Errorf("live metrics lack the file's %q", line)
+			}
+		}
+	}
+	if strings.Contains(live.String(), `counter="deals.created"`) {
+		t.Error("the replaced run's counters are still served")
 	}
 }

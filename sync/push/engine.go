@@ -33,6 +33,9 @@ type Options struct {
 	MaxItems int
 	// MaxDuration stops starting new pages and batches after this long.
 	MaxDuration time.Duration
+	// Stop, once closed, stops the run before its next page or batch, the
+	// one in progress finished (crmsync serve on SIGTERM); nil: never.
+	Stop <-chan struct{}
 	// MaxAttempts parks an item after this many transient failures
 	// (0: DefaultMaxAttempts). Validation errors park at once.
 	MaxAttempts int
@@ -212,10 +215,22 @@ func (r *run) stopped() bool {
 		r.rep.Summary.Stopped = "max-items"
 	case !r.deadline.IsZero() && !r.now().Before(r.deadline):
 		r.rep.Summary.Stopped = "max-duration"
+	case closed(r.opts.Stop):
+		r.rep.Summary.Stopped = "stop"
 	default:
 		return false
 	}
 	return true
+}
+
+// closed reports whether ch is closed (a nil ch never is).
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // budget is how many more items the run may take (a large number when

@@ -103,7 +103,7 @@ type Summary struct {
 	Alerts            int    `json:"alerts"` // notifications about parked items delivered
 	RetailCRMRequests int    `json:"retailcrm_requests"`
 	BitrixRequests    int    `json:"bitrix_requests"`
-	Stopped           string `json:"stopped,omitempty"` // why the run stopped early: max-items, max-duration
+	Stopped           string `json:"stopped,omitempty"` // why the run stopped early: max-items, max-duration, stop (serve stopping)
 	// CommentsComplete: every deal with activity was scanned for comments.
 	CommentsComplete bool `json:"comments_complete"`
 }

@@ -1,0 +1,582 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+	"github.com/crmsync/crmsync/store"
+)
+
+const (
+	serveRCToken = "rc-serve-token-0123456789abcdef"
+	serveBXToken = "bx-serve-app-token-4242"
+)
+
+// freeAddr is a local address nothing listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// served is a crmsync serve process; its stderr goes to a file, read once
+// it has exited.
+type served struct {
+	cmd    *exec.Cmd
+	addr   string
+	stderr string // the file
+}
+
+func startServe(t *testing.T, dir, cfg, db string, args ...string) *served {
+	t.Helper()
+	s := &served{addr: freeAddr(t), stderr: filepath.Join(dir, fmt.Sprintf("serve-%d.log", time.Now().UnixNano()))}
+	f, err := os.Create(s.stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s.cmd = exec.Command(os.Args[0], append([]string{"--config", cfg, "--db", db, "serve", "--listen", s.addr}, args...)...)
+	s.cmd.Dir = dir
+	s.cmd.Env = append(os.Environ(), asMainEnv+"=1", raceEnv())
+	s.cmd.Stderr, s.cmd.Stdout = f, f
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			_ = s.cmd.Process.Kill()
+			_ = s.cmd.Wait()
+		}
+	})
+	eventually(t, 30*time.Second, "serve answering /healthz", func() bool {
+		resp, err := http.Get(s.url("/healthz"))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return true
+	})
+	return s
+}
+
+func (s *served) url(path string) string { return "http://" + s.addr + path }
+
+// stop sends SIGTERM and returns the exit code and the log.
+func (s *served) stop(t *testing.T) (int, string) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		_ = s.cmd.Process.Kill()
+		t.Fatal("serve did not stop on SIGTERM")
+	}
+	log, _ := os.ReadFile(s.stderr)
+	return s.cmd.ProcessState.ExitCode(), string(log)
+}
+
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func serveConfig(rc *retailcrmtest.Server, bx *bitrixtest.Server, tokens bool) string {
+	c := pullConfig(rc, bx)
+	if tokens {
+		c += "serve:\n  retailcrm_token: " + serveRCToken + "\n  bitrix_token: " + serveBXToken + "\n"
+	}
+	return c
+}
+
+// dealOf is the deal of order id, if there is one.
+func dealOf(bx *bitrixtest.Server, id int64) (bitrixtest.Row, bool) {
+	for _, d := range bx.Deals() {
+		if bitrixtest.Str(d.Fields["ORIGIN_ID"]) == strconv.FormatInt(id, 10) {
+			return d, true
+		}
+	}
+	return bitrixtest.Row{}, false
+}
+
+func dealSum(bx *bitrixtest.Server, id int64) decimal.Decimal {
+	d, ok := dealOf(bx, id)
+	if !ok {
+		return decimal.Zero
+	}
+	v, _ := decimal.NewFromString(bitrixtest.Str(d.Fields["OPPORTUNITY"]))
+	return v
+}
+
+// TestServeLatency measures, with serve running against the fakes and the
+// fake RetailCRM calling serve like a trigger, the time from an order
+// change to the deal's update. The figures go to BENCHMARKS.md (serve
+// latency). The schedule is 10 minutes, so only the wake-ups can explain a
+// sync within seconds.
+func TestServeLatency(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures for a minute or more")
+	}
+	rc := retailcrmtest.New(t, retailcrmtest.Options{})
+	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, serveConfig(rc, bx, true))
+	db := filepath.Join(dir, "serve.db")
+	var ids []int64
+	for i := range 5 {
+		o := rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: fmt.Sprintf("Buyer%d", i)},
+			TotalSumm: decimal.NewFromInt(1000), Currency: "RUB"})
+		ids = append(ids, o.ID)
+	}
+	s := startServe(t, dir, cfg, db, "--every", "10m")
+	rc.SetTrigger(&retailcrmtest.Trigger{URL: s.url("/hooks/retailcrm/" + serveRCToken)})
+	eventually(t, 30*time.Second, "the first run's deals", func() bool { return len(bx.Deals()) == len(ids) })
+
+	samples := 24
+	if v, err := strconv.Atoi(os.Getenv("CRMSYNC_SERVE_SAMPLES")); err == nil && v > 0 {
+		samples = v
+	}
+	rng := rand.New(rand.NewPCG(19, 19))
+	var lat []time.Duration
+	for i := range samples {
+		time.Sleep(time.Duration(1000+rng.IntN(3000)) * time.Millisecond) // a random moment
+		id, sum := ids[i%len(ids)], decimal.NewFromInt(int64(2000+i))
+		changed := time.Now()
+		if err := rc.UpdateOrder(id, func(o *retailcrm.Order) { o.TotalSumm = sum }); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 60*time.Second, fmt.Sprintf("deal of order %d at %s", id, sum), func() bool { return dealSum(bx, id).Equal(sum) })
+		lat = append(lat, time.Since(changed))
+	}
+	slices.Sort(lat)
+	p50, p95 := lat[len(lat)/2], lat[(len(lat)*95+99)/100-1]
+	t.Logf("serve latency, order change -> deal update, %d samples: p50 %v, p95 %v, min %v, max %v",
+		len(lat), p50.Round(10*time.Millisecond), p95.Round(10*time.Millisecond), lat[0].Round(10*time.Millisecond), lat[len(lat)-1].Round(10*time.Millisecond))
+	if p50 > 5*time.Second {
+		t.Errorf("p50 %v, target 5 s", p50)
+	}
+	if ok, failed, dropped := rc.TriggerCalls(); failed != 0 || dropped != 0 || ok < samples {
+		t.Errorf("trigger calls: %d ok, %d failed, %d dropped", ok, failed, dropped)
+	}
+
+	code, log := s.stop(t)
+	if code != exitOK {
+		t.Errorf("SIGTERM: exit %d, want 0\n%s", code, log)
+	}
+	for _, secret := range []string{serveRCToken, serveBXToken, rc.APIKey()} {
+		if strings.Contains(log, secret) {
+			t.Errorf("the log shows a secret:\n%s", log)
+		}
+	}
+}
+
+// TestServeScheduleAloneSyncs: without tokens (events off) the endpoints
+// are off and the schedule alone syncs every change.
+func TestServeScheduleAloneSyncs(t *testing.T) {
+	rc := retailcrmtest.New(t, retailcrmtest.Options{})
+	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, serveConfig(rc, bx, false))
+	db := filepath.Join(dir, "serve.db")
+	first := rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna"}, TotalSumm: decimal.NewFromInt(100), Currency: "RUB"})
+	s := startServe(t, dir, cfg, db, "--every", "10s")
+	eventually(t, 30*time.Second, "the first runs", func() bool { return healthRuns(t, s) == 2 })
+	if len(bx.Deals()) != 1 {
+		t.Fatalf("%d deals after the first run", len(bx.Deals()))
+	}
+	if c := postForm(t, s.url("/hooks/retailcrm/"+serveRCToken), ""); c != http.StatusNotFound {
+		t.Errorf("retailcrm hook without a token: %d, want 404", c)
+	}
+	// The status page is mounted at / and shows the runs serve made.
+	resp, err := http.Get(s.url("/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(string(page), "pull") || !strings.Contains(string(page), "<svg") {
+		t.Errorf("GET /: %d %s\n%.400s", resp.StatusCode, resp.Header.Get("Content-Type"), page)
+	}
+	started := time.Now()
+	second := rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Boris"}, TotalSumm: decimal.NewFromInt(200), Currency: "RUB"})
+	if err := rc.UpdateOrder(first.ID, func(o *retailcrm.Order) { o.TotalSumm = decimal.NewFromInt(150) }); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 40*time.Second, "the schedule's sync", func() bool {
+		return dealSum(bx, first.ID).Equal(decimal.NewFromInt(150)) && dealSum(bx, second.ID).Equal(decimal.NewFromInt(200))
+	})
+	took := time.Since(started)
+	t.Logf("synced by the schedule alone after %v", took.Round(100*time.Millisecond))
+	if took < 5*time.Second {
+		t.Errorf("synced after %v: something other than the 10 s schedule ran", took)
+	}
+	if code, log := s.stop(t); code != exitOK {
+		t.Errorf("exit %d\n%s", code, log)
+	}
+}
+
+func postForm(t *testing.T, u, body string) int {
+	t.Helper()
+	resp, err := http.Post(u, "application/x-www-form-urlencoded", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+// TestServeRefusesWrongTokens: wrong tokens are 401, start no run, and the
+// log names neither the right nor the wrong token.
+func TestServeRefusesWrongTokens(t *testing.T) {
+	rc := retailcrmtest.New(t, retailcrmtest.Options{})
+	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, serveConfig(rc, bx, true))
+	db := filepath.Join(dir, "serve.db")
+	s := startServe(t, dir, cfg, db, "--every", "10m")
+	eventually(t, 30*time.Second, "the first runs", func() bool { return healthRuns(t, s) == 2 })
+	before := rc.Requests("/api/v5/orders/history")
+
+	wrong := "wrong-token-0123456789abcdefgh"
+	rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna"}})
+	for range 20 {
+		if c := postForm(t, s.url("/hooks/retailcrm/"+wrong), "order_id=1"); c != http.StatusUnauthorized {
+			t.Fatalf("wrong retailcrm token: %d", c)
+		}
+		form := url.Values{"event": {"ONCRMDEALUPDATE"}, "data[FIELDS][ID]": {"1"}, "auth[application_token]": {wrong}}
+		if c := postForm(t, s.url("/hooks/bitrix"), form.Encode()); c != http.StatusUnauthorized {
+			t.Fatalf("wrong bitrix token: %d", c)
+		}
+	}
+	if c := postForm(t, s.url("/hooks/retailcrm/"+serveRCToken), strings.Repeat("x", 1<<20)); c != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized body: %d", c)
+	}
+	time.Sleep(4 * time.Second) // longer than the debounce and the gap
+	if n := rc.Requests("/api/v5/orders/history"); n != before {
+		t.Errorf("refused hooks started a pull (%d history requests, %d before)", n, before)
+	}
+	if len(bx.Deals()) != 0 {
+		t.Error("a refused hook synced the order")
+	}
+	resp, err := http.Get(s.url("/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsText, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`crmsync_serve_hook_requests_total{outcome="bad_token",source="retailcrm"} 20`,
+		`crmsync_serve_hook_requests_total{outcome="bad_token",source="bitrix"} 20`,
+		`crmsync_last_run_result{command="pull",result="ok"} 1`, `crmsync_last_run_api_requests{api="retailcrm",command="pull"}`} {
+		if !strings.Contains(string(metricsText), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	code, log := s.stop(t)
+	if code != exitOK {
+		t.Errorf("exit %d", code)
+	}
+	for _, secret := range []string{serveRCToken, serveBXToken, wrong} {
+		if strings.Contains(log, secret) || strings.Contains(string(metricsText), secret) {
+			t.Errorf("a token is in the log or the metrics:\n%s", log)
+		}
+	}
+}
+
+func healthRuns(t *testing.T, s *served) int {
+	t.Helper()
+	resp, err := http.Get(s.url("/healthz"))
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var h struct {
+		Runs []struct{ Command, Result string }
+	}
+	if json.NewDecoder(resp.Body).Decode(&h) != nil {
+		return 0
+	}
+	return len(h.Runs)
+}
+
+// TestServeWaitsForACronRunsLock: with the lock held by another process,
+// serve retries instead of failing, and syncs once the lock is free.
+func TestServeWaitsForACronRunsLock(t *testing.T) {
+	rc := retailcrmtest.New(t, retailcrmtest.Options{})
+	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, serveConfig(rc, bx, true))
+	db := filepath.Join(dir, "serve.db")
+	rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna"}})
+	holder := startLockHolder(t, db)
+	s := startServe(t, dir, cfg, db, "--every", "10m")
+	time.Sleep(2 * time.Second)
+	if len(bx.Deals()) != 0 {
+		t.Fatal("serve ran while another process held the lock")
+	}
+	resp, err := http.Get(s.url("/healthz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("healthz %d while waiting for the lock (a held lock is not a failure)", resp.StatusCode)
+	}
+	_ = holder.Process.Kill()
+	_ = holder.Wait()
+	eventually(t, 40*time.Second, "the sync after the lock was freed", func() bool { return len(bx.Deals()) == 1 })
+	code, log := s.stop(t)
+	if code != exitOK || !strings.Contains(log, "lock is held") {
+		t.Errorf("exit %d; log:\n%s", code, log)
+	}
+}
+
+// TestServeSIGTERMDuringARun: SIGTERM while the first pull is busy lets
+// it finish its page and stops serve with 0; the next start continues and
+// no order gets two deals. A cron run meanwhile exits 5.
+func TestServeSIGTERMDuringARun(t *testing.T) {
+	rc := retailcrmtest.New(t, retailcrmtest.Options{})
+	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
+	const orders = 300
+	for i := range orders {
+		rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: fmt.Sprintf("Buyer%d", i), Email: fmt.Sprintf("b%d@example.com", i)},
+			TotalSumm: decimal.NewFromInt(int64(100 + i)), Currency: "RUB"})
+	}
+	// Each portal answer takes 200 ms: the first pull takes seconds.
+	bx.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultSlow, Delay: 200 * time.Millisecond, Probability: 1})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, serveConfig(rc, bx, true))
+	db := filepath.Join(dir, "serve.db")
+	s := startServe(t, dir, cfg, db, "--every", "10m")
+	eventually(t, 60*time.Second, "the first deals", func() bool { return len(bx.Deals()) > 0 })
+	// A cron run while serve's run holds the lock exits 5 and names serve.
+	if cron := runBinary(t, dir, nil, "--config", cfg, "--db", db, "pull"); cron.code != exitLocked ||
+		!strings.Contains(cron.stderr, "in use by crmsync serve (pull)") {
+		t.Errorf("cron pull during serve's run: exit %d, want 5\n%s", cron.code, cron.stderr)
+	}
+	code, log := s.stop(t)
+	if code != exitOK {
+		t.Fatalf("SIGTERM during a run: exit %d, want 0\n%s", code, log)
+	}
+	// The page in progress was finished, not abandoned: its deals are
+	// counted and the run says why it stopped.
+	if !strings.Contains(log, "deals created 100,") || !strings.Contains(log, "stopped early: stop") ||
+		!strings.Contains(log, "stopped at a page boundary") {
+		t.Errorf("the run did not finish its page on SIGTERM:\n%s", log)
+	}
+	if n := len(bx.Deals()); n >= orders {
+		t.Logf("the run finished before the signal (%d deals); the test proves less", n)
+	}
+	bx.ClearFaults()
+	s = startServe(t, dir, cfg, db, "--every", "10m")
+	eventually(t, 60*time.Second, "every order's deal", func() bool { return len(bx.Deals()) >= orders })
+	if code, log := s.stop(t); code != exitOK {
+		t.Errorf("second serve: exit %d\n%s", code, log)
+	}
+	for origin, n := range dealOrigins(bx) {
+		if n != 1 {
+			t.Errorf("order %s has %d deals", origin, n)
+		}
+	}
+	if n := len(bx.Deals()); n != orders {
+		t.Errorf("%d deals for %d orders", n, orders)
+	}
+}
+
+// TestServeFloodOfEvents: 1,000 events in a few seconds against serve with
+// the portal at its real limit (2 rps, burst 50): every event is answered
+// 200, /healthz never turns 503, runs never overlap and stay few, the
+// portal never answers QUERY_LIMIT_EXCEEDED, and every change arrives.
+func TestServeFloodOfEvents(t *testing.T) {
+	rc := retailcrmtest.New(t, retailcrmtest.Options{})
+	bx := bitrixtest.New(t, bitrixtest.Options{Rate: 2, Burst: 50})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, `retailcrm:
+  url: `+rc.URL()+`
+  api_key: `+rc.APIKey()+`
+bitrix:
+  webhook_url: `+bx.WebhookURL()+`
+  rate: 2
+  burst: 50
+mapping:
+  statuses:
+    new: NEW
+    group:complete: WON
+serve:
+  retailcrm_token: `+serveRCToken+`
+  bitrix_token: `+serveBXToken+`
+`)
+	db := filepath.Join(dir, "serve.db")
+	var ids []int64
+	for i := range 10 {
+		ids = append(ids, rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: fmt.Sprintf("Buyer%d", i)},
+			TotalSumm: decimal.NewFromInt(100), Currency: "RUB"}).ID)
+	}
+	s := startServe(t, dir, cfg, db, "--every", "10m")
+	eventually(t, 60*time.Second, "the first runs", func() bool { return healthRuns(t, s) == 2 })
+
+	const events = 1000
+	jobs := make(chan int)
+	bad := make(chan string, events)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sem := make(chan struct{}, 25)
+		for i := range jobs {
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem }()
+				var u, body string
+				if i%2 == 0 {
+					u, body = s.url("/hooks/retailcrm/"+serveRCToken), "order_id=1"
+				} else {
+					u, body = s.url("/hooks/bitrix"), url.Values{"event": {"ONCRMDEALUPDATE"}, "data[FIELDS][ID]": {"1"},
+						"auth[application_token]": {serveBXToken}}.Encode()
+				}
+				resp, err := http.Post(u, "application/x-www-form-urlencoded", strings.NewReader(body))
+				if err != nil {
+					bad <- err.Error()
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					bad <- resp.Status
+				}
+			}()
+		}
+		for range cap(sem) {
+			sem <- struct{}{}
+		}
+	}()
+	started := time.Now()
+	unhealthy := 0
+	for i := range events {
+		jobs <- i
+		if i%100 == 0 {
+			id := ids[(i/100)%len(ids)]
+			if err := rc.UpdateOrder(id, func(o *retailcrm.Order) { o.TotalSumm = decimal.NewFromInt(int64(500 + i)) }); err != nil {
+				t.Fatal(err)
+			}
+			if resp, err := http.Get(s.url("/healthz")); err == nil {
+				if resp.StatusCode != http.StatusOK {
+					unhealthy++
+				}
+				resp.Body.Close()
+			}
+		}
+		time.Sleep(3 * time.Millisecond)
+	}
+	close(jobs)
+	<-done
+	flood := time.Since(started)
+	close(bad)
+	for b := range bad {
+		t.Errorf("an event was answered %s", b)
+	}
+	if unhealthy > 0 {
+		t.Errorf("/healthz was not 200 %d times during the flood", unhealthy)
+	}
+	for i := 0; i < events; i += 100 {
+		id, want := ids[(i/100)%len(ids)], decimal.NewFromInt(int64(500+i))
+		if i+len(ids)*100 < events { // a later change of the same order wins
+			continue
+		}
+		eventually(t, 60*time.Second, fmt.Sprintf("order %d's last change", id), func() bool { return dealSum(bx, id).Equal(want) })
+	}
+	time.Sleep(5 * time.Second) // let the runs the flood asked for end
+	if n := bx.Stats().QueryLimit503; n != 0 {
+		t.Errorf("the portal answered QUERY_LIMIT_EXCEEDED %d times", n)
+	}
+	code, log := s.stop(t)
+	if code != exitOK {
+		t.Errorf("exit %d\n%s", code, log)
+	}
+
+	st, err := store.Open(t.Context(), db, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var all []store.Run
+	for _, c := range []string{"pull", "push"} {
+		r, err := st.Runs(t.Context(), c, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, r...)
+	}
+	slices.SortFunc(all, func(a, b store.Run) int { return a.StartedAt.Compare(b.StartedAt) })
+	for i := 1; i < len(all); i++ {
+		if all[i].StartedAt.Before(all[i-1].EndedAt) {
+			t.Errorf("runs overlap: %s %v–%v and %s from %v", all[i-1].Command, all[i-1].StartedAt, all[i-1].EndedAt, all[i].Command, all[i].StartedAt)
+		}
+	}
+	// The start's pull and push, then at most one pair per debounce-and-gap
+	// (5 s) of the flood, plus the one after it.
+	if limit := 2 + 2*(int(flood/(5*time.Second))+2); len(all) > limit {
+		t.Errorf("%d runs for %d events in %v (at most %d)", len(all), events, flood.Round(time.Second), limit)
+	}
+	t.Logf("%d events in %v made %d runs; the portal refused none", events, flood.Round(100*time.Millisecond), len(all))
+}
+
+// TestServeFlagsAndConfig: --every and --listen go through the
+// configuration's checks (exit 4 naming the key), usage errors exit 2.
+func TestServeFlagsAndConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"serve", "--every", "1s"}, exitConfig, "serve.every: must be between 10s and 24h0m0s"},
+		{[]string{"serve", "--listen", "nowhere"}, exitConfig, "serve.listen: must be HOST:PORT"},
+		{[]string{"serve", "extra"}, exitUsage, "takes no arguments"},
+		{[]string{"serve", "--every", "soon"}, exitUsage, "invalid argument"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, "_"), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			args := append([]string{"--db", filepath.Join(dir, "x.db"), "--config", writeConfig(t, dir, validConfig("https://127.0.0.1:1", "https://127.0.0.1:1/rest/1/abcd1234/"))}, tt.args...)
+			r := runInProcess(t, args...)
+			r.mustCode(t, tt.code)
+			if !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("stderr %q lacks %q", r.stderr, tt.want)
+			}
+		})
+	}
+}
