@@ -209,30 +209,49 @@ func dateOrNil(d retailcrm.DateTime) any {
 // value is {id} of the line: RetailCRM's own module lists the field, the
 // value's shape is not recorded anywhere (docs/api-notes.md).
 func diffItems(a, b []retailcrm.Item) []orderChange {
+	member := func(field string, it retailcrm.Item, old, new any) orderChange {
+		return orderChange{field: field, old: old, new: new, item: historyItem(it)}
+	}
+	return diffMembers(a, b, func(it retailcrm.Item) int64 { return it.ID },
+		func(it retailcrm.Item) orderChange {
+			return member("order_product", it, nil, map[string]int64{"id": it.ID})
+		},
+		func(it retailcrm.Item) orderChange {
+			return member("order_product", it, map[string]int64{"id": it.ID}, nil)
+		},
+		func(old, it retailcrm.Item) []orderChange {
+			line := changes{prefix: "order_product.", item: historyItem(it)}
+			line.addCode("status", old.Status, it.Status)
+			line.addNum("quantity", old.Quantity, it.Quantity)
+			line.addNum("initial_price", old.InitialPrice, it.InitialPrice)
+			line.addNum("discount_total", old.DiscountTotal, it.DiscountTotal)
+			line.add("vat_rate", old.VATRate != it.VATRate, vatValue(old.VATRate), vatValue(it.VATRate))
+			return line.out
+		})
+}
+
+// diffMembers lists the changes of an order's members of one kind (lines,
+// payments), matched by id: for each member of b in turn, added (not in a)
+// or its changes (changed); then each member of a that b lacks (removed).
+func diffMembers[T any](a, b []T, id func(T) int64, added, removed func(T) orderChange,
+	changed func(old, cur T) []orderChange) []orderChange {
 	var out []orderChange
-	before := map[int64]retailcrm.Item{}
-	for _, it := range a {
-		before[it.ID] = it
+	before := make(map[int64]T, len(a))
+	for _, m := range a {
+		before[id(m)] = m
 	}
-	after := map[int64]bool{}
-	for _, it := range b {
-		after[it.ID] = true
-		old, ok := before[it.ID]
-		if !ok {
-			out = append(out, orderChange{field: "order_product", new: map[string]int64{"id": it.ID}, item: historyItem(it)})
-			continue
+	after := make(map[int64]bool, len(b))
+	for _, m := range b {
+		after[id(m)] = true
+		if old, ok := before[id(m)]; ok {
+			out = append(out, changed(old, m)...)
+		} else {
+			out = append(out, added(m))
 		}
-		line := changes{prefix: "order_product.", item: historyItem(it)}
-		line.addCode("status", old.Status, it.Status)
-		line.addNum("quantity", old.Quantity, it.Quantity)
-		line.addNum("initial_price", old.InitialPrice, it.InitialPrice)
-		line.addNum("discount_total", old.DiscountTotal, it.DiscountTotal)
-		line.add("vat_rate", old.VATRate != it.VATRate, vatValue(old.VATRate), vatValue(it.VATRate))
-		out = append(out, line.out...)
 	}
-	for _, it := range a {
-		if !after[it.ID] {
-			out = append(out, orderChange{field: "order_product", old: map[string]int64{"id": it.ID}, item: historyItem(it)})
+	for _, m := range a {
+		if !after[id(m)] {
+			out = append(out, removed(m))
 		}
 	}
 	return out
@@ -252,33 +271,23 @@ func vatValue(r retailcrm.VATRate) any {
 // is added or removed, "payments.<field>" when one changes, each with the
 // payment member {id, type, externalId?}.
 func diffPayments(a, b retailcrm.Payments) []orderChange {
-	var out []orderChange
-	before := map[int64]retailcrm.Payment{}
-	for _, p := range a {
-		before[p.ID] = p
-	}
-	after := map[int64]bool{}
-	for _, p := range b {
-		after[p.ID] = true
-		old, ok := before[p.ID]
-		if !ok {
-			out = append(out, orderChange{field: "payments", new: map[string]any{"id": p.ID, "type": p.Type}, payment: paymentJSON(p)})
-			continue
-		}
-		pc := changes{prefix: "payments.", payment: paymentRef(p)}
-		pc.addCode("type", old.Type, p.Type)
-		pc.addNum("amount", old.Amount, p.Amount)
-		pc.addDate("paid_at", old.PaidAt, p.PaidAt)
-		pc.addCode("status", old.Status, p.Status)
-		pc.addText("external_id", old.ExternalID, p.ExternalID)
-		out = append(out, pc.out...)
-	}
-	for _, p := range a {
-		if !after[p.ID] {
-			out = append(out, orderChange{field: "payments", old: map[string]any{"id": p.ID, "type": p.Type}, payment: paymentRef(p)})
-		}
-	}
-	return out
+	ref := func(p retailcrm.Payment) map[string]any { return map[string]any{"id": p.ID, "type": p.Type} }
+	return diffMembers(a, b, func(p retailcrm.Payment) int64 { return p.ID },
+		func(p retailcrm.Payment) orderChange {
+			return orderChange{field: "payments", new: ref(p), payment: paymentJSON(p)}
+		},
+		func(p retailcrm.Payment) orderChange {
+			return orderChange{field: "payments", old: ref(p), payment: paymentRef(p)}
+		},
+		func(old, p retailcrm.Payment) []orderChange {
+			pc := changes{prefix: "payments.", payment: paymentRef(p)}
+			pc.addCode("type", old.Type, p.Type)
+			pc.addNum("amount", old.Amount, p.Amount)
+			pc.addDate("paid_at", old.PaidAt, p.PaidAt)
+			pc.addCode("status", old.Status, p.Status)
+			pc.addText("external_id", old.ExternalID, p.ExternalID)
+			return pc.out
+		})
 }
 
 // paymentRef is {id, type, externalId?}: a payment as history values and
