@@ -28,28 +28,10 @@ func testMapping() config.Mapping {
 	}
 }
 
-// clock is a settable clock shared by both fakes and the engine.
-type clock struct {
-	mu stdsync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type harness struct {
 	t       testing.TB
 	ctx     context.Context
-	clk     *clock
+	clk     *bitrixtest.Clock // shared by both fakes and the engine
 	rc      *retailcrmtest.Server
 	bx      *bitrixtest.Server
 	rcc     *retailcrm.Client
@@ -67,7 +49,7 @@ type harness struct {
 func newHarness(t testing.TB, portal ...func(*bitrixtest.Options)) *harness {
 	t.Helper()
 	ctx := t.Context()
-	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clk := bitrixtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	rc := retailcrmtest.New(t, retailcrmtest.Options{Now: clk.Now})
 	bxOpts := bitrixtest.Options{Unlimited: true, Now: clk.Now}
 	for _, f := range portal {
