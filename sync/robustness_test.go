@@ -353,17 +353,20 @@ func TestFiftyNewOrdersCostAtMostFiveBitrixRequests(t *testing.T) {
 	}
 }
 
-// lostAnswers sends every write batch but loses the answer of the first
-// `lose` ones: each command's outcome is unknown to the engine.
+// lostAnswers sends every batch but loses the answer of the first `lose`
+// that hold a command of method (any write when method is ""): each
+// command's outcome is unknown to the engine.
 type lostAnswers struct {
 	Bitrix
-	lose int
+	method string
+	lose   int
 }
 
 func (l *lostAnswers) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
 	write := false
 	for _, k := range b.Keys() {
-		if cmd, _ := b.Cmd(k); !bitrix.IsReadMethod(cmd.Method) {
+		cmd, _ := b.Cmd(k)
+		if l.method == "" && !bitrix.IsReadMethod(cmd.Method) || l.method != "" && cmd.Method == l.method {
 			write = true
 		}
 	}
