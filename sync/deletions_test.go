@@ -28,12 +28,7 @@ func TestDeletedOrderMovesItsDeal(t *testing.T) {
 			o := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "100"))
 			keep := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Bob", Email: "bob@example.com"}, "200"))
 			e.pull()
-			st, err := openStore(e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			before, _, _ := st.CursorInt(context.Background(), store.CursorOrdersHistory)
-			st.Close()
+			before := e.cursor(store.CursorOrdersHistory)
 			if err := e.rc.DeleteOrder(o.ID); err != nil {
 				t.Fatal(err)
 			}
@@ -55,16 +50,7 @@ func TestDeletedOrderMovesItsDeal(t *testing.T) {
 			}
 
 			// The page again (a lost cursor, a crash before the commit).
-			st, err = openStore(e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := st.Tx(context.Background(), func(tx *store.Tx) error {
-				return tx.SetCursorInt(context.Background(), store.CursorOrdersHistory, before)
-			}); err != nil {
-				t.Fatal(err)
-			}
-			st.Close()
+			e.setCursor(store.CursorOrdersHistory, before)
 			writes := e.writes()
 			e.pull()
 			if n := e.writes() - writes; n != 0 {

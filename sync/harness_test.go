@@ -160,4 +160,37 @@ func openStore(e *env) (*store.Store, error) {
 	return store.Open(context.Background(), e.dbPath, store.Options{})
 }
 
+// cursor reads the history cursor name from the env's database (0 when
+// there is none).
+func (e *env) cursor(name string) int64 {
+	e.t.Helper()
+	st, err := openStore(e)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer st.Close()
+	v, _, err := st.CursorInt(context.Background(), name)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return v
+}
+
+// setCursor sets the history cursor name in the env's database, as a lost
+// cursor or a crash before the commit leaves it: the next run reads the
+// history from there again.
+func (e *env) setCursor(name string, v int64) {
+	e.t.Helper()
+	st, err := openStore(e)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Tx(context.Background(), func(tx *store.Tx) error {
+		return tx.SetCursorInt(context.Background(), name, v)
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func storeFailureFilter() store.FailureFilter { return store.FailureFilter{} }
