@@ -74,6 +74,19 @@ func reopen(t *testing.T, s *Store, opts Options) *Store {
 	return s
 }
 
+// putCursorAndLink writes the orders history cursor and one order link: a
+// store in use, in the fewest rows.
+func putCursorAndLink(t *testing.T, s *Store, cursor string, link OrderLink) {
+	t.Helper()
+	ctx := context.Background()
+	mustTx(t, s, func(tx *Tx) error {
+		if err := tx.SetCursor(ctx, CursorOrdersHistory, cursor); err != nil {
+			return err
+		}
+		return tx.PutOrderLink(ctx, link)
+	})
+}
+
 func mustTx(t *testing.T, s *Store, fn func(tx *Tx) error) {
 	t.Helper()
 	if err := s.Tx(context.Background(), fn); err != nil {
@@ -340,12 +353,7 @@ func TestReadOnlyLeavesFileUnchanged(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, path := openTest(t, Options{})
-	mustTx(t, s, func(tx *Tx) error {
-		if err := tx.SetCursor(ctx, CursorOrdersHistory, "7"); err != nil {
-			return err
-		}
-		return tx.PutOrderLink(ctx, OrderLink{OrderID: 1, EntityID: 10})
-	})
+	putCursorAndLink(t, s, "7", OrderLink{OrderID: 1, EntityID: 10})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
