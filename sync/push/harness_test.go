@@ -105,7 +105,10 @@ func (h *harness) linked(status, stage string) (orderID, dealID int64) {
 	return o.ID, dealID
 }
 
-func (h *harness) engine(st *store.Store) *push.Engine {
+// engine builds the push engine over st with the harness's clients,
+// mapping, clock and log; adjust changes the dependencies first (a locale,
+// the users to notify, the lead entity).
+func (h *harness) engine(st *store.Store, adjust ...func(*push.Deps)) *push.Engine {
 	h.t.Helper()
 	hook, err := bitrix.ParseWebhook(h.bx.WebhookURL())
 	if err != nil {
@@ -115,8 +118,12 @@ func (h *harness) engine(st *store.Store) *push.Engine {
 	if h.ledgerOnly {
 		webhookUser = 0
 	}
-	e, err := push.New(push.Deps{Locale: "en", RetailCRM: h.rcc, Bitrix: h.bxc, Store: st, Mapping: h.mapping,
-		Originator: "retailcrm", WebhookUserID: webhookUser, Logger: slog.New(slog.NewTextHandler(h, nil)), Now: h.clk.Now})
+	deps := push.Deps{Locale: "en", RetailCRM: h.rcc, Bitrix: h.bxc, Store: st, Mapping: h.mapping,
+		Originator: "retailcrm", WebhookUserID: webhookUser, Logger: slog.New(slog.NewTextHandler(h, nil)), Now: h.clk.Now}
+	for _, f := range adjust {
+		f(&deps)
+	}
+	e, err := push.New(deps)
 	if err != nil {
 		h.t.Fatal(err)
 	}
