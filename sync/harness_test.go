@@ -114,6 +114,15 @@ func (e *env) pull(mod ...func(*Options)) *Result {
 	return res
 }
 
+// pullWrites pulls once and returns the result and how many write
+// commands the run sent to Bitrix24 (0 for a run with nothing to do).
+func (e *env) pullWrites(mod ...func(*Options)) (*Result, int) {
+	e.t.Helper()
+	before := e.writes()
+	res := e.pull(mod...)
+	return res, e.writes() - before
+}
+
 func keepChanges(o *Options) { o.KeepChanges = true }
 
 // writes counts the write commands the portal ran (in batches or alone).
