@@ -2,7 +2,6 @@ package sync
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"regexp"
 	"strconv"
@@ -385,21 +384,11 @@ func TestDryRunAnnouncesCompanies(t *testing.T) {
 	}
 	e.rc.CreateOrder(legalOrder(&anna, retailcrm.Contragent{Type: retailcrm.ContragentEnterpreneur,
 		LegalName: "ИП Соколова Анна Викторовна", INN: "500100732259", OGRNIP: "304500116000157"}, "300"))
-	eng, st := e.engine(true)
-	dry, err := eng.Pull(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	dry := e.dryPull()
 	if e.writes() != 0 {
 		t.Fatalf("dry run wrote %d commands", e.writes())
 	}
-	eng, st = e.engine(false, keepChanges)
-	real, err := eng.Pull(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	real := e.pull(keepChanges)
 	ids := regexp.MustCompile(`COMPANY_ID:(<nil>|)->[0-9]+`)
 	norm := func(cs []Change) string {
 		return ids.ReplaceAllString(strings.Join(normChanges(cs), "\n"), "COMPANY_ID:$1->?")

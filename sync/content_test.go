@@ -392,12 +392,7 @@ func TestDryRunShowsRows(t *testing.T) {
 	o.Items = []retailcrm.Item{line(7, "Мультиварка", "MC-6490", "6200", "0", "2", "none", nil)}
 	fresh := e.rc.CreateOrder(o)
 
-	eng, st := e.engine(true)
-	dry, err := eng.Pull(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	dry := e.dryPull()
 	var text, js bytes.Buffer
 	if err := dry.Report.WriteText(&text); err != nil {
 		t.Fatal(err)

@@ -105,7 +105,18 @@ func (e *env) engine(dry bool, mod ...func(*Options)) (*Engine, *store.Store) {
 // pull runs a real pull and fails the test on error.
 func (e *env) pull(mod ...func(*Options)) *Result {
 	e.t.Helper()
-	eng, st := e.engine(false, mod...)
+	return e.pullOnce(false, mod...)
+}
+
+// dryPull runs a dry pull: it plans and reports, and writes nothing.
+func (e *env) dryPull(mod ...func(*Options)) *Result {
+	e.t.Helper()
+	return e.pullOnce(true, mod...)
+}
+
+func (e *env) pullOnce(dryRun bool, mod ...func(*Options)) *Result {
+	e.t.Helper()
+	eng, st := e.engine(dryRun, mod...)
 	res, err := eng.Pull(context.Background())
 	if err != nil {
 		e.t.Fatalf("pull: %v", err)
