@@ -27,7 +27,7 @@ func BenchmarkClientCall(b *testing.B) {
 	req := bitrix.ListRequest{Filter: map[string]any{"@ORIGIN_ID": []string{"1", "2"}}, Select: []string{"ID", "TITLE"}}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.DealList(ctx, req); err != nil {
+		if _, err := c.List(ctx, bitrix.EntityDeal, req); err != nil {
 			b.Fatal(err)
 		}
 	}

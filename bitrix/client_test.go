@@ -45,31 +45,31 @@ func TestDealLifecycle(t *testing.T) {
 	p := newPair(t, bitrixtest.Options{})
 	ctx := context.Background()
 	p.srv.SeedUserField("CRM_DEAL", "UF_CRM_DELIVERY", "string", false)
-	id, err := p.c.DealAdd(ctx, bitrix.Fields{"TITLE": "Order 1042", "ORIGINATOR_ID": "retailcrm", "ORIGIN_ID": "1042",
+	id, err := p.c.Add(ctx, bitrix.EntityDeal, bitrix.Fields{"TITLE": "Order 1042", "ORIGINATOR_ID": "retailcrm", "ORIGIN_ID": "1042",
 		"OPPORTUNITY": 1890, "CURRENCY_ID": "RUB", "STAGE_ID": "NEW", "UF_CRM_DELIVERY": "courier", "UF_CRM_TYPO": "x"},
 		bitrix.Params{"REGISTER_SONET_EVENT": "N"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := p.c.DealGet(ctx, id)
+	d, err := p.c.Get(ctx, bitrix.EntityDeal, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.String("OPPORTUNITY") != "1890.00" || d.String("ORIGIN_ID") != "1042" || d.String("UF_CRM_DELIVERY") != "courier" || d.Has("UF_CRM_TYPO") {
 		t.Fatalf("deal %v", d)
 	}
-	if err := p.c.DealUpdate(ctx, id, bitrix.Fields{"STAGE_ID": "WON", "CATEGORY_ID": 5, "NOPE": 1}, nil); err != nil {
+	if err := p.c.Update(ctx, bitrix.EntityDeal, id, bitrix.Fields{"STAGE_ID": "WON", "CATEGORY_ID": 5, "NOPE": 1}, nil); err != nil {
 		t.Fatal(err)
 	}
 	row, _ := p.srv.Deal(int64(id))
 	if row.Str("STAGE_ID") != "WON" || row.Str("CATEGORY_ID") != "0" || row.Str("STAGE_SEMANTIC_ID") != "S" {
 		t.Fatalf("row %v", row.Fields)
 	}
-	err = p.c.DealUpdate(ctx, 99999, bitrix.Fields{"TITLE": "x"}, nil)
+	err = p.c.Update(ctx, bitrix.EntityDeal, 99999, bitrix.Fields{"TITLE": "x"}, nil)
 	if !errors.Is(err, bitrix.ErrNotFound) {
 		t.Fatalf("update of missing deal: %v", err)
 	}
-	if _, err := p.c.DealGet(ctx, 0); !errors.Is(err, bitrix.ErrBadRequest) {
+	if _, err := p.c.Get(ctx, bitrix.EntityDeal, 0); !errors.Is(err, bitrix.ErrBadRequest) {
 		t.Fatalf("get id 0: %v", err)
 	}
 	hist, err := p.c.StageHistorySince(ctx, bitrix.EntityTypeDeal, 0, map[string]any{"OWNER_ID": id}, 0)
@@ -85,7 +85,7 @@ func TestDealListFiltersAndPaging(t *testing.T) {
 	for i := 1; i <= 120; i++ {
 		p.srv.SeedDeal(map[string]any{"TITLE": fmt.Sprintf("Order %d", i), "ORIGINATOR_ID": "retailcrm", "ORIGIN_ID": fmt.Sprint(1000 + i), "OPPORTUNITY": i})
 	}
-	page, err := p.c.DealList(ctx, bitrix.ListRequest{Filter: map[string]any{"ORIGINATOR_ID": "retailcrm", "@ORIGIN_ID": []string{"1042", "1017", "9999"}},
+	page, err := p.c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{Filter: map[string]any{"ORIGINATOR_ID": "retailcrm", "@ORIGIN_ID": []string{"1042", "1017", "9999"}},
 		Select: []string{"ID", "ORIGIN_ID", "STAGE_ID"}})
 	if err != nil || len(page.Rows) != 2 || page.Total != 2 {
 		t.Fatalf("%+v %v", page, err)
@@ -93,7 +93,7 @@ func TestDealListFiltersAndPaging(t *testing.T) {
 	if page.Rows[0].String("ORIGIN_ID") != "1017" || page.Rows[0].Has("TITLE") {
 		t.Fatalf("select not honoured: %v", page.Rows[0])
 	}
-	page, err = p.c.DealList(ctx, bitrix.ListRequest{Filter: map[string]any{">OPPORTUNITY": 10}, Start: 50})
+	page, err = p.c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{Filter: map[string]any{">OPPORTUNITY": 10}, Start: 50})
 	if err != nil || page.Total != 110 || !page.HasNext || page.Next != 100 || len(page.Rows) != 50 {
 		t.Fatalf("paging: total %d next %d rows %d err %v", page.Total, page.Next, len(page.Rows), err)
 	}
@@ -112,12 +112,12 @@ func TestContactMultifieldDuplicateTrap(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, bitrixtest.Options{})
 	ctx := context.Background()
-	id, err := p.c.ContactAdd(ctx, bitrix.Fields{"NAME": "Anna", "PHONE": []any{bitrix.NewMultifield("+7 (900) 111-22-33", "MOBILE")},
+	id, err := p.c.Add(ctx, bitrix.EntityContact, bitrix.Fields{"NAME": "Anna", "PHONE": []any{bitrix.NewMultifield("+7 (900) 111-22-33", "MOBILE")},
 		"EMAIL": []any{bitrix.NewMultifield("Anna@Example.com", "")}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := p.c.ContactGet(ctx, id)
+	c, err := p.c.Get(ctx, bitrix.EntityContact, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestContactMultifieldDuplicateTrap(t *testing.T) {
 		t.Fatalf("phones %+v", phones)
 	}
 	// The trap: resending an existing value without its row ID adds a row.
-	if err := p.c.ContactUpdate(ctx, id, bitrix.Fields{"PHONE": []any{bitrix.NewMultifield("+7 (900) 111-22-33", "MOBILE")}}, nil); err != nil {
+	if err := p.c.Update(ctx, bitrix.EntityContact, id, bitrix.Fields{"PHONE": []any{bitrix.NewMultifield("+7 (900) 111-22-33", "MOBILE")}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	row, _ := p.srv.Contact(int64(id))
@@ -141,7 +141,7 @@ func TestContactMultifieldDuplicateTrap(t *testing.T) {
 	}
 	// Update, delete by DELETE=Y, by empty VALUE and by bare ID.
 	rows := row.Multi["PHONE"]
-	err = p.c.ContactUpdate(ctx, id, bitrix.Fields{"PHONE": []any{
+	err = p.c.Update(ctx, bitrix.EntityContact, id, bitrix.Fields{"PHONE": []any{
 		bitrix.UpdateMultifield(bitrix.ID(rows[0].ID), "+7 900 000-00-01", ""),
 		bitrix.DeleteMultifield(bitrix.ID(rows[1].ID)),
 	}, "EMAIL": []any{map[string]any{"ID": c.Multi("EMAIL")[0].ID}}}, nil)
@@ -152,15 +152,15 @@ func TestContactMultifieldDuplicateTrap(t *testing.T) {
 	if len(row.Multi["PHONE"]) != 1 || row.Multi["PHONE"][0].Value != "+7 900 000-00-01" || len(row.Multi["EMAIL"]) != 0 {
 		t.Fatalf("after update: %+v", row.Multi)
 	}
-	if err := p.c.ContactUpdate(ctx, 4242, bitrix.Fields{"NAME": "x"}, nil); !errors.Is(err, bitrix.ErrNotFound) {
+	if err := p.c.Update(ctx, bitrix.EntityContact, 4242, bitrix.Fields{"NAME": "x"}, nil); !errors.Is(err, bitrix.ErrNotFound) {
 		t.Fatalf("missing contact: %v", err)
 	}
 	// Multifields come back from list only when named.
-	page, err := p.c.ContactList(ctx, bitrix.ListRequest{Filter: map[string]any{"PHONE": "+7 900 000-00-01"}})
+	page, err := p.c.List(ctx, bitrix.EntityContact, bitrix.ListRequest{Filter: map[string]any{"PHONE": "+7 900 000-00-01"}})
 	if err != nil || len(page.Rows) != 1 || page.Rows[0].Has("PHONE") {
 		t.Fatalf("list without select: %+v %v", page, err)
 	}
-	page, err = p.c.ContactList(ctx, bitrix.ListRequest{Select: []string{"ID", "NAME", "PHONE", "EMAIL"}})
+	page, err = p.c.List(ctx, bitrix.EntityContact, bitrix.ListRequest{Select: []string{"ID", "NAME", "PHONE", "EMAIL"}})
 	if err != nil || len(page.Rows[0].Multi("PHONE")) != 1 {
 		t.Fatalf("list with select: %+v %v", page, err)
 	}

@@ -78,26 +78,6 @@ func OriginListCmd(e Entity, originator string, originIDs []string, sel []string
 	})
 }
 
-// CompanyAdd creates a company.
-func (c *Client) CompanyAdd(ctx context.Context, fields Fields, params Params) (ID, error) {
-	return c.Add(ctx, EntityCompany, fields, params)
-}
-
-// CompanyUpdate changes a company; a missing id is ErrNotFound.
-func (c *Client) CompanyUpdate(ctx context.Context, id ID, fields Fields, params Params) error {
-	return c.Update(ctx, EntityCompany, id, fields, params)
-}
-
-// CompanyGet reads a company (with its multifields).
-func (c *Client) CompanyGet(ctx context.Context, id ID) (Record, error) {
-	return c.Get(ctx, EntityCompany, id)
-}
-
-// CompanyList reads a page of companies.
-func (c *Client) CompanyList(ctx context.Context, req ListRequest) (*ListPage, error) {
-	return c.List(ctx, EntityCompany, req)
-}
-
 // Preset is a requisite template (crm.requisite.preset.list row).
 type Preset struct {
 	ID        ID

@@ -109,9 +109,9 @@ func TestPeopleDecoders(t *testing.T) {
 			var err error
 			switch tc.call {
 			case "company update":
-				err = c.CompanyUpdate(ctx, 999, bitrix.Fields{"TITLE": "x"}, nil)
+				err = c.Update(ctx, bitrix.EntityCompany, 999, bitrix.Fields{"TITLE": "x"}, nil)
 			case "company get":
-				_, err = c.CompanyGet(ctx, 999)
+				_, err = c.Get(ctx, bitrix.EntityCompany, 999)
 			case "requisite update":
 				err = c.RequisiteUpdate(ctx, 57, bitrix.Fields{"RQ_KPP": "1"})
 			case "deal delete":
@@ -418,10 +418,10 @@ func TestDeletedDeal(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range []bitrix.ID{bitrix.ID(byPerson), bitrix.ID(byAPI)} {
-		if _, err := p.c.DealGet(ctx, id); !errors.Is(err, bitrix.ErrNotFound) || !strings.Contains(err.Error(), "Not found") {
+		if _, err := p.c.Get(ctx, bitrix.EntityDeal, id); !errors.Is(err, bitrix.ErrNotFound) || !strings.Contains(err.Error(), "Not found") {
 			t.Errorf("get %d: %v", id, err)
 		}
-		if err := p.c.DealUpdate(ctx, id, bitrix.Fields{"TITLE": "x"}, nil); !errors.Is(err, bitrix.ErrNotFound) {
+		if err := p.c.Update(ctx, bitrix.EntityDeal, id, bitrix.Fields{"TITLE": "x"}, nil); !errors.Is(err, bitrix.ErrNotFound) {
 			t.Errorf("update %d: %v", id, err)
 		}
 		if _, err := p.c.Run(ctx, bitrix.DealDeleteCmd(id), nil); !errors.Is(err, bitrix.ErrNotFound) {

@@ -32,13 +32,13 @@ func TestDealContactsAsDocumented(t *testing.T) {
 	ctx := context.Background()
 	var c [5]bitrix.ID
 	for i := range c {
-		id, err := p.c.ContactAdd(ctx, bitrix.Fields{"NAME": "C" + string(rune('0'+i))}, nil)
+		id, err := p.c.Add(ctx, bitrix.EntityContact, bitrix.Fields{"NAME": "C" + string(rune('0'+i))}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c[i] = id
 	}
-	deal, err := p.c.DealAdd(ctx, bitrix.Fields{"TITLE": "Order 1", "CONTACT_IDS": []bitrix.ID{c[0], c[1]}}, nil)
+	deal, err := p.c.Add(ctx, bitrix.EntityDeal, bitrix.Fields{"TITLE": "Order 1", "CONTACT_IDS": []bitrix.ID{c[0], c[1]}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestDealContactsAsDocumented(t *testing.T) {
 	}
 	// crm.deal.get and crm.deal.list show the primary contact as CONTACT_ID
 	// and never CONTACT_IDS.
-	d, err := p.c.DealGet(ctx, deal)
+	d, err := p.c.Get(ctx, bitrix.EntityDeal, deal)
 	if err != nil || d.IDField("CONTACT_ID") != c[0] || d.Has("CONTACT_IDS") {
 		t.Fatalf("crm.deal.get: %v %v", d, err)
 	}
@@ -77,12 +77,12 @@ func TestDealContactsAsDocumented(t *testing.T) {
 	if got := bindings(t, p, bitrix.EntityDeal, deal); !cmp.Equal(got, want) {
 		t.Fatalf("after IS_PRIMARY=Y: %s", cmp.Diff(want, got))
 	}
-	if d, _ := p.c.DealGet(ctx, deal); d.IDField("CONTACT_ID") != c[3] {
+	if d, _ := p.c.Get(ctx, bitrix.EntityDeal, deal); d.IDField("CONTACT_ID") != c[3] {
 		t.Fatalf("CONTACT_ID %v, want the primary %d", d.String("CONTACT_ID"), c[3])
 	}
 
 	// An update without contact fields keeps the list.
-	if err := p.c.DealUpdate(ctx, deal, bitrix.Fields{"TITLE": "Order 1 (2)"}, nil); err != nil {
+	if err := p.c.Update(ctx, bitrix.EntityDeal, deal, bitrix.Fields{"TITLE": "Order 1 (2)"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := bindings(t, p, bitrix.EntityDeal, deal); !cmp.Equal(got, want) {
@@ -90,7 +90,7 @@ func TestDealContactsAsDocumented(t *testing.T) {
 	}
 	// The deprecated CONTACT_ID on update replaces the list (the harsh
 	// reading: nothing may rely on it keeping a person's contacts).
-	if err := p.c.DealUpdate(ctx, deal, bitrix.Fields{"CONTACT_ID": c[1]}, nil); err != nil {
+	if err := p.c.Update(ctx, bitrix.EntityDeal, deal, bitrix.Fields{"CONTACT_ID": c[1]}, nil); err != nil {
 		t.Fatal(err)
 	}
 	want = []bitrix.ContactBinding{{ContactID: c[1], Sort: 10, Primary: true}}
@@ -98,7 +98,7 @@ func TestDealContactsAsDocumented(t *testing.T) {
 		t.Fatalf("after CONTACT_ID on update: %s", cmp.Diff(want, got))
 	}
 	// CONTACT_IDS on update is "completely replaced".
-	if err := p.c.DealUpdate(ctx, deal, bitrix.Fields{"CONTACT_IDS": []bitrix.ID{c[4], c[0]}}, nil); err != nil {
+	if err := p.c.Update(ctx, bitrix.EntityDeal, deal, bitrix.Fields{"CONTACT_IDS": []bitrix.ID{c[4], c[0]}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	want = []bitrix.ContactBinding{{ContactID: c[4], Sort: 10, Primary: true}, {ContactID: c[0], Sort: 20}}
@@ -129,7 +129,7 @@ func TestDealContactsAsDocumented(t *testing.T) {
 	if got := bindings(t, p, bitrix.EntityDeal, deal); len(got) != 0 {
 		t.Fatalf("after items.delete: %v", got)
 	}
-	if d, _ := p.c.DealGet(ctx, deal); d.Has("CONTACT_ID") {
+	if d, _ := p.c.Get(ctx, bitrix.EntityDeal, deal); d.Has("CONTACT_ID") {
 		t.Fatalf("a deal without contacts shows CONTACT_ID %s", d.String("CONTACT_ID"))
 	}
 	// The first contact linked to a deal without contacts becomes primary.
@@ -146,8 +146,8 @@ func TestDealContactMethodsRefuseAsDocumented(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, bitrixtest.Options{})
 	ctx := context.Background()
-	cid, _ := p.c.ContactAdd(ctx, bitrix.Fields{"NAME": "Anna"}, nil)
-	deal, _ := p.c.DealAdd(ctx, bitrix.Fields{"TITLE": "x"}, nil)
+	cid, _ := p.c.Add(ctx, bitrix.EntityContact, bitrix.Fields{"NAME": "Anna"}, nil)
+	deal, _ := p.c.Add(ctx, bitrix.EntityDeal, bitrix.Fields{"TITLE": "x"}, nil)
 	for _, tc := range []struct {
 		name   string
 		method string
@@ -184,9 +184,9 @@ func TestLeadContacts(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, bitrixtest.Options{})
 	ctx := context.Background()
-	a, _ := p.c.ContactAdd(ctx, bitrix.Fields{"NAME": "A"}, nil)
-	b, _ := p.c.ContactAdd(ctx, bitrix.Fields{"NAME": "B"}, nil)
-	lead, err := p.c.LeadAdd(ctx, bitrix.Fields{"TITLE": "L", "CONTACT_ID": a}, nil)
+	a, _ := p.c.Add(ctx, bitrix.EntityContact, bitrix.Fields{"NAME": "A"}, nil)
+	b, _ := p.c.Add(ctx, bitrix.EntityContact, bitrix.Fields{"NAME": "B"}, nil)
+	lead, err := p.c.Add(ctx, bitrix.EntityLead, bitrix.Fields{"TITLE": "L", "CONTACT_ID": a}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,14 +197,14 @@ func TestLeadContacts(t *testing.T) {
 	if l, _ := p.srv.Lead(int64(lead)); l.Str("IS_RETURN_CUSTOMER") != "Y" || l.Str("CONTACT_ID") != a.String() {
 		t.Fatalf("lead %v", l.Fields)
 	}
-	plain, _ := p.c.LeadAdd(ctx, bitrix.Fields{"TITLE": "M"}, nil)
+	plain, _ := p.c.Add(ctx, bitrix.EntityLead, bitrix.Fields{"TITLE": "M"}, nil)
 	if _, err := p.c.LinkContact(ctx, bitrix.EntityLead, plain, bitrix.ContactLink{ContactID: b}); err != nil {
 		t.Fatal(err)
 	}
 	if l, _ := p.srv.Lead(int64(plain)); l.Str("IS_RETURN_CUSTOMER") != "N" || l.Str("CONTACT_ID") != b.String() {
 		t.Fatalf("crm.lead.contact.add: %v", l.Fields)
 	}
-	if err := p.c.LeadUpdate(ctx, plain, bitrix.Fields{"CONTACT_ID": b}, nil); err != nil {
+	if err := p.c.Update(ctx, bitrix.EntityLead, plain, bitrix.Fields{"CONTACT_ID": b}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if l, _ := p.srv.Lead(int64(plain)); l.Str("IS_RETURN_CUSTOMER") != "Y" {

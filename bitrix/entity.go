@@ -176,7 +176,7 @@ func (c *Client) Add(ctx context.Context, e Entity, fields Fields, params Params
 	return id, err
 }
 
-// Update changes an entity.
+// Update changes an entity; a missing id is ErrNotFound.
 func (c *Client) Update(ctx context.Context, e Entity, id ID, fields Fields, params Params) error {
 	cmd := UpdateCmd(e, id, fields, params)
 	resp, err := c.Run(ctx, cmd, nil)
@@ -186,7 +186,8 @@ func (c *Client) Update(ctx context.Context, e Entity, id ID, fields Fields, par
 	return DecodeTrue(cmd.Method, resp.Result)
 }
 
-// Get reads one entity.
+// Get reads one entity (a contact or a company with its PHONE and EMAIL
+// rows).
 func (c *Client) Get(ctx context.Context, e Entity, id ID) (Record, error) {
 	var r Record
 	if _, err := c.Run(ctx, GetCmd(e, id), &r); err != nil {
@@ -327,63 +328,6 @@ func DecodeTrue(method string, raw json.RawMessage) error {
 		return nil
 	}
 	return &APIError{Method: method, Description: "portal answered " + truncate(string(raw), 40)}
-}
-
-// Deal, contact and lead shortcuts.
-
-// DealAdd creates a deal.
-func (c *Client) DealAdd(ctx context.Context, fields Fields, params Params) (ID, error) {
-	return c.Add(ctx, EntityDeal, fields, params)
-}
-
-// DealUpdate changes a deal; a missing id is ErrNotFound.
-func (c *Client) DealUpdate(ctx context.Context, id ID, fields Fields, params Params) error {
-	return c.Update(ctx, EntityDeal, id, fields, params)
-}
-
-// DealGet reads a deal.
-func (c *Client) DealGet(ctx context.Context, id ID) (Record, error) {
-	return c.Get(ctx, EntityDeal, id)
-}
-
-// DealList reads a page of deals.
-func (c *Client) DealList(ctx context.Context, req ListRequest) (*ListPage, error) {
-	return c.List(ctx, EntityDeal, req)
-}
-
-// ContactAdd creates a contact.
-func (c *Client) ContactAdd(ctx context.Context, fields Fields, params Params) (ID, error) {
-	return c.Add(ctx, EntityContact, fields, params)
-}
-
-// ContactUpdate changes a contact.
-func (c *Client) ContactUpdate(ctx context.Context, id ID, fields Fields, params Params) error {
-	return c.Update(ctx, EntityContact, id, fields, params)
-}
-
-// ContactGet reads a contact (with PHONE and EMAIL rows).
-func (c *Client) ContactGet(ctx context.Context, id ID) (Record, error) {
-	return c.Get(ctx, EntityContact, id)
-}
-
-// ContactList reads a page of contacts.
-func (c *Client) ContactList(ctx context.Context, req ListRequest) (*ListPage, error) {
-	return c.List(ctx, EntityContact, req)
-}
-
-// LeadAdd creates a lead.
-func (c *Client) LeadAdd(ctx context.Context, fields Fields, params Params) (ID, error) {
-	return c.Add(ctx, EntityLead, fields, params)
-}
-
-// LeadUpdate changes a lead.
-func (c *Client) LeadUpdate(ctx context.Context, id ID, fields Fields, params Params) error {
-	return c.Update(ctx, EntityLead, id, fields, params)
-}
-
-// LeadList reads a page of leads.
-func (c *Client) LeadList(ctx context.Context, req ListRequest) (*ListPage, error) {
-	return c.List(ctx, EntityLead, req)
 }
 
 // DealFields describes deal fields (crm.deal.fields).

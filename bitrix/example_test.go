@@ -35,7 +35,7 @@ func ExampleClient_Batch() {
 		id, _ := bitrix.DecodeID(r.Result)
 		fmt.Println(k, r.Status, id)
 	}
-	deal, _ := c.DealGet(ctx, 1)
+	deal, _ := c.Get(ctx, bitrix.EntityDeal, 1)
 	fmt.Println(deal.String(bitrix.FieldContactID), deal.String(bitrix.FieldOpportunity))
 	// Output:
 	// c311 done 1

@@ -30,7 +30,7 @@ func TestFaultsReadRetriedWriteUnknown(t *testing.T) {
 			f := bitrixtest.Fault{Kind: kind, Count: 2, Delay: time.Minute}
 			f.Method = "crm.deal.list"
 			p.srv.InjectFault(f)
-			if _, err := p.c.DealList(ctx, bitrix.ListRequest{}); err != nil {
+			if _, err := p.c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{}); err != nil {
 				t.Fatalf("read not retried: %v", err)
 			}
 			if n := p.srv.Stats().PerMethod["crm.deal.list"]; n != 3 {
@@ -38,7 +38,7 @@ func TestFaultsReadRetriedWriteUnknown(t *testing.T) {
 			}
 			f.Method, f.Count = "crm.deal.add", 1
 			p.srv.InjectFault(f)
-			_, err := p.c.DealAdd(ctx, bitrix.Fields{"TITLE": "x"}, nil)
+			_, err := p.c.Add(ctx, bitrix.EntityDeal, bitrix.Fields{"TITLE": "x"}, nil)
 			if !errors.Is(err, bitrix.ErrOutcomeUnknown) {
 				t.Fatalf("write: %v", err)
 			}
@@ -90,9 +90,9 @@ func TestRandomFaultsNoPanic(t *testing.T) {
 		var err error
 		switch i % 4 {
 		case 0:
-			_, err = p.c.DealAdd(ctx, bitrix.Fields{"TITLE": "x"}, nil)
+			_, err = p.c.Add(ctx, bitrix.EntityDeal, bitrix.Fields{"TITLE": "x"}, nil)
 		case 1:
-			_, err = p.c.DealList(ctx, bitrix.ListRequest{})
+			_, err = p.c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{})
 		case 2:
 			b := bitrix.NewBatch(true)
 			mustAdd(t, b, "a", bitrix.AddCmd(bitrix.EntityContact, bitrix.Fields{"NAME": "n"}, nil))
@@ -168,10 +168,10 @@ func TestSecretNeverInErrorsOrLogs(t *testing.T) {
 	var errs []error
 	p.srv.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultServerError, Method: "crm.deal.list", Count: 1})
 	p.srv.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultRateLimit, Method: "crm.deal.list", Count: 1})
-	_, err := p.c.DealList(ctx, bitrix.ListRequest{})
+	_, err := p.c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{})
 	errs = append(errs, err)
 	p.srv.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultDrop, Method: "crm.deal.add", Count: 1})
-	_, err = p.c.DealAdd(ctx, bitrix.Fields{}, nil)
+	_, err = p.c.Add(ctx, bitrix.EntityDeal, bitrix.Fields{}, nil)
 	errs = append(errs, err)
 	// A portal that is gone: *url.Error would print the full URL.
 	dead := httptest.NewServer(http.NotFoundHandler())
@@ -181,12 +181,12 @@ func TestSecretNeverInErrorsOrLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.DealList(ctx, bitrix.ListRequest{})
+	_, err = c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{})
 	if !errors.Is(err, bitrix.ErrTransport) {
 		t.Fatalf("dead portal: %v", err)
 	}
 	errs = append(errs, err)
-	_, err = c.DealAdd(ctx, bitrix.Fields{}, nil)
+	_, err = c.Add(ctx, bitrix.EntityDeal, bitrix.Fields{}, nil)
 	errs = append(errs, err)
 	var te *bitrix.TransportError
 	if !errors.As(err, &te) || !te.NotSent {

@@ -60,18 +60,18 @@ func runFixtureCases(t *testing.T, dir string) {
 	}
 	cases := []tc{
 		{"crm_deal_add.json", 200, func(t *testing.T, c *bitrix.Client) {
-			id, err := c.DealAdd(ctx, bitrix.Fields{"TITLE": "x"}, nil)
+			id, err := c.Add(ctx, bitrix.EntityDeal, bitrix.Fields{"TITLE": "x"}, nil)
 			if err != nil || id != 394 {
 				t.Fatalf("id %d err %v", id, err)
 			}
 		}},
 		{"crm_deal_update.json", 200, func(t *testing.T, c *bitrix.Client) {
-			if err := c.DealUpdate(ctx, 1, bitrix.Fields{"TITLE": "x"}, nil); err != nil {
+			if err := c.Update(ctx, bitrix.EntityDeal, 1, bitrix.Fields{"TITLE": "x"}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"crm_deal_get.json", 200, func(t *testing.T, c *bitrix.Client) {
-			d, err := c.DealGet(ctx, 410)
+			d, err := c.Get(ctx, bitrix.EntityDeal, 410)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,7 +83,7 @@ func runFixtureCases(t *testing.T, dir string) {
 			}
 		}},
 		{"crm_deal_list.json", 200, func(t *testing.T, c *bitrix.Client) {
-			p, err := c.DealList(ctx, bitrix.ListRequest{})
+			p, err := c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{})
 			if err != nil || len(p.Rows) != 6 || p.Total != 6 || p.HasNext {
 				t.Fatalf("page %+v err %v", p, err)
 			}
@@ -92,28 +92,28 @@ func runFixtureCases(t *testing.T, dir string) {
 			}
 		}},
 		{"crm_deal_list_error.json", 400, wantErr(bitrix.ErrBadRequest, func(c *bitrix.Client) error {
-			_, err := c.DealList(ctx, bitrix.ListRequest{})
+			_, err := c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{})
 			return err
 		})},
 		{"crm_deal_add_error.json", 400, wantErr(bitrix.ErrValidation, func(c *bitrix.Client) error {
-			_, err := c.DealAdd(ctx, bitrix.Fields{}, nil)
+			_, err := c.Add(ctx, bitrix.EntityDeal, bitrix.Fields{}, nil)
 			return err
 		})},
 		{"crm_contact_update_error.json", 400, wantErr(bitrix.ErrNotFound, func(c *bitrix.Client) error {
-			return c.ContactUpdate(ctx, 9, bitrix.Fields{"NAME": "x"}, nil)
+			return c.Update(ctx, bitrix.EntityContact, 9, bitrix.Fields{"NAME": "x"}, nil)
 		})},
 		{"crm_contact_add.json", 200, func(t *testing.T, c *bitrix.Client) {
-			if id, err := c.ContactAdd(ctx, bitrix.Fields{"NAME": "x"}, nil); err != nil || id == 0 {
+			if id, err := c.Add(ctx, bitrix.EntityContact, bitrix.Fields{"NAME": "x"}, nil); err != nil || id == 0 {
 				t.Fatal(id, err)
 			}
 		}},
 		{"crm_contact_update.json", 200, func(t *testing.T, c *bitrix.Client) {
-			if err := c.ContactUpdate(ctx, 1, bitrix.Fields{"NAME": "x"}, nil); err != nil {
+			if err := c.Update(ctx, bitrix.EntityContact, 1, bitrix.Fields{"NAME": "x"}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"crm_contact_list.json", 200, func(t *testing.T, c *bitrix.Client) {
-			p, err := c.ContactList(ctx, bitrix.ListRequest{Select: []string{"ID", "EMAIL"}})
+			p, err := c.List(ctx, bitrix.EntityContact, bitrix.ListRequest{Select: []string{"ID", "EMAIL"}})
 			if err != nil || len(p.Rows) != 5 {
 				t.Fatal(p, err)
 			}
@@ -123,7 +123,7 @@ func runFixtureCases(t *testing.T, dir string) {
 			}
 		}},
 		{"crm_lead_add.json", 200, func(t *testing.T, c *bitrix.Client) {
-			id, err := c.LeadAdd(ctx, bitrix.Fields{"TITLE": "x"}, nil)
+			id, err := c.Add(ctx, bitrix.EntityLead, bitrix.Fields{"TITLE": "x"}, nil)
 			if err != nil || id != 3465 {
 				t.Fatal(id, err)
 			}
@@ -230,11 +230,11 @@ func runFixtureCases(t *testing.T, dir string) {
 			}
 		}},
 		{"error_query_limit_exceeded.json", 503, wantErr(bitrix.ErrQueryLimit, func(c *bitrix.Client) error {
-			_, err := c.DealAdd(ctx, bitrix.Fields{}, nil)
+			_, err := c.Add(ctx, bitrix.EntityDeal, bitrix.Fields{}, nil)
 			return err
 		})},
 		{"error_overload_limit.json", 503, func(t *testing.T, c *bitrix.Client) {
-			_, err := c.DealList(ctx, bitrix.ListRequest{})
+			_, err := c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{})
 			if !errors.Is(err, bitrix.ErrOverload) || errors.Is(err, bitrix.ErrQueryLimit) {
 				t.Fatal(err)
 			}
@@ -243,7 +243,7 @@ func runFixtureCases(t *testing.T, dir string) {
 			}
 		}},
 		{"error_operation_time_limit.json", 429, wantErr(bitrix.ErrOperationTimeLimit, func(c *bitrix.Client) error {
-			_, err := c.DealList(ctx, bitrix.ListRequest{})
+			_, err := c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{})
 			return err
 		})},
 		{"error_codes.json", 400, wantErr(bitrix.ErrBadRequest, func(c *bitrix.Client) error {

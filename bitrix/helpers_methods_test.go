@@ -46,11 +46,11 @@ func TestDirectoryHelpers(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 	// A funnel-1 deal keeps its category on update; stage ids are per funnel.
-	did, err := p.c.DealAdd(ctx, bitrix.Fields{"CATEGORY_ID": 1, "STAGE_ID": "C1:PREPARATION"}, nil)
+	did, err := p.c.Add(ctx, bitrix.EntityDeal, bitrix.Fields{"CATEGORY_ID": 1, "STAGE_ID": "C1:PREPARATION"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, _ := p.c.DealGet(ctx, did)
+	d, _ := p.c.Get(ctx, bitrix.EntityDeal, did)
 	if d.String("STAGE_ID") != "C1:PREPARATION" || d.String("CATEGORY_ID") != "1" || d.String("TITLE") == "" {
 		t.Fatalf("%v", d)
 	}
@@ -77,7 +77,7 @@ func TestManagerActionsAndPushReads(t *testing.T) {
 	if err != nil || len(hist) != 1 || hist[0].StageID != "EXECUTING" || hist[0].TypeID != 2 || hist[0].OwnerID != bitrix.ID(did) {
 		t.Fatalf("%+v %v", hist, err)
 	}
-	d, _ := p.c.DealGet(ctx, bitrix.ID(did))
+	d, _ := p.c.Get(ctx, bitrix.EntityDeal, bitrix.ID(did))
 	if d.IDField("MOVED_BY_ID") != 7 {
 		t.Fatalf("moved by %v", d.String("MOVED_BY_ID"))
 	}
@@ -153,14 +153,14 @@ func TestLeads(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, bitrixtest.Options{})
 	ctx := context.Background()
-	id, err := p.c.LeadAdd(ctx, bitrix.Fields{"TITLE": "Lead 1", "NAME": "Ivan", "PHONE": []any{bitrix.NewMultifield("+7 900 1", "")}, "ORIGIN_ID": "5"}, nil)
+	id, err := p.c.Add(ctx, bitrix.EntityLead, bitrix.Fields{"TITLE": "Lead 1", "NAME": "Ivan", "PHONE": []any{bitrix.NewMultifield("+7 900 1", "")}, "ORIGIN_ID": "5"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.c.LeadUpdate(ctx, id, bitrix.Fields{"STATUS_ID": "IN_PROCESS"}, nil); err != nil {
+	if err := p.c.Update(ctx, bitrix.EntityLead, id, bitrix.Fields{"STATUS_ID": "IN_PROCESS"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	page, err := p.c.LeadList(ctx, bitrix.ListRequest{Filter: map[string]any{"ORIGIN_ID": "5"}, Select: []string{"ID", "STATUS_ID", "PHONE"}})
+	page, err := p.c.List(ctx, bitrix.EntityLead, bitrix.ListRequest{Filter: map[string]any{"ORIGIN_ID": "5"}, Select: []string{"ID", "STATUS_ID", "PHONE"}})
 	if err != nil || len(page.Rows) != 1 || page.Rows[0].String("STATUS_ID") != "IN_PROCESS" || len(page.Rows[0].Multi("PHONE")) != 1 {
 		t.Fatalf("%+v %v", page, err)
 	}
@@ -168,7 +168,7 @@ func TestLeads(t *testing.T) {
 	if err != nil || len(h) != 2 || h[1].StatusID != "IN_PROCESS" {
 		t.Fatalf("%+v %v", h, err)
 	}
-	if err := p.c.LeadUpdate(ctx, 999, bitrix.Fields{"TITLE": "x"}, nil); !errors.Is(err, bitrix.ErrNotFound) {
+	if err := p.c.Update(ctx, bitrix.EntityLead, 999, bitrix.Fields{"TITLE": "x"}, nil); !errors.Is(err, bitrix.ErrNotFound) {
 		t.Fatalf("%v", err)
 	}
 }

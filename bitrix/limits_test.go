@@ -99,7 +99,7 @@ func TestQueryLimitRetriesAndSlowsDown(t *testing.T) {
 	p := newPair(t, bitrixtest.Options{})
 	ctx := context.Background()
 	p.srv.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultRateLimit, Method: "crm.deal.add", Count: 3})
-	id, err := p.c.DealAdd(ctx, bitrix.Fields{"TITLE": "x"}, nil)
+	id, err := p.c.Add(ctx, bitrix.EntityDeal, bitrix.Fields{"TITLE": "x"}, nil)
 	if err != nil || id == 0 {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestQueryLimitRetriesAndSlowsDown(t *testing.T) {
 	// Bounded: a portal that keeps refusing gives ErrQueryLimit.
 	p.srv.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultRateLimit, Method: "crm.deal.add", Count: 100})
 	before := p.srv.Stats().PerMethod["crm.deal.add"]
-	_, err = p.c.DealAdd(ctx, bitrix.Fields{"TITLE": "y"}, nil)
+	_, err = p.c.Add(ctx, bitrix.EntityDeal, bitrix.Fields{"TITLE": "y"}, nil)
 	if !errors.Is(err, bitrix.ErrQueryLimit) || errors.Is(err, bitrix.ErrOutcomeUnknown) {
 		t.Fatalf("err %v", err)
 	}
@@ -155,7 +155,7 @@ func TestOverloadStops(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, bitrixtest.Options{})
 	p.srv.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultOverload, Count: 5})
-	_, err := p.c.DealList(context.Background(), bitrix.ListRequest{})
+	_, err := p.c.List(context.Background(), bitrix.EntityDeal, bitrix.ListRequest{})
 	var ae *bitrix.APIError
 	if !errors.Is(err, bitrix.ErrOverload) || !errors.As(err, &ae) || ae.HTTPStatus != 503 {
 		t.Fatalf("err %v", err)
@@ -173,7 +173,7 @@ func TestOperationTimeLimitWaitsForReset(t *testing.T) {
 		p := newPair(t, opts, bitrix.WithOperatingLimit(0))
 		ctx := context.Background()
 		for range 3 {
-			if _, err := p.c.DealList(ctx, bitrix.ListRequest{}); err != nil {
+			if _, err := p.c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -181,7 +181,7 @@ func TestOperationTimeLimitWaitsForReset(t *testing.T) {
 		if _, err := p.c.Scope(ctx); err != nil { // other methods are unaffected
 			t.Fatal(err)
 		}
-		if _, err := p.c.DealList(ctx, bitrix.ListRequest{}); err != nil {
+		if _, err := p.c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{}); err != nil {
 			t.Fatal(err)
 		}
 		if p.srv.Stats().OperationLimit429 != 1 || p.c.Stats().OperationLimitHits != 1 {
@@ -196,7 +196,7 @@ func TestOperationTimeLimitWaitsForReset(t *testing.T) {
 		p := newPair(t, opts, bitrix.WithOperatingLimit(480))
 		ctx := context.Background()
 		for range 6 {
-			if _, err := p.c.DealList(ctx, bitrix.ListRequest{}); err != nil {
+			if _, err := p.c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -208,7 +208,7 @@ func TestOperationTimeLimitWaitsForReset(t *testing.T) {
 		t.Parallel()
 		p := newPair(t, bitrixtest.Options{})
 		p.srv.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultOperationTimeLimit, Method: "crm.deal.list", Count: 50})
-		_, err := p.c.DealList(context.Background(), bitrix.ListRequest{})
+		_, err := p.c.List(context.Background(), bitrix.EntityDeal, bitrix.ListRequest{})
 		if !errors.Is(err, bitrix.ErrOperationTimeLimit) {
 			t.Fatalf("err %v", err)
 		}

@@ -45,7 +45,7 @@ func TestOperatingBudgetIsThePortals(t *testing.T) {
 			ctx := context.Background()
 			start := p.clock.Now()
 			for i := range tc.calls {
-				if _, err := p.c.DealList(ctx, bitrix.ListRequest{}); err != nil {
+				if _, err := p.c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{}); err != nil {
 					t.Fatalf("call %d: %v", i, err)
 				}
 			}
@@ -82,7 +82,7 @@ func TestOperatingTimeWithoutTheFields(t *testing.T) {
 				OperatingWindow: 20 * time.Second, OmitOperating: tc.omit, OmitOperatingReset: tc.omitRst})
 			ctx := context.Background()
 			for i := range 9 {
-				if _, err := p.c.DealList(ctx, bitrix.ListRequest{}); err != nil {
+				if _, err := p.c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{}); err != nil {
 					t.Fatalf("call %d: %v", i, err)
 				}
 			}

@@ -342,11 +342,11 @@ func TestDealDatesRoundTrip(t *testing.T) {
 		clock := bitrixtest.NewClock(time.Date(2026, 12, 6, 12, 0, 0, 0, zone))
 		p := newPair(t, bitrixtest.Options{Unlimited: true, Now: clock.Now})
 		begin := time.Date(2026, 11, 30, 22, 0, 0, 0, zone)
-		id, err := p.c.DealAdd(ctx, bitrix.Fields{bitrix.FieldBeginDate: bitrix.FormatDate(begin)}, nil)
+		id, err := p.c.Add(ctx, bitrix.EntityDeal, bitrix.Fields{bitrix.FieldBeginDate: bitrix.FormatDate(begin)}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := p.c.DealGet(ctx, id)
+		r, err := p.c.Get(ctx, bitrix.EntityDeal, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -389,11 +389,11 @@ func TestEnumerationItems(t *testing.T) {
 	if _, ok := bitrix.EnumItemID(items, "Cheque"); ok {
 		t.Error("an unknown value was found")
 	}
-	id, err := p.c.DealAdd(ctx, bitrix.Fields{"UF_CRM_PAY": card}, nil)
+	id, err := p.c.Add(ctx, bitrix.EntityDeal, bitrix.Fields{"UF_CRM_PAY": card}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := p.c.DealGet(ctx, id); r.IDField("UF_CRM_PAY") != card {
+	if r, _ := p.c.Get(ctx, bitrix.EntityDeal, id); r.IDField("UF_CRM_PAY") != card {
 		t.Errorf("stored %s, want %d", r.String("UF_CRM_PAY"), card)
 	}
 }

@@ -1,45 +1,35 @@
 package retailcrm
 
-import "errors"
+import "github.com/crmsync/crmsync/internal/errclass"
 
-// Class says how a caller should treat an error of this client. The bitrix
-// package has the same classes by the same names, so a run can treat both
-// services' errors alike.
-type Class string
+// Class says how a caller should treat an error of this client. It is the
+// type the bitrix package and the run (sync/runs) use too
+// (internal/errclass), so a run treats both services' errors alike.
+type Class = errclass.Class
 
-// Classes of errors.
+// Classes of errors, as this client's errors fall in them.
 const (
 	// ClassNone: nil, or not an error of this client.
-	ClassNone Class = ""
-	// ClassTransient: this request may succeed when sent again (a 5xx, an
-	// answer lost or garbled on the way).
-	ClassTransient Class = "transient"
-	// ClassThrottled: the service refuses requests for now (rate limited
-	// after the client's own retries): stop, a later run goes on.
-	ClassThrottled Class = "throttled"
-	// ClassPermanent: the service refused this request; sending it again
-	// gets the same answer (a validation error, a missing entity).
-	ClassPermanent Class = "permanent"
+	ClassNone = errclass.None
+	// ClassTransient: a 5xx, an answer lost or garbled on the way.
+	ClassTransient = errclass.Transient
+	// ClassThrottled: rate limited after the client's own retries.
+	ClassThrottled = errclass.Throttled
+	// ClassPermanent: a validation error, a missing entity.
+	ClassPermanent = errclass.Permanent
 	// ClassConfig: the key, its scopes, the account or retailcrm.url is
-	// wrong; every request fails alike until the configuration is fixed.
-	ClassConfig Class = "configuration"
+	// wrong.
+	ClassConfig = errclass.Config
 )
 
 // Classify tells the class of err, configuration first: an answer that
 // also reads as another class (a 404 "Account does not exist.") is still
 // one the operator must fix.
 func Classify(err error) Class {
-	switch {
-	case err == nil:
-		return ClassNone
-	case errors.Is(err, ErrAuth), errors.Is(err, ErrAccountNotFound), errors.Is(err, ErrConfig):
-		return ClassConfig
-	case errors.Is(err, ErrRateLimited):
-		return ClassThrottled
-	case errors.Is(err, ErrValidation), errors.Is(err, ErrNotFound):
-		return ClassPermanent
-	case errors.Is(err, ErrServer), errors.Is(err, ErrDecode), errors.Is(err, ErrTransport), errors.Is(err, ErrTimeout):
-		return ClassTransient
-	}
-	return ClassNone
+	return errclass.Of(err,
+		errclass.Rule{Class: ClassConfig, Sentinels: []error{ErrAuth, ErrAccountNotFound, ErrConfig}},
+		errclass.Rule{Class: ClassThrottled, Sentinels: []error{ErrRateLimited}},
+		errclass.Rule{Class: ClassPermanent, Sentinels: []error{ErrValidation, ErrNotFound}},
+		errclass.Rule{Class: ClassTransient, Sentinels: []error{ErrServer, ErrDecode, ErrTransport, ErrTimeout}},
+	)
 }

@@ -1,7 +1,6 @@
 package retailcrm
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -166,12 +165,8 @@ type corporateCustomersResponse struct {
 
 // CorporateCustomers reads one page of /api/v5/customers-corporate.
 func (c *Client) CorporateCustomers(ctx context.Context, f IDsFilter) (*CorporateCustomersPage, error) {
-	q, err := f.query()
+	r, err := getPage[corporateCustomersResponse](ctx, c, "/api/v5/customers-corporate", f.query)
 	if err != nil {
-		return nil, err
-	}
-	var r corporateCustomersResponse
-	if err := c.get(ctx, "/api/v5/customers-corporate", q, &r); err != nil {
 		return nil, err
 	}
 	return &r.CorporateCustomersPage, nil
@@ -181,16 +176,13 @@ func (c *Client) CorporateCustomers(ctx context.Context, f IDsFilter) (*Corporat
 // request; missing (deleted, merged) ids are skipped; the result is in id
 // order.
 func (c *Client) CorporateCustomersByID(ctx context.Context, ids []int64) ([]CorporateCustomer, error) {
-	out := make([]CorporateCustomer, 0, len(ids))
-	for chunk := range slices.Chunk(uniqueIDs(ids), 100) {
+	return byIDs(ids, 100, func(chunk []int64) ([]CorporateCustomer, error) {
 		p, err := c.CorporateCustomers(ctx, IDsFilter{IDs: chunk})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, p.CustomersCorporate...)
-	}
-	slices.SortFunc(out, func(a, b CorporateCustomer) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+		return p.CustomersCorporate, nil
+	}, func(x *CorporateCustomer) int64 { return x.ID })
 }
 
 type companiesResponse struct {
@@ -208,21 +200,17 @@ func (c *Client) CorporateCompanies(ctx context.Context, id int64, site string) 
 		return nil, fmt.Errorf("retailcrm: corporate customer id %d", id)
 	}
 	path := "/api/v5/customers-corporate/" + strconv.FormatInt(id, 10) + "/companies"
-	var out []Company
-	for page := 1; ; page++ {
+	return allPages(func(page int) ([]Company, Pagination, error) {
 		q := url.Values{"by": {"id"}, "limit": {"100"}, "page": {strconv.Itoa(page)}}
 		if site != "" {
 			q.Set("site", site)
 		}
 		var r companiesResponse
 		if err := c.get(ctx, path, q, &r); err != nil {
-			return nil, err
+			return nil, Pagination{}, err
 		}
-		out = append(out, r.Companies...)
-		if len(r.Companies) == 0 || page >= r.Pagination.TotalPageCount {
-			return out, nil
-		}
-	}
+		return r.Companies, r.Pagination, nil
+	})
 }
 
 // CustomersPage is one answer of /api/v5/customers.
@@ -238,12 +226,8 @@ type customersResponse struct {
 
 // Customers reads one page of /api/v5/customers (individual customers).
 func (c *Client) Customers(ctx context.Context, f IDsFilter) (*CustomersPage, error) {
-	q, err := f.query()
+	r, err := getPage[customersResponse](ctx, c, "/api/v5/customers", f.query)
 	if err != nil {
-		return nil, err
-	}
-	var r customersResponse
-	if err := c.get(ctx, "/api/v5/customers", q, &r); err != nil {
 		return nil, err
 	}
 	return &r.CustomersPage, nil
@@ -253,16 +237,13 @@ func (c *Client) Customers(ctx context.Context, f IDsFilter) (*CustomersPage, er
 // ids (a customer deleted or merged into another) are skipped; the result
 // is in id order.
 func (c *Client) CustomersByID(ctx context.Context, ids []int64) ([]Customer, error) {
-	out := make([]Customer, 0, len(ids))
-	for chunk := range slices.Chunk(uniqueIDs(ids), 100) {
+	return byIDs(ids, 100, func(chunk []int64) ([]Customer, error) {
 		p, err := c.Customers(ctx, IDsFilter{IDs: chunk})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, p.Customers...)
-	}
-	slices.SortFunc(out, func(a, b Customer) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+		return p.Customers, nil
+	}, func(x *Customer) int64 { return x.ID })
 }
 
 func uniqueIDs(ids []int64) []int64 {

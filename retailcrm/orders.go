@@ -1,13 +1,11 @@
 package retailcrm
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
 	"time"
 )
@@ -35,26 +33,9 @@ type OrdersFilter struct {
 }
 
 func (f OrdersFilter) query(loc *time.Location) (url.Values, error) {
-	q := url.Values{}
-	limit := f.Limit
-	if limit == 0 {
-		limit = 100
-	}
-	if !validLimit(limit) {
-		return nil, fmt.Errorf("retailcrm: limit %d: %w", limit, errBadLimit)
-	}
-	if len(f.IDs) > limit {
-		return nil, fmt.Errorf("retailcrm: %d ids do not fit one page of %d", len(f.IDs), limit)
-	}
-	q.Set("limit", strconv.Itoa(limit))
-	if f.Page < 0 {
-		return nil, errors.New("retailcrm: negative page")
-	}
-	if f.Page > 0 {
-		q.Set("page", strconv.Itoa(f.Page))
-	}
-	for _, id := range f.IDs {
-		q.Add("filter[ids][]", strconv.FormatInt(id, 10))
+	q, err := IDsFilter{IDs: f.IDs, Limit: f.Limit, Page: f.Page}.query()
+	if err != nil {
+		return nil, err
 	}
 	for _, s := range f.Sites {
 		q.Add("filter[sites][]", s)
@@ -105,12 +86,8 @@ type ordersResponse struct {
 
 // Orders reads one page of /api/v5/orders.
 func (c *Client) Orders(ctx context.Context, f OrdersFilter) (*OrdersPage, error) {
-	q, err := f.query(c.loc)
+	r, err := getPage[ordersResponse](ctx, c, "/api/v5/orders", func() (url.Values, error) { return f.query(c.loc) })
 	if err != nil {
-		return nil, err
-	}
-	var r ordersResponse
-	if err := c.get(ctx, "/api/v5/orders", q, &r); err != nil {
 		return nil, err
 	}
 	return &r.OrdersPage, nil
@@ -120,19 +97,13 @@ func (c *Client) Orders(ctx context.Context, f OrdersFilter) (*OrdersPage, error
 // request (pull calls it once per history page). Missing ids are skipped;
 // the result is in id order.
 func (c *Client) OrdersByID(ctx context.Context, ids []int64) ([]Order, error) {
-	uniq := slices.Clone(ids)
-	slices.Sort(uniq)
-	uniq = slices.Compact(uniq)
-	out := make([]Order, 0, len(uniq))
-	for chunk := range slices.Chunk(uniq, MaxOrderIDs) {
+	return byIDs(ids, MaxOrderIDs, func(chunk []int64) ([]Order, error) {
 		p, err := c.Orders(ctx, OrdersFilter{IDs: chunk, Limit: MaxOrderIDs})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, p.Orders...)
-	}
-	slices.SortFunc(out, func(a, b Order) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+		return p.Orders, nil
+	}, func(o *Order) int64 { return o.ID })
 }
 
 type orderResponse struct {

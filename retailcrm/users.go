@@ -63,20 +63,9 @@ type UsersFilter struct {
 }
 
 func (f UsersFilter) query() (url.Values, error) {
-	q := url.Values{}
-	limit := f.Limit
-	if limit == 0 {
-		limit = 100
-	}
-	if !validLimit(limit) {
-		return nil, fmt.Errorf("retailcrm: limit %d: %w", limit, errBadLimit)
-	}
-	q.Set("limit", strconv.Itoa(limit))
-	if f.Page < 0 {
-		return nil, errors.New("retailcrm: negative page")
-	}
-	if f.Page > 0 {
-		q.Set("page", strconv.Itoa(f.Page))
+	q, err := IDsFilter{Limit: f.Limit, Page: f.Page}.query()
+	if err != nil {
+		return nil, err
 	}
 	if f.Email != "" {
 		q.Set("filter[email]", f.Email)
@@ -109,12 +98,8 @@ type usersResponse struct {
 
 // Users reads one page of /api/v5/users.
 func (c *Client) Users(ctx context.Context, f UsersFilter) (*UsersPage, error) {
-	q, err := f.query()
+	r, err := getPage[usersResponse](ctx, c, "/api/v5/users", f.query)
 	if err != nil {
-		return nil, err
-	}
-	var r usersResponse
-	if err := c.get(ctx, "/api/v5/users", q, &r); err != nil {
 		return nil, err
 	}
 	return &r.UsersPage, nil
@@ -123,18 +108,14 @@ func (c *Client) Users(ctx context.Context, f UsersFilter) (*UsersPage, error) {
 // AllUsers reads every page of /api/v5/users for f (Page is ignored), in
 // the order the API lists them.
 func (c *Client) AllUsers(ctx context.Context, f UsersFilter) ([]User, error) {
-	var out []User
-	for page := 1; ; page++ {
+	return allPages(func(page int) ([]User, Pagination, error) {
 		f.Page = page
 		p, err := c.Users(ctx, f)
 		if err != nil {
-			return nil, err
+			return nil, Pagination{}, err
 		}
-		out = append(out, p.Users...)
-		if len(p.Users) == 0 || page >= p.Pagination.TotalPageCount {
-			return out, nil
-		}
-	}
+		return p.Users, p.Pagination, nil
+	})
 }
 
 type userResponse struct {

@@ -16,12 +16,7 @@ func TestScratchCopy(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, path := openTest(t, Options{})
-	mustTx(t, s, func(tx *Tx) error {
-		if err := tx.SetCursor(ctx, CursorOrdersHistory, "7"); err != nil {
-			return err
-		}
-		return tx.PutOrderLink(ctx, OrderLink{OrderID: 1, EntityID: 10})
-	})
+	putCursorAndLink(t, s, "7", OrderLink{OrderID: 1, EntityID: 10})
 	// The writer stays open: the copy must include what sits in the WAL.
 	if err := s.db.QueryRowContext(ctx, "SELECT 1").Err(); err != nil {
 		t.Fatal(err)
@@ -39,12 +34,7 @@ func TestScratchCopy(t *testing.T) {
 	if v, _, err := sc.Cursor(ctx, CursorOrdersHistory); err != nil || v != "7" {
 		t.Fatalf("scratch cursor = %q, %v", v, err)
 	}
-	mustTx(t, sc, func(tx *Tx) error {
-		if err := tx.SetCursor(ctx, CursorOrdersHistory, "99"); err != nil {
-			return err
-		}
-		return tx.PutOrderLink(ctx, OrderLink{OrderID: 2, EntityID: 20})
-	})
+	putCursorAndLink(t, sc, "99", OrderLink{OrderID: 2, EntityID: 20})
 	if links, err := sc.OrderLinks(ctx, []int64{1, 2}); err != nil || len(links) != 2 {
 		t.Errorf("scratch links = %v, %v", links, err)
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -12,13 +11,9 @@ import (
 func TestBitrixBudgetPerPortal(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "crmsync.db")
-	s, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := openTest(t, Options{})
 	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	err = s.Tx(ctx, func(tx *Tx) error {
+	mustTx(t, s, func(tx *Tx) error {
 		if err := tx.PutBitrixBudget(ctx, "a.bitrix24.ru", 5, at); err != nil {
 			return err
 		}
@@ -33,15 +28,7 @@ func TestBitrixBudgetPerPortal(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	s, err = Open(ctx, path, Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopen(t, s, Options{ReadOnly: true})
 	for _, tc := range []struct {
 		portal string
 		level  float64

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,13 +14,9 @@ import (
 func TestReferencesReplaceAndKeepFetchTime(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "crmsync.db")
-	s, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := openTest(t, Options{})
 	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	err = s.Tx(ctx, func(tx *Tx) error {
+	mustTx(t, s, func(tx *Tx) error {
 		if err := tx.PutReference(ctx, "statuses", []ReferenceEntry{{Code: "new", Name: "Новый", StatusGroup: "new"},
 			{Code: "gone", Name: "Старый", StatusGroup: "cancel"}}, at); err != nil {
 			return err
@@ -35,15 +30,7 @@ func TestReferencesReplaceAndKeepFetchTime(t *testing.T) {
 		}
 		return tx.PutReference(ctx, "payment-types", nil, at)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	s, err = Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopen(t, s, Options{})
 	got, err := s.References(ctx)
 	if err != nil {
 		t.Fatal(err)

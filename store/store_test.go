@@ -59,6 +59,34 @@ func openTest(t *testing.T, opts Options) (*Store, string) {
 	return s, path
 }
 
+// reopen closes s and opens its file again with opts, as a later run
+// would; the new store is closed when the test ends.
+func reopen(t *testing.T, s *Store, opts Options) *Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	s, err := Open(context.Background(), s.Path(), opts)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// putCursorAndLink writes the orders history cursor and one order link: a
+// store in use, in the fewest rows.
+func putCursorAndLink(t *testing.T, s *Store, cursor string, link OrderLink) {
+	t.Helper()
+	ctx := context.Background()
+	mustTx(t, s, func(tx *Tx) error {
+		if err := tx.SetCursor(ctx, CursorOrdersHistory, cursor); err != nil {
+			return err
+		}
+		return tx.PutOrderLink(ctx, link)
+	})
+}
+
 func mustTx(t *testing.T, s *Store, fn func(tx *Tx) error) {
 	t.Helper()
 	if err := s.Tx(context.Background(), fn); err != nil {
@@ -324,17 +352,8 @@ func fileHash(t *testing.T, path string) [32]byte {
 func TestReadOnlyLeavesFileUnchanged(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "crmsync.db")
-	s, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustTx(t, s, func(tx *Tx) error {
-		if err := tx.SetCursor(ctx, CursorOrdersHistory, "7"); err != nil {
-			return err
-		}
-		return tx.PutOrderLink(ctx, OrderLink{OrderID: 1, EntityID: 10})
-	})
+	s, path := openTest(t, Options{})
+	putCursorAndLink(t, s, "7", OrderLink{OrderID: 1, EntityID: 10})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -697,11 +716,7 @@ func TestRetryAndSkip(t *testing.T) {
 func TestCheckFindsDamagedPages(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "crmsync.db")
-	s, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, path := openTest(t, Options{})
 	mustTx(t, s, func(tx *Tx) error {
 		for i := int64(1); i <= 2000; i++ {
 			if err := tx.PutOrderLink(ctx, OrderLink{OrderID: i, EntityID: i, Number: strings.Repeat("n", 40)}); err != nil {

@@ -425,23 +425,9 @@ func TestBackfillFindsTheHeadOfAQuietAccountAndKeepsPullsCursor(t *testing.T) {
 	}
 
 	// A pull cursor that exists is left alone by the next backfill.
-	st, err := openStore(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Tx(context.Background(), func(tx *store.Tx) error {
-		return tx.SetCursorInt(context.Background(), store.CursorOrdersHistory, 7)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	e.setCursor(store.CursorOrdersHistory, 7)
 	res = e.mustBackfill(BackfillOptions{})
-	st, err = openStore(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if c, _, _ := st.CursorInt(context.Background(), store.CursorOrdersHistory); c != 7 || res.Head != 0 {
+	if c := e.cursor(store.CursorOrdersHistory); c != 7 || res.Head != 0 {
 		t.Errorf("pull's cursor %d after a second backfill (head %d), want 7 left alone", c, res.Head)
 	}
 }

@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
@@ -10,36 +9,6 @@ import (
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/store"
 )
-
-// lostCommentAnswer sends the first batch of timeline comments and loses
-// its answer: the outcome of each comment is unknown to the engine.
-type lostCommentAnswer struct {
-	Bitrix
-	done bool
-}
-
-func (l *lostCommentAnswer) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
-	comments := false
-	for _, k := range b.Keys() {
-		if cmd, _ := b.Cmd(k); cmd.Method == "crm.timeline.comment.add" {
-			comments = true
-		}
-	}
-	if !comments || l.done {
-		return l.Bitrix.Batch(ctx, b)
-	}
-	l.done = true
-	if _, err := l.Bitrix.Batch(ctx, b); err != nil {
-		return nil, err
-	}
-	lost := &bitrix.OutcomeUnknownError{Method: "batch", Err: errors.New("connection reset")}
-	res := &bitrix.BatchResult{Keys: b.Keys(), Results: map[string]*bitrix.CmdResult{}, Requests: 1}
-	for _, k := range b.Keys() {
-		cmd, _ := b.Cmd(k)
-		res.Results[k] = &bitrix.CmdResult{Key: k, Cmd: cmd, Status: bitrix.Unknown, Err: lost}
-	}
-	return res, lost
-}
 
 // The portal keeps a comment with its whitespace changed (line ends as
 // \n, no trailing spaces): a comment whose answer was lost is still found
@@ -51,7 +20,11 @@ func TestLostCommentIsFoundDespitePortalWhitespace(t *testing.T) {
 	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.ManagerComment = "Call first\r\nthen ship  " }); err != nil {
 		t.Fatal(err)
 	}
-	e.pull(func(op *Options) { op.Bitrix = &lostCommentAnswer{Bitrix: e.bxc} })
+	lost := &lostAnswers{Bitrix: e.bxc, method: "crm.timeline.comment.add", lose: 1}
+	e.pull(func(op *Options) { op.Bitrix = lost })
+	if lost.lose != 0 {
+		t.Fatal("no batch of comments lost its answer")
+	}
 	n := 0
 	for _, c := range e.bx.Comments() {
 		n += strings.Count(c.Comment, "then ship")

@@ -2,9 +2,6 @@ package sync
 
 import (
 	"bytes"
-	"cmp"
-	"context"
-	"errors"
 	"os"
 	"regexp"
 	"strconv"
@@ -136,9 +133,8 @@ func TestCorporateOrdersShareOneCompany(t *testing.T) {
 		t.Errorf("contact %s linked to companies %v", contact, got)
 	}
 
-	before := e.writes()
-	res := e.pull()
-	if w := e.writes() - before; w != 0 || res.Report.Summary.BitrixRequests != 0 {
+	res, w := e.pullWrites()
+	if w != 0 || res.Report.Summary.BitrixRequests != 0 {
 		t.Errorf("repeated pull: %d writes, %d requests", w, res.Report.Summary.BitrixRequests)
 	}
 }
@@ -320,38 +316,6 @@ func TestBadLegalDetailsParkTheOrder(t *testing.T) {
 	}
 }
 
-// lostCompanyAnswer sends the first batch with a command of method (default
-// crm.company.add) and loses its answer: the engine cannot know what was
-// created.
-type lostCompanyAnswer struct {
-	Bitrix
-	method string
-	done   bool
-}
-
-func (l *lostCompanyAnswer) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
-	adds := false
-	for _, k := range b.Keys() {
-		if cmd, _ := b.Cmd(k); cmd.Method == cmp.Or(l.method, "crm.company.add") {
-			adds = true
-		}
-	}
-	if !adds || l.done {
-		return l.Bitrix.Batch(ctx, b)
-	}
-	l.done = true
-	if _, err := l.Bitrix.Batch(ctx, b); err != nil {
-		return nil, err
-	}
-	lost := &bitrix.OutcomeUnknownError{Method: "batch", Err: errors.New("connection reset")}
-	res := &bitrix.BatchResult{Keys: b.Keys(), Results: map[string]*bitrix.CmdResult{}, Requests: 1}
-	for _, k := range b.Keys() {
-		cmd, _ := b.Cmd(k)
-		res.Results[k] = &bitrix.CmdResult{Key: k, Cmd: cmd, Status: bitrix.Unknown, Err: lost}
-	}
-	return res, lost
-}
-
 // TestCompanyWriteWithALostAnswer: a batch that created companies, their
 // requisites and links but lost its answer is looked up, not sent again;
 // two keys of one INN in one chunk (a legal buyer and a corporate customer)
@@ -366,9 +330,9 @@ func TestCompanyWriteWithALostAnswer(t *testing.T) {
 	o2 := e.rc.CreateOrder(legalOrder(&anna, *cc.Companies[0].Contragent, "200"))
 	o3 := e.rc.CreateOrder(legalOrder(&anna, retailcrm.Contragent{Type: retailcrm.ContragentLegalEntity, LegalName: "ООО «Ресторан Вкус»",
 		INN: "7728168971", KPP: "770401001", OGRN: "1027700067328"}, "300"))
-	lost := &lostCompanyAnswer{Bitrix: e.bxc}
-	if res := e.pull(func(o *Options) { o.Bitrix = lost }); res.Parked() != 0 || !lost.done {
-		t.Fatalf("parked: %+v (answer lost: %v)", res.Report.Parked, lost.done)
+	lost := &lostAnswers{Bitrix: e.bxc, method: "crm.company.add", lose: 1}
+	if res := e.pull(func(o *Options) { o.Bitrix = lost }); res.Parked() != 0 || lost.lose != 0 {
+		t.Fatalf("parked: %+v (answer lost: %v)", res.Report.Parked, lost.lose == 0)
 	}
 	if n, m := len(e.bx.Companies()), len(e.bx.Requisites()); n != 2 || m != 2 {
 		t.Errorf("%d companies, %d requisites; want 2, 2", n, m)
@@ -394,9 +358,9 @@ func TestCompanyWriteWithALostAnswer(t *testing.T) {
 	o4 := corporateOrder(cc, person, 0, "400")
 	o4.Company = &retailcrm.Company{ID: co.ID}
 	o4 = e.rc.CreateOrder(o4)
-	lost = &lostCompanyAnswer{Bitrix: e.bxc, method: "crm.requisite.add"}
-	if res := e.pull(func(o *Options) { o.Bitrix = lost }); res.Parked() != 0 || !lost.done {
-		t.Fatalf("parked: %+v (answer lost: %v)", res.Report.Parked, lost.done)
+	lost = &lostAnswers{Bitrix: e.bxc, method: "crm.requisite.add", lose: 1}
+	if res := e.pull(func(o *Options) { o.Bitrix = lost }); res.Parked() != 0 || lost.lose != 0 {
+		t.Fatalf("parked: %+v (answer lost: %v)", res.Report.Parked, lost.lose == 0)
 	}
 	if n, m := len(e.bx.Companies()), len(e.bx.Requisites()); n != 2 || m != 3 {
 		t.Errorf("%d companies, %d requisites; want 2, 3", n, m)
@@ -420,21 +384,11 @@ func TestDryRunAnnouncesCompanies(t *testing.T) {
 	}
 	e.rc.CreateOrder(legalOrder(&anna, retailcrm.Contragent{Type: retailcrm.ContragentEnterpreneur,
 		LegalName: "ИП Соколова Анна Викторовна", INN: "500100732259", OGRNIP: "304500116000157"}, "300"))
-	eng, st := e.engine(true)
-	dry, err := eng.Pull(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	dry := e.dryPull()
 	if e.writes() != 0 {
 		t.Fatalf("dry run wrote %d commands", e.writes())
 	}
-	eng, st = e.engine(false, keepChanges)
-	real, err := eng.Pull(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	real := e.pull(keepChanges)
 	ids := regexp.MustCompile(`COMPANY_ID:(<nil>|)->[0-9]+`)
 	norm := func(cs []Change) string {
 		return ids.ReplaceAllString(strings.Join(normChanges(cs), "\n"), "COMPANY_ID:$1->?")

@@ -175,9 +175,7 @@ func TestDealCarriesTheOrder(t *testing.T) {
 	}
 
 	// Nothing changed: nothing written.
-	before := e.writes()
-	e.pull()
-	if n := e.writes() - before; n != 0 {
+	if _, n := e.pullWrites(); n != 0 {
 		t.Errorf("a repeated pull wrote %d times", n)
 	}
 
@@ -233,9 +231,7 @@ func TestDealCarriesTheOrder(t *testing.T) {
 	if got := e.bx.ProductRows("deal", dealID(t, e, open.ID)); len(got) != 0 {
 		t.Errorf("rows left after every line came back: %+v", got)
 	}
-	before = e.writes()
-	e.pull()
-	if n := e.writes() - before; n != 0 {
+	if _, n := e.pullWrites(); n != 0 {
 		t.Errorf("a repeated pull after clearing wrote %d times", n)
 	}
 }
@@ -396,12 +392,7 @@ func TestDryRunShowsRows(t *testing.T) {
 	o.Items = []retailcrm.Item{line(7, "Мультиварка", "MC-6490", "6200", "0", "2", "none", nil)}
 	fresh := e.rc.CreateOrder(o)
 
-	eng, st := e.engine(true)
-	dry, err := eng.Pull(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	dry := e.dryPull()
 	var text, js bytes.Buffer
 	if err := dry.Report.WriteText(&text); err != nil {
 		t.Fatal(err)

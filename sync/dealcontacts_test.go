@@ -210,12 +210,7 @@ func TestDealWithoutTheOrdersContactGetsItOnce(t *testing.T) {
 			deal := e.bx.SeedDeal(seed)
 
 			// A dry run announces the link and sends nothing.
-			eng, st := e.engine(true)
-			dry, err := eng.Pull(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			st.Close()
+			dry := e.dryPull()
 			var text bytes.Buffer
 			if err := dry.Report.WriteText(&text); err != nil {
 				t.Fatal(err)

@@ -28,12 +28,7 @@ func TestDeletedOrderMovesItsDeal(t *testing.T) {
 			o := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "100"))
 			keep := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Bob", Email: "bob@example.com"}, "200"))
 			e.pull()
-			st, err := openStore(e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			before, _, _ := st.CursorInt(context.Background(), store.CursorOrdersHistory)
-			st.Close()
+			before := e.cursor(store.CursorOrdersHistory)
 			if err := e.rc.DeleteOrder(o.ID); err != nil {
 				t.Fatal(err)
 			}
@@ -55,19 +50,8 @@ func TestDeletedOrderMovesItsDeal(t *testing.T) {
 			}
 
 			// The page again (a lost cursor, a crash before the commit).
-			st, err = openStore(e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := st.Tx(context.Background(), func(tx *store.Tx) error {
-				return tx.SetCursorInt(context.Background(), store.CursorOrdersHistory, before)
-			}); err != nil {
-				t.Fatal(err)
-			}
-			st.Close()
-			writes := e.writes()
-			e.pull()
-			if n := e.writes() - writes; n != 0 {
+			e.setCursor(store.CursorOrdersHistory, before)
+			if _, n := e.pullWrites(); n != 0 {
 				t.Errorf("the deletion read again made %d writes", n)
 			}
 			if got := commentsOf(e, bitrixtest.Str(deal["ID"])); len(got) != 1 {

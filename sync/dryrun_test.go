@@ -131,12 +131,7 @@ func TestDryRunAcrossPagesPlansAgainstItsOwnPretendedWrites(t *testing.T) {
 	if err := e.rc.UpdateOrder(first.ID, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
 		t.Fatal(err)
 	}
-	eng, st := e.engine(true)
-	dry, err := eng.Pull(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	dry := e.dryPull()
 	if dry.Report.Summary.Pages != 2 {
 		t.Fatalf("pages %d", dry.Report.Summary.Pages)
 	}

@@ -105,13 +105,33 @@ func (e *env) engine(dry bool, mod ...func(*Options)) (*Engine, *store.Store) {
 // pull runs a real pull and fails the test on error.
 func (e *env) pull(mod ...func(*Options)) *Result {
 	e.t.Helper()
-	eng, st := e.engine(false, mod...)
+	return e.pullOnce(false, mod...)
+}
+
+// dryPull runs a dry pull: it plans and reports, and writes nothing.
+func (e *env) dryPull(mod ...func(*Options)) *Result {
+	e.t.Helper()
+	return e.pullOnce(true, mod...)
+}
+
+func (e *env) pullOnce(dryRun bool, mod ...func(*Options)) *Result {
+	e.t.Helper()
+	eng, st := e.engine(dryRun, mod...)
 	res, err := eng.Pull(context.Background())
 	if err != nil {
 		e.t.Fatalf("pull: %v", err)
 	}
 	st.Close()
 	return res
+}
+
+// pullWrites pulls once and returns the result and how many write
+// commands the run sent to Bitrix24 (0 for a run with nothing to do).
+func (e *env) pullWrites(mod ...func(*Options)) (*Result, int) {
+	e.t.Helper()
+	before := e.writes()
+	res := e.pull(mod...)
+	return res, e.writes() - before
 }
 
 func keepChanges(o *Options) { o.KeepChanges = true }
@@ -158,6 +178,39 @@ func (e *env) dealsByOrigin() map[string][]bitrixtest.Row {
 
 func openStore(e *env) (*store.Store, error) {
 	return store.Open(context.Background(), e.dbPath, store.Options{})
+}
+
+// cursor reads the history cursor name from the env's database (0 when
+// there is none).
+func (e *env) cursor(name string) int64 {
+	e.t.Helper()
+	st, err := openStore(e)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer st.Close()
+	v, _, err := st.CursorInt(context.Background(), name)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return v
+}
+
+// setCursor sets the history cursor name in the env's database, as a lost
+// cursor or a crash before the commit leaves it: the next run reads the
+// history from there again.
+func (e *env) setCursor(name string, v int64) {
+	e.t.Helper()
+	st, err := openStore(e)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Tx(context.Background(), func(tx *store.Tx) error {
+		return tx.SetCursorInt(context.Background(), name, v)
+	}); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 func storeFailureFilter() store.FailureFilter { return store.FailureFilter{} }

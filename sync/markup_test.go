@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -161,12 +160,7 @@ func TestDryRunReportShowsEscapedText(t *testing.T) {
 	o.FirstName = injName
 	o.CustomerComment = injComment
 	e.rc.CreateOrder(o)
-	eng, st := e.engine(true, keepChanges)
-	res, err := eng.Pull(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	res := e.dryPull(keepChanges)
 	var b strings.Builder
 	if err := res.Report.WriteText(&b); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/store/storetest"
 )
 
 // toSchema3 turns the env's database back into what the release of schema
@@ -20,32 +20,14 @@ import (
 // tables. The next open migrates it again.
 func (e *env) toSchema3() {
 	e.t.Helper()
-	db, err := sql.Open("sqlite", e.dbPath)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer db.Close()
-	for _, q := range []string{
+	storetest.ToSchema3(e.t, e.dbPath,
 		`INSERT INTO cursors (name, value, updated_at)
 			SELECT 'profile:' || customer_id || ':' || order_id,
 				json_object('o', order_id, 'c', json(CASE WHEN counted THEN 'true' ELSE 'false' END), 'a', amount, 't', created_at, 'n', number),
 				updated_at
 			FROM profile_contributions`,
 		`INSERT INTO rule_fires (rule_key, event_key, action, result_id, fired_at)
-			SELECT 'builtin:run-alert', command || ':' || kind || ':' || day, 'notify', '', sent_at FROM alert_marks`,
-		`DROP TABLE comment_cursors`, `DROP TABLE run_state`, `DROP TABLE profile_contributions`, `DROP TABLE alert_marks`,
-		`DROP TABLE reference_names`, `DROP TABLE reference_fetches`,
-		`ALTER TABLE order_links DROP COLUMN rows_hash`, `DROP TABLE catalog_products`, // schemas 5 and 6
-		`DROP TABLE IF EXISTS manager_matches`,    // schema 7
-		`DROP TABLE bitrix_budget`,                // schema 8
-		`DROP TABLE IF EXISTS company_links`,      // schema 9
-		`DROP TABLE IF EXISTS company_duplicates`, // schema 10
-		`PRAGMA user_version = 3`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			e.t.Fatalf("%s: %v", q, err)
-		}
-	}
+			SELECT 'builtin:run-alert', command || ':' || kind || ':' || day, 'notify', '', sent_at FROM alert_marks`)
 }
 
 // TestPurchaseProfileAfterMigration: after the migration to schema 4, a

@@ -89,7 +89,7 @@ func TestLookupReadsEveryPageOfDuplicateDeals(t *testing.T) {
 	// Someone clears the copies' ORIGIN_ID: the next lookup of order A
 	// finds one deal, and the record goes.
 	for _, id := range copies[1:] {
-		if err := e.bxc.DealUpdate(context.Background(), bitrix.ID(id), bitrix.Fields{"ORIGIN_ID": ""}, nil); err != nil {
+		if err := e.bxc.Update(context.Background(), bitrix.EntityDeal, bitrix.ID(id), bitrix.Fields{"ORIGIN_ID": ""}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -103,6 +103,29 @@ func (s script) apply(t testing.TB, rc *retailcrmtest.Server) {
 	}
 }
 
+// referenceRun applies the script and pulls once, without faults: the env
+// and the portal's final state that every other way of running the script
+// must reach.
+func referenceRun(t *testing.T, sc script) (*env, string) {
+	t.Helper()
+	ref := newEnv(t)
+	sc.apply(t, ref.rc)
+	ref.pull()
+	return ref, snapshot(ref.bx)
+}
+
+// holds reports whether batch b holds a command of method, or any write
+// when method is "".
+func holds(b *bitrix.Batch, method string) bool {
+	for _, k := range b.Keys() {
+		cmd, _ := b.Cmd(k)
+		if method == "" && !bitrix.IsReadMethod(cmd.Method) || method != "" && cmd.Method == method {
+			return true
+		}
+	}
+	return false
+}
+
 func fixedScript() script {
 	s := script{customers: 6}
 	for i := range 20 {
@@ -144,11 +167,8 @@ func (p *pagedHistory) OrdersHistory(ctx context.Context, f retailcrm.HistoryFil
 }
 
 func TestAnyChunkingGivesTheSameFinalState(t *testing.T) {
-	ref := newEnv(t)
 	sc := fixedScript()
-	sc.apply(t, ref.rc)
-	ref.pull()
-	want := snapshot(ref.bx)
+	ref, want := referenceRun(t, sc)
 	if n := len(ref.bx.Contacts()); n != 6 {
 		t.Fatalf("%d contacts for 6 e-mails", n)
 	}
@@ -196,14 +216,7 @@ type crashingBitrix struct {
 var errCrash = errors.New("simulated crash")
 
 func (c *crashingBitrix) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
-	write := false
-	for _, k := range b.Keys() {
-		cmd, _ := b.Cmd(k)
-		if !bitrix.IsReadMethod(cmd.Method) {
-			write = true
-		}
-	}
-	if !write {
+	if !holds(b, "") {
 		return c.Bitrix.Batch(ctx, b)
 	}
 	c.writes++
@@ -217,11 +230,8 @@ func (c *crashingBitrix) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.Ba
 }
 
 func TestCrashAfterAnyBitrixWriteLosesAndDuplicatesNothing(t *testing.T) {
-	ref := newEnv(t)
 	sc := fixedScript()
-	sc.apply(t, ref.rc)
-	ref.pull()
-	want := snapshot(ref.bx)
+	_, want := referenceRun(t, sc)
 
 	for after := 1; ; after++ {
 		e := newEnv(t)
@@ -245,20 +255,15 @@ func TestCrashAfterAnyBitrixWriteLosesAndDuplicatesNothing(t *testing.T) {
 		if got := snapshot(e.bx); got != want {
 			t.Fatalf("crash after write batch %d: final state\n%s\nwant\n%s", after, got, want)
 		}
-		before := e.writes()
-		e.pull()
-		if w := e.writes() - before; w != 0 {
+		if _, w := e.pullWrites(); w != 0 {
 			t.Errorf("crash after write batch %d: a third run wrote %d", after, w)
 		}
 	}
 }
 
 func TestFaultsReachTheFaultFreeState(t *testing.T) {
-	ref := newEnv(t)
 	sc := fixedScript()
-	sc.apply(t, ref.rc)
-	ref.pull()
-	want := snapshot(ref.bx)
+	_, want := referenceRun(t, sc)
 
 	for _, tc := range []struct {
 		name string
@@ -353,22 +358,18 @@ func TestFiftyNewOrdersCostAtMostFiveBitrixRequests(t *testing.T) {
 	}
 }
 
-// lostAnswers sends every write batch but loses the answer of the first
-// `lose` ones: each command's outcome is unknown to the engine.
+// lostAnswers sends every batch but loses the answer of the first `lose`
+// that hold a command of method (any write when method is ""): each
+// command's outcome is unknown to the engine.
 type lostAnswers struct {
 	Bitrix
-	lose int
+	method string
+	lose   int
 }
 
 func (l *lostAnswers) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
-	write := false
-	for _, k := range b.Keys() {
-		if cmd, _ := b.Cmd(k); !bitrix.IsReadMethod(cmd.Method) {
-			write = true
-		}
-	}
 	res, err := l.Bitrix.Batch(ctx, b)
-	if !write || l.lose == 0 || err != nil {
+	if !holds(b, l.method) || l.lose == 0 || err != nil {
 		return res, err
 	}
 	l.lose--
@@ -438,13 +439,7 @@ type failingCommands struct {
 }
 
 func (f *failingCommands) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
-	write := false
-	for _, k := range b.Keys() {
-		if cmd, _ := b.Cmd(k); !bitrix.IsReadMethod(cmd.Method) {
-			write = true
-		}
-	}
-	if !write || f.done {
+	if !holds(b, "") || f.done {
 		return f.Bitrix.Batch(ctx, b)
 	}
 	f.done = true

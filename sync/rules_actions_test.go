@@ -219,12 +219,7 @@ func TestDryRunListsRuleActionsWithoutSending(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.Rules = actionRules(t)
 	o := e.rc.CreateOrder(itemsOrder(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}))
-	eng, st := e.engine(true)
-	res, err := eng.Pull(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	res := e.dryPull()
 	var b bytes.Buffer
 	if err := res.Report.WriteText(&b); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package sync
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"strings"
 	"testing"
@@ -52,12 +51,7 @@ func TestRulesFireOncePerEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A dry run announces the actions.
-	eng, st := e.engine(true)
-	dry, err := eng.Pull(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	dry := e.dryPull()
 	var rep bytes.Buffer
 	_ = dry.Report.WriteText(&rep)
 	for _, want := range []string{`+ notify  order ` + o1.Number, `was cancelled: no stock"`, `+ workflow order ` + o2.Number} {

@@ -85,9 +85,7 @@ func TestStatusChangesCancellationsAndReturnsMoveStagesWithComments(t *testing.T
 		t.Errorf("summary %+v", res.Report.Summary)
 	}
 	// Nothing new: nothing written.
-	before = e.writes()
-	e.pull()
-	if w := e.writes() - before; w != 0 {
+	if _, w := e.pullWrites(); w != 0 {
 		t.Errorf("idle run wrote %d", w)
 	}
 }
@@ -236,9 +234,8 @@ func TestCustomerChangesWithoutOrderChangesReachTheContact(t *testing.T) {
 	if err := e.rc.UpdateCustomer(stranger.Customer.ID, func(c *retailcrm.Customer) { c.LastName = "X" }); err != nil {
 		t.Fatal(err)
 	}
-	before := e.writes()
-	res := e.pull()
-	if w := e.writes() - before; w != 2 {
+	res, w := e.pullWrites()
+	if w != 2 {
 		t.Errorf("%d writes, want 2 contact updates", w)
 	}
 	if res.Report.Summary.CustomerRecords == 0 || res.Report.Summary.ContactsUpdated != 2 {
@@ -253,9 +250,7 @@ func TestCustomerChangesWithoutOrderChangesReachTheContact(t *testing.T) {
 	if ann.Str("LAST_NAME") != "Smith" || len(ann.Values("EMAIL")) != 2 || len(ann.Values("PHONE")) != 2 {
 		t.Errorf("contact %+v %v %v", ann.Fields, ann.Values("EMAIL"), ann.Values("PHONE"))
 	}
-	before = e.writes()
-	e.pull()
-	if w := e.writes() - before; w != 0 {
+	if _, w := e.pullWrites(); w != 0 {
 		t.Errorf("idle run wrote %d", w)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/internal/clock"
+	"github.com/crmsync/crmsync/internal/fakefault"
 )
 
 // FaultKind is a kind of injected failure.
@@ -73,15 +74,7 @@ type Fault struct {
 // InjectFault adds a rule; rules are checked in order, the first that fires
 // wins.
 func (s *Server) InjectFault(f Fault) {
-	if f.Count == 0 && f.Probability == 0 {
-		f.Count = 1
-	}
-	if f.Kind == FaultServerError && f.Status == 0 {
-		f.Status = http.StatusBadGateway
-	}
-	if f.Kind == FaultSlow && f.Delay == 0 {
-		f.Delay = time.Second
-	}
+	fakefault.Defaults(&f.Count, f.Probability, &f.Status, &f.Delay)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f.Method = strings.ToLower(f.Method)
@@ -100,11 +93,7 @@ func (s *Server) pickFault(method string) *Fault {
 		if f.Method != "" && f.Method != method {
 			continue
 		}
-		if f.Count > 0 {
-			f.Count--
-			return f
-		}
-		if f.Probability > 0 && s.rng.Float64() < f.Probability {
+		if fires, _ := fakefault.Fires(&f.Count, f.Probability, s.rng); fires {
 			return f
 		}
 	}
@@ -127,13 +116,7 @@ func (f *Fault) after(ctx context.Context, w http.ResponseWriter, status int, ou
 		w.WriteHeader(status)
 		_, _ = w.Write(b)
 	case FaultDrop:
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return
-			}
-		}
-		w.WriteHeader(500)
+		fakefault.Drop(w)
 	case FaultHTML200:
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(200)

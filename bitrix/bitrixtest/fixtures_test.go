@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -35,14 +33,7 @@ func postRaw(t *testing.T, s *Server, method string, params map[string]any) (int
 	return resp.StatusCode, body
 }
 
-func readFixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtureDir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func readFixture(t *testing.T, name string) []byte { return jsonshape.ReadFixture(t, fixtureDir, name) }
 
 // fixturePortal is a portal holding what the recorded answers show: deals,
 // a contact with an e-mail, stages, a pipeline, user fields (one a list),
@@ -242,15 +233,9 @@ func TestAnswersMatchFixtures(t *testing.T) {
 		{fixture: "tasks_task_add_error.json", method: "tasks.task.add", params: map[string]any{"fields": map[string]any{"RESPONSIBLE_ID": 1}}},
 		{fixture: "time_object.json", method: "crm.deal.list", shape: timeOnly},
 	}
-	files, err := filepath.Glob(filepath.Join(fixtureDir, "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if !slices.ContainsFunc(cases, func(c fixtureCase) bool { return c.fixture == filepath.Base(f) }) {
-			t.Errorf("%s: no case drives the fake to it", filepath.Base(f))
-		}
-	}
+	jsonshape.CheckCovered(t, fixtureDir, func(name string) bool {
+		return slices.ContainsFunc(cases, func(c fixtureCase) bool { return c.fixture == name })
+	})
 	timeWant := readFixture(t, "time_object.json")
 	for _, tc := range cases {
 		t.Run(strings.TrimSuffix(tc.fixture, ".json"), func(t *testing.T) {

@@ -98,7 +98,7 @@ func (p *plain) order(ctx context.Context, id int64) error {
 		"OPPORTUNITY": o.TotalSumm.String(), "CURRENCY_ID": "RUB"}
 	if deal, ok := p.deals[id]; ok {
 		// It cannot tell what changed, so it writes the deal again.
-		if err := p.bx.DealUpdate(ctx, deal, fields, nil); err != nil {
+		if err := p.bx.Update(ctx, bitrix.EntityDeal, deal, fields, nil); err != nil {
 			return fmt.Errorf("plain: deal %d: %w", deal, err)
 		}
 		return nil
@@ -109,7 +109,7 @@ func (p *plain) order(ctx context.Context, id int64) error {
 	}
 	fields["CONTACT_ID"] = contact
 	fields["ORIGINATOR_ID"], fields["ORIGIN_ID"] = "plain", strconv.FormatInt(id, 10)
-	deal, err := p.bx.DealAdd(ctx, fields, nil)
+	deal, err := p.bx.Add(ctx, bitrix.EntityDeal, fields, nil)
 	if err != nil {
 		return fmt.Errorf("plain: adding the deal of order %d: %w", id, err)
 	}
@@ -144,7 +144,7 @@ func (p *plain) contact(ctx context.Context, o *retailcrm.Order) (bitrix.ID, err
 	if o.Phone != "" {
 		fields["PHONE"] = []map[string]any{bitrix.NewMultifield(o.Phone, "MOBILE")}
 	}
-	id, err := p.bx.ContactAdd(ctx, fields, nil)
+	id, err := p.bx.Add(ctx, bitrix.EntityContact, fields, nil)
 	if err != nil {
 		return 0, fmt.Errorf("plain: adding a contact: %w", err)
 	}
@@ -173,7 +173,7 @@ func (p *plain) push(ctx context.Context, statusOf map[string]string) error {
 	}
 	for _, r := range rows {
 		p.stageCursor = r.ID
-		deal, err := p.bx.DealGet(ctx, r.OwnerID)
+		deal, err := p.bx.Get(ctx, bitrix.EntityDeal, r.OwnerID)
 		if err != nil {
 			return fmt.Errorf("plain: deal %d: %w", r.OwnerID, err)
 		}

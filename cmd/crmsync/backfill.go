@@ -159,17 +159,8 @@ func (a *app) runBackfill(ctx context.Context, opts *backfillOptions) error {
 	if err != nil {
 		return fmt.Errorf("backfill: %w", err)
 	}
-	if s := res.Report.Summary; res.Parked() > 0 {
-		if opts.dryRun {
-			a.log.Warn("dry run: some items would fail", "parked", s.Parked, "waiting_for_retry", s.WaitingForRetry)
-		} else {
-			return &failedItems{command: "backfill", waiting: s.WaitingForRetry, parked: s.Parked}
-		}
-	}
-	if opts.dryRun && opts.detailedExitcode && res.Report.Pending() {
-		return errPending
-	}
-	return nil
+	s := res.Report.Summary
+	return a.outcome(&opts.runOptions, res.Parked(), &failedItems{command: "backfill", waiting: s.WaitingForRetry, parked: s.Parked}, res.Report.Pending())
 }
 
 // printBackfillReport prints a dry run's report: the sample of changes,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -62,13 +61,11 @@ func TestBackfillSurvivesSIGKILL(t *testing.T) {
 		t.Fatal("the comparison does not notice a duplicate phone row")
 	}
 
-	rng := rand.New(rand.NewPCG(20261129, 6))
 	const points = 20
 	resumed := 0
-	for i := 0; i < points; i++ {
-		// Spread the kills over the whole run: the head walk, lookups,
-		// writes and commits.
-		at := time.Duration(float64(took) * (0.03 + 0.9*float64(i)/points) * (0.8 + 0.4*rng.Float64()))
+	// Spread the kills over the whole run: the head walk, lookups, writes
+	// and commits.
+	for _, at := range killPoints(took, 6, 0.03, points) {
 		t.Run(fmt.Sprintf("kill_at_%s", at.Round(time.Millisecond)), func(t *testing.T) {
 			f := campaignShop(t, size)
 			dir := t.TempDir()

@@ -351,6 +351,29 @@ func checkSources(ctx context.Context, bx *bitrix.Client, cfg *config.Config, re
 	}
 }
 
+// missingFields returns the fields (named by name) that the portal's entity
+// lacks. When it cannot read the entity's fields, or none is missing, it
+// reports so under key and says there is nothing more to check (false).
+func missingFields[T any](ctx context.Context, bx *bitrix.Client, entity bitrix.Entity, key string, fields []T,
+	name func(T) string, rep *checkReport) ([]T, bool) {
+	existing, err := bx.Fields(ctx, entity)
+	if err != nil {
+		rep.add(key, checkFail, err.Error(), "")
+		return nil, false
+	}
+	var missing []T
+	for _, f := range fields {
+		if _, ok := existing[name(f)]; !ok {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) == 0 {
+		rep.add(key, checkOK, fmt.Sprintf("every mapped %s field exists", entity), "")
+		return nil, false
+	}
+	return missing, true
+}
+
 // checkFields reports mapped fields the portal lacks; with fix it creates
 // the missing UF_CRM_* ones as string fields.
 func checkFields(ctx context.Context, bx *bitrix.Client, cfg *config.Config, rep *checkReport, fix bool) {
@@ -369,19 +392,9 @@ func checkFields(ctx context.Context, bx *bitrix.Client, cfg *config.Config, rep
 		if len(part.fields) == 0 {
 			continue
 		}
-		existing, err := bx.Fields(ctx, part.entity)
-		if err != nil {
-			rep.add(part.key, checkFail, err.Error(), "")
-			continue
-		}
-		var missing []string
-		for _, f := range slices.Sorted(maps.Keys(part.fields)) {
-			if _, ok := existing[f]; !ok {
-				missing = append(missing, f)
-			}
-		}
-		if len(missing) == 0 {
-			rep.add(part.key, checkOK, fmt.Sprintf("every mapped %s field exists", part.entity), "")
+		missing, ok := missingFields(ctx, bx, part.entity, part.key, slices.Sorted(maps.Keys(part.fields)),
+			func(f string) string { return f }, rep)
+		if !ok {
 			continue
 		}
 		var creatable, impossible []string

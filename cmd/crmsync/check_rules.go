@@ -55,19 +55,8 @@ func (a *app) checkRules(ctx context.Context, cfg *config.Config, rep *checkRepo
 		if len(part.fields) == 0 {
 			continue
 		}
-		existing, err := bx.Fields(ctx, part.entity)
-		if err != nil {
-			rep.add(part.key, checkFail, err.Error(), "")
-			continue
-		}
-		var missing []want
-		for _, w := range part.fields {
-			if _, ok := existing[w.field]; !ok {
-				missing = append(missing, w)
-			}
-		}
-		if len(missing) == 0 {
-			rep.add(part.key, checkOK, fmt.Sprintf("every %s field exists", part.entity), "")
+		missing, ok := missingFields(ctx, bx, part.entity, part.key, part.fields, func(w want) string { return w.field }, rep)
+		if !ok {
 			continue
 		}
 		for _, w := range missing {

@@ -91,7 +91,14 @@ func campaignManagers(t *testing.T, rc *retailcrmtest.Server, bx *bitrixtest.Ser
 
 func (f fakes) campaignConfig(t *testing.T, dir string) string {
 	t.Helper()
-	return writeConfig(t, dir, fmt.Sprintf(`retailcrm:
+	return writeConfig(t, dir, campaignYAML(f.rc.URL(), f.rc.APIKey(), f.bx.WebhookURL(), ""))
+}
+
+// campaignYAML is the configuration of a crash campaign's runs: both
+// services at full speed, the full mapping with return → APOLOGY, then
+// extra (more of the mapping section).
+func campaignYAML(rcURL, apiKey, webhook, extra string) string {
+	return fmt.Sprintf(`retailcrm:
   url: %s
   api_key: %s
   rate: 100
@@ -100,7 +107,7 @@ bitrix:
   rate: 150
   burst: 40
 %s    return: APOLOGY
-`, f.rc.URL(), f.rc.APIKey(), f.bx.WebhookURL(), fullMapping))
+%s`, rcURL, apiKey, webhook, fullMapping, extra)
 }
 
 // startBinary starts the test binary as crmsync without waiting.
@@ -314,11 +321,8 @@ func TestPullSurvivesSIGKILL(t *testing.T) {
 		}
 	}
 
-	rng := rand.New(rand.NewPCG(20261129, 1))
-	const points = 20
-	for i := 0; i < points; i++ {
-		// Spread the kills over the whole run: lookups, writes and commits.
-		at := time.Duration(float64(took) * (0.05 + 0.9*float64(i)/points) * (0.8 + 0.4*rng.Float64()))
+	// Spread the kills over the whole run: lookups, writes and commits.
+	for _, at := range killPoints(took, 1, 0.05, 20) {
 		t.Run(fmt.Sprintf("kill_at_%s", at.Round(time.Millisecond)), func(t *testing.T) {
 			f := campaignShop(t, size)
 			dir := t.TempDir()
@@ -387,6 +391,18 @@ func spoilComment(p *portalState) {
 	}
 	// No comments at all would itself be wrong for this shop.
 	p.Deals["none"] = dealState{}
+}
+
+// killPoints spreads n kill moments over a run that took took: the i-th
+// at from+0.9·i/n of it, jittered by ±20% from a generator seeded with
+// seed, so that a campaign kills in every phase and the same way each time.
+func killPoints(took time.Duration, seed uint64, from float64, n int) []time.Duration {
+	rng := rand.New(rand.NewPCG(20261129, seed))
+	out := make([]time.Duration, n)
+	for i := range out {
+		out[i] = time.Duration(float64(took) * (from + 0.9*float64(i)/float64(n)) * (0.8 + 0.4*rng.Float64()))
+	}
+	return out
 }
 
 // killAfter starts crmsync with args, SIGKILLs it after d and reaps it.

@@ -51,6 +51,23 @@ func (o *runOptions) validate(cmd *cobra.Command) error {
 	return nil
 }
 
+// outcome is how a pull, push or backfill that ran to its end exits: with
+// the n items its report lists as parked (failed, exit 3; a dry run only
+// warns that they would be), or, with --detailed-exitcode, with the changes
+// a dry run found pending (exit 2).
+func (a *app) outcome(o *runOptions, n int, failed *failedItems, pending bool) error {
+	if n > 0 {
+		if !o.dryRun {
+			return failed
+		}
+		a.log.Warn("dry run: some items would be parked", "parked", n, "waiting_for_retry", failed.waiting)
+	}
+	if o.dryRun && o.detailedExitcode && pending {
+		return errPending
+	}
+	return nil
+}
+
 // prepareRun does what every data-moving command does first: validate the
 // configuration (exit 4) and take the database's run lock (exit 5).
 func (a *app) prepareRun(ctx context.Context, command string, dryRun bool) (release func(), err error) {

@@ -72,15 +72,6 @@ func (a *app) runPull(ctx context.Context, opts *pullOptions) error {
 	if err != nil {
 		return fmt.Errorf("pull: %w", err)
 	}
-	if s := res.Report.Summary; res.Parked() > 0 {
-		if opts.dryRun {
-			a.log.Warn("dry run: some items would fail", "parked", s.Parked, "waiting_for_retry", s.WaitingForRetry)
-		} else {
-			return &failedItems{command: "pull", waiting: s.WaitingForRetry, parked: s.Parked}
-		}
-	}
-	if opts.dryRun && opts.detailedExitcode && res.Report.Pending() {
-		return errPending
-	}
-	return nil
+	s := res.Report.Summary
+	return a.outcome(&opts.runOptions, res.Parked(), &failedItems{command: "pull", waiting: s.WaitingForRetry, parked: s.Parked}, res.Report.Pending())
 }

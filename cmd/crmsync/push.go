@@ -72,17 +72,8 @@ func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return fmt.Errorf("push: %w", err)
 	}
-	if n := len(rep.Parked); n > 0 {
-		if opts.dryRun {
-			a.log.Warn("dry run: some items would be parked", "parked", n)
-		} else {
-			return &failedItems{command: "push", waiting: rep.Summary.Failed, parked: rep.Summary.Parked + rep.Summary.Failed}
-		}
-	}
-	if opts.dryRun && opts.detailedExitcode && rep.Pending() {
-		return errPending
-	}
-	return nil
+	s := rep.Summary
+	return a.outcome(&opts.runOptions, len(rep.Parked), &failedItems{command: "push", waiting: s.Failed, parked: s.Parked + s.Failed}, rep.Pending())
 }
 
 func userIDs(ids []int) []int64 {

@@ -256,16 +256,7 @@ func newPushShop(t *testing.T, activityAt time.Time) *pushShop {
 	rcURL := s.proxy.front(t, "retailcrm", s.rc.URL())
 	bxURL := s.proxy.front(t, "bitrix", s.bx.URL())
 	webhook := bxURL + strings.TrimPrefix(s.bx.WebhookURL(), s.bx.URL())
-	s.cfg = writeConfig(t, s.dir, fmt.Sprintf(`retailcrm:
-  url: %s
-  api_key: %s
-  rate: 100
-bitrix:
-  webhook_url: %s
-  rate: 150
-  burst: 40
-%s    return: APOLOGY
-%s`, rcURL, s.rc.APIKey(), webhook, fullMapping, pushStages))
+	s.cfg = writeConfig(t, s.dir, campaignYAML(rcURL, s.rc.APIKey(), webhook, pushStages))
 	s.db = filepath.Join(s.dir, "crmsync.db")
 	s.toCompletion(t, "pull", exitParked)
 	s.managerActivity(t, activityAt)

@@ -32,6 +32,17 @@ func putStr(m map[string]any, k, v string) {
 	}
 }
 
+// stringsJSON is an object of the non-empty strings among key, value
+// pairs: the encoding of the blocks that hold only strings (the service
+// omits an empty one).
+func stringsJSON(kv ...string) map[string]any {
+	m := make(map[string]any, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		putStr(m, kv[i], kv[i+1])
+	}
+	return m
+}
+
 func putDate(m map[string]any, k string, v retailcrm.DateTime) {
 	if !v.IsZero() {
 		m[k] = v.String()
@@ -127,35 +138,15 @@ func itemJSON(it retailcrm.Item, sh shape) map[string]any {
 }
 
 func contragentJSON(c *retailcrm.Contragent) map[string]any {
-	m := map[string]any{}
-	putStr(m, "contragentType", c.Type)
-	putStr(m, "legalName", c.LegalName)
-	putStr(m, "legalAddress", c.LegalAddress)
-	putStr(m, "INN", c.INN)
-	putStr(m, "KPP", c.KPP)
-	putStr(m, "OGRN", c.OGRN)
-	putStr(m, "OGRNIP", c.OGRNIP)
-	putStr(m, "OKPO", c.OKPO)
-	putStr(m, "certificateNumber", c.CertificateNumber)
-	putStr(m, "BIK", c.BIK)
-	putStr(m, "bank", c.Bank)
-	putStr(m, "bankAccount", c.BankAccount)
-	putStr(m, "corrAccount", c.CorrAccount)
-	return m
+	return stringsJSON("contragentType", c.Type, "legalName", c.LegalName, "legalAddress", c.LegalAddress,
+		"INN", c.INN, "KPP", c.KPP, "OGRN", c.OGRN, "OGRNIP", c.OGRNIP, "OKPO", c.OKPO,
+		"certificateNumber", c.CertificateNumber, "BIK", c.BIK, "bank", c.Bank,
+		"bankAccount", c.BankAccount, "corrAccount", c.CorrAccount)
 }
 
 func addressJSON(a *retailcrm.Address) map[string]any {
-	am := map[string]any{}
-	putStr(am, "index", a.Index)
-	putStr(am, "countryIso", a.CountryISO)
-	putStr(am, "region", a.Region)
-	putStr(am, "city", a.City)
-	putStr(am, "street", a.Street)
-	putStr(am, "building", a.Building)
-	putStr(am, "flat", a.Flat)
-	putStr(am, "text", a.Text)
-	putStr(am, "notes", a.Notes)
-	return am
+	return stringsJSON("index", a.Index, "countryIso", a.CountryISO, "region", a.Region, "city", a.City,
+		"street", a.Street, "building", a.Building, "flat", a.Flat, "text", a.Text, "notes", a.Notes)
 }
 
 func companyJSON(c *retailcrm.Company) map[string]any {
@@ -174,13 +165,8 @@ func companyJSON(c *retailcrm.Company) map[string]any {
 }
 
 func sourceJSON(src *retailcrm.Source) map[string]any {
-	m := map[string]any{}
-	putStr(m, "source", src.Source)
-	putStr(m, "medium", src.Medium)
-	putStr(m, "campaign", src.Campaign)
-	putStr(m, "keyword", src.Keyword)
-	putStr(m, "content", src.Content)
-	return m
+	return stringsJSON("source", src.Source, "medium", src.Medium, "campaign", src.Campaign,
+		"keyword", src.Keyword, "content", src.Content)
 }
 
 func paymentJSON(p retailcrm.Payment) map[string]any {

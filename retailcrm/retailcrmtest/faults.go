@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"time"
+
+	"github.com/crmsync/crmsync/internal/fakefault"
 )
 
 // FaultKind is a way the fake misbehaves.
@@ -72,15 +74,7 @@ type Fault struct {
 // InjectFault adds a fault; faults are tried in the order added and at most
 // one applies to a request.
 func (s *Server) InjectFault(f Fault) {
-	if f.Count == 0 && f.Probability == 0 {
-		f.Count = 1
-	}
-	if f.Kind == FaultServerError && f.Status == 0 {
-		f.Status = http.StatusBadGateway
-	}
-	if f.Kind == FaultSlow && f.Delay == 0 {
-		f.Delay = time.Second
-	}
+	fakefault.Defaults(&f.Count, f.Probability, &f.Status, &f.Delay)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, &f)
@@ -118,13 +112,12 @@ func (s *Server) pickFault(r *http.Request) *Fault {
 		if f.Path != "" && f.Path != r.URL.Path && f.Path != counterKey(r.URL.Path) {
 			continue
 		}
-		if f.Count > 0 {
-			f.Count--
-			if f.Count == 0 {
-				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-			}
-		} else if s.rng.Float64() >= f.Probability {
+		fires, spent := fakefault.Fires(&f.Count, f.Probability, s.rng)
+		if !fires {
 			continue
+		}
+		if spent {
+			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
 		}
 		s.served[f.Kind]++
 		cp := *f
@@ -160,13 +153,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault) bo
 	case FaultHTML405:
 		writeHTML(w, http.StatusMethodNotAllowed)
 	case FaultDrop:
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return false
-			}
-		}
-		panic(http.ErrAbortHandler)
+		fakefault.Drop(w)
 	case FaultSlow:
 		t := time.NewTimer(f.Delay)
 		defer t.Stop()

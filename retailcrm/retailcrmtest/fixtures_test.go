@@ -2,11 +2,8 @@ package retailcrmtest_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,41 +16,18 @@ import (
 
 const fixtureDir = "../../testdata/retailcrm"
 
-func readFixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtureDir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func readFixture(t *testing.T, name string) []byte { return jsonshape.ReadFixture(t, fixtureDir, name) }
 
-// rawCall sends a request with the fake's key and returns status, content
-// type and body.
+// rawCall sends a request with the fake's key (a form when there is one)
+// and returns status, content type and body.
 func rawCall(t *testing.T, s *retailcrmtest.Server, method, path string, form url.Values) (int, string, []byte) {
 	t.Helper()
-	var body io.Reader
+	ctype := ""
 	if form != nil {
-		body = strings.NewReader(form.Encode())
+		ctype = formType
 	}
-	req, err := http.NewRequest(method, s.URL()+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-API-KEY", s.APIKey())
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header.Get("Content-Type"), b
+	a := call(t, s, method, path, s.APIKey(), form, ctype)
+	return a.status, a.ctype, []byte(a.raw)
 }
 
 // fixtureShop holds an order with a customer, items, a payment and a
@@ -149,15 +123,9 @@ func TestAnswersMatchFixtures(t *testing.T) {
 		{fixture: "customers_corporate_companies.json", method: http.MethodGet, path: "/api/v5/customers-corporate/5043/companies",
 			query: url.Values{"by": {"id"}, "site": {retailcrmtest.DefaultSite}}, before: addCorporate},
 	}
-	files, err := filepath.Glob(filepath.Join(fixtureDir, "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if !slices.ContainsFunc(cases, func(c fixtureCase) bool { return c.fixture == filepath.Base(f) }) {
-			t.Errorf("%s: no case drives the fake to it", filepath.Base(f))
-		}
-	}
+	jsonshape.CheckCovered(t, fixtureDir, func(name string) bool {
+		return slices.ContainsFunc(cases, func(c fixtureCase) bool { return c.fixture == name })
+	})
 	for _, tc := range cases {
 		t.Run(strings.TrimSuffix(tc.fixture, ".json"), func(t *testing.T) {
 			t.Parallel()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/shopspring/decimal"
 )
 
 // histRec is one stored history record. apiKey.current depends on who
@@ -114,27 +115,60 @@ type orderChange struct {
 	payment  any
 }
 
+// changes collects the history-worthy differences of an order, a customer
+// or one member of them (a line, a payment), in the order found. Each record
+// is named prefix+field and carries the member's item or payment.
+type changes struct {
+	out           []orderChange
+	prefix        string
+	item, payment any
+}
+
+// add records field when changed, with its old and new values.
+func (c *changes) add(field string, changed bool, old, new any) {
+	if changed {
+		c.out = append(c.out, orderChange{field: c.prefix + field, old: old, new: new, item: c.item, payment: c.payment})
+	}
+}
+
+// addCode, addText, addID, addNum and addDate record a changed value in the
+// shape history gives that kind of field: {code}, a string, {id}, a number,
+// a date; null for none.
+func (c *changes) addCode(field, a, b string)     { c.add(field, a != b, code(a), code(b)) }
+func (c *changes) addText(field, a, b string)     { c.add(field, a != b, text(a), text(b)) }
+func (c *changes) addID(field string, a, b int64) { c.add(field, a != b, idValue(a), idValue(b)) }
+func (c *changes) addNum(field string, a, b decimal.Decimal) {
+	c.add(field, !a.Equal(b), num(a), num(b))
+}
+func (c *changes) addDate(field string, a, b retailcrm.DateTime) {
+	c.add(field, a != b, dateOrNil(a), dateOrNil(b))
+}
+
+// addCustomFields records each changed custom field as custom_<code>, by
+// code.
+func (c *changes) addCustomFields(a, b retailcrm.CustomFields) {
+	for _, k := range slices.Sorted(maps.Keys(unionKeys(a, b))) {
+		va, vb := a[k], b[k]
+		c.add("custom_"+k, !bytes.Equal(va, vb), rawOrNil(va), rawOrNil(vb))
+	}
+}
+
 // diffOrder lists the changes of the fields the fake records, in the order
 // RetailCRM tends to write them (status first).
 func diffOrder(a, b *retailcrm.Order) []orderChange {
-	var out []orderChange
-	add := func(field string, changed bool, old, new any) {
-		if changed {
-			out = append(out, orderChange{field: field, old: old, new: new})
-		}
-	}
-	add("status", a.Status != b.Status, code(a.Status), code(b.Status))
-	add("status_comment", a.StatusComment != b.StatusComment, text(a.StatusComment), text(b.StatusComment))
-	add("manager", a.ManagerID != b.ManagerID, idValue(a.ManagerID), idValue(b.ManagerID))
-	add("manager_comment", a.ManagerComment != b.ManagerComment, text(a.ManagerComment), text(b.ManagerComment))
-	add("customer_comment", a.CustomerComment != b.CustomerComment, text(a.CustomerComment), text(b.CustomerComment))
-	add("order_method", a.OrderMethod != b.OrderMethod, code(a.OrderMethod), code(b.OrderMethod))
-	add("order_type", a.OrderType != b.OrderType, code(a.OrderType), code(b.OrderType))
-	add("first_name", a.FirstName != b.FirstName, text(a.FirstName), text(b.FirstName))
-	add("last_name", a.LastName != b.LastName, text(a.LastName), text(b.LastName))
-	add("patronymic", a.Patronymic != b.Patronymic, text(a.Patronymic), text(b.Patronymic))
-	add("phone", a.Phone != b.Phone, text(a.Phone), text(b.Phone))
-	add("email", a.Email != b.Email, text(a.Email), text(b.Email))
+	var c changes
+	c.addCode("status", a.Status, b.Status)
+	c.addText("status_comment", a.StatusComment, b.StatusComment)
+	c.addID("manager", a.ManagerID, b.ManagerID)
+	c.addText("manager_comment", a.ManagerComment, b.ManagerComment)
+	c.addText("customer_comment", a.CustomerComment, b.CustomerComment)
+	c.addCode("order_method", a.OrderMethod, b.OrderMethod)
+	c.addCode("order_type", a.OrderType, b.OrderType)
+	c.addText("first_name", a.FirstName, b.FirstName)
+	c.addText("last_name", a.LastName, b.LastName)
+	c.addText("patronymic", a.Patronymic, b.Patronymic)
+	c.addText("phone", a.Phone, b.Phone)
+	c.addText("email", a.Email, b.Email)
 	var da, db retailcrm.Delivery
 	if a.Delivery != nil {
 		da = *a.Delivery
@@ -142,11 +176,11 @@ func diffOrder(a, b *retailcrm.Order) []orderChange {
 	if b.Delivery != nil {
 		db = *b.Delivery
 	}
-	add("delivery_type", da.Code != db.Code, code(da.Code), code(db.Code))
-	add("delivery_cost", !da.Cost.Equal(db.Cost), num(da.Cost), num(db.Cost))
-	add("delivery_net_cost", !da.NetCost.Equal(db.NetCost), num(da.NetCost), num(db.NetCost))
-	add("summ", !a.Summ.Equal(b.Summ), num(a.Summ), num(b.Summ))
-	add("total_summ", !a.TotalSumm.Equal(b.TotalSumm), num(a.TotalSumm), num(b.TotalSumm))
+	c.addCode("delivery_type", da.Code, db.Code)
+	c.addNum("delivery_cost", da.Cost, db.Cost)
+	c.addNum("delivery_net_cost", da.NetCost, db.NetCost)
+	c.addNum("summ", a.Summ, b.Summ)
+	c.addNum("total_summ", a.TotalSumm, b.TotalSumm)
 	var ca, cb int64
 	if a.Customer != nil {
 		ca = a.Customer.ID
@@ -154,15 +188,12 @@ func diffOrder(a, b *retailcrm.Order) []orderChange {
 	if b.Customer != nil {
 		cb = b.Customer.ID
 	}
-	add("customer", ca != cb, idValue(ca), idValue(cb))
-	for _, k := range slices.Sorted(maps.Keys(unionKeys(a.CustomFields, b.CustomFields))) {
-		va, vb := a.CustomFields[k], b.CustomFields[k]
-		add("custom_"+k, !bytes.Equal(va, vb), rawOrNil(va), rawOrNil(vb))
-	}
-	out = append(out, diffItems(a.Items, b.Items)...)
-	out = append(out, diffPayments(a.Payments, b.Payments)...)
-	add("full_paid_at", a.FullPaidAt != b.FullPaidAt, dateOrNil(a.FullPaidAt), dateOrNil(b.FullPaidAt))
-	return out
+	c.addID("customer", ca, cb)
+	c.addCustomFields(a.CustomFields, b.CustomFields)
+	c.out = append(c.out, diffItems(a.Items, b.Items)...)
+	c.out = append(c.out, diffPayments(a.Payments, b.Payments)...)
+	c.addDate("full_paid_at", a.FullPaidAt, b.FullPaidAt)
+	return c.out
 }
 
 func dateOrNil(d retailcrm.DateTime) any {
@@ -178,33 +209,49 @@ func dateOrNil(d retailcrm.DateTime) any {
 // value is {id} of the line: RetailCRM's own module lists the field, the
 // value's shape is not recorded anywhere (docs/api-notes.md).
 func diffItems(a, b []retailcrm.Item) []orderChange {
+	member := func(field string, it retailcrm.Item, old, new any) orderChange {
+		return orderChange{field: field, old: old, new: new, item: historyItem(it)}
+	}
+	return diffMembers(a, b, func(it retailcrm.Item) int64 { return it.ID },
+		func(it retailcrm.Item) orderChange {
+			return member("order_product", it, nil, map[string]int64{"id": it.ID})
+		},
+		func(it retailcrm.Item) orderChange {
+			return member("order_product", it, map[string]int64{"id": it.ID}, nil)
+		},
+		func(old, it retailcrm.Item) []orderChange {
+			line := changes{prefix: "order_product.", item: historyItem(it)}
+			line.addCode("status", old.Status, it.Status)
+			line.addNum("quantity", old.Quantity, it.Quantity)
+			line.addNum("initial_price", old.InitialPrice, it.InitialPrice)
+			line.addNum("discount_total", old.DiscountTotal, it.DiscountTotal)
+			line.add("vat_rate", old.VATRate != it.VATRate, vatValue(old.VATRate), vatValue(it.VATRate))
+			return line.out
+		})
+}
+
+// diffMembers lists the changes of an order's members of one kind (lines,
+// payments), matched by id: for each member of b in turn, added (not in a)
+// or its changes (changed); then each member of a that b lacks (removed).
+func diffMembers[T any](a, b []T, id func(T) int64, added, removed func(T) orderChange,
+	changed func(old, cur T) []orderChange) []orderChange {
 	var out []orderChange
-	before := map[int64]retailcrm.Item{}
-	for _, it := range a {
-		before[it.ID] = it
+	before := make(map[int64]T, len(a))
+	for _, m := range a {
+		before[id(m)] = m
 	}
-	after := map[int64]bool{}
-	for _, it := range b {
-		after[it.ID] = true
-		old, ok := before[it.ID]
-		if !ok {
-			out = append(out, orderChange{field: "order_product", new: map[string]int64{"id": it.ID}, item: historyItem(it)})
-			continue
+	after := make(map[int64]bool, len(b))
+	for _, m := range b {
+		after[id(m)] = true
+		if old, ok := before[id(m)]; ok {
+			out = append(out, changed(old, m)...)
+		} else {
+			out = append(out, added(m))
 		}
-		line := func(field string, changed bool, o, n any) {
-			if changed {
-				out = append(out, orderChange{field: "order_product." + field, old: o, new: n, item: historyItem(it)})
-			}
-		}
-		line("status", old.Status != it.Status, code(old.Status), code(it.Status))
-		line("quantity", !old.Quantity.Equal(it.Quantity), num(old.Quantity), num(it.Quantity))
-		line("initial_price", !old.InitialPrice.Equal(it.InitialPrice), num(old.InitialPrice), num(it.InitialPrice))
-		line("discount_total", !old.DiscountTotal.Equal(it.DiscountTotal), num(old.DiscountTotal), num(it.DiscountTotal))
-		line("vat_rate", old.VATRate != it.VATRate, vatValue(old.VATRate), vatValue(it.VATRate))
 	}
-	for _, it := range a {
-		if !after[it.ID] {
-			out = append(out, orderChange{field: "order_product", old: map[string]int64{"id": it.ID}, item: historyItem(it)})
+	for _, m := range a {
+		if !after[id(m)] {
+			out = append(out, removed(m))
 		}
 	}
 	return out
@@ -224,36 +271,23 @@ func vatValue(r retailcrm.VATRate) any {
 // is added or removed, "payments.<field>" when one changes, each with the
 // payment member {id, type, externalId?}.
 func diffPayments(a, b retailcrm.Payments) []orderChange {
-	var out []orderChange
-	before := map[int64]retailcrm.Payment{}
-	for _, p := range a {
-		before[p.ID] = p
-	}
-	after := map[int64]bool{}
-	for _, p := range b {
-		after[p.ID] = true
-		old, ok := before[p.ID]
-		if !ok {
-			out = append(out, orderChange{field: "payments", new: map[string]any{"id": p.ID, "type": p.Type}, payment: paymentJSON(p)})
-			continue
-		}
-		field := func(name string, changed bool, o, n any) {
-			if changed {
-				out = append(out, orderChange{field: "payments." + name, old: o, new: n, payment: paymentRef(p)})
-			}
-		}
-		field("type", old.Type != p.Type, code(old.Type), code(p.Type))
-		field("amount", !old.Amount.Equal(p.Amount), num(old.Amount), num(p.Amount))
-		field("paid_at", old.PaidAt != p.PaidAt, dateOrNil(old.PaidAt), dateOrNil(p.PaidAt))
-		field("status", old.Status != p.Status, code(old.Status), code(p.Status))
-		field("external_id", old.ExternalID != p.ExternalID, text(old.ExternalID), text(p.ExternalID))
-	}
-	for _, p := range a {
-		if !after[p.ID] {
-			out = append(out, orderChange{field: "payments", old: map[string]any{"id": p.ID, "type": p.Type}, payment: paymentRef(p)})
-		}
-	}
-	return out
+	ref := func(p retailcrm.Payment) map[string]any { return map[string]any{"id": p.ID, "type": p.Type} }
+	return diffMembers(a, b, func(p retailcrm.Payment) int64 { return p.ID },
+		func(p retailcrm.Payment) orderChange {
+			return orderChange{field: "payments", new: ref(p), payment: paymentJSON(p)}
+		},
+		func(p retailcrm.Payment) orderChange {
+			return orderChange{field: "payments", old: ref(p), payment: paymentRef(p)}
+		},
+		func(old, p retailcrm.Payment) []orderChange {
+			pc := changes{prefix: "payments.", payment: paymentRef(p)}
+			pc.addCode("type", old.Type, p.Type)
+			pc.addNum("amount", old.Amount, p.Amount)
+			pc.addDate("paid_at", old.PaidAt, p.PaidAt)
+			pc.addCode("status", old.Status, p.Status)
+			pc.addText("external_id", old.ExternalID, p.ExternalID)
+			return pc.out
+		})
 }
 
 // paymentRef is {id, type, externalId?}: a payment as history values and
@@ -316,17 +350,12 @@ func (s *Server) recordOrderChangesLocked(before, after *retailcrm.Order, who ac
 }
 
 func diffCustomer(a, b *retailcrm.Customer) []orderChange {
-	var out []orderChange
-	add := func(field string, changed bool, old, new any) {
-		if changed {
-			out = append(out, orderChange{field: field, old: old, new: new})
-		}
-	}
-	add("first_name", a.FirstName != b.FirstName, text(a.FirstName), text(b.FirstName))
-	add("last_name", a.LastName != b.LastName, text(a.LastName), text(b.LastName))
-	add("patronymic", a.Patronymic != b.Patronymic, text(a.Patronymic), text(b.Patronymic))
-	add("email", a.Email != b.Email, text(a.Email), text(b.Email))
-	add("manager", a.ManagerID != b.ManagerID, idValue(a.ManagerID), idValue(b.ManagerID))
+	var c changes
+	c.addText("first_name", a.FirstName, b.FirstName)
+	c.addText("last_name", a.LastName, b.LastName)
+	c.addText("patronymic", a.Patronymic, b.Patronymic)
+	c.addText("email", a.Email, b.Email)
+	c.addID("manager", a.ManagerID, b.ManagerID)
 	// Phones are recorded one record per added or removed number, the
 	// value being the number as a plain string (recorded customers history,
 	// records 2696, 2733, 2755).
@@ -338,17 +367,14 @@ func diffCustomer(a, b *retailcrm.Customer) []orderChange {
 	for _, p := range b.Phones {
 		keep[p.Number] = true
 		if !have[p.Number] {
-			out = append(out, orderChange{field: "phones", new: p.Number})
+			c.out = append(c.out, orderChange{field: "phones", new: p.Number})
 		}
 	}
 	for _, p := range a.Phones {
 		if !keep[p.Number] {
-			out = append(out, orderChange{field: "phones", old: p.Number})
+			c.out = append(c.out, orderChange{field: "phones", old: p.Number})
 		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(unionKeys(a.CustomFields, b.CustomFields))) {
-		va, vb := a.CustomFields[k], b.CustomFields[k]
-		add("custom_"+k, !bytes.Equal(va, vb), rawOrNil(va), rawOrNil(vb))
-	}
-	return out
+	c.addCustomFields(a.CustomFields, b.CustomFields)
+	return c.out
 }

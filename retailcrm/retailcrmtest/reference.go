@@ -119,48 +119,40 @@ func (s *Server) AddStatusGroup(g retailcrm.StatusGroup) {
 	s.groups[g.Code] = g
 }
 
-// AddProductStatus adds or replaces an order line status.
-func (s *Server) AddProductStatus(ps retailcrm.ProductStatus) {
+// locked runs fn under the server's lock: the body of a setter that only
+// stores one value.
+func (s *Server) locked(fn func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.products[ps.Code] = ps
+	fn()
+}
+
+// AddProductStatus adds or replaces an order line status.
+func (s *Server) AddProductStatus(ps retailcrm.ProductStatus) {
+	s.locked(func() { s.products[ps.Code] = ps })
 }
 
 // AddOrderMethod adds or replaces an order method.
-func (s *Server) AddOrderMethod(m retailcrm.OrderMethod) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.methods[m.Code] = m
-}
+func (s *Server) AddOrderMethod(m retailcrm.OrderMethod) { s.locked(func() { s.methods[m.Code] = m }) }
 
 // AddDeliveryType adds or replaces a delivery type.
 func (s *Server) AddDeliveryType(d retailcrm.DeliveryType) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.deliveries[d.Code] = d
+	s.locked(func() { s.deliveries[d.Code] = d })
 }
 
 // AddPaymentType adds or replaces a payment type.
 func (s *Server) AddPaymentType(p retailcrm.PaymentType) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.paymentTypes[p.Code] = p
+	s.locked(func() { s.paymentTypes[p.Code] = p })
 }
 
 // AddPaymentStatus adds or replaces a payment status; PaymentComplete
 // decides whether payments in it count towards full payment.
 func (s *Server) AddPaymentStatus(p retailcrm.PaymentStatus) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.paymentStatuses[p.Code] = p
+	s.locked(func() { s.paymentStatuses[p.Code] = p })
 }
 
 // AddOrderType adds or replaces an order type.
-func (s *Server) AddOrderType(t retailcrm.OrderType) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.orderTypes[t.Code] = t
-}
+func (s *Server) AddOrderType(t retailcrm.OrderType) { s.locked(func() { s.orderTypes[t.Code] = t }) }
 
 // SetCredentials replaces the key's scopes and store access as
 // /api/credentials reports and the handlers enforce. sitesAvailable nil

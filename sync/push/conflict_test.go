@@ -235,11 +235,7 @@ func TestParkedItemAlertsOnce(t *testing.T) {
 	h.mapping.Stages["FINAL_INVOICE"] = "no-such-status"
 	_, d1 := h.linked("new", "NEW")
 	h.move(d1, "FINAL_INVOICE")
-	e, err := push.New(push.Deps{Locale: "en", RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Mapping: h.mapping,
-		NotifyUserIDs: []int64{7, 9}, Now: h.clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := h.engine(h.st, func(d *push.Deps) { d.NotifyUserIDs = []int64{7, 9} })
 	if _, err := e.Run(h.ctx, push.Options{}); err != nil {
 		t.Fatal(err)
 	}

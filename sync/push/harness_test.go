@@ -28,28 +28,10 @@ func testMapping() config.Mapping {
 	}
 }
 
-// clock is a settable clock shared by both fakes and the engine.
-type clock struct {
-	mu stdsync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type harness struct {
 	t       testing.TB
 	ctx     context.Context
-	clk     *clock
+	clk     *bitrixtest.Clock // shared by both fakes and the engine
 	rc      *retailcrmtest.Server
 	bx      *bitrixtest.Server
 	rcc     *retailcrm.Client
@@ -68,7 +50,7 @@ type harness struct {
 func newHarness(t testing.TB, portal ...func(*bitrixtest.Options)) *harness {
 	t.Helper()
 	ctx := t.Context()
-	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clk := bitrixtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	rc := retailcrmtest.New(t, retailcrmtest.Options{Now: clk.Now})
 	bxOpts := bitrixtest.Options{Unlimited: true, Now: clk.Now}
 	for _, f := range portal {
@@ -124,7 +106,10 @@ func (h *harness) linked(status, stage string) (orderID, dealID int64) {
 	return o.ID, dealID
 }
 
-func (h *harness) engine(st *store.Store) *push.Engine {
+// engine builds the push engine over st with the harness's clients,
+// mapping, clock and log; adjust changes the dependencies first (a locale,
+// the users to notify, the lead entity).
+func (h *harness) engine(st *store.Store, adjust ...func(*push.Deps)) *push.Engine {
 	h.t.Helper()
 	hook, err := bitrix.ParseWebhook(h.bx.WebhookURL())
 	if err != nil {
@@ -134,8 +119,12 @@ func (h *harness) engine(st *store.Store) *push.Engine {
 	if h.ledgerOnly {
 		webhookUser = 0
 	}
-	e, err := push.New(push.Deps{Locale: "en", RetailCRM: h.rcc, Bitrix: h.bxc, Store: st, Mapping: h.mapping,
-		Funnels: h.funnels, Originator: "retailcrm", WebhookUserID: webhookUser, Logger: slog.New(slog.NewTextHandler(h, nil)), Now: h.clk.Now})
+	deps := push.Deps{Locale: "en", RetailCRM: h.rcc, Bitrix: h.bxc, Store: st, Mapping: h.mapping,
+		Funnels: h.funnels, Originator: "retailcrm", WebhookUserID: webhookUser, Logger: slog.New(slog.NewTextHandler(h, nil)), Now: h.clk.Now}
+	for _, f := range adjust {
+		f(&deps)
+	}
+	e, err := push.New(deps)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -30,12 +30,10 @@ func TestLeadsPushLikeDeals(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.bx.AddComment("lead", lead, 7, "Converted after a call")
-	e, err := push.New(push.Deps{Locale: "en", RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Entity: config.EntityLead,
-		Mapping: config.Mapping{Statuses: map[string]string{"new": "NEW"}, Stages: map[string]string{"CONVERTED": "complete"}},
-		Now:     h.clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := h.engine(h.st, func(d *push.Deps) {
+		d.Entity = config.EntityLead
+		d.Mapping = config.Mapping{Statuses: map[string]string{"new": "NEW"}, Stages: map[string]string{"CONVERTED": "complete"}}
+	})
 	rep, err := e.Run(h.ctx, push.Options{})
 	if err != nil {
 		t.Fatal(err)

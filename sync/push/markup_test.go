@@ -17,11 +17,7 @@ func TestParkedItemAlertEscapesTheReason(t *testing.T) {
 	h.mapping.Stages["FINAL_INVOICE"] = code
 	_, d1 := h.linked("new", "NEW")
 	h.move(d1, "FINAL_INVOICE")
-	e, err := push.New(push.Deps{Locale: "en", RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Mapping: h.mapping,
-		NotifyUserIDs: []int64{7}, Now: h.clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := h.engine(h.st, func(d *push.Deps) { d.NotifyUserIDs = []int64{7} })
 	if _, err := e.Run(h.ctx, push.Options{}); err != nil {
 		t.Fatal(err)
 	}
@@ -42,11 +38,7 @@ func TestParkedItemAlertInTheLocale(t *testing.T) {
 		h.mapping.Stages["FINAL_INVOICE"] = "no-such-status"
 		_, d1 := h.linked("new", "NEW")
 		h.move(d1, "FINAL_INVOICE")
-		e, err := push.New(push.Deps{Locale: locale, RetailCRM: h.rcc, Bitrix: h.bxc, Store: h.st, Mapping: h.mapping,
-			NotifyUserIDs: []int64{7}, Now: h.clk.Now})
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := h.engine(h.st, func(d *push.Deps) { d.Locale, d.NotifyUserIDs = locale, []int64{7} })
 		if _, err := e.Run(h.ctx, push.Options{}); err != nil {
 			t.Fatal(err)
 		}

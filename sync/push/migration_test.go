@@ -1,12 +1,12 @@
 package push_test
 
 import (
-	"database/sql"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/store/storetest"
 	"github.com/crmsync/crmsync/sync/push"
 )
 
@@ -19,28 +19,10 @@ func (h *harness) toSchema3() {
 	if err := h.st.Close(); err != nil {
 		h.t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", h.dbPath)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer db.Close()
-	for _, q := range []string{
+	storetest.ToSchema3(h.t, h.dbPath,
 		`INSERT INTO cursors (name, value, updated_at)
 			SELECT 'comments:' || entity_id, CAST(last_comment_id AS TEXT), updated_at FROM comment_cursors`,
-		`DELETE FROM cursors WHERE name GLOB 'push:activity:*'`, // later releases' activity window
-		`DROP TABLE comment_cursors`, `DROP TABLE run_state`, `DROP TABLE profile_contributions`, `DROP TABLE alert_marks`,
-		`DROP TABLE reference_names`, `DROP TABLE reference_fetches`,
-		`ALTER TABLE order_links DROP COLUMN rows_hash`, `DROP TABLE catalog_products`, // schemas 5 and 6
-		`DROP TABLE IF EXISTS manager_matches`,    // schema 7
-		`DROP TABLE bitrix_budget`,                // schema 8
-		`DROP TABLE IF EXISTS company_links`,      // schema 9
-		`DROP TABLE IF EXISTS company_duplicates`, // schema 10
-		`PRAGMA user_version = 3`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			h.t.Fatalf("%s: %v", q, err)
-		}
-	}
+		`DELETE FROM cursors WHERE name GLOB 'push:activity:*'`) // later releases' activity window
 	h.st = h.open(false)
 }
 

@@ -5,33 +5,33 @@ import (
 	"errors"
 
 	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/internal/errclass"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/sync/config"
 )
 
 // Class is how a run treats an error: the clients classify their own
-// errors (bitrix.Classify, retailcrm.Classify) by the same names, and the
-// engines, the alerts and the exit-code ladder all go by this one reading.
-type Class string
+// errors (bitrix.Classify, retailcrm.Classify) in this same type
+// (internal/errclass), and the engines, the alerts and the exit-code ladder
+// all go by this one reading.
+type Class = errclass.Class
 
-// Classes of errors.
+// Classes of errors, as a run treats them.
 const (
 	// ClassNone: nil, or an error no client classifies (a database error,
 	// a bug): it stops the run and exits 1.
-	ClassNone Class = ""
-	// ClassTransient: the request may succeed when sent again; an item
-	// failing so is retried with backoff.
-	ClassTransient Class = "transient"
-	// ClassThrottled: the service refuses requests for now; the run stops
-	// and a later one goes on.
-	ClassThrottled Class = "throttled"
-	// ClassPermanent: the service refused this request for good; an item
-	// failing so is out of attempts at once.
-	ClassPermanent Class = "permanent"
+	ClassNone = errclass.None
+	// ClassTransient: an item failing so is retried with backoff.
+	ClassTransient = errclass.Transient
+	// ClassThrottled: the run stops and a later one goes on.
+	ClassThrottled = errclass.Throttled
+	// ClassPermanent: an item failing so is out of attempts at once.
+	ClassPermanent = errclass.Permanent
 	// ClassConfig: the configuration, a key, a webhook or its scopes are
 	// wrong; the run stops and exits 4.
-	ClassConfig Class = "configuration"
-	// ClassInterrupted: the run's context ended (a signal).
+	ClassConfig = errclass.Config
+	// ClassInterrupted: the run's context ended (a signal). Only the run
+	// reads an error so; the clients never do.
 	ClassInterrupted Class = "interrupted"
 )
 
@@ -44,12 +44,12 @@ func Classify(err error) Class {
 	}
 	bx, rc := bitrix.Classify(err), retailcrm.Classify(err)
 	switch {
-	case errors.Is(err, config.ErrInvalid), bx == bitrix.ClassConfig, rc == retailcrm.ClassConfig:
+	case errors.Is(err, config.ErrInvalid), bx == ClassConfig, rc == ClassConfig:
 		return ClassConfig
 	case errors.Is(err, context.Canceled):
 		return ClassInterrupted
-	case bx != bitrix.ClassNone:
-		return Class(bx)
+	case bx != ClassNone:
+		return bx
 	}
-	return Class(rc)
+	return rc
 }
