@@ -605,11 +605,13 @@ func TestServeSIGTERMDuringARun(t *testing.T) {
 }
 
 // TestServeFloodOfEvents: 1,000 events in a few seconds against serve with
-// the portal at its real limit (2 rps, burst 50): every event is answered
-// 200, /healthz never turns 503, runs never overlap and stay few, the
-// portal never answers QUERY_LIMIT_EXCEEDED, and every change arrives.
+// both services at their real limits (RetailCRM 10 rps, the portal 2 rps,
+// burst 50), half of them forged (a wrong token, from either source):
+// every good event is answered 200 and every forged one 401, /healthz never
+// turns 503, runs never overlap and stay few, neither service answers 503,
+// and every change arrives.
 func TestServeFloodOfEvents(t *testing.T) {
-	rc := retailcrmtest.New(t, retailcrmtest.Options{})
+	rc := retailcrmtest.New(t, retailcrmtest.Options{RPS: 10})
 	bx := bitrixtest.New(t, bitrixtest.Options{Rate: 2, Burst: 50})
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, `retailcrm:
@@ -637,6 +639,7 @@ serve:
 	eventually(t, 60*time.Second, "the first runs", func() bool { return healthRuns(t, s) == 2 })
 
 	const events = 1000
+	const forged = "forged-token-0123456789abcdef"
 	jobs := make(chan int)
 	bad := make(chan string, events)
 	done := make(chan struct{})
@@ -647,12 +650,17 @@ serve:
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem }()
+				// i%4: 0 retailcrm, 1 bitrix, 2 retailcrm forged, 3 bitrix forged.
+				rcToken, bxToken, want := serveRCToken, serveBXToken, http.StatusOK
+				if i%4 >= 2 {
+					rcToken, bxToken, want = forged, forged, http.StatusUnauthorized
+				}
 				var u, body string
 				if i%2 == 0 {
-					u, body = s.url("/hooks/retailcrm/"+serveRCToken), "order_id=1"
+					u, body = s.url("/hooks/retailcrm/"+rcToken), "order_id=1"
 				} else {
 					u, body = s.url("/hooks/bitrix"), url.Values{"event": {"ONCRMDEALUPDATE"}, "data[FIELDS][ID]": {"1"},
-						"auth[application_token]": {serveBXToken}}.Encode()
+						"auth[application_token]": {bxToken}}.Encode()
 				}
 				resp, err := http.Post(u, "application/x-www-form-urlencoded", strings.NewReader(body))
 				if err != nil {
@@ -660,8 +668,8 @@ serve:
 					return
 				}
 				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					bad <- resp.Status
+				if resp.StatusCode != want {
+					bad <- fmt.Sprintf("event %d: %s, want %d", i, resp.Status, want)
 				}
 			}()
 		}
@@ -692,7 +700,7 @@ serve:
 	flood := time.Since(started)
 	close(bad)
 	for b := range bad {
-		t.Errorf("an event was answered %s", b)
+		t.Errorf("%s", b)
 	}
 	if unhealthy > 0 {
 		t.Errorf("/healthz was not 200 %d times during the flood", unhealthy)
@@ -708,7 +716,29 @@ serve:
 	if n := bx.Stats().QueryLimit503; n != 0 {
 		t.Errorf("the portal answered QUERY_LIMIT_EXCEEDED %d times", n)
 	}
+	if n := rc.FaultsServed(retailcrmtest.FaultRateLimit); n != 0 {
+		t.Errorf("RetailCRM answered 503 (over its limit) %d times", n)
+	}
+	resp, err := http.Get(s.url("/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsText, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`crmsync_serve_hook_requests_total{outcome="woke",source="retailcrm"} 250`,
+		`crmsync_serve_hook_requests_total{outcome="woke",source="bitrix"} 250`,
+		`crmsync_serve_hook_requests_total{outcome="bad_token",source="retailcrm"} 250`,
+		`crmsync_serve_hook_requests_total{outcome="bad_token",source="bitrix"} 250`,
+	} {
+		if !strings.Contains(string(metricsText), want+"\n") {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 	code, log := s.stop(t)
+	if strings.Contains(log, forged) {
+		t.Error("the log shows a forged token")
+	}
 	if code != exitOK {
 		t.Errorf("exit %d\n%s", code, log)
 	}
@@ -737,7 +767,7 @@ serve:
 	if limit := 2 + 2*(int(flood/(5*time.Second))+2); len(all) > limit {
 		t.Errorf("%d runs for %d events in %v (at most %d)", len(all), events, flood.Round(time.Second), limit)
 	}
-	t.Logf("%d events in %v made %d runs; the portal refused none", events, flood.Round(100*time.Millisecond), len(all))
+	t.Logf("%d events in %v made %d runs; neither service answered 503", events, flood.Round(100*time.Millisecond), len(all))
 }
 
 // TestServeFlagsAndConfig: --every and --listen go through the
