@@ -2,7 +2,11 @@ package deploy
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,11 +18,13 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/crmsync/crmsync/sync/metrics"
+	"github.com/crmsync/crmsync/sync/serve"
 )
 
-// registeredMetrics are the metric names crmsync writes: what sync/metrics
-// encodes for a run with every figure known.
-func registeredMetrics(t *testing.T) []string {
+// registeredMetrics are the metrics crmsync writes, each with its label
+// names: what sync/metrics encodes for a run with every figure known, and
+// what a fresh serve (both endpoints and both jobs on) shows at /metrics.
+func registeredMetrics(t *testing.T) map[string][]string {
 	t.Helper()
 	var buf bytes.Buffer
 	now := time.Now()
@@ -28,14 +34,39 @@ func registeredMetrics(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, m := range regexp.MustCompile(`(?m)^# TYPE (\S+) `).FindAllStringSubmatch(buf.String(), -1) {
-		names = append(names, m[1])
+	run := parseExposition(t, buf.String())
+	if len(run) < 5 {
+		t.Fatalf("sync/metrics encodes only %v", run)
 	}
-	if len(names) < 5 {
-		t.Fatalf("sync/metrics encodes only %v", names)
+	nop := func(context.Context, <-chan struct{}) error { return nil }
+	srv := serve.New(serve.Options{Pull: nop, Push: nop, RetailCRMToken: "t", BitrixToken: "t"})
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	served := parseExposition(t, rec.Body.String())
+	if rec.Code != http.StatusOK || len(served) < 2 {
+		t.Fatalf("serve's /metrics: %d, %v", rec.Code, served)
 	}
-	return names
+	maps.Copy(run, served)
+	return run
+}
+
+// parseExposition reads the Prometheus text format: every metric with a
+// TYPE line, and the label names its samples carry.
+func parseExposition(t *testing.T, text string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, m := range regexp.MustCompile(`(?m)^# TYPE (\S+) `).FindAllStringSubmatch(text, -1) {
+		out[m[1]] = nil
+	}
+	for _, m := range regexp.MustCompile(`(?m)^(crmsync_[a-z0-9_]+)\{([^}]*)\}`).FindAllStringSubmatch(text, -1) {
+		for _, pair := range strings.Split(m[2], ",") {
+			name, _, _ := strings.Cut(pair, "=")
+			if !slices.Contains(out[m[1]], name) {
+				out[m[1]] = append(out[m[1]], name)
+			}
+		}
+	}
+	return out
 }
 
 // metricName finds the crmsync series a PromQL expression reads (the
@@ -127,13 +158,13 @@ func TestMonitoringUsesRegisteredMetrics(t *testing.T) {
 		}
 		for _, n := range names {
 			used[n] = true
-			if !slices.Contains(known, n) {
-				t.Errorf("%s reads %s, which crmsync does not write (it writes %s)", where, n, strings.Join(known, ", "))
+			if _, ok := known[n]; !ok {
+				t.Errorf("%s reads %s, which crmsync does not write (it writes %s)", where, n, strings.Join(slices.Sorted(maps.Keys(known)), ", "))
 			}
 		}
 	}
 	rules := alertRules(t)
-	for _, name := range []string{"CrmsyncNoSuccessfulRun", "CrmsyncParkedFailuresGrowing", "CrmsyncRateLimited"} {
+	for _, name := range []string{"CrmsyncNoSuccessfulRun", "CrmsyncParkedFailuresGrowing", "CrmsyncRateLimited", "CrmsyncServeHooksRefused"} {
 		if rules[name] == "" {
 			t.Errorf("no alert %s", name)
 		}
@@ -147,7 +178,7 @@ func TestMonitoringUsesRegisteredMetrics(t *testing.T) {
 		}
 	}
 	// Every figure crmsync writes has a place on the dashboard.
-	for _, n := range known {
+	for n := range known {
 		if !used[n] {
 			t.Errorf("%s is shown nowhere", n)
 		}
@@ -157,6 +188,7 @@ func TestMonitoringUsesRegisteredMetrics(t *testing.T) {
 		"CrmsyncNoSuccessfulRun":       {"crmsync_last_run_result", "crmsync_last_run_timestamp_seconds", "1800", "[30m]"},
 		"CrmsyncParkedFailuresGrowing": {"crmsync_failures_parked", "offset"},
 		"CrmsyncRateLimited":           {"crmsync_last_run_api_errors", `code="503"`},
+		"CrmsyncServeHooksRefused":     {"crmsync_serve_hook_requests_total", `outcome="bad_token"`, "increase(", "by (instance, source)"},
 	} {
 		for _, w := range want {
 			if !strings.Contains(rules[name], w) {
@@ -172,6 +204,7 @@ func TestMonitoringUsesRegisteredMetrics(t *testing.T) {
 func TestGrafanaDashboard(t *testing.T) {
 	t.Parallel()
 	d := readDashboard(t)
+	known := registeredMetrics(t)
 	if d.UID == "" || d.Title == "" || d.SchemaVersion < 36 {
 		t.Errorf("uid %q, title %q, schemaVersion %d", d.UID, d.Title, d.SchemaVersion)
 	}
@@ -204,8 +237,15 @@ func TestGrafanaDashboard(t *testing.T) {
 			t.Errorf("panel %q has no query", p.Title)
 		}
 		for _, tg := range p.Targets {
-			if tg.RefID == "" || !strings.Contains(tg.Expr, `instance=~"$instance"`) || !strings.Contains(tg.Expr, `command=~"$command"`) {
-				t.Errorf("panel %q: query %q lacks a refId or the instance and command filters", p.Title, tg.Expr)
+			if tg.RefID == "" || !strings.Contains(tg.Expr, `instance=~"$instance"`) {
+				t.Errorf("panel %q: query %q lacks a refId or the instance filter", p.Title, tg.Expr)
+			}
+			// The command filter where the series have a command label;
+			// elsewhere it would hide them all once a command is picked.
+			for _, n := range metricName.FindAllString(tg.Expr, -1) {
+				if labels, ok := known[n]; ok && slices.Contains(labels, "command") != strings.Contains(tg.Expr, `command=~"$command"`) {
+					t.Errorf("panel %q: query %q: %s has labels %v; the command filter belongs where there is a command label", p.Title, tg.Expr, n, labels)
+				}
 			}
 		}
 	}

@@ -53,7 +53,14 @@ type served struct {
 
 func startServe(t *testing.T, dir, cfg, db string, args ...string) *served {
 	t.Helper()
-	s := &served{addr: freeAddr(t), stderr: filepath.Join(dir, fmt.Sprintf("serve-%d.log", time.Now().UnixNano()))}
+	return startServeAt(t, freeAddr(t), dir, cfg, db, args...)
+}
+
+// startServeAt starts serve on addr: an address known before the start, for
+// a handler URL registered in a fake before serve runs.
+func startServeAt(t *testing.T, addr, dir, cfg, db string, args ...string) *served {
+	t.Helper()
+	s := &served{addr: addr, stderr: filepath.Join(dir, fmt.Sprintf("serve-%d.log", time.Now().UnixNano()))}
 	f, err := os.Create(s.stderr)
 	if err != nil {
 		t.Fatal(err)
@@ -197,6 +204,186 @@ func TestServeLatency(t *testing.T) {
 		t.Errorf("SIGTERM: exit %d, want 0\n%s", code, log)
 	}
 	for _, secret := range []string{serveRCToken, serveBXToken, rc.APIKey()} {
+		if strings.Contains(log, secret) {
+			t.Errorf("the log shows a secret:\n%s", log)
+		}
+	}
+}
+
+// serveRunCounts reads crmsync_serve_runs_total from /metrics, summed by
+// command over the results.
+func serveRunCounts(t *testing.T, s *served) map[string]int {
+	t.Helper()
+	resp, err := http.Get(s.url("/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	out := map[string]int{}
+	for _, line := range strings.Split(string(body), "\n") {
+		rest, ok := strings.CutPrefix(line, `crmsync_serve_runs_total{command="`)
+		if !ok {
+			continue
+		}
+		command, _, _ := strings.Cut(rest, `"`)
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[command] += int(v)
+	}
+	return out
+}
+
+// rcWrites counts the requests that change something in RetailCRM.
+func rcWrites(rc *retailcrmtest.Server) int {
+	n := 0
+	for _, r := range rc.RequestLog() {
+		if r.Method != http.MethodGet {
+			n++
+		}
+	}
+	return n
+}
+
+// TestServePushLatency is the push direction of TestServeLatency: the fake
+// portal calls serve's /hooks/bitrix from an outbound webhook (deal updates
+// and timeline comments) whose token the administrator copied into
+// serve.bitrix_token; a manager moves a deal and writes a comment, and the
+// test measures the time until the order's status and manager comment
+// change. The schedule is 10 minutes, so only the events can explain a sync
+// within seconds. Then the loop stays bounded: an order change makes one
+// pull, whose deal update wakes one push that writes nothing, and then
+// nothing runs.
+func TestServePushLatency(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures for a minute or more")
+	}
+	rc := retailcrmtest.New(t, retailcrmtest.Options{})
+	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	bxToken := bx.AddOutboundWebhook("http://"+addr+"/hooks/bitrix", "ONCRMDEALUPDATE", "ONCRMTIMELINECOMMENTADD")
+	cfg := writeConfig(t, dir, `retailcrm:
+  url: `+rc.URL()+`
+  api_key: `+rc.APIKey()+`
+  rate: 50
+bitrix:
+  webhook_url: `+bx.WebhookURL()+`
+  rate: 50
+mapping:
+  statuses:
+    new: NEW
+    client-confirmed: PREPARATION
+    complete: WON
+serve:
+  retailcrm_token: `+serveRCToken+`
+  bitrix_token: `+bxToken+`
+`)
+	db := filepath.Join(dir, "serve.db")
+	var ids []int64
+	for i := range 5 {
+		o := rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: fmt.Sprintf("Buyer%d", i)},
+			Status: "new", TotalSumm: decimal.NewFromInt(1000), Currency: "RUB"})
+		ids = append(ids, o.ID)
+	}
+	s := startServeAt(t, addr, dir, cfg, db, "--every", "10m")
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(s.stderr)
+			t.Logf("serve log:\n%s", b)
+		}
+	})
+	rc.SetTrigger(&retailcrmtest.Trigger{URL: s.url("/hooks/retailcrm/" + serveRCToken)})
+	eventually(t, 30*time.Second, "the first run's deals", func() bool { return len(bx.Deals()) == len(ids) })
+	deals := make([]int64, len(ids))
+	for i, id := range ids {
+		d, _ := dealOf(bx, id)
+		deals[i] = d.ID
+	}
+	time.Sleep(8 * time.Second) // the start's runs and what their writes woke
+
+	samples := 18
+	if v, err := strconv.Atoi(os.Getenv("CRMSYNC_SERVE_SAMPLES")); err == nil && v > 0 {
+		samples = v
+	}
+	rng := rand.New(rand.NewPCG(19, 20))
+	var lat []time.Duration
+	for i := range samples {
+		time.Sleep(time.Duration(1000+rng.IntN(3000)) * time.Millisecond) // a random moment
+		k := i % len(ids)
+		stage, status := "PREPARATION", "client-confirmed"
+		if (i/len(ids))%2 == 1 {
+			stage, status = "NEW", "new"
+		}
+		text := fmt.Sprintf("Call the client back, note %d", i)
+		changed := time.Now()
+		if err := bx.MoveDeal(deals[k], stage, 7); err != nil {
+			t.Fatal(err)
+		}
+		bx.AddComment("deal", deals[k], 7, text)
+		eventually(t, 60*time.Second, fmt.Sprintf("order %d in %s with note %d", ids[k], status, i), func() bool {
+			o, ok := rc.Order(ids[k])
+			return ok && o.Status == status && strings.Contains(o.ManagerComment, text)
+		})
+		lat = append(lat, time.Since(changed))
+	}
+	slices.Sort(lat)
+	p50, p95 := lat[len(lat)/2], lat[(len(lat)*95+99)/100-1]
+	t.Logf("serve latency, deal moved and commented in Bitrix24 -> order status and manager comment, %d samples: p50 %v, p95 %v, min %v, max %v",
+		len(lat), p50.Round(10*time.Millisecond), p95.Round(10*time.Millisecond), lat[0].Round(10*time.Millisecond), lat[len(lat)-1].Round(10*time.Millisecond))
+	if p50 > 5*time.Second {
+		t.Errorf("p50 %v, target 5 s", p50)
+	}
+
+	// The loop serve could feed: a change in RetailCRM wakes pull (the
+	// trigger), pull's deal update fires ONCRMDEALUPDATE, which wakes push;
+	// push finds nothing a person did and writes nothing, so no trigger
+	// fires and the chain ends. First let the last sample's echoes (the
+	// trigger on push's own edit wakes a pull that drops it) die out.
+	time.Sleep(8 * time.Second)
+	runs0, writes0 := serveRunCounts(t, s), rcWrites(rc)
+	sum := decimal.NewFromInt(1234)
+	if err := rc.UpdateOrder(ids[0], func(o *retailcrm.Order) { o.TotalSumm = sum }); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the deal's new sum", func() bool { return dealSum(bx, ids[0]).Equal(sum) })
+	time.Sleep(10 * time.Second)
+	runs1 := serveRunCounts(t, s)
+	time.Sleep(6 * time.Second) // longer than the debounce and the gap: a run woken by the last one would start here
+	runs2, writes2 := serveRunCounts(t, s), rcWrites(rc)
+	pulls, pushes := runs2["pull"]-runs0["pull"], runs2["push"]-runs0["push"]
+	t.Logf("one order change, then quiet: %d pull, %d push; %d writes to RetailCRM", pulls, pushes, writes2-writes0)
+	if pulls != 1 || pushes != 1 {
+		t.Errorf("%d pulls and %d pushes after one order change, want 1 and 1 (pull, then the push its deal update woke)", pulls, pushes)
+	}
+	if runs2["pull"] != runs1["pull"] || runs2["push"] != runs1["push"] {
+		t.Errorf("runs still going after 10 quiet seconds: %v, then %v", runs1, runs2)
+	}
+	if writes2 != writes0 {
+		t.Errorf("%d writes to RetailCRM after an order change in RetailCRM", writes2-writes0)
+	}
+
+	// Every event reached serve with the right token and was answered 200.
+	if err := bx.WaitDeliveries(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for _, d := range bx.Deliveries() {
+		counts[d.Event]++
+		if d.Status != http.StatusOK {
+			t.Errorf("%s delivered to serve: %d %v", d.Event, d.Status, d.Err)
+		}
+	}
+	if counts["ONCRMDEALUPDATE"] < samples || counts["ONCRMTIMELINECOMMENTADD"] < samples {
+		t.Errorf("deliveries %v, want at least %d of each", counts, samples)
+	}
+	code, log := s.stop(t)
+	if code != exitOK {
+		t.Errorf("SIGTERM: exit %d, want 0\n%s", code, log)
+	}
+	for _, secret := range []string{serveRCToken, bxToken, rc.APIKey(), bx.Secret()} {
 		if strings.Contains(log, secret) {
 			t.Errorf("the log shows a secret:\n%s", log)
 		}
@@ -418,11 +605,13 @@ func TestServeSIGTERMDuringARun(t *testing.T) {
 }
 
 // TestServeFloodOfEvents: 1,000 events in a few seconds against serve with
-// the portal at its real limit (2 rps, burst 50): every event is answered
-// 200, /healthz never turns 503, runs never overlap and stay few, the
-// portal never answers QUERY_LIMIT_EXCEEDED, and every change arrives.
+// both services at their real limits (RetailCRM 10 rps, the portal 2 rps,
+// burst 50), half of them forged (a wrong token, from either source):
+// every good event is answered 200 and every forged one 401, /healthz never
+// turns 503, runs never overlap and stay few, neither service answers 503,
+// and every change arrives.
 func TestServeFloodOfEvents(t *testing.T) {
-	rc := retailcrmtest.New(t, retailcrmtest.Options{})
+	rc := retailcrmtest.New(t, retailcrmtest.Options{RPS: 10})
 	bx := bitrixtest.New(t, bitrixtest.Options{Rate: 2, Burst: 50})
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, `retailcrm:
@@ -450,6 +639,7 @@ serve:
 	eventually(t, 60*time.Second, "the first runs", func() bool { return healthRuns(t, s) == 2 })
 
 	const events = 1000
+	const forged = "forged-token-0123456789abcdef"
 	jobs := make(chan int)
 	bad := make(chan string, events)
 	done := make(chan struct{})
@@ -460,12 +650,17 @@ serve:
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem }()
+				// i%4: 0 retailcrm, 1 bitrix, 2 retailcrm forged, 3 bitrix forged.
+				rcToken, bxToken, want := serveRCToken, serveBXToken, http.StatusOK
+				if i%4 >= 2 {
+					rcToken, bxToken, want = forged, forged, http.StatusUnauthorized
+				}
 				var u, body string
 				if i%2 == 0 {
-					u, body = s.url("/hooks/retailcrm/"+serveRCToken), "order_id=1"
+					u, body = s.url("/hooks/retailcrm/"+rcToken), "order_id=1"
 				} else {
 					u, body = s.url("/hooks/bitrix"), url.Values{"event": {"ONCRMDEALUPDATE"}, "data[FIELDS][ID]": {"1"},
-						"auth[application_token]": {serveBXToken}}.Encode()
+						"auth[application_token]": {bxToken}}.Encode()
 				}
 				resp, err := http.Post(u, "application/x-www-form-urlencoded", strings.NewReader(body))
 				if err != nil {
@@ -473,8 +668,8 @@ serve:
 					return
 				}
 				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					bad <- resp.Status
+				if resp.StatusCode != want {
+					bad <- fmt.Sprintf("event %d: %s, want %d", i, resp.Status, want)
 				}
 			}()
 		}
@@ -505,7 +700,7 @@ serve:
 	flood := time.Since(started)
 	close(bad)
 	for b := range bad {
-		t.Errorf("an event was answered %s", b)
+		t.Errorf("%s", b)
 	}
 	if unhealthy > 0 {
 		t.Errorf("/healthz was not 200 %d times during the flood", unhealthy)
@@ -521,7 +716,29 @@ serve:
 	if n := bx.Stats().QueryLimit503; n != 0 {
 		t.Errorf("the portal answered QUERY_LIMIT_EXCEEDED %d times", n)
 	}
+	if n := rc.FaultsServed(retailcrmtest.FaultRateLimit); n != 0 {
+		t.Errorf("RetailCRM answered 503 (over its limit) %d times", n)
+	}
+	resp, err := http.Get(s.url("/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsText, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`crmsync_serve_hook_requests_total{outcome="woke",source="retailcrm"} 250`,
+		`crmsync_serve_hook_requests_total{outcome="woke",source="bitrix"} 250`,
+		`crmsync_serve_hook_requests_total{outcome="bad_token",source="retailcrm"} 250`,
+		`crmsync_serve_hook_requests_total{outcome="bad_token",source="bitrix"} 250`,
+	} {
+		if !strings.Contains(string(metricsText), want+"\n") {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 	code, log := s.stop(t)
+	if strings.Contains(log, forged) {
+		t.Error("the log shows a forged token")
+	}
 	if code != exitOK {
 		t.Errorf("exit %d\n%s", code, log)
 	}
@@ -550,7 +767,7 @@ serve:
 	if limit := 2 + 2*(int(flood/(5*time.Second))+2); len(all) > limit {
 		t.Errorf("%d runs for %d events in %v (at most %d)", len(all), events, flood.Round(time.Second), limit)
 	}
-	t.Logf("%d events in %v made %d runs; the portal refused none", events, flood.Round(100*time.Millisecond), len(all))
+	t.Logf("%d events in %v made %d runs; neither service answered 503", events, flood.Round(100*time.Millisecond), len(all))
 }
 
 // TestServeFlagsAndConfig: --every and --listen go through the

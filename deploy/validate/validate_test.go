@@ -55,7 +55,7 @@ func TestRulesFile(t *testing.T) {
 			checkSelectors(t, "alert "+r.Alert, expr)
 		}
 	}
-	want := []string{"CrmsyncNoSuccessfulRun", "CrmsyncParkedFailuresGrowing", "CrmsyncRateLimited"}
+	want := []string{"CrmsyncNoSuccessfulRun", "CrmsyncParkedFailuresGrowing", "CrmsyncRateLimited", "CrmsyncServeHooksRefused"}
 	if strings.Join(alerts, ",") != strings.Join(want, ",") {
 		t.Errorf("alerts %v, want %v", alerts, want)
 	}

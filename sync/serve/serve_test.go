@@ -398,6 +398,49 @@ func TestMetricsServesTheRunMetrics(t *testing.T) {
 	}
 }
 
+// TestMetricsStartAtZero: a fresh server shows every series its enabled
+// endpoints and jobs can move, at 0, so an alert's increase() sees the
+// first refused hook; a disabled endpoint shows none.
+func TestMetricsStartAtZero(t *testing.T) {
+	nop := func(context.Context, <-chan struct{}) error { return nil }
+	tests := []struct {
+		name         string
+		opts         Options
+		want, absent []string
+	}{
+		{"both hooks and jobs", Options{Pull: nop, Push: nop, RetailCRMToken: rcToken, BitrixToken: bxToken},
+			[]string{`crmsync_serve_hook_requests_total{outcome="bad_token",source="retailcrm"} 0`,
+				`crmsync_serve_hook_requests_total{outcome="bad_token",source="bitrix"} 0`,
+				`crmsync_serve_hook_requests_total{outcome="woke",source="bitrix"} 0`,
+				`crmsync_serve_hook_requests_total{outcome="ignored",source="bitrix"} 0`,
+				`crmsync_serve_runs_total{command="pull",result="failed"} 0`,
+				`crmsync_serve_runs_total{command="push",result="ok"} 0`,
+				`crmsync_serve_runs_total{command="push",result="busy"} 0`},
+			[]string{`outcome="ignored",source="retailcrm"`}},
+		{"retailcrm hook, pull only", Options{Pull: nop, RetailCRMToken: rcToken},
+			[]string{`crmsync_serve_hook_requests_total{outcome="woke",source="retailcrm"} 0`,
+				`crmsync_serve_runs_total{command="pull",result="ok"} 0`},
+			[]string{`source="bitrix"`, `command="push"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(New(tt.opts).Handler())
+			defer srv.Close()
+			_, body := get(t, srv.URL+"/metrics")
+			for _, w := range tt.want {
+				if !strings.Contains(body, w+"\n") {
+					t.Errorf("/metrics lacks %s:\n%s", w, body)
+				}
+			}
+			for _, a := range tt.absent {
+				if strings.Contains(body, a) {
+					t.Errorf("/metrics shows %s:\n%s", a, body)
+				}
+			}
+		})
+	}
+}
+
 func TestPageMountedAtRoot(t *testing.T) {
 	page := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "status page") })
 	s := New(Options{Page: page, Timing: fast()})

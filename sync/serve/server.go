@@ -88,6 +88,33 @@ func New(opts Options) *Server {
 		Help: "Runs serve started, by command and result (ok, partial, failed, interrupted, busy: the lock was held)."},
 		[]string{"command", "result"})
 	s.reg.MustRegister(s.hooks, s.runsCtr)
+	// Every series an endpoint or a job can move exists from the start at
+	// 0: increase() counts a series' first step only from a sample before
+	// it, so the first refused hooks would go unseen by an alert
+	// (deploy/prometheus/crmsync.rules.yml), and a panel would draw nothing
+	// instead of 0.
+	for _, h := range []struct {
+		source, token string
+		outcomes      []string
+	}{
+		{"retailcrm", opts.RetailCRMToken, []string{hookWoke, hookBadToken, hookTooLarge, hookBad}},
+		{"bitrix", opts.BitrixToken, []string{hookWoke, hookIgnored, hookBadToken, hookTooLarge, hookBad}},
+	} {
+		if h.token == "" {
+			continue // the endpoint is off (404) and counts nothing
+		}
+		for _, o := range h.outcomes {
+			s.hooks.WithLabelValues(h.source, o)
+		}
+	}
+	for command, job := range map[string]Job{"pull": opts.Pull, "push": opts.Push} {
+		if job == nil {
+			continue
+		}
+		for _, r := range []string{ResultOK, ResultPartial, ResultFailed, ResultInterrupted, ResultBusy} {
+			s.runsCtr.WithLabelValues(command, r)
+		}
+	}
 	s.sched = newScheduler(opts.Pull, opts.Push, opts.Timing, opts.Logger, opts.Redact,
 		func(cmd, result string) { s.runsCtr.WithLabelValues(cmd, result).Inc() })
 	return s
