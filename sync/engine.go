@@ -322,20 +322,10 @@ func (e *Engine) limitReached(start time.Time) string {
 		return "max-items"
 	case e.opts.MaxDuration > 0 && e.now().Sub(start) >= e.opts.MaxDuration:
 		return "max-duration"
-	case closed(e.opts.Stop):
+	case runs.Stopped(e.opts.Stop):
 		return "stop"
 	}
 	return ""
-}
-
-// closed reports whether ch is closed (a nil ch never is).
-func closed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
 }
 
 // itemsLeft is how many more orders and customers the run may handle
