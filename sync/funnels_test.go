@@ -296,12 +296,7 @@ func TestDryRunShowsTheMove(t *testing.T) {
 		t.Fatal(err)
 	}
 	writes := e.writes()
-	eng, st := e.engine(true)
-	dry, err := eng.Pull(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	dry := e.dryPull()
 	if n := e.writes() - writes; n != 0 {
 		t.Fatalf("the dry run wrote %d commands", n)
 	}
@@ -314,12 +309,7 @@ func TestDryRunShowsTheMove(t *testing.T) {
 			t.Errorf("dry-run report lacks %q:\n%s", want, text.String())
 		}
 	}
-	eng, st = e.engine(false, keepChanges)
-	real, err := eng.Pull(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	real := e.pull(keepChanges)
 	if d, r := normChanges(dry.Report.Changes), normChanges(real.Report.Changes); strings.Join(d, "\n") != strings.Join(r, "\n") {
 		t.Errorf("dry run announced\n%s\nreal run did\n%s", strings.Join(d, "\n"), strings.Join(r, "\n"))
 	}
