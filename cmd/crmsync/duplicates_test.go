@@ -21,10 +21,7 @@ import (
 // still on the portal.
 func TestDuplicatesReportedByStatusAndCheck(t *testing.T) {
 	t.Parallel()
-	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, f.config(fullMapping))
-	db := filepath.Join(dir, "d.db")
+	f, cfg, db := duplicatesFakes(t)
 	anna := &retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"}
 	a := f.rc.CreateOrder(retailcrm.Order{Customer: anna, TotalSumm: decimal.RequireFromString("100"), Currency: "RUB"})
 	boris := &retailcrm.Customer{FirstName: "Boris", Email: "boris@example.com"}
@@ -54,10 +51,7 @@ func TestDuplicatesReportedByStatusAndCheck(t *testing.T) {
 // check says so when the database records no duplicates.
 func TestCheckReportsNoDuplicates(t *testing.T) {
 	t.Parallel()
-	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, f.config(fullMapping))
-	db := filepath.Join(dir, "d.db")
+	f, cfg, db := duplicatesFakes(t)
 	f.rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna"}, TotalSumm: decimal.RequireFromString("1"), Currency: "RUB"})
 	runInProcess(t, "--config", cfg, "--db", db, "pull").mustCode(t, exitOK)
 	found := findingOf(checkJSON(t, runInProcess(t, "--config", cfg, "--db", db, "check", "--json")), "bitrix.duplicates")
@@ -71,10 +65,7 @@ func TestCheckReportsNoDuplicates(t *testing.T) {
 // lists the copies, and check finds them still on the portal.
 func TestDuplicateCompaniesReportedByStatusAndCheck(t *testing.T) {
 	t.Parallel()
-	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, f.config(fullMapping))
-	db := filepath.Join(dir, "d.db")
+	f, cfg, db := duplicatesFakes(t)
 	person := f.rc.AddCustomer(retailcrm.Customer{FirstName: "Oleg", Email: "oleg@pyshka.example"})
 	cc := f.rc.AddCorporateCustomer(retailcrm.CorporateCustomer{NickName: "Pyshka", Companies: []retailcrm.Company{{Name: "OOO Pyshka",
 		Contragent: &retailcrm.Contragent{Type: retailcrm.ContragentLegalEntity, LegalName: "OOO Pyshka", INN: "7704211201", KPP: "770401001"}}},
@@ -104,6 +95,15 @@ func TestDuplicateCompaniesReportedByStatusAndCheck(t *testing.T) {
 	if d.OriginID != strconv.FormatInt(cc.ID, 10) || d.KeptID != copies[0] || !slices.Equal(d.Others, copies[1:]) || d.SeenAt.IsZero() {
 		t.Errorf("company duplicate %+v; want corporate customer %d's kept %d with %v", d, cc.ID, copies[0], copies[1:])
 	}
+}
+
+// duplicatesFakes are both fakes, a config with fullMapping for them and
+// the database path next to it.
+func duplicatesFakes(t *testing.T) (f fakes, cfg, db string) {
+	t.Helper()
+	f = newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	dir := t.TempDir()
+	return f, writeConfig(t, dir, f.config(fullMapping)), filepath.Join(dir, "d.db")
 }
 
 // reportsDuplicates runs status --json, status and check on the database
