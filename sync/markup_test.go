@@ -249,7 +249,7 @@ func TestMassReturnIsOneCappedCommentPerPage(t *testing.T) {
 	}
 	shown := strings.Count(statusComment, `"Item `)
 	if !strings.Contains(statusComment, "Return registered. Returned items: \"Item 0\", ") || shown < 50 ||
-		!strings.HasSuffix(statusComment, ", … and "+groupThousands(lines-shown)+" more lines.") {
+		!strings.HasSuffix(statusComment, ", … and "+texts.For(texts.EN).Number(lines-shown)+" more lines.") {
 		t.Errorf("status comment naming %d lines: %q", shown, statusComment)
 	}
 	if reqs := e.bx.Stats().Requests - reqBefore; reqs > 3*pages {
