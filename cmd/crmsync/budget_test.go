@@ -80,21 +80,7 @@ func newSmallPortal(t *testing.T) *smallPortal {
 	rc := retailcrmtest.New(t, retailcrmtest.Options{})
 	bx := bitrixtest.New(t, bitrixtest.Options{Rate: 2, Burst: 5})
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, fmt.Sprintf(`retailcrm:
-  url: %s
-  api_key: %s
-  rate: 50
-bitrix:
-  webhook_url: %s
-  rate: 2
-  burst: 5
-mapping:
-  statuses:
-    new: NEW
-    group:approval: PREPARATION
-    group:complete: WON
-    group:cancel: LOSE
-`, rc.URL(), rc.APIKey(), bx.WebhookURL()))
+	cfg := writeConfig(t, dir, pullConfigLimits(rc, bx, "rate: 2\n  burst: 5"))
 	return &smallPortal{rc: rc, bx: bx, dir: dir, cfg: cfg, db: filepath.Join(dir, "c.db")}
 }
 
