@@ -386,9 +386,7 @@ func TestPullAfterBackfillReadsOnlyNewerHistory(t *testing.T) {
 	head := e.rc.LastHistoryID()
 	e.mustBackfill(BackfillOptions{})
 	// Managers work after the backfill: a status change and a new order.
-	if err := e.rc.UpdateOrder(3, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(3, func(o *retailcrm.Order) { o.Status = "complete" })
 	fresh := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "New", Email: "new@example.com"}, "77"))
 	e.rc.ResetCounters()
 	res := e.pull()

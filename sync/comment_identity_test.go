@@ -17,9 +17,7 @@ func TestLostCommentIsFoundDespitePortalWhitespace(t *testing.T) {
 	e := newEnv(t)
 	o := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "10"))
 	e.pull()
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.ManagerComment = "Call first\r\nthen ship  " }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.ManagerComment = "Call first\r\nthen ship  " })
 	lost := &lostAnswers{Bitrix: e.bxc, method: "crm.timeline.comment.add", lose: 1}
 	e.pull(func(op *Options) { op.Bitrix = lost })
 	if lost.lose != 0 {

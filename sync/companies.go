@@ -602,17 +602,22 @@ func (e *Engine) writeCompanies(ctx context.Context, items []*item) error {
 		return err
 	}
 	for _, c := range comps {
-		if c.err != nil {
-			for _, it := range c.items {
-				if it.err == nil {
-					it.err = fmt.Errorf("%w: order %s: company %s: %w", errBadOrder, orderName(it.order), c.key, c.err)
-				}
-			}
-		}
-		// What was written stays known, also when a later step failed.
-		e.rememberCompany(c)
+		e.settleCompany(c)
 	}
 	return nil
+}
+
+// settleCompany parks the orders of a company that failed and remembers
+// what was written of it: that stays known, also when a later step failed.
+func (e *Engine) settleCompany(c *companyState) {
+	if c.err != nil {
+		for _, it := range c.items {
+			if it.err == nil {
+				it.err = fmt.Errorf("%w: order %s: company %s: %w", errBadOrder, orderName(it.order), c.key, c.err)
+			}
+		}
+	}
+	e.rememberCompany(c)
 }
 
 // companyRounds writes what comps need, one halting batch per round (keys
@@ -1008,14 +1013,7 @@ func (e *Engine) applyCompanyWrites(cw *companyWrites, results map[string]*bitri
 		if c.err == nil && pendingCompany(c) {
 			c.err = errors.New("bitrix: company writes not done")
 		}
-		if c.err != nil {
-			for _, it := range c.items {
-				if it.err == nil {
-					it.err = fmt.Errorf("%w: order %s: company %s: %w", errBadOrder, orderName(it.order), c.key, c.err)
-				}
-			}
-		}
-		e.rememberCompany(c)
+		e.settleCompany(c)
 	}
 	return nil
 }

@@ -42,6 +42,32 @@ func legalCompany(name, inn, kpp, ogrn string) retailcrm.Company {
 
 func companiesOn(e *env) { e.cfg.Bitrix.Companies = true }
 
+// pyshka is the corporate customer most company tests start from: a café
+// with its contact person Oleg and one company, OOO Pyshka.
+func (e *env) pyshka() (retailcrm.CorporateCustomer, retailcrm.Customer) {
+	e.t.Helper()
+	return e.b2b("Кафе «Пышка»", retailcrm.Customer{FirstName: "Олег", Email: "oleg@pyshka.example"},
+		legalCompany("ООО «Пышка»", "7704211201", "770401001", "1027739244741"))
+}
+
+// updateCorporate changes a corporate customer in the RetailCRM fake
+// (recorded in its history) and fails the test if it cannot.
+func (e *env) updateCorporate(id int64, change func(*retailcrm.CorporateCustomer)) {
+	e.t.Helper()
+	if err := e.rc.UpdateCorporateCustomer(id, change); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// updateCompany changes the corporate customer's company i in the
+// RetailCRM fake and fails the test if it cannot.
+func (e *env) updateCompany(cc retailcrm.CorporateCustomer, i int, change func(*retailcrm.Company)) {
+	e.t.Helper()
+	if err := e.rc.UpdateCompany(cc.ID, cc.Companies[i].ID, change); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // companiesByOrigin maps ORIGIN_ID to the companies carrying it.
 func (e *env) companiesByOrigin() map[string][]bitrixtest.Row {
 	out := map[string][]bitrixtest.Row{}
@@ -93,8 +119,7 @@ func (e *env) linkedCompanies(contact string) []string {
 func TestCorporateOrdersShareOneCompany(t *testing.T) {
 	e := newEnv(t)
 	companiesOn(e)
-	cc, person := e.b2b("Кафе «Пышка»", retailcrm.Customer{FirstName: "Олег", Email: "oleg@pyshka.example"},
-		legalCompany("ООО «Пышка»", "7704211201", "770401001", "1027739244741"))
+	cc, person := e.pyshka()
 	o1 := e.rc.CreateOrder(corporateOrder(cc, person, 0, "1000"))
 	o2 := e.rc.CreateOrder(corporateOrder(cc, person, 0, "2000"))
 	if res := e.pull(); res.Parked() != 0 {
@@ -323,8 +348,7 @@ func TestBadLegalDetailsParkTheOrder(t *testing.T) {
 func TestCompanyWriteWithALostAnswer(t *testing.T) {
 	e := newEnv(t)
 	companiesOn(e)
-	cc, person := e.b2b("Кафе «Пышка»", retailcrm.Customer{FirstName: "Олег", Email: "oleg@pyshka.example"},
-		legalCompany("ООО «Пышка»", "7704211201", "770401001", "1027739244741"))
+	cc, person := e.pyshka()
 	anna := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Анна", Email: "anna@example.com"})
 	o1 := e.rc.CreateOrder(corporateOrder(cc, person, 0, "100"))
 	o2 := e.rc.CreateOrder(legalOrder(&anna, *cc.Companies[0].Contragent, "200"))
@@ -376,8 +400,7 @@ func TestCompanyWriteWithALostAnswer(t *testing.T) {
 func TestDryRunAnnouncesCompanies(t *testing.T) {
 	e := newEnv(t)
 	companiesOn(e)
-	cc, person := e.b2b("Кафе «Пышка»", retailcrm.Customer{FirstName: "Олег", Email: "oleg@pyshka.example"},
-		legalCompany("ООО «Пышка»", "7704211201", "770401001", "1027739244741"))
+	cc, person := e.pyshka()
 	anna := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Анна", Email: "anna@example.com"})
 	for i := 0; i < 60; i++ { // two chunks: the second plans against the first's pretended company
 		e.rc.CreateOrder(corporateOrder(cc, person, 0, "100"))

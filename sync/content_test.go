@@ -180,9 +180,7 @@ func TestDealCarriesTheOrder(t *testing.T) {
 	}
 
 	// A change that leaves the lines alone sends the deal's fields only.
-	if err := e.rc.UpdateOrder(closed.ID, func(o *retailcrm.Order) { o.ManagerComment = "gift wrap" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(closed.ID, func(o *retailcrm.Order) { o.ManagerComment = "gift wrap" })
 	s0 := e.bx.Stats()
 	e.pull()
 	if s1 := e.bx.Stats(); s1.CommandsPerMethod["crm.deal.productrows.set"] != s0.CommandsPerMethod["crm.deal.productrows.set"] ||
@@ -193,12 +191,10 @@ func TestDealCarriesTheOrder(t *testing.T) {
 	}
 
 	// One line changes: that deal's rows (and amount) are sent, nothing else.
-	if err := e.rc.UpdateOrder(closed.ID, func(o *retailcrm.Order) {
+	e.updateOrder(closed.ID, func(o *retailcrm.Order) {
 		o.Items[2].Quantity = money("3")
 		o.TotalSumm = money("13452.00")
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	s0 = e.bx.Stats()
 	res := e.pull(keepChanges)
 	s1 := e.bx.Stats()
@@ -224,9 +220,7 @@ func TestDealCarriesTheOrder(t *testing.T) {
 	}
 
 	// Every line of the open order comes back: its rows are cleared.
-	if err := e.rc.UpdateOrder(open.ID, func(o *retailcrm.Order) { o.Items[0].Status = "returned" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(open.ID, func(o *retailcrm.Order) { o.Items[0].Status = "returned" })
 	e.pull()
 	if got := e.bx.ProductRows("deal", dealID(t, e, open.ID)); len(got) != 0 {
 		t.Errorf("rows left after every line came back: %+v", got)
@@ -380,13 +374,11 @@ func TestDryRunShowsRows(t *testing.T) {
 	e := newEnv(t)
 	closed, _ := contentShop(t, e)
 	e.pull()
-	if err := e.rc.UpdateOrder(closed.ID, func(o *retailcrm.Order) {
+	e.updateOrder(closed.ID, func(o *retailcrm.Order) {
 		o.Items[2].Quantity = money("3")
 		o.Items = append(o.Items[:1], o.Items[2:]...) // the knives are taken off
 		o.Items = append(o.Items, line(6, "Весы", "SC-890", "890", "0", "1", "10", nil))
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	c := &retailcrm.Customer{FirstName: "Boris", Email: "boris@example.com"}
 	o := order(c, "12400")
 	o.Items = []retailcrm.Item{line(7, "Мультиварка", "MC-6490", "6200", "0", "2", "none", nil)}

@@ -51,30 +51,19 @@ func (e *Engine) pullCorporate(ctx context.Context, start time.Time) error {
 	if err != nil {
 		return fmt.Errorf("reading the corporate customers history cursor: %w", err)
 	}
-	for {
-		if stop := e.limitReached(start); stop != "" {
-			e.sum.Stopped = stop
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		page, err := e.rc.CorporateCustomersHistory(ctx, retailcrm.HistoryFilter{SinceID: cursor, Limit: retailcrm.HistoryLimit})
-		if err != nil {
-			return fmt.Errorf("reading RetailCRM corporate customers history after id %d: %w", cursor, err)
-		}
-		if len(page.History) == 0 {
-			return nil
-		}
-		next := page.LastID()
-		if next <= cursor {
-			return fmt.Errorf("RetailCRM corporate customers history did not advance past id %d", cursor)
-		}
-		if err := e.syncCorporates(ctx, corporateWants(page.History), &next); err != nil {
-			return err
-		}
-		cursor = next
-	}
+	_, err = followHistory(ctx, e, start, cursor, historyStream[*retailcrm.CorporateHistoryPage, retailcrm.CorporateHistoryRecord]{
+		name: "corporate customers history",
+		read: e.rc.CorporateCustomersHistory,
+		recs: func(p *retailcrm.CorporateHistoryPage) ([]retailcrm.CorporateHistoryRecord, int64) {
+			return p.History, p.Pagination.TotalCount
+		},
+		id: func(r retailcrm.CorporateHistoryRecord) int64 { return r.ID },
+		page: func(ctx context.Context, recs []retailcrm.CorporateHistoryRecord, next, _ int64) (int64, error) {
+			err := e.syncCorporates(ctx, corporateWants(recs), &next)
+			return next, err
+		},
+	})
+	return err
 }
 
 // corporateWants reads a page of corporate history: which corporate

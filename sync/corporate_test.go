@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"context"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,8 +26,7 @@ func TestIdlePullRequestsPerStream(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			e.cfg.Bitrix.Companies = tc.companies
-			cc, person := e.b2b("Кафе «Пышка»", retailcrm.Customer{FirstName: "Олег", Email: "oleg@pyshka.example"},
-				legalCompany("ООО «Пышка»", "7704211201", "770401001", "1027739244741"))
+			cc, person := e.pyshka()
 			e.rc.CreateOrder(corporateOrder(cc, person, 0, "1000"))
 			anna := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"})
 			e.rc.CreateOrder(order(&anna, "500"))
@@ -65,8 +63,7 @@ func TestIdlePullRequestsPerStream(t *testing.T) {
 func TestCorporateChangesReachTheCompany(t *testing.T) {
 	e := newEnv(t)
 	companiesOn(e)
-	cc, person := e.b2b("Кафе «Пышка»", retailcrm.Customer{FirstName: "Олег", Email: "oleg@pyshka.example"},
-		legalCompany("ООО «Пышка»", "7704211201", "770401001", "1027739244741"))
+	cc, person := e.pyshka()
 	o1 := e.rc.CreateOrder(corporateOrder(cc, person, 0, "1000"))
 	if res := e.pull(); res.Parked() != 0 {
 		t.Fatalf("parked: %+v", res.Report.Parked)
@@ -74,9 +71,7 @@ func TestCorporateChangesReachTheCompany(t *testing.T) {
 	co := e.companiesByOrigin()[strconv.FormatInt(cc.ID, 10)][0]
 	deal := dealOf(t, e, o1.ID)
 
-	if err := e.rc.UpdateCorporateCustomer(cc.ID, func(c *retailcrm.CorporateCustomer) { c.NickName = "Пышка и Ко" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateCorporate(cc.ID, func(c *retailcrm.CorporateCustomer) { c.NickName = "Пышка и Ко" })
 	before := e.writes()
 	if res := e.pull(); res.Parked() != 0 {
 		t.Fatalf("parked: %+v", res.Report.Parked)
@@ -89,12 +84,10 @@ func TestCorporateChangesReachTheCompany(t *testing.T) {
 		t.Errorf("the rename cost %d writes, want 1 (the company's name)", w)
 	}
 
-	if err := e.rc.UpdateCompany(cc.ID, cc.Companies[0].ID, func(c *retailcrm.Company) {
+	e.updateCompany(cc, 0, func(c *retailcrm.Company) {
 		c.Contragent.LegalName = "ООО «Пышка и Ко»"
 		c.Contragent.KPP = "770402002"
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	if res := e.pull(); res.Parked() != 0 {
 		t.Fatalf("parked: %+v", res.Report.Parked)
 	}
@@ -147,9 +140,7 @@ func TestCorporateRenameKeepsPeoplesCompanyName(t *testing.T) {
 		t.Fatalf("parked: %+v", res.Report.Parked)
 	}
 	for _, id := range []int64{cc.ID, lone.ID} {
-		if err := e.rc.UpdateCorporateCustomer(id, func(c *retailcrm.CorporateCustomer) { c.NickName += " (новое имя)" }); err != nil {
-			t.Fatal(err)
-		}
+		e.updateCorporate(id, func(c *retailcrm.CorporateCustomer) { c.NickName += " (новое имя)" })
 	}
 	before, reads := e.writes(), e.rc.Requests("/api/v5/customers-corporate")
 	if res := e.pull(); res.Parked() != 0 {
@@ -185,12 +176,8 @@ func TestBadCorporateDetailsParkTheCustomer(t *testing.T) {
 	if res := e.pull(); res.Parked() != 0 {
 		t.Fatalf("parked: %+v", res.Report.Parked)
 	}
-	if err := e.rc.UpdateCompany(bad.ID, bad.Companies[0].ID, func(c *retailcrm.Company) { c.Contragent.INN = "77042" }); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.rc.UpdateCorporateCustomer(good.ID, func(c *retailcrm.CorporateCustomer) { c.NickName = "Хороший и Ко" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateCompany(bad, 0, func(c *retailcrm.Company) { c.Contragent.INN = "77042" })
+	e.updateCorporate(good.ID, func(c *retailcrm.CorporateCustomer) { c.NickName = "Хороший и Ко" })
 	res := e.pull()
 	if len(res.Report.Parked) != 1 {
 		t.Fatalf("parked %+v, want the corporate customer with the bad INN", res.Report.Parked)
@@ -205,9 +192,7 @@ func TestBadCorporateDetailsParkTheCustomer(t *testing.T) {
 		t.Errorf("the other customer's company is %q", co.Str("TITLE"))
 	}
 
-	if err := e.rc.UpdateCompany(bad.ID, bad.Companies[0].ID, func(c *retailcrm.Company) { c.Contragent.INN = "7704211201" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateCompany(bad, 0, func(c *retailcrm.Company) { c.Contragent.INN = "7704211201" })
 	if res := e.pull(func(o *Options) { o.RetryDelay = 1 }); res.Parked() != 0 {
 		t.Errorf("still parked after the correction: %+v", res.Report.Parked)
 	}
@@ -229,21 +214,12 @@ func mustID(t *testing.T, s string) int64 {
 func TestBackfillStartsTheCorporateCursorAtTheHead(t *testing.T) {
 	e := newEnv(t)
 	companiesOn(e)
-	cc, person := e.b2b("Кафе «Пышка»", retailcrm.Customer{FirstName: "Олег", Email: "oleg@pyshka.example"},
-		legalCompany("ООО «Пышка»", "7704211201", "770401001", "1027739244741"))
+	cc, person := e.pyshka()
 	e.rc.CreateOrder(corporateOrder(cc, person, 0, "1000"))
-	if err := e.rc.UpdateCorporateCustomer(cc.ID, func(c *retailcrm.CorporateCustomer) { c.NickName = "Пышка и Ко" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateCorporate(cc.ID, func(c *retailcrm.CorporateCustomer) { c.NickName = "Пышка и Ко" })
 	e.mustBackfill(BackfillOptions{})
-	st, err := openStore(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, ok, err := st.CursorInt(context.Background(), store.CursorCorporateHistory)
-	st.Close()
-	if err != nil || !ok || c != e.rc.LastCorporateHistoryID() {
-		t.Errorf("corporate cursor %d (set %v, %v), want the head %d", c, ok, err, e.rc.LastCorporateHistoryID())
+	if c := e.cursor(store.CursorCorporateHistory); c != e.rc.LastCorporateHistoryID() {
+		t.Errorf("corporate cursor %d, want the head %d", c, e.rc.LastCorporateHistoryID())
 	}
 	if co := e.companiesByOrigin()[strconv.FormatInt(cc.ID, 10)]; len(co) != 1 || co[0].Str("TITLE") != "Пышка и Ко" {
 		t.Errorf("companies after the backfill %+v", co)
@@ -261,32 +237,17 @@ func TestBackfillStartsTheCorporateCursorAtTheHead(t *testing.T) {
 func TestDryRunAnnouncesCorporateChanges(t *testing.T) {
 	e := newEnv(t)
 	companiesOn(e)
-	cc, person := e.b2b("Кафе «Пышка»", retailcrm.Customer{FirstName: "Олег", Email: "oleg@pyshka.example"},
-		legalCompany("ООО «Пышка»", "7704211201", "770401001", "1027739244741"))
+	cc, person := e.pyshka()
 	e.rc.CreateOrder(corporateOrder(cc, person, 0, "1000"))
 	e.pull()
-	if err := e.rc.UpdateCorporateCustomer(cc.ID, func(c *retailcrm.CorporateCustomer) { c.NickName = "Пышка и Ко" }); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.rc.UpdateCompany(cc.ID, cc.Companies[0].ID, func(c *retailcrm.Company) { c.Contragent.KPP = "770402002" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateCorporate(cc.ID, func(c *retailcrm.CorporateCustomer) { c.NickName = "Пышка и Ко" })
+	e.updateCompany(cc, 0, func(c *retailcrm.Company) { c.Contragent.KPP = "770402002" })
 	before := e.writes()
-	eng, st := e.engine(true)
-	dry, err := eng.Pull(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	dry := e.dryPull()
 	if w := e.writes() - before; w != 0 {
 		t.Fatalf("dry run wrote %d commands", w)
 	}
-	eng, st = e.engine(false, keepChanges)
-	real, err := eng.Pull(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	real := e.pull(keepChanges)
 	d, r := strings.Join(normChanges(dry.Report.Changes), "\n"), strings.Join(normChanges(real.Report.Changes), "\n")
 	if d != r || !strings.Contains(d, "Пышка и Ко") || !strings.Contains(d, "770402002") {
 		t.Errorf("dry run announced\n%s\nreal run did\n%s", d, r)

@@ -22,38 +22,19 @@ func (e *Engine) pullCustomers(ctx context.Context, start time.Time) error {
 	if err != nil {
 		return fmt.Errorf("reading the customers history cursor: %w", err)
 	}
-	for {
-		if stop := e.limitReached(start); stop != "" {
-			e.sum.Stopped = stop
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		page, err := e.rc.CustomersHistory(ctx, retailcrm.HistoryFilter{SinceID: cursor, Limit: retailcrm.HistoryLimit})
-		if err != nil {
-			return fmt.Errorf("reading RetailCRM customers history after id %d: %w", cursor, err)
-		}
-		if len(page.History) == 0 {
-			return nil
-		}
-		next := page.LastID()
-		if next <= cursor {
-			return fmt.Errorf("RetailCRM customers history did not advance past id %d", cursor)
-		}
-		recs := page.History
-		if left, limited := e.itemsLeft(); limited {
-			if recs = limitCustomers(recs, left); len(recs) == 0 {
-				e.sum.Stopped = "max-items"
-				return nil
-			}
-			next = recs[len(recs)-1].ID
-		}
-		if err := e.processCustomerPage(ctx, recs, next); err != nil {
-			return err
-		}
-		cursor = next
-	}
+	_, err = followHistory(ctx, e, start, cursor, historyStream[*retailcrm.CustomersHistoryPage, retailcrm.CustomerHistoryRecord]{
+		name: "customers history",
+		read: e.rc.CustomersHistory,
+		recs: func(p *retailcrm.CustomersHistoryPage) ([]retailcrm.CustomerHistoryRecord, int64) {
+			return p.History, p.Pagination.TotalCount
+		},
+		id:    func(r retailcrm.CustomerHistoryRecord) int64 { return r.ID },
+		limit: limitCustomers,
+		page: func(ctx context.Context, recs []retailcrm.CustomerHistoryRecord, next, _ int64) (int64, error) {
+			return next, e.processCustomerPage(ctx, recs, next)
+		},
+	})
+	return err
 }
 
 func (e *Engine) processCustomerPage(ctx context.Context, recs []retailcrm.CustomerHistoryRecord, cursor int64) error {

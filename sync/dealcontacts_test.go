@@ -141,9 +141,7 @@ func TestManagerLinkedContactsSurvivePulls(t *testing.T) {
 				t.Fatalf("manager's contacts: %v", before)
 			}
 
-			if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete"; o.TotalSumm = money("12") }); err != nil {
-				t.Fatal(err)
-			}
+			e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete"; o.TotalSumm = money("12") })
 			if tc.lostDB {
 				e.loseDatabase()
 			}
@@ -252,9 +250,7 @@ func TestDealWithoutTheOrdersContactGetsItOnce(t *testing.T) {
 			// Re-running changes nothing: not after an order change (the
 			// database knows the link), nor over the whole history again
 			// without the database (the list is read, the contact is there).
-			if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
-				t.Fatal(err)
-			}
+			e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" })
 			_, sent = e.pullRecorded(t)
 			noContactFieldsOnUpdate(t, sent)
 			if n := e.commands("crm.deal.contact.add") + e.commands("crm.deal.contact.items.get") - reads0; n != 1+tc.reads {

@@ -75,9 +75,7 @@ func TestDeletedDealIsParkedUntilRetry(t *testing.T) {
 	}
 	change := func(total string) {
 		t.Helper()
-		if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.TotalSumm = money(total) }); err != nil {
-			t.Fatal(err)
-		}
+		e.updateOrder(o.ID, func(o *retailcrm.Order) { o.TotalSumm = money(total) })
 	}
 	change("110")
 	res := e.pull()

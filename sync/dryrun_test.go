@@ -47,9 +47,7 @@ func TestDryRunAnnouncesExactlyWhatTheRealRunDoes(t *testing.T) {
 	o1 := e.rc.CreateOrder(order(anna, "1500"))
 	e.pull()
 	e.bx.SeedContact(map[string]any{"NAME": "Dora", "EMAIL": []string{"dora@example.com"}})
-	if err := e.rc.UpdateOrder(o1.ID, func(o *retailcrm.Order) { o.Status = "complete"; o.TotalSumm = money("1450") }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o1.ID, func(o *retailcrm.Order) { o.Status = "complete"; o.TotalSumm = money("1450") })
 	e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Dora", Email: "dora@example.com"}, "99.90"))
 	e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Emil", Phones: []retailcrm.Phone{{Number: "89161112233"}}}, "5"))
 
@@ -128,9 +126,7 @@ func TestDryRunAcrossPagesPlansAgainstItsOwnPretendedWrites(t *testing.T) {
 			first = o
 		}
 	}
-	if err := e.rc.UpdateOrder(first.ID, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(first.ID, func(o *retailcrm.Order) { o.Status = "complete" })
 	dry := e.dryPull()
 	if dry.Report.Summary.Pages != 2 {
 		t.Fatalf("pages %d", dry.Report.Summary.Pages)

@@ -275,51 +275,44 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 		return fmt.Errorf("reading the history cursor: %w", err)
 	}
 	e.report.Cursor = CursorSummary{From: cursor, To: cursor}
-	for {
-		if stop := e.limitReached(start); stop != "" {
-			e.sum.Stopped = stop
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		page, err := e.rc.OrdersHistory(ctx, retailcrm.HistoryFilter{SinceID: cursor, Limit: retailcrm.HistoryLimit})
-		if err != nil {
-			return fmt.Errorf("reading RetailCRM order history after id %d: %w", cursor, err)
-		}
-		if len(page.History) == 0 {
-			e.sum.Backlog = 0
-			if err := e.pullCustomers(ctx, start); err != nil {
-				return err
-			}
-			return e.pullCorporate(ctx, start)
-		}
-		next := page.LastID()
-		if next <= cursor {
-			return fmt.Errorf("RetailCRM order history did not advance past id %d", cursor)
-		}
-		recs := page.History
-		if left, limited := e.itemsLeft(); limited {
-			if recs = limitOrders(recs, left); len(recs) == 0 {
-				e.sum.Stopped = "max-items"
-				return nil
-			}
-			next = recs[len(recs)-1].ID
-		}
-		// totalCount counts the records after the cursor, this page's included.
-		e.sum.Backlog = max(page.Pagination.TotalCount-int64(len(recs)), 0)
-		if err := e.processPage(ctx, recs, next); err != nil {
-			return err
-		}
-		cursor = next
-		e.report.Cursor.To = cursor
-		e.sum.Pages++
-		if e.opts.Progress != nil {
-			e.opts.Progress(Progress{Pages: e.sum.Pages, Orders: e.sum.OrdersSeen, Cursor: cursor,
-				Backlog: e.sum.Backlog, Elapsed: e.now().Sub(start),
-				Parked: len(e.report.Parked), Requests: e.count.Total()})
-		}
+	drained, err := followHistory(ctx, e, start, cursor, historyStream[*retailcrm.OrdersHistoryPage, retailcrm.HistoryRecord]{
+		name: "order history",
+		read: e.rc.OrdersHistory,
+		recs: func(p *retailcrm.OrdersHistoryPage) ([]retailcrm.HistoryRecord, int64) {
+			return p.History, p.Pagination.TotalCount
+		},
+		id:    func(r retailcrm.HistoryRecord) int64 { return r.ID },
+		limit: limitOrders,
+		page: func(ctx context.Context, recs []retailcrm.HistoryRecord, next, total int64) (int64, error) {
+			return next, e.pullOrderPage(ctx, start, recs, next, total)
+		},
+	})
+	if err != nil || !drained {
+		return err
 	}
+	e.sum.Backlog = 0
+	if err := e.pullCustomers(ctx, start); err != nil {
+		return err
+	}
+	return e.pullCorporate(ctx, start)
+}
+
+// pullOrderPage syncs the orders of one page of order history (up to the
+// record next), notes the backlog left and reports the progress.
+func (e *Engine) pullOrderPage(ctx context.Context, start time.Time, recs []retailcrm.HistoryRecord, next, total int64) error {
+	// totalCount counts the records after the cursor, this page's included.
+	e.sum.Backlog = max(total-int64(len(recs)), 0)
+	if err := e.processPage(ctx, recs, next); err != nil {
+		return err
+	}
+	e.report.Cursor.To = next
+	e.sum.Pages++
+	if e.opts.Progress != nil {
+		e.opts.Progress(Progress{Pages: e.sum.Pages, Orders: e.sum.OrdersSeen, Cursor: next,
+			Backlog: e.sum.Backlog, Elapsed: e.now().Sub(start),
+			Parked: len(e.report.Parked), Requests: e.count.Total()})
+	}
+	return nil
 }
 
 // limitReached names the run limit reached, or "".
@@ -329,20 +322,10 @@ func (e *Engine) limitReached(start time.Time) string {
 		return "max-items"
 	case e.opts.MaxDuration > 0 && e.now().Sub(start) >= e.opts.MaxDuration:
 		return "max-duration"
-	case closed(e.opts.Stop):
+	case runs.Stopped(e.opts.Stop):
 		return "stop"
 	}
 	return ""
-}
-
-// closed reports whether ch is closed (a nil ch never is).
-func closed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
 }
 
 // itemsLeft is how many more orders and customers the run may handle

@@ -93,9 +93,7 @@ func TestOrderChangingStoreMovesItsDeal(t *testing.T) {
 			if n := e.writes() - writes; n != 0 {
 				t.Errorf("a pull with nothing new made %d writes", n)
 			}
-			if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
-				t.Fatal(err)
-			}
+			e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" })
 			e.pull()
 			if got := bitrixtest.Str(dealOf(t, e, o.ID)["STAGE_ID"]); got != tt.stage+"WON" {
 				t.Errorf("after complete the deal is at %s, want %sWON", got, tt.stage)
@@ -116,9 +114,7 @@ func TestRefusedMoveParksTheOrder(t *testing.T) {
 	e.withStores(t, "shop", "wholesale")
 	o := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "100"))
 	e.pull()
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Site = "wholesale"; o.ManagerComment = "wholesale now" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Site = "wholesale"; o.ManagerComment = "wholesale now" })
 	res := e.pull()
 	if len(res.Report.Parked) != 1 {
 		t.Fatalf("parked %+v, want the order", res.Report.Parked)
@@ -292,16 +288,9 @@ func TestDryRunShowsTheMove(t *testing.T) {
 	e.bx.SeedCategory(3, "Wholesale")
 	o := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "100"))
 	e.pull()
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Site = "wholesale"; o.ManagerComment = "wholesale now" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Site = "wholesale"; o.ManagerComment = "wholesale now" })
 	writes := e.writes()
-	eng, st := e.engine(true)
-	dry, err := eng.Pull(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	dry := e.dryPull()
 	if n := e.writes() - writes; n != 0 {
 		t.Fatalf("the dry run wrote %d commands", n)
 	}
@@ -314,12 +303,7 @@ func TestDryRunShowsTheMove(t *testing.T) {
 			t.Errorf("dry-run report lacks %q:\n%s", want, text.String())
 		}
 	}
-	eng, st = e.engine(false, keepChanges)
-	real, err := eng.Pull(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	real := e.pull(keepChanges)
 	if d, r := normChanges(dry.Report.Changes), normChanges(real.Report.Changes); strings.Join(d, "\n") != strings.Join(r, "\n") {
 		t.Errorf("dry run announced\n%s\nreal run did\n%s", strings.Join(d, "\n"), strings.Join(r, "\n"))
 	}

@@ -136,6 +136,15 @@ func (e *env) pullWrites(mod ...func(*Options)) (*Result, int) {
 
 func keepChanges(o *Options) { o.KeepChanges = true }
 
+// updateOrder changes an order in the RetailCRM fake (recorded in its
+// history, as a person's edit) and fails the test if it cannot.
+func (e *env) updateOrder(id int64, change func(*retailcrm.Order)) {
+	e.t.Helper()
+	if err := e.rc.UpdateOrder(id, change); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // writes counts the write commands the portal ran (in batches or alone).
 func (e *env) writes() int {
 	s := e.bx.Stats()

@@ -1,6 +1,10 @@
 package sync
 
 import (
+	"context"
+	"fmt"
+	"time"
+
 	"github.com/crmsync/crmsync/retailcrm"
 )
 
@@ -85,4 +89,58 @@ func limitOrders(recs []retailcrm.HistoryRecord, n int) []retailcrm.HistoryRecor
 		orders[id] = true
 	}
 	return recs
+}
+
+// historyStream is one RetailCRM history that pull follows from its own
+// cursor: the orders, customers and corporate customers histories.
+type historyStream[P, R any] struct {
+	name string                                                          // names the stream in errors: "order history"
+	read func(ctx context.Context, f retailcrm.HistoryFilter) (P, error) // reads the page after a cursor
+	// recs returns a page's records and the records after the cursor, this
+	// page's included (pagination.totalCount).
+	recs func(P) (recs []R, total int64)
+	id   func(R) int64 // a record's history id
+	// limit, when set, cuts a page to the items the run may still handle
+	// under MaxItems (limitOrders, limitCustomers).
+	limit func(recs []R, left int) []R
+	// page handles a page's records up to the record next and returns the
+	// cursor reached.
+	page func(ctx context.Context, recs []R, next, total int64) (int64, error)
+}
+
+// followHistory reads s page by page from cursor, 100 records a page,
+// until the history is drained (an empty page: drained is true), a run
+// limit is reached (named in the summary) or an error.
+func followHistory[P, R any](ctx context.Context, e *Engine, start time.Time, cursor int64, s historyStream[P, R]) (drained bool, err error) {
+	for {
+		if stop := e.limitReached(start); stop != "" {
+			e.sum.Stopped = stop
+			return false, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		page, err := s.read(ctx, retailcrm.HistoryFilter{SinceID: cursor, Limit: retailcrm.HistoryLimit})
+		if err != nil {
+			return false, fmt.Errorf("reading RetailCRM %s after id %d: %w", s.name, cursor, err)
+		}
+		recs, total := s.recs(page)
+		if len(recs) == 0 {
+			return true, nil
+		}
+		next := s.id(recs[len(recs)-1])
+		if next <= cursor {
+			return false, fmt.Errorf("RetailCRM %s did not advance past id %d", s.name, cursor)
+		}
+		if left, limited := e.itemsLeft(); limited && s.limit != nil {
+			if recs = s.limit(recs, left); len(recs) == 0 {
+				e.sum.Stopped = "max-items"
+				return false, nil
+			}
+			next = s.id(recs[len(recs)-1])
+		}
+		if cursor, err = s.page(ctx, recs, next, total); err != nil {
+			return false, err
+		}
+	}
 }

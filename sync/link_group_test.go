@@ -18,9 +18,7 @@ func TestLinksRecordTheOrderStatusGroup(t *testing.T) {
 		t.Fatalf("link %+v %v %v, want group new", l, ok, err)
 	}
 	st.Close()
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" })
 	e.pull()
 	_, st = e.engine(false)
 	if l, _, err := st.OrderLink(context.Background(), o.ID); err != nil || l.StatusGroup != "complete" {

@@ -75,9 +75,7 @@ func TestTextsFollowTheLocale(t *testing.T) {
 				t.Errorf("alerts %+v, want one starting %q", notes, sub.Replace(tc.want.alert))
 			}
 
-			if err := e.rc.UpdateOrder(created.ID, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
-				t.Fatal(err)
-			}
+			e.updateOrder(created.ID, func(o *retailcrm.Order) { o.Status = "complete" })
 			e.pull()
 			comments := commentsOf(e, d["ID"].(string))
 			if len(comments) != 1 || !strings.HasPrefix(comments[0], tc.want.status) {

@@ -51,9 +51,7 @@ func TestDealFollowsTheOrdersManager(t *testing.T) {
 		t.Errorf("%d /users requests, want 1", n)
 	}
 
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.ManagerID = 15 }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.ManagerID = 15 })
 	e.pull()
 	if got := assigned(t, e, o.ID); got != strconv.FormatInt(boris, 10) {
 		t.Fatalf("after the manager change: assigned to %s, want %d (Boris)", got, boris)
@@ -65,16 +63,12 @@ func TestDealFollowsTheOrdersManager(t *testing.T) {
 	if _, err := e.bxc.Run(context.Background(), bitrix.UpdateCmd(bitrix.EntityDeal, bitrix.ID(dealID), bitrix.Fields{bitrix.FieldAssignedByID: 99}, nil), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.TotalSumm = money("150") }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.TotalSumm = money("150") })
 	e.pull()
 	if got := assigned(t, e, o.ID); got != "99" {
 		t.Errorf("a change other than the manager's reassigned the deal to %s, want the person's 99", got)
 	}
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.ManagerID = 14 }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.ManagerID = 14 })
 	e.pull()
 	if got := assigned(t, e, o.ID); got != strconv.FormatInt(anna, 10) {
 		t.Errorf("after the next manager change: assigned to %s, want %d", got, anna)
@@ -92,9 +86,7 @@ func TestDealFollowsTheOrdersManager(t *testing.T) {
 		t.Errorf("%d /users requests over the runs, want 1 (the matches are cached)", users)
 	}
 	// A day later, the next order that names a manager reads them again.
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.TotalSumm = money("160") }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.TotalSumm = money("160") })
 	e.pull(func(o *Options) { o.Now = func() time.Time { return time.Now().Add(25 * time.Hour) } })
 	if n := e.rc.Requests("/api/v5/users"); n != 2 {
 		t.Errorf("%d /users requests after a day, want 2", n)

@@ -67,12 +67,8 @@ func TestCustomerMarkupNeverReachesThePortalWorking(t *testing.T) {
 	e.pull(func(o *Options) { o.MaxAttempts = 1 })
 
 	// The customer changes the comment, and then returns the order.
-	if err := e.rc.UpdateOrder(created.ID, func(o *retailcrm.Order) { o.CustomerComment = injComment + " again" }); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.rc.UpdateOrder(created.ID, func(o *retailcrm.Order) { o.Items[0].Status = "returned"; o.Status = "return" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(created.ID, func(o *retailcrm.Order) { o.CustomerComment = injComment + " again" })
+	e.updateOrder(created.ID, func(o *retailcrm.Order) { o.Items[0].Status = "returned"; o.Status = "return" })
 	e.pull(func(o *Options) { o.MaxAttempts = 1 })
 
 	d := dealOf(t, e, created.ID)
@@ -226,14 +222,12 @@ func TestMassReturnIsOneCappedCommentPerPage(t *testing.T) {
 	}
 	created := e.rc.CreateOrder(o)
 	e.pull()
-	if err := e.rc.UpdateOrder(created.ID, func(o *retailcrm.Order) {
+	e.updateOrder(created.ID, func(o *retailcrm.Order) {
 		for i := range o.Items {
 			o.Items[i].Status = "returned"
 		}
 		o.Status = "return"
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	dealID := dealOf(t, e, created.ID)["ID"].(string)
 	before := len(commentsOf(e, dealID))
 	reqBefore := e.bx.Stats().Requests
@@ -255,7 +249,7 @@ func TestMassReturnIsOneCappedCommentPerPage(t *testing.T) {
 	}
 	shown := strings.Count(statusComment, `"Item `)
 	if !strings.Contains(statusComment, "Return registered. Returned items: \"Item 0\", ") || shown < 50 ||
-		!strings.HasSuffix(statusComment, ", … and "+groupThousands(lines-shown)+" more lines.") {
+		!strings.HasSuffix(statusComment, ", … and "+texts.For(texts.EN).Number(lines-shown)+" more lines.") {
 		t.Errorf("status comment naming %d lines: %q", shown, statusComment)
 	}
 	if reqs := e.bx.Stats().Requests - reqBefore; reqs > 3*pages {

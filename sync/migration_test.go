@@ -44,9 +44,7 @@ func TestPurchaseProfileAfterMigration(t *testing.T) {
 	}
 	e.toSchema3()
 
-	if err := e.rc.UpdateOrder(o2.ID, func(o *retailcrm.Order) { o.TotalSumm = money("300") }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o2.ID, func(o *retailcrm.Order) { o.TotalSumm = money("300") })
 	e.pull()
 	got := contactProfile(e, c.ID)
 	if got["count"] != "2" || got["spent"] != "400.00" {

@@ -19,9 +19,7 @@ func TestLeadsInsteadOfDeals(t *testing.T) {
 	e.cfg.Mapping.Statuses = map[string]string{"new": "NEW", "group:complete": "CONVERTED", "group:cancel": "JUNK"}
 	o := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Lena", Email: "lena@example.com"}, "42"))
 	e.pull()
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" })
 	e.pull()
 	leads := e.bx.Leads()
 	if len(leads) != 1 || len(e.bx.Deals()) != 0 {
@@ -64,9 +62,7 @@ func TestMappedFieldsAndNeverWipe(t *testing.T) {
 	// The shop empties the comment, the phone and the e-mail, and adds a
 	// second phone in another format: nothing filled is wiped, the new
 	// phone is added once.
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.CustomerComment = ""; o.TotalSumm = money("12") }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.CustomerComment = ""; o.TotalSumm = money("12") })
 	if err := e.rc.UpdateCustomer(o.Customer.ID, func(c *retailcrm.Customer) {
 		c.Email = ""
 		c.Phones = []retailcrm.Phone{{Number: "8 (916) 555-44-33"}, {Number: "+7 916 777 00 11"}}

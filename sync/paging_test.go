@@ -64,9 +64,7 @@ func TestLookupReadsEveryPageOfDuplicateDeals(t *testing.T) {
 	}
 
 	// A later change of order A goes to the oldest deal too.
-	if err := e.rc.UpdateOrder(a.ID, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(a.ID, func(o *retailcrm.Order) { o.Status = "complete" })
 	res = e.pull()
 	if res.Parked() != 0 || res.Report.Summary.DealsCreated != 0 || len(e.bx.Deals()) != 61 {
 		t.Fatalf("second pull: parked %d, created %d, %d deals", res.Parked(), res.Report.Summary.DealsCreated, len(e.bx.Deals()))
@@ -93,9 +91,7 @@ func TestLookupReadsEveryPageOfDuplicateDeals(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := e.rc.UpdateOrder(a.ID, func(o *retailcrm.Order) { o.Status = "cancel-other" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(a.ID, func(o *retailcrm.Order) { o.Status = "cancel-other" })
 	e.pull()
 	if dups := e.duplicatesOf(t); len(dups) != 0 {
 		t.Errorf("duplicates still recorded after the clean-up: %+v", dups)

@@ -97,9 +97,7 @@ func TestPurchaseProfileAndRepeatPurchase(t *testing.T) {
 		t.Errorf("first order's deal marked as a repeat purchase")
 	}
 	// A cancellation takes the order out of the profile.
-	if err := e.rc.UpdateOrder(o2.ID, func(o *retailcrm.Order) { o.Status = "cancel-other" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o2.ID, func(o *retailcrm.Order) { o.Status = "cancel-other" })
 	e.pull()
 	if got := contactProfile(e, c.ID); got["count"] != "1" || got["spent"] != "100.00" || got["number"] != o1.Number {
 		t.Errorf("after the cancellation: %v", got)

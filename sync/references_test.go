@@ -88,9 +88,7 @@ func TestIdlePullMakesOneRequestPerStream(t *testing.T) {
 	// A status added in RetailCRM after the cache was filled: its order is
 	// mapped by its group and its name is in the timeline comment.
 	e.rc.AddStatus(retailcrm.Status{Code: "awaiting-payment", Name: "Ждёт оплаты", Group: "approval", Active: true})
-	if err := e.rc.UpdateOrder(created.ID, func(o *retailcrm.Order) { o.Status = "awaiting-payment" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(created.ID, func(o *retailcrm.Order) { o.Status = "awaiting-payment" })
 	res := e.pull(at)
 	if p := res.Parked(); p != 0 {
 		t.Fatalf("parked: %+v", res.Report.Parked)
@@ -123,9 +121,7 @@ func TestStaleDictionaryServesWhenItCannotBeRead(t *testing.T) {
 	e.pull(at)
 	now = now.Add(referenceMaxAge + time.Hour)
 	e.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Path: "/api/v5/reference/statuses", Count: 100})
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" })
 	res := e.pull(at)
 	if p := res.Parked(); p != 0 {
 		t.Fatalf("parked %+v", res.Report.Parked)

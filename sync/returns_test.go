@@ -21,9 +21,7 @@ func TestReturnsWithoutTheProductStatusesReference(t *testing.T) {
 	o := e.rc.CreateOrder(itemsOrder(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}))
 	rc := func(opts *Options) { opts.RetailCRM = noProductStatuses{e.rcc} }
 	e.pull(rc)
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Items[0].Status = "returned"; o.Items[1].Status = "cancelled" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Items[0].Status = "returned"; o.Items[1].Status = "cancelled" })
 	e.pull(rc)
 	d := dealOf(t, e, o.ID)
 	cs := strings.Join(commentsOf(e, d["ID"].(string)), "\n")
@@ -40,15 +38,9 @@ func TestOneReturnEventPerPage(t *testing.T) {
 	o := e.rc.CreateOrder(itemsOrder(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}))
 	e.pull()
 	// Both lines and then the order, in one page: one return.
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Items[0].Status = "returned" }); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Items[1].Status = "returned" }); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "return" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Items[0].Status = "returned" })
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Items[1].Status = "returned" })
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "return" })
 	e.pull()
 	notes := e.bx.Notifications()
 	if len(notes) != 1 || notes[0].Message != `Returned: "Kettle", "Mug" × 2` {

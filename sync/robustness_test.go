@@ -384,9 +384,7 @@ func TestLostAnswersAreResolvedBeforeResending(t *testing.T) {
 	e := newEnv(t)
 	c := &retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com", Phones: []retailcrm.Phone{{Number: "+7 916 555-44-33"}}}
 	o := e.rc.CreateOrder(order(c, "10"))
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" })
 	// Every write batch of the first run loses its answer once: contact
 	// add, deal add and comment are found by lookups, not sent twice.
 	e.pull(func(op *Options) { op.Bitrix = &lostAnswers{Bitrix: e.bxc, lose: 3} })
@@ -399,9 +397,7 @@ func TestLostAnswersAreResolvedBeforeResending(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.TotalSumm = money("11") }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.TotalSumm = money("11") })
 	e.pull(func(op *Options) { op.Bitrix = &lostAnswers{Bitrix: e.bxc, lose: 2} })
 	ct := e.bx.Contacts()[0]
 	if v := ct.Values("PHONE"); len(v) != 2 {

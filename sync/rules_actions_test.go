@@ -79,21 +79,17 @@ func TestRuleActionsReachThePortal(t *testing.T) {
 	// status:complete notifies with names; returning every line fires
 	// returned (comment listing the lines, workflow on the deal) and moves
 	// the deal to the failure stage.
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" })
 	e.pull()
 	notes := e.bx.Notifications()
 	if len(notes) != 1 || notes[0].UserID != 9 || notes[0].Message != "Order "+o.Number+": Новый → Выполнен" {
 		t.Errorf("notifications %+v", notes)
 	}
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) {
+	e.updateOrder(o.ID, func(o *retailcrm.Order) {
 		for i := range o.Items {
 			o.Items[i].Status = "returned"
 		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	e.pull()
 	ws := e.bx.Workflows()
 	if len(ws) != 1 || ws[0].TemplateID != 12 || strings.Join(ws[0].DocumentID, ",") != "crm,CCrmDocumentDeal,DEAL_"+dealID ||
@@ -109,9 +105,7 @@ func TestRuleActionsReachThePortal(t *testing.T) {
 	}
 
 	// method:phone forces the stage.
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.OrderMethod = "phone" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.OrderMethod = "phone" })
 	e.pull()
 	if st := dealOf(t, e, o.ID)["STAGE_ID"]; st != "PREPARATION" {
 		t.Errorf("stage action: %v", st)
@@ -139,9 +133,7 @@ func TestPartialReturnCommentsWithoutFailingTheDeal(t *testing.T) {
 	e.cfg.Rules = ruleSet(t, []map[string]any{{"on": "returned", "do": map[string]any{"comment": "Returned: {{.ReturnedItems}}"}}})
 	o := e.rc.CreateOrder(itemsOrder(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}))
 	e.pull()
-	if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Items[1].Status = "returned" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Items[1].Status = "returned" })
 	e.pull()
 	d := dealOf(t, e, o.ID)
 	if d["STAGE_ID"] != "NEW" {

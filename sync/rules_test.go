@@ -44,12 +44,8 @@ func TestRulesFireOncePerEvent(t *testing.T) {
 		t.Errorf("comments %q", got)
 	}
 
-	if err := e.rc.UpdateOrder(o1.ID, func(o *retailcrm.Order) { o.Status = "cancel-other"; o.StatusComment = "no stock" }); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.rc.UpdateOrder(o2.ID, func(o *retailcrm.Order) { o.Status = "return" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o1.ID, func(o *retailcrm.Order) { o.Status = "cancel-other"; o.StatusComment = "no stock" })
+	e.updateOrder(o2.ID, func(o *retailcrm.Order) { o.Status = "return" })
 	// A dry run announces the actions.
 	dry := e.dryPull()
 	var rep bytes.Buffer

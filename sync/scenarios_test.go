@@ -43,17 +43,13 @@ func TestStatusChangesCancellationsAndReturnsMoveStagesWithComments(t *testing.T
 
 	set := func(id int64, status string) {
 		t.Helper()
-		if err := e.rc.UpdateOrder(id, func(o *retailcrm.Order) { o.Status = status }); err != nil {
-			t.Fatal(err)
-		}
+		e.updateOrder(id, func(o *retailcrm.Order) { o.Status = status })
 	}
 	set(o1.ID, "client-confirmed")
 	set(o1.ID, "complete")
 	set(o2.ID, "cancel-other")
 	set(o3.ID, "return")
-	if err := e.rc.UpdateOrder(o3.ID, func(o *retailcrm.Order) { o.ManagerComment = "Customer 🙂 sent it back" }); err != nil {
-		t.Fatal(err)
-	}
+	e.updateOrder(o3.ID, func(o *retailcrm.Order) { o.ManagerComment = "Customer 🙂 sent it back" })
 	before := e.writes()
 	res := e.pull()
 	if res.Parked() != 0 {
@@ -96,9 +92,7 @@ func TestLostDatabaseCreatesNoDuplicates(t *testing.T) {
 		c := &retailcrm.Customer{FirstName: "C" + strconv.Itoa(i), Email: "c" + strconv.Itoa(i%3) + "@example.com"}
 		o := e.rc.CreateOrder(order(c, "10"))
 		if i%2 == 0 {
-			if err := e.rc.UpdateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" }); err != nil {
-				t.Fatal(err)
-			}
+			e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" })
 		}
 	}
 	e.pull()

@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -71,24 +70,4 @@ func capText(s string, max int, txt *texts.Catalog) string {
 	}
 	head := strings.TrimRight(s[:cut], "[<")
 	return head + txt.Plural(texts.MoreChars, utf8.RuneCountInString(s[len(head):]))
-}
-
-// groupThousands writes n with thousands separated by commas: 19,950.
-func groupThousands(n int) string {
-	s := strconv.Itoa(n)
-	if n < 0 || len(s) <= 3 {
-		return s
-	}
-	var b strings.Builder
-	first := len(s) % 3
-	if first > 0 {
-		b.WriteString(s[:first])
-	}
-	for i := first; i < len(s); i += 3 {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(s[i : i+3])
-	}
-	return b.String()
 }

@@ -220,18 +220,32 @@ func errWrongAuthType() *apiErr {
 }
 
 func registerEventHandlers() {
-	handlers["event.bind"] = (*Server).eventBind
-	handlers["event.get"] = (*Server).eventGet
-	handlers["event.unbind"] = (*Server).eventUnbind
+	handlers["event.bind"] = appOnly((*Server).eventBind)
+	handlers["event.get"] = appOnly((*Server).eventGet)
+	handlers["event.unbind"] = appOnly((*Server).eventUnbind)
+}
+
+// appOnly answers a method that needs an application's context with
+// WRONG_AUTH_TYPE unless the portal plays one (an inbound webhook is not).
+func appOnly(h handler) handler {
+	return func(s *Server, p map[string]any) (*result, *apiErr) {
+		if !s.events.app {
+			return nil, errWrongAuthType()
+		}
+		return h(s, p)
+	}
+}
+
+// eventParams reads the event (upper case) and handler parameters of
+// event.bind and event.unbind, "" where left out.
+func eventParams(p map[string]any) (event, handler string) {
+	ev, _ := getCI(p, "event")
+	hd, _ := getCI(p, "handler")
+	return strings.ToUpper(strings.TrimSpace(Str(ev))), strings.TrimSpace(Str(hd))
 }
 
 func (s *Server) eventBind(p map[string]any) (*result, *apiErr) {
-	if !s.events.app {
-		return nil, errWrongAuthType()
-	}
-	ev, _ := getCI(p, "event")
-	hd, _ := getCI(p, "handler")
-	event, handler := strings.ToUpper(strings.TrimSpace(Str(ev))), strings.TrimSpace(Str(hd))
+	event, handler := eventParams(p)
 	if event == "" || handler == "" {
 		return nil, codeErr(400, "ERROR_REQUIRED_PARAMETERS_MISSING", "Required parameters missing")
 	}
@@ -252,9 +266,6 @@ func (s *Server) eventBind(p map[string]any) (*result, *apiErr) {
 }
 
 func (s *Server) eventGet(map[string]any) (*result, *apiErr) {
-	if !s.events.app {
-		return nil, errWrongAuthType()
-	}
 	out := []any{}
 	for _, h := range s.events.handlers {
 		if h.bound {
@@ -267,12 +278,7 @@ func (s *Server) eventGet(map[string]any) (*result, *apiErr) {
 // eventUnbind removes the application's handlers matching the parameters
 // given; a parameter left out matches every handler (event-unbind.md).
 func (s *Server) eventUnbind(p map[string]any) (*result, *apiErr) {
-	if !s.events.app {
-		return nil, errWrongAuthType()
-	}
-	ev, _ := getCI(p, "event")
-	hd, _ := getCI(p, "handler")
-	event, handler := strings.ToUpper(strings.TrimSpace(Str(ev))), strings.TrimSpace(Str(hd))
+	event, handler := eventParams(p)
 	n := 0
 	s.events.handlers = slices.DeleteFunc(s.events.handlers, func(h *boundHandler) bool {
 		del := h.bound && (event == "" || h.event == event) && (handler == "" || h.handler == handler)

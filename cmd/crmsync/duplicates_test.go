@@ -21,10 +21,7 @@ import (
 // still on the portal.
 func TestDuplicatesReportedByStatusAndCheck(t *testing.T) {
 	t.Parallel()
-	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, f.config(fullMapping))
-	db := filepath.Join(dir, "d.db")
+	f, cfg, db := duplicatesFakes(t)
 	anna := &retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"}
 	a := f.rc.CreateOrder(retailcrm.Order{Customer: anna, TotalSumm: decimal.RequireFromString("100"), Currency: "RUB"})
 	boris := &retailcrm.Customer{FirstName: "Boris", Email: "boris@example.com"}
@@ -40,19 +37,8 @@ func TestDuplicatesReportedByStatusAndCheck(t *testing.T) {
 		t.Fatalf("%d deals after pull, want 61", n)
 	}
 
-	r := runInProcess(t, "--config", cfg, "--db", db, "status", "--json")
-	r.mustCode(t, exitOK)
-	var raw map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &raw); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := raw["duplicates"]; !ok {
-		t.Fatalf("status --json lacks \"duplicates\":\n%s", r.stdout)
-	}
-	var rep statusReport
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-		t.Fatal(err)
-	}
+	line := fmt.Sprintf("deal of order %d: uses %d; 59 other(s): %d, %d", a.ID, copies[0], copies[1], copies[2])
+	_, rep := reportsDuplicates(t, cfg, db, "duplicates", "Duplicates in Bitrix24: 1 ORIGIN_ID(s)", line)
 	if len(rep.Duplicates) != 1 {
 		t.Fatalf("duplicates %+v", rep.Duplicates)
 	}
@@ -60,30 +46,12 @@ func TestDuplicatesReportedByStatusAndCheck(t *testing.T) {
 	if d.Entity != "deal" || d.OriginID != a.ID || d.KeptID != copies[0] || !slices.Equal(d.Others, copies[1:]) || d.SeenAt.IsZero() {
 		t.Errorf("duplicate %+v; want deal of order %d kept %d with the %d others", d, a.ID, copies[0], len(copies)-1)
 	}
-
-	line := fmt.Sprintf("deal of order %d: uses %d; 59 other(s): %d, %d", a.ID, copies[0], copies[1], copies[2])
-	r = runInProcess(t, "--config", cfg, "--db", db, "status")
-	r.mustCode(t, exitOK)
-	for _, want := range []string{"Duplicates in Bitrix24: 1 ORIGIN_ID(s)", line} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("status lacks %q:\n%s", want, r.stdout)
-		}
-	}
-
-	r = runInProcess(t, "--config", cfg, "--db", db, "check", "--json")
-	found := findingOf(checkJSON(t, r), "bitrix.duplicates")
-	if len(found) != 1 || found[0].Status != checkWarn || !strings.Contains(found[0].Detail, line) || !strings.Contains(found[0].Fix, "oldest") {
-		t.Errorf("check's duplicates finding %+v, want a warning with %q\n%s", found, line, r.stdout)
-	}
 }
 
 // check says so when the database records no duplicates.
 func TestCheckReportsNoDuplicates(t *testing.T) {
 	t.Parallel()
-	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, f.config(fullMapping))
-	db := filepath.Join(dir, "d.db")
+	f, cfg, db := duplicatesFakes(t)
 	f.rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna"}, TotalSumm: decimal.RequireFromString("1"), Currency: "RUB"})
 	runInProcess(t, "--config", cfg, "--db", db, "pull").mustCode(t, exitOK)
 	found := findingOf(checkJSON(t, runInProcess(t, "--config", cfg, "--db", db, "check", "--json")), "bitrix.duplicates")
@@ -97,10 +65,7 @@ func TestCheckReportsNoDuplicates(t *testing.T) {
 // lists the copies, and check finds them still on the portal.
 func TestDuplicateCompaniesReportedByStatusAndCheck(t *testing.T) {
 	t.Parallel()
-	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, f.config(fullMapping))
-	db := filepath.Join(dir, "d.db")
+	f, cfg, db := duplicatesFakes(t)
 	person := f.rc.AddCustomer(retailcrm.Customer{FirstName: "Oleg", Email: "oleg@pyshka.example"})
 	cc := f.rc.AddCorporateCustomer(retailcrm.CorporateCustomer{NickName: "Pyshka", Companies: []retailcrm.Company{{Name: "OOO Pyshka",
 		Contragent: &retailcrm.Contragent{Type: retailcrm.ContragentLegalEntity, LegalName: "OOO Pyshka", INN: "7704211201", KPP: "770401001"}}},
@@ -118,21 +83,10 @@ func TestDuplicateCompaniesReportedByStatusAndCheck(t *testing.T) {
 		t.Fatalf("%d companies after pull, want the 3 there were", n)
 	}
 
-	r := runInProcess(t, "--config", cfg, "--db", db, "status", "--json")
-	r.mustCode(t, exitOK)
-	var raw map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &raw); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := raw["company_duplicates"]; !ok {
-		t.Fatalf("status --json lacks \"company_duplicates\":\n%s", r.stdout)
-	}
+	line := fmt.Sprintf("company of corporate customer %d: uses %d; 2 other(s): %d, %d", cc.ID, copies[0], copies[1], copies[2])
+	raw, rep := reportsDuplicates(t, cfg, db, "company_duplicates", "Duplicate companies in Bitrix24: 1 ORIGIN_ID(s)", line)
 	if d, ok := raw["duplicates"].([]any); !ok || len(d) != 0 {
 		t.Errorf("duplicates %v, want an empty list (the companies have their own field)", raw["duplicates"])
-	}
-	var rep statusReport
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-		t.Fatal(err)
 	}
 	if len(rep.CompanyDuplicates) != 1 {
 		t.Fatalf("company duplicates %+v", rep.CompanyDuplicates)
@@ -141,19 +95,45 @@ func TestDuplicateCompaniesReportedByStatusAndCheck(t *testing.T) {
 	if d.OriginID != strconv.FormatInt(cc.ID, 10) || d.KeptID != copies[0] || !slices.Equal(d.Others, copies[1:]) || d.SeenAt.IsZero() {
 		t.Errorf("company duplicate %+v; want corporate customer %d's kept %d with %v", d, cc.ID, copies[0], copies[1:])
 	}
+}
 
-	line := fmt.Sprintf("company of corporate customer %d: uses %d; 2 other(s): %d, %d", cc.ID, copies[0], copies[1], copies[2])
+// duplicatesFakes are both fakes, a config with fullMapping for them and
+// the database path next to it.
+func duplicatesFakes(t *testing.T) (f fakes, cfg, db string) {
+	t.Helper()
+	f = newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	dir := t.TempDir()
+	return f, writeConfig(t, dir, f.config(fullMapping)), filepath.Join(dir, "d.db")
+}
+
+// reportsDuplicates runs status --json, status and check on the database
+// and wants the copies reported: the JSON has field, the text header and
+// line, and check a bitrix.duplicates warning with line that says to use
+// the oldest. It returns status --json, raw and decoded.
+func reportsDuplicates(t *testing.T, cfg, db, field, header, line string) (raw map[string]any, rep statusReport) {
+	t.Helper()
+	r := runInProcess(t, "--config", cfg, "--db", db, "status", "--json")
+	r.mustCode(t, exitOK)
+	if err := json.Unmarshal([]byte(r.stdout), &raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := raw[field]; !ok {
+		t.Fatalf("status --json lacks %q:\n%s", field, r.stdout)
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
 	r = runInProcess(t, "--config", cfg, "--db", db, "status")
 	r.mustCode(t, exitOK)
-	for _, want := range []string{"Duplicate companies in Bitrix24: 1 ORIGIN_ID(s)", line} {
+	for _, want := range []string{header, line} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("status lacks %q:\n%s", want, r.stdout)
 		}
 	}
-
 	r = runInProcess(t, "--config", cfg, "--db", db, "check", "--json")
 	found := findingOf(checkJSON(t, r), "bitrix.duplicates")
-	if len(found) != 1 || found[0].Status != checkWarn || !strings.Contains(found[0].Detail, line) {
-		t.Errorf("check's duplicates finding %+v, want a warning with %q\n%s", found, line, r.stdout)
+	if len(found) != 1 || found[0].Status != checkWarn || !strings.Contains(found[0].Detail, line) || !strings.Contains(found[0].Fix, "oldest") {
+		t.Errorf("check's duplicates finding %+v, want a warning with %q that says to use the oldest\n%s", found, line, r.stdout)
 	}
+	return raw, rep
 }

@@ -15,13 +15,19 @@ import (
 )
 
 func pullConfig(rc *retailcrmtest.Server, bx *bitrixtest.Server) string {
+	return pullConfigLimits(rc, bx, "rate: 50")
+}
+
+// pullConfigLimits is pullConfig with the portal's limits given as the
+// bitrix section's lines ("rate: 2\n  burst: 5").
+func pullConfigLimits(rc *retailcrmtest.Server, bx *bitrixtest.Server, limits string) string {
 	return `retailcrm:
   url: ` + rc.URL() + `
   api_key: ` + rc.APIKey() + `
   rate: 50
 bitrix:
   webhook_url: ` + bx.WebhookURL() + `
-  rate: 50
+  ` + limits + `
 mapping:
   statuses:
     new: NEW

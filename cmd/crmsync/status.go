@@ -168,41 +168,30 @@ func writeStatusText(w io.Writer, rep *statusReport, failedOnly bool) {
 	} else {
 		fmt.Fprintln(w, "Backlog: unknown until the first pull")
 	}
-	writeDuplicates(w, rep.Duplicates, 10)
-	writeCompanyDuplicates(w, rep.CompanyDuplicates, 10)
+	writeDuplicates(w, "Duplicates", "entities", "duplicates", rep.Duplicates, func(d statusDuplicate) string {
+		return duplicateLine(d.Entity, d.OriginID, d.KeptID, d.Others)
+	}, 10)
+	writeDuplicates(w, "Duplicate companies", "companies", "company_duplicates", rep.CompanyDuplicates, func(d statusCompanyDuplicate) string {
+		return companyDuplicateLine(d.OriginID, d.KeptID, d.Others)
+	}, 10)
 	fmt.Fprintln(w)
 	writeFailures(w, rep.Failures, 10)
 }
 
-// writeDuplicates lists Bitrix24 entities sharing one ORIGIN_ID, at most
-// limit groups.
-func writeDuplicates(w io.Writer, dups []statusDuplicate, limit int) {
+// writeDuplicates lists groups of Bitrix24 entities sharing one ORIGIN_ID
+// (what: which entities, "Duplicate companies" carried by "companies"), at
+// most limit groups; the rest are in status --json's field.
+func writeDuplicates[D any](w io.Writer, title, what, field string, dups []D, line func(D) string, limit int) {
 	if len(dups) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "Duplicates in Bitrix24: %d ORIGIN_ID(s) carried by several entities; crmsync uses the oldest, merge or delete the others\n", len(dups))
+	fmt.Fprintf(w, "%s in Bitrix24: %d ORIGIN_ID(s) carried by several %s; crmsync uses the oldest, merge or delete the others\n", title, len(dups), what)
 	for i, d := range dups {
 		if i == limit {
-			fmt.Fprintf(w, "  ... %d more: crmsync status --json | jq .duplicates\n", len(dups)-limit)
+			fmt.Fprintf(w, "  ... %d more: crmsync status --json | jq .%s\n", len(dups)-limit, field)
 			break
 		}
-		fmt.Fprintf(w, "  %s\n", duplicateLine(d.Entity, d.OriginID, d.KeptID, d.Others))
-	}
-}
-
-// writeCompanyDuplicates lists Bitrix24 companies sharing one ORIGIN_ID,
-// at most limit groups.
-func writeCompanyDuplicates(w io.Writer, dups []statusCompanyDuplicate, limit int) {
-	if len(dups) == 0 {
-		return
-	}
-	fmt.Fprintf(w, "Duplicate companies in Bitrix24: %d ORIGIN_ID(s) carried by several companies; crmsync uses the oldest, merge or delete the others\n", len(dups))
-	for i, d := range dups {
-		if i == limit {
-			fmt.Fprintf(w, "  ... %d more: crmsync status --json | jq .company_duplicates\n", len(dups)-limit)
-			break
-		}
-		fmt.Fprintf(w, "  %s\n", companyDuplicateLine(d.OriginID, d.KeptID, d.Others))
+		fmt.Fprintf(w, "  %s\n", line(d))
 	}
 }
 

@@ -316,3 +316,61 @@ func TestStatusWithBrokenConfigKeepsItsSettings(t *testing.T) {
 		t.Errorf("status created the database: %v", err)
 	}
 }
+
+// The text of status lists at most 10 groups of each kind of duplicate and
+// points to the --json field for the rest: deals, leads and contacts by
+// order or customer, companies by corporate customer or legal buyer.
+func TestStatusTextListsDuplicates(t *testing.T) {
+	t.Parallel()
+	rep := &statusReport{Database: "c.db", Exists: true, SchemaVersion: 1}
+	for i := range int64(12) {
+		if i < 11 {
+			rep.Duplicates = append(rep.Duplicates, statusDuplicate{Entity: "deal", OriginID: 100 + i, KeptID: 1000 + i, Others: []int64{2000 + i}})
+		}
+		origin := strconv.FormatInt(300+i, 10)
+		if i == 1 {
+			origin = "inn:7707083893:773601001"
+		}
+		rep.CompanyDuplicates = append(rep.CompanyDuplicates, statusCompanyDuplicate{OriginID: origin, KeptID: 30 + i, Others: []int64{40 + i, 50 + i}})
+	}
+	var b strings.Builder
+	writeStatusText(&b, rep, false)
+	got := b.String()
+	start := strings.Index(got, "Duplicates in Bitrix24")
+	if start < 0 {
+		t.Fatalf("no duplicates listed:\n%s", got)
+	}
+	got = got[start:]
+	if end := strings.Index(got, "\n\n"); end >= 0 {
+		got = got[:end+1]
+	}
+	if got != statusDuplicatesText {
+		t.Errorf("status text lists the duplicates as\n%s\nwant\n%s", got, statusDuplicatesText)
+	}
+}
+
+const statusDuplicatesText = `Duplicates in Bitrix24: 11 ORIGIN_ID(s) carried by several entities; crmsync uses the oldest, merge or delete the others
+  deal of order 100: uses 1000; 1 other(s): 2000
+  deal of order 101: uses 1001; 1 other(s): 2001
+  deal of order 102: uses 1002; 1 other(s): 2002
+  deal of order 103: uses 1003; 1 other(s): 2003
+  deal of order 104: uses 1004; 1 other(s): 2004
+  deal of order 105: uses 1005; 1 other(s): 2005
+  deal of order 106: uses 1006; 1 other(s): 2006
+  deal of order 107: uses 1007; 1 other(s): 2007
+  deal of order 108: uses 1008; 1 other(s): 2008
+  deal of order 109: uses 1009; 1 other(s): 2009
+  ... 1 more: crmsync status --json | jq .duplicates
+Duplicate companies in Bitrix24: 12 ORIGIN_ID(s) carried by several companies; crmsync uses the oldest, merge or delete the others
+  company of corporate customer 300: uses 30; 2 other(s): 40, 50
+  company of inn:7707083893:773601001: uses 31; 2 other(s): 41, 51
+  company of corporate customer 302: uses 32; 2 other(s): 42, 52
+  company of corporate customer 303: uses 33; 2 other(s): 43, 53
+  company of corporate customer 304: uses 34; 2 other(s): 44, 54
+  company of corporate customer 305: uses 35; 2 other(s): 45, 55
+  company of corporate customer 306: uses 36; 2 other(s): 46, 56
+  company of corporate customer 307: uses 37; 2 other(s): 47, 57
+  company of corporate customer 308: uses 38; 2 other(s): 48, 58
+  company of corporate customer 309: uses 39; 2 other(s): 49, 59
+  ... 2 more: crmsync status --json | jq .company_duplicates
+`

@@ -77,6 +77,29 @@ func load(t *testing.T, body string) (*Config, error) {
 	return Load(viper.New(), Options{File: p})
 }
 
+// loadInvalid loads body and wants it refused with ErrInvalid and an
+// error that says each of want and none of notWant (a value to keep out).
+func loadInvalid(t *testing.T, body string, want, notWant []string) {
+	t.Helper()
+	_, err := load(t, body)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if !errors.Is(err, ErrInvalid) {
+		t.Errorf("%v is not ErrInvalid", err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
+	}
+	for _, nw := range notWant {
+		if strings.Contains(err.Error(), nw) {
+			t.Errorf("error %q contains %q", err, nw)
+		}
+	}
+}
+
 func TestLoadExample(t *testing.T) {
 	t.Parallel()
 	cfg, err := load(t, exampleYAML)
@@ -300,23 +323,7 @@ func TestInvalid(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := load(t, tt.body)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if !errors.Is(err, ErrInvalid) {
-				t.Errorf("%v is not ErrInvalid", err)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-			for _, nw := range tt.notWant {
-				if strings.Contains(err.Error(), nw) {
-					t.Errorf("error %q contains %q", err, nw)
-				}
-			}
+			loadInvalid(t, tt.body, tt.want, tt.notWant)
 		})
 	}
 }

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/crmsync/crmsync/sync/rules"
@@ -30,15 +28,7 @@ func TestRulesAndProfileValidation(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := load(t, tt.body)
-			if err == nil || !errors.Is(err, ErrInvalid) {
-				t.Fatalf("err %v", err)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
+			loadInvalid(t, tt.body, tt.want, nil)
 		})
 	}
 }
@@ -79,13 +69,7 @@ func TestRuleProblemsNameTheLineNotTheValue(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := load(t, tc.body)
-			if err == nil || !errors.Is(err, ErrInvalid) {
-				t.Fatalf("err %v", err)
-			}
-			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "TOPSECRET") {
-				t.Errorf("error %q, want %q and no value", err, tc.want)
-			}
+			loadInvalid(t, tc.body, []string{tc.want}, []string{"TOPSECRET"})
 		})
 	}
 	cfg, err := load(t, "rules:\n  - on: created\n    do: { comment: 'Order {{.Numbr}}' }\n")

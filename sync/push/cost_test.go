@@ -186,11 +186,7 @@ func TestCommentHiddenByOwnWriteArrives(t *testing.T) {
 func TestCommentsOfAStoppedFirstPushArrive(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	var orders, deals []int64
-	for range 3 {
-		o, d := h.linkedIn("complete") // left out of the sweep
-		orders, deals = append(orders, o), append(deals, d)
-	}
+	orders, deals := h.linkedMany(3, "complete") // left out of the sweep
 	h.clk.Advance(10 * time.Minute)
 	h.skipHistory()
 	for _, d := range deals {
@@ -233,11 +229,7 @@ func (s *spoilListing) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.Batc
 func TestFailedActivityListingKeepsTheWindow(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	var orders, deals []int64
-	for range 60 {
-		o, d := h.linkedIn("complete") // left out of the sweep
-		orders, deals = append(orders, o), append(deals, d)
-	}
+	orders, deals := h.linkedMany(60, "complete") // left out of the sweep
 	h.clk.Advance(10 * time.Minute)
 	h.push(push.Options{})
 	h.clk.Advance(5 * time.Minute)

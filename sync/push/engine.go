@@ -215,22 +215,12 @@ func (r *run) stopped() bool {
 		r.rep.Summary.Stopped = "max-items"
 	case !r.deadline.IsZero() && !r.now().Before(r.deadline):
 		r.rep.Summary.Stopped = "max-duration"
-	case closed(r.opts.Stop):
+	case runs.Stopped(r.opts.Stop):
 		r.rep.Summary.Stopped = "stop"
 	default:
 		return false
 	}
 	return true
-}
-
-// closed reports whether ch is closed (a nil ch never is).
-func closed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
 }
 
 // budget is how many more items the run may take (a large number when

@@ -30,6 +30,17 @@ func (h *harness) linkedIn(group string) (orderID, dealID int64) {
 	return orderID, dealID
 }
 
+// linkedMany links n orders in the status group, as linkedIn does, and
+// returns their ids in the order made.
+func (h *harness) linkedMany(n int, group string) (orders, deals []int64) {
+	h.t.Helper()
+	for range n {
+		o, d := h.linkedIn(group)
+		orders, deals = append(orders, o), append(deals, d)
+	}
+	return orders, deals
+}
+
 // skipHistory moves the stage-history cursor to the history's head, as a
 // first push would, without a push run on record.
 func (h *harness) skipHistory() {
@@ -118,11 +129,7 @@ func TestCommentsOfIdleOpenDealsAreSwept(t *testing.T) {
 func TestCommentSweepWrapsAround(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, quietComments)
-	var deals, orders []int64
-	for range 100 {
-		o, d := h.linkedIn("new")
-		deals, orders = append(deals, d), append(orders, o)
-	}
+	orders, deals := h.linkedMany(100, "new")
 	h.clk.Advance(10 * time.Minute)
 	var positions []int64
 	for range 3 {

@@ -63,3 +63,15 @@ func (o Outcome) Finished() bool { return o.Result == store.RunOK || o.Result ==
 func (r *Run) Finish(ctx context.Context, o Outcome, counters map[string]int64, leaves store.RunLeaves) error {
 	return r.st.FinishRunLeaving(context.WithoutCancel(ctx), r.ID, o.Result, counters, o.Message, leaves)
 }
+
+// Stopped reports whether a run's Stop channel is closed, the way pull,
+// backfill and push check it before their next page or batch (a nil
+// channel never is).
+func Stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}

@@ -116,3 +116,19 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// TestStopped: a run stops once its Stop channel is closed; an open one
+// and a nil one (no Stop given) never stop it.
+func TestStopped(t *testing.T) {
+	open, shut := make(chan struct{}), make(chan struct{})
+	close(shut)
+	for _, tc := range []struct {
+		name string
+		ch   chan struct{}
+		want bool
+	}{{"nil", nil, false}, {"open", open, false}, {"closed", shut, true}} {
+		if got := runs.Stopped(tc.ch); got != tc.want {
+			t.Errorf("%s: Stopped = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
