@@ -74,7 +74,7 @@ campaigns:
 FUZZTIME ?= 2s
 FUZZ_TARGETS := ./retailcrm:FuzzDecodeHistory ./retailcrm:FuzzDecodeOrder ./retailcrm:FuzzDecodeError ./retailcrm:FuzzLookup \
 	./bitrix:FuzzDecodeEnvelope ./bitrix:FuzzDecodeError ./bitrix:FuzzDecodeBatchResponse ./bitrix:FuzzBuildQuery ./bitrix:FuzzEscapeMarkup \
-	./sync/config:FuzzLoad ./sync:FuzzNormalize ./sync/rules:FuzzRuleTemplate
+	./sync/config:FuzzLoad ./sync:FuzzNormalize ./sync/rules:FuzzRuleTemplate ./sync/serve:FuzzParseBitrixEvent
 
 fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do \
