@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/url"
 	"reflect"
 	"slices"
@@ -86,14 +85,42 @@ func appendQuery(parts *[]string, prefix string, v any) error {
 // sortedKeys orders keys as strings, except that all-numeric keys sort
 // numerically so list-like maps keep their order.
 func sortedKeys(m map[string]any) []string {
-	return slices.SortedFunc(maps.Keys(m), func(a, b string) int {
-		x, ea := strconv.Atoi(a)
-		y, eb := strconv.Atoi(b)
-		if ea == nil && eb == nil {
-			return cmp.Compare(x, y)
+	// Each key is parsed once, not in every comparison: a failed Atoi
+	// allocates its error, and batches sort thousands of field names.
+	type key struct {
+		s   string
+		n   int
+		num bool
+	}
+	ks := make([]key, 0, len(m))
+	for k := range m {
+		n, ok := numericKey(k)
+		ks = append(ks, key{k, n, ok})
+	}
+	slices.SortFunc(ks, func(a, b key) int {
+		if a.num && b.num {
+			return cmp.Compare(a.n, b.n)
 		}
-		return strings.Compare(a, b)
+		return strings.Compare(a.s, b.s)
 	})
+	out := make([]string, len(ks))
+	for i, k := range ks {
+		out[i] = k.s
+	}
+	return out
+}
+
+// numericKey is strconv.Atoi's reading of a key, skipping the call (and its
+// error) for a key that cannot be a number.
+func numericKey(s string) (int, bool) {
+	if s == "" {
+		return 0, false
+	}
+	if c := s[0]; (c < '0' || c > '9') && c != '+' && c != '-' {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil
 }
 
 // normalize turns arbitrary Go values into nil, Ref, string, json.Number,
