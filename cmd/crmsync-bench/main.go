@@ -45,6 +45,11 @@ type options struct {
 	limitTime time.Duration
 	parts     map[string]bool
 	profile   string
+	// profileDir, when set, skips the measurements: a backfill of
+	// profileOrders runs in this process with CPU and allocation profiles
+	// written there.
+	profileDir    string
+	profileOrders int
 }
 
 // The parts of a run, for -parts.
@@ -67,6 +72,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.limitTime, "limit-time", 40*time.Second, "target length of each rate-limited run")
 	parts := fs.String("parts", "ops,limits,overhead", "which parts to run (limits needs ops for its sizing)")
 	fs.StringVar(&o.profile, "cpuprofile", "", "write the driver's CPU profile (the fakes' side) to this file")
+	fs.StringVar(&o.profileDir, "profile", "", "only profile: backfill -profile-orders in process, profiles to this directory")
+	fs.IntVar(&o.profileOrders, "profile-orders", 10_000, "shop size of -profile")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -106,6 +113,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer stopProfile()
+	}
+	if o.profileDir != "" {
+		if err := profileOnly(ctx, o, stderr); err != nil {
+			fmt.Fprintln(stderr, "crmsync-bench:", err)
+			return 1
+		}
+		return 0
 	}
 	t, err := measure(ctx, o, stderr)
 	if err != nil {
