@@ -34,6 +34,9 @@ type BackfillOptions struct {
 	Progress func(BackfillProgress)
 	// groupPages overrides backfillGroupPages (tests that act between pages).
 	groupPages int
+	// noReadAhead reads each page only when the walk reaches it (tests
+	// that change the shop between pages and expect the next read to see it).
+	noReadAhead bool
 }
 
 // BackfillProgress is reported after every committed group of pages of a backfill.
@@ -218,12 +221,17 @@ func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Ti
 		report()
 		return nil
 	}
+	pages := &orderPages{read: func(ctx context.Context, n int) (*retailcrm.OrdersPage, error) {
+		f := filter
+		f.Page = n
+		return e.rc.Orders(ctx, f)
+	}}
+	defer pages.stop()
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		filter.Page = st.Page
-		page, err := e.rc.Orders(ctx, filter)
+		page, err := pages.get(ctx, st.Page)
 		if err != nil {
 			return fmt.Errorf("reading page %d of the RetailCRM orders: %w", st.Page, err)
 		}
@@ -279,6 +287,11 @@ func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Ti
 		pendingPages++
 		last := int64(st.Page-1)*backfillPageSize >= total
 		if pendingPages >= group || last {
+			if !last && !bo.noReadAhead {
+				// The next group's pages are read while this one is written.
+				lastPage := int((total + backfillPageSize - 1) / backfillPageSize)
+				pages.prefetch(ctx, st.Page, min(st.Page+group-1, lastPage))
+			}
 			if err := flush(); err != nil {
 				return err
 			}
@@ -354,11 +367,11 @@ func (e *Engine) backfillStart(ctx context.Context, bo BackfillOptions, out *Bac
 		serverNow = page.GeneratedAt
 	} else {
 		orderHead, serverNow, err = e.historyHead(ctx, func(ctx context.Context, f retailcrm.HistoryFilter) (int, int64, retailcrm.DateTime, error) {
-			p, err := e.rc.OrdersHistory(ctx, f)
+			p, err := e.rc.HistoryHead(ctx, retailcrm.StreamOrders, f)
 			if err != nil {
 				return 0, 0, retailcrm.DateTime{}, err
 			}
-			return len(p.History), p.LastID(), p.GeneratedAt, nil
+			return p.Records, p.LastID, p.GeneratedAt, nil
 		})
 		if err != nil {
 			return st, fmt.Errorf("finding the RetailCRM order history head: %w", err)
@@ -368,11 +381,11 @@ func (e *Engine) backfillStart(ctx context.Context, bo BackfillOptions, out *Bac
 	}
 	if !haveCustomers {
 		customerHead, _, err = e.historyHead(ctx, func(ctx context.Context, f retailcrm.HistoryFilter) (int, int64, retailcrm.DateTime, error) {
-			p, err := e.rc.CustomersHistory(ctx, f)
+			p, err := e.rc.HistoryHead(ctx, retailcrm.StreamCustomers, f)
 			if err != nil {
 				return 0, 0, retailcrm.DateTime{}, err
 			}
-			return len(p.History), p.LastID(), p.GeneratedAt, nil
+			return p.Records, p.LastID, p.GeneratedAt, nil
 		})
 		if err != nil {
 			return st, fmt.Errorf("finding the RetailCRM customers history head: %w", err)
