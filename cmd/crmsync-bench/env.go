@@ -50,6 +50,19 @@ type env struct {
 	rcURL, webhook string
 	clock          *busyClock
 	proxies        []*httptest.Server
+	// bitrixExtra is added to the configuration's bitrix: section (entity:
+	// lead, companies: false), mapping replaces shop.MappingYAML.
+	bitrixExtra, mapping string
+}
+
+// variant is a configuration other than the shop's default one, and the
+// fakes' clock.
+type variant struct {
+	bitrixExtra string
+	mapping     string
+	// lag puts the fakes' clock this far behind: what they hold looks that
+	// old to crmsync (a quiet shop whose last activity was a while ago).
+	lag time.Duration
 }
 
 // customersFor keeps the shop's shape (repeat buyers) at every size.
@@ -58,20 +71,30 @@ func customersFor(orders int) int { return max(1, orders*2/5) }
 // newEnv seeds a shop of the given size. The fakes run in this process, so
 // the crmsync child's resource figures are its own.
 func newEnv(dir string, orders int, l limit, seed uint64) (*env, error) {
+	return newVariantEnv(dir, orders, l, seed, variant{})
+}
+
+func newVariantEnv(dir string, orders int, l limit, seed uint64, v variant) (*env, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("bench directory: %w", err)
 	}
-	now := time.Now().Truncate(time.Second)
+	var clock func() time.Time
+	if v.lag > 0 {
+		clock = func() time.Time { return time.Now().Add(-v.lag) }
+	}
+	now := time.Now().Add(-v.lag).Truncate(time.Second)
 	e := &env{
-		rc:    retailcrmtest.NewServer(retailcrmtest.Options{Seed: seed}),
-		bx:    newPortal(l, seed),
-		size:  shop.Size{Orders: orders, Customers: customersFor(orders)},
-		now:   now,
-		seed:  seed,
-		dir:   dir,
-		cfg:   filepath.Join(dir, "crmsync.yaml"),
-		db:    filepath.Join(dir, "crmsync.db"),
-		limit: l,
+		rc:          retailcrmtest.NewServer(retailcrmtest.Options{Seed: seed, Now: clock}),
+		bx:          newPortal(l, seed, clock),
+		bitrixExtra: v.bitrixExtra,
+		mapping:     v.mapping,
+		size:        shop.Size{Orders: orders, Customers: customersFor(orders)},
+		now:         now,
+		seed:        seed,
+		dir:         dir,
+		cfg:         filepath.Join(dir, "crmsync.yaml"),
+		db:          filepath.Join(dir, "crmsync.db"),
+		limit:       l,
 	}
 	e.rcURL, e.webhook = e.rc.URL(), e.bx.WebhookURL()
 	e.shop = shop.New(seed, now, retailcrmtest.DefaultSite)
@@ -109,11 +132,11 @@ func (e *env) timeFakes() error {
 	return e.writeConfig()
 }
 
-func newPortal(l limit, seed uint64) *bitrixtest.Server {
+func newPortal(l limit, seed uint64, clock func() time.Time) *bitrixtest.Server {
 	if l.unlimited() {
-		return bitrixtest.NewServer(bitrixtest.Options{Unlimited: true, Seed: seed})
+		return bitrixtest.NewServer(bitrixtest.Options{Unlimited: true, Seed: seed, Now: clock})
 	}
-	return bitrixtest.NewServer(bitrixtest.Options{Rate: l.rate, Burst: l.burst, Seed: seed})
+	return bitrixtest.NewServer(bitrixtest.Options{Rate: l.rate, Burst: l.burst, Seed: seed, Now: clock})
 }
 
 func (e *env) close() {
@@ -132,6 +155,10 @@ func (e *env) config() string {
 	if !e.limit.unlimited() {
 		rate, burst = e.limit.rate, e.limit.burst
 	}
+	mapping := shop.MappingYAML
+	if e.mapping != "" {
+		mapping = e.mapping
+	}
 	return fmt.Sprintf(`db: %s
 log_level: error
 retailcrm:
@@ -142,7 +169,7 @@ bitrix:
   webhook_url: %s
   rate: %g
   burst: %d
-%s`, e.db, e.rcURL, e.rc.APIKey(), e.webhook, rate, burst, shop.MappingYAML)
+%s%s`, e.db, e.rcURL, e.rc.APIKey(), e.webhook, rate, burst, e.bitrixExtra, mapping)
 }
 
 // resetHistoryCursor makes the next pull replay the whole order history,

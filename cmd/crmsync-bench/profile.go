@@ -6,9 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/spf13/viper"
@@ -137,5 +140,99 @@ func profileOnly(ctx context.Context, o *options, log io.Writer) error {
 		return err
 	}
 	b.logf("profiles: %s, %s", r.cpu, r.heap)
+	total, rows, err := breakdown(ctx, r.cpu)
+	if err != nil {
+		return err
+	}
+	for _, c := range rows {
+		b.logf("%6.2f s %5.1f%%  %s", c.cpu.Seconds(), 100*c.cpu.Seconds()/total.Seconds(), c.what)
+	}
+	b.logf("%6.2f s total CPU in %.2f s wall", total.Seconds(), r.wall.Seconds())
 	return nil
+}
+
+// costShare is one row of where a profiled backfill's CPU went.
+type costShare struct {
+	what string
+	cpu  time.Duration
+}
+
+// costCategories split a CPU profile of an in-process backfill, each
+// sample going to the first category one of its frames matches (so none
+// is counted twice); what matches none is "other".
+var costCategories = []struct{ what, re string }{
+	{"the fakes (both servers and their HTTP side)", `retailcrmtest\.|bitrixtest\.|net/http\.\(\*conn\)\.serve`},
+	{"garbage collection (background marking and sweeping)", `runtime\.gcBgMarkWorker|runtime\.bgsweep|runtime\.bgscavenge`},
+	{"SQLite (store, database/sql, the driver: statements and transactions)", `crmsync/store\.|modernc\.org/sqlite|database/sql`},
+	{"RetailCRM client (JSON decoding of order and history pages)", `crmsync/retailcrm\.`},
+	{"Bitrix24 client (batch queries built, answers decoded)", `crmsync/bitrix\.`},
+	{"hashing (content hashes)", `crypto/|hash/|sync\.hash|sync\.contentHash`},
+	{"phone and e-mail normalisation", `phonenumbers|sync\.normalizer|net/mail`},
+	{"the rest of the engine (planning, desired state, lookups)", `crmsync/sync`},
+}
+
+var showingRE = regexp.MustCompile(`Showing nodes accounting for ([0-9.]+)(ms|s|us|µs|min|h)?,`)
+
+// breakdown splits a CPU profile by costCategories with `go tool pprof`.
+func breakdown(ctx context.Context, prof string) (total time.Duration, rows []costShare, err error) {
+	sum := func(args ...string) (time.Duration, error) {
+		cmd := exec.CommandContext(ctx, "go", append(append([]string{"tool", "pprof", "-top", "-nodecount=1000000", "-nodefraction=0"}, args...), prof)...)
+		out, err := cmd.Output()
+		if err != nil {
+			return 0, fmt.Errorf("go tool pprof %s: %w", strings.Join(args, " "), err)
+		}
+		m := showingRE.FindSubmatch(out)
+		if m == nil {
+			return 0, nil // no sample matched
+		}
+		unit := string(m[2])
+		if unit == "" {
+			unit = "s"
+		}
+		return time.ParseDuration(string(m[1]) + strings.Replace(unit, "min", "m", 1))
+	}
+	if total, err = sum(); err != nil {
+		return 0, nil, err
+	}
+	var seen []string
+	var counted time.Duration
+	for _, c := range costCategories {
+		args := []string{"-focus=" + c.re}
+		if len(seen) > 0 {
+			args = append(args, "-ignore="+strings.Join(seen, "|"))
+		}
+		d, err := sum(args...)
+		if err != nil {
+			return 0, nil, err
+		}
+		rows = append(rows, costShare{c.what, d})
+		counted += d
+		seen = append(seen, c.re)
+	}
+	rows = append(rows, costShare{"other (HTTP client, runtime, scheduler)", max(total-counted, 0)})
+	return total, rows, nil
+}
+
+// profiledRun is the in-process backfill profiled by make bench, split by cost.
+type profiledRun struct {
+	orders int
+	wall   time.Duration
+	total  time.Duration
+	rows   []costShare
+}
+
+func measureProfile(ctx context.Context, b *bench, n int) (*profiledRun, error) {
+	dir := filepath.Join(b.dir, "profile")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	r, err := backfillInProcess(ctx, b, n, dir)
+	if err != nil {
+		return nil, err
+	}
+	total, rows, err := breakdown(ctx, r.cpu)
+	if err != nil {
+		return nil, err
+	}
+	return &profiledRun{orders: n, wall: r.wall, total: total, rows: rows}, nil
 }
