@@ -3,10 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
+	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
@@ -45,11 +44,10 @@ type env struct {
 	cfg   string
 	db    string
 	limit limit
-	// rcURL and webhook are what crmsync is pointed at: the fakes, or
-	// timing proxies in front of them (see timeFakes).
+	// rcURL and webhook are what crmsync is pointed at: the fakes.
 	rcURL, webhook string
-	clock          *busyClock
-	proxies        []*httptest.Server
+	clock          *busyClock // set by timeFakes
+	busy           *busyClock // the fakes' handlers' clock
 	// bitrixExtra is added to the configuration's bitrix: section (entity:
 	// lead, companies: false), mapping replaces shop.MappingYAML.
 	bitrixExtra, mapping string
@@ -83,9 +81,12 @@ func newVariantEnv(dir string, orders int, l limit, seed uint64, v variant) (*en
 		clock = func() time.Time { return time.Now().Add(-v.lag) }
 	}
 	now := time.Now().Add(-v.lag).Truncate(time.Second)
+	// Requests in flight are timed in the fakes' handlers (timeFakes).
+	busy := &busyClock{}
 	e := &env{
-		rc:          retailcrmtest.NewServer(retailcrmtest.Options{Seed: seed, Now: clock}),
-		bx:          newPortal(l, seed, clock),
+		rc:          retailcrmtest.NewServer(retailcrmtest.Options{Seed: seed, Now: clock, Middleware: busy.timed}),
+		bx:          newPortal(l, seed, clock, busy.timed),
+		busy:        busy,
 		bitrixExtra: v.bitrixExtra,
 		mapping:     v.mapping,
 		size:        shop.Size{Orders: orders, Customers: customersFor(orders)},
@@ -113,36 +114,24 @@ func (e *env) writeConfig() error {
 	return nil
 }
 
-// timeFakes puts timing proxies in front of both fakes, so that the time
-// crmsync waits for them can be taken out of its wall time.
+// timeFakes starts timing the requests to the fakes from now on, so that
+// the time crmsync waits for them can be taken out of its wall time. The
+// fakes' handlers are timed where they run: a proxy in front of them would
+// add an HTTP hop of its own to every request, on the same cores.
 func (e *env) timeFakes() error {
-	e.clock = &busyClock{}
-	rc, err := timedProxy(e.clock, e.rc.URL())
-	if err != nil {
-		return err
-	}
-	e.proxies = append(e.proxies, rc)
-	bx, err := timedProxy(e.clock, e.bx.URL())
-	if err != nil {
-		return err
-	}
-	e.proxies = append(e.proxies, bx)
-	e.rcURL = rc.URL
-	e.webhook = bx.URL + strings.TrimPrefix(e.bx.WebhookURL(), e.bx.URL())
-	return e.writeConfig()
+	e.clock = e.busy
+	e.busy.reset()
+	return nil
 }
 
-func newPortal(l limit, seed uint64, clock func() time.Time) *bitrixtest.Server {
+func newPortal(l limit, seed uint64, clock func() time.Time, mw func(http.Handler) http.Handler) *bitrixtest.Server {
 	if l.unlimited() {
-		return bitrixtest.NewServer(bitrixtest.Options{Unlimited: true, Seed: seed, Now: clock})
+		return bitrixtest.NewServer(bitrixtest.Options{Unlimited: true, Seed: seed, Now: clock, Middleware: mw})
 	}
-	return bitrixtest.NewServer(bitrixtest.Options{Rate: l.rate, Burst: l.burst, Seed: seed, Now: clock})
+	return bitrixtest.NewServer(bitrixtest.Options{Rate: l.rate, Burst: l.burst, Seed: seed, Now: clock, Middleware: mw})
 }
 
 func (e *env) close() {
-	for _, p := range e.proxies {
-		p.Close()
-	}
 	e.rc.Close()
 	e.bx.Close()
 }

@@ -145,7 +145,7 @@ func (t *table) overheadSection(w func(string, ...any)) {
 	w("A fresh shop imported (%s) against unlimited fakes. CPU is the child's user + system time; peak RSS its VmHWM, sampled\n", t.overhead[0].mode)
 	w("every 5 ms (Linux's `ru_maxrss` would carry over the driver's own memory, fakes and all). The fakes are test servers on the same\n")
 	w("cores (indexed by id, ORIGIN_ID and phone/e-mail, but not tuned like the real services): *waiting* is the time some request to a fake was\n")
-	w("in flight (timed by a proxy in front of each), and *crmsync's own* is wall minus waiting — the time a portal answering at once\n")
+	w("in flight (timed in each fake's handler), and *crmsync's own* is wall minus waiting — the time a portal answering at once\n")
 	w("would leave. Allocations come from an in-process first pull of %d orders with every allocation profiled, the fakes' share\n", t.allocs.orders)
 	w("(stacks through the fake servers and the HTTP server) taken out.\n\n")
 	w("| orders | wall | waiting for the fakes | crmsync's own | CPU | peak RSS | orders / s (own) | µs CPU / order | target |\n")
