@@ -358,10 +358,41 @@ func (e *Engine) backfillStart(ctx context.Context, bo BackfillOptions, out *Bac
 	}
 	var serverNow retailcrm.DateTime
 	var orderHead, customerHead int64
+	// The two heads are independent walks: the customers' runs beside the
+	// orders' (the same requests; on a large history each is hundreds of
+	// pages, and the fake or the service answers one while crmsync reads
+	// the other).
+	type headResult struct {
+		head int64
+		err  error
+	}
+	customers := make(chan headResult, 1)
+	walkCtx, cancelWalk := context.WithCancel(ctx)
+	defer cancelWalk()
+	if !haveCustomers {
+		go func() {
+			head, _, err := e.historyHead(walkCtx, func(ctx context.Context, f retailcrm.HistoryFilter) (int, int64, retailcrm.DateTime, error) {
+				p, err := e.rc.HistoryHead(ctx, retailcrm.StreamCustomers, f)
+				if err != nil {
+					return 0, 0, retailcrm.DateTime{}, err
+				}
+				return p.Records, p.LastID, p.GeneratedAt, nil
+			})
+			customers <- headResult{head, err}
+		}()
+	}
+	// An early return stops the customers' walk and waits for it.
+	waitCustomers := func() {
+		if !haveCustomers {
+			cancelWalk()
+			<-customers
+		}
+	}
 	if haveOrders {
 		// pull's cursor stays; one read still gives the server's clock.
 		page, err := e.rc.OrdersHistory(ctx, retailcrm.HistoryFilter{SinceID: orderCursor, Limit: 20})
 		if err != nil {
+			waitCustomers()
 			return st, fmt.Errorf("reading the RetailCRM order history: %w", err)
 		}
 		serverNow = page.GeneratedAt
@@ -374,22 +405,18 @@ func (e *Engine) backfillStart(ctx context.Context, bo BackfillOptions, out *Bac
 			return p.Records, p.LastID, p.GeneratedAt, nil
 		})
 		if err != nil {
+			waitCustomers()
 			return st, fmt.Errorf("finding the RetailCRM order history head: %w", err)
 		}
 		st.Head = orderHead
 		out.Head = orderHead
 	}
 	if !haveCustomers {
-		customerHead, _, err = e.historyHead(ctx, func(ctx context.Context, f retailcrm.HistoryFilter) (int, int64, retailcrm.DateTime, error) {
-			p, err := e.rc.HistoryHead(ctx, retailcrm.StreamCustomers, f)
-			if err != nil {
-				return 0, 0, retailcrm.DateTime{}, err
-			}
-			return p.Records, p.LastID, p.GeneratedAt, nil
-		})
-		if err != nil {
-			return st, fmt.Errorf("finding the RetailCRM customers history head: %w", err)
+		c := <-customers
+		if c.err != nil {
+			return st, fmt.Errorf("finding the RetailCRM customers history head: %w", c.err)
 		}
+		customerHead = c.head
 	}
 	// Orders created up to the server's time of the last head read have
 	// creation records at or below the head; later ones are pull's.
