@@ -87,9 +87,10 @@ fuzz-short:
 demo: build
 	@BIN=$(BIN) DEMO_DIR=$(DEMO_DIR) sh testdata/demo.sh
 
-## bench: benchmarks; figures go to BENCHMARKS.md.
+## bench: benchmarks: every performance target beside its figure, as ratios, in one run (about 10 minutes
+## on 2 cores); the figures go to BENCHMARKS.md and the Figures section of README.md.
 bench:
-	$(GO) run ./cmd/crmsync-bench -out BENCHMARKS.md $(BENCHFLAGS)
+	$(GO) run ./cmd/crmsync-bench -out BENCHMARKS.md -readme README.md $(BENCHFLAGS)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 clean:

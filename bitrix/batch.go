@@ -100,10 +100,34 @@ func refsOf(params map[string]any) []string {
 			}
 		}
 	}
-	norm, err := normalize(params)
-	if err == nil {
-		walk(norm)
+	// The shapes commands are built from are walked as they are; anything
+	// else is normalised first (as the query will be), so that a Ref inside
+	// it is found the same way.
+	var raw func(v any)
+	raw = func(v any) {
+		switch x := v.(type) {
+		case nil, string, bool, json.Number, int, int64, ID:
+		case Ref:
+			walk(x)
+		case map[string]any:
+			for _, e := range x {
+				raw(e)
+			}
+		case Fields:
+			for _, e := range x {
+				raw(e)
+			}
+		case []any:
+			for _, e := range x {
+				raw(e)
+			}
+		default:
+			if norm, err := normalize(x); err == nil {
+				walk(norm)
+			}
+		}
 	}
+	raw(params)
 	return out
 }
 
@@ -186,6 +210,11 @@ func sortInts(a []int) {
 // (encoding/json would sort map keys, and commands run in body order).
 func encodeBatchBody(halt bool, keys []string, queries map[string]string) []byte {
 	var buf bytes.Buffer
+	n := len(`{"halt":0,"cmd":{}}`)
+	for _, k := range keys {
+		n += len(k) + len(queries[k]) + 8 // quotes, colon, comma and a few escapes
+	}
+	buf.Grow(n)
 	buf.WriteString(`{"halt":`)
 	if halt {
 		buf.WriteString("1")

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/url"
 	"reflect"
 	"slices"
@@ -39,41 +38,51 @@ func BuildQuery(params map[string]any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var parts []string
+	// One builder for the whole query: a batch builds thousands of them.
+	var b strings.Builder
 	m, _ := norm.(map[string]any)
 	for _, k := range sortedKeys(m) {
-		if err := appendQuery(&parts, url.QueryEscape(k), m[k]); err != nil {
+		if err := appendQuery(&b, url.QueryEscape(k), m[k]); err != nil {
 			return "", err
 		}
 	}
-	return strings.Join(parts, "&"), nil
+	return b.String(), nil
 }
 
-func appendQuery(parts *[]string, prefix string, v any) error {
+// appendQuery writes v's parts (prefix=value, joined by &) to b.
+func appendQuery(b *strings.Builder, prefix string, v any) error {
+	part := func(value string) {
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(prefix)
+		b.WriteByte('=')
+		b.WriteString(value)
+	}
 	switch x := v.(type) {
 	case nil:
 		return nil
 	case Ref:
-		*parts = append(*parts, prefix+"="+string(x))
+		part(string(x))
 	case string:
-		*parts = append(*parts, prefix+"="+url.QueryEscape(x))
+		part(url.QueryEscape(x))
 	case json.Number:
-		*parts = append(*parts, prefix+"="+url.QueryEscape(x.String()))
+		part(url.QueryEscape(x.String()))
 	case bool:
 		if x {
-			*parts = append(*parts, prefix+"=1")
+			part("1")
 		} else {
-			*parts = append(*parts, prefix+"=0")
+			part("0")
 		}
 	case map[string]any:
 		for _, k := range sortedKeys(x) {
-			if err := appendQuery(parts, prefix+"["+url.QueryEscape(k)+"]", x[k]); err != nil {
+			if err := appendQuery(b, prefix+"["+url.QueryEscape(k)+"]", x[k]); err != nil {
 				return err
 			}
 		}
 	case []any:
 		for i, e := range x {
-			if err := appendQuery(parts, prefix+"["+strconv.Itoa(i)+"]", e); err != nil {
+			if err := appendQuery(b, prefix+"["+strconv.Itoa(i)+"]", e); err != nil {
 				return err
 			}
 		}
@@ -86,14 +95,42 @@ func appendQuery(parts *[]string, prefix string, v any) error {
 // sortedKeys orders keys as strings, except that all-numeric keys sort
 // numerically so list-like maps keep their order.
 func sortedKeys(m map[string]any) []string {
-	return slices.SortedFunc(maps.Keys(m), func(a, b string) int {
-		x, ea := strconv.Atoi(a)
-		y, eb := strconv.Atoi(b)
-		if ea == nil && eb == nil {
-			return cmp.Compare(x, y)
+	// Each key is parsed once, not in every comparison: a failed Atoi
+	// allocates its error, and batches sort thousands of field names.
+	type key struct {
+		s   string
+		n   int
+		num bool
+	}
+	ks := make([]key, 0, len(m))
+	for k := range m {
+		n, ok := numericKey(k)
+		ks = append(ks, key{k, n, ok})
+	}
+	slices.SortFunc(ks, func(a, b key) int {
+		if a.num && b.num {
+			return cmp.Compare(a.n, b.n)
 		}
-		return strings.Compare(a, b)
+		return strings.Compare(a.s, b.s)
 	})
+	out := make([]string, len(ks))
+	for i, k := range ks {
+		out[i] = k.s
+	}
+	return out
+}
+
+// numericKey is strconv.Atoi's reading of a key, skipping the call (and its
+// error) for a key that cannot be a number.
+func numericKey(s string) (int, bool) {
+	if s == "" {
+		return 0, false
+	}
+	if c := s[0]; (c < '0' || c > '9') && c != '+' && c != '-' {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil
 }
 
 // normalize turns arbitrary Go values into nil, Ref, string, json.Number,
@@ -115,6 +152,22 @@ func normalize(v any) (any, error) {
 		return json.Number(strconv.FormatFloat(x, 'f', -1, 64)), nil
 	case json.RawMessage:
 		return normalizeJSON(x)
+	case map[string]any:
+		// The shapes commands are built from, without reflection (the
+		// reflect.Map and reflect.Slice cases below give the same).
+		return normalizeMap(x)
+	case Fields:
+		return normalizeMap(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			n, err := normalize(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = n
+		}
+		return out, nil
 	}
 	rv := reflect.ValueOf(v)
 	switch rv.Kind() {
@@ -165,6 +218,18 @@ func normalize(v any) (any, error) {
 		return normalizeJSON(b)
 	}
 	return nil, fmt.Errorf("%w: cannot encode %T in a query", ErrInvalidBatch, v)
+}
+
+func normalizeMap(m map[string]any) (any, error) {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		n, err := normalize(v)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, nil
 }
 
 func normalizeJSON(b []byte) (any, error) {

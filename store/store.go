@@ -458,7 +458,8 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	// Rolls back on error and on panic; a no-op after Commit.
 	defer func() { _ = sqlTx.Rollback() }()
-	tx := &Tx{reader: reader{q: sqlTx, redact: s.redact, now: s.now}, tx: sqlTx}
+	stx := newStmtTx(sqlTx)
+	tx := &Tx{reader: reader{q: stx, redact: s.redact, now: s.now}, tx: stx}
 	if err := fn(tx); err != nil {
 		return s.orCorrupt(err)
 	}

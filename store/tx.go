@@ -14,7 +14,7 @@ import (
 // It must not be used after that function returns.
 type Tx struct {
 	reader
-	tx *sql.Tx
+	tx *stmtTx
 }
 
 // SetCursor stores a cursor's value.

@@ -34,6 +34,9 @@ type BackfillOptions struct {
 	Progress func(BackfillProgress)
 	// groupPages overrides backfillGroupPages (tests that act between pages).
 	groupPages int
+	// noReadAhead reads each page only when the walk reaches it (tests
+	// that change the shop between pages and expect the next read to see it).
+	noReadAhead bool
 }
 
 // BackfillProgress is reported after every committed group of pages of a backfill.
@@ -218,12 +221,17 @@ func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Ti
 		report()
 		return nil
 	}
+	pages := &orderPages{read: func(ctx context.Context, n int) (*retailcrm.OrdersPage, error) {
+		f := filter
+		f.Page = n
+		return e.rc.Orders(ctx, f)
+	}}
+	defer pages.stop()
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		filter.Page = st.Page
-		page, err := e.rc.Orders(ctx, filter)
+		page, err := pages.get(ctx, st.Page)
 		if err != nil {
 			return fmt.Errorf("reading page %d of the RetailCRM orders: %w", st.Page, err)
 		}
@@ -279,6 +287,11 @@ func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Ti
 		pendingPages++
 		last := int64(st.Page-1)*backfillPageSize >= total
 		if pendingPages >= group || last {
+			if !last && !bo.noReadAhead {
+				// The next group's pages are read while this one is written.
+				lastPage := int((total + backfillPageSize - 1) / backfillPageSize)
+				pages.prefetch(ctx, st.Page, min(st.Page+group-1, lastPage))
+			}
 			if err := flush(); err != nil {
 				return err
 			}
@@ -351,38 +364,65 @@ func (e *Engine) backfillStart(ctx context.Context, bo BackfillOptions, out *Bac
 	}
 	var serverNow retailcrm.DateTime
 	var orderHead, customerHead, corporateHead int64
+	// The two heads are independent walks: the customers' runs beside the
+	// orders' (the same requests; on a large history each is hundreds of
+	// pages, and the fake or the service answers one while crmsync reads
+	// the other).
+	type headResult struct {
+		head int64
+		err  error
+	}
+	customers := make(chan headResult, 1)
+	walkCtx, cancelWalk := context.WithCancel(ctx)
+	defer cancelWalk()
+	if !haveCustomers {
+		go func() {
+			head, _, err := e.historyHead(walkCtx, func(ctx context.Context, f retailcrm.HistoryFilter) (int, int64, retailcrm.DateTime, error) {
+				p, err := e.rc.HistoryHead(ctx, retailcrm.StreamCustomers, f)
+				if err != nil {
+					return 0, 0, retailcrm.DateTime{}, err
+				}
+				return p.Records, p.LastID, p.GeneratedAt, nil
+			})
+			customers <- headResult{head, err}
+		}()
+	}
+	// An early return stops the customers' walk and waits for it.
+	waitCustomers := func() {
+		if !haveCustomers {
+			cancelWalk()
+			<-customers
+		}
+	}
 	if haveOrders {
 		// pull's cursor stays; one read still gives the server's clock.
 		page, err := e.rc.OrdersHistory(ctx, retailcrm.HistoryFilter{SinceID: orderCursor, Limit: 20})
 		if err != nil {
+			waitCustomers()
 			return st, fmt.Errorf("reading the RetailCRM order history: %w", err)
 		}
 		serverNow = page.GeneratedAt
 	} else {
 		orderHead, serverNow, err = e.historyHead(ctx, func(ctx context.Context, f retailcrm.HistoryFilter) (int, int64, retailcrm.DateTime, error) {
-			p, err := e.rc.OrdersHistory(ctx, f)
+			p, err := e.rc.HistoryHead(ctx, retailcrm.StreamOrders, f)
 			if err != nil {
 				return 0, 0, retailcrm.DateTime{}, err
 			}
-			return len(p.History), p.LastID(), p.GeneratedAt, nil
+			return p.Records, p.LastID, p.GeneratedAt, nil
 		})
 		if err != nil {
+			waitCustomers()
 			return st, fmt.Errorf("finding the RetailCRM order history head: %w", err)
 		}
 		st.Head = orderHead
 		out.Head = orderHead
 	}
 	if !haveCustomers {
-		customerHead, _, err = e.historyHead(ctx, func(ctx context.Context, f retailcrm.HistoryFilter) (int, int64, retailcrm.DateTime, error) {
-			p, err := e.rc.CustomersHistory(ctx, f)
-			if err != nil {
-				return 0, 0, retailcrm.DateTime{}, err
-			}
-			return len(p.History), p.LastID(), p.GeneratedAt, nil
-		})
-		if err != nil {
-			return st, fmt.Errorf("finding the RetailCRM customers history head: %w", err)
+		c := <-customers
+		if c.err != nil {
+			return st, fmt.Errorf("finding the RetailCRM customers history head: %w", c.err)
 		}
+		customerHead = c.head
 	}
 	if !haveCorporate {
 		// The backfill reads companies' current data with their orders:

@@ -357,7 +357,7 @@ func TestBackfillStepsBackWhenOrdersLeaveTheWindow(t *testing.T) {
 	e := newEnv(t)
 	e.seedShop(250)
 	var deleted []int64
-	res := e.mustBackfill(BackfillOptions{groupPages: 1, Progress: func(p BackfillProgress) {
+	res := e.mustBackfill(BackfillOptions{groupPages: 1, noReadAhead: true, Progress: func(p BackfillProgress) {
 		if p.Pages == 2 {
 			// Two orders of the pages already done disappear: every later
 			// order moves two places forward.
@@ -447,5 +447,50 @@ func TestBackfillRequestsNearTheWriteFloor(t *testing.T) {
 	floor := float64(writes) / bitrix.MaxBatchCommands
 	if got := after.Requests - before.Requests; float64(got) > 1.25*floor {
 		t.Errorf("%d Bitrix24 requests for a write floor of %.2f (%d writes): %.2f×, want ≤ 1.25×", got, floor, writes, float64(got)/floor)
+	}
+}
+
+// Reading the next group's pages while a group is written must change
+// neither the requests nor what reaches the portal.
+func TestBackfillReadAheadSendsTheSameRequests(t *testing.T) {
+	t.Parallel()
+	n := 1200 // three groups of five pages: two of them read ahead
+	if testing.Short() {
+		n = 700
+	}
+	type outcome struct {
+		orders, history, rcTotal, bxTotal int
+		deals                             map[string]string
+	}
+	run := func(noReadAhead bool) outcome {
+		e := newEnv(t)
+		e.seedShop(n)
+		e.rc.ResetCounters()
+		bx0 := e.bx.Stats().Requests
+		res := e.mustBackfill(BackfillOptions{noReadAhead: noReadAhead})
+		if res.Done != res.Total || res.Total == 0 {
+			t.Fatalf("backfill (read ahead %v): %d of %d", !noReadAhead, res.Done, res.Total)
+		}
+		out := outcome{orders: e.rc.Requests("/api/v5/orders"), history: e.rc.Requests("/api/v5/orders/history"),
+			rcTotal: e.rc.TotalRequests(), bxTotal: e.bx.Stats().Requests - bx0, deals: map[string]string{}}
+		for origin, ds := range e.dealsByOrigin() {
+			for _, d := range ds {
+				out.deals[origin] += d.Str("TITLE") + "|" + d.Str("STAGE_ID") + "|" + d.Str("OPPORTUNITY") + "|" + d.Str("CONTACT_ID") + ";"
+			}
+		}
+		return out
+	}
+	ahead, plain := run(false), run(true)
+	if ahead.orders != plain.orders || ahead.history != plain.history || ahead.rcTotal != plain.rcTotal || ahead.bxTotal != plain.bxTotal {
+		t.Errorf("requests with read-ahead: orders %d, history %d, RetailCRM %d, Bitrix24 %d; page by page: %d, %d, %d, %d",
+			ahead.orders, ahead.history, ahead.rcTotal, ahead.bxTotal, plain.orders, plain.history, plain.rcTotal, plain.bxTotal)
+	}
+	if len(ahead.deals) != len(plain.deals) {
+		t.Fatalf("%d deals with read-ahead, %d page by page", len(ahead.deals), len(plain.deals))
+	}
+	for origin, d := range plain.deals {
+		if ahead.deals[origin] != d {
+			t.Errorf("order %s: deal %q with read-ahead, %q page by page", origin, ahead.deals[origin], d)
+		}
 	}
 }

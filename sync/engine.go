@@ -168,7 +168,7 @@ func New(opts Options) (*Engine, error) {
 	// The locale was validated with the configuration; an engine built
 	// from a Config of its own gets the default for an unknown one.
 	locale, _ := texts.Parse(opts.Config.Locale)
-	e.mapper = &mapper{cfg: opts.Config, norm: normalizer{region: region}, txt: texts.For(locale), log: e.log}
+	e.mapper = &mapper{cfg: opts.Config, norm: normalizer{region: region, phones: newPhoneMemo()}, txt: texts.For(locale), log: e.log}
 	title := opts.Config.Mapping.DealTitle
 	if title == "" {
 		title = e.mapper.txt.Get(texts.DealTitle)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	stdsync "sync"
 	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
@@ -14,6 +15,38 @@ import (
 // number parses for the configured region, else their digits.
 type normalizer struct {
 	region string
+	// phones remembers phone's answers (nil: none kept): parsing is
+	// regular-expression work, and a run normalises the same buyer's
+	// number many times over (order, customer, contact, lookups).
+	phones *phoneMemo
+}
+
+// phoneMemo is a bounded map of raw phone → phone's answer for one region.
+type phoneMemo struct {
+	mu stdsync.Mutex
+	m  map[string]string
+}
+
+// phoneMemoMax bounds the memo; when full it starts over, which costs only
+// parsing again.
+const phoneMemoMax = 1 << 15
+
+func newPhoneMemo() *phoneMemo { return &phoneMemo{m: map[string]string{}} }
+
+func (p *phoneMemo) get(raw string) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v, ok := p.m[raw]
+	return v, ok
+}
+
+func (p *phoneMemo) put(raw, v string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.m) >= phoneMemoMax {
+		clear(p.m)
+	}
+	p.m[raw] = v
 }
 
 // email normalises an address and reports whether it is a plain valid one.
@@ -33,6 +66,18 @@ func (n normalizer) email(raw string) (string, error) {
 // (numbers without a country code are read in the configured region), else
 // "+"-less digits; "" when too short to be a phone.
 func (n normalizer) phone(raw string) string {
+	if n.phones == nil {
+		return n.parsePhone(raw)
+	}
+	if v, ok := n.phones.get(raw); ok {
+		return v
+	}
+	v := n.parsePhone(raw)
+	n.phones.put(raw, v)
+	return v
+}
+
+func (n normalizer) parsePhone(raw string) string {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return ""

@@ -68,6 +68,9 @@ type Options struct {
 	// MissingMethods answer 404 ERROR_METHOD_NOT_FOUND, as on a portal whose
 	// module is off (e.g. "tasks.task.add").
 	MissingMethods []string
+	// Middleware, when set, wraps the fake's HTTP handler (a benchmark
+	// times the requests in flight without a proxy's extra hop).
+	Middleware func(http.Handler) http.Handler
 }
 
 // Enterprise returns options of an Enterprise plan (250 / 5 per second).
@@ -146,7 +149,11 @@ func NewServer(opts Options) *Server {
 	}
 	s.lastDrain = s.clock.Now()
 	s.data = newStore(s)
-	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
+	var h http.Handler = http.HandlerFunc(s.serve)
+	if opts.Middleware != nil {
+		h = opts.Middleware(h)
+	}
+	s.ts = httptest.NewServer(h)
 	return s
 }
 

@@ -1,13 +1,7 @@
 package main
 
 import (
-	"fmt"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"sync"
 	"time"
 )
@@ -48,22 +42,19 @@ func (c *busyClock) total() time.Duration {
 	return c.busy
 }
 
-// timedProxy forwards to one fake, timing every request on a shared clock.
-func timedProxy(clock *busyClock, target string) (*httptest.Server, error) {
-	u, err := url.Parse(target)
-	if err != nil {
-		return nil, fmt.Errorf("proxy target %q: %w", target, err)
-	}
-	rp := httputil.NewSingleHostReverseProxy(u)
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 64
-	rp.Transport = tr
-	// crmsync's clients may drop a connection before reading an answer to
-	// its end; the proxy would log each as an error that is none.
-	rp.ErrorLog = log.New(io.Discard, "", 0)
-	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		clock.enter()
-		defer clock.leave()
-		rp.ServeHTTP(w, r)
-	})), nil
+// reset starts the count again.
+func (c *busyClock) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.busy = 0
+}
+
+// timed wraps a fake's handler: every request is in flight from its
+// handler's start to its end.
+func (c *busyClock) timed(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.enter()
+		defer c.leave()
+		h.ServeHTTP(w, r)
+	})
 }

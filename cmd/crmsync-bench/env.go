@@ -3,10 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
+	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
@@ -45,11 +44,23 @@ type env struct {
 	cfg   string
 	db    string
 	limit limit
-	// rcURL and webhook are what crmsync is pointed at: the fakes, or
-	// timing proxies in front of them (see timeFakes).
+	// rcURL and webhook are what crmsync is pointed at: the fakes.
 	rcURL, webhook string
-	clock          *busyClock
-	proxies        []*httptest.Server
+	clock          *busyClock // set by timeFakes
+	busy           *busyClock // the fakes' handlers' clock
+	// bitrixExtra is added to the configuration's bitrix: section (entity:
+	// lead, companies: false), mapping replaces shop.MappingYAML.
+	bitrixExtra, mapping string
+}
+
+// variant is a configuration other than the shop's default one, and the
+// fakes' clock.
+type variant struct {
+	bitrixExtra string
+	mapping     string
+	// lag puts the fakes' clock this far behind: what they hold looks that
+	// old to crmsync (a quiet shop whose last activity was a while ago).
+	lag time.Duration
 }
 
 // customersFor keeps the shop's shape (repeat buyers) at every size.
@@ -58,20 +69,33 @@ func customersFor(orders int) int { return max(1, orders*2/5) }
 // newEnv seeds a shop of the given size. The fakes run in this process, so
 // the crmsync child's resource figures are its own.
 func newEnv(dir string, orders int, l limit, seed uint64) (*env, error) {
+	return newVariantEnv(dir, orders, l, seed, variant{})
+}
+
+func newVariantEnv(dir string, orders int, l limit, seed uint64, v variant) (*env, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("bench directory: %w", err)
 	}
-	now := time.Now().Truncate(time.Second)
+	var clock func() time.Time
+	if v.lag > 0 {
+		clock = func() time.Time { return time.Now().Add(-v.lag) }
+	}
+	now := time.Now().Add(-v.lag).Truncate(time.Second)
+	// Requests in flight are timed in the fakes' handlers (timeFakes).
+	busy := &busyClock{}
 	e := &env{
-		rc:    retailcrmtest.NewServer(retailcrmtest.Options{Seed: seed}),
-		bx:    newPortal(l, seed),
-		size:  shop.Size{Orders: orders, Customers: customersFor(orders)},
-		now:   now,
-		seed:  seed,
-		dir:   dir,
-		cfg:   filepath.Join(dir, "crmsync.yaml"),
-		db:    filepath.Join(dir, "crmsync.db"),
-		limit: l,
+		rc:          retailcrmtest.NewServer(retailcrmtest.Options{Seed: seed, Now: clock, Middleware: busy.timed}),
+		bx:          newPortal(l, seed, clock, busy.timed),
+		busy:        busy,
+		bitrixExtra: v.bitrixExtra,
+		mapping:     v.mapping,
+		size:        shop.Size{Orders: orders, Customers: customersFor(orders)},
+		now:         now,
+		seed:        seed,
+		dir:         dir,
+		cfg:         filepath.Join(dir, "crmsync.yaml"),
+		db:          filepath.Join(dir, "crmsync.db"),
+		limit:       l,
 	}
 	e.rcURL, e.webhook = e.rc.URL(), e.bx.WebhookURL()
 	e.shop = shop.New(seed, now, retailcrmtest.DefaultSite)
@@ -90,36 +114,24 @@ func (e *env) writeConfig() error {
 	return nil
 }
 
-// timeFakes puts timing proxies in front of both fakes, so that the time
-// crmsync waits for them can be taken out of its wall time.
+// timeFakes starts timing the requests to the fakes from now on, so that
+// the time crmsync waits for them can be taken out of its wall time. The
+// fakes' handlers are timed where they run: a proxy in front of them would
+// add an HTTP hop of its own to every request, on the same cores.
 func (e *env) timeFakes() error {
-	e.clock = &busyClock{}
-	rc, err := timedProxy(e.clock, e.rc.URL())
-	if err != nil {
-		return err
-	}
-	e.proxies = append(e.proxies, rc)
-	bx, err := timedProxy(e.clock, e.bx.URL())
-	if err != nil {
-		return err
-	}
-	e.proxies = append(e.proxies, bx)
-	e.rcURL = rc.URL
-	e.webhook = bx.URL + strings.TrimPrefix(e.bx.WebhookURL(), e.bx.URL())
-	return e.writeConfig()
+	e.clock = e.busy
+	e.busy.reset()
+	return nil
 }
 
-func newPortal(l limit, seed uint64) *bitrixtest.Server {
+func newPortal(l limit, seed uint64, clock func() time.Time, mw func(http.Handler) http.Handler) *bitrixtest.Server {
 	if l.unlimited() {
-		return bitrixtest.NewServer(bitrixtest.Options{Unlimited: true, Seed: seed})
+		return bitrixtest.NewServer(bitrixtest.Options{Unlimited: true, Seed: seed, Now: clock, Middleware: mw})
 	}
-	return bitrixtest.NewServer(bitrixtest.Options{Rate: l.rate, Burst: l.burst, Seed: seed})
+	return bitrixtest.NewServer(bitrixtest.Options{Rate: l.rate, Burst: l.burst, Seed: seed, Now: clock, Middleware: mw})
 }
 
 func (e *env) close() {
-	for _, p := range e.proxies {
-		p.Close()
-	}
 	e.rc.Close()
 	e.bx.Close()
 }
@@ -132,6 +144,10 @@ func (e *env) config() string {
 	if !e.limit.unlimited() {
 		rate, burst = e.limit.rate, e.limit.burst
 	}
+	mapping := shop.MappingYAML
+	if e.mapping != "" {
+		mapping = e.mapping
+	}
 	return fmt.Sprintf(`db: %s
 log_level: error
 retailcrm:
@@ -142,7 +158,7 @@ bitrix:
   webhook_url: %s
   rate: %g
   burst: %d
-%s`, e.db, e.rcURL, e.rc.APIKey(), e.webhook, rate, burst, shop.MappingYAML)
+%s%s`, e.db, e.rcURL, e.rc.APIKey(), e.webhook, rate, burst, e.bitrixExtra, mapping)
 }
 
 // resetHistoryCursor makes the next pull replay the whole order history,

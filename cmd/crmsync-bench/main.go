@@ -16,6 +16,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -45,6 +46,14 @@ type options struct {
 	limitTime time.Duration
 	parts     map[string]bool
 	profile   string
+	// profileDir, when set, skips the measurements: a backfill of
+	// profileOrders runs in this process with CPU and allocation profiles
+	// written there.
+	profileDir    string
+	profileOrders int
+	// breakdown splits an existing CPU profile by cost and exits.
+	breakdown string
+	readme    string
 }
 
 // The parts of a run, for -parts.
@@ -52,6 +61,9 @@ const (
 	partOps      = "ops"
 	partLimits   = "limits"
 	partOverhead = "overhead"
+	partMixes    = "mixes"
+	partSchedule = "schedule"
+	partProfile  = "profile"
 )
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -65,18 +77,22 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (databases, configurations)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated shops")
 	fs.DurationVar(&o.limitTime, "limit-time", 40*time.Second, "target length of each rate-limited run")
-	parts := fs.String("parts", "ops,limits,overhead", "which parts to run (limits needs ops for its sizing)")
+	parts := fs.String("parts", "ops,mixes,schedule,limits,overhead,profile", "which parts to run (limits needs ops for its sizing)")
+	fs.StringVar(&o.readme, "readme", "", "rewrite the Figures section of this README from the run")
 	fs.StringVar(&o.profile, "cpuprofile", "", "write the driver's CPU profile (the fakes' side) to this file")
+	fs.StringVar(&o.profileDir, "profile", "", "only profile: backfill -profile-orders in process, profiles to this directory")
+	fs.IntVar(&o.profileOrders, "profile-orders", 10_000, "shop size of -profile")
+	fs.StringVar(&o.breakdown, "breakdown", "", "only split this CPU profile (of -profile) by cost")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	o.parts = map[string]bool{}
 	for _, p := range strings.Split(*parts, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case partOps, partLimits, partOverhead:
+		case partOps, partLimits, partOverhead, partMixes, partSchedule, partProfile:
 			o.parts[p] = true
 		default:
-			return nil, fmt.Errorf("-parts: unknown part %q (ops, limits, overhead)", p)
+			return nil, fmt.Errorf("-parts: unknown part %q (ops, mixes, schedule, limits, overhead, profile)", p)
 		}
 	}
 	if o.parts[partLimits] && !o.parts[partOps] {
@@ -107,6 +123,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer stopProfile()
 	}
+	if o.breakdown != "" {
+		total, rows, err := breakdown(ctx, o.breakdown)
+		if err != nil {
+			fmt.Fprintln(stderr, "crmsync-bench:", err)
+			return 1
+		}
+		for _, c := range rows {
+			fmt.Fprintf(stdout, "%6.2f s %5.1f%%  %s\n", c.cpu.Seconds(), 100*c.cpu.Seconds()/total.Seconds(), c.what)
+		}
+		fmt.Fprintf(stdout, "%6.2f s total\n", total.Seconds())
+		return 0
+	}
+	if o.profileDir != "" {
+		if err := profileOnly(ctx, o, stderr); err != nil {
+			fmt.Fprintln(stderr, "crmsync-bench:", err)
+			return 1
+		}
+		return 0
+	}
 	t, err := measure(ctx, o, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "crmsync-bench:", err)
@@ -115,11 +150,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	text := t.markdown()
 	fmt.Fprint(stdout, text)
 	if o.out != "" && o.out != "-" {
-		if err := os.WriteFile(o.out, []byte(text), 0o644); err != nil {
+		prev, err := os.ReadFile(o.out)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintln(stderr, "crmsync-bench:", err)
+			return 1
+		}
+		if err := os.WriteFile(o.out, []byte(keepHandWritten(string(prev), text)), 0o644); err != nil {
 			fmt.Fprintln(stderr, "crmsync-bench:", err)
 			return 1
 		}
 		fmt.Fprintf(stderr, "crmsync-bench: wrote %s\n", o.out)
+	}
+	if o.readme != "" {
+		if err := rewriteFigures(o.readme, t.figures(o.out)); err != nil {
+			fmt.Fprintln(stderr, "crmsync-bench:", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "crmsync-bench: wrote the Figures of %s\n", o.readme)
 	}
 	return 0
 }
@@ -139,4 +186,17 @@ func startProfile(path string) (func(), error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// handWritten marks where the figures other tests measure (serve's latency,
+// say) begin in BENCHMARKS.md: make bench keeps everything from that line on.
+const handWritten = "<!-- Written by hand from tests, not by make bench: kept when it rewrites this file. -->"
+
+// keepHandWritten is the new text with the hand-written part of the old one.
+func keepHandWritten(prev, text string) string {
+	i := strings.Index(prev, handWritten)
+	if i < 0 {
+		return text
+	}
+	return strings.TrimRight(text, "\n") + "\n\n" + prev[i:]
 }

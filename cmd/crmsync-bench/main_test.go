@@ -39,7 +39,10 @@ func TestQuick(t *testing.T) {
 		t.Error("the file and stdout differ")
 	}
 	for _, row := range []string{
-		"Bitrix24 requests per new order", "Bitrix24 requests per new order / write floor", "Bitrix24 requests per changed order", "Bitrix24 requests per unchanged order",
+		"## Targets", "Bitrix24 requests per new order ÷ write floor, B2B mix", "Bitrix24 requests per new order ÷ write floor, retail mix",
+		"Bitrix24 requests per new order ÷ write floor, leads mix", "| B2B |", "| retail |", "| leads |",
+		"| every minute |", "| every 5 minutes |", "| every 15 minutes |", "## Where the time goes", "CPU per order flat",
+		"Bitrix24 requests per new order", "Bitrix24 requests per changed order", "Bitrix24 requests per unchanged order",
 		"Bitrix24 requests per pushed stage change", "RetailCRM requests per history record",
 		"| 2 rps / 50 burst |", "| 5 rps / 250 burst |", "Allocations per order", "Growth from 300 to 1000",
 	} {
@@ -49,15 +52,22 @@ func TestQuick(t *testing.T) {
 	}
 
 	// crmsync and the plain client: figures, then ratios.
-	cells := func(prefix string) []string {
+	// cells finds a row below the Targets table (whose rows repeat some
+	// figures' names), or in it when inTargets.
+	cellsIn := func(inTargets bool, prefix string) []string {
+		section := ""
 		for _, line := range strings.Split(table, "\n") {
-			if strings.HasPrefix(line, "| "+prefix) {
+			if strings.HasPrefix(line, "## ") {
+				section = line
+			}
+			if (section == "## Targets") == inTargets && strings.HasPrefix(line, "| "+prefix) {
 				return strings.Split(line, "|")
 			}
 		}
 		t.Fatalf("no row %q", prefix)
 		return nil
 	}
+	cells := func(prefix string) []string { return cellsIn(false, prefix) }
 	num := regexp.MustCompile(`^\s*([0-9.]+)`)
 	value := func(cell string) float64 {
 		m := num.FindStringSubmatch(cell)
@@ -84,8 +94,26 @@ func TestQuick(t *testing.T) {
 	// sync's TestBackfillRequestsNearTheWriteFloor at 500); at the quick
 	// size's 200 orders the one lookup request is a twelfth of the total,
 	// so this checks the row is there and near the target, not the target.
-	if c := cells("Bitrix24 requests per new order / write floor"); value(c[2]) <= 0 || value(c[2]) > quickFloorBound {
-		t.Errorf("requests per new order over the write floor: %s, want above 0 and at most %v at the quick size (target %v)", c[2], quickFloorBound, targetFloor)
+	for _, mix := range []string{"B2B |", "retail |", "leads |"} {
+		if c := cells(mix); value(c[6]) <= 0 || value(c[6]) > quickFloorBound {
+			t.Errorf("%s mix: requests over the write floor %s, want above 0 and at most %v at the quick size (target %v)", mix, c[6], quickFloorBound, targetFloor)
+		}
+	}
+	// Every target has a figure and a verdict.
+	inTargets := false
+	for _, line := range strings.Split(table, "\n") {
+		switch {
+		case strings.HasPrefix(line, "## "):
+			inTargets = line == "## Targets"
+		case inTargets && strings.HasPrefix(line, "| ") && !strings.HasPrefix(line, "| target |"):
+			if !strings.Contains(line, "PASS") && !strings.Contains(line, "MISS") && !strings.Contains(line, "not measured") {
+				t.Errorf("target without a verdict: %s", line)
+			}
+		}
+	}
+	// A quiet shop's idle pull: no Bitrix24 request.
+	if c := cellsIn(true, "Bitrix24 requests of a pull with nothing new"); value(c[2]) != 0 {
+		t.Errorf("idle pull sent %s Bitrix24 requests", c[2])
 	}
 	for _, l := range []string{"2 rps / 50 burst", "5 rps / 250 burst"} {
 		if c := cells(l); value(c[6]) != 0 {
@@ -95,6 +123,19 @@ func TestQuick(t *testing.T) {
 	for _, n := range []string{"300", "1000"} {
 		if c := cells(n + " |"); value(c[5]) <= 0 {
 			t.Errorf("%s orders: peak RSS %q", n, c[5])
+		}
+	}
+}
+
+func TestKeepHandWritten(t *testing.T) {
+	hand := handWritten + "\n\n## Serve latency\n\n| p50 | 2.05 s |\n"
+	for _, c := range []struct{ prev, text, want string }{
+		{"", "# Benchmarks\n", "# Benchmarks\n"},
+		{"# Old\nfigures\n", "# Benchmarks\n", "# Benchmarks\n"},
+		{"# Old\n\n" + hand, "# Benchmarks\nnew\n", "# Benchmarks\nnew\n\n" + hand},
+	} {
+		if got := keepHandWritten(c.prev, c.text); got != c.want {
+			t.Errorf("keepHandWritten(%q, %q) = %q, want %q", c.prev, c.text, got, c.want)
 		}
 	}
 }

@@ -20,15 +20,19 @@ type plan struct {
 	limitMax     int
 	overhead     []int
 	allocsOrders int
+	mixOrders    int
+	quietOrders  int
+	profOrders   int
 }
 
 func makePlan(o *options) plan {
 	if o.quick {
 		return plan{opsOrders: 200, opsChanges: 20, limits: []limit{{2, 50}, {5, 250}},
-			limitMin: 200, limitMax: 200, overhead: []int{300, 1000}, allocsOrders: 150}
+			limitMin: 200, limitMax: 200, overhead: []int{300, 1000}, allocsOrders: 150,
+			mixOrders: 200, quietOrders: 50, profOrders: 300}
 	}
 	p := plan{opsOrders: 2000, opsChanges: 100, limits: []limit{{2, 50}, {5, 250}},
-		limitMin: 200, limitMax: 50_000, allocsOrders: 1000}
+		limitMin: 200, limitMax: 50_000, allocsOrders: 1000, mixOrders: 2000, quietOrders: 200, profOrders: 10_000}
 	for _, n := range []int{1000, 10_000, 100_000} {
 		if n <= o.maxOrders {
 			p.overhead = append(p.overhead, n)
@@ -38,6 +42,7 @@ func makePlan(o *options) plan {
 		p.overhead = []int{o.maxOrders}
 	}
 	p.allocsOrders = min(p.allocsOrders, p.overhead[0])
+	p.profOrders = min(p.profOrders, o.maxOrders)
 	return p
 }
 
@@ -69,6 +74,20 @@ func measure(ctx context.Context, o *options, log io.Writer) (*table, error) {
 			return nil, fmt.Errorf("requests per operation: %w", err)
 		}
 	}
+	if o.parts[partMixes] {
+		for _, m := range mixes() {
+			r, err := measureMix(ctx, b, m.name, m.detail, m.v, p.mixOrders)
+			if err != nil {
+				return nil, fmt.Errorf("write floor of the %s mix: %w", m.name, err)
+			}
+			t.mixes = append(t.mixes, r)
+		}
+	}
+	if o.parts[partSchedule] {
+		if t.schedule, err = measureSchedule(ctx, b, p.quietOrders); err != nil {
+			return nil, fmt.Errorf("schedule costs: %w", err)
+		}
+	}
 	for _, l := range p.limits {
 		if !o.parts[partLimits] {
 			break
@@ -79,6 +98,11 @@ func measure(ctx context.Context, o *options, log io.Writer) (*table, error) {
 			return nil, fmt.Errorf("throughput at %s: %w", l, err)
 		}
 		t.limits = append(t.limits, r)
+	}
+	if o.parts[partProfile] {
+		if t.profile, err = measureProfile(ctx, b, p.profOrders); err != nil {
+			return nil, fmt.Errorf("profile: %w", err)
+		}
 	}
 	if !o.parts[partOverhead] {
 		b.logf("done")

@@ -53,20 +53,3 @@ func countList(m map[string]int) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-// floorCommands are the writes an import's content needs: per order its
-// deal (or lead) and its product rows when it has any, per new customer
-// its contact, per new company the company, its requisite and the contact
-// link. Comments and lookups are not part of the floor.
-var floorCommands = []string{"crm.deal.add", "crm.lead.add", "crm.deal.productrows.set", "crm.lead.productrows.set",
-	"crm.contact.add", "crm.company.add", "crm.requisite.add", "crm.company.contact.add", "crm.contact.company.add"}
-
-// writeFloor is the fewest requests the floor's commands can go in: ÷ 50
-// commands a batch.
-func (m methodMix) writeFloor() float64 {
-	n := 0
-	for _, c := range floorCommands {
-		n += m.commands[c]
-	}
-	return float64(n) / 50
-}

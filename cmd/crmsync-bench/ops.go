@@ -233,17 +233,3 @@ func moveDeals(bx, plainBx *bitrixtest.Server, plainDeals map[int64]bitrix.ID, k
 // managerID is the portal user who moves deals (not the webhook's user 1,
 // whose moves crmsync takes for its own).
 const managerID = 7
-
-// writeFloor is the writes the new orders' content needs, ÷ 50 (the
-// commands a batch holds): per order a deal and its product rows, per new
-// contact one add, per new company its add, its requisite and one contact
-// link. Lookups and comments are not in it.
-func (o *opsResult) writeFloor() (floor float64, detail string) {
-	c := o.newMix.commands
-	deals := c["crm.deal.add"] + c["crm.lead.add"]
-	rows := c["crm.deal.productrows.set"] + c["crm.lead.productrows.set"]
-	contacts, companies := c["crm.contact.add"], c["crm.company.add"]
-	writes := deals + rows + contacts + 3*companies
-	return float64(writes) / float64(bitrix.PageSize),
-		fmt.Sprintf("%d deals, %d product-row sets, %d contacts, %d companies × 3 (company, requisite, contact link)", deals, rows, contacts, companies)
-}

@@ -1,6 +1,9 @@
 package retailcrmtest
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // Defaults of a Server.
 const (
@@ -13,6 +16,9 @@ const (
 
 // Options configure a Server. The zero value is usable.
 type Options struct {
+	// Middleware, when set, wraps the fake's HTTP handler (a benchmark
+	// times the requests in flight without a proxy's extra hop).
+	Middleware func(http.Handler) http.Handler
 	// APIKey is the key requests must send in X-API-KEY.
 	APIKey string
 	// ExtraKeys are also accepted; history made with them shows

@@ -116,7 +116,11 @@ func NewServer(opts Options) *Server {
 		s.limiter = rate.NewLimiter(rate.Limit(opts.RPS), max(1, int(opts.RPS)))
 	}
 	s.seedReferences()
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	var h http.Handler = http.HandlerFunc(s.serveHTTP)
+	if opts.Middleware != nil {
+		h = opts.Middleware(h)
+	}
+	s.srv = httptest.NewServer(h)
 	if opts.Trigger != nil {
 		s.SetTrigger(opts.Trigger)
 	}

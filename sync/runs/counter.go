@@ -150,6 +150,33 @@ func (r *RetailCRM) OrdersHistory(ctx context.Context, f retailcrm.HistoryFilter
 	return c.OrdersHistory(ctx, f)
 }
 
+// HistoryHead reads a page of the orders or customers history for its
+// record count, last id and the server's clock; a client without the
+// ids-only read is asked for the whole page.
+func (r *RetailCRM) HistoryHead(ctx context.Context, stream string, f retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error) {
+	if c, ok := r.next.(interface {
+		HistoryHead(context.Context, string, retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error)
+	}); ok {
+		r.c.Add(APIRetailCRM, 1)
+		return c.HistoryHead(ctx, stream, f)
+	}
+	switch stream {
+	case retailcrm.StreamOrders:
+		p, err := r.OrdersHistory(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		return &retailcrm.HistoryHeadPage{Records: len(p.History), LastID: p.LastID(), GeneratedAt: p.GeneratedAt}, nil
+	case retailcrm.StreamCustomers:
+		p, err := r.CustomersHistory(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		return &retailcrm.HistoryHeadPage{Records: len(p.History), LastID: p.LastID(), GeneratedAt: p.GeneratedAt}, nil
+	}
+	return nil, fmt.Errorf("runs: unknown history stream %q", stream)
+}
+
 // CustomersHistory reads a page of the customer history.
 func (r *RetailCRM) CustomersHistory(ctx context.Context, f retailcrm.HistoryFilter) (*retailcrm.CustomersHistoryPage, error) {
 	c, ok := r.next.(interface {

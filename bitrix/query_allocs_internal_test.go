@@ -1,0 +1,65 @@
+package bitrix
+
+import (
+	"slices"
+	"testing"
+)
+
+// dealCommand is a crm.deal.add as the engine builds it.
+func dealCommand() map[string]any {
+	return map[string]any{"fields": Fields{"TITLE": "Заказ №1024", "STAGE_ID": "NEW", "OPPORTUNITY": "1500.50",
+		"CURRENCY_ID": "RUB", "CONTACT_ID": ResultRef("c1", "ID"), "ORIGINATOR_ID": "retailcrm", "ORIGIN_ID": "1024",
+		"ASSIGNED_BY_ID": 7, "OPENED": true, "COMMENTS": "<b>Доставка</b> курьером", "UF_CRM_TAGS": []any{"web", "sale"}},
+		"params": map[string]any{"REGISTER_SONET_EVENT": "N"}}
+}
+
+// The query of a deal is built in one pass: no reflection over the maps
+// commands are made of, one builder.
+func TestBuildQueryAllocations(t *testing.T) {
+	cmd := dealCommand()
+	q, err := BuildQuery(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "fields[ASSIGNED_BY_ID]=7&fields[COMMENTS]=%3Cb%3E%D0%94%D0%BE%D1%81%D1%82%D0%B0%D0%B2%D0%BA%D0%B0%3C%2Fb%3E+%D0%BA%D1%83%D1%80%D1%8C%D0%B5%D1%80%D0%BE%D0%BC" +
+		"&fields[CONTACT_ID]=$result[c1][ID]&fields[CURRENCY_ID]=RUB&fields[OPENED]=1&fields[OPPORTUNITY]=1500.50" +
+		"&fields[ORIGINATOR_ID]=retailcrm&fields[ORIGIN_ID]=1024&fields[STAGE_ID]=NEW" +
+		"&fields[TITLE]=%D0%97%D0%B0%D0%BA%D0%B0%D0%B7+%E2%84%961024&fields[UF_CRM_TAGS][0]=web&fields[UF_CRM_TAGS][1]=sale" +
+		"&params[REGISTER_SONET_EVENT]=N"
+	if q != want {
+		t.Errorf("query\n%s\nwant\n%s", q, want)
+	}
+	if n := testing.AllocsPerRun(50, func() { _, _ = BuildQuery(cmd) }); n > 45 {
+		t.Errorf("BuildQuery of a deal: %.0f allocations, want at most 45 (80 before)", n)
+	}
+}
+
+// refsOf finds references wherever the query would carry them, and reads
+// the usual shapes without copying them.
+func TestRefsOf(t *testing.T) {
+	ref := ResultRef("c7", "ID")
+	p := &ref
+	for _, tc := range []struct {
+		name   string
+		params map[string]any
+		want   []string
+	}{
+		{"in fields", map[string]any{"fields": Fields{"CONTACT_ID": ResultRef("c1", "ID")}}, []string{"c1"}},
+		{"in a list", map[string]any{"ids": []any{1, ResultRef("c2", 0, "ID")}}, []string{"c2"}},
+		{"typed slice", map[string]any{"ids": []Ref{ResultRef("c3")}}, []string{"c3"}},
+		{"pointer", map[string]any{"id": p}, []string{"c7"}},
+		{"none", map[string]any{"id": 5, "fields": Fields{"TITLE": "x"}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := refsOf(tc.params)
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("refsOf = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	cmd := dealCommand()
+	if n := testing.AllocsPerRun(50, func() { refsOf(cmd) }); n > 3 {
+		t.Errorf("refsOf of a deal: %.0f allocations, want at most 3", n)
+	}
+}
