@@ -279,9 +279,9 @@ func (t *table) costSection(w func(string, ...any)) {
 	w("- **The measurement**: the fakes were timed through reverse proxies, an extra HTTP hop per request on the same two cores;\n")
 	w("  they are now timed in their own handlers.\n\n")
 	w("Left: garbage collection (the largest allocators are the Bitrix24 batches built and their answers decoded, then the\n")
-	w("order pages decoded; keeping each order's raw JSON is under 3%% of crmsync's bytes); the fake portal (parsing every batch\n")
-	w("command's query, its store); and the walk to the history heads, which reads every page since 10 minutes before the\n")
-	w("start — here the whole seeded history, up to 200 pages a stream, where a live shop has a page or two. Hashing was\n")
+	w("order pages decoded; keeping each order's raw JSON is under 3%% of crmsync's bytes); the fake portal (parsing every\n")
+	w("batch command's query, its store); and the walk to the history heads, which reads every page since 10 minutes before\n")
+	w("the start — here the whole seeded history, up to 200 pages a stream, where a live shop has a page or two. Hashing was\n")
 	w("never a real cost.\n\n")
 }
 
