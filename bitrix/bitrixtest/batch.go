@@ -15,38 +15,125 @@ const orderKey = "\x00cmd-order"
 // MaxBatch is the portal's limit of commands per batch.
 const MaxBatch = 50
 
-// cmdOrder reads the keys of "cmd" in the order they were sent.
+// cmdOrder reads the keys of "cmd" in the order they were sent: for a
+// JSON body, those of the last top-level "cmd" member when it is an object
+// (nil otherwise, or when the body is not valid JSON). A batch body is
+// scanned once without decoding its values: it is the portal's largest
+// request and a backfill sends thousands.
 func cmdOrder(body []byte, isJSON bool, rawQuery string) []string {
 	if isJSON {
-		var top map[string]json.RawMessage
-		if json.Unmarshal(body, &top) != nil {
+		if !json.Valid(body) {
 			return nil
 		}
-		raw, ok := top["cmd"]
-		if !ok {
-			return nil
-		}
-		dec := json.NewDecoder(strings.NewReader(string(raw)))
-		tok, err := dec.Token()
-		if err != nil || tok != json.Delim('{') {
-			return nil // an array: keys 0..n-1 in order
-		}
-		var keys []string
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return keys
-			}
-			keys = append(keys, kt.(string))
-			var skip json.RawMessage
-			if dec.Decode(&skip) != nil {
-				return keys
-			}
-		}
-		return keys
+		return jsonCmdKeys(body)
 	}
 	_, order := parseQueryOrdered(rawQuery + "&" + string(body))
 	return order["\x00cmd"]
+}
+
+// jsonCmdKeys is cmdOrder on a body json.Valid accepts.
+func jsonCmdKeys(b []byte) []string {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil // null, or not an object
+	}
+	var cmd []byte // the last "cmd" member's value
+	found := false
+	i = skipSpace(b, i+1)
+	for i < len(b) && b[i] == '"' {
+		end := skipString(b, i)
+		key := jsonKey(b[i:end])
+		i = skipSpace(b, end)
+		i = skipSpace(b, i+1) // ':'
+		vend := skipValue(b, i)
+		if key == "cmd" {
+			cmd, found = b[i:vend], true
+		}
+		i = skipSpace(b, vend)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	if !found || len(cmd) == 0 || cmd[0] != '{' {
+		return nil // an array: keys 0..n-1 in order
+	}
+	var keys []string
+	i = skipSpace(cmd, 1)
+	for i < len(cmd) && cmd[i] == '"' {
+		end := skipString(cmd, i)
+		keys = append(keys, jsonKey(cmd[i:end]))
+		i = skipSpace(cmd, end)
+		i = skipSpace(cmd, i+1) // ':'
+		i = skipSpace(cmd, skipValue(cmd, i))
+		if i < len(cmd) && cmd[i] == ',' {
+			i = skipSpace(cmd, i+1)
+		}
+	}
+	return keys
+}
+
+// jsonKey is a quoted JSON string's text; escapes and non-ASCII bytes go
+// through encoding/json (which also replaces invalid UTF-8).
+func jsonKey(q []byte) string {
+	for _, c := range q {
+		if c == '\\' || c >= 0x80 {
+			var s string
+			_ = json.Unmarshal(q, &s)
+			return s
+		}
+	}
+	if len(q) < 2 {
+		return ""
+	}
+	return string(q[1 : len(q)-1])
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i] ('"').
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// skipValue returns the index after the value starting at b[i].
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for i < len(b) {
+		switch b[i] {
+		case '"':
+			i = skipString(b, i)
+			if depth == 0 {
+				return i
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth <= 0 {
+				return i + 1
+			}
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i
+			}
+		}
+		i++
+	}
+	return i
 }
 
 var refRe = regexp.MustCompile(`\$result\[([^\]]+)\]((?:\[[^\]]*\])*)`)

@@ -11,7 +11,8 @@ import (
 // select[]=ID appends the next integer key. Every leaf is a string; lists
 // are maps with "0".."n-1" keys (PHP arrays), see List.
 func ParseQuery(q string) map[string]any {
-	root, _ := parseQueryOrdered(q)
+	root := map[string]any{}
+	parseQueryInto(q, root, nil)
 	return root
 }
 
@@ -20,6 +21,14 @@ func ParseQuery(q string) map[string]any {
 func parseQueryOrdered(q string) (map[string]any, map[string][]string) {
 	root := map[string]any{}
 	order := map[string][]string{}
+	parseQueryInto(q, root, order)
+	return root, order
+}
+
+// parseQueryInto parses q into root, recording the key order in order
+// unless it is nil (ParseQuery: every batch command is parsed, and only the
+// batch's own keys need their order).
+func parseQueryInto(q string, root map[string]any, order map[string][]string) {
 	for _, pair := range strings.Split(q, "&") {
 		if pair == "" {
 			continue
@@ -39,7 +48,6 @@ func parseQueryOrdered(q string) (map[string]any, map[string][]string) {
 		}
 		insert(root, order, "", path, val)
 	}
-	return root, order
 }
 
 // splitKey turns a[b][c] into [a b c]; a malformed bracket ends parsing
@@ -69,7 +77,7 @@ func insert(m map[string]any, order map[string][]string, path string, keys []str
 	if k == "" {
 		k = strconv.Itoa(nextIndex(m))
 	}
-	if _, seen := m[k]; !seen {
+	if _, seen := m[k]; !seen && order != nil {
 		order[path] = append(order[path], k)
 	}
 	if len(keys) == 1 {
@@ -81,7 +89,10 @@ func insert(m map[string]any, order map[string][]string, path string, keys []str
 		child = map[string]any{}
 		m[k] = child
 	}
-	insert(child, order, path+"\x00"+k, keys[1:], val)
+	if order != nil {
+		path += "\x00" + k
+	}
+	insert(child, order, path, keys[1:], val)
 }
 
 // nextIndex is PHP's next integer key: one more than the largest one.

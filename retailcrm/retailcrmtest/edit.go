@@ -128,7 +128,7 @@ func (s *Server) handleOrderEdit(w http.ResponseWriter, r *http.Request, idSeg, 
 	}
 	s.recordOrderChangesLocked(o, next, actor{source: retailcrm.SourceAPI, key: key})
 	s.putOrderLocked(next)
-	writeJSON(w, http.StatusOK, map[string]any{"success": true, "id": next.ID, "order": orderJSON(next, shapeList)})
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "id": next.ID, "order": orderListJSON(next)})
 }
 
 // APIChanges returns how many history records of order id were written by

@@ -119,9 +119,9 @@ func (s *Server) listOrders(w http.ResponseWriter, q map[string][]string, limit,
 	} else {
 		total, page = s.index.page(keep, win, skip, limit)
 	}
-	orders := make([]map[string]any, 0, len(page))
+	orders := make([]*listOrder, 0, len(page))
 	for _, id := range page {
-		orders = append(orders, orderJSON(s.orders[id], shapeList))
+		orders = append(orders, orderListJSON(s.orders[id]))
 	}
 	_, _, pagination := pageBounds(total, limit, pageNo)
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "pagination": pagination, "orders": orders})
@@ -316,5 +316,5 @@ func (s *Server) handleOrderGet(w http.ResponseWriter, r *http.Request, idSeg st
 	if !found {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"success": true, "order": orderJSON(o, shapeList)})
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "order": orderListJSON(o)})
 }
