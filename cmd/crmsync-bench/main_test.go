@@ -139,3 +139,19 @@ func TestKeepHandWritten(t *testing.T) {
 		}
 	}
 }
+
+func TestChildEnvDropsRuntimeTuning(t *testing.T) {
+	t.Setenv("GOGC", "400")
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	t.Setenv("CRMSYNC_DB", "/elsewhere.db")
+	t.Setenv("BENCH_KEEP", "yes")
+	env := strings.Join(childEnv(), "\n")
+	for _, gone := range []string{"GOGC=", "GOMEMLIMIT=", "CRMSYNC_DB="} {
+		if strings.Contains(env, gone) {
+			t.Errorf("the child gets %s", gone)
+		}
+	}
+	if !strings.Contains(env, "BENCH_KEEP=yes") {
+		t.Error("the child lost an unrelated variable")
+	}
+}
