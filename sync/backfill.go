@@ -490,7 +490,12 @@ func (e *Engine) historyHead(ctx context.Context, read func(context.Context, ret
 	var head int64
 	var at retailcrm.DateTime
 	found := false
-	for _, back := range headLookbacks() {
+	var firstPageLast int64 // the last id of the whole history's first page, once read
+	for i, back := range headLookbacks() {
+		if back == 0 && firstPageLast > 0 {
+			head, found = firstPageLast, true // read already: walk on from it
+			break
+		}
 		f := retailcrm.HistoryFilter{Limit: retailcrm.HistoryLimit}
 		if back > 0 {
 			f.StartDate = now.Add(-back)
@@ -504,6 +509,25 @@ func (e *Engine) historyHead(ctx context.Context, read func(context.Context, ret
 			head, found = last, true
 			break
 		}
+		if i > 0 {
+			continue
+		}
+		// Nothing in the last minutes: the whole history's first page says
+		// whether there is any (an empty stream, such as the corporate
+		// customers of a shop selling only to people, costs 2 requests, not
+		// 6) and, when it is not full, where it ends.
+		n, last, gen, err = read(ctx, retailcrm.HistoryFilter{Limit: retailcrm.HistoryLimit})
+		if err != nil {
+			return 0, at, err
+		}
+		at = gen
+		if n == 0 {
+			return 0, at, nil
+		}
+		if n < retailcrm.HistoryLimit {
+			return last, at, nil
+		}
+		firstPageLast = last
 	}
 	if !found {
 		return 0, at, nil // no history at all

@@ -3,6 +3,8 @@ package sync
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -418,7 +420,10 @@ func TestBackfillFindsTheHeadOfAQuietAccountAndKeepsPullsCursor(t *testing.T) {
 	if res.Head != e.rc.LastHistoryID() || res.Done != 150 {
 		t.Errorf("head %d, want %d; done %d", res.Head, e.rc.LastHistoryID(), res.Done)
 	}
-	if r := res.Report.Summary.RetailCRMRequests; r > 20 {
+	// One more than the day-by-day search alone: after the empty last ten
+	// minutes the whole history's first page is read, which ends the search
+	// at once for an empty or one-page stream (the usual corporate history).
+	if r := res.Report.Summary.RetailCRMRequests; r > 21 {
 		t.Errorf("%d RetailCRM requests for 150 orders", r)
 	}
 
@@ -492,5 +497,49 @@ func TestBackfillReadAheadSendsTheSameRequests(t *testing.T) {
 		if ahead.deals[origin] != d {
 			t.Errorf("order %s: deal %q with read-ahead, %q page by page", origin, ahead.deals[origin], d)
 		}
+	}
+}
+
+// TestHistoryHeadSearchCost: how many reads finding a stream's head takes.
+// An empty stream and a one-page one are settled by the whole history's
+// first page, right after the last ten minutes showed nothing.
+func TestHistoryHeadSearchCost(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name    string
+		records int   // in the whole history, ids 1..records
+		recent  bool  // whether the last ten minutes have any
+		head    int64 // want
+		most    int
+	}{
+		{name: "empty", records: 0, head: 0, most: 2},
+		{name: "one page, quiet", records: 40, head: 40, most: 2},
+		{name: "recent changes", records: 40, recent: true, head: 40, most: 2},
+		{name: "several pages, quiet for a year", records: 250, head: 250, most: 9},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := &Engine{log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: time.Now}
+			reads := 0
+			head, _, err := e.historyHead(context.Background(), func(_ context.Context, f retailcrm.HistoryFilter) (int, int64, retailcrm.DateTime, error) {
+				reads++
+				from := int64(1)
+				switch {
+				case f.SinceID > 0:
+					from = f.SinceID + 1
+				case !f.StartDate.IsZero() && !c.recent:
+					return 0, 0, retailcrm.DateTime{}, nil // nothing that recent
+				case !f.StartDate.IsZero():
+					from = int64(c.records) // only the last record is recent
+				}
+				to := min(from+int64(f.Limit)-1, int64(c.records))
+				if to < from {
+					return 0, 0, retailcrm.DateTime{}, nil
+				}
+				return int(to - from + 1), to, retailcrm.DateTime{}, nil
+			})
+			if err != nil || head != c.head || reads > c.most {
+				t.Errorf("head %d (want %d) in %d reads (at most %d): %v", head, c.head, reads, c.most, err)
+			}
+		})
 	}
 }
