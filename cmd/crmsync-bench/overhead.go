@@ -78,23 +78,11 @@ func measureAllocs(ctx context.Context, b *bench, n int) (*allocsResult, error) 
 		return nil, fmt.Errorf("loading %s: %w", e.cfg, err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rc, err := retailcrm.New(cfg.RetailCRM.URL, cfg.RetailCRM.APIKey, retailcrm.WithRate(cfg.RetailCRM.Rate), retailcrm.WithLogger(log))
+	eng, st, err := e.engine(ctx, cfg, log, "")
 	if err != nil {
-		return nil, fmt.Errorf("RetailCRM client: %w", err)
-	}
-	bx, err := bitrix.New(cfg.Bitrix.WebhookURL, bitrix.WithRate(cfg.Bitrix.Rate, cfg.Bitrix.Burst), bitrix.WithLogger(log))
-	if err != nil {
-		return nil, fmt.Errorf("Bitrix24 client: %w", err)
-	}
-	st, err := store.Open(ctx, e.db, store.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", e.db, err)
+		return nil, err
 	}
 	defer st.Close()
-	eng, err := pullsync.New(pullsync.Options{Config: cfg, RetailCRM: rc, Bitrix: bx, Store: st, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("pull engine: %w", err)
-	}
 	res, engine, fakes, err := profileAllocs(func() (*pullsync.Result, error) { return eng.Pull(ctx) })
 	if err != nil {
 		return nil, fmt.Errorf("in-process pull: %w", err)
@@ -109,3 +97,27 @@ func measureAllocs(ctx context.Context, b *bench, n int) (*allocsResult, error) 
 }
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
+
+// engine wires an in-process engine on e's fakes and database through the
+// same constructors cmd/crmsync uses; the caller closes the store.
+func (e *env) engine(ctx context.Context, cfg *config.Config, log *slog.Logger, command string, rcOpts ...retailcrm.Option) (*pullsync.Engine, *store.Store, error) {
+	rc, err := retailcrm.New(cfg.RetailCRM.URL, cfg.RetailCRM.APIKey,
+		append([]retailcrm.Option{retailcrm.WithRate(cfg.RetailCRM.Rate), retailcrm.WithLogger(log)}, rcOpts...)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("RetailCRM client: %w", err)
+	}
+	bx, err := bitrix.New(cfg.Bitrix.WebhookURL, bitrix.WithRate(cfg.Bitrix.Rate, cfg.Bitrix.Burst), bitrix.WithLogger(log))
+	if err != nil {
+		return nil, nil, fmt.Errorf("Bitrix24 client: %w", err)
+	}
+	st, err := store.Open(ctx, e.db, store.Options{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening %s: %w", e.db, err)
+	}
+	eng, err := pullsync.New(pullsync.Options{Config: cfg, RetailCRM: rc, Bitrix: bx, Store: st, Logger: log, RunCommand: command})
+	if err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("engine: %w", err)
+	}
+	return eng, st, nil
+}

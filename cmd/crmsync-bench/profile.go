@@ -16,9 +16,7 @@ import (
 
 	"github.com/spf13/viper"
 
-	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
-	"github.com/crmsync/crmsync/store"
 	pullsync "github.com/crmsync/crmsync/sync"
 	"github.com/crmsync/crmsync/sync/config"
 )
@@ -58,24 +56,11 @@ func backfillInProcess(ctx context.Context, b *bench, n int, dir string) (*inPro
 	if err != nil {
 		return nil, err
 	}
-	rc, err := retailcrm.New(cfg.RetailCRM.URL, cfg.RetailCRM.APIKey, retailcrm.WithRate(cfg.RetailCRM.Rate),
-		retailcrm.WithLogger(log), retailcrm.WithLocation(loc))
+	eng, st, err := e.engine(ctx, cfg, log, "backfill", retailcrm.WithLocation(loc))
 	if err != nil {
-		return nil, fmt.Errorf("RetailCRM client: %w", err)
-	}
-	bx, err := bitrix.New(cfg.Bitrix.WebhookURL, bitrix.WithRate(cfg.Bitrix.Rate, cfg.Bitrix.Burst), bitrix.WithLogger(log))
-	if err != nil {
-		return nil, fmt.Errorf("Bitrix24 client: %w", err)
-	}
-	st, err := store.Open(ctx, e.db, store.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", e.db, err)
+		return nil, err
 	}
 	defer st.Close()
-	eng, err := pullsync.New(pullsync.Options{Config: cfg, RetailCRM: rc, Bitrix: bx, Store: st, Logger: log, RunCommand: "backfill"})
-	if err != nil {
-		return nil, fmt.Errorf("backfill engine: %w", err)
-	}
 	out := &inProcess{orders: n}
 	var stop func() error
 	if dir != "" {
