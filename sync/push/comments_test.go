@@ -12,8 +12,7 @@ import (
 )
 
 func TestCommentsArriveOnce(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	o1, d1 := h.linked("new", "NEW")
 	// A comment crmsync (pull) wrote on the deal is never carried back.
 	// By the ledger (whoever the author), and by the webhook user as author.
@@ -63,18 +62,11 @@ func TestCommentsArriveOnce(t *testing.T) {
 }
 
 func TestCommentsOfQuietDealsAreFoundThroughPullActivity(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	o1, d1 := h.linked("new", "NEW")
 	h.push(push.Options{}) // a first run: nothing to do
 	h.bx.AddComment("deal", d1, 7, "Discount agreed")
-	// pull touched the order since (an event about it).
-	if err := h.st.Tx(h.ctx, func(tx *store.Tx) error {
-		_, err := tx.AddEvent(h.ctx, store.Event{Source: store.SourceRetailCRM, OrderID: o1, Action: "deal.update", Result: store.ResultOK})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	activity(h, o1) // pull touched the order since
 	h.clk.Advance(time.Minute)
 	h.push(push.Options{})
 	if !strings.Contains(h.order(o1).ManagerComment, "Discount agreed") {
@@ -85,8 +77,7 @@ func TestCommentsOfQuietDealsAreFoundThroughPullActivity(t *testing.T) {
 // A comment on a deal nothing else touched is found by the deal's
 // LAST_ACTIVITY_TIME, which the comment moved.
 func TestCommentsOfQuietDealsAreFoundThroughLastActivity(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	o1, d1 := h.linked("new", "NEW")
 	for range 5 {
 		h.linked("new", "NEW")
@@ -106,8 +97,7 @@ func TestCommentsOfQuietDealsAreFoundThroughLastActivity(t *testing.T) {
 }
 
 func TestCommentBatchReadsFiftyDealsPerRequest(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	var deals []int64
 	for range 120 {
 		_, d := h.linked("new", "NEW")
@@ -139,12 +129,11 @@ func TestCommentBatchReadsFiftyDealsPerRequest(t *testing.T) {
 func TestCrashAfterEditDoesNotDoubleAppend(t *testing.T) {
 	t.Parallel()
 	t.Run("answer lost", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := newTest(t)
 		o1, d1 := h.linked("new", "NEW")
 		h.bx.AddComment("deal", d1, 7, "Fragile, pack twice")
 		// The edit applies, its answer is cut off: the outcome is unknown.
-		h.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultTruncated, Path: "/api/v5/orders/{id}/edit", Count: 1})
+		h.failEdit(retailcrmtest.FaultTruncated)
 		activity(h, o1)
 		rep := h.push(push.Options{})
 		if rep.Summary.Failed != 1 || len(rep.Parked) != 0 {
@@ -168,11 +157,8 @@ func TestCrashAfterEditDoesNotDoubleAppend(t *testing.T) {
 		}
 	})
 	t.Run("process died before the commit", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
-		o1, d1 := h.linked("new", "NEW")
-		h.bx.AddComment("deal", d1, 7, "Gift wrap")
-		activity(h, o1)
+		h := newTest(t)
+		o1, d1 := h.commented("Gift wrap")
 		// A dry run computes the exact text; a real run that died after the
 		// edit left exactly that text in RetailCRM and nothing in the store.
 		dry, err := h.engine(h.open(true)).Run(h.ctx, push.Options{DryRun: true})
@@ -196,24 +182,10 @@ func TestCrashAfterEditDoesNotDoubleAppend(t *testing.T) {
 	})
 }
 
-// activity records a pull event about the order, so its deal is scanned.
-func activity(h *harness, orderID int64) {
-	h.t.Helper()
-	if err := h.st.Tx(h.ctx, func(tx *store.Tx) error {
-		_, err := tx.AddEvent(h.ctx, store.Event{Source: store.SourceRetailCRM, OrderID: orderID, Action: "deal.update", Result: store.ResultOK})
-		return err
-	}); err != nil {
-		h.t.Fatal(err)
-	}
-}
-
 func TestActivityOfAnIncompleteRunIsScannedAgain(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	h.push(push.Options{}) // a complete run
-	o1, d1 := h.linked("new", "NEW")
-	h.bx.AddComment("deal", d1, 7, "Call on Monday")
-	activity(h, o1)
+	o1, _ := h.commented("Call on Monday")
 	h.clk.Advance(10 * time.Minute)
 	// This run stops before the comments (its only item is the stage row).
 	rep := h.push(push.Options{MaxItems: 1})
@@ -228,12 +200,9 @@ func TestActivityOfAnIncompleteRunIsScannedAgain(t *testing.T) {
 }
 
 func TestFailedCommentLinesGoWithTheNextAppend(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	o1, d1 := h.linked("new", "NEW")
-	h.bx.AddComment("deal", d1, 7, "First note")
-	activity(h, o1)
-	h.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Path: "/api/v5/orders/{id}/edit", Count: 1})
+	h := newTest(t)
+	o1, d1 := h.commented("First note")
+	h.failEdit(retailcrmtest.FaultServerError)
 	rep := h.push(push.Options{})
 	if rep.Summary.Failed != 1 || strings.Contains(h.order(o1).ManagerComment, "First note") {
 		t.Fatalf("summary %+v, comment %q", rep.Summary, h.order(o1).ManagerComment)
@@ -254,11 +223,8 @@ func TestFailedCommentLinesGoWithTheNextAppend(t *testing.T) {
 }
 
 func TestDeletedOrderParksItsComments(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	o1, d1 := h.linked("new", "NEW")
-	h.bx.AddComment("deal", d1, 7, "Note")
-	activity(h, o1)
+	h := newTest(t)
+	o1, _ := h.commented("Note")
 	if err := h.rc.DeleteOrder(o1); err != nil {
 		t.Fatal(err)
 	}
@@ -273,8 +239,7 @@ func TestDeletedOrderParksItsComments(t *testing.T) {
 // its text however the portal spaced it; a person's comment that reads like
 // one of crmsync's comments with a known id is carried.
 func TestCommentIdentity(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	h.ledgerOnly = true // crmsync's comments known by the ledger alone
 	o1, d1 := h.linked("new", "NEW")
 	const lost = "Manager comment (by RetailCRM user 5): Call first\r\nthen ship  "

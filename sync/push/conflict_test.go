@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/push"
@@ -14,8 +13,7 @@ import (
 func TestConflictLaterChangeWins(t *testing.T) {
 	t.Parallel()
 	t.Run("deal moved after the order changed: stage wins", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := newTest(t)
 		o1, d1 := h.linked("new", "NEW")
 		setStatus(h, o1, "client-confirmed") // 09:01 UTC = 12:01 Moscow, not yet pulled
 		h.move(d1, "WON")                    // 09:02 UTC
@@ -26,8 +24,7 @@ func TestConflictLaterChangeWins(t *testing.T) {
 		checkConflict(t, h, rep, "bitrix", "client-confirmed", "WON")
 	})
 	t.Run("order changed after the deal moved: status kept", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := newTest(t)
 		o1, d1 := h.linked("new", "NEW")
 		h.move(d1, "WON")                    // 09:01 UTC
 		setStatus(h, o1, "client-confirmed") // 09:02 UTC
@@ -41,8 +38,7 @@ func TestConflictLaterChangeWins(t *testing.T) {
 		checkConflict(t, h, rep, "retailcrm", "client-confirmed", "WON")
 	})
 	t.Run("order changed but already synced: no conflict", func(t *testing.T) {
-		t.Parallel()
-		h := newHarness(t)
+		h := newTest(t)
 		o1, d1 := h.linked("new", "NEW")
 		setStatus(h, o1, "client-confirmed")
 		// pull synced the order afterwards.
@@ -63,14 +59,6 @@ func TestConflictLaterChangeWins(t *testing.T) {
 			t.Errorf("status %q, %+v", h.order(o1).Status, rep.Summary)
 		}
 	})
-}
-
-func setStatus(h *harness, orderID int64, status string) {
-	h.t.Helper()
-	if err := h.rc.UpdateOrder(orderID, func(o *retailcrm.Order) { o.Status = status }); err != nil {
-		h.t.Fatal(err)
-	}
-	h.clk.Advance(time.Minute)
 }
 
 func checkConflict(t *testing.T, h *harness, rep *push.Report, winner, status, stage string) {
@@ -99,8 +87,7 @@ func checkConflict(t *testing.T, h *harness, rep *push.Report, winner, status, s
 }
 
 func TestRejectedStatusIsParkedAndTheRunGoesOn(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	h.mapping.Stages["FINAL_INVOICE"] = "no-such-status"
 	o1, d1 := h.linked("new", "NEW")
 	o2, d2 := h.linked("new", "NEW")
@@ -145,11 +132,9 @@ func TestRejectedStatusIsParkedAndTheRunGoesOn(t *testing.T) {
 }
 
 func TestTransientErrorIsRetriedLater(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	o1, d1 := h.linked("new", "NEW")
-	h.move(d1, "WON")
-	h.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Path: "/api/v5/orders/{id}/edit", Count: 1})
+	h := newTest(t)
+	o1, _ := h.movedTo("WON")
+	h.failEdit(retailcrmtest.FaultServerError)
 	rep := h.push(push.Options{})
 	if rep.Summary.Failed != 1 || len(rep.Parked) != 0 || h.order(o1).Status != "new" {
 		t.Fatalf("summary %+v", rep.Summary)
@@ -165,10 +150,8 @@ func TestTransientErrorIsRetriedLater(t *testing.T) {
 }
 
 func TestDryRunLeavesEverythingAsItWas(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	o1, d1 := h.linked("new", "NEW")
-	h.move(d1, "WON")
+	h := newTest(t)
+	o1, d1 := h.movedTo("WON")
 	h.bx.AddComment("deal", d1, 7, "Call after lunch")
 	rep, err := h.engine(h.open(true)).Run(h.ctx, push.Options{DryRun: true})
 	if err != nil {
@@ -202,8 +185,7 @@ func TestDryRunLeavesEverythingAsItWas(t *testing.T) {
 }
 
 func TestRunLimits(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	var deals []int64
 	for range 5 {
 		_, d := h.linked("new", "NEW")
@@ -227,14 +209,10 @@ func TestRunLimits(t *testing.T) {
 	}
 }
 
-func itoa(n int64) string { return strconvFormat(n) }
-
 func TestParkedItemAlertsOnce(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	h.mapping.Stages["FINAL_INVOICE"] = "no-such-status"
-	_, d1 := h.linked("new", "NEW")
-	h.move(d1, "FINAL_INVOICE")
+	h.movedTo("FINAL_INVOICE")
 	e := h.engine(h.st, func(d *push.Deps) { d.NotifyUserIDs = []int64{7, 9} })
 	if _, err := e.Run(h.ctx, push.Options{}); err != nil {
 		t.Fatal(err)

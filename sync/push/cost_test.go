@@ -54,8 +54,7 @@ func (h *harness) ownStage(dealID int64, stage string) {
 // most 0.1 Bitrix24 requests per change; every manager comment arrives;
 // the push after it, with nothing new, costs at most 2.
 func TestPushOfManyStageChangesCostsATenthOfARequestEach(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	const deals, moves = 300, 100
 	type pair struct{ order, deal int64 }
 	var all []pair
@@ -136,8 +135,7 @@ func TestCommentHiddenByOwnWriteArrives(t *testing.T) {
 		{"more deals than places", 100, "complete", "comment", 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			h := newHarness(t)
+			h := newTest(t)
 			type pair struct{ order, deal int64 }
 			var all []pair
 			for range tc.deals {
@@ -184,8 +182,7 @@ func TestCommentHiddenByOwnWriteArrives(t *testing.T) {
 // by their activity and carries their comments (not through the sweep: the
 // orders are in a final group).
 func TestCommentsOfAStoppedFirstPushArrive(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	orders, deals := h.linkedMany(3, "complete") // left out of the sweep
 	h.clk.Advance(10 * time.Minute)
 	h.skipHistory()
@@ -227,8 +224,7 @@ func (s *spoilListing) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.Batc
 // next run's window still starts where the last complete run's did, so
 // the deals of the pages not listed are read then.
 func TestFailedActivityListingKeepsTheWindow(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	orders, deals := h.linkedMany(60, "complete") // left out of the sweep
 	h.clk.Advance(10 * time.Minute)
 	h.push(push.Options{})
@@ -268,8 +264,7 @@ func TestFailedActivityListingKeepsTheWindow(t *testing.T) {
 // deal's last modifier is the webhook user, its last actor the person, so
 // the deal is listed as active and the comment arrives.
 func TestCommentBeforeOwnFieldUpdateArrives(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	o, d := h.linkedIn("complete") // left out of the sweep
 	h.clk.Advance(10 * time.Minute)
 	h.push(push.Options{})

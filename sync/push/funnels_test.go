@@ -15,8 +15,7 @@ import (
 // move in either funnel back through that funnel's own mapping, and takes
 // pull's writes in both funnels for echoes.
 func TestFunnelsBothWays(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	h.rc = retailcrmtest.New(t, retailcrmtest.Options{Now: h.clk.Now, Sites: []string{"shop", "wholesale"}})
 	var err error
 	if h.rcc, err = retailcrm.New(h.rc.URL(), h.rc.APIKey(), retailcrm.WithRate(1000), retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 1})); err != nil {

@@ -47,6 +47,14 @@ type harness struct {
 	logMu      stdsync.Mutex
 }
 
+// newTest runs the test (or subtest) in parallel with the others, on a
+// harness of its own.
+func newTest(t *testing.T, portal ...func(*bitrixtest.Options)) *harness {
+	t.Helper()
+	t.Parallel()
+	return newHarness(t, portal...)
+}
+
 func newHarness(t testing.TB, portal ...func(*bitrixtest.Options)) *harness {
 	t.Helper()
 	ctx := t.Context()
@@ -147,6 +155,53 @@ func (h *harness) push(opts push.Options) *push.Report {
 	return rep
 }
 
+// movedTo links an order at NEW, as linked does, and a person moves its
+// deal to stage.
+func (h *harness) movedTo(stage string) (orderID, dealID int64) {
+	h.t.Helper()
+	orderID, dealID = h.linked("new", "NEW")
+	h.move(dealID, stage)
+	return orderID, dealID
+}
+
+// commented links an order at NEW, as linked does, a person comments on its
+// deal and pull records an event about the order, so the deal is scanned.
+func (h *harness) commented(text string) (orderID, dealID int64) {
+	h.t.Helper()
+	orderID, dealID = h.linked("new", "NEW")
+	h.bx.AddComment("deal", dealID, 7, text)
+	activity(h, orderID)
+	return orderID, dealID
+}
+
+// activity records a pull event about the order, so its deal is scanned.
+func activity(h *harness, orderID int64) {
+	h.t.Helper()
+	if err := h.st.Tx(h.ctx, func(tx *store.Tx) error {
+		_, err := tx.AddEvent(h.ctx, store.Event{Source: store.SourceRetailCRM, OrderID: orderID, Action: "deal.update", Result: store.ResultOK})
+		return err
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// setStatus plays a manager changing the order's status in RetailCRM.
+func setStatus(h *harness, orderID int64, status string) {
+	h.t.Helper()
+	if err := h.rc.UpdateOrder(orderID, func(o *retailcrm.Order) { o.Status = status }); err != nil {
+		h.t.Fatal(err)
+	}
+	h.clk.Advance(time.Minute)
+}
+
+// editPath is the counter key of RetailCRM's order edit.
+const editPath = "/api/v5/orders/{id}/edit"
+
+// failEdit makes RetailCRM's next order edit fail with kind.
+func (h *harness) failEdit(kind retailcrmtest.FaultKind) {
+	h.rc.InjectFault(retailcrmtest.Fault{Kind: kind, Path: editPath, Count: 1})
+}
+
 func (h *harness) move(dealID int64, stage string) {
 	h.t.Helper()
 	if err := h.bx.MoveDeal(dealID, stage, 7); err != nil {
@@ -164,6 +219,6 @@ func (h *harness) order(id int64) retailcrm.Order {
 	return o
 }
 
-func (h *harness) edits() int { return h.rc.Requests("/api/v5/orders/{id}/edit") }
+func (h *harness) edits() int { return h.rc.Requests(editPath) }
 
-func strconvFormat(n int64) string { return strconv.FormatInt(n, 10) }
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

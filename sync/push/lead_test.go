@@ -14,8 +14,7 @@ import (
 )
 
 func TestLeadsPushLikeDeals(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	o := h.rc.CreateOrder(retailcrm.Order{Site: "shop", Status: "new"})
 	lead := h.bx.SeedLead(map[string]any{"TITLE": "Order", "STATUS_ID": "NEW", "ORIGINATOR_ID": "retailcrm",
 		"ORIGIN_ID": strconv.FormatInt(o.ID, 10)})

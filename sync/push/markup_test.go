@@ -11,12 +11,10 @@ import (
 // A parking reason quotes data (here a status code RetailCRM does not
 // know); the alert escapes it, since notifications render BBCode.
 func TestParkedItemAlertEscapesTheReason(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	const code = "[URL=https://evil.example]x[/URL]"
 	h.mapping.Stages["FINAL_INVOICE"] = code
-	_, d1 := h.linked("new", "NEW")
-	h.move(d1, "FINAL_INVOICE")
+	h.movedTo("FINAL_INVOICE")
 	e := h.engine(h.st, func(d *push.Deps) { d.NotifyUserIDs = []int64{7} })
 	if _, err := e.Run(h.ctx, push.Options{}); err != nil {
 		t.Fatal(err)
@@ -36,8 +34,7 @@ func TestParkedItemAlertInTheLocale(t *testing.T) {
 	} {
 		h := newHarness(t)
 		h.mapping.Stages["FINAL_INVOICE"] = "no-such-status"
-		_, d1 := h.linked("new", "NEW")
-		h.move(d1, "FINAL_INVOICE")
+		h.movedTo("FINAL_INVOICE")
 		e := h.engine(h.st, func(d *push.Deps) { d.Locale, d.NotifyUserIDs = locale, []int64{7} })
 		if _, err := e.Run(h.ctx, push.Options{}); err != nil {
 			t.Fatal(err)

@@ -32,8 +32,7 @@ func (h *harness) toSchema3() {
 // again from the start and found in the order) and lists the deals active
 // since the last complete run, as any later run does.
 func TestPushAfterMigrationKeepsItsState(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	o1, d1 := h.linked("new", "NEW")
 	_, d2 := h.linked("new", "NEW")
 	h.bx.AddComment("deal", d1, 7, "Call on Monday")

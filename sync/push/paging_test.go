@@ -16,11 +16,8 @@ import (
 )
 
 func TestMoreThanAPageOfNewComments(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	o1, d1 := h.linked("new", "NEW")
-	h.bx.AddComment("deal", d1, 7, "first")
-	activity(h, o1)
+	h := newTest(t)
+	o1, d1 := h.commented("first")
 	h.push(push.Options{})
 	for i := range 120 {
 		h.bx.AddComment("deal", d1, 7, fmt.Sprintf("note %03d", i))
@@ -43,10 +40,8 @@ func TestMoreThanAPageOfNewComments(t *testing.T) {
 }
 
 func TestCancelledRunStopsCleanly(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	_, d1 := h.linked("new", "NEW")
-	h.move(d1, "WON")
+	h := newTest(t)
+	h.movedTo("WON")
 	const edit = "/api/v5/orders/{id}/edit"
 	h.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultSlow, Path: edit, Count: 1, Delay: time.Minute})
 	// The run is cancelled once its edit reached RetailCRM, not after a fixed

@@ -14,11 +14,9 @@ import (
 )
 
 func TestAccountErrorStopsTheRunWithoutMovingTheCursor(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	o1, d1 := h.linked("new", "NEW")
-	h.move(d1, "WON")
-	h.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultHTML405, Path: "/api/v5/orders/{id}/edit", Count: 1})
+	h := newTest(t)
+	o1, _ := h.movedTo("WON")
+	h.failEdit(retailcrmtest.FaultHTML405)
 	_, err := h.engine(h.st).Run(h.ctx, push.Options{})
 	if !errors.Is(err, retailcrm.ErrAccountNotFound) {
 		t.Fatalf("err %v, want ErrAccountNotFound", err)
@@ -38,10 +36,8 @@ func TestAccountErrorStopsTheRunWithoutMovingTheCursor(t *testing.T) {
 }
 
 func TestBitrixFailureStopsTheRun(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	_, d1 := h.linked("new", "NEW")
-	h.move(d1, "WON")
+	h := newTest(t)
+	h.movedTo("WON")
 	h.bx.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultOverload, Method: "crm.stagehistory.list", Count: 1})
 	if _, err := h.engine(h.st).Run(h.ctx, push.Options{}); err == nil {
 		t.Fatal("no error")
@@ -52,10 +48,8 @@ func TestBitrixFailureStopsTheRun(t *testing.T) {
 }
 
 func TestInterruptedRunIsRecorded(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	_, d1 := h.linked("new", "NEW")
-	h.move(d1, "WON")
+	h := newTest(t)
+	h.movedTo("WON")
 	ctx, cancel := context.WithCancel(h.ctx)
 	cancel()
 	if _, err := h.engine(h.st).Run(ctx, push.Options{}); err == nil {
@@ -71,13 +65,12 @@ func TestInterruptedRunIsRecorded(t *testing.T) {
 // not have run: the item is retried later, after re-reading the order, and
 // the run goes on with the other orders.
 func TestLostEditAnswerIsRetriedNotFatal(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	o1, d1 := h.linked("new", "NEW")
 	o2, d2 := h.linked("new", "NEW")
 	h.move(d1, "WON")
 	h.move(d2, "WON")
-	h.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultDrop, Path: "/api/v5/orders/{id}/edit", Count: 1})
+	h.failEdit(retailcrmtest.FaultDrop)
 	rep := h.push(push.Options{})
 	if rep.Summary.StatusesPushed != 1 || h.order(o2).Status != "complete" {
 		t.Fatalf("the run did not go on past the lost answer: %+v", rep.Summary)

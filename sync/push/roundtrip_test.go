@@ -155,8 +155,7 @@ func bitrixWrites(h *harness) int {
 // before crmsync arrives. The first pull marks its head, so the first push
 // reads only what happened since, yet still carries a manager's move.
 func TestFirstPushStartsAtTheStageHead(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	h.mapping = config.Mapping{Statuses: map[string]string{"new": "NEW", "complete": "WON", "group:complete": "WON"}}
 	// Years of other deals: 300 stage rows crmsync has no business reading.
 	for i := range 100 {
@@ -193,8 +192,7 @@ func TestFirstPushStartsAtTheStageHead(t *testing.T) {
 // not a person's move (which would raise a conflict with a later change of
 // the order).
 func TestEchoReadAgainAfterACrashIsStillTheEcho(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	cust := h.rc.AddCustomer(retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"})
 	o := h.rc.CreateOrder(retailcrm.Order{Site: "shop", Status: "new", Customer: &cust, FirstName: "Anna"})
 	h.clk.Advance(time.Minute)

@@ -12,8 +12,7 @@ import (
 )
 
 func TestStageMovesArriveAsStatuses(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	o1, d1 := h.linked("new", "NEW")
 	o2, d2 := h.linked("new", "NEW")
 	unlinked := h.bx.SeedDeal(map[string]any{"TITLE": "not ours", "STAGE_ID": "NEW"})
@@ -64,8 +63,7 @@ func TestStageMovesArriveAsStatuses(t *testing.T) {
 }
 
 func TestOrderAlreadyAgreesIsNotRewritten(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	// prepayed is in group approval → PREPARATION; moving the deal back to
 	// PREPARATION must not touch it, and WON for a complete order is a no-op.
 	o1, d1 := h.linked("new", "NEW")
@@ -80,8 +78,7 @@ func TestOrderAlreadyAgreesIsNotRewritten(t *testing.T) {
 }
 
 func TestUnmappedStagesAreReported(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	_, d1 := h.linked("new", "NEW")
 	_, d2 := h.linked("new", "NEW")
 	_, d3 := h.linked("new", "NEW")
@@ -123,8 +120,7 @@ func TestUnmappedStagesAreReported(t *testing.T) {
 }
 
 func TestStageSetByPullIsNotPushedBack(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	o1, d1 := h.linked("new", "NEW")
 	// pull moves the deal to WON (the order went complete) and records it.
 	if err := h.rc.UpdateOrder(o1, func(o *retailcrm.Order) { o.Status = "cancel-other" }); err != nil {
@@ -148,8 +144,7 @@ func TestStageSetByPullIsNotPushedBack(t *testing.T) {
 }
 
 func TestMovingBackToPullsStageLaterIsNotAnEcho(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	o1, d1 := h.linked("new", "NEW") // pull set NEW
 	h.move(d1, "WON")
 	h.push(push.Options{})
@@ -165,8 +160,7 @@ func TestMovingBackToPullsStageLaterIsNotAnEcho(t *testing.T) {
 }
 
 func TestUnmappedStageTheOrderAgreesWithIsNotReported(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	// Without a ledger entry (say pull crashed before recording it), the
 	// move to PREPARATION for an order in group approval is still nothing
 	// to push and nothing to report.
@@ -182,8 +176,7 @@ func TestUnmappedStageTheOrderAgreesWithIsNotReported(t *testing.T) {
 }
 
 func TestIdleRunCostsTwoBitrixRequests(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	for range 60 {
 		h.linked("new", "NEW")
 	}

@@ -9,8 +9,7 @@ import (
 // TestStopEndsTheRunBeforeItsNextPage: with Options.Stop closed (crmsync
 // serve stopping) a run starts no page; the next run pushes everything.
 func TestStopEndsTheRunBeforeItsNextPage(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+	h := newTest(t)
 	for range 3 {
 		_, d := h.linked("new", "NEW")
 		h.move(d, "WON")

@@ -23,9 +23,8 @@ func TestSummaryWordsAgreeWithPull(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			_, d1 := h.linked("new", "NEW")
-			h.move(d1, "WON")
-			h.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Path: "/api/v5/orders/{id}/edit", Count: 1})
+			h.movedTo("WON")
+			h.failEdit(retailcrmtest.FaultServerError)
 			rep := h.push(push.Options{MaxAttempts: tc.attempts})
 			s := rep.Summary
 			if s.Failed != tc.failed || s.Parked != tc.parked || s.WaitingForRetry != tc.waiting || s.OutOfAttempts != tc.outOfTries {

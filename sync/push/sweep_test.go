@@ -75,8 +75,7 @@ func TestCommentsOfIdleOpenDealsAreSwept(t *testing.T) {
 	t.Parallel()
 	for _, open := range []int{3, 120} {
 		t.Run(fmt.Sprintf("%d open deals", open), func(t *testing.T) {
-			t.Parallel()
-			h := newHarness(t, quietComments)
+			h := newTest(t, quietComments)
 			orders := map[int64]int64{} // deal → order
 			for i := range open {
 				group := "new"
@@ -127,8 +126,7 @@ func TestCommentsOfIdleOpenDealsAreSwept(t *testing.T) {
 // on the lowest open deal, written after the sweep passed it, is read in
 // the next cycle.
 func TestCommentSweepWrapsAround(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, quietComments)
+	h := newTest(t, quietComments)
 	orders, deals := h.linkedMany(100, "new")
 	h.clk.Advance(10 * time.Minute)
 	var positions []int64
@@ -175,8 +173,7 @@ func TestSweepKeepsThePushBudget(t *testing.T) {
 		{"50 moves in a first push", 50, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			h := newHarness(t, quietComments)
+			h := newTest(t, quietComments)
 			var deals []int64
 			for range 250 {
 				_, d := h.linkedIn("new")
