@@ -1,6 +1,7 @@
 package push_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -274,5 +275,29 @@ func TestCommentIdentity(t *testing.T) {
 	}
 	if rep.Summary.CommentsOwn != 2 || rep.Summary.CommentsPushed != 1 {
 		t.Errorf("summary %+v", rep.Summary)
+	}
+}
+
+func TestMoreThanAPageOfNewComments(t *testing.T) {
+	h := newTest(t)
+	o1, d1 := h.commented("first")
+	h.push(push.Options{})
+	for i := range 120 {
+		h.bx.AddComment("deal", d1, 7, fmt.Sprintf("note %03d", i))
+	}
+	activity(h, o1)
+	h.clk.Advance(time.Minute)
+	rep := h.push(push.Options{})
+	mc := h.order(o1).ManagerComment
+	if rep.Summary.CommentsPushed != 120 || strings.Count(mc, "] first") != 1 {
+		t.Fatalf("summary %+v", rep.Summary)
+	}
+	prev := -1
+	for i := range 120 {
+		at := strings.Index(mc, fmt.Sprintf("note %03d", i))
+		if at < 0 || at < prev {
+			t.Fatalf("note %d missing or out of order", i)
+		}
+		prev = at
 	}
 }

@@ -59,25 +59,34 @@ func newHarness(t testing.TB, portal ...func(*bitrixtest.Options)) *harness {
 	t.Helper()
 	ctx := t.Context()
 	clk := bitrixtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	rc := retailcrmtest.New(t, retailcrmtest.Options{Now: clk.Now})
 	bxOpts := bitrixtest.Options{Unlimited: true, Now: clk.Now}
 	for _, f := range portal {
 		f(&bxOpts)
 	}
 	bx := bitrixtest.New(t, bxOpts)
-	rcc, err := retailcrm.New(rc.URL(), rc.APIKey(), retailcrm.WithRate(1000),
-		retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 1}))
-	if err != nil {
-		t.Fatal(err)
-	}
 	bxc, err := bitrix.New(bx.WebhookURL(), bitrix.WithRate(1000, 1000))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, ctx: ctx, clk: clk, rc: rc, bx: bx, rcc: rcc, bxc: bxc, mapping: testMapping(), logs: &strings.Builder{}}
+	h := &harness{t: t, ctx: ctx, clk: clk, bx: bx, bxc: bxc, mapping: testMapping(), logs: &strings.Builder{}}
+	h.useRetailCRM(retailcrmtest.Options{})
 	h.dbPath = filepath.Join(t.TempDir(), "crmsync.db")
 	h.st = h.open(false)
 	return h
+}
+
+// useRetailCRM puts the harness on a new fake RetailCRM account (on the
+// harness's clock) and a client of it.
+func (h *harness) useRetailCRM(opts retailcrmtest.Options) {
+	h.t.Helper()
+	opts.Now = h.clk.Now
+	h.rc = retailcrmtest.New(h.t, opts)
+	var err error
+	h.rcc, err = retailcrm.New(h.rc.URL(), h.rc.APIKey(), retailcrm.WithRate(1000),
+		retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 func (h *harness) open(scratch bool) *store.Store {
