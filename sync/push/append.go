@@ -124,20 +124,9 @@ func (r *run) appendOrder(ctx context.Context, link store.OrderLink, d *dealComm
 		DealID: d.dealID, Text: added, Comments: len(missing)})
 	r.log.Info("comments pushed", "order", orderID, "deal", d.dealID, "comments", len(missing), "dry_run", r.opts.DryRun)
 	return r.st.Tx(ctx, func(tx *store.Tx) error {
-		if err := tx.AddLedger(ctx, store.LedgerEntry{Side: store.SideRetailCRM, Entity: "order", EntityID: orderID,
-			Field: "managerComment", Value: added}); err != nil {
-			return err
-		}
-		result := store.ResultOK
-		if r.opts.DryRun {
-			result = store.ResultDryRun
-		}
-		if _, err := tx.AddEvent(ctx, store.Event{RunID: r.runID, Source: store.SourceBitrix, SourceID: "deal " + strconv.FormatInt(d.dealID, 10),
-			OrderID: orderID, Action: "comment.push", Result: result,
+		if err := r.recordEdit(ctx, tx, KindComment, "managerComment", added, store.Event{SourceID: "deal " + strconv.FormatInt(d.dealID, 10),
+			OrderID: orderID, Action: "comment.push",
 			Message: fmt.Sprintf("%d timeline comment(s) of deal %d appended to the manager comment", len(missing), d.dealID)}); err != nil {
-			return err
-		}
-		if err := tx.ClearFailure(ctx, KindComment, strconv.FormatInt(orderID, 10)); err != nil {
 			return err
 		}
 		return moveCursor(tx)

@@ -73,26 +73,34 @@ func (r *run) pushStatus(ctx context.Context, c candidate, o *retailcrm.Order) e
 		DealID: c.DealID, Stage: c.Stage, OldStatus: o.Status, NewStatus: c.status})
 	r.log.Info("status pushed", "order", o.ID, "deal", c.DealID, "stage", c.Stage, "from", o.Status, "to", c.status, "dry_run", r.opts.DryRun)
 	return r.st.Tx(ctx, func(tx *store.Tx) error {
-		if err := tx.AddLedger(ctx, store.LedgerEntry{Side: store.SideRetailCRM, Entity: "order", EntityID: o.ID,
-			Field: "status", Value: c.status}); err != nil {
-			return err
-		}
-		result := store.ResultOK
-		if r.opts.DryRun {
-			result = store.ResultDryRun
-		}
-		if _, err := tx.AddEvent(ctx, store.Event{RunID: r.runID, Source: store.SourceBitrix, SourceID: r.rowSource(c.move),
-			OrderID: o.ID, Action: "status.push", Result: result,
+		if err := r.recordEdit(ctx, tx, KindStage, "status", c.status, store.Event{SourceID: r.rowSource(c.move),
+			OrderID: o.ID, Action: "status.push",
 			Message: fmt.Sprintf("deal %d stage %s → order status %s (was %s)", c.DealID, c.Stage, c.status, o.Status)}); err != nil {
 			return err
 		}
 		if conflict != nil {
-			if err := r.conflictEvent(ctx, tx, o.ID, c.DealID, *conflict); err != nil {
-				return err
-			}
+			return r.conflictEvent(ctx, tx, o.ID, c.DealID, *conflict)
 		}
-		return tx.ClearFailure(ctx, KindStage, strconv.FormatInt(o.ID, 10))
+		return nil
 	})
+}
+
+// recordEdit records an edit of the order ev is about, within tx: the value
+// written to its field in the ledger (pull drops the edit's echo by it),
+// the event, and the item of this kind no longer failing.
+func (r *run) recordEdit(ctx context.Context, tx *store.Tx, kind, field, value string, ev store.Event) error {
+	if err := tx.AddLedger(ctx, store.LedgerEntry{Side: store.SideRetailCRM, Entity: "order", EntityID: ev.OrderID,
+		Field: field, Value: value}); err != nil {
+		return err
+	}
+	ev.RunID, ev.Source, ev.Result = r.runID, store.SourceBitrix, store.ResultOK
+	if r.opts.DryRun {
+		ev.Result = store.ResultDryRun
+	}
+	if _, err := tx.AddEvent(ctx, ev); err != nil {
+		return err
+	}
+	return tx.ClearFailure(ctx, kind, strconv.FormatInt(ev.OrderID, 10))
 }
 
 func (r *run) rowSource(m move) string {
