@@ -235,15 +235,7 @@ func TestFailedActivityListingKeepsTheWindow(t *testing.T) {
 		h.bx.AddComment("deal", d, 7, fmt.Sprintf("Deal %d: invoice sent", d))
 	}
 	h.clk.Advance(5 * time.Minute)
-	hook, err := bitrix.ParseWebhook(h.bx.WebhookURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := push.New(push.Deps{Locale: "en", RetailCRM: h.rcc, Bitrix: &spoilListing{Bitrix: h.bxc, fail: 2}, Store: h.st,
-		Mapping: h.mapping, Originator: "retailcrm", WebhookUserID: hook.UserID, Now: h.clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := h.engine(h.st, func(d *push.Deps) { d.Bitrix = &spoilListing{Bitrix: h.bxc, fail: 2} })
 	rep, err := e.Run(h.ctx, push.Options{})
 	if err != nil {
 		t.Fatal(err)
