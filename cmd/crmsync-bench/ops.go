@@ -89,6 +89,21 @@ func measureOps(ctx context.Context, b *bench, orders, k int) (*opsResult, error
 	res := &opsResult{orders: orders, b2b: e.mix.B2BOrders, legal: e.mix.LegalBuyers}
 	bxReq := func() int { return e.bx.Stats().Requests }
 	plainReq := func() int { return plainBx.Stats().Requests }
+	// compare runs command in crmsync, then the plain client's work for the
+	// same change, and counts the Bitrix24 requests each sent (crmsync's by
+	// method too).
+	compare := func(command string, plainRun func() error) (crm, plain int, mix methodMix, err error) {
+		n0, s0 := bxReq(), e.bx.Stats()
+		if _, err := b.crmsync(ctx, e, command); err != nil {
+			return 0, 0, mix, err
+		}
+		crm, mix = bxReq()-n0, mixBetween(s0, e.bx.Stats())
+		p0 := plainReq()
+		if err := plainRun(); err != nil {
+			return 0, 0, mix, err
+		}
+		return crm, plainReq() - p0, mix, nil
+	}
 
 	// New orders.
 	n0, s0 := bxReq(), e.bx.Stats()
@@ -111,17 +126,11 @@ func measureOps(ctx context.Context, b *bench, orders, k int) (*opsResult, error
 	if err != nil {
 		return nil, err
 	}
-	n0, s0 = bxReq(), e.bx.Stats()
-	if _, err := b.crmsync(ctx, e, "pull"); err != nil {
+	crm, plain, mix, err := compare("pull", func() error { return pl.sync(ctx, false) })
+	if err != nil {
 		return nil, err
 	}
-	res.changed = count{bxReq() - n0, changed}
-	res.changedMix = mixBetween(s0, e.bx.Stats())
-	p0 = plainReq()
-	if err := pl.sync(ctx, false); err != nil {
-		return nil, err
-	}
-	res.plainChanged = count{plainReq() - p0, changed}
+	res.changed, res.changedMix, res.plainChanged = count{crm, changed}, mix, count{plain, changed}
 
 	// Unchanged orders: the same history once more.
 	if err := e.resetHistoryCursor(ctx); err != nil {
@@ -160,17 +169,11 @@ func measureOps(ctx context.Context, b *bench, orders, k int) (*opsResult, error
 	if err != nil {
 		return nil, err
 	}
-	n0, s0 = bxReq(), e.bx.Stats()
-	if _, err := b.crmsync(ctx, e, "push"); err != nil {
+	crm, plain, mix, err = compare("push", func() error { return pl.push(ctx, statusOf()) })
+	if err != nil {
 		return nil, err
 	}
-	res.pushed = count{bxReq() - n0, moved}
-	res.pushMix = mixBetween(s0, e.bx.Stats())
-	p0 = plainReq()
-	if err := pl.push(ctx, statusOf()); err != nil {
-		return nil, err
-	}
-	res.plainPushed = count{plainReq() - p0, moved}
+	res.pushed, res.pushMix, res.plainPushed = count{crm, moved}, mix, count{plain, moved}
 	return res, nil
 }
 

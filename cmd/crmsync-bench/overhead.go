@@ -68,17 +68,12 @@ func (a allocsResult) bytesPerOrder() float64 { return float64(a.engine.bytes) /
 // measureAllocs runs a first pull of n orders in process through the same
 // constructors cmd/crmsync uses, counting mallocs around Engine.Pull only.
 func measureAllocs(ctx context.Context, b *bench, n int) (*allocsResult, error) {
-	e, err := newEnv(filepath.Join(b.dir, fmt.Sprintf("allocs-%d", n)), n, limit{}, b.seed)
+	e, cfg, err := newInProcessEnv(b, fmt.Sprintf("allocs-%d", n), n)
 	if err != nil {
 		return nil, err
 	}
 	defer e.close()
-	cfg, err := config.Load(viper.New(), config.Options{File: e.cfg})
-	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", e.cfg, err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, st, err := e.engine(ctx, cfg, log, "")
+	eng, st, err := e.engine(ctx, cfg, "")
 	if err != nil {
 		return nil, err
 	}
@@ -98,9 +93,26 @@ func measureAllocs(ctx context.Context, b *bench, n int) (*allocsResult, error) 
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
 
+// newInProcessEnv seeds a shop of n orders in b.dir/name for an engine run
+// in this process, and loads its configuration as crmsync does.
+func newInProcessEnv(b *bench, name string, n int) (*env, *config.Config, error) {
+	e, err := newEnv(filepath.Join(b.dir, name), n, limit{}, b.seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := config.Load(viper.New(), config.Options{File: e.cfg})
+	if err != nil {
+		e.close()
+		return nil, nil, fmt.Errorf("loading %s: %w", e.cfg, err)
+	}
+	return e, cfg, nil
+}
+
 // engine wires an in-process engine on e's fakes and database through the
-// same constructors cmd/crmsync uses; the caller closes the store.
-func (e *env) engine(ctx context.Context, cfg *config.Config, log *slog.Logger, command string, rcOpts ...retailcrm.Option) (*pullsync.Engine, *store.Store, error) {
+// same constructors cmd/crmsync uses, logging nowhere; the caller closes the
+// store.
+func (e *env) engine(ctx context.Context, cfg *config.Config, command string, rcOpts ...retailcrm.Option) (*pullsync.Engine, *store.Store, error) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rc, err := retailcrm.New(cfg.RetailCRM.URL, cfg.RetailCRM.APIKey,
 		append([]retailcrm.Option{retailcrm.WithRate(cfg.RetailCRM.Rate), retailcrm.WithLogger(log)}, rcOpts...)...)
 	if err != nil {

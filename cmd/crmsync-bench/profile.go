@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,11 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/viper"
-
 	"github.com/crmsync/crmsync/retailcrm"
 	pullsync "github.com/crmsync/crmsync/sync"
-	"github.com/crmsync/crmsync/sync/config"
 )
 
 // inProcess is a backfill of a seeded shop run in this process, through the
@@ -34,16 +30,11 @@ type inProcess struct {
 // backfillInProcess seeds a shop of n orders and backfills it in this
 // process. With dir set it writes dir/cpu-N.prof and dir/allocs-N.prof.
 func backfillInProcess(ctx context.Context, b *bench, n int, dir string) (*inProcess, error) {
-	e, err := newEnv(filepath.Join(b.dir, fmt.Sprintf("inprocess-%d", n)), n, limit{}, b.seed)
+	e, cfg, err := newInProcessEnv(b, fmt.Sprintf("inprocess-%d", n), n)
 	if err != nil {
 		return nil, err
 	}
 	defer e.close()
-	cfg, err := config.Load(viper.New(), config.Options{File: e.cfg})
-	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", e.cfg, err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	probe, err := retailcrm.New(cfg.RetailCRM.URL, cfg.RetailCRM.APIKey)
 	if err != nil {
 		return nil, fmt.Errorf("RetailCRM client: %w", err)
@@ -56,7 +47,7 @@ func backfillInProcess(ctx context.Context, b *bench, n int, dir string) (*inPro
 	if err != nil {
 		return nil, err
 	}
-	eng, st, err := e.engine(ctx, cfg, log, "backfill", retailcrm.WithLocation(loc))
+	eng, st, err := e.engine(ctx, cfg, "backfill", retailcrm.WithLocation(loc))
 	if err != nil {
 		return nil, err
 	}

@@ -21,13 +21,13 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
+	"github.com/crmsync/crmsync/internal/counts"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 	"github.com/crmsync/crmsync/sync/shop"
 )
@@ -239,17 +239,8 @@ func (sb *sandbox) report(w io.Writer) {
 	for _, d := range sb.bx.Deals() {
 		stages[fmt.Sprint(d.Fields["STAGE_ID"])]++
 	}
-	keys := make([]string, 0, len(stages))
-	for k := range stages {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%d", k, stages[k])
-	}
 	fmt.Fprintf(w, "bitrix24: %d deals (%s), %d contacts, %d timeline comments, %d notifications\n",
-		len(sb.bx.Deals()), strings.Join(parts, " "), len(sb.bx.Contacts()), len(sb.bx.Comments()), len(sb.bx.Notifications()))
+		len(sb.bx.Deals()), counts.Line(stages), len(sb.bx.Contacts()), len(sb.bx.Comments()), len(sb.bx.Notifications()))
 	fmt.Fprintf(w, "bitrix24: %d HTTP requests, %d batch commands, %d answered 503 QUERY_LIMIT_EXCEEDED\n",
 		st.Requests, st.BatchCommands, st.QueryLimit503)
 	fmt.Fprintf(w, "retailcrm: %d orders, %d API requests\n", sb.rc.OrderCount(), sb.rc.TotalRequests())

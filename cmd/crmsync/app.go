@@ -321,3 +321,15 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	}
 	return nil
 }
+
+// needArgs is the Args of a command that takes from lo to hi arguments (hi
+// < 0: no upper bound): any other count is a usage error (exit 2) saying
+// what to name.
+func needArgs(lo, hi int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < lo || (hi >= 0 && len(args) > hi) {
+			return &usageError{err: fmt.Errorf("%s: %s", cmd.CommandPath(), what)}
+		}
+		return nil
+	}
+}

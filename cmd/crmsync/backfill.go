@@ -97,7 +97,7 @@ the first --sample changes of the diff report.`,
 }
 
 // runBackfill runs the backfill engine and turns its outcome into output
-// and an error for the exit-code ladder, as runPull does.
+// and an error for the exit-code ladder, as pull and push do.
 func (a *app) runBackfill(ctx context.Context, opts *backfillOptions) error {
 	cfg, err := a.config(true)
 	if err != nil {
@@ -140,27 +140,17 @@ func (a *app) runBackfill(ctx context.Context, opts *backfillOptions) error {
 		WithRules: opts.withRules, SampleChanges: max(opts.sample, 1),
 		Progress: func(p pullsync.BackfillProgress) { prog.update(p); d.checkpoint() }})
 	prog.done()
-	if res != nil && res.Result != nil && opts.dryRun && err == nil {
-		if perr := a.printBackfillReport(res, opts); perr != nil {
-			return perr
-		}
-	}
-	if res != nil && res.Result != nil && !a.global.quiet {
-		prefix := "crmsync: backfill: "
-		if opts.dryRun {
-			prefix = "crmsync: backfill (dry run, nothing written): "
-		}
+	var end *runEnd
+	if res != nil && res.Result != nil {
 		line := fmt.Sprintf("%d of %d orders", res.Done, res.Total)
 		if res.Resumed {
 			line += " (resumed)"
 		}
-		fmt.Fprintln(a.err, a.redactor.String(prefix+line+"; "+res.Report.Summary.Line()))
+		s := res.Report.Summary
+		end = &runEnd{print: func() error { return a.printBackfillReport(res, opts) }, summary: line + "; " + s.Line(),
+			parked: res.Parked(), failed: &failedItems{command: "backfill", waiting: s.WaitingForRetry, parked: s.Parked}, pending: res.Report.Pending()}
 	}
-	if err != nil {
-		return fmt.Errorf("backfill: %w", err)
-	}
-	s := res.Report.Summary
-	return a.outcome(&opts.runOptions, res.Parked(), &failedItems{command: "backfill", waiting: s.WaitingForRetry, parked: s.Parked}, res.Report.Pending())
+	return a.finishRun("backfill", true, &opts.runOptions, end, err)
 }
 
 // printBackfillReport prints a dry run's report: the sample of changes,

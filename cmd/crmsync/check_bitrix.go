@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/bitrix"
+	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/config"
 	"github.com/crmsync/crmsync/sync/rules"
@@ -441,4 +442,235 @@ func portalOffset(t *bitrix.Time) string {
 		return ""
 	}
 	return ts.Format("-07:00")
+}
+
+// checkContent checks what a deal carries besides its mapped fields:
+// mapping.paid_field exists, every target of mapping.values is an item of
+// its list field, and the catalogue mapping.products searches can be read.
+func checkContent(ctx context.Context, bx *bitrix.Client, cfg *config.Config, rep *checkReport) {
+	m := cfg.Mapping
+	owner := bitrix.EntityDeal
+	if cfg.Bitrix.Entity == config.EntityLead {
+		owner = bitrix.EntityLead
+	}
+	if m.PaidField != "" || len(m.Values) > 0 {
+		fields := map[bitrix.Entity]map[string]bitrix.FieldInfo{}
+		info := func(e bitrix.Entity) (map[string]bitrix.FieldInfo, error) {
+			if f, ok := fields[e]; ok {
+				return f, nil
+			}
+			f, err := bx.Fields(ctx, e)
+			fields[e] = f
+			return f, err
+		}
+		if f := m.PaidField; f != "" {
+			all, err := info(owner)
+			switch _, ok := all[f]; {
+			case err != nil:
+				rep.add("mapping.paid_field", checkFail, err.Error(), "")
+			case !ok:
+				rep.add("mapping.paid_field", checkFail, fmt.Sprintf("the %s has no field %s", owner, f),
+					"create a string or list field for it in CRM settings → fields, or fix the name")
+			default:
+				rep.add("mapping.paid_field", checkOK, fmt.Sprintf("the %s field %s exists", owner, f), "")
+			}
+		}
+		for _, f := range slices.Sorted(maps.Keys(m.Values)) {
+			e := owner
+			if _, ok := m.ContactFields[f]; ok {
+				e = bitrix.EntityContact
+			}
+			all, err := info(e)
+			if err != nil {
+				rep.add("mapping.values."+f, checkFail, err.Error(), "")
+				continue
+			}
+			checkValues(ctx, bx, e, f, all, m.Values[f], rep)
+		}
+	}
+	if m.Products.Match == config.ProductsMatchExternalID {
+		checkCatalog(ctx, bx, m.Products.IBlockID, rep)
+	}
+}
+
+// checkValues reports targets of mapping.values.<field> that are not the id
+// of one of the list field's items (a deal stores the item's id, not its
+// text).
+func checkValues(ctx context.Context, bx *bitrix.Client, e bitrix.Entity, field string, all map[string]bitrix.FieldInfo,
+	table map[string]string, rep *checkReport) {
+	key := "mapping.values." + field
+	fi, ok := all[field]
+	if !ok {
+		rep.add(key, checkFail, fmt.Sprintf("the %s has no field %s", e, field), "fix the name, or create the field")
+		return
+	}
+	items := fi.Items
+	if len(items) == 0 && fi.Type == "enumeration" && e == bitrix.EntityDeal {
+		// crm.deal.fields may not list the items; the user field does.
+		if ufs, err := bx.DealUserFieldList(ctx, map[string]any{"FIELD_NAME": field}); err == nil && len(ufs) == 1 {
+			items, _ = ufs[0].Items()
+		}
+	}
+	if len(items) == 0 {
+		if fi.Type == "enumeration" {
+			rep.add(key, checkFail, fmt.Sprintf("the list field %s has no items", field), "add the values in CRM settings → fields")
+		} else {
+			rep.add(key, checkOK, fmt.Sprintf("%s is a %s field: values are written as translated", field, fi.Type), "")
+		}
+		return
+	}
+	have := map[string]bool{}
+	var avail []string
+	for _, it := range items {
+		have[it.ID.String()] = true
+		avail = append(avail, it.ID.String()+" = "+strconv.Quote(it.Value))
+	}
+	var bad []string
+	for _, from := range slices.Sorted(maps.Keys(table)) {
+		if to := table[from]; !have[to] {
+			bad = append(bad, from+" → "+to)
+		}
+	}
+	if len(bad) > 0 {
+		rep.add(key, checkFail, fmt.Sprintf("%s has no item(s) with these ids: %s", field, strings.Join(bad, ", ")),
+			"use the ids of its items: "+strings.Join(avail, ", "))
+		return
+	}
+	rep.add(key, checkOK, fmt.Sprintf("every value maps to an item of the list field %s", field), "")
+}
+
+// checkCatalog reads the catalogue rows are matched in: the configured
+// iblock, or the list of catalogues (administrators only).
+func checkCatalog(ctx context.Context, bx *bitrix.Client, iblock int, rep *checkReport) {
+	const key = "mapping.products"
+	if iblock > 0 {
+		if _, err := bx.CatalogProductsByXMLID(ctx, bitrix.ID(iblock), []string{"crmsync-check"}); err != nil {
+			rep.add(key, checkFail, fmt.Sprintf("catalogue %d cannot be read: %v", iblock, err),
+				"give the webhook the catalog scope and its user read access to the catalogue; check mapping.products.iblock_id")
+			return
+		}
+		rep.add(key, checkOK, fmt.Sprintf("rows are matched to products of catalogue %d by XML_ID", iblock), "")
+		return
+	}
+	cats, err := bx.Catalogs(ctx)
+	if err != nil {
+		rep.add(key, checkFail, "mapping.products.iblock_id is 0 and the catalogues cannot be listed (catalog.catalog.list is for administrators): "+err.Error(),
+			"set mapping.products.iblock_id to the catalogue's id (CRM → Products), or use an administrator's webhook")
+		return
+	}
+	if len(cats) == 0 {
+		rep.add(key, checkFail, "the portal has no product catalogue", "set mapping.products.match: none")
+		return
+	}
+	var ids []string
+	for _, c := range cats {
+		ids = append(ids, fmt.Sprintf("%d (%s)", c.IBlockID, c.Name))
+	}
+	rep.add(key, checkOK, "rows are matched by XML_ID in the catalogues "+strings.Join(ids, ", "),
+		"to search one catalogue only (and not need an administrator's webhook), set mapping.products.iblock_id")
+}
+
+// checkManagers reports what matching order managers to Bitrix24 users
+// needs (docs/configuration.md, "Responsible manager"): the API key's
+// user_read, the webhook's user or user_basic (user_brief shows no
+// e-mails), and the active RetailCRM managers that neither mapping.managers
+// nor an e-mail gives a Bitrix24 user (their deals get
+// bitrix.assigned_by_id). Matching is a refinement, so these are warnings.
+// Problems reaching either API are reported by the checks before.
+func (a *app) checkManagers(ctx context.Context, cfg *config.Config, rep *checkReport) {
+	rc, err := a.newRetailCRM(cfg, interactive)
+	if err != nil {
+		return
+	}
+	creds, err := rc.Credentials(ctx)
+	if err != nil {
+		return
+	}
+	bx, err := a.newBitrix(cfg, interactive)
+	if err != nil {
+		return
+	}
+	var scopes []string
+	if _, err := bx.Run(ctx, bitrix.ScopeCmd(), &scopes); err != nil {
+		return
+	}
+	fallback := "bitrix.assigned_by_id (" + strconv.Itoa(cfg.Bitrix.AssignedByID) + ")"
+	if cfg.Bitrix.AssignedByID == 0 {
+		fallback = "the webhook's user (bitrix.assigned_by_id is 0)"
+	}
+	rcOK, bxOK := creds.HasScope(retailcrm.ScopeUserRead), bitrix.CanReadUserEmails(scopes)
+	var lacks, fixes []string
+	if !rcOK {
+		lacks = append(lacks, "the API key lacks user_read (RetailCRM's users and their e-mails)")
+		fixes = append(fixes, "in RetailCRM: Settings → Integration → API keys, allow user_read")
+	}
+	if !bxOK {
+		if slices.Contains(scopes, "user_brief") {
+			lacks = append(lacks, "the webhook has only user_brief, which shows no e-mails")
+		} else {
+			lacks = append(lacks, "the webhook lacks the scope user (or user_basic)")
+		}
+		fixes = append(fixes, "in Bitrix24: Developer resources → Inbound webhook, tick user")
+	}
+	if len(lacks) > 0 {
+		rep.add("managers.scopes", checkWarn, strings.Join(lacks, "; ")+"; order managers are matched only through mapping.managers, the others' deals get "+fallback,
+			strings.Join(fixes, "; "))
+		return
+	}
+	rep.add("managers.scopes", checkOK, "the API key has user_read and the webhook can read users' e-mails: order managers are matched to Bitrix24 users by e-mail", "")
+
+	yes := true
+	managers, err := rc.AllUsers(ctx, retailcrm.UsersFilter{Active: &yes, IsManager: &yes})
+	if err != nil {
+		rep.add("managers", checkWarn, "cannot list RetailCRM managers: "+err.Error(), "")
+		return
+	}
+	users, err := bx.Users(ctx, map[string]any{"ACTIVE": true})
+	if err != nil {
+		rep.add("managers", checkWarn, "cannot list Bitrix24 users: "+err.Error(), "")
+		return
+	}
+	byEmail := bitrix.UsersByEmail(users)
+	active := map[int64]bool{}
+	for _, u := range users {
+		if u.Active {
+			active[int64(u.ID)] = true
+		}
+	}
+	var unmatched []string
+	for _, m := range managers {
+		if _, ok := cfg.Mapping.ManagerFor(m.ID); ok {
+			continue
+		}
+		if _, ok := byEmail[bitrix.NormalizeEmail(m.Email)]; ok && m.Email != "" {
+			continue
+		}
+		who := strconv.FormatInt(m.ID, 10)
+		if n := m.Name(); n != "" {
+			who += " " + n
+		}
+		if m.Email != "" {
+			who += " <" + m.Email + ">"
+		}
+		unmatched = append(unmatched, who)
+	}
+	var gone []string
+	for _, k := range slices.Sorted(maps.Keys(cfg.Mapping.Managers)) {
+		if id, err := strconv.ParseInt(k, 10, 64); err == nil {
+			if bid, ok := cfg.Mapping.ManagerFor(id); ok && !active[bid] {
+				gone = append(gone, fmt.Sprintf("%s → %d", k, bid))
+			}
+		}
+	}
+	if len(gone) > 0 {
+		rep.add("mapping.managers", checkWarn, "mapping.managers names Bitrix24 users that are not active users: "+strings.Join(gone, ", "),
+			"use ids of active users (Bitrix24: Employees)")
+	}
+	if len(unmatched) > 0 {
+		rep.add("managers", checkWarn, fmt.Sprintf("%d of %d active RetailCRM manager(s) have no Bitrix24 user: %s; their deals get %s",
+			len(unmatched), len(managers), strings.Join(unmatched, ", "), fallback),
+			"give their Bitrix24 users the same e-mail, or add them to mapping.managers (RetailCRM user id: Bitrix24 user id)")
+		return
+	}
+	rep.add("managers", checkOK, fmt.Sprintf("all %d active RetailCRM manager(s) have a Bitrix24 user", len(managers)), "")
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -27,20 +28,28 @@ const (
 // configured timeouts, so check answers within seconds.
 const interactiveTimeout = 20 * time.Second
 
+// clientOptions are the options both clients take alike, made with each
+// client's own constructors: the configured timeout, which an interactive
+// command caps and pairs with quickRetry (two attempts, soon after each
+// other), the version and the logger.
+func clientOptions[O any](a *app, p patience, timeout time.Duration, withTimeout func(time.Duration) O,
+	withVersion func(string) O, withLogger func(*slog.Logger) O, quickRetry O) []O {
+	opts := []O{withTimeout(timeout), withVersion(readVersion().Version), withLogger(a.log)}
+	if p == interactive {
+		opts = append(opts, quickRetry, withTimeout(min(timeout, interactiveTimeout)))
+	}
+	return opts
+}
+
 // newRetailCRM builds the RetailCRM client from the configuration; extra
 // options come last (backfill adds the account's time zone).
 func (a *app) newRetailCRM(cfg *config.Config, p patience, extra ...retailcrm.Option) (*retailcrm.Client, error) {
 	opts := []retailcrm.Option{
 		retailcrm.WithHTTPClient(&http.Client{Transport: a.apis.Transport(runs.APIRetailCRM, nil)}),
 		retailcrm.WithRate(cfg.RetailCRM.Rate),
-		retailcrm.WithTimeout(cfg.RetailCRM.Timeout),
-		retailcrm.WithVersion(readVersion().Version),
-		retailcrm.WithLogger(a.log),
 	}
-	if p == interactive {
-		opts = append(opts, retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 2, InitialDelay: 300 * time.Millisecond, MaxDelay: time.Second}),
-			retailcrm.WithTimeout(min(cfg.RetailCRM.Timeout, interactiveTimeout)))
-	}
+	opts = append(opts, clientOptions(a, p, cfg.RetailCRM.Timeout, retailcrm.WithTimeout, retailcrm.WithVersion, retailcrm.WithLogger,
+		retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 2, InitialDelay: 300 * time.Millisecond, MaxDelay: time.Second}))...)
 	opts = append(opts, extra...)
 	return retailcrm.New(cfg.RetailCRM.URL, cfg.RetailCRM.APIKey, opts...)
 }
@@ -49,16 +58,9 @@ func (a *app) newRetailCRM(cfg *config.Config, p patience, extra ...retailcrm.Op
 // to the system roots for an on-premise portal with a private CA; extra
 // options come last (a run adds the budget the previous run left).
 func (a *app) newBitrix(cfg *config.Config, p patience, extra ...bitrix.Option) (*bitrix.Client, error) {
-	opts := []bitrix.Option{
-		bitrix.WithRate(cfg.Bitrix.Rate, cfg.Bitrix.Burst),
-		bitrix.WithTimeout(cfg.Bitrix.Timeout),
-		bitrix.WithVersion(readVersion().Version),
-		bitrix.WithLogger(a.log),
-	}
-	if p == interactive {
-		opts = append(opts, bitrix.WithRetry(bitrix.RetryPolicy{MaxAttempts: 2, InitialDelay: 300 * time.Millisecond, MaxDelay: time.Second}),
-			bitrix.WithTimeout(min(cfg.Bitrix.Timeout, interactiveTimeout)))
-	}
+	opts := []bitrix.Option{bitrix.WithRate(cfg.Bitrix.Rate, cfg.Bitrix.Burst)}
+	opts = append(opts, clientOptions(a, p, cfg.Bitrix.Timeout, bitrix.WithTimeout, bitrix.WithVersion, bitrix.WithLogger,
+		bitrix.WithRetry(bitrix.RetryPolicy{MaxAttempts: 2, InitialDelay: 300 * time.Millisecond, MaxDelay: time.Second}))...)
 	var base http.RoundTripper
 	if cfg.Bitrix.CAFile != "" {
 		pool, err := x509.SystemCertPool()

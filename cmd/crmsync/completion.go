@@ -17,12 +17,7 @@ completions.`,
   crmsync completion zsh > "${fpath[1]}/_crmsync"
   crmsync completion fish > ~/.config/fish/completions/crmsync.fish`,
 		ValidArgs: []string{"bash", "zsh", "fish", "powershell"},
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return &usageError{err: fmt.Errorf("%s: name one shell: bash, zsh, fish or powershell", cmd.CommandPath())}
-			}
-			return nil
-		},
+		Args:      needArgs(1, 1, "name one shell: bash, zsh, fish or powershell"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root := cmd.Root()
 			switch args[0] {

@@ -97,6 +97,60 @@ func (a *app) syncRunE(command string, opts *runOptions, validate func(*cobra.Co
 	}
 }
 
+// syncCmd completes the command of pull or push: no arguments, the run
+// flags with their limits, and syncRunE running run on the opened deps.
+func (a *app) syncCmd(cmd *cobra.Command, run func(context.Context, *runDeps, *runOptions) error) *cobra.Command {
+	opts := &runOptions{}
+	cmd.Args = noArgs
+	cmd.RunE = a.syncRunE(cmd.Name(), opts, opts.validate, func(ctx context.Context) error { return a.withRun(ctx, opts, run) })
+	opts.addFlags(cmd, true)
+	return cmd
+}
+
+// withRun opens the deps of a pull or push (openRun), runs run on them and
+// closes them, storing the request budget.
+func (a *app) withRun(ctx context.Context, opts *runOptions, run func(context.Context, *runDeps, *runOptions) error) error {
+	d, err := a.openRun(ctx, opts.dryRun)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	return run(ctx, d, opts)
+}
+
+// runEnd is what an engine run that produced a report hands to finishRun.
+type runEnd struct {
+	print   func() error // prints a dry run's report on stdout
+	summary string       // the report's one-line summary
+	parked  int          // the items the report lists as parked
+	failed  *failedItems // the exit-3 error when they are
+	pending bool         // the report has changes a dry run did not write
+}
+
+// finishRun ends a pull, push or backfill alike: a clean dry run prints
+// its report, the summary goes to stderr unless --quiet ("crmsync:
+// command: ...", saying so for a dry run when dryRunNote), then the run's
+// error or the exit its outcome calls for. end is nil when the run
+// stopped before it had a report.
+func (a *app) finishRun(command string, dryRunNote bool, o *runOptions, end *runEnd, err error) error {
+	if end != nil && o.dryRun && err == nil {
+		if perr := end.print(); perr != nil {
+			return perr
+		}
+	}
+	if end != nil && !a.global.quiet {
+		prefix := "crmsync: " + command + ": "
+		if dryRunNote && o.dryRun {
+			prefix = "crmsync: " + command + " (dry run, nothing written): "
+		}
+		fmt.Fprintln(a.err, a.redactor.String(prefix+end.summary))
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", command, err)
+	}
+	return a.outcome(o, end.parked, end.failed, end.pending)
+}
+
 // runDeps are what an engine run needs: the configuration, both clients
 // and the database (a private in-memory copy for a dry run).
 type runDeps struct {

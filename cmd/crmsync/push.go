@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -10,13 +9,8 @@ import (
 	"github.com/crmsync/crmsync/sync/push"
 )
 
-type pushOptions struct {
-	runOptions
-}
-
 func (a *app) pushCmd() *cobra.Command {
-	opts := &pushOptions{}
-	cmd := &cobra.Command{
+	return a.syncCmd(&cobra.Command{
 		Use:   "push",
 		Short: "Carry Bitrix24 deal stages and manager comments back to RetailCRM orders",
 		Long: `push reads Bitrix24's stage history from the stored cursor, maps each linked
@@ -36,23 +30,14 @@ comments it would write, writing nothing to either API or the database.`,
 		Example: `  crmsync push
   crmsync push --max-duration 2m
   crmsync push --dry-run --json`,
-		Args: noArgs,
-		RunE: a.syncRunE("push", &opts.runOptions, opts.validate, func(ctx context.Context) error { return a.runPush(ctx, opts) }),
-	}
-	opts.addFlags(cmd, true)
-	return cmd
+	}, a.runPush)
 }
 
-// runPush runs the push engine and turns its outcome into output and an
-// error for the exit-code ladder.
-func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
-	d, err := a.openRun(ctx, opts.dryRun)
-	if err != nil {
-		return err
-	}
-	defer d.close()
-	cfg, rc, bx, st := d.cfg, d.rc, d.bx, d.st
-	eng, err := push.New(push.Deps{RetailCRM: rc, Bitrix: bx, Store: st, Mapping: cfg.Mapping, CategoryID: cfg.Bitrix.CategoryID, Funnels: cfg.Funnels,
+// runPush runs the push engine on d and turns its outcome into output and
+// an error for the exit-code ladder.
+func (a *app) runPush(ctx context.Context, d *runDeps, opts *runOptions) error {
+	cfg := d.cfg
+	eng, err := push.New(push.Deps{RetailCRM: d.rc, Bitrix: d.bx, Store: d.st, Mapping: cfg.Mapping, CategoryID: cfg.Bitrix.CategoryID, Funnels: cfg.Funnels,
 		Entity: cfg.Bitrix.Entity, Originator: cfg.Bitrix.OriginatorID,
 		WebhookUserID: webhook(cfg).UserID, NotifyUserIDs: userIDs(cfg.Alerts.NotifyUserIDs),
 		Locale: cfg.Locale, Logger: a.log})
@@ -61,19 +46,13 @@ func (a *app) runPush(ctx context.Context, opts *pushOptions) error {
 	}
 	rep, err := eng.Run(ctx, push.Options{DryRun: opts.dryRun, MaxItems: opts.maxItems,
 		MaxDuration: opts.maxDuration, Stop: opts.stop, PID: os.Getpid()})
-	if rep != nil && opts.dryRun && err == nil {
-		if perr := a.printReport(rep, opts.json); perr != nil {
-			return perr
-		}
+	var end *runEnd
+	if rep != nil {
+		s := rep.Summary
+		end = &runEnd{print: func() error { return a.printReport(rep, opts.json) }, summary: s.Line(),
+			parked: len(rep.Parked), failed: &failedItems{command: "push", waiting: s.Failed, parked: s.Parked + s.Failed}, pending: rep.Pending()}
 	}
-	if rep != nil && !a.global.quiet {
-		fmt.Fprintln(a.err, a.redactor.String("crmsync: push: "+rep.Summary.Line()))
-	}
-	if err != nil {
-		return fmt.Errorf("push: %w", err)
-	}
-	s := rep.Summary
-	return a.outcome(&opts.runOptions, len(rep.Parked), &failedItems{command: "push", waiting: s.Failed, parked: s.Parked + s.Failed}, rep.Pending())
+	return a.finishRun("push", false, opts, end, err)
 }
 
 func userIDs(ids []int) []int64 {

@@ -68,10 +68,10 @@ func (a *app) runServe(ctx context.Context) error {
 	live := &metrics.Live{}
 	srv := serve.New(serve.Options{
 		Pull: a.serveJob("pull", live, func(ctx context.Context, stop <-chan struct{}) error {
-			return a.runPull(ctx, &pullOptions{runOptions{stop: stop}})
+			return a.withRun(ctx, &runOptions{stop: stop}, a.runPull)
 		}),
 		Push: a.serveJob("push", live, func(ctx context.Context, stop <-chan struct{}) error {
-			return a.runPush(ctx, &pushOptions{runOptions{stop: stop}})
+			return a.withRun(ctx, &runOptions{stop: stop}, a.runPush)
 		}),
 		Timing:         serve.Timing{Every: cfg.Serve.Every},
 		RetailCRMToken: cfg.Serve.RetailCRMToken,

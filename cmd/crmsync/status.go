@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/crmsync/crmsync/internal/counts"
 	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/redact"
 	"github.com/crmsync/crmsync/sync/runs"
@@ -24,14 +24,13 @@ type statusOptions struct {
 }
 
 // The JSON document of `status --json` is built by sync/status, which the
-// status page of serve shares; the aliases keep this package's names.
+// status page of serve shares; the aliases keep the names this package's
+// tests use.
 type (
 	statusReport           = status.Report
 	statusDuplicate        = status.Duplicate
 	statusCompanyDuplicate = status.CompanyDuplicate
-	statusConfig           = status.Config
 	statusLinks            = status.Links
-	statusFailures         = status.Failures
 )
 
 // backlogCounter is the counter a pull run leaves with RetailCRM's estimate
@@ -74,12 +73,12 @@ nothing and needs no lock, so it can run while a sync is running.
 }
 
 func (a *app) buildStatus(ctx context.Context, opts *statusOptions) (*statusReport, error) {
-	var cfg *statusConfig
+	var cfg *status.Config
 	if a.cfg != nil {
-		cfg = &statusConfig{File: a.cfg.File, RetailCRMURL: a.cfg.RetailCRM.URL,
+		cfg = &status.Config{File: a.cfg.File, RetailCRMURL: a.cfg.RetailCRM.URL,
 			BitrixWebhookURL: webhook(a.cfg).String(), Entity: a.cfg.Bitrix.Entity}
 	} else if a.cfgErr != nil {
-		cfg = &statusConfig{Error: a.cfgErr.Error()}
+		cfg = &status.Config{Error: a.cfgErr.Error()}
 		a.log.Warn("configuration has problems; showing the database only", "err", a.cfgErr)
 	}
 	rep := status.NoDatabase()
@@ -154,7 +153,7 @@ func writeStatusText(w io.Writer, rep *statusReport, failedOnly bool) {
 		if r.EndedAt != nil {
 			took = "took " + r.EndedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "  %s\t%s\tstarted %s\t%s\t%s\n", r.Command, r.Result, r.StartedAt.UTC().Format(textTime), took, counters(r.Counters))
+		fmt.Fprintf(tw, "  %s\t%s\tstarted %s\t%s\t%s\n", r.Command, r.Result, r.StartedAt.UTC().Format(textTime), took, counts.Line(r.Counters))
 		if r.Message != "" {
 			fmt.Fprintf(tw, "  \t\terror: %s\t\t\n", r.Message)
 		}
@@ -225,19 +224,11 @@ func duplicateLine(entity string, origin, kept int64, others []int64) string {
 	if entity == string(store.EntityContact) {
 		owner = "customer"
 	}
-	ids := make([]string, 0, 5)
-	for i, id := range others {
-		if i == 5 {
-			ids = append(ids, "…")
-			break
-		}
-		ids = append(ids, fmt.Sprint(id))
-	}
-	return fmt.Sprintf("%s of %s %d: uses %d; %d other(s): %s", entity, owner, origin, kept, len(others), strings.Join(ids, ", "))
+	return fmt.Sprintf("%s of %s %d: uses %d; %d other(s): %s", entity, owner, origin, kept, len(others), idList(others))
 }
 
 // writeFailures lists failures, at most limit of them (0: all).
-func writeFailures(w io.Writer, f statusFailures, limit int) {
+func writeFailures(w io.Writer, f status.Failures, limit int) {
 	fmt.Fprintf(w, "Failures: %s\n", runs.FailuresPhrase(f.Parked+f.Pending, f.Pending))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for i, it := range f.Items {
@@ -252,19 +243,6 @@ func writeFailures(w io.Writer, f statusFailures, limit int) {
 		fmt.Fprintf(tw, "  #%d\t%s %s\tattempts %d\t%s\t%s\n", it.ID, it.Kind, it.Key, it.Attempts, next, it.LastError)
 	}
 	tw.Flush()
-}
-
-func counters(c map[string]int64) string {
-	keys := make([]string, 0, len(c))
-	for k := range c {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%d", k, c[k])
-	}
-	return strings.Join(parts, " ")
 }
 
 func orDash(s string) string {
