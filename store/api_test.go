@@ -101,10 +101,7 @@ func TestScratchRefusesBadFiles(t *testing.T) {
 }
 
 func TestLinks(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clk := newClock()
-	s, _ := openTest(t, Options{Now: clk.Now})
+	ctx, s, clk := newStoreTest(t)
 	const n = 1500 // more than any IN-list chunk would hold
 	mustTx(t, s, func(tx *Tx) error {
 		for i := int64(1); i <= n; i++ {
@@ -199,10 +196,7 @@ func TestLinks(t *testing.T) {
 }
 
 func TestCursors(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clk := newClock()
-	s, _ := openTest(t, Options{Now: clk.Now})
+	ctx, s, clk := newStoreTest(t)
 	if _, ok, err := s.Cursor(ctx, CursorBackfill); ok || err != nil {
 		t.Errorf("unset cursor: %v %v", ok, err)
 	}
@@ -231,10 +225,7 @@ func TestCursors(t *testing.T) {
 }
 
 func TestRunsAndEvents(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clk := newClock()
-	s, _ := openTest(t, Options{Now: clk.Now})
+	ctx, s, clk := newStoreTest(t)
 	dead, err := s.StartRun(ctx, "pull", 111) // never finished: its process "died"
 	if err != nil {
 		t.Fatal(err)
@@ -304,10 +295,7 @@ func TestRunsAndEvents(t *testing.T) {
 }
 
 func TestLedgerAndRules(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clk := newClock()
-	s, _ := openTest(t, Options{Now: clk.Now})
+	ctx, s, clk := newStoreTest(t)
 	mustTx(t, s, func(tx *Tx) error {
 		if err := tx.AddLedger(ctx, LedgerEntry{Side: SideRetailCRM, Entity: "order", EntityID: 5, Field: "status", Value: "new"}); err != nil {
 			return err
@@ -373,10 +361,7 @@ func TestLedgerAndRules(t *testing.T) {
 }
 
 func TestPrune(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clk := newClock()
-	s, _ := openTest(t, Options{Now: clk.Now})
+	ctx, s, clk := newStoreTest(t)
 	old1, _ := s.StartRun(ctx, "pull", 1)
 	_ = s.FinishRun(ctx, old1, RunOK, nil, "")
 	old2, _ := s.StartRun(ctx, "pull", 1)

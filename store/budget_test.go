@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"testing"
 	"time"
 )
@@ -9,9 +8,7 @@ import (
 // TestBitrixBudgetPerPortal: the level is kept per portal, the last write
 // wins, and it survives a reopen; a portal never recorded has none.
 func TestBitrixBudgetPerPortal(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, _ := openTest(t, Options{})
+	ctx, s, _ := newStoreTest(t)
 	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	mustTx(t, s, func(tx *Tx) error {
 		if err := tx.PutBitrixBudget(ctx, "a.bitrix24.ru", 5, at); err != nil {

@@ -3,17 +3,13 @@ package store
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
 
 func TestDuplicatesRecordedPerOrigin(t *testing.T) {
-	t.Parallel()
-	clk := newClock()
-	s, _ := openTest(t, Options{Now: clk.Now})
-	ctx := context.Background()
+	ctx, s, clk := newStoreTest(t)
 	mustTx(t, s, func(tx *Tx) error {
 		if err := tx.SetDuplicates(ctx, EntityDeal, 1042, 7, []int64{7, 9, 8}); err != nil {
 			return err
@@ -59,14 +55,7 @@ func TestDuplicatesRecordedPerOrigin(t *testing.T) {
 // A database of schema 1 gains the duplicates table and keeps its data.
 func TestMigrationAddsDuplicatesToVersion1(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "v1.db")
-	rawExec(t, path, migrations[0].sql, "INSERT INTO cursors (name, value, updated_at) VALUES ('orders_history', '7137', 1)",
-		fmt.Sprintf("PRAGMA user_version = 1; PRAGMA application_id = %d", applicationID))
-	s, err := Open(context.Background(), path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := openOldSchema(t, 1, "INSERT INTO cursors (name, value, updated_at) VALUES ('orders_history', '7137', 1)")
 	ctx := context.Background()
 	if v, _ := s.SchemaVersion(ctx); v != SupportedSchemaVersion() || v < 3 {
 		t.Fatalf("schema %d", v)

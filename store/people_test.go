@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"testing"
 	"time"
 )
@@ -10,9 +9,7 @@ import (
 // lists loses its match); e-mails are stored normalised, unmatched users
 // are kept with Bitrix24 user 0.
 func TestManagerMatches(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, _ := openTest(t, Options{})
+	ctx, s, _ := newStoreTest(t)
 	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	first := []ManagerMatch{{RetailCRMUserID: 14, BitrixUserID: 40, Email: " Anna@Shop.Example ", Name: "Anna", MatchedAt: at},
 		{RetailCRMUserID: 15, Email: "boris@shop.example", Name: "Boris", MatchedAt: at}}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -12,9 +11,7 @@ import (
 // entry gone from RetailCRM is gone here), an empty one is still recorded
 // as read, and what was read when survives a reopen.
 func TestReferencesReplaceAndKeepFetchTime(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, _ := openTest(t, Options{})
+	ctx, s, _ := newStoreTest(t)
 	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	mustTx(t, s, func(tx *Tx) error {
 		if err := tx.PutReference(ctx, "statuses", []ReferenceEntry{{Code: "new", Name: "Новый", StatusGroup: "new"},

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"testing"
 	"time"
 )
@@ -9,10 +8,7 @@ import (
 // TestRunsEndedSince: the runs that ended at or after the time, oldest
 // end first; runs ended before it and runs still going are left out.
 func TestRunsEndedSince(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clk := newClock()
-	s, _ := openTest(t, Options{Now: clk.Now})
+	ctx, s, clk := newStoreTest(t)
 	run := func(command string, took time.Duration, requests int64) int64 {
 		t.Helper()
 		id, err := s.StartRun(ctx, command, 1)

@@ -405,8 +405,7 @@ func TestUpgradeFromReleaseSchema1(t *testing.T) {
 func TestMigrationOfOddRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "crmsync.db")
-	stmts := []string{migrations[0].sql, migrations[1].sql, migrations[2].sql,
+	s, _ := openOldSchema(t, 3,
 		`INSERT INTO cursors (name, value, updated_at) VALUES
 			('orders_history', '7137', 1),
 			('profile:5:100', '{"o":100,"c":true,"a":"10.50","t":"2026-01-01 10:00:00","n":"100A"}', 10),
@@ -429,14 +428,7 @@ func TestMigrationOfOddRows(t *testing.T) {
 		`INSERT INTO rule_fires (rule_key, event_key, action, result_id, fired_at) VALUES
 			('builtin:run-alert', 'pull:retailcrm-auth:2026-01-02', 'notify', '', 9),
 			('builtin:run-alert', 'junk', 'notify', '', 9),
-			('rules[0]', 'order:1:created', 'task', '77', 9)`,
-		"PRAGMA user_version = 3", "PRAGMA application_id = " + itoa(applicationID)}
-	rawExec(t, path, stmts...)
-	s, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+			('rules[0]', 'order:1:created', 'task', '77', 9)`)
 
 	for cust, want := range map[int64][]ProfileContribution{
 		5: nil,
@@ -480,25 +472,17 @@ func TestMigrationOfOddRows(t *testing.T) {
 }
 
 func TestStateTables(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clk := newClock()
-	s, _ := openTest(t, Options{Now: clk.Now})
+	ctx, s, clk := newStoreTest(t)
 
 	// Profile contributions: one per order; moving an order to another
 	// customer moves its contribution.
 	mustTx(t, s, func(tx *Tx) error {
-		for _, c := range []ProfileContribution{
+		return putEach(ctx, tx, (*Tx).PutProfileContribution, []ProfileContribution{
 			{OrderID: 1, CustomerID: 5, Counted: true, Amount: "10.50", CreatedAt: "2026-01-01 10:00:00", Number: "1A"},
 			{OrderID: 2, CustomerID: 5, Amount: "3"},
 			{OrderID: 3, CustomerID: 6, Counted: true, Amount: "7"},
 			{OrderID: 2, CustomerID: 6, Counted: true, Amount: "4"},
-		} {
-			if err := tx.PutProfileContribution(ctx, c); err != nil {
-				return err
-			}
-		}
-		return nil
+		})
 	})
 	if got, _ := s.ProfileContributions(ctx, 5); len(got) != 1 || got[0].OrderID != 1 || got[0].Amount != "10.50" {
 		t.Errorf("customer 5: %+v", got)

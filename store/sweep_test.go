@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,11 +9,9 @@ import (
 )
 
 func TestCommentSweepAndOpenLinks(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, _ := openTest(t, Options{})
+	ctx, s, _ := newStoreTest(t)
 	mustTx(t, s, func(tx *Tx) error {
-		for _, l := range []OrderLink{
+		return putEach(ctx, tx, (*Tx).PutOrderLink, []OrderLink{
 			{OrderID: 1, EntityID: 10, StatusGroup: "new"},
 			{OrderID: 2, EntityID: 20, StatusGroup: "complete"},
 			{OrderID: 3, EntityID: 30, StatusGroup: "cancel"},
@@ -22,12 +19,7 @@ func TestCommentSweepAndOpenLinks(t *testing.T) {
 			{OrderID: 5, EntityID: 40, StatusGroup: "approval"},
 			{OrderID: 6, EntityID: 50, StatusGroup: "delivery"},
 			{OrderID: 7, EntityType: EntityLead, EntityID: 60, StatusGroup: "new"},
-		} {
-			if err := tx.PutOrderLink(ctx, l); err != nil {
-				return err
-			}
-		}
-		return nil
+		})
 	})
 	if l, _, err := s.OrderLink(ctx, 2); err != nil || l.StatusGroup != "complete" {
 		t.Errorf("link %+v %v", l, err)
@@ -68,15 +60,7 @@ func TestCommentSweepAndOpenLinks(t *testing.T) {
 func TestUpgradeFromSchema1(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "crmsync.db")
-	rawExec(t, path, migrations[0].sql,
-		`INSERT INTO order_links (order_id, entity_type, entity_id, synced_at) VALUES (1, 'deal', 10, 0)`,
-		"PRAGMA user_version = 1", "PRAGMA application_id = "+itoa(applicationID))
-	s, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := openOldSchema(t, 1, `INSERT INTO order_links (order_id, entity_type, entity_id, synced_at) VALUES (1, 'deal', 10, 0)`)
 	if v, _ := s.SchemaVersion(ctx); v != SupportedSchemaVersion() {
 		t.Errorf("schema %d", v)
 	}
