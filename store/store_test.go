@@ -324,9 +324,8 @@ func TestReadOnlyOldSchema(t *testing.T) {
 }
 
 func TestFileMode(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, path := openTest(t, Options{})
+	ctx, s, _ := newStoreTest(t)
+	path := s.Path()
 	mustTx(t, s, func(tx *Tx) error { return tx.SetCursor(ctx, "x", "1") })
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		fi, err := os.Stat(p)
@@ -390,9 +389,8 @@ func fileHash(t *testing.T, path string) [32]byte {
 }
 
 func TestReadOnlyLeavesFileUnchanged(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, path := openTest(t, Options{})
+	ctx, s, _ := newStoreTest(t)
+	path := s.Path()
 	putCursorAndLink(t, s, "7", OrderLink{OrderID: 1, EntityID: 10})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -435,9 +433,8 @@ func TestReadOnlyLeavesFileUnchanged(t *testing.T) {
 }
 
 func TestReadOnlyBesideWriter(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, path := openTest(t, Options{})
+	ctx, s, _ := newStoreTest(t)
+	path := s.Path()
 	mustTx(t, s, func(tx *Tx) error { return tx.SetCursor(ctx, "c", "1") })
 	ro, err := Open(ctx, path, Options{ReadOnly: true})
 	if err != nil {
@@ -683,9 +680,8 @@ func TestRetryAndSkip(t *testing.T) {
 }
 
 func TestCheckFindsDamagedPages(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, path := openTest(t, Options{})
+	ctx, s, _ := newStoreTest(t)
+	path := s.Path()
 	mustTx(t, s, func(tx *Tx) error {
 		for i := int64(1); i <= 2000; i++ {
 			if err := tx.PutOrderLink(ctx, OrderLink{OrderID: i, EntityID: i, Number: strings.Repeat("n", 40)}); err != nil {
