@@ -745,3 +745,47 @@ func TestCursorInt(t *testing.T) {
 		t.Error("CursorInt(bad) succeeded")
 	}
 }
+
+// TestReadErrorsNameTheRead: a read that fails names what it read, and a
+// lookup's missing row is no error, whichever query helper it goes through.
+func TestReadErrorsNameTheRead(t *testing.T) {
+	ctx, s, _ := newStoreTest(t)
+	if _, ok, err := s.OrderLink(ctx, 1); ok || err != nil {
+		t.Errorf("OrderLink(missing) = %v, %v", ok, err)
+	}
+	if err := s.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		want string
+		read func() error
+	}{
+		{`read cursor "c": `, func() error { _, _, err := s.Cursor(ctx, "c"); return err }},
+		{"read cursors: ", func() error { _, err := s.Cursors(ctx); return err }},
+		{"read order link 7: ", func() error { _, _, err := s.OrderLink(ctx, 7); return err }},
+		{"read order links: ", func() error { _, err := s.OrderLinks(ctx, []int64{7}); return err }},
+		{"read customer link 3: ", func() error { _, _, err := s.CustomerLink(ctx, 3); return err }},
+		{"read comment sweep: ", func() error { _, err := s.CommentSweep(ctx, EntityDeal); return err }},
+		{"read comment cursors: ", func() error { _, err := s.CommentCursors(ctx, EntityDeal, []int64{1}); return err }},
+		{"count comment cursors: ", func() error { _, err := s.CountCommentCursors(ctx); return err }},
+		{"read purchase profile of customer 5: ", func() error { _, err := s.ProfileContributions(ctx, 5); return err }},
+		{"read run state of pull: ", func() error { _, err := s.RunState(ctx, "pull"); return err }},
+		{"read sent alerts: ", func() error { _, err := s.AlertSent(ctx, "pull", "k", "2026-01-02"); return err }},
+		{"read run 9: ", func() error { _, err := s.Run(ctx, 9); return err }},
+		{"read runs: ", func() error { _, err := s.LastRuns(ctx); return err }},
+		{"read failure order 1: ", func() error { _, _, err := s.Failure(ctx, "order", "1"); return err }},
+		{"read events: ", func() error { _, err := s.Events(ctx, EventFilter{}); return err }},
+		{"read ledger: ", func() error { _, _, err := s.LedgerLatest(ctx, SideBitrix, "deal", 1, "F"); return err }},
+		{"read rule fire: ", func() error { _, _, err := s.RuleFired(ctx, "r", "e", "a"); return err }},
+		{"read duplicates: ", func() error { _, err := s.Duplicates(ctx); return err }},
+		{"read company links: ", func() error { _, err := s.CompanyLinks(ctx, []string{"1"}); return err }},
+		{"count company links: ", func() error { _, err := s.CountCompanyLinks(ctx); return err }},
+		{"read manager matches: ", func() error { _, err := s.ManagerMatches(ctx); return err }},
+		{"read reference fetches: ", func() error { _, err := s.References(ctx); return err }},
+		{"read bitrix budget: ", func() error { _, _, _, err := s.BitrixBudget(ctx, "p"); return err }},
+	} {
+		if err := tc.read(); err == nil || !strings.HasPrefix(err.Error(), tc.want) || !strings.Contains(err.Error(), "closed") {
+			t.Errorf("error %v, want %q and the closed database", err, tc.want)
+		}
+	}
+}
