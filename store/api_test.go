@@ -13,9 +13,8 @@ import (
 )
 
 func TestScratchCopy(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, path := openTest(t, Options{})
+	ctx, s, _ := newStoreTest(t)
+	path := s.Path()
 	putCursorAndLink(t, s, "7", OrderLink{OrderID: 1, EntityID: 10})
 	// The writer stays open: the copy must include what sits in the WAL.
 	if err := s.db.QueryRowContext(ctx, "SELECT 1").Err(); err != nil {
@@ -101,10 +100,7 @@ func TestScratchRefusesBadFiles(t *testing.T) {
 }
 
 func TestLinks(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clk := newClock()
-	s, _ := openTest(t, Options{Now: clk.Now})
+	ctx, s, clk := newStoreTest(t)
 	const n = 1500 // more than any IN-list chunk would hold
 	mustTx(t, s, func(tx *Tx) error {
 		for i := int64(1); i <= n; i++ {
@@ -199,10 +195,7 @@ func TestLinks(t *testing.T) {
 }
 
 func TestCursors(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clk := newClock()
-	s, _ := openTest(t, Options{Now: clk.Now})
+	ctx, s, clk := newStoreTest(t)
 	if _, ok, err := s.Cursor(ctx, CursorBackfill); ok || err != nil {
 		t.Errorf("unset cursor: %v %v", ok, err)
 	}
@@ -231,10 +224,7 @@ func TestCursors(t *testing.T) {
 }
 
 func TestRunsAndEvents(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clk := newClock()
-	s, _ := openTest(t, Options{Now: clk.Now})
+	ctx, s, clk := newStoreTest(t)
 	dead, err := s.StartRun(ctx, "pull", 111) // never finished: its process "died"
 	if err != nil {
 		t.Fatal(err)
@@ -303,11 +293,46 @@ func TestRunsAndEvents(t *testing.T) {
 	}
 }
 
+// TestRunsEndedSince: the runs that ended at or after the time, oldest
+// end first; runs ended before it and runs still going are left out.
+func TestRunsEndedSince(t *testing.T) {
+	ctx, s, clk := newStoreTest(t)
+	run := func(command string, took time.Duration, requests int64) int64 {
+		t.Helper()
+		id, err := s.StartRun(ctx, command, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(took)
+		if err := s.FinishRun(ctx, id, RunOK, map[string]int64{"bitrix_requests": requests}, ""); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	run("pull", time.Minute, 1) // ends at +1m
+	since := clk.Now().Add(time.Second)
+	clk.Add(time.Minute)
+	pull := run("pull", time.Minute, 2) // +2m .. +3m
+	push := run("push", 0, 3)           // ends at +3m
+	if _, err := s.StartRun(ctx, "backfill", 2); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := s.RunsEndedSince(ctx, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != pull || got[1].ID != push || got[0].Counters["bitrix_requests"] != 2 ||
+		!got[0].StartedAt.Equal(since.Add(time.Minute-time.Second)) {
+		t.Errorf("RunsEndedSince = %+v, want pull %d then push %d", got, pull, push)
+	}
+	if got, err := s.RunsEndedSince(ctx, clk.Now().Add(time.Millisecond)); err != nil || len(got) != 0 {
+		t.Errorf("RunsEndedSince(after the last) = %+v, %v", got, err)
+	}
+}
+
 func TestLedgerAndRules(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clk := newClock()
-	s, _ := openTest(t, Options{Now: clk.Now})
+	ctx, s, clk := newStoreTest(t)
 	mustTx(t, s, func(tx *Tx) error {
 		if err := tx.AddLedger(ctx, LedgerEntry{Side: SideRetailCRM, Entity: "order", EntityID: 5, Field: "status", Value: "new"}); err != nil {
 			return err
@@ -373,10 +398,7 @@ func TestLedgerAndRules(t *testing.T) {
 }
 
 func TestPrune(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clk := newClock()
-	s, _ := openTest(t, Options{Now: clk.Now})
+	ctx, s, clk := newStoreTest(t)
 	old1, _ := s.StartRun(ctx, "pull", 1)
 	_ = s.FinishRun(ctx, old1, RunOK, nil, "")
 	old2, _ := s.StartRun(ctx, "pull", 1)

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -12,15 +10,12 @@ import (
 // it: level requests not yet drained at at. ok is false when no run has
 // recorded one for portal.
 func (r *reader) BitrixBudget(ctx context.Context, portal string) (level float64, at time.Time, ok bool, err error) {
-	var ms int64
-	err = r.q.QueryRowContext(ctx, `SELECT level, at FROM bitrix_budget WHERE portal = ?`, portal).Scan(&level, &ms)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, time.Time{}, false, nil
+	var atMS int64
+	ok, err = found(r.q.QueryRowContext(ctx, `SELECT level, at FROM bitrix_budget WHERE portal = ?`, portal).Scan(&level, &atMS), "read bitrix budget")
+	if !ok {
+		return 0, time.Time{}, false, err
 	}
-	if err != nil {
-		return 0, time.Time{}, false, fmt.Errorf("read bitrix budget: %w", err)
-	}
-	return level, fromMS(ms), true, nil
+	return level, fromMS(atMS), true, nil
 }
 
 // PutBitrixBudget records the portal's request counter (level at at) for

@@ -32,43 +32,37 @@ func (r *reader) CompanyLinks(ctx context.Context, origins []string) (map[string
 		return out, nil
 	}
 	keys, _ := json.Marshal(origins) // []string always marshals
-	rows, err := r.q.QueryContext(ctx, `SELECT `+companyLinkCols+` FROM company_links
-		WHERE origin_id IN (SELECT value FROM json_each(?))`, string(keys))
+	err := queryRows(ctx, r.q, "read company links", `SELECT `+companyLinkCols+` FROM company_links
+		WHERE origin_id IN (SELECT value FROM json_each(?))`, []any{string(keys)}, scanCompanyLink,
+		func(l CompanyLink) { out[l.OriginID] = l })
 	if err != nil {
-		return nil, fmt.Errorf("read company links: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var l CompanyLink
-		var reqs, contacts string
-		var at int64
-		if err := rows.Scan(&l.OriginID, &l.CompanyID, &l.ContentHash, &reqs, &contacts, &at); err != nil {
-			return nil, fmt.Errorf("read company links: %w", err)
-		}
-		// A value that does not decode is treated as empty: the next sync
-		// checks the company in Bitrix24 and writes the link again.
-		if json.Unmarshal([]byte(reqs), &l.Requisites) != nil {
-			l.Requisites = nil
-		}
-		if json.Unmarshal([]byte(contacts), &l.Contacts) != nil {
-			l.Contacts = nil
-		}
-		l.SyncedAt = fromMS(at)
-		out[l.OriginID] = l
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read company links: %w", err)
+		return nil, err
 	}
 	return out, nil
 }
 
+func scanCompanyLink(sc scanner) (l CompanyLink, err error) {
+	var reqs, contacts string
+	var at int64
+	if err := sc.Scan(&l.OriginID, &l.CompanyID, &l.ContentHash, &reqs, &contacts, &at); err != nil {
+		return CompanyLink{}, err
+	}
+	// A value that does not decode is treated as empty: the next sync
+	// checks the company in Bitrix24 and writes the link again.
+	if json.Unmarshal([]byte(reqs), &l.Requisites) != nil {
+		l.Requisites = nil
+	}
+	if json.Unmarshal([]byte(contacts), &l.Contacts) != nil {
+		l.Contacts = nil
+	}
+	l.SyncedAt = fromMS(at)
+	return l, nil
+}
+
 // CountCompanyLinks counts the company links held.
 func (r *reader) CountCompanyLinks(ctx context.Context) (int64, error) {
-	var n int64
-	if err := r.q.QueryRowContext(ctx, `SELECT count(*) FROM company_links`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count company links: %w", err)
-	}
-	return n, nil
+	n, _, err := queryOne(r.q.QueryRowContext(ctx, `SELECT count(*) FROM company_links`), scanInt64, "count company links")
+	return n, err
 }
 
 // PutCompanyLink inserts or replaces a company key's link.
@@ -98,10 +92,7 @@ func (t *Tx) PutCompanyLink(ctx context.Context, l CompanyLink) error {
 
 // DeleteCompanyLink forgets a company key's link.
 func (t *Tx) DeleteCompanyLink(ctx context.Context, origin string) error {
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM company_links WHERE origin_id = ?`, origin); err != nil {
-		return fmt.Errorf("delete company link %q: %w", origin, err)
-	}
-	return nil
+	return t.exec(ctx, "delete company link %q", `DELETE FROM company_links WHERE origin_id = ?`, origin)
 }
 
 // CompanyDuplicate is one group of Bitrix24 companies that carry crmsync's
@@ -117,18 +108,13 @@ type CompanyDuplicate struct {
 // CompanyDuplicates lists the recorded groups of companies sharing one
 // ORIGIN_ID, by ORIGIN_ID.
 func (r *reader) CompanyDuplicates(ctx context.Context) ([]CompanyDuplicate, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT origin_id, company_id, kept_id, seen_at FROM company_duplicates
-		ORDER BY origin_id, company_id`)
-	if err != nil {
-		return nil, fmt.Errorf("read company duplicates: %w", err)
-	}
-	defer rows.Close()
 	var out []CompanyDuplicate
-	for rows.Next() {
+	err := queryEach(ctx, r.q, "read company duplicates", `SELECT origin_id, company_id, kept_id, seen_at FROM company_duplicates
+		ORDER BY origin_id, company_id`, nil, func(sc scanner) error {
 		var origin string
 		var id, kept, seen int64
-		if err := rows.Scan(&origin, &id, &kept, &seen); err != nil {
-			return nil, fmt.Errorf("read company duplicates: %w", err)
+		if err := sc.Scan(&origin, &id, &kept, &seen); err != nil {
+			return err
 		}
 		if n := len(out); n == 0 || out[n-1].OriginID != origin {
 			out = append(out, CompanyDuplicate{OriginID: origin, KeptID: kept})
@@ -136,9 +122,10 @@ func (r *reader) CompanyDuplicates(ctx context.Context) ([]CompanyDuplicate, err
 		d := &out[len(out)-1]
 		d.Others = append(d.Others, id)
 		d.SeenAt = fromMS(max(ms(d.SeenAt), seen))
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read company duplicates: %w", err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -21,25 +21,14 @@ func TestCompanyLinks(t *testing.T) {
 		{OriginID: "inn:500100732259", CompanyID: 8},
 	}
 	if err := s.Tx(ctx, func(tx *Tx) error {
-		for _, l := range in {
-			if err := tx.PutCompanyLink(ctx, l); err != nil {
-				return err
-			}
+		if err := putEach(ctx, tx, (*Tx).PutCompanyLink, in); err != nil {
+			return err
 		}
 		return tx.PutCompanyLink(ctx, CompanyLink{OriginID: "x"})
 	}); err == nil {
 		t.Fatal("a link without a company id was stored")
 	}
-	if err := s.Tx(ctx, func(tx *Tx) error {
-		for _, l := range in {
-			if err := tx.PutCompanyLink(ctx, l); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	mustTx(t, s, func(tx *Tx) error { return putEach(ctx, tx, (*Tx).PutCompanyLink, in) })
 	got, err := s.CompanyLinks(ctx, []string{"42", "inn:500100732259", "missing"})
 	if err != nil {
 		t.Fatal(err)

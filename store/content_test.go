@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -12,15 +10,7 @@ import (
 // and the catalogue cache.
 func TestMigrationAddsRowsHashToVersion4(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "v4.db")
-	rawExec(t, path, migrations[0].sql, migrations[1].sql, migrations[2].sql, migrations[3].sql,
-		"INSERT INTO order_links (order_id, entity_id, content_hash, synced_at) VALUES (7, 70, 'h', 1)",
-		fmt.Sprintf("PRAGMA user_version = 4; PRAGMA application_id = %d", applicationID))
-	s, err := Open(context.Background(), path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, _ := openOldSchema(t, 4, "INSERT INTO order_links (order_id, entity_id, content_hash, synced_at) VALUES (7, 70, 'h', 1)")
 	ctx := context.Background()
 	l, ok, err := s.OrderLink(ctx, 7)
 	if err != nil || !ok || l.EntityID != 70 || l.ContentHash != "h" || l.RowsHash != "" {

@@ -106,20 +106,9 @@ func (s *Store) SkipFailures(ctx context.Context, ids []int64) ([]int64, error) 
 
 func (s *Store) updateFailures(ctx context.Context, op, query string, args ...any) ([]int64, error) {
 	var out []int64
-	err := s.Tx(ctx, func(tx *Tx) error {
-		rows, err := tx.tx.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			out = append(out, id)
-		}
-		return rows.Err()
+	err := s.Tx(ctx, func(tx *Tx) (err error) {
+		out, err = queryAll(ctx, tx.tx, "", query, args, scanInt64)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s failures: %w", op, err)

@@ -18,23 +18,16 @@ type ManagerMatch struct {
 
 // ManagerMatches returns every stored match by RetailCRM user id.
 func (r *reader) ManagerMatches(ctx context.Context) (map[int64]ManagerMatch, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT retailcrm_user_id, bitrix_user_id, email, name, matched_at FROM manager_matches`)
-	if err != nil {
-		return nil, fmt.Errorf("read manager matches: %w", err)
-	}
-	defer rows.Close()
 	out := map[int64]ManagerMatch{}
-	for rows.Next() {
-		var m ManagerMatch
-		var at int64
-		if err := rows.Scan(&m.RetailCRMUserID, &m.BitrixUserID, &m.Email, &m.Name, &at); err != nil {
-			return nil, fmt.Errorf("read manager matches: %w", err)
-		}
-		m.MatchedAt = fromMS(at)
-		out[m.RetailCRMUserID] = m
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read manager matches: %w", err)
+	err := queryRows(ctx, r.q, "read manager matches", `SELECT retailcrm_user_id, bitrix_user_id, email, name, matched_at FROM manager_matches`,
+		nil, func(sc scanner) (m ManagerMatch, err error) {
+			var at int64
+			err = sc.Scan(&m.RetailCRMUserID, &m.BitrixUserID, &m.Email, &m.Name, &at)
+			m.MatchedAt = fromMS(at)
+			return m, err
+		}, func(m ManagerMatch) { out[m.RetailCRMUserID] = m })
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -26,6 +26,90 @@ type reader struct {
 	now    func() time.Time
 }
 
+// scanner is what *sql.Row and *sql.Rows share.
+type scanner interface{ Scan(...any) error }
+
+// wrapf names the failed operation in err, formatted as by fmt.Errorf; nil
+// stays nil.
+func wrapf(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// found reports whether a single-row lookup found its row: no row is not an
+// error, any other error is named by format and args (see wrapf).
+func found(err error, format string, args ...any) (bool, error) {
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, wrapf(err, format, args...)
+}
+
+// queryOne scans the row of a single-row lookup; ok is false, and v the
+// zero value, when there is no row or on error (see found).
+func queryOne[T any](row *sql.Row, scan func(scanner) (T, error), format string, args ...any) (v T, ok bool, err error) {
+	v, err = scan(row)
+	if ok, err = found(err, format, args...); !ok {
+		var zero T
+		return zero, false, err
+	}
+	return v, true, nil
+}
+
+// queryEach runs a query and hands each row to fn until one fails, the rows
+// closed after. An error is named what ("": left as it is).
+func queryEach(ctx context.Context, q queryer, what, query string, args []any, fn func(scanner) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err == nil {
+		defer rows.Close()
+		for err == nil && rows.Next() {
+			err = fn(rows)
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+	}
+	if err != nil && what != "" {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return err
+}
+
+// queryRows runs a query and hands each row, as scan reads it, to each (see
+// queryEach).
+func queryRows[T any](ctx context.Context, q queryer, what, query string, args []any, scan func(scanner) (T, error), each func(T)) error {
+	return queryEach(ctx, q, what, query, args, func(sc scanner) error {
+		v, err := scan(sc)
+		if err == nil {
+			each(v)
+		}
+		return err
+	})
+}
+
+// queryAll runs a query and returns every row as scan reads it; nil on
+// error (see queryEach).
+func queryAll[T any](ctx context.Context, q queryer, what, query string, args []any, scan func(scanner) (T, error)) ([]T, error) {
+	var out []T
+	if err := queryRows(ctx, q, what, query, args, scan, func(v T) { out = append(out, v) }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// exists reports whether a lookup of SELECT 1 found a row (see found).
+func exists(row *sql.Row, format string, args ...any) (bool, error) {
+	var one int
+	return found(row.Scan(&one), format, args...)
+}
+
+func scanInt64(sc scanner) (n int64, err error) {
+	err = sc.Scan(&n)
+	return n, err
+}
+
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // ms is the stored form of a time: unix milliseconds, UTC by definition.
@@ -65,14 +149,10 @@ func idsJSON(ids []int64) string {
 
 // Cursor returns the named cursor's value; ok is false when it was never set.
 func (r *reader) Cursor(ctx context.Context, name string) (value string, ok bool, err error) {
-	err = r.q.QueryRowContext(ctx, `SELECT value FROM cursors WHERE name = ?`, name).Scan(&value)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("read cursor %q: %w", name, err)
-	}
-	return value, true, nil
+	return queryOne(r.q.QueryRowContext(ctx, `SELECT value FROM cursors WHERE name = ?`, name), func(sc scanner) (v string, err error) {
+		err = sc.Scan(&v)
+		return v, err
+	}, "read cursor %q", name)
 }
 
 // CursorInt returns a numeric cursor; ok is false when it was never set. A
@@ -91,34 +171,17 @@ func (r *reader) CursorInt(ctx context.Context, name string) (value int64, ok bo
 
 // Cursors returns every cursor, by name.
 func (r *reader) Cursors(ctx context.Context) ([]Cursor, error) {
-	return r.cursors(ctx, `SELECT name, value, updated_at FROM cursors ORDER BY name`)
-}
-
-func (r *reader) cursors(ctx context.Context, query string, args ...any) ([]Cursor, error) {
-	rows, err := r.q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read cursors: %w", err)
-	}
-	defer rows.Close()
-	var out []Cursor
-	for rows.Next() {
-		var c Cursor
+	return queryAll(ctx, r.q, "read cursors", `SELECT name, value, updated_at FROM cursors ORDER BY name`, nil, func(sc scanner) (c Cursor, err error) {
 		var at int64
-		if err := rows.Scan(&c.Name, &c.Value, &at); err != nil {
-			return nil, fmt.Errorf("read cursors: %w", err)
-		}
+		err = sc.Scan(&c.Name, &c.Value, &at)
 		c.UpdatedAt = fromMS(at)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read cursors: %w", err)
-	}
-	return out, nil
+		return c, err
+	})
 }
 
 const orderLinkCols = `order_id, site, number, entity_type, entity_id, contact_id, customer_id, content_hash, synced_at, status_group, rows_hash`
 
-func scanOrderLink(sc interface{ Scan(...any) error }) (OrderLink, error) {
+func scanOrderLink(sc scanner) (OrderLink, error) {
 	var l OrderLink
 	var et string
 	var at int64
@@ -130,14 +193,8 @@ func scanOrderLink(sc interface{ Scan(...any) error }) (OrderLink, error) {
 
 // OrderLink returns the link of one order; ok is false when there is none.
 func (r *reader) OrderLink(ctx context.Context, orderID int64) (link OrderLink, ok bool, err error) {
-	link, err = scanOrderLink(r.q.QueryRowContext(ctx, `SELECT `+orderLinkCols+` FROM order_links WHERE order_id = ?`, orderID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return OrderLink{}, false, nil
-	}
-	if err != nil {
-		return OrderLink{}, false, fmt.Errorf("read order link %d: %w", orderID, err)
-	}
-	return link, true, nil
+	return queryOne(r.q.QueryRowContext(ctx, `SELECT `+orderLinkCols+` FROM order_links WHERE order_id = ?`, orderID),
+		scanOrderLink, "read order link %d", orderID)
 }
 
 // OrderLinks returns the links of the given orders that exist, by order id.
@@ -179,40 +236,17 @@ func (r *reader) SweepEntities(ctx context.Context, et EntityType, after int64, 
 		skipGroups = []string{}
 	}
 	groups, _ := json.Marshal(skipGroups) // []string always marshals
-	rows, err := r.q.QueryContext(ctx, `SELECT DISTINCT entity_id FROM order_links
+	return queryAll(ctx, r.q, "read order links", `SELECT DISTINCT entity_id FROM order_links
 		WHERE entity_type = ? AND entity_id > ? AND status_group NOT IN (SELECT value FROM json_each(?))
-		ORDER BY entity_id LIMIT ?`, string(entityTypeOrDeal(et)), after, string(groups), limit)
-	if err != nil {
-		return nil, fmt.Errorf("read order links: %w", err)
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("read order links: %w", err)
-		}
-		out = append(out, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read order links: %w", err)
-	}
-	return out, nil
+		ORDER BY entity_id LIMIT ?`, []any{string(entityTypeOrDeal(et)), after, string(groups), limit}, scanInt64)
 }
 
 // CommentSweep returns the last deal (or lead) id push's comment sweep
 // read; 0 when it has not started or has wrapped around.
 func (r *reader) CommentSweep(ctx context.Context, et EntityType) (int64, error) {
-	var id int64
-	err := r.q.QueryRowContext(ctx, `SELECT last_entity_id FROM comment_sweeps WHERE entity_type = ?`,
-		string(entityTypeOrDeal(et))).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("read comment sweep: %w", err)
-	}
-	return id, nil
+	id, _, err := queryOne(r.q.QueryRowContext(ctx, `SELECT last_entity_id FROM comment_sweeps WHERE entity_type = ?`,
+		string(entityTypeOrDeal(et))), scanInt64, "read comment sweep")
+	return id, err
 }
 
 // CommentCursors returns the last comment id push read on each of the
@@ -222,22 +256,16 @@ func (r *reader) CommentCursors(ctx context.Context, et EntityType, entityIDs []
 	if len(entityIDs) == 0 {
 		return out, nil
 	}
-	rows, err := r.q.QueryContext(ctx, `SELECT entity_id, last_comment_id FROM comment_cursors
+	err := queryEach(ctx, r.q, "read comment cursors", `SELECT entity_id, last_comment_id FROM comment_cursors
 		WHERE entity_type = ? AND entity_id IN (SELECT value FROM json_each(?))`,
-		string(entityTypeOrDeal(et)), idsJSON(entityIDs))
+		[]any{string(entityTypeOrDeal(et)), idsJSON(entityIDs)}, func(sc scanner) error {
+			var id, last int64
+			err := sc.Scan(&id, &last)
+			out[id] = last
+			return err
+		})
 	if err != nil {
-		return nil, fmt.Errorf("read comment cursors: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, last int64
-		if err := rows.Scan(&id, &last); err != nil {
-			return nil, fmt.Errorf("read comment cursors: %w", err)
-		}
-		out[id] = last
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read comment cursors: %w", err)
+		return nil, err
 	}
 	return out, nil
 }
@@ -255,7 +283,7 @@ func (r *reader) UnreadOwnWrites(ctx context.Context, et EntityType, entities []
 	}
 	ents, _ := json.Marshal(entities) // []string always marshals
 	et = entityTypeOrDeal(et)
-	rows, err := r.q.QueryContext(ctx, `SELECT l.entity_id, max(l.written_at) AS w FROM ledger l
+	return queryAll(ctx, r.q, "read unread own writes", `SELECT l.entity_id, max(l.written_at) AS w FROM ledger l
 		LEFT JOIN comment_cursors c ON c.entity_type = ? AND c.entity_id = l.entity_id
 		WHERE l.side = ? AND l.entity IN (SELECT value FROM json_each(?)) AND l.written_at >= ?
 			AND CASE WHEN c.updated_at IS NULL
@@ -264,55 +292,29 @@ func (r *reader) UnreadOwnWrites(ctx context.Context, et EntityType, entities []
 				ELSE l.written_at > c.updated_at - ? END
 			AND EXISTS (SELECT 1 FROM order_links o WHERE o.entity_type = ? AND o.entity_id = l.entity_id)
 		GROUP BY l.entity_id ORDER BY w DESC, l.entity_id LIMIT ?`,
-		string(et), string(SideBitrix), string(ents), ms(since), string(ents), slack.Milliseconds(), string(et), limit)
-	if err != nil {
-		return nil, fmt.Errorf("read unread own writes: %w", err)
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id, w int64
-		if err := rows.Scan(&id, &w); err != nil {
-			return nil, fmt.Errorf("read unread own writes: %w", err)
-		}
-		out = append(out, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read unread own writes: %w", err)
-	}
-	return out, nil
+		[]any{string(et), string(SideBitrix), string(ents), ms(since), string(ents), slack.Milliseconds(), string(et), limit},
+		func(sc scanner) (id int64, err error) {
+			var w int64
+			err = sc.Scan(&id, &w)
+			return id, err
+		})
 }
 
 // CountCommentCursors counts the deals and leads push follows comments on.
 func (r *reader) CountCommentCursors(ctx context.Context) (int64, error) {
-	var n int64
-	if err := r.q.QueryRowContext(ctx, `SELECT count(*) FROM comment_cursors`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count comment cursors: %w", err)
-	}
-	return n, nil
+	n, _, err := queryOne(r.q.QueryRowContext(ctx, `SELECT count(*) FROM comment_cursors`), scanInt64, "count comment cursors")
+	return n, err
 }
 
 // ProfileContributions returns what each of a customer's orders adds to
 // its purchase profile, by order id.
 func (r *reader) ProfileContributions(ctx context.Context, customerID int64) ([]ProfileContribution, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT order_id, customer_id, counted, amount, created_at, number
-		FROM profile_contributions WHERE customer_id = ? ORDER BY order_id`, customerID)
-	if err != nil {
-		return nil, fmt.Errorf("read purchase profile of customer %d: %w", customerID, err)
-	}
-	defer rows.Close()
-	var out []ProfileContribution
-	for rows.Next() {
-		var c ProfileContribution
-		if err := rows.Scan(&c.OrderID, &c.CustomerID, &c.Counted, &c.Amount, &c.CreatedAt, &c.Number); err != nil {
-			return nil, fmt.Errorf("read purchase profile of customer %d: %w", customerID, err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read purchase profile of customer %d: %w", customerID, err)
-	}
-	return out, nil
+	out, err := queryAll(ctx, r.q, "", `SELECT order_id, customer_id, counted, amount, created_at, number
+		FROM profile_contributions WHERE customer_id = ? ORDER BY order_id`, []any{customerID}, func(sc scanner) (c ProfileContribution, err error) {
+		err = sc.Scan(&c.OrderID, &c.CustomerID, &c.Counted, &c.Amount, &c.CreatedAt, &c.Number)
+		return c, err
+	})
+	return out, wrapf(err, "read purchase profile of customer %d", customerID)
 }
 
 // RunState returns what the runs of a command left; the zero state (with
@@ -320,32 +322,23 @@ func (r *reader) ProfileContributions(ctx context.Context, customerID int64) ([]
 func (r *reader) RunState(ctx context.Context, command string) (RunState, error) {
 	st := RunState{Command: command}
 	var backlog, complete sql.NullInt64
-	err := r.q.QueryRowContext(ctx, `SELECT backlog, comments_complete_at, run_id FROM run_state WHERE command = ?`, command).
-		Scan(&backlog, &complete, &st.RunID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return st, nil
-	}
+	ok, err := found(r.q.QueryRowContext(ctx, `SELECT backlog, comments_complete_at, run_id FROM run_state WHERE command = ?`, command).
+		Scan(&backlog, &complete, &st.RunID), "read run state of %s", command)
 	if err != nil {
-		return RunState{}, fmt.Errorf("read run state of %s: %w", command, err)
+		return RunState{}, err
 	}
-	st.Backlog, st.BacklogKnown = backlog.Int64, backlog.Valid
-	st.CommentsCompleteAt = fromNullMS(complete)
+	if ok {
+		st.Backlog, st.BacklogKnown = backlog.Int64, backlog.Valid
+		st.CommentsCompleteAt = fromNullMS(complete)
+	}
 	return st, nil
 }
 
 // AlertSent reports whether the alert about a failed run of command, of
 // this kind of failure, was sent on day (UTC, 2006-01-02).
 func (r *reader) AlertSent(ctx context.Context, command, kind, day string) (bool, error) {
-	var one int
-	err := r.q.QueryRowContext(ctx, `SELECT 1 FROM alert_marks WHERE command = ? AND kind = ? AND day = ?`,
-		command, kind, day).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("read sent alerts: %w", err)
-	}
-	return true, nil
+	return exists(r.q.QueryRowContext(ctx, `SELECT 1 FROM alert_marks WHERE command = ? AND kind = ? AND day = ?`,
+		command, kind, day), "read sent alerts")
 }
 
 // OrderLinksByCustomer returns the links of a customer's orders, by order id
@@ -358,27 +351,12 @@ func (r *reader) OrderLinksByCustomer(ctx context.Context, customerID int64) ([]
 }
 
 func (r *reader) orderLinks(ctx context.Context, query string, each func(OrderLink), args ...any) error {
-	rows, err := r.q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("read order links: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		l, err := scanOrderLink(rows)
-		if err != nil {
-			return fmt.Errorf("read order links: %w", err)
-		}
-		each(l)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read order links: %w", err)
-	}
-	return nil
+	return queryRows(ctx, r.q, "read order links", query, args, scanOrderLink, each)
 }
 
 const customerLinkCols = `customer_id, contact_id, email, phone, content_hash, synced_at`
 
-func scanCustomerLink(sc interface{ Scan(...any) error }) (CustomerLink, error) {
+func scanCustomerLink(sc scanner) (CustomerLink, error) {
 	var l CustomerLink
 	var at int64
 	err := sc.Scan(&l.CustomerID, &l.ContactID, &l.Email, &l.Phone, &l.ContentHash, &at)
@@ -389,14 +367,8 @@ func scanCustomerLink(sc interface{ Scan(...any) error }) (CustomerLink, error) 
 // CustomerLink returns the link of one customer; ok is false when there is
 // none.
 func (r *reader) CustomerLink(ctx context.Context, customerID int64) (link CustomerLink, ok bool, err error) {
-	link, err = scanCustomerLink(r.q.QueryRowContext(ctx, `SELECT `+customerLinkCols+` FROM customer_links WHERE customer_id = ?`, customerID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return CustomerLink{}, false, nil
-	}
-	if err != nil {
-		return CustomerLink{}, false, fmt.Errorf("read customer link %d: %w", customerID, err)
-	}
-	return link, true, nil
+	return queryOne(r.q.QueryRowContext(ctx, `SELECT `+customerLinkCols+` FROM customer_links WHERE customer_id = ?`, customerID),
+		scanCustomerLink, "read customer link %d", customerID)
 }
 
 // CustomerLinks returns the links of the given customers that exist.
@@ -436,22 +408,7 @@ func (r *reader) CustomerLinksByPhone(ctx context.Context, phone string) ([]Cust
 }
 
 func (r *reader) customerLinks(ctx context.Context, query string, each func(CustomerLink), args ...any) error {
-	rows, err := r.q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("read customer links: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		l, err := scanCustomerLink(rows)
-		if err != nil {
-			return fmt.Errorf("read customer links: %w", err)
-		}
-		each(l)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read customer links: %w", err)
-	}
-	return nil
+	return queryRows(ctx, r.q, "read customer links", query, args, scanCustomerLink, each)
 }
 
 // NormalizeEmail is the form emails are stored and looked up in: trimmed and
@@ -475,18 +432,13 @@ func (r *reader) CountLinks(ctx context.Context) (LinkCounts, error) {
 // Duplicates lists the recorded groups of Bitrix24 entities sharing one
 // ORIGIN_ID, by entity type and origin id.
 func (r *reader) Duplicates(ctx context.Context) ([]Duplicate, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT entity_type, origin_id, entity_id, kept_id, seen_at FROM bitrix_duplicates
-		ORDER BY entity_type, origin_id, entity_id`)
-	if err != nil {
-		return nil, fmt.Errorf("read duplicates: %w", err)
-	}
-	defer rows.Close()
 	var out []Duplicate
-	for rows.Next() {
+	err := queryEach(ctx, r.q, "read duplicates", `SELECT entity_type, origin_id, entity_id, kept_id, seen_at FROM bitrix_duplicates
+		ORDER BY entity_type, origin_id, entity_id`, nil, func(sc scanner) error {
 		var et string
 		var origin, id, kept, seen int64
-		if err := rows.Scan(&et, &origin, &id, &kept, &seen); err != nil {
-			return nil, fmt.Errorf("read duplicates: %w", err)
+		if err := sc.Scan(&et, &origin, &id, &kept, &seen); err != nil {
+			return err
 		}
 		if n := len(out); n == 0 || string(out[n-1].EntityType) != et || out[n-1].OriginID != origin {
 			out = append(out, Duplicate{EntityType: EntityType(et), OriginID: origin, KeptID: kept})
@@ -494,16 +446,17 @@ func (r *reader) Duplicates(ctx context.Context) ([]Duplicate, error) {
 		d := &out[len(out)-1]
 		d.Others = append(d.Others, id)
 		d.SeenAt = fromMS(max(ms(d.SeenAt), seen))
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read duplicates: %w", err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
 const runCols = `id, command, started_at, ended_at, result, counters, pid, message`
 
-func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
+func scanRun(sc scanner) (Run, error) {
 	var run Run
 	var started int64
 	var ended sql.NullInt64
@@ -522,14 +475,11 @@ func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
 
 // Run returns one run, or an error wrapping ErrNotFound.
 func (r *reader) Run(ctx context.Context, id int64) (Run, error) {
-	run, err := scanRun(r.q.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	run, ok, err := queryOne(r.q.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE id = ?`, id), scanRun, "read run %d", id)
+	if err == nil && !ok {
 		return Run{}, fmt.Errorf("run %d: %w", id, ErrNotFound)
 	}
-	if err != nil {
-		return Run{}, fmt.Errorf("read run %d: %w", id, err)
-	}
-	return run, nil
+	return run, err
 }
 
 // LastRuns returns the latest run of each command, by command name.
@@ -548,29 +498,21 @@ func (r *reader) Runs(ctx context.Context, command string, limit int) ([]Run, er
 		WHERE ?1 = '' OR command = ?1 ORDER BY id DESC LIMIT ?2`, command, limit)
 }
 
+// RunsEndedSince returns the runs that ended at or after since, oldest
+// first: what their counters say happened in that time. Runs still going
+// have no counters yet and are left out. The runs table is pruned
+// (Prune), so reading it whole stays cheap.
+func (r *reader) RunsEndedSince(ctx context.Context, since time.Time) ([]Run, error) {
+	return r.runs(ctx, `SELECT `+runCols+` FROM runs WHERE ended_at >= ? ORDER BY ended_at, id`, ms(since))
+}
+
 func (r *reader) runs(ctx context.Context, query string, args ...any) ([]Run, error) {
-	rows, err := r.q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read runs: %w", err)
-	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		run, err := scanRun(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read runs: %w", err)
-		}
-		out = append(out, run)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read runs: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, r.q, "read runs", query, args, scanRun)
 }
 
 const failureCols = `id, kind, key, attempts, last_error, payload, first_failed_at, last_failed_at, next_attempt_at, parked, skipped`
 
-func scanFailure(sc interface{ Scan(...any) error }) (Failure, error) {
+func scanFailure(sc scanner) (Failure, error) {
 	var f Failure
 	var first, last, next int64
 	err := sc.Scan(&f.ID, &f.Kind, &f.Key, &f.Attempts, &f.LastError, &f.Payload, &first, &last, &next, &f.Parked, &f.Skipped)
@@ -581,14 +523,8 @@ func scanFailure(sc interface{ Scan(...any) error }) (Failure, error) {
 // Failure returns the failure recorded for (kind, key); ok is false when
 // there is none.
 func (r *reader) Failure(ctx context.Context, kind, key string) (f Failure, ok bool, err error) {
-	f, err = scanFailure(r.q.QueryRowContext(ctx, `SELECT `+failureCols+` FROM failures WHERE kind = ? AND key = ?`, kind, key))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Failure{}, false, nil
-	}
-	if err != nil {
-		return Failure{}, false, fmt.Errorf("read failure %s %s: %w", kind, key, err)
-	}
-	return f, true, nil
+	return queryOne(r.q.QueryRowContext(ctx, `SELECT `+failureCols+` FROM failures WHERE kind = ? AND key = ?`, kind, key),
+		scanFailure, "read failure %s %s", kind, key)
 }
 
 // Failures lists failures matching the filter, oldest first.
@@ -614,23 +550,7 @@ func (r *reader) Failures(ctx context.Context, filter FailureFilter) ([]Failure,
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
 	query += " ORDER BY id"
-	rows, err := r.q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read failures: %w", err)
-	}
-	defer rows.Close()
-	var out []Failure
-	for rows.Next() {
-		f, err := scanFailure(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read failures: %w", err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read failures: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, r.q, "read failures", query, args, scanFailure)
 }
 
 // CountFailures counts failures by state.
@@ -672,69 +592,39 @@ func (r *reader) Events(ctx context.Context, filter EventFilter) ([]Event, error
 	}
 	query += " ORDER BY id DESC LIMIT ?"
 	args = append(args, limit)
-	rows, err := r.q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read events: %w", err)
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		var e Event
+	return queryAll(ctx, r.q, "read events", query, args, func(sc scanner) (e Event, err error) {
 		var src, res string
 		var at int64
-		if err := rows.Scan(&e.ID, &e.RunID, &src, &e.SourceID, &e.OrderID, &e.Action, &res, &e.Message, &at); err != nil {
-			return nil, fmt.Errorf("read events: %w", err)
-		}
+		err = sc.Scan(&e.ID, &e.RunID, &src, &e.SourceID, &e.OrderID, &e.Action, &res, &e.Message, &at)
 		e.Source, e.Result, e.At = Source(src), Result(res), fromMS(at)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read events: %w", err)
-	}
-	return out, nil
+		return e, err
+	})
 }
 
 // LedgerHas reports whether crmsync wrote exactly this value to this field
 // (at any time still in the ledger): the echo test.
 func (r *reader) LedgerHas(ctx context.Context, side Side, entity string, entityID int64, field, value string) (bool, error) {
-	var one int
-	err := r.q.QueryRowContext(ctx, `SELECT 1 FROM ledger
+	return exists(r.q.QueryRowContext(ctx, `SELECT 1 FROM ledger
 		WHERE side = ? AND entity = ? AND entity_id = ? AND field = ? AND value = ? LIMIT 1`,
-		string(side), entity, entityID, field, r.mask(value)).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("read ledger: %w", err)
-	}
-	return true, nil
+		string(side), entity, entityID, field, r.mask(value)), "read ledger")
+}
+
+const ledgerCols = `id, side, entity, entity_id, field, value, remote_id, written_at`
+
+func scanLedgerEntry(sc scanner) (e LedgerEntry, err error) {
+	var s string
+	var at int64
+	err = sc.Scan(&e.ID, &s, &e.Entity, &e.EntityID, &e.Field, &e.Value, &e.RemoteID, &at)
+	e.Side, e.WrittenAt = Side(s), fromMS(at)
+	return e, err
 }
 
 // LedgerEntries returns every row crmsync recorded for this field, oldest
 // first, values as stored (masked: compare them with Masked texts).
 func (r *reader) LedgerEntries(ctx context.Context, side Side, entity string, entityID int64, field string) ([]LedgerEntry, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT id, side, entity, entity_id, field, value, remote_id, written_at FROM ledger
+	return queryAll(ctx, r.q, "read ledger", `SELECT `+ledgerCols+` FROM ledger
 		WHERE side = ? AND entity = ? AND entity_id = ? AND field = ? ORDER BY written_at, id`,
-		string(side), entity, entityID, field)
-	if err != nil {
-		return nil, fmt.Errorf("read ledger: %w", err)
-	}
-	defer rows.Close()
-	var out []LedgerEntry
-	for rows.Next() {
-		var e LedgerEntry
-		var s string
-		var at int64
-		if err := rows.Scan(&e.ID, &s, &e.Entity, &e.EntityID, &e.Field, &e.Value, &e.RemoteID, &at); err != nil {
-			return nil, fmt.Errorf("read ledger: %w", err)
-		}
-		e.Side, e.WrittenAt = Side(s), fromMS(at)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read ledger: %w", err)
-	}
-	return out, nil
+		[]any{string(side), entity, entityID, field}, scanLedgerEntry)
 }
 
 // Masked returns a text as the store would keep it, secrets masked, to
@@ -744,52 +634,29 @@ func (r *reader) Masked(s string) string { return r.mask(s) }
 // LedgerLatest returns the last value crmsync wrote to this field; ok is
 // false when it never did.
 func (r *reader) LedgerLatest(ctx context.Context, side Side, entity string, entityID int64, field string) (e LedgerEntry, ok bool, err error) {
-	var s string
-	var at int64
-	err = r.q.QueryRowContext(ctx, `SELECT id, side, entity, entity_id, field, value, remote_id, written_at FROM ledger
+	return queryOne(r.q.QueryRowContext(ctx, `SELECT `+ledgerCols+` FROM ledger
 		WHERE side = ? AND entity = ? AND entity_id = ? AND field = ?
 		ORDER BY written_at DESC, id DESC LIMIT 1`,
-		string(side), entity, entityID, field).Scan(&e.ID, &s, &e.Entity, &e.EntityID, &e.Field, &e.Value, &e.RemoteID, &at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return LedgerEntry{}, false, nil
-	}
-	if err != nil {
-		return LedgerEntry{}, false, fmt.Errorf("read ledger: %w", err)
-	}
-	e.Side, e.WrittenAt = Side(s), fromMS(at)
-	return e, true, nil
+		string(side), entity, entityID, field), scanLedgerEntry, "read ledger")
 }
 
 // LedgerHasRemoteID reports whether crmsync created the remote object with
 // this id (e.g. a timeline comment), so it is not carried back.
 func (r *reader) LedgerHasRemoteID(ctx context.Context, side Side, entity string, remoteID int64) (bool, error) {
-	var one int
-	err := r.q.QueryRowContext(ctx, `SELECT 1 FROM ledger
-		WHERE side = ? AND entity = ? AND remote_id = ? LIMIT 1`, string(side), entity, remoteID).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("read ledger: %w", err)
-	}
-	return true, nil
+	return exists(r.q.QueryRowContext(ctx, `SELECT 1 FROM ledger
+		WHERE side = ? AND entity = ? AND remote_id = ? LIMIT 1`, string(side), entity, remoteID), "read ledger")
 }
 
 // RuleFired returns the record of a rule's action for an event; ok is false
 // when it has not fired.
 func (r *reader) RuleFired(ctx context.Context, ruleKey, eventKey, action string) (f RuleFire, ok bool, err error) {
-	var at int64
-	err = r.q.QueryRowContext(ctx, `SELECT rule_key, event_key, action, result_id, fired_at FROM rule_fires
-		WHERE rule_key = ? AND event_key = ? AND action = ?`, ruleKey, eventKey, action).
-		Scan(&f.RuleKey, &f.EventKey, &f.Action, &f.ResultID, &at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return RuleFire{}, false, nil
-	}
-	if err != nil {
-		return RuleFire{}, false, fmt.Errorf("read rule fire: %w", err)
-	}
-	f.FiredAt = fromMS(at)
-	return f, true, nil
+	return queryOne(r.q.QueryRowContext(ctx, `SELECT rule_key, event_key, action, result_id, fired_at FROM rule_fires
+		WHERE rule_key = ? AND event_key = ? AND action = ?`, ruleKey, eventKey, action), func(sc scanner) (fire RuleFire, err error) {
+		var at int64
+		err = sc.Scan(&fire.RuleKey, &fire.EventKey, &fire.Action, &fire.ResultID, &at)
+		fire.FiredAt = fromMS(at)
+		return fire, err
+	}, "read rule fire")
 }
 
 func entityTypeOrDeal(et EntityType) EntityType {
@@ -810,23 +677,15 @@ func (r *reader) CatalogProducts(ctx context.Context, iblockID int64, xmlIDs []s
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.q.QueryContext(ctx, `SELECT xml_id, product_id, checked_at FROM catalog_products
-		WHERE iblock_id = ? AND xml_id IN (SELECT value FROM json_each(?))`, iblockID, string(codes))
-	if err != nil {
-		return nil, fmt.Errorf("read catalogue products: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		p := CatalogProduct{IBlockID: iblockID}
+	err = queryRows(ctx, r.q, "read catalogue products", `SELECT xml_id, product_id, checked_at FROM catalog_products
+		WHERE iblock_id = ? AND xml_id IN (SELECT value FROM json_each(?))`, []any{iblockID, string(codes)}, func(sc scanner) (p CatalogProduct, err error) {
 		var at int64
-		if err := rows.Scan(&p.XMLID, &p.ProductID, &at); err != nil {
-			return nil, fmt.Errorf("read catalogue products: %w", err)
-		}
-		p.CheckedAt = fromMS(at)
-		out[p.XMLID] = p
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read catalogue products: %w", err)
+		err = sc.Scan(&p.XMLID, &p.ProductID, &at)
+		p.IBlockID, p.CheckedAt = iblockID, fromMS(at)
+		return p, err
+	}, func(p CatalogProduct) { out[p.XMLID] = p })
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

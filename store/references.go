@@ -28,40 +28,27 @@ type Reference struct {
 // read is absent.
 func (r *reader) References(ctx context.Context) (map[string]Reference, error) {
 	out := map[string]Reference{}
-	rows, err := r.q.QueryContext(ctx, `SELECT dictionary, fetched_at FROM reference_fetches`)
-	if err != nil {
-		return nil, fmt.Errorf("read reference fetches: %w", err)
-	}
-	for rows.Next() {
+	err := queryEach(ctx, r.q, "read reference fetches", `SELECT dictionary, fetched_at FROM reference_fetches`, nil, func(sc scanner) error {
 		var name string
 		var at int64
-		if err := rows.Scan(&name, &at); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read reference fetches: %w", err)
-		}
+		err := sc.Scan(&name, &at)
 		out[name] = Reference{Entries: map[string]ReferenceEntry{}, FetchedAt: fromMS(at)}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read reference fetches: %w", err)
-	}
-	rows, err = r.q.QueryContext(ctx, `SELECT dictionary, code, name, status_group, cancel_status FROM reference_names`)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("read reference names: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
+	err = queryEach(ctx, r.q, "read reference names", `SELECT dictionary, code, name, status_group, cancel_status FROM reference_names`, nil, func(sc scanner) error {
 		var dict string
 		var e ReferenceEntry
-		if err := rows.Scan(&dict, &e.Code, &e.Name, &e.StatusGroup, &e.CancelStatus); err != nil {
-			return nil, fmt.Errorf("read reference names: %w", err)
-		}
+		err := sc.Scan(&dict, &e.Code, &e.Name, &e.StatusGroup, &e.CancelStatus)
 		if ref, ok := out[dict]; ok {
 			ref.Entries[e.Code] = e
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read reference names: %w", err)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

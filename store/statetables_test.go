@@ -405,8 +405,7 @@ func TestUpgradeFromReleaseSchema1(t *testing.T) {
 func TestMigrationOfOddRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "crmsync.db")
-	stmts := []string{migrations[0].sql, migrations[1].sql, migrations[2].sql,
+	s, _ := openOldSchema(t, 3,
 		`INSERT INTO cursors (name, value, updated_at) VALUES
 			('orders_history', '7137', 1),
 			('profile:5:100', '{"o":100,"c":true,"a":"10.50","t":"2026-01-01 10:00:00","n":"100A"}', 10),
@@ -429,14 +428,7 @@ func TestMigrationOfOddRows(t *testing.T) {
 		`INSERT INTO rule_fires (rule_key, event_key, action, result_id, fired_at) VALUES
 			('builtin:run-alert', 'pull:retailcrm-auth:2026-01-02', 'notify', '', 9),
 			('builtin:run-alert', 'junk', 'notify', '', 9),
-			('rules[0]', 'order:1:created', 'task', '77', 9)`,
-		"PRAGMA user_version = 3", "PRAGMA application_id = " + itoa(applicationID)}
-	rawExec(t, path, stmts...)
-	s, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+			('rules[0]', 'order:1:created', 'task', '77', 9)`)
 
 	for cust, want := range map[int64][]ProfileContribution{
 		5: nil,
@@ -480,25 +472,17 @@ func TestMigrationOfOddRows(t *testing.T) {
 }
 
 func TestStateTables(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clk := newClock()
-	s, _ := openTest(t, Options{Now: clk.Now})
+	ctx, s, clk := newStoreTest(t)
 
 	// Profile contributions: one per order; moving an order to another
 	// customer moves its contribution.
 	mustTx(t, s, func(tx *Tx) error {
-		for _, c := range []ProfileContribution{
+		return putEach(ctx, tx, (*Tx).PutProfileContribution, []ProfileContribution{
 			{OrderID: 1, CustomerID: 5, Counted: true, Amount: "10.50", CreatedAt: "2026-01-01 10:00:00", Number: "1A"},
 			{OrderID: 2, CustomerID: 5, Amount: "3"},
 			{OrderID: 3, CustomerID: 6, Counted: true, Amount: "7"},
 			{OrderID: 2, CustomerID: 6, Counted: true, Amount: "4"},
-		} {
-			if err := tx.PutProfileContribution(ctx, c); err != nil {
-				return err
-			}
-		}
-		return nil
+		})
 	})
 	if got, _ := s.ProfileContributions(ctx, 5); len(got) != 1 || got[0].OrderID != 1 || got[0].Amount != "10.50" {
 		t.Errorf("customer 5: %+v", got)
@@ -585,5 +569,359 @@ func TestStateTables(t *testing.T) {
 	}
 	if sent, _ := s.AlertSent(ctx, "pull", "bitrix-auth", "2026-11-29"); !sent {
 		t.Error("alert not marked")
+	}
+}
+
+func TestCommentSweepAndOpenLinks(t *testing.T) {
+	ctx, s, _ := newStoreTest(t)
+	mustTx(t, s, func(tx *Tx) error {
+		return putEach(ctx, tx, (*Tx).PutOrderLink, []OrderLink{
+			{OrderID: 1, EntityID: 10, StatusGroup: "new"},
+			{OrderID: 2, EntityID: 20, StatusGroup: "complete"},
+			{OrderID: 3, EntityID: 30, StatusGroup: "cancel"},
+			{OrderID: 4, EntityID: 40}, // group unknown: open
+			{OrderID: 5, EntityID: 40, StatusGroup: "approval"},
+			{OrderID: 6, EntityID: 50, StatusGroup: "delivery"},
+			{OrderID: 7, EntityType: EntityLead, EntityID: 60, StatusGroup: "new"},
+		})
+	})
+	if l, _, err := s.OrderLink(ctx, 2); err != nil || l.StatusGroup != "complete" {
+		t.Errorf("link %+v %v", l, err)
+	}
+	final := []string{"complete", "cancel"}
+	for _, tc := range []struct {
+		et    EntityType
+		after int64
+		limit int
+		want  []int64
+	}{
+		{EntityDeal, 0, 10, []int64{10, 40, 50}},
+		{EntityDeal, 10, 1, []int64{40}},
+		{EntityDeal, 50, 10, nil},
+		{EntityLead, 0, 10, []int64{60}},
+	} {
+		got, err := s.SweepEntities(ctx, tc.et, tc.after, tc.limit, final)
+		if err != nil || !cmp.Equal(got, tc.want) {
+			t.Errorf("SweepEntities(%s, %d, %d) = %v, %v; want %v", tc.et, tc.after, tc.limit, got, err, tc.want)
+		}
+	}
+	if pos, err := s.CommentSweep(ctx, EntityDeal); err != nil || pos != 0 {
+		t.Errorf("position before any sweep %d %v", pos, err)
+	}
+	mustTx(t, s, func(tx *Tx) error { return tx.SetCommentSweep(ctx, EntityDeal, 40) })
+	mustTx(t, s, func(tx *Tx) error { return tx.SetCommentSweep(ctx, EntityDeal, 50) })
+	mustTx(t, s, func(tx *Tx) error { return tx.SetCommentSweep(ctx, EntityLead, 60) })
+	if pos, err := s.CommentSweep(ctx, EntityDeal); err != nil || pos != 50 {
+		t.Errorf("deal position %d %v, want 50", pos, err)
+	}
+	if pos, err := s.CommentSweep(ctx, EntityLead); err != nil || pos != 60 {
+		t.Errorf("lead position %d %v, want 60", pos, err)
+	}
+}
+
+// A database of schema 1 gains the sweep table and the links' status
+// group; its links read as of unknown group (swept).
+func TestUpgradeFromSchema1(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := openOldSchema(t, 1, `INSERT INTO order_links (order_id, entity_type, entity_id, synced_at) VALUES (1, 'deal', 10, 0)`)
+	if v, _ := s.SchemaVersion(ctx); v != SupportedSchemaVersion() {
+		t.Errorf("schema %d", v)
+	}
+	if got, err := s.SweepEntities(ctx, EntityDeal, 0, 10, []string{"complete"}); err != nil || !cmp.Equal(got, []int64{10}) {
+		t.Errorf("SweepEntities = %v, %v", got, err)
+	}
+	mustTx(t, s, func(tx *Tx) error { return tx.SetCommentSweep(ctx, EntityDeal, 10) })
+}
+
+// UnreadOwnWrites: linked deals with a crmsync write later than push's
+// last read of their comments (less the slack), a deal's first write (its
+// creation) not counting while push never read it; newest writes first.
+func TestUnreadOwnWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	s, _ := openTest(t, Options{Now: clock})
+	at := func(min int) time.Time { return now.Add(time.Duration(min) * time.Minute) }
+	write := func(entity string, deal int64, min int) {
+		mustTx(t, s, func(tx *Tx) error {
+			return tx.AddLedger(ctx, LedgerEntry{Side: SideBitrix, Entity: entity, EntityID: deal, Field: "F", Value: "v", WrittenAt: at(min)})
+		})
+	}
+	mustTx(t, s, func(tx *Tx) error {
+		for _, id := range []int64{10, 20, 30, 40, 50, 60} {
+			if err := tx.PutOrderLink(ctx, OrderLink{OrderID: id, EntityID: id, StatusGroup: "complete"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	write("deal", 10, -60) // created only: nothing before it to hide
+	write("deal", 20, -60) // created, then commented on
+	write("comment", 20, -50)
+	write("deal", 30, -60) // read after its last write
+	write("comment", 30, -40)
+	write("deal", 40, -60) // written again after the read
+	write("comment", 40, -20)
+	write("deal", 50, -60) // written just before the read: within the slack
+	write("comment", 50, -32)
+	write("comment", 70, -10)        // not linked
+	write("deal", 60, -60*24*8)      // beyond the horizon
+	write("comment", 60, -60*24*8+1) //
+	mustTx(t, s, func(tx *Tx) error {
+		return tx.AddLedger(ctx, LedgerEntry{Side: SideRetailCRM, Entity: "comment", EntityID: 10, Field: "F", Value: "v", WrittenAt: at(-5)})
+	})
+	now = at(-30)
+	mustTx(t, s, func(tx *Tx) error {
+		for _, id := range []int64{30, 40, 50} {
+			if err := tx.SetCommentCursor(ctx, EntityDeal, id, 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	now = at(0)
+	got, err := s.UnreadOwnWrites(ctx, EntityDeal, []string{"deal", "comment"}, at(-7*24*60), 5*time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]int64{40, 50, 20}, got); diff != "" {
+		t.Errorf("unread own writes (-want +got):\n%s", diff)
+	}
+	if got, _ := s.UnreadOwnWrites(ctx, EntityDeal, []string{"deal", "comment"}, at(-7*24*60), 5*time.Minute, 1); !cmp.Equal(got, []int64{40}) {
+		t.Errorf("limit 1: %v", got)
+	}
+}
+
+// TestBitrixBudgetPerPortal: the level is kept per portal, the last write
+// wins, and it survives a reopen; a portal never recorded has none.
+func TestBitrixBudgetPerPortal(t *testing.T) {
+	ctx, s, _ := newStoreTest(t)
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	mustTx(t, s, func(tx *Tx) error {
+		if err := tx.PutBitrixBudget(ctx, "a.bitrix24.ru", 5, at); err != nil {
+			return err
+		}
+		if err := tx.PutBitrixBudget(ctx, "a.bitrix24.ru", 2.25, at.Add(time.Second)); err != nil {
+			return err
+		}
+		if err := tx.PutBitrixBudget(ctx, "b.bitrix24.ru:8443", 1, at); err != nil {
+			return err
+		}
+		if err := tx.PutBitrixBudget(ctx, "", 1, at); err == nil {
+			t.Error("an unnamed portal was accepted")
+		}
+		return nil
+	})
+	s = reopen(t, s, Options{ReadOnly: true})
+	for _, tc := range []struct {
+		portal string
+		level  float64
+		at     time.Time
+		ok     bool
+	}{
+		{"a.bitrix24.ru", 2.25, at.Add(time.Second), true},
+		{"b.bitrix24.ru:8443", 1, at, true},
+		{"c.bitrix24.ru", 0, time.Time{}, false},
+	} {
+		level, got, ok, err := s.BitrixBudget(ctx, tc.portal)
+		if err != nil || level != tc.level || !got.Equal(tc.at) || ok != tc.ok {
+			t.Errorf("%s: %v at %v ok %v err %v; want %v at %v ok %v", tc.portal, level, got, ok, err, tc.level, tc.at, tc.ok)
+		}
+	}
+}
+
+// TestReferencesReplaceAndKeepFetchTime: a dictionary is replaced whole (an
+// entry gone from RetailCRM is gone here), an empty one is still recorded
+// as read, and what was read when survives a reopen.
+func TestReferencesReplaceAndKeepFetchTime(t *testing.T) {
+	ctx, s, _ := newStoreTest(t)
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	mustTx(t, s, func(tx *Tx) error {
+		if err := tx.PutReference(ctx, "statuses", []ReferenceEntry{{Code: "new", Name: "Новый", StatusGroup: "new"},
+			{Code: "gone", Name: "Старый", StatusGroup: "cancel"}}, at); err != nil {
+			return err
+		}
+		if err := tx.PutReference(ctx, "statuses", []ReferenceEntry{{Code: "new", Name: "Новый", StatusGroup: "new"},
+			{Code: "complete", Name: "Выполнен", StatusGroup: "complete"}}, at.Add(time.Hour)); err != nil {
+			return err
+		}
+		if err := tx.PutReference(ctx, "product-statuses", []ReferenceEntry{{Code: "returned", Name: "Возвращен", CancelStatus: true}}, at); err != nil {
+			return err
+		}
+		return tx.PutReference(ctx, "payment-types", nil, at)
+	})
+	s = reopen(t, s, Options{})
+	got, err := s.References(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Reference{
+		"statuses": {FetchedAt: at.Add(time.Hour), Entries: map[string]ReferenceEntry{
+			"new":      {Code: "new", Name: "Новый", StatusGroup: "new"},
+			"complete": {Code: "complete", Name: "Выполнен", StatusGroup: "complete"}}},
+		"product-statuses": {FetchedAt: at, Entries: map[string]ReferenceEntry{
+			"returned": {Code: "returned", Name: "Возвращен", CancelStatus: true}}},
+		"payment-types": {FetchedAt: at, Entries: map[string]ReferenceEntry{}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("references (-want +got):\n%s", diff)
+	}
+}
+
+// TestManagerMatches: a refresh replaces every row (a user gone from the
+// lists loses its match); e-mails are stored normalised, unmatched users
+// are kept with Bitrix24 user 0.
+func TestManagerMatches(t *testing.T) {
+	ctx, s, _ := newStoreTest(t)
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	first := []ManagerMatch{{RetailCRMUserID: 14, BitrixUserID: 40, Email: " Anna@Shop.Example ", Name: "Anna", MatchedAt: at},
+		{RetailCRMUserID: 15, Email: "boris@shop.example", Name: "Boris", MatchedAt: at}}
+	if err := s.Tx(ctx, func(tx *Tx) error { return tx.ReplaceManagerMatches(ctx, first) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ManagerMatches(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := got[14]; m.BitrixUserID != 40 || m.Email != "anna@shop.example" || m.Name != "Anna" || !m.MatchedAt.Equal(at) {
+		t.Errorf("match of 14 = %+v", m)
+	}
+	if m, ok := got[15]; !ok || m.BitrixUserID != 0 {
+		t.Errorf("unmatched 15 = %+v %v", m, ok)
+	}
+	if err := s.Tx(ctx, func(tx *Tx) error {
+		return tx.ReplaceManagerMatches(ctx, []ManagerMatch{{RetailCRMUserID: 15, BitrixUserID: 41, MatchedAt: at.Add(time.Hour)}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.ManagerMatches(ctx)
+	if _, ok := got[14]; ok || len(got) != 1 || got[15].BitrixUserID != 41 {
+		t.Errorf("after the refresh: %+v", got)
+	}
+	if err := s.Tx(ctx, func(tx *Tx) error { return tx.ReplaceManagerMatches(ctx, []ManagerMatch{{}}) }); err == nil {
+		t.Error("a match without a RetailCRM user was stored")
+	}
+}
+
+func TestDuplicatesRecordedPerOrigin(t *testing.T) {
+	ctx, s, clk := newStoreTest(t)
+	mustTx(t, s, func(tx *Tx) error {
+		if err := tx.SetDuplicates(ctx, EntityDeal, 1042, 7, []int64{7, 9, 8}); err != nil {
+			return err
+		}
+		if err := tx.SetDuplicates(ctx, EntityContact, 311, 5, []int64{6}); err != nil {
+			return err
+		}
+		return tx.SetDuplicates(ctx, EntityDeal, 1043, 20, nil) // a single deal: nothing to record
+	})
+	got, err := s.Duplicates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := clk.Now()
+	want := []Duplicate{
+		{EntityType: EntityContact, OriginID: 311, KeptID: 5, Others: []int64{6}, SeenAt: at},
+		{EntityType: EntityDeal, OriginID: 1042, KeptID: 7, Others: []int64{8, 9}, SeenAt: at},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("duplicates (-want +got):\n%s", d)
+	}
+
+	// A later lookup sees fewer copies, then one deal only: the group
+	// shrinks, then goes.
+	clk.Add(1)
+	mustTx(t, s, func(tx *Tx) error { return tx.SetDuplicates(ctx, EntityDeal, 1042, 7, []int64{9}) })
+	got, _ = s.Duplicates(ctx)
+	if len(got) != 2 || fmt.Sprint(got[1].Others) != "[9]" {
+		t.Fatalf("after a partial clean-up: %+v", got)
+	}
+	mustTx(t, s, func(tx *Tx) error { return tx.SetDuplicates(ctx, EntityDeal, 1042, 7, nil) })
+	got, _ = s.Duplicates(ctx)
+	if len(got) != 1 || got[0].EntityType != EntityContact {
+		t.Fatalf("after the clean-up: %+v", got)
+	}
+
+	err = s.Tx(ctx, func(tx *Tx) error { return tx.SetDuplicates(ctx, "company", 1, 2, []int64{3}) })
+	if err == nil {
+		t.Fatal("an unknown entity type was accepted")
+	}
+}
+
+// A database of schema 1 gains the duplicates table and keeps its data.
+func TestMigrationAddsDuplicatesToVersion1(t *testing.T) {
+	t.Parallel()
+	s, _ := openOldSchema(t, 1, "INSERT INTO cursors (name, value, updated_at) VALUES ('orders_history', '7137', 1)")
+	ctx := context.Background()
+	if v, _ := s.SchemaVersion(ctx); v != SupportedSchemaVersion() || v < 3 {
+		t.Fatalf("schema %d", v)
+	}
+	if v, ok, err := s.Cursor(ctx, CursorOrdersHistory); err != nil || !ok || v != "7137" {
+		t.Fatalf("cursor after migration: %q %v %v", v, ok, err)
+	}
+	mustTx(t, s, func(tx *Tx) error { return tx.SetDuplicates(ctx, EntityLead, 1, 2, []int64{3}) })
+	if got, err := s.Duplicates(ctx); err != nil || len(got) != 1 {
+		t.Fatalf("duplicates after migration: %+v %v", got, err)
+	}
+}
+
+// Companies sharing one ORIGIN_ID (text: a corporate customer id or an
+// inn: key) are recorded per ORIGIN_ID like the other entities, and a
+// database of schema 9 (the previous release) gains the table.
+func TestCompanyDuplicatesRecordedPerOrigin(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	s, path := openTest(t, Options{Now: clk.Now})
+	ctx := context.Background()
+	mustTx(t, s, func(tx *Tx) error {
+		if err := tx.SetCompanyDuplicates(ctx, "4211", 30, []int64{30, 34, 31}); err != nil {
+			return err
+		}
+		if err := tx.SetCompanyDuplicates(ctx, "inn:7707083893:773601001", 40, []int64{41}); err != nil {
+			return err
+		}
+		return tx.SetCompanyDuplicates(ctx, "4212", 50, nil)
+	})
+	got, err := s.CompanyDuplicates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := clk.Now()
+	want := []CompanyDuplicate{
+		{OriginID: "4211", KeptID: 30, Others: []int64{31, 34}, SeenAt: at},
+		{OriginID: "inn:7707083893:773601001", KeptID: 40, Others: []int64{41}, SeenAt: at},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("company duplicates (-want +got):\n%s", d)
+	}
+	mustTx(t, s, func(tx *Tx) error { return tx.SetCompanyDuplicates(ctx, "4211", 30, nil) })
+	if got, _ := s.CompanyDuplicates(ctx); len(got) != 1 || got[0].OriginID != "inn:7707083893:773601001" {
+		t.Fatalf("after the clean-up: %+v", got)
+	}
+	if err := s.Tx(ctx, func(tx *Tx) error { return tx.SetCompanyDuplicates(ctx, "", 1, []int64{2}) }); err == nil {
+		t.Error("an empty ORIGIN_ID was accepted")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Back to schema 9: the table goes; the next open brings it back empty
+	// and keeps the rest.
+	rawExec(t, path, "DROP TABLE company_duplicates", "PRAGMA user_version = 9",
+		"INSERT INTO cursors (name, value, updated_at) VALUES ('corporate_history', '12', 1)")
+	s, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, _ := s.SchemaVersion(ctx); v != SupportedSchemaVersion() || v < 10 {
+		t.Fatalf("schema %d", v)
+	}
+	if got, err := s.CompanyDuplicates(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("company duplicates after the migration: %+v %v", got, err)
+	}
+	if v, ok, _ := s.CursorInt(ctx, CursorCorporateHistory); !ok || v != 12 {
+		t.Errorf("corporate cursor %d %v after the migration", v, ok)
 	}
 }

@@ -366,22 +366,16 @@ func (s *Store) orCorrupt(err error) error {
 // Check runs SQLite's quick integrity check (time proportional to the
 // file's size); a damaged file gives an ErrCorrupt error.
 func (s *Store) Check(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, "PRAGMA quick_check")
-	if err != nil {
-		return s.classify("integrity check", err)
-	}
-	defer rows.Close()
 	var problems []string
-	for rows.Next() {
+	err := queryEach(ctx, s.db, "", "PRAGMA quick_check", nil, func(sc scanner) error {
 		var line string
-		if err := rows.Scan(&line); err != nil {
-			return s.classify("integrity check", err)
-		}
-		if line != "ok" {
+		err := sc.Scan(&line)
+		if err == nil && line != "ok" {
 			problems = append(problems, line)
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return err
+	})
+	if err != nil {
 		return s.classify("integrity check", err)
 	}
 	if len(problems) > 0 {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -94,10 +95,49 @@ func mustTx(t *testing.T, s *Store, fn func(tx *Tx) error) {
 	}
 }
 
-func TestOpenMigratesFromEmpty(t *testing.T) {
+// newStoreTest starts a parallel test on a fresh store whose clock is a
+// settable test clock (newClock): the context, the store and the clock.
+func newStoreTest(t *testing.T) (context.Context, *Store, *clock) {
+	t.Helper()
 	t.Parallel()
-	ctx := context.Background()
-	s, _ := openTest(t, Options{})
+	clk := newClock()
+	s, _ := openTest(t, Options{Now: clk.Now})
+	return context.Background(), s, clk
+}
+
+// putEach writes items one by one with put (a Tx method), stopping at the
+// first error.
+func putEach[T any](ctx context.Context, tx *Tx, put func(*Tx, context.Context, T) error, items []T) error {
+	for _, it := range items {
+		if err := put(tx, ctx, it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openOldSchema opens a database written by an older crmsync: the first
+// version migrations, then stmts (its rows), stamped with that version. The
+// store is closed when the test ends.
+func openOldSchema(t *testing.T, version int, stmts ...string) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "crmsync.db")
+	var script []string
+	for _, m := range migrations[:version] {
+		script = append(script, m.sql)
+	}
+	script = append(script, stmts...)
+	rawExec(t, path, append(script, fmt.Sprintf("PRAGMA user_version = %d; PRAGMA application_id = %d", version, applicationID))...)
+	s, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s, path
+}
+
+func TestOpenMigratesFromEmpty(t *testing.T) {
+	ctx, s, _ := newStoreTest(t)
 	v, err := s.SchemaVersion(ctx)
 	if err != nil || v != SupportedSchemaVersion() || v < 1 {
 		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, SupportedSchemaVersion())
@@ -284,9 +324,8 @@ func TestReadOnlyOldSchema(t *testing.T) {
 }
 
 func TestFileMode(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, path := openTest(t, Options{})
+	ctx, s, _ := newStoreTest(t)
+	path := s.Path()
 	mustTx(t, s, func(tx *Tx) error { return tx.SetCursor(ctx, "x", "1") })
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		fi, err := os.Stat(p)
@@ -350,9 +389,8 @@ func fileHash(t *testing.T, path string) [32]byte {
 }
 
 func TestReadOnlyLeavesFileUnchanged(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, path := openTest(t, Options{})
+	ctx, s, _ := newStoreTest(t)
+	path := s.Path()
 	putCursorAndLink(t, s, "7", OrderLink{OrderID: 1, EntityID: 10})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -395,9 +433,8 @@ func TestReadOnlyLeavesFileUnchanged(t *testing.T) {
 }
 
 func TestReadOnlyBesideWriter(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, path := openTest(t, Options{})
+	ctx, s, _ := newStoreTest(t)
+	path := s.Path()
 	mustTx(t, s, func(tx *Tx) error { return tx.SetCursor(ctx, "c", "1") })
 	ro, err := Open(ctx, path, Options{ReadOnly: true})
 	if err != nil {
@@ -410,73 +447,8 @@ func TestReadOnlyBesideWriter(t *testing.T) {
 	}
 }
 
-func TestSecretsNeverReachTheFile(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	const apiKey = "rcrm-KEY-0123456789abcdef"
-	const webhook = "https://shop.bitrix24.ru/rest/1/whsecret77xyz/"
-	// The caller's redactor (crmsync passes sync/redact's); the store
-	// knows no secret itself.
-	red := strings.NewReplacer(apiKey, "***", "whsecret77xyz", "***")
-	s, path := openTest(t, Options{Redact: red.Replace})
-	leak := "GET https://shop.retailcrm.ru/api/v5/orders?apiKey=" + apiKey + " via " + webhook + "crm.deal.add failed"
-	var runID int64
-	runID, err := s.StartRun(ctx, "pull", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustTx(t, s, func(tx *Tx) error {
-		if _, err := tx.AddEvent(ctx, Event{RunID: runID, Source: SourceBitrix, SourceID: apiKey, Action: "deal.add", Result: ResultFailed, Message: leak}); err != nil {
-			return err
-		}
-		if _, _, err := tx.RecordFailure(ctx, FailureReport{Kind: "order", Key: "1", Error: leak, Payload: leak, MaxAttempts: 5}); err != nil {
-			return err
-		}
-		if err := tx.AddLedger(ctx, LedgerEntry{Side: SideBitrix, Entity: "comment", EntityID: 1, Field: "COMMENT", Value: leak}); err != nil {
-			return err
-		}
-		_, err := tx.MarkRuleFired(ctx, RuleFire{RuleKey: "r", EventKey: "e", Action: "task", ResultID: apiKey})
-		return err
-	})
-	if err := s.FinishRun(ctx, runID, RunFailed, nil, leak); err != nil {
-		t.Fatal(err)
-	}
-	// The ledger still matches the value as written.
-	if ok, err := s.LedgerHas(ctx, SideBitrix, "comment", 1, "COMMENT", leak); err != nil || !ok {
-		t.Errorf("LedgerHas(leak) = %v, %v", ok, err)
-	}
-	evs, err := s.Events(ctx, EventFilter{RunID: runID})
-	if err != nil || len(evs) != 1 || !strings.Contains(evs[0].Message, "***") {
-		t.Fatalf("events = %+v, %v", evs, err)
-	}
-
-	check := func(stage string) {
-		for _, p := range []string{path, path + "-wal"} {
-			b, err := os.ReadFile(p)
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, secret := range []string{apiKey, "whsecret77xyz"} {
-				if strings.Contains(string(b), secret) {
-					t.Errorf("%s: %s contains %q", stage, filepath.Base(p), secret)
-				}
-			}
-		}
-	}
-	check("before checkpoint")
-	if err := s.Checkpoint(ctx); err != nil {
-		t.Fatal(err)
-	}
-	check("after checkpoint")
-}
-
 func TestTxRollsBackTogether(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, _ := openTest(t, Options{})
+	ctx, s, _ := newStoreTest(t)
 	boom := errors.New("boom")
 	writeAll := func(tx *Tx) error {
 		steps := []func() error{
@@ -583,10 +555,7 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestFailureBackoffAndParking(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clk := newClock()
-	s, _ := openTest(t, Options{Now: clk.Now})
+	ctx, s, clk := newStoreTest(t)
 	start := clk.Now()
 	record := func(msg string) (Failure, bool) {
 		t.Helper()
@@ -650,10 +619,7 @@ func TestFailureBackoffAndParking(t *testing.T) {
 }
 
 func TestRetryAndSkip(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clk := newClock()
-	s, _ := openTest(t, Options{Now: clk.Now})
+	ctx, s, clk := newStoreTest(t)
 	var ids []int64
 	mustTx(t, s, func(tx *Tx) error {
 		for _, key := range []string{"1", "2", "3"} {
@@ -714,9 +680,8 @@ func TestRetryAndSkip(t *testing.T) {
 }
 
 func TestCheckFindsDamagedPages(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, path := openTest(t, Options{})
+	ctx, s, _ := newStoreTest(t)
+	path := s.Path()
 	mustTx(t, s, func(tx *Tx) error {
 		for i := int64(1); i <= 2000; i++ {
 			if err := tx.PutOrderLink(ctx, OrderLink{OrderID: i, EntityID: i, Number: strings.Repeat("n", 40)}); err != nil {
@@ -763,9 +728,7 @@ func TestCheckFindsDamagedPages(t *testing.T) {
 }
 
 func TestCursorInt(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, _ := openTest(t, Options{})
+	ctx, s, _ := newStoreTest(t)
 	mustTx(t, s, func(tx *Tx) error {
 		if err := tx.SetCursorInt(ctx, CursorOrdersHistory, 1<<40); err != nil {
 			return err
@@ -780,5 +743,49 @@ func TestCursorInt(t *testing.T) {
 	}
 	if _, _, err := s.CursorInt(ctx, "bad"); err == nil {
 		t.Error("CursorInt(bad) succeeded")
+	}
+}
+
+// TestReadErrorsNameTheRead: a read that fails names what it read, and a
+// lookup's missing row is no error, whichever query helper it goes through.
+func TestReadErrorsNameTheRead(t *testing.T) {
+	ctx, s, _ := newStoreTest(t)
+	if _, ok, err := s.OrderLink(ctx, 1); ok || err != nil {
+		t.Errorf("OrderLink(missing) = %v, %v", ok, err)
+	}
+	if err := s.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		want string
+		read func() error
+	}{
+		{`read cursor "c": `, func() error { _, _, err := s.Cursor(ctx, "c"); return err }},
+		{"read cursors: ", func() error { _, err := s.Cursors(ctx); return err }},
+		{"read order link 7: ", func() error { _, _, err := s.OrderLink(ctx, 7); return err }},
+		{"read order links: ", func() error { _, err := s.OrderLinks(ctx, []int64{7}); return err }},
+		{"read customer link 3: ", func() error { _, _, err := s.CustomerLink(ctx, 3); return err }},
+		{"read comment sweep: ", func() error { _, err := s.CommentSweep(ctx, EntityDeal); return err }},
+		{"read comment cursors: ", func() error { _, err := s.CommentCursors(ctx, EntityDeal, []int64{1}); return err }},
+		{"count comment cursors: ", func() error { _, err := s.CountCommentCursors(ctx); return err }},
+		{"read purchase profile of customer 5: ", func() error { _, err := s.ProfileContributions(ctx, 5); return err }},
+		{"read run state of pull: ", func() error { _, err := s.RunState(ctx, "pull"); return err }},
+		{"read sent alerts: ", func() error { _, err := s.AlertSent(ctx, "pull", "k", "2026-01-02"); return err }},
+		{"read run 9: ", func() error { _, err := s.Run(ctx, 9); return err }},
+		{"read runs: ", func() error { _, err := s.LastRuns(ctx); return err }},
+		{"read failure order 1: ", func() error { _, _, err := s.Failure(ctx, "order", "1"); return err }},
+		{"read events: ", func() error { _, err := s.Events(ctx, EventFilter{}); return err }},
+		{"read ledger: ", func() error { _, _, err := s.LedgerLatest(ctx, SideBitrix, "deal", 1, "F"); return err }},
+		{"read rule fire: ", func() error { _, _, err := s.RuleFired(ctx, "r", "e", "a"); return err }},
+		{"read duplicates: ", func() error { _, err := s.Duplicates(ctx); return err }},
+		{"read company links: ", func() error { _, err := s.CompanyLinks(ctx, []string{"1"}); return err }},
+		{"count company links: ", func() error { _, err := s.CountCompanyLinks(ctx); return err }},
+		{"read manager matches: ", func() error { _, err := s.ManagerMatches(ctx); return err }},
+		{"read reference fetches: ", func() error { _, err := s.References(ctx); return err }},
+		{"read bitrix budget: ", func() error { _, _, _, err := s.BitrixBudget(ctx, "p"); return err }},
+	} {
+		if err := tc.read(); err == nil || !strings.HasPrefix(err.Error(), tc.want) || !strings.Contains(err.Error(), "closed") {
+			t.Errorf("error %v, want %q and the closed database", err, tc.want)
+		}
 	}
 }

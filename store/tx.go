@@ -17,6 +17,13 @@ type Tx struct {
 	tx *stmtTx
 }
 
+// exec runs one statement. An error is named by what, a format of the
+// statement's own arguments (see wrapf).
+func (t *Tx) exec(ctx context.Context, what, query string, args ...any) error {
+	_, err := t.tx.ExecContext(ctx, query, args...)
+	return wrapf(err, what, args...)
+}
+
 // SetCursor stores a cursor's value.
 func (t *Tx) SetCursor(ctx context.Context, name, value string) error {
 	if name == "" {
@@ -38,10 +45,7 @@ func (t *Tx) SetCursorInt(ctx context.Context, name string, value int64) error {
 
 // DeleteCursor removes a cursor (e.g. a finished backfill's).
 func (t *Tx) DeleteCursor(ctx context.Context, name string) error {
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM cursors WHERE name = ?`, name); err != nil {
-		return fmt.Errorf("delete cursor %q: %w", name, err)
-	}
-	return nil
+	return t.exec(ctx, "delete cursor %q", `DELETE FROM cursors WHERE name = ?`, name)
 }
 
 // PutOrderLink inserts or replaces an order's link.
@@ -158,10 +162,7 @@ func (t *Tx) MarkAlertSent(ctx context.Context, command, kind, day string) (bool
 
 // DeleteOrderLink forgets an order's link (e.g. its deal was deleted).
 func (t *Tx) DeleteOrderLink(ctx context.Context, orderID int64) error {
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM order_links WHERE order_id = ?`, orderID); err != nil {
-		return fmt.Errorf("delete order link %d: %w", orderID, err)
-	}
-	return nil
+	return t.exec(ctx, "delete order link %d", `DELETE FROM order_links WHERE order_id = ?`, orderID)
 }
 
 // PutCustomerLink inserts or replaces a customer's link. The email is
@@ -182,10 +183,7 @@ func (t *Tx) PutCustomerLink(ctx context.Context, l CustomerLink) error {
 
 // DeleteCustomerLink forgets a customer's link.
 func (t *Tx) DeleteCustomerLink(ctx context.Context, customerID int64) error {
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM customer_links WHERE customer_id = ?`, customerID); err != nil {
-		return fmt.Errorf("delete customer link %d: %w", customerID, err)
-	}
-	return nil
+	return t.exec(ctx, "delete customer link %d", `DELETE FROM customer_links WHERE customer_id = ?`, customerID)
 }
 
 func nullInt(v int64) sql.NullInt64 { return sql.NullInt64{Int64: v, Valid: v != 0} }
@@ -284,10 +282,7 @@ func (t *Tx) RecordFailure(ctx context.Context, r FailureReport) (f Failure, par
 // ClearFailure forgets an item's failure after it succeeded. Clearing an
 // item that never failed is not an error.
 func (t *Tx) ClearFailure(ctx context.Context, kind, key string) error {
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM failures WHERE kind = ? AND key = ?`, kind, key); err != nil {
-		return fmt.Errorf("clear failure %s %s: %w", kind, key, err)
-	}
-	return nil
+	return t.exec(ctx, "clear failure %s %s", `DELETE FROM failures WHERE kind = ? AND key = ?`, kind, key)
 }
 
 // AddLedger records a value crmsync wrote. The value is redacted (and so is
