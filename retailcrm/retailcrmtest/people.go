@@ -87,13 +87,8 @@ func userJSON(u *retailcrm.User) map[string]any {
 		"groups": groups,
 	}
 	putDate(m, "createdAt", u.CreatedAt)
-	putStr(m, "email", u.Email)
-	putStr(m, "firstName", u.FirstName)
-	putStr(m, "lastName", u.LastName)
-	putStr(m, "patronymic", u.Patronymic)
-	putStr(m, "position", u.Position)
-	putStr(m, "phone", u.Phone)
-	putStr(m, "status", u.Status)
+	putStrs(m, "email", u.Email, "firstName", u.FirstName, "lastName", u.LastName, "patronymic", u.Patronymic,
+		"position", u.Position, "phone", u.Phone, "status", u.Status)
 	return m
 }
 
@@ -567,16 +562,10 @@ func corporateJSON(c *retailcrm.CorporateCustomer, full bool) map[string]any {
 		"marginSumm": 0, "totalSumm": num(c.TotalSumm), "averageSumm": 0, "ordersCount": c.OrdersCount,
 		"personalDiscount": 0, "customFields": customFieldsJSON(c.CustomFields),
 	}
-	putStr(m, "externalId", c.ExternalID)
-	putStr(m, "nickName", c.NickName)
-	putStr(m, "site", c.Site)
+	putStrs(m, "externalId", c.ExternalID, "nickName", c.NickName, "site", c.Site)
 	putDate(m, "createdAt", c.CreatedAt)
-	if c.ManagerID != 0 {
-		m["managerId"] = c.ManagerID
-	}
-	if c.MainCompany != nil {
-		m["mainCompany"] = idName(c.MainCompany)
-	}
+	putID(m, "managerId", c.ManagerID)
+	putObj(m, "mainCompany", c.MainCompany, idName)
 	if full {
 		m["cumulativeDiscount"] = 0
 		contacts := make([]map[string]any, 0, len(c.CustomerContacts))
