@@ -30,8 +30,7 @@ func fixtureMember(t *testing.T, file, member string) json.RawMessage {
 // dates, payment, attribution, buyer) from the real answers of
 // GET /orders/{id} and GET /orders.
 func TestOrderContentFromFixtures(t *testing.T) {
-	t.Parallel()
-	c := fixtureClient(t, testdataDir)
+	c := parallelFixtures(t)
 	ctx := context.Background()
 
 	o, err := c.Order(ctx, 6722)
@@ -106,8 +105,7 @@ func TestOrderContentFromFixtures(t *testing.T) {
 // TestHistoryContentFromFixture reads payments, full payment and the
 // API-made snapshots without offers from the real history page.
 func TestHistoryContentFromFixture(t *testing.T) {
-	t.Parallel()
-	c := fixtureClient(t, testdataDir)
+	c := parallelFixtures(t)
 	p, err := c.OrdersHistory(context.Background(), retailcrm.HistoryFilter{SinceID: 2691})
 	if err != nil {
 		t.Fatal(err)
@@ -172,8 +170,7 @@ func TestHistoryContentFromFixture(t *testing.T) {
 // TestReferenceNamesFromFixtures reads every dictionary a deal's texts
 // name things from, code → name, with the flags the rules need.
 func TestReferenceNamesFromFixtures(t *testing.T) {
-	t.Parallel()
-	c := fixtureClient(t, testdataDir)
+	c := parallelFixtures(t)
 	st := readNamed(t, "statuses", c.Statuses, "client-confirmed", "Согласовано с клиентом")
 	if st["delivering"].Group != "delivery" {
 		t.Errorf("status group = %q", st["delivering"].Group)

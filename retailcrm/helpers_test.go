@@ -34,3 +34,10 @@ func parallelFake(t *testing.T) (*retailcrmtest.Server, *retailcrm.Client) {
 	t.Parallel()
 	return newFake(t, retailcrmtest.Options{})
 }
+
+// parallelFixtures marks the test parallel and returns a client of the
+// recorded answers in testdata.
+func parallelFixtures(t *testing.T) *retailcrm.Client {
+	t.Parallel()
+	return fixtureClient(t, testdataDir)
+}
