@@ -14,14 +14,57 @@ import (
 // the sorted order json.Marshal gives a map, and omitempty on a string or
 // an id is putStr / putDate / the managerId test.
 
-// optional is the encoding of a block of strings only (contragent, address,
-// source) or, for none, nil, which omitempty drops. Such blocks are rare in
-// a list, so they keep orderJSON's maps.
-func optional[T any](v *T, enc func(*T) map[string]any) any {
-	if v == nil {
+type listContragent struct {
+	BIK               string `json:"BIK,omitempty"`
+	INN               string `json:"INN,omitempty"`
+	KPP               string `json:"KPP,omitempty"`
+	OGRN              string `json:"OGRN,omitempty"`
+	OGRNIP            string `json:"OGRNIP,omitempty"`
+	OKPO              string `json:"OKPO,omitempty"`
+	Bank              string `json:"bank,omitempty"`
+	BankAccount       string `json:"bankAccount,omitempty"`
+	CertificateNumber string `json:"certificateNumber,omitempty"`
+	ContragentType    string `json:"contragentType,omitempty"`
+	CorrAccount       string `json:"corrAccount,omitempty"`
+	LegalAddress      string `json:"legalAddress,omitempty"`
+	LegalName         string `json:"legalName,omitempty"`
+}
+
+func listContragentOf(c *retailcrm.Contragent) *listContragent {
+	if c == nil {
 		return nil
 	}
-	return enc(v)
+	return &listContragent{BIK: c.BIK, INN: c.INN, KPP: c.KPP, OGRN: c.OGRN, OGRNIP: c.OGRNIP, OKPO: c.OKPO,
+		Bank: c.Bank, BankAccount: c.BankAccount, CertificateNumber: c.CertificateNumber, ContragentType: c.Type,
+		CorrAccount: c.CorrAccount, LegalAddress: c.LegalAddress, LegalName: c.LegalName}
+}
+
+type listAddress struct {
+	Building   string `json:"building,omitempty"`
+	City       string `json:"city,omitempty"`
+	CountryISO string `json:"countryIso,omitempty"`
+	Flat       string `json:"flat,omitempty"`
+	Index      string `json:"index,omitempty"`
+	Notes      string `json:"notes,omitempty"`
+	Region     string `json:"region,omitempty"`
+	Street     string `json:"street,omitempty"`
+	Text       string `json:"text,omitempty"`
+}
+
+func listAddressOf(a *retailcrm.Address) *listAddress {
+	if a == nil {
+		return nil
+	}
+	return &listAddress{Building: a.Building, City: a.City, CountryISO: a.CountryISO, Flat: a.Flat, Index: a.Index,
+		Notes: a.Notes, Region: a.Region, Street: a.Street, Text: a.Text}
+}
+
+type listSource struct {
+	Campaign string `json:"campaign,omitempty"`
+	Content  string `json:"content,omitempty"`
+	Keyword  string `json:"keyword,omitempty"`
+	Medium   string `json:"medium,omitempty"`
+	Source   string `json:"source,omitempty"`
 }
 
 type listPhone struct {
@@ -29,27 +72,27 @@ type listPhone struct {
 }
 
 type listCustomer struct {
-	AverageSumm  json.Number `json:"averageSumm"`
-	Bad          bool        `json:"bad"`
-	Contragent   any         `json:"contragent,omitempty"`
-	CreatedAt    string      `json:"createdAt,omitempty"`
-	CustomFields any         `json:"customFields"`
-	Email        string      `json:"email,omitempty"`
-	ExternalID   string      `json:"externalId,omitempty"`
-	FirstName    string      `json:"firstName,omitempty"`
-	ID           int64       `json:"id"`
-	IsContact    bool        `json:"isContact"`
-	LastName     string      `json:"lastName,omitempty"`
-	ManagerID    int64       `json:"managerId,omitempty"`
-	NickName     string      `json:"nickName,omitempty"`
-	OrdersCount  int64       `json:"ordersCount"`
-	Patronymic   string      `json:"patronymic,omitempty"`
-	Phones       []listPhone `json:"phones"`
-	Site         string      `json:"site,omitempty"`
-	Tags         []struct{}  `json:"tags"`
-	TotalSumm    json.Number `json:"totalSumm"`
-	Type         string      `json:"type"`
-	Vip          bool        `json:"vip"`
+	AverageSumm  json.Number     `json:"averageSumm"`
+	Bad          bool            `json:"bad"`
+	Contragent   *listContragent `json:"contragent,omitempty"`
+	CreatedAt    string          `json:"createdAt,omitempty"`
+	CustomFields any             `json:"customFields"`
+	Email        string          `json:"email,omitempty"`
+	ExternalID   string          `json:"externalId,omitempty"`
+	FirstName    string          `json:"firstName,omitempty"`
+	ID           int64           `json:"id"`
+	IsContact    bool            `json:"isContact"`
+	LastName     string          `json:"lastName,omitempty"`
+	ManagerID    int64           `json:"managerId,omitempty"`
+	NickName     string          `json:"nickName,omitempty"`
+	OrdersCount  int64           `json:"ordersCount"`
+	Patronymic   string          `json:"patronymic,omitempty"`
+	Phones       []listPhone     `json:"phones"`
+	Site         string          `json:"site,omitempty"`
+	Tags         []struct{}      `json:"tags"`
+	TotalSumm    json.Number     `json:"totalSumm"`
+	Type         string          `json:"type"`
+	Vip          bool            `json:"vip"`
 }
 
 func listCustomerOf(c *retailcrm.Customer) *listCustomer {
@@ -64,7 +107,7 @@ func listCustomerOf(c *retailcrm.Customer) *listCustomer {
 	for _, p := range c.Phones {
 		phones = append(phones, listPhone{p.Number})
 	}
-	return &listCustomer{AverageSumm: num(c.AverageSumm), Contragent: optional(c.Contragent, contragentJSON),
+	return &listCustomer{AverageSumm: num(c.AverageSumm), Contragent: listContragentOf(c.Contragent),
 		CreatedAt: dateText(c.CreatedAt), CustomFields: customFieldsJSON(c.CustomFields), Email: c.Email,
 		ExternalID: c.ExternalID, FirstName: c.FirstName, ID: c.ID, LastName: c.LastName, ManagerID: c.ManagerID,
 		NickName: c.NickName, OrdersCount: c.OrdersCount, Patronymic: c.Patronymic, Phones: phones, Site: c.Site,
@@ -125,24 +168,24 @@ func listItemOf(it *retailcrm.Item) listItem {
 }
 
 type listCompany struct {
-	Active       bool   `json:"active"`
-	Address      any    `json:"address,omitempty"`
-	Brand        string `json:"brand,omitempty"`
-	Contragent   any    `json:"contragent,omitempty"`
-	CustomFields any    `json:"customFields"`
-	ExternalID   string `json:"externalId,omitempty"`
-	ID           int64  `json:"id"`
-	IsMain       bool   `json:"isMain"`
-	Name         string `json:"name,omitempty"`
+	Active       bool            `json:"active"`
+	Address      *listAddress    `json:"address,omitempty"`
+	Brand        string          `json:"brand,omitempty"`
+	Contragent   *listContragent `json:"contragent,omitempty"`
+	CustomFields any             `json:"customFields"`
+	ExternalID   string          `json:"externalId,omitempty"`
+	ID           int64           `json:"id"`
+	IsMain       bool            `json:"isMain"`
+	Name         string          `json:"name,omitempty"`
 }
 
 type listDelivery struct {
-	Address any         `json:"address,omitempty"`
-	Code    string      `json:"code,omitempty"`
-	Cost    json.Number `json:"cost"`
-	Date    string      `json:"date,omitempty"`
-	NetCost json.Number `json:"netCost"`
-	VATRate string      `json:"vatRate,omitempty"`
+	Address *listAddress `json:"address,omitempty"`
+	Code    string       `json:"code,omitempty"`
+	Cost    json.Number  `json:"cost"`
+	Date    string       `json:"date,omitempty"`
+	NetCost json.Number  `json:"netCost"`
+	VATRate string       `json:"vatRate,omitempty"`
 }
 
 type listPayment struct {
@@ -160,7 +203,7 @@ type listOrder struct {
 	Call               bool                   `json:"call"`
 	Company            *listCompany           `json:"company,omitempty"`
 	Contact            *listCustomer          `json:"contact,omitempty"`
-	Contragent         any                    `json:"contragent,omitempty"`
+	Contragent         *listContragent        `json:"contragent,omitempty"`
 	CreatedAt          string                 `json:"createdAt,omitempty"`
 	Currency           string                 `json:"currency,omitempty"`
 	CustomFields       any                    `json:"customFields"`
@@ -188,7 +231,7 @@ type listOrder struct {
 	PurchaseSumm       json.Number            `json:"purchaseSumm"`
 	Site               string                 `json:"site"`
 	Slug               int64                  `json:"slug"`
-	Source             any                    `json:"source,omitempty"`
+	Source             *listSource            `json:"source,omitempty"`
 	Status             string                 `json:"status"`
 	StatusComment      string                 `json:"statusComment"`
 	StatusUpdatedAt    string                 `json:"statusUpdatedAt,omitempty"`
@@ -206,19 +249,22 @@ func dateText(v retailcrm.DateTime) string {
 // orderListJSON is orderJSON(o, shapeList) as structs.
 func orderListJSON(o *retailcrm.Order) *listOrder {
 	m := &listOrder{
-		Contragent: optional(o.Contragent, contragentJSON), CreatedAt: dateText(o.CreatedAt), Currency: o.Currency,
+		Contragent: listContragentOf(o.Contragent), CreatedAt: dateText(o.CreatedAt), Currency: o.Currency,
 		CustomFields: customFieldsJSON(o.CustomFields), Customer: listCustomerOf(o.Customer),
 		CustomerComment: o.CustomerComment, Email: o.Email, ExternalID: o.ExternalID, FirstName: o.FirstName,
 		FullPaidAt: dateText(o.FullPaidAt), ID: o.ID, LastName: o.LastName, ManagerComment: o.ManagerComment,
 		ManagerID: o.ManagerID, Number: o.Number, OrderMethod: o.OrderMethod, OrderType: o.OrderType,
 		Patronymic: o.Patronymic, Phone: o.Phone, PrepaySum: num(o.PrepaySum), PurchaseSumm: num(o.PurchaseSumm),
 		Site: o.Site, Slug: o.ID, Status: o.Status, StatusComment: o.StatusComment,
-		Source: optional(o.Source, sourceJSON), StatusUpdatedAt: dateText(o.StatusUpdatedAt), Summ: num(o.Summ),
-		TotalSumm: num(o.TotalSumm),
+		StatusUpdatedAt: dateText(o.StatusUpdatedAt), Summ: num(o.Summ), TotalSumm: num(o.TotalSumm),
+	}
+	if src := o.Source; src != nil {
+		m.Source = &listSource{Campaign: src.Campaign, Content: src.Content, Keyword: src.Keyword, Medium: src.Medium,
+			Source: src.Source}
 	}
 	if c := o.Company; c != nil {
-		m.Company = &listCompany{Active: c.Active, Address: optional(c.Address, addressJSON), Brand: c.Brand,
-			Contragent: optional(c.Contragent, contragentJSON), CustomFields: customFieldsJSON(c.CustomFields),
+		m.Company = &listCompany{Active: c.Active, Address: listAddressOf(c.Address), Brand: c.Brand,
+			Contragent: listContragentOf(c.Contragent), CustomFields: customFieldsJSON(c.CustomFields),
 			ExternalID: c.ExternalID, ID: c.ID, IsMain: c.IsMain, Name: c.Name}
 	}
 	if o.Contact != nil {
@@ -231,7 +277,7 @@ func orderListJSON(o *retailcrm.Order) *listOrder {
 		m.Items = append(m.Items, listItemOf(&o.Items[i]))
 	}
 	if d := o.Delivery; d != nil {
-		m.Delivery = &listDelivery{Address: optional(d.Address, addressJSON), Code: d.Code, Cost: num(d.Cost),
+		m.Delivery = &listDelivery{Address: listAddressOf(d.Address), Code: d.Code, Cost: num(d.Cost),
 			Date: dateText(d.Date), NetCost: num(d.NetCost), VATRate: string(d.VATRate)}
 	}
 	m.Payments = make(map[string]listPayment, len(o.Payments))
