@@ -16,7 +16,7 @@ func BenchmarkDecodeHistoryPage(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		var r ordersHistoryResponse
+		var r historyResponse[HistoryRecord]
 		if err := decodeResponse("GET /api/v5/orders/history", 200, "application/json", body, &r); err != nil {
 			b.Fatal(err)
 		}

@@ -30,8 +30,7 @@ func fixtureMember(t *testing.T, file, member string) json.RawMessage {
 // dates, payment, attribution, buyer) from the real answers of
 // GET /orders/{id} and GET /orders.
 func TestOrderContentFromFixtures(t *testing.T) {
-	t.Parallel()
-	c := fixtureClient(t, testdataDir)
+	c := parallelFixtures(t)
 	ctx := context.Background()
 
 	o, err := c.Order(ctx, 6722)
@@ -106,8 +105,7 @@ func TestOrderContentFromFixtures(t *testing.T) {
 // TestHistoryContentFromFixture reads payments, full payment and the
 // API-made snapshots without offers from the real history page.
 func TestHistoryContentFromFixture(t *testing.T) {
-	t.Parallel()
-	c := fixtureClient(t, testdataDir)
+	c := parallelFixtures(t)
 	p, err := c.OrdersHistory(context.Background(), retailcrm.HistoryFilter{SinceID: 2691})
 	if err != nil {
 		t.Fatal(err)
@@ -172,48 +170,41 @@ func TestHistoryContentFromFixture(t *testing.T) {
 // TestReferenceNamesFromFixtures reads every dictionary a deal's texts
 // name things from, code → name, with the flags the rules need.
 func TestReferenceNamesFromFixtures(t *testing.T) {
-	t.Parallel()
-	c := fixtureClient(t, testdataDir)
-	ctx := context.Background()
-	check := func(what string, names map[string]string, err error, code, want string) {
-		t.Helper()
-		if err != nil || names[code] != want {
-			t.Errorf("%s: %v; %q named %q, want %q", what, err, code, names[code], want)
-		}
-	}
-	st, err := c.Statuses(ctx)
-	check("statuses", retailcrm.Names(st), err, "client-confirmed", "Согласовано с клиентом")
+	c := parallelFixtures(t)
+	st := readNamed(t, "statuses", c.Statuses, "client-confirmed", "Согласовано с клиентом")
 	if st["delivering"].Group != "delivery" {
 		t.Errorf("status group = %q", st["delivering"].Group)
 	}
-	g, err := c.StatusGroups(ctx)
-	check("status groups", retailcrm.Names(g), err, "cancel", "Отменен")
-	m, err := c.OrderMethods(ctx)
-	check("order methods", retailcrm.Names(m), err, "phone", "По телефону")
-	ot, err := c.OrderTypes(ctx)
-	check("order types", retailcrm.Names(ot), err, "eshop-legal", "Юридическое лицо")
+	readNamed(t, "status groups", c.StatusGroups, "cancel", "Отменен")
+	readNamed(t, "order methods", c.OrderMethods, "phone", "По телефону")
+	ot := readNamed(t, "order types", c.OrderTypes, "eshop-legal", "Юридическое лицо")
 	if !ot["eshop-individual"].DefaultForCRM || len(ot) != 21 {
 		t.Errorf("order types: %d, %+v", len(ot), ot["eshop-individual"])
 	}
-	d, err := c.DeliveryTypes(ctx)
-	check("delivery types", retailcrm.Names(d), err, "16", "Почта России")
-	pt, err := c.PaymentTypes(ctx)
-	check("payment types", retailcrm.Names(pt), err, "13", "Наличными")
-	ps, err := c.PaymentStatuses(ctx)
-	check("payment statuses", retailcrm.Names(ps), err, "not-paid", "Не оплачен")
+	readNamed(t, "delivery types", c.DeliveryTypes, "16", "Почта России")
+	readNamed(t, "payment types", c.PaymentTypes, "13", "Наличными")
+	ps := readNamed(t, "payment statuses", c.PaymentStatuses, "not-paid", "Не оплачен")
 	if !ps["paid"].PaymentComplete || ps["not-paid"].PaymentComplete || !ps["fiskalizirovan"].PaymentComplete {
 		t.Errorf("paymentComplete: paid %v not-paid %v", ps["paid"].PaymentComplete, ps["not-paid"].PaymentComplete)
 	}
-	pr, err := c.ProductStatuses(ctx)
-	check("product statuses", retailcrm.Names(pr), err, "returned", "Возврат")
+	pr := readNamed(t, "product statuses", c.ProductStatuses, "returned", "Возврат")
 	if !pr["returned"].CancelStatus || pr["saled"].CancelStatus || pr[""].Name == "" {
 		t.Errorf("cancelStatus: returned %+v saled %+v", pr["returned"], pr["saled"])
 	}
-	s, err := c.Sites(ctx)
-	check("sites", retailcrm.Names(s), err, "test-ru", "Test Shop")
+	readNamed(t, "sites", c.Sites, "test-ru", "Test Shop")
 	if got := retailcrm.Names(map[string]retailcrm.Status{"x": {Code: "x"}}); got["x"] != "x" {
 		t.Errorf("unnamed entry = %q", got["x"])
 	}
+}
+
+// readNamed reads a dictionary and checks that code is named want in it.
+func readNamed[T retailcrm.Named](t *testing.T, what string, read func(context.Context) (map[string]T, error), code, want string) map[string]T {
+	t.Helper()
+	dict, err := read(context.Background())
+	if names := retailcrm.Names(dict); err != nil || names[code] != want {
+		t.Errorf("%s: %v; %q named %q, want %q", what, err, code, names[code], want)
+	}
+	return dict
 }
 
 // TestOrderContentLenient: the documented quirks (numbers where strings are

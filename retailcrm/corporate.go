@@ -83,39 +83,11 @@ func (r *CorporateHistoryRecord) CustomerID() int64 {
 	return r.Customer.ID
 }
 
-// CorporateHistoryPage is one answer of /customers-corporate/history.
-type CorporateHistoryPage struct {
-	GeneratedAt DateTime                 `json:"generatedAt"`
-	History     []CorporateHistoryRecord `json:"history"`
-	Pagination  Pagination               `json:"pagination"`
-}
-
-// LastID returns the id of the page's last record, or 0.
-func (p *CorporateHistoryPage) LastID() int64 {
-	if len(p.History) == 0 {
-		return 0
-	}
-	return p.History[len(p.History)-1].ID
-}
-
-type corporateHistoryResponse struct {
-	envelope
-	CorporateHistoryPage
-}
-
 // CorporateCustomersHistory reads one page of
 // /api/v5/customers-corporate/history, walked by sinceId like the other
 // histories (HistoryFilter.CustomerID selects one corporate customer).
 func (c *Client) CorporateCustomersHistory(ctx context.Context, f HistoryFilter) (*CorporateHistoryPage, error) {
-	q, err := f.query(c.loc, "filter[customerId]", f.CustomerID)
-	if err != nil {
-		return nil, err
-	}
-	var r corporateHistoryResponse
-	if err := c.get(ctx, "/api/v5/customers-corporate/history", q, &r); err != nil {
-		return nil, err
-	}
-	return &r.CorporateHistoryPage, nil
+	return getHistory[CorporateHistoryRecord](ctx, c, "/api/v5/customers-corporate/history", f, "filter[customerId]", f.CustomerID)
 }
 
 // IDsFilter selects entities of a list endpoint by internal id.

@@ -148,7 +148,7 @@ func TestErrorClassification(t *testing.T) {
 func TestDecodeErrors(t *testing.T) {
 	t.Parallel()
 	for _, body := range []string{``, `{"success":true,"history":[{"id":1,`, `{"success":true,"history":{}}`, `[]`, `{"success":true,"history":[{"id":"x"}]}`} {
-		var r ordersHistoryResponse
+		var r historyResponse[HistoryRecord]
 		err := decodeResponse("GET /api/v5/orders/history", 200, "application/json", []byte(body), &r)
 		var de *DecodeError
 		if !errors.As(err, &de) || !errors.Is(err, ErrDecode) || de.HTTPStatus != 200 {

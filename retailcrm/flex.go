@@ -148,15 +148,18 @@ func rawText(v json.RawMessage) string {
 	return string(bytes.TrimSpace(v))
 }
 
-// decodeLenient decodes an object into dst; [] (PHP's empty associative
-// array) and null leave dst zero. name goes into the error.
-func decodeLenient(b []byte, dst any, name string) error {
-	if isNull(b) || isEmptyArray(b) {
-		return nil
+// decodeLenient sets *dst to the object b; [] (PHP's empty associative
+// array) and null set it to zero. It decodes into a fresh value, so nothing
+// of what *dst held before survives, and on an error *dst stays as it was.
+// name goes into the error.
+func decodeLenient[T any](b []byte, dst *T, name string) error {
+	var v T
+	if !isNull(b) && !isEmptyArray(b) {
+		if err := json.Unmarshal(b, &v); err != nil {
+			return fmt.Errorf("retailcrm: %s: %w", name, err)
+		}
 	}
-	if err := json.Unmarshal(b, dst); err != nil {
-		return fmt.Errorf("retailcrm: %s: %w", name, err)
-	}
+	*dst = v
 	return nil
 }
 

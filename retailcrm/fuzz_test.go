@@ -95,7 +95,7 @@ func FuzzDecodeHistory(f *testing.F) {
 	f.Add([]byte(`{"success":true,"history":[{"id":"1"}]}`))
 	f.Add([]byte(`{"success":true,"history":[{"id":1,"newValue":{"code":["x"]},"order":{"totalSumm":"1e-99999999"}}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var r ordersHistoryResponse
+		var r historyResponse[HistoryRecord]
 		err := decodeResponse("GET /api/v5/orders/history", 200, "application/json", body, &r)
 		if err != nil {
 			if strings.Contains(err.Error(), "\n<html") {

@@ -27,3 +27,17 @@ func newFake(t testing.TB, opts retailcrmtest.Options, copts ...retailcrm.Option
 	}
 	return fake, c
 }
+
+// parallelFake marks the test parallel and starts a default fake and a
+// client for it: the preamble of most tests against the fake.
+func parallelFake(t *testing.T) (*retailcrmtest.Server, *retailcrm.Client) {
+	t.Parallel()
+	return newFake(t, retailcrmtest.Options{})
+}
+
+// parallelFixtures marks the test parallel and returns a client of the
+// recorded answers in testdata.
+func parallelFixtures(t *testing.T) *retailcrm.Client {
+	t.Parallel()
+	return fixtureClient(t, testdataDir)
+}

@@ -67,42 +67,32 @@ var errBadLimit = errors.New("limit must be 20, 50 or 100")
 
 func validLimit(n int) bool { return n == 20 || n == 50 || n == 100 }
 
-type ordersHistoryResponse struct {
+// historyResponse is the answer of a history endpoint.
+type historyResponse[R historyRecord] struct {
 	envelope
-	OrdersHistoryPage
+	HistoryPage[R]
 }
 
-type customersHistoryResponse struct {
-	envelope
-	CustomersHistoryPage
+// getHistory reads one page of the history at path; entityParam and
+// entityID select one entity's records.
+func getHistory[R historyRecord](ctx context.Context, c *Client, path string, f HistoryFilter, entityParam string, entityID int64) (*HistoryPage[R], error) {
+	r, err := getPage[historyResponse[R]](ctx, c, path, func() (url.Values, error) { return f.query(c.loc, entityParam, entityID) })
+	if err != nil {
+		return nil, err
+	}
+	return &r.HistoryPage, nil
 }
 
 // OrdersHistory reads one page of /api/v5/orders/history, sorted by id
 // ascending. An empty History means the walk has caught up.
 func (c *Client) OrdersHistory(ctx context.Context, f HistoryFilter) (*OrdersHistoryPage, error) {
-	q, err := f.query(c.loc, "filter[orderId]", f.OrderID)
-	if err != nil {
-		return nil, err
-	}
-	var r ordersHistoryResponse
-	if err := c.get(ctx, "/api/v5/orders/history", q, &r); err != nil {
-		return nil, err
-	}
-	return &r.OrdersHistoryPage, nil
+	return getHistory[HistoryRecord](ctx, c, "/api/v5/orders/history", f, "filter[orderId]", f.OrderID)
 }
 
 // CustomersHistory reads one page of /api/v5/customers/history, with the
 // same rules as OrdersHistory.
 func (c *Client) CustomersHistory(ctx context.Context, f HistoryFilter) (*CustomersHistoryPage, error) {
-	q, err := f.query(c.loc, "filter[customerId]", f.CustomerID)
-	if err != nil {
-		return nil, err
-	}
-	var r customersHistoryResponse
-	if err := c.get(ctx, "/api/v5/customers/history", q, &r); err != nil {
-		return nil, err
-	}
-	return &r.CustomersHistoryPage, nil
+	return getHistory[CustomerHistoryRecord](ctx, c, "/api/v5/customers/history", f, "filter[customerId]", f.CustomerID)
 }
 
 // HistoryHeadPage is what a walk to the head of a history needs from a

@@ -15,8 +15,7 @@ import (
 // checks every record arrives once, in order, and that no request ever
 // carried page (the fake would answer 400).
 func TestHistoryWalk(t *testing.T) {
-	t.Parallel()
-	fake, c := newFake(t, retailcrmtest.Options{})
+	fake, c := parallelFake(t)
 	const orders = 120
 	for i := range orders {
 		o := fake.CreateOrder(retailcrm.Order{ExternalID: fmt.Sprint("ext-", i)})
@@ -169,8 +168,7 @@ func TestHistoryEchoMarks(t *testing.T) {
 }
 
 func TestCustomersHistory(t *testing.T) {
-	t.Parallel()
-	fake, c := newFake(t, retailcrmtest.Options{})
+	fake, c := parallelFake(t)
 	cust := fake.AddCustomer(retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"})
 	if err := fake.UpdateCustomer(cust.ID, func(c *retailcrm.Customer) {
 		c.Phones = append(c.Phones, retailcrm.Phone{Number: "+79001234567"})
@@ -203,8 +201,7 @@ func TestCustomersHistory(t *testing.T) {
 }
 
 func TestHistoryLimits(t *testing.T) {
-	t.Parallel()
-	fake, c := newFake(t, retailcrmtest.Options{})
+	fake, c := parallelFake(t)
 	for range 60 {
 		fake.CreateOrder(retailcrm.Order{})
 	}

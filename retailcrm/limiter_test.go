@@ -74,8 +74,7 @@ func (c *steppingClock) Now() time.Time {
 }
 
 func TestConcurrentCalls(t *testing.T) {
-	t.Parallel()
-	fake, c := newFake(t, retailcrmtest.Options{})
+	fake, c := parallelFake(t)
 	o := fake.CreateOrder(retailcrm.Order{})
 	errs := make(chan error, 40)
 	for i := range 40 {

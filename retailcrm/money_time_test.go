@@ -14,8 +14,7 @@ import (
 // TestMoneyExact sums 1000 payments of 0.1 that went through JSON: exactly
 // 100, where float64 would drift.
 func TestMoneyExact(t *testing.T) {
-	t.Parallel()
-	fake, c := newFake(t, retailcrmtest.Options{})
+	fake, c := parallelFake(t)
 	var pays retailcrm.Payments
 	for i := range 1000 {
 		pays = append(pays, retailcrm.Payment{ID: int64(i + 1), Type: "cash", Amount: dec("0.1")})

@@ -221,8 +221,7 @@ func TestReferencesAndAccountFromFake(t *testing.T) {
 }
 
 func TestOrdersByID(t *testing.T) {
-	t.Parallel()
-	fake, c := newFake(t, retailcrmtest.Options{})
+	fake, c := parallelFake(t)
 	var ids []int64
 	for range 230 {
 		ids = append(ids, fake.CreateOrder(retailcrm.Order{}).ID)

@@ -13,9 +13,8 @@ import (
 // (testdata/retailcrm, from api-client-php's tests) decode into the typed
 // fields crmsync reads.
 func TestPeopleFixtures(t *testing.T) {
-	t.Parallel()
+	c := parallelFixtures(t)
 	ctx := context.Background()
-	c := fixtureClient(t, testdataDir)
 
 	t.Run("users", func(t *testing.T) {
 		p, err := c.Users(ctx, retailcrm.UsersFilter{Active: new(true)})

@@ -158,8 +158,7 @@ func TestRetryStopsWithContext(t *testing.T) {
 }
 
 func TestNoRetryOnClientErrors(t *testing.T) {
-	t.Parallel()
-	fake, c := newFake(t, retailcrmtest.Options{})
+	fake, c := parallelFake(t)
 	_, err := c.Order(context.Background(), 999)
 	assertAPIError(t, err, http.StatusNotFound, "Not found", []error{retailcrm.ErrNotFound}, []error{retailcrm.ErrAuth})
 	if n := fake.TotalRequests(); n != 1 {

@@ -57,6 +57,8 @@ type HistoryChange struct {
 	NewValue  Value          `json:"newValue"`
 }
 
+func (r HistoryChange) recordID() int64 { return r.ID }
+
 // OwnChange reports a record made through the API with the current key,
 // i.e. an echo of this client's own write.
 func (r *HistoryChange) OwnChange() bool {
@@ -89,33 +91,31 @@ type CustomerHistoryRecord struct {
 	CombinedTo *Customer `json:"combinedTo,omitempty"`
 }
 
-// OrdersHistoryPage is one answer of /orders/history.
-type OrdersHistoryPage struct {
-	GeneratedAt DateTime        `json:"generatedAt"`
-	History     []HistoryRecord `json:"history"`
-	Pagination  Pagination      `json:"pagination"`
+// HistoryPage is one answer of a history endpoint, R being the record type
+// of its entity. The three histories page alike, so one type serves them.
+type HistoryPage[R historyRecord] struct {
+	GeneratedAt DateTime   `json:"generatedAt"`
+	History     []R        `json:"history"`
+	Pagination  Pagination `json:"pagination"`
 }
+
+// historyRecord is a record type of a history: it embeds HistoryChange.
+type historyRecord interface{ recordID() int64 }
 
 // LastID returns the id of the page's last record (the next sinceId), or
 // 0 for an empty page.
-func (p *OrdersHistoryPage) LastID() int64 {
+func (p *HistoryPage[R]) LastID() int64 {
 	if len(p.History) == 0 {
 		return 0
 	}
-	return p.History[len(p.History)-1].ID
+	return p.History[len(p.History)-1].recordID()
 }
+
+// OrdersHistoryPage is one answer of /orders/history.
+type OrdersHistoryPage = HistoryPage[HistoryRecord]
 
 // CustomersHistoryPage is one answer of /customers/history.
-type CustomersHistoryPage struct {
-	GeneratedAt DateTime                `json:"generatedAt"`
-	History     []CustomerHistoryRecord `json:"history"`
-	Pagination  Pagination              `json:"pagination"`
-}
+type CustomersHistoryPage = HistoryPage[CustomerHistoryRecord]
 
-// LastID returns the id of the page's last record, or 0.
-func (p *CustomersHistoryPage) LastID() int64 {
-	if len(p.History) == 0 {
-		return 0
-	}
-	return p.History[len(p.History)-1].ID
-}
+// CorporateHistoryPage is one answer of /customers-corporate/history.
+type CorporateHistoryPage = HistoryPage[CorporateHistoryRecord]

@@ -165,13 +165,8 @@ type Company struct {
 
 // UnmarshalJSON accepts an object, [] or null.
 func (c *Company) UnmarshalJSON(b []byte) error {
-	type plain Company
-	var p plain
-	if err := decodeLenient(b, &p, "company"); err != nil {
-		return err
-	}
-	*c = Company(p)
-	return nil
+	type plain Company // without this method
+	return decodeLenient(b, (*plain)(c), "company")
 }
 
 // Customer is a customer or a corporate order's contact person.
@@ -272,13 +267,8 @@ type Unit struct {
 
 // UnmarshalJSON accepts an object, [] or null.
 func (u *Unit) UnmarshalJSON(b []byte) error {
-	type plain Unit
-	var p plain
-	if err := decodeLenient(b, &p, "unit"); err != nil {
-		return err
-	}
-	*u = Unit(p)
-	return nil
+	type plain Unit // without this method
+	return decodeLenient(b, (*plain)(u), "unit")
 }
 
 // Delivery is an order's delivery block: Code is a code of
@@ -309,13 +299,8 @@ type Address struct {
 
 // UnmarshalJSON accepts an object, [] or null.
 func (a *Address) UnmarshalJSON(b []byte) error {
-	type plain Address
-	var p plain
-	if err := decodeLenient(b, &p, "address"); err != nil {
-		return err
-	}
-	*a = Address(p)
-	return nil
+	type plain Address // without this method
+	return decodeLenient(b, (*plain)(a), "address")
 }
 
 // Payment is one payment of an order, or the payment of a history record.

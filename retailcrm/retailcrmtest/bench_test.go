@@ -21,17 +21,7 @@ func BenchmarkFakeScale(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		var cursor int64
-		for {
-			p, err := c.OrdersHistory(context.Background(), retailcrm.HistoryFilter{SinceID: cursor})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if len(p.History) == 0 {
-				break
-			}
-			cursor = p.LastID()
-		}
+		lastHistoryID(b, c.OrdersHistory)
 		for page := 1; page <= 50; page++ {
 			if _, err := c.Orders(context.Background(), retailcrm.OrdersFilter{Page: page}); err != nil {
 				b.Fatal(err)

@@ -37,10 +37,29 @@ func putStr(m map[string]any, k, v string) {
 // omits an empty one).
 func stringsJSON(kv ...string) map[string]any {
 	m := make(map[string]any, len(kv)/2)
+	putStrs(m, kv...)
+	return m
+}
+
+// putStrs sets the non-empty strings among key, value pairs.
+func putStrs(m map[string]any, kv ...string) {
 	for i := 0; i+1 < len(kv); i += 2 {
 		putStr(m, kv[i], kv[i+1])
 	}
-	return m
+}
+
+// putID sets an id that the service omits when there is none.
+func putID(m map[string]any, k string, v int64) {
+	if v != 0 {
+		m[k] = v
+	}
+}
+
+// putObj sets the encoding of a block the service omits when there is none.
+func putObj[T any](m map[string]any, k string, v *T, enc func(*T) map[string]any) {
+	if v != nil {
+		m[k] = enc(v)
+	}
 }
 
 func putDate(m map[string]any, k string, v retailcrm.DateTime) {
@@ -76,20 +95,12 @@ func customerJSON(c *retailcrm.Customer) map[string]any {
 		"totalSumm":   num(c.TotalSumm),
 		"averageSumm": num(c.AverageSumm),
 	}
-	putStr(m, "externalId", c.ExternalID)
-	putStr(m, "site", c.Site)
-	putStr(m, "firstName", c.FirstName)
-	putStr(m, "lastName", c.LastName)
-	putStr(m, "patronymic", c.Patronymic)
-	putStr(m, "email", c.Email)
+	putStrs(m, "externalId", c.ExternalID, "site", c.Site, "firstName", c.FirstName, "lastName", c.LastName,
+		"patronymic", c.Patronymic, "email", c.Email)
 	putDate(m, "createdAt", c.CreatedAt)
-	if c.ManagerID != 0 {
-		m["managerId"] = c.ManagerID
-	}
+	putID(m, "managerId", c.ManagerID)
 	putStr(m, "nickName", c.NickName)
-	if c.Contragent != nil {
-		m["contragent"] = contragentJSON(c.Contragent)
-	}
+	putObj(m, "contragent", c.Contragent, contragentJSON)
 	phones := make([]map[string]string, 0, len(c.Phones))
 	for _, p := range c.Phones {
 		phones = append(phones, map[string]string{"number": p.Number})
@@ -101,12 +112,8 @@ func customerJSON(c *retailcrm.Customer) map[string]any {
 
 func offerJSON(o *retailcrm.Offer) map[string]any {
 	m := map[string]any{"id": o.ID}
-	putStr(m, "externalId", o.ExternalID)
-	putStr(m, "xmlId", o.XMLID)
-	putStr(m, "name", o.Name)
-	putStr(m, "displayName", o.DisplayName)
-	putStr(m, "article", o.Article)
-	putStr(m, "vatRate", string(o.VATRate))
+	putStrs(m, "externalId", o.ExternalID, "xmlId", o.XMLID, "name", o.Name, "displayName", o.DisplayName,
+		"article", o.Article, "vatRate", string(o.VATRate))
 	if u := o.Unit; u != nil {
 		m["unit"] = map[string]string{"code": u.Code, "name": u.Name, "sym": u.Sym}
 	}
@@ -130,9 +137,7 @@ func itemJSON(it retailcrm.Item, sh shape) map[string]any {
 	putStr(m, "productName", it.ProductName)
 	if sh != shapeSnapshotAPI {
 		putStr(m, "vatRate", string(it.VATRate))
-		if it.Offer != nil {
-			m["offer"] = offerJSON(it.Offer)
-		}
+		putObj(m, "offer", it.Offer, offerJSON)
 	}
 	return m
 }
@@ -151,15 +156,9 @@ func addressJSON(a *retailcrm.Address) map[string]any {
 
 func companyJSON(c *retailcrm.Company) map[string]any {
 	m := map[string]any{"id": c.ID, "active": c.Active, "isMain": c.IsMain}
-	putStr(m, "externalId", c.ExternalID)
-	putStr(m, "name", c.Name)
-	putStr(m, "brand", c.Brand)
-	if c.Contragent != nil {
-		m["contragent"] = contragentJSON(c.Contragent)
-	}
-	if c.Address != nil {
-		m["address"] = addressJSON(c.Address)
-	}
+	putStrs(m, "externalId", c.ExternalID, "name", c.Name, "brand", c.Brand)
+	putObj(m, "contragent", c.Contragent, contragentJSON)
+	putObj(m, "address", c.Address, addressJSON)
 	m["customFields"] = customFieldsJSON(c.CustomFields)
 	return m
 }
@@ -171,9 +170,7 @@ func sourceJSON(src *retailcrm.Source) map[string]any {
 
 func paymentJSON(p retailcrm.Payment) map[string]any {
 	m := map[string]any{"id": p.ID, "amount": num(p.Amount)}
-	putStr(m, "type", p.Type)
-	putStr(m, "status", p.Status)
-	putStr(m, "externalId", p.ExternalID)
+	putStrs(m, "type", p.Type, "status", p.Status, "externalId", p.ExternalID)
 	putDate(m, "paidAt", p.PaidAt)
 	return m
 }
@@ -183,9 +180,7 @@ func deliveryJSON(d *retailcrm.Delivery) map[string]any {
 	putStr(m, "code", d.Code)
 	putStr(m, "vatRate", string(d.VATRate))
 	putDate(m, "date", d.Date)
-	if a := d.Address; a != nil {
-		m["address"] = addressJSON(a)
-	}
+	putObj(m, "address", d.Address, addressJSON)
 	return m
 }
 
@@ -207,39 +202,22 @@ func orderJSON(o *retailcrm.Order, sh shape) map[string]any {
 		"expired":            false,
 		"fromApi":            false,
 	}
-	putStr(m, "externalId", o.ExternalID)
-	putStr(m, "orderMethod", o.OrderMethod)
-	putStr(m, "orderType", o.OrderType)
+	putStrs(m, "externalId", o.ExternalID, "orderMethod", o.OrderMethod, "orderType", o.OrderType,
+		"firstName", o.FirstName, "lastName", o.LastName, "patronymic", o.Patronymic, "phone", o.Phone,
+		"email", o.Email, "customerComment", o.CustomerComment, "managerComment", o.ManagerComment)
 	putDate(m, "createdAt", o.CreatedAt)
 	putDate(m, "statusUpdatedAt", o.StatusUpdatedAt)
-	putStr(m, "firstName", o.FirstName)
-	putStr(m, "lastName", o.LastName)
-	putStr(m, "patronymic", o.Patronymic)
-	putStr(m, "phone", o.Phone)
-	putStr(m, "email", o.Email)
-	putStr(m, "customerComment", o.CustomerComment)
-	putStr(m, "managerComment", o.ManagerComment)
 	putDate(m, "fullPaidAt", o.FullPaidAt)
-	if o.Source != nil {
-		m["source"] = sourceJSON(o.Source)
-	}
-	if o.Contragent != nil {
-		m["contragent"] = contragentJSON(o.Contragent)
-	}
-	if o.Company != nil {
-		m["company"] = companyJSON(o.Company)
-	}
+	putObj(m, "source", o.Source, sourceJSON)
+	putObj(m, "contragent", o.Contragent, contragentJSON)
+	putObj(m, "company", o.Company, companyJSON)
 	if sh == shapeList {
 		// /orders carries currency and statusComment; snapshots do not.
 		putStr(m, "currency", o.Currency)
 		m["statusComment"] = o.StatusComment
 	}
-	if o.ManagerID != 0 {
-		m["managerId"] = o.ManagerID
-	}
-	if o.Customer != nil {
-		m["customer"] = customerJSON(o.Customer)
-	}
+	putID(m, "managerId", o.ManagerID)
+	putObj(m, "customer", o.Customer, customerJSON)
 	if o.Contact != nil {
 		m["contact"] = customerJSON(o.Contact)
 	} else if o.Customer != nil && sh == shapeList && o.Customer.Type != retailcrm.CustomerTypeCorporate {
@@ -250,9 +228,7 @@ func orderJSON(o *retailcrm.Order, sh shape) map[string]any {
 		items = append(items, itemJSON(it, sh))
 	}
 	m["items"] = items
-	if o.Delivery != nil {
-		m["delivery"] = deliveryJSON(o.Delivery)
-	}
+	putObj(m, "delivery", o.Delivery, deliveryJSON)
 	pays := append([]retailcrm.Payment(nil), o.Payments...)
 	sort.Slice(pays, func(i, j int) bool { return pays[i].ID < pays[j].ID })
 	if sh == shapeList {
@@ -276,9 +252,7 @@ func orderJSON(o *retailcrm.Order, sh shape) map[string]any {
 func partialJSON(o *retailcrm.Order) map[string]any {
 	m := map[string]any{"id": o.ID, "site": o.Site, "status": o.Status}
 	putStr(m, "externalId", o.ExternalID)
-	if o.ManagerID != 0 {
-		m["managerId"] = o.ManagerID
-	}
+	putID(m, "managerId", o.ManagerID)
 	return m
 }
 

@@ -52,13 +52,14 @@ func (s *Server) handleSettings(w http.ResponseWriter, _ *http.Request, _ string
 	})
 }
 
-func (s *Server) handleReference(w http.ResponseWriter, name string) {
+func (s *Server) handleReference(w http.ResponseWriter, _ *http.Request, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.requireScopeLocked(w, "reference_read") {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"success": true, referenceMembers[name]: s.referenceLocked(name)})
+	ref := references[name]
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, ref.member: ref.read(s)})
 }
 
 func (s *Server) handleOrders(w http.ResponseWriter, r *http.Request, _ string) {

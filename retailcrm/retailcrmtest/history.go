@@ -230,17 +230,18 @@ func diffItems(a, b []retailcrm.Item) []orderChange {
 		})
 }
 
-// diffMembers lists the changes of an order's members of one kind (lines,
-// payments), matched by id: for each member of b in turn, added (not in a)
-// or its changes (changed); then each member of a that b lacks (removed).
-func diffMembers[T any](a, b []T, id func(T) int64, added, removed func(T) orderChange,
+// diffMembers lists the changes of an entity's members of one kind (lines,
+// payments, phones), matched by id: for each member of b in turn, added
+// (not in a) or its changes (changed); then each member of a that b lacks
+// (removed).
+func diffMembers[T any, K comparable](a, b []T, id func(T) K, added, removed func(T) orderChange,
 	changed func(old, cur T) []orderChange) []orderChange {
 	var out []orderChange
-	before := make(map[int64]T, len(a))
+	before := make(map[K]T, len(a))
 	for _, m := range a {
 		before[id(m)] = m
 	}
-	after := make(map[int64]bool, len(b))
+	after := make(map[K]bool, len(b))
 	for _, m := range b {
 		after[id(m)] = true
 		if old, ok := before[id(m)]; ok {
@@ -359,22 +360,10 @@ func diffCustomer(a, b *retailcrm.Customer) []orderChange {
 	// Phones are recorded one record per added or removed number, the
 	// value being the number as a plain string (recorded customers history,
 	// records 2696, 2733, 2755).
-	have := map[string]bool{}
-	for _, p := range a.Phones {
-		have[p.Number] = true
-	}
-	keep := map[string]bool{}
-	for _, p := range b.Phones {
-		keep[p.Number] = true
-		if !have[p.Number] {
-			c.out = append(c.out, orderChange{field: "phones", new: p.Number})
-		}
-	}
-	for _, p := range a.Phones {
-		if !keep[p.Number] {
-			c.out = append(c.out, orderChange{field: "phones", old: p.Number})
-		}
-	}
+	c.out = append(c.out, diffMembers(a.Phones, b.Phones, func(p retailcrm.Phone) string { return p.Number },
+		func(p retailcrm.Phone) orderChange { return orderChange{field: "phones", new: p.Number} },
+		func(p retailcrm.Phone) orderChange { return orderChange{field: "phones", old: p.Number} },
+		func(_, _ retailcrm.Phone) []orderChange { return nil })...)
 	c.addCustomFields(a.CustomFields, b.CustomFields)
 	return c.out
 }

@@ -46,13 +46,7 @@ func (s *Server) AddUser(u retailcrm.User) retailcrm.User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := &s.people
-	if u.ID == 0 || p.users[u.ID] != nil {
-		for p.users[p.nextUserID] != nil {
-			p.nextUserID++
-		}
-		u.ID = p.nextUserID
-	}
-	p.nextUserID = max(p.nextUserID, u.ID+1)
+	u.ID = newID(u.ID, &p.nextUserID, func(id int64) bool { return p.users[id] != nil })
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = retailcrm.NewDateTime(s.now())
 	}
@@ -63,15 +57,7 @@ func (s *Server) AddUser(u retailcrm.User) retailcrm.User {
 
 // User returns a copy of the stored user.
 func (s *Server) User(id int64) (retailcrm.User, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.people.users[id]
-	if u == nil {
-		return retailcrm.User{}, false
-	}
-	cp := *u
-	cp.Groups = slices.Clone(u.Groups)
-	return cp, true
+	return storedCopy(s, s.people.users, id, cloneUser)
 }
 
 func userJSON(u *retailcrm.User) map[string]any {
@@ -87,13 +73,8 @@ func userJSON(u *retailcrm.User) map[string]any {
 		"groups": groups,
 	}
 	putDate(m, "createdAt", u.CreatedAt)
-	putStr(m, "email", u.Email)
-	putStr(m, "firstName", u.FirstName)
-	putStr(m, "lastName", u.LastName)
-	putStr(m, "patronymic", u.Patronymic)
-	putStr(m, "position", u.Position)
-	putStr(m, "phone", u.Phone)
-	putStr(m, "status", u.Status)
+	putStrs(m, "email", u.Email, "firstName", u.FirstName, "lastName", u.LastName, "patronymic", u.Patronymic,
+		"position", u.Position, "phone", u.Phone, "status", u.Status)
 	return m
 }
 
@@ -248,13 +229,8 @@ func (s *Server) AddCorporateCustomer(c retailcrm.CorporateCustomer) retailcrm.C
 func (s *Server) addCorporateLocked(in retailcrm.CorporateCustomer, who actor) *retailcrm.CorporateCustomer {
 	p := &s.people
 	c := cloneCorporate(&in)
-	if c.ID == 0 || s.customers[c.ID] != nil || p.corporates[c.ID] != nil {
-		for s.customers[s.nextCustID] != nil || p.corporates[s.nextCustID] != nil {
-			s.nextCustID++
-		}
-		c.ID = s.nextCustID
-	}
-	s.nextCustID = max(s.nextCustID, c.ID+1)
+	// Corporate and individual customers share one id space.
+	c.ID = newID(c.ID, &s.nextCustID, func(id int64) bool { return s.customers[id] != nil || p.corporates[id] != nil })
 	c.Type = retailcrm.CustomerTypeCorporate
 	if c.Site == "" {
 		c.Site = s.opts.Sites[0]
@@ -356,7 +332,7 @@ func (s *Server) AddCompany(customerID int64, co retailcrm.Company) (retailcrm.C
 	if c == nil {
 		return retailcrm.Company{}, fmt.Errorf("retailcrmtest: no corporate customer %d", customerID)
 	}
-	co.Contragent = cloneContragent(co.Contragent)
+	co.Contragent = clonePtr(co.Contragent)
 	co.IsMain = len(c.Companies) == 0
 	s.numberCompanyLocked(&co, retailcrm.NewDateTime(s.now()))
 	c.Companies = append(c.Companies, co)
@@ -433,7 +409,7 @@ func (s *Server) UpdateCompany(customerID, companyID int64, fn func(*retailcrm.C
 	}
 	cur := &c.Companies[i]
 	next := *cur
-	next.Contragent = cloneContragent(cur.Contragent)
+	next.Contragent = clonePtr(cur.Contragent)
 	fn(&next)
 	next.ID, next.IsMain, next.CreatedAt = cur.ID, cur.IsMain, cur.CreatedAt
 	type change struct {
@@ -476,7 +452,7 @@ func (s *Server) UpdateCompany(customerID, companyID int64, fn func(*retailcrm.C
 	for _, o := range s.orders {
 		if o.Company != nil && o.Company.ID == companyID && o.Customer != nil && o.Customer.ID == customerID {
 			cp := *cur
-			cp.Contragent = cloneContragent(cur.Contragent)
+			cp.Contragent = clonePtr(cur.Contragent)
 			o.Company = &cp
 		}
 	}
@@ -485,13 +461,7 @@ func (s *Server) UpdateCompany(customerID, companyID int64, fn func(*retailcrm.C
 
 // CorporateCustomer returns a copy of the stored corporate customer.
 func (s *Server) CorporateCustomer(id int64) (retailcrm.CorporateCustomer, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.people.corporates[id]
-	if c == nil {
-		return retailcrm.CorporateCustomer{}, false
-	}
-	return *cloneCorporate(c), true
+	return storedCopy(s, s.people.corporates, id, cloneCorporate)
 }
 
 // LastCorporateHistoryID returns the id of the newest corporate customer
@@ -506,26 +476,24 @@ func cloneCorporate(c *retailcrm.CorporateCustomer) *retailcrm.CorporateCustomer
 	cp := *c
 	cp.Companies = slices.Clone(c.Companies)
 	for i := range cp.Companies {
-		cp.Companies[i].Contragent = cloneContragent(cp.Companies[i].Contragent)
+		cp.Companies[i].Contragent = clonePtr(cp.Companies[i].Contragent)
 	}
 	cp.CustomerContacts = slices.Clone(c.CustomerContacts)
 	for i := range cp.CustomerContacts {
-		ct := &cp.CustomerContacts[i]
-		ct.Customer = cloneCustomer(ct.Customer)
-		ct.Companies = slices.Clone(ct.Companies)
+		deepenContact(&cp.CustomerContacts[i])
 	}
-	if c.MainCompany != nil {
-		m := *c.MainCompany
-		cp.MainCompany = &m
-	}
-	if c.MainCustomerContact != nil {
-		m := *c.MainCustomerContact
-		m.Customer = cloneCustomer(m.Customer)
-		m.Companies = slices.Clone(m.Companies)
-		cp.MainCustomerContact = &m
+	cp.MainCompany = clonePtr(c.MainCompany)
+	if cp.MainCustomerContact = clonePtr(c.MainCustomerContact); cp.MainCustomerContact != nil {
+		deepenContact(cp.MainCustomerContact)
 	}
 	cp.CustomFields = maps.Clone(c.CustomFields)
 	return &cp
+}
+
+// deepenContact gives a copied contact person copies of what it points to.
+func deepenContact(ct *retailcrm.CorporateContact) {
+	ct.Customer = cloneCustomer(ct.Customer)
+	ct.Companies = slices.Clone(ct.Companies)
 }
 
 func idName(co *retailcrm.Company) map[string]any {
@@ -567,16 +535,10 @@ func corporateJSON(c *retailcrm.CorporateCustomer, full bool) map[string]any {
 		"marginSumm": 0, "totalSumm": num(c.TotalSumm), "averageSumm": 0, "ordersCount": c.OrdersCount,
 		"personalDiscount": 0, "customFields": customFieldsJSON(c.CustomFields),
 	}
-	putStr(m, "externalId", c.ExternalID)
-	putStr(m, "nickName", c.NickName)
-	putStr(m, "site", c.Site)
+	putStrs(m, "externalId", c.ExternalID, "nickName", c.NickName, "site", c.Site)
 	putDate(m, "createdAt", c.CreatedAt)
-	if c.ManagerID != 0 {
-		m["managerId"] = c.ManagerID
-	}
-	if c.MainCompany != nil {
-		m["mainCompany"] = idName(c.MainCompany)
-	}
+	putID(m, "managerId", c.ManagerID)
+	putObj(m, "mainCompany", c.MainCompany, idName)
 	if full {
 		m["cumulativeDiscount"] = 0
 		contacts := make([]map[string]any, 0, len(c.CustomerContacts))
@@ -638,10 +600,10 @@ func (s *Server) corporateOrderLocked(o *retailcrm.Order, who actor) {
 	o.Company = nil
 	if company != nil {
 		cp := *company
-		cp.Contragent = cloneContragent(company.Contragent)
+		cp.Contragent = clonePtr(company.Contragent)
 		o.Company = &cp
 		if o.Contragent == nil {
-			o.Contragent = cloneContragent(company.Contragent)
+			o.Contragent = clonePtr(company.Contragent)
 		}
 	}
 }

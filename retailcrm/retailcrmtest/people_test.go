@@ -268,7 +268,7 @@ func TestMergeCustomers(t *testing.T) {
 	o1 := s.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{ID: from.ID}, TotalSumm: decimal.NewFromInt(100)})
 	o2 := s.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{ID: from.ID}, TotalSumm: decimal.NewFromInt(50)})
 	o3 := s.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{ID: into.ID}, TotalSumm: decimal.NewFromInt(10)})
-	orderHead, custHead := s.LastHistoryID(), lastCustomerRecord(t, c)
+	orderHead, custHead := s.LastHistoryID(), lastHistoryID(t, c.CustomersHistory)
 
 	if err := s.MergeCustomers(from.ID, into.ID); err != nil {
 		t.Fatal(err)
@@ -392,17 +392,20 @@ func TestDeletedOrder(t *testing.T) {
 	}
 }
 
-func lastCustomerRecord(t *testing.T, c *retailcrm.Client) int64 {
-	t.Helper()
+// lastHistoryID walks a history (read: the client's OrdersHistory,
+// CustomersHistory, ...) from the start and returns its last record's id.
+func lastHistoryID[P interface{ LastID() int64 }](tb testing.TB, read func(context.Context, retailcrm.HistoryFilter) (P, error)) int64 {
+	tb.Helper()
 	var last int64
 	for {
-		p, err := c.CustomersHistory(context.Background(), retailcrm.HistoryFilter{SinceID: last})
+		p, err := read(context.Background(), retailcrm.HistoryFilter{SinceID: last})
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
-		if len(p.History) == 0 {
+		id := p.LastID() // 0 for an empty page: the walk has caught up
+		if id == 0 {
 			return last
 		}
-		last = p.LastID()
+		last = id
 	}
 }

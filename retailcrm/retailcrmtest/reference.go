@@ -6,17 +6,21 @@ import (
 	"github.com/crmsync/crmsync/retailcrm"
 )
 
-// referenceMembers maps /reference/<name> to its JSON member.
-var referenceMembers = map[string]string{
-	"statuses":         "statuses",
-	"status-groups":    "statusGroups",
-	"order-methods":    "orderMethods",
-	"delivery-types":   "deliveryTypes",
-	"payment-types":    "paymentTypes",
-	"sites":            "sites",
-	"product-statuses": "productStatuses",
-	"payment-statuses": "paymentStatuses",
-	"order-types":      "orderTypes",
+// references are the dictionaries at /reference/<name>: the JSON member an
+// answer holds one in, and how to read it from the state (under the lock).
+var references = map[string]struct {
+	member string
+	read   func(s *Server) any
+}{
+	"statuses":         {"statuses", func(s *Server) any { return s.statuses }},
+	"status-groups":    {"statusGroups", func(s *Server) any { return s.groups }},
+	"order-methods":    {"orderMethods", func(s *Server) any { return s.methods }},
+	"delivery-types":   {"deliveryTypes", func(s *Server) any { return encodeEach(s.deliveries, deliveryTypeJSON) }},
+	"payment-types":    {"paymentTypes", func(s *Server) any { return s.paymentTypes }},
+	"sites":            {"sites", func(s *Server) any { return s.sites }},
+	"product-statuses": {"productStatuses", func(s *Server) any { return s.products }},
+	"payment-statuses": {"paymentStatuses", func(s *Server) any { return encodeEach(s.paymentStatuses, paymentStatusJSON) }},
+	"order-types":      {"orderTypes", func(s *Server) any { return s.orderTypes }},
 }
 
 // seedReferences installs a small, typical account: the standard status
@@ -175,38 +179,24 @@ func nonNil(v []string) []string {
 	return v
 }
 
-func (s *Server) referenceLocked(name string) any {
-	switch name {
-	case "statuses":
-		return s.statuses
-	case "status-groups":
-		return s.groups
-	case "order-methods":
-		return s.methods
-	case "delivery-types":
-		// Encoded by hand so defaultCost is a JSON number, as sent.
-		out := make(map[string]any, len(s.deliveries))
-		for k, d := range s.deliveries {
-			out[k] = map[string]any{"name": d.Name, "code": d.Code, "active": d.Active,
-				"defaultCost": num(d.DefaultCost), "paymentTypes": nonNil(d.PaymentTypes), "sites": nonNil(d.Sites)}
-		}
-		return out
-	case "payment-types":
-		return s.paymentTypes
-	case "sites":
-		return s.sites
-	case "product-statuses":
-		return s.products
-	case "payment-statuses":
-		out := make(map[string]any, len(s.paymentStatuses))
-		for k, p := range s.paymentStatuses {
-			out[k] = map[string]any{"name": p.Name, "code": p.Code, "active": p.Active, "ordering": p.Ordering,
-				"defaultForCrm": false, "defaultForApi": false, "paymentComplete": p.PaymentComplete,
-				"paymentTypes": nonNil(p.PaymentTypes)}
-		}
-		return out
-	case "order-types":
-		return s.orderTypes
+// encodeEach encodes each entry of a dictionary with enc.
+func encodeEach[T any](dict map[string]T, enc func(T) map[string]any) map[string]any {
+	out := make(map[string]any, len(dict))
+	for k, v := range dict {
+		out[k] = enc(v)
 	}
-	return nil
+	return out
+}
+
+// deliveryTypeJSON is encoded by hand so defaultCost is a JSON number, as
+// sent.
+func deliveryTypeJSON(d retailcrm.DeliveryType) map[string]any {
+	return map[string]any{"name": d.Name, "code": d.Code, "active": d.Active,
+		"defaultCost": num(d.DefaultCost), "paymentTypes": nonNil(d.PaymentTypes), "sites": nonNil(d.Sites)}
+}
+
+func paymentStatusJSON(p retailcrm.PaymentStatus) map[string]any {
+	return map[string]any{"name": p.Name, "code": p.Code, "active": p.Active, "ordering": p.Ordering,
+		"defaultForCrm": false, "defaultForApi": false, "paymentComplete": p.PaymentComplete,
+		"paymentTypes": nonNil(p.PaymentTypes)}
 }

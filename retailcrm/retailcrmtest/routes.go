@@ -24,61 +24,70 @@ func orderPath(path string) (id, tail string, ok bool) {
 	return id, tail, true
 }
 
+type handler = func(w http.ResponseWriter, r *http.Request, key string)
+
 type route struct {
 	method  string
-	handler func(w http.ResponseWriter, r *http.Request, key string)
+	handler handler
+}
+
+// entityRoute is the GET route of one entity, named by the path segment
+// seg.
+func entityRoute(h func(w http.ResponseWriter, r *http.Request, seg string), seg string) route {
+	return route{http.MethodGet, func(w http.ResponseWriter, r *http.Request, _ string) { h(w, r, seg) }}
+}
+
+// listHandler is the handler of a fixed path (every one is read with GET),
+// or nil.
+func (s *Server) listHandler(path string) handler {
+	switch path {
+	case "/api/credentials":
+		return s.handleCredentials
+	case "/api/v5/settings":
+		return s.handleSettings
+	case "/api/v5/orders":
+		return s.handleOrders
+	case "/api/v5/orders/history":
+		return s.handleOrdersHistory
+	case "/api/v5/customers/history":
+		return s.handleCustomersHistory
+	case "/api/v5/orders/statuses":
+		return s.handleOrderStatuses
+	case "/api/v5/users":
+		return s.handleUsers
+	case "/api/v5/customers":
+		return s.handleCustomers
+	case "/api/v5/customers-corporate":
+		return s.handleCorporates
+	case "/api/v5/customers-corporate/history":
+		return s.handleCorporateHistory
+	}
+	return nil
 }
 
 // resolve finds the handler of a path; ok is false for unknown paths.
 func (s *Server) resolve(path string) (route, bool) {
-	switch path {
-	case "/api/credentials":
-		return route{http.MethodGet, s.handleCredentials}, true
-	case "/api/v5/settings":
-		return route{http.MethodGet, s.handleSettings}, true
-	case "/api/v5/orders":
-		return route{http.MethodGet, s.handleOrders}, true
-	case "/api/v5/orders/history":
-		return route{http.MethodGet, s.handleOrdersHistory}, true
-	case "/api/v5/customers/history":
-		return route{http.MethodGet, s.handleCustomersHistory}, true
-	case "/api/v5/orders/statuses":
-		return route{http.MethodGet, s.handleOrderStatuses}, true
-	case "/api/v5/users":
-		return route{http.MethodGet, s.handleUsers}, true
-	case "/api/v5/customers":
-		return route{http.MethodGet, s.handleCustomers}, true
-	case "/api/v5/customers-corporate":
-		return route{http.MethodGet, s.handleCorporates}, true
-	case "/api/v5/customers-corporate/history":
-		return route{http.MethodGet, s.handleCorporateHistory}, true
+	if h := s.listHandler(path); h != nil {
+		return route{http.MethodGet, h}, true
 	}
 	if id, ok := strings.CutPrefix(path, usersPrefix); ok && id != "" && !strings.Contains(id, "/") {
-		return route{http.MethodGet, func(w http.ResponseWriter, r *http.Request, _ string) {
-			s.handleUserGet(w, r, id)
-		}}, true
+		return entityRoute(s.handleUserGet, id), true
 	}
 	if rest, ok := strings.CutPrefix(path, corporatePrefix); ok {
 		if id, found := strings.CutSuffix(rest, "/companies"); found && id != "" && !strings.Contains(id, "/") {
-			return route{http.MethodGet, func(w http.ResponseWriter, r *http.Request, _ string) {
-				s.handleCorporateCompanies(w, r, id)
-			}}, true
+			return entityRoute(s.handleCorporateCompanies, id), true
 		}
 	}
 	if ref, ok := strings.CutPrefix(path, "/api/v5/reference/"); ok {
-		if _, known := referenceMembers[ref]; known {
-			return route{http.MethodGet, func(w http.ResponseWriter, r *http.Request, _ string) {
-				s.handleReference(w, ref)
-			}}, true
+		if _, known := references[ref]; known {
+			return entityRoute(s.handleReference, ref), true
 		}
 		return route{}, false
 	}
 	if id, tail, ok := orderPath(path); ok && id != "" {
 		switch tail {
 		case "":
-			return route{http.MethodGet, func(w http.ResponseWriter, r *http.Request, _ string) {
-				s.handleOrderGet(w, r, id)
-			}}, true
+			return entityRoute(s.handleOrderGet, id), true
 		case "/edit":
 			return route{http.MethodPost, func(w http.ResponseWriter, r *http.Request, key string) {
 				s.handleOrderEdit(w, r, id, key)

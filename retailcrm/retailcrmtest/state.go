@@ -32,17 +32,22 @@ func (s *Server) CreateOrderByUser(o retailcrm.Order) retailcrm.Order {
 	return *cloneOrder(s.createOrderLocked(o, actor{source: retailcrm.SourceUser, userID: s.opts.UserID}))
 }
 
+// newID returns id, or when id is 0 or taken the first free id from *next
+// on; *next then moves past the id returned.
+func newID(id int64, next *int64, taken func(int64) bool) int64 {
+	if id == 0 || taken(id) {
+		for taken(*next) {
+			*next++
+		}
+		id = *next
+	}
+	*next = max(*next, id+1)
+	return id
+}
+
 func (s *Server) createOrderLocked(in retailcrm.Order, who actor) *retailcrm.Order {
 	o := cloneOrder(&in)
-	if o.ID == 0 || s.orders[o.ID] != nil {
-		for s.orders[s.nextOrderID] != nil {
-			s.nextOrderID++
-		}
-		o.ID = s.nextOrderID
-	}
-	if o.ID >= s.nextOrderID {
-		s.nextOrderID = o.ID + 1
-	}
+	o.ID = newID(o.ID, &s.nextOrderID, func(id int64) bool { return s.orders[id] != nil })
 	if o.Number == "" {
 		o.Number = fmt.Sprintf("%dA", o.ID)
 	}
@@ -177,13 +182,7 @@ func (s *Server) DeleteOrder(id int64) error {
 
 // Order returns a copy of the stored order.
 func (s *Server) Order(id int64) (retailcrm.Order, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	o := s.orders[id]
-	if o == nil {
-		return retailcrm.Order{}, false
-	}
-	return *cloneOrder(o), true
+	return storedCopy(s, s.orders, id, cloneOrder)
 }
 
 // OrderCount returns the number of stored orders.
@@ -211,15 +210,7 @@ func (s *Server) AddCustomer(c retailcrm.Customer) retailcrm.Customer {
 
 func (s *Server) addCustomerLocked(in retailcrm.Customer, who actor) *retailcrm.Customer {
 	c := cloneCustomer(&in)
-	if c.ID == 0 || s.customers[c.ID] != nil {
-		for s.customers[s.nextCustID] != nil {
-			s.nextCustID++
-		}
-		c.ID = s.nextCustID
-	}
-	if c.ID >= s.nextCustID {
-		s.nextCustID = c.ID + 1
-	}
+	c.ID = newID(c.ID, &s.nextCustID, func(id int64) bool { return s.customers[id] != nil })
 	if c.Site == "" {
 		c.Site = s.opts.Sites[0]
 	}
@@ -276,13 +267,7 @@ func (s *Server) UpdateCustomer(id int64, fn func(*retailcrm.Customer)) error {
 
 // Customer returns a copy of the stored customer.
 func (s *Server) Customer(id int64) (retailcrm.Customer, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.customers[id]
-	if c == nil {
-		return retailcrm.Customer{}, false
-	}
-	return *cloneCustomer(c), true
+	return storedCopy(s, s.customers, id, cloneCustomer)
 }
 
 // derivePaidLocked sets o.FullPaidAt as RetailCRM keeps it: set while the
