@@ -122,10 +122,7 @@ func TestBackfillImportsEveryOrderInFewBitrixRequests(t *testing.T) {
 	}
 
 	// The history heads are pull's cursors; the backfill's own is gone.
-	st, err := openStore(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	defer st.Close()
 	head, ok, _ := st.CursorInt(context.Background(), store.CursorOrdersHistory)
 	if !ok || head != e.rc.LastHistoryID() || res.Head != head {
@@ -309,10 +306,7 @@ func TestBackfillDryRunWritesNothing(t *testing.T) {
 	e := newEnv(t)
 	e.seedShop(200)
 	// An existing database must stay byte for byte the same.
-	st, err := openStore(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	st.Close()
 	before, err := os.ReadFile(e.dbPath)
 	if err != nil {
