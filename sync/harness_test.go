@@ -302,3 +302,21 @@ func (e *env) toSchema3() {
 		`INSERT INTO rule_fires (rule_key, event_key, action, result_id, fired_at)
 			SELECT 'builtin:run-alert', command || ':' || kind || ':' || day, 'notify', '', sent_at FROM alert_marks`)
 }
+
+// addCommentToLedger records in the ledger that crmsync wrote the comment
+// text on the deal (as the comment remoteID), as a run that wrote it does.
+func (e *env) addCommentToLedger(st *store.Store, dealID int64, text string, remoteID int64) {
+	e.t.Helper()
+	if err := st.Tx(context.Background(), func(tx *store.Tx) error {
+		return tx.AddLedger(context.Background(), store.LedgerEntry{Side: store.SideBitrix, Entity: ledgerComment,
+			EntityID: dealID, Field: ledgerCommentField, Value: text, RemoteID: remoteID})
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// ledgerHasComment reports whether the ledger holds the comment text as
+// one crmsync wrote on the deal (push never carries those back).
+func ledgerHasComment(st *store.Store, dealID int64, text string) (bool, error) {
+	return st.LedgerHas(context.Background(), store.SideBitrix, "comment", dealID, "COMMENT", text)
+}
