@@ -2,6 +2,8 @@ package sync
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -160,6 +162,13 @@ func (e *env) pullWrites(mod ...func(*Options)) (*Result, int) {
 }
 
 func keepChanges(o *Options) { o.KeepChanges = true }
+
+// logsTo sends the run's log, debug lines included, to w as text.
+func logsTo(w io.Writer) func(*Options) {
+	return func(o *Options) {
+		o.Logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+}
 
 // updateOrder changes an order in the RetailCRM fake (recorded in its
 // history, as a person's edit) and fails the test if it cannot.

@@ -1,10 +1,12 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -521,5 +523,35 @@ func TestInterruptedRunCommitsNothingHalfDone(t *testing.T) {
 				t.Errorf("after the interruption\n%s\nwant\n%s", got, want)
 			}
 		})
+	}
+}
+
+func TestSecretsNeverReachOutput(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.RetailCRM.APIKey = e.rc.APIKey()
+	e.cfg.Bitrix.WebhookURL = e.bx.WebhookURL()
+	e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"}, "1"))
+	e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Bad", Email: "bad@"}, "1"))
+	e.bx.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultServerError, Count: 2})
+	e.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Count: 1})
+	var logs bytes.Buffer
+	for _, dry := range []bool{true, false} {
+		res, err := e.tryPull(dry, keepChanges, logsTo(&logs))
+		if err != nil {
+			logs.WriteString(err.Error())
+		}
+		if res != nil {
+			_ = res.Report.WriteText(&logs)
+			_ = res.Report.WriteJSON(&logs)
+		}
+	}
+	db, _ := os.ReadFile(e.dbPath)
+	wal, _ := os.ReadFile(e.dbPath + "-wal")
+	for _, secret := range []string{e.rc.APIKey(), e.bx.Secret()} {
+		for name, text := range map[string]string{"logs and reports": logs.String(), "database": string(db) + string(wal)} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s contain the secret %q", name, secret)
+			}
+		}
 	}
 }
