@@ -33,11 +33,9 @@ func TestRunFailureAlertsOncePerKindAndDay(t *testing.T) {
 	}}
 	run := func() {
 		t.Helper()
-		eng, st := e.engine(false, func(o *Options) { o.RetailCRM = broken; o.Now = func() time.Time { return now } })
-		if _, err := eng.Pull(context.Background()); err == nil {
+		if _, err := e.tryPull(false, func(o *Options) { o.RetailCRM = broken; o.Now = func() time.Time { return now } }); err == nil {
 			t.Fatal("the run did not fail")
 		}
-		st.Close()
 	}
 	for i := 0; i < 3; i++ {
 		run()
@@ -59,11 +57,9 @@ func TestRunFailureAlertsOncePerKindAndDay(t *testing.T) {
 		t.Errorf("the next day: %d notifications", n)
 	}
 	// A dry run never alerts.
-	eng, st := e.engine(true, func(o *Options) { o.RetailCRM = broken; o.Now = func() time.Time { return now.Add(48 * time.Hour) } })
-	if _, err := eng.Pull(context.Background()); err == nil {
+	if _, err := e.tryPull(true, func(o *Options) { o.RetailCRM = broken; o.Now = func() time.Time { return now.Add(48 * time.Hour) } }); err == nil {
 		t.Fatal("the dry run did not fail")
 	}
-	st.Close()
 	if n := len(e.bx.Notifications()); n != 6 {
 		t.Errorf("a dry run alerted: %d notifications", n)
 	}
@@ -81,19 +77,40 @@ func TestErrorKindIgnoresNumbers(t *testing.T) {
 func TestAlertRunFailureForOtherCommands(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.Alerts.NotifyUserIDs = []int{4}
-	st, err := openStore(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	a := RunAlert{Config: e.cfg, Bitrix: e.bxc, Store: st, Command: "push", Err: fmt.Errorf("stage history: %w", bitrix.ErrServer)}
-	if n := AlertRunFailure(context.Background(), a); n != 1 {
+	a := RunAlert{Command: "push", Err: fmt.Errorf("stage history: %w", bitrix.ErrServer)}
+	if n := e.alert(a); n != 1 {
 		t.Errorf("first failure: %d sent", n)
 	}
-	if n := AlertRunFailure(context.Background(), a); n != 0 {
+	if n := e.alert(a); n != 0 {
 		t.Errorf("same failure again: %d sent", n)
 	}
 	if notes := e.bx.Notifications(); len(notes) != 1 || !strings.Contains(notes[0].Message, "push failed: stage history") {
 		t.Errorf("notifications %+v", notes)
+	}
+}
+
+// TestRunAlertAfterMigration: an alert the old release sent today is not
+// sent again after the migration; the next day's is.
+func TestRunAlertAfterMigration(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.Alerts.NotifyUserIDs = []int{4}
+	now := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+	alert := func() int {
+		t.Helper()
+		return e.alert(RunAlert{Command: "push", Err: fmt.Errorf("stage history: %w", bitrix.ErrServer), Now: now})
+	}
+	if n := alert(); n != 1 {
+		t.Fatalf("first failure: %d sent", n)
+	}
+	e.toSchema3()
+	if n := alert(); n != 0 {
+		t.Errorf("the same failure after the migration: %d sent", n)
+	}
+	now = now.Add(24 * time.Hour)
+	if n := alert(); n != 1 {
+		t.Errorf("the next day: %d sent", n)
+	}
+	if n := len(e.bx.Notifications()); n != 2 {
+		t.Errorf("%d notifications, want 2", n)
 	}
 }

@@ -60,6 +60,15 @@ func (e *env) seedShop(orders int) shop.Summary {
 	return shop.New(5, time.Now(), retailcrmtest.DefaultSite).Seed(e.rc, e.bx, shop.Size{Orders: orders, Customers: orders / 3})
 }
 
+// shopEnv is an env whose RetailCRM has the sandbox's shop of that many
+// orders.
+func shopEnv(t *testing.T, orders int) *env {
+	t.Helper()
+	e := newEnv(t)
+	e.seedShop(orders)
+	return e
+}
+
 // checkOneDealEach fails unless every order in ids has exactly one deal and
 // no other deal exists.
 func (e *env) checkOneDealEach(t *testing.T, ids map[int64]bool) {
@@ -122,10 +131,7 @@ func TestBackfillImportsEveryOrderInFewBitrixRequests(t *testing.T) {
 	}
 
 	// The history heads are pull's cursors; the backfill's own is gone.
-	st, err := openStore(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	defer st.Close()
 	head, ok, _ := st.CursorInt(context.Background(), store.CursorOrdersHistory)
 	if !ok || head != e.rc.LastHistoryID() || res.Head != head {
@@ -200,8 +206,7 @@ func TestBackfillResumesAfterACrashAtAnyPage(t *testing.T) {
 	for _, crashAt := range []int{1, 2 + rng.IntN(n/backfillPageSize-2), n / backfillPageSize} {
 		t.Run("crash_before_commit_of_page_"+strconv.Itoa(crashAt), func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t)
-			e.seedShop(n)
+			e := shopEnv(t, n)
 			eng, st := e.engine(false, e.located)
 			// The page's writes reached the portal, its links and the
 			// backfill cursor did not reach the database.
@@ -306,13 +311,9 @@ func TestBackfillWindowIsSinceInclusiveUntilExclusive(t *testing.T) {
 
 func TestBackfillDryRunWritesNothing(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.seedShop(200)
+	e := shopEnv(t, 200)
 	// An existing database must stay byte for byte the same.
-	st, err := openStore(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	st.Close()
 	before, err := os.ReadFile(e.dbPath)
 	if err != nil {
@@ -356,8 +357,7 @@ func TestBackfillFiresNoRulesUnlessAsked(t *testing.T) {
 
 func TestBackfillStepsBackWhenOrdersLeaveTheWindow(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.seedShop(250)
+	e := shopEnv(t, 250)
 	var deleted []int64
 	res := e.mustBackfill(BackfillOptions{groupPages: 1, noReadAhead: true, Progress: func(p BackfillProgress) {
 		if p.Pages == 2 {
@@ -383,8 +383,7 @@ func TestBackfillStepsBackWhenOrdersLeaveTheWindow(t *testing.T) {
 
 func TestPullAfterBackfillReadsOnlyNewerHistory(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.seedShop(300)
+	e := shopEnv(t, 300)
 	head := e.rc.LastHistoryID()
 	e.mustBackfill(BackfillOptions{})
 	// Managers work after the backfill: a status change and a new order.
@@ -440,8 +439,7 @@ func TestBackfillFindsTheHeadOfAQuietAccountAndKeepsPullsCursor(t *testing.T) {
 // write floor (the writes the content needs ÷ 50; docs/architecture.md).
 func TestBackfillRequestsNearTheWriteFloor(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.seedShop(500)
+	e := shopEnv(t, 500)
 	before := e.bx.Stats()
 	e.mustBackfill(BackfillOptions{})
 	after := e.bx.Stats()
@@ -468,8 +466,7 @@ func TestBackfillReadAheadSendsTheSameRequests(t *testing.T) {
 		deals                             map[string]string
 	}
 	run := func(noReadAhead bool) outcome {
-		e := newEnv(t)
-		e.seedShop(n)
+		e := shopEnv(t, n)
 		e.rc.ResetCounters()
 		bx0 := e.bx.Stats().Requests
 		res := e.mustBackfill(BackfillOptions{noReadAhead: noReadAhead})

@@ -7,7 +7,6 @@ import (
 
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
-	"github.com/crmsync/crmsync/store"
 )
 
 // The portal keeps a comment with its whitespace changed (line ends as
@@ -43,12 +42,7 @@ func TestLostCommentIsNotMistakenForAnEarlierOneWithItsText(t *testing.T) {
 	const text = "Return registered for order 1"
 	earlier := e.bx.AddComment("deal", deal.ID, 1, text)
 	eng, st := e.engine(false)
-	if err := st.Tx(context.Background(), func(tx *store.Tx) error {
-		return tx.AddLedger(context.Background(), store.LedgerEntry{Side: store.SideBitrix, Entity: ledgerComment,
-			EntityID: deal.ID, Field: ledgerCommentField, Value: text, RemoteID: earlier})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.addCommentToLedger(st, deal.ID, text, earlier)
 	cmds := map[string]bitrix.Cmd{
 		"a": bitrix.TimelineCommentAddCmd(bitrix.TimelineDeal, bitrix.ID(deal.ID), text),
 		"b": bitrix.TimelineCommentAddCmd(bitrix.TimelineDeal, bitrix.ID(deal.ID), "Packed\r\n"),

@@ -288,8 +288,7 @@ func catalogEnv(t *testing.T, scopes ...string) (*env, map[string]int64) {
 	if scopes == nil {
 		scopes = append(bitrixtest.DefaultScopes(), "catalog")
 	}
-	e.bx = bitrixtest.New(t, bitrixtest.Options{Unlimited: true, Now: e.clock.Now, Scopes: scopes})
-	e.bxc = e.newBitrixClient()
+	e.useBitrix(bitrixtest.Options{Scopes: scopes})
 	e.cfg.Mapping.Products = config.Products{Match: config.ProductsMatchExternalID, IBlockID: 14}
 	e.bx.SeedCatalog(14, "Товары", 0)
 	e.bx.SeedCatalog(15, "Вариации", 14)
@@ -463,9 +462,8 @@ func TestDryRunShowsRows(t *testing.T) {
 // it go again with it; nothing is parked and every deal gets its rows.
 func TestRowsOfARefusedAddGoAgainWithIt(t *testing.T) {
 	e := newEnv(t)
-	e.bx = bitrixtest.New(t, bitrixtest.Options{Unlimited: true, Now: e.clock.Now, OperatingWindow: 50 * time.Millisecond,
+	e.useBitrix(bitrixtest.Options{OperatingWindow: 50 * time.Millisecond,
 		OperatingCost: map[string]float64{"crm.deal.add": 1}, OperatingLimit: map[string]float64{"crm.deal.add": 1}})
-	e.bxc = e.newBitrixClient()
 	var ids []int64
 	for i := range 4 {
 		c := &retailcrm.Customer{FirstName: "P", Email: fmt.Sprintf("p%d@example.com", i)}

@@ -17,12 +17,7 @@ func TestCreationFlagOnAnyRecord(t *testing.T) {
 		t.Run(field, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			e.rc = retailcrmtest.New(t, retailcrmtest.Options{CreatedOn: field})
-			var err error
-			e.rcc, err = retailcrm.New(e.rc.URL(), e.rc.APIKey(), retailcrm.WithRate(0))
-			if err != nil {
-				t.Fatal(err)
-			}
+			e.useRetailCRM(retailcrmtest.Options{CreatedOn: field})
 			e.cfg.Rules = ruleSet(t, []map[string]any{
 				{"on": "created", "do": map[string]any{"comment": "Created {{.Number}}"}},
 				{"on": "method:phone", "do": map[string]any{"comment": "By phone {{.Number}}"}},

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 	"github.com/crmsync/crmsync/store"
@@ -33,14 +32,14 @@ func TestDeletedOrderMovesItsDeal(t *testing.T) {
 				t.Fatal(err)
 			}
 			res := e.pull()
-			deal := dealOf(t, e, o.ID)
-			if got := bitrixtest.Str(deal["STAGE_ID"]); got != tt.want {
+			deal := dealRow(t, e, o.ID)
+			if got := deal.Str("STAGE_ID"); got != tt.want {
 				t.Errorf("deal of the deleted order in stage %s, want %s", got, tt.want)
 			}
-			if got := bitrixtest.Str(dealOf(t, e, keep.ID)["STAGE_ID"]); got != "NEW" {
+			if got := dealRow(t, e, keep.ID).Str("STAGE_ID"); got != "NEW" {
 				t.Errorf("the other deal moved to %s", got)
 			}
-			comments := commentsOf(e, bitrixtest.Str(deal["ID"]))
+			comments := commentsOf(e, deal.Str("ID"))
 			if len(comments) != 1 || !strings.Contains(comments[0], "deleted in RetailCRM") || !strings.Contains(comments[0], tt.want) ||
 				!strings.Contains(comments[0], "by Olga Admin") {
 				t.Errorf("comments %q", comments)
@@ -54,7 +53,7 @@ func TestDeletedOrderMovesItsDeal(t *testing.T) {
 			if _, n := e.pullWrites(); n != 0 {
 				t.Errorf("the deletion read again made %d writes", n)
 			}
-			if got := commentsOf(e, bitrixtest.Str(deal["ID"])); len(got) != 1 {
+			if got := commentsOf(e, deal.Str("ID")); len(got) != 1 {
 				t.Errorf("comments after the re-run: %q", got)
 			}
 		})
@@ -69,7 +68,7 @@ func TestDeletedDealIsParkedUntilRetry(t *testing.T) {
 	e := newEnv(t)
 	o := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "100"))
 	e.pull()
-	dealID, _ := strconv.ParseInt(bitrixtest.Str(dealOf(t, e, o.ID)["ID"]), 10, 64)
+	dealID, _ := strconv.ParseInt(dealRow(t, e, o.ID).Str("ID"), 10, 64)
 	if err := e.bx.DeleteDeal(dealID); err != nil {
 		t.Fatal(err)
 	}
@@ -90,10 +89,7 @@ func TestDeletedDealIsParkedUntilRetry(t *testing.T) {
 	if res := e.pull(); res.Parked() != 1 || len(e.bx.Deals()) != 0 {
 		t.Fatalf("the next change made a deal")
 	}
-	st, err := openStore(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	fs, err := st.Failures(context.Background(), store.FailureFilter{Kind: "order", ParkedOnly: true})
 	if err != nil || len(fs) != 1 {
 		t.Fatalf("failures %+v %v", fs, err)
@@ -103,19 +99,16 @@ func TestDeletedDealIsParkedUntilRetry(t *testing.T) {
 	}
 	st.Close()
 	res = e.pull()
-	deal := dealOf(t, e, o.ID)
-	if res.Parked() != 0 || bitrixtest.Str(deal["OPPORTUNITY"]) != "120.00" || bitrixtest.Str(deal["ID"]) == strconv.FormatInt(dealID, 10) {
-		t.Errorf("after retry: %d parked, deal %v", res.Parked(), deal)
+	deal := dealRow(t, e, o.ID)
+	if res.Parked() != 0 || deal.Str("OPPORTUNITY") != "120.00" || deal.Str("ID") == strconv.FormatInt(dealID, 10) {
+		t.Errorf("after retry: %d parked, deal %v", res.Parked(), deal.Fields)
 	}
-	st, err = openStore(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = e.openDB()
 	defer st.Close()
 	if fs, _ := st.Failures(context.Background(), store.FailureFilter{}); len(fs) != 0 {
 		t.Errorf("failures left: %+v", fs)
 	}
-	if l, ok, _ := st.OrderLink(context.Background(), o.ID); !ok || strconv.FormatInt(l.EntityID, 10) != bitrixtest.Str(deal["ID"]) {
+	if l, ok, _ := st.OrderLink(context.Background(), o.ID); !ok || strconv.FormatInt(l.EntityID, 10) != deal.Str("ID") {
 		t.Errorf("link %+v %v", l, ok)
 	}
 }

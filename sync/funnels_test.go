@@ -7,12 +7,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/crmsync/crmsync/bitrix"
-	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 	"github.com/crmsync/crmsync/sync/config"
@@ -22,13 +20,7 @@ import (
 // funnels: wholesale orders to funnel 3, b2b orders to funnel 5.
 func (e *env) withStores(t *testing.T, sites ...string) {
 	t.Helper()
-	e.rc = retailcrmtest.New(t, retailcrmtest.Options{Sites: sites})
-	var err error
-	e.rcc, err = retailcrm.New(e.rc.URL(), e.rc.APIKey(), retailcrm.WithRate(0),
-		retailcrm.WithRetry(retailcrm.RetryPolicy{MaxAttempts: 4, InitialDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.useRetailCRM(retailcrmtest.Options{Sites: sites})
 	funnel := func(i, cat int, sites, types []string) config.Funnel {
 		c := "C" + string(rune('0'+cat)) + ":"
 		return config.Funnel{Index: i, Sites: sites, OrderTypes: types, CategoryID: cat, Statuses: map[string]string{
@@ -62,24 +54,24 @@ func TestOrderChangingStoreMovesItsDeal(t *testing.T) {
 			e.bx.SeedCategory(5, "B2B")
 			o := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "100"))
 			e.pull()
-			before := dealOf(t, e, o.ID)
-			if bitrixtest.Str(before["CATEGORY_ID"]) != "0" || bitrixtest.Str(before["STAGE_ID"]) != "NEW" {
-				t.Fatalf("the shop's deal in funnel %v at %v", before["CATEGORY_ID"], before["STAGE_ID"])
+			before := dealRow(t, e, o.ID)
+			if before.Str("CATEGORY_ID") != "0" || before.Str("STAGE_ID") != "NEW" {
+				t.Fatalf("the shop's deal in funnel %v at %v", before.Fields["CATEGORY_ID"], before.Fields["STAGE_ID"])
 			}
 
 			if err := e.rc.UpdateOrder(o.ID, tt.change); err != nil {
 				t.Fatal(err)
 			}
 			res := e.pull()
-			deal := dealOf(t, e, o.ID)
-			if got := bitrixtest.Str(deal["CATEGORY_ID"]); got != tt.category {
+			deal := dealRow(t, e, o.ID)
+			if got := deal.Str("CATEGORY_ID"); got != tt.category {
 				t.Errorf("deal in funnel %s, want %s", got, tt.category)
 			}
-			if got := bitrixtest.Str(deal["STAGE_ID"]); got != tt.stage+"NEW" {
+			if got := deal.Str("STAGE_ID"); got != tt.stage+"NEW" {
 				t.Errorf("deal at %s, want %sNEW", got, tt.stage)
 			}
-			if deal["ID"] != before["ID"] || len(e.bx.Deals()) != 1 {
-				t.Errorf("the deal was not moved but replaced: %v → %v, %d deals", before["ID"], deal["ID"], len(e.bx.Deals()))
+			if deal.Fields["ID"] != before.Fields["ID"] || len(e.bx.Deals()) != 1 {
+				t.Errorf("the deal was not moved but replaced: %v → %v, %d deals", before.Fields["ID"], deal.Fields["ID"], len(e.bx.Deals()))
 			}
 			if n := e.commands("crm.item.update"); n != 1 {
 				t.Errorf("%d crm.item.update commands, want 1", n)
@@ -95,7 +87,7 @@ func TestOrderChangingStoreMovesItsDeal(t *testing.T) {
 			}
 			e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" })
 			e.pull()
-			if got := bitrixtest.Str(dealOf(t, e, o.ID)["STAGE_ID"]); got != tt.stage+"WON" {
+			if got := dealRow(t, e, o.ID).Str("STAGE_ID"); got != tt.stage+"WON" {
 				t.Errorf("after complete the deal is at %s, want %sWON", got, tt.stage)
 			}
 			if n := e.commands("crm.item.update"); n != 1 {
@@ -125,16 +117,13 @@ func TestRefusedMoveParksTheOrder(t *testing.T) {
 			t.Errorf("reason %q lacks %q", reason, want)
 		}
 	}
-	deal := dealOf(t, e, o.ID)
-	if bitrixtest.Str(deal["CATEGORY_ID"]) != "0" || bitrixtest.Str(deal["STAGE_ID"]) != "NEW" {
-		t.Errorf("the refused deal is in funnel %v at %v", deal["CATEGORY_ID"], deal["STAGE_ID"])
+	deal := dealRow(t, e, o.ID)
+	if deal.Str("CATEGORY_ID") != "0" || deal.Str("STAGE_ID") != "NEW" {
+		t.Errorf("the refused deal is in funnel %v at %v", deal.Fields["CATEGORY_ID"], deal.Fields["STAGE_ID"])
 	}
 
 	e.bx.SeedCategory(3, "Wholesale")
-	st, err := openStore(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	fs, err := st.Failures(context.Background(), storeFailureFilter())
 	if err != nil || len(fs) != 1 {
 		t.Fatalf("failures %v %v", fs, err)
@@ -146,9 +135,9 @@ func TestRefusedMoveParksTheOrder(t *testing.T) {
 	if res := e.pull(); res.Parked() != 0 {
 		t.Errorf("after the retry: parked %+v", res.Report.Parked)
 	}
-	deal = dealOf(t, e, o.ID)
-	if bitrixtest.Str(deal["CATEGORY_ID"]) != "3" || bitrixtest.Str(deal["STAGE_ID"]) != "C3:NEW" {
-		t.Errorf("after the retry the deal is in funnel %v at %v", deal["CATEGORY_ID"], deal["STAGE_ID"])
+	deal = dealRow(t, e, o.ID)
+	if deal.Str("CATEGORY_ID") != "3" || deal.Str("STAGE_ID") != "C3:NEW" {
+		t.Errorf("after the retry the deal is in funnel %v at %v", deal.Fields["CATEGORY_ID"], deal.Fields["STAGE_ID"])
 	}
 }
 
@@ -257,7 +246,7 @@ func TestRulesAndDeletionsPerFunnel(t *testing.T) {
 		t.Fatalf("parked %+v", res.Report.Parked)
 	}
 	for id, want := range map[int64]string{retail.ID: "PREPARATION", wholesale.ID: "C3:PREPARATION"} {
-		if got := bitrixtest.Str(dealOf(t, e, id)["STAGE_ID"]); got != want {
+		if got := dealRow(t, e, id).Str("STAGE_ID"); got != want {
 			t.Errorf("order %d: the rules left the deal at %s, want %s", id, got, want)
 		}
 	}
@@ -273,7 +262,7 @@ func TestRulesAndDeletionsPerFunnel(t *testing.T) {
 	}
 	e.pull()
 	for id, want := range map[int64]string{retail.ID: "LOSE", wholesale.ID: "C3:LOSE"} {
-		if got := bitrixtest.Str(dealOf(t, e, id)["STAGE_ID"]); got != want {
+		if got := dealRow(t, e, id).Str("STAGE_ID"); got != want {
 			t.Errorf("deleted order %d: deal at %s, want %s", id, got, want)
 		}
 	}

@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -124,14 +123,8 @@ func TestRunFailureAlertInTheLocale(t *testing.T) {
 		"en": "crmsync: pull failed: boom. Later runs failing the same way today are not reported again.",
 	} {
 		e := newEnv(t)
-		st, err := openStore(e)
-		if err != nil {
-			t.Fatal(err)
-		}
 		cfg := &config.Config{Locale: locale, Alerts: config.Alerts{NotifyUserIDs: []int{3}}}
-		n := AlertRunFailure(context.Background(), RunAlert{Config: cfg, Bitrix: e.bxc, Store: st, Command: "pull",
-			Err: errors.New("boom"), Now: time.Now()})
-		st.Close()
+		n := e.alert(RunAlert{Config: cfg, Command: "pull", Err: errors.New("boom"), Now: time.Now()})
 		notes := e.bx.Notifications()
 		if n != 1 || len(notes) != 1 || !strings.HasPrefix(notes[0].Message, want) {
 			t.Errorf("locale %q: %d sent, %+v; want %q", locale, n, notes, want)

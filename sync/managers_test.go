@@ -117,10 +117,7 @@ func TestUnknownManagerFallsBack(t *testing.T) {
 			t.Errorf("%s: assigned to %s, want %s", tt.name, got, tt.want)
 		}
 	}
-	st, err := openStore(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	defer st.Close()
 	m, err := st.ManagerMatches(context.Background())
 	if err != nil {
@@ -139,13 +136,16 @@ func TestUnknownManagerFallsBack(t *testing.T) {
 // mapping.managers; the run goes on and deals get bitrix.assigned_by_id.
 func TestManagersWithoutUserScope(t *testing.T) {
 	e := newEnv(t)
-	e.rc = retailcrmtest.New(t, retailcrmtest.Options{Scopes: []string{"order_read", "order_write",
+	e.useRetailCRM(retailcrmtest.Options{Scopes: []string{"order_read", "order_write",
 		"customer_read", "customer_write", "reference_read"}})
-	rcc, err := retailcrm.New(e.rc.URL(), e.rc.APIKey(), retailcrm.WithRate(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.rcc = rcc
+	checkAssignedByFallback(t, e, "without user_read")
+}
+
+// checkAssignedByFallback: an order of a manager whose user the portal has
+// (by e-mail) makes a deal assigned to bitrix.assigned_by_id, as a run
+// that cannot match managers to users does, and is not parked.
+func checkAssignedByFallback(t *testing.T, e *env, what string) {
+	t.Helper()
 	e.rc.AddUser(retailcrm.User{ID: 14, Active: true, Email: "anna@shop.example"})
 	e.bx.SeedUser(bitrixtest.UserRow{Email: "anna@shop.example", Active: true})
 	e.cfg.Bitrix.AssignedByID = 7
@@ -154,7 +154,7 @@ func TestManagersWithoutUserScope(t *testing.T) {
 	o = e.rc.CreateOrder(o)
 	res := e.pull()
 	if got := assigned(t, e, o.ID); got != "7" || res.Parked() != 0 {
-		t.Errorf("without user_read: assigned to %s, %d parked; want 7, none", got, res.Parked())
+		t.Errorf("%s: assigned to %s, %d parked; want 7, none", what, got, res.Parked())
 	}
 }
 
@@ -187,18 +187,8 @@ func TestManagersWithoutWebhookUserScope(t *testing.T) {
 	for _, scopes := range [][]string{{"crm"}, {"crm", "user_brief"}} {
 		t.Run(scopes[len(scopes)-1], func(t *testing.T) {
 			e := newEnv(t)
-			e.bx = bitrixtest.New(t, bitrixtest.Options{Unlimited: true, Now: e.clock.Now, Scopes: scopes})
-			e.bxc = e.newBitrixClient()
-			e.rc.AddUser(retailcrm.User{ID: 14, Active: true, Email: "anna@shop.example"})
-			e.bx.SeedUser(bitrixtest.UserRow{Email: "anna@shop.example", Active: true})
-			e.cfg.Bitrix.AssignedByID = 7
-			o := order(&retailcrm.Customer{FirstName: "C", Email: "c@example.com"}, "100")
-			o.ManagerID = 14
-			o = e.rc.CreateOrder(o)
-			res := e.pull()
-			if got := assigned(t, e, o.ID); got != "7" || res.Parked() != 0 {
-				t.Errorf("assigned to %s, %d parked; want 7, none", got, res.Parked())
-			}
+			e.useBitrix(bitrixtest.Options{Scopes: scopes})
+			checkAssignedByFallback(t, e, "without the webhook's user scope")
 		})
 	}
 }

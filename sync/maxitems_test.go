@@ -54,10 +54,7 @@ func TestMaxItemsStopsInsideAPage(t *testing.T) {
 	if got := dealOrigins(e); !slices.Equal(got, ids[:5]) {
 		t.Errorf("deals after the first run: %v, want %v", got, ids[:5])
 	}
-	st, err := openStore(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	cursor, _, err := st.CursorInt(context.Background(), store.CursorOrdersHistory)
 	st.Close()
 	if err != nil || cursor != res.Report.Cursor.To || cursor >= e.rc.LastHistoryID() {

@@ -14,10 +14,7 @@ import (
 
 func contactOfCustomer(t *testing.T, e *env, customerID int64) bitrixtest.Row {
 	t.Helper()
-	st, err := openStore(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	defer st.Close()
 	l, ok, err := st.CustomerLink(context.Background(), customerID)
 	if err != nil || !ok {
@@ -78,10 +75,7 @@ func TestMergeLeavesOneContactWithBothPhones(t *testing.T) {
 	if len(comments) != 1 || !strings.Contains(comments[0], "contact "+strconv.FormatInt(survivor.ID, 10)) {
 		t.Errorf("old contact's comments %q, want one naming contact %d", comments, survivor.ID)
 	}
-	st, err := openStore(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	if l, ok, _ := st.OrderLink(context.Background(), of.ID); !ok || l.CustomerID != into.ID {
 		t.Errorf("the merged customer's order link %+v", l)
 	}

@@ -1,16 +1,12 @@
 package sync
 
 import (
-	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
-	"github.com/crmsync/crmsync/store"
 )
 
 func TestLeadsInsteadOfDeals(t *testing.T) {
@@ -86,66 +82,6 @@ func TestMappedFieldsAndNeverWipe(t *testing.T) {
 	}
 	if c.Str("LAST_NAME") != "Lee" {
 		t.Errorf("name wiped: %+v", c.Fields)
-	}
-}
-
-// cancellingBitrix cancels the run's context at its n-th write batch, as a
-// SIGINT would, after sending it when sent is set.
-type cancellingBitrix struct {
-	Bitrix
-	cancel context.CancelFunc
-	n      int
-	sent   bool
-	writes int
-}
-
-func (c *cancellingBitrix) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
-	if holds(b, "") {
-		c.writes++
-		if c.writes == c.n {
-			if c.sent {
-				res, _ := c.Bitrix.Batch(ctx, b)
-				c.cancel()
-				return res, &bitrix.OutcomeUnknownError{Method: "batch", Err: context.Canceled}
-			}
-			c.cancel()
-		}
-	}
-	return c.Bitrix.Batch(ctx, b)
-}
-
-func TestInterruptedRunCommitsNothingHalfDone(t *testing.T) {
-	for _, sent := range []bool{false, true} {
-		t.Run("sent="+strconv.FormatBool(sent), func(t *testing.T) {
-			e := newEnv(t)
-			sc := fixedScript()
-			sc.apply(t, e.rc)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			eng, st := e.engine(false, func(o *Options) {
-				o.Bitrix = &cancellingBitrix{Bitrix: e.bxc, cancel: cancel, n: 2, sent: sent}
-			})
-			_, err := eng.Pull(ctx)
-			if !errors.Is(err, context.Canceled) {
-				t.Fatalf("err %v", err)
-			}
-			if _, ok, _ := st.Cursor(context.Background(), store.CursorOrdersHistory); ok {
-				t.Error("cursor moved by an interrupted page")
-			}
-			if n, _ := st.CountLinks(context.Background()); n.Orders != 0 {
-				t.Errorf("%d links from an interrupted page", n.Orders)
-			}
-			runs, _ := st.LastRuns(context.Background())
-			if len(runs) != 1 || runs[0].Result != store.RunInterrupted {
-				t.Errorf("runs %+v", runs)
-			}
-			st.Close()
-			e.pull()
-			_, want := referenceRun(t, sc)
-			if got := snapshot(e.bx); got != want {
-				t.Errorf("after the interruption\n%s\nwant\n%s", got, want)
-			}
-		})
 	}
 }
 

@@ -14,10 +14,7 @@ import (
 // duplicatesOf reads the recorded duplicate groups.
 func (e *env) duplicatesOf(t *testing.T) []store.Duplicate {
 	t.Helper()
-	st, err := openStore(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	defer st.Close()
 	d, err := st.Duplicates(context.Background())
 	if err != nil {

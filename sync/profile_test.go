@@ -1,7 +1,9 @@
 package sync
 
 import (
+	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,4 +207,40 @@ func hasOrders(e *env, customerID int64, ids []int64) bool {
 		}
 	}
 	return false
+}
+
+// TestPurchaseProfileAfterMigration: after the migration to schema 4, a
+// pull that sees one of a customer's orders still counts the others from
+// the entries the old release stored.
+func TestPurchaseProfileAfterMigration(t *testing.T) {
+	e := profileEnv(t)
+	c := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"})
+	o1 := e.rc.CreateOrder(order(&c, "100"))
+	o2 := e.rc.CreateOrder(order(&c, "250.50"))
+	e.pull()
+	if got := contactProfile(e, c.ID); got["count"] != "2" || got["spent"] != "350.50" {
+		t.Fatalf("before the migration: %v", got)
+	}
+	e.toSchema3()
+
+	e.updateOrder(o2.ID, func(o *retailcrm.Order) { o.TotalSumm = money("300") })
+	e.pull()
+	got := contactProfile(e, c.ID)
+	if got["count"] != "2" || got["spent"] != "400.00" {
+		t.Errorf("after the migration: %v, want 2 orders, 400.00 (order %d's entry lost?)", got, o1.ID)
+	}
+	if want := expectedProfile(e, c.ID, []int64{o1.ID, o2.ID}); !equalMaps(got, want) {
+		t.Errorf("profile %v, recomputed %v", got, want)
+	}
+	st := e.readDB()
+	defer st.Close()
+	cursors, _ := st.Cursors(context.Background())
+	for _, c := range cursors {
+		if strings.HasPrefix(c.Name, "profile:") {
+			t.Errorf("cursor %s left after the migration", c.Name)
+		}
+	}
+	if state, err := st.RunState(context.Background(), "pull"); err != nil || !state.BacklogKnown {
+		t.Errorf("pull state %+v %v", state, err)
+	}
 }

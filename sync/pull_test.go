@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"context"
 	"strconv"
 	"testing"
 
@@ -81,5 +82,24 @@ func TestFreshSyncMatchesExistingContactsAndRepeatCustomers(t *testing.T) {
 	}
 	if res.Report.Summary.BitrixRequests != 0 {
 		t.Errorf("second run made %d Bitrix24 requests", res.Report.Summary.BitrixRequests)
+	}
+}
+
+// pull records each linked order's status group, so push knows which
+// deals are open (their comments are swept) without asking RetailCRM.
+func TestLinksRecordTheOrderStatusGroup(t *testing.T) {
+	e := newEnv(t)
+	o := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "10"))
+	e.pull()
+	_, st := e.engine(false)
+	if l, ok, err := st.OrderLink(context.Background(), o.ID); err != nil || !ok || l.StatusGroup != "new" {
+		t.Fatalf("link %+v %v %v, want group new", l, ok, err)
+	}
+	st.Close()
+	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" })
+	e.pull()
+	_, st = e.engine(false)
+	if l, _, err := st.OrderLink(context.Background(), o.ID); err != nil || l.StatusGroup != "complete" {
+		t.Errorf("link %+v %v, want group complete", l, err)
 	}
 }

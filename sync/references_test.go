@@ -32,6 +32,16 @@ func (r *referenceReads) since() map[string]int {
 	return out
 }
 
+// dictionaryEnv is an env whose runs (with at) see the clock *now, which
+// the test moves, and Anna, a customer of the shop.
+func dictionaryEnv(t *testing.T) (e *env, now *time.Time, at func(*Options), c retailcrm.Customer) {
+	e = newEnv(t)
+	clock := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	at = func(o *Options) { o.Now = func() time.Time { return clock } }
+	c = e.rc.AddCustomer(retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"})
+	return e, &clock, at, c
+}
+
 // TestIdlePullMakesOneRequestPerStream: once the dictionaries are cached, a
 // pull with nothing new reads the order and the customer history once each
 // and nothing else, and sends nothing to Bitrix24 (docs/architecture.md,
@@ -39,10 +49,7 @@ func (r *referenceReads) since() map[string]int {
 // a code the cache lacks (a status added in RetailCRM) makes its dictionary
 // read at once, and its name shows in the texts.
 func TestIdlePullMakesOneRequestPerStream(t *testing.T) {
-	e := newEnv(t)
-	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	at := func(o *Options) { o.Now = func() time.Time { return now } }
-	c := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"})
+	e, now, at, c := dictionaryEnv(t)
 	o := order(&c, "1890")
 	o.Payments = retailcrm.Payments{{Type: "cash", Status: "not-paid", Amount: money("1890")}}
 	created := e.rc.CreateOrder(o)
@@ -69,12 +76,12 @@ func TestIdlePullMakesOneRequestPerStream(t *testing.T) {
 		if got := reads.since(); len(got) != 0 {
 			t.Errorf("idle pull %d read dictionaries %v", run, got)
 		}
-		now = now.Add(time.Hour)
+		*now = now.Add(time.Hour)
 	}
 
 	// A day after they were read, the cached dictionaries are read again,
 	// once, and the idle pull after that reads none.
-	now = now.Add(referenceMaxAge)
+	*now = now.Add(referenceMaxAge)
 	e.pull(at)
 	if got := reads.since(); !maps.Equal(got, map[string]int{dictStatuses: 1, dictDeliveryTypes: 1, dictPaymentTypes: 1,
 		dictPaymentStatuses: 1, dictSites: 1}) {
@@ -113,13 +120,10 @@ func TestIdlePullMakesOneRequestPerStream(t *testing.T) {
 // dictionary that RetailCRM fails to send again is used as cached (a
 // warning, not a failed run); without any cached copy the run fails.
 func TestStaleDictionaryServesWhenItCannotBeRead(t *testing.T) {
-	e := newEnv(t)
-	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	at := func(o *Options) { o.Now = func() time.Time { return now } }
-	c := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"})
+	e, now, at, c := dictionaryEnv(t)
 	o := e.rc.CreateOrder(order(&c, "100"))
 	e.pull(at)
-	now = now.Add(referenceMaxAge + time.Hour)
+	*now = now.Add(referenceMaxAge + time.Hour)
 	e.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Path: "/api/v5/reference/statuses", Count: 100})
 	e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" })
 	res := e.pull(at)
@@ -147,10 +151,7 @@ func TestStaleDictionaryServesWhenItCannotBeRead(t *testing.T) {
 // vanished code again reads them once more, and the other dictionaries not
 // at all.
 func TestUnknownCodesRefreshEachDictionaryOncePerRun(t *testing.T) {
-	e := newEnv(t)
-	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	at := func(o *Options) { o.Now = func() time.Time { return now } }
-	c := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"})
+	e, now, at, c := dictionaryEnv(t)
 	e.rc.CreateOrder(order(&c, "100"))
 	e.pull(at)
 	reads := &referenceReads{e: e, last: map[string]int{}}
@@ -173,7 +174,7 @@ func TestUnknownCodesRefreshEachDictionaryOncePerRun(t *testing.T) {
 		t.Errorf("the pull read %v, want the delivery types once", got)
 	}
 
-	now = now.Add(time.Hour)
+	*now = now.Add(time.Hour)
 	o := order(&c, "20")
 	o.Delivery.Code = "gone"
 	e.rc.CreateOrder(o)

@@ -1,10 +1,12 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+	"github.com/crmsync/crmsync/store"
 )
 
 // snapshot renders the portal's state keyed by ORIGIN_IDs, so portals
@@ -460,5 +463,95 @@ func TestPerCommandLimitsAreRetriedAndAuthErrorsStopTheRun(t *testing.T) {
 	res := e.pull(func(o *Options) { o.Bitrix = &failingCommands{Bitrix: e.bxc, code: "OPERATION_TIME_LIMIT"} })
 	if res.Parked() != 0 || len(e.bx.Deals()) != 1 {
 		t.Errorf("parked %+v, %d deals", res.Report.Parked, len(e.bx.Deals()))
+	}
+}
+
+// cancellingBitrix cancels the run's context at its n-th write batch, as a
+// SIGINT would, after sending it when sent is set.
+type cancellingBitrix struct {
+	Bitrix
+	cancel context.CancelFunc
+	n      int
+	sent   bool
+	writes int
+}
+
+func (c *cancellingBitrix) Batch(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
+	if holds(b, "") {
+		c.writes++
+		if c.writes == c.n {
+			if c.sent {
+				res, _ := c.Bitrix.Batch(ctx, b)
+				c.cancel()
+				return res, &bitrix.OutcomeUnknownError{Method: "batch", Err: context.Canceled}
+			}
+			c.cancel()
+		}
+	}
+	return c.Bitrix.Batch(ctx, b)
+}
+
+func TestInterruptedRunCommitsNothingHalfDone(t *testing.T) {
+	for _, sent := range []bool{false, true} {
+		t.Run("sent="+strconv.FormatBool(sent), func(t *testing.T) {
+			e := newEnv(t)
+			sc := fixedScript()
+			sc.apply(t, e.rc)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			eng, st := e.engine(false, func(o *Options) {
+				o.Bitrix = &cancellingBitrix{Bitrix: e.bxc, cancel: cancel, n: 2, sent: sent}
+			})
+			_, err := eng.Pull(ctx)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("err %v", err)
+			}
+			if _, ok, _ := st.Cursor(context.Background(), store.CursorOrdersHistory); ok {
+				t.Error("cursor moved by an interrupted page")
+			}
+			if n, _ := st.CountLinks(context.Background()); n.Orders != 0 {
+				t.Errorf("%d links from an interrupted page", n.Orders)
+			}
+			runs, _ := st.LastRuns(context.Background())
+			if len(runs) != 1 || runs[0].Result != store.RunInterrupted {
+				t.Errorf("runs %+v", runs)
+			}
+			st.Close()
+			e.pull()
+			_, want := referenceRun(t, sc)
+			if got := snapshot(e.bx); got != want {
+				t.Errorf("after the interruption\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestSecretsNeverReachOutput(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.RetailCRM.APIKey = e.rc.APIKey()
+	e.cfg.Bitrix.WebhookURL = e.bx.WebhookURL()
+	e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"}, "1"))
+	e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "Bad", Email: "bad@"}, "1"))
+	e.bx.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultServerError, Count: 2})
+	e.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Count: 1})
+	var logs bytes.Buffer
+	for _, dry := range []bool{true, false} {
+		res, err := e.tryPull(dry, keepChanges, logsTo(&logs))
+		if err != nil {
+			logs.WriteString(err.Error())
+		}
+		if res != nil {
+			_ = res.Report.WriteText(&logs)
+			_ = res.Report.WriteJSON(&logs)
+		}
+	}
+	db, _ := os.ReadFile(e.dbPath)
+	wal, _ := os.ReadFile(e.dbPath + "-wal")
+	for _, secret := range []string{e.rc.APIKey(), e.bx.Secret()} {
+		for name, text := range map[string]string{"logs and reports": logs.String(), "database": string(db) + string(wal)} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s contain the secret %q", name, secret)
+			}
+		}
 	}
 }

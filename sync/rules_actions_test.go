@@ -9,11 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm"
-	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/rules"
 )
 
@@ -35,8 +32,8 @@ func itemsOrder(c *retailcrm.Customer) retailcrm.Order {
 	o := order(c, "1500")
 	o.Phone = "+79001234567"
 	o.Items = []retailcrm.Item{
-		{ID: 11, Quantity: decimal.NewFromInt(1), Status: "new", Offer: &retailcrm.Offer{ID: 1, Name: "Kettle"}},
-		{ID: 12, Quantity: decimal.NewFromInt(2), Status: "new", Offer: &retailcrm.Offer{ID: 2, Name: "Mug"}},
+		{ID: 11, Quantity: money("1"), Status: "new", Offer: &retailcrm.Offer{ID: 1, Name: "Kettle"}},
+		{ID: 12, Quantity: money("2"), Status: "new", Offer: &retailcrm.Offer{ID: 2, Name: "Mug"}},
 	}
 	return o
 }
@@ -148,7 +145,7 @@ func TestPartialReturnCommentsWithoutFailingTheDeal(t *testing.T) {
 	_, st := e.engine(false)
 	dealID, _ := strconv.ParseInt(d["ID"].(string), 10, 64)
 	for _, c := range commentsOf(e, d["ID"].(string)) {
-		if ok, err := st.LedgerHas(context.Background(), store.SideBitrix, "comment", dealID, "COMMENT", c); err != nil || !ok {
+		if ok, err := ledgerHasComment(st, dealID, c); err != nil || !ok {
 			t.Errorf("comment %q is not in the ledger (%v)", c, err)
 		}
 	}

@@ -86,7 +86,7 @@ func TestBadRuleIsAConfigurationError(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	st, _ := openStore(e)
+	st := e.openDB()
 	defer st.Close()
 	_, err = New(Options{Config: e.cfg, RetailCRM: e.rcc, Bitrix: e.bxc, Store: st})
 	if err == nil || !strings.Contains(err.Error(), "rules[0].do.task") {

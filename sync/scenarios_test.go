@@ -15,11 +15,7 @@ import (
 
 func dealOf(t *testing.T, e *env, orderID int64) map[string]any {
 	t.Helper()
-	ds := e.dealsByOrigin()[strconv.FormatInt(orderID, 10)]
-	if len(ds) != 1 {
-		t.Fatalf("order %d has %d deals", orderID, len(ds))
-	}
-	return ds[0].Fields
+	return dealRow(t, e, orderID).Fields
 }
 
 func commentsOf(e *env, dealID string) []string {
@@ -159,10 +155,7 @@ func TestBadOrdersAreParkedWhileGoodOnesSync(t *testing.T) {
 	if c := dealOf(t, e, emojiO.ID)["COMMENTS"].(string); !strings.Contains(c, "🎁") {
 		t.Errorf("emoji lost: %q", c)
 	}
-	st, err := openStore(e)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	fs, err := st.Failures(context.Background(), storeFailureFilter())
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +191,7 @@ func TestBadOrdersAreParkedWhileGoodOnesSync(t *testing.T) {
 
 	// Fixing the status mapping and re-queueing syncs the order.
 	e.cfg.Mapping.Statuses["weird"] = "PREPARATION"
-	st, _ = openStore(e)
+	st = e.openDB()
 	if _, err := st.RetryFailures(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +259,7 @@ func TestFailedCustomerChangeIsParkedAndRetried(t *testing.T) {
 	if res.Parked() != 0 || e.bx.Contacts()[0].Str("LAST_NAME") != "Lee" {
 		t.Errorf("retry: parked %+v, contact %+v", res.Report.Parked, e.bx.Contacts()[0].Fields)
 	}
-	st, _ := openStore(e)
+	st := e.openDB()
 	defer st.Close()
 	if fs, _ := st.Failures(context.Background(), store.FailureFilter{}); len(fs) != 0 {
 		t.Errorf("failures left %+v", fs)
