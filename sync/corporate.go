@@ -314,15 +314,13 @@ func (e *Engine) retryCorporates(ctx context.Context) error {
 	if !e.followsCorporate() {
 		return nil
 	}
-	due, err := e.store.Failures(ctx, store.FailureFilter{Kind: "corporate", Due: e.now()})
+	_, ids, err := e.dueIDs(ctx, "corporate")
 	if err != nil {
-		return fmt.Errorf("reading failures: %w", err)
+		return err
 	}
 	wants := map[int64]*corporateWant{}
-	for _, f := range due {
-		if id, err := strconv.ParseInt(f.Key, 10, 64); err == nil && id > 0 {
-			wants[id] = &corporateWant{all: true}
-		}
+	for _, id := range ids {
+		wants[id] = &corporateWant{all: true}
 	}
 	if len(wants) == 0 {
 		return nil
