@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 
 	"github.com/crmsync/crmsync/bitrix"
@@ -264,7 +263,7 @@ func (e *Engine) processChunk(ctx context.Context, orders []*retailcrm.Order, ev
 	for id := range custs {
 		ids = append(ids, id)
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	slices.Sort(ids)
 	for _, id := range ids {
 		res.customers = append(res.customers, custs[id])
 	}

@@ -231,18 +231,9 @@ func (e *Engine) commitCustomers(ctx context.Context, custs []*customer, settled
 
 // retryCustomers retries failed customers that are due.
 func (e *Engine) retryCustomers(ctx context.Context) error {
-	due, err := e.store.Failures(ctx, store.FailureFilter{Kind: "customer", Due: e.now()})
-	if err != nil {
-		return fmt.Errorf("reading failures: %w", err)
-	}
-	var ids []int64
-	for _, f := range due {
-		if id, err := strconv.ParseInt(f.Key, 10, 64); err == nil && id > 0 {
-			ids = append(ids, id)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
+	_, ids, err := e.dueIDs(ctx, "customer")
+	if err != nil || len(ids) == 0 {
+		return err
 	}
 	return e.syncCustomers(ctx, ids, nil)
 }

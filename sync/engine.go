@@ -594,22 +594,27 @@ func (e *Engine) commitChunk(ctx context.Context, tx *store.Tx, ch *chunkResult)
 	return parked, nil
 }
 
-// retryDue syncs the failed orders whose next attempt is due, before the
-// history: their current state is read and planned like any other order.
-func (e *Engine) retryDue(ctx context.Context) error {
-	due, err := e.store.Failures(ctx, store.FailureFilter{Kind: "order", Due: e.now()})
+// dueIDs lists the failed items of kind (order, customer, corporate) whose
+// next attempt is due, and their RetailCRM ids.
+func (e *Engine) dueIDs(ctx context.Context, kind string) (due []store.Failure, ids []int64, err error) {
+	due, err = e.store.Failures(ctx, store.FailureFilter{Kind: kind, Due: e.now()})
 	if err != nil {
-		return fmt.Errorf("reading failures: %w", err)
+		return nil, nil, fmt.Errorf("reading failures: %w", err)
 	}
-	var ids []int64
 	for _, f := range due {
-		id, err := strconv.ParseInt(f.Key, 10, 64)
-		if err == nil && id > 0 {
+		if id, err := strconv.ParseInt(f.Key, 10, 64); err == nil && id > 0 {
 			ids = append(ids, id)
 		}
 	}
-	if len(ids) == 0 {
-		return nil
+	return due, ids, nil
+}
+
+// retryDue syncs the failed orders whose next attempt is due, before the
+// history: their current state is read and planned like any other order.
+func (e *Engine) retryDue(ctx context.Context) error {
+	due, ids, err := e.dueIDs(ctx, "order")
+	if err != nil || len(ids) == 0 {
+		return err
 	}
 	orders, err := e.fetchOrders(ctx, ids)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/sync/runs"
 )
 
 // The RetailCRM dictionaries the engine names things from and reads
@@ -55,23 +56,34 @@ func (r references) productStatusName(code string) string {
 // cannot read it (a narrow client in tests).
 type dictReader func(ctx context.Context, e *Engine) (entries []store.ReferenceEntry, ok bool, err error)
 
-// readDict adapts a client method to a dictReader: names only.
-func readDict[T retailcrm.Named](method func(r RetailCRMReferences, ctx context.Context) (map[string]T, error)) dictReader {
+// readDict adapts a client method (of C, the client interface it belongs
+// to) to a dictReader, one request; entry makes each cached entry.
+func readDict[C, T any](read func(c C, ctx context.Context) (map[string]T, error), entry func(code string, v T) store.ReferenceEntry) dictReader {
 	return func(ctx context.Context, e *Engine) ([]store.ReferenceEntry, bool, error) {
-		if _, ok := e.rc.Unwrap().(RetailCRMReferences); !ok {
-			return nil, false, nil
+		m, ok, err := runs.Optional(e.rc, 1, func(c C) (map[string]T, error) { return read(c, ctx) })
+		if !ok || err != nil {
+			return nil, ok, err
 		}
-		dict, err := method(e.rc, ctx)
-		if err != nil {
-			return nil, true, err
-		}
-		names := retailcrm.Names(dict)
-		out := make([]store.ReferenceEntry, 0, len(names))
-		for _, code := range slices.Sorted(maps.Keys(names)) {
-			out = append(out, store.ReferenceEntry{Code: code, Name: names[code]})
+		out := make([]store.ReferenceEntry, 0, len(m))
+		for _, code := range slices.Sorted(maps.Keys(m)) {
+			out = append(out, entry(code, m[code]))
 		}
 		return out, true, nil
 	}
+}
+
+// names reads a dictionary for its display names only.
+func names[T retailcrm.Named](read func(RetailCRMReferences, context.Context) (map[string]T, error)) dictReader {
+	return readDict(func(c RetailCRMReferences, ctx context.Context) (map[string]string, error) {
+		dict, err := read(c, ctx)
+		return retailcrm.Names(dict), err
+	}, func(code, name string) store.ReferenceEntry { return store.ReferenceEntry{Code: code, Name: name} })
+}
+
+// productStatusReader is a RetailCRM client that reads the product
+// statuses (those it lacks, texts show by their codes).
+type productStatusReader interface {
+	ProductStatuses(ctx context.Context) (map[string]retailcrm.ProductStatus, error)
 }
 
 // RetailCRMReferences is implemented by a RetailCRM client that reads the
@@ -96,40 +108,20 @@ type dictSpec struct {
 	read     dictReader
 }
 
-// dictionaries lists the cached dictionaries with their readers.
+// dictionaries lists the cached dictionaries with their readers. The
+// statuses are read by every engine's client (RetailCRM).
 func dictionaries() []dictSpec {
 	return []dictSpec{
-		{dictStatuses, true, func(ctx context.Context, e *Engine) ([]store.ReferenceEntry, bool, error) {
-			m, err := e.rc.Statuses(ctx)
-			if err != nil {
-				return nil, true, err
-			}
-			out := make([]store.ReferenceEntry, 0, len(m))
-			for _, code := range slices.Sorted(maps.Keys(m)) {
-				out = append(out, store.ReferenceEntry{Code: code, Name: m[code].Name, StatusGroup: m[code].Group})
-			}
-			return out, true, nil
-		}},
-		{dictProductStatuses, false, func(ctx context.Context, e *Engine) ([]store.ReferenceEntry, bool, error) {
-			if _, ok := e.rc.Unwrap().(interface {
-				ProductStatuses(ctx context.Context) (map[string]retailcrm.ProductStatus, error)
-			}); !ok {
-				return nil, false, nil
-			}
-			m, err := e.rc.ProductStatuses(ctx)
-			if err != nil {
-				return nil, true, err
-			}
-			out := make([]store.ReferenceEntry, 0, len(m))
-			for _, code := range slices.Sorted(maps.Keys(m)) {
-				out = append(out, store.ReferenceEntry{Code: code, Name: m[code].Name, CancelStatus: m[code].CancelStatus})
-			}
-			return out, true, nil
-		}},
-		{dictDeliveryTypes, false, readDict(RetailCRMReferences.DeliveryTypes)},
-		{dictPaymentTypes, false, readDict(RetailCRMReferences.PaymentTypes)},
-		{dictPaymentStatuses, false, readDict(RetailCRMReferences.PaymentStatuses)},
-		{dictSites, false, readDict(RetailCRMReferences.Sites)},
+		{dictStatuses, true, readDict(RetailCRM.Statuses, func(code string, s retailcrm.Status) store.ReferenceEntry {
+			return store.ReferenceEntry{Code: code, Name: s.Name, StatusGroup: s.Group}
+		})},
+		{dictProductStatuses, false, readDict(productStatusReader.ProductStatuses, func(code string, s retailcrm.ProductStatus) store.ReferenceEntry {
+			return store.ReferenceEntry{Code: code, Name: s.Name, CancelStatus: s.CancelStatus}
+		})},
+		{dictDeliveryTypes, false, names(RetailCRMReferences.DeliveryTypes)},
+		{dictPaymentTypes, false, names(RetailCRMReferences.PaymentTypes)},
+		{dictPaymentStatuses, false, names(RetailCRMReferences.PaymentStatuses)},
+		{dictSites, false, names(RetailCRMReferences.Sites)},
 	}
 }
 

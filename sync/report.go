@@ -188,9 +188,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 //	= 37 orders unchanged
 func (r *Report) WriteText(w io.Writer) error {
 	t := runs.Text{KindWidth: 7, SubjectWidth: 23}
-	for _, c := range r.Changes {
-		t.Line(c.line())
-	}
+	runs.Lines(&t, r.Changes, Change.line)
 	for _, p := range r.Parked {
 		t.Parked(p.Kind, p.Kind+" "+p.Key, strings.Join(strings.Fields(p.Reason), " "))
 	}

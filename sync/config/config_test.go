@@ -77,6 +77,34 @@ func load(t *testing.T, body string) (*Config, error) {
 	return Load(viper.New(), Options{File: p})
 }
 
+// mustLoad loads body, which the loader must take.
+func mustLoad(t *testing.T, body string) *Config {
+	t.Helper()
+	cfg, err := load(t, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// invalidCase is a configuration the loader refuses: its error says each
+// of want and none of notWant.
+type invalidCase struct {
+	name, body    string
+	want, notWant []string
+}
+
+// loadInvalidCases runs loadInvalid on each case, in parallel.
+func loadInvalidCases(t *testing.T, cases []invalidCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			loadInvalid(t, tt.body, tt.want, tt.notWant)
+		})
+	}
+}
+
 // loadInvalid loads body and wants it refused with ErrInvalid and an
 // error that says each of want and none of notWant (a value to keep out).
 func loadInvalid(t *testing.T, body string, want, notWant []string) {
@@ -102,10 +130,7 @@ func loadInvalid(t *testing.T, body string, want, notWant []string) {
 
 func TestLoadExample(t *testing.T) {
 	t.Parallel()
-	cfg, err := load(t, exampleYAML)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := mustLoad(t, exampleYAML)
 	want := &Config{
 		DB:          "./shop.db",
 		PhoneRegion: "KZ",
@@ -262,11 +287,7 @@ func TestSearchOrder(t *testing.T) {
 
 func TestInvalid(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name, body string
-		want       []string
-		notWant    []string
-	}{
+	loadInvalidCases(t, []invalidCase{
 		{"unknown key with suggestion", "retailcrm:\n  api_kee: x\n", []string{"retailcrm.api_kee: unknown key (line 2); did you mean retailcrm.api_key?"}, nil},
 		{"unknown top key", "colour: red\n", []string{"colour: unknown key"}, nil},
 		{"wrong type", "bitrix:\n  rate: fast\n", []string{`bitrix.rate: must be a number, not text (line 2)`}, []string{"fast"}},
@@ -319,21 +340,12 @@ func TestInvalid(t *testing.T) {
 		{"top not mapping", "- a\n- b\n", []string{"not valid YAML", "top level must be a mapping"}, nil},
 		{"malformed", "bitrix:\n  rate: 2\n   burst: 4\n", []string{"not valid YAML", "line 3"}, nil},
 		{"duplicate key", "mapping:\n  statuses:\n    new: NEW\n    new: WON\n", []string{"not valid YAML", "already defined"}, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			loadInvalid(t, tt.body, tt.want, tt.notWant)
-		})
-	}
+	})
 }
 
 func TestLoopbackHTTPAllowed(t *testing.T) {
 	t.Parallel()
-	cfg, err := load(t, "retailcrm:\n  url: http://127.0.0.1:8080\nbitrix:\n  webhook_url: http://localhost:9090/rest/1/abc123\n")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := mustLoad(t, "retailcrm:\n  url: http://127.0.0.1:8080\nbitrix:\n  webhook_url: http://localhost:9090/rest/1/abc123\n")
 	if cfg.RetailCRM.URL != "http://127.0.0.1:8080" || cfg.Bitrix.WebhookURL != "http://localhost:9090/rest/1/abc123/" {
 		t.Errorf("%+v %+v", cfg.RetailCRM, cfg.Bitrix)
 	}
@@ -354,10 +366,7 @@ func TestMissingExplicitFile(t *testing.T) {
 
 func TestEmptyFileIsDefaults(t *testing.T) {
 	t.Parallel()
-	cfg, err := load(t, "# nothing yet\n")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := mustLoad(t, "# nothing yet\n")
 	if cfg.DB != DefaultDB {
 		t.Errorf("db %q", cfg.DB)
 	}
@@ -419,4 +428,237 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal("nil config without error")
 		}
 	})
+}
+
+// TestKeysWrittenWithDots: a key may be written flat with its dots, as
+// viper read it; the longest key written wins over a section.
+func TestKeysWrittenWithDots(t *testing.T) {
+	t.Parallel()
+	cfg := mustLoad(t, "retailcrm.url: https://shop.retailcrm.ru\nbitrix:\n  rate: 3\nbitrix.rate: 4\nretailcrm.api_key: dotted-key-0123\n")
+	if cfg.RetailCRM.URL != "https://shop.retailcrm.ru" || cfg.Bitrix.Rate != 4 || cfg.RetailCRM.APIKey != "dotted-key-0123" {
+		t.Errorf("dotted keys not read: %+v %+v", cfg.RetailCRM, cfg.Bitrix)
+	}
+	if len(cfg.SecretFiles) != 1 || cfg.SecretFiles[0].Key != "retailcrm.api_key" {
+		t.Errorf("the file holds a secret: %+v", cfg.SecretFiles)
+	}
+}
+
+// TestKeysTheDecoderRefuses: what the YAML decoder refused when it decoded
+// the file a second time is still refused, without the value.
+func TestKeysTheDecoderRefuses(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, body, want string }{
+		{"twice at the top", "db: a.db\nphone_region: RU\ndb: b.db\n", `line 3: mapping key "db" already defined at line 1`},
+		{"twice in a rule", "rules:\n  - on: created\n    do: {comment: x, comment: y}\n", `mapping key "comment" already defined`},
+		{"list as key", "bitrix:\n  ? [TOPSECRET]\n  : x\n", "line 2: a key must be a single value, not a list or a mapping"},
+		{"bad tag", "bitrix:\n  timeout: !!int TOPSECRET\n", "cannot decode !!str a value as a !!int"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			loadInvalid(t, tt.body, []string{"not valid YAML: ", tt.want}, []string{"TOPSECRET"})
+		})
+	}
+}
+
+// TestPartialConfig: a configuration with a problem still tells what it
+// sets elsewhere, for the commands that run without a valid one.
+func TestPartialConfig(t *testing.T) {
+	t.Parallel()
+	_, err := load(t, "db: kept.db\nlog_level: debug\nretailcrm:\n  api_key: partial-key-0123\nbitrix:\n  rate: fast\n")
+	problems, ok := errors.AsType[*Errors](err)
+	if !ok || problems.Partial == nil {
+		t.Fatalf("no partial configuration: %v", err)
+	}
+	p := problems.Partial
+	if p.DB != "kept.db" || p.LogLevel != "debug" || p.LogFormat != DefaultLogFormat || !slices.Contains(p.Secrets(), "partial-key-0123") {
+		t.Errorf("partial %+v", p)
+	}
+}
+
+// TestCompaniesSwitch: bitrix.companies is on unless the file or the
+// environment turns it off; anything but a boolean is refused by key.
+func TestCompaniesSwitch(t *testing.T) {
+	t.Parallel()
+	for body, want := range map[string]bool{
+		"db: a.db\n":                      true,
+		"bitrix:\n  companies: false\n":   false,
+		"bitrix:\n  companies: no\n":      false,
+		"bitrix:\n  companies: \"off\"\n": false,
+		"bitrix:\n  companies: true\n":    true,
+	} {
+		if got := mustLoad(t, body).Bitrix.Companies; got != want {
+			t.Errorf("%q: companies %v, want %v", body, got, want)
+		}
+	}
+	loadInvalidCases(t, []invalidCase{
+		{"not a boolean", "bitrix:\n  companies: maybe\n", []string{"bitrix.companies: must be true or false"}, nil},
+		{"a list", "bitrix:\n  companies: [1]\n", []string{"bitrix.companies: must be true or false, not a list"}, nil},
+	})
+}
+
+func TestSecretsFromFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	key := writeFile(t, dir, "secrets/key", "file-key-0123456789\n")
+	hook := writeFile(t, dir, "secrets/hook", "  https://p.bitrix24.ru/rest/3/filesecret99/\r\n")
+	rcTok := writeFile(t, dir, "secrets/rc-token", "rc-token-0123456789abcdef")
+	bxTok := writeFile(t, dir, "secrets/bx-token", "bxapptoken42\n")
+	p := writeFile(t, dir, "crmsync.yaml", "retailcrm:\n  url: https://shop.retailcrm.ru\n  api_key_file: "+key+
+		"\nbitrix:\n  webhook_url_file: "+hook+"\nserve:\n  retailcrm_token_file: "+rcTok+"\n  bitrix_token_file: "+bxTok+"\n")
+	cfg, err := Load(viper.New(), Options{File: p, CredentialsDir: filepath.Join(dir, "no-credentials")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RetailCRM.APIKey != "file-key-0123456789" || cfg.Bitrix.WebhookURL != "https://p.bitrix24.ru/rest/3/filesecret99/" ||
+		cfg.Serve.RetailCRMToken != "rc-token-0123456789abcdef" || cfg.Serve.BitrixToken != "bxapptoken42" {
+		t.Errorf("secrets not read from their files (or the newline kept): %+v %+v %+v", cfg.RetailCRM, cfg.Bitrix, cfg.Serve)
+	}
+	if err := cfg.RequireAPIs(); err != nil {
+		t.Error(err)
+	}
+	want := []SecretFile{{key, "retailcrm.api_key_file"}, {hook, "bitrix.webhook_url_file"}, {rcTok, "serve.retailcrm_token_file"}, {bxTok, "serve.bitrix_token_file"}}
+	if diff := cmp.Diff(want, cfg.SecretFiles); diff != "" {
+		t.Errorf("secret files (-want +got):\n%s", diff)
+	}
+	for _, s := range []string{"file-key-0123456789", "filesecret99", "rc-token-0123456789abcdef", "bxapptoken42"} {
+		if !slices.ContainsFunc(cfg.Secrets(), func(x string) bool { return strings.Contains(x, s) }) {
+			t.Errorf("Secrets() lacks %s", s)
+		}
+	}
+}
+
+func TestCredentialsDirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "credentials")
+	writeFile(t, creds, "retailcrm_api_key", "cred-key-0123456789\n")
+	writeFile(t, creds, "bitrix_webhook_url", "https://p.bitrix24.ru/rest/3/credsecret77/\n")
+	writeFile(t, creds, "serve_retailcrm_token", "cred-rc-token-0123456789")
+	writeFile(t, creds, "serve_bitrix_token", "cred-bx-token")
+
+	p := writeFile(t, dir, "crmsync.yaml", "retailcrm:\n  url: https://shop.retailcrm.ru\n")
+	cfg, err := Load(viper.New(), Options{File: p, CredentialsDir: creds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RetailCRM.APIKey != "cred-key-0123456789" || cfg.Bitrix.WebhookURL != "https://p.bitrix24.ru/rest/3/credsecret77/" ||
+		cfg.Serve.RetailCRMToken != "cred-rc-token-0123456789" || cfg.Serve.BitrixToken != "cred-bx-token" {
+		t.Errorf("credentials not read: %+v %+v %+v", cfg.RetailCRM, cfg.Bitrix, cfg.Serve)
+	}
+	if len(cfg.SecretFiles) != 0 {
+		t.Errorf("systemd's credentials are not the operator's files to chmod: %+v", cfg.SecretFiles)
+	}
+
+	// A value or a _file set explicitly beats the credentials directory.
+	key := writeFile(t, dir, "key", "explicit-file-key\n")
+	p = writeFile(t, dir, "explicit.yaml", "retailcrm:\n  api_key_file: "+key+"\nbitrix:\n  webhook_url: https://p.bitrix24.ru/rest/3/yamlsecret/\n")
+	cfg, err = Load(viper.New(), Options{File: p, CredentialsDir: creds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RetailCRM.APIKey != "explicit-file-key" || cfg.Bitrix.WebhookURL != "https://p.bitrix24.ru/rest/3/yamlsecret/" || cfg.Serve.BitrixToken != "cred-bx-token" {
+		t.Errorf("precedence: %+v %+v %+v", cfg.RetailCRM, cfg.Bitrix, cfg.Serve)
+	}
+
+	// A credential that is wrong is reported under its key, without its value.
+	bad := filepath.Join(dir, "bad-credentials")
+	writeFile(t, bad, "bitrix_webhook_url", "https://p.bitrix24.ru/rest/x/credsecret77/\n")
+	writeFile(t, bad, "retailcrm_api_key", "")
+	_, err = Load(viper.New(), Options{File: p, CredentialsDir: bad})
+	if err != nil {
+		t.Fatalf("explicit values should shadow bad credentials: %v", err)
+	}
+	_, err = Load(viper.New(), Options{SearchPath: []string{}, CredentialsDir: bad})
+	for _, want := range []string{"bitrix.webhook_url: must look like", "(read from the systemd credential bitrix_webhook_url)", "retailcrm.api_key: systemd credential retailcrm_api_key: the file is empty"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "credsecret77") {
+		t.Errorf("error echoes the credential: %v", err)
+	}
+}
+
+func TestSecretFileProblems(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	empty := writeFile(t, dir, "empty", "\n")
+	twoLines := writeFile(t, dir, "two", "TOPSECRET1\nTOPSECRET2\n")
+	big := writeFile(t, dir, "big", strings.Repeat("A", 70<<10))
+	key := writeFile(t, dir, "key", "TOPSECRET3\n")
+	for _, tt := range []struct{ name, body, want string }{
+		{"value and file", "retailcrm:\n  api_key: TOPSECRET0\n  api_key_file: " + key + "\n",
+			"retailcrm.api_key_file: is set together with retailcrm.api_key; keep one"},
+		{"missing", "serve:\n  bitrix_token_file: " + filepath.Join(dir, "nope") + "\n", "serve.bitrix_token_file: the file does not exist (line 2)"},
+		{"empty", "retailcrm:\n  api_key_file: " + empty + "\n", "retailcrm.api_key_file: the file is empty (line 2)"},
+		{"two lines", "bitrix:\n  webhook_url_file: " + twoLines + "\n", "bitrix.webhook_url_file: the file holds more than one line"},
+		{"too big", "serve:\n  retailcrm_token_file: " + big + "\n", "serve.retailcrm_token_file: the file is larger than 64 KiB"},
+		{"directory", "retailcrm:\n  api_key_file: " + dir + "\n", "retailcrm.api_key_file: names a directory"},
+		{"bad token from file", "serve:\n  retailcrm_token_file: " + key + "\n",
+			"serve.retailcrm_token: must be at least 16 characters of A-Z, a-z, 0-9, '.', '_', '~' or '-' (it is part of the trigger's URL), e.g. from openssl rand -hex 16 (read from the file named by serve.retailcrm_token_file)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			loadInvalid(t, tt.body, []string{tt.want}, []string{"TOPSECRET", "AAAA"})
+		})
+	}
+}
+
+// Not parallel: uses the process environment.
+func TestSecretEnvAndFileTogether(t *testing.T) {
+	dir := t.TempDir()
+	key := writeFile(t, dir, "key", "file-key-0123456789\n")
+	p := writeFile(t, dir, "crmsync.yaml", "retailcrm:\n  api_key_file: "+key+"\n")
+	t.Setenv("CRMSYNC_RETAILCRM_API_KEY", "env-key-0123456789")
+	t.Setenv("CRMSYNC_SERVE_RETAILCRM_TOKEN", "env-rc-token-0123456789")
+	t.Setenv("CRMSYNC_SERVE_BITRIX_TOKEN", "env-bx-token")
+	t.Setenv("CRMSYNC_SERVE_LISTEN", ":9090")
+	t.Setenv("CRMSYNC_SERVE_EVERY", "2m")
+	_, err := Load(viper.New(), Options{File: p})
+	if err == nil || !strings.Contains(err.Error(), "retailcrm.api_key_file: is set together with retailcrm.api_key") || strings.Contains(err.Error(), "0123456789") {
+		t.Fatalf("err = %v", err)
+	}
+	cfg, err := Load(viper.New(), Options{File: writeFile(t, dir, "plain.yaml", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Serve{Listen: ":9090", Every: 2 * time.Minute, RetailCRMToken: "env-rc-token-0123456789", BitrixToken: "env-bx-token"}
+	if cfg.Serve != want || cfg.RetailCRM.APIKey != "env-key-0123456789" {
+		t.Errorf("serve from the environment: %+v", cfg.Serve)
+	}
+	if len(cfg.SecretFiles) != 0 {
+		t.Errorf("nothing holds a secret on disk: %+v", cfg.SecretFiles)
+	}
+}
+
+func TestConfigFileHoldingSecretsIsListed(t *testing.T) {
+	t.Parallel()
+	cfg, err := load(t, "serve:\n  bitrix_token: yaml-bx-token\n  every: 90s\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.SecretFiles) != 1 || cfg.SecretFiles[0].Path != cfg.File || cfg.SecretFiles[0].Key != "serve.bitrix_token" {
+		t.Errorf("secret files %+v", cfg.SecretFiles)
+	}
+	if cfg.Serve.Every.Seconds() != 90 || cfg.Serve.Listen != DefaultServeListen {
+		t.Errorf("serve %+v", cfg.Serve)
+	}
+	cfg, err = load(t, "retailcrm:\n  api_key: \"\"\n")
+	if err != nil || len(cfg.SecretFiles) != 0 {
+		t.Errorf("an empty key holds no secret: %v %+v", err, cfg)
+	}
+}
+
+func TestCredentialNames(t *testing.T) {
+	t.Parallel()
+	var got []string
+	for _, k := range SecretKeys() {
+		got = append(got, CredentialName(k))
+		if !slices.Contains(Keys(), k) || !slices.Contains(Keys(), k+"_file") {
+			t.Errorf("%s or its _file form is not in the schema", k)
+		}
+	}
+	if diff := cmp.Diff([]string{"retailcrm_api_key", "bitrix_webhook_url", "serve_retailcrm_token", "serve_bitrix_token"}, got); diff != "" {
+		t.Error(diff)
+	}
 }

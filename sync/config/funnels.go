@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,17 +19,17 @@ import (
 type Funnel struct {
 	// Sites, OrderTypes and Methods select the orders: an order matches
 	// when each list that is not empty names its store, type or method.
-	Sites      []string
-	OrderTypes []string
-	Methods    []string
-	CategoryID int
+	Sites      []string `yaml:"sites"`
+	OrderTypes []string `yaml:"order_types"`
+	Methods    []string `yaml:"methods"`
+	CategoryID int      `yaml:"category_id"`
 	// Statuses, Stages and DeletedStage read as mapping's keys of the same
 	// names, with this funnel's stages.
-	Statuses     map[string]string
-	Stages       map[string]string
-	DeletedStage string
+	Statuses     map[string]string `yaml:"statuses"`
+	Stages       map[string]string `yaml:"stages"`
+	DeletedStage string            `yaml:"deleted_stage"`
 	// Index is the entry's place in funnels; -1 for the top-level default.
-	Index int
+	Index int `yaml:"-"`
 }
 
 // Path names the funnel in messages: funnels[i], or mapping for the
@@ -159,9 +160,6 @@ func statusForStage(statuses, stages map[string]string, stage string) (string, b
 	return found, found != ""
 }
 
-// funnelKeys are the keys a funnels entry may have.
-var funnelKeys = []string{"sites", "order_types", "methods", "category_id", "statuses", "stages", "deleted_stage"}
-
 // parseFunnels reads the funnels section from the file alone, as the
 // mapping section: the statuses and stages keep their case.
 func parseFunnels(n *yaml.Node, p *Errors) []Funnel {
@@ -172,6 +170,7 @@ func parseFunnels(n *yaml.Node, p *Errors) []Funnel {
 		p.add("funnels", "must be a list of funnels, each with sites (or order_types, methods), category_id and statuses (line %d)", n.Line)
 		return nil
 	}
+	keys := fieldsOf(reflect.TypeFor[Funnel]())
 	var out []Funnel
 	for i, item := range n.Content {
 		path := fmt.Sprintf("funnels[%d]", i)
@@ -180,6 +179,7 @@ func parseFunnels(n *yaml.Node, p *Errors) []Funnel {
 			continue
 		}
 		f := Funnel{Index: i}
+		entry := reflect.ValueOf(&f).Elem()
 		for j := 0; j+1 < len(item.Content); j += 2 {
 			k, v := item.Content[j], item.Content[j+1]
 			key := path + "." + k.Value
@@ -190,24 +190,20 @@ func parseFunnels(n *yaml.Node, p *Errors) []Funnel {
 					continue
 				}
 			}
-			switch k.Value {
-			case "sites":
-				f.Sites = asStringList(raw, key, p)
-			case "order_types":
-				f.OrderTypes = asStringList(raw, key, p)
-			case "methods":
-				f.Methods = asStringList(raw, key, p)
-			case "category_id":
-				f.CategoryID = asInt(raw, key, p)
-			case "statuses":
-				f.Statuses = stringMap(v, key, p)
-			case "stages":
-				f.Stages = stringMap(v, key, p)
-			case "deleted_stage":
-				f.DeletedStage = asString(raw, key, p)
-			default:
-				p.add(key, "unknown key; a funnel has %s", strings.Join(funnelKeys, ", "))
+			at := slices.IndexFunc(keys, func(fd field) bool { return fd.path == k.Value })
+			if at < 0 {
+				p.add(key, "unknown key; a funnel has %s", strings.Join(paths(keys), ", "))
+				continue
 			}
+			// A key reads as a top-level key of its kind, under its own path.
+			fd := field{path: key, kind: keys[at].kind}
+			var val any
+			if fd.kind == kStringMap {
+				val = stringMap(v, key, p)
+			} else {
+				val = scalar(fd, raw, p)
+			}
+			entry.FieldByIndex(keys[at].index).Set(reflect.ValueOf(val))
 		}
 		out = append(out, f)
 	}

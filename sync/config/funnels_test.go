@@ -32,10 +32,7 @@ funnels:
 // entry keeps its place for messages.
 func TestFunnelsLoad(t *testing.T) {
 	t.Parallel()
-	cfg, err := load(t, funnelsYAML)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := mustLoad(t, funnelsYAML)
 	want := []Funnel{
 		{Sites: []string{"wholesale"}, CategoryID: 3, Index: 0,
 			Statuses:     map[string]string{"new": "C3:NEW", "Client-Confirmed": "C3:PREPARATION", "group:complete": "C3:WON", "group:cancel": "C3:LOSE"},
@@ -53,10 +50,7 @@ func TestFunnelsLoad(t *testing.T) {
 // method wins; an order no entry takes goes to the top level.
 func TestFunnelFor(t *testing.T) {
 	t.Parallel()
-	cfg, err := load(t, funnelsYAML)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := mustLoad(t, funnelsYAML)
 	tests := []struct {
 		site, typ, method string
 		want              int // Index
@@ -89,33 +83,24 @@ func TestFunnelFor(t *testing.T) {
 // the fix.
 func TestFunnelsInvalid(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name, body string
-		want       []string
-	}{
+	loadInvalidCases(t, []invalidCase{
 		{"stage of another funnel", "funnels:\n  - sites: [a]\n    category_id: 1\n    statuses: { new: C1:NEW }\n  - sites: [b]\n    category_id: 2\n    statuses:\n      new: C3:NEW\n",
-			[]string{`funnels[1].statuses.new: stage "C3:NEW" belongs to funnel 3, but funnels[1].category_id is 2; prefix it with C2: (line 8)`}},
+			[]string{`funnels[1].statuses.new: stage "C3:NEW" belongs to funnel 3, but funnels[1].category_id is 2; prefix it with C2: (line 8)`}, nil},
 		{"default-funnel stage", "funnels:\n  - sites: [a]\n    category_id: 4\n    statuses: { new: NEW }\n",
-			[]string{`funnels[0].statuses.new: stage "NEW" belongs to funnel 0, but funnels[0].category_id is 4; prefix it with C4:`}},
+			[]string{`funnels[0].statuses.new: stage "NEW" belongs to funnel 0, but funnels[0].category_id is 4; prefix it with C4:`}, nil},
 		{"reverse stage", "funnels:\n  - sites: [a]\n    category_id: 4\n    statuses: { new: C4:NEW }\n    stages: { C1:WON: complete }\n",
-			[]string{`funnels[0].stages.C1:WON: stage "C1:WON" belongs to funnel 1`}},
+			[]string{`funnels[0].stages.C1:WON: stage "C1:WON" belongs to funnel 1`}, nil},
 		{"deleted stage", "funnels:\n  - sites: [a]\n    category_id: 4\n    statuses: { new: C4:NEW }\n    deleted_stage: LOSE\n",
-			[]string{`funnels[0].deleted_stage: stage "LOSE" belongs to funnel 0`}},
-		{"no statuses", "funnels:\n  - sites: [a]\n    category_id: 4\n", []string{"funnels[0].statuses: must map RetailCRM statuses"}},
-		{"matches everything", "funnels:\n  - category_id: 4\n    statuses: { new: C4:NEW }\n", []string{"funnels[0]: matches every order"}},
-		{"unknown key", "funnels:\n  - sites: [a]\n    category: 4\n    statuses: { new: C0:NEW }\n", []string{"funnels[0].category: unknown key; a funnel has sites, order_types"}},
+			[]string{`funnels[0].deleted_stage: stage "LOSE" belongs to funnel 0`}, nil},
+		{"no statuses", "funnels:\n  - sites: [a]\n    category_id: 4\n", []string{"funnels[0].statuses: must map RetailCRM statuses"}, nil},
+		{"matches everything", "funnels:\n  - category_id: 4\n    statuses: { new: C4:NEW }\n", []string{"funnels[0]: matches every order"}, nil},
+		{"unknown key", "funnels:\n  - sites: [a]\n    category: 4\n    statuses: { new: C0:NEW }\n", []string{"funnels[0].category: unknown key; a funnel has sites, order_types"}, nil},
 		{"store not synced", "retailcrm: { sites: [shop] }\nfunnels:\n  - sites: [outlet]\n    category_id: 1\n    statuses: { new: C1:NEW }\n",
-			[]string{"funnels[0].sites[0]: names a store retailcrm.sites leaves out"}},
-		{"not a list", "funnels: { sites: [a] }\n", []string{"funnels: must be a list of funnels"}},
-		{"bad category", "funnels:\n  - sites: [a]\n    category_id: x\n    statuses: { new: NEW }\n", []string{"funnels[0].category_id: must be a whole number"}},
-		{"leads", "bitrix: { entity: lead }\nmapping: { statuses: { new: NEW } }\nfunnels:\n  - sites: [a]\n    category_id: 1\n    statuses: { new: C1:NEW }\n", []string{"funnels: leads have no funnels"}},
+			[]string{"funnels[0].sites[0]: names a store retailcrm.sites leaves out"}, nil},
+		{"not a list", "funnels: { sites: [a] }\n", []string{"funnels: must be a list of funnels"}, nil},
+		{"bad category", "funnels:\n  - sites: [a]\n    category_id: x\n    statuses: { new: NEW }\n", []string{"funnels[0].category_id: must be a whole number"}, nil},
+		{"leads", "bitrix: { entity: lead }\nmapping: { statuses: { new: NEW } }\nfunnels:\n  - sites: [a]\n    category_id: 1\n    statuses: { new: C1:NEW }\n", []string{"funnels: leads have no funnels"}, nil},
 		{"rule stage of no funnel", "funnels:\n  - sites: [a]\n    category_id: 1\n    statuses: { new: C1:NEW }\nrules:\n  - on: created\n    do: { stage: C7:WON }\n",
-			[]string{`rules[0].do.stage: stage "C7:WON" belongs to funnel 7, which neither bitrix.category_id nor funnels names`}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			loadInvalid(t, tt.body, tt.want, nil)
-		})
-	}
+			[]string{`rules[0].do.stage: stage "C7:WON" belongs to funnel 7, which neither bitrix.category_id nor funnels names`}, nil},
+	})
 }

@@ -10,10 +10,7 @@ import (
 // numbers; mapping.deleted_stage defaults to the group:cancel stage.
 func TestManagersAndDeletedStage(t *testing.T) {
 	t.Parallel()
-	cfg, err := load(t, "mapping:\n  managers: {\"14\": 40, \"15\": \"41\"}\n")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := mustLoad(t, "mapping:\n  managers: {\"14\": 40, \"15\": \"41\"}\n")
 	if id, ok := cfg.Mapping.ManagerFor(14); !ok || id != 40 {
 		t.Errorf("ManagerFor(14) = %d %v, want 40", id, ok)
 	}
@@ -23,14 +20,11 @@ func TestManagersAndDeletedStage(t *testing.T) {
 	if got := cfg.Mapping.DeletedStageOr(); got != "LOSE" {
 		t.Errorf("default deleted stage = %q, want LOSE (group:cancel)", got)
 	}
-	cfg, err = load(t, "bitrix: {category_id: 1}\nmapping:\n  statuses: {new: C1:NEW, group:cancel: C1:LOSE}\n  deleted_stage: C1:APOLOGY\n")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg = mustLoad(t, "bitrix: {category_id: 1}\nmapping:\n  statuses: {new: C1:NEW, group:cancel: C1:LOSE}\n  deleted_stage: C1:APOLOGY\n")
 	if got := cfg.Mapping.DeletedStageOr(); got != "C1:APOLOGY" {
 		t.Errorf("deleted stage = %q, want C1:APOLOGY", got)
 	}
-	_, err = load(t, "mapping:\n  managers: {abc: 40, \"15\": -1}\n  deleted_stage: C2:LOSE\n")
+	_, err := load(t, "mapping:\n  managers: {abc: 40, \"15\": -1}\n  deleted_stage: C2:LOSE\n")
 	if err == nil {
 		t.Fatal("bad managers and deleted_stage loaded")
 	}

@@ -6,31 +6,20 @@ import (
 	"github.com/crmsync/crmsync/sync/rules"
 )
 
+// The profile keys are checked when the file is loaded; the rules' own
+// problems are package rules' (TestParseErrors there), the loader only
+// passes them on with the file's lines (TestRuleProblemsNameTheLineNotTheValue).
 func TestRulesAndProfileValidation(t *testing.T) {
 	t.Parallel()
-	for _, tt := range []struct {
-		name, body string
-		want       []string
-	}{
-		{"task without responsible", "rules:\n  - on: created\n    do:\n      task: { title: Call }\n",
-			[]string{"rules[0].do.task.responsible_id: missing or not a positive number"}},
-		{"second rule's notify without users", "rules:\n  - on: created\n    do: { comment: hi }\n  - on: returned\n    do:\n      notify: { message: x, user_ids: [] }\n",
-			[]string{"rules[1].do.notify.user_ids: missing"}},
-		{"workflow without template", "rules:\n  - on: returned\n    do:\n      workflow: { parameters: { a: b } }\n",
-			[]string{"rules[0].do.workflow.template_id: missing"}},
+	loadInvalidCases(t, []invalidCase{
 		{"unknown profile key", "mapping:\n  profile_fields:\n    lifetime_value: UF_CRM_LTV\n",
-			[]string{"mapping.profile_fields.lifetime_value: unknown profile value; one of orders_count, total_spent"}},
+			[]string{"mapping.profile_fields.lifetime_value: unknown profile value; one of orders_count, total_spent"}, nil},
 		{"profile field name", "mapping:\n  profile_fields:\n    orders_count: uf_crm_n\n",
-			[]string{"mapping.profile_fields.orders_count: is not a Bitrix24 field name (upper case, like UF_CRM_ORDERS_COUNT) (line 3)"}},
+			[]string{"mapping.profile_fields.orders_count: is not a Bitrix24 field name (upper case, like UF_CRM_ORDERS_COUNT) (line 3)"}, nil},
 		{"profile field twice", "mapping:\n  profile_fields:\n    orders_count: UF_CRM_N\n    total_spent: UF_CRM_N\n",
-			[]string{"mapping.profile_fields.total_spent: names the same field as mapping.profile_fields.orders_count; each profile value needs its own field (line 4)"}},
-		{"repeat field", "mapping:\n  repeat_purchase_field: 'x y'\n", []string{"mapping.repeat_purchase_field"}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			loadInvalid(t, tt.body, tt.want, nil)
-		})
-	}
+			[]string{"mapping.profile_fields.total_spent: names the same field as mapping.profile_fields.orders_count; each profile value needs its own field (line 4)"}, nil},
+		{"repeat field", "mapping:\n  repeat_purchase_field: 'x y'\n", []string{"mapping.repeat_purchase_field"}, nil},
+	})
 }
 
 func TestProfileFieldsKeepCase(t *testing.T) {

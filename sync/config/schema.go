@@ -108,7 +108,11 @@ func kindOf(t reflect.Type) (kind, bool) {
 // fields lists every configuration key in Config's order, a secret's _file
 // form right after the secret. It is computed, not kept in a variable, so
 // nothing can change it at run time.
-func fields() []field {
+func fields() []field { return fieldsOf(reflect.TypeFor[Config]()) }
+
+// fieldsOf lists the keys of a struct of configuration (Config, or a
+// funnels entry), by their yaml tags, nested structs walked.
+func fieldsOf(root reflect.Type) []field {
 	var out []field
 	var walk func(t reflect.Type, prefix string, index []int)
 	walk = func(t reflect.Type, prefix string, index []int) {
@@ -151,13 +155,15 @@ func fields() []field {
 			}
 		}
 	}
-	walk(reflect.TypeFor[Config](), "", nil)
+	walk(root, "", nil)
 	return out
 }
 
 // Keys returns every configuration key path, for documentation and tests.
-func Keys() []string {
-	fs := fields()
+func Keys() []string { return paths(fields()) }
+
+// paths are the key paths of fs.
+func paths(fs []field) []string {
 	out := make([]string, len(fs))
 	for i, f := range fs {
 		out[i] = f.path
@@ -179,13 +185,9 @@ func read(v *viper.Viper, root *yaml.Node, cfg *Config, p *Errors) error {
 		dst := c.FieldByIndex(f.index)
 		switch f.kind {
 		case kStringMap:
-			if m := stringMap(node(root, f.path), f.path, p); m != nil {
-				dst.Set(reflect.ValueOf(m))
-			}
+			setMap(dst, stringMap(node(root, f.path), f.path, p))
 		case kValueMaps:
-			if m := valueMaps(node(root, f.path), f.path, p); m != nil {
-				dst.Set(reflect.ValueOf(m))
-			}
+			setMap(dst, valueMaps(node(root, f.path), f.path, p))
 		case kRules:
 			cfg.Rules = parseRules(node(root, f.path), p) // the rules section: its own decoder
 		case kFunnels:
@@ -202,6 +204,14 @@ func read(v *viper.Viper, root *yaml.Node, cfg *Config, p *Errors) error {
 		}
 	}
 	return nil
+}
+
+// setMap sets a section of data read into dst, unless it is nil (absent,
+// or not a mapping): the default stays.
+func setMap[V any](dst reflect.Value, m map[string]V) {
+	if m != nil {
+		dst.Set(reflect.ValueOf(m))
+	}
 }
 
 // lookup returns the value of a key: a bound flag or the environment (as v
@@ -223,26 +233,22 @@ func lookup(v *viper.Viper, root *yaml.Node, path string) (any, bool, error) {
 
 // scalar converts a raw value of a key that is not a section of data.
 func scalar(f field, raw any, p *Errors) any {
-	switch f.kind {
-	case kFloat:
-		return asFloat(raw, f.path, p)
-	case kInt:
-		return asInt(raw, f.path, p)
-	case kDuration:
-		return asDuration(raw, f.path, p)
-	case kStringList:
-		return asStringList(raw, f.path, p)
-	case kIntList:
-		return asIntList(raw, f.path, p)
-	case kBool:
-		return asBool(raw, f.path, p)
-	default:
-		s := asString(raw, f.path, p)
-		if f.fold != nil {
-			s = f.fold(s)
-		}
-		return s
+	if read, ok := map[kind]func(any, string, *Errors) any{
+		kFloat: reader(asFloat), kInt: reader(asInt), kDuration: reader(asDuration),
+		kStringList: reader(asStringList), kIntList: reader(asIntList), kBool: reader(asBool),
+	}[f.kind]; ok {
+		return read(raw, f.path, p)
 	}
+	s := asString(raw, f.path, p)
+	if f.fold != nil {
+		s = f.fold(s)
+	}
+	return s
+}
+
+// reader adapts the reader of a kind to scalar's table.
+func reader[T any](as func(val any, key string, p *Errors) T) func(any, string, *Errors) any {
+	return func(val any, key string, p *Errors) any { return as(val, key, p) }
 }
 
 func asString(val any, key string, p *Errors) string {
@@ -259,54 +265,62 @@ func asString(val any, key string, p *Errors) string {
 	}
 }
 
-func asFloat(val any, key string, p *Errors) float64 {
+// asNumber reads a numeric key of kind k: whole converts a whole number,
+// frac a fraction and text a string (trimmed); frac and text say what is
+// wrong with the value ("" when nothing is), and the key then reads as 0.
+func asNumber[T any](val any, key string, p *Errors, k kind, whole func(int64) T, frac func(float64) (T, string), text func(string) (T, string)) T {
+	var (
+		n       T
+		problem string
+	)
 	switch x := val.(type) {
 	case int:
-		return float64(x)
+		return whole(int64(x))
 	case int64:
-		return float64(x)
+		return whole(x)
 	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			p.add(key, "must be a finite number")
-			return 0
-		}
-		return x
+		n, problem = frac(x)
 	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			p.add(key, "must be %s, not text", kFloat)
-			return 0
-		}
-		return f
+		n, problem = text(strings.TrimSpace(x))
 	default:
-		p.add(key, "must be %s, not %s", kFloat, describe(val))
-		return 0
+		problem = fmt.Sprintf("must be %s, not %s", k, describe(val))
 	}
+	if problem != "" {
+		p.add(key, "%s", problem)
+		var zero T
+		return zero
+	}
+	return n
+}
+
+func asFloat(val any, key string, p *Errors) float64 {
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	return asNumber(val, key, p, kFloat, func(n int64) float64 { return float64(n) }, func(f float64) (float64, string) {
+		if finite(f) {
+			return f, ""
+		}
+		return 0, "must be a finite number"
+	}, func(s string) (float64, string) {
+		if f, err := strconv.ParseFloat(s, 64); err == nil && finite(f) {
+			return f, ""
+		}
+		return 0, fmt.Sprintf("must be %s, not text", kFloat)
+	})
 }
 
 func asInt(val any, key string, p *Errors) int {
-	switch x := val.(type) {
-	case int:
-		return x
-	case int64:
-		return int(x)
-	case float64:
-		if x != math.Trunc(x) || math.Abs(x) > math.MaxInt32 {
-			p.add(key, "must be %s", kInt)
-			return 0
+	return asNumber(val, key, p, kInt, func(n int64) int { return int(n) }, func(f float64) (int, string) {
+		if f == math.Trunc(f) && math.Abs(f) <= math.MaxInt32 {
+			return int(f), ""
 		}
-		return int(x)
-	case string:
-		n, err := strconv.Atoi(strings.TrimSpace(x))
+		return 0, fmt.Sprintf("must be %s", kInt)
+	}, func(s string) (int, string) {
+		n, err := strconv.Atoi(s)
 		if err != nil {
-			p.add(key, "must be %s, not text", kInt)
-			return 0
+			return 0, fmt.Sprintf("must be %s, not text", kInt)
 		}
-		return n
-	default:
-		p.add(key, "must be %s, not %s", kInt, describe(val))
-		return 0
-	}
+		return n, ""
+	})
 }
 
 // asBool accepts a YAML boolean or, from the environment, its text
@@ -333,32 +347,22 @@ func asBool(val any, key string, p *Errors) bool {
 // asDuration accepts a Go duration ("30s", "1m30s") or a bare number of
 // seconds, as an integrator would write either.
 func asDuration(val any, key string, p *Errors) time.Duration {
-	switch x := val.(type) {
-	case int:
-		return time.Duration(x) * time.Second
-	case int64:
-		return time.Duration(x) * time.Second
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) || math.Abs(x) > 1e6 {
-			p.add(key, "must be %s", kDuration)
-			return 0
+	seconds := func(f float64) (time.Duration, string) {
+		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e6 {
+			return 0, fmt.Sprintf("must be %s", kDuration)
 		}
-		return time.Duration(x * float64(time.Second))
-	case string:
-		s := strings.TrimSpace(x)
+		return time.Duration(f * float64(time.Second)), ""
+	}
+	return asNumber(val, key, p, kDuration, func(n int64) time.Duration { return time.Duration(n) * time.Second }, seconds, func(s string) (time.Duration, string) {
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return asDuration(f, key, p)
+			return seconds(f)
 		}
 		d, err := time.ParseDuration(s)
 		if err != nil {
-			p.add(key, "must be %s", kDuration)
-			return 0
+			return 0, fmt.Sprintf("must be %s", kDuration)
 		}
-		return d
-	default:
-		p.add(key, "must be %s, not %s", kDuration, describe(val))
-		return 0
-	}
+		return d, ""
+	})
 }
 
 // asStringList accepts a YAML list or, from the environment, a comma- or

@@ -3,6 +3,7 @@ package rules
 import (
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"
@@ -159,7 +160,7 @@ func TestMatches(t *testing.T) {
 // it is fully paid already; a record clearing it is no event.
 func TestPaidEvents(t *testing.T) {
 	t.Parallel()
-	paidOrder := &retailcrm.Order{ID: 9, FullPaidAt: mustDate(t, "2026-03-05 15:00:00")}
+	paidOrder := &retailcrm.Order{ID: 9, FullPaidAt: retailcrm.NewDateTime(time.Date(2026, 3, 5, 15, 0, 0, 0, time.UTC))}
 	unpaid := &retailcrm.Order{ID: 9}
 	at := func(id int64, v string) retailcrm.HistoryRecord {
 		raw := "null"
@@ -192,13 +193,4 @@ func TestPaidEvents(t *testing.T) {
 			}
 		})
 	}
-}
-
-func mustDate(t *testing.T, s string) retailcrm.DateTime {
-	t.Helper()
-	d, err := retailcrm.ParseDateTime(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
 }

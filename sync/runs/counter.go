@@ -118,47 +118,122 @@ func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// The client methods the wrappers pass calls on to, one interface each: a
+// wrapped client needs only those its engine calls.
+type (
+	ordersHistoryReader interface {
+		OrdersHistory(context.Context, retailcrm.HistoryFilter) (*retailcrm.OrdersHistoryPage, error)
+	}
+	historyHeadReader interface {
+		HistoryHead(context.Context, string, retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error)
+	}
+	customersHistoryReader interface {
+		CustomersHistory(context.Context, retailcrm.HistoryFilter) (*retailcrm.CustomersHistoryPage, error)
+	}
+	ordersReader interface {
+		Orders(context.Context, retailcrm.OrdersFilter) (*retailcrm.OrdersPage, error)
+	}
+	ordersByIDReader interface {
+		OrdersByID(context.Context, []int64) ([]retailcrm.Order, error)
+	}
+	orderEditor interface {
+		EditOrder(context.Context, int64, string, retailcrm.OrderPatch) (*retailcrm.EditResult, error)
+	}
+	settingsReader interface {
+		Settings(context.Context) (*retailcrm.Settings, error)
+	}
+	statusesReader interface {
+		Statuses(context.Context) (map[string]retailcrm.Status, error)
+	}
+	usersReader interface {
+		Users(context.Context, retailcrm.UsersFilter) (*retailcrm.UsersPage, error)
+	}
+	corporateHistoryReader interface {
+		CorporateCustomersHistory(context.Context, retailcrm.HistoryFilter) (*retailcrm.CorporateHistoryPage, error)
+	}
+	corporateByIDReader interface {
+		CorporateCustomersByID(context.Context, []int64) ([]retailcrm.CorporateCustomer, error)
+	}
+	corporateCompaniesReader interface {
+		CorporateCompanies(context.Context, int64, string) ([]retailcrm.Company, error)
+	}
+	batchSender interface {
+		Batch(context.Context, *bitrix.Batch) (*bitrix.BatchResult, error)
+	}
+	productRowsSetter interface {
+		SetProductRows(context.Context, bitrix.Entity, bitrix.ID, []bitrix.ProductRow) error
+	}
+	stageHistoryReader interface {
+		StageHistoryList(context.Context, int, bitrix.ListRequest) (*bitrix.StageHistoryPage, error)
+	}
+)
+
+// wrapped is a client whose requests are counted under api; client names
+// it in errors.
+type wrapped struct {
+	next        any
+	c           *Counter
+	api, client string
+}
+
+// try passes a call on to the wrapped client, counted as n requests, when
+// it is an I (the interface of the method called); ok is false, and
+// nothing counted, when it is not.
+func try[I, R any](w wrapped, n int, call func(I) (R, error)) (res R, ok bool, err error) {
+	c, ok := w.next.(I)
+	if !ok {
+		return res, false, nil
+	}
+	w.c.Add(w.api, n)
+	res, err = call(c)
+	return res, true, err
+}
+
+// forward is try for a method every client of the engine is expected to
+// have: a client that lacks it fails, naming the method.
+func forward[I, R any](w wrapped, method string, n int, call func(I) (R, error)) (R, error) {
+	res, ok, err := try(w, n, call)
+	if !ok {
+		return res, fmt.Errorf("runs: the %s client %T has no %s", w.client, w.next, method)
+	}
+	return res, err
+}
+
+// Optional passes a call on to r's client, counted as n requests, when
+// it is an I: an engine's way to a read only some clients have (a narrow
+// client in tests). ok is false, and nothing counted, when it is not.
+func Optional[I, R any](r *RetailCRM, n int, call func(I) (R, error)) (res R, ok bool, err error) {
+	return try(r.w, n, call)
+}
+
 // RetailCRM is a RetailCRM client whose requests are counted: one per call,
 // one per 100 ids of OrdersByID. It has every method pull and push call;
 // each is passed to the wrapped client, which needs only those its engine
 // uses (a call it lacks fails).
-type RetailCRM struct {
-	next any
-	c    *Counter
-}
+type RetailCRM struct{ w wrapped }
 
 // RetailCRM wraps next (a *retailcrm.Client, or an engine's narrower
 // interface) so that its requests are counted.
-func (c *Counter) RetailCRM(next any) *RetailCRM { return &RetailCRM{next: next, c: c} }
+func (c *Counter) RetailCRM(next any) *RetailCRM {
+	return &RetailCRM{wrapped{next: next, c: c, api: APIRetailCRM, client: "RetailCRM"}}
+}
 
 // Unwrap returns the wrapped client (to ask it for optional methods).
-func (r *RetailCRM) Unwrap() any { return r.next }
-
-func lacks(next any, method string) error {
-	return fmt.Errorf("runs: the RetailCRM client %T has no %s", next, method)
-}
+func (r *RetailCRM) Unwrap() any { return r.w.next }
 
 // OrdersHistory reads a page of the order history.
 func (r *RetailCRM) OrdersHistory(ctx context.Context, f retailcrm.HistoryFilter) (*retailcrm.OrdersHistoryPage, error) {
-	c, ok := r.next.(interface {
-		OrdersHistory(context.Context, retailcrm.HistoryFilter) (*retailcrm.OrdersHistoryPage, error)
-	})
-	if !ok {
-		return nil, lacks(r.next, "OrdersHistory")
-	}
-	r.c.Add(APIRetailCRM, 1)
-	return c.OrdersHistory(ctx, f)
+	return forward(r.w, "OrdersHistory", 1, func(c ordersHistoryReader) (*retailcrm.OrdersHistoryPage, error) { return c.OrdersHistory(ctx, f) })
 }
 
 // HistoryHead reads a page of the orders or customers history for its
 // record count, last id and the server's clock; a client without the
 // ids-only read is asked for the whole page.
 func (r *RetailCRM) HistoryHead(ctx context.Context, stream string, f retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error) {
-	if c, ok := r.next.(interface {
-		HistoryHead(context.Context, string, retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error)
-	}); ok {
-		r.c.Add(APIRetailCRM, 1)
+	if head, ok, err := try(r.w, 1, func(c historyHeadReader) (*retailcrm.HistoryHeadPage, error) {
 		return c.HistoryHead(ctx, stream, f)
+	}); ok {
+		return head, err
 	}
 	switch stream {
 	case retailcrm.StreamOrders:
@@ -179,233 +254,98 @@ func (r *RetailCRM) HistoryHead(ctx context.Context, stream string, f retailcrm.
 
 // CustomersHistory reads a page of the customer history.
 func (r *RetailCRM) CustomersHistory(ctx context.Context, f retailcrm.HistoryFilter) (*retailcrm.CustomersHistoryPage, error) {
-	c, ok := r.next.(interface {
-		CustomersHistory(context.Context, retailcrm.HistoryFilter) (*retailcrm.CustomersHistoryPage, error)
+	return forward(r.w, "CustomersHistory", 1, func(c customersHistoryReader) (*retailcrm.CustomersHistoryPage, error) {
+		return c.CustomersHistory(ctx, f)
 	})
-	if !ok {
-		return nil, lacks(r.next, "CustomersHistory")
-	}
-	r.c.Add(APIRetailCRM, 1)
-	return c.CustomersHistory(ctx, f)
 }
 
 // Orders reads a page of orders.
 func (r *RetailCRM) Orders(ctx context.Context, f retailcrm.OrdersFilter) (*retailcrm.OrdersPage, error) {
-	c, ok := r.next.(interface {
-		Orders(context.Context, retailcrm.OrdersFilter) (*retailcrm.OrdersPage, error)
-	})
-	if !ok {
-		return nil, lacks(r.next, "Orders")
-	}
-	r.c.Add(APIRetailCRM, 1)
-	return c.Orders(ctx, f)
+	return forward(r.w, "Orders", 1, func(c ordersReader) (*retailcrm.OrdersPage, error) { return c.Orders(ctx, f) })
 }
+
+// perHundred is how many requests reading n ids takes, 100 a request.
+func perHundred(n int) int { return (n + retailcrm.MaxOrderIDs - 1) / retailcrm.MaxOrderIDs }
 
 // OrdersByID reads orders by id, 100 ids a request.
 func (r *RetailCRM) OrdersByID(ctx context.Context, ids []int64) ([]retailcrm.Order, error) {
-	c, ok := r.next.(interface {
-		OrdersByID(context.Context, []int64) ([]retailcrm.Order, error)
-	})
-	if !ok {
-		return nil, lacks(r.next, "OrdersByID")
-	}
-	r.c.Add(APIRetailCRM, (len(ids)+retailcrm.MaxOrderIDs-1)/retailcrm.MaxOrderIDs)
-	return c.OrdersByID(ctx, ids)
+	return forward(r.w, "OrdersByID", perHundred(len(ids)), func(c ordersByIDReader) ([]retailcrm.Order, error) { return c.OrdersByID(ctx, ids) })
 }
 
 // EditOrder writes a patch to an order.
 func (r *RetailCRM) EditOrder(ctx context.Context, id int64, site string, p retailcrm.OrderPatch) (*retailcrm.EditResult, error) {
-	c, ok := r.next.(interface {
-		EditOrder(context.Context, int64, string, retailcrm.OrderPatch) (*retailcrm.EditResult, error)
-	})
-	if !ok {
-		return nil, lacks(r.next, "EditOrder")
-	}
-	r.c.Add(APIRetailCRM, 1)
-	return c.EditOrder(ctx, id, site, p)
+	return forward(r.w, "EditOrder", 1, func(c orderEditor) (*retailcrm.EditResult, error) { return c.EditOrder(ctx, id, site, p) })
 }
 
 // Settings reads the account settings.
 func (r *RetailCRM) Settings(ctx context.Context) (*retailcrm.Settings, error) {
-	c, ok := r.next.(interface {
-		Settings(context.Context) (*retailcrm.Settings, error)
-	})
-	if !ok {
-		return nil, lacks(r.next, "Settings")
-	}
-	r.c.Add(APIRetailCRM, 1)
-	return c.Settings(ctx)
+	return forward(r.w, "Settings", 1, func(c settingsReader) (*retailcrm.Settings, error) { return c.Settings(ctx) })
 }
 
 // Statuses reads the order status reference.
 func (r *RetailCRM) Statuses(ctx context.Context) (map[string]retailcrm.Status, error) {
-	c, ok := r.next.(interface {
-		Statuses(context.Context) (map[string]retailcrm.Status, error)
-	})
-	if !ok {
-		return nil, lacks(r.next, "Statuses")
-	}
-	r.c.Add(APIRetailCRM, 1)
-	return c.Statuses(ctx)
-}
-
-// ProductStatuses reads the product status reference.
-func (r *RetailCRM) ProductStatuses(ctx context.Context) (map[string]retailcrm.ProductStatus, error) {
-	c, ok := r.next.(interface {
-		ProductStatuses(context.Context) (map[string]retailcrm.ProductStatus, error)
-	})
-	if !ok {
-		return nil, lacks(r.next, "ProductStatuses")
-	}
-	r.c.Add(APIRetailCRM, 1)
-	return c.ProductStatuses(ctx)
-}
-
-// DeliveryTypes reads the delivery type reference.
-func (r *RetailCRM) DeliveryTypes(ctx context.Context) (map[string]retailcrm.DeliveryType, error) {
-	c, ok := r.next.(interface {
-		DeliveryTypes(context.Context) (map[string]retailcrm.DeliveryType, error)
-	})
-	if !ok {
-		return nil, lacks(r.next, "DeliveryTypes")
-	}
-	r.c.Add(APIRetailCRM, 1)
-	return c.DeliveryTypes(ctx)
-}
-
-// PaymentTypes reads the payment type reference.
-func (r *RetailCRM) PaymentTypes(ctx context.Context) (map[string]retailcrm.PaymentType, error) {
-	c, ok := r.next.(interface {
-		PaymentTypes(context.Context) (map[string]retailcrm.PaymentType, error)
-	})
-	if !ok {
-		return nil, lacks(r.next, "PaymentTypes")
-	}
-	r.c.Add(APIRetailCRM, 1)
-	return c.PaymentTypes(ctx)
-}
-
-// PaymentStatuses reads the payment status reference.
-func (r *RetailCRM) PaymentStatuses(ctx context.Context) (map[string]retailcrm.PaymentStatus, error) {
-	c, ok := r.next.(interface {
-		PaymentStatuses(context.Context) (map[string]retailcrm.PaymentStatus, error)
-	})
-	if !ok {
-		return nil, lacks(r.next, "PaymentStatuses")
-	}
-	r.c.Add(APIRetailCRM, 1)
-	return c.PaymentStatuses(ctx)
-}
-
-// Sites reads the store reference.
-func (r *RetailCRM) Sites(ctx context.Context) (map[string]retailcrm.Site, error) {
-	c, ok := r.next.(interface {
-		Sites(context.Context) (map[string]retailcrm.Site, error)
-	})
-	if !ok {
-		return nil, lacks(r.next, "Sites")
-	}
-	r.c.Add(APIRetailCRM, 1)
-	return c.Sites(ctx)
+	return forward(r.w, "Statuses", 1, func(c statusesReader) (map[string]retailcrm.Status, error) { return c.Statuses(ctx) })
 }
 
 // Users reads a page of RetailCRM users.
 func (r *RetailCRM) Users(ctx context.Context, f retailcrm.UsersFilter) (*retailcrm.UsersPage, error) {
-	c, ok := r.next.(interface {
-		Users(context.Context, retailcrm.UsersFilter) (*retailcrm.UsersPage, error)
-	})
-	if !ok {
-		return nil, lacks(r.next, "Users")
-	}
-	r.c.Add(APIRetailCRM, 1)
-	return c.Users(ctx, f)
+	return forward(r.w, "Users", 1, func(c usersReader) (*retailcrm.UsersPage, error) { return c.Users(ctx, f) })
 }
 
 // CorporateCustomersHistory reads a page of the corporate customer history.
 func (r *RetailCRM) CorporateCustomersHistory(ctx context.Context, f retailcrm.HistoryFilter) (*retailcrm.CorporateHistoryPage, error) {
-	c, ok := r.next.(interface {
-		CorporateCustomersHistory(context.Context, retailcrm.HistoryFilter) (*retailcrm.CorporateHistoryPage, error)
+	return forward(r.w, "CorporateCustomersHistory", 1, func(c corporateHistoryReader) (*retailcrm.CorporateHistoryPage, error) {
+		return c.CorporateCustomersHistory(ctx, f)
 	})
-	if !ok {
-		return nil, lacks(r.next, "CorporateCustomersHistory")
-	}
-	r.c.Add(APIRetailCRM, 1)
-	return c.CorporateCustomersHistory(ctx, f)
 }
 
 // CorporateCustomersByID reads corporate customers by id, 100 ids a
 // request.
 func (r *RetailCRM) CorporateCustomersByID(ctx context.Context, ids []int64) ([]retailcrm.CorporateCustomer, error) {
-	c, ok := r.next.(interface {
-		CorporateCustomersByID(context.Context, []int64) ([]retailcrm.CorporateCustomer, error)
+	return forward(r.w, "CorporateCustomersByID", perHundred(len(ids)), func(c corporateByIDReader) ([]retailcrm.CorporateCustomer, error) {
+		return c.CorporateCustomersByID(ctx, ids)
 	})
-	if !ok {
-		return nil, lacks(r.next, "CorporateCustomersByID")
-	}
-	r.c.Add(APIRetailCRM, (len(ids)+99)/100)
-	return c.CorporateCustomersByID(ctx, ids)
 }
 
 // CorporateCompanies reads the companies of a corporate customer (one
 // request; a customer with more than a page of companies is rare).
 func (r *RetailCRM) CorporateCompanies(ctx context.Context, id int64, site string) ([]retailcrm.Company, error) {
-	c, ok := r.next.(interface {
-		CorporateCompanies(context.Context, int64, string) ([]retailcrm.Company, error)
+	return forward(r.w, "CorporateCompanies", 1, func(c corporateCompaniesReader) ([]retailcrm.Company, error) {
+		return c.CorporateCompanies(ctx, id, site)
 	})
-	if !ok {
-		return nil, lacks(r.next, "CorporateCompanies")
-	}
-	r.c.Add(APIRetailCRM, 1)
-	return c.CorporateCompanies(ctx, id, site)
 }
 
 // Bitrix is a Bitrix24 client whose HTTP requests are counted (a batch of
 // up to 50 commands is one, as BatchResult.Requests says).
-type Bitrix struct {
-	next any
-	c    *Counter
-}
+type Bitrix struct{ w wrapped }
 
 // Bitrix wraps next (a *bitrix.Client, or an engine's narrower interface)
 // so that its requests are counted.
-func (c *Counter) Bitrix(next any) *Bitrix { return &Bitrix{next: next, c: c} }
+func (c *Counter) Bitrix(next any) *Bitrix {
+	return &Bitrix{wrapped{next: next, c: c, api: APIBitrix, client: "Bitrix24"}}
+}
 
-// Batch sends a batch.
+// Batch sends a batch; it counts the requests the batch took, known after.
 func (b *Bitrix) Batch(ctx context.Context, batch *bitrix.Batch) (*bitrix.BatchResult, error) {
-	c, ok := b.next.(interface {
-		Batch(context.Context, *bitrix.Batch) (*bitrix.BatchResult, error)
+	return forward(b.w, "Batch", 0, func(c batchSender) (*bitrix.BatchResult, error) {
+		res, err := c.Batch(ctx, batch)
+		if res != nil {
+			b.w.c.Add(APIBitrix, res.Requests)
+		}
+		return res, err
 	})
-	if !ok {
-		return nil, fmt.Errorf("runs: the Bitrix24 client %T has no Batch", b.next)
-	}
-	res, err := c.Batch(ctx, batch)
-	if res != nil {
-		b.c.Add(APIBitrix, res.Requests)
-	}
-	return res, err
 }
 
 // SetProductRows sets (or, with no rows, clears) the product rows of a
 // deal or lead with one plain call.
 func (b *Bitrix) SetProductRows(ctx context.Context, e bitrix.Entity, id bitrix.ID, rows []bitrix.ProductRow) error {
-	c, ok := b.next.(interface {
-		SetProductRows(context.Context, bitrix.Entity, bitrix.ID, []bitrix.ProductRow) error
-	})
-	if !ok {
-		return fmt.Errorf("runs: the Bitrix24 client %T has no SetProductRows", b.next)
-	}
-	b.c.Add(APIBitrix, 1)
-	return c.SetProductRows(ctx, e, id, rows)
+	_, err := forward(b.w, "SetProductRows", 1, func(c productRowsSetter) (struct{}, error) { return struct{}{}, c.SetProductRows(ctx, e, id, rows) })
+	return err
 }
 
 // StageHistoryList reads a page of the stage history.
 func (b *Bitrix) StageHistoryList(ctx context.Context, entityTypeID int, req bitrix.ListRequest) (*bitrix.StageHistoryPage, error) {
-	c, ok := b.next.(interface {
-		StageHistoryList(context.Context, int, bitrix.ListRequest) (*bitrix.StageHistoryPage, error)
+	return forward(b.w, "StageHistoryList", 1, func(c stageHistoryReader) (*bitrix.StageHistoryPage, error) {
+		return c.StageHistoryList(ctx, entityTypeID, req)
 	})
-	if !ok {
-		return nil, fmt.Errorf("runs: the Bitrix24 client %T has no StageHistoryList", b.next)
-	}
-	b.c.Add(APIBitrix, 1)
-	return c.StageHistoryList(ctx, entityTypeID, req)
 }

@@ -80,6 +80,25 @@ func TestCounter(t *testing.T) {
 		t.Errorf("total = %d, want 6", got)
 	}
 
+	// An optional read: a client without it is not an error and not a
+	// request; one with it is counted as the caller says.
+	_, ok, err := runs.Optional(rc, 1, func(s interface {
+		Settings(context.Context) (*retailcrm.Settings, error)
+	}) (*retailcrm.Settings, error) {
+		return s.Settings(ctx)
+	})
+	if ok || err != nil || c.Requests(runs.APIRetailCRM) != 4 {
+		t.Errorf("optional read the client lacks: ok %v, err %v, %d requests", ok, err, c.Requests(runs.APIRetailCRM))
+	}
+	_, ok, err = runs.Optional(rc, 2, func(s interface {
+		Statuses(context.Context) (map[string]retailcrm.Status, error)
+	}) (map[string]retailcrm.Status, error) {
+		return s.Statuses(ctx)
+	})
+	if !ok || err == nil || c.Requests(runs.APIRetailCRM) != 6 {
+		t.Errorf("optional read the client has: ok %v, err %v, %d requests", ok, err, c.Requests(runs.APIRetailCRM))
+	}
+
 	codes := []int{200, 503, 429, 500, 200}
 	n := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

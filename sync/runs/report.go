@@ -68,6 +68,13 @@ func (t *Text) Line(s string) {
 	t.b.WriteByte('\n')
 }
 
+// Lines adds a line per item, as line words it (a report's changes).
+func Lines[T any](t *Text, items []T, line func(T) string) {
+	for _, it := range items {
+		t.Line(line(it))
+	}
+}
+
 // Linef adds a formatted line.
 func (t *Text) Linef(format string, args ...any) { t.Line(fmt.Sprintf(format, args...)) }
 

@@ -2,6 +2,7 @@ package runs_test
 
 import (
 	"bytes"
+	"strconv"
 	"testing"
 
 	"github.com/crmsync/crmsync/sync/runs"
@@ -27,13 +28,13 @@ func TestEnvelope(t *testing.T) {
 
 	b.Reset()
 	txt := runs.Text{KindWidth: 7, SubjectWidth: 12}
-	txt.Line("+ deal")
+	runs.Lines(&txt, []int{1, 2}, func(n int) string { return "+ deal " + strconv.Itoa(n) })
 	txt.Parked("order", "order 17", "unmapped status")
 	txt.Linef("= %d orders unchanged", 3)
 	if err := txt.Emit(&b); err != nil {
 		t.Fatal(err)
 	}
-	if want := "+ deal\n! order   order 17     parked: unmapped status\n= 3 orders unchanged\n"; b.String() != want {
+	if want := "+ deal 1\n+ deal 2\n! order   order 17     parked: unmapped status\n= 3 orders unchanged\n"; b.String() != want {
 		t.Errorf("text %q, want %q", b.String(), want)
 	}
 }
