@@ -9,7 +9,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/crmsync/crmsync/bitrix"
-	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 )
 
 func bindings(t *testing.T, p *pair, e bitrix.Entity, id bitrix.ID) []bitrix.ContactBinding {
@@ -27,9 +26,7 @@ func primary(b bool) *bool { return &b }
 // methods that change it, as b24restdocs api-reference/crm/deals/contacts/*
 // and crm-deal-add/update/get describe them (docs/api-notes.md, "Deal contacts").
 func TestDealContactsAsDocumented(t *testing.T) {
-	t.Parallel()
-	p := newPair(t, bitrixtest.Options{})
-	ctx := context.Background()
+	ctx, p := parallelPair(t)
 	var c [5]bitrix.ID
 	for i := range c {
 		id, err := p.c.Add(ctx, bitrix.EntityContact, bitrix.Fields{"NAME": "C" + string(rune('0'+i))}, nil)
@@ -143,9 +140,7 @@ func TestDealContactsAsDocumented(t *testing.T) {
 }
 
 func TestDealContactMethodsRefuseAsDocumented(t *testing.T) {
-	t.Parallel()
-	p := newPair(t, bitrixtest.Options{})
-	ctx := context.Background()
+	ctx, p := parallelPair(t)
 	cid, _ := p.c.Add(ctx, bitrix.EntityContact, bitrix.Fields{"NAME": "Anna"}, nil)
 	deal, _ := p.c.Add(ctx, bitrix.EntityDeal, bitrix.Fields{"TITLE": "x"}, nil)
 	for _, tc := range []struct {
@@ -181,9 +176,7 @@ func TestDealContactMethodsRefuseAsDocumented(t *testing.T) {
 // deprecated); saving the lead with it makes a repeat lead, linking through
 // crm.lead.contact.add does not.
 func TestLeadContacts(t *testing.T) {
-	t.Parallel()
-	p := newPair(t, bitrixtest.Options{})
-	ctx := context.Background()
+	ctx, p := parallelPair(t)
 	a, _ := p.c.Add(ctx, bitrix.EntityContact, bitrix.Fields{"NAME": "A"}, nil)
 	b, _ := p.c.Add(ctx, bitrix.EntityContact, bitrix.Fields{"NAME": "B"}, nil)
 	lead, err := p.c.Add(ctx, bitrix.EntityLead, bitrix.Fields{"TITLE": "L", "CONTACT_ID": a}, nil)
