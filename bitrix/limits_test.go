@@ -30,6 +30,22 @@ func budgetClient(t *testing.T, srv *bitrixtest.Server, clock *bitrixtest.Clock,
 	return c
 }
 
+// operating is a fake whose method costs cost seconds of operating time a
+// call, out of limit per window.
+func operating(method string, cost, limit float64) bitrixtest.Options {
+	return bitrixtest.Options{OperatingCost: map[string]float64{method: cost}, OperatingLimit: map[string]float64{method: limit}}
+}
+
+// listDeals lists deals n times, each call one page.
+func listDeals(t *testing.T, c *bitrix.Client, n int) {
+	t.Helper()
+	for i := range n {
+		if _, err := c.List(context.Background(), bitrix.EntityDeal, bitrix.ListRequest{}); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+}
+
 func scopes(t *testing.T, c *bitrix.Client, n int) {
 	t.Helper()
 	for range n {
@@ -193,16 +209,12 @@ func TestOverloadStops(t *testing.T) {
 
 func TestOperationTimeLimitWaitsForReset(t *testing.T) {
 	t.Parallel()
-	opts := bitrixtest.Options{OperatingCost: map[string]float64{"crm.deal.list": 200}, OperatingLimit: map[string]float64{"crm.deal.list": 480}}
+	opts := operating("crm.deal.list", 200, 480)
 	t.Run("reactive", func(t *testing.T) {
 		t.Parallel()
 		p := newPair(t, opts, bitrix.WithOperatingLimit(0))
 		ctx := context.Background()
-		for range 3 {
-			if _, err := p.c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		listDeals(t, p.c, 3)
 		_, reset, _ := p.c.OperatingTime("crm.deal.list")
 		if _, err := p.c.Scope(ctx); err != nil { // other methods are unaffected
 			t.Fatal(err)
@@ -220,12 +232,7 @@ func TestOperationTimeLimitWaitsForReset(t *testing.T) {
 	t.Run("budget given by the operator", func(t *testing.T) {
 		t.Parallel()
 		p := newPair(t, opts, bitrix.WithOperatingLimit(480))
-		ctx := context.Background()
-		for range 6 {
-			if _, err := p.c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		listDeals(t, p.c, 6)
 		if n := p.srv.Stats().OperationLimit429; n != 0 {
 			t.Fatalf("%d × 429 despite tracking operating", n)
 		}
@@ -246,8 +253,7 @@ func TestOperationTimeLimitWaitsForReset(t *testing.T) {
 		t.Parallel()
 		// The portal may charge a batch's time to "batch" itself (JSSDK PR
 		// 539): the whole batch answers 429 and must wait for its reset.
-		p := newPair(t, bitrixtest.Options{OperatingCost: map[string]float64{"batch": 200}, OperatingLimit: map[string]float64{"batch": 480}},
-			bitrix.WithOperatingLimit(0))
+		p := newPair(t, operating("batch", 200, 480), bitrix.WithOperatingLimit(0))
 		id := p.srv.SeedDeal(map[string]any{"TITLE": "x"})
 		for i := range 4 {
 			b := bitrix.NewBatch(false)
@@ -263,8 +269,7 @@ func TestOperationTimeLimitWaitsForReset(t *testing.T) {
 	})
 	t.Run("inside batch", func(t *testing.T) {
 		t.Parallel()
-		p := newPair(t, bitrixtest.Options{OperatingCost: map[string]float64{"crm.deal.get": 300}, OperatingLimit: map[string]float64{"crm.deal.get": 480}},
-			bitrix.WithOperatingLimit(0))
+		p := newPair(t, operating("crm.deal.get", 300, 480), bitrix.WithOperatingLimit(0))
 		id := p.srv.SeedDeal(map[string]any{"TITLE": "x"})
 		b := bitrix.NewBatch(false)
 		for _, k := range []string{"a", "b", "c"} {
@@ -416,25 +421,20 @@ func TestOperatingBudgetIsThePortals(t *testing.T) {
 			// 150 s, far below 480: refused once, then paused at the level
 			// the portal refused, window after window.
 			name: "smaller budget", calls: 12, want429: 1, wantBudget: 150,
-			opts: bitrixtest.Options{OperatingCost: map[string]float64{method: 50}, OperatingLimit: map[string]float64{method: 150}},
+			opts: operating(method, 50, 150),
 		},
 		{
 			// 900 s, above 480: five calls of 200 s run back to back, no
 			// pause at the docs' example.
 			name: "larger budget", calls: 5, want429: 0, wantBudget: 0, maxElapsed: 10 * time.Second,
-			opts: bitrixtest.Options{OperatingCost: map[string]float64{method: 200}, OperatingLimit: map[string]float64{method: 900}},
+			opts: operating(method, 200, 900),
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p := newPair(t, tc.opts)
-			ctx := context.Background()
 			start := p.clock.Now()
-			for i := range tc.calls {
-				if _, err := p.c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{}); err != nil {
-					t.Fatalf("call %d: %v", i, err)
-				}
-			}
+			listDeals(t, p.c, tc.calls)
 			if n := p.srv.Stats().OperationLimit429; n != tc.want429 {
 				t.Errorf("%d × 429, want %d", n, tc.want429)
 			}
@@ -464,14 +464,10 @@ func TestOperatingTimeWithoutTheFields(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			p := newPair(t, bitrixtest.Options{OperatingCost: map[string]float64{method: 50}, OperatingLimit: map[string]float64{method: 150},
-				OperatingWindow: 20 * time.Second, OmitOperating: tc.omit, OmitOperatingReset: tc.omitRst})
-			ctx := context.Background()
-			for i := range 9 {
-				if _, err := p.c.List(ctx, bitrix.EntityDeal, bitrix.ListRequest{}); err != nil {
-					t.Fatalf("call %d: %v", i, err)
-				}
-			}
+			opts := operating(method, 50, 150)
+			opts.OperatingWindow, opts.OmitOperating, opts.OmitOperatingReset = 20*time.Second, tc.omit, tc.omitRst
+			p := newPair(t, opts)
+			listDeals(t, p.c, 9)
 			st := p.srv.Stats()
 			if st.OperationLimit429 == 0 {
 				t.Error("never refused: the client paused on a budget the portal did not send")
