@@ -47,13 +47,10 @@ func CommentKey(text string) string { return strings.Join(strings.Fields(text), 
 
 // UnmarshalJSON reads ids as numbers or strings.
 func (cm *Comment) UnmarshalJSON(b []byte) error {
-	var r Record
-	if err := json.Unmarshal(b, &r); err != nil {
-		return err
-	}
-	*cm = Comment{ID: r.ID(), EntityID: r.IDField("ENTITY_ID"), EntityType: r.String("ENTITY_TYPE"),
-		Created: r.String("CREATED"), Comment: r.String("COMMENT"), AuthorID: r.IDField("AUTHOR_ID")}
-	return nil
+	return fromRecord(b, cm, func(r Record) (Comment, error) {
+		return Comment{ID: r.ID(), EntityID: r.IDField("ENTITY_ID"), EntityType: r.String("ENTITY_TYPE"),
+			Created: r.String("CREATED"), Comment: r.String("COMMENT"), AuthorID: r.IDField("AUTHOR_ID")}, nil
+	})
 }
 
 // TimelineCommentListCmd builds crm.timeline.comment.list for one entity
@@ -76,22 +73,11 @@ func TimelineCommentListCmd(entityType string, entityID ID, req ListRequest) Cmd
 
 // TimelineCommentList reads one page of an entity's comments.
 func (c *Client) TimelineCommentList(ctx context.Context, entityType string, entityID ID, req ListRequest) ([]Comment, *Response, error) {
-	resp, err := c.Run(ctx, TimelineCommentListCmd(entityType, entityID, req), nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	cs, err := DecodeComments(resp.Result)
-	return cs, resp, err
+	return runResult(ctx, c, TimelineCommentListCmd(entityType, entityID, req), DecodeComments)
 }
 
 // DecodeComments decodes a comment list.
-func DecodeComments(raw json.RawMessage) ([]Comment, error) {
-	var out []Comment
-	if err := decodeList(raw, &out); err != nil {
-		return nil, fmt.Errorf("%w: comments: %w", ErrBadResponse, err)
-	}
-	return out, nil
-}
+func DecodeComments(raw json.RawMessage) ([]Comment, error) { return listOf[Comment]("comments")(raw) }
 
 // TaskAddCmd builds tasks.task.add; TITLE and RESPONSIBLE_ID are required.
 // Bind to CRM with "UF_CRM_TASK": []string{"D_10"}.
@@ -101,11 +87,7 @@ func TaskAddCmd(fields Fields) Cmd {
 
 // TaskAdd creates a task and returns its id.
 func (c *Client) TaskAdd(ctx context.Context, fields Fields) (ID, error) {
-	resp, err := c.Run(ctx, TaskAddCmd(fields), nil)
-	if err != nil {
-		return 0, err
-	}
-	return DecodeTaskID(resp.Result)
+	return runAs(ctx, c, TaskAddCmd(fields), DecodeTaskID)
 }
 
 // DecodeTaskID reads result.task.id (a string).
@@ -137,12 +119,7 @@ func NotifySystemAddCmd(userID ID, message string, extra Fields) Cmd {
 // NotifySystemAdd sends a system notification and returns its id. A
 // notification the portal did not create (result false) is an error.
 func (c *Client) NotifySystemAdd(ctx context.Context, userID ID, message string, extra Fields) (ID, error) {
-	cmd := NotifySystemAddCmd(userID, message, extra)
-	resp, err := c.Run(ctx, cmd, nil)
-	if err != nil {
-		return 0, err
-	}
-	return DecodeNotifyID(resp.Result)
+	return runAs(ctx, c, NotifySystemAddCmd(userID, message, extra), DecodeNotifyID)
 }
 
 // DecodeNotifyID reads the id of a notification; false means not created.

@@ -19,9 +19,7 @@ func mustAdd(t *testing.T, b *bitrix.Batch, key string, cmd bitrix.Cmd) {
 }
 
 func TestBatchReferencesAndOrder(t *testing.T) {
-	t.Parallel()
-	p := newPair(t, bitrixtest.Options{})
-	ctx := context.Background()
+	ctx, p := parallelPair(t)
 	b := bitrix.NewBatch(true)
 	mustAdd(t, b, "c0", bitrix.AddCmd(bitrix.EntityContact, bitrix.Fields{"NAME": "Anna & Co", "EMAIL": []any{bitrix.NewMultifield("anna+1@example.com", "WORK")}}, nil))
 	mustAdd(t, b, "d1042", bitrix.AddCmd(bitrix.EntityDeal, bitrix.Fields{"TITLE": "Order #1042 50% off", "CONTACT_IDS": []any{bitrix.ResultRef("c0")}, "ORIGIN_ID": "1042"}, nil))
@@ -70,9 +68,7 @@ func TestBatchReferencesAndOrder(t *testing.T) {
 }
 
 func TestBatchPerCommandErrorsHalt0(t *testing.T) {
-	t.Parallel()
-	p := newPair(t, bitrixtest.Options{})
-	ctx := context.Background()
+	ctx, p := parallelPair(t)
 	b := bitrix.NewBatch(false)
 	mustAdd(t, b, "bad", bitrix.GetCmd(bitrix.EntityDeal, 777))
 	mustAdd(t, b, "ok", bitrix.AddCmd(bitrix.EntityDeal, bitrix.Fields{"TITLE": "fine"}, nil))
@@ -93,9 +89,7 @@ func TestBatchPerCommandErrorsHalt0(t *testing.T) {
 }
 
 func TestBatchHaltStopsAndRemainingResends(t *testing.T) {
-	t.Parallel()
-	p := newPair(t, bitrixtest.Options{})
-	ctx := context.Background()
+	ctx, p := parallelPair(t)
 	b := bitrix.NewBatch(true)
 	mustAdd(t, b, "a", bitrix.AddCmd(bitrix.EntityDeal, bitrix.Fields{"TITLE": "a"}, nil))
 	mustAdd(t, b, "boom", bitrix.UpdateCmd(bitrix.EntityDeal, 999, bitrix.Fields{"TITLE": "x"}, nil))
@@ -121,9 +115,7 @@ func TestBatchHaltStopsAndRemainingResends(t *testing.T) {
 }
 
 func TestBatchFailedReferenceIsSubstitutedLiterally(t *testing.T) {
-	t.Parallel()
-	p := newPair(t, bitrixtest.Options{})
-	ctx := context.Background()
+	ctx, p := parallelPair(t)
 	b := bitrix.NewBatch(false) // the pitfall: no halt
 	mustAdd(t, b, "c0", bitrix.GetCmd(bitrix.EntityDeal, 31337))
 	mustAdd(t, b, "c1", bitrix.AddCmd(bitrix.EntityDeal, bitrix.Fields{"TITLE": bitrix.ResultRef("c0", "TITLE")}, nil))
@@ -143,9 +135,7 @@ func TestBatchFailedReferenceIsSubstitutedLiterally(t *testing.T) {
 }
 
 func TestBatchSplitting(t *testing.T) {
-	t.Parallel()
-	p := newPair(t, bitrixtest.Options{})
-	ctx := context.Background()
+	ctx, p := parallelPair(t)
 	b := bitrix.NewBatch(false)
 	for i := range 120 {
 		mustAdd(t, b, fmt.Sprintf("d%d", i), bitrix.AddCmd(bitrix.EntityDeal, bitrix.Fields{"TITLE": fmt.Sprint(i), "ORIGIN_ID": fmt.Sprint(i)}, nil))
@@ -231,9 +221,7 @@ func TestBatchNeverReplayedWhole(t *testing.T) {
 	t.Parallel()
 	for _, kind := range []bitrixtest.FaultKind{bitrixtest.FaultTruncated, bitrixtest.FaultDrop, bitrixtest.FaultServerError, bitrixtest.FaultInternalError, bitrixtest.FaultHTML200} {
 		t.Run(kind.String(), func(t *testing.T) {
-			t.Parallel()
-			p := newPair(t, bitrixtest.Options{})
-			ctx := context.Background()
+			ctx, p := parallelPair(t)
 			p.srv.InjectFault(bitrixtest.Fault{Kind: kind, Method: "batch", Count: 1})
 			b := bitrix.NewBatch(false)
 			mustAdd(t, b, "r", bitrix.ListCmd(bitrix.EntityDeal, bitrix.ListRequest{}))
@@ -273,9 +261,7 @@ func TestBatchOfReadsIsRetried(t *testing.T) {
 }
 
 func TestFakeBatchLimits(t *testing.T) {
-	t.Parallel()
-	p := newPair(t, bitrixtest.Options{})
-	ctx := context.Background()
+	ctx, p := parallelPair(t)
 	cmd := map[string]any{}
 	for i := range 51 {
 		cmd[fmt.Sprintf("k%d", i)] = "scope"

@@ -32,20 +32,10 @@ func CatalogListCmd() Cmd {
 
 // DecodeCatalogs decodes {"catalogs": [...]}.
 func DecodeCatalogs(raw json.RawMessage) ([]Catalog, error) {
-	var wrap map[string]json.RawMessage
-	if err := decodeObject(raw, &wrap); err != nil {
-		return nil, fmt.Errorf("%w: catalog.catalog.list: %w", ErrBadResponse, err)
-	}
-	var rows []Record
-	if err := decodeList(wrap["catalogs"], &rows); err != nil {
-		return nil, fmt.Errorf("%w: catalog.catalog.list: %w", ErrBadResponse, err)
-	}
-	out := make([]Catalog, len(rows))
-	for i, r := range rows {
-		out[i] = Catalog{ID: r.IDField("id"), IBlockID: r.IDField("iblockId"), IBlockTypeID: r.String("iblockTypeId"),
-			Name: r.String("name"), ProductIBlockID: r.IDField("productIblockId"), SKUPropertyID: r.IDField("skuPropertyId")}
-	}
-	return out, nil
+	return readRows(listUnder[Record]("catalog.catalog.list", "catalogs"), func(r Record) (Catalog, error) {
+		return Catalog{ID: r.IDField("id"), IBlockID: r.IDField("iblockId"), IBlockTypeID: r.String("iblockTypeId"),
+			Name: r.String("name"), ProductIBlockID: r.IDField("productIblockId"), SKUPropertyID: r.IDField("skuPropertyId")}, nil
+	})(raw)
 }
 
 // Catalogs reads every trade catalogue, following next.
@@ -121,24 +111,14 @@ func CatalogProductLookupCmds(iblockID ID, xmlIDs []string) []Cmd {
 
 // DecodeCatalogProducts decodes {"products": [...]}.
 func DecodeCatalogProducts(raw json.RawMessage) ([]CatalogProduct, error) {
-	var wrap map[string]json.RawMessage
-	if err := decodeObject(raw, &wrap); err != nil {
-		return nil, fmt.Errorf("%w: catalog.product.list: %w", ErrBadResponse, err)
-	}
-	var rows []Record
-	if err := decodeList(wrap["products"], &rows); err != nil {
-		return nil, fmt.Errorf("%w: catalog.product.list: %w", ErrBadResponse, err)
-	}
-	out := make([]CatalogProduct, len(rows))
-	for i, r := range rows {
+	return readRows(listUnder[Record]("catalog.product.list", "products"), func(r Record) (CatalogProduct, error) {
 		typ, err := parseLooseInt(r["type"])
 		if err != nil {
-			return nil, fmt.Errorf("%w: catalog.product.list: product %s type: %w", ErrBadResponse, r.String("id"), err)
+			return CatalogProduct{}, fmt.Errorf("%w: catalog.product.list: product %s type: %w", ErrBadResponse, r.String("id"), err)
 		}
-		out[i] = CatalogProduct{ID: r.IDField("id"), IBlockID: r.IDField("iblockId"), Name: r.String("name"),
-			XMLID: r.String("xmlId"), Active: r.Bool("active"), Measure: r.IDField("measure"), Type: int(typ)}
-	}
-	return out, nil
+		return CatalogProduct{ID: r.IDField("id"), IBlockID: r.IDField("iblockId"), Name: r.String("name"),
+			XMLID: r.String("xmlId"), Active: r.Bool("active"), Measure: r.IDField("measure"), Type: int(typ)}, nil
+	})(raw)
 }
 
 // CatalogProductsByXMLID finds the products of catalogue iblockID whose

@@ -12,38 +12,8 @@ import (
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 )
 
-func TestNewValidatesWebhookURL(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		url string
-		ok  bool
-	}{
-		{"https://example.bitrix24.ru/rest/1/abcdef123/", true},
-		{"https://example.bitrix24.ru/rest/1/abcdef123", true},
-		{"http://127.0.0.1:8080/rest/1/abcdef123/", true},
-		{"http://localhost/rest/1/abcdef123/", true},
-		{"http://example.bitrix24.ru/rest/1/abcdef123/", false},
-		{"ftp://example.bitrix24.ru/rest/1/abcdef123/", false},
-		{"https://example.bitrix24.ru/rest/abcdef123/", false},
-		{"https://example.bitrix24.ru/rest/1/abcdef123/crm.deal.list", false},
-		{"https://example.bitrix24.ru/rest/1/abcdef123/?x=1", false},
-	} {
-		_, err := bitrix.New(tc.url)
-		if (err == nil) != tc.ok {
-			t.Errorf("%s: err %v", tc.url, err)
-		}
-		if err != nil {
-			if !errors.Is(err, bitrix.ErrConfig) || strings.Contains(err.Error(), "abcdef123") {
-				t.Errorf("%s: bad error %q", tc.url, err)
-			}
-		}
-	}
-}
-
 func TestDealLifecycle(t *testing.T) {
-	t.Parallel()
-	p := newPair(t, bitrixtest.Options{})
-	ctx := context.Background()
+	ctx, p := parallelPair(t)
 	p.srv.SeedUserField("CRM_DEAL", "UF_CRM_DELIVERY", "string", false)
 	id, err := p.c.Add(ctx, bitrix.EntityDeal, bitrix.Fields{"TITLE": "Order 1042", "ORIGINATOR_ID": "retailcrm", "ORIGIN_ID": "1042",
 		"OPPORTUNITY": 1890, "CURRENCY_ID": "RUB", "STAGE_ID": "NEW", "UF_CRM_DELIVERY": "courier", "UF_CRM_TYPO": "x"},
@@ -109,9 +79,7 @@ func TestDealListFiltersAndPaging(t *testing.T) {
 }
 
 func TestContactMultifieldDuplicateTrap(t *testing.T) {
-	t.Parallel()
-	p := newPair(t, bitrixtest.Options{})
-	ctx := context.Background()
+	ctx, p := parallelPair(t)
 	id, err := p.c.Add(ctx, bitrix.EntityContact, bitrix.Fields{"NAME": "Anna", "PHONE": []any{bitrix.NewMultifield("+7 (900) 111-22-33", "MOBILE")},
 		"EMAIL": []any{bitrix.NewMultifield("Anna@Example.com", "")}}, nil)
 	if err != nil {
@@ -167,9 +135,7 @@ func TestContactMultifieldDuplicateTrap(t *testing.T) {
 }
 
 func TestFindByComm(t *testing.T) {
-	t.Parallel()
-	p := newPair(t, bitrixtest.Options{})
-	ctx := context.Background()
+	ctx, p := parallelPair(t)
 	a := p.srv.SeedContact(map[string]any{"NAME": "A", "EMAIL": []string{"Anna@Example.com"}, "PHONE": []string{"+7 900 111-22-33"}})
 	b := p.srv.SeedContact(map[string]any{"NAME": "B", "EMAIL": []string{"b@example.com"}})
 	m, err := p.c.FindByComm(ctx, bitrix.CommEmail, []string{" anna@example.com"}, "CONTACT")

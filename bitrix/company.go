@@ -90,15 +90,12 @@ type Preset struct {
 
 // UnmarshalJSON reads the legacy string-typed row.
 func (p *Preset) UnmarshalJSON(raw []byte) error {
-	var r Record
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return err
-	}
-	country, _ := parseLooseInt(r[FieldCountryID])
-	sort, _ := parseLooseInt(r["SORT"])
-	*p = Preset{ID: r.ID(), Name: r.String(FieldName), XMLID: r.String(FieldXMLID), CountryID: country,
-		Active: !r.Has("ACTIVE") || r.Bool("ACTIVE"), Sort: sort}
-	return nil
+	return fromRecord(raw, p, func(r Record) (Preset, error) {
+		country, _ := parseLooseInt(r[FieldCountryID])
+		sort, _ := parseLooseInt(r["SORT"])
+		return Preset{ID: r.ID(), Name: r.String(FieldName), XMLID: r.String(FieldXMLID), CountryID: country,
+			Active: !r.Has("ACTIVE") || r.Bool("ACTIVE"), Sort: sort}, nil
+	})
 }
 
 // PresetListCmd builds crm.requisite.preset.list of every preset with the
@@ -112,13 +109,7 @@ func PresetListCmd() Cmd {
 }
 
 // DecodePresets decodes a crm.requisite.preset.list result.
-func DecodePresets(raw json.RawMessage) ([]Preset, error) {
-	var out []Preset
-	if err := decodeList(raw, &out); err != nil {
-		return nil, fmt.Errorf("%w: presets: %w", ErrBadResponse, err)
-	}
-	return out, nil
-}
+func DecodePresets(raw json.RawMessage) ([]Preset, error) { return listOf[Preset]("presets")(raw) }
 
 // Presets reads every requisite preset, over as many pages as it takes.
 func (c *Client) Presets(ctx context.Context) ([]Preset, error) {
@@ -156,16 +147,13 @@ type Requisite struct {
 
 // UnmarshalJSON reads the legacy string-typed row.
 func (q *Requisite) UnmarshalJSON(raw []byte) error {
-	var r Record
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return err
-	}
-	et, _ := parseLooseInt(r[FieldEntityTypeID])
-	*q = Requisite{ID: r.ID(), EntityTypeID: et, EntityID: r.IDField(FieldEntityID), PresetID: r.IDField(FieldPresetID),
-		Name: r.String(FieldName), XMLID: r.String(FieldXMLID), INN: r.String(FieldRqINN), KPP: r.String(FieldRqKPP),
-		OGRN: r.String(FieldRqOGRN), OGRNIP: r.String(FieldRqOGRNIP), CompanyName: r.String(FieldRqCompanyName),
-		CompanyFull: r.String(FieldRqCompanyFull)}
-	return nil
+	return fromRecord(raw, q, func(r Record) (Requisite, error) {
+		et, _ := parseLooseInt(r[FieldEntityTypeID])
+		return Requisite{ID: r.ID(), EntityTypeID: et, EntityID: r.IDField(FieldEntityID), PresetID: r.IDField(FieldPresetID),
+			Name: r.String(FieldName), XMLID: r.String(FieldXMLID), INN: r.String(FieldRqINN), KPP: r.String(FieldRqKPP),
+			OGRN: r.String(FieldRqOGRN), OGRNIP: r.String(FieldRqOGRNIP), CompanyName: r.String(FieldRqCompanyName),
+			CompanyFull: r.String(FieldRqCompanyFull)}, nil
+	})
 }
 
 // requisiteSelect are the fields a requisite lookup reads.
@@ -234,11 +222,7 @@ func requisiteList(filter map[string]any) Cmd {
 
 // DecodeRequisites decodes a crm.requisite.list result.
 func DecodeRequisites(raw json.RawMessage) ([]Requisite, error) {
-	var out []Requisite
-	if err := decodeList(raw, &out); err != nil {
-		return nil, fmt.Errorf("%w: requisites: %w", ErrBadResponse, err)
-	}
-	return out, nil
+	return listOf[Requisite]("requisites")(raw)
 }
 
 // Requisites runs a requisite list command over all its pages.
@@ -306,38 +290,26 @@ func CompanyContactsCmd(company ID) Cmd {
 // COMPANY_ID for a contact's companies and CONTACT_ID for a company's
 // contacts.
 func DecodeCompanyBindings(raw json.RawMessage, idField string) ([]CompanyBinding, error) {
-	var rows []Record
-	if err := decodeList(raw, &rows); err != nil {
-		return nil, fmt.Errorf("%w: bindings: %w", ErrBadResponse, err)
-	}
-	out := make([]CompanyBinding, 0, len(rows))
-	for _, r := range rows {
+	return readRows(listOf[Record]("bindings"), func(r Record) (CompanyBinding, error) {
 		sort, err := parseLooseInt(r["SORT"])
 		if err != nil {
-			return nil, fmt.Errorf("%w: binding SORT: %w", ErrBadResponse, err)
+			return CompanyBinding{}, fmt.Errorf("%w: binding SORT: %w", ErrBadResponse, err)
 		}
-		out = append(out, CompanyBinding{ID: r.IDField(idField), Sort: int(sort), Primary: r.Bool("IS_PRIMARY")})
-	}
-	return out, nil
+		return CompanyBinding{ID: r.IDField(idField), Sort: int(sort), Primary: r.Bool("IS_PRIMARY")}, nil
+	})(raw)
 }
 
 // LinkContactCompany links company to contact; it reports whether the link
 // is new.
 func (c *Client) LinkContactCompany(ctx context.Context, contact, company ID) (bool, error) {
-	resp, err := c.Run(ctx, ContactCompanyAddCmd(contact, company), nil)
-	if err != nil {
-		return false, err
-	}
-	return DecodeAdded(resp.Result)
+	return runAs(ctx, c, ContactCompanyAddCmd(contact, company), DecodeAdded)
 }
 
 // ContactCompanies reads the companies linked to a contact.
 func (c *Client) ContactCompanies(ctx context.Context, contact ID) ([]CompanyBinding, error) {
-	resp, err := c.Run(ctx, ContactCompaniesCmd(contact), nil)
-	if err != nil {
-		return nil, err
-	}
-	return DecodeCompanyBindings(resp.Result, FieldCompanyID)
+	return runAs(ctx, c, ContactCompaniesCmd(contact), func(raw json.RawMessage) ([]CompanyBinding, error) {
+		return DecodeCompanyBindings(raw, FieldCompanyID)
+	})
 }
 
 // DealDeleteCmd builds crm.deal.delete. crmsync never deletes a deal; the

@@ -18,17 +18,14 @@ type ContactBinding struct {
 
 // UnmarshalJSON accepts numbers or numeric strings and IS_PRIMARY "Y"/"N".
 func (b *ContactBinding) UnmarshalJSON(raw []byte) error {
-	var r Record
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return err
-	}
-	sort, err := parseLooseInt(r["SORT"])
-	if err != nil {
-		return fmt.Errorf("bitrix: contact binding SORT: %w", err)
-	}
-	*b = ContactBinding{ContactID: r.IDField("CONTACT_ID"), Sort: int(sort), RoleID: r.IDField("ROLE_ID"),
-		Primary: strings.EqualFold(r.String("IS_PRIMARY"), "Y")}
-	return nil
+	return fromRecord(raw, b, func(r Record) (ContactBinding, error) {
+		sort, err := parseLooseInt(r["SORT"])
+		if err != nil {
+			return ContactBinding{}, fmt.Errorf("bitrix: contact binding SORT: %w", err)
+		}
+		return ContactBinding{ContactID: r.IDField("CONTACT_ID"), Sort: int(sort), RoleID: r.IDField("ROLE_ID"),
+			Primary: strings.EqualFold(r.String("IS_PRIMARY"), "Y")}, nil
+	})
 }
 
 // ContactLink is what crm.<e>.contact.add links. Primary and Sort are sent
@@ -64,11 +61,7 @@ func ContactItemsGetCmd(e Entity, id ID) Cmd {
 
 // DecodeContactBindings decodes a crm.<e>.contact.items.get result.
 func DecodeContactBindings(raw json.RawMessage) ([]ContactBinding, error) {
-	var out []ContactBinding
-	if err := decodeList(raw, &out); err != nil {
-		return nil, fmt.Errorf("%w: contact bindings: %w", ErrBadResponse, err)
-	}
-	return out, nil
+	return listOf[ContactBinding]("contact bindings")(raw)
 }
 
 // DecodeAdded decodes a crm.<e>.contact.add result: true when the link was
@@ -85,23 +78,13 @@ func DecodeAdded(raw json.RawMessage) (bool, error) {
 
 // LinkedContacts reads the contacts linked to a deal or lead.
 func (c *Client) LinkedContacts(ctx context.Context, e Entity, id ID) ([]ContactBinding, error) {
-	cmd := ContactItemsGetCmd(e, id)
-	resp, err := c.Run(ctx, cmd, nil)
-	if err != nil {
-		return nil, err
-	}
-	return DecodeContactBindings(resp.Result)
+	return runAs(ctx, c, ContactItemsGetCmd(e, id), DecodeContactBindings)
 }
 
 // LinkContact links one more contact to a deal or lead; it reports whether
 // the link is new.
 func (c *Client) LinkContact(ctx context.Context, e Entity, id ID, l ContactLink) (bool, error) {
-	cmd := ContactAddCmd(e, id, l)
-	resp, err := c.Run(ctx, cmd, nil)
-	if err != nil {
-		return false, err
-	}
-	return DecodeAdded(resp.Result)
+	return runAs(ctx, c, ContactAddCmd(e, id, l), DecodeAdded)
 }
 
 func yn(b bool) string {

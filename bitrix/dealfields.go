@@ -1,7 +1,6 @@
 package bitrix
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -40,26 +39,19 @@ type EnumItem struct {
 
 // UnmarshalJSON reads ids and sorts as numbers or strings.
 func (e *EnumItem) UnmarshalJSON(b []byte) error {
-	var r Record
-	if err := json.Unmarshal(b, &r); err != nil {
-		return err
-	}
-	sort, err := parseLooseInt(r["SORT"])
-	if err != nil {
-		return fmt.Errorf("bitrix: list item SORT: %w", err)
-	}
-	*e = EnumItem{ID: r.ID(), Value: r.String("VALUE"), Sort: int(sort), Def: r.Bool("DEF"), XMLID: r.String("XML_ID")}
-	return nil
+	return fromRecord(b, e, func(r Record) (EnumItem, error) {
+		sort, err := parseLooseInt(r["SORT"])
+		if err != nil {
+			return EnumItem{}, fmt.Errorf("bitrix: list item SORT: %w", err)
+		}
+		return EnumItem{ID: r.ID(), Value: r.String("VALUE"), Sort: int(sort), Def: r.Bool("DEF"), XMLID: r.String("XML_ID")}, nil
+	})
 }
 
 // Items returns the values of a list (enumeration) user field as
 // crm.<e>.userfield.list answers them (LIST); nil for other types.
 func (u UserField) Items() ([]EnumItem, error) {
-	var out []EnumItem
-	if err := decodeList(u.Raw["LIST"], &out); err != nil {
-		return nil, fmt.Errorf("%w: %s LIST: %w", ErrBadResponse, u.FieldName, err)
-	}
-	return out, nil
+	return listOf[EnumItem](u.FieldName + " LIST")(u.Raw["LIST"])
 }
 
 // EnumItemID finds the item whose VALUE is value; ok is false when none is.

@@ -3,7 +3,6 @@ package bitrix
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 )
 
 // Status is a crm.status.list row (a stage, source, ...).
@@ -20,13 +19,10 @@ type Status struct {
 
 // UnmarshalJSON reads the row loosely (SEMANTICS may be null, numbers strings).
 func (s *Status) UnmarshalJSON(b []byte) error {
-	var r Record
-	if err := json.Unmarshal(b, &r); err != nil {
-		return err
-	}
-	*s = Status{ID: r.ID(), EntityID: r.String("ENTITY_ID"), StatusID: r.String("STATUS_ID"), Name: r.String("NAME"),
-		Sort: r.IDField("SORT"), CategoryID: r.IDField("CATEGORY_ID"), Semantics: r.String("SEMANTICS")}
-	return nil
+	return fromRecord(b, s, func(r Record) (Status, error) {
+		return Status{ID: r.ID(), EntityID: r.String("ENTITY_ID"), StatusID: r.String("STATUS_ID"), Name: r.String("NAME"),
+			Sort: r.IDField("SORT"), CategoryID: r.IDField("CATEGORY_ID"), Semantics: r.String("SEMANTICS")}, nil
+	})
 }
 
 // DealStageEntityID is the crm.status ENTITY_ID of a deal funnel's stages.
@@ -49,15 +45,8 @@ func StatusListCmd(filter map[string]any) Cmd {
 
 // StatusList reads directory entries, e.g. {"ENTITY_ID": "DEAL_STAGE"}.
 func (c *Client) StatusList(ctx context.Context, filter map[string]any) ([]Status, error) {
-	var out []Status
-	resp, err := c.Run(ctx, StatusListCmd(filter), nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := decodeList(resp.Result, &out); err != nil {
-		return nil, fmt.Errorf("%w: crm.status.list: %w", ErrBadResponse, err)
-	}
-	return out, nil
+	cmd := StatusListCmd(filter)
+	return runAs(ctx, c, cmd, listOf[Status](cmd.Method))
 }
 
 // Category is a funnel of crm.category.list.
@@ -71,13 +60,10 @@ type Category struct {
 
 // UnmarshalJSON reads isDefault as "Y"/"N" or a boolean.
 func (c *Category) UnmarshalJSON(b []byte) error {
-	var r Record
-	if err := json.Unmarshal(b, &r); err != nil {
-		return err
-	}
-	*c = Category{ID: r.IDField("id"), Name: r.String("name"), Sort: r.IDField("sort"),
-		EntityTypeID: r.IDField("entityTypeId"), IsDefault: r.Bool("isDefault")}
-	return nil
+	return fromRecord(b, c, func(r Record) (Category, error) {
+		return Category{ID: r.IDField("id"), Name: r.String("name"), Sort: r.IDField("sort"),
+			EntityTypeID: r.IDField("entityTypeId"), IsDefault: r.Bool("isDefault")}, nil
+	})
 }
 
 // CategoryListCmd builds crm.category.list.
@@ -87,24 +73,12 @@ func CategoryListCmd(entityTypeID int) Cmd {
 
 // CategoryList reads the funnels of an entity type (2 = deals).
 func (c *Client) CategoryList(ctx context.Context, entityTypeID int) ([]Category, error) {
-	resp, err := c.Run(ctx, CategoryListCmd(entityTypeID), nil)
-	if err != nil {
-		return nil, err
-	}
-	return DecodeCategories(resp.Result)
+	return runAs(ctx, c, CategoryListCmd(entityTypeID), DecodeCategories)
 }
 
 // DecodeCategories decodes {"categories": [...]}.
 func DecodeCategories(raw json.RawMessage) ([]Category, error) {
-	var wrap map[string]json.RawMessage
-	if err := decodeObject(raw, &wrap); err != nil {
-		return nil, fmt.Errorf("%w: crm.category.list: %w", ErrBadResponse, err)
-	}
-	var out []Category
-	if err := decodeList(wrap["categories"], &out); err != nil {
-		return nil, fmt.Errorf("%w: crm.category.list: %w", ErrBadResponse, err)
-	}
-	return out, nil
+	return listUnder[Category]("crm.category.list", "categories")(raw)
 }
 
 // UserField is a crm.deal.userfield.list row.
@@ -120,13 +94,10 @@ type UserField struct {
 
 // UnmarshalJSON reads the row loosely.
 func (u *UserField) UnmarshalJSON(b []byte) error {
-	var r Record
-	if err := json.Unmarshal(b, &r); err != nil {
-		return err
-	}
-	*u = UserField{ID: r.ID(), EntityID: r.String("ENTITY_ID"), FieldName: r.String("FIELD_NAME"),
-		UserTypeID: r.String("USER_TYPE_ID"), Multiple: r.Bool("MULTIPLE"), Mandatory: r.Bool("MANDATORY"), Raw: r}
-	return nil
+	return fromRecord(b, u, func(r Record) (UserField, error) {
+		return UserField{ID: r.ID(), EntityID: r.String("ENTITY_ID"), FieldName: r.String("FIELD_NAME"),
+			UserTypeID: r.String("USER_TYPE_ID"), Multiple: r.Bool("MULTIPLE"), Mandatory: r.Bool("MANDATORY"), Raw: r}, nil
+	})
 }
 
 // DealUserFieldListCmd builds crm.deal.userfield.list.
@@ -140,15 +111,8 @@ func DealUserFieldListCmd(filter map[string]any) Cmd {
 
 // DealUserFieldList reads deal user fields, e.g. {"FIELD_NAME": "UF_CRM_X"}.
 func (c *Client) DealUserFieldList(ctx context.Context, filter map[string]any) ([]UserField, error) {
-	resp, err := c.Run(ctx, DealUserFieldListCmd(filter), nil)
-	if err != nil {
-		return nil, err
-	}
-	var out []UserField
-	if err := decodeList(resp.Result, &out); err != nil {
-		return nil, fmt.Errorf("%w: crm.deal.userfield.list: %w", ErrBadResponse, err)
-	}
-	return out, nil
+	cmd := DealUserFieldListCmd(filter)
+	return runAs(ctx, c, cmd, listOf[UserField](cmd.Method))
 }
 
 // DealUserFieldAddCmd builds crm.deal.userfield.add; FIELD_NAME gets the
@@ -183,13 +147,5 @@ func ScopeCmd() Cmd { return Cmd{Method: "scope", Params: map[string]any{}} }
 
 // Scope lists the webhook's scopes.
 func (c *Client) Scope(ctx context.Context) ([]string, error) {
-	var out []string
-	resp, err := c.Run(ctx, ScopeCmd(), nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := decodeList(resp.Result, &out); err != nil {
-		return nil, fmt.Errorf("%w: scope: %w", ErrBadResponse, err)
-	}
-	return out, nil
+	return runAs(ctx, c, ScopeCmd(), listOf[string]("scope"))
 }

@@ -37,13 +37,9 @@ func FindByCommCmds(commType string, values []string, entityType string) []Cmd {
 func (c *Client) FindByComm(ctx context.Context, commType string, values []string, entityType string) (map[string][]ID, error) {
 	out := map[string][]ID{}
 	for _, cmd := range FindByCommCmds(commType, values, entityType) {
-		resp, err := c.Run(ctx, cmd, nil)
+		m, err := runAs(ctx, c, cmd, decodeIn(cmd.Method, DecodeDuplicates))
 		if err != nil {
 			return nil, err
-		}
-		m, err := DecodeDuplicates(resp.Result)
-		if err != nil {
-			return nil, fmt.Errorf("bitrix: %s: %w", cmd.Method, err)
 		}
 		for k, ids := range m {
 			out[k] = append(out[k], ids...)

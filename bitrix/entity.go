@@ -132,11 +132,7 @@ func PageCmd(cmd Cmd, start int) Cmd {
 func readPages[T any](ctx context.Context, c *Client, cmdAt func(start int) Cmd, decode func(json.RawMessage) ([]T, error)) ([]T, error) {
 	var out []T
 	for start := 0; ; {
-		resp, err := c.Run(ctx, cmdAt(start), nil)
-		if err != nil {
-			return out, err
-		}
-		page, err := decode(resp.Result)
+		page, resp, err := runResult(ctx, c, cmdAt(start), decode)
 		if err != nil {
 			return out, err
 		}
@@ -149,14 +145,34 @@ func readPages[T any](ctx context.Context, c *Client, cmdAt func(start int) Cmd,
 }
 
 // decodeIn names method in decode's errors: "bitrix: METHOD: …".
-func decodeIn[T any](method string, decode func(json.RawMessage) ([]T, error)) func(json.RawMessage) ([]T, error) {
-	return func(raw json.RawMessage) ([]T, error) {
-		page, err := decode(raw)
+func decodeIn[T any](method string, decode func(json.RawMessage) (T, error)) func(json.RawMessage) (T, error) {
+	return func(raw json.RawMessage) (T, error) {
+		v, err := decode(raw)
 		if err != nil {
-			return nil, fmt.Errorf("bitrix: %s: %w", method, err)
+			var zero T
+			return zero, fmt.Errorf("bitrix: %s: %w", method, err)
 		}
-		return page, nil
+		return v, nil
 	}
+}
+
+// runResult runs cmd as a plain call and decodes its result with decode;
+// the answer is returned too for its paging (total, next). When the call
+// fails the value is T's zero and the answer nil.
+func runResult[T any](ctx context.Context, c *Client, cmd Cmd, decode func(json.RawMessage) (T, error)) (T, *Response, error) {
+	resp, err := c.Run(ctx, cmd, nil)
+	if err != nil {
+		var zero T
+		return zero, nil, err
+	}
+	v, err := decode(resp.Result)
+	return v, resp, err
+}
+
+// runAs is runResult for a caller that needs only the value.
+func runAs[T any](ctx context.Context, c *Client, cmd Cmd, decode func(json.RawMessage) (T, error)) (T, error) {
+	v, _, err := runResult(ctx, c, cmd, decode)
+	return v, err
 }
 
 // FieldsCmd builds crm.<e>.fields.
@@ -199,13 +215,9 @@ func (c *Client) Get(ctx context.Context, e Entity, id ID) (Record, error) {
 // List reads one page.
 func (c *Client) List(ctx context.Context, e Entity, req ListRequest) (*ListPage, error) {
 	cmd := ListCmd(e, req)
-	resp, err := c.Run(ctx, cmd, nil)
+	rows, resp, err := runResult(ctx, c, cmd, decodeIn(cmd.Method, DecodeRows))
 	if err != nil {
 		return nil, err
-	}
-	rows, err := DecodeRows(resp.Result)
-	if err != nil {
-		return nil, fmt.Errorf("bitrix: %s: %w", cmd.Method, err)
 	}
 	return &ListPage{Rows: rows, Total: resp.Total, Next: resp.Next, HasNext: resp.HasNext}, nil
 }
@@ -278,15 +290,13 @@ func listAll(req ListRequest, page func(ListRequest) ([]Record, error), fn func(
 
 // Fields describes the entity's fields (crm.<e>.fields).
 func (c *Client) Fields(ctx context.Context, e Entity) (map[string]FieldInfo, error) {
-	var raw map[string]FieldInfo
-	resp, err := c.Run(ctx, FieldsCmd(e), nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := decodeObject(resp.Result, &raw); err != nil {
-		return nil, fmt.Errorf("%w: crm.%s.fields: %w", ErrBadResponse, e, err)
-	}
-	return raw, nil
+	return runAs(ctx, c, FieldsCmd(e), func(raw json.RawMessage) (map[string]FieldInfo, error) {
+		var m map[string]FieldInfo
+		if err := decodeObject(raw, &m); err != nil {
+			return nil, fmt.Errorf("%w: crm.%s.fields: %w", ErrBadResponse, e, err)
+		}
+		return m, nil
+	})
 }
 
 // FieldInfo is one entry of crm.<e>.fields.
@@ -313,13 +323,7 @@ func DecodeID(raw json.RawMessage) (ID, error) {
 }
 
 // DecodeRows decodes a list result ([] or an index-keyed object).
-func DecodeRows(raw json.RawMessage) ([]Record, error) {
-	var rows []Record
-	if err := decodeList(raw, &rows); err != nil {
-		return nil, fmt.Errorf("%w: rows: %w", ErrBadResponse, err)
-	}
-	return rows, nil
-}
+func DecodeRows(raw json.RawMessage) ([]Record, error) { return listOf[Record]("rows")(raw) }
 
 // DecodeTrue checks an update's result (true, "1", 1, "Y").
 func DecodeTrue(method string, raw json.RawMessage) error {

@@ -3,7 +3,6 @@ package bitrix
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 )
 
@@ -43,15 +42,8 @@ func NeedsApplication(err error) bool {
 
 // EventHandlers lists the handlers bound by this application (event.get).
 func (c *Client) EventHandlers(ctx context.Context) ([]EventHandler, error) {
-	var out []EventHandler
-	resp, err := c.Call(ctx, "event.get", map[string]any{}, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := decodeList(resp.Result, &out); err != nil {
-		return nil, fmt.Errorf("%w: event.get: %w", ErrBadResponse, err)
-	}
-	return out, nil
+	cmd := Cmd{Method: "event.get", Params: map[string]any{}}
+	return runAs(ctx, c, cmd, listOf[EventHandler](cmd.Method))
 }
 
 // BindEvent binds handler to event (event.bind). A handler already bound is

@@ -1,18 +1,14 @@
 package bitrix_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 
 	"github.com/crmsync/crmsync/bitrix"
-	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 )
 
 func TestDirectoryHelpers(t *testing.T) {
-	t.Parallel()
-	p := newPair(t, bitrixtest.Options{})
-	ctx := context.Background()
+	ctx, p := parallelPair(t)
 	p.srv.SeedCategory(1, "Wholesale")
 	cats, err := p.c.CategoryList(ctx, bitrix.EntityTypeDeal)
 	if err != nil || len(cats) != 2 || !cats[0].IsDefault || cats[1].ID != 1 {
@@ -57,9 +53,7 @@ func TestDirectoryHelpers(t *testing.T) {
 }
 
 func TestManagerActionsAndPushReads(t *testing.T) {
-	t.Parallel()
-	p := newPair(t, bitrixtest.Options{})
-	ctx := context.Background()
+	ctx, p := parallelPair(t)
 	did := p.srv.SeedDeal(map[string]any{"TITLE": "Order 1", "ORIGINATOR_ID": "retailcrm", "ORIGIN_ID": "1"})
 	other := p.srv.SeedDeal(map[string]any{"TITLE": "Order 2"})
 	hist, err := p.c.StageHistorySince(ctx, bitrix.EntityTypeDeal, 0, nil, 0)
@@ -96,9 +90,7 @@ func TestManagerActionsAndPushReads(t *testing.T) {
 }
 
 func TestSideEffectHelpers(t *testing.T) {
-	t.Parallel()
-	p := newPair(t, bitrixtest.Options{})
-	ctx := context.Background()
+	ctx, p := parallelPair(t)
 	did := p.srv.SeedDeal(map[string]any{"TITLE": "Order 1"})
 	tid, err := p.c.TaskAdd(ctx, bitrix.Fields{"TITLE": "Call back", "RESPONSIBLE_ID": 7, "UF_CRM_TASK": []string{bitrix.TaskCRMBinding(bitrix.ID(did))}})
 	if err != nil || tid == 0 {
@@ -150,9 +142,7 @@ func TestSideEffectHelpers(t *testing.T) {
 }
 
 func TestLeads(t *testing.T) {
-	t.Parallel()
-	p := newPair(t, bitrixtest.Options{})
-	ctx := context.Background()
+	ctx, p := parallelPair(t)
 	id, err := p.c.Add(ctx, bitrix.EntityLead, bitrix.Fields{"TITLE": "Lead 1", "NAME": "Ivan", "PHONE": []any{bitrix.NewMultifield("+7 900 1", "")}, "ORIGIN_ID": "5"}, nil)
 	if err != nil {
 		t.Fatal(err)

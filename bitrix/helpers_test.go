@@ -2,6 +2,7 @@ package bitrix_test
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"sync"
 	"time"
@@ -59,6 +60,19 @@ func newPair(t tb, sopts bitrixtest.Options, copts ...bitrix.Option) *pair {
 		t.Fatal(err)
 	}
 	return &pair{c: c, srv: srv, clock: clock, logs: logs}
+}
+
+// parallelT is what parallelPair needs: a *testing.T.
+type parallelT interface {
+	tb
+	Parallel()
+}
+
+// parallelPair is the start of most tests here: run in parallel with the
+// others, against a fake with the default options.
+func parallelPair(t parallelT) (context.Context, *pair) {
+	t.Parallel()
+	return context.Background(), newPair(t, bitrixtest.Options{})
 }
 
 func newTextLogger(w *syncBuffer) *slog.Logger {

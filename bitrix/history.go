@@ -3,7 +3,6 @@ package bitrix
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 )
 
 // StageHistoryRow is a crm.stagehistory.list row. Deals fill StageID and
@@ -22,14 +21,11 @@ type StageHistoryRow struct {
 
 // UnmarshalJSON reads ids as numbers or strings.
 func (s *StageHistoryRow) UnmarshalJSON(b []byte) error {
-	var r Record
-	if err := json.Unmarshal(b, &r); err != nil {
-		return err
-	}
-	*s = StageHistoryRow{ID: r.ID(), TypeID: int(r.IDField("TYPE_ID")), OwnerID: r.IDField("OWNER_ID"),
-		CreatedTime: r.String("CREATED_TIME"), CategoryID: r.IDField("CATEGORY_ID"), StageID: r.String("STAGE_ID"),
-		StageSemanticID: r.String("STAGE_SEMANTIC_ID"), StatusID: r.String("STATUS_ID"), StatusSemanticID: r.String("STATUS_SEMANTIC_ID")}
-	return nil
+	return fromRecord(b, s, func(r Record) (StageHistoryRow, error) {
+		return StageHistoryRow{ID: r.ID(), TypeID: int(r.IDField("TYPE_ID")), OwnerID: r.IDField("OWNER_ID"),
+			CreatedTime: r.String("CREATED_TIME"), CategoryID: r.IDField("CATEGORY_ID"), StageID: r.String("STAGE_ID"),
+			StageSemanticID: r.String("STAGE_SEMANTIC_ID"), StatusID: r.String("STATUS_ID"), StatusSemanticID: r.String("STATUS_SEMANTIC_ID")}, nil
+	})
 }
 
 // StageHistoryListCmd builds crm.stagehistory.list. Use Filter {">ID": cursor}
@@ -51,11 +47,7 @@ type StageHistoryPage struct {
 
 // StageHistoryList reads one page.
 func (c *Client) StageHistoryList(ctx context.Context, entityTypeID int, req ListRequest) (*StageHistoryPage, error) {
-	resp, err := c.Run(ctx, StageHistoryListCmd(entityTypeID, req), nil)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := DecodeStageHistory(resp.Result)
+	rows, resp, err := runResult(ctx, c, StageHistoryListCmd(entityTypeID, req), DecodeStageHistory)
 	if err != nil {
 		return nil, err
 	}
@@ -93,13 +85,5 @@ func (c *Client) StageHistorySince(ctx context.Context, entityTypeID int, after 
 
 // DecodeStageHistory decodes {"items": [...]} (rows sit under result.items).
 func DecodeStageHistory(raw json.RawMessage) ([]StageHistoryRow, error) {
-	var wrap map[string]json.RawMessage
-	if err := decodeObject(raw, &wrap); err != nil {
-		return nil, fmt.Errorf("%w: crm.stagehistory.list: %w", ErrBadResponse, err)
-	}
-	var rows []StageHistoryRow
-	if err := decodeList(wrap["items"], &rows); err != nil {
-		return nil, fmt.Errorf("%w: crm.stagehistory.list: %w", ErrBadResponse, err)
-	}
-	return rows, nil
+	return listUnder[StageHistoryRow]("crm.stagehistory.list", "items")(raw)
 }

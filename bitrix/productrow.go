@@ -234,15 +234,7 @@ func (c *Client) ProductRows(ctx context.Context, e Entity, id ID) ([]StoredProd
 		return nil, err
 	}
 	cmd := ProductRowsGetCmd(e, id)
-	resp, err := c.Run(ctx, cmd, nil)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := DecodeProductRows(resp.Result)
-	if err != nil {
-		return nil, fmt.Errorf("bitrix: %s: %w", cmd.Method, err)
-	}
-	return rows, nil
+	return runAs(ctx, c, cmd, decodeIn(cmd.Method, DecodeProductRows))
 }
 
 // StoredProductRow is a row as crm.<deal|lead>.productrows.get answers it:
@@ -329,11 +321,7 @@ func (s StoredProductRow) Row() ProductRow {
 
 // DecodeProductRows decodes a crm.<deal|lead>.productrows.get result.
 func DecodeProductRows(raw json.RawMessage) ([]StoredProductRow, error) {
-	var out []StoredProductRow
-	if err := decodeList(raw, &out); err != nil {
-		return nil, fmt.Errorf("%w: product rows: %w", ErrBadResponse, err)
-	}
-	return out, nil
+	return listOf[StoredProductRow]("product rows")(raw)
 }
 
 // Decimal reads a numeric field exactly from its JSON text (899.1 or

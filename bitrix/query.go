@@ -159,15 +159,7 @@ func normalize(v any) (any, error) {
 	case Fields:
 		return normalizeMap(x)
 	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			n, err := normalize(e)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = n
-		}
-		return out, nil
+		return normalizeEach(len(x), func(i int) any { return x[i] })
 	}
 	rv := reflect.ValueOf(v)
 	switch rv.Kind() {
@@ -201,15 +193,7 @@ func normalize(v any) (any, error) {
 		}
 		return out, nil
 	case reflect.Slice, reflect.Array:
-		out := make([]any, rv.Len())
-		for i := range out {
-			n, err := normalize(rv.Index(i).Interface())
-			if err != nil {
-				return nil, err
-			}
-			out[i] = n
-		}
-		return out, nil
+		return normalizeEach(rv.Len(), func(i int) any { return rv.Index(i).Interface() })
 	case reflect.Struct:
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -218,6 +202,19 @@ func normalize(v any) (any, error) {
 		return normalizeJSON(b)
 	}
 	return nil, fmt.Errorf("%w: cannot encode %T in a query", ErrInvalidBatch, v)
+}
+
+// normalizeEach normalizes the n elements of a list, at(i) giving each.
+func normalizeEach(n int, at func(i int) any) (any, error) {
+	out := make([]any, n)
+	for i := range out {
+		v, err := normalize(at(i))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
 }
 
 func normalizeMap(m map[string]any) (any, error) {

@@ -3,6 +3,7 @@ package bitrix
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 )
 
@@ -128,12 +129,9 @@ type Multifield struct {
 
 // UnmarshalJSON tolerates numbers where strings are expected.
 func (m *Multifield) UnmarshalJSON(b []byte) error {
-	var raw Record
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	*m = Multifield{ID: raw.ID(), ValueType: raw.String("VALUE_TYPE"), Value: raw.String("VALUE"), TypeID: raw.String("TYPE_ID")}
-	return nil
+	return fromRecord(b, m, func(r Record) (Multifield, error) {
+		return Multifield{ID: r.ID(), ValueType: r.String("VALUE_TYPE"), Value: r.String("VALUE"), TypeID: r.String("TYPE_ID")}, nil
+	})
 }
 
 // NewMultifield is a row to add: no ID, so the portal appends it. Send it
@@ -192,6 +190,64 @@ func MissingValues(have []Multifield, want []string, norm func(string) string) [
 		out = append(out, w)
 	}
 	return out
+}
+
+// fromRecord is the UnmarshalJSON of a row type: raw is read as a Record
+// (legacy rows carry numbers as strings, booleans as "Y"/"N") and read
+// turns it into the row. dst is left as it was when either fails.
+func fromRecord[T any](raw []byte, dst *T, read func(Record) (T, error)) error {
+	var r Record
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return err
+	}
+	v, err := read(r)
+	if err != nil {
+		return err
+	}
+	*dst = v
+	return nil
+}
+
+// listOf decodes a result that is a list of T (see decodeList); any other
+// shape is ErrBadResponse, named by what.
+func listOf[T any](what string) func(json.RawMessage) ([]T, error) {
+	return func(raw json.RawMessage) ([]T, error) {
+		var out []T
+		if err := decodeList(raw, &out); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrBadResponse, what, err)
+		}
+		return out, nil
+	}
+}
+
+// listUnder decodes a result that holds its list of T under key, as the
+// newer methods answer ({"categories": [...]}); method names the errors.
+func listUnder[T any](method, key string) func(json.RawMessage) ([]T, error) {
+	return func(raw json.RawMessage) ([]T, error) {
+		var wrap map[string]json.RawMessage
+		if err := decodeObject(raw, &wrap); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrBadResponse, method, err)
+		}
+		return listOf[T](method)(wrap[key])
+	}
+}
+
+// readRows decodes a list of rows with decode and reads each with read; the
+// first row read fails stops it.
+func readRows[T any](decode func(json.RawMessage) ([]Record, error), read func(Record) (T, error)) func(json.RawMessage) ([]T, error) {
+	return func(raw json.RawMessage) ([]T, error) {
+		rows, err := decode(raw)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]T, len(rows))
+		for i, r := range rows {
+			if out[i], err = read(r); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
 }
 
 // decodeList decodes a JSON array; null, "" and {} (PHP's empty) give nil.

@@ -3,7 +3,6 @@ package bitrix
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 )
@@ -85,13 +84,7 @@ func UsersByEmailCmd(emails []string) Cmd {
 }
 
 // DecodeUsers decodes a user.get result.
-func DecodeUsers(raw json.RawMessage) ([]User, error) {
-	var out []User
-	if err := decodeList(raw, &out); err != nil {
-		return nil, fmt.Errorf("%w: users: %w", ErrBadResponse, err)
-	}
-	return out, nil
-}
+func DecodeUsers(raw json.RawMessage) ([]User, error) { return listOf[User]("users")(raw) }
 
 // Users reads every user matching filter, over as many pages as it takes.
 func (c *Client) Users(ctx context.Context, filter map[string]any) ([]User, error) {

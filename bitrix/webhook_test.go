@@ -78,6 +78,36 @@ func TestParseWebhook(t *testing.T) {
 	}
 }
 
+// New takes only a webhook URL of the documented form, and its refusal
+// never shows the secret.
+func TestNewValidatesWebhookURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{
+		{"https://example.bitrix24.ru/rest/1/abcdef123/", true},
+		{"https://example.bitrix24.ru/rest/1/abcdef123", true},
+		{"http://127.0.0.1:8080/rest/1/abcdef123/", true},
+		{"http://localhost/rest/1/abcdef123/", true},
+		{"http://example.bitrix24.ru/rest/1/abcdef123/", false},
+		{"ftp://example.bitrix24.ru/rest/1/abcdef123/", false},
+		{"https://example.bitrix24.ru/rest/abcdef123/", false},
+		{"https://example.bitrix24.ru/rest/1/abcdef123/crm.deal.list", false},
+		{"https://example.bitrix24.ru/rest/1/abcdef123/?x=1", false},
+	} {
+		_, err := bitrix.New(tc.url)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err %v", tc.url, err)
+		}
+		if err != nil {
+			if !errors.Is(err, bitrix.ErrConfig) || strings.Contains(err.Error(), "abcdef123") {
+				t.Errorf("%s: bad error %q", tc.url, err)
+			}
+		}
+	}
+}
+
 // Every way of printing a Webhook masks its secret.
 func TestWebhookPrintsMasked(t *testing.T) {
 	t.Parallel()

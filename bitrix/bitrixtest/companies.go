@@ -162,14 +162,9 @@ func (s *Server) linkParams(fromContact bool, p map[string]any) (contact, compan
 	if owner == nil {
 		return nil, nil, nil, legacyErr("Not found")
 	}
-	fv, _ := getCI(p, "fields")
-	fields = asMap(fv)
-	if fields == nil {
-		return nil, nil, nil, legacyErr("The parameter 'fields' must be array.")
-	}
-	oid, valid := intParam(fields[otherField])
-	if !valid || oid <= 0 {
-		return nil, nil, nil, legacyErr("The parameter 'fields' is not valid.")
+	fields, oid, e := bindingFields(p, otherField)
+	if e != nil {
+		return nil, nil, nil, e
 	}
 	other := s.data.entities[otherKind].rows[oid]
 	if other == nil {
@@ -247,12 +242,7 @@ func (d *store) setCompanies(contact *Row, list []CompanyBinding) {
 // reading, the list is replaced (companies no longer named lose the
 // contact too).
 func (d *store) applyCompanyFields(contact *Row, values map[string]any) {
-	var ids []any
-	if v, ok := values["COMPANY_IDS"]; ok {
-		ids = List(v)
-	} else {
-		ids = List(values["COMPANY_ID"])
-	}
+	ids := idsField(values, "COMPANY_IDS", "COMPANY_ID")
 	companies := d.entities["company"]
 	for _, b := range contact.Companies {
 		if c := companies.rows[b.CompanyID]; c != nil {
@@ -343,10 +333,9 @@ func checkRequisiteValues(fields map[string]any) *apiErr {
 }
 
 func (s *Server) requisiteAdd(p map[string]any) (*result, *apiErr) {
-	fv, _ := getCI(p, "fields")
-	fields := asMap(fv)
-	if fields == nil {
-		return nil, legacyErr("Parameter 'fields' must be array.")
+	fields, e := fieldsParam(p, fieldsNotArray)
+	if e != nil {
+		return nil, e
 	}
 	et, valid := intParam(firstOf(fields, "ENTITY_TYPE_ID"))
 	if !valid || et != 3 && et != 4 {
@@ -427,10 +416,9 @@ func (s *Server) requisiteUpdate(p map[string]any) (*result, *apiErr) {
 	if e != nil {
 		return nil, e
 	}
-	fv, _ := getCI(p, "fields")
-	fields := asMap(fv)
-	if fields == nil {
-		return nil, legacyErr("Parameter 'fields' must be array.")
+	fields, e := fieldsParam(p, fieldsNotArray)
+	if e != nil {
+		return nil, e
 	}
 	if e := checkRequisiteValues(fields); e != nil {
 		return nil, e
@@ -485,10 +473,9 @@ func selectParam(p map[string]any) []string {
 }
 
 func (s *Server) requisiteList(p map[string]any) (*result, *apiErr) {
-	fv, hasFilter := getCI(p, "filter")
-	filter := asMap(fv)
-	if hasFilter && filter == nil && Str(fv) != "" {
-		return nil, legacyErr("Parameter 'filter' must be array.")
+	filter, e := filterParam(p)
+	if e != nil {
+		return nil, e
 	}
 	sel := selectParam(p)
 	ov, _ := getCI(p, "order")

@@ -106,18 +106,22 @@ func withBinding[B any, P binding[B]](list []B, nb B) []B {
 	return out
 }
 
+// idsField reads the ids of a list field (CONTACT_IDS) or, when it is not
+// given, of its single form (CONTACT_ID).
+func idsField(values map[string]any, many, one string) []any {
+	if v, ok := values[many]; ok {
+		return List(v)
+	}
+	return List(values[one])
+}
+
 // applyContactFields handles CONTACT_IDS and the deprecated CONTACT_ID of
 // crm.deal.add/update (and the lead's). CONTACT_IDS replaces the whole list
 // (the first id becomes primary). CONTACT_ID is read harshly: it replaces
 // the list with that one contact, so that nothing may rely on it keeping
 // contacts a person linked. Ids of contacts that do not exist are dropped.
 func (d *store) applyContactFields(r *Row, values map[string]any) {
-	var ids []any
-	if v, ok := values["CONTACT_IDS"]; ok {
-		ids = List(v)
-	} else {
-		ids = List(values["CONTACT_ID"])
-	}
+	ids := idsField(values, "CONTACT_IDS", "CONTACT_ID")
 	list := make([]Binding, 0, len(ids))
 	for _, v := range ids {
 		id, ok := intParam(v)
@@ -150,18 +154,19 @@ func (s *Server) ownerRow(kind string, p map[string]any, invalid, notFound strin
 	return r, nil
 }
 
-// bindingFields reads the "fields" of crm.<e>.contact.add/delete.
-func bindingFields(p map[string]any) (map[string]any, int64, *apiErr) {
-	fv, _ := getCI(p, "fields")
-	fields := asMap(fv)
-	if fields == nil {
-		return nil, 0, legacyErr("The parameter 'fields' must be array.")
+// bindingFields reads the "fields" of a link's add or delete
+// (crm.<e>.contact.add/delete, crm.contact.company.add/delete, ...) and the
+// id of the linked entity, idField (CONTACT_ID, COMPANY_ID).
+func bindingFields(p map[string]any, idField string) (map[string]any, int64, *apiErr) {
+	fields, e := fieldsParam(p, fieldsNotArrayLink)
+	if e != nil {
+		return nil, 0, e
 	}
-	cid, ok := intParam(fields["CONTACT_ID"])
-	if !ok || cid <= 0 {
+	id, ok := intParam(fields[idField])
+	if !ok || id <= 0 {
 		return nil, 0, legacyErr("The parameter 'fields' is not valid.")
 	}
-	return fields, cid, nil
+	return fields, id, nil
 }
 
 func (s *Server) commitBindings(kind string, r *Row, list []Binding) {
@@ -174,61 +179,74 @@ func (s *Server) commitBindings(kind string, r *Row, list []Binding) {
 // already. Without IS_PRIMARY the link is primary only when the entity has
 // no primary contact; IS_PRIMARY=Y takes the flag from the current one.
 func (s *Server) contactAdd(kind string, p map[string]any) (*result, *apiErr) {
-	r, e := s.ownerParam(kind, p)
-	if e != nil {
-		return nil, e
-	}
-	fields, cid, e := bindingFields(p)
-	if e != nil {
-		return nil, e
-	}
-	if s.data.entities["contact"].rows[cid] == nil {
-		return nil, legacyErr("Not found.")
-	}
-	maxSort := 0
-	for _, b := range r.Contacts {
-		if b.ContactID == cid {
-			return ok(false)
+	return s.rebind(kind, p, func(r *Row) ([]Binding, bool, *apiErr) {
+		fields, cid, e := bindingFields(p, "CONTACT_ID")
+		if e != nil {
+			return nil, false, e
 		}
-		maxSort = max(maxSort, b.Sort)
-	}
-	nb := Binding{ContactID: cid, Sort: maxSort + 10}
-	if sv, has := fields["SORT"]; has {
-		if n, valid := intParam(sv); valid {
-			nb.Sort = int(n)
+		if s.data.entities["contact"].rows[cid] == nil {
+			return nil, false, legacyErr("Not found.")
 		}
-	}
-	list := make([]Binding, 0, len(r.Contacts)+1)
-	if Str(fields["IS_PRIMARY"]) == "Y" {
-		nb.Primary = true
-		list = append(list, nb)
+		maxSort := 0
 		for _, b := range r.Contacts {
-			b.Primary = false
-			list = append(list, b)
+			if b.ContactID == cid {
+				return nil, false, nil
+			}
+			maxSort = max(maxSort, b.Sort)
 		}
-	} else {
-		list = append(append(list, r.Contacts...), nb)
-	}
-	s.commitBindings(kind, r, list)
-	return ok(true)
+		nb := Binding{ContactID: cid, Sort: maxSort + 10}
+		if sv, has := fields["SORT"]; has {
+			if n, valid := intParam(sv); valid {
+				nb.Sort = int(n)
+			}
+		}
+		list := make([]Binding, 0, len(r.Contacts)+1)
+		if Str(fields["IS_PRIMARY"]) == "Y" {
+			nb.Primary = true
+			list = append(list, nb)
+			for _, b := range r.Contacts {
+				b.Primary = false
+				list = append(list, b)
+			}
+		} else {
+			list = append(append(list, r.Contacts...), nb)
+		}
+		return list, true, nil
+	})
 }
 
 // contactDelete unlinks one contact; when it was the primary one, the first
 // remaining contact becomes primary.
 func (s *Server) contactDelete(kind string, p map[string]any) (*result, *apiErr) {
+	return s.rebind(kind, p, func(r *Row) ([]Binding, bool, *apiErr) {
+		_, cid, e := bindingFields(p, "CONTACT_ID")
+		if e != nil {
+			return nil, false, e
+		}
+		var list []Binding
+		for _, b := range r.Contacts {
+			if b.ContactID != cid {
+				list = append(list, b)
+			}
+		}
+		return list, true, nil
+	})
+}
+
+// rebind changes the contacts of the entity p names: next reads the
+// request and gives the new list, or changed false to answer false and
+// leave the list as it is.
+func (s *Server) rebind(kind string, p map[string]any, next func(r *Row) (list []Binding, changed bool, e *apiErr)) (*result, *apiErr) {
 	r, e := s.ownerParam(kind, p)
 	if e != nil {
 		return nil, e
 	}
-	_, cid, e := bindingFields(p)
+	list, changed, e := next(r)
 	if e != nil {
 		return nil, e
 	}
-	var list []Binding
-	for _, b := range r.Contacts {
-		if b.ContactID != cid {
-			list = append(list, b)
-		}
+	if !changed {
+		return ok(false)
 	}
 	s.commitBindings(kind, r, list)
 	return ok(true)
@@ -248,42 +266,34 @@ func (s *Server) contactItemsGet(kind string, p map[string]any) (*result, *apiEr
 
 // contactItemsSet replaces the whole list: contacts not given are unlinked.
 func (s *Server) contactItemsSet(kind string, p map[string]any) (*result, *apiErr) {
-	r, e := s.ownerParam(kind, p)
-	if e != nil {
-		return nil, e
-	}
-	iv, has := getCI(p, "items")
-	items, isList := iv.([]any)
-	if m := asMap(iv); m != nil {
-		items, isList = List(m), true
-	}
-	if !has || !isList {
-		return nil, legacyErr("The parameter items must be array.")
-	}
-	list := make([]Binding, 0, len(items))
-	for i, it := range items {
-		m := asMap(it)
-		cid, valid := intParam(m["CONTACT_ID"])
-		if m == nil || !valid || cid <= 0 {
-			return nil, codeErr(400, "ERROR_CORE", "")
+	return s.rebind(kind, p, func(*Row) ([]Binding, bool, *apiErr) {
+		iv, has := getCI(p, "items")
+		items, isList := iv.([]any)
+		if m := asMap(iv); m != nil {
+			items, isList = List(m), true
 		}
-		b := Binding{ContactID: cid, Sort: (i + 1) * 10, Primary: Str(m["IS_PRIMARY"]) == "Y"}
-		if n, valid := intParam(m["SORT"]); valid {
-			b.Sort = int(n)
+		if !has || !isList {
+			return nil, false, legacyErr("The parameter items must be array.")
 		}
-		list = append(list, b)
-	}
-	s.commitBindings(kind, r, list)
-	return ok(true)
+		list := make([]Binding, 0, len(items))
+		for i, it := range items {
+			m := asMap(it)
+			cid, valid := intParam(m["CONTACT_ID"])
+			if m == nil || !valid || cid <= 0 {
+				return nil, false, codeErr(400, "ERROR_CORE", "")
+			}
+			b := Binding{ContactID: cid, Sort: (i + 1) * 10, Primary: Str(m["IS_PRIMARY"]) == "Y"}
+			if n, valid := intParam(m["SORT"]); valid {
+				b.Sort = int(n)
+			}
+			list = append(list, b)
+		}
+		return list, true, nil
+	})
 }
 
 func (s *Server) contactItemsDelete(kind string, p map[string]any) (*result, *apiErr) {
-	r, e := s.ownerParam(kind, p)
-	if e != nil {
-		return nil, e
-	}
-	s.commitBindings(kind, r, nil)
-	return ok(true)
+	return s.rebind(kind, p, func(*Row) ([]Binding, bool, *apiErr) { return nil, true, nil })
 }
 
 func contactFields() (*result, *apiErr) {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/crmsync/crmsync/internal/jsonshape"
@@ -233,64 +232,54 @@ func TestAnswersMatchFixtures(t *testing.T) {
 		{fixture: "tasks_task_add_error.json", method: "tasks.task.add", params: map[string]any{"fields": map[string]any{"RESPONSIBLE_ID": 1}}},
 		{fixture: "time_object.json", method: "crm.deal.list", shape: timeOnly},
 	}
-	jsonshape.CheckCovered(t, fixtureDir, func(name string) bool {
-		return slices.ContainsFunc(cases, func(c fixtureCase) bool { return c.fixture == name })
-	})
 	timeWant := readFixture(t, "time_object.json")
-	for _, tc := range cases {
-		t.Run(strings.TrimSuffix(tc.fixture, ".json"), func(t *testing.T) {
-			t.Parallel()
-			if tc.skip != "" {
-				t.Skip(tc.skip)
+	jsonshape.RunCases(t, fixtureDir, cases, func(c fixtureCase) (string, string) { return c.fixture, c.skip }, func(t *testing.T, tc fixtureCase, want []byte) {
+		s := fixturePortal(t, tc.opts)
+		if tc.before != nil {
+			tc.before(s)
+		}
+		status, got := postRaw(t, s, tc.method, tc.params)
+		var wantEnv, gotEnv map[string]json.RawMessage
+		if err := json.Unmarshal(want, &wantEnv); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(got, &gotEnv); err != nil {
+			t.Fatalf("answer %d is not a JSON object: %v\n%s", status, err, got)
+		}
+		if _, isErr := wantEnv["error"]; isErr {
+			if status < 400 {
+				t.Errorf("status %d for an error answer", status)
 			}
-			want := readFixture(t, tc.fixture)
-			s := fixturePortal(t, tc.opts)
-			if tc.before != nil {
-				tc.before(s)
-			}
-			status, got := postRaw(t, s, tc.method, tc.params)
-			var wantEnv, gotEnv map[string]json.RawMessage
-			if err := json.Unmarshal(want, &wantEnv); err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(got, &gotEnv); err != nil {
-				t.Fatalf("answer %d is not a JSON object: %v\n%s", status, err, got)
-			}
-			if _, isErr := wantEnv["error"]; isErr {
-				if status < 400 {
-					t.Errorf("status %d for an error answer", status)
+			for _, k := range []string{"error", "error_description"} {
+				var w, g any
+				_ = json.Unmarshal(wantEnv[k], &w)
+				_ = json.Unmarshal(gotEnv[k], &g)
+				if w != g {
+					t.Errorf("%s = %s, real service sends %s", k, gotEnv[k], wantEnv[k])
 				}
-				for _, k := range []string{"error", "error_description"} {
-					var w, g any
-					_ = json.Unmarshal(wantEnv[k], &w)
-					_ = json.Unmarshal(gotEnv[k], &g)
-					if w != g {
-						t.Errorf("%s = %s, real service sends %s", k, gotEnv[k], wantEnv[k])
-					}
-				}
-			} else if status != http.StatusOK {
-				t.Fatalf("status %d: %s", status, got)
 			}
-			// The time object is held to the fullest recorded one.
-			o := tc.shape
-			o.Ignore = append(slices.Clone(o.Ignore), "time")
-			diffs, err := jsonshape.Diff(want, got, o)
+		} else if status != http.StatusOK {
+			t.Fatalf("status %d: %s", status, got)
+		}
+		// The time object is held to the fullest recorded one.
+		o := tc.shape
+		o.Ignore = append(slices.Clone(o.Ignore), "time")
+		diffs, err := jsonshape.Diff(want, got, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tm, ok := gotEnv["time"]; ok {
+			td, err := jsonshape.Diff(timeWant, []byte(`{"time":`+string(tm)+`}`), jsonshape.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tm, ok := gotEnv["time"]; ok {
-				td, err := jsonshape.Diff(timeWant, []byte(`{"time":`+string(tm)+`}`), jsonshape.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				diffs = append(diffs, td...)
-			}
-			for _, d := range diffs {
-				t.Errorf("%s", d)
-			}
-			if t.Failed() {
-				t.Logf("answer (%d): %s", status, got)
-			}
-		})
-	}
+			diffs = append(diffs, td...)
+		}
+		for _, d := range diffs {
+			t.Errorf("%s", d)
+		}
+		if t.Failed() {
+			t.Logf("answer (%d): %s", status, got)
+		}
+	})
 }

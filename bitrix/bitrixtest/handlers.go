@@ -53,10 +53,9 @@ func init() {
 func ok(v any) (*result, *apiErr) { return &result{value: v}, nil }
 
 func (s *Server) entityAdd(kind string, p map[string]any) (*result, *apiErr) {
-	f, has := getCI(p, "fields")
-	fields := asMap(f)
-	if !has || fields == nil {
-		return nil, legacyErr("Parameter 'fields' must be array.")
+	fields, e := fieldsParam(p, fieldsNotArray)
+	if e != nil {
+		return nil, e
 	}
 	if kind == "company" && strings.TrimSpace(Str(firstOf(fields, "TITLE"))) == "" {
 		// crm.company.fields marks TITLE required; the portal's wording of
@@ -98,10 +97,9 @@ func (s *Server) entityUpdate(kind string, p map[string]any) (*result, *apiErr) 
 	if e != nil {
 		return nil, e
 	}
-	f, _ := getCI(p, "fields")
-	fields := asMap(f)
-	if fields == nil {
-		return nil, legacyErr("Parameter 'fields' must be array.")
+	fields, e := fieldsParam(p, fieldsNotArray)
+	if e != nil {
+		return nil, e
 	}
 	s.data.apply(kind, r, fields, false)
 	// The portal stamps who changed it: the webhook's user
@@ -146,10 +144,9 @@ func rowValues(kind string, r *Row, f string) []string {
 }
 
 func (s *Server) entityList(kind string, p map[string]any) (*result, *apiErr) {
-	fv, hasFilter := getCI(p, "filter")
-	filter := asMap(fv)
-	if hasFilter && filter == nil && Str(fv) != "" {
-		return nil, legacyErr("Parameter 'filter' must be array.")
+	filter, e := filterParam(p)
+	if e != nil {
+		return nil, e
 	}
 	sel := listSelect(p)
 	ov, _ := getCI(p, "order")

@@ -1,6 +1,7 @@
 package bitrixtest
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"testing"
@@ -29,57 +30,54 @@ func BenchmarkLists(b *testing.B) {
 			}
 			return out
 		}
-		b.Run(fmt.Sprintf("origin/rows=%d", n), func(b *testing.B) {
-			i := 0
-			for b.Loop() {
-				i++
-				res, e := s.entityList("deal", map[string]any{"filter": map[string]any{"ORIGINATOR_ID": "retailcrm", "@ORIGIN_ID": origins(i)},
-					"select": []any{"*", "UF_*"}, "order": map[string]any{"ID": "ASC"}})
-				if e != nil || len(res.value.([]any)) != 50 {
-					b.Fatalf("%v %v", e, res)
-				}
+		// page checks a deal list answered a full page.
+		page := func(res *result, e *apiErr) error {
+			if e != nil || len(res.value.([]any)) != 50 {
+				return fmt.Errorf("%v %v", e, res)
 			}
-		})
-		b.Run(fmt.Sprintf("findbycomm/rows=%d", n), func(b *testing.B) {
-			i := 0
-			for b.Loop() {
-				i++
+			return nil
+		}
+		// answered checks a method answered.
+		answered := func(_ *result, e *apiErr) error {
+			if e != nil {
+				return errors.New(e.desc)
+			}
+			return nil
+		}
+		for _, bc := range []struct {
+			name string
+			call func(i int) error
+		}{
+			{"origin", func(i int) error {
+				return page(s.entityList("deal", map[string]any{"filter": map[string]any{"ORIGINATOR_ID": "retailcrm", "@ORIGIN_ID": origins(i)},
+					"select": []any{"*", "UF_*"}, "order": map[string]any{"ID": "ASC"}}))
+			}},
+			{"findbycomm", func(i int) error {
 				vals := []any{fmt.Sprintf("79%09d", 900_0000000+i%n), fmt.Sprintf("c%d@example.com", i%n)}
-				if _, e := s.findByComm(map[string]any{"type": "PHONE", "values": vals, "entity_type": "CONTACT"}); e != nil {
-					b.Fatal(e.desc)
+				return answered(s.findByComm(map[string]any{"type": "PHONE", "values": vals, "entity_type": "CONTACT"}))
+			}},
+			{"cursor", func(i int) error {
+				return page(s.entityList("deal", map[string]any{"filter": map[string]any{">ID": (i * 50) % (n - 50)},
+					"select": []any{"ID"}, "order": map[string]any{"ID": "ASC"}, "start": 0}))
+			}},
+			{"history", func(i int) error {
+				return answered(s.stageHistoryList(map[string]any{"entityTypeId": 2, "filter": map[string]any{">ID": 900 + (i*100)%n},
+					"order": map[string]any{"ID": "ASC"}, "start": 0}))
+			}},
+			{"comments", func(i int) error {
+				return answered(s.commentList(map[string]any{"filter": map[string]any{"ENTITY_ID": (i*10)%n + 1, "ENTITY_TYPE": "deal"},
+					"order": map[string]any{"ID": "DESC"}}))
+			}},
+		} {
+			b.Run(fmt.Sprintf("%s/rows=%d", bc.name, n), func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					i++
+					if err := bc.call(i); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
-		b.Run(fmt.Sprintf("cursor/rows=%d", n), func(b *testing.B) {
-			i := 0
-			for b.Loop() {
-				i++
-				res, e := s.entityList("deal", map[string]any{"filter": map[string]any{">ID": (i * 50) % (n - 50)},
-					"select": []any{"ID"}, "order": map[string]any{"ID": "ASC"}, "start": 0})
-				if e != nil || len(res.value.([]any)) != 50 {
-					b.Fatalf("%v %v", e, res)
-				}
-			}
-		})
-		b.Run(fmt.Sprintf("history/rows=%d", n), func(b *testing.B) {
-			i := 0
-			for b.Loop() {
-				i++
-				if _, e := s.stageHistoryList(map[string]any{"entityTypeId": 2, "filter": map[string]any{">ID": 900 + (i*100)%n},
-					"order": map[string]any{"ID": "ASC"}, "start": 0}); e != nil {
-					b.Fatal(e.desc)
-				}
-			}
-		})
-		b.Run(fmt.Sprintf("comments/rows=%d", n), func(b *testing.B) {
-			i := 0
-			for b.Loop() {
-				i++
-				if _, e := s.commentList(map[string]any{"filter": map[string]any{"ENTITY_ID": (i*10)%n + 1, "ENTITY_TYPE": "deal"},
-					"order": map[string]any{"ID": "DESC"}}); e != nil {
-					b.Fatal(e.desc)
-				}
-			}
-		})
+			})
+		}
 	}
 }

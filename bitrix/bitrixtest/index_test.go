@@ -359,10 +359,9 @@ func scanIDs(tb *table) []int64 {
 }
 
 func scanEntityList(s *Server, kind string, p map[string]any) (*result, *apiErr) {
-	fv, hasFilter := getCI(p, "filter")
-	filter := asMap(fv)
-	if hasFilter && filter == nil && Str(fv) != "" {
-		return nil, legacyErr("Parameter 'filter' must be array.")
+	filter, e := filterParam(p)
+	if e != nil {
+		return nil, e
 	}
 	if st, _ := getCI(p, "start"); checkStart("crm."+kind+".list", st) != nil {
 		return nil, checkStart("crm."+kind+".list", st) // as the handler: start=-1 only where documented

@@ -180,58 +180,32 @@ func (s *Server) rows(kind string) []Row {
 	return out
 }
 
-// Comments returns every timeline comment in creation order.
-func (s *Server) Comments() []CommentRow {
+// copies returns a copy of each row of *rows, read under the lock.
+func copies[T any](s *Server, rows *[]*T) []T {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]CommentRow, len(s.data.comments))
-	for i, c := range s.data.comments {
-		out[i] = *c
+	out := make([]T, len(*rows))
+	for i, r := range *rows {
+		out[i] = *r
 	}
 	return out
 }
+
+// Comments returns every timeline comment in creation order.
+func (s *Server) Comments() []CommentRow { return copies(s, &s.data.comments) }
 
 // Tasks returns created tasks.
-func (s *Server) Tasks() []TaskRow {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]TaskRow, len(s.data.tasks))
-	for i, t := range s.data.tasks {
-		out[i] = *t
-	}
-	return out
-}
+func (s *Server) Tasks() []TaskRow { return copies(s, &s.data.tasks) }
 
 // Notifications returns sent notifications.
-func (s *Server) Notifications() []NotifyRow {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]NotifyRow, len(s.data.notes))
-	for i, n := range s.data.notes {
-		out[i] = *n
-	}
-	return out
-}
+func (s *Server) Notifications() []NotifyRow { return copies(s, &s.data.notes) }
 
 // Workflows returns started workflows.
-func (s *Server) Workflows() []WorkflowRow {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]WorkflowRow, len(s.data.workflows))
-	for i, w := range s.data.workflows {
-		out[i] = *w
-	}
-	return out
-}
+func (s *Server) Workflows() []WorkflowRow { return copies(s, &s.data.workflows) }
 
 // StageHistory returns the stage history rows in id order.
 func (s *Server) StageHistory() []HistoryRow {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]HistoryRow, len(s.data.history))
-	for i, h := range s.data.history {
-		out[i] = *h
-	}
+	out := copies(s, &s.data.history)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }

@@ -148,12 +148,4 @@ func (s *Server) SeedUser(u UserRow) int64 {
 }
 
 // Users returns every user by id.
-func (s *Server) Users() []UserRow {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]UserRow, len(s.data.users))
-	for i, u := range s.data.users {
-		out[i] = *u
-	}
-	return out
-}
+func (s *Server) Users() []UserRow { return copies(s, &s.data.users) }

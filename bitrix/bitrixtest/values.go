@@ -74,6 +74,34 @@ func asMap(v any) map[string]any {
 	return m
 }
 
+// Wordings of the portal refusing a write whose "fields" is missing or not
+// an object: the entity methods' and the binding methods'.
+const (
+	fieldsNotArray     = "Parameter 'fields' must be array."
+	fieldsNotArrayLink = "The parameter 'fields' must be array."
+)
+
+// fieldsParam reads a write's "fields" object; refused is the method's
+// wording when it is missing or not an object.
+func fieldsParam(p map[string]any, refused string) (map[string]any, *apiErr) {
+	fv, _ := getCI(p, "fields")
+	if fields := asMap(fv); fields != nil {
+		return fields, nil
+	}
+	return nil, legacyErr(refused)
+}
+
+// filterParam reads a list's "filter": absent or empty is no filter, any
+// other value that is not an object is refused.
+func filterParam(p map[string]any) (map[string]any, *apiErr) {
+	fv, has := getCI(p, "filter")
+	filter := asMap(fv)
+	if has && filter == nil && Str(fv) != "" {
+		return nil, legacyErr("Parameter 'filter' must be array.")
+	}
+	return filter, nil
+}
+
 // getCI finds a top-level parameter case-insensitively, as legacy CRM
 // methods upper-case their parameter keys.
 func getCI(p map[string]any, key string) (any, bool) {

@@ -3,6 +3,8 @@ package jsonshape
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -33,5 +35,26 @@ func CheckCovered(t testing.TB, dir string, covered func(name string) bool) {
 		if !covered(filepath.Base(f)) {
 			t.Errorf("%s: no case drives the fake to it", filepath.Base(f))
 		}
+	}
+}
+
+// RunCases is the loop of a fake's fixture test: it checks that cases cover
+// every recorded body under dir (CheckCovered), then runs each case as a
+// parallel subtest named after its body, skipped with its reason when of
+// gives one; run gets the recorded body.
+func RunCases[C any](t *testing.T, dir string, cases []C, of func(C) (fixture, skip string), run func(t *testing.T, tc C, want []byte)) {
+	t.Helper()
+	CheckCovered(t, dir, func(name string) bool {
+		return slices.ContainsFunc(cases, func(c C) bool { f, _ := of(c); return f == name })
+	})
+	for _, tc := range cases {
+		fixture, skip := of(tc)
+		t.Run(strings.TrimSuffix(fixture, ".json"), func(t *testing.T) {
+			t.Parallel()
+			if skip != "" {
+				t.Skip(skip)
+			}
+			run(t, tc, ReadFixture(t, dir, fixture))
+		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"testing"
 
@@ -123,56 +122,46 @@ func TestAnswersMatchFixtures(t *testing.T) {
 		{fixture: "customers_corporate_companies.json", method: http.MethodGet, path: "/api/v5/customers-corporate/5043/companies",
 			query: url.Values{"by": {"id"}, "site": {retailcrmtest.DefaultSite}}, before: addCorporate},
 	}
-	jsonshape.CheckCovered(t, fixtureDir, func(name string) bool {
-		return slices.ContainsFunc(cases, func(c fixtureCase) bool { return c.fixture == name })
+	jsonshape.RunCases(t, fixtureDir, cases, func(c fixtureCase) (string, string) { return c.fixture, c.skip }, func(t *testing.T, tc fixtureCase, want []byte) {
+		s, _ := fixtureShop(t)
+		if tc.before != nil {
+			tc.before(s)
+		}
+		path := tc.path
+		if tc.query != nil {
+			path += "?" + tc.query.Encode()
+		}
+		status, _, got := rawCall(t, s, tc.method, path, tc.form)
+		diffs, err := jsonshape.Differences(want, got, tc.shape)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, got)
+		}
+		if strings.HasPrefix(tc.fixture, "error_") {
+			if status < 400 {
+				t.Errorf("status %d for an error answer", status)
+			}
+			if w, g := errorMsg(t, want), errorMsg(t, got); w != g {
+				t.Errorf("errorMsg %q, real service sends %q", g, w)
+			}
+		} else if status != http.StatusOK {
+			t.Fatalf("status %d: %s", status, got)
+		}
+		logged := 0
+		for _, d := range diffs {
+			if d.Kind == jsonshape.Type || d.Kind == jsonshape.Missing && !strings.ContainsAny(d.Path, ".[") {
+				t.Errorf("%s", d)
+			} else {
+				logged++
+				t.Logf("not modelled: %s", d)
+			}
+		}
+		if logged > 0 {
+			t.Logf("%d keys differ below the envelope", logged)
+		}
+		if t.Failed() {
+			t.Logf("answer (%d): %s", status, got)
+		}
 	})
-	for _, tc := range cases {
-		t.Run(strings.TrimSuffix(tc.fixture, ".json"), func(t *testing.T) {
-			t.Parallel()
-			if tc.skip != "" {
-				t.Skip(tc.skip)
-			}
-			want := readFixture(t, tc.fixture)
-			s, _ := fixtureShop(t)
-			if tc.before != nil {
-				tc.before(s)
-			}
-			path := tc.path
-			if tc.query != nil {
-				path += "?" + tc.query.Encode()
-			}
-			status, _, got := rawCall(t, s, tc.method, path, tc.form)
-			diffs, err := jsonshape.Differences(want, got, tc.shape)
-			if err != nil {
-				t.Fatalf("%v\n%s", err, got)
-			}
-			if strings.HasPrefix(tc.fixture, "error_") {
-				if status < 400 {
-					t.Errorf("status %d for an error answer", status)
-				}
-				if w, g := errorMsg(t, want), errorMsg(t, got); w != g {
-					t.Errorf("errorMsg %q, real service sends %q", g, w)
-				}
-			} else if status != http.StatusOK {
-				t.Fatalf("status %d: %s", status, got)
-			}
-			logged := 0
-			for _, d := range diffs {
-				if d.Kind == jsonshape.Type || d.Kind == jsonshape.Missing && !strings.ContainsAny(d.Path, ".[") {
-					t.Errorf("%s", d)
-				} else {
-					logged++
-					t.Logf("not modelled: %s", d)
-				}
-			}
-			if logged > 0 {
-				t.Logf("%d keys differ below the envelope", logged)
-			}
-			if t.Failed() {
-				t.Logf("answer (%d): %s", status, got)
-			}
-		})
-	}
 }
 
 func addUsers(s *retailcrmtest.Server) {
