@@ -68,14 +68,14 @@ var errBadLimit = errors.New("limit must be 20, 50 or 100")
 func validLimit(n int) bool { return n == 20 || n == 50 || n == 100 }
 
 // historyResponse is the answer of a history endpoint.
-type historyResponse[R historyRecord] struct {
+type historyResponse[R HistoryEntry] struct {
 	envelope
 	HistoryPage[R]
 }
 
 // getHistory reads one page of the history at path; entityParam and
 // entityID select one entity's records.
-func getHistory[R historyRecord](ctx context.Context, c *Client, path string, f HistoryFilter, entityParam string, entityID int64) (*HistoryPage[R], error) {
+func getHistory[R HistoryEntry](ctx context.Context, c *Client, path string, f HistoryFilter, entityParam string, entityID int64) (*HistoryPage[R], error) {
 	r, err := getPage[historyResponse[R]](ctx, c, path, func() (url.Values, error) { return f.query(c.loc, entityParam, entityID) })
 	if err != nil {
 		return nil, err

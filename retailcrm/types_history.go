@@ -57,7 +57,9 @@ type HistoryChange struct {
 	NewValue  Value          `json:"newValue"`
 }
 
-func (r HistoryChange) recordID() int64 { return r.ID }
+// RecordID returns the record's history id (the sinceId a walk goes on
+// from): a method, so code generic over the record types reaches it.
+func (r HistoryChange) RecordID() int64 { return r.ID }
 
 // OwnChange reports a record made through the API with the current key,
 // i.e. an echo of this client's own write.
@@ -93,14 +95,15 @@ type CustomerHistoryRecord struct {
 
 // HistoryPage is one answer of a history endpoint, R being the record type
 // of its entity. The three histories page alike, so one type serves them.
-type HistoryPage[R historyRecord] struct {
+type HistoryPage[R HistoryEntry] struct {
 	GeneratedAt DateTime   `json:"generatedAt"`
 	History     []R        `json:"history"`
 	Pagination  Pagination `json:"pagination"`
 }
 
-// historyRecord is a record type of a history: it embeds HistoryChange.
-type historyRecord interface{ recordID() int64 }
+// HistoryEntry is a record type of a history (HistoryRecord,
+// CustomerHistoryRecord, CorporateHistoryRecord): it embeds HistoryChange.
+type HistoryEntry interface{ RecordID() int64 }
 
 // LastID returns the id of the page's last record (the next sinceId), or
 // 0 for an empty page.
@@ -108,7 +111,7 @@ func (p *HistoryPage[R]) LastID() int64 {
 	if len(p.History) == 0 {
 		return 0
 	}
-	return p.History[len(p.History)-1].recordID()
+	return p.History[len(p.History)-1].RecordID()
 }
 
 // OrdersHistoryPage is one answer of /orders/history.

@@ -1126,20 +1126,12 @@ func (e *Engine) pullCorporate(ctx context.Context, start time.Time) error {
 	if !e.followsCorporate() {
 		return nil
 	}
-	cursor, _, err := e.store.CursorInt(ctx, store.CursorCorporateHistory)
-	if err != nil {
-		return fmt.Errorf("reading the corporate customers history cursor: %w", err)
-	}
-	_, err = followHistory(ctx, e, start, cursor, historyStream[*retailcrm.CorporateHistoryPage, retailcrm.CorporateHistoryRecord]{
-		name: "corporate customers history",
-		read: e.rc.CorporateCustomersHistory,
-		recs: func(p *retailcrm.CorporateHistoryPage) ([]retailcrm.CorporateHistoryRecord, int64) {
-			return p.History, p.Pagination.TotalCount
-		},
-		id: func(r retailcrm.CorporateHistoryRecord) int64 { return r.ID },
-		page: func(ctx context.Context, recs []retailcrm.CorporateHistoryRecord, next, _ int64) (int64, error) {
-			err := e.syncCorporates(ctx, corporateWants(recs), &next)
-			return next, err
+	_, err := followHistory(ctx, e, start, historyStream[retailcrm.CorporateHistoryRecord]{
+		name:   "corporate customers history",
+		cursor: store.CursorCorporateHistory,
+		read:   e.rc.CorporateCustomersHistory,
+		page: func(ctx context.Context, recs []retailcrm.CorporateHistoryRecord, next, _ int64) error {
+			return e.syncCorporates(ctx, corporateWants(recs), &next)
 		},
 	})
 	return err

@@ -18,20 +18,13 @@ import (
 // contact from current data. The customer's current data is read through
 // the latest linked order, whose customer block RetailCRM keeps current.
 func (e *Engine) pullCustomers(ctx context.Context, start time.Time) error {
-	cursor, _, err := e.store.CursorInt(ctx, store.CursorCustomersHistory)
-	if err != nil {
-		return fmt.Errorf("reading the customers history cursor: %w", err)
-	}
-	_, err = followHistory(ctx, e, start, cursor, historyStream[*retailcrm.CustomersHistoryPage, retailcrm.CustomerHistoryRecord]{
-		name: "customers history",
-		read: e.rc.CustomersHistory,
-		recs: func(p *retailcrm.CustomersHistoryPage) ([]retailcrm.CustomerHistoryRecord, int64) {
-			return p.History, p.Pagination.TotalCount
-		},
-		id:    func(r retailcrm.CustomerHistoryRecord) int64 { return r.ID },
-		limit: limitCustomers,
-		page: func(ctx context.Context, recs []retailcrm.CustomerHistoryRecord, next, _ int64) (int64, error) {
-			return next, e.processCustomerPage(ctx, recs, next)
+	_, err := followHistory(ctx, e, start, historyStream[retailcrm.CustomerHistoryRecord]{
+		name:   "customers history",
+		cursor: store.CursorCustomersHistory,
+		read:   e.rc.CustomersHistory,
+		limit:  limitCustomers,
+		page: func(ctx context.Context, recs []retailcrm.CustomerHistoryRecord, next, _ int64) error {
+			return e.processCustomerPage(ctx, recs, next)
 		},
 	})
 	return err

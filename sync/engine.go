@@ -270,21 +270,15 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 	if err := e.retryCorporates(ctx); err != nil {
 		return err
 	}
-	cursor, _, err := e.store.CursorInt(ctx, store.CursorOrdersHistory)
-	if err != nil {
-		return fmt.Errorf("reading the history cursor: %w", err)
-	}
-	e.report.Cursor = CursorSummary{From: cursor, To: cursor}
-	drained, err := followHistory(ctx, e, start, cursor, historyStream[*retailcrm.OrdersHistoryPage, retailcrm.HistoryRecord]{
-		name: "order history",
-		read: e.rc.OrdersHistory,
-		recs: func(p *retailcrm.OrdersHistoryPage) ([]retailcrm.HistoryRecord, int64) {
-			return p.History, p.Pagination.TotalCount
-		},
-		id:    func(r retailcrm.HistoryRecord) int64 { return r.ID },
-		limit: limitOrders,
-		page: func(ctx context.Context, recs []retailcrm.HistoryRecord, next, total int64) (int64, error) {
-			return next, e.pullOrderPage(ctx, start, recs, next, total)
+	drained, err := followHistory(ctx, e, start, historyStream[retailcrm.HistoryRecord]{
+		name:       "order history",
+		cursor:     store.CursorOrdersHistory,
+		read:       e.rc.OrdersHistory,
+		cursorName: "history",
+		from:       func(cursor int64) { e.report.Cursor = CursorSummary{From: cursor, To: cursor} },
+		limit:      limitOrders,
+		page: func(ctx context.Context, recs []retailcrm.HistoryRecord, next, total int64) error {
+			return e.pullOrderPage(ctx, start, recs, next, total)
 		},
 	})
 	if err != nil || !drained {

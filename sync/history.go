@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -92,26 +93,38 @@ func limitOrders(recs []retailcrm.HistoryRecord, n int) []retailcrm.HistoryRecor
 }
 
 // historyStream is one RetailCRM history that pull follows from its own
-// cursor: the orders, customers and corporate customers histories.
-type historyStream[P, R any] struct {
-	name string                                                          // names the stream in errors: "order history"
-	read func(ctx context.Context, f retailcrm.HistoryFilter) (P, error) // reads the page after a cursor
-	// recs returns a page's records and the records after the cursor, this
-	// page's included (pagination.totalCount).
-	recs func(P) (recs []R, total int64)
-	id   func(R) int64 // a record's history id
+// cursor: the orders, customers and corporate customers histories. R is
+// the history's record type; what differs between the streams is here.
+type historyStream[R retailcrm.HistoryEntry] struct {
+	name   string // names the stream in errors: "order history"
+	cursor string // its cursor in the store: store.CursorOrdersHistory
+	// read reads the page after a cursor (the client's OrdersHistory).
+	read func(ctx context.Context, f retailcrm.HistoryFilter) (*retailcrm.HistoryPage[R], error)
+	// cursorName names the cursor in errors when it is not the stream's
+	// name ("history" for the orders).
+	cursorName string
+	// from, when set, learns the cursor the stream starts from.
+	from func(cursor int64)
 	// limit, when set, cuts a page to the items the run may still handle
 	// under MaxItems (limitOrders, limitCustomers).
 	limit func(recs []R, left int) []R
-	// page handles a page's records up to the record next and returns the
-	// cursor reached.
-	page func(ctx context.Context, recs []R, next, total int64) (int64, error)
+	// page handles a page's records up to the record next, which becomes
+	// the cursor; total counts the records after the cursor, this page's
+	// included (pagination.totalCount).
+	page func(ctx context.Context, recs []R, next, total int64) error
 }
 
-// followHistory reads s page by page from cursor, 100 records a page,
-// until the history is drained (an empty page: drained is true), a run
-// limit is reached (named in the summary) or an error.
-func followHistory[P, R any](ctx context.Context, e *Engine, start time.Time, cursor int64, s historyStream[P, R]) (drained bool, err error) {
+// followHistory reads s page by page from its stored cursor, 100 records
+// a page, until the history is drained (an empty page: drained is true), a
+// run limit is reached (named in the summary) or an error.
+func followHistory[R retailcrm.HistoryEntry](ctx context.Context, e *Engine, start time.Time, s historyStream[R]) (drained bool, err error) {
+	cursor, _, err := e.store.CursorInt(ctx, s.cursor)
+	if err != nil {
+		return false, fmt.Errorf("reading the %s cursor: %w", cmp.Or(s.cursorName, s.name), err)
+	}
+	if s.from != nil {
+		s.from(cursor)
+	}
 	for {
 		if stop := e.limitReached(start); stop != "" {
 			e.sum.Stopped = stop
@@ -124,11 +137,11 @@ func followHistory[P, R any](ctx context.Context, e *Engine, start time.Time, cu
 		if err != nil {
 			return false, fmt.Errorf("reading RetailCRM %s after id %d: %w", s.name, cursor, err)
 		}
-		recs, total := s.recs(page)
+		recs := page.History
 		if len(recs) == 0 {
 			return true, nil
 		}
-		next := s.id(recs[len(recs)-1])
+		next := recs[len(recs)-1].RecordID()
 		if next <= cursor {
 			return false, fmt.Errorf("RetailCRM %s did not advance past id %d", s.name, cursor)
 		}
@@ -137,10 +150,11 @@ func followHistory[P, R any](ctx context.Context, e *Engine, start time.Time, cu
 				e.sum.Stopped = "max-items"
 				return false, nil
 			}
-			next = s.id(recs[len(recs)-1])
+			next = recs[len(recs)-1].RecordID()
 		}
-		if cursor, err = s.page(ctx, recs, next, total); err != nil {
+		if err := s.page(ctx, recs, next, page.Pagination.TotalCount); err != nil {
 			return false, err
 		}
+		cursor = next
 	}
 }
