@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,9 +26,7 @@ func TestBackfillProgressBarOnATerminal(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, f.unlimitedConfig())
 
-	cmd := exec.Command(os.Args[0], "--config", cfg, "--db", filepath.Join(dir, "tty.db"), "backfill")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), asMainEnv+"=1", raceEnv())
+	cmd := binaryCommand(dir, "--config", cfg, "--db", filepath.Join(dir, "tty.db"), "backfill")
 	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 120})
 	if err != nil {
 		t.Fatal(err)
@@ -43,14 +39,7 @@ func TestBackfillProgressBarOnATerminal(t *testing.T) {
 		_, _ = io.Copy(&out, tty)
 		close(copied)
 	}()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatal("backfill on a terminal did not finish")
-	}
+	waitExit(t, cmd, 60*time.Second, "backfill on a terminal did not finish")
 	select {
 	case <-copied:
 	case <-time.After(5 * time.Second):

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,11 +93,7 @@ func TestEnvironmentPrecedence(t *testing.T) {
 	dbOf := func(r result) string {
 		t.Helper()
 		r.mustCode(t, exitOK)
-		var rep statusReport
-		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-			t.Fatalf("%v: %s", err, r.stdout)
-		}
-		return rep.Database
+		return decodeStatus(t, r).Database
 	}
 	if got := dbOf(runBinary(t, dir, nil, "--config", cfg, "status", "--json")); got != "from-file.db" {
 		t.Errorf("file: %q", got)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -52,7 +51,7 @@ func (f *pushFixture) link(t *testing.T) (orderID, dealID int64) {
 	t.Helper()
 	o := f.rc.CreateOrder(retailcrm.Order{Site: retailcrmtest.DefaultSite, Status: "new"})
 	dealID = f.bx.SeedDeal(map[string]any{"TITLE": "Order", "STAGE_ID": "NEW", "ORIGINATOR_ID": "retailcrm",
-		"ORIGIN_ID": strconv.FormatInt(o.ID, 10)})
+		"ORIGIN_ID": itoa(o.ID)})
 	ctx := context.Background()
 	st, err := store.Open(ctx, f.db, store.Options{})
 	if err != nil {
@@ -95,18 +94,14 @@ func TestPushWritesStatusesAndComments(t *testing.T) {
 	// status shows the push run.
 	s := runInProcess(t, "--config", f.cfg, "--db", f.db, "status", "--json")
 	s.mustCode(t, exitOK)
-	var rep statusReport
-	if err := json.Unmarshal([]byte(s.stdout), &rep); err != nil {
-		t.Fatal(err)
-	}
 	found := false
-	for _, run := range rep.Runs {
+	for _, run := range decodeStatus(t, s).Runs {
 		if run.Command == "push" && run.Result == "ok" && run.Counters["statuses_pushed"] == 1 && run.Counters["comments_pushed"] == 1 {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("no push run in status: %+v", rep.Runs)
+		t.Errorf("no push run in status:\n%s", s.stdout)
 	}
 	// Nothing new: a second run writes nothing.
 	edits := f.rc.Requests("/api/v5/orders/{id}/edit")
@@ -134,7 +129,7 @@ func TestPushParksRejectedStatusExit3(t *testing.T) {
 	}
 	s := runInProcess(t, "--config", f.cfg, "--db", f.db, "status", "--failed")
 	s.mustCode(t, exitOK)
-	if !strings.Contains(s.stdout, "stage "+strconv.FormatInt(o1, 10)) || !strings.Contains(s.stdout, "no-such-status") {
+	if !strings.Contains(s.stdout, "stage "+itoa(o1)) || !strings.Contains(s.stdout, "no-such-status") {
 		t.Errorf("status --failed:\n%s", s.stdout)
 	}
 }

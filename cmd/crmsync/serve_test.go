@@ -21,7 +21,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
-	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 	"github.com/crmsync/crmsync/store"
 )
@@ -66,9 +65,7 @@ func startServeAt(t *testing.T, addr, dir, cfg, db string, args ...string) *serv
 		t.Fatal(err)
 	}
 	defer f.Close()
-	s.cmd = exec.Command(os.Args[0], append([]string{"--config", cfg, "--db", db, "serve", "--listen", s.addr}, args...)...)
-	s.cmd.Dir = dir
-	s.cmd.Env = append(os.Environ(), asMainEnv+"=1", raceEnv())
+	s.cmd = binaryCommand(dir, append([]string{"--config", cfg, "--db", db, "serve", "--listen", s.addr}, args...)...)
 	s.cmd.Stderr, s.cmd.Stdout = f, f
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -98,14 +95,7 @@ func (s *served) stop(t *testing.T) (int, string) {
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		_ = s.cmd.Process.Kill()
-		t.Fatal("serve did not stop on SIGTERM")
-	}
+	waitExit(t, s.cmd, time.Minute, "serve did not stop on SIGTERM")
 	log, _ := os.ReadFile(s.stderr)
 	return s.cmd.ProcessState.ExitCode(), string(log)
 }
@@ -121,8 +111,8 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 	}
 }
 
-func serveConfig(rc *retailcrmtest.Server, bx *bitrixtest.Server, tokens bool) string {
-	c := pullConfig(rc, bx)
+func (f fakes) serveConfig(tokens bool) string {
+	c := f.pullConfig()
 	if tokens {
 		c += "serve:\n  retailcrm_token: " + serveRCToken + "\n  bitrix_token: " + serveBXToken + "\n"
 	}
@@ -132,7 +122,7 @@ func serveConfig(rc *retailcrmtest.Server, bx *bitrixtest.Server, tokens bool) s
 // dealOf is the deal of order id, if there is one.
 func dealOf(bx *bitrixtest.Server, id int64) (bitrixtest.Row, bool) {
 	for _, d := range bx.Deals() {
-		if bitrixtest.Str(d.Fields["ORIGIN_ID"]) == strconv.FormatInt(id, 10) {
+		if bitrixtest.Str(d.Fields["ORIGIN_ID"]) == itoa(id) {
 			return d, true
 		}
 	}
@@ -157,44 +147,23 @@ func TestServeLatency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measures for a minute or more")
 	}
-	rc := retailcrmtest.New(t, retailcrmtest.Options{})
-	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, serveConfig(rc, bx, true))
-	db := filepath.Join(dir, "serve.db")
+	f := defaultFakes(t)
+	rc, bx := f.rc, f.bx
+	dir, cfg, db := workFiles(t, f.serveConfig(true))
 	var ids []int64
 	for i := range 5 {
-		o := rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: fmt.Sprintf("Buyer%d", i)},
-			TotalSumm: decimal.NewFromInt(1000), Currency: "RUB"})
-		ids = append(ids, o.ID)
+		ids = append(ids, f.order(fmt.Sprintf("Buyer%d", i), "", 1000).ID)
 	}
 	s := startServe(t, dir, cfg, db, "--every", "10m")
 	rc.SetTrigger(&retailcrmtest.Trigger{URL: s.url("/hooks/retailcrm/" + serveRCToken)})
 	eventually(t, 30*time.Second, "the first run's deals", func() bool { return len(bx.Deals()) == len(ids) })
 
-	samples := 24
-	if v, err := strconv.Atoi(os.Getenv("CRMSYNC_SERVE_SAMPLES")); err == nil && v > 0 {
-		samples = v
-	}
-	rng := rand.New(rand.NewPCG(19, 19))
-	var lat []time.Duration
-	for i := range samples {
-		time.Sleep(time.Duration(1000+rng.IntN(3000)) * time.Millisecond) // a random moment
-		id, sum := ids[i%len(ids)], decimal.NewFromInt(int64(2000+i))
-		changed := time.Now()
-		if err := rc.UpdateOrder(id, func(o *retailcrm.Order) { o.TotalSumm = sum }); err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, 60*time.Second, fmt.Sprintf("deal of order %d at %s", id, sum), func() bool { return dealSum(bx, id).Equal(sum) })
-		lat = append(lat, time.Since(changed))
-	}
-	slices.Sort(lat)
-	p50, p95 := lat[len(lat)/2], lat[(len(lat)*95+99)/100-1]
-	t.Logf("serve latency, order change -> deal update, %d samples: p50 %v, p95 %v, min %v, max %v",
-		len(lat), p50.Round(10*time.Millisecond), p95.Round(10*time.Millisecond), lat[0].Round(10*time.Millisecond), lat[len(lat)-1].Round(10*time.Millisecond))
-	if p50 > 5*time.Second {
-		t.Errorf("p50 %v, target 5 s", p50)
-	}
+	samples := measureLatency(t, 24, 19, "order change -> deal update", func(i int) (string, func() bool) {
+		id, total := ids[i%len(ids)], int64(2000+i)
+		sum := decimal.NewFromInt(total)
+		f.setTotal(t, id, total)
+		return fmt.Sprintf("deal of order %d at %s", id, sum), func() bool { return dealSum(bx, id).Equal(sum) }
+	})
 	if ok, failed, dropped := rc.TriggerCalls(); failed != 0 || dropped != 0 || ok < samples {
 		t.Errorf("trigger calls: %d ok, %d failed, %d dropped", ok, failed, dropped)
 	}
@@ -208,6 +177,36 @@ func TestServeLatency(t *testing.T) {
 			t.Errorf("the log shows a secret:\n%s", log)
 		}
 	}
+}
+
+// measureLatency makes samples changes (def of them, or
+// CRMSYNC_SERVE_SAMPLES), each at a random moment from a generator seeded
+// with seed: change(i) makes the i-th and returns what to wait for and when
+// it has arrived. It logs the latencies' spread under what, wants a p50
+// within 5 s and returns how many samples it took.
+func measureLatency(t *testing.T, def int, seed uint64, what string, change func(i int) (string, func() bool)) int {
+	t.Helper()
+	samples := def
+	if v, err := strconv.Atoi(os.Getenv("CRMSYNC_SERVE_SAMPLES")); err == nil && v > 0 {
+		samples = v
+	}
+	rng := rand.New(rand.NewPCG(19, seed))
+	var lat []time.Duration
+	for i := range samples {
+		time.Sleep(time.Duration(1000+rng.IntN(3000)) * time.Millisecond) // a random moment
+		changed := time.Now()
+		waitFor, arrived := change(i)
+		eventually(t, 60*time.Second, waitFor, arrived)
+		lat = append(lat, time.Since(changed))
+	}
+	slices.Sort(lat)
+	p50, p95 := lat[len(lat)/2], lat[(len(lat)*95+99)/100-1]
+	t.Logf("serve latency, %s, %d samples: p50 %v, p95 %v, min %v, max %v",
+		what, len(lat), p50.Round(10*time.Millisecond), p95.Round(10*time.Millisecond), lat[0].Round(10*time.Millisecond), lat[len(lat)-1].Round(10*time.Millisecond))
+	if p50 > 5*time.Second {
+		t.Errorf("p50 %v, target 5 s", p50)
+	}
+	return samples
 }
 
 // serveRunCounts reads crmsync_serve_runs_total from /metrics, summed by
@@ -260,12 +259,11 @@ func TestServePushLatency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measures for a minute or more")
 	}
-	rc := retailcrmtest.New(t, retailcrmtest.Options{})
-	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
-	dir := t.TempDir()
+	f := defaultFakes(t)
+	rc, bx := f.rc, f.bx
 	addr := freeAddr(t)
 	bxToken := bx.AddOutboundWebhook("http://"+addr+"/hooks/bitrix", "ONCRMDEALUPDATE", "ONCRMTIMELINECOMMENTADD")
-	cfg := writeConfig(t, dir, `retailcrm:
+	dir, cfg, db := workFiles(t, `retailcrm:
   url: `+rc.URL()+`
   api_key: `+rc.APIKey()+`
   rate: 50
@@ -281,12 +279,9 @@ serve:
   retailcrm_token: `+serveRCToken+`
   bitrix_token: `+bxToken+`
 `)
-	db := filepath.Join(dir, "serve.db")
 	var ids []int64
 	for i := range 5 {
-		o := rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: fmt.Sprintf("Buyer%d", i)},
-			Status: "new", TotalSumm: decimal.NewFromInt(1000), Currency: "RUB"})
-		ids = append(ids, o.ID)
+		ids = append(ids, f.order(fmt.Sprintf("Buyer%d", i), "", 1000).ID) // in status new, the fake's default
 	}
 	s := startServeAt(t, addr, dir, cfg, db, "--every", "10m")
 	t.Cleanup(func() {
@@ -304,38 +299,22 @@ serve:
 	}
 	time.Sleep(8 * time.Second) // the start's runs and what their writes woke
 
-	samples := 18
-	if v, err := strconv.Atoi(os.Getenv("CRMSYNC_SERVE_SAMPLES")); err == nil && v > 0 {
-		samples = v
-	}
-	rng := rand.New(rand.NewPCG(19, 20))
-	var lat []time.Duration
-	for i := range samples {
-		time.Sleep(time.Duration(1000+rng.IntN(3000)) * time.Millisecond) // a random moment
+	samples := measureLatency(t, 18, 20, "deal moved and commented in Bitrix24 -> order status and manager comment", func(i int) (string, func() bool) {
 		k := i % len(ids)
 		stage, status := "PREPARATION", "client-confirmed"
 		if (i/len(ids))%2 == 1 {
 			stage, status = "NEW", "new"
 		}
 		text := fmt.Sprintf("Call the client back, note %d", i)
-		changed := time.Now()
 		if err := bx.MoveDeal(deals[k], stage, 7); err != nil {
 			t.Fatal(err)
 		}
 		bx.AddComment("deal", deals[k], 7, text)
-		eventually(t, 60*time.Second, fmt.Sprintf("order %d in %s with note %d", ids[k], status, i), func() bool {
+		return fmt.Sprintf("order %d in %s with note %d", ids[k], status, i), func() bool {
 			o, ok := rc.Order(ids[k])
 			return ok && o.Status == status && strings.Contains(o.ManagerComment, text)
-		})
-		lat = append(lat, time.Since(changed))
-	}
-	slices.Sort(lat)
-	p50, p95 := lat[len(lat)/2], lat[(len(lat)*95+99)/100-1]
-	t.Logf("serve latency, deal moved and commented in Bitrix24 -> order status and manager comment, %d samples: p50 %v, p95 %v, min %v, max %v",
-		len(lat), p50.Round(10*time.Millisecond), p95.Round(10*time.Millisecond), lat[0].Round(10*time.Millisecond), lat[len(lat)-1].Round(10*time.Millisecond))
-	if p50 > 5*time.Second {
-		t.Errorf("p50 %v, target 5 s", p50)
-	}
+		}
+	})
 
 	// The loop serve could feed: a change in RetailCRM wakes pull (the
 	// trigger), pull's deal update fires ONCRMDEALUPDATE, which wakes push;
@@ -345,9 +324,7 @@ serve:
 	time.Sleep(8 * time.Second)
 	runs0, writes0 := serveRunCounts(t, s), rcWrites(rc)
 	sum := decimal.NewFromInt(1234)
-	if err := rc.UpdateOrder(ids[0], func(o *retailcrm.Order) { o.TotalSumm = sum }); err != nil {
-		t.Fatal(err)
-	}
+	f.setTotal(t, ids[0], 1234)
 	eventually(t, 30*time.Second, "the deal's new sum", func() bool { return dealSum(bx, ids[0]).Equal(sum) })
 	time.Sleep(10 * time.Second)
 	runs1 := serveRunCounts(t, s)
@@ -393,12 +370,10 @@ serve:
 // TestServeScheduleAloneSyncs: without tokens (events off) the endpoints
 // are off and the schedule alone syncs every change.
 func TestServeScheduleAloneSyncs(t *testing.T) {
-	rc := retailcrmtest.New(t, retailcrmtest.Options{})
-	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, serveConfig(rc, bx, false))
-	db := filepath.Join(dir, "serve.db")
-	first := rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna"}, TotalSumm: decimal.NewFromInt(100), Currency: "RUB"})
+	f := defaultFakes(t)
+	bx := f.bx
+	dir, cfg, db := workFiles(t, f.serveConfig(false))
+	first := f.order("Anna", "", 100)
 	s := startServe(t, dir, cfg, db, "--every", "10s")
 	eventually(t, 30*time.Second, "the first runs", func() bool { return healthRuns(t, s) == 2 })
 	if len(bx.Deals()) != 1 {
@@ -419,10 +394,8 @@ func TestServeScheduleAloneSyncs(t *testing.T) {
 		t.Errorf("GET /: %d %s\n%.400s", resp.StatusCode, resp.Header.Get("Content-Type"), page)
 	}
 	started := time.Now()
-	second := rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Boris"}, TotalSumm: decimal.NewFromInt(200), Currency: "RUB"})
-	if err := rc.UpdateOrder(first.ID, func(o *retailcrm.Order) { o.TotalSumm = decimal.NewFromInt(150) }); err != nil {
-		t.Fatal(err)
-	}
+	second := f.order("Boris", "", 200)
+	f.setTotal(t, first.ID, 150)
 	eventually(t, 40*time.Second, "the schedule's sync", func() bool {
 		return dealSum(bx, first.ID).Equal(decimal.NewFromInt(150)) && dealSum(bx, second.ID).Equal(decimal.NewFromInt(200))
 	})
@@ -450,17 +423,15 @@ func postForm(t *testing.T, u, body string) int {
 // TestServeRefusesWrongTokens: wrong tokens are 401, start no run, and the
 // log names neither the right nor the wrong token.
 func TestServeRefusesWrongTokens(t *testing.T) {
-	rc := retailcrmtest.New(t, retailcrmtest.Options{})
-	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, serveConfig(rc, bx, true))
-	db := filepath.Join(dir, "serve.db")
+	f := defaultFakes(t)
+	rc, bx := f.rc, f.bx
+	dir, cfg, db := workFiles(t, f.serveConfig(true))
 	s := startServe(t, dir, cfg, db, "--every", "10m")
 	eventually(t, 30*time.Second, "the first runs", func() bool { return healthRuns(t, s) == 2 })
 	before := rc.Requests("/api/v5/orders/history")
 
 	wrong := "wrong-token-0123456789abcdefgh"
-	rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna"}})
+	f.order("Anna", "", 0)
 	for range 20 {
 		if c := postForm(t, s.url("/hooks/retailcrm/"+wrong), "order_id=1"); c != http.StatusUnauthorized {
 			t.Fatalf("wrong retailcrm token: %d", c)
@@ -523,12 +494,10 @@ func healthRuns(t *testing.T, s *served) int {
 // TestServeWaitsForACronRunsLock: with the lock held by another process,
 // serve retries instead of failing, and syncs once the lock is free.
 func TestServeWaitsForACronRunsLock(t *testing.T) {
-	rc := retailcrmtest.New(t, retailcrmtest.Options{})
-	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, serveConfig(rc, bx, true))
-	db := filepath.Join(dir, "serve.db")
-	rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna"}})
+	f := defaultFakes(t)
+	bx := f.bx
+	dir, cfg, db := workFiles(t, f.serveConfig(true))
+	f.order("Anna", "", 0)
 	holder := startLockHolder(t, db)
 	s := startServe(t, dir, cfg, db, "--every", "10m")
 	time.Sleep(2 * time.Second)
@@ -556,18 +525,13 @@ func TestServeWaitsForACronRunsLock(t *testing.T) {
 // it finish its page and stops serve with 0; the next start continues and
 // no order gets two deals. A cron run meanwhile exits 5.
 func TestServeSIGTERMDuringARun(t *testing.T) {
-	rc := retailcrmtest.New(t, retailcrmtest.Options{})
-	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
+	f := defaultFakes(t)
+	bx := f.bx
 	const orders = 300
-	for i := range orders {
-		rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: fmt.Sprintf("Buyer%d", i), Email: fmt.Sprintf("b%d@example.com", i)},
-			TotalSumm: decimal.NewFromInt(int64(100 + i)), Currency: "RUB"})
-	}
+	f.buyers(0, orders)
 	// Each portal answer takes 200 ms: the first pull takes seconds.
 	bx.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultSlow, Delay: 200 * time.Millisecond, Probability: 1})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, serveConfig(rc, bx, true))
-	db := filepath.Join(dir, "serve.db")
+	dir, cfg, db := workFiles(t, f.serveConfig(true))
 	s := startServe(t, dir, cfg, db, "--every", "10m")
 	eventually(t, 60*time.Second, "the first deals", func() bool { return len(bx.Deals()) > 0 })
 	// A cron run while serve's run holds the lock exits 5 and names serve.
@@ -611,10 +575,9 @@ func TestServeSIGTERMDuringARun(t *testing.T) {
 // turns 503, runs never overlap and stay few, neither service answers 503,
 // and every change arrives.
 func TestServeFloodOfEvents(t *testing.T) {
-	rc := retailcrmtest.New(t, retailcrmtest.Options{RPS: 10})
-	bx := bitrixtest.New(t, bitrixtest.Options{Rate: 2, Burst: 50})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, `retailcrm:
+	f := fakes{rc: retailcrmtest.New(t, retailcrmtest.Options{RPS: 10}), bx: bitrixtest.New(t, bitrixtest.Options{Rate: 2, Burst: 50})}
+	rc, bx := f.rc, f.bx
+	dir, cfg, db := workFiles(t, `retailcrm:
   url: `+rc.URL()+`
   api_key: `+rc.APIKey()+`
 bitrix:
@@ -629,11 +592,9 @@ serve:
   retailcrm_token: `+serveRCToken+`
   bitrix_token: `+serveBXToken+`
 `)
-	db := filepath.Join(dir, "serve.db")
 	var ids []int64
 	for i := range 10 {
-		ids = append(ids, rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: fmt.Sprintf("Buyer%d", i)},
-			TotalSumm: decimal.NewFromInt(100), Currency: "RUB"}).ID)
+		ids = append(ids, f.order(fmt.Sprintf("Buyer%d", i), "", 100).ID)
 	}
 	s := startServe(t, dir, cfg, db, "--every", "10m")
 	eventually(t, 60*time.Second, "the first runs", func() bool { return healthRuns(t, s) == 2 })
@@ -683,9 +644,7 @@ serve:
 		jobs <- i
 		if i%100 == 0 {
 			id := ids[(i/100)%len(ids)]
-			if err := rc.UpdateOrder(id, func(o *retailcrm.Order) { o.TotalSumm = decimal.NewFromInt(int64(500 + i)) }); err != nil {
-				t.Fatal(err)
-			}
+			f.setTotal(t, id, int64(500+i))
 			if resp, err := http.Get(s.url("/healthz")); err == nil {
 				if resp.StatusCode != http.StatusOK {
 					unhealthy++
