@@ -10,7 +10,6 @@ import (
 
 	"github.com/creack/pty"
 
-	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 	"github.com/crmsync/crmsync/sync/shop"
 )
@@ -21,7 +20,7 @@ import (
 // terminal TestBackfillThenPull sees log lines and no bar.
 func TestBackfillProgressBarOnATerminal(t *testing.T) {
 	t.Parallel()
-	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	f := defaultFakes(t)
 	shop.New(5, time.Now(), retailcrmtest.DefaultSite).Seed(f.rc, f.bx, shop.Size{Orders: 400, Customers: 130})
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, f.unlimitedConfig())

@@ -54,7 +54,7 @@ func TestCheckDealContent(t *testing.T) {
 	}
 
 	// Without the catalog scope.
-	f2 := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	f2 := defaultFakes(t)
 	f2.bx.SeedEnumField("CRM_DEAL", "UF_CRM_DELIVERY", false, "Курьер", "Самовывоз")
 	r = runInProcess(t, "--config", writeConfig(t, t.TempDir(), f2.config(fullMapping+"  products: {match: external_id, iblock_id: 14}\n")), "check", "--json")
 	r.mustCode(t, exitConfig)

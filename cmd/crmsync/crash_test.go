@@ -547,6 +547,46 @@ type faultMix struct {
 	size shop.Size
 }
 
+// TestBackfillSIGINTExits130AndResumes interrupts a backfill of the real
+// binary after its first pages: it stops cleanly with 130, records the run
+// as interrupted, and the next run resumes and finishes the job.
+func TestBackfillSIGINTExits130AndResumes(t *testing.T) {
+	t.Parallel()
+	size := shop.Size{Orders: 600, Customers: 200}
+	f := campaignShop(t, size)
+	dir := t.TempDir()
+	cfg, db := f.campaignConfig(t, dir), filepath.Join(dir, "int.db")
+	cmd := startBinary(t, dir, "--config", cfg, "--db", db, "-q", "backfill")
+	eventually(t, 30*time.Second, "the backfill's first committed pages", func() bool { return backfillPage(t, db) >= 2 })
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Fatalf("exit code %d, want 130", code)
+	}
+	page := backfillPage(t, db)
+	if b := statusOf(t, cfg, db).LastRuns["backfill"]; b.Result != "interrupted" {
+		t.Errorf("interrupted run recorded as %+v", b)
+	}
+	if page == 0 || page > (size.Orders+99)/100 {
+		t.Skipf("the backfill finished before the signal (page %d)", page)
+	}
+	stderr := toCompletion(t, dir, cfg, db, "backfill")
+	if !strings.Contains(stderr, "(resumed)") {
+		t.Errorf("the second run did not resume:\n%s", stderr)
+	}
+	origins := dealOrigins(f.bx)
+	for o, n := range origins {
+		if n != 1 {
+			t.Errorf("order %s has %d deals", o, n)
+		}
+	}
+	if len(origins) < size.Orders-10 {
+		t.Errorf("%d deals after the resumed run", len(origins))
+	}
+}
+
 // TestPullUnderFaultMixes runs the real binary against fakes that misbehave
 // in the ways the failure model names (docs/architecture.md). Runs must reach the fault-free final state,
 // retries must stay bounded, nothing may panic, and each run's exit code must

@@ -148,6 +148,14 @@ func decodeStatus(t *testing.T, r result) statusReport {
 	return decodeJSON[statusReport](t, r, "status")
 }
 
+// statusOf runs status --json in this process on db and decodes it.
+func statusOf(t *testing.T, cfg, db string) statusReport {
+	t.Helper()
+	r := runInProcess(t, "--config", cfg, "--db", db, "status", "--json")
+	r.mustCode(t, exitOK)
+	return decodeStatus(t, r)
+}
+
 // statusFields decodes the output of status --json as an object and wants
 // each of fields in it (they are a contract); a field missing ends the test.
 func statusFields(t *testing.T, r result, fields ...string) map[string]any {

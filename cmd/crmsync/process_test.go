@@ -57,9 +57,7 @@ func startLockHolder(t *testing.T, db string) *exec.Cmd {
 
 func TestSecondRunExits5AndStaleLockIsTakenOver(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "lock.db")
-	seedStore(t, db)
+	dir, db := seededDir(t)
 	cfg := writeConfig(t, dir, validConfig("http://127.0.0.1:1", "http://127.0.0.1:1/rest/1/abcd1234/"))
 	holder := startLockHolder(t, db)
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,18 +18,14 @@ const pushTestKey = "rcrm-secret-key-0001"
 
 // pushFixture is a shop with linked orders and deals, and a config file.
 type pushFixture struct {
+	fakes
 	dir, cfg, db string
-	rc           *retailcrmtest.Server
-	bx           *bitrixtest.Server
 }
 
 func newPushFixture(t *testing.T) *pushFixture {
 	t.Helper()
-	f := &pushFixture{dir: t.TempDir()}
-	f.rc = retailcrmtest.New(t, retailcrmtest.Options{APIKey: pushTestKey})
-	f.bx = bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
-	f.db = filepath.Join(f.dir, "push.db")
-	f.cfg = writeConfig(t, f.dir, fmt.Sprintf(`retailcrm:
+	f := &pushFixture{fakes: newFakes(t, retailcrmtest.Options{APIKey: pushTestKey}, bitrixtest.Options{})}
+	f.dir, f.cfg, f.db = workFiles(t, fmt.Sprintf(`retailcrm:
   url: %s
   api_key: %s
 bitrix:
@@ -71,14 +66,23 @@ func (f *pushFixture) run(t *testing.T, args ...string) result {
 	return runInProcess(t, append([]string{"--config", f.cfg, "--db", f.db, "push"}, args...)...)
 }
 
+// manage moves deal to stage as a manager (user 7) and, unless comment is
+// empty, writes comment on its timeline.
+func (f *pushFixture) manage(t *testing.T, deal int64, stage, comment string) {
+	t.Helper()
+	if err := f.bx.MoveDeal(deal, stage, 7); err != nil {
+		t.Fatal(err)
+	}
+	if comment != "" {
+		f.bx.AddComment("deal", deal, 7, comment)
+	}
+}
+
 func TestPushWritesStatusesAndComments(t *testing.T) {
 	t.Parallel()
 	f := newPushFixture(t)
 	o1, d1 := f.link(t)
-	if err := f.bx.MoveDeal(d1, "WON", 7); err != nil {
-		t.Fatal(err)
-	}
-	f.bx.AddComment("deal", d1, 7, "Client asked for a call")
+	f.manage(t, d1, "WON", "Client asked for a call")
 	r := f.run(t)
 	r.mustCode(t, exitOK)
 	o, _ := f.rc.Order(o1)
@@ -92,16 +96,15 @@ func TestPushWritesStatusesAndComments(t *testing.T) {
 		t.Errorf("stderr %q", r.stderr)
 	}
 	// status shows the push run.
-	s := runInProcess(t, "--config", f.cfg, "--db", f.db, "status", "--json")
-	s.mustCode(t, exitOK)
+	rep := statusOf(t, f.cfg, f.db)
 	found := false
-	for _, run := range decodeStatus(t, s).Runs {
+	for _, run := range rep.Runs {
 		if run.Command == "push" && run.Result == "ok" && run.Counters["statuses_pushed"] == 1 && run.Counters["comments_pushed"] == 1 {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("no push run in status:\n%s", s.stdout)
+		t.Errorf("no push run in status: %+v", rep.Runs)
 	}
 	// Nothing new: a second run writes nothing.
 	edits := f.rc.Requests("/api/v5/orders/{id}/edit")
@@ -116,12 +119,8 @@ func TestPushParksRejectedStatusExit3(t *testing.T) {
 	f := newPushFixture(t)
 	o1, d1 := f.link(t)
 	o2, d2 := f.link(t)
-	if err := f.bx.MoveDeal(d1, "EXECUTING", 7); err != nil { // maps to a status RetailCRM rejects
-		t.Fatal(err)
-	}
-	if err := f.bx.MoveDeal(d2, "WON", 7); err != nil {
-		t.Fatal(err)
-	}
+	f.manage(t, d1, "EXECUTING", "") // maps to a status RetailCRM rejects
+	f.manage(t, d2, "WON", "")
 	r := f.run(t)
 	r.mustCode(t, exitParked)
 	if o, _ := f.rc.Order(o2); o.Status != "complete" {
@@ -138,10 +137,7 @@ func TestPushDryRunChangesNothing(t *testing.T) {
 	t.Parallel()
 	f := newPushFixture(t)
 	o1, d1 := f.link(t)
-	if err := f.bx.MoveDeal(d1, "WON", 7); err != nil {
-		t.Fatal(err)
-	}
-	f.bx.AddComment("deal", d1, 7, "Wants delivery on Friday")
+	f.manage(t, d1, "WON", "Wants delivery on Friday")
 	before, err := os.ReadFile(f.db)
 	if err != nil {
 		t.Fatal(err)

@@ -746,13 +746,7 @@ func TestServeFlagsAndConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, "_"), func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			args := append([]string{"--db", filepath.Join(dir, "x.db"), "--config", writeConfig(t, dir, validConfig("https://127.0.0.1:1", "https://127.0.0.1:1/rest/1/abcd1234/"))}, tt.args...)
-			r := runInProcess(t, args...)
-			r.mustCode(t, tt.code)
-			if !strings.Contains(r.stderr, tt.want) {
-				t.Errorf("stderr %q lacks %q", r.stderr, tt.want)
-			}
+			wantRefused(t, "https://127.0.0.1:1", tt.args, tt.code, tt.want)
 		})
 	}
 }

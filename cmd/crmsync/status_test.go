@@ -11,6 +11,15 @@ import (
 	"github.com/crmsync/crmsync/store"
 )
 
+// seededDir is a fresh directory with a database seeded by seedStore.
+func seededDir(t *testing.T) (dir, db string) {
+	t.Helper()
+	dir = t.TempDir()
+	db = filepath.Join(dir, "s.db")
+	seedStore(t, db)
+	return dir, db
+}
+
 // seedStore fills a database with one of everything status shows.
 func seedStore(t *testing.T, path string) {
 	t.Helper()
@@ -83,18 +92,12 @@ func TestStatusOnFreshEmptyDatabase(t *testing.T) {
 	st.Close()
 	r := runInProcess(t, "--db", db, "--config", writeConfig(t, dir, ""), "status")
 	r.mustCode(t, exitOK)
-	for _, want := range []string{"(schema ", "Cursors:\n  none yet", "Last runs:\n  none yet", "Links: 0 orders", "Failures: parked 0"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("status lacks %q:\n%s", want, r.stdout)
-		}
-	}
+	wantAll(t, "status", r.stdout, "(schema ", "Cursors:\n  none yet", "Last runs:\n  none yet", "Links: 0 orders", "Failures: parked 0")
 }
 
 func TestStatusReportsEverything(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "s.db")
-	seedStore(t, db)
+	dir, db := seededDir(t)
 	cfg := writeConfig(t, dir, validConfig("https://shop.retailcrm.ru", "https://shop.bitrix24.ru/rest/1/statussecret9/"))
 
 	r := runInProcess(t, "--db", db, "--config", cfg, "status", "--json")
@@ -135,12 +138,8 @@ func TestStatusReportsEverything(t *testing.T) {
 
 	text := runInProcess(t, "--db", db, "--config", cfg, "status")
 	text.mustCode(t, exitOK)
-	for _, want := range []string{"orders_history", "7137", "pull", "partial", "orders=12", "Links: 2 orders (1 deals, 1 leads), 1 customers",
-		"Backlog: about 340", "Failures: parked 2 (1 waiting for a retry, 1 out of attempts)", `unmapped status "weird"`, "https://shop.bitrix24.ru/rest/1/***/"} {
-		if !strings.Contains(text.stdout, want) {
-			t.Errorf("status text lacks %q:\n%s", want, text.stdout)
-		}
-	}
+	wantAll(t, "status text", text.stdout, "orders_history", "7137", "pull", "partial", "orders=12", "Links: 2 orders (1 deals, 1 leads), 1 customers",
+		"Backlog: about 340", "Failures: parked 2 (1 waiting for a retry, 1 out of attempts)", `unmapped status "weird"`, "https://shop.bitrix24.ru/rest/1/***/")
 	failed := runInProcess(t, "--db", db, "--config", cfg, "status", "--failed")
 	failed.mustCode(t, exitOK)
 	if !strings.Contains(failed.stdout, "order 1050") || !strings.Contains(failed.stdout, "attempts 1") || strings.Contains(failed.stdout, "Cursors") {
@@ -150,9 +149,7 @@ func TestStatusReportsEverything(t *testing.T) {
 
 func TestStatusLeavesDatabaseUnchanged(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "ro.db")
-	seedStore(t, db)
+	dir, db := seededDir(t)
 	before, err := os.ReadFile(db)
 	if err != nil {
 		t.Fatal(err)
@@ -169,15 +166,9 @@ func TestStatusLeavesDatabaseUnchanged(t *testing.T) {
 
 func TestRetryAndSkip(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "r.db")
-	seedStore(t, db)
+	dir, db := seededDir(t)
 	cfg := writeConfig(t, dir, "")
-	status := func() statusReport {
-		r := runInProcess(t, "--db", db, "--config", cfg, "status", "--json")
-		r.mustCode(t, exitOK)
-		return decodeStatus(t, r)
-	}
+	status := func() statusReport { return statusOf(t, cfg, db) }
 	rep := status()
 	parked := rep.Failures.Items[0].ID
 	pending := rep.Failures.Items[1].ID
@@ -236,7 +227,7 @@ func TestStatusOfMigratedReleaseDatabase(t *testing.T) {
 
 	text := runInProcess(t, "--db", db, "--config", cfg, "status")
 	text.mustCode(t, exitOK)
-	for _, want := range []string{`
+	wantAll(t, "status", text.stdout, `
 Cursors:
   customers_history  120         updated 2026-12-06 03:04:42 UTC
   orders_history     310         updated 2026-12-06 03:04:44 UTC
@@ -244,11 +235,7 @@ Cursors:
   comments           (per deal)  299 deals followed
 
 Last runs:
-`, "\nLinks: 299 orders (299 deals, 0 leads), 87 customers\nBacklog: about 0 order history records at the last pull\n"} {
-		if !strings.Contains(text.stdout, want) {
-			t.Errorf("status lacks %q:\n%s", want, text.stdout)
-		}
-	}
+`, "\nLinks: 299 orders (299 deals, 0 leads), 87 customers\nBacklog: about 0 order history records at the last pull\n")
 
 	js := runInProcess(t, "--db", db, "--config", cfg, "status", "--json")
 	js.mustCode(t, exitOK)
@@ -266,9 +253,7 @@ Last runs:
 // far as it could be read (flag > environment > file > default).
 func TestStatusWithBrokenConfigKeepsItsSettings(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "from-file.db")
-	seedStore(t, db)
+	dir, db := seededDir(t)
 	cfg := writeConfig(t, dir, "db: "+db+"\nlog_format: json\nbitrix:\n  rate: fast\n")
 	r := runInProcess(t, "--config", cfg, "status", "--failed")
 	r.mustCode(t, exitOK)
