@@ -87,10 +87,7 @@ func wantRefused(t *testing.T, base string, args []string, code int, want string
 	t.Helper()
 	dir := t.TempDir()
 	r := runInProcess(t, append([]string{"--db", filepath.Join(dir, "x.db"), "--config", writeConfig(t, dir, validConfig(base, base+"/rest/1/abcd1234/"))}, args...)...)
-	r.mustCode(t, code)
-	if !strings.Contains(r.stderr, want) {
-		t.Errorf("stderr %q lacks %q", r.stderr, want)
-	}
+	r.mustSay(t, code, want)
 }
 
 func validConfig(rcrmURL, webhook string) string {
@@ -126,10 +123,7 @@ func TestConfigErrorsExit4(t *testing.T) {
 			dir := t.TempDir()
 			cfg := writeConfig(t, dir, tt.body)
 			r := runInProcess(t, append([]string{"--config", cfg, "--db", filepath.Join(dir, "c.db")}, tt.args...)...)
-			r.mustCode(t, exitConfig)
-			if !strings.Contains(r.stderr, tt.want) {
-				t.Errorf("stderr %q lacks %q", r.stderr, tt.want)
-			}
+			r.mustSay(t, exitConfig, tt.want)
 			if r.stdout != "" {
 				t.Errorf("stdout not empty: %q", r.stdout)
 			}

@@ -294,9 +294,7 @@ func originKey(r bitrixtest.Row) string {
 // a run that was never interrupted: no duplicate deal, contact, multifield
 // row or comment, and nothing missing.
 func TestPullSurvivesSIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("crash campaign")
-	}
+	skipShort(t, "crash campaign")
 	t.Parallel()
 	size := campaignSize(t, 600)
 
@@ -487,9 +485,7 @@ func backfillPage(t *testing.T, db string) int {
 // deal, contact or multifield row, nothing missing), with the second run
 // resuming at the page the first one had committed.
 func TestBackfillSurvivesSIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("crash campaign")
-	}
+	skipShort(t, "crash campaign")
 	t.Parallel()
 	size := campaignSize(t, 500)
 	pages := (size.Orders + 99) / 100
@@ -592,9 +588,7 @@ func TestBackfillSIGINTExits130AndResumes(t *testing.T) {
 // retries must stay bounded, nothing may panic, and each run's exit code must
 // agree with what status records.
 func TestPullUnderFaultMixes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fault campaign")
-	}
+	skipShort(t, "fault campaign")
 	t.Parallel()
 	// Big enough that a run spans about a hundred requests, so the
 	// probabilities below fire several times each.
@@ -749,9 +743,7 @@ func runUntilComplete(t *testing.T, dir, cfg, db, command string, env []string, 
 // late, a Bitrix24 page may come back truncated. The orders must end as the
 // portal asks, with no comment line appended twice.
 func TestPushUnderAFaultMix(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fault campaign")
-	}
+	skipShort(t, "fault campaign")
 	t.Parallel()
 	// As in the push crash campaign: managers work an hour ahead of pull's
 	// own stage writes.

@@ -101,6 +101,23 @@ func (r result) mustCode(t *testing.T, want int) {
 	}
 }
 
+// mustSay wants exit code want and says in stderr.
+func (r result) mustSay(t *testing.T, want int, says string) {
+	t.Helper()
+	r.mustCode(t, want)
+	if !strings.Contains(r.stderr, says) {
+		t.Errorf("stderr lacks %q:\n%s", says, r.stderr)
+	}
+}
+
+// skipShort skips a test that takes long (why) under -short.
+func skipShort(t *testing.T, why string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip(why)
+	}
+}
+
 // binaryCommand is the test binary as crmsync with args in dir, not
 // started yet, in the test's environment.
 func binaryCommand(dir string, args ...string) *exec.Cmd {

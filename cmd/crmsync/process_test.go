@@ -161,9 +161,7 @@ func TestBadDatabaseFiles(t *testing.T) {
 }
 
 func TestBuiltBinaryVersion(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
+	skipShort(t, "builds the binary")
 	t.Parallel()
 	bin := filepath.Join(t.TempDir(), "crmsync")
 	build := exec.Command("go", "build", "-buildvcs=true", "-o", bin, ".")

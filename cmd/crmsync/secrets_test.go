@@ -201,11 +201,7 @@ func TestSecretsFromFilesAgainstTheFakes(t *testing.T) {
 		t.Fatalf("pull with systemd credentials: %d deals", len(bx.Deals()))
 	}
 	// Without the credentials the same configuration lacks both secrets.
-	r = runBinary(t, dir, nil, "--config", credCfg, "--db", db, "pull")
-	r.mustCode(t, exitConfig)
-	if !strings.Contains(r.stderr, "retailcrm.api_key: required") {
-		t.Errorf("stderr: %s", r.stderr)
-	}
+	runBinary(t, dir, nil, "--config", credCfg, "--db", db, "pull").mustSay(t, exitConfig, "retailcrm.api_key: required")
 }
 
 // TestCheckWarnsAboutReadableSecretFiles: a secret file or a configuration

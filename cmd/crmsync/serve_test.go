@@ -100,6 +100,21 @@ func (s *served) stop(t *testing.T) (int, string) {
 	return s.cmd.ProcessState.ExitCode(), string(log)
 }
 
+// stopCleanly stops serve with SIGTERM and wants exit 0 and none of
+// secrets in its log.
+func (s *served) stopCleanly(t *testing.T, secrets ...string) {
+	t.Helper()
+	code, log := s.stop(t)
+	if code != exitOK {
+		t.Errorf("SIGTERM: exit %d, want 0\n%s", code, log)
+	}
+	for _, secret := range secrets {
+		if strings.Contains(log, secret) {
+			t.Errorf("the log shows a secret:\n%s", log)
+		}
+	}
+}
+
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -144,9 +159,7 @@ func dealSum(bx *bitrixtest.Server, id int64) decimal.Decimal {
 // latency). The schedule is 10 minutes, so only the wake-ups can explain a
 // sync within seconds.
 func TestServeLatency(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures for a minute or more")
-	}
+	skipShort(t, "measures for a minute or more")
 	f := defaultFakes(t)
 	rc, bx := f.rc, f.bx
 	dir, cfg, db := workFiles(t, f.serveConfig(true))
@@ -168,15 +181,7 @@ func TestServeLatency(t *testing.T) {
 		t.Errorf("trigger calls: %d ok, %d failed, %d dropped", ok, failed, dropped)
 	}
 
-	code, log := s.stop(t)
-	if code != exitOK {
-		t.Errorf("SIGTERM: exit %d, want 0\n%s", code, log)
-	}
-	for _, secret := range []string{serveRCToken, serveBXToken, rc.APIKey()} {
-		if strings.Contains(log, secret) {
-			t.Errorf("the log shows a secret:\n%s", log)
-		}
-	}
+	s.stopCleanly(t, serveRCToken, serveBXToken, rc.APIKey())
 }
 
 // measureLatency makes samples changes (def of them, or
@@ -256,9 +261,7 @@ func rcWrites(rc *retailcrmtest.Server) int {
 // pull, whose deal update wakes one push that writes nothing, and then
 // nothing runs.
 func TestServePushLatency(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures for a minute or more")
-	}
+	skipShort(t, "measures for a minute or more")
 	f := defaultFakes(t)
 	rc, bx := f.rc, f.bx
 	addr := freeAddr(t)
@@ -356,15 +359,7 @@ serve:
 	if counts["ONCRMDEALUPDATE"] < samples || counts["ONCRMTIMELINECOMMENTADD"] < samples {
 		t.Errorf("deliveries %v, want at least %d of each", counts, samples)
 	}
-	code, log := s.stop(t)
-	if code != exitOK {
-		t.Errorf("SIGTERM: exit %d, want 0\n%s", code, log)
-	}
-	for _, secret := range []string{serveRCToken, bxToken, rc.APIKey(), bx.Secret()} {
-		if strings.Contains(log, secret) {
-			t.Errorf("the log shows a secret:\n%s", log)
-		}
-	}
+	s.stopCleanly(t, serveRCToken, bxToken, rc.APIKey(), bx.Secret())
 }
 
 // TestServeScheduleAloneSyncs: without tokens (events off) the endpoints
