@@ -89,6 +89,19 @@ func startServeAt(t *testing.T, addr, dir, cfg, db string, args ...string) *serv
 
 func (s *served) url(path string) string { return "http://" + s.addr + path }
 
+// get fetches path from serve: the response, its body read and closed, and
+// the body.
+func (s *served) get(t *testing.T, path string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.Get(s.url(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
 // stop sends SIGTERM and returns the exit code and the log.
 func (s *served) stop(t *testing.T) (int, string) {
 	t.Helper()
@@ -218,14 +231,9 @@ func measureLatency(t *testing.T, def int, seed uint64, what string, change func
 // command over the results.
 func serveRunCounts(t *testing.T, s *served) map[string]int {
 	t.Helper()
-	resp, err := http.Get(s.url("/metrics"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	_, body := s.get(t, "/metrics")
 	out := map[string]int{}
-	for _, line := range strings.Split(string(body), "\n") {
+	for _, line := range strings.Split(body, "\n") {
 		rest, ok := strings.CutPrefix(line, `crmsync_serve_runs_total{command="`)
 		if !ok {
 			continue
@@ -378,14 +386,9 @@ func TestServeScheduleAloneSyncs(t *testing.T) {
 		t.Errorf("retailcrm hook without a token: %d, want 404", c)
 	}
 	// The status page is mounted at / and shows the runs serve made.
-	resp, err := http.Get(s.url("/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, page := s.get(t, "/")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") ||
-		!strings.Contains(string(page), "pull") || !strings.Contains(string(page), "<svg") {
+		!strings.Contains(page, "pull") || !strings.Contains(page, "<svg") {
 		t.Errorf("GET /: %d %s\n%.400s", resp.StatusCode, resp.Header.Get("Content-Type"), page)
 	}
 	started := time.Now()
@@ -446,16 +449,11 @@ func TestServeRefusesWrongTokens(t *testing.T) {
 	if len(bx.Deals()) != 0 {
 		t.Error("a refused hook synced the order")
 	}
-	resp, err := http.Get(s.url("/metrics"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	metricsText, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, metricsText := s.get(t, "/metrics")
 	for _, want := range []string{`crmsync_serve_hook_requests_total{outcome="bad_token",source="retailcrm"} 20`,
 		`crmsync_serve_hook_requests_total{outcome="bad_token",source="bitrix"} 20`,
 		`crmsync_last_run_result{command="pull",result="ok"} 1`, `crmsync_last_run_api_requests{api="retailcrm",command="pull"}`} {
-		if !strings.Contains(string(metricsText), want) {
+		if !strings.Contains(metricsText, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
@@ -464,7 +462,7 @@ func TestServeRefusesWrongTokens(t *testing.T) {
 		t.Errorf("exit %d", code)
 	}
 	for _, secret := range []string{serveRCToken, serveBXToken, wrong} {
-		if strings.Contains(log, secret) || strings.Contains(string(metricsText), secret) {
+		if strings.Contains(log, secret) || strings.Contains(metricsText, secret) {
 			t.Errorf("a token is in the log or the metrics:\n%s", log)
 		}
 	}
@@ -499,12 +497,7 @@ func TestServeWaitsForACronRunsLock(t *testing.T) {
 	if len(bx.Deals()) != 0 {
 		t.Fatal("serve ran while another process held the lock")
 	}
-	resp, err := http.Get(s.url("/healthz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if resp, _ := s.get(t, "/healthz"); resp.StatusCode != http.StatusOK {
 		t.Errorf("healthz %d while waiting for the lock (a held lock is not a failure)", resp.StatusCode)
 	}
 	_ = holder.Process.Kill()
@@ -673,19 +666,14 @@ serve:
 	if n := rc.FaultsServed(retailcrmtest.FaultRateLimit); n != 0 {
 		t.Errorf("RetailCRM answered 503 (over its limit) %d times", n)
 	}
-	resp, err := http.Get(s.url("/metrics"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	metricsText, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, metricsText := s.get(t, "/metrics")
 	for _, want := range []string{
 		`crmsync_serve_hook_requests_total{outcome="woke",source="retailcrm"} 250`,
 		`crmsync_serve_hook_requests_total{outcome="woke",source="bitrix"} 250`,
 		`crmsync_serve_hook_requests_total{outcome="bad_token",source="retailcrm"} 250`,
 		`crmsync_serve_hook_requests_total{outcome="bad_token",source="bitrix"} 250`,
 	} {
-		if !strings.Contains(string(metricsText), want+"\n") {
+		if !strings.Contains(metricsText, want+"\n") {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
