@@ -1,15 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm"
@@ -32,26 +33,6 @@ func dealOrigins(bx *bitrixtest.Server) map[string]int {
 	return out
 }
 
-// statusRuns reads status --json's last runs by command.
-func statusRuns(t *testing.T, cfg, db string) map[string]struct {
-	Result   string           `json:"result"`
-	Counters map[string]int64 `json:"counters"`
-} {
-	t.Helper()
-	r := runInProcess(t, "--config", cfg, "--db", db, "status", "--json")
-	r.mustCode(t, exitOK)
-	var st struct {
-		LastRuns map[string]struct {
-			Result   string           `json:"result"`
-			Counters map[string]int64 `json:"counters"`
-		} `json:"last_runs"`
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.LastRuns
-}
-
 // TestBackfillThenPull imports a shop of thousands of orders against
 // unlimited fakes, then lets managers work and checks pull reads only the
 // history after the backfill.
@@ -61,11 +42,9 @@ func TestBackfillThenPull(t *testing.T) {
 	if testing.Short() {
 		size = shop.Size{Orders: 300, Customers: 100}
 	}
-	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	f := defaultFakes(t)
 	sum := shop.New(5, time.Now(), retailcrmtest.DefaultSite).Seed(f.rc, f.bx, size)
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, f.unlimitedConfig())
-	db := filepath.Join(dir, "b.db")
+	_, cfg, db := workFiles(t, f.unlimitedConfig())
 
 	start := time.Now()
 	r := runInProcess(t, "--config", cfg, "--db", db, "backfill")
@@ -92,11 +71,10 @@ func TestBackfillThenPull(t *testing.T) {
 	if !strings.Contains(r.stderr, "backfill progress") || strings.Contains(r.stderr, "\r") {
 		t.Errorf("stderr without a terminal:\n%s", r.stderr)
 	}
-	if !strings.Contains(r.stderr, "crmsync: backfill: "+strconv.Itoa(size.Orders)+" of "+strconv.Itoa(size.Orders)+" orders") {
+	if !strings.Contains(r.stderr, fmt.Sprintf("crmsync: backfill: %d of %d orders", size.Orders, size.Orders)) {
 		t.Errorf("summary line missing:\n%s", r.stderr)
 	}
-	runs := statusRuns(t, cfg, db)
-	if b := runs["backfill"]; b.Result != "partial" || b.Counters["deals_created"] != int64(want) || b.Counters["waiting_for_retry"] != int64(sum.Unmapped) || b.Counters["parked"] != int64(sum.Unmapped) {
+	if b := statusOf(t, cfg, db).LastRuns["backfill"]; b.Result != "partial" || b.Counters["deals_created"] != int64(want) || b.Counters["waiting_for_retry"] != int64(sum.Unmapped) || b.Counters["parked"] != int64(sum.Unmapped) {
 		t.Errorf("recorded backfill run %+v", b)
 	}
 
@@ -112,7 +90,7 @@ func TestBackfillThenPull(t *testing.T) {
 	if hr := f.rc.Requests("/api/v5/orders/history"); hr > 2 {
 		t.Errorf("pull after backfill sent %d history requests for %d new records", hr, newRecords)
 	}
-	pr := statusRuns(t, cfg, db)["pull"]
+	pr := statusOf(t, cfg, db).LastRuns["pull"]
 	if got := pr.Counters["history_records"]; got != newRecords {
 		t.Errorf("pull read %d history records, want the %d after the backfill", got, newRecords)
 	}
@@ -143,13 +121,11 @@ func TestBackfillWindowDryRunAndRules(t *testing.T) {
 			CreatedAt: retailcrm.NewDateTime(t0)})
 		numbers[name] = o.Number
 	}
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, f.config(fullMapping+`rules:
+	_, cfg, db := workFiles(t, f.config(fullMapping+`rules:
   - on: created
     do:
       comment: "Imported order {{.Number}}"
 `))
-	db := filepath.Join(dir, "w.db")
 	window := []string{"--config", cfg, "--db", db, "backfill", "--since", "2025-03-01", "--until", "2025-04-01"}
 
 	r := runInProcess(t, append(window, "--dry-run", "--detailed-exitcode")...)
@@ -198,48 +174,47 @@ func TestBackfillWindowDryRunAndRules(t *testing.T) {
 	}
 }
 
-// TestBackfillSIGINTExits130AndResumes interrupts a backfill of the real
-// binary after its first pages: it stops cleanly with 130, records the run
-// as interrupted, and the next run resumes and finishes the job.
-func TestBackfillSIGINTExits130AndResumes(t *testing.T) {
+// TestBackfillProgressBarOnATerminal runs the real binary on a
+// pseudo-terminal: stderr shows the progress bar (orders done of total,
+// rate, time left), redrawn in place, and no progress log lines. Without a
+// terminal TestBackfillThenPull sees log lines and no bar.
+func TestBackfillProgressBarOnATerminal(t *testing.T) {
 	t.Parallel()
-	size := shop.Size{Orders: 600, Customers: 200}
-	f := campaignShop(t, size)
-	dir := t.TempDir()
-	cfg, db := f.campaignConfig(t, dir), filepath.Join(dir, "int.db")
-	cmd := startBinary(t, dir, "--config", cfg, "--db", db, "-q", "backfill")
-	deadline := time.Now().Add(30 * time.Second)
-	for backfillPage(t, db) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("the backfill committed no page")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	f := defaultFakes(t)
+	shop.New(5, time.Now(), retailcrmtest.DefaultSite).Seed(f.rc, f.bx, shop.Size{Orders: 400, Customers: 130})
+	dir, cfg, db := workFiles(t, f.unlimitedConfig())
+
+	cmd := binaryCommand(dir, "--config", cfg, "--db", db, "backfill")
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 120})
+	if err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
-		t.Fatalf("exit code %d, want 130", code)
+	defer tty.Close()
+	var out bytes.Buffer
+	copied := make(chan struct{})
+	go func() {
+		// Reading the pty fails with EIO once the process has gone.
+		_, _ = io.Copy(&out, tty)
+		close(copied)
+	}()
+	waitExit(t, cmd, 60*time.Second, "backfill on a terminal did not finish")
+	select {
+	case <-copied:
+	case <-time.After(5 * time.Second):
 	}
-	page := backfillPage(t, db)
-	if b := statusRuns(t, cfg, db)["backfill"]; b.Result != "interrupted" {
-		t.Errorf("interrupted run recorded as %+v", b)
+	if code := cmd.ProcessState.ExitCode(); code != exitParked {
+		t.Errorf("exit code %d, want 3 (the shop's unmapped orders)\n%s", code, out.String())
 	}
-	if page == 0 || page > (size.Orders+99)/100 {
-		t.Skipf("the backfill finished before the signal (page %d)", page)
-	}
-	stderr := toCompletion(t, dir, cfg, db, "backfill")
-	if !strings.Contains(stderr, "(resumed)") {
-		t.Errorf("the second run did not resume:\n%s", stderr)
-	}
-	origins := dealOrigins(f.bx)
-	for o, n := range origins {
-		if n != 1 {
-			t.Errorf("order %s has %d deals", o, n)
+	s := out.String()
+	for _, want := range []string{"backfill", "/400", "orders/s", "\r"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("terminal output lacks %q:\n%q", want, s)
 		}
 	}
-	if len(origins) < size.Orders-10 {
-		t.Errorf("%d deals after the resumed run", len(origins))
+	if strings.Contains(s, "backfill progress") {
+		t.Errorf("log lines on a terminal too:\n%q", s)
+	}
+	if !strings.Contains(s, "crmsync: backfill: 400 of 400 orders") {
+		t.Errorf("no summary line:\n%q", s)
 	}
 }

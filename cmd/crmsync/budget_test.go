@@ -2,16 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
-	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 	"github.com/crmsync/crmsync/store"
 )
@@ -45,14 +40,14 @@ func TestBudgetAcrossRuns(t *testing.T) {
 			t.Fatalf("%v sent no Bitrix24 request: nothing to measure", args)
 		}
 	}
-	p.orders(0, 8)
+	p.buyers(0, 8)
 	step("pull")
 	step("push")
 	level, at := budget()
 	if level <= 0 || level > 5 {
 		t.Fatalf("stored level %.2f, want the portal's counter after a run", level)
 	}
-	p.orders(8, 8)
+	p.buyers(8, 8)
 	// The dry run plans the new orders (lookups on the portal) but leaves
 	// the stored level alone.
 	p.run(t, "pull", "--dry-run")
@@ -66,22 +61,35 @@ func TestBudgetAcrossRuns(t *testing.T) {
 	}
 }
 
+// TestPushRightAfterABusyPull: on a 2 rps / 5 burst portal, a pull that
+// leaves the portal's bucket about full and a push started right after it
+// provoke no QUERY_LIMIT_EXCEEDED: the push starts from the level the pull
+// stored, not from a full burst (which the portal has already spent).
+func TestPushRightAfterABusyPull(t *testing.T) {
+	t.Parallel()
+	p := newSmallPortal(t)
+	p.buyers(0, 150)
+	if n := p.step(t, "pull"); n < 5 {
+		t.Fatalf("the pull sent %d Bitrix24 requests: too few to fill the burst of 5", n)
+	}
+	p.step(t, "push")
+	if n := p.bx.Stats().QueryLimit503; n != 0 {
+		t.Fatalf("%d × 503 QUERY_LIMIT_EXCEEDED across a back-to-back pull and push, want 0", n)
+	}
+}
+
 // smallPortal is a RetailCRM account and a small Bitrix24 portal (2 rps,
 // burst 5) with the config and database the binary's runs share.
 type smallPortal struct {
-	rc       *retailcrmtest.Server
-	bx       *bitrixtest.Server
-	dir, cfg string
-	db       string
+	fakes
+	dir, cfg, db string
 }
 
 func newSmallPortal(t *testing.T) *smallPortal {
 	t.Helper()
-	rc := retailcrmtest.New(t, retailcrmtest.Options{})
-	bx := bitrixtest.New(t, bitrixtest.Options{Rate: 2, Burst: 5})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, pullConfigLimits(rc, bx, "rate: 2\n  burst: 5"))
-	return &smallPortal{rc: rc, bx: bx, dir: dir, cfg: cfg, db: filepath.Join(dir, "c.db")}
+	p := &smallPortal{fakes: fakes{rc: retailcrmtest.New(t, retailcrmtest.Options{}), bx: bitrixtest.New(t, bitrixtest.Options{Rate: 2, Burst: 5})}}
+	p.dir, p.cfg, p.db = workFiles(t, p.pullConfigLimits("rate: 2\n  burst: 5"))
+	return p
 }
 
 // run runs the binary with args on the portal and wants it to exit 0.
@@ -101,12 +109,4 @@ func (p *smallPortal) step(t *testing.T, args ...string) int {
 	n := st.Requests - before
 	t.Logf("%v: %d Bitrix24 requests, %d × 503 so far", args, n, st.QueryLimit503)
 	return n
-}
-
-// orders creates n RetailCRM orders of distinct buyers, numbered from from.
-func (p *smallPortal) orders(from, n int) {
-	for i := from; i < from+n; i++ {
-		p.rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: fmt.Sprint("Buyer", i), Email: fmt.Sprintf("b%d@example.com", i)},
-			TotalSumm: decimal.NewFromInt(int64(100 + i)), Currency: "RUB"})
-	}
 }

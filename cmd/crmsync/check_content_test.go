@@ -20,7 +20,7 @@ func TestCheckDealContent(t *testing.T) {
 	_, items := f.bx.SeedEnumField("CRM_DEAL", "UF_CRM_DELIVERY", false, "Курьер", "Самовывоз")
 	f.bx.SeedUserField("CRM_DEAL", "UF_CRM_PAID", "string", false)
 	f.bx.SeedCatalog(14, "Товары", 0)
-	good := strconv.FormatInt(items[0], 10)
+	good := itoa(items[0])
 	content := func(target, paid string, iblock int) string {
 		return fullMapping + "  deal_fields: {UF_CRM_DELIVERY: delivery.code}\n" +
 			"  values: {UF_CRM_DELIVERY: {courier: \"" + good + "\", self-delivery: \"" + target + "\"}}\n" +
@@ -28,7 +28,7 @@ func TestCheckDealContent(t *testing.T) {
 	}
 	dir := t.TempDir()
 
-	r := runInProcess(t, "--config", writeConfig(t, dir, f.config(content(strconv.FormatInt(items[1], 10), "UF_CRM_PAID", 14))), "check", "--json")
+	r := runInProcess(t, "--config", writeConfig(t, dir, f.config(content(itoa(items[1]), "UF_CRM_PAID", 14))), "check", "--json")
 	r.mustCode(t, exitOK)
 	rep := checkJSON(t, r)
 	for _, c := range []string{"mapping.values.UF_CRM_DELIVERY", "mapping.paid_field", "mapping.products"} {
@@ -43,7 +43,7 @@ func TestCheckDealContent(t *testing.T) {
 	r.mustCode(t, exitConfig)
 	rep = checkJSON(t, r)
 	if fs := findingOf(rep, "mapping.values.UF_CRM_DELIVERY"); len(fs) != 1 || fs[0].Status != checkFail ||
-		!strings.Contains(fs[0].Detail, "self-delivery → Самовывоз") || !strings.Contains(fs[0].Fix, strconv.FormatInt(items[1], 10)+` = "Самовывоз"`) {
+		!strings.Contains(fs[0].Detail, "self-delivery → Самовывоз") || !strings.Contains(fs[0].Fix, itoa(items[1])+` = "Самовывоз"`) {
 		t.Errorf("values: %+v", fs)
 	}
 	if fs := findingOf(rep, "mapping.paid_field"); len(fs) != 1 || fs[0].Status != checkFail || !strings.Contains(fs[0].Detail, "UF_CRM_IS_PAID") {
@@ -54,7 +54,7 @@ func TestCheckDealContent(t *testing.T) {
 	}
 
 	// Without the catalog scope.
-	f2 := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	f2 := defaultFakes(t)
 	f2.bx.SeedEnumField("CRM_DEAL", "UF_CRM_DELIVERY", false, "Курьер", "Самовывоз")
 	r = runInProcess(t, "--config", writeConfig(t, t.TempDir(), f2.config(fullMapping+"  products: {match: external_id, iblock_id: 14}\n")), "check", "--json")
 	r.mustCode(t, exitConfig)

@@ -21,17 +21,13 @@ func funnelMapping(n string) string {
 // entry.
 func TestCheckEveryFunnel(t *testing.T) {
 	t.Parallel()
-	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	f := defaultFakes(t)
 	f.bx.SeedCategory(3, "Wholesale")
 	good := "funnels:\n  - sites: [shop]\n    order_types: [wholesale]\n    category_id: 3\n" + funnelMapping("3")
 	cfg := writeConfig(t, t.TempDir(), f.config(fullMapping+good))
 	r := runInProcess(t, "--config", cfg, "check")
 	r.mustCode(t, exitOK)
-	for _, want := range []string{"funnels[0] (stores shop): every stage exists in DEAL_STAGE_3", "every mapped stage exists in DEAL_STAGE "} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("check output lacks %q:\n%s", want, r.stdout)
-		}
-	}
+	wantAll(t, "check output", r.stdout, "funnels[0] (stores shop): every stage exists in DEAL_STAGE_3", "every mapped stage exists in DEAL_STAGE ")
 
 	bad := "rules:\n  - on: created\n    do: { stage: C3:LATER }\n  - on: created\n    do: { stage: PREPARATION }\n" + "funnels:\n  - sites: [shop]\n    category_id: 3\n    statuses: { new: C3:NOPE, group:complete: C3:WON }\n    deleted_stage: C3:GONE\n" +
 		"  - sites: [outlet]\n    category_id: 9\n" + funnelMapping("9")
@@ -74,12 +70,8 @@ func TestCheckInitWritesAFunnelPerStore(t *testing.T) {
 	dir := t.TempDir()
 	r := runInProcess(t, "--config", writeConfig(t, dir, f.config("")), "check", "--init")
 	r.mustCode(t, exitOK)
-	for _, want := range []string{"\nfunnels:", "  - sites: [wholesale]   # wholesale\n    category_id: 4",
-		"  - sites: [outlet]   # outlet\n    category_id: 3", "group:complete: C4:WON", "group:cancel: C3:LOSE", "group:new: C3:NEW"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("--init lacks %q:\n%s", want, r.stdout)
-		}
-	}
+	wantAll(t, "--init", r.stdout, "\nfunnels:", "  - sites: [wholesale]   # wholesale\n    category_id: 4",
+		"  - sites: [outlet]   # outlet\n    category_id: 3", "group:complete: C4:WON", "group:cancel: C3:LOSE", "group:new: C3:NEW")
 	if strings.Contains(r.stdout, "sites: [shop]") {
 		t.Errorf("the default store got a funnel of its own:\n%s", r.stdout)
 	}

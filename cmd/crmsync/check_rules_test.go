@@ -3,14 +3,11 @@ package main
 import (
 	"strings"
 	"testing"
-
-	"github.com/crmsync/crmsync/bitrix/bitrixtest"
-	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 )
 
 func TestCheckReportsRuleTemplateErrors(t *testing.T) {
 	t.Parallel()
-	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	f := defaultFakes(t)
 	rules := `rules:
   - on: created
     do:
@@ -38,16 +35,12 @@ func TestCheckReportsRuleTemplateErrors(t *testing.T) {
 		t.Errorf("rule findings:\n%s", got)
 	}
 	// A run refuses the same configuration at start, as a configuration error.
-	run := runInProcess(t, "--config", cfg, "--db", t.TempDir()+"/db", "pull")
-	run.mustCode(t, exitConfig)
-	if !strings.Contains(run.stderr, "rules[1].do.task") {
-		t.Errorf("pull stderr lacks the rule:\n%s", run.stderr)
-	}
+	runInProcess(t, "--config", cfg, "--db", t.TempDir()+"/db", "pull").mustSay(t, exitConfig, "rules[1].do.task")
 }
 
 func TestCheckFixCreatesProfileFields(t *testing.T) {
 	t.Parallel()
-	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	f := defaultFakes(t)
 	extra := fullMapping + `  profile_fields:
     orders_count: UF_CRM_ORDERS_COUNT
     total_spent: UF_CRM_TOTAL_SPENT
@@ -62,11 +55,7 @@ func TestCheckFixCreatesProfileFields(t *testing.T) {
 	}
 	r = runInProcess(t, "--config", cfg, "check", "--fix")
 	r.mustCode(t, exitOK)
-	for _, want := range []string{"created the contact user field UF_CRM_ORDERS_COUNT (integer)", "UF_CRM_TOTAL_SPENT (double)",
-		"UF_CRM_LAST_ORDER (date)", "created the deal user field UF_CRM_REPEAT (boolean)"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("--fix output lacks %q:\n%s", want, r.stdout)
-		}
-	}
+	wantAll(t, "--fix output", r.stdout, "created the contact user field UF_CRM_ORDERS_COUNT (integer)", "UF_CRM_TOTAL_SPENT (double)",
+		"UF_CRM_LAST_ORDER (date)", "created the deal user field UF_CRM_REPEAT (boolean)")
 	runInProcess(t, "--config", cfg, "check").mustCode(t, exitOK)
 }

@@ -12,9 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/crmsync/crmsync/bitrix/bitrixtest"
-	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 )
 
 const (
@@ -29,7 +26,7 @@ const (
 // missing.
 func TestCheckPrintsServeURLs(t *testing.T) {
 	t.Parallel()
-	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	f := defaultFakes(t)
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "rc_token")
 	if err := os.WriteFile(tokenFile, []byte(testRCToken+"\n"), 0o600); err != nil {
@@ -119,7 +116,7 @@ func TestCheckFixBindsServeEvents(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+			f := defaultFakes(t)
 			recv := newHookReceiver(t)
 			if app {
 				f.bx.ActAsApplication(testBXToken)

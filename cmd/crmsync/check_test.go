@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -20,18 +18,6 @@ import (
 	"github.com/crmsync/crmsync/sync/config"
 )
 
-// fakes are both fake services for one test.
-type fakes struct {
-	rc *retailcrmtest.Server
-	bx *bitrixtest.Server
-}
-
-func newFakes(t *testing.T, rcOpts retailcrmtest.Options, bxOpts bitrixtest.Options) fakes {
-	t.Helper()
-	bxOpts.Unlimited = true
-	return fakes{rc: retailcrmtest.New(t, rcOpts), bx: bitrixtest.New(t, bxOpts)}
-}
-
 // fullMapping covers every status group of the fake RetailCRM.
 const fullMapping = `mapping:
   statuses:
@@ -43,17 +29,9 @@ const fullMapping = `mapping:
     group:cancel: LOSE
 `
 
-func (f fakes) config(extra string) string {
-	return fmt.Sprintf("retailcrm:\n  url: %s\n  api_key: %s\nbitrix:\n  webhook_url: %s\n", f.rc.URL(), f.rc.APIKey(), f.bx.WebhookURL()) + extra
-}
-
 func checkJSON(t *testing.T, r result) checkReport {
 	t.Helper()
-	var rep checkReport
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-		t.Fatalf("check --json: %v\n%s\n%s", err, r.stdout, r.stderr)
-	}
-	return rep
+	return decodeJSON[checkReport](t, r, "check")
 }
 
 func findingOf(rep checkReport, check string) []finding {
@@ -68,18 +46,14 @@ func findingOf(rep checkReport, check string) []finding {
 
 func TestCheckAllGood(t *testing.T) {
 	t.Parallel()
-	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	f := defaultFakes(t)
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, f.config(fullMapping+"  order_methods:\n    phone: CALL\n"))
 	r := runInProcess(t, "--config", cfg, "check")
 	r.mustCode(t, exitOK)
-	for _, want := range []string{"retailcrm.scopes", "account time zone Europe/Moscow", "all 9 active RetailCRM statuses map to a stage",
+	wantAll(t, "check output", r.stdout, "retailcrm.scopes", "account time zone Europe/Moscow", "all 9 active RetailCRM statuses map to a stage",
 		"bitrix.scopes", "every mapped stage exists in DEAL_STAGE", "requisite presets for organisations and sole traders are in place",
-		"everything needed is in place"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("check output lacks %q:\n%s", want, r.stdout)
-		}
-	}
+		"everything needed is in place")
 	rep := checkJSON(t, runInProcess(t, "--config", cfg, "check", "--json"))
 	if !rep.OK || len(rep.Findings) < 6 {
 		t.Errorf("report %+v", rep)
@@ -151,7 +125,7 @@ func TestCheckFindsProblems(t *testing.T) {
 
 func TestCheckFixCreatesUserFields(t *testing.T) {
 	t.Parallel()
-	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	f := defaultFakes(t)
 	cfg := writeConfig(t, t.TempDir(), f.config(fullMapping+"  deal_fields:\n    UF_CRM_DELIVERY: delivery.code\n  contact_fields:\n    UF_CRM_RCRM_ID: customer.id\n"))
 	runInProcess(t, "--config", cfg, "check").mustCode(t, exitConfig)
 	r := runInProcess(t, "--config", cfg, "check", "--fix")
@@ -164,23 +138,19 @@ func TestCheckFixCreatesUserFields(t *testing.T) {
 
 func TestCheckInitWritesAWorkingConfig(t *testing.T) {
 	t.Parallel()
-	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	f := defaultFakes(t)
 	dir := t.TempDir()
 	r := runInProcess(t, "--config", writeConfig(t, dir, f.config("")), "check", "--init")
 	r.mustCode(t, exitOK)
 	if strings.Contains(r.stdout, f.rc.APIKey()) || strings.Contains(r.stdout, f.bx.Secret()) {
 		t.Fatalf("--init printed a secret:\n%s", r.stdout)
 	}
-	for _, want := range []string{"group:complete: WON", "group:cancel: LOSE", "group:new: NEW", `"phone": CALL`,
+	wantAll(t, "--init", r.stdout, "group:complete: WON", "group:cancel: LOSE", "group:new: NEW", `"phone": CALL`,
 		// The deal-content keys, and the shop's own dictionaries by code and name.
 		"\nlocale: ru ", "\n  deal_title: \"Заказ №{{.Number}}\" ", "\n  # products: ", "\n  # values: ", "\n  # paid_field: ",
 		"\n  #   courier: Курьер\n", "\n  #   self-delivery: Самовывоз\n", "\n  #   bank-card: Банковская карта\n", "\n  #   cash: Наличные\n",
 		// The keys the header points at exist.
-		"# CRMSYNC_BITRIX_WEBHOOK_URL in the environment", "# them in retailcrm.api_key_file and bitrix.webhook_url_file."} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("--init lacks %q:\n%s", want, r.stdout)
-		}
-	}
+		"# CRMSYNC_BITRIX_WEBHOOK_URL in the environment", "# them in retailcrm.api_key_file and bitrix.webhook_url_file.")
 	// Filled in with the secrets, the generated file passes check.
 	generated := strings.Replace(r.stdout, `api_key: ""`, "api_key: "+f.rc.APIKey(), 1)
 	generated = strings.Replace(generated, `webhook_url: ""`, "webhook_url: "+f.bx.WebhookURL(), 1)
@@ -202,7 +172,7 @@ func TestCheckInitWritesAWorkingConfig(t *testing.T) {
 func TestCheckInitNeutralisesNames(t *testing.T) {
 	t.Parallel()
 	generate := func(hostile bool) (string, *config.Config) {
-		f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+		f := defaultFakes(t)
 		if hostile {
 			f.rc.AddStatusGroup(retailcrm.StatusGroup{Code: "new", Name: "Новый\n# x\ndb: /srv/evil.db", Active: true, Ordering: 10})
 			f.rc.AddStatusGroup(retailcrm.StatusGroup{Code: "cancel", Name: "Отменен #1\u2028bitrix: {entity: lead}", Active: true, Ordering: 60})
@@ -266,6 +236,67 @@ func TestYAMLStringRoundTrips(t *testing.T) {
 		}
 		if len(got) != 1 || got[s] != s {
 			t.Errorf("%q read back as %q from %q", s, got, doc)
+		}
+	}
+}
+
+// TestCheckReportsManagers: check names the scopes manager matching needs
+// and the active RetailCRM managers without a Bitrix24 user.
+func TestCheckReportsManagers(t *testing.T) {
+	t.Parallel()
+	seed := func(f fakes) {
+		f.rc.AddUser(retailcrm.User{ID: 14, Active: true, IsManager: true, FirstName: "Anna", Email: "anna@shop.example"})
+		f.rc.AddUser(retailcrm.User{ID: 15, Active: true, IsManager: true, FirstName: "Boris", Email: "boris@shop.example"})
+		f.rc.AddUser(retailcrm.User{ID: 16, Active: true, IsManager: true, FirstName: "Vera", Email: "vera@shop.example"})
+		f.rc.AddUser(retailcrm.User{ID: 17, Active: true, FirstName: "Admin", Email: "admin@shop.example"}) // not a manager
+		f.bx.SeedUser(bitrixtest.UserRow{Email: "Anna@shop.example", Active: true})
+	}
+	for _, tt := range []struct {
+		name         string
+		rcScopes     []string
+		bxScopes     []string
+		status, want string
+		check        string
+	}{
+		{"a manager without a Bitrix24 user", nil, nil, checkWarn, "1 of 3 active RetailCRM manager(s) have no Bitrix24 user: 16 Vera <vera@shop.example>", "managers"},
+		{"user_brief only", nil, []string{"crm", "user_brief"}, checkWarn, "the webhook has only user_brief, which shows no e-mails", "managers.scopes"},
+		{"no user_read", []string{"order_read", "order_write", "customer_read", "reference_read"}, nil, checkWarn,
+			"the API key lacks user_read", "managers.scopes"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakes(t, retailcrmtest.Options{Scopes: tt.rcScopes}, bitrixtest.Options{Scopes: tt.bxScopes})
+			seed(f)
+			cfg := writeConfig(t, t.TempDir(), f.config(fullMapping+"  managers: {\"15\": 1}\n"))
+			rep := checkJSON(t, runInProcess(t, "--config", cfg, "check", "--json"))
+			fs := findingOf(rep, tt.check)
+			if len(fs) != 1 || fs[0].Status != tt.status || !strings.Contains(fs[0].Detail, tt.want) {
+				t.Errorf("%s findings %+v, want %s %q", tt.check, fs, tt.status, tt.want)
+			}
+		})
+	}
+}
+
+// A key without customer_read fails check up front, and a pull or backfill
+// that meets the refusal anyway exits 4 naming the scope to allow.
+func TestMissingCustomerReadIsAConfigurationError(t *testing.T) {
+	t.Parallel()
+	f := newFakes(t, retailcrmtest.Options{Scopes: []string{"order_read", "order_write", "reference_read"}}, bitrixtest.Options{})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, f.pullConfig())
+	f.rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"}})
+
+	r := runInProcess(t, "--config", cfg, "check")
+	r.mustCode(t, exitConfig)
+	if !strings.Contains(r.stdout, "FAIL retailcrm.scopes") || !strings.Contains(r.stdout, "customer_read (pull: customer changes") {
+		t.Errorf("check output:\n%s", r.stdout)
+	}
+	for _, cmd := range []string{"pull", "backfill"} {
+		r := runInProcess(t, "--config", cfg, "--db", filepath.Join(dir, cmd+".db"), cmd)
+		r.mustCode(t, exitConfig)
+		if !strings.Contains(r.stderr, "/api/v5/customers/history: HTTP 403: Access denied.") ||
+			!strings.Contains(r.stderr, "needs the API key scope customer_read") || strings.Contains(r.stderr, f.rc.APIKey()) {
+			t.Errorf("%s stderr:\n%s", cmd, r.stderr)
 		}
 	}
 }

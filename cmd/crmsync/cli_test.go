@@ -76,15 +76,18 @@ func TestUsageErrorsExit2(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, "_"), func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			args := append([]string{"--db", filepath.Join(dir, "x.db"), "--config", writeConfig(t, dir, validConfig("http://127.0.0.1:1", "http://127.0.0.1:1/rest/1/abcd1234/"))}, tt.args...)
-			r := runInProcess(t, args...)
-			r.mustCode(t, exitUsage)
-			if !strings.Contains(r.stderr, tt.want) {
-				t.Errorf("stderr %q lacks %q", r.stderr, tt.want)
-			}
+			wantRefused(t, "http://127.0.0.1:1", tt.args, exitUsage, tt.want)
 		})
 	}
+}
+
+// wantRefused runs crmsync with args, a valid configuration for services
+// at base and a fresh database, and wants exit code with want in stderr.
+func wantRefused(t *testing.T, base string, args []string, code int, want string) {
+	t.Helper()
+	dir := t.TempDir()
+	r := runInProcess(t, append([]string{"--db", filepath.Join(dir, "x.db"), "--config", writeConfig(t, dir, validConfig(base, base+"/rest/1/abcd1234/"))}, args...)...)
+	r.mustSay(t, code, want)
 }
 
 func validConfig(rcrmURL, webhook string) string {
@@ -120,10 +123,7 @@ func TestConfigErrorsExit4(t *testing.T) {
 			dir := t.TempDir()
 			cfg := writeConfig(t, dir, tt.body)
 			r := runInProcess(t, append([]string{"--config", cfg, "--db", filepath.Join(dir, "c.db")}, tt.args...)...)
-			r.mustCode(t, exitConfig)
-			if !strings.Contains(r.stderr, tt.want) {
-				t.Errorf("stderr %q lacks %q", r.stderr, tt.want)
-			}
+			r.mustSay(t, exitConfig, tt.want)
 			if r.stdout != "" {
 				t.Errorf("stdout not empty: %q", r.stdout)
 			}

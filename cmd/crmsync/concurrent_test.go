@@ -17,9 +17,7 @@ import (
 // the same database: the second exits 5 at once and names the first, the
 // first finishes, and the portal ends as after one run.
 func TestTwoRealPullsAtOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts real runs")
-	}
+	skipShort(t, "starts real runs")
 	t.Parallel()
 	size := shop.Size{Orders: 600, Customers: 200}
 	_, want, _ := referenceRun(t, size, "pull")

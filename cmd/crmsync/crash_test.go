@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -19,6 +21,7 @@ import (
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
+	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/shop"
 )
 
@@ -113,9 +116,7 @@ bitrix:
 // startBinary starts the test binary as crmsync without waiting.
 func startBinary(t *testing.T, dir string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), asMainEnv+"=1", raceEnv())
+	cmd := binaryCommand(dir, args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -203,10 +204,7 @@ func snapshot(bx *bitrixtest.Server) portalState {
 	st := portalState{Deals: map[string]dealState{}, Contacts: map[string]contactState{}, Companies: map[string]companyState{}}
 	contactKey := map[int64]string{}
 	for _, c := range bx.Contacts() {
-		key := bitrixtest.Str(c.Fields["ORIGIN_ID"])
-		if key == "" {
-			key = fmt.Sprintf("manual:%d", c.ID)
-		}
+		key := originKey(c)
 		contactKey[c.ID] = key
 		cs := contactState{Name: bitrixtest.Str(c.Fields["NAME"]), LastName: bitrixtest.Str(c.Fields["LAST_NAME"])}
 		for _, m := range c.Multi["PHONE"] {
@@ -224,10 +222,7 @@ func snapshot(bx *bitrixtest.Server) portalState {
 	}
 	companyKey := map[int64]string{}
 	for _, c := range bx.Companies() {
-		key := bitrixtest.Str(c.Fields["ORIGIN_ID"])
-		if key == "" {
-			key = fmt.Sprintf("manual:%d", c.ID)
-		}
+		key := originKey(c)
 		companyKey[c.ID] = key
 		cs := companyState{Title: bitrixtest.Str(c.Fields["TITLE"])}
 		for _, l := range bx.CompanyContacts(c.ID) {
@@ -285,14 +280,21 @@ func snapshot(bx *bitrixtest.Server) portalState {
 	return st
 }
 
+// originKey keys a contact or company by its ORIGIN_ID or, for one a
+// manager typed in, by its id.
+func originKey(r bitrixtest.Row) string {
+	if key := bitrixtest.Str(r.Fields["ORIGIN_ID"]); key != "" {
+		return key
+	}
+	return fmt.Sprintf("manual:%d", r.ID)
+}
+
 // TestPullSurvivesSIGKILL kills the real binary at seeded moments of a pull,
 // runs it to completion, and requires the fake portal to end exactly as after
 // a run that was never interrupted: no duplicate deal, contact, multifield
 // row or comment, and nothing missing.
 func TestPullSurvivesSIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("crash campaign")
-	}
+	skipShort(t, "crash campaign")
 	t.Parallel()
 	size := campaignSize(t, 600)
 
@@ -324,31 +326,49 @@ func TestPullSurvivesSIGKILL(t *testing.T) {
 	// Spread the kills over the whole run: lookups, writes and commits.
 	for _, at := range killPoints(took, 1, 0.05, 20) {
 		t.Run(fmt.Sprintf("kill_at_%s", at.Round(time.Millisecond)), func(t *testing.T) {
-			f := campaignShop(t, size)
-			dir := t.TempDir()
-			cfg, db := f.campaignConfig(t, dir), filepath.Join(dir, "crash.db")
-			killAfter(t, dir, at, "--config", cfg, "--db", db, "-q", "pull")
-			toCompletion(t, dir, cfg, db, "pull")
-			got := snapshot(f.bx)
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("portal after a kill at %v differs from the uninterrupted run (-want +got):\n%s", at, truncate(diff, 4000))
-			}
+			k := killedShop(t, size, at, "pull", "crash.db")
+			toCompletion(t, k.dir, k.cfg, k.db, "pull")
+			samePortal(t, want, k.bx, fmt.Sprintf("a kill at %v", at))
 		})
 	}
+	killThenLoseDatabase(t, size, took, want, "pull")
+}
 
-	// Killed, and then the database is lost too: the remote keys are the
-	// truth, so the next runs still create nothing twice.
+// killedRun is a campaign shop on which a run was SIGKILLed, with the run's
+// configuration and database.
+type killedRun struct {
+	fakes
+	dir, cfg, db string
+}
+
+// killedShop is a fresh campaign shop on which command was started and
+// SIGKILLed after d; the database is named name.
+func killedShop(t *testing.T, size shop.Size, d time.Duration, command, name string) killedRun {
+	t.Helper()
+	k := killedRun{fakes: campaignShop(t, size), dir: t.TempDir()}
+	k.cfg, k.db = k.campaignConfig(t, k.dir), filepath.Join(k.dir, name)
+	killAfter(t, k.dir, d, "--config", k.cfg, "--db", k.db, "-q", command)
+	return k
+}
+
+// killThenLoseDatabase kills command halfway through a run, then the
+// database is lost too: the remote keys are the truth, so the runs that
+// start over still create nothing twice and the portal ends as want.
+func killThenLoseDatabase(t *testing.T, size shop.Size, took time.Duration, want portalState, command string) {
 	t.Run("kill_then_lose_database", func(t *testing.T) {
-		f := campaignShop(t, size)
-		dir := t.TempDir()
-		cfg, db := f.campaignConfig(t, dir), filepath.Join(dir, "lost.db")
-		killAfter(t, dir, took/2, "--config", cfg, "--db", db, "-q", "pull")
-		loseDatabase(t, db)
-		toCompletion(t, dir, cfg, db, "pull")
-		if diff := cmp.Diff(want, snapshot(f.bx)); diff != "" {
-			t.Errorf("portal after a kill and a lost database differs (-want +got):\n%s", truncate(diff, 4000))
-		}
+		k := killedShop(t, size, took/2, command, "lost.db")
+		loseDatabase(t, k.db)
+		toCompletion(t, k.dir, k.cfg, k.db, command)
+		samePortal(t, want, k.bx, "a kill and a lost database")
 	})
+}
+
+// samePortal wants the portal to be as want, the uninterrupted run's.
+func samePortal(t *testing.T, want portalState, bx *bitrixtest.Server, after string) {
+	t.Helper()
+	if diff := cmp.Diff(want, snapshot(bx)); diff != "" {
+		t.Errorf("portal after %s differs from the uninterrupted run (-want +got):\n%s", after, truncate(diff, 4000))
+	}
 }
 
 // spoilRequisite doubles a company's requisite; the shop must have one.
@@ -430,4 +450,356 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "\n... " + fmt.Sprint(strings.Count(s[n:], "\n")) + " more lines"
+}
+
+// backfillPage is the page a killed backfill left in its cursor, 0 when it
+// left none (killed before the first page was committed, or finished).
+func backfillPage(t *testing.T, db string) int {
+	t.Helper()
+	if _, err := os.Stat(db); err != nil {
+		return 0
+	}
+	st, err := store.Open(context.Background(), db, store.Options{ReadOnly: true})
+	if err != nil {
+		// Not created and migrated yet (or killed while it was): there
+		// is nothing to resume.
+		return 0
+	}
+	defer st.Close()
+	raw, ok, err := st.Cursor(context.Background(), store.CursorBackfill)
+	if err != nil || !ok {
+		return 0
+	}
+	var c struct {
+		Page int `json:"page"`
+	}
+	if err := json.Unmarshal([]byte(raw), &c); err != nil {
+		t.Fatalf("backfill cursor %q: %v", raw, err)
+	}
+	return c.Page
+}
+
+// TestBackfillSurvivesSIGKILL kills the real binary at seeded moments of a
+// backfill, runs it again to completion, and requires the fake portal to
+// end exactly as after a backfill that was never interrupted (no duplicate
+// deal, contact or multifield row, nothing missing), with the second run
+// resuming at the page the first one had committed.
+func TestBackfillSurvivesSIGKILL(t *testing.T) {
+	skipShort(t, "crash campaign")
+	t.Parallel()
+	size := campaignSize(t, 500)
+	pages := (size.Orders + 99) / 100
+
+	ref, want, took := referenceRun(t, size, "backfill")
+	spoiled := snapshot(ref.bx)
+	spoilContact(&spoiled)
+	if cmp.Equal(want, spoiled) {
+		t.Fatal("the comparison does not notice a duplicate phone row")
+	}
+
+	const points = 20
+	resumed := 0
+	// Spread the kills over the whole run: the head walk, lookups, writes
+	// and commits.
+	for _, at := range killPoints(took, 6, 0.03, points) {
+		t.Run(fmt.Sprintf("kill_at_%s", at.Round(time.Millisecond)), func(t *testing.T) {
+			k := killedShop(t, size, at, "backfill", "crash.db")
+			page := backfillPage(t, k.db)
+			k.rc.ResetCounters()
+			toCompletion(t, k.dir, k.cfg, k.db, "backfill")
+			if page > 0 {
+				resumed++
+				// Resuming reads the pages from the one not committed on
+				// (and the empty one after the last), never from the start.
+				if got, max := k.rc.Requests("/api/v5/orders"), pages-page+2; got > max {
+					t.Errorf("killed with page %d next, the resumed run read %d order pages, want at most %d", page, got, max)
+				}
+			}
+			samePortal(t, want, k.bx, fmt.Sprintf("a kill at %v", at))
+		})
+	}
+	t.Logf("%d of %d killed runs had committed pages and resumed", resumed, points)
+	// Kill times are fractions of the reference run's time; on a loaded
+	// machine some land before the first commit or after the last, so a
+	// third is asked for, not every one.
+	if resumed < points/3 {
+		t.Errorf("only %d of %d kills left a backfill to resume: the kill points miss the pages", resumed, points)
+	}
+	killThenLoseDatabase(t, size, took, want, "backfill")
+}
+
+// faultMix is one set of misbehaviour both fakes show during a campaign.
+type faultMix struct {
+	name string
+	// portal adjusts the fake portal's options (an operating-time budget).
+	portal func(*bitrixtest.Options)
+	bitrix []bitrixtest.Fault
+	rcrm   []retailcrmtest.Fault
+	// env is added to every run (short timeouts, so slow answers time out).
+	env []string
+	// maxRuns bounds the runs it may take to reach a completed run.
+	maxRuns int
+	// size is the shop the mix runs on; the zero Size means the campaign's.
+	size shop.Size
+}
+
+// TestBackfillSIGINTExits130AndResumes interrupts a backfill of the real
+// binary after its first pages: it stops cleanly with 130, records the run
+// as interrupted, and the next run resumes and finishes the job.
+func TestBackfillSIGINTExits130AndResumes(t *testing.T) {
+	t.Parallel()
+	size := shop.Size{Orders: 600, Customers: 200}
+	f := campaignShop(t, size)
+	dir := t.TempDir()
+	cfg, db := f.campaignConfig(t, dir), filepath.Join(dir, "int.db")
+	cmd := startBinary(t, dir, "--config", cfg, "--db", db, "-q", "backfill")
+	eventually(t, 30*time.Second, "the backfill's first committed pages", func() bool { return backfillPage(t, db) >= 2 })
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Fatalf("exit code %d, want 130", code)
+	}
+	page := backfillPage(t, db)
+	if b := statusOf(t, cfg, db).LastRuns["backfill"]; b.Result != "interrupted" {
+		t.Errorf("interrupted run recorded as %+v", b)
+	}
+	if page == 0 || page > (size.Orders+99)/100 {
+		t.Skipf("the backfill finished before the signal (page %d)", page)
+	}
+	stderr := toCompletion(t, dir, cfg, db, "backfill")
+	if !strings.Contains(stderr, "(resumed)") {
+		t.Errorf("the second run did not resume:\n%s", stderr)
+	}
+	origins := dealOrigins(f.bx)
+	for o, n := range origins {
+		if n != 1 {
+			t.Errorf("order %s has %d deals", o, n)
+		}
+	}
+	if len(origins) < size.Orders-10 {
+		t.Errorf("%d deals after the resumed run", len(origins))
+	}
+}
+
+// TestPullUnderFaultMixes runs the real binary against fakes that misbehave
+// in the ways the failure model names (docs/architecture.md). Runs must reach the fault-free final state,
+// retries must stay bounded, nothing may panic, and each run's exit code must
+// agree with what status records.
+func TestPullUnderFaultMixes(t *testing.T) {
+	skipShort(t, "fault campaign")
+	t.Parallel()
+	// Big enough that a run spans about a hundred requests, so the
+	// probabilities below fire several times each.
+	size := shop.Size{Orders: 1200, Customers: 400}
+
+	mixes := []faultMix{
+		{
+			// 10% rate-limit answers, 3% HTML 5xx pages, 1% truncated JSON.
+			name: "limits and broken bodies",
+			bitrix: []bitrixtest.Fault{
+				{Kind: bitrixtest.FaultRateLimit, Probability: 0.10},
+				{Kind: bitrixtest.FaultServerError, Probability: 0.03},
+				{Kind: bitrixtest.FaultTruncated, Probability: 0.01},
+			},
+			rcrm: []retailcrmtest.Fault{
+				{Kind: retailcrmtest.FaultRateLimit, Probability: 0.10},
+				{Kind: retailcrmtest.FaultServerError, Probability: 0.03},
+				{Kind: retailcrmtest.FaultTruncated, Probability: 0.01},
+			},
+			maxRuns: 8,
+		},
+		{
+			// Answers slower than the configured timeout: a Bitrix24 write
+			// that ran but whose answer never arrived is looked up before
+			// it is sent again; a RetailCRM read is retried.
+			name:    "slow answers past the timeout",
+			bitrix:  []bitrixtest.Fault{{Kind: bitrixtest.FaultSlow, Probability: 0.1, Delay: 1500 * time.Millisecond}},
+			rcrm:    []retailcrmtest.Fault{{Kind: retailcrmtest.FaultSlow, Probability: 0.15, Delay: 1500 * time.Millisecond}},
+			env:     []string{"CRMSYNC_BITRIX_TIMEOUT=700ms", "CRMSYNC_RETAILCRM_TIMEOUT=700ms"},
+			maxRuns: 8,
+		},
+		{
+			// One method's operating time runs out: the portal refuses its
+			// commands inside batches until the operating_reset_at it
+			// announced (a 1 s window stands for the real 10 minutes). 40
+			// adds use it up: a batch of 50 new deals goes past it.
+			name:    "a 429 window on crm.deal.add",
+			portal:  operatingBudget("crm.deal.add", 40),
+			maxRuns: 8,
+			size:    shop.Size{Orders: 300, Customers: 100},
+		},
+		{
+			// Which is charged is unresolved (shared/api/bitrix24.md §2.2):
+			// a portal that charges the batch itself answers it 429 whole.
+			// One batch uses up the window: the next within a second is
+			// refused.
+			name:    "a 429 window on batch",
+			portal:  operatingBudget("batch", 1),
+			maxRuns: 8,
+			size:    shop.Size{Orders: 100, Customers: 35},
+		},
+	}
+	// The operating-time budgets above are ones a single batch exhausts on
+	// its own, so they run out however slow the machine is; then they let
+	// through a few dozen deals or one batch per pause of a second or two,
+	// so those mixes run on smaller shops. Each size has its fault-free
+	// reference run.
+	type reference struct {
+		want     portalState
+		requests int
+	}
+	refs := map[shop.Size]reference{}
+	for i, mix := range mixes {
+		if mix.size == (shop.Size{}) {
+			mixes[i].size = size
+		}
+		if _, ok := refs[mixes[i].size]; !ok {
+			ref, want, _ := referenceRun(t, mixes[i].size, "pull")
+			refs[mixes[i].size] = reference{want: want, requests: ref.bx.Stats().Requests + ref.rc.TotalRequests()}
+		}
+	}
+	for _, mix := range mixes {
+		t.Run(mix.name, func(t *testing.T) {
+			t.Parallel()
+			want, refRequests := refs[mix.size].want, refs[mix.size].requests
+			f := campaignShopWith(t, mix.size, mix.portal)
+			for _, fault := range mix.bitrix {
+				f.bx.InjectFault(fault)
+			}
+			for _, fault := range mix.rcrm {
+				f.rc.InjectFault(fault)
+			}
+			dir := t.TempDir()
+			runUntilComplete(t, dir, f.campaignConfig(t, dir), filepath.Join(dir, "faults.db"), "pull", mix.env, mix.maxRuns)
+			// Parked orders wait for their backoff; once more after it is
+			// what the reference's single run did for them too.
+			samePortal(t, want, f.bx, "runs under faults")
+			st := f.bx.Stats()
+			if n := st.Requests + f.rc.TotalRequests(); n > 3*refRequests {
+				t.Errorf("retries unbounded: %d requests against %d without faults", n, refRequests)
+			} else {
+				rcFaults := 0
+				for _, fault := range mix.rcrm {
+					rcFaults += f.rc.FaultsServed(fault.Kind)
+				}
+				t.Logf("requests: %d under faults, %d without (injected: bitrix %d, retailcrm %d; operating-time refusals %d, in batches %d)",
+					n, refRequests, st.FaultsInjected, rcFaults, st.OperationLimit429, st.OperationLimitInBatch)
+			}
+			if mix.portal != nil && st.OperationLimit429+st.OperationLimitInBatch == 0 {
+				t.Error("the operating-time budget never ran out: the mix does not test what it says")
+			}
+		})
+	}
+}
+
+// operatingBudget gives method an operating-time budget of limit calls per
+// 1-second window.
+func operatingBudget(method string, limit float64) func(*bitrixtest.Options) {
+	return func(o *bitrixtest.Options) {
+		o.OperatingWindow = time.Second
+		o.OperatingCost = map[string]float64{method: 1}
+		o.OperatingLimit = map[string]float64{method: limit}
+	}
+}
+
+// runUntilComplete runs command until one run completes, checking that no
+// run panics and that each run's exit code agrees with the result status
+// records.
+func runUntilComplete(t *testing.T, dir, cfg, db, command string, env []string, maxRuns int) {
+	t.Helper()
+	for run := 0; run < maxRuns; run++ {
+		r := runBinary(t, dir, env, "--config", cfg, "--db", db, "-q", command)
+		if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") {
+			t.Fatalf("%s run %d panicked:\n%s", command, run, r.stderr)
+		}
+		last := decodeStatus(t, runBinary(t, dir, nil, "--config", cfg, "--db", db, "status", "--json")).LastRuns[command].Result
+		switch r.code {
+		case exitOK:
+			if last != "ok" {
+				t.Errorf("%s run %d exited 0 but status says %q", command, run, last)
+			}
+			return
+		case exitParked:
+			if last != "partial" {
+				t.Errorf("%s run %d exited 3 but status says %q", command, run, last)
+			}
+			return
+		case exitError:
+			if last != "failed" {
+				t.Errorf("%s run %d exited 1 but status says %q", command, run, last)
+			}
+			t.Logf("%s run %d failed (a fault outlasted the retries): %s", command, run, r.stderr)
+		default:
+			t.Fatalf("%s run %d exited %d: %s", command, run, r.code, r.stderr)
+		}
+	}
+	t.Fatalf("%s never completed in %d runs", command, maxRuns)
+}
+
+// TestPushUnderAFaultMix runs push on the real binary while both fakes
+// refuse, break and delay answers: a RetailCRM edit may run yet answer too
+// late, a Bitrix24 page may come back truncated. The orders must end as the
+// portal asks, with no comment line appended twice.
+func TestPushUnderAFaultMix(t *testing.T) {
+	skipShort(t, "fault campaign")
+	t.Parallel()
+	// As in the push crash campaign: managers work an hour ahead of pull's
+	// own stage writes.
+	s := newPushShop(t, time.Now().UTC().Add(time.Hour).Truncate(time.Minute))
+	want := s.expected(t)
+	bxFaults := []bitrixtest.Fault{
+		{Kind: bitrixtest.FaultRateLimit, Probability: 0.10},
+		{Kind: bitrixtest.FaultServerError, Probability: 0.03},
+		{Kind: bitrixtest.FaultTruncated, Probability: 0.02},
+		{Kind: bitrixtest.FaultSlow, Probability: 0.03, Delay: 1500 * time.Millisecond},
+	}
+	rcFaults := []retailcrmtest.Fault{
+		{Kind: retailcrmtest.FaultRateLimit, Probability: 0.10},
+		{Kind: retailcrmtest.FaultServerError, Probability: 0.03},
+		{Kind: retailcrmtest.FaultTruncated, Probability: 0.02},
+		{Kind: retailcrmtest.FaultSlow, Probability: 0.04, Delay: 1500 * time.Millisecond},
+	}
+	for _, f := range bxFaults {
+		s.bx.InjectFault(f)
+	}
+	for _, f := range rcFaults {
+		s.rc.InjectFault(f)
+	}
+	env := []string{"CRMSYNC_BITRIX_TIMEOUT=700ms", "CRMSYNC_RETAILCRM_TIMEOUT=700ms"}
+	runUntilComplete(t, s.dir, s.cfg, s.db, "push", env, 8)
+	fired := s.bx.Stats().FaultsInjected
+	for _, f := range rcFaults {
+		fired += s.rc.FaultsServed(f.Kind)
+	}
+	if fired < 10 {
+		t.Fatalf("only %d faults fired: the mix tests little", fired)
+	}
+	// Items whose edit failed wait for their backoff; an operator would
+	// re-queue them with retry. With the faults gone, one more push ends it.
+	s.bx.ClearFaults()
+	s.rc.ClearFaults()
+	if ids := failureIDs(t, s.dir, s.cfg, s.db); len(ids) > 0 {
+		runBinary(t, s.dir, nil, append([]string{"--config", s.cfg, "--db", s.db, "retry"}, ids...)...).mustCode(t, exitOK)
+		runUntilComplete(t, s.dir, s.cfg, s.db, "push", env, 2)
+	}
+	got := s.orders()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("orders after push under faults differ from what the portal asks (-want +got):\n%s", truncate(diff, 4000))
+	}
+	if rep := repeatedLines(got); len(rep) > 0 {
+		t.Errorf("comment lines appended twice: %q", rep)
+	}
+	t.Logf("%d faults fired; edits sent %d", fired, s.rc.Requests("/api/v5/orders/{id}/edit"))
+}
+
+// failureIDs lists the ids of the failures status knows, parked or pending.
+func failureIDs(t *testing.T, dir, cfg, db string) []string {
+	t.Helper()
+	var ids []string
+	for _, f := range decodeStatus(t, runBinary(t, dir, nil, "--config", cfg, "--db", db, "status", "--json")).Failures.Items {
+		ids = append(ids, itoa(f.ID))
+	}
+	return ids
 }

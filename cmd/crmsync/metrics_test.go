@@ -7,18 +7,14 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-
-	"github.com/crmsync/crmsync/bitrix/bitrixtest"
-	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 )
 
 func TestMetricsFileAfterASyncCommand(t *testing.T) {
 	t.Parallel()
-	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, f.config(fullMapping))
+	f := defaultFakes(t)
+	dir, cfg, db := workFiles(t, f.config(fullMapping))
 	prom := filepath.Join(dir, "crmsync-pull.prom")
-	r := runInProcess(t, "--config", cfg, "--db", filepath.Join(dir, "m.db"), "--metrics-file", prom, "pull")
+	r := runInProcess(t, "--config", cfg, "--db", db, "--metrics-file", prom, "pull")
 	fh, err := os.Open(prom)
 	if err != nil {
 		t.Fatalf("no metrics file after pull (exit %d): %v", r.code, err)
@@ -41,7 +37,7 @@ func TestMetricsFileAfterASyncCommand(t *testing.T) {
 
 	// Commands that record no run write no metrics.
 	other := filepath.Join(dir, "status.prom")
-	runInProcess(t, "--config", cfg, "--db", filepath.Join(dir, "m.db"), "--metrics-file", other, "status").mustCode(t, exitOK)
+	runInProcess(t, "--config", cfg, "--db", db, "--metrics-file", other, "status").mustCode(t, exitOK)
 	if _, err := os.Stat(other); err == nil {
 		t.Error("status wrote a metrics file")
 	}

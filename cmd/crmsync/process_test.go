@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,9 +57,7 @@ func startLockHolder(t *testing.T, db string) *exec.Cmd {
 
 func TestSecondRunExits5AndStaleLockIsTakenOver(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "lock.db")
-	seedStore(t, db)
+	dir, db := seededDir(t)
 	cfg := writeConfig(t, dir, validConfig("http://127.0.0.1:1", "http://127.0.0.1:1/rest/1/abcd1234/"))
 	holder := startLockHolder(t, db)
 
@@ -94,11 +91,7 @@ func TestEnvironmentPrecedence(t *testing.T) {
 	dbOf := func(r result) string {
 		t.Helper()
 		r.mustCode(t, exitOK)
-		var rep statusReport
-		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-			t.Fatalf("%v: %s", err, r.stdout)
-		}
-		return rep.Database
+		return decodeStatus(t, r).Database
 	}
 	if got := dbOf(runBinary(t, dir, nil, "--config", cfg, "status", "--json")); got != "from-file.db" {
 		t.Errorf("file: %q", got)
@@ -168,9 +161,7 @@ func TestBadDatabaseFiles(t *testing.T) {
 }
 
 func TestBuiltBinaryVersion(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
+	skipShort(t, "builds the binary")
 	t.Parallel()
 	bin := filepath.Join(t.TempDir(), "crmsync")
 	build := exec.Command("go", "build", "-buildvcs=true", "-o", bin, ".")

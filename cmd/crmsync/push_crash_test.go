@@ -428,9 +428,7 @@ func killed(err error) bool {
 // carry every status the managers' last moves ask for and append every
 // manager comment once.
 func TestPushSurvivesSIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("crash campaign")
-	}
+	skipShort(t, "crash campaign")
 	t.Parallel()
 	// The managers work an hour ahead of the real clock: later than every
 	// stage pull writes in any copy by more than push's echo tolerance, so

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -20,18 +18,14 @@ const pushTestKey = "rcrm-secret-key-0001"
 
 // pushFixture is a shop with linked orders and deals, and a config file.
 type pushFixture struct {
+	fakes
 	dir, cfg, db string
-	rc           *retailcrmtest.Server
-	bx           *bitrixtest.Server
 }
 
 func newPushFixture(t *testing.T) *pushFixture {
 	t.Helper()
-	f := &pushFixture{dir: t.TempDir()}
-	f.rc = retailcrmtest.New(t, retailcrmtest.Options{APIKey: pushTestKey})
-	f.bx = bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
-	f.db = filepath.Join(f.dir, "push.db")
-	f.cfg = writeConfig(t, f.dir, fmt.Sprintf(`retailcrm:
+	f := &pushFixture{fakes: newFakes(t, retailcrmtest.Options{APIKey: pushTestKey}, bitrixtest.Options{})}
+	f.dir, f.cfg, f.db = workFiles(t, fmt.Sprintf(`retailcrm:
   url: %s
   api_key: %s
 bitrix:
@@ -52,7 +46,7 @@ func (f *pushFixture) link(t *testing.T) (orderID, dealID int64) {
 	t.Helper()
 	o := f.rc.CreateOrder(retailcrm.Order{Site: retailcrmtest.DefaultSite, Status: "new"})
 	dealID = f.bx.SeedDeal(map[string]any{"TITLE": "Order", "STAGE_ID": "NEW", "ORIGINATOR_ID": "retailcrm",
-		"ORIGIN_ID": strconv.FormatInt(o.ID, 10)})
+		"ORIGIN_ID": itoa(o.ID)})
 	ctx := context.Background()
 	st, err := store.Open(ctx, f.db, store.Options{})
 	if err != nil {
@@ -72,14 +66,23 @@ func (f *pushFixture) run(t *testing.T, args ...string) result {
 	return runInProcess(t, append([]string{"--config", f.cfg, "--db", f.db, "push"}, args...)...)
 }
 
+// manage moves deal to stage as a manager (user 7) and, unless comment is
+// empty, writes comment on its timeline.
+func (f *pushFixture) manage(t *testing.T, deal int64, stage, comment string) {
+	t.Helper()
+	if err := f.bx.MoveDeal(deal, stage, 7); err != nil {
+		t.Fatal(err)
+	}
+	if comment != "" {
+		f.bx.AddComment("deal", deal, 7, comment)
+	}
+}
+
 func TestPushWritesStatusesAndComments(t *testing.T) {
 	t.Parallel()
 	f := newPushFixture(t)
 	o1, d1 := f.link(t)
-	if err := f.bx.MoveDeal(d1, "WON", 7); err != nil {
-		t.Fatal(err)
-	}
-	f.bx.AddComment("deal", d1, 7, "Client asked for a call")
+	f.manage(t, d1, "WON", "Client asked for a call")
 	r := f.run(t)
 	r.mustCode(t, exitOK)
 	o, _ := f.rc.Order(o1)
@@ -93,12 +96,7 @@ func TestPushWritesStatusesAndComments(t *testing.T) {
 		t.Errorf("stderr %q", r.stderr)
 	}
 	// status shows the push run.
-	s := runInProcess(t, "--config", f.cfg, "--db", f.db, "status", "--json")
-	s.mustCode(t, exitOK)
-	var rep statusReport
-	if err := json.Unmarshal([]byte(s.stdout), &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := statusOf(t, f.cfg, f.db)
 	found := false
 	for _, run := range rep.Runs {
 		if run.Command == "push" && run.Result == "ok" && run.Counters["statuses_pushed"] == 1 && run.Counters["comments_pushed"] == 1 {
@@ -121,12 +119,8 @@ func TestPushParksRejectedStatusExit3(t *testing.T) {
 	f := newPushFixture(t)
 	o1, d1 := f.link(t)
 	o2, d2 := f.link(t)
-	if err := f.bx.MoveDeal(d1, "EXECUTING", 7); err != nil { // maps to a status RetailCRM rejects
-		t.Fatal(err)
-	}
-	if err := f.bx.MoveDeal(d2, "WON", 7); err != nil {
-		t.Fatal(err)
-	}
+	f.manage(t, d1, "EXECUTING", "") // maps to a status RetailCRM rejects
+	f.manage(t, d2, "WON", "")
 	r := f.run(t)
 	r.mustCode(t, exitParked)
 	if o, _ := f.rc.Order(o2); o.Status != "complete" {
@@ -134,7 +128,7 @@ func TestPushParksRejectedStatusExit3(t *testing.T) {
 	}
 	s := runInProcess(t, "--config", f.cfg, "--db", f.db, "status", "--failed")
 	s.mustCode(t, exitOK)
-	if !strings.Contains(s.stdout, "stage "+strconv.FormatInt(o1, 10)) || !strings.Contains(s.stdout, "no-such-status") {
+	if !strings.Contains(s.stdout, "stage "+itoa(o1)) || !strings.Contains(s.stdout, "no-such-status") {
 		t.Errorf("status --failed:\n%s", s.stdout)
 	}
 }
@@ -143,10 +137,7 @@ func TestPushDryRunChangesNothing(t *testing.T) {
 	t.Parallel()
 	f := newPushFixture(t)
 	o1, d1 := f.link(t)
-	if err := f.bx.MoveDeal(d1, "WON", 7); err != nil {
-		t.Fatal(err)
-	}
-	f.bx.AddComment("deal", d1, 7, "Wants delivery on Friday")
+	f.manage(t, d1, "WON", "Wants delivery on Friday")
 	before, err := os.ReadFile(f.db)
 	if err != nil {
 		t.Fatal(err)
@@ -184,5 +175,28 @@ func TestPushDryRunChangesNothing(t *testing.T) {
 	}
 	if o, _ := f.rc.Order(o1); o.Status != "new" || o.ManagerComment != "" {
 		t.Errorf("order changed: %+v", o)
+	}
+}
+
+// TestPushFailingOutrightAlertsOnce: a push that cannot run at all (the
+// portal blocks the stage history with OVERLOAD_LIMIT) tells
+// alerts.notify_user_ids once, not on every scheduled run.
+func TestPushFailingOutrightAlertsOnce(t *testing.T) {
+	t.Parallel()
+	f := defaultFakes(t)
+	f.bx.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultOverload, Method: "crm.stagehistory.list", Probability: 1})
+	_, cfg, db := workFiles(t, f.config(fullMapping+"alerts:\n  notify_user_ids: [7]\n"))
+	for run := 0; run < 2; run++ {
+		r := runInProcess(t, "--config", cfg, "--db", db, "push")
+		if r.code == exitOK {
+			t.Fatalf("push against a blocked portal succeeded: %s", r.stderr)
+		}
+	}
+	notes := f.bx.Notifications()
+	if len(notes) != 1 {
+		t.Fatalf("%d notifications after two failed pushes, want 1: %+v", len(notes), notes)
+	}
+	if !strings.Contains(fmt.Sprint(notes[0]), "push") {
+		t.Errorf("the alert does not name the command: %+v", notes[0])
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,12 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/shopspring/decimal"
-
-	"github.com/crmsync/crmsync/bitrix/bitrixtest"
-	"github.com/crmsync/crmsync/retailcrm"
-	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 )
 
 const (
@@ -57,12 +50,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(map[string]any{"success": false, "errorMsg": "key " + r.Header.Get("X-API-KEY") + " is not valid here"})
 	}))
 	defer echo.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + ln.Addr().String()
-	ln.Close()
+	closed := "http://" + freeAddr(t)
 
 	for name, urls := range map[string][2]string{
 		"html":    {html.URL, html.URL + "/rest/1/" + testHookSecret + "/"},
@@ -163,26 +151,25 @@ func writeSecret(t *testing.T, dir, name, body string, mode os.FileMode) string 
 // services accept them (the fakes check the key and the webhook secret).
 func TestSecretsFromFilesAgainstTheFakes(t *testing.T) {
 	t.Parallel()
-	rc := retailcrmtest.New(t, retailcrmtest.Options{})
-	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
+	f := defaultFakes(t)
+	rc, bx := f.rc, f.bx
 	dir := t.TempDir()
 	keyFile := writeSecret(t, dir, "retailcrm.key", rc.APIKey()+"\n", 0o600)
 	hookFile := writeSecret(t, dir, "bitrix.url", bx.WebhookURL()+"\r\n", 0o600)
-	body := strings.Replace(pullConfig(rc, bx), "api_key: "+rc.APIKey(), "api_key_file: "+keyFile, 1)
+	body := strings.Replace(f.pullConfig(), "api_key: "+rc.APIKey(), "api_key_file: "+keyFile, 1)
 	body = strings.Replace(body, "webhook_url: "+bx.WebhookURL(), "webhook_url_file: "+hookFile, 1)
 	if strings.Contains(body, rc.APIKey()) || strings.Contains(body, bx.Secret()) {
 		t.Fatalf("the config still holds a secret:\n%s", body)
 	}
 	cfg := writeConfig(t, dir, body)
 	db := filepath.Join(dir, "c.db")
-	rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"},
-		TotalSumm: decimal.RequireFromString("1890"), Currency: "RUB"})
+	f.order("Anna", "anna@example.com", 1890)
 
 	r := runInProcess(t, "--config", cfg, "--db", db, "check", "--json")
 	rep := checkJSON(t, r)
-	for _, f := range rep.Findings {
-		if f.Status == checkFail && (strings.HasPrefix(f.Check, "retailcrm") || strings.HasPrefix(f.Check, "bitrix")) && strings.Contains(f.Detail, "auth") {
-			t.Errorf("the key from a file was not accepted: %+v", f)
+	for _, fd := range rep.Findings {
+		if fd.Status == checkFail && (strings.HasPrefix(fd.Check, "retailcrm") || strings.HasPrefix(fd.Check, "bitrix")) && strings.Contains(fd.Detail, "auth") {
+			t.Errorf("the key from a file was not accepted: %+v", fd)
 		}
 	}
 	if got := findingOf(rep, "secrets.permissions"); len(got) != 1 || got[0].Status != checkOK {
@@ -203,8 +190,7 @@ func TestSecretsFromFilesAgainstTheFakes(t *testing.T) {
 	if err := os.WriteFile(credCfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Boris", Email: "boris@example.com"},
-		TotalSumm: decimal.RequireFromString("990"), Currency: "RUB"})
+	f.order("Boris", "boris@example.com", 990)
 	env := []string{"CREDENTIALS_DIRECTORY=" + creds}
 	r = runBinary(t, dir, env, "--config", credCfg, "--db", db, "check")
 	if strings.Contains(r.stdout+r.stderr, "required") || strings.Contains(r.stdout, "secrets.permissions") {
@@ -215,11 +201,7 @@ func TestSecretsFromFilesAgainstTheFakes(t *testing.T) {
 		t.Fatalf("pull with systemd credentials: %d deals", len(bx.Deals()))
 	}
 	// Without the credentials the same configuration lacks both secrets.
-	r = runBinary(t, dir, nil, "--config", credCfg, "--db", db, "pull")
-	r.mustCode(t, exitConfig)
-	if !strings.Contains(r.stderr, "retailcrm.api_key: required") {
-		t.Errorf("stderr: %s", r.stderr)
-	}
+	runBinary(t, dir, nil, "--config", credCfg, "--db", db, "pull").mustSay(t, exitConfig, "retailcrm.api_key: required")
 }
 
 // TestCheckWarnsAboutReadableSecretFiles: a secret file or a configuration
@@ -227,7 +209,7 @@ func TestSecretsFromFilesAgainstTheFakes(t *testing.T) {
 // the file and the chmod; 0600 gets none. A warning does not fail check.
 func TestCheckWarnsAboutReadableSecretFiles(t *testing.T) {
 	t.Parallel()
-	f := newFakes(t, retailcrmtest.Options{}, bitrixtest.Options{})
+	f := defaultFakes(t)
 	dir := t.TempDir()
 	keyFile := writeSecret(t, dir, "key", f.rc.APIKey()+"\n", 0o644)
 	body := fmt.Sprintf("retailcrm:\n  url: %s\n  api_key_file: %s\nbitrix:\n  webhook_url: %s\n", f.rc.URL(), keyFile, f.bx.WebhookURL()) + fullMapping
@@ -235,14 +217,9 @@ func TestCheckWarnsAboutReadableSecretFiles(t *testing.T) {
 
 	r := runInProcess(t, "--config", cfg, "check")
 	r.mustCode(t, exitOK)
-	for _, want := range []string{
-		"WARN secrets.permissions", keyFile + " (retailcrm.api_key_file) is readable by its group and others (mode 0644)", "fix: chmod 600 " + keyFile,
-		cfg + " holds bitrix.webhook_url and is readable by its group (mode 0640)", "fix: chmod 600 " + cfg + "; or", "bitrix.webhook_url_file",
-	} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("check output lacks %q:\n%s", want, r.stdout)
-		}
-	}
+	wantAll(t, "check output", r.stdout,
+		"WARN secrets.permissions", keyFile+" (retailcrm.api_key_file) is readable by its group and others (mode 0644)", "fix: chmod 600 "+keyFile,
+		cfg+" holds bitrix.webhook_url and is readable by its group (mode 0640)", "fix: chmod 600 "+cfg+"; or", "bitrix.webhook_url_file")
 	rep := checkJSON(t, runInProcess(t, "--config", cfg, "check", "--json"))
 	if got := findingOf(rep, "secrets.permissions"); !rep.OK || len(got) != 2 || got[0].Status != checkWarn || got[0].Fix != "chmod 600 "+keyFile {
 		t.Errorf("findings %+v", got)

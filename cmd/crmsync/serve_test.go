@@ -21,7 +21,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/crmsync/crmsync/bitrix/bitrixtest"
-	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
 	"github.com/crmsync/crmsync/store"
 )
@@ -66,9 +65,7 @@ func startServeAt(t *testing.T, addr, dir, cfg, db string, args ...string) *serv
 		t.Fatal(err)
 	}
 	defer f.Close()
-	s.cmd = exec.Command(os.Args[0], append([]string{"--config", cfg, "--db", db, "serve", "--listen", s.addr}, args...)...)
-	s.cmd.Dir = dir
-	s.cmd.Env = append(os.Environ(), asMainEnv+"=1", raceEnv())
+	s.cmd = binaryCommand(dir, append([]string{"--config", cfg, "--db", db, "serve", "--listen", s.addr}, args...)...)
 	s.cmd.Stderr, s.cmd.Stdout = f, f
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -92,22 +89,43 @@ func startServeAt(t *testing.T, addr, dir, cfg, db string, args ...string) *serv
 
 func (s *served) url(path string) string { return "http://" + s.addr + path }
 
+// get fetches path from serve: the response, its body read and closed, and
+// the body.
+func (s *served) get(t *testing.T, path string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.Get(s.url(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
 // stop sends SIGTERM and returns the exit code and the log.
 func (s *served) stop(t *testing.T) (int, string) {
 	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		_ = s.cmd.Process.Kill()
-		t.Fatal("serve did not stop on SIGTERM")
-	}
+	waitExit(t, s.cmd, time.Minute, "serve did not stop on SIGTERM")
 	log, _ := os.ReadFile(s.stderr)
 	return s.cmd.ProcessState.ExitCode(), string(log)
+}
+
+// stopCleanly stops serve with SIGTERM and wants exit 0 and none of
+// secrets in its log.
+func (s *served) stopCleanly(t *testing.T, secrets ...string) {
+	t.Helper()
+	code, log := s.stop(t)
+	if code != exitOK {
+		t.Errorf("SIGTERM: exit %d, want 0\n%s", code, log)
+	}
+	for _, secret := range secrets {
+		if strings.Contains(log, secret) {
+			t.Errorf("the log shows a secret:\n%s", log)
+		}
+	}
 }
 
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
@@ -121,8 +139,8 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 	}
 }
 
-func serveConfig(rc *retailcrmtest.Server, bx *bitrixtest.Server, tokens bool) string {
-	c := pullConfig(rc, bx)
+func (f fakes) serveConfig(tokens bool) string {
+	c := f.pullConfig()
 	if tokens {
 		c += "serve:\n  retailcrm_token: " + serveRCToken + "\n  bitrix_token: " + serveBXToken + "\n"
 	}
@@ -132,7 +150,7 @@ func serveConfig(rc *retailcrmtest.Server, bx *bitrixtest.Server, tokens bool) s
 // dealOf is the deal of order id, if there is one.
 func dealOf(bx *bitrixtest.Server, id int64) (bitrixtest.Row, bool) {
 	for _, d := range bx.Deals() {
-		if bitrixtest.Str(d.Fields["ORIGIN_ID"]) == strconv.FormatInt(id, 10) {
+		if bitrixtest.Str(d.Fields["ORIGIN_ID"]) == itoa(id) {
 			return d, true
 		}
 	}
@@ -154,74 +172,68 @@ func dealSum(bx *bitrixtest.Server, id int64) decimal.Decimal {
 // latency). The schedule is 10 minutes, so only the wake-ups can explain a
 // sync within seconds.
 func TestServeLatency(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures for a minute or more")
-	}
-	rc := retailcrmtest.New(t, retailcrmtest.Options{})
-	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, serveConfig(rc, bx, true))
-	db := filepath.Join(dir, "serve.db")
+	skipShort(t, "measures for a minute or more")
+	f := defaultFakes(t)
+	rc, bx := f.rc, f.bx
+	dir, cfg, db := workFiles(t, f.serveConfig(true))
 	var ids []int64
 	for i := range 5 {
-		o := rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: fmt.Sprintf("Buyer%d", i)},
-			TotalSumm: decimal.NewFromInt(1000), Currency: "RUB"})
-		ids = append(ids, o.ID)
+		ids = append(ids, f.order(fmt.Sprintf("Buyer%d", i), "", 1000).ID)
 	}
 	s := startServe(t, dir, cfg, db, "--every", "10m")
 	rc.SetTrigger(&retailcrmtest.Trigger{URL: s.url("/hooks/retailcrm/" + serveRCToken)})
 	eventually(t, 30*time.Second, "the first run's deals", func() bool { return len(bx.Deals()) == len(ids) })
 
-	samples := 24
-	if v, err := strconv.Atoi(os.Getenv("CRMSYNC_SERVE_SAMPLES")); err == nil && v > 0 {
-		samples = v
-	}
-	rng := rand.New(rand.NewPCG(19, 19))
-	var lat []time.Duration
-	for i := range samples {
-		time.Sleep(time.Duration(1000+rng.IntN(3000)) * time.Millisecond) // a random moment
-		id, sum := ids[i%len(ids)], decimal.NewFromInt(int64(2000+i))
-		changed := time.Now()
-		if err := rc.UpdateOrder(id, func(o *retailcrm.Order) { o.TotalSumm = sum }); err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, 60*time.Second, fmt.Sprintf("deal of order %d at %s", id, sum), func() bool { return dealSum(bx, id).Equal(sum) })
-		lat = append(lat, time.Since(changed))
-	}
-	slices.Sort(lat)
-	p50, p95 := lat[len(lat)/2], lat[(len(lat)*95+99)/100-1]
-	t.Logf("serve latency, order change -> deal update, %d samples: p50 %v, p95 %v, min %v, max %v",
-		len(lat), p50.Round(10*time.Millisecond), p95.Round(10*time.Millisecond), lat[0].Round(10*time.Millisecond), lat[len(lat)-1].Round(10*time.Millisecond))
-	if p50 > 5*time.Second {
-		t.Errorf("p50 %v, target 5 s", p50)
-	}
+	samples := measureLatency(t, 24, 19, "order change -> deal update", func(i int) (string, func() bool) {
+		id, total := ids[i%len(ids)], int64(2000+i)
+		sum := decimal.NewFromInt(total)
+		f.setTotal(t, id, total)
+		return fmt.Sprintf("deal of order %d at %s", id, sum), func() bool { return dealSum(bx, id).Equal(sum) }
+	})
 	if ok, failed, dropped := rc.TriggerCalls(); failed != 0 || dropped != 0 || ok < samples {
 		t.Errorf("trigger calls: %d ok, %d failed, %d dropped", ok, failed, dropped)
 	}
 
-	code, log := s.stop(t)
-	if code != exitOK {
-		t.Errorf("SIGTERM: exit %d, want 0\n%s", code, log)
+	s.stopCleanly(t, serveRCToken, serveBXToken, rc.APIKey())
+}
+
+// measureLatency makes samples changes (def of them, or
+// CRMSYNC_SERVE_SAMPLES), each at a random moment from a generator seeded
+// with seed: change(i) makes the i-th and returns what to wait for and when
+// it has arrived. It logs the latencies' spread under what, wants a p50
+// within 5 s and returns how many samples it took.
+func measureLatency(t *testing.T, def int, seed uint64, what string, change func(i int) (string, func() bool)) int {
+	t.Helper()
+	samples := def
+	if v, err := strconv.Atoi(os.Getenv("CRMSYNC_SERVE_SAMPLES")); err == nil && v > 0 {
+		samples = v
 	}
-	for _, secret := range []string{serveRCToken, serveBXToken, rc.APIKey()} {
-		if strings.Contains(log, secret) {
-			t.Errorf("the log shows a secret:\n%s", log)
-		}
+	rng := rand.New(rand.NewPCG(19, seed))
+	var lat []time.Duration
+	for i := range samples {
+		time.Sleep(time.Duration(1000+rng.IntN(3000)) * time.Millisecond) // a random moment
+		changed := time.Now()
+		waitFor, arrived := change(i)
+		eventually(t, 60*time.Second, waitFor, arrived)
+		lat = append(lat, time.Since(changed))
 	}
+	slices.Sort(lat)
+	p50, p95 := lat[len(lat)/2], lat[(len(lat)*95+99)/100-1]
+	t.Logf("serve latency, %s, %d samples: p50 %v, p95 %v, min %v, max %v",
+		what, len(lat), p50.Round(10*time.Millisecond), p95.Round(10*time.Millisecond), lat[0].Round(10*time.Millisecond), lat[len(lat)-1].Round(10*time.Millisecond))
+	if p50 > 5*time.Second {
+		t.Errorf("p50 %v, target 5 s", p50)
+	}
+	return samples
 }
 
 // serveRunCounts reads crmsync_serve_runs_total from /metrics, summed by
 // command over the results.
 func serveRunCounts(t *testing.T, s *served) map[string]int {
 	t.Helper()
-	resp, err := http.Get(s.url("/metrics"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	_, body := s.get(t, "/metrics")
 	out := map[string]int{}
-	for _, line := range strings.Split(string(body), "\n") {
+	for _, line := range strings.Split(body, "\n") {
 		rest, ok := strings.CutPrefix(line, `crmsync_serve_runs_total{command="`)
 		if !ok {
 			continue
@@ -257,15 +269,12 @@ func rcWrites(rc *retailcrmtest.Server) int {
 // pull, whose deal update wakes one push that writes nothing, and then
 // nothing runs.
 func TestServePushLatency(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures for a minute or more")
-	}
-	rc := retailcrmtest.New(t, retailcrmtest.Options{})
-	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
-	dir := t.TempDir()
+	skipShort(t, "measures for a minute or more")
+	f := defaultFakes(t)
+	rc, bx := f.rc, f.bx
 	addr := freeAddr(t)
 	bxToken := bx.AddOutboundWebhook("http://"+addr+"/hooks/bitrix", "ONCRMDEALUPDATE", "ONCRMTIMELINECOMMENTADD")
-	cfg := writeConfig(t, dir, `retailcrm:
+	dir, cfg, db := workFiles(t, `retailcrm:
   url: `+rc.URL()+`
   api_key: `+rc.APIKey()+`
   rate: 50
@@ -281,12 +290,9 @@ serve:
   retailcrm_token: `+serveRCToken+`
   bitrix_token: `+bxToken+`
 `)
-	db := filepath.Join(dir, "serve.db")
 	var ids []int64
 	for i := range 5 {
-		o := rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: fmt.Sprintf("Buyer%d", i)},
-			Status: "new", TotalSumm: decimal.NewFromInt(1000), Currency: "RUB"})
-		ids = append(ids, o.ID)
+		ids = append(ids, f.order(fmt.Sprintf("Buyer%d", i), "", 1000).ID) // in status new, the fake's default
 	}
 	s := startServeAt(t, addr, dir, cfg, db, "--every", "10m")
 	t.Cleanup(func() {
@@ -304,38 +310,22 @@ serve:
 	}
 	time.Sleep(8 * time.Second) // the start's runs and what their writes woke
 
-	samples := 18
-	if v, err := strconv.Atoi(os.Getenv("CRMSYNC_SERVE_SAMPLES")); err == nil && v > 0 {
-		samples = v
-	}
-	rng := rand.New(rand.NewPCG(19, 20))
-	var lat []time.Duration
-	for i := range samples {
-		time.Sleep(time.Duration(1000+rng.IntN(3000)) * time.Millisecond) // a random moment
+	samples := measureLatency(t, 18, 20, "deal moved and commented in Bitrix24 -> order status and manager comment", func(i int) (string, func() bool) {
 		k := i % len(ids)
 		stage, status := "PREPARATION", "client-confirmed"
 		if (i/len(ids))%2 == 1 {
 			stage, status = "NEW", "new"
 		}
 		text := fmt.Sprintf("Call the client back, note %d", i)
-		changed := time.Now()
 		if err := bx.MoveDeal(deals[k], stage, 7); err != nil {
 			t.Fatal(err)
 		}
 		bx.AddComment("deal", deals[k], 7, text)
-		eventually(t, 60*time.Second, fmt.Sprintf("order %d in %s with note %d", ids[k], status, i), func() bool {
+		return fmt.Sprintf("order %d in %s with note %d", ids[k], status, i), func() bool {
 			o, ok := rc.Order(ids[k])
 			return ok && o.Status == status && strings.Contains(o.ManagerComment, text)
-		})
-		lat = append(lat, time.Since(changed))
-	}
-	slices.Sort(lat)
-	p50, p95 := lat[len(lat)/2], lat[(len(lat)*95+99)/100-1]
-	t.Logf("serve latency, deal moved and commented in Bitrix24 -> order status and manager comment, %d samples: p50 %v, p95 %v, min %v, max %v",
-		len(lat), p50.Round(10*time.Millisecond), p95.Round(10*time.Millisecond), lat[0].Round(10*time.Millisecond), lat[len(lat)-1].Round(10*time.Millisecond))
-	if p50 > 5*time.Second {
-		t.Errorf("p50 %v, target 5 s", p50)
-	}
+		}
+	})
 
 	// The loop serve could feed: a change in RetailCRM wakes pull (the
 	// trigger), pull's deal update fires ONCRMDEALUPDATE, which wakes push;
@@ -345,9 +335,7 @@ serve:
 	time.Sleep(8 * time.Second)
 	runs0, writes0 := serveRunCounts(t, s), rcWrites(rc)
 	sum := decimal.NewFromInt(1234)
-	if err := rc.UpdateOrder(ids[0], func(o *retailcrm.Order) { o.TotalSumm = sum }); err != nil {
-		t.Fatal(err)
-	}
+	f.setTotal(t, ids[0], 1234)
 	eventually(t, 30*time.Second, "the deal's new sum", func() bool { return dealSum(bx, ids[0]).Equal(sum) })
 	time.Sleep(10 * time.Second)
 	runs1 := serveRunCounts(t, s)
@@ -379,26 +367,16 @@ serve:
 	if counts["ONCRMDEALUPDATE"] < samples || counts["ONCRMTIMELINECOMMENTADD"] < samples {
 		t.Errorf("deliveries %v, want at least %d of each", counts, samples)
 	}
-	code, log := s.stop(t)
-	if code != exitOK {
-		t.Errorf("SIGTERM: exit %d, want 0\n%s", code, log)
-	}
-	for _, secret := range []string{serveRCToken, bxToken, rc.APIKey(), bx.Secret()} {
-		if strings.Contains(log, secret) {
-			t.Errorf("the log shows a secret:\n%s", log)
-		}
-	}
+	s.stopCleanly(t, serveRCToken, bxToken, rc.APIKey(), bx.Secret())
 }
 
 // TestServeScheduleAloneSyncs: without tokens (events off) the endpoints
 // are off and the schedule alone syncs every change.
 func TestServeScheduleAloneSyncs(t *testing.T) {
-	rc := retailcrmtest.New(t, retailcrmtest.Options{})
-	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, serveConfig(rc, bx, false))
-	db := filepath.Join(dir, "serve.db")
-	first := rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna"}, TotalSumm: decimal.NewFromInt(100), Currency: "RUB"})
+	f := defaultFakes(t)
+	bx := f.bx
+	dir, cfg, db := workFiles(t, f.serveConfig(false))
+	first := f.order("Anna", "", 100)
 	s := startServe(t, dir, cfg, db, "--every", "10s")
 	eventually(t, 30*time.Second, "the first runs", func() bool { return healthRuns(t, s) == 2 })
 	if len(bx.Deals()) != 1 {
@@ -408,21 +386,14 @@ func TestServeScheduleAloneSyncs(t *testing.T) {
 		t.Errorf("retailcrm hook without a token: %d, want 404", c)
 	}
 	// The status page is mounted at / and shows the runs serve made.
-	resp, err := http.Get(s.url("/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, page := s.get(t, "/")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") ||
-		!strings.Contains(string(page), "pull") || !strings.Contains(string(page), "<svg") {
+		!strings.Contains(page, "pull") || !strings.Contains(page, "<svg") {
 		t.Errorf("GET /: %d %s\n%.400s", resp.StatusCode, resp.Header.Get("Content-Type"), page)
 	}
 	started := time.Now()
-	second := rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Boris"}, TotalSumm: decimal.NewFromInt(200), Currency: "RUB"})
-	if err := rc.UpdateOrder(first.ID, func(o *retailcrm.Order) { o.TotalSumm = decimal.NewFromInt(150) }); err != nil {
-		t.Fatal(err)
-	}
+	second := f.order("Boris", "", 200)
+	f.setTotal(t, first.ID, 150)
 	eventually(t, 40*time.Second, "the schedule's sync", func() bool {
 		return dealSum(bx, first.ID).Equal(decimal.NewFromInt(150)) && dealSum(bx, second.ID).Equal(decimal.NewFromInt(200))
 	})
@@ -450,17 +421,15 @@ func postForm(t *testing.T, u, body string) int {
 // TestServeRefusesWrongTokens: wrong tokens are 401, start no run, and the
 // log names neither the right nor the wrong token.
 func TestServeRefusesWrongTokens(t *testing.T) {
-	rc := retailcrmtest.New(t, retailcrmtest.Options{})
-	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, serveConfig(rc, bx, true))
-	db := filepath.Join(dir, "serve.db")
+	f := defaultFakes(t)
+	rc, bx := f.rc, f.bx
+	dir, cfg, db := workFiles(t, f.serveConfig(true))
 	s := startServe(t, dir, cfg, db, "--every", "10m")
 	eventually(t, 30*time.Second, "the first runs", func() bool { return healthRuns(t, s) == 2 })
 	before := rc.Requests("/api/v5/orders/history")
 
 	wrong := "wrong-token-0123456789abcdefgh"
-	rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna"}})
+	f.order("Anna", "", 0)
 	for range 20 {
 		if c := postForm(t, s.url("/hooks/retailcrm/"+wrong), "order_id=1"); c != http.StatusUnauthorized {
 			t.Fatalf("wrong retailcrm token: %d", c)
@@ -480,16 +449,11 @@ func TestServeRefusesWrongTokens(t *testing.T) {
 	if len(bx.Deals()) != 0 {
 		t.Error("a refused hook synced the order")
 	}
-	resp, err := http.Get(s.url("/metrics"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	metricsText, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, metricsText := s.get(t, "/metrics")
 	for _, want := range []string{`crmsync_serve_hook_requests_total{outcome="bad_token",source="retailcrm"} 20`,
 		`crmsync_serve_hook_requests_total{outcome="bad_token",source="bitrix"} 20`,
 		`crmsync_last_run_result{command="pull",result="ok"} 1`, `crmsync_last_run_api_requests{api="retailcrm",command="pull"}`} {
-		if !strings.Contains(string(metricsText), want) {
+		if !strings.Contains(metricsText, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
@@ -498,7 +462,7 @@ func TestServeRefusesWrongTokens(t *testing.T) {
 		t.Errorf("exit %d", code)
 	}
 	for _, secret := range []string{serveRCToken, serveBXToken, wrong} {
-		if strings.Contains(log, secret) || strings.Contains(string(metricsText), secret) {
+		if strings.Contains(log, secret) || strings.Contains(metricsText, secret) {
 			t.Errorf("a token is in the log or the metrics:\n%s", log)
 		}
 	}
@@ -523,24 +487,17 @@ func healthRuns(t *testing.T, s *served) int {
 // TestServeWaitsForACronRunsLock: with the lock held by another process,
 // serve retries instead of failing, and syncs once the lock is free.
 func TestServeWaitsForACronRunsLock(t *testing.T) {
-	rc := retailcrmtest.New(t, retailcrmtest.Options{})
-	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, serveConfig(rc, bx, true))
-	db := filepath.Join(dir, "serve.db")
-	rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: "Anna"}})
+	f := defaultFakes(t)
+	bx := f.bx
+	dir, cfg, db := workFiles(t, f.serveConfig(true))
+	f.order("Anna", "", 0)
 	holder := startLockHolder(t, db)
 	s := startServe(t, dir, cfg, db, "--every", "10m")
 	time.Sleep(2 * time.Second)
 	if len(bx.Deals()) != 0 {
 		t.Fatal("serve ran while another process held the lock")
 	}
-	resp, err := http.Get(s.url("/healthz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if resp, _ := s.get(t, "/healthz"); resp.StatusCode != http.StatusOK {
 		t.Errorf("healthz %d while waiting for the lock (a held lock is not a failure)", resp.StatusCode)
 	}
 	_ = holder.Process.Kill()
@@ -556,18 +513,13 @@ func TestServeWaitsForACronRunsLock(t *testing.T) {
 // it finish its page and stops serve with 0; the next start continues and
 // no order gets two deals. A cron run meanwhile exits 5.
 func TestServeSIGTERMDuringARun(t *testing.T) {
-	rc := retailcrmtest.New(t, retailcrmtest.Options{})
-	bx := bitrixtest.New(t, bitrixtest.Options{Unlimited: true})
+	f := defaultFakes(t)
+	bx := f.bx
 	const orders = 300
-	for i := range orders {
-		rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: fmt.Sprintf("Buyer%d", i), Email: fmt.Sprintf("b%d@example.com", i)},
-			TotalSumm: decimal.NewFromInt(int64(100 + i)), Currency: "RUB"})
-	}
+	f.buyers(0, orders)
 	// Each portal answer takes 200 ms: the first pull takes seconds.
 	bx.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultSlow, Delay: 200 * time.Millisecond, Probability: 1})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, serveConfig(rc, bx, true))
-	db := filepath.Join(dir, "serve.db")
+	dir, cfg, db := workFiles(t, f.serveConfig(true))
 	s := startServe(t, dir, cfg, db, "--every", "10m")
 	eventually(t, 60*time.Second, "the first deals", func() bool { return len(bx.Deals()) > 0 })
 	// A cron run while serve's run holds the lock exits 5 and names serve.
@@ -611,10 +563,9 @@ func TestServeSIGTERMDuringARun(t *testing.T) {
 // turns 503, runs never overlap and stay few, neither service answers 503,
 // and every change arrives.
 func TestServeFloodOfEvents(t *testing.T) {
-	rc := retailcrmtest.New(t, retailcrmtest.Options{RPS: 10})
-	bx := bitrixtest.New(t, bitrixtest.Options{Rate: 2, Burst: 50})
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, `retailcrm:
+	f := fakes{rc: retailcrmtest.New(t, retailcrmtest.Options{RPS: 10}), bx: bitrixtest.New(t, bitrixtest.Options{Rate: 2, Burst: 50})}
+	rc, bx := f.rc, f.bx
+	dir, cfg, db := workFiles(t, `retailcrm:
   url: `+rc.URL()+`
   api_key: `+rc.APIKey()+`
 bitrix:
@@ -629,11 +580,9 @@ serve:
   retailcrm_token: `+serveRCToken+`
   bitrix_token: `+serveBXToken+`
 `)
-	db := filepath.Join(dir, "serve.db")
 	var ids []int64
 	for i := range 10 {
-		ids = append(ids, rc.CreateOrder(retailcrm.Order{Customer: &retailcrm.Customer{FirstName: fmt.Sprintf("Buyer%d", i)},
-			TotalSumm: decimal.NewFromInt(100), Currency: "RUB"}).ID)
+		ids = append(ids, f.order(fmt.Sprintf("Buyer%d", i), "", 100).ID)
 	}
 	s := startServe(t, dir, cfg, db, "--every", "10m")
 	eventually(t, 60*time.Second, "the first runs", func() bool { return healthRuns(t, s) == 2 })
@@ -683,9 +632,7 @@ serve:
 		jobs <- i
 		if i%100 == 0 {
 			id := ids[(i/100)%len(ids)]
-			if err := rc.UpdateOrder(id, func(o *retailcrm.Order) { o.TotalSumm = decimal.NewFromInt(int64(500 + i)) }); err != nil {
-				t.Fatal(err)
-			}
+			f.setTotal(t, id, int64(500+i))
 			if resp, err := http.Get(s.url("/healthz")); err == nil {
 				if resp.StatusCode != http.StatusOK {
 					unhealthy++
@@ -719,19 +666,14 @@ serve:
 	if n := rc.FaultsServed(retailcrmtest.FaultRateLimit); n != 0 {
 		t.Errorf("RetailCRM answered 503 (over its limit) %d times", n)
 	}
-	resp, err := http.Get(s.url("/metrics"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	metricsText, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, metricsText := s.get(t, "/metrics")
 	for _, want := range []string{
 		`crmsync_serve_hook_requests_total{outcome="woke",source="retailcrm"} 250`,
 		`crmsync_serve_hook_requests_total{outcome="woke",source="bitrix"} 250`,
 		`crmsync_serve_hook_requests_total{outcome="bad_token",source="retailcrm"} 250`,
 		`crmsync_serve_hook_requests_total{outcome="bad_token",source="bitrix"} 250`,
 	} {
-		if !strings.Contains(string(metricsText), want+"\n") {
+		if !strings.Contains(metricsText, want+"\n") {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
@@ -787,13 +729,7 @@ func TestServeFlagsAndConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, "_"), func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			args := append([]string{"--db", filepath.Join(dir, "x.db"), "--config", writeConfig(t, dir, validConfig("https://127.0.0.1:1", "https://127.0.0.1:1/rest/1/abcd1234/"))}, tt.args...)
-			r := runInProcess(t, args...)
-			r.mustCode(t, tt.code)
-			if !strings.Contains(r.stderr, tt.want) {
-				t.Errorf("stderr %q lacks %q", r.stderr, tt.want)
-			}
+			wantRefused(t, "https://127.0.0.1:1", tt.args, tt.code, tt.want)
 		})
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -31,8 +29,7 @@ func TestSIGINTStopsARunWith130(t *testing.T) {
 
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, validConfig(slow.URL, slow.URL+"/rest/1/abcd1234/"))
-	cmd := exec.Command(os.Args[0], "--config", cfg, "--db", filepath.Join(dir, "sig.db"), "check")
-	cmd.Env = append(os.Environ(), asMainEnv+"=1", raceEnv())
+	cmd := binaryCommand(dir, "--config", cfg, "--db", filepath.Join(dir, "sig.db"), "check")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -48,14 +45,7 @@ func TestSIGINTStopsARunWith130(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		_ = cmd.Process.Kill()
-		t.Fatal("SIGINT did not stop the run")
-	}
+	waitExit(t, cmd, time.Minute, "SIGINT did not stop the run")
 	took := time.Since(start)
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
 		t.Errorf("exit code %d, want 130; stderr:\n%s", code, stderr.String())

@@ -2,16 +2,23 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/store"
 )
+
+// seededDir is a fresh directory with a database seeded by seedStore.
+func seededDir(t *testing.T) (dir, db string) {
+	t.Helper()
+	dir = t.TempDir()
+	db = filepath.Join(dir, "s.db")
+	seedStore(t, db)
+	return dir, db
+}
 
 // seedStore fills a database with one of everything status shows.
 func seedStore(t *testing.T, path string) {
@@ -69,11 +76,7 @@ func TestStatusOnMissingDatabaseCreatesNothing(t *testing.T) {
 		t.Fatalf("status created the database: %v", err)
 	}
 	r := runInProcess(t, "--db", db, "--config", writeConfig(t, dir, ""), "status", "--json")
-	var rep statusReport
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-		t.Fatalf("status --json is not JSON: %v\n%s", err, r.stdout)
-	}
-	if rep.Exists || len(rep.Cursors) != 0 || rep.Failures.Items == nil || rep.Runs == nil {
+	if rep := decodeStatus(t, r); rep.Exists || len(rep.Cursors) != 0 || rep.Failures.Items == nil || rep.Runs == nil {
 		t.Errorf("unexpected report %+v", rep)
 	}
 }
@@ -89,36 +92,19 @@ func TestStatusOnFreshEmptyDatabase(t *testing.T) {
 	st.Close()
 	r := runInProcess(t, "--db", db, "--config", writeConfig(t, dir, ""), "status")
 	r.mustCode(t, exitOK)
-	for _, want := range []string{"(schema ", "Cursors:\n  none yet", "Last runs:\n  none yet", "Links: 0 orders", "Failures: parked 0"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("status lacks %q:\n%s", want, r.stdout)
-		}
-	}
+	wantAll(t, "status", r.stdout, "(schema ", "Cursors:\n  none yet", "Last runs:\n  none yet", "Links: 0 orders", "Failures: parked 0")
 }
 
 func TestStatusReportsEverything(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "s.db")
-	seedStore(t, db)
+	dir, db := seededDir(t)
 	cfg := writeConfig(t, dir, validConfig("https://shop.retailcrm.ru", "https://shop.bitrix24.ru/rest/1/statussecret9/"))
 
 	r := runInProcess(t, "--db", db, "--config", cfg, "status", "--json")
 	r.mustCode(t, exitOK)
-	var raw map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &raw); err != nil {
-		t.Fatal(err)
-	}
 	// The field names are a contract.
-	for _, k := range []string{"database", "exists", "schema_version", "config", "cursors", "runs", "last_runs", "links", "failures", "backlog"} {
-		if _, ok := raw[k]; !ok {
-			t.Errorf("status --json lacks %q", k)
-		}
-	}
-	var rep statusReport
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-		t.Fatal(err)
-	}
+	statusFields(t, r, "database", "exists", "schema_version", "config", "cursors", "runs", "last_runs", "links", "failures", "backlog")
+	rep := decodeStatus(t, r)
 	if len(rep.Cursors) != 1 || rep.Cursors[0].Name != "orders_history" || rep.Cursors[0].Value != "7137" {
 		t.Errorf("cursors %+v", rep.Cursors)
 	}
@@ -152,12 +138,8 @@ func TestStatusReportsEverything(t *testing.T) {
 
 	text := runInProcess(t, "--db", db, "--config", cfg, "status")
 	text.mustCode(t, exitOK)
-	for _, want := range []string{"orders_history", "7137", "pull", "partial", "orders=12", "Links: 2 orders (1 deals, 1 leads), 1 customers",
-		"Backlog: about 340", "Failures: parked 2 (1 waiting for a retry, 1 out of attempts)", `unmapped status "weird"`, "https://shop.bitrix24.ru/rest/1/***/"} {
-		if !strings.Contains(text.stdout, want) {
-			t.Errorf("status text lacks %q:\n%s", want, text.stdout)
-		}
-	}
+	wantAll(t, "status text", text.stdout, "orders_history", "7137", "pull", "partial", "orders=12", "Links: 2 orders (1 deals, 1 leads), 1 customers",
+		"Backlog: about 340", "Failures: parked 2 (1 waiting for a retry, 1 out of attempts)", `unmapped status "weird"`, "https://shop.bitrix24.ru/rest/1/***/")
 	failed := runInProcess(t, "--db", db, "--config", cfg, "status", "--failed")
 	failed.mustCode(t, exitOK)
 	if !strings.Contains(failed.stdout, "order 1050") || !strings.Contains(failed.stdout, "attempts 1") || strings.Contains(failed.stdout, "Cursors") {
@@ -167,9 +149,7 @@ func TestStatusReportsEverything(t *testing.T) {
 
 func TestStatusLeavesDatabaseUnchanged(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "ro.db")
-	seedStore(t, db)
+	dir, db := seededDir(t)
 	before, err := os.ReadFile(db)
 	if err != nil {
 		t.Fatal(err)
@@ -186,19 +166,9 @@ func TestStatusLeavesDatabaseUnchanged(t *testing.T) {
 
 func TestRetryAndSkip(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "r.db")
-	seedStore(t, db)
+	dir, db := seededDir(t)
 	cfg := writeConfig(t, dir, "")
-	status := func() statusReport {
-		r := runInProcess(t, "--db", db, "--config", cfg, "status", "--json")
-		r.mustCode(t, exitOK)
-		var rep statusReport
-		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-			t.Fatal(err)
-		}
-		return rep
-	}
+	status := func() statusReport { return statusOf(t, cfg, db) }
 	rep := status()
 	parked := rep.Failures.Items[0].ID
 	pending := rep.Failures.Items[1].ID
@@ -222,18 +192,13 @@ func TestRetryAndSkip(t *testing.T) {
 	}
 
 	r = runInProcess(t, "--db", db, "--config", cfg, "skip", "999")
-	r.mustCode(t, exitError)
-	if !strings.Contains(r.stderr, "no failure with id [999]") {
-		t.Errorf("stderr %q", r.stderr)
-	}
+	r.mustSay(t, exitError, "no failure with id [999]")
 	r = runInProcess(t, "--db", db, "--config", cfg, "retry", itoa(parked))
 	r.mustCode(t, exitOK)
 	if rep := status(); rep.Failures.Pending != 1 {
 		t.Errorf("retry of a skipped id should bring it back: %+v", rep.Failures)
 	}
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // TestStatusOfMigratedReleaseDatabase: the database of the last schema 1
 // release, migrated, shows what that release's status showed (its cursors
@@ -259,7 +224,7 @@ func TestStatusOfMigratedReleaseDatabase(t *testing.T) {
 
 	text := runInProcess(t, "--db", db, "--config", cfg, "status")
 	text.mustCode(t, exitOK)
-	for _, want := range []string{`
+	wantAll(t, "status", text.stdout, `
 Cursors:
   customers_history  120         updated 2026-12-06 03:04:42 UTC
   orders_history     310         updated 2026-12-06 03:04:44 UTC
@@ -267,18 +232,11 @@ Cursors:
   comments           (per deal)  299 deals followed
 
 Last runs:
-`, "\nLinks: 299 orders (299 deals, 0 leads), 87 customers\nBacklog: about 0 order history records at the last pull\n"} {
-		if !strings.Contains(text.stdout, want) {
-			t.Errorf("status lacks %q:\n%s", want, text.stdout)
-		}
-	}
+`, "\nLinks: 299 orders (299 deals, 0 leads), 87 customers\nBacklog: about 0 order history records at the last pull\n")
 
 	js := runInProcess(t, "--db", db, "--config", cfg, "status", "--json")
 	js.mustCode(t, exitOK)
-	var rep statusReport
-	if err := json.Unmarshal([]byte(js.stdout), &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := decodeStatus(t, js)
 	if rep.SchemaVersion != store.SupportedSchemaVersion() || rep.CommentCursors != 299 || len(rep.Cursors) != 3 {
 		t.Errorf("schema %d, %d comment cursors, cursors %+v", rep.SchemaVersion, rep.CommentCursors, rep.Cursors)
 	}
@@ -292,9 +250,7 @@ Last runs:
 // far as it could be read (flag > environment > file > default).
 func TestStatusWithBrokenConfigKeepsItsSettings(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "from-file.db")
-	seedStore(t, db)
+	dir, db := seededDir(t)
 	cfg := writeConfig(t, dir, "db: "+db+"\nlog_format: json\nbitrix:\n  rate: fast\n")
 	r := runInProcess(t, "--config", cfg, "status", "--failed")
 	r.mustCode(t, exitOK)
@@ -327,7 +283,7 @@ func TestStatusTextListsDuplicates(t *testing.T) {
 		if i < 11 {
 			rep.Duplicates = append(rep.Duplicates, statusDuplicate{Entity: "deal", OriginID: 100 + i, KeptID: 1000 + i, Others: []int64{2000 + i}})
 		}
-		origin := strconv.FormatInt(300+i, 10)
+		origin := itoa(300 + i)
 		if i == 1 {
 			origin = "inn:7707083893:773601001"
 		}
@@ -374,3 +330,57 @@ Duplicate companies in Bitrix24: 12 ORIGIN_ID(s) carried by several companies; c
   company of corporate customer 309: uses 39; 2 other(s): 49, 59
   ... 2 more: crmsync status --json | jq .company_duplicates
 `
+
+// TestRetryRecreatesADeletedDeal: a deal deleted in Bitrix24 parks its
+// order (exit 3, the reason naming the deal) and later pulls leave it so;
+// crmsync retry with the failure's id lets the next pull make a new deal.
+func TestRetryRecreatesADeletedDeal(t *testing.T) {
+	t.Parallel()
+	f := defaultFakes(t)
+	bx := f.bx
+	dir, cfg, db := workFiles(t, f.pullConfig())
+	crmsync := func(args ...string) result {
+		return runBinary(t, dir, nil, append([]string{"--config", cfg, "--db", db}, args...)...)
+	}
+	o := f.order("Anna", "anna@example.com", 100)
+	crmsync("pull").mustCode(t, exitOK)
+	if len(bx.Deals()) != 1 {
+		t.Fatalf("%d deals", len(bx.Deals()))
+	}
+	gone := bx.Deals()[0].ID
+	if err := bx.DeleteDeal(gone); err != nil {
+		t.Fatal(err)
+	}
+	for _, total := range []int64{110, 120} {
+		f.setTotal(t, o.ID, total)
+		r := crmsync("pull")
+		r.mustCode(t, exitParked)
+		if len(bx.Deals()) != 0 {
+			t.Fatalf("pull re-created the deleted deal")
+		}
+	}
+	r := crmsync("status", "--failed", "--json")
+	r.mustCode(t, exitOK)
+	if !strings.Contains(r.stdout, "deal "+itoa(gone)+" was deleted in Bitrix24") {
+		t.Errorf("status --failed does not name the deleted deal:\n%s", r.stdout)
+	}
+	st, err := store.Open(context.Background(), db, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := st.Failures(context.Background(), store.FailureFilter{ParkedOnly: true})
+	st.Close()
+	if err != nil || len(fs) != 1 {
+		t.Fatalf("parked failures %+v %v", fs, err)
+	}
+	crmsync("retry", itoa(fs[0].ID)).mustCode(t, exitOK)
+	crmsync("pull").mustCode(t, exitOK)
+	ds := bx.Deals()
+	if len(ds) != 1 || ds[0].ID == gone || ds[0].Str("ORIGIN_ID") != itoa(o.ID) || ds[0].Str("OPPORTUNITY") != "120.00" {
+		t.Fatalf("deals after retry: %+v", ds)
+	}
+	crmsync("pull").mustCode(t, exitOK)
+	if len(bx.Deals()) != 1 {
+		t.Errorf("%d deals after one more pull", len(bx.Deals()))
+	}
+}

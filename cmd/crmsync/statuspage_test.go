@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -84,10 +83,7 @@ func TestStatusPageHidesSecrets(t *testing.T) {
 	// The same runs and failures as status --json.
 	r := runInProcess(t, "--config", cfg, "status", "--json")
 	r.mustCode(t, exitOK)
-	var rep statusReport
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := decodeStatus(t, r)
 	if len(rep.Runs) != 2 || len(rep.Failures.Items) != 3 {
 		t.Fatalf("status --json: %d runs, %d failures", len(rep.Runs), len(rep.Failures.Items))
 	}
