@@ -58,7 +58,7 @@ func firstUnpaged(cmd Cmd) func(start int) Cmd {
 	}
 }
 
-// CatalogProduct is a catalog.product.list row as CatalogProductListCmd
+// CatalogProduct is a catalog.product.list row as CatalogProductLookupCmds
 // selects it.
 type CatalogProduct struct {
 	ID       ID

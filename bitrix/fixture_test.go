@@ -42,7 +42,7 @@ func serveBytes(t *testing.T, body []byte, status int) (*bitrix.Client, *httptes
 	return c, srv
 }
 
-// fixtureCases checks every client method against a documented body.
+// runFixtureCases checks every client method against a documented body.
 func runFixtureCases(t *testing.T, dir string) {
 	ctx := context.Background()
 	type tc struct {

@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// Fields are values to write: field name → value. Multifields take
-// []MultifieldValue (or []map[string]any); scalars any JSON-encodable value.
+// Fields are values to write: field name → value. Multifields take a list
+// of NewMultifield (UpdateMultifield, DeleteMultifield) maps, as []any or
+// []map[string]any; scalars any JSON-encodable value.
 type Fields map[string]any
 
 // Record is one row as the portal sent it. Legacy rows carry every scalar as

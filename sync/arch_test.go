@@ -26,7 +26,9 @@ func under(p, dir string) bool {
 //     import nothing under sync/ (each redacts its own secret, the store
 //     takes its redactor from the caller);
 //   - the clients (and their fakes) never import each other;
-//   - no package outside cmd/, test or not, imports a cmd/ package.
+//   - no package outside cmd/, test or not, imports a cmd/ package;
+//   - the internal/... packages, tests included, import nothing of the
+//     module but themselves (neutral leaves any package may use).
 func TestArchitecture(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("go"); err != nil {
@@ -122,6 +124,9 @@ func TestArchitecture(t *testing.T) {
 		for _, d := range deps {
 			if under(strip(d), "cmd") {
 				t.Errorf("%s imports %s: only cmd/ may import a cmd/ package", path, strip(d))
+			}
+			if under(strip(path), "internal") && inModule(d) && strip(d) != strip(path) {
+				t.Errorf("%s imports %s: an internal/ package imports nothing of the module", path, strip(d))
 			}
 		}
 	}

@@ -154,9 +154,8 @@ func TestBackfillImportsEveryOrderInFewBitrixRequests(t *testing.T) {
 	}
 }
 
-// contactsByKey maps each contact's e-mails and phones to how many contacts
-// carry them, and counts the rows: a duplicate contact or a duplicate row
-// shows.
+// contactRows counts the contacts and, for each e-mail and phone, the rows
+// that carry it: a duplicate contact or a duplicate row shows.
 func (e *env) contactRows() (contacts int, rows map[string]int) {
 	rows = map[string]int{}
 	for _, c := range e.bx.Contacts() {

@@ -173,10 +173,7 @@ func (s Summary) Line() string {
 
 // WriteJSON writes the report as one JSON document.
 func (r *Report) WriteJSON(w io.Writer) error {
-	out := *r
-	out.Version = ReportVersion
-	out.Changes, out.Parked = runs.List(out.Changes), runs.List(out.Parked)
-	return runs.WriteJSON(w, out)
+	return runs.WriteDocument(w, *r, func(out *Report) { out.Changes, out.Parked = runs.List(out.Changes), runs.List(out.Parked) })
 }
 
 // WriteText writes the diff report, one line per change (docs/operations.md):
@@ -189,11 +186,13 @@ func (r *Report) WriteJSON(w io.Writer) error {
 func (r *Report) WriteText(w io.Writer) error {
 	t := runs.Text{KindWidth: 7, SubjectWidth: 23}
 	runs.Lines(&t, r.Changes, Change.line)
-	for _, p := range r.Parked {
-		t.Parked(p.Kind, p.Kind+" "+p.Key, strings.Join(strings.Fields(p.Reason), " "))
-	}
+	runs.ParkedLines(&t, r.Parked, ParkedItem.parked)
 	t.Linef("= %d orders unchanged", r.Unchanged)
 	return t.Emit(w)
+}
+
+func (p ParkedItem) parked() (kind, subject, reason string) {
+	return p.Kind, p.Kind + " " + p.Key, strings.Join(strings.Fields(p.Reason), " ")
 }
 
 func (c Change) subject() string {

@@ -367,7 +367,7 @@ func (s *Server) catalogList(p map[string]any) (*result, *apiErr) {
 // these) and HTTP 400 (catalog-product-list.md). The texts are the fake's.
 func catalogErr(desc string) *apiErr { return &apiErr{status: 400, code: 0, desc: desc} }
 
-// productFields are the catalog_product fields the fake answers, by their
+// productValue is a catalog_product field the fake answers, by its
 // upper-cased name (filters compare names case-insensitively).
 func productValue(pr *CatalogProduct, field string) (any, bool) {
 	switch strings.ToUpper(field) {

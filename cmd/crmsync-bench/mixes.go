@@ -17,7 +17,7 @@ type mixResult struct {
 	mix          methodMix
 }
 
-// floor is the writes the orders' content needs ÷ 50 (writeFloor).
+// floor is the writes the orders' content needs ÷ 50 (floorOf).
 func (m *mixResult) floor() (float64, string) {
 	return floorOf(m.mix)
 }

@@ -331,7 +331,7 @@ func rawOrNil(v json.RawMessage) any {
 	return v
 }
 
-// recordOrderChanges appends records for the changes between before and
+// recordOrderChangesLocked appends records for the changes between before and
 // after, made by who at now.
 func (s *Server) recordOrderChangesLocked(before, after *retailcrm.Order, who actor) int {
 	changes := diffOrder(before, after)

@@ -3,7 +3,7 @@ package push
 import (
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/crmsync/crmsync/sync/runs"
@@ -146,11 +146,10 @@ func (s Summary) Line() string {
 
 // WriteJSON writes the report as one JSON document.
 func (r *Report) WriteJSON(w io.Writer) error {
-	out := *r
-	out.Version = ReportVersion
-	out.Changes, out.Conflicts = runs.List(out.Changes), runs.List(out.Conflicts)
-	out.Unmapped, out.Parked = runs.List(out.Unmapped), runs.List(out.Parked)
-	return runs.WriteJSON(w, out)
+	return runs.WriteDocument(w, *r, func(out *Report) {
+		out.Changes, out.Conflicts = runs.List(out.Changes), runs.List(out.Conflicts)
+		out.Unmapped, out.Parked = runs.List(out.Unmapped), runs.List(out.Parked)
+	})
 }
 
 // WriteText writes the report one line per change:
@@ -163,20 +162,12 @@ func (r *Report) WriteJSON(w io.Writer) error {
 //	= 3 stage moves unchanged, 1 echo dropped, 0 conflicts
 func (r *Report) WriteText(w io.Writer) error {
 	t := runs.Text{KindWidth: 8, SubjectWidth: 30}
-	for _, c := range r.Changes {
-		t.Line(c.line())
-	}
-	for _, c := range r.Conflicts {
-		t.Linef("* %-8s %-30s %s", "conflict", fmt.Sprintf("order %d", c.OrderID), c.describe())
-	}
-	unmapped := append([]Unmapped(nil), r.Unmapped...)
-	sort.Slice(unmapped, func(i, j int) bool { return unmapped[i].Stage < unmapped[j].Stage })
-	for _, u := range unmapped {
-		t.Linef("? %-8s %-30s no RetailCRM status mapped (%s); set mapping.stages", "stage", u.Stage, plural(u.Deals, "deal"))
-	}
-	for _, p := range r.Parked {
-		t.Parked(p.Kind, fmt.Sprintf("order %d", p.OrderID), oneLine(p.Reason))
-	}
+	runs.Lines(&t, r.Changes, Change.line)
+	runs.Lines(&t, r.Conflicts, Conflict.line)
+	unmapped := slices.Clone(r.Unmapped)
+	slices.SortFunc(unmapped, func(a, b Unmapped) int { return strings.Compare(a.Stage, b.Stage) })
+	runs.Lines(&t, unmapped, Unmapped.line)
+	runs.ParkedLines(&t, r.Parked, ParkedItem.parked)
 	s := r.Summary
 	t.Linef("= %s unchanged, %s dropped, %s", plural(s.StatusesUnchanged, "stage move"), plural(s.EchoesDropped, "echo"), plural(s.Conflicts, "conflict"))
 	return t.Emit(w)
@@ -210,6 +201,10 @@ func (c Change) line() string {
 	}
 }
 
+func (c Conflict) line() string {
+	return fmt.Sprintf("* %-8s %-30s %s", "conflict", fmt.Sprintf("order %d", c.OrderID), c.describe())
+}
+
 func (c Conflict) describe() string {
 	if c.Winner == winnerBitrix {
 		return fmt.Sprintf("stage %s (Bitrix24 %s) is newer than status %s (RetailCRM %s): status set to %s",
@@ -217,6 +212,14 @@ func (c Conflict) describe() string {
 	}
 	return fmt.Sprintf("status %s (RetailCRM %s) is newer than stage %s (Bitrix24 %s): status kept",
 		c.Status, c.StatusTime, c.Stage, c.StageTime)
+}
+
+func (u Unmapped) line() string {
+	return fmt.Sprintf("? %-8s %-30s no RetailCRM status mapped (%s); set mapping.stages", "stage", u.Stage, plural(u.Deals, "deal"))
+}
+
+func (p ParkedItem) parked() (kind, subject, reason string) {
+	return p.Kind, fmt.Sprintf("order %d", p.OrderID), oneLine(p.Reason)
 }
 
 // Winners of a conflict.

@@ -36,6 +36,26 @@ func WriteJSON(w io.Writer, doc any) error {
 	return enc.Encode(doc)
 }
 
+// stamper is a report document: a struct that embeds Envelope.
+type stamper interface{ stamp() }
+
+// stamp sets the envelope to ReportVersion (a report built without
+// NewEnvelope has none).
+func (e *Envelope) stamp() { e.Version = ReportVersion }
+
+// WriteDocument writes a copy of a report document (a struct that embeds
+// Envelope) at ReportVersion, after lists has made the copy's lists empty
+// rather than nil (List), so they read [] and not null.
+func WriteDocument[D any, P interface {
+	*D
+	stamper
+}](w io.Writer, doc D, lists func(P)) error {
+	p := P(&doc)
+	p.stamp()
+	lists(p)
+	return WriteJSON(w, doc)
+}
+
 // List returns l, or an empty list for nil: a report's lists read [] and
 // not null.
 func List[T any](l []T) []T {
@@ -72,6 +92,13 @@ func (t *Text) Line(s string) {
 func Lines[T any](t *Text, items []T, line func(T) string) {
 	for _, it := range items {
 		t.Line(line(it))
+	}
+}
+
+// ParkedLines adds a Parked line per failed item, as parked words it.
+func ParkedLines[T any](t *Text, items []T, parked func(T) (kind, subject, reason string)) {
+	for _, it := range items {
+		t.Parked(parked(it))
 	}
 }
 

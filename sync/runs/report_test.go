@@ -3,20 +3,23 @@ package runs_test
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/crmsync/crmsync/sync/runs"
 )
 
 // TestEnvelope: every report document opens with version and dry_run,
-// whatever the command adds after them, and the text report's parked lines
-// have one form.
+// whatever the command adds after them (WriteDocument sets the version and
+// the caller's empty lists), and the text report's parked lines have one
+// form.
 func TestEnvelope(t *testing.T) {
-	doc := struct {
+	type document struct {
 		runs.Envelope
 		Changes []string    `json:"changes"`
 		Cursor  runs.Cursor `json:"cursor"`
-	}{Envelope: runs.NewEnvelope(true), Changes: []string{}, Cursor: runs.Cursor{From: 1, To: 2}}
+	}
+	doc := document{Envelope: runs.NewEnvelope(true), Changes: []string{}, Cursor: runs.Cursor{From: 1, To: 2}}
 	var b bytes.Buffer
 	if err := runs.WriteJSON(&b, doc); err != nil {
 		t.Fatal(err)
@@ -26,10 +29,26 @@ func TestEnvelope(t *testing.T) {
 		t.Errorf("JSON\n%s\nwant\n%s", b.String(), want)
 	}
 
+	// A report built without NewEnvelope is written at ReportVersion, its
+	// nil lists as [], and the caller's report is left as it was.
+	b.Reset()
+	doc.Envelope, doc.Changes = runs.Envelope{}, nil
+	if err := runs.WriteDocument(&b, doc, func(d *document) { d.Changes = runs.List(d.Changes) }); err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Replace(want, "true", "false", 1); b.String() != want {
+		t.Errorf("document\n%s\nwant\n%s", b.String(), want)
+	}
+	if doc.Version != 0 || doc.Changes != nil {
+		t.Errorf("WriteDocument changed its argument: %+v", doc)
+	}
+
 	b.Reset()
 	txt := runs.Text{KindWidth: 7, SubjectWidth: 12}
 	runs.Lines(&txt, []int{1, 2}, func(n int) string { return "+ deal " + strconv.Itoa(n) })
-	txt.Parked("order", "order 17", "unmapped status")
+	runs.ParkedLines(&txt, []int{17}, func(n int) (string, string, string) {
+		return "order", "order " + strconv.Itoa(n), "unmapped status"
+	})
 	txt.Linef("= %d orders unchanged", 3)
 	if err := txt.Emit(&b); err != nil {
 		t.Fatal(err)
