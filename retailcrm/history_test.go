@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
@@ -222,4 +223,161 @@ func TestHistoryLimits(t *testing.T) {
 	if fake.TotalRequests() != before {
 		t.Error("an invalid limit reached the server")
 	}
+}
+
+// TestHistoryPageByNumber: each history takes page with a startDate window
+// (or no filter), 1-based pages of limit records counted in the window, with
+// the pagination block of the recorded answer (orders_history.json), as
+// backfill reads the last page of a window to find the head
+// (docs/api-notes.md); page with sinceId, which the API answers 400, is
+// refused by the client without a request.
+func TestHistoryPageByNumber(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	type stream struct {
+		name, path string
+		add        func(fake *retailcrmtest.Server, i int) // one record or more
+		last       func(fake *retailcrmtest.Server) int64
+		reads      map[string]func(c *retailcrm.Client, f retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error)
+	}
+	var orderID, customerID, corporateID int64
+	streams := []stream{
+		{name: "orders", path: "/api/v5/orders/history",
+			add: func(fake *retailcrmtest.Server, i int) {
+				if orderID == 0 {
+					orderID = fake.CreateOrder(retailcrm.Order{}).ID
+					return
+				}
+				if err := fake.UpdateOrder(orderID, func(o *retailcrm.Order) { o.ManagerComment = fmt.Sprint("call #", i) }); err != nil {
+					t.Fatal(err)
+				}
+			},
+			last: (*retailcrmtest.Server).LastHistoryID,
+			reads: map[string]func(c *retailcrm.Client, f retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error){
+				"OrdersHistory": func(c *retailcrm.Client, f retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error) {
+					p, err := c.OrdersHistory(ctx, f)
+					if err != nil {
+						return nil, err
+					}
+					return checkPagination(t, p.Pagination, f, p.Head())
+				},
+				"HistoryHead": func(c *retailcrm.Client, f retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error) {
+					return c.HistoryHead(ctx, retailcrm.StreamOrders, f)
+				},
+			}},
+		{name: "customers", path: "/api/v5/customers/history",
+			add: func(fake *retailcrmtest.Server, i int) {
+				if customerID == 0 {
+					customerID = fake.AddCustomer(retailcrm.Customer{FirstName: "Anna"}).ID
+					return
+				}
+				if err := fake.UpdateCustomer(customerID, func(c *retailcrm.Customer) { c.LastName = fmt.Sprint("L", i) }); err != nil {
+					t.Fatal(err)
+				}
+			},
+			last: (*retailcrmtest.Server).LastCustomerHistoryID,
+			reads: map[string]func(c *retailcrm.Client, f retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error){
+				"CustomersHistory": func(c *retailcrm.Client, f retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error) {
+					p, err := c.CustomersHistory(ctx, f)
+					if err != nil {
+						return nil, err
+					}
+					return checkPagination(t, p.Pagination, f, p.Head())
+				},
+				"HistoryHead": func(c *retailcrm.Client, f retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error) {
+					return c.HistoryHead(ctx, retailcrm.StreamCustomers, f)
+				},
+			}},
+		{name: "corporate customers", path: "/api/v5/customers-corporate/history",
+			add: func(fake *retailcrmtest.Server, i int) {
+				if corporateID == 0 {
+					corporateID = fake.AddCorporateCustomer(retailcrm.CorporateCustomer{NickName: "Café"}).ID
+					return
+				}
+				if err := fake.UpdateCorporateCustomer(corporateID, func(c *retailcrm.CorporateCustomer) { c.NickName = fmt.Sprint("Café ", i) }); err != nil {
+					t.Fatal(err)
+				}
+			},
+			last: (*retailcrmtest.Server).LastCorporateHistoryID,
+			reads: map[string]func(c *retailcrm.Client, f retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error){
+				"CorporateCustomersHistory": func(c *retailcrm.Client, f retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error) {
+					p, err := c.CorporateCustomersHistory(ctx, f)
+					if err != nil {
+						return nil, err
+					}
+					return checkPagination(t, p.Pagination, f, p.Head())
+				},
+			}},
+	}
+	var now time.Time
+	fake, c := newFake(t, retailcrmtest.Options{Now: func() time.Time { return now }})
+	start := time.Date(2024, 5, 1, 9, 0, 0, 0, fake.Location())
+	// 30 records of each history an hour before the window, 250 in it.
+	before := map[string]int64{}
+	for _, s := range streams {
+		now = start
+		for i := 0; s.last(fake) < 30; i++ {
+			s.add(fake, i)
+		}
+		before[s.name] = s.last(fake)
+		now = start.Add(time.Hour)
+		for i := 0; s.last(fake) < before[s.name]+250; i++ {
+			s.add(fake, 1000+i)
+		}
+	}
+	window := start.Add(30 * time.Minute)
+	for _, s := range streams {
+		for name, read := range s.reads {
+			last := s.last(fake)
+			for _, tc := range []struct {
+				page, records, pages int
+				lastID               int64
+			}{
+				{page: 0, records: 100, pages: 3, lastID: before[s.name] + 100},
+				{page: 1, records: 100, pages: 3, lastID: before[s.name] + 100},
+				{page: 2, records: 100, pages: 3, lastID: before[s.name] + 200},
+				{page: 3, records: 50, pages: 3, lastID: last},
+				{page: 4, records: 0, pages: 3},
+			} {
+				p, err := read(c, retailcrm.HistoryFilter{StartDate: window, Page: tc.page})
+				if err != nil {
+					t.Fatalf("%s %s page %d: %v", s.name, name, tc.page, err)
+				}
+				if p.Records != tc.records || p.Pages != tc.pages || p.LastID != tc.lastID {
+					t.Errorf("%s %s page %d: %d records to %d of %d pages, want %d to %d of %d", s.name, name, tc.page,
+						p.Records, p.LastID, p.Pages, tc.records, tc.lastID, tc.pages)
+				}
+			}
+			// The whole history: 280 records, 3 pages.
+			p, err := read(c, retailcrm.HistoryFilter{Page: 3})
+			if err != nil || p.Records != 80 || p.Pages != 3 || p.LastID != last {
+				t.Errorf("%s %s whole history page 3: %+v %v", s.name, name, p, err)
+			}
+			sent := fake.Requests(s.path)
+			for _, f := range []retailcrm.HistoryFilter{{SinceID: 5, Page: 2}, {SinceID: 5, Page: 1}, {Page: -1}} {
+				if _, err := read(c, f); err == nil {
+					t.Errorf("%s %s: %+v accepted", s.name, name, f)
+				}
+			}
+			if got := fake.Requests(s.path) - sent; got != 0 {
+				t.Errorf("%s %s: %d requests sent for refused filters", s.name, name, got)
+			}
+		}
+	}
+	for _, r := range fake.RequestLog() {
+		if r.Query.Has("page") && r.Query.Has("filter[sinceId]") {
+			t.Errorf("%s?%s sent", r.Path, r.Query.Encode())
+		}
+	}
+}
+
+// checkPagination checks a history answer's pagination block against the
+// page asked for and passes the page on.
+func checkPagination(t *testing.T, got retailcrm.Pagination, f retailcrm.HistoryFilter, p *retailcrm.HistoryHeadPage) (*retailcrm.HistoryHeadPage, error) {
+	t.Helper()
+	if want := max(f.Page, 1); got.CurrentPage != want || got.Limit != retailcrm.HistoryLimit ||
+		got.TotalPageCount != int((got.TotalCount+retailcrm.HistoryLimit-1)/retailcrm.HistoryLimit) {
+		t.Errorf("page %d: pagination %+v", f.Page, got)
+	}
+	return p, nil
 }
