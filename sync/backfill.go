@@ -86,9 +86,10 @@ func headLookbacks() []time.Duration {
 // head was read (an overlap with pull is harmless).
 const clockMargin = 10 * time.Minute
 
-// maxHeadPages bounds the walk to the head. Stopping early only
-// under-estimates the head: pull then re-reads those records, which is
-// idempotent.
+// maxHeadPages bounds the walk by sinceId after the last page of the
+// window (normally one empty read; more only when records keep arriving
+// faster than it reads). Stopping early only under-estimates the head:
+// pull then re-reads those records, which is idempotent.
 const maxHeadPages = 200
 
 // backfillState is the backfill cursor, stored as JSON and written in the
@@ -364,10 +365,10 @@ func (e *Engine) backfillStart(ctx context.Context, bo BackfillOptions, out *Bac
 	}
 	var serverNow retailcrm.DateTime
 	var orderHead, customerHead, corporateHead int64
-	// The two heads are independent walks: the customers' runs beside the
-	// orders' (the same requests; on a large history each is hundreds of
-	// pages, and the fake or the service answers one while crmsync reads
-	// the other).
+	// The two heads are independent searches: the customers' runs beside
+	// the orders' (the same requests; a few reads each, more on a quiet
+	// account whose lookback widens, and the fake or the service answers
+	// one while crmsync reads the other).
 	type headResult struct {
 		head int64
 		err  error
@@ -539,12 +540,18 @@ func (e *Engine) historyHead(ctx context.Context, read headReader) (int64, retai
 	if pages > 1 {
 		last := window
 		last.Page = pages
-		p, err := read(ctx, last)
-		if err != nil {
+		switch p, err := read(ctx, last); {
+		case errors.Is(err, retailcrm.ErrValidation):
+			// page with startDate is documented by no answer since the 400
+			// rule (docs/api-notes.md): were it refused too, the walk by
+			// sinceId still finds the head, as before.
+			e.log.Warn("the history refused a page by number; walking to the head by sinceId", "error", err)
+		case err != nil:
 			return 0, at, err
+		default:
+			at = p.GeneratedAt
+			head = max(head, p.LastID)
 		}
-		at = p.GeneratedAt
-		head = max(head, p.LastID)
 	}
 	for range maxHeadPages {
 		p, err := read(ctx, retailcrm.HistoryFilter{SinceID: head, Limit: retailcrm.HistoryLimit})

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -676,6 +677,7 @@ func TestHistoryHeadSearchCost(t *testing.T) {
 		records int   // in the whole history, ids 1..records
 		recent  int   // how many of them the last ten minutes have
 		added   int   // records added right after the first read
+		refuse  bool  // reads by page number are answered 400
 		head    int64 // want
 		most    int
 	}{
@@ -686,6 +688,7 @@ func TestHistoryHeadSearchCost(t *testing.T) {
 		{name: "busy: 25 pages in ten minutes", records: 2500, recent: 2500, head: 2500, most: 3},
 		{name: "busier than the walk by sinceId reaches", records: 30000, recent: 25000, head: 30000, most: 3},
 		{name: "records added between the reads", records: 2500, recent: 2500, added: 150, head: 2650, most: 5},
+		{name: "page by number refused: the walk by sinceId", records: 2500, recent: 2500, refuse: true, head: 2500, most: 27},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := &Engine{log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: time.Now}
@@ -697,6 +700,9 @@ func TestHistoryHeadSearchCost(t *testing.T) {
 				}
 				if f.Page > 0 && f.SinceID > 0 {
 					t.Fatalf("read %d: page %d with sinceId %d (HTTP 400)", reads, f.Page, f.SinceID)
+				}
+				if f.Page > 0 && c.refuse {
+					return nil, fmt.Errorf("page %d: %w", f.Page, retailcrm.ErrValidation)
 				}
 				from := int64(1) // the filter selects ids from..records
 				switch {
