@@ -137,9 +137,10 @@ const (
 )
 
 // HistoryHead reads one page of the orders or customers history (stream)
-// as OrdersHistory and CustomersHistory do, decoding only the records' ids:
-// backfill walks up to hundreds of pages to find the head, and decoding
-// their order and customer snapshots was most of that walk's cost.
+// as OrdersHistory and CustomersHistory do, decoding only the records' ids
+// and the page count: backfill reads pages only to find the head (their
+// last ids), and decoding their order and customer snapshots was most of
+// that search's cost.
 func (c *Client) HistoryHead(ctx context.Context, stream string, f HistoryFilter) (*HistoryHeadPage, error) {
 	var q url.Values
 	var err error

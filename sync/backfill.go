@@ -542,9 +542,9 @@ func (e *Engine) historyHead(ctx context.Context, read headReader) (int64, retai
 		last.Page = pages
 		switch p, err := read(ctx, last); {
 		case errors.Is(err, retailcrm.ErrValidation):
-			// page with startDate is documented by no answer since the 400
-			// rule (docs/api-notes.md): were it refused too, the walk by
-			// sinceId still finds the head, as before.
+			// No answer recorded since the 400 rule shows page with a
+			// startDate taken (docs/api-notes.md); if it is refused too,
+			// the walk by sinceId still finds the head, at its old cost.
 			e.log.Warn("the history refused a page by number; walking to the head by sinceId", "error", err)
 		case err != nil:
 			return 0, at, err
