@@ -12,12 +12,17 @@ import (
 // HistoryLimit is the page size crmsync uses for history.
 const HistoryLimit = 100
 
-// HistoryFilter selects history records. There is deliberately no page
-// field: RetailCRM answers 400 when page comes with filter[sinceId]; walk
-// by moving SinceID to the last id of each page instead.
+// HistoryFilter selects history records. A walk moves SinceID to the last
+// id of each page: RetailCRM answers 400 when page comes with
+// filter[sinceId] (docs/api-notes.md), so the client refuses that
+// combination instead of sending it.
 type HistoryFilter struct {
 	// SinceID returns records with a greater id; 0 sends no sinceId.
 	SinceID int64
+	// Page is the 1-based page of the records the other filters select (a
+	// StartDate window, or the whole history); 0 sends none (page 1). Only
+	// without SinceID.
+	Page int
 	// StartDate, EndDate bound the records' createdAt. They are formatted
 	// in the client's account zone (WithLocation). createdAt is not
 	// monotonic in id, so use them only to find a starting id.
@@ -50,6 +55,14 @@ func (f HistoryFilter) query(loc *time.Location, entityParam string, entityID in
 	if f.SinceID > 0 {
 		q.Set("filter[sinceId]", strconv.FormatInt(f.SinceID, 10))
 	}
+	switch {
+	case f.Page < 0:
+		return nil, fmt.Errorf("retailcrm: history page %d: must be 1 or more", f.Page)
+	case f.Page > 0 && f.SinceID > 0:
+		return nil, errPageWithSinceID
+	case f.Page > 0:
+		q.Set("page", strconv.Itoa(f.Page))
+	}
 	for name, t := range map[string]time.Time{"filter[startDate]": f.StartDate, "filter[endDate]": f.EndDate} {
 		if t.IsZero() {
 			continue
@@ -63,7 +76,10 @@ func (f HistoryFilter) query(loc *time.Location, entityParam string, entityID in
 	return q, nil
 }
 
-var errBadLimit = errors.New("limit must be 20, 50 or 100")
+var (
+	errBadLimit        = errors.New("limit must be 20, 50 or 100")
+	errPageWithSinceID = errors.New("retailcrm: history page with sinceId (the API answers 400): move sinceId instead")
+)
 
 func validLimit(n int) bool { return n == 20 || n == 50 || n == 100 }
 
@@ -96,11 +112,13 @@ func (c *Client) CustomersHistory(ctx context.Context, f HistoryFilter) (*Custom
 }
 
 // HistoryHeadPage is what a walk to the head of a history needs from a
-// page: how many records it held, the last one's id and the server's clock.
+// page: how many records it held, the last one's id, the server's clock
+// and how many pages the filter selects (pagination.totalPageCount).
 type HistoryHeadPage struct {
 	Records     int
 	LastID      int64
 	GeneratedAt DateTime
+	Pages       int
 }
 
 type historyHeadResponse struct {
@@ -109,6 +127,7 @@ type historyHeadResponse struct {
 	History     []struct {
 		ID int64 `json:"id"`
 	} `json:"history"`
+	Pagination Pagination `json:"pagination"`
 }
 
 // History streams, for HistoryHead.
@@ -118,9 +137,10 @@ const (
 )
 
 // HistoryHead reads one page of the orders or customers history (stream)
-// as OrdersHistory and CustomersHistory do, decoding only the records' ids:
-// backfill walks up to hundreds of pages to find the head, and decoding
-// their order and customer snapshots was most of that walk's cost.
+// as OrdersHistory and CustomersHistory do, decoding only the records' ids
+// and the page count: backfill reads pages only to find the head (their
+// last ids), and decoding their order and customer snapshots was most of
+// that search's cost.
 func (c *Client) HistoryHead(ctx context.Context, stream string, f HistoryFilter) (*HistoryHeadPage, error) {
 	var q url.Values
 	var err error
@@ -139,7 +159,7 @@ func (c *Client) HistoryHead(ctx context.Context, stream string, f HistoryFilter
 	if err := c.get(ctx, "/api/v5/"+stream+"/history", q, &r); err != nil {
 		return nil, err
 	}
-	p := &HistoryHeadPage{Records: len(r.History), GeneratedAt: r.GeneratedAt}
+	p := &HistoryHeadPage{Records: len(r.History), GeneratedAt: r.GeneratedAt, Pages: r.Pagination.TotalPageCount}
 	if n := len(r.History); n > 0 {
 		p.LastID = r.History[n-1].ID
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync/retailcrm"
 	"github.com/crmsync/crmsync/retailcrm/retailcrmtest"
@@ -221,5 +222,134 @@ func TestHistoryLimits(t *testing.T) {
 	}
 	if fake.TotalRequests() != before {
 		t.Error("an invalid limit reached the server")
+	}
+}
+
+// TestHistoryPageByNumber: each history takes page with a startDate window
+// (or no filter), 1-based pages of limit records counted in the window, with
+// the pagination block of the recorded answer (orders_history.json), as
+// backfill reads the last page of a window to find the head
+// (docs/api-notes.md); page with sinceId, which the API answers 400, is
+// refused by the client without a request.
+func TestHistoryPageByNumber(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var now time.Time
+	fake, c := newFake(t, retailcrmtest.Options{Now: func() time.Time { return now }})
+	start := time.Date(2024, 5, 1, 9, 0, 0, 0, fake.Location())
+	now = start
+	order := fake.CreateOrder(retailcrm.Order{})
+	customer := fake.AddCustomer(retailcrm.Customer{FirstName: "Anna"})
+	corporate := fake.AddCorporateCustomer(retailcrm.CorporateCustomer{NickName: "Café"})
+	streams := []struct {
+		name, path string
+		update     func(i int) error // one more record
+		last       func() int64      // the history's newest id
+		reads      map[string]reader // the client's reads of it
+	}{
+		{name: "orders", path: "/api/v5/orders/history", last: fake.LastHistoryID,
+			update: func(i int) error {
+				return fake.UpdateOrder(order.ID, func(o *retailcrm.Order) { o.ManagerComment = fmt.Sprint("call #", i) })
+			},
+			reads: map[string]reader{"OrdersHistory": headOf(ctx, c.OrdersHistory), "HistoryHead": streamHead(ctx, c, retailcrm.StreamOrders)}},
+		{name: "customers", path: "/api/v5/customers/history", last: fake.LastCustomerHistoryID,
+			update: func(i int) error {
+				return fake.UpdateCustomer(customer.ID, func(c *retailcrm.Customer) { c.LastName = fmt.Sprint("L", i) })
+			},
+			reads: map[string]reader{"CustomersHistory": headOf(ctx, c.CustomersHistory), "HistoryHead": streamHead(ctx, c, retailcrm.StreamCustomers)}},
+		{name: "corporate customers", path: "/api/v5/customers-corporate/history", last: fake.LastCorporateHistoryID,
+			update: func(i int) error {
+				return fake.UpdateCorporateCustomer(corporate.ID, func(c *retailcrm.CorporateCustomer) { c.NickName = fmt.Sprint("Café ", i) })
+			},
+			reads: map[string]reader{"CorporateCustomersHistory": headOf(ctx, c.CorporateCustomersHistory)}},
+	}
+	// Of each history, records up to id 30 an hour before the window, 250 in it.
+	for _, s := range streams {
+		now = start
+		for i := 0; s.last() < 280; i++ {
+			if s.last() == 30 {
+				now = start.Add(time.Hour)
+			}
+			if err := s.update(i); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	const before = 30
+	window := start.Add(30 * time.Minute)
+	for _, s := range streams {
+		for name, read := range s.reads {
+			last := s.last()
+			for _, tc := range []struct {
+				page, records, pages int
+				lastID               int64
+			}{
+				{page: 0, records: 100, pages: 3, lastID: before + 100},
+				{page: 1, records: 100, pages: 3, lastID: before + 100},
+				{page: 2, records: 100, pages: 3, lastID: before + 200},
+				{page: 3, records: 50, pages: 3, lastID: last},
+				{page: 4, records: 0, pages: 3},
+			} {
+				p, err := read(retailcrm.HistoryFilter{StartDate: window, Page: tc.page})
+				if err != nil {
+					t.Fatalf("%s %s page %d: %v", s.name, name, tc.page, err)
+				}
+				if p.Records != tc.records || p.Pages != tc.pages || p.LastID != tc.lastID {
+					t.Errorf("%s %s page %d: %d records to %d of %d pages, want %d to %d of %d", s.name, name, tc.page,
+						p.Records, p.LastID, p.Pages, tc.records, tc.lastID, tc.pages)
+				}
+			}
+			// The whole history: 280 records, 3 pages.
+			p, err := read(retailcrm.HistoryFilter{Page: 3})
+			if err != nil || p.Records != 80 || p.Pages != 3 || p.LastID != last {
+				t.Errorf("%s %s whole history page 3: %+v %v", s.name, name, p, err)
+			}
+			sent := fake.Requests(s.path)
+			for _, f := range []retailcrm.HistoryFilter{{SinceID: 5, Page: 2}, {SinceID: 5, Page: 1}, {Page: -1}} {
+				if _, err := read(f); err == nil {
+					t.Errorf("%s %s: %+v accepted", s.name, name, f)
+				}
+			}
+			if got := fake.Requests(s.path) - sent; got != 0 {
+				t.Errorf("%s %s: %d requests sent for refused filters", s.name, name, got)
+			}
+		}
+	}
+	// The pagination block, as recorded in orders_history.json.
+	p, err := c.OrdersHistory(ctx, retailcrm.HistoryFilter{StartDate: window, Page: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (retailcrm.Pagination{Limit: 100, TotalCount: 250, CurrentPage: 2, TotalPageCount: 3}); p.Pagination != want {
+		t.Errorf("pagination %+v, want %+v", p.Pagination, want)
+	}
+	for _, r := range fake.RequestLog() {
+		if r.Query.Has("page") && r.Query.Has("filter[sinceId]") {
+			t.Errorf("%s?%s sent", r.Path, r.Query.Encode())
+		}
+	}
+}
+
+// reader is one of the client's reads of a history, as the head search
+// takes it.
+type reader func(f retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error)
+
+// headOf is a reader of a read of whole history pages.
+func headOf[P interface {
+	Head() *retailcrm.HistoryHeadPage
+}](ctx context.Context, read func(context.Context, retailcrm.HistoryFilter) (P, error)) reader {
+	return func(f retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error) {
+		p, err := read(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		return p.Head(), nil
+	}
+}
+
+// streamHead is a reader of Client.HistoryHead.
+func streamHead(ctx context.Context, c *retailcrm.Client, stream string) reader {
+	return func(f retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error) {
+		return c.HistoryHead(ctx, stream, f)
 	}
 }

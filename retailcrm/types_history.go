@@ -114,6 +114,11 @@ func (p *HistoryPage[R]) LastID() int64 {
 	return p.History[len(p.History)-1].RecordID()
 }
 
+// Head is what a walk to the history head needs of the page.
+func (p *HistoryPage[R]) Head() *HistoryHeadPage {
+	return &HistoryHeadPage{Records: len(p.History), LastID: p.LastID(), GeneratedAt: p.GeneratedAt, Pages: p.Pagination.TotalPageCount}
+}
+
 // OrdersHistoryPage is one answer of /orders/history.
 type OrdersHistoryPage = HistoryPage[HistoryRecord]
 

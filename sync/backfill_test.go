@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -496,42 +497,228 @@ func TestBackfillReadAheadSendsTheSameRequests(t *testing.T) {
 	}
 }
 
+// historyPaths are the three histories a backfill finds the heads of.
+var historyPaths = []string{"/api/v5/orders/history", "/api/v5/customers/history", "/api/v5/customers-corporate/history"}
+
+// busyHistories gives the fake's order, customer and corporate customer
+// histories at least orders, customers and corporate records, all made in
+// the last ten minutes: a manager re-typing one order's comment, one
+// customer's name and one company's nickname over and over. It returns the
+// order.
+func (e *env) busyHistories(orders, customers, corporate int64) retailcrm.Order {
+	e.t.Helper()
+	anna := e.rc.AddCustomer(retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"})
+	o := e.rc.CreateOrder(order(&anna, "500"))
+	for i := 0; e.rc.LastHistoryID() < orders; i++ {
+		e.updateOrder(o.ID, func(o *retailcrm.Order) { o.ManagerComment = "call back #" + strconv.Itoa(i) })
+	}
+	for i := 0; e.rc.LastCustomerHistoryID() < customers; i++ {
+		if err := e.rc.UpdateCustomer(anna.ID, func(c *retailcrm.Customer) { c.LastName = "L" + strconv.Itoa(i) }); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if corporate > 0 {
+		cc := e.rc.AddCorporateCustomer(retailcrm.CorporateCustomer{NickName: "Café"})
+		for i := 0; e.rc.LastCorporateHistoryID() < corporate; i++ {
+			if err := e.rc.UpdateCorporateCustomer(cc.ID, func(c *retailcrm.CorporateCustomer) { c.NickName = "Café " + strconv.Itoa(i) }); err != nil {
+				e.t.Fatal(err)
+			}
+		}
+	}
+	return o
+}
+
+// checkNoPageWithSinceID fails if a history request carried page together
+// with filter[sinceId] (RetailCRM answers 400; docs/api-notes.md).
+func (e *env) checkNoPageWithSinceID(t *testing.T) {
+	t.Helper()
+	for _, r := range e.rc.RequestLog() {
+		if slices.Contains(historyPaths, r.Path) && r.Query.Has("page") && r.Query.Has("filter[sinceId]") {
+			t.Errorf("%s?%s: page with sinceId", r.Path, r.Query.Encode())
+		}
+	}
+}
+
+// TestBackfillFindsABusyHistoryHeadInThreeReads: when the last ten minutes
+// hold many pages of a history, the head is its last page's last id (read
+// by page number with the same startDate) and one empty read by sinceId
+// confirms it: 3 reads per history instead of one per page (26 for 25
+// pages), the same for orders, customers and corporate customers. A window
+// longer than the walk by sinceId went (maxHeadPages) no longer leaves the
+// head short of the newest record.
+func TestBackfillFindsABusyHistoryHeadInThreeReads(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name                         string
+		orders, customers, corporate int64
+	}{
+		{name: "25 pages of each history", orders: 2500, customers: 2500, corporate: 2500},
+		{name: "more order history than 200 pages", orders: 25000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			companiesOn(e)
+			o := e.busyHistories(c.orders, c.customers, c.corporate)
+			e.rc.ResetCounters()
+			res := e.mustBackfill(BackfillOptions{})
+			if res.Head != e.rc.LastHistoryID() {
+				t.Errorf("order history head %d, want %d", res.Head, e.rc.LastHistoryID())
+			}
+			for _, h := range []struct {
+				cursor string
+				want   int64
+			}{
+				{store.CursorOrdersHistory, e.rc.LastHistoryID()},
+				{store.CursorCustomersHistory, e.rc.LastCustomerHistoryID()},
+				{store.CursorCorporateHistory, e.rc.LastCorporateHistoryID()},
+			} {
+				if got := e.cursor(h.cursor); got != h.want {
+					t.Errorf("cursor %s = %d, want the head %d", h.cursor, got, h.want)
+				}
+			}
+			for _, path := range historyPaths {
+				// A history of one page (or none) costs two reads or fewer.
+				if got := e.rc.Requests(path); got > 3 {
+					t.Errorf("%s: %d reads to find the head, want at most 3", path, got)
+				}
+			}
+			if got := e.rc.Requests("/api/v5/orders/history"); got != 3 {
+				t.Errorf("orders history: %d reads, want 3 (first page, last page, empty sinceId read)", got)
+			}
+			e.checkNoPageWithSinceID(t)
+			if d := dealRow(t, e, o.ID); d.Str("STAGE_ID") != "NEW" {
+				t.Errorf("the order's deal is at %s", d.Str("STAGE_ID"))
+			}
+		})
+	}
+}
+
+// headRace is a RetailCRM client that runs changed once, right before the
+// order history's first read by page number: changes a manager makes
+// between the first page of the window and its last.
+type headRace struct {
+	*retailcrm.Client
+	changed func()
+}
+
+func (h *headRace) HistoryHead(ctx context.Context, stream string, f retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error) {
+	if stream == retailcrm.StreamOrders && f.Page > 1 && h.changed != nil {
+		h.changed()
+		h.changed = nil
+	}
+	return h.Client.HistoryHead(ctx, stream, f)
+}
+
+// TestBackfillKeepsTheRecordsAddedWhileFindingTheHead: records appended
+// between the window's first page and its last (here more than a page of
+// them, and a new order) fill the last page and add pages; the walk by
+// sinceId after the last page reads past them, so the head is the newest
+// record when the backfill started its walk, the backfill imports the new
+// order and the changed status, and the following pull starts right after
+// them and brings later changes.
+func TestBackfillKeepsTheRecordsAddedWhileFindingTheHead(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	o := e.busyHistories(2500, 0, 0)
+	var fresh retailcrm.Order
+	race := &headRace{changed: func() {
+		e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" })
+		for i := range 150 {
+			e.updateOrder(o.ID, func(o *retailcrm.Order) { o.ManagerComment = "again #" + strconv.Itoa(i) })
+		}
+		fresh = e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "New", Email: "new@example.com"}, "77"))
+	}}
+	e.rc.ResetCounters()
+	res := e.mustBackfill(BackfillOptions{}, func(o *Options) {
+		race.Client = o.RetailCRM.(*retailcrm.Client)
+		o.RetailCRM = race
+	})
+	if race.changed != nil {
+		t.Fatal("the backfill read no page of the order history by number")
+	}
+	if res.Head != e.rc.LastHistoryID() {
+		t.Errorf("head %d, want %d: records added while the head was read are missing", res.Head, e.rc.LastHistoryID())
+	}
+	// First page, last page, then by sinceId: two pages of the records
+	// added meanwhile and the empty read.
+	if got := e.rc.Requests("/api/v5/orders/history"); got != 5 {
+		t.Errorf("orders history: %d reads, want 5", got)
+	}
+	e.checkNoPageWithSinceID(t)
+	if d := dealRow(t, e, o.ID); d.Str("STAGE_ID") != "WON" {
+		t.Errorf("the order's deal is at %s, want WON", d.Str("STAGE_ID"))
+	}
+	dealRow(t, e, fresh.ID)
+
+	head := e.rc.LastHistoryID()
+	e.updateOrder(fresh.ID, func(o *retailcrm.Order) { o.Status = "complete" })
+	pulled := e.pull()
+	if got := pulled.Report.Summary.HistoryRecords; got != int(e.rc.LastHistoryID()-head) {
+		t.Errorf("pull read %d history records, want the %d after the head", got, e.rc.LastHistoryID()-head)
+	}
+	if d := dealRow(t, e, fresh.ID); d.Str("STAGE_ID") != "WON" {
+		t.Errorf("the new order's deal is at %s after pull, want WON", d.Str("STAGE_ID"))
+	}
+	e.checkNoPageWithSinceID(t)
+}
+
 // TestHistoryHeadSearchCost: how many reads finding a stream's head takes.
 // An empty stream and a one-page one are settled by the whole history's
-// first page, right after the last ten minutes showed nothing.
+// first page, right after the last ten minutes showed nothing. A window of
+// many pages costs its first page, its last page (read by page number) and
+// one empty read by sinceId, however many pages it has: the walk by sinceId
+// alone read them all and stopped after maxHeadPages, short of the head.
 func TestHistoryHeadSearchCost(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		name    string
 		records int   // in the whole history, ids 1..records
-		recent  bool  // whether the last ten minutes have any
+		recent  int   // how many of them the last ten minutes have
+		added   int   // records added right after the first read
+		refuse  bool  // reads by page number are answered 400
 		head    int64 // want
 		most    int
 	}{
 		{name: "empty", records: 0, head: 0, most: 2},
 		{name: "one page, quiet", records: 40, head: 40, most: 2},
-		{name: "recent changes", records: 40, recent: true, head: 40, most: 2},
-		{name: "several pages, quiet for a year", records: 250, head: 250, most: 9},
+		{name: "recent changes", records: 40, recent: 1, head: 40, most: 2},
+		{name: "several pages, quiet for a year", records: 250, head: 250, most: 8},
+		{name: "busy: 25 pages in ten minutes", records: 2500, recent: 2500, head: 2500, most: 3},
+		{name: "busier than the walk by sinceId reaches", records: 30000, recent: 25000, head: 30000, most: 3},
+		{name: "records added between the reads", records: 2500, recent: 2500, added: 150, head: 2650, most: 5},
+		{name: "page by number refused: the walk by sinceId", records: 2500, recent: 2500, refuse: true, head: 2500, most: 27},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := &Engine{log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: time.Now}
-			reads := 0
-			head, _, err := e.historyHead(context.Background(), func(_ context.Context, f retailcrm.HistoryFilter) (int, int64, retailcrm.DateTime, error) {
+			reads, records := 0, c.records
+			head, _, err := e.historyHead(context.Background(), func(_ context.Context, f retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error) {
 				reads++
-				from := int64(1)
+				if reads == 2 {
+					records += c.added
+				}
+				if f.Page > 0 && f.SinceID > 0 {
+					t.Fatalf("read %d: page %d with sinceId %d (HTTP 400)", reads, f.Page, f.SinceID)
+				}
+				if f.Page > 0 && c.refuse {
+					return nil, fmt.Errorf("page %d: %w", f.Page, retailcrm.ErrValidation)
+				}
+				from := int64(1) // the filter selects ids from..records
 				switch {
 				case f.SinceID > 0:
 					from = f.SinceID + 1
-				case !f.StartDate.IsZero() && !c.recent:
-					return 0, 0, retailcrm.DateTime{}, nil // nothing that recent
 				case !f.StartDate.IsZero():
-					from = int64(c.records) // only the last record is recent
+					from = int64(c.records-c.recent) + 1 // the added ones are recent too
 				}
-				to := min(from+int64(f.Limit)-1, int64(c.records))
-				if to < from {
-					return 0, 0, retailcrm.DateTime{}, nil
+				total := max(int64(records)-from+1, 0)
+				page := int64(max(f.Page, 1))
+				first := from + (page-1)*int64(f.Limit)
+				to := min(first+int64(f.Limit)-1, int64(records))
+				p := &retailcrm.HistoryHeadPage{Pages: int((total + int64(f.Limit) - 1) / int64(f.Limit))}
+				if to >= first {
+					p.Records, p.LastID = int(to-first+1), to
 				}
-				return int(to - from + 1), to, retailcrm.DateTime{}, nil
+				return p, nil
 			})
 			if err != nil || head != c.head || reads > c.most {
 				t.Errorf("head %d (want %d) in %d reads (at most %d): %v", head, c.head, reads, c.most, err)

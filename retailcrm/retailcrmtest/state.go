@@ -200,6 +200,14 @@ func (s *Server) LastHistoryID() int64 {
 	return s.orderHist.lastID()
 }
 
+// LastCustomerHistoryID returns the id of the newest customer history
+// record (0 when none): that history's head.
+func (s *Server) LastCustomerHistoryID() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.custHist.lastID()
+}
+
 // AddCustomer stores a customer (created through the API by another
 // integration) and writes its created record; id 0 gets a new id.
 func (s *Server) AddCustomer(c retailcrm.Customer) retailcrm.Customer {

@@ -227,7 +227,7 @@ func (r *RetailCRM) OrdersHistory(ctx context.Context, f retailcrm.HistoryFilter
 }
 
 // HistoryHead reads a page of the orders or customers history for its
-// record count, last id and the server's clock; a client without the
+// record count, last id, page count and the server's clock; a client without the
 // ids-only read is asked for the whole page.
 func (r *RetailCRM) HistoryHead(ctx context.Context, stream string, f retailcrm.HistoryFilter) (*retailcrm.HistoryHeadPage, error) {
 	if head, ok, err := try(r.w, 1, func(c historyHeadReader) (*retailcrm.HistoryHeadPage, error) {
@@ -241,13 +241,13 @@ func (r *RetailCRM) HistoryHead(ctx context.Context, stream string, f retailcrm.
 		if err != nil {
 			return nil, err
 		}
-		return &retailcrm.HistoryHeadPage{Records: len(p.History), LastID: p.LastID(), GeneratedAt: p.GeneratedAt}, nil
+		return p.Head(), nil
 	case retailcrm.StreamCustomers:
 		p, err := r.CustomersHistory(ctx, f)
 		if err != nil {
 			return nil, err
 		}
-		return &retailcrm.HistoryHeadPage{Records: len(p.History), LastID: p.LastID(), GeneratedAt: p.GeneratedAt}, nil
+		return p.Head(), nil
 	}
 	return nil, fmt.Errorf("runs: unknown history stream %q", stream)
 }
