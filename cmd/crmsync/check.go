@@ -80,7 +80,11 @@ Bitrix24 with the configured credentials and reports, each with a fix:
     (copies made by people or other tools) and that are still shared;
   - the scopes that match order managers to Bitrix24 users by e-mail
     (user_read; user or user_basic), and the RetailCRM managers that have
-    no Bitrix24 user.
+    no Bitrix24 user;
+  - the request pacing (bitrix.rate, bitrix.burst) and what the portal's
+    answers showed of its limits: requests refused for rate or operating
+    time, and whether it counts operating time at all (an on-premise portal
+    sets its own limits);
   - for crmsync serve (serve.public_url): the RetailCRM trigger URL (its
     token shown as ***) and the Bitrix24 outbound webhook's handler URL with
     the events to tick.

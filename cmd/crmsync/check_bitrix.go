@@ -31,6 +31,8 @@ func (a *app) checkBitrix(ctx context.Context, cfg *config.Config, rep *checkRep
 	if off := portalOffset(resp.Time); off != "" {
 		rep.add("bitrix.timezone", checkOK, "portal time zone UTC"+off+" (stage history times are read with it)", "")
 	}
+	// Reported last, from every answer check got.
+	defer checkLimits(bx, cfg, resp.Time, rep)
 	need := neededScopes(cfg)
 	var missing []string
 	for _, s := range need {
@@ -53,6 +55,31 @@ func (a *app) checkBitrix(ctx context.Context, cfg *config.Config, rep *checkRep
 	checkContent(ctx, bx, cfg, rep)
 	checkPresets(ctx, bx, cfg, rep)
 	a.checkDuplicates(ctx, bx, cfg, rep)
+}
+
+// checkLimits reports how crmsync paces its requests and what the
+// portal's answers to check said about its limits. An on-premise portal's
+// limits are its administrator's (the operating-time limit is off by
+// default), so the operator compares them with bitrix.rate and
+// bitrix.burst (docs/configuration.md, "Request rate").
+func checkLimits(bx *bitrix.Client, cfg *config.Config, first *bitrix.Time, rep *checkReport) {
+	pacing := fmt.Sprintf("requests paced at %g a second with a burst of %d (bitrix.rate, bitrix.burst)", cfg.Bitrix.Rate, cfg.Bitrix.Burst)
+	ops := "the portal's answers carry no operating-time counters (an on-premise portal with that limit off)"
+	if first != nil && first.HasOperating {
+		ops = fmt.Sprintf("the portal counts operating time per method (%.2f s so far for scope); a method it blocks is paused until its reset", first.Operating)
+	}
+	st := bx.Stats()
+	switch {
+	case st.QueryLimitHits > 0:
+		rep.add("bitrix.limits", checkWarn, fmt.Sprintf("the portal refused %d of check's %d requests with QUERY_LIMIT_EXCEEDED: its limit is below the pacing, or another application on this host spends it; %s; %s",
+			st.QueryLimitHits, st.Requests, pacing, ops),
+			"lower bitrix.rate and bitrix.burst to the portal's limit (cloud: 2 and 50, Enterprise: 5 and 250; on-premise: as its administrator set it)")
+	case st.OperationLimitHits > 0:
+		rep.add("bitrix.limits", checkWarn, fmt.Sprintf("the portal refused %d call(s) with OPERATION_TIME_LIMIT: a method's operating-time budget is spent; %s; %s",
+			st.OperationLimitHits, pacing, ops), "wait for the budget to reset; crmsync pauses a blocked method on its own")
+	default:
+		rep.add("bitrix.limits", checkOK, fmt.Sprintf("%s; the portal answered %d request(s), none refused for rate; %s", pacing, st.Requests, ops), "")
+	}
 }
 
 // checkPresets reports whether the requisite presets companies are made
