@@ -17,24 +17,23 @@ type orderEvents struct {
 }
 
 // filterEchoes drops the records that echo crmsync's own writes (source api
-// with the current key), except where an earlier foreign record of the same
-// page changed the same field of the same order: then the final value is
-// ours, but the foreign change still has to be carried over.
+// with the current key), except on an order a foreign record of the same
+// page touched (docs/architecture.md, "Pull"): that order is synced from
+// its current state anyway, and its records, ours among them, keep its
+// timeline complete. externalId changes are always kept, as RetailCRM's
+// own module does.
 func filterEchoes(recs []retailcrm.HistoryRecord) (kept []retailcrm.HistoryRecord, dropped int) {
-	type key struct {
-		order int64
-		field string
+	foreign := map[int64]bool{}
+	for _, r := range recs {
+		if !r.OwnChange() {
+			foreign[r.OrderID()] = true
+		}
 	}
-	foreign := map[key]bool{}
 	kept = make([]retailcrm.HistoryRecord, 0, len(recs))
 	for _, r := range recs {
-		k := key{r.OrderID(), r.Field}
-		if r.OwnChange() && !foreign[k] && r.Field != "external_id" {
+		if r.OwnChange() && !foreign[r.OrderID()] && r.Field != "external_id" {
 			dropped++
 			continue
-		}
-		if !r.OwnChange() {
-			foreign[k] = true
 		}
 		kept = append(kept, r)
 	}
@@ -72,16 +71,15 @@ func groupByOrder(recs []retailcrm.HistoryRecord) ([]int64, map[int64]*orderEven
 // of the page, so no record is skipped and none is handled twice. An order
 // whose later records lie beyond the prefix is synced now and again, with
 // those records, next time.
+//
+// An echo counts no order: filterEchoes keeps it only for an order a
+// foreign record of the prefix touches, which that record counts (an echo
+// whose foreign record lies beyond the prefix is dropped with the prefix).
 func limitOrders(recs []retailcrm.HistoryRecord, n int) []retailcrm.HistoryRecord {
-	kept, _ := filterEchoes(recs)
-	counted := make(map[int64]bool, len(kept))
-	for _, r := range kept {
-		counted[r.ID] = true
-	}
 	orders := map[int64]bool{}
 	for i, r := range recs {
 		id := r.OrderID()
-		if id == 0 || !counted[r.ID] || orders[id] {
+		if id == 0 || r.OwnChange() && r.Field != "external_id" || orders[id] {
 			continue
 		}
 		if len(orders) == n {

@@ -3,6 +3,7 @@ package sync
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,22 +43,25 @@ func rec(id, order int64, field, source string, current bool) retailcrm.HistoryR
 
 func TestFilterEchoes(t *testing.T) {
 	recs := []retailcrm.HistoryRecord{
-		rec(1, 10, "status", "api", true),          // our own write: dropped
-		rec(2, 11, "status", "user", false),        // foreign
-		rec(3, 11, "status", "api", true),          // ours after a foreign change of the same field: kept
-		rec(4, 11, "manager_comment", "api", true), // ours, other field: dropped
-		rec(5, 12, "status", "api", false),         // another integration: kept
+		rec(1, 10, "status", "api", true),             // our own write: dropped
+		rec(2, 11, "status", "api", true),             // ours, before a foreign change of the same order: kept
+		rec(3, 11, "customer_comment", "user", false), // foreign
+		rec(4, 11, "manager_comment", "api", true),    // ours, other field of that order: kept
+		rec(5, 12, "status", "api", false),            // another integration: kept
+		rec(6, 13, "status", "user", false),           // foreign, another order
+		rec(7, 10, "manager_comment", "api", true),    // ours, no foreign change of order 10: dropped
+		rec(8, 10, "external_id", "api", true),        // an externalId change is always kept
 	}
 	kept, dropped := filterEchoes(recs)
 	var ids []int64
 	for _, r := range kept {
 		ids = append(ids, r.ID)
 	}
-	if dropped != 2 || len(ids) != 3 || ids[0] != 2 || ids[1] != 3 || ids[2] != 5 {
-		t.Errorf("kept %v, dropped %d", ids, dropped)
+	if want := []int64{2, 3, 4, 5, 6, 8}; dropped != 2 || !slices.Equal(ids, want) {
+		t.Errorf("kept %v, dropped %d; want %v, 2", ids, dropped, want)
 	}
 	order, byID := groupByOrder(kept)
-	if len(order) != 2 || order[0] != 11 || len(byID[11].records) != 2 {
+	if !slices.Equal(order, []int64{11, 12, 13, 10}) || len(byID[11].records) != 3 {
 		t.Errorf("groups %v", order)
 	}
 }
