@@ -14,25 +14,23 @@ import (
 // that limit off), and refusals for the request rate.
 func TestCheckReportsThePortalsLimits(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		bxOpts bitrixtest.Options
-		bitrix string // extra keys under bitrix:
-		limit  bool   // the portal allows 1 request a second, 2 at once
-		status string
-		wants  []string
+	for name, tt := range map[string]struct {
+		bitrix, status string // bitrix: keys added under bitrix:
+		portal         bitrixtest.Options
+		limit          bool // the portal allows 1 request a second, 2 at once
+		wants          []string
 	}{
-		{"cloud defaults", bitrixtest.Options{}, "", false, checkOK,
-			[]string{"paced at 2 a second with a burst of 50", "none refused for rate", "counts operating time per method"}},
-		{"on-premise without the operating limit", bitrixtest.Options{OmitOperating: true}, "  rate: 20\n  burst: 500\n", false, checkOK,
-			[]string{"paced at 20 a second with a burst of 500", "no operating-time counters"}},
-		{"portal below the pacing", bitrixtest.Options{}, "  rate: 50\n  burst: 100\n", true, checkWarn,
-			[]string{"with QUERY_LIMIT_EXCEEDED", "paced at 50 a second with a burst of 100", "lower bitrix.rate and bitrix.burst"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		"cloud defaults": {status: checkOK,
+			wants: []string{"paced at 2 a second with a burst of 50", "none refused for rate", "counts operating time per method"}},
+		"on-premise without the operating limit": {bitrix: "  rate: 20\n  burst: 500\n", status: checkOK,
+			portal: bitrixtest.Options{OmitOperating: true},
+			wants:  []string{"paced at 20 a second with a burst of 500", "no operating-time counters"}},
+		"portal below the pacing": {bitrix: "  rate: 50\n  burst: 100\n", status: checkWarn, limit: true,
+			wants: []string{"with QUERY_LIMIT_EXCEEDED", "paced at 50 a second with a burst of 100", "lower bitrix.rate and bitrix.burst"}},
+	} {
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakes(t, retailcrmtest.Options{}, tt.bxOpts)
+			f := newFakes(t, retailcrmtest.Options{}, tt.portal)
 			if tt.limit {
 				f.bx.SetLimits(1, 2)
 			}
