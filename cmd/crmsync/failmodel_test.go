@@ -1,8 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
 	"strings"
+	stdsync "sync"
 	"testing"
 )
 
@@ -63,5 +70,59 @@ func TestRevokedCredentialsExit4(t *testing.T) {
 				t.Error("a write went through with refused credentials")
 			}
 		})
+	}
+}
+
+// TestBatchAnswerSilentOnItsWrites: a batch that ran (the deals exist) but
+// whose answer mentions none of its commands, every section "[]", leaves
+// the writes' outcome unknown: pull looks the deals up by ORIGIN_ID instead
+// of creating them a second time.
+func TestBatchAnswerSilentOnItsWrites(t *testing.T) {
+	t.Parallel()
+	f := defaultFakes(t)
+	f.buyers(0, 5)
+	target, err := url.Parse(f.bx.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var mu stdsync.Mutex
+	silenced := 0
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		mu.Lock()
+		silence := silenced == 0 && strings.HasSuffix(r.URL.Path, "/batch") && bytes.Contains(body, []byte("crm.deal.add"))
+		if silence {
+			silenced++
+		}
+		mu.Unlock()
+		if !silence {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		rp.ServeHTTP(httptest.NewRecorder(), r) // it runs; its answer is replaced
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"result":{"result":[],"result_error":[],"result_total":[],"result_next":[],"result_time":[]},"time":{"start":1}}`)
+	}))
+	t.Cleanup(proxy.Close)
+	cfg := strings.Replace(f.config(fullMapping), f.bx.URL(), proxy.URL, 1)
+	_, cfgFile, db := workFiles(t, cfg)
+	r := runInProcess(t, "--config", cfgFile, "--db", db, "pull")
+	if r.code != exitOK && r.code != exitParked {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if silenced != 1 {
+		t.Fatalf("no batch of deal adds was silenced (%d)", silenced)
+	}
+	runInProcess(t, "--config", cfgFile, "--db", db, "pull").mustCode(t, exitOK)
+	origins := dealOrigins(f.bx)
+	if len(origins) != 5 {
+		t.Errorf("deals for %d orders, want 5", len(origins))
+	}
+	for o, n := range origins {
+		if n != 1 {
+			t.Errorf("order %s has %d deals", o, n)
+		}
 	}
 }
