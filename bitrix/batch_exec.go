@@ -68,6 +68,10 @@ func (r *CmdResult) errOrDefault() error {
 
 var errNotExecuted = errors.New("bitrix: command not executed")
 
+// errNotInAnswer: the batch's answer names the command in none of its
+// sections.
+var errNotInAnswer = errors.New("the batch answer does not mention the command")
+
 // BatchResult holds every command's outcome, in insertion order.
 type BatchResult struct {
 	Keys     []string
@@ -201,7 +205,15 @@ func (c *Client) fillChunk(halt bool, keys []string, s *BatchSections, res *Batc
 		}
 		raw, ok := s.Result[k]
 		if !ok {
-			continue // not executed: halt stopped before it
+			// Only a halt after a failed command explains a command the
+			// answer does not mention. Otherwise the batch ran and says
+			// nothing of it: a write may have happened (look it up before
+			// sending it again); a read can always be sent again.
+			if !(halt && failed) && !IsReadMethod(cr.Cmd.Method) {
+				cr.Status = Unknown
+				cr.Err = &OutcomeUnknownError{Method: cr.Cmd.Method, Err: errNotInAnswer}
+			}
+			continue
 		}
 		cr.Status, cr.Result = Done, raw
 		if t, ok := s.Total[k]; ok {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -299,5 +302,65 @@ func TestBatchTextLookingLikeReference(t *testing.T) {
 	}
 	if d := p.srv.Deals()[0]; d.Str("COMMENTS") != "price is $result[zz] today" {
 		t.Fatalf("%q", d.Str("COMMENTS"))
+	}
+}
+
+// TestBatchCommandMissingFromTheAnswer: an answer that accounts for a
+// command in none of its sections ran the batch, so a write missing from it
+// may have run: it is Unknown (looked up before it is sent again), never
+// NotExecuted. Only a halt after a failed command explains an absent write;
+// an absent read can always be sent again.
+func TestBatchCommandMissingFromTheAnswer(t *testing.T) {
+	t.Parallel()
+	empty := `{"result":{"result":[],"result_error":[],"result_total":[],"result_next":[],"result_time":[]},"time":{"start":1}}`
+	for _, tc := range []struct {
+		name, body string
+		halt       bool
+		want       map[string]bitrix.CmdStatus
+	}{
+		{"all sections empty", empty, false,
+			map[string]bitrix.CmdStatus{"w": bitrix.Unknown, "r": bitrix.NotExecuted, "u": bitrix.Unknown}},
+		{"result is []", `{"result":[],"time":{"start":1}}`, false,
+			map[string]bitrix.CmdStatus{"w": bitrix.Unknown, "r": bitrix.NotExecuted, "u": bitrix.Unknown}},
+		{"halt, nothing failed", empty, true,
+			map[string]bitrix.CmdStatus{"w": bitrix.Unknown, "r": bitrix.NotExecuted, "u": bitrix.Unknown}},
+		{"one done, the others absent", `{"result":{"result":{"w":7},"result_error":[]}}`, false,
+			map[string]bitrix.CmdStatus{"w": bitrix.Done, "r": bitrix.NotExecuted, "u": bitrix.Unknown}},
+		{"halt after a failure", `{"result":{"result":[],"result_error":{"w":{"error":"","error_description":"Not found"}}}}`, true,
+			map[string]bitrix.CmdStatus{"w": bitrix.Failed, "r": bitrix.NotExecuted, "u": bitrix.NotExecuted}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			c, err := bitrix.New(srv.URL+"/rest/1/abcdef0123/", bitrix.WithRate(0, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := bitrix.NewBatch(tc.halt)
+			mustAdd(t, b, "w", bitrix.AddCmd(bitrix.EntityDeal, bitrix.Fields{"TITLE": "once"}, nil))
+			mustAdd(t, b, "r", bitrix.ListCmd(bitrix.EntityDeal, bitrix.ListRequest{}))
+			mustAdd(t, b, "u", bitrix.UpdateCmd(bitrix.EntityDeal, 5, bitrix.Fields{"TITLE": "x"}, nil))
+			res, err := c.Batch(context.Background(), b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, want := range tc.want {
+				if got := res.Get(k).Status; got != want {
+					t.Errorf("%s: %s, want %s", k, got, want)
+				}
+				if got := res.Get(k); got.Status == bitrix.Unknown && !errors.Is(got.Err, bitrix.ErrOutcomeUnknown) {
+					t.Errorf("%s: unknown with error %v", k, got.Err)
+				}
+			}
+			for _, k := range res.Remaining().Keys() {
+				if tc.want[k] != bitrix.NotExecuted {
+					t.Errorf("%s offered for a blind resend", k)
+				}
+			}
+		})
 	}
 }

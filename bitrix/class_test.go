@@ -17,6 +17,10 @@ func TestClassify(t *testing.T) {
 		{&APIError{Code: CodeMethodNotFound, HTTPStatus: 404}, ClassConfig},
 		{fmt.Errorf("x: %w", ErrConfig), ClassConfig},
 		{&APIError{Code: CodeOverloadLimit, HTTPStatus: 503}, ClassThrottled},
+		// The current error table lists it as 401: the code decides.
+		{&APIError{Code: CodeOverloadLimit, HTTPStatus: 401}, ClassThrottled},
+		{&APIError{Code: "NO_AUTH_FOUND", HTTPStatus: 401}, ClassConfig},
+		{&APIError{Code: "expired_token", HTTPStatus: 401}, ClassConfig},
 		{&APIError{Code: CodeQueryLimitExceeded, HTTPStatus: 503}, ClassTransient},
 		{&APIError{Code: CodeOperationTimeLimit, HTTPStatus: 429}, ClassTransient},
 		{&APIError{Code: "ERROR_CORE", HTTPStatus: 500}, ClassTransient},

@@ -151,7 +151,7 @@ func TestWrongSecretIsAuthError(t *testing.T) {
 	}
 	_, err = c.Scope(context.Background())
 	var ae *bitrix.APIError
-	if !errors.Is(err, bitrix.ErrAuth) || !errors.As(err, &ae) || ae.HTTPStatus != 401 || ae.Code != "NO_AUTH_FOUND" {
+	if !errors.Is(err, bitrix.ErrAuth) || !errors.As(err, &ae) || ae.HTTPStatus != 401 || ae.Code != "INVALID_CREDENTIALS" {
 		t.Fatalf("err %v", err)
 	}
 	if strings.Contains(err.Error(), "wrongsecret99") {

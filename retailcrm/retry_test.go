@@ -33,6 +33,9 @@ func TestRetryReads(t *testing.T) {
 	}{
 		{"503 twice then ok", retailcrmtest.Fault{Kind: retailcrmtest.FaultRateLimit, Count: 2}, nil, 3},
 		{"503 forever stops at max attempts", retailcrmtest.Fault{Kind: retailcrmtest.FaultRateLimit, Count: 100}, retailcrm.ErrRateLimited, 5},
+		// Over its limit RetailCRM may answer from nginx: an HTML 503 page
+		// is as retryable as the JSON one.
+		{"503 HTML page twice then ok", retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Status: 503, Count: 2}, nil, 3},
 		{"502 HTML twice then ok", retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Count: 2}, nil, 3},
 		{"500 HTML forever", retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Status: 500, Count: 100}, retailcrm.ErrServer, 5},
 		{"dropped connection then ok", retailcrmtest.Fault{Kind: retailcrmtest.FaultDrop, Count: 1}, nil, 2},
@@ -72,6 +75,7 @@ func TestRetryEdit(t *testing.T) {
 		wantApplied bool
 	}{
 		{"503 is refused before running: retried", retailcrmtest.Fault{Kind: retailcrmtest.FaultRateLimit, Count: 2}, nil, 3, true},
+		{"503 HTML page is refused before running: retried", retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Status: 503, Count: 2}, nil, 3, true},
 		{"502 may have run: not retried", retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Count: 1}, retailcrm.ErrServer, 1, false},
 		{"dropped connection: not retried", retailcrmtest.Fault{Kind: retailcrmtest.FaultDrop, Count: 1}, nil, 1, false},
 		{"timeout: not retried, yet applied", retailcrmtest.Fault{Kind: retailcrmtest.FaultSlow, Delay: slowDelay, Count: 1}, retailcrm.ErrTimeout, 1, true},

@@ -108,7 +108,7 @@ func TestWrongSecretAndRedirect(t *testing.T) {
 	t.Parallel()
 	s := New(t, Options{Unlimited: true})
 	code, body := post(t, s.URL()+"/rest/1/nope/scope", nil)
-	if code != 401 || body["error"] != "NO_AUTH_FOUND" || body["time"] == nil {
+	if code != 401 || body["error"] != "INVALID_CREDENTIALS" || body["time"] == nil {
 		t.Fatalf("%d %v", code, body)
 	}
 	// Go's client follows a 302 with a GET and loses the body: the portal

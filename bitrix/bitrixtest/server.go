@@ -273,7 +273,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.stats.Unauthorized++
 		t := s.timeObject(method, start, 0)
 		s.mu.Unlock()
-		writeJSON(w, 401, map[string]any{"error": "NO_AUTH_FOUND", "error_description": "Wrong authorization data"}, t)
+		// A webhook user id and code the portal does not know (a wrong or
+		// regenerated secret): docs/api-notes.md, Errors and operating time.
+		writeJSON(w, 401, map[string]any{"error": "INVALID_CREDENTIALS", "error_description": "Invalid request credentials"}, t)
 		return
 	}
 	fault := s.pickFault(method)

@@ -50,7 +50,7 @@ func (a *app) runPush(ctx context.Context, d *runDeps, opts *runOptions) error {
 	if rep != nil {
 		s := rep.Summary
 		end = &runEnd{print: func() error { return a.printReport(rep, opts.json) }, summary: s.Line(),
-			parked: len(rep.Parked), failed: &failedItems{command: "push", waiting: s.Failed, parked: s.Parked + s.Failed}, pending: rep.Pending()}
+			parked: s.Parked + s.Failed, failed: &failedItems{command: "push", waiting: s.Failed, parked: s.Parked + s.Failed}, pending: rep.Pending()}
 	}
 	return a.finishRun("push", false, opts, end, err)
 }

@@ -200,3 +200,46 @@ func TestPushFailingOutrightAlertsOnce(t *testing.T) {
 		t.Errorf("the alert does not name the command: %+v", notes[0])
 	}
 }
+
+// TestPushParksFailingEditExit3: an edit RetailCRM keeps answering 5xx is
+// parked waiting for a retry, the run goes on with the other order, and the
+// exit is 3 as for any parked item (a push once exited 0 unless an item was
+// out of attempts), with the run recorded as partial; once RetailCRM
+// answers again, a later run's retry writes it.
+func TestPushParksFailingEditExit3(t *testing.T) {
+	t.Parallel()
+	f := newPushFixture(t)
+	o1, d1 := f.link(t)
+	o2, d2 := f.link(t)
+	f.manage(t, d1, "WON", "")
+	f.manage(t, d2, "WON", "")
+	f.rc.InjectFault(retailcrmtest.Fault{Kind: retailcrmtest.FaultServerError, Path: "/api/v5/orders/" + itoa(o1) + "/edit",
+		Status: 500, Count: 1000})
+	r := f.run(t)
+	r.mustCode(t, exitParked)
+	if !strings.Contains(r.stderr, "parked 1 (1 waiting for a retry, 0 out of attempts)") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+	if o, _ := f.rc.Order(o2); o.Status != "complete" {
+		t.Errorf("the run did not go on after the parked item: %q", o.Status)
+	}
+	if run := statusOf(t, f.cfg, f.db).LastRuns["push"]; run.Result != "partial" {
+		t.Errorf("push run recorded as %q, want partial", run.Result)
+	}
+	s := runInProcess(t, "--config", f.cfg, "--db", f.db, "status", "--failed")
+	if !strings.Contains(s.stdout, "stage "+itoa(o1)) || !strings.Contains(s.stdout, "attempts 1") || !strings.Contains(s.stdout, "HTTP 500") {
+		t.Errorf("status --failed:\n%s", s.stdout)
+	}
+	f.rc.ClearFaults()
+	// Not due yet: the next run leaves it alone (and parks nothing new).
+	f.run(t).mustCode(t, exitOK)
+	if o, _ := f.rc.Order(o1); o.Status == "complete" {
+		t.Fatal("retried before its backoff")
+	}
+	ids := failureIDs(t, f.dir, f.cfg, f.db)
+	runInProcess(t, append([]string{"--config", f.cfg, "--db", f.db, "retry"}, ids...)...).mustCode(t, exitOK)
+	f.run(t).mustCode(t, exitOK)
+	if o, _ := f.rc.Order(o1); o.Status != "complete" {
+		t.Errorf("the retried edit did not go through: %q", o.Status)
+	}
+}

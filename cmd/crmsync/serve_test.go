@@ -733,3 +733,48 @@ func TestServeFlagsAndConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestServeSecondSignalExitsAtOnce: the first SIGTERM lets the run in
+// progress finish its page; a second one does not wait for it: serve exits
+// at once with 130. A later start continues without duplicates.
+func TestServeSecondSignalExitsAtOnce(t *testing.T) {
+	f := defaultFakes(t)
+	bx := f.bx
+	const orders = 200
+	f.buyers(0, orders)
+	// Each portal answer takes a second: finishing the page takes far
+	// longer than the test allows the second signal.
+	bx.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultSlow, Delay: time.Second, Probability: 1})
+	dir, cfg, db := workFiles(t, f.serveConfig(true))
+	s := startServe(t, dir, cfg, db, "--every", "10m")
+	eventually(t, 60*time.Second, "the first run busy on the portal", func() bool { return bx.Stats().Requests > 2 })
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, s.cmd, time.Minute, "serve did not stop on the second SIGTERM")
+	took := time.Since(start)
+	log, _ := os.ReadFile(s.stderr)
+	if code := s.cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Fatalf("second SIGTERM: exit %d, want 130\n%s", code, log)
+	}
+	if bound := promptBound(t, dir); took > bound {
+		t.Errorf("the second signal took %v to stop serve (prompt is under %v on this machine now)", took, bound)
+	}
+	if !strings.Contains(string(log), "second signal") {
+		t.Errorf("the log does not say why it stopped:\n%s", log)
+	}
+	bx.ClearFaults()
+	s = startServe(t, dir, cfg, db, "--every", "10m")
+	eventually(t, 90*time.Second, "every order's deal", func() bool { return len(bx.Deals()) >= orders })
+	s.stopCleanly(t)
+	for origin, n := range dealOrigins(bx) {
+		if n != 1 {
+			t.Errorf("order %s has %d deals", origin, n)
+		}
+	}
+}

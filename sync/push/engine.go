@@ -224,9 +224,9 @@ func (r *run) record(ctx context.Context) error {
 	err = r.run(ctx)
 	r.rep.Summary.RetailCRMRequests = r.count.Requests(runs.APIRetailCRM)
 	r.rep.Summary.BitrixRequests = r.count.Requests(runs.APIBitrix)
-	// Only items out of attempts make a push partial: the others are
-	// retried by the next run on their own.
-	out := runs.OutcomeOf(ctx, err, len(r.rep.Parked))
+	// Every item the run parked makes it partial (exit 3), as in pull: those
+	// waiting for a retry as well as those out of attempts.
+	out := runs.OutcomeOf(ctx, err, r.rep.Summary.Parked+r.rep.Summary.Failed)
 	// Only a finished run's complete comment scan moves the start of the
 	// next run's activity window.
 	leaves := store.RunLeaves{CommentsComplete: r.rep.Summary.CommentsComplete && out.Finished()}

@@ -282,7 +282,13 @@ func TestHooks(t *testing.T) {
 		{"bitrix retailcrm's token", "/hooks/bitrix", form, bitrixForm("ONCRMDEALUPDATE", rcToken), "", 401, 0},
 		{"bitrix oversized", "/hooks/bitrix", form, bitrixForm("ONCRMDEALUPDATE", bxToken) + "&pad=" + big, "", 413, 0},
 		{"bitrix no event", "/hooks/bitrix", form, "auth[application_token]=" + bxToken, "", 400, 0},
-		{"bitrix broken JSON", "/hooks/bitrix", "application/json", `{"event":`, "", 400, 0},
+		{"bitrix broken JSON", "/hooks/bitrix", "application/json", `{"event":`, "", 401, 0},
+		{"bitrix broken JSON with the token", "/hooks/bitrix", "application/json", `{"auth":{"application_token":"` + bxToken + `"},"event":`, "", 401, 0},
+		{"bitrix JSON without event", "/hooks/bitrix", "application/json", `{"auth":{"application_token":"` + bxToken + `"}}`, "", 400, 0},
+		// A wrong token is 401 whatever else the request lacks.
+		{"bitrix wrong token, no event", "/hooks/bitrix", form, "auth[application_token]=" + bxToken + "0", "", 401, 0},
+		{"bitrix empty body", "/hooks/bitrix", form, "", "", 401, 0},
+		{"bitrix bad form encoding", "/hooks/bitrix", form, "event=%zz&auth[application_token]=" + bxToken, "", 400, 0},
 		{"unknown path", "/hooks/other", form, "", "", 404, 0},
 		{"no page yet", "/", "", "", http.MethodGet, 404, 0},
 	}

@@ -237,13 +237,15 @@ func (s *Server) bitrixHook(w http.ResponseWriter, r *http.Request) {
 		s.rejectBody(w, source, err)
 		return
 	}
+	// The token first: a request without the right one is 401 whatever
+	// else is wrong with it, and tells the sender nothing more.
 	ev, ok := parseBitrixEvent(r.Header.Get("Content-Type"), body)
-	if !ok {
-		s.reject(w, source, hookBad, http.StatusBadRequest)
-		return
-	}
 	if !tokenEqual(ev.Auth.ApplicationToken, s.opts.BitrixToken) {
 		s.reject(w, source, hookBadToken, http.StatusUnauthorized)
+		return
+	}
+	if !ok {
+		s.reject(w, source, hookBad, http.StatusBadRequest)
 		return
 	}
 	if !wakesPush(ev.Event) {
@@ -257,22 +259,21 @@ func (s *Server) bitrixHook(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseBitrixEvent reads the form encoding the queue server sends, and JSON
-// (the shape the documentation prints) in case a portal sends that.
-func parseBitrixEvent(contentType string, body []byte) (bitrixEvent, bool) {
-	var ev bitrixEvent
+// (the shape the documentation prints) in case a portal sends that. ok is
+// false for a body that is malformed or names no event; the token is
+// returned whenever it could be read.
+func parseBitrixEvent(contentType string, body []byte) (ev bitrixEvent, ok bool) {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	if mt == "application/json" {
 		if err := json.Unmarshal(body, &ev); err != nil {
-			return ev, false
+			return bitrixEvent{}, false
 		}
 		return ev, ev.Event != ""
 	}
+	// ParseQuery keeps the pairs it could decode beside its error.
 	q, err := url.ParseQuery(string(body))
-	if err != nil {
-		return ev, false
-	}
 	ev.Event, ev.Auth.ApplicationToken = q.Get("event"), q.Get("auth[application_token]")
-	return ev, ev.Event != ""
+	return ev, err == nil && ev.Event != ""
 }
 
 // wakesPush: the events of what push carries back (deal or lead stages,
