@@ -30,6 +30,8 @@ func TestDealContentAndRulesThroughTheBinary(t *testing.T) {
 		f.bx.SeedUserField("CRM_DEAL", uf, "string", false)
 	}
 	f.bx.SeedCatalog(14, "Products", 0)
+	// The manager whose changes the history shows, named in the timeline.
+	f.rc.AddUser(retailcrm.User{ID: retailcrmtest.DefaultUserID, Active: true, FirstName: "Olga", LastName: "Petrova"})
 	kettle := f.bx.SeedProduct(bitrixtest.CatalogProduct{IBlockID: 14, Name: "Kettle (catalogue)", XMLID: "sku-kettle"})
 
 	dir, cfg, db := workFiles(t, f.config(`locale: en
@@ -179,7 +181,7 @@ rules:
 	if d2.Str("STAGE_ID") != "LOSE" {
 		t.Errorf("cancelled order's deal in %s", d2.Str("STAGE_ID"))
 	}
-	if c := dealComments(f.bx, d2ID); len(c) != 2 || !strings.HasPrefix(c[1], "Order status changed: Новый → Недозвон (") ||
+	if c := dealComments(f.bx, d2ID); len(c) != 2 || !strings.HasPrefix(c[1], "Order status changed: Новый → Недозвон (by Olga Petrova at ") ||
 		!strings.HasSuffix(c[1], "). The order was cancelled.") {
 		t.Errorf("second deal's comments %q", c)
 	}
