@@ -131,3 +131,32 @@ func TestRunFailureAlertInTheLocale(t *testing.T) {
 		}
 	}
 }
+
+// TestUnnamedRowFollowsTheLocale: a line without a name or an article (an
+// offer the catalogue lost its name for) still gets a row named in the
+// configured language, like the delivery row.
+func TestUnnamedRowFollowsTheLocale(t *testing.T) {
+	for _, tc := range []struct{ locale, item, delivery string }{
+		{"", "товар 7", "Доставка"},
+		{"en", "item 7", "Delivery"},
+	} {
+		t.Run("locale="+tc.locale, func(t *testing.T) {
+			e := newEnv(t)
+			e.cfg.Locale = tc.locale
+			o := order(&retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"}, "400")
+			o.Items = []retailcrm.Item{{ID: 7, InitialPrice: money("100"), Quantity: money("1"), Offer: &retailcrm.Offer{ID: 70}}}
+			o.Delivery = &retailcrm.Delivery{Code: "courier", Cost: money("300")}
+			o = e.rc.CreateOrder(o)
+			if res := e.pull(); res.Parked() != 0 {
+				t.Fatalf("parked: %+v", res.Report.Parked)
+			}
+			var names []string
+			for _, r := range e.bx.ProductRows("deal", dealID(t, e, o.ID)) {
+				names = append(names, r.ProductName)
+			}
+			if got, want := strings.Join(names, ", "), tc.item+", "+tc.delivery; got != want {
+				t.Errorf("rows %q, want %q", got, want)
+			}
+		})
+	}
+}

@@ -45,7 +45,7 @@ func (m *mapper) desireRows(o *retailcrm.Order) (*rowsState, error) {
 			return nil, badOrder("order %s, line %d: the discount %s is more than the price %s", orderName(o), it.ID,
 				it.DiscountTotal, it.InitialPrice)
 		}
-		r := bitrix.ProductRow{ProductName: rowName(it), Price: price, Quantity: it.Quantity, TaxIncluded: true}
+		r := bitrix.ProductRow{ProductName: rowName(it, m.txt), Price: price, Quantity: it.Quantity, TaxIncluded: true}
 		if !it.DiscountTotal.IsNegative() {
 			// A negative discount (a surcharge) is in the price already
 			// and cannot be sent as a discount: the row has none.
@@ -92,8 +92,9 @@ func (st *rowsState) add(r bitrix.ProductRow, code string) {
 }
 
 // rowName is a line's row name: its name with the offer's article in
-// brackets, "Kettle (KT-2490)", unless the name holds it already.
-func rowName(it *retailcrm.Item) string {
+// brackets, "Kettle (KT-2490)", unless the name holds it already; a line
+// with neither is named by its id in the configured language.
+func rowName(it *retailcrm.Item, txt *texts.Catalog) string {
 	name := clean(it.Name())
 	article := ""
 	if it.Offer != nil {
@@ -101,7 +102,7 @@ func rowName(it *retailcrm.Item) string {
 	}
 	switch {
 	case name == "" && article == "":
-		return "item " + strconv.FormatInt(it.ID, 10)
+		return txt.F(texts.ItemID, it.ID)
 	case name == "":
 		return article
 	case article == "" || strings.Contains(name, article):

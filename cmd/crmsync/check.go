@@ -76,6 +76,8 @@ Bitrix24 with the configured credentials and reports, each with a fix:
   - the webhook's scopes (crm, plus task, im or bizproc when rules or alerts
     use them), the funnel, mapped stages missing from it, sources;
   - fields named in mapping.deal_fields / contact_fields that do not exist;
+  - targets of mapping.values that are no item of their list field, and list
+    fields written without a mapping.values table;
   - ORIGIN_IDs that pull found carried by several deals, leads or contacts
     (copies made by people or other tools) and that are still shared;
   - the scopes that match order managers to Bitrix24 users by e-mail

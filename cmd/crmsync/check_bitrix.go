@@ -473,14 +473,33 @@ func portalOffset(t *bitrix.Time) string {
 
 // checkContent checks what a deal carries besides its mapped fields:
 // mapping.paid_field exists, every target of mapping.values is an item of
-// its list field, and the catalogue mapping.products searches can be read.
+// its list field, a list field written without a mapping.values table (its
+// values would name no item) is reported, and the catalogue
+// mapping.products searches can be read.
 func checkContent(ctx context.Context, bx *bitrix.Client, cfg *config.Config, rep *checkReport) {
 	m := cfg.Mapping
 	owner := bitrix.EntityDeal
 	if cfg.Bitrix.Entity == config.EntityLead {
 		owner = bitrix.EntityLead
 	}
-	if m.PaidField != "" || len(m.Values) > 0 {
+	// written: every field crmsync writes values of the order to, and
+	// whose entity it belongs to.
+	written := map[string]bitrix.Entity{}
+	for f := range m.DealFields {
+		written[f] = owner
+	}
+	for f := range m.ContactFields {
+		written[f] = bitrix.EntityContact
+	}
+	if m.PaidField != "" {
+		written[m.PaidField] = owner
+	}
+	for f := range m.Values {
+		if _, ok := written[f]; !ok {
+			written[f] = owner
+		}
+	}
+	if len(written) > 0 {
 		fields := map[bitrix.Entity]map[string]bitrix.FieldInfo{}
 		info := func(e bitrix.Entity) (map[string]bitrix.FieldInfo, error) {
 			if f, ok := fields[e]; ok {
@@ -502,17 +521,25 @@ func checkContent(ctx context.Context, bx *bitrix.Client, cfg *config.Config, re
 				rep.add("mapping.paid_field", checkOK, fmt.Sprintf("the %s field %s exists", owner, f), "")
 			}
 		}
-		for _, f := range slices.Sorted(maps.Keys(m.Values)) {
-			e := owner
-			if _, ok := m.ContactFields[f]; ok {
-				e = bitrix.EntityContact
-			}
+		for _, f := range slices.Sorted(maps.Keys(written)) {
+			e := written[f]
 			all, err := info(e)
-			if err != nil {
+			table, hasTable := m.Values[f]
+			switch {
+			case err != nil && hasTable:
 				rep.add("mapping.values."+f, checkFail, err.Error(), "")
-				continue
+			case err != nil:
+				// Reaching the fields is reported by the checks of the
+				// mapped fields.
+			case hasTable:
+				var need []string
+				if f == m.PaidField {
+					need = []string{"Y", "N"}
+				}
+				checkValues(ctx, bx, e, f, all, table, need, rep)
+			default:
+				checkUntranslated(ctx, bx, e, f, all, rep)
 			}
-			checkValues(ctx, bx, e, f, all, m.Values[f], rep)
 		}
 	}
 	if m.Products.Match == config.ProductsMatchExternalID {
@@ -520,24 +547,68 @@ func checkContent(ctx context.Context, bx *bitrix.Client, cfg *config.Config, re
 	}
 }
 
+// listItems are the items of a list field: crm.<entity>.fields may not
+// list them for a deal's user field, crm.deal.userfield.list does.
+func listItems(ctx context.Context, bx *bitrix.Client, e bitrix.Entity, field string, fi bitrix.FieldInfo) []bitrix.EnumItem {
+	items := fi.Items
+	if len(items) == 0 && fi.Type == "enumeration" && e == bitrix.EntityDeal {
+		if ufs, err := bx.DealUserFieldList(ctx, map[string]any{"FIELD_NAME": field}); err == nil && len(ufs) == 1 {
+			items, _ = ufs[0].Items()
+		}
+	}
+	return items
+}
+
+// itemIDs lists a list field's items for a fix: `45 = "Courier"`.
+func itemIDs(items []bitrix.EnumItem) string {
+	avail := make([]string, 0, len(items))
+	for _, it := range items {
+		avail = append(avail, it.ID.String()+" = "+strconv.Quote(it.Value))
+	}
+	return strings.Join(avail, ", ")
+}
+
+// checkUntranslated reports a list field crmsync writes without a
+// mapping.values table: it stores its items' ids, so the order's codes (or
+// a paid field's Y/N) would name no item. Other fields take values as they
+// are and need no finding.
+func checkUntranslated(ctx context.Context, bx *bitrix.Client, e bitrix.Entity, field string, all map[string]bitrix.FieldInfo,
+	rep *checkReport) {
+	fi, ok := all[field]
+	if !ok || fi.Type != "enumeration" {
+		return // a missing field is reported by the checks of the mapped fields
+	}
+	fix := "add mapping.values." + field + " translating each value to an item id"
+	if items := listItems(ctx, bx, e, field, fi); len(items) > 0 {
+		fix += ": " + itemIDs(items)
+	}
+	rep.add("mapping.values."+field, checkFail,
+		fmt.Sprintf("%s is a list field, which stores its items' ids, and mapping.values has no table for it", field), fix)
+}
+
 // checkValues reports targets of mapping.values.<field> that are not the id
 // of one of the list field's items (a deal stores the item's id, not its
-// text).
+// text), and source values in need that the table does not translate.
 func checkValues(ctx context.Context, bx *bitrix.Client, e bitrix.Entity, field string, all map[string]bitrix.FieldInfo,
-	table map[string]string, rep *checkReport) {
+	table map[string]string, need []string, rep *checkReport) {
 	key := "mapping.values." + field
 	fi, ok := all[field]
 	if !ok {
 		rep.add(key, checkFail, fmt.Sprintf("the %s has no field %s", e, field), "fix the name, or create the field")
 		return
 	}
-	items := fi.Items
-	if len(items) == 0 && fi.Type == "enumeration" && e == bitrix.EntityDeal {
-		// crm.deal.fields may not list the items; the user field does.
-		if ufs, err := bx.DealUserFieldList(ctx, map[string]any{"FIELD_NAME": field}); err == nil && len(ufs) == 1 {
-			items, _ = ufs[0].Items()
+	var lacking []string
+	for _, v := range need {
+		if _, ok := table[v]; !ok {
+			lacking = append(lacking, v)
 		}
 	}
+	if len(lacking) > 0 {
+		rep.add(key, checkFail, fmt.Sprintf("mapping.values.%s does not translate %s: the field would be left unwritten for it",
+			field, strings.Join(lacking, ", ")), "add "+strings.Join(lacking, " and ")+" to the table")
+		return
+	}
+	items := listItems(ctx, bx, e, field, fi)
 	if len(items) == 0 {
 		if fi.Type == "enumeration" {
 			rep.add(key, checkFail, fmt.Sprintf("the list field %s has no items", field), "add the values in CRM settings → fields")
@@ -547,10 +618,8 @@ func checkValues(ctx context.Context, bx *bitrix.Client, e bitrix.Entity, field 
 		return
 	}
 	have := map[string]bool{}
-	var avail []string
 	for _, it := range items {
 		have[it.ID.String()] = true
-		avail = append(avail, it.ID.String()+" = "+strconv.Quote(it.Value))
 	}
 	var bad []string
 	for _, from := range slices.Sorted(maps.Keys(table)) {
@@ -560,7 +629,7 @@ func checkValues(ctx context.Context, bx *bitrix.Client, e bitrix.Entity, field 
 	}
 	if len(bad) > 0 {
 		rep.add(key, checkFail, fmt.Sprintf("%s has no item(s) with these ids: %s", field, strings.Join(bad, ", ")),
-			"use the ids of its items: "+strings.Join(avail, ", "))
+			"use the ids of its items: "+itemIDs(items))
 		return
 	}
 	rep.add(key, checkOK, fmt.Sprintf("every value maps to an item of the list field %s", field), "")

@@ -63,3 +63,52 @@ func TestCheckDealContent(t *testing.T) {
 		t.Errorf("scopes: %+v", fs)
 	}
 }
+
+// TestCheckListFieldsNeedValues: a list (enumeration) field stores its
+// items' ids, so a mapped field or mapping.paid_field that is one needs a
+// mapping.values table whose targets are those ids; without one, crmsync
+// would write order codes (or Y/N) the field has no item for. check says
+// so, naming the ids to use; a paid field's table must translate both Y
+// and N.
+func TestCheckListFieldsNeedValues(t *testing.T) {
+	t.Parallel()
+	f := defaultFakes(t)
+	_, delivery := f.bx.SeedEnumField("CRM_DEAL", "UF_CRM_DELIVERY", false, "Курьер", "Самовывоз")
+	_, paid := f.bx.SeedEnumField("CRM_DEAL", "UF_CRM_PAID", false, "Да", "Нет")
+	f.bx.SeedUserField("CRM_DEAL", "UF_CRM_NOTE", "string", false)
+	dir := t.TempDir()
+	check := func(extra string) checkReport {
+		t.Helper()
+		r := runInProcess(t, "--config", writeConfig(t, dir, f.config(fullMapping+extra)), "check", "--json")
+		return checkJSON(t, r)
+	}
+
+	rep := check("  deal_fields: {UF_CRM_DELIVERY: delivery.code, UF_CRM_NOTE: customerComment}\n  paid_field: UF_CRM_PAID\n")
+	if fs := findingOf(rep, "mapping.values.UF_CRM_DELIVERY"); len(fs) != 1 || fs[0].Status != checkFail ||
+		!strings.Contains(fs[0].Detail, "list field") || !strings.Contains(fs[0].Fix, itoa(delivery[0])+` = "Курьер"`) {
+		t.Errorf("list field without values: %+v", fs)
+	}
+	if fs := findingOf(rep, "mapping.values.UF_CRM_PAID"); len(fs) != 1 || fs[0].Status != checkFail ||
+		!strings.Contains(fs[0].Fix, itoa(paid[1])+` = "Нет"`) {
+		t.Errorf("list paid field without values: %+v", fs)
+	}
+	if fs := findingOf(rep, "mapping.values.UF_CRM_NOTE"); len(fs) != 0 {
+		t.Errorf("a string field needs no values: %+v", fs)
+	}
+
+	// A paid field's table without N leaves unpaid orders unmarked.
+	rep = check("  paid_field: UF_CRM_PAID\n  values: {UF_CRM_PAID: {\"Y\": \"" + itoa(paid[0]) + "\"}}\n")
+	if fs := findingOf(rep, "mapping.values.UF_CRM_PAID"); len(fs) != 1 || fs[0].Status != checkFail || !strings.Contains(fs[0].Detail, "N") {
+		t.Errorf("paid field's table without N: %+v", fs)
+	}
+
+	// Both translated: fine.
+	rep = check("  deal_fields: {UF_CRM_DELIVERY: delivery.code}\n  paid_field: UF_CRM_PAID\n" +
+		"  values: {UF_CRM_PAID: {\"Y\": \"" + itoa(paid[0]) + "\", \"N\": \"" + itoa(paid[1]) + "\"}, " +
+		"UF_CRM_DELIVERY: {courier: \"" + itoa(delivery[0]) + "\"}}\n")
+	for _, c := range []string{"mapping.values.UF_CRM_DELIVERY", "mapping.values.UF_CRM_PAID"} {
+		if fs := findingOf(rep, c); len(fs) != 1 || fs[0].Status != checkOK {
+			t.Errorf("%s: %+v", c, fs)
+		}
+	}
+}
