@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// Defaults of a cloud portal on a non-Enterprise plan (D:limits).
+// Defaults of a cloud portal on a non-Enterprise plan (b24restdocs:limits.md).
 const (
 	DefaultRate        = 2.0
 	DefaultBurst       = 50

@@ -341,7 +341,7 @@ func (c *Client) DealFields(ctx context.Context) (map[string]FieldInfo, error) {
 
 // MethodItemUpdate is the universal update; crmsync uses it only to move a
 // deal to another funnel, which crm.deal.update cannot do: it ignores
-// CATEGORY_ID (docs/api-notes.md, "Moving a deal to another funnel").
+// CATEGORY_ID (docs/api-notes.md, "Funnels").
 const MethodItemUpdate = "crm.item.update"
 
 // MoveDealCmd builds crm.item.update moving deal id to funnel category,

@@ -43,7 +43,7 @@ var (
 	ErrConfig = errors.New("bitrix: invalid configuration")
 	// ErrMethodNotFound: 404 ERROR_METHOD_NOT_FOUND, the portal has no such
 	// method: its module is off or the webhook lacks the method's scope
-	// (D:error-codes). Every call of the method fails the same way, so it is
+	// (b24restdocs:error-codes.md). Every call of the method fails the same way, so it is
 	// a configuration error (it also matches ErrConfig), never an item's.
 	ErrMethodNotFound = errors.New("bitrix: method not found on the portal (module or scope missing)")
 )

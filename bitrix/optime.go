@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// opTimes tracks the operating-time budget per method (D:limits, "Resource
+// opTimes tracks the operating-time budget per method (b24restdocs:limits.md, "Resource
 // Consumption Limits"): the last operating / operating_reset_at the portal
 // sent for a method, and until when the method is paused.
 //

@@ -7,7 +7,7 @@ import (
 )
 
 // DateTimeLayout is the datetime form the portal documents for every value
-// it reads and writes: YYYY-MM-DDThh:mm:ss±hh:mm (D:api-reference/data-types),
+// it reads and writes: YYYY-MM-DDThh:mm:ss±hh:mm (b24restdocs:api-reference/data-types.md),
 // always with a numeric offset, never "Z". See docs/api-notes.md, "Times".
 const DateTimeLayout = "2006-01-02T15:04:05-07:00"
 

@@ -8,7 +8,7 @@ import (
 	"github.com/crmsync/crmsync/bitrix"
 )
 
-// documented is the datetime form of D:api-reference/data-types.
+// documented is the datetime form of b24restdocs:api-reference/data-types.md.
 var documented = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$`)
 
 func TestFormatTimeIsTheDocumentedForm(t *testing.T) {

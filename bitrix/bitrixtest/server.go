@@ -45,7 +45,7 @@ type Options struct {
 	OperatingCost  map[string]float64
 	OperatingLimit map[string]float64
 	// OperatingWindow is the span the budget is counted over, kept as ten
-	// buckets; default 10 minutes (D:limits). A test shortens it to see a
+	// buckets; default 10 minutes (b24restdocs:limits.md). A test shortens it to see a
 	// method blocked and released within seconds.
 	OperatingWindow time.Duration
 	// CommentsLeaveActivity keeps a timeline comment from moving its
@@ -55,12 +55,13 @@ type Options struct {
 	// OmitOperating leaves operating and operating_reset_at out of every
 	// time object, as a portal with the limiter off does; OmitOperatingReset
 	// leaves out only operating_reset_at, as some real answers do
-	// (fixtures/bitrix24/real). The budget still applies.
+	// (docs/api-notes.md, "Errors and operating time"). The budget still
+	// applies.
 	OmitOperating      bool
 	OmitOperatingReset bool
 	// Scopes are the webhook's scopes (the scope method lists them); a
 	// method of any other scope answers 401 insufficient_scope
-	// (D:error-codes). Default crm, task, im, bizproc, user
+	// (b24restdocs:error-codes.md). Default crm, task, im, bizproc, user
 	// (DefaultScopes): catalog.* needs "catalog" added. user.get also
 	// runs under user_basic or user_brief, which show fewer fields
 	// (user_brief: no EMAIL).
@@ -419,7 +420,7 @@ func (s *Server) allow() bool {
 }
 
 // opBuckets is how many buckets the operating window holds: one-minute
-// buckets over 10 minutes on a real portal (D:limits).
+// buckets over 10 minutes on a real portal (b24restdocs:limits.md).
 const opBuckets = 10
 
 // opBucket is the span of one operating-time bucket.
@@ -430,7 +431,7 @@ func (s *Server) opBucket() time.Duration {
 	return time.Minute
 }
 
-// Operating time: buckets kept for the window (D:limits).
+// Operating time: buckets kept for the window (b24restdocs:limits.md).
 func (s *Server) opSum(method string, now time.Time) (sum float64, oldest int64) {
 	cur := now.UnixNano() / int64(s.opBucket())
 	oldest = -1

@@ -12,7 +12,7 @@ import (
 const dateTimeLayout = "2006-01-02T15:04:05-07:00"
 
 // docDateTime is the documented datetime form YYYY-MM-DDThh:mm:ss±hh:mm
-// (D:api-reference/data-types): a numeric offset, never "Z".
+// (b24restdocs:api-reference/data-types.md): a numeric offset, never "Z".
 var docDateTime = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$`)
 
 // parseDateTime reads a datetime with an offset or "Z" (the forms a PHP

@@ -22,7 +22,7 @@ type table struct {
 	profile  *profiledRun
 }
 
-// The performance targets (docs/development.md, Benchmarks).
+// The performance targets (docs/development.md, Figures).
 const (
 	targetFloor         = 1.25 // requests per new order over the write floor
 	targetPushPerChange = 0.1

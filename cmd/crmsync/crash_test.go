@@ -631,8 +631,9 @@ func TestPullUnderFaultMixes(t *testing.T) {
 			size:    shop.Size{Orders: 300, Customers: 100},
 		},
 		{
-			// Which is charged is unresolved (shared/api/bitrix24.md §2.2):
-			// a portal that charges the batch itself answers it 429 whole.
+			// Which is charged is unresolved (docs/api-notes.md, "Errors
+			// and operating time"): a portal that charges the batch itself
+			// answers it 429 whole.
 			// One batch uses up the window: the next within a second is
 			// refused.
 			name:    "a 429 window on batch",

@@ -12,9 +12,9 @@ import (
 )
 
 // Trigger is a RetailCRM trigger on the "order changed" event whose action
-// is "send an HTTP request" (docs/api-notes.md, RetailCRM triggers): the
-// administrator picks the URL, the HTTP method and the request parameters,
-// each parameter's value a template over the order. The fake calls URL after
+// is "send an HTTP request" (docs/api-notes.md, "Triggers with an HTTP
+// action"): the administrator picks the URL, the HTTP method and the request
+// parameters, each parameter's value a template over the order. The fake calls URL after
 // every change to an order (created, edited by a manager, another
 // integration or the API, deleted), from a queue of its own, as the service
 // runs triggers after the change is saved. UNCONFIRMED: whether a change

@@ -221,7 +221,7 @@ const (
 	// DefaultRetailCRMTimeout bounds one RetailCRM call.
 	DefaultRetailCRMTimeout = 30 * time.Second
 	// DefaultBitrixTimeout is a little above the 60 s a cloud portal allows
-	// one request (D:limits).
+	// one request (b24restdocs:limits.md).
 	DefaultBitrixTimeout = 75 * time.Second
 	// MaxTimeout keeps a typo such as "30m" from hanging a scheduled run.
 	MaxTimeout = 10 * time.Minute
