@@ -141,3 +141,25 @@ func TestDryRunAcrossPagesPlansAgainstItsOwnPretendedWrites(t *testing.T) {
 		t.Errorf("summary %+v", real.Report.Summary)
 	}
 }
+
+// TestChangeLinesNameTheirSubject: every line of the text report says whose
+// change it is; a merge's comment on the merged customer's contact names the
+// customer (it has no order).
+func TestChangeLinesNameTheirSubject(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		c    Change
+		want string
+	}{
+		{Change{Op: OpComment, Entity: "comment", EntityID: 28, CustomerID: 311, Text: "merged"},
+			`+ comment customer 311 (#28)      "merged"`},
+		{Change{Op: OpComment, Entity: "comment", EntityID: 7, OrderID: 1042, OrderNumber: "1042A", CustomerID: 311, Text: "hi"},
+			`+ comment order 1042A (#7)        "hi"`},
+		{Change{Op: OpCreate, Entity: "contact", CustomerID: 311, Fields: []FieldChange{{Field: "NAME", New: "Anna"}}},
+			`+ contact customer 311            NAME="Anna"`},
+	} {
+		if got := tc.c.line(); got != tc.want {
+			t.Errorf("line:\n got %q\nwant %q", got, tc.want)
+		}
+	}
+}

@@ -205,6 +205,8 @@ func (c Change) subject() string {
 			num = strconv.FormatInt(c.OrderID, 10)
 		}
 		return "order " + num
+	case c.CustomerID != 0:
+		return fmt.Sprintf("customer %d", c.CustomerID) // a merge's comment on the merged customer's contact
 	}
 	return ""
 }
