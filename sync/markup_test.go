@@ -262,3 +262,40 @@ func TestMassReturnIsOneCappedCommentPerPage(t *testing.T) {
 		t.Errorf("a second run wrote %d more comments", len(e.bx.Comments())-n)
 	}
 }
+
+// Product row names (the item's name and article) and the UTM fields come
+// from what the shop's site and its visitors typed: they reach the portal
+// inert too, and still read as typed, in the dry-run report as in the
+// deal.
+func TestRowNamesAndUTMAreInert(t *testing.T) {
+	e := newEnv(t)
+	o := itemsOrder(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"})
+	o.Items[0].Offer.Name = "[IMG]https://evil.example/kettle.gif[/IMG] Kettle"
+	o.Items[1].Offer.Article = "<a href=https://evil.example>MUG-1</a>"
+	o.Source = &retailcrm.Source{Source: injName, Medium: "<b>cpc</b>", Campaign: "[USER=1]spring[/USER]",
+		Keyword: "[url]x[/url]", Content: "<img src=x>"}
+	created := e.rc.CreateOrder(o)
+
+	res := e.dryPull(keepChanges)
+	var report strings.Builder
+	if err := res.Report.WriteText(&report); err != nil {
+		t.Fatal(err)
+	}
+	assertInert(t, "dry-run report", report.String())
+
+	e.pull()
+	d := dealRow(t, e, created.ID)
+	if len(d.Products) != 2 {
+		t.Fatalf("rows %+v", d.Products)
+	}
+	for i, typed := range []string{o.Items[0].Offer.Name, "Mug (" + o.Items[1].Offer.Article + ")"} {
+		assertInert(t, "product row", d.Products[i].ProductName)
+		assertCarries(t, "product row", d.Products[i].ProductName, typed)
+	}
+	for field, typed := range map[string]string{"UTM_SOURCE": o.Source.Source, "UTM_MEDIUM": o.Source.Medium,
+		"UTM_CAMPAIGN": o.Source.Campaign, "UTM_TERM": o.Source.Keyword, "UTM_CONTENT": o.Source.Content} {
+		v := bitrixtest.Str(d.Fields[field])
+		assertInert(t, field, v)
+		assertCarries(t, field, v, typed)
+	}
+}
