@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -71,7 +72,7 @@ func run(ctx context.Context, args []string, st streams, sig *signals) int {
 	root.SetErr(st.err)
 
 	started := time.Now()
-	cmd, err := root.ExecuteContextC(ctx)
+	cmd, err := a.execute(ctx, root)
 	if err != nil && !a.ran {
 		err = &usageError{err: err}
 	}
@@ -81,6 +82,31 @@ func run(ctx context.Context, args []string, st streams, sig *signals) int {
 	}
 	a.writeMetrics(ctx, cmd, code, started)
 	return code
+}
+
+// execute runs the command line. A panic in it is recovered and returned
+// as a panicError, so that its value and stack are printed through the
+// redactor like every other error: left to the runtime, a panic value that
+// quotes a request URL or a key would reach stderr as it is.
+func (a *app) execute(ctx context.Context, root *cobra.Command) (cmd *cobra.Command, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.ran = true // crmsync's own fault, never a usage error
+			cmd, err = nil, &panicError{value: r, stack: debug.Stack()}
+		}
+	}()
+	return root.ExecuteContextC(ctx)
+}
+
+// panicError is a panic recovered by execute: a bug, reported with the
+// stack a bug report needs (exit code 1).
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string {
+	return fmt.Sprintf("internal error (a bug; please report it with what follows): panic: %v\n\n%s", e.value, e.stack)
 }
 
 func (a *app) printError(err error, code int) {
