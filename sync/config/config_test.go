@@ -452,6 +452,7 @@ func TestKeysTheDecoderRefuses(t *testing.T) {
 		{"twice in a rule", "rules:\n  - on: created\n    do: {comment: x, comment: y}\n", `mapping key "comment" already defined`},
 		{"list as key", "bitrix:\n  ? [TOPSECRET]\n  : x\n", "line 2: a key must be a single value, not a list or a mapping"},
 		{"bad tag", "bitrix:\n  timeout: !!int TOPSECRET\n", "cannot decode !!str a value as a !!int"},
+		{"alias", "retailcrm:\n  api_key: *TOPSECRET\n", "unknown anchor (a value that starts with * or &: put it in quotes) referenced"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
