@@ -237,9 +237,16 @@ func (a *app) setting(key string, read func(*config.Config) string) string {
 	return a.v.GetString(key) // the flag or the environment, or ""
 }
 
+// newLogger builds the logger from the log settings. A wrong --log-level
+// or --log-format is a usage error; a wrong value from the file or the
+// environment is left to the configuration's own error, which names the key
+// and its line without the value, and the default is used meanwhile.
 func (a *app) newLogger() (*slog.Logger, error) {
 	level := slog.LevelInfo
 	name := strings.ToLower(a.setting("log_level", func(c *config.Config) string { return c.LogLevel }))
+	if a.global.logLevel == "" && !config.ValidLogLevel(name) {
+		name = ""
+	}
 	switch name {
 	case "", "info":
 	case "debug":
@@ -259,7 +266,11 @@ func (a *app) newLogger() (*slog.Logger, error) {
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
-	switch format := strings.ToLower(a.setting("log_format", func(c *config.Config) string { return c.LogFormat })); format {
+	format := strings.ToLower(a.setting("log_format", func(c *config.Config) string { return c.LogFormat }))
+	if a.global.logFormat == "" && !config.ValidLogFormat(format) {
+		format = ""
+	}
+	switch format {
 	case "", "text":
 		h = slog.NewTextHandler(a.err, opts)
 	case "json":
