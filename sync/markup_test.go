@@ -299,3 +299,39 @@ func TestRowNamesAndUTMAreInert(t *testing.T) {
 		assertCarries(t, field, v, typed)
 	}
 }
+
+// A company's title and its requisite's names come from what the shop
+// typed for its corporate customers and legal buyers: inert too.
+func TestCompanyNamesAreInert(t *testing.T) {
+	e := newEnv(t)
+	companiesOn(e)
+	cc, person := e.b2b(injName, retailcrm.Customer{FirstName: "Олег", Email: "oleg@pyshka.example"},
+		legalCompany("<b>ООО</b> [IMG]https://evil.example/x.gif[/IMG]", "7704211201", "770401001", "1027739244741"))
+	e.rc.CreateOrder(corporateOrder(cc, person, 0, "1000"))
+	// An individual's order with a legal buyer: the company is named after it.
+	e.rc.CreateOrder(legalOrder(&retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"},
+		retailcrm.Contragent{Type: retailcrm.ContragentLegalEntity, LegalName: "[USER=1]ИП[/USER] <a href=x>Анна</a>",
+			INN: "500100732259", OGRN: "1027700132195"}, "500"))
+	if res := e.pull(); res.Parked() != 0 {
+		t.Fatalf("parked: %+v", res.Report.Parked)
+	}
+	cos := e.bx.Companies()
+	if len(cos) != 2 {
+		t.Fatalf("companies %+v", cos)
+	}
+	for _, co := range cos {
+		assertInert(t, "company TITLE", co.Str("TITLE"))
+		reqs := e.requisitesOf(co.Str("ID"))
+		if len(reqs) != 1 || reqs[0].Str("RQ_COMPANY_NAME") == "" {
+			t.Errorf("company %s: requisites %+v", co.Str("TITLE"), reqs)
+		}
+		for _, rq := range reqs {
+			for f, v := range rq.Fields {
+				if s, ok := v.(string); ok {
+					assertInert(t, "requisite "+f, s)
+				}
+			}
+		}
+	}
+	assertCarries(t, "company TITLE", cos[0].Str("TITLE")+cos[1].Str("TITLE"), injName)
+}
