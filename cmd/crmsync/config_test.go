@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -106,4 +108,38 @@ rules:
 		}
 		t.Log("deals:\n" + b.String())
 	}
+}
+
+// TestConfigSearchOrder: without --config the binary reads ./crmsync.yaml,
+// else $XDG_CONFIG_HOME/crmsync/crmsync.yaml; --config (and CRMSYNC_CONFIG)
+// beat both, and the flag beats the variable.
+func TestConfigSearchOrder(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir() // runBinary's working directory, with XDG_CONFIG_HOME=dir/xdg
+	put := func(path, db string) string {
+		t.Helper()
+		p := filepath.Join(dir, path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("db: "+db+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	status := func(env []string, args ...string) string {
+		t.Helper()
+		r := runBinary(t, dir, env, append(args, "status")...)
+		r.mustCode(t, exitOK)
+		return r.stdout
+	}
+	xdg := put("xdg/crmsync/crmsync.yaml", "xdg.db")
+	wantAll(t, "status with the XDG file only", status(nil), "Database: xdg.db", "Config:   "+xdg)
+	put("crmsync.yaml", "local.db")
+	wantAll(t, "status with ./crmsync.yaml", status(nil), "Database: local.db", "Config:   crmsync.yaml")
+	other := put("other/c.yaml", "other.db")
+	env := []string{"CRMSYNC_CONFIG=" + other}
+	wantAll(t, "status with CRMSYNC_CONFIG", status(env), "Database: other.db", "Config:   "+other)
+	flag := put("flag/c.yaml", "flag.db")
+	wantAll(t, "status with --config", status(env, "--config", flag), "Database: flag.db", "Config:   "+flag)
 }
