@@ -142,4 +142,13 @@ func TestConfigSearchOrder(t *testing.T) {
 	wantAll(t, "status with CRMSYNC_CONFIG", status(env), "Database: other.db", "Config:   "+other)
 	flag := put("flag/c.yaml", "flag.db")
 	wantAll(t, "status with --config", status(env, "--config", flag), "Database: flag.db", "Config:   "+flag)
+
+	// A key: the environment beats the file, a flag beats the environment.
+	env = []string{"CRMSYNC_DB=env.db", "CRMSYNC_BITRIX_WEBHOOK_URL=https://p.bitrix24.ru/rest/3/envhooksecret/"}
+	out := status(env)
+	wantAll(t, "status with CRMSYNC_DB", out, "Database: env.db", "Config:   crmsync.yaml", "Bitrix24:  https://p.bitrix24.ru/rest/3/***/")
+	if strings.Contains(out, "envhooksecret") {
+		t.Errorf("status shows the webhook's secret:\n%s", out)
+	}
+	wantAll(t, "status with --db", status(env, "--db", "cli.db"), "Database: cli.db")
 }
