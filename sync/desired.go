@@ -361,13 +361,15 @@ func orderDay(d retailcrm.DateTime) (time.Time, bool) {
 
 // setUTM copies the order's attribution into the UTM fields; tags the
 // order lacks are not written, so they never wipe what the deal holds.
+// The tags are whatever a visitor's link carried, so they are escaped like
+// any other value (a real tag has no '[' or '<' and stays as it is).
 func setUTM(f map[string]string, src *retailcrm.Source) {
 	if src == nil {
 		return
 	}
-	setIf(f, bitrix.FieldUTMSource, clean(src.Source))
-	setIf(f, bitrix.FieldUTMMedium, clean(src.Medium))
-	setIf(f, bitrix.FieldUTMCampaign, clean(src.Campaign))
-	setIf(f, bitrix.FieldUTMTerm, clean(src.Keyword))
-	setIf(f, bitrix.FieldUTMContent, clean(src.Content))
+	setIf(f, bitrix.FieldUTMSource, esc(clean(src.Source)))
+	setIf(f, bitrix.FieldUTMMedium, esc(clean(src.Medium)))
+	setIf(f, bitrix.FieldUTMCampaign, esc(clean(src.Campaign)))
+	setIf(f, bitrix.FieldUTMTerm, esc(clean(src.Keyword)))
+	setIf(f, bitrix.FieldUTMContent, esc(clean(src.Content)))
 }

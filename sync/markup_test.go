@@ -262,3 +262,76 @@ func TestMassReturnIsOneCappedCommentPerPage(t *testing.T) {
 		t.Errorf("a second run wrote %d more comments", len(e.bx.Comments())-n)
 	}
 }
+
+// Product row names (the item's name and article) and the UTM fields come
+// from what the shop's site and its visitors typed: they reach the portal
+// inert too, and still read as typed, in the dry-run report as in the
+// deal.
+func TestRowNamesAndUTMAreInert(t *testing.T) {
+	e := newEnv(t)
+	o := itemsOrder(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"})
+	o.Items[0].Offer.Name = "[IMG]https://evil.example/kettle.gif[/IMG] Kettle"
+	o.Items[1].Offer.Article = "<a href=https://evil.example>MUG-1</a>"
+	o.Source = &retailcrm.Source{Source: injName, Medium: "<b>cpc</b>", Campaign: "[USER=1]spring[/USER]",
+		Keyword: "[url]x[/url]", Content: "<img src=x>"}
+	created := e.rc.CreateOrder(o)
+
+	res := e.dryPull(keepChanges)
+	var report strings.Builder
+	if err := res.Report.WriteText(&report); err != nil {
+		t.Fatal(err)
+	}
+	assertInert(t, "dry-run report", report.String())
+
+	e.pull()
+	d := dealRow(t, e, created.ID)
+	if len(d.Products) != 2 {
+		t.Fatalf("rows %+v", d.Products)
+	}
+	for i, typed := range []string{o.Items[0].Offer.Name, "Mug (" + o.Items[1].Offer.Article + ")"} {
+		assertInert(t, "product row", d.Products[i].ProductName)
+		assertCarries(t, "product row", d.Products[i].ProductName, typed)
+	}
+	for field, typed := range map[string]string{"UTM_SOURCE": o.Source.Source, "UTM_MEDIUM": o.Source.Medium,
+		"UTM_CAMPAIGN": o.Source.Campaign, "UTM_TERM": o.Source.Keyword, "UTM_CONTENT": o.Source.Content} {
+		v := bitrixtest.Str(d.Fields[field])
+		assertInert(t, field, v)
+		assertCarries(t, field, v, typed)
+	}
+}
+
+// A company's title and its requisite's names come from what the shop
+// typed for its corporate customers and legal buyers: inert too.
+func TestCompanyNamesAreInert(t *testing.T) {
+	e := newEnv(t)
+	companiesOn(e)
+	cc, person := e.b2b(injName, retailcrm.Customer{FirstName: "Олег", Email: "oleg@pyshka.example"},
+		legalCompany("<b>ООО</b> [IMG]https://evil.example/x.gif[/IMG]", "7704211201", "770401001", "1027739244741"))
+	e.rc.CreateOrder(corporateOrder(cc, person, 0, "1000"))
+	// An individual's order with a legal buyer: the company is named after it.
+	e.rc.CreateOrder(legalOrder(&retailcrm.Customer{FirstName: "Anna", Email: "anna@example.com"},
+		retailcrm.Contragent{Type: retailcrm.ContragentLegalEntity, LegalName: "[USER=1]ИП[/USER] <a href=x>Анна</a>",
+			INN: "500100732259", OGRN: "1027700132195"}, "500"))
+	if res := e.pull(); res.Parked() != 0 {
+		t.Fatalf("parked: %+v", res.Report.Parked)
+	}
+	cos := e.bx.Companies()
+	if len(cos) != 2 {
+		t.Fatalf("companies %+v", cos)
+	}
+	for _, co := range cos {
+		assertInert(t, "company TITLE", co.Str("TITLE"))
+		reqs := e.requisitesOf(co.Str("ID"))
+		if len(reqs) != 1 || reqs[0].Str("RQ_COMPANY_NAME") == "" {
+			t.Errorf("company %s: requisites %+v", co.Str("TITLE"), reqs)
+		}
+		for _, rq := range reqs {
+			for f, v := range rq.Fields {
+				if s, ok := v.(string); ok {
+					assertInert(t, "requisite "+f, s)
+				}
+			}
+		}
+	}
+	assertCarries(t, "company TITLE", cos[0].Str("TITLE")+cos[1].Str("TITLE"), injName)
+}

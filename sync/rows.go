@@ -45,7 +45,9 @@ func (m *mapper) desireRows(o *retailcrm.Order) (*rowsState, error) {
 			return nil, badOrder("order %s, line %d: the discount %s is more than the price %s", orderName(o), it.ID,
 				it.DiscountTotal, it.InitialPrice)
 		}
-		r := bitrix.ProductRow{ProductName: rowName(it, m.txt), Price: price, Quantity: it.Quantity, TaxIncluded: true}
+		// The name is the shop's text: escaped like every value a manager
+		// reads (docs/api-notes.md, "Text and markup").
+		r := bitrix.ProductRow{ProductName: esc(rowName(it, m.txt)), Price: price, Quantity: it.Quantity, TaxIncluded: true}
 		if !it.DiscountTotal.IsNegative() {
 			// A negative discount (a surcharge) is in the price already
 			// and cannot be sent as a discount: the row has none.

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -71,7 +72,7 @@ func run(ctx context.Context, args []string, st streams, sig *signals) int {
 	root.SetErr(st.err)
 
 	started := time.Now()
-	cmd, err := root.ExecuteContextC(ctx)
+	cmd, err := a.execute(ctx, root)
 	if err != nil && !a.ran {
 		err = &usageError{err: err}
 	}
@@ -81,6 +82,31 @@ func run(ctx context.Context, args []string, st streams, sig *signals) int {
 	}
 	a.writeMetrics(ctx, cmd, code, started)
 	return code
+}
+
+// execute runs the command line. A panic in it is recovered and returned
+// as a panicError, so that its value and stack are printed through the
+// redactor like every other error: left to the runtime, a panic value that
+// quotes a request URL or a key would reach stderr as it is.
+func (a *app) execute(ctx context.Context, root *cobra.Command) (cmd *cobra.Command, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.ran = true // crmsync's own fault, never a usage error
+			cmd, err = nil, &panicError{value: r, stack: debug.Stack()}
+		}
+	}()
+	return root.ExecuteContextC(ctx)
+}
+
+// panicError is a panic recovered by execute: a bug, reported with the
+// stack a bug report needs (exit code 1).
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string {
+	return fmt.Sprintf("internal error (a bug; please report it with what follows): panic: %v\n\n%s", e.value, e.stack)
 }
 
 func (a *app) printError(err error, code int) {
@@ -211,9 +237,16 @@ func (a *app) setting(key string, read func(*config.Config) string) string {
 	return a.v.GetString(key) // the flag or the environment, or ""
 }
 
+// newLogger builds the logger from the log settings. A wrong --log-level
+// or --log-format is a usage error; a wrong value from the file or the
+// environment is left to the configuration's own error, which names the key
+// and its line without the value, and the default is used meanwhile.
 func (a *app) newLogger() (*slog.Logger, error) {
 	level := slog.LevelInfo
 	name := strings.ToLower(a.setting("log_level", func(c *config.Config) string { return c.LogLevel }))
+	if a.global.logLevel == "" && !config.ValidLogLevel(name) {
+		name = ""
+	}
 	switch name {
 	case "", "info":
 	case "debug":
@@ -233,7 +266,11 @@ func (a *app) newLogger() (*slog.Logger, error) {
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
-	switch format := strings.ToLower(a.setting("log_format", func(c *config.Config) string { return c.LogFormat })); format {
+	format := strings.ToLower(a.setting("log_format", func(c *config.Config) string { return c.LogFormat }))
+	if a.global.logFormat == "" && !config.ValidLogFormat(format) {
+		format = ""
+	}
+	switch format {
 	case "", "text":
 		h = slog.NewTextHandler(a.err, opts)
 	case "json":

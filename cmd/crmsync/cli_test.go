@@ -116,6 +116,10 @@ func TestConfigErrorsExit4(t *testing.T) {
 		{"malformed yaml", "retailcrm: [\n", []string{"push"}, "not valid YAML"},
 		{"missing credentials", "db: x.db\n", []string{"backfill"}, "retailcrm.api_key: required"},
 		{"http refused", validConfig("http://shop.retailcrm.ru", "https://p.bitrix24.ru/rest/1/abcd1234/"), []string{"check"}, "plain http:// is refused"},
+		// The file's log settings are configuration like the rest: named by
+		// key and line, the value not shown (--log-level is a usage error).
+		{"log level", "db: x.db\nlog_level: TOPSECRET\n", []string{"check"}, "log_level: must be debug, info, warn or error (line 2)"},
+		{"log format", "log_format: TOPSECRET\n", []string{"pull"}, "log_format: must be text or json (line 1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,6 +128,9 @@ func TestConfigErrorsExit4(t *testing.T) {
 			cfg := writeConfig(t, dir, tt.body)
 			r := runInProcess(t, append([]string{"--config", cfg, "--db", filepath.Join(dir, "c.db")}, tt.args...)...)
 			r.mustSay(t, exitConfig, tt.want)
+			if strings.Contains(strings.ToLower(r.stderr), "topsecret") {
+				t.Errorf("the value is echoed: %q", r.stderr)
+			}
 			if r.stdout != "" {
 				t.Errorf("stdout not empty: %q", r.stdout)
 			}

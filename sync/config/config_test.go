@@ -296,6 +296,8 @@ func TestInvalid(t *testing.T) {
 		{"secret as section", "retailcrm: TOPSECRETKEY123\n", []string{"retailcrm: must be a section of keys", "(line 1)"}, []string{"TOPSECRETKEY123"}},
 		{"secret as list item", "retailcrm:\n  sites: [[TOPSECRETKEY123]]\n", []string{"retailcrm.sites[0]: must be a string, not a list (line 2)"}, []string{"TOPSECRETKEY123"}},
 		{"secret as number", "bitrix:\n  burst: TOPSECRETKEY123\n", []string{"bitrix.burst: must be a whole number, not text (line 2)"}, []string{"TOPSECRETKEY123"}},
+		{"secret as log level", "log_level: TOPSECRETKEY123\n", []string{"log_level: must be debug, info, warn or error (line 1)"}, []string{"TOPSECRETKEY123"}},
+		{"secret as log format", "db: x.db\nlog_format: TOPSECRETKEY123\n", []string{"log_format: must be text or json (line 2)"}, []string{"TOPSECRETKEY123"}},
 		{"secret as region", "phone_region: TOPSECRETKEY123\n", []string{"phone_region: unknown region"}, []string{"TOPSECRETKEY123"}},
 		{"secret as url", "retailcrm:\n  url: TOPSECRETKEY123\n", []string{"retailcrm.url: not an http(s) URL"}, []string{"TOPSECRETKEY123"}},
 		{"secret in url path", "retailcrm:\n  url: https://shop.retailcrm.ru/TOPSECRETKEY123\n", []string{"retailcrm.url: must be the account's base URL without a path"}, []string{"TOPSECRETKEY123"}},
@@ -452,6 +454,7 @@ func TestKeysTheDecoderRefuses(t *testing.T) {
 		{"twice in a rule", "rules:\n  - on: created\n    do: {comment: x, comment: y}\n", `mapping key "comment" already defined`},
 		{"list as key", "bitrix:\n  ? [TOPSECRET]\n  : x\n", "line 2: a key must be a single value, not a list or a mapping"},
 		{"bad tag", "bitrix:\n  timeout: !!int TOPSECRET\n", "cannot decode !!str a value as a !!int"},
+		{"alias", "retailcrm:\n  api_key: *TOPSECRET\n", "unknown anchor (a value that starts with * or &: put it in quotes) referenced"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -320,6 +320,10 @@ func mappingKeys(n *yaml.Node) error {
 // quotedValue is how the YAML parser quotes a value in its messages.
 var quotedValue = regexp.MustCompile("`[^`]*`")
 
+// anchorName is how it names an anchor: a value written *name or &name,
+// which may well be a secret that happens to start with * or &.
+var anchorName = regexp.MustCompile(`anchor '[^']*'`)
+
 // yamlProblem turns a YAML parser's message into one line without the
 // parsers' prefixes and without the values it quotes.
 func yamlProblem(err error) string {
@@ -328,6 +332,7 @@ func yamlProblem(err error) string {
 		msg = strings.TrimPrefix(strings.TrimSpace(msg), prefix)
 	}
 	msg = quotedValue.ReplaceAllString(msg, "a value")
+	msg = anchorName.ReplaceAllString(msg, "anchor (a value that starts with * or &: put it in quotes)")
 	return strings.Join(strings.Fields(msg), " ")
 }
 

@@ -41,6 +41,12 @@ func validate(c *Config, p *Errors) {
 	if _, ok := texts.Parse(c.Locale); !ok {
 		p.add("locale", "must be ru or en")
 	}
+	if !ValidLogLevel(c.LogLevel) {
+		p.add("log_level", "must be debug, info, warn or error")
+	}
+	if !ValidLogFormat(c.LogFormat) {
+		p.add("log_format", "must be text or json")
+	}
 
 	if c.RetailCRM.URL != "" {
 		if u, msg := checkURL(c.RetailCRM.URL); msg != "" {
@@ -102,6 +108,24 @@ func validate(c *Config, p *Errors) {
 			p.add(fmt.Sprintf("alerts.notify_user_ids[%d]", i), "must be a Bitrix24 user id (a positive number)")
 		}
 	}
+}
+
+// ValidLogLevel reports whether s names a log level ("" is the default).
+func ValidLogLevel(s string) bool {
+	switch strings.ToLower(s) {
+	case "", "debug", "info", "warn", "warning", "error":
+		return true
+	}
+	return false
+}
+
+// ValidLogFormat reports whether s names a log format ("" is the default).
+func ValidLogFormat(s string) bool {
+	switch strings.ToLower(s) {
+	case "", "text", "json":
+		return true
+	}
+	return false
 }
 
 // validateWebhookURL checks bitrix.webhook_url and writes it back in its
