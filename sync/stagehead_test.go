@@ -1,13 +1,24 @@
 package sync
 
 import (
-	"context"
 	"strconv"
 	"testing"
 
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/store"
 )
+
+// lookups is a batch of n reads of deals by id.
+func lookups(t *testing.T, n int) *bitrix.Batch {
+	t.Helper()
+	b := bitrix.NewBatch(false)
+	for i := range n {
+		if err := b.Add("d"+strconv.Itoa(i), byIDCmd(bitrix.EntityDeal, []int64{int64(i + 1)}, []string{"ID"})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
 
 // The stage history's head is read before pull's first write or not at
 // all: it rides in the first lookup batch even when that batch is full
@@ -16,24 +27,14 @@ import (
 // move a person made on a deal the write linked.
 func TestStageHeadIsReadBeforeTheFirstWriteOrNotAtAll(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	lookups := func(n int) *bitrix.Batch {
-		b := bitrix.NewBatch(false)
-		for i := range n {
-			if err := b.Add("d"+strconv.Itoa(i), byIDCmd(bitrix.EntityDeal, []int64{int64(i + 1)}, []string{"ID"})); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return b
-	}
 	t.Run("full first lookup batch", func(t *testing.T) {
 		t.Parallel()
-		env := newEnv(t)
+		ctx, env := t.Context(), newEnv(t)
 		env.bx.SeedDeal(map[string]any{"TITLE": "old", "STAGE_ID": "NEW"})
 		head := env.bx.StageHistory()[0].ID
 		eng, st := env.engine(false)
 		eng.markStageHead(ctx, env.clock.Now())
-		if _, err := eng.read(ctx, lookups(bitrix.MaxBatchCommands)); err != nil {
+		if _, err := eng.read(ctx, lookups(t, bitrix.MaxBatchCommands)); err != nil {
 			t.Fatal(err)
 		}
 		got, ok, err := st.CursorInt(ctx, store.CursorStageHistory)
@@ -43,7 +44,7 @@ func TestStageHeadIsReadBeforeTheFirstWriteOrNotAtAll(t *testing.T) {
 	})
 	t.Run("write before any lookup", func(t *testing.T) {
 		t.Parallel()
-		env := newEnv(t)
+		ctx, env := t.Context(), newEnv(t)
 		eng, st := env.engine(false)
 		eng.markStageHead(ctx, env.clock.Now())
 		w := bitrix.NewBatch(false)
@@ -53,7 +54,7 @@ func TestStageHeadIsReadBeforeTheFirstWriteOrNotAtAll(t *testing.T) {
 		if _, err := eng.gate.write(ctx, w); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := eng.read(ctx, lookups(1)); err != nil {
+		if _, err := eng.read(ctx, lookups(t, 1)); err != nil {
 			t.Fatal(err)
 		}
 		if v, ok, _ := st.CursorInt(ctx, store.CursorStageHistory); ok {
