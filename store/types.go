@@ -16,7 +16,11 @@ const (
 	CursorCustomersHistory = "customers_history"
 	CursorCorporateHistory = "corporate_history"
 	CursorStageHistory     = "stagehistory"
-	CursorBackfill         = "backfill"
+	// CursorStageHistorySince is when crmsync began writing to a portal
+	// (RFC 3339, crmsync's clock): push's first run starts there when it
+	// has no stage cursor (docs/architecture.md, Push).
+	CursorStageHistorySince = "stagehistory_since"
+	CursorBackfill          = "backfill"
 )
 
 // EntityType is the Bitrix24 entity an order is linked to.

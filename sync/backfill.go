@@ -161,7 +161,7 @@ func (e *Engine) backfill(ctx context.Context, bo BackfillOptions, start time.Ti
 	if err := e.loadReferences(ctx); err != nil {
 		return err
 	}
-	e.markStageHead(ctx)
+	e.markStageHead(ctx, start)
 	st, err := e.backfillStart(ctx, bo, out)
 	if err != nil {
 		return err

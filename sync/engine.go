@@ -190,7 +190,7 @@ func New(opts Options) (*Engine, error) {
 	if opts.DryRun {
 		e.gate = newDryGate(nil)
 	} else {
-		e.gate = &liveGate{bx: e.bx}
+		e.gate = &liveGate{bx: e.bx, beforeWrite: e.stageHeadTooLate}
 	}
 	e.report = &Report{Envelope: runs.NewEnvelope(opts.DryRun)}
 	return e, nil
@@ -260,7 +260,7 @@ func (e *Engine) pull(ctx context.Context, start time.Time) error {
 	if err := e.loadReferences(ctx); err != nil {
 		return err
 	}
-	e.markStageHead(ctx)
+	e.markStageHead(ctx, start)
 	if err := e.retryDue(ctx); err != nil {
 		return err
 	}

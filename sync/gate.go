@@ -34,9 +34,15 @@ type liveGate struct {
 	bx  Bitrix
 	mu  stdsync.Mutex
 	rec *[]sentCmd
+	// beforeWrite, when set, is called before every write (the engine
+	// gives up a stage head not read yet, see markStageHead).
+	beforeWrite func()
 }
 
 func (g *liveGate) write(ctx context.Context, b *bitrix.Batch) (*bitrix.BatchResult, error) {
+	if g.beforeWrite != nil {
+		g.beforeWrite()
+	}
 	if g.rec != nil {
 		g.mu.Lock()
 		for _, k := range b.Keys() {
@@ -57,6 +63,9 @@ type RowsSetter interface {
 }
 
 func (g *liveGate) clearRows(ctx context.Context, ent bitrix.Entity, id bitrix.ID) error {
+	if g.beforeWrite != nil {
+		g.beforeWrite()
+	}
 	g.record(clearRowsCmd(ent, id))
 	c, ok := g.bx.(RowsSetter)
 	if !ok {

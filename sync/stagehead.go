@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/store"
@@ -20,20 +21,65 @@ const stageHeadKey = "stagehead"
 // apart by the ledger, as on every later run.
 //
 // The head is read by one more command in the run's first lookup batch,
-// which always comes before the first write, so it costs no request of its
-// own.
-func (e *Engine) markStageHead(ctx context.Context) {
+// which comes before the run's first write; it costs no request of its own
+// unless that batch is full. The run's start is also stored
+// (store.CursorStageHistorySince), before any write: should the head not be
+// read, push's first run starts its walk at that time instead
+// (docs/architecture.md, Push).
+//
+// A database that already links orders but has no stage cursor (made
+// before crmsync marked the head, or whose head read failed) is left alone:
+// a head taken now would skip the moves people made on those links since.
+func (e *Engine) markStageHead(ctx context.Context, start time.Time) {
 	if e.opts.DryRun {
 		return
 	}
+	err := e.startStageHistory(ctx, start)
+	if err != nil {
+		e.log.Warn("bitrix: cannot mark where push's stage history starts; the first push reads it from the start", "err", err)
+	}
+}
+
+// startStageHistory stores the run's start and sets the head pending when
+// the database has neither a stage cursor nor a link of the entity type.
+func (e *Engine) startStageHistory(ctx context.Context, start time.Time) error {
 	_, ok, err := e.store.CursorInt(ctx, store.CursorStageHistory)
-	e.headPending = err == nil && !ok
+	if err != nil || ok {
+		return err
+	}
+	links, err := e.store.CountLinks(ctx)
+	if err != nil {
+		return err
+	}
+	n := links.Deals
+	if e.mapper.entity() == bitrix.EntityLead {
+		n = links.Leads
+	}
+	if n > 0 {
+		return nil
+	}
+	// An earlier start (a run that linked nothing) is kept: it is as safe.
+	if _, ok, err = e.store.Cursor(ctx, store.CursorStageHistorySince); err != nil {
+		return err
+	}
+	if !ok {
+		if err := e.store.Tx(ctx, func(tx *store.Tx) error {
+			return tx.SetCursor(ctx, store.CursorStageHistorySince, start.UTC().Format(time.RFC3339))
+		}); err != nil {
+			return err
+		}
+	}
+	e.headPending = true
+	return nil
 }
 
 // addStageHead adds the head command to a lookup batch when the head is
-// still to be read and the batch has room without another request.
+// still to be read. It rides along even in a full batch (one more request,
+// once per database): this read is the last one known to come before a
+// write, and a head read after crmsync's first links would skip the moves
+// made on them in between.
 func (e *Engine) addStageHead(b *bitrix.Batch) bool {
-	if !e.headPending || b.Len()%bitrix.MaxBatchCommands == 0 {
+	if !e.headPending {
 		return false
 	}
 	typeID := bitrix.EntityTypeDeal
@@ -44,6 +90,12 @@ func (e *Engine) addStageHead(b *bitrix.Batch) bool {
 		Order: map[string]string{"ID": "DESC"}, Select: []string{"ID"}, Start: -1})
 	return b.Add(stageHeadKey, cmd) == nil
 }
+
+// stageHeadTooLate gives up the head before the run's first write when no
+// lookup read it yet: a head read after a write could skip the moves people
+// make on the links the write makes. Push then starts at the stored run
+// start (store.CursorStageHistorySince).
+func (e *Engine) stageHeadTooLate() { e.headPending = false }
 
 // storeStageHead stores the head the batch read. A failure only costs the
 // first push a long read, so it is logged, not fatal.

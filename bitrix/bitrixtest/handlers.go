@@ -379,10 +379,13 @@ func (s *Server) stageHistoryList(p map[string]any) (*result, *apiErr) {
 		return nil, &apiErr{status: 400, code: 0, desc: ownerTypeName(et) + " entity is not supported"}
 	}
 	fv, _ := getCI(p, "filter")
+	ov, _ := getCI(p, "order")
+	if e := checkStageHistoryQuery(et, asMap(fv), asMap(ov)); e != nil {
+		return nil, e
+	}
 	cs := compileFilter(asMap(fv))
 	hist := s.data.history // ascending by ID
 	lo, hi := idRange(cs, len(hist), func(i int) int64 { return hist[i].ID })
-	ov, _ := getCI(p, "order")
 	start, _ := getCI(p, "start")
 	if e := checkStart("crm.stagehistory.list", start); e != nil {
 		return nil, e

@@ -464,10 +464,13 @@ func scanCommentList(s *Server, p map[string]any) (*result, *apiErr) {
 }
 
 func scanStageHistoryList(s *Server, p map[string]any) (*result, *apiErr) {
+	et, _ := intParam(p["entityTypeId"])
+	if e := checkStageHistoryQuery(et, asMap(p["filter"]), asMap(p["order"])); e != nil {
+		return nil, e
+	}
 	if e := checkStart("crm.stagehistory.list", p["start"]); e != nil {
 		return nil, e
 	}
-	et, _ := intParam(p["entityTypeId"])
 	filter := asMap(p["filter"])
 	var rows []*HistoryRow
 	for _, h := range s.data.history {

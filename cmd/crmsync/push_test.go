@@ -184,8 +184,13 @@ func TestPushDryRunChangesNothing(t *testing.T) {
 func TestPushFailingOutrightAlertsOnce(t *testing.T) {
 	t.Parallel()
 	f := defaultFakes(t)
-	f.bx.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultOverload, Method: "crm.stagehistory.list", Probability: 1})
 	_, cfg, db := workFiles(t, f.config(fullMapping+"alerts:\n  notify_user_ids: [7]\n"))
+	// A linked deal: push reads the stage history (with none it reads nothing).
+	f.order("Anna", "anna@example.com", 100)
+	if r := runInProcess(t, "--config", cfg, "--db", db, "pull"); r.code != exitOK {
+		t.Fatalf("pull: %d %s", r.code, r.stderr)
+	}
+	f.bx.InjectFault(bitrixtest.Fault{Kind: bitrixtest.FaultOverload, Method: "crm.stagehistory.list", Probability: 1})
 	for run := 0; run < 2; run++ {
 		r := runInProcess(t, "--config", cfg, "--db", db, "push")
 		if r.code == exitOK {

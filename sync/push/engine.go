@@ -165,6 +165,10 @@ type run struct {
 	groups   map[string]string
 	groupErr error
 
+	// since, when set, bounds a first push's stage-history walk by
+	// CREATED_TIME (firstStart).
+	since time.Time
+
 	unmapped  map[string]int
 	seenDeals map[int64]bool
 	retrying  map[string]bool // kind:orderID of failures retried this run

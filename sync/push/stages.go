@@ -2,6 +2,7 @@ package push
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -34,11 +35,17 @@ type move struct {
 // roundPages pages, apply the latest move of each linked deal, commit the
 // cursor. Retried failures join the first round.
 func (r *run) pushStages(ctx context.Context, retry map[int64]stagePayload) error {
-	cursor, _, err := r.st.CursorInt(ctx, store.CursorStageHistory)
+	cursor, ok, err := r.st.CursorInt(ctx, store.CursorStageHistory)
 	if err != nil {
 		return err
 	}
 	r.rep.Cursor = CursorSummary{From: cursor, To: cursor}
+	read := true
+	if !ok {
+		if r.since, read, err = r.firstStart(ctx); err != nil {
+			return err
+		}
+	}
 	pending := map[int64]move{}
 	for _, p := range retry {
 		at, _ := time.Parse(time.RFC3339, p.At)
@@ -47,7 +54,7 @@ func (r *run) pushStages(ctx context.Context, retry map[int64]stagePayload) erro
 	for {
 		var rows []bitrix.StageHistoryRow
 		short := true
-		if !r.stopped() {
+		if read && !r.stopped() {
 			if rows, short, err = r.readRound(ctx, cursor); err != nil {
 				return err
 			}
@@ -90,6 +97,45 @@ func (r *run) pushStages(ctx context.Context, retry map[int64]stagePayload) erro
 	return r.reportUnmapped(ctx)
 }
 
+// sinceMargin is how much earlier than the stored start of crmsync's
+// writes (crmsync's clock) a first push starts reading the stage history
+// (CREATED_TIME, the portal's clock): clock skew between the two hosts.
+// More than echoTolerance, so the echo rows of crmsync's first stage
+// writes are read as on every later run. It costs the pages of one hour of
+// the portal's stage history, once.
+const sinceMargin = time.Hour
+
+// firstStart says where a push without a stage cursor starts reading
+// (docs/architecture.md, Push): nowhere while no deal is linked (no move
+// can matter yet, and pull marks the history's head before it links one);
+// at the time crmsync began writing, less sinceMargin, when pull stored it
+// but could not read the head; from the start otherwise (links of a
+// database older than the head's marking: a move on any of them may
+// matter).
+func (r *run) firstStart(ctx context.Context) (since time.Time, read bool, err error) {
+	links, err := r.st.CountLinks(ctx)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	n := links.Deals
+	if r.et == store.EntityLead {
+		n = links.Leads
+	}
+	if n == 0 {
+		return time.Time{}, false, nil
+	}
+	v, ok, err := r.st.Cursor(ctx, store.CursorStageHistorySince)
+	if err != nil || !ok {
+		return time.Time{}, true, err
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		r.log.Warn("bad start of crmsync's writes; reading the stage history from its start", "value", v, "err", err)
+		return time.Time{}, true, nil
+	}
+	return t.Add(-sinceMargin), true, nil
+}
+
 // readRound reads up to roundPages pages after cursor, within the run's
 // item budget; short is true when the history is exhausted.
 func (r *run) readRound(ctx context.Context, cursor int64) (rows []bitrix.StageHistoryRow, short bool, err error) {
@@ -98,8 +144,7 @@ func (r *run) readRound(ctx context.Context, cursor int64) (rows []bitrix.StageH
 		if r.stopped() {
 			return rows, true, nil
 		}
-		page, err := r.bx.StageHistoryList(ctx, r.entityTypeID, bitrix.ListRequest{
-			Filter: map[string]any{">ID": after}, Order: map[string]string{"ID": "ASC"}, Start: -1})
+		page, err := r.historyPage(ctx, after)
 		if err != nil {
 			return nil, false, fmt.Errorf("reading Bitrix24 stage history after %d: %w", after, err)
 		}
@@ -119,6 +164,26 @@ func (r *run) readRound(ctx context.Context, cursor int64) (rows []bitrix.StageH
 		}
 	}
 	return rows, false, nil
+}
+
+// historyPage reads the page after the cursor, from r.since on when set.
+func (r *run) historyPage(ctx context.Context, after int64) (*bitrix.StageHistoryPage, error) {
+	filter := map[string]any{">ID": after}
+	if !r.since.IsZero() {
+		filter[">=CREATED_TIME"] = bitrix.FormatTime(r.since)
+	}
+	page, err := r.bx.StageHistoryList(ctx, r.entityTypeID, bitrix.ListRequest{
+		Filter: filter, Order: map[string]string{"ID": "ASC"}, Start: -1})
+	var apiErr *bitrix.APIError
+	if err != nil && !r.since.IsZero() && errors.As(err, &apiErr) && strings.EqualFold(apiErr.Code, bitrix.CodeInvalidArgValue) {
+		// That CREATED_TIME can be filtered on is not documented
+		// (docs/api-notes.md): a portal that refuses it is read from the
+		// cursor alone, as before.
+		r.log.Warn("the portal refuses a CREATED_TIME filter on the stage history; reading it from the start", "err", err)
+		r.since = time.Time{}
+		return r.historyPage(ctx, after)
+	}
+	return page, err
 }
 
 // rowMove reads a stage-history row.
