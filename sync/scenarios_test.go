@@ -313,3 +313,26 @@ func TestLostDatabaseSetsNoRowsAgain(t *testing.T) {
 		t.Errorf("a changed line set the rows of %d deals, want 1", res.Report.Summary.RowsSet)
 	}
 }
+
+// After the database is lost, the replay's status comments are found on the
+// deals' timelines: nothing is pending, so a dry run's report lists no
+// change (--detailed-exitcode exits 0) and the real run counts no comment.
+func TestLostDatabaseReplayIsNotPending(t *testing.T) {
+	e := newEnv(t)
+	for i := range 3 {
+		o := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "C" + strconv.Itoa(i), Email: "c" + strconv.Itoa(i) + "@example.com"}, "10"))
+		e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" })
+	}
+	if res := e.pull(); res.Report.Summary.Comments != 3 {
+		t.Fatalf("first run: %d comments, want 3", res.Report.Summary.Comments)
+	}
+	e.loseDatabase()
+	if dry := e.dryPull(); dry.Report.Pending() {
+		t.Errorf("the dry run of the replay has pending changes: %v", normChanges(dry.Report.Changes))
+	}
+	res, w := e.pullWrites()
+	if w != 0 || res.Report.Summary.Comments != 0 || len(res.Report.Changes) != 0 {
+		t.Errorf("the replay wrote %d commands, counted %d comments, reported %v", w, res.Report.Summary.Comments,
+			normChanges(res.Report.Changes))
+	}
+}
