@@ -39,6 +39,11 @@ type item struct {
 	dealGone bool // the linked deal was deleted in Bitrix24: parked at once (deletions.go)
 	recreate bool // re-queued by an operator after that: a new deal may be made
 
+	// remoteRows are the rows the found deal carries, when matchRemoteRows
+	// read them (rowsRead).
+	remoteRows []bitrix.StoredProductRow
+	rowsRead   bool
+
 	// company is the buyer's company (corporate customers, legal buyers);
 	// nil for a private person or with companies off.
 	company *companyState

@@ -67,6 +67,11 @@ func (e *Engine) syncDeleted(ctx context.Context, ids []int64, events map[int64]
 		var link *store.OrderLink
 		if l, ok := links[id]; ok {
 			o.Number, o.Site, link = l.Number, l.Site, &l
+		} else {
+			// No link (a lost database): the order's earlier records of the
+			// page may still name it, so the comment reads as before and is
+			// found on the timeline.
+			o.Number = snapshotNumber(events[id])
 		}
 		it := &item{order: o, events: events[id], link: link, remote: r, dealID: int64(r.ID()), dealDone: true}
 		stage := e.deletedStage(o.Site, r)
@@ -140,6 +145,20 @@ func (e *Engine) deletedStage(site string, deal bitrix.Record) string {
 		return e.cfg.Mapping.DeletedStageOr()
 	}
 	return e.cfg.FunnelOfCategory(site, int(deal.IDField(bitrix.FieldCategoryID))).DeletedStageOr()
+}
+
+// snapshotNumber is the order number the snapshots of ev's records carry,
+// "" when none does (a deletion's own snapshot may not).
+func snapshotNumber(ev *orderEvents) string {
+	if ev == nil {
+		return ""
+	}
+	for _, r := range ev.records {
+		if r.Order != nil && r.Order.Number != "" {
+			return r.Order.Number
+		}
+	}
+	return ""
 }
 
 // deletionRecord is the history record that deleted the order, or nil.

@@ -112,3 +112,31 @@ func TestDeletedDealIsParkedUntilRetry(t *testing.T) {
 		t.Errorf("link %+v %v", l, ok)
 	}
 }
+
+// An order deleted in RetailCRM, then the database lost: the replay of the
+// history names the order by its number as the first comment did (from the
+// snapshots of its history records), finds that comment on the timeline
+// and writes nothing.
+func TestDeletedOrderAfterALostDatabaseWritesNothing(t *testing.T) {
+	e := newEnv(t)
+	o := order(&retailcrm.Customer{FirstName: "Ann", Email: "ann@example.com"}, "100")
+	o.Number = "7781A"
+	o = e.rc.CreateOrder(o)
+	e.pull()
+	if err := e.rc.DeleteOrder(o.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.pull()
+	deal := dealRow(t, e, o.ID)
+	first := commentsOf(e, deal.Str("ID"))
+	if len(first) != 1 || !strings.Contains(first[0], "7781A") {
+		t.Fatalf("comments %q, want one naming order 7781A", first)
+	}
+	e.loseDatabase()
+	if _, n := e.pullWrites(); n != 0 {
+		t.Errorf("the replay after a lost database made %d writes", n)
+	}
+	if got := commentsOf(e, deal.Str("ID")); len(got) != 1 {
+		t.Errorf("comments after the replay: %q", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/retailcrm"
+	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/sync/texts"
 )
 
@@ -170,16 +171,76 @@ func (e *Engine) planRows(ctx context.Context, b *bitrix.Batch, items []*item, c
 	return clear, old, nil
 }
 
+// matchRemoteRows reads the rows of the deals found on the portal with no
+// record of the rows crmsync set on them (a lost database, a deal keyed by
+// someone else): rows already as desired are not set again, as the call
+// would replace them all with equal ones. One read batch for the chunk,
+// and only in that case; the hash is recorded with the link afterwards.
+func (e *Engine) matchRemoteRows(ctx context.Context, items []*item) error {
+	ent := e.mapper.entity()
+	b := bitrix.NewBatch(false)
+	byKey := map[string]*item{}
+	for _, it := range items {
+		if it.err != nil || !it.needRows || !it.needDeal || it.remote == nil || it.dealID == 0 || it.dealID >= dryIDBase ||
+			len(it.deal.rows.rows) == 0 || rowsKnown(it, ent) {
+			continue
+		}
+		k := "pr" + strconv.FormatInt(it.order.ID, 10)
+		if err := b.Add(k, bitrix.ProductRowsGetCmd(ent, bitrix.ID(it.dealID))); err != nil {
+			return err
+		}
+		byKey[k] = it
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	res, err := e.read(ctx, b)
+	if err != nil {
+		return err
+	}
+	for k, it := range byKey {
+		stored, err := bitrix.DecodeProductRows(res.Get(k).Result)
+		if err != nil {
+			// Unreadable rows are set as if unknown: the set makes them right.
+			e.log.Warn("reading a deal's product rows", "order", it.order.ID, "deal", it.dealID, "err", err)
+			continue
+		}
+		it.remoteRows, it.rowsRead = stored, true
+		rows := make([]bitrix.ProductRow, len(stored))
+		for i, r := range stored {
+			rows[i] = r.Row()
+		}
+		if bitrix.ProductRowsHash(rows) == it.deal.rows.hash {
+			it.needRows, it.rowsDone = false, true
+		}
+	}
+	return nil
+}
+
+// rowsKnown reports whether the order's link records the rows crmsync set
+// on the deal the lookup found.
+func rowsKnown(it *item, ent bitrix.Entity) bool {
+	l := it.link
+	return l != nil && l.RowsHash != "" && l.EntityID == it.dealID &&
+		(l.EntityType == store.EntityType(ent) || (l.EntityType == "" && ent == bitrix.EntityDeal))
+}
+
 // readRows reads the rows of the deals whose rows are about to change,
 // when the report keeps its changes (a dry run's diff); nothing otherwise.
+// Rows matchRemoteRows read are not read again.
 func (e *Engine) readRows(ctx context.Context, items []*item, changes map[string]Change) (map[int64][]bitrix.StoredProductRow, error) {
 	if !e.opts.DryRun && !e.opts.KeepChanges {
 		return nil, nil
 	}
 	ent := e.mapper.entity()
 	b := bitrix.NewBatch(false)
+	out := map[int64][]bitrix.StoredProductRow{}
 	for _, it := range items {
 		if it.err != nil || !it.needRows || it.dealID == 0 || it.dealID >= dryIDBase {
+			continue
+		}
+		if it.rowsRead {
+			out[it.order.ID] = it.remoteRows
 			continue
 		}
 		if ch, ok := changes[dealKey(it.order.ID)]; ok && ch.Op == OpCreate {
@@ -190,13 +251,12 @@ func (e *Engine) readRows(ctx context.Context, items []*item, changes map[string
 		}
 	}
 	if b.Len() == 0 {
-		return nil, nil
+		return out, nil
 	}
 	res, err := e.read(ctx, b)
 	if err != nil {
 		return nil, err
 	}
-	out := map[int64][]bitrix.StoredProductRow{}
 	for _, k := range b.Keys() {
 		rows, err := bitrix.DecodeProductRows(res.Get(k).Result)
 		if err != nil {

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -263,5 +264,75 @@ func TestFailedCustomerChangeIsParkedAndRetried(t *testing.T) {
 	defer st.Close()
 	if fs, _ := st.Failures(context.Background(), store.FailureFilter{}); len(fs) != 0 {
 		t.Errorf("failures left %+v", fs)
+	}
+}
+
+// After the database is lost, the replay finds each deal by ORIGIN_ID and
+// reads the rows it carries: rows already as desired are not set again
+// (productrows.set replaces every row, giving them new ids), neither by a
+// dry run's plan nor by the real run, and the order counts as unchanged.
+func TestLostDatabaseSetsNoRowsAgain(t *testing.T) {
+	e := newEnv(t)
+	closed, open := contentShop(t, e)
+	e.pull()
+	rowIDs := func() []int64 {
+		var ids []int64
+		for _, o := range []retailcrm.Order{closed, open} {
+			for _, r := range e.bx.ProductRows("deal", dealID(t, e, o.ID)) {
+				ids = append(ids, r.ID)
+			}
+		}
+		return ids
+	}
+	before := rowIDs()
+	e.loseDatabase()
+
+	dry := e.dryPull()
+	for _, c := range dry.Report.Changes {
+		if c.Op == OpRows {
+			t.Errorf("the dry run of the replay plans rows for order %d", c.OrderID)
+		}
+	}
+	res, w := e.pullWrites()
+	if w != 0 || res.Report.Summary.RowsSet != 0 {
+		t.Errorf("the replay wrote %d commands, set the rows of %d deals; want none", w, res.Report.Summary.RowsSet)
+	}
+	if res.Report.Summary.DealsUnchanged != 2 {
+		t.Errorf("summary %+v, want both orders unchanged", res.Report.Summary)
+	}
+	if after := rowIDs(); !slices.Equal(before, after) {
+		t.Errorf("row ids %v became %v: the rows were replaced", before, after)
+	}
+	// The rows' hash is known again: a changed line re-sends that deal's
+	// rows, an idle run reads and writes nothing.
+	if _, w := e.pullWrites(); w != 0 {
+		t.Errorf("an idle run after the replay wrote %d commands", w)
+	}
+	e.updateOrder(open.ID, func(o *retailcrm.Order) { o.Items[0].Quantity = money("2") })
+	if res, _ := e.pullWrites(); res.Report.Summary.RowsSet != 1 {
+		t.Errorf("a changed line set the rows of %d deals, want 1", res.Report.Summary.RowsSet)
+	}
+}
+
+// After the database is lost, the replay's status comments are found on the
+// deals' timelines: nothing is pending, so a dry run's report lists no
+// change (--detailed-exitcode exits 0) and the real run counts no comment.
+func TestLostDatabaseReplayIsNotPending(t *testing.T) {
+	e := newEnv(t)
+	for i := range 3 {
+		o := e.rc.CreateOrder(order(&retailcrm.Customer{FirstName: "C" + strconv.Itoa(i), Email: "c" + strconv.Itoa(i) + "@example.com"}, "10"))
+		e.updateOrder(o.ID, func(o *retailcrm.Order) { o.Status = "complete" })
+	}
+	if res := e.pull(); res.Report.Summary.Comments != 3 {
+		t.Fatalf("first run: %d comments, want 3", res.Report.Summary.Comments)
+	}
+	e.loseDatabase()
+	if dry := e.dryPull(); dry.Report.Pending() {
+		t.Errorf("the dry run of the replay has pending changes: %v", normChanges(dry.Report.Changes))
+	}
+	res, w := e.pullWrites()
+	if w != 0 || res.Report.Summary.Comments != 0 || len(res.Report.Changes) != 0 {
+		t.Errorf("the replay wrote %d commands, counted %d comments, reported %v", w, res.Report.Summary.Comments,
+			normChanges(res.Report.Changes))
 	}
 }

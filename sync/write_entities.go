@@ -250,6 +250,9 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 	if err := e.planContactLinks(ctx, items); err != nil {
 		return err
 	}
+	if err := e.matchRemoteRows(ctx, items); err != nil {
+		return err
+	}
 	b := bitrix.NewBatch(false)
 	changes := map[string]Change{}
 	links := map[string]FieldChange{} // by deal key: the link sent with crm.<e>.contact.add
@@ -560,6 +563,7 @@ func (e *Engine) writeComments(ctx context.Context, items []*item) error {
 		return nil
 	}
 	results := map[string]*bitrix.CmdResult{}
+	onTimeline := map[string]bool{} // found before sending: an earlier run wrote them
 	if len(uncertain) > 0 {
 		found, err := e.resolveComments(ctx, uncertain)
 		if err != nil {
@@ -571,6 +575,7 @@ func (e *Engine) writeComments(ctx context.Context, items []*item) error {
 				cmd, _ := b.Cmd(k)
 				if raw, ok := found[k]; ok {
 					results[k] = &bitrix.CmdResult{Key: k, Cmd: cmd, Status: bitrix.Done, Result: raw}
+					onTimeline[k] = true
 					continue
 				}
 				if err := rest.Add(k, cmd); err != nil {
@@ -605,9 +610,13 @@ func (e *Engine) writeComments(ctx context.Context, items []*item) error {
 		}
 		pc := byKey[k]
 		pc.done = true
-		e.sum.Comments++
-		e.addChange(Change{Op: OpComment, Entity: "comment", EntityID: it.dealID, OrderID: it.order.ID,
-			OrderNumber: it.order.Number, Site: it.order.Site, Text: pc.text})
+		if !onTimeline[k] {
+			// A comment already there is no change of this run: it is only
+			// recorded, so a dry run of a replay has nothing pending.
+			e.sum.Comments++
+			e.addChange(Change{Op: OpComment, Entity: "comment", EntityID: it.dealID, OrderID: it.order.ID,
+				OrderNumber: it.order.Number, Site: it.order.Site, Text: pc.text})
+		}
 		id, _ := bitrix.DecodeID(cr.Result)
 		ids[k] = id.String()
 		done = append(done, k)
