@@ -11,8 +11,9 @@ DEMO_DIR ?= $(BIN)/demo
 
 all: build
 
+# CGO_ENABLED=0: SQLite is pure Go, so the binary is static and runs on any Linux of its architecture.
 build:
-	$(GO) build $(BUILDFLAGS) -o $(BIN)/crmsync ./cmd/crmsync
+	CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -o $(BIN)/crmsync ./cmd/crmsync
 	@if [ -d cmd/crmsync-sandbox ]; then $(GO) build $(BUILDFLAGS) -o $(BIN)/crmsync-sandbox ./cmd/crmsync-sandbox; fi
 
 ## test: vet, staticcheck, the race-enabled test suite, a short fuzz run, the crash campaigns at

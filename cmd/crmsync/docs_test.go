@@ -217,3 +217,22 @@ func TestDeployUsesFlagsThatExist(t *testing.T) {
 		t.Errorf("found only %d crmsync command lines in deploy/", seen)
 	}
 }
+
+// TestREADMEIsANewcomersPage: the README stays under 8 KB (the details live
+// in docs/) and its first lines give the two fresh-machine commands.
+func TestREADMEIsANewcomersPage(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) >= 8<<10 {
+		t.Errorf("README.md is %d bytes; keep it under 8 KB and move details to docs/", len(data))
+	}
+	head := strings.Join(strings.SplitN(string(data), "\n", 12)[:11], "\n")
+	for _, cmd := range []string{"make demo", "make test"} {
+		if !strings.Contains(head, cmd) {
+			t.Errorf("the README's first lines do not give %q:\n%s", cmd, head)
+		}
+	}
+}
