@@ -36,6 +36,10 @@ type item struct {
 
 	needRows bool // the product rows differ from the last set (link's rows hash)
 	rowsDone bool // the rows are as desired (set now, or unchanged)
+	// held is the rows the found deal holds, when read (heldRead):
+	// checkHeldRows reads them when no link records what was set.
+	held     []bitrix.StoredProductRow
+	heldRead bool
 	dealGone bool // the linked deal was deleted in Bitrix24: parked at once (deletions.go)
 	recreate bool // re-queued by an operator after that: a new deal may be made
 
