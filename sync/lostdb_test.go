@@ -73,44 +73,57 @@ func TestLostDatabaseUnchangedOrdersAreUnchanged(t *testing.T) {
 }
 
 // TestLostDatabaseRowsThatDifferAreSet: after losing the database, a deal
-// whose rows differ from the order's (a manager changed a quantity) gets
-// the order's rows, once, and the dry run shows the difference; the deal
-// counts as updated.
+// whose rows differ from the order's (a manager changed a quantity, or a
+// tax rate: the total stays) gets the order's rows, once, and the dry run
+// names the difference; the deal counts as updated, the other unchanged.
 func TestLostDatabaseRowsThatDifferAreSet(t *testing.T) {
-	e := newEnv(t)
-	closed, _ := contentShop(t, e)
-	e.pull()
-	id := dealID(t, e, closed.ID)
-	want := rowsOn(e, "deal", id)
-	held, err := e.bxc.ProductRows(context.Background(), bitrix.EntityDeal, bitrix.ID(id))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows := make([]bitrix.ProductRow, len(held))
-	for i, r := range held {
-		rows[i] = r.Row()
-	}
-	rows[2].Quantity = money("3")
-	if err := e.bxc.SetProductRows(context.Background(), bitrix.EntityDeal, bitrix.ID(id), rows); err != nil {
-		t.Fatal(err)
-	}
-	sets := e.commands("crm.deal.productrows.set")
+	for _, tc := range []struct {
+		name string
+		edit func(*bitrix.ProductRow)
+		line string
+	}{
+		{name: "quantity", edit: func(r *bitrix.ProductRow) { r.Quantity = money("3") },
+			line: `~ "Термос (TH-1)" 3 × 1 290.00 → 1 × 1 290.00`},
+		{name: "tax rate", edit: func(r *bitrix.ProductRow) { r.TaxRate = nil },
+			line: `(was 4 lines, 10 872.00 RUB): ~ "Термос (TH-1)" tax none → 10`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			closed, _ := contentShop(t, e)
+			e.pull()
+			id := dealID(t, e, closed.ID)
+			want := rowsOn(e, "deal", id)
+			held, err := e.bxc.ProductRows(context.Background(), bitrix.EntityDeal, bitrix.ID(id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := make([]bitrix.ProductRow, len(held))
+			for i, r := range held {
+				rows[i] = r.Row()
+			}
+			tc.edit(&rows[2])
+			if err := e.bxc.SetProductRows(context.Background(), bitrix.EntityDeal, bitrix.ID(id), rows); err != nil {
+				t.Fatal(err)
+			}
+			sets := e.commands("crm.deal.productrows.set")
 
-	e.loseDatabase()
-	dry := e.dryPull()
-	var text bytes.Buffer
-	if err := dry.Report.WriteText(&text); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(text.String(), `~ "Термос (TH-1)" 3 × 1 290.00 → 1 × 1 290.00`) || dry.Report.Unchanged != 1 ||
-		dry.Report.Summary.DealsUpdated != 1 || dry.Report.Summary.DealsUnchanged != 1 {
-		t.Errorf("dry run after the loss: %s\n%s", dry.Report.Summary.Line(), text.String())
-	}
-	res := e.pull()
-	if n := e.commands("crm.deal.productrows.set") - sets; n != 1 || res.Report.Summary.DealsUpdated != 1 {
-		t.Errorf("%d product rows sets; %s", n, res.Report.Summary.Line())
-	}
-	if got := rowsOn(e, "deal", id); !cmp.Equal(got, want) {
-		t.Errorf("rows: %s", cmp.Diff(want, got))
+			e.loseDatabase()
+			dry := e.dryPull()
+			var text bytes.Buffer
+			if err := dry.Report.WriteText(&text); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(text.String(), tc.line) || dry.Report.Unchanged != 1 ||
+				dry.Report.Summary.DealsUpdated != 1 || dry.Report.Summary.DealsUnchanged != 1 {
+				t.Errorf("dry run after the loss: %s\n%s", dry.Report.Summary.Line(), text.String())
+			}
+			res := e.pull()
+			if n := e.commands("crm.deal.productrows.set") - sets; n != 1 || res.Report.Summary.DealsUpdated != 1 {
+				t.Errorf("%d product rows sets; %s", n, res.Report.Summary.Line())
+			}
+			if got := rowsOn(e, "deal", id); !cmp.Equal(got, want) {
+				t.Errorf("rows: %s", cmp.Diff(want, got))
+			}
+		})
 	}
 }
