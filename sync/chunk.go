@@ -36,13 +36,12 @@ type item struct {
 
 	needRows bool // the product rows differ from the last set (link's rows hash)
 	rowsDone bool // the rows are as desired (set now, or unchanged)
+	// held is the rows the found deal holds, when read (heldRead):
+	// checkHeldRows reads them when no link records what was set.
+	held     []bitrix.StoredProductRow
+	heldRead bool
 	dealGone bool // the linked deal was deleted in Bitrix24: parked at once (deletions.go)
 	recreate bool // re-queued by an operator after that: a new deal may be made
-
-	// remoteRows are the rows the found deal carries, when matchRemoteRows
-	// read them (rowsRead).
-	remoteRows []bitrix.StoredProductRow
-	rowsRead   bool
 
 	// company is the buyer's company (corporate customers, legal buyers);
 	// nil for a private person or with companies off.

@@ -436,6 +436,8 @@ func (r *RowsChange) line() string {
 		used[j] = true
 		if o := r.Old[j]; !dec(o.Price).Equal(dec(n.Price)) || !dec(o.Quantity).Equal(dec(n.Quantity)) {
 			diff = append(diff, "~ "+rowText(o)+" → "+rowAmount(n))
+		} else if d := rowFieldsDiff(o, n); d != "" {
+			diff = append(diff, "~ "+strconv.Quote(oneLine(n.Name))+" "+d)
 		}
 	}
 	for i, o := range r.Old {
@@ -447,6 +449,35 @@ func (r *RowsChange) line() string {
 		out += ": " + strings.Join(diff, "; ")
 	}
 	return out
+}
+
+// rowFieldsDiff names what else differs between two rows of one name and
+// amount ("tax none → 20"), so a rows change is never shown without its
+// difference. A measure the new row leaves to the portal is no difference.
+func rowFieldsDiff(o, n RowReport) string {
+	var out []string
+	add := func(name, old, new string) {
+		if old != new {
+			out = append(out, name+" "+old+" → "+new)
+		}
+	}
+	add("product", strconv.FormatInt(o.ProductID, 10), strconv.FormatInt(n.ProductID, 10))
+	add("discount", dec(o.DiscountSum).String(), dec(n.DiscountSum).String())
+	tax := func(r RowReport) string {
+		if r.TaxRate == nil {
+			return "none"
+		}
+		return dec(*r.TaxRate).String()
+	}
+	add("tax", tax(o), tax(n))
+	add("tax included", strconv.FormatBool(o.TaxIncluded), strconv.FormatBool(n.TaxIncluded))
+	if n.MeasureCode != 0 {
+		add("measure code", strconv.Itoa(o.MeasureCode), strconv.Itoa(n.MeasureCode))
+	}
+	if n.MeasureName != "" {
+		add("measure", strconv.Quote(o.MeasureName), strconv.Quote(n.MeasureName))
+	}
+	return strings.Join(out, ", ")
 }
 
 func rowsSummary(lines int, total, currency string) string {

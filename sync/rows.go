@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -171,52 +172,6 @@ func (e *Engine) planRows(ctx context.Context, b *bitrix.Batch, items []*item, c
 	return clear, old, nil
 }
 
-// matchRemoteRows reads the rows of the deals found on the portal with no
-// record of the rows crmsync set on them (a lost database, a deal keyed by
-// someone else): rows already as desired are not set again, as the call
-// would replace them all with equal ones. One read batch for the chunk,
-// and only in that case; the hash is recorded with the link afterwards.
-func (e *Engine) matchRemoteRows(ctx context.Context, items []*item) error {
-	ent := e.mapper.entity()
-	b := bitrix.NewBatch(false)
-	byKey := map[string]*item{}
-	for _, it := range items {
-		if it.err != nil || !it.needRows || !it.needDeal || it.remote == nil || it.dealID == 0 || it.dealID >= dryIDBase ||
-			len(it.deal.rows.rows) == 0 || rowsKnown(it, ent) {
-			continue
-		}
-		k := "pr" + strconv.FormatInt(it.order.ID, 10)
-		if err := b.Add(k, bitrix.ProductRowsGetCmd(ent, bitrix.ID(it.dealID))); err != nil {
-			return err
-		}
-		byKey[k] = it
-	}
-	if b.Len() == 0 {
-		return nil
-	}
-	res, err := e.read(ctx, b)
-	if err != nil {
-		return err
-	}
-	for k, it := range byKey {
-		stored, err := bitrix.DecodeProductRows(res.Get(k).Result)
-		if err != nil {
-			// Unreadable rows are set as if unknown: the set makes them right.
-			e.log.Warn("reading a deal's product rows", "order", it.order.ID, "deal", it.dealID, "err", err)
-			continue
-		}
-		it.remoteRows, it.rowsRead = stored, true
-		rows := make([]bitrix.ProductRow, len(stored))
-		for i, r := range stored {
-			rows[i] = r.Row()
-		}
-		if bitrix.ProductRowsHash(rows) == it.deal.rows.hash {
-			it.needRows, it.rowsDone = false, true
-		}
-	}
-	return nil
-}
-
 // rowsKnown reports whether the order's link records the rows crmsync set
 // on the deal the lookup found.
 func rowsKnown(it *item, ent bitrix.Entity) bool {
@@ -226,21 +181,22 @@ func rowsKnown(it *item, ent bitrix.Entity) bool {
 }
 
 // readRows reads the rows of the deals whose rows are about to change,
-// when the report keeps its changes (a dry run's diff); nothing otherwise.
-// Rows matchRemoteRows read are not read again.
+// when the report keeps its changes (a dry run's diff); otherwise only the
+// rows checkHeldRows read already.
 func (e *Engine) readRows(ctx context.Context, items []*item, changes map[string]Change) (map[int64][]bitrix.StoredProductRow, error) {
+	out := map[int64][]bitrix.StoredProductRow{}
+	for _, it := range items {
+		if it.err == nil && it.needRows && it.heldRead {
+			out[it.order.ID] = it.held
+		}
+	}
 	if !e.opts.DryRun && !e.opts.KeepChanges {
-		return nil, nil
+		return out, nil
 	}
 	ent := e.mapper.entity()
 	b := bitrix.NewBatch(false)
-	out := map[int64][]bitrix.StoredProductRow{}
 	for _, it := range items {
-		if it.err != nil || !it.needRows || it.dealID == 0 || it.dealID >= dryIDBase {
-			continue
-		}
-		if it.rowsRead {
-			out[it.order.ID] = it.remoteRows
+		if it.err != nil || !it.needRows || it.heldRead || it.dealID == 0 || it.dealID >= dryIDBase {
 			continue
 		}
 		if ch, ok := changes[dealKey(it.order.ID)]; ok && ch.Op == OpCreate {
@@ -266,6 +222,100 @@ func (e *Engine) readRows(ctx context.Context, items []*item, changes map[string
 		out[id] = rows
 	}
 	return out, nil
+}
+
+// checkHeldRows reads, in one batch, the rows of the deals the lookup found
+// by ORIGIN_ID whose rows no link records (the database was lost, or the
+// order was never linked), and drops the rows write of those that hold the
+// desired rows already: rewriting identical rows would be a write for an
+// unchanged order. A read is one command per deal, as the write would be,
+// and changes nothing on the deal. The lookup's own batch cannot carry it:
+// the deals' ids are known only from its answer.
+func (e *Engine) checkHeldRows(ctx context.Context, items []*item) error {
+	ent := e.mapper.entity()
+	b := bitrix.NewBatch(false)
+	byKey := map[string]*item{}
+	for _, it := range items {
+		if it.err != nil || !it.needRows || it.remote == nil || it.dealID == 0 || it.dealID >= dryIDBase || it.heldRead {
+			continue
+		}
+		if rowsKnown(it, ent) {
+			continue // the hash of what was set decided
+		}
+		k := "ph" + strconv.FormatInt(it.order.ID, 10)
+		if err := b.Add(k, bitrix.ProductRowsGetCmd(ent, bitrix.ID(it.dealID))); err != nil {
+			return err
+		}
+		byKey[k] = it
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	res, err := e.read(ctx, b)
+	if err != nil {
+		return err
+	}
+	for _, k := range b.Keys() {
+		it := byKey[k]
+		held, err := bitrix.DecodeProductRows(res.Get(k).Result)
+		if err != nil {
+			// Unreadable rows are set as if unknown: the set makes them right.
+			e.log.Warn("reading a deal's product rows", "order", it.order.ID, "deal", it.dealID, "err", err)
+			continue
+		}
+		it.held, it.heldRead = held, true
+		if sameRows(it.deal.rows.rows, held) {
+			it.needRows, it.rowsDone = false, true
+		}
+	}
+	return nil
+}
+
+// sameRows reports whether the rows a deal holds, as
+// crm.<e>.productrows.get answers them, are the desired rows: compared in
+// SORT order, decimals by value ("2241" is 2241.00), without the fields a
+// desired row leaves to the portal (no MEASURE_CODE or MEASURE_NAME sent:
+// the catalogue product's, or 0 and ""; no PRODUCT_NAME: the product's) and
+// with a zero discount alike whatever its type.
+func sameRows(want []bitrix.ProductRow, held []bitrix.StoredProductRow) bool {
+	if len(want) != len(held) {
+		return false
+	}
+	held = slices.Clone(held)
+	slices.SortStableFunc(held, func(a, b bitrix.StoredProductRow) int { return a.Sort - b.Sort })
+	for i, w := range want {
+		h := held[i].Row()
+		if w.MeasureCode == 0 {
+			h.MeasureCode = 0
+		}
+		if w.MeasureName == "" {
+			h.MeasureName = ""
+		}
+		if w.ProductName == "" {
+			h.ProductName = ""
+		}
+		if bitrix.ProductRowsHash([]bitrix.ProductRow{noZeroDiscount(w)}) != bitrix.ProductRowsHash([]bitrix.ProductRow{noZeroDiscount(h)}) {
+			return false
+		}
+	}
+	return true
+}
+
+// noZeroDiscount writes a discount of nothing as no discount fields: sent
+// as 0 absolute, the portal may answer it as 0% (its default type).
+func noZeroDiscount(r bitrix.ProductRow) bitrix.ProductRow {
+	switch r.DiscountType {
+	case bitrix.DiscountAbsolute:
+		if !r.DiscountSum.IsZero() {
+			return r
+		}
+	case bitrix.DiscountPercent:
+		if !r.DiscountRate.IsZero() {
+			return r
+		}
+	}
+	r.DiscountType, r.DiscountSum, r.DiscountRate = 0, decimal.Zero, decimal.Zero
+	return r
 }
 
 // rowsDone judges the rows commands of the deals' batch and clears the
@@ -307,7 +357,10 @@ func (e *Engine) rowsSet(it *item, old map[int64][]bitrix.StoredProductRow) {
 	e.sum.RowsSet++
 	ent := e.mapper.entity()
 	if it.action == "" {
+		// Only the rows were written: the deal was updated all the same
+		// (an order whose deal was found after a lost database included).
 		it.action = string(ent) + ".rows"
+		e.sum.DealsUpdated++
 	}
 	rc := &RowsChange{Lines: len(it.deal.rows.rows), Total: rowsTotal(it.deal.rows.rows).StringFixed(2),
 		Currency: it.order.Currency, Rows: reportRows(it.deal.rows.rows), New: it.action == string(ent)+".add"}

@@ -250,7 +250,7 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 	if err := e.planContactLinks(ctx, items); err != nil {
 		return err
 	}
-	if err := e.matchRemoteRows(ctx, items); err != nil {
+	if err := e.checkHeldRows(ctx, items); err != nil {
 		return err
 	}
 	b := bitrix.NewBatch(false)
