@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/crmsync/crmsync/bitrix"
 	"github.com/crmsync/crmsync/sync/runs"
@@ -189,30 +188,19 @@ func (r *Report) WriteJSON(w io.Writer) error {
 //	+ contact customer 311            NAME="Anna" EMAIL=anna@example.com
 //	= 37 orders unchanged
 //
-// The kind and subject columns are 7 and 23 wide, wider when a line of the
-// report needs it (a requisite, a long site name), so they stay aligned.
+// The kind and subject columns are 7 and 23 wide, as in the example, in
+// every report: a longer kind or subject (a requisite, a long site name)
+// pushes only its own line's rest to the right, so the lines of the example
+// keep their form whatever else the report holds (scripts match them).
 func (r *Report) WriteText(w io.Writer) error {
 	t := runs.Text{KindWidth: kindWidth, SubjectWidth: subjectWidth}
-	lines := make([]reportLine, len(r.Changes))
-	for i, c := range r.Changes {
-		lines[i] = c.cols()
-		t.KindWidth = max(t.KindWidth, utf8.RuneCountInString(lines[i].kind))
-		t.SubjectWidth = max(t.SubjectWidth, utf8.RuneCountInString(lines[i].subject))
-	}
-	for _, p := range r.Parked {
-		kind, subj, _ := p.parked()
-		t.KindWidth = max(t.KindWidth, utf8.RuneCountInString(kind))
-		t.SubjectWidth = max(t.SubjectWidth, utf8.RuneCountInString(subj))
-	}
-	for _, l := range lines {
-		t.Line(l.format(t.KindWidth, t.SubjectWidth))
-	}
+	runs.Lines(&t, r.Changes, Change.line)
 	runs.ParkedLines(&t, r.Parked, ParkedItem.parked)
 	t.Linef("= %d orders unchanged", r.Unchanged)
 	return t.Emit(w)
 }
 
-// The text report's narrowest kind and subject columns.
+// The text report's kind and subject columns.
 const kindWidth, subjectWidth = 7, 23
 
 func (p ParkedItem) parked() (kind, subject, reason string) {
@@ -246,7 +234,7 @@ func (l reportLine) format(kindWidth, subjectWidth int) string {
 	return fmt.Sprintf("%s %-*s %-*s %s", l.op, kindWidth, l.kind, subjectWidth, l.subject, l.rest)
 }
 
-// line is the change's line with the narrowest columns.
+// line is the change's line of the text report.
 func (c Change) line() string { return c.cols().format(kindWidth, subjectWidth) }
 
 func (c Change) cols() reportLine {

@@ -50,7 +50,7 @@ func TestRulesFireOncePerEvent(t *testing.T) {
 	dry := e.dryPull()
 	var rep bytes.Buffer
 	_ = dry.Report.WriteText(&rep)
-	for _, want := range []string{`+ notify   order ` + o1.Number, `was cancelled: no stock"`, `+ workflow order ` + o2.Number} { // the kind column widens for "workflow"
+	for _, want := range []string{`+ notify  order ` + o1.Number, `was cancelled: no stock"`, `+ workflow order ` + o2.Number} {
 		if !strings.Contains(rep.String(), want) {
 			t.Errorf("dry-run report lacks %q:\n%s", want, rep.String())
 		}
