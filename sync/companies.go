@@ -891,7 +891,7 @@ func (e *Engine) applyCompanyResults(keys []string, get func(string) *bitrix.Cmd
 			}
 			continue
 		}
-		ch := Change{Op: OpUpdate, Entity: "company", EntityID: c.id, CustomerID: c.corporate, Fields: w.fields}
+		ch := Change{Op: OpUpdate, Entity: "company", EntityID: c.id, CustomerID: c.corporate, CompanyKey: c.key, Fields: w.fields}
 		if c.created {
 			ch.EntityID = 0 // the company of a create of this run
 		}

@@ -213,7 +213,7 @@ func TestDealWithoutTheOrdersContactGetsItOnce(t *testing.T) {
 			if err := dry.Report.WriteText(&text); err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(text.String(), "CONTACT_ID: +") || e.commands("crm.deal.contact.add") != 0 {
+			if !strings.Contains(text.String(), "CONTACT_ID: added ") || e.commands("crm.deal.contact.add") != 0 {
 				t.Fatalf("dry run: %d links sent, report:\n%s", e.commands("crm.deal.contact.add"), text.String())
 			}
 			reads0 := e.commands("crm.deal.contact.items.get")
@@ -224,7 +224,7 @@ func TestDealWithoutTheOrdersContactGetsItOnce(t *testing.T) {
 			if err := res.Report.WriteText(&text); err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(text.String(), "CONTACT_ID: +") {
+			if !strings.Contains(text.String(), "CONTACT_ID: added ") {
 				t.Errorf("the report does not show the link:\n%s", text.String())
 			}
 			if n := len(e.bx.Deals()); n != 1 {

@@ -49,6 +49,10 @@ type Change struct {
 	Fields      []FieldChange `json:"fields,omitempty"`
 	Text        string        `json:"text,omitempty"`
 	Rows        *RowsChange   `json:"rows,omitempty"` // OpRows
+	// CompanyKey is the key (ORIGIN_ID) of a company, requisite or
+	// company's contact link: a corporate customer's id (also CustomerID)
+	// or inn:<INN>[:<KPP>] for an individual's order-level legal entity.
+	CompanyKey string `json:"company_key,omitempty"`
 }
 
 // RowsChange is the product rows a deal (or lead) was given: all of them,
@@ -183,13 +187,21 @@ func (r *Report) WriteJSON(w io.Writer) error {
 //	~ deal    order 1017 (#877)       STAGE_ID: PREPARATION → WON; OPPORTUNITY: 1500.00 → 1450.00
 //	+ contact customer 311            NAME="Anna" EMAIL=anna@example.com
 //	= 37 orders unchanged
+//
+// The kind and subject columns are 7 and 23 wide, as in the example, in
+// every report: a longer kind or subject (a requisite, a long site name)
+// pushes only its own line's rest to the right, so the lines of the example
+// keep their form whatever else the report holds (scripts match them).
 func (r *Report) WriteText(w io.Writer) error {
-	t := runs.Text{KindWidth: 7, SubjectWidth: 23}
+	t := runs.Text{KindWidth: kindWidth, SubjectWidth: subjectWidth}
 	runs.Lines(&t, r.Changes, Change.line)
 	runs.ParkedLines(&t, r.Parked, ParkedItem.parked)
 	t.Linef("= %d orders unchanged", r.Unchanged)
 	return t.Emit(w)
 }
+
+// The text report's kind and subject columns.
+const kindWidth, subjectWidth = 7, 23
 
 func (p ParkedItem) parked() (kind, subject, reason string) {
 	return p.Kind, p.Kind + " " + p.Key, strings.Join(strings.Fields(p.Reason), " ")
@@ -199,6 +211,10 @@ func (c Change) subject() string {
 	switch {
 	case c.Entity == "contact":
 		return fmt.Sprintf("customer %d", c.CustomerID)
+	case c.CompanyKey != "" && c.CustomerID != 0:
+		return fmt.Sprintf("corporate %d", c.CustomerID) // the key is the corporate customer's id
+	case c.CompanyKey != "":
+		return c.CompanyKey // inn:<INN>[:<KPP>]
 	case c.OrderID != 0:
 		num := c.OrderNumber
 		if num == "" {
@@ -211,7 +227,17 @@ func (c Change) subject() string {
 	return ""
 }
 
-func (c Change) line() string {
+// reportLine is a change's line in columns: "+ kind subject rest".
+type reportLine struct{ op, kind, subject, rest string }
+
+func (l reportLine) format(kindWidth, subjectWidth int) string {
+	return fmt.Sprintf("%s %-*s %-*s %s", l.op, kindWidth, l.kind, subjectWidth, l.subject, l.rest)
+}
+
+// line is the change's line of the text report.
+func (c Change) line() string { return c.cols().format(kindWidth, subjectWidth) }
+
+func (c Change) cols() reportLine {
 	subj := c.subject()
 	switch c.Op {
 	case OpCreate:
@@ -231,7 +257,7 @@ func (c Change) line() string {
 			}
 			parts = append(parts, f.Field+"="+v)
 		}
-		return fmt.Sprintf("+ %-7s %-23s %s", c.Entity, subj, strings.Join(parts, " "))
+		return reportLine{"+", c.Entity, subj, strings.Join(parts, " ")}
 	case OpUpdate:
 		if c.EntityID != 0 {
 			subj += fmt.Sprintf(" (#%d)", c.EntityID)
@@ -239,11 +265,12 @@ func (c Change) line() string {
 		parts := make([]string, 0, len(c.Fields))
 		for _, f := range c.Fields {
 			if len(f.Added) > 0 {
+				// "added", not "+": a phone number has its own "+".
 				vals := make([]string, len(f.Added))
 				for i, a := range f.Added {
 					vals[i] = showValue(f.Field, a)
 				}
-				parts = append(parts, f.Field+": +"+strings.Join(vals, " +"))
+				parts = append(parts, f.Field+": added "+strings.Join(vals, ", "))
 				continue
 			}
 			old := "(empty)"
@@ -252,12 +279,12 @@ func (c Change) line() string {
 			}
 			parts = append(parts, fmt.Sprintf("%s: %s → %s", f.Field, old, showValue(f.Field, f.New)))
 		}
-		return fmt.Sprintf("~ %-7s %-23s %s", c.Entity, subj, strings.Join(parts, "; "))
+		return reportLine{"~", c.Entity, subj, strings.Join(parts, "; ")}
 	case OpComment:
 		if c.EntityID != 0 && c.EntityID < dryIDBase {
 			subj += fmt.Sprintf(" (#%d)", c.EntityID)
 		}
-		return fmt.Sprintf("+ %-7s %-23s %s", "comment", subj, strconv.Quote(oneLine(c.Text)))
+		return reportLine{"+", "comment", subj, strconv.Quote(oneLine(c.Text))}
 	case OpRows:
 		if c.EntityID != 0 && c.EntityID < dryIDBase {
 			subj += fmt.Sprintf(" (#%d)", c.EntityID)
@@ -266,14 +293,14 @@ func (c Change) line() string {
 		if c.Rows != nil && c.Rows.New {
 			op = "+"
 		}
-		return fmt.Sprintf("%s %-7s %-23s %s", op, "rows", subj, c.Rows.line())
+		return reportLine{op, "rows", subj, c.Rows.line()}
 	case OpRule:
 		if c.EntityID != 0 && c.EntityID < dryIDBase {
 			subj += fmt.Sprintf(" (#%d)", c.EntityID)
 		}
-		return fmt.Sprintf("+ %-7s %-23s %s", c.Entity, subj, strconv.Quote(oneLine(c.Text)))
+		return reportLine{"+", c.Entity, subj, strconv.Quote(oneLine(c.Text))}
 	default:
-		return fmt.Sprintf("+ %-7s %-23s %s", c.Entity, subj, strconv.Quote(oneLine(c.Text)))
+		return reportLine{"+", c.Entity, subj, strconv.Quote(oneLine(c.Text))}
 	}
 }
 
@@ -296,6 +323,12 @@ var textFields = map[string]bool{"TITLE": true, "NAME": true, "LAST_NAME": true,
 	"COMMENTS": true, "SOURCE_DESCRIPTION": true}
 
 func showValue(field, v string) string {
+	if field == bitrix.FieldBeginDate || field == bitrix.FieldCloseDate {
+		// The portal answers a day as a datetime at midnight: show the day.
+		if d, err := bitrix.ParseDate(v); err == nil && !d.IsZero() {
+			return bitrix.FormatDate(d)
+		}
+	}
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= dryIDBase && strings.HasSuffix(field, "_ID") {
 		return "(new)"
 	}

@@ -48,7 +48,9 @@ customers are linked, the parked failures (waiting for a retry or out of attempt
 reasons, and the backlog RetailCRM reported at the last pull. It changes
 nothing and needs no lock, so it can run while a sync is running.
 
---json prints a stable document for monitoring: fields are only ever added.`,
+--json prints a stable document for monitoring: fields are only ever added.
+It always holds every failure (.failures.items); --failed narrows the text
+form to the failures and leaves the JSON document as it is.`,
 		Example: `  crmsync status
   crmsync status --failed
   crmsync status --json | jq .failures.parked`,
@@ -68,7 +70,7 @@ nothing and needs no lock, so it can run while a sync is running.
 		},
 	}
 	cmd.Flags().BoolVar(&opts.json, "json", false, "print a JSON document (stable field names)")
-	cmd.Flags().BoolVar(&opts.failed, "failed", false, "list every failure with its reason, attempts and next attempt")
+	cmd.Flags().BoolVar(&opts.failed, "failed", false, "list only the failures, every one with its reason, attempts and next attempt (text form; --json always has them all)")
 	return cmd
 }
 

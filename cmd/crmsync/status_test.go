@@ -145,6 +145,11 @@ func TestStatusReportsEverything(t *testing.T) {
 	if !strings.Contains(failed.stdout, "order 1050") || !strings.Contains(failed.stdout, "attempts 1") || strings.Contains(failed.stdout, "Cursors") {
 		t.Errorf("status --failed:\n%s", failed.stdout)
 	}
+	// --failed narrows the text form only: the JSON document always holds
+	// every failure (status --help, docs/operations.md).
+	if j := runInProcess(t, "--db", db, "--config", cfg, "status", "--json", "--failed"); j.code != exitOK || j.stdout != r.stdout {
+		t.Errorf("status --json --failed (exit %d) differs from status --json:\n%s", j.code, j.stdout)
+	}
 }
 
 func TestStatusLeavesDatabaseUnchanged(t *testing.T) {
