@@ -24,10 +24,10 @@ func checkSecretFiles(cfg *config.Config, rep *checkReport) {
 			continue
 		}
 		warned = true
-		detail := fmt.Sprintf("%s (%s) is readable by %s (mode %04o)", f.Path, f.Key, who(mode), mode)
+		detail := fmt.Sprintf("%s (%s) is %s by %s (mode %04o)", f.Path, f.Key, access(mode), who(mode), mode)
 		fix := "chmod 600 " + shellQuote(f.Path)
 		if f.Path == cfg.File {
-			detail = fmt.Sprintf("%s holds %s and is readable by %s (mode %04o)", f.Path, f.Key, who(mode), mode)
+			detail = fmt.Sprintf("%s holds %s and is %s by %s (mode %04o)", f.Path, f.Key, access(mode), who(mode), mode)
 			fix += "; or, where the file must stay readable (systemd's DynamicUser=), move the secret out: " +
 				secretFileKeys(f.Key) + ", or a systemd credential (LoadCredential=)"
 		}
@@ -35,6 +35,19 @@ func checkSecretFiles(cfg *config.Config, rep *checkReport) {
 	}
 	if !warned && len(cfg.SecretFiles) > 0 {
 		rep.add("secrets.permissions", checkOK, "files holding secrets are readable by their owner only", "")
+	}
+}
+
+// access says what a mode lets the group or others do: read the secret, or
+// replace it with one of their own.
+func access(mode os.FileMode) string {
+	switch read, write := mode&0o044 != 0, mode&0o022 != 0; {
+	case read && write:
+		return "readable and writable"
+	case write:
+		return "writable"
+	default:
+		return "readable"
 	}
 }
 

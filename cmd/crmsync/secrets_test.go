@@ -238,6 +238,17 @@ func TestCheckWarnsAboutReadableSecretFiles(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, f.rc.APIKey()) || strings.Contains(r.stdout+r.stderr, f.bx.Secret()) {
 		t.Errorf("a secret leaked:\n%s\n%s", r.stdout, r.stderr)
 	}
+
+	// A file others may write but not read: its secret can be replaced.
+	for mode, says := range map[os.FileMode]string{0o620: "is writable by its group (mode 0620)",
+		0o666: "is readable and writable by its group and others (mode 0666)"} {
+		if err := os.Chmod(keyFile, mode); err != nil {
+			t.Fatal(err)
+		}
+		r = runInProcess(t, "--config", cfg, "check")
+		r.mustCode(t, exitOK)
+		wantAll(t, "check output", r.stdout, keyFile+" (retailcrm.api_key_file) "+says)
+	}
 }
 
 // TestMisplacedSecretIsNotEchoed: a key written where a section belongs
