@@ -979,6 +979,47 @@ func (e *Engine) commitCompanies(ctx context.Context, tx *store.Tx, items []*ite
 	return nil
 }
 
+// checkHeldCompanyLinks reads, in one batch, the contacts of the chunk's
+// found companies that no link records (a lost database, a company people
+// made) when a contact person is to be linked: one already linked is not
+// linked again, as re-adding it would be a write for an unchanged order.
+// Only in that case; the company's link records its contacts afterwards.
+func (e *Engine) checkHeldCompanyLinks(ctx context.Context, items []*item) error {
+	b := bitrix.NewBatch(false)
+	byKey := map[string]*companyState{}
+	for _, c := range companiesOf(items) {
+		if c.err != nil || c.link != nil || c.id == 0 || c.id >= dryIDBase ||
+			!slices.ContainsFunc(c.contacts, func(id int64) bool { return !c.linked[id] }) {
+			continue
+		}
+		k := "pc" + strconv.Itoa(len(byKey))
+		if err := b.Add(k, bitrix.CompanyContactsCmd(bitrix.ID(c.id))); err != nil {
+			return err
+		}
+		byKey[k] = c
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	res, err := e.read(ctx, b)
+	if err != nil {
+		return err
+	}
+	for _, k := range b.Keys() {
+		c := byKey[k]
+		held, err := bitrix.DecodeCompanyBindings(res.Get(k).Result, bitrix.FieldContactID)
+		if err != nil {
+			// Unreadable: the links are added, which the portal takes as a no-op.
+			e.log.Warn("reading a company's contacts", "company", c.id, "err", err)
+			continue
+		}
+		for _, h := range held {
+			c.linked[int64(h.ID)] = true
+		}
+	}
+	return nil
+}
+
 // companyWrites are the company commands riding in the deals' batch.
 type companyWrites struct {
 	comps []*companyState

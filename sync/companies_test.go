@@ -266,8 +266,13 @@ func TestCompaniesAfterALostDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	linksBefore := e.bx.Stats().CommandsPerMethod["crm.contact.company.add"] + e.bx.Stats().CommandsPerMethod["crm.company.contact.add"]
 	if res := e.pull(); res.Parked() != 0 {
 		t.Fatalf("parked after the loss: %+v", res.Report.Parked)
+	}
+	// The contact person is linked already: nothing is added again.
+	if n := e.bx.Stats().CommandsPerMethod["crm.contact.company.add"] + e.bx.Stats().CommandsPerMethod["crm.company.contact.add"] - linksBefore; n != 0 {
+		t.Errorf("after the loss: %d contact-company links added again", n)
 	}
 	if n, m := len(e.bx.Companies()), len(e.bx.Requisites()); n != companies || m != requisites {
 		t.Errorf("after the loss: %d companies, %d requisites; want %d, %d", n, m, companies, requisites)

@@ -253,6 +253,9 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 	if err := e.checkHeldRows(ctx, items); err != nil {
 		return err
 	}
+	if err := e.checkHeldCompanyLinks(ctx, items); err != nil {
+		return err
+	}
 	b := bitrix.NewBatch(false)
 	changes := map[string]Change{}
 	links := map[string]FieldChange{} // by deal key: the link sent with crm.<e>.contact.add
