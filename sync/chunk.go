@@ -37,7 +37,7 @@ type item struct {
 	needRows bool // the product rows differ from the last set (link's rows hash)
 	rowsDone bool // the rows are as desired (set now, or unchanged)
 	// held is the rows the found deal holds, when read (heldRead):
-	// checkHeldRows reads them when no link records what was set.
+	// addHeldRows reads them when no link records what was set.
 	held     []bitrix.StoredProductRow
 	heldRead bool
 	dealGone bool // the linked deal was deleted in Bitrix24: parked at once (deletions.go)

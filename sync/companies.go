@@ -979,13 +979,13 @@ func (e *Engine) commitCompanies(ctx context.Context, tx *store.Tx, items []*ite
 	return nil
 }
 
-// checkHeldCompanyLinks reads, in one batch, the contacts of the chunk's
-// found companies that no link records (a lost database, a company people
-// made) when a contact person is to be linked: one already linked is not
-// linked again, as re-adding it would be a write for an unchanged order.
-// Only in that case; the company's link records its contacts afterwards.
-func (e *Engine) checkHeldCompanyLinks(ctx context.Context, items []*item) error {
-	b := bitrix.NewBatch(false)
+// addHeldCompanyLinks adds to b a read of the contacts of each found
+// company that no link records (a lost database, a company people made)
+// when a contact person is to be linked; the returned function marks those
+// already linked, so they are not linked again (re-adding would be a write
+// for an unchanged order). The company's link records its contacts
+// afterwards.
+func (e *Engine) addHeldCompanyLinks(b *bitrix.Batch, items []*item) (func(*bitrix.BatchResult), error) {
 	byKey := map[string]*companyState{}
 	for _, c := range companiesOf(items) {
 		if c.err != nil || c.link != nil || c.id == 0 || c.id >= dryIDBase ||
@@ -994,30 +994,23 @@ func (e *Engine) checkHeldCompanyLinks(ctx context.Context, items []*item) error
 		}
 		k := "pc" + strconv.Itoa(len(byKey))
 		if err := b.Add(k, bitrix.CompanyContactsCmd(bitrix.ID(c.id))); err != nil {
-			return err
+			return nil, err
 		}
 		byKey[k] = c
 	}
-	if b.Len() == 0 {
-		return nil
-	}
-	res, err := e.read(ctx, b)
-	if err != nil {
-		return err
-	}
-	for _, k := range b.Keys() {
-		c := byKey[k]
-		held, err := bitrix.DecodeCompanyBindings(res.Get(k).Result, bitrix.FieldContactID)
-		if err != nil {
-			// Unreadable: the links are added, which the portal takes as a no-op.
-			e.log.Warn("reading a company's contacts", "company", c.id, "err", err)
-			continue
+	return func(res *bitrix.BatchResult) {
+		for k, c := range byKey {
+			held, err := bitrix.DecodeCompanyBindings(res.Get(k).Result, bitrix.FieldContactID)
+			if err != nil {
+				// Unreadable: the links are added, which the portal takes as a no-op.
+				e.log.Warn("reading a company's contacts", "company", c.id, "err", err)
+				continue
+			}
+			for _, h := range held {
+				c.linked[int64(h.ID)] = true
+			}
 		}
-		for _, h := range held {
-			c.linked[int64(h.ID)] = true
-		}
-	}
-	return nil
+	}, nil
 }
 
 // companyWrites are the company commands riding in the deals' batch.

@@ -182,7 +182,7 @@ func rowsKnown(it *item, ent bitrix.Entity) bool {
 
 // readRows reads the rows of the deals whose rows are about to change,
 // when the report keeps its changes (a dry run's diff); otherwise only the
-// rows checkHeldRows read already.
+// rows addHeldRows read already.
 func (e *Engine) readRows(ctx context.Context, items []*item, changes map[string]Change) (map[int64][]bitrix.StoredProductRow, error) {
 	out := map[int64][]bitrix.StoredProductRow{}
 	for _, it := range items {
@@ -224,16 +224,15 @@ func (e *Engine) readRows(ctx context.Context, items []*item, changes map[string
 	return out, nil
 }
 
-// checkHeldRows reads, in one batch, the rows of the deals the lookup found
-// by ORIGIN_ID whose rows no link records (the database was lost, or the
-// order was never linked), and drops the rows write of those that hold the
-// desired rows already: rewriting identical rows would be a write for an
-// unchanged order. A read is one command per deal, as the write would be,
-// and changes nothing on the deal. The lookup's own batch cannot carry it:
-// the deals' ids are known only from its answer.
-func (e *Engine) checkHeldRows(ctx context.Context, items []*item) error {
+// addHeldRows adds to b a read of the rows of each deal the lookup found by
+// ORIGIN_ID whose rows no link records (the database was lost, or the order
+// was never linked); the returned function drops the rows write of those
+// that hold the desired rows already: rewriting identical rows would be a
+// write for an unchanged order. A read is one command per deal, as the
+// write would be, and changes nothing on the deal. The lookup's own batch
+// cannot carry it: the deals' ids are known only from its answer.
+func (e *Engine) addHeldRows(b *bitrix.Batch, items []*item) (func(*bitrix.BatchResult), error) {
 	ent := e.mapper.entity()
-	b := bitrix.NewBatch(false)
 	byKey := map[string]*item{}
 	for _, it := range items {
 		if it.err != nil || !it.needRows || it.remote == nil || it.dealID == 0 || it.dealID >= dryIDBase || it.heldRead {
@@ -244,9 +243,39 @@ func (e *Engine) checkHeldRows(ctx context.Context, items []*item) error {
 		}
 		k := "ph" + strconv.FormatInt(it.order.ID, 10)
 		if err := b.Add(k, bitrix.ProductRowsGetCmd(ent, bitrix.ID(it.dealID))); err != nil {
-			return err
+			return nil, err
 		}
 		byKey[k] = it
+	}
+	return func(res *bitrix.BatchResult) {
+		for k, it := range byKey {
+			held, err := bitrix.DecodeProductRows(res.Get(k).Result)
+			if err != nil {
+				// Unreadable rows are set as if unknown: the set makes them right.
+				e.log.Warn("reading a deal's product rows", "order", it.order.ID, "deal", it.dealID, "err", err)
+				continue
+			}
+			it.held, it.heldRead = held, true
+			if sameRows(it.deal.rows.rows, held) {
+				it.needRows, it.rowsDone = false, true
+			}
+		}
+	}, nil
+}
+
+// checkHeld reads, in one batch before the deals' writes, what the portal
+// holds where no link records what crmsync wrote: found deals' rows
+// (addHeldRows) and found companies' contacts (addHeldCompanyLinks). Only
+// then; a run with every link known sends nothing.
+func (e *Engine) checkHeld(ctx context.Context, items []*item) error {
+	b := bitrix.NewBatch(false)
+	rows, err := e.addHeldRows(b, items)
+	if err != nil {
+		return err
+	}
+	links, err := e.addHeldCompanyLinks(b, items)
+	if err != nil {
+		return err
 	}
 	if b.Len() == 0 {
 		return nil
@@ -255,19 +284,8 @@ func (e *Engine) checkHeldRows(ctx context.Context, items []*item) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range b.Keys() {
-		it := byKey[k]
-		held, err := bitrix.DecodeProductRows(res.Get(k).Result)
-		if err != nil {
-			// Unreadable rows are set as if unknown: the set makes them right.
-			e.log.Warn("reading a deal's product rows", "order", it.order.ID, "deal", it.dealID, "err", err)
-			continue
-		}
-		it.held, it.heldRead = held, true
-		if sameRows(it.deal.rows.rows, held) {
-			it.needRows, it.rowsDone = false, true
-		}
-	}
+	rows(res)
+	links(res)
 	return nil
 }
 

@@ -250,10 +250,7 @@ func (e *Engine) writeDeals(ctx context.Context, items []*item) error {
 	if err := e.planContactLinks(ctx, items); err != nil {
 		return err
 	}
-	if err := e.checkHeldRows(ctx, items); err != nil {
-		return err
-	}
-	if err := e.checkHeldCompanyLinks(ctx, items); err != nil {
+	if err := e.checkHeld(ctx, items); err != nil {
 		return err
 	}
 	b := bitrix.NewBatch(false)
